@@ -1,0 +1,134 @@
+"""The notebook face of ModelWard.
+
+Examples
+--------
+>>> from modelward import api
+>>> v = api.log_model(clf, "credit-risk", X=X_train, y=y_train,
+...                   metrics={"roc_auc": 0.91})          # doctest: +SKIP
+>>> model = api.load_model("credit-risk@champion")        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from modelward.core.domain import ModelInfo, ModelVersion
+from modelward.core.registry import Registry
+
+__all__ = ["log_model", "load_model", "list_models", "open_registry"]
+
+RegistryLike = Registry | str | os.PathLike[str] | None
+
+
+def open_registry(registry: RegistryLike = None) -> Registry:
+    """A :class:`Registry` for ``registry`` (a path, ``None`` for the default, or one)."""
+    if isinstance(registry, Registry):
+        return registry
+    return Registry(registry)
+
+
+def _environment() -> dict[str, str]:
+    import numpy
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "sklearn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def log_model(
+    estimator: Any,
+    name: str,
+    X: Any = None,
+    y: Any = None,
+    metrics: dict[str, float] | None = None,
+    registry: RegistryLike = None,
+    *,
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+) -> ModelVersion:
+    """Save ``estimator`` in the safe skops format and register it as a new version.
+
+    Parameters
+    ----------
+    estimator
+        A scikit-learn estimator (usually fitted).
+    name
+        Model name; created on first use.
+    X, y
+        Optional training data: records its fingerprint, and the signature
+        (column names and types) when ``X`` has columns.
+    metrics
+        Scalar metrics to store with the version.
+    registry
+        A registry path or :class:`Registry`; default ``MODELWARD_HOME`` or the
+        user data folder.
+
+    Returns
+    -------
+    ModelVersion
+        The new (or, for identical bytes, the existing) version.
+    """
+    import skops.io as sio
+
+    from modelward.core.artifacts.metadata import describe_estimator
+    from modelward.core.datasets import fingerprint_arrays
+
+    reg = open_registry(registry)
+    meta = describe_estimator(estimator)
+    signature = dict(meta["signature"])
+    if X is not None:
+        signature.update(_columns_signature(X))
+    lineage: dict[str, Any] = {"source": "notebook", "environment": _environment()}
+    if X is not None:
+        lineage["training_data"] = fingerprint_arrays(X, y)
+    with tempfile.TemporaryDirectory(prefix="modelward-") as tmp:
+        path = Path(tmp) / "model.skops"
+        sio.dump(estimator, path)
+        sha, size = reg.artifacts.put_file(path)
+    result = reg.add_version(
+        name,
+        sha256=sha,
+        size=size,
+        format="skops",
+        estimator_class=meta["estimator_class"],
+        params={"params": meta["params"], "steps": meta["steps"]},
+        signature=signature,
+        lineage=lineage,
+        metrics=metrics,
+        tags=tags,
+        description=description,
+    )
+    return result.version
+
+
+def _columns_signature(X: Any) -> dict[str, Any]:
+    cols = getattr(X, "columns", None)
+    dtypes = getattr(X, "dtypes", None)
+    if cols is None or dtypes is None:
+        shape = getattr(X, "shape", None)
+        return {"n_features_in": int(shape[1])} if shape is not None and len(shape) == 2 else {}
+    return {
+        "columns": [{"name": str(c), "dtype": str(t)} for c, t in zip(cols, dtypes, strict=False)]
+    }
+
+
+def load_model(ref: str, registry: RegistryLike = None) -> Any:
+    """Load ``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS`` through the safe loader."""
+    from modelward.core.artifacts.safeload import load_artifact
+
+    reg = open_registry(registry)
+    v = reg.resolve(ref)
+    return load_artifact(reg.artifacts, v.sha256, v.format)
+
+
+def list_models(registry: RegistryLike = None) -> list[ModelInfo]:
+    """All models of the registry with their version counts."""
+    return open_registry(registry).list_models()

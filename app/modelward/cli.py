@@ -1,0 +1,315 @@
+"""``modelward``: the command line face of the same core the window uses.
+
+Every command takes ``--registry PATH`` and ``--json``. Errors print one line
+on stderr and exit non-zero; a traceback never reaches the user (it goes to
+``logs/modelward.log`` under the registry home when something unexpected
+happens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from modelward import __version__
+from modelward.core.errors import ModelWardError
+
+Handler = Callable[[argparse.Namespace], Any]
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from modelward.core.registry import Registry
+
+    def waiting(msg: str) -> None:
+        if not args.json:
+            print(f"modelward: {msg}", file=sys.stderr)
+
+    return Registry(args.registry, on_wait=waiting)
+
+
+def _fmt_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [len(h) for h in headers]
+    for r in cells:
+        for i, c in enumerate(r):
+            widths[i] = max(widths[i], len(c))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _version_json(v: Any) -> dict[str, Any]:
+    return dict(v.to_json())
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_register(args: argparse.Namespace) -> Any:
+    reg = _registry(args)
+    res = reg.register_file(args.path, args.name)
+    out = _version_json(res.version)
+    out["created"] = res.created
+    if args.json:
+        return out
+    v = res.version
+    what = "registered" if res.created else "already registered as"
+    print(f"{what} {v.ref}  sha256 {v.sha256}  ({v.format}, {_fmt_size(v.size)})")
+    if v.status != "ok":
+        print(f"status: {v.status}")
+    return None
+
+
+def cmd_list(args: argparse.Namespace) -> Any:
+    reg = _registry(args)
+    versions = reg.list_versions(args.name)
+    if args.json:
+        return {"versions": [_version_json(v) for v in versions]}
+    if not versions:
+        print(f"no models registered yet in {reg.home}")
+        return None
+    _print_table(
+        ["MODEL", "VERSION", "ALIASES", "FORMAT", "ESTIMATOR", "STATUS", "CREATED"],
+        [
+            (
+                v.name,
+                v.version,
+                ",".join(v.aliases) or "-",
+                v.format,
+                (v.estimator_class or "-").rsplit(".", 1)[-1],
+                v.status,
+                v.created_at[:19].replace("T", " "),
+            )
+            for v in versions
+        ],
+    )
+    return None
+
+
+def cmd_show(args: argparse.Namespace) -> Any:
+    reg = _registry(args)
+    v = reg.resolve(args.ref)
+    if args.json:
+        return _version_json(v)
+    print(f"{v.ref}")
+    rows = [
+        ("aliases", ", ".join(v.aliases) or "-"),
+        ("sha256", v.sha256),
+        ("format", v.format),
+        ("size", _fmt_size(v.size)),
+        ("estimator", v.estimator_class or "-"),
+        ("status", v.status),
+        ("created", f"{v.created_at} by {v.created_by}"),
+    ]
+    for k, val in v.lineage.items():
+        rows.append((f"lineage.{k}", val))
+    for k, val in sorted(v.metrics.items()):
+        rows.append((f"metric.{k}", f"{val:.6g}"))
+    if v.signature:
+        rows.append(("signature", json.dumps(v.signature)[:200]))
+    for k, val in rows:
+        print(f"  {k:<18} {val}")
+    return None
+
+
+def cmd_alias_set(args: argparse.Namespace) -> Any:
+    reg = _registry(args)
+    v = reg.set_alias(args.ref, args.alias, args.reason)
+    if args.json:
+        return _version_json(v)
+    print(f"{v.name}@{args.alias} -> version {v.version}")
+    return None
+
+
+def cmd_alias_remove(args: argparse.Namespace) -> Any:
+    reg = _registry(args)
+    reg.remove_alias(args.name, args.alias, args.reason)
+    if args.json:
+        return {"name": args.name, "alias": args.alias, "removed": True}
+    print(f"removed alias {args.alias} of {args.name}")
+    return None
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> Any:
+    reg = _registry(args)
+    report = reg.verify_audit()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    elif report.ok:
+        print(f"audit chain intact: {report.events} events, head {report.head_hash}")
+    else:
+        print(
+            f"audit chain BROKEN at event {report.first_broken_seq}: {report.problem} "
+            f"({report.events} events before it verify)",
+            file=sys.stderr,
+        )
+    return SystemExit(0 if report.ok else 1)
+
+
+def cmd_audit_log(args: argparse.Namespace) -> Any:
+    reg = _registry(args)
+    events = reg.audit_events(
+        limit=args.limit,
+        entity_prefix=args.entity,
+        action=args.action,
+        actor=args.user,
+        since=args.since,
+    )
+    if args.json:
+        return {"events": [e.to_json() for e in events]}
+    _print_table(
+        ["SEQ", "WHEN (UTC)", "WHO", "ACTION", "ENTITY", "REASON"],
+        [
+            (e.seq, e.ts[:19].replace("T", " "), e.actor, e.action, e.entity_id, e.reason or "")
+            for e in events
+        ],
+    )
+    return None
+
+
+def cmd_selftest(args: argparse.Namespace) -> Any:
+    from modelward.core.selftest import run_selftest
+
+    report = run_selftest(gui=not args.no_gui, echo=None if args.json else print)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return SystemExit(0 if report["ok"] else 1)
+
+
+def cmd_gui(args: argparse.Namespace) -> Any:
+    from modelward.ui.launch import launch
+
+    return SystemExit(launch(args.registry, smoke=getattr(args, "smoke", False)))
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--registry",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="registry folder (default: $MODELWARD_HOME, else the user data folder)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document"
+    )
+
+    p = argparse.ArgumentParser(
+        prog="modelward",
+        description="ModelWard: an offline model registry and monitor. "
+        "With no command, opens the desktop window.",
+        parents=[common],
+    )
+    p.add_argument("--version", action="version", version=f"modelward {__version__}")
+    p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        sp: argparse.ArgumentParser = parent.add_parser(name, help=help, parents=[common])
+        sp.set_defaults(handler=handler)
+        return sp
+
+    sp = add("register", cmd_register, "register a model file (it is never executed)")
+    sp.add_argument("path", help="model file: skops, joblib or pickle")
+    sp.add_argument("--name", required=True, help="model name")
+
+    sp = add("list", cmd_list, "list model versions")
+    sp.add_argument("name", nargs="?", help="only this model")
+
+    sp = add("show", cmd_show, "show one version: NAME, NAME:VERSION or NAME@ALIAS")
+    sp.add_argument("ref")
+
+    alias = sub.add_parser("alias", help="set or remove aliases (champion, challenger, …)")
+    asub = alias.add_subparsers(dest="alias_command", metavar="ACTION", required=True)
+    sp = add("set", cmd_alias_set, "point ALIAS at REF", asub)
+    sp.add_argument("ref")
+    sp.add_argument("alias")
+    sp.add_argument("--reason", required=True)
+    sp = add("remove", cmd_alias_remove, "remove ALIAS of model NAME", asub)
+    sp.add_argument("name")
+    sp.add_argument("alias")
+    sp.add_argument("--reason", required=True)
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit trail")
+    ausub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    add("verify", cmd_audit_verify, "walk the hash chain; name the first broken event", ausub)
+    sp = add("log", cmd_audit_log, "list audit events, newest first", ausub)
+    sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--entity", help="entity id prefix, e.g. a model name")
+    sp.add_argument("--action", help="action prefix, e.g. alias.")
+    sp.add_argument("--user")
+    sp.add_argument("--since", help="UTC time, e.g. 2026-01-01")
+
+    sp = add("selftest", cmd_selftest, "check this installation end to end in a temp folder")
+    sp.add_argument("--no-gui", action="store_true", help="skip the window check")
+
+    sp = add("gui", cmd_gui, "open the desktop window")
+    sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")
+    return p
+
+
+def _log_crash(args: argparse.Namespace | None) -> str | None:
+    """Write the traceback of an unexpected error to the registry's log folder."""
+    try:
+        from modelward.core.paths import resolve_home
+
+        home = resolve_home(getattr(args, "registry", None))
+        logs = home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        path = logs / "modelward.log"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(traceback.format_exc())
+            f.write("\n")
+        return str(path)
+    except Exception:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.registry = getattr(args, "registry", None)
+    args.json = getattr(args, "json", False)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        handler = cmd_gui
+    try:
+        result = handler(args)
+    except ModelWardError as e:
+        if args.json:
+            print(json.dumps({"error": str(e), "kind": type(e).__name__}))
+        print(f"modelward: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("modelward: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # the last line of defence: never a traceback
+        where = _log_crash(args)
+        tail = f" (details in {where})" if where else ""
+        print(f"modelward: unexpected error: {type(e).__name__}: {e}{tail}", file=sys.stderr)
+        return 70
+    if isinstance(result, SystemExit):
+        return int(result.code or 0)
+    if result is not None and args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Triage of model files by their bytes, never by their name.
+
+Nothing here unpickles anything: it reads magic numbers and walks pickle
+opcodes with :mod:`pickletools` (which only parses, it never executes).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import pickletools
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelward.core.errors import RejectedFile
+
+SKOPS = "skops"
+PICKLE = "pickle"
+JOBLIB = "joblib"
+FORMATS = (SKOPS, PICKLE, JOBLIB)
+
+# How many decompressed bytes we look at to classify a compressed stream.
+_SNIFF = 1 << 20
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """What a model file is, as far as its bytes tell without running it."""
+
+    format: str  # skops | pickle | joblib
+    compression: str | None = None  # zlib gzip bz2 xz lzma lz4, for joblib
+    protocol: int | None = None  # pickle protocol, where known
+
+    @property
+    def label(self) -> str:
+        parts = [self.format]
+        if self.compression:
+            parts.append(f"{self.compression}-compressed")
+        if self.protocol is not None:
+            parts.append(f"pickle protocol {self.protocol}")
+        return ", ".join(parts)
+
+
+def _compression_of(head: bytes) -> str | None:
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"BZh"):
+        return "bz2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return "lz4"
+    if head.startswith(b"ZF"):  # joblib's legacy zlib container
+        return "zlib"
+    if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
+        return "zlib"
+    if head.startswith(b"\x5d\x00\x00"):  # raw .lzma (LZMA_ALONE) header
+        return "lzma"
+    return None
+
+
+def _decompressed_head(path: Path, compression: str) -> bytes:
+    """The first bytes of a compressed stream, without reading the whole file."""
+    try:
+        if compression == "gzip":
+            with gzip.open(path, "rb") as g:
+                return g.read(_SNIFF)
+        if compression == "bz2":
+            with bz2.open(path, "rb") as b:
+                return b.read(_SNIFF)
+        if compression in ("xz", "lzma"):
+            with lzma.open(path, "rb") as x:
+                return x.read(_SNIFF)
+        if compression == "zlib":
+            raw = path.read_bytes()[: 4 * _SNIFF]
+            if raw.startswith(b"ZF"):  # joblib < 0.10: 'ZF' + 16-byte length + zlib
+                raw = raw[18:]
+            d = zlib.decompressobj()
+            return d.decompress(raw, _SNIFF)
+        if compression == "lz4":
+            try:
+                import lz4.frame  # type: ignore[import-not-found]
+            except ImportError:
+                raise RejectedFile(
+                    "lz4-compressed joblib file, but the lz4 package is not installed"
+                ) from None
+            with lz4.frame.open(path, "rb") as z:
+                return bytes(z.read(_SNIFF))
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
+        raise RejectedFile(f"corrupt {compression} stream: {e}") from None
+    raise RejectedFile(f"unsupported compression {compression}")
+
+
+def _pickle_facts(head: bytes) -> tuple[int | None, bool]:
+    """Walk pickle opcodes of ``head``; return (protocol, uses joblib array wrappers).
+
+    Stops at the first joblib array wrapper (raw array bytes follow it in a
+    joblib stream, which ``pickletools`` cannot parse) or at the end of ``head``.
+    Raises ``RejectedFile`` if the bytes are not a pickle at all.
+    """
+    protocol: int | None = None
+    strings: list[str] = []
+    n_ops = 0
+    try:
+        for op, arg, _pos in pickletools.genops(io.BytesIO(head)):
+            n_ops += 1
+            if op.name == "PROTO":
+                protocol = int(arg)  # type: ignore[arg-type]
+            elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+                strings.append(str(arg))
+            elif op.name == "GLOBAL":
+                mod, _, name = str(arg).partition(" ")
+                if mod.startswith("joblib") and name.startswith("NumpyArrayWrapper"):
+                    return protocol, True
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                mod, name = strings[-2], strings[-1]
+                if mod.startswith("joblib") and name.startswith("NumpyArrayWrapper"):
+                    return protocol, True
+            if op.name == "STOP":
+                break
+    except ValueError:
+        # Running off the end of a sniffed prefix is fine once a real pickle
+        # start was parsed; a stream truncated for good is caught at load time.
+        if n_ops < 2:
+            raise RejectedFile("not a model file: the bytes are not a pickle stream") from None
+    if n_ops == 0:
+        raise RejectedFile("not a model file: the bytes are not a pickle stream")
+    return (protocol if protocol is not None else 0), False
+
+
+def detect_format(path: str | os.PathLike[str]) -> FormatInfo:
+    """Classify a model file by its content.
+
+    Raises
+    ------
+    RejectedFile
+        For empty, unreadable, unknown or corrupt files, with a specific reason.
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            head = f.read(_SNIFF)
+    except IsADirectoryError:
+        raise RejectedFile("is a folder, not a model file") from None
+    except OSError as e:
+        raise RejectedFile(f"cannot read the file: {e.strerror or e}") from None
+    if size == 0:
+        raise RejectedFile("empty file (0 bytes)")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(p) as z:
+                names = set(z.namelist())
+        except (zipfile.BadZipFile, OSError) as e:
+            raise RejectedFile(f"corrupt zip archive: {e}") from None
+        if "schema.json" in names:
+            return FormatInfo(SKOPS)
+        raise RejectedFile("a zip archive that is not a skops model (no schema.json)")
+    compression = _compression_of(head)
+    if compression is not None:
+        inner = _decompressed_head(p, compression)
+        if not inner:
+            raise RejectedFile(f"empty {compression} stream")
+        protocol, _ = _pickle_facts(inner)
+        return FormatInfo(JOBLIB, compression=compression, protocol=protocol)
+    if head[:1] == b"\x80" and len(head) > 1 and head[1] > 5:
+        raise RejectedFile(f"pickle protocol {head[1]} is not supported (0 to 5 are)")
+    protocol, joblib_arrays = _pickle_facts(head)
+    return FormatInfo(JOBLIB if joblib_arrays else PICKLE, protocol=protocol)

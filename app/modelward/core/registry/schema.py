@@ -1,0 +1,116 @@
+"""Versioned schema migrations of the registry database.
+
+Each entry of ``MIGRATIONS`` moves the schema from version ``i`` to ``i + 1``.
+Never edit a migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION_KEY = "schema_version"
+
+# DuckDB 2.x writes files older DuckDB releases cannot open unless the storage
+# version is pinned. We pin it so that a registry can be read by any DuckDB >= 1.0.
+STORAGE_COMPATIBILITY_VERSION = "v1.0.0"
+
+MIGRATIONS: list[list[str]] = [
+    # 0 -> 1: the foundation
+    [
+        """CREATE TABLE IF NOT EXISTS meta (
+            key VARCHAR PRIMARY KEY,
+            value VARCHAR NOT NULL)""",
+        "CREATE SEQUENCE IF NOT EXISTS seq_models START 1",
+        """CREATE TABLE models (
+            id BIGINT PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            task VARCHAR,
+            description VARCHAR,
+            tags VARCHAR NOT NULL DEFAULT '{}',
+            created_at VARCHAR NOT NULL,
+            created_by VARCHAR NOT NULL)""",
+        "CREATE SEQUENCE IF NOT EXISTS seq_versions START 1",
+        """CREATE TABLE versions (
+            id BIGINT PRIMARY KEY,
+            model_id BIGINT NOT NULL,
+            version INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            format VARCHAR NOT NULL,
+            estimator_class VARCHAR,
+            params VARCHAR NOT NULL DEFAULT '{}',
+            signature VARCHAR NOT NULL DEFAULT '{}',
+            lineage VARCHAR NOT NULL DEFAULT '{}',
+            tags VARCHAR NOT NULL DEFAULT '{}',
+            status VARCHAR NOT NULL DEFAULT 'ok',
+            created_at VARCHAR NOT NULL,
+            created_by VARCHAR NOT NULL,
+            UNIQUE (model_id, version))""",
+        "CREATE INDEX idx_versions_sha ON versions (sha256)",
+        """CREATE TABLE version_metrics (
+            version_id BIGINT NOT NULL,
+            key VARCHAR NOT NULL,
+            value DOUBLE,
+            PRIMARY KEY (version_id, key))""",
+        """CREATE TABLE aliases (
+            model_id BIGINT NOT NULL,
+            alias VARCHAR NOT NULL,
+            version_id BIGINT NOT NULL,
+            set_at VARCHAR NOT NULL,
+            set_by VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            PRIMARY KEY (model_id, alias))""",
+        "CREATE SEQUENCE IF NOT EXISTS seq_datasets START 1",
+        """CREATE TABLE datasets (
+            id BIGINT PRIMARY KEY,
+            fingerprint VARCHAR NOT NULL UNIQUE,
+            name VARCHAR,
+            role VARCHAR,
+            rows BIGINT,
+            schema VARCHAR NOT NULL DEFAULT '{}',
+            source VARCHAR,
+            created_at VARCHAR NOT NULL,
+            created_by VARCHAR NOT NULL)""",
+        "CREATE SEQUENCE IF NOT EXISTS seq_runs START 1",
+        """CREATE TABLE runs (
+            id BIGINT PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            progress DOUBLE NOT NULL DEFAULT 0,
+            model_id BIGINT,
+            version_id BIGINT,
+            params VARCHAR NOT NULL DEFAULT '{}',
+            result VARCHAR NOT NULL DEFAULT '{}',
+            error VARCHAR,
+            created_at VARCHAR NOT NULL,
+            started_at VARCHAR,
+            finished_at VARCHAR,
+            created_by VARCHAR NOT NULL)""",
+        """CREATE TABLE metric_points (
+            run_id BIGINT NOT NULL,
+            key VARCHAR NOT NULL,
+            step BIGINT NOT NULL,
+            ts TIMESTAMP,
+            value DOUBLE)""",
+        """CREATE TABLE audit (
+            seq BIGINT PRIMARY KEY,
+            ts VARCHAR NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            entity_type VARCHAR NOT NULL,
+            entity_id VARCHAR NOT NULL,
+            before VARCHAR,
+            after VARCHAR,
+            reason VARCHAR,
+            prev_hash VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL)""",
+        """CREATE TABLE quarantine (
+            id BIGINT PRIMARY KEY,
+            sha256 VARCHAR,
+            source VARCHAR NOT NULL,
+            stored_as VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            quarantined_at VARCHAR NOT NULL,
+            quarantined_by VARCHAR NOT NULL)""",
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
