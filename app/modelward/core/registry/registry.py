@@ -168,7 +168,8 @@ class Registry:
         Registry folder (or its ``registry.duckdb``); ``None`` resolves
         ``MODELWARD_HOME`` then the OS user data folder.
     busy_timeout
-        Seconds to keep retrying while another process holds the database.
+        Seconds to keep retrying while another process holds the database
+        (default ``MODELWARD_BUSY_TIMEOUT`` or 30).
     idle_release
         Seconds the connection stays open after the last operation. ``0``
         closes it at once (CLI, notebooks); the window uses about a second.
@@ -187,7 +188,7 @@ class Registry:
         self,
         home: str | os.PathLike[str] | None = None,
         *,
-        busy_timeout: float = 30.0,
+        busy_timeout: float | None = None,
         idle_release: float = 0.0,
         on_wait: Callable[[str], None] | None = None,
         actor: str | None = None,
@@ -197,6 +198,8 @@ class Registry:
         self.artifacts = ArtifactStore(self.home / "artifacts")
         self.quarantine_dir = self.home / "quarantine"
         self.logs_dir = self.home / "logs"
+        if busy_timeout is None:
+            busy_timeout = float(os.environ.get("MODELWARD_BUSY_TIMEOUT", "30"))
         self.busy_timeout = busy_timeout
         self.idle_release = idle_release
         self.on_wait = on_wait
