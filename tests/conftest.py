@@ -21,7 +21,6 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     # Keep BLAS/OpenMP to one thread per process on the 2-core CI machine.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    yield
 
 
 @pytest.fixture
