@@ -180,7 +180,7 @@ def cmd_audit_log(args: argparse.Namespace) -> Any:
 
 
 def cmd_selftest(args: argparse.Namespace) -> Any:
-    from modelward.core.selftest import run_selftest
+    from modelward.selftest import run_selftest
 
     report = run_selftest(gui=not args.no_gui, echo=None if args.json else print)
     if args.json:

@@ -320,7 +320,7 @@ class Registry:
             raise NotARegistry(f"{self.db_path} is a folder, not a registry database")
         if not exists and not os.access(self.home, os.W_OK):
             raise RegistryUnwritable(f"the registry folder {self.home} is read-only")
-        config = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             # An unknown function must never make DuckDB reach for the network.
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
