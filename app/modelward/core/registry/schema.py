@@ -111,6 +111,10 @@ MIGRATIONS: list[list[str]] = [
             quarantined_at VARCHAR NOT NULL,
             quarantined_by VARCHAR NOT NULL)""",
     ],
+    # 1 -> 2: training and validation (validation runs, predictions, comparisons)
+    [],
+    # 2 -> 3: monitoring (reference profiles, batch checks, drift results)
+    [],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
