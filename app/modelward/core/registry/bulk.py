@@ -317,8 +317,10 @@ def bulk_add_versions(
                 metrics = {str(k): float(v) for k, v in (r.metrics or {}).items()}
                 size = int(r.size)
             except (TypeError, ValueError) as e:
-                raise InvalidInput(f"bad metric or size in the record for {r.name!r}: {e}") from None
-            for k, v in (
+                raise InvalidInput(
+                    f"bad metric or size in the record for {r.name!r}: {e}"
+                ) from None
+            for col, val in (
                 ("id", vid),
                 ("model_id", model_id[r.name]),
                 ("version", number),
@@ -332,11 +334,11 @@ def bulk_add_versions(
                 ("tags", _dumps(r.tags)),
                 ("status", r.status),
             ):
-                v_cols[k].append(v)
-            for k, v in metrics.items():
+                v_cols[col].append(val)
+            for mkey, mval in metrics.items():
                 mv_id.append(vid)
-                mv_key.append(k)
-                mv_val.append(v)
+                mv_key.append(mkey)
+                mv_val.append(mval)
             chain.add(
                 "version.registered",
                 "version",
@@ -355,7 +357,7 @@ def bulk_add_versions(
         _check(cancel)
         report(0.8, "writing")
         if m_cols["id"]:
-            k = len(m_cols["id"])
+            n_models = len(m_cols["id"])
             _insert(
                 tx,
                 "models",
@@ -365,13 +367,13 @@ def bulk_add_versions(
                     "task": _col(m_cols["task"]),
                     "descr": _col(m_cols["desc"]),
                     "tags": _col(m_cols["tags"]),
-                    "created_at": _col([now] * k),
-                    "created_by": _col([tx.actor] * k),
+                    "created_at": _col([now] * n_models),
+                    "created_by": _col([tx.actor] * n_models),
                 },
                 "id, name, task::VARCHAR, descr::VARCHAR, tags, created_at, created_by",
             )
         if v_cols["id"]:
-            k = len(v_cols["id"])
+            n_versions = len(v_cols["id"])
             cols = {
                 c: np.asarray(v_cols[c], dtype=np.int64) for c in ("id", "model_id", "size")
             } | {"version": np.asarray(v_cols["version"], dtype=np.int32)}
@@ -379,8 +381,8 @@ def bulk_add_versions(
                 cols[c] = _col(v_cols[c])
             for c in ("lineage", "tags", "status"):
                 cols[c] = _col(v_cols[c])
-            cols["created_at"] = _col([now] * k)
-            cols["created_by"] = _col([tx.actor] * k)
+            cols["created_at"] = _col([now] * n_versions)
+            cols["created_by"] = _col([tx.actor] * n_versions)
             _insert(
                 tx,
                 "versions",
@@ -409,8 +411,8 @@ def bulk_add_versions(
             "seq, ts, actor, action, entity_type, entity_id, NULL, after::VARCHAR, NULL, "
             "prev_hash, hash",
         )
-        _check(cancel)
         report(0.95, "committing")
+        _check(cancel)
     report(1.0, "done")
     n_created = len(v_cols["id"])
     return BulkResult(out_ids, n_created, n - n_created, len(created_models))
