@@ -115,6 +115,30 @@ MIGRATIONS: list[list[str]] = [
     [],
     # 2 -> 3: monitoring (reference profiles, batch checks, drift results)
     [],
+    # 3 -> 4: watched folders and the files taken from them (exactly once)
+    [
+        "CREATE SEQUENCE IF NOT EXISTS seq_folders START 1",
+        """CREATE TABLE watched_folders (
+            id BIGINT PRIMARY KEY,
+            path VARCHAR NOT NULL UNIQUE,
+            kind VARCHAR NOT NULL,
+            model_name VARCHAR,
+            polling BOOLEAN NOT NULL DEFAULT false,
+            paused BOOLEAN NOT NULL DEFAULT false,
+            options VARCHAR NOT NULL DEFAULT '{}',
+            created_at VARCHAR NOT NULL,
+            created_by VARCHAR NOT NULL)""",
+        """CREATE TABLE ingested_files (
+            folder_id BIGINT NOT NULL,
+            path VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            mtime DOUBLE NOT NULL,
+            status VARCHAR NOT NULL,
+            result VARCHAR,
+            at VARCHAR NOT NULL,
+            PRIMARY KEY (folder_id, path, sha256))""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
