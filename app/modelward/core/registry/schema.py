@@ -136,7 +136,7 @@ MIGRATIONS: list[list[str]] = [
             mtime DOUBLE NOT NULL,
             status VARCHAR NOT NULL,
             result VARCHAR,
-            at VARCHAR NOT NULL,
+            ingested_at VARCHAR NOT NULL,
             PRIMARY KEY (folder_id, path, sha256))""",
     ],
 ]
