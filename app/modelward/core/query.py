@@ -1,0 +1,299 @@
+"""The registry browser's search syntax and its paged SQL, Qt-free.
+
+A search is a list of terms separated by spaces (quote a value that holds
+spaces); all terms must match::
+
+    name:credit alias:champion roc_auc>0.8 created>2026-01-01 -status:quarantined
+
+========================  =====================================================
+``name:TEXT``             model name contains TEXT (case-insensitive)
+``alias:TEXT``            the version carries an alias containing TEXT
+``status:TEXT``           status contains TEXT (``ok``, ``needs_revalidation``…)
+``by:TEXT``               created by a user whose name contains TEXT
+``estimator:TEXT``        estimator class contains TEXT
+``format:TEXT``           artifact format (``skops``, ``joblib``, ``pickle``…)
+``sha:HEX``               SHA-256 starts with HEX
+``version OP N``          version number compare (``version>=3``, ``version:3``)
+``created OP DATE``       creation time compare, ISO date or date-time
+``METRIC OP NUMBER``      a stored metric compare (``roc_auc>0.8``, ``rmse<=12``)
+``TEXT``                  model name or estimator contains TEXT
+``-TERM``                 negates any term
+========================  =====================================================
+
+``OP`` is one of ``>``, ``>=``, ``<``, ``<=``, ``=``, ``!=`` (``:`` means ``=``
+for numbers and dates). Values are always bound as SQL parameters; only the
+column expressions below, which this module owns, are written into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from modelward.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from modelward.core.registry import Registry
+
+__all__ = [
+    "COLUMNS",
+    "Filter",
+    "TableSpec",
+    "count_rows",
+    "fetch_page",
+    "key_metrics",
+    "page_sql",
+    "parse_search",
+]
+
+_OPS = (">=", "<=", "!=", ">", "<", "=", ":")
+_TERM_RE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<op>>=|<=|!=|>|<|=|:)(?P<val>.*)$")
+_TEXT_FIELDS = {
+    "name": "m.name",
+    "status": "v.status",
+    "by": "v.created_by",
+    "estimator": "coalesce(v.estimator_class, '')",
+    "format": "v.format",
+}
+# Metrics most analysts look at first; other keys follow by how often they occur.
+_PREFERRED_METRICS = ("roc_auc", "accuracy", "f1", "average_precision", "r2", "rmse", "mae")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A SQL condition over ``versions v JOIN models m`` and its bound parameters."""
+
+    where: str | None = None
+    params: tuple[Any, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.where)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _cmp_sql(op: str) -> str:
+    return "=" if op == ":" else op
+
+
+def _number(term: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidInput(f"{term!r}: {value!r} is not a number") from None
+
+
+def _date(term: str, value: str) -> str:
+    v = value.strip()
+    if not re.match(r"^\d{4}-\d{2}(-\d{2})?([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?Z?$", v):
+        raise InvalidInput(f"{term!r}: {value!r} is not a date (use YYYY-MM-DD)")
+    return v.replace(" ", "T").rstrip("Z")
+
+
+def _term_sql(term: str) -> tuple[str, list[Any]]:
+    m = _TERM_RE.match(term)
+    if m is None:
+        # A bare word: model name or estimator.
+        like = _like(term)
+        return (
+            "(m.name ILIKE ? ESCAPE '\\' OR coalesce(v.estimator_class, '') ILIKE ? ESCAPE '\\')",
+            [like, like],
+        )
+    key, op, val = m.group("key"), m.group("op"), m.group("val")
+    lkey = key.lower()
+    if val == "":
+        raise InvalidInput(f"{term!r}: a value is missing after {op!r}")
+    if lkey in _TEXT_FIELDS:
+        if op == ":":
+            return f"{_TEXT_FIELDS[lkey]} ILIKE ? ESCAPE '\\'", [_like(val)]
+        if op in ("=", "!="):
+            return f"lower({_TEXT_FIELDS[lkey]}) {op} lower(?)", [val]
+        raise InvalidInput(f"{term!r}: {key} takes ':' or '=', not {op!r}")
+    if lkey == "alias":
+        if op not in (":", "=", "!="):
+            raise InvalidInput(f"{term!r}: alias takes ':' or '=', not {op!r}")
+        if op == ":":
+            cond, arg = "a.alias ILIKE ? ESCAPE '\\'", _like(val)
+        else:
+            cond, arg = "lower(a.alias) = lower(?)", val
+        sql = f"EXISTS (SELECT 1 FROM aliases a WHERE a.version_id = v.id AND {cond})"
+        return (f"NOT {sql}" if op == "!=" else sql), [arg]
+    if lkey == "sha":
+        if op != ":":
+            raise InvalidInput(f"{term!r}: use sha:HEX")
+        return "starts_with(v.sha256, lower(?))", [val]
+    if lkey == "version":
+        n = _number(term, val)
+        if n != int(n):
+            raise InvalidInput(f"{term!r}: a version is a whole number")
+        return f"v.version {_cmp_sql(op)} ?", [int(n)]
+    if lkey in ("created", "created_at"):
+        d = _date(term, val)
+        if op in (":", "="):
+            return "starts_with(v.created_at, ?)", [d]
+        if op == "!=":
+            return "NOT starts_with(v.created_at, ?)", [d]
+        if op in ("<=", ">") and len(d) == 10:
+            # ``created<=2026-01-31`` includes that whole day; ``>`` starts the day after.
+            return f"v.created_at {'<' if op == '<=' else '>='} (? || 'U')", [d]
+        return f"v.created_at {op} ?", [d]
+    # Anything else compares a metric.
+    if op == ":":
+        op = "="
+    value = _number(term, val)
+    return (
+        "EXISTS (SELECT 1 FROM version_metrics mx WHERE mx.version_id = v.id "
+        f"AND mx.key = ? AND mx.value {op} ?)",
+        [key, value],
+    )
+
+
+def parse_search(text: str) -> Filter:
+    """Turn a search box text into a :class:`Filter`.
+
+    Parameters
+    ----------
+    text
+        The search text, e.g. ``"name:credit alias:champion roc_auc>0.8"``.
+
+    Returns
+    -------
+    Filter
+        ``where`` is ``None`` for an empty search.
+
+    Raises
+    ------
+    InvalidInput
+        A term cannot be understood; the message names the term.
+
+    Examples
+    --------
+    >>> parse_search("name:credit roc_auc>0.8").params
+    ('%credit%', 'roc_auc', 0.8)
+    """
+    try:
+        terms = shlex.split(text, posix=True)
+    except ValueError:
+        raise InvalidInput("a quote is not closed in the search") from None
+    clauses: list[str] = []
+    params: list[Any] = []
+    for raw in terms:
+        negate = raw.startswith("-") and len(raw) > 1
+        term = raw[1:] if negate else raw
+        sql, args = _term_sql(term)
+        clauses.append(f"NOT ({sql})" if negate else sql)
+        params.extend(args)
+    if not clauses:
+        return Filter()
+    return Filter(" AND ".join(clauses), tuple(params))
+
+
+# --------------------------------------------------------------------- table pages
+COLUMNS: tuple[str, ...] = (
+    "name",
+    "version",
+    "aliases",
+    "status",
+    "estimator",
+    "created_at",
+    "created_by",
+)
+"""The fixed columns of a page row, after ``id``; metric columns follow."""
+
+_SORT_SQL = {
+    "name": "m.name",
+    "version": "v.version",
+    "aliases": "al.aliases",
+    "status": "v.status",
+    "estimator": "v.estimator_class",
+    "created_at": "v.created_at",
+    "created_by": "v.created_by",
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What the versions table shows: filter, metric columns, sort (immutable, for workers)."""
+
+    filter: Filter = field(default_factory=Filter)
+    metric_keys: tuple[str, ...] = ()
+    sort: str = "name"
+    descending: bool = False
+
+    def order_sql(self) -> str:
+        if self.sort.startswith("metric:"):
+            key = self.sort[len("metric:") :]
+            if key not in self.metric_keys:
+                raise InvalidInput(f"cannot sort by {key!r}: not a column")
+            expr = f"mm.m{self.metric_keys.index(key)}"
+        elif self.sort in _SORT_SQL:
+            expr = _SORT_SQL[self.sort]
+        else:
+            raise InvalidInput(f"cannot sort by {self.sort!r}")
+        direction = "DESC" if self.descending else "ASC"
+        # Ties break on name and version so pages never overlap.
+        return f"{expr} {direction} NULLS LAST, m.name, v.version"
+
+
+def page_sql(spec: TableSpec, limit: int, offset: int) -> tuple[str, list[Any]]:
+    """SQL and parameters for one page of the versions table.
+
+    Each row is ``(id, name, version, aliases, status, estimator_class,
+    created_at, created_by, metric_0, …)``.
+    """
+    params: list[Any] = []
+    pivots = []
+    for i, key in enumerate(spec.metric_keys):
+        pivots.append(f"max(value) FILTER (WHERE key = ?) AS m{i}")
+        params.append(key)
+    metric_cols = "".join(f", mm.m{i}" for i in range(len(spec.metric_keys)))
+    metric_join = ""
+    if spec.metric_keys:
+        metric_join = (
+            f"LEFT JOIN (SELECT version_id, {', '.join(pivots)} FROM version_metrics "
+            "GROUP BY version_id) mm ON mm.version_id = v.id "
+        )
+    sql = (
+        "SELECT v.id, m.name, v.version, al.aliases, v.status, v.estimator_class, "
+        f"v.created_at, v.created_by{metric_cols} "
+        "FROM versions v JOIN models m ON m.id = v.model_id "
+        f"{metric_join}"
+        "LEFT JOIN (SELECT version_id, string_agg(alias, ', ' ORDER BY alias) AS aliases "
+        "FROM aliases GROUP BY version_id) al ON al.version_id = v.id "
+    )
+    if spec.filter.where:
+        sql += f"WHERE {spec.filter.where} "
+        params.extend(spec.filter.params)
+    sql += f"ORDER BY {spec.order_sql()} LIMIT {int(limit)} OFFSET {int(offset)}"
+    return sql, params
+
+
+def fetch_page(
+    registry: Registry, spec: TableSpec, offset: int, limit: int
+) -> list[tuple[Any, ...]]:
+    """One page of rows (see :func:`page_sql`); run it off the GUI thread."""
+    sql, params = page_sql(spec, limit, offset)
+    with registry._read() as cur:
+        return [tuple(r) for r in cur.execute(sql, params).fetchall()]
+
+
+def count_rows(registry: Registry, spec: TableSpec) -> int:
+    """How many versions match ``spec.filter``."""
+    return registry.count_versions(spec.filter.where, spec.filter.params)
+
+
+def key_metrics(registry: Registry, limit: int = 3) -> tuple[str, ...]:
+    """The metric keys worth a column: preferred ones first, then the most frequent."""
+    with registry._read() as cur:
+        rows = cur.execute(
+            "SELECT key, count(*) AS n FROM version_metrics GROUP BY key ORDER BY n DESC, key"
+        ).fetchall()
+    present = [str(r[0]) for r in rows]
+    ordered = [k for k in _PREFERRED_METRICS if k in present]
+    ordered += [k for k in present if k not in ordered]
+    return tuple(ordered[:limit])
