@@ -126,7 +126,7 @@ def load_model(ref: str, registry: RegistryLike = None) -> Any:
 
     reg = open_registry(registry)
     v = reg.resolve(ref)
-    return load_artifact(reg.artifacts, v.sha256, v.format)
+    return load_artifact(reg.artifacts, v.sha256, v.format, registry=reg)
 
 
 def list_models(registry: RegistryLike = None) -> list[ModelInfo]:

@@ -1,21 +1,196 @@
 """Trust boundary for model files from outside.
 
-``inspect_untrusted`` is the one door every model file passes before it is
-registered. It returns plain metadata (JSON-able) or raises ``RejectedFile``.
+:func:`inspect_untrusted` is the one door every model file passes before it is
+registered: the registry, the watcher, drag-and-drop, bundle import and the
+notebook API all reach it through ``Registry.register_file``. It triages the
+file by its bytes (:mod:`~modelward.core.artifacts.formats`), then has a
+sandboxed worker (:mod:`~modelward.core.artifacts.sandbox`) load it with the
+exact allowlist and describe it. It returns plain metadata or raises
+:class:`~modelward.core.errors.RejectedFile` with the reason; the registry
+quarantines rejected files.
+
+A reviewer may approve specific extra globals for one file's bytes with
+:func:`record_override` (``modelward trust``). The approval is an audit event
+(``trust.override``: who, when, why, which globals, which SHA-256); it is
+never made automatically, applies to those bytes only, and still cannot open
+up anything in :data:`~modelward.core.artifacts.allowlist.NEVER_MODULES`.
+Files with an override are still loaded by the restricted loaders, in the
+sandbox first; the override only widens their allowlist.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
+from modelward.core.artifacts.allowlist import Pair, never_allowed, parse_global
 from modelward.core.artifacts.formats import FormatInfo, detect_format
+from modelward.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from modelward.core.registry import Registry
+
+OVERRIDE_ACTION = "trust.override"
+NEEDS_REVALIDATION = "needs_revalidation"
 
 
-def inspect_untrusted(path: str | os.PathLike[str]) -> tuple[FormatInfo, dict[str, Any]]:
-    """Triage ``path`` by its bytes and read what can be known without running it.
+def inspect_untrusted(
+    path: str | os.PathLike[str],
+    *,
+    sha256: str | None = None,
+    registry: Registry | None = None,
+    extra_globals: Iterable[Pair] = (),
+    timeout: float | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> tuple[FormatInfo, dict[str, Any]]:
+    """Triage ``path`` by its bytes and describe it from a sandboxed load.
 
-    Returns ``(format info, metadata)``; metadata may be empty.
+    Parameters
+    ----------
+    path
+        The file; normally the artifact store's copy, so that the bytes
+        inspected are the bytes kept.
+    sha256
+        The digest the bytes must have; the worker checks it.
+    registry
+        Where to look up reviewer overrides for ``sha256``.
+    extra_globals
+        Further approved globals (``(module, name)`` pairs).
+    timeout
+        Seconds the worker may take (default: the sandbox's).
+    cancel
+        Polled while waiting; ``True`` stops the inspection.
+
+    Returns
+    -------
+    (FormatInfo, dict)
+        The format and metadata: ``estimator_class``, ``params`` (with
+        ``params``, ``steps`` and ``sklearn_version``), ``signature`` and
+        ``status`` (``"ok"`` or ``"needs_revalidation"`` for a file saved by
+        another scikit-learn version).
+
+    Raises
+    ------
+    RejectedFile
+        With a specific reason.
     """
+    from modelward.core.artifacts.sandbox import default_sandbox
+
     info = detect_format(path)
-    return info, {}
+    if sha256 is None and _looks_like_digest(os.path.basename(path)):
+        sha256 = os.path.basename(path)  # an artifact store copy is named by its digest
+    extra = list(extra_globals)
+    if registry is not None and sha256:
+        for ov in overrides_for(registry, sha256):
+            extra.extend(tuple(p) for p in ov.get("globals", []))  # type: ignore[misc]
+    raw = default_sandbox().inspect(
+        path, fmt=info.format, sha256=sha256, extra_globals=extra, timeout=timeout, cancel=cancel
+    )
+    saved = raw.get("sklearn_version") or raw.get("sklearn_version_running")
+    meta: dict[str, Any] = {
+        "estimator_class": raw.get("estimator_class"),
+        "params": {
+            "params": raw.get("params", {}),
+            "steps": raw.get("steps", []),
+            "sklearn_version": saved,
+        },
+        "signature": raw.get("signature", {}),
+        "status": raw.get("status", "ok"),
+        "sklearn_version": saved,
+    }
+    if extra:
+        meta["params"]["trusted_globals"] = sorted(f"{m}.{n}" for m, n in extra)
+    return info, meta
+
+
+def _looks_like_digest(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def record_override(
+    registry: Registry,
+    sha256: str,
+    *,
+    globals: Iterable[str | Pair],
+    reviewer: str,
+    reason: str,
+    source: str | None = None,
+) -> int:
+    """Record a reviewer's decision to allow extra globals for one file's bytes.
+
+    Parameters
+    ----------
+    registry
+        The registry whose audit trail records it (the OS user is the *who*).
+    sha256
+        The exact bytes the decision is about.
+    globals
+        ``"module:name"`` strings or pairs; none may be in the never-allowed set.
+    reviewer
+        The reviewer's name, as they sign it.
+    reason
+        Why; required.
+    source
+        Where the file came from, for the record.
+
+    Returns
+    -------
+    int
+        The audit event's ``seq``.
+
+    Raises
+    ------
+    InvalidInput
+        Missing reviewer or reason, no globals, or a global that can never be allowed.
+    """
+    if not reviewer or not reviewer.strip():
+        raise InvalidInput("a trust override needs the reviewer's name (--reviewer)")
+    if not reason or not reason.strip():
+        raise InvalidInput("a trust override needs a reason (--reason)")
+    if len(sha256) != 64:
+        raise InvalidInput(f"not a SHA-256 digest: {sha256!r}")
+    pairs: list[Pair] = []
+    for g in globals:
+        try:
+            pair = parse_global(g) if isinstance(g, str) else (str(g[0]), str(g[1]))
+        except ValueError as e:
+            raise InvalidInput(str(e)) from None
+        if never_allowed(*pair):
+            raise InvalidInput(
+                f"global {pair[0]}.{pair[1]} can never be allowed: it can run programs, "
+                "touch files or load other pickles"
+            )
+        pairs.append(pair)
+    if not pairs:
+        raise InvalidInput("name at least one global to allow (--allow module:name)")
+    return registry.record_event(
+        OVERRIDE_ACTION,
+        "artifact",
+        sha256,
+        after={
+            "sha256": sha256,
+            "globals": sorted([list(p) for p in pairs]),
+            "reviewer": reviewer.strip(),
+            "source": source,
+        },
+        reason=reason.strip(),
+    )
+
+
+def overrides_for(registry: Registry, sha256: str) -> list[dict[str, Any]]:
+    """Every reviewer override recorded for these bytes (oldest first)."""
+    events = registry.audit_events(
+        limit=None,
+        action=OVERRIDE_ACTION,
+        entity_type="artifact",
+        entity_prefix=sha256,
+        newest_first=False,
+    )
+    out = []
+    for e in events:
+        if e.entity_id == sha256 and isinstance(e.after, dict):
+            item = dict(e.after)
+            item.update({"actor": e.actor, "ts": e.ts, "reason": e.reason, "seq": e.seq})
+            out.append(item)
+    return out

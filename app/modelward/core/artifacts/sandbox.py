@@ -1,0 +1,516 @@
+"""The first look at an untrusted model file happens in another process.
+
+A worker process (our own executable started again with ``--mw-worker
+inspect``, see :mod:`modelward.core.workers`, so it works in the frozen
+bundle too) loads the file with the restricted loaders of
+:mod:`~modelward.core.artifacts.safeload` under a memory cap, and sends back
+only plain JSON: the estimator's class, steps, parameters, signature and the
+scikit-learn version the file was saved with. Nothing from the file ever
+crosses into the app as a Python object.
+
+Workers are long-lived and serve many files each, one at a time; a
+:class:`Sandbox` keeps a small pool of them for concurrent jobs. A file that
+takes longer than its time limit gets its worker killed (a fresh one starts
+for the next file); a file that allocates past the memory cap is rejected and
+its worker replaced.
+
+The wire format on the worker's stdin/stdout: a 4-byte big-endian length,
+then that many bytes of UTF-8 JSON. Both ends are ours.
+
+Memory caps use ``RLIMIT_AS`` and exist on POSIX only; on Windows the time
+limit is the only bound.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any
+
+from modelward.core.errors import Cancelled, ModelWardError, RejectedFile
+
+_HEADER = struct.Struct(">I")
+_MAX_MESSAGE = 64 * 1024 * 1024
+
+DEFAULT_TIMEOUT = 120.0
+"""Seconds one file may take in the worker (plus one second per 20 MB)."""
+DEFAULT_MEMORY_MB = 4096
+"""Address space a file may add to the worker, in MB (at least 8x the file size)."""
+STARTUP_TIMEOUT = 90.0
+
+
+class SandboxUnavailable(ModelWardError):
+    """The inspection worker could not be started; the file was not judged."""
+
+
+# ----------------------------------------------------------------------------- framing
+def _write_frame(stream: IO[bytes], obj: Any) -> None:
+    data = json.dumps(obj, default=str, ensure_ascii=False).encode("utf-8")
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read_exact(stream: IO[bytes], n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = stream.read(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _read_frame(stream: IO[bytes]) -> Any:
+    head = _read_exact(stream, _HEADER.size)
+    if head is None:
+        return None
+    (n,) = _HEADER.unpack(head)
+    if n > _MAX_MESSAGE:
+        raise ValueError("message too large")
+    body = _read_exact(stream, n)
+    if body is None:
+        return None
+    return json.loads(body.decode("utf-8"))
+
+
+# ----------------------------------------------------------------------------- worker side
+def _address_space() -> int | None:
+    """This process's virtual memory size in bytes (Linux), else ``None``."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _cap_memory(budget: int) -> int | None:
+    """Limit the address space to what is used now plus ``budget``; returns the limit."""
+    try:
+        import resource
+    except ImportError:  # Windows: no RLIMIT_AS
+        return None
+    now = _address_space()
+    limit = (now + budget) if now is not None else budget + (2 << 30)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        return None
+    return limit
+
+
+def _uncap_memory() -> None:
+    try:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _inspect(req: dict[str, Any]) -> dict[str, Any]:
+    """Load one file with the restricted loader and describe it (runs in the worker)."""
+    from modelward.core.artifacts.allowlist import Allowlist
+    from modelward.core.artifacts.metadata import describe_estimator
+    from modelward.core.artifacts.safeload import load_bytes
+
+    with open(req["path"], "rb") as f:
+        data = f.read()
+    expected = req.get("sha256")
+    if expected and hashlib.sha256(data).hexdigest() != expected:
+        raise RejectedFile("the file changed after it was hashed; it was not loaded")
+    allow = Allowlist([tuple(p) for p in req.get("extra_globals", [])])  # type: ignore[misc]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        obj = load_bytes(data, req["format"], allow)
+        del data
+        meta = describe_estimator(obj)
+    import sklearn
+
+    meta["sklearn_version_running"] = sklearn.__version__
+    meta["status"] = "ok"
+    for w in caught:
+        if type(w.message).__name__ == "InconsistentVersionWarning":
+            meta["status"] = "needs_revalidation"
+            saved = getattr(w.message, "original_sklearn_version", None)
+            if saved:
+                meta["sklearn_version"] = str(saved)
+    json.dumps(meta)  # plain data only, checked here rather than on the wire
+    return meta
+
+
+def worker_main() -> None:
+    """Entry point of the ``inspect`` worker: serve requests on stdin until it closes."""
+    proto_out = os.fdopen(os.dup(1), "wb")
+    # Anything else written to stdout (by us or by C code) must not corrupt the
+    # protocol: point file descriptor 1 at stderr.
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    proto_in = sys.stdin.buffer
+    budget = int(os.environ.get("MODELWARD_SANDBOX_MEMORY_MB", DEFAULT_MEMORY_MB)) << 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import sklearn  # noqa: F401 - warm up before the first file
+
+        from modelward.core.artifacts.allowlist import default_allowlist
+
+        default_allowlist()
+    _write_frame(proto_out, {"ready": True, "pid": os.getpid()})
+    while True:
+        req = _read_frame(proto_in)
+        if req is None:
+            return
+        size = int(req.get("size", 0))
+        limit = _cap_memory(max(budget, 8 * size))
+        try:
+            reply: dict[str, Any] = {"ok": True, "meta": _inspect(req)}
+            fatal = False
+        except RejectedFile as e:
+            reply, fatal = {"ok": False, "reason": e.reason}, False
+        except MemoryError:
+            cap = f" ({(limit or 0) >> 20} MB)" if limit else ""
+            reply = {"ok": False, "reason": f"loading the file needs more memory than allowed{cap}"}
+            fatal = True
+        except RecursionError:
+            reply, fatal = {"ok": False, "reason": "the file is nested too deeply"}, True
+        except Exception as e:  # anything else the file provoked is its fault
+            reply = {"ok": False, "reason": f"the file could not be read: {type(e).__name__}: {e}"}
+            fatal = False
+        finally:
+            _uncap_memory()
+        reply["retire"] = fatal
+        _write_frame(proto_out, reply)
+        if fatal:  # a worker that ran out of memory is not trusted with the next file
+            return
+
+
+# ----------------------------------------------------------------------------- app side
+class _Worker:
+    """One worker process and the thread that reads its replies."""
+
+    def __init__(self, command: Sequence[str], env: dict[str, str], debug: bool):
+        try:
+            self.proc = subprocess.Popen(
+                list(command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None if debug else subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError as e:
+            raise SandboxUnavailable(
+                f"cannot start the model inspection worker: {e.strerror or e}"
+            ) from None
+        self.replies: queue.Queue[Any] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="mw-sandbox-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            while True:
+                msg = _read_frame(self.proc.stdout)
+                self.replies.put(msg)
+                if msg is None:
+                    return
+        except Exception:
+            self.replies.put(None)
+
+    def wait_reply(
+        self, timeout: float, cancel: Callable[[], bool] | None = None
+    ) -> tuple[str, Any]:
+        """``("reply", msg)``, ``("died", None)``, ``("timeout", None)`` or ``("cancelled", None)``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout", None
+            try:
+                msg = self.replies.get(timeout=min(left, 0.1))
+            except queue.Empty:
+                if cancel is not None and cancel():
+                    return "cancelled", None
+                continue
+            return ("reply", msg) if msg is not None else ("died", None)
+
+    def send(self, msg: Any) -> bool:
+        try:
+            assert self.proc.stdin is not None
+            _write_frame(self.proc.stdin, msg)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=10)
+        for s in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(Exception):
+                s.close()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        with contextlib.suppress(Exception):
+            self.proc.stdout.close()  # type: ignore[union-attr]
+
+
+def _worker_env(memory_mb: int) -> dict[str, str]:
+    env = dict(os.environ)
+    # One thread per library in the worker: it inspects, it does not compute.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    env["MODELWARD_SANDBOX_MEMORY_MB"] = str(memory_mb)
+    return env
+
+
+class Sandbox:
+    """A small pool of inspection workers.
+
+    Parameters
+    ----------
+    timeout
+        Seconds one file may take (plus one second per 20 MB of file); then its
+        worker is killed and the file rejected.
+    memory_mb
+        Address space one file may add to its worker, in MB (POSIX only); the
+        budget grows to 8x the file size for large files.
+    max_workers
+        Workers kept for concurrent inspections.
+    command
+        The worker's argv; default :func:`modelward.core.workers.worker_command`.
+
+    Examples
+    --------
+    >>> with Sandbox() as sb:                                  # doctest: +SKIP
+    ...     meta = sb.inspect("model.joblib", fmt="joblib")
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        max_workers: int = 2,
+        command: Sequence[str] | None = None,
+    ):
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.max_workers = max(1, max_workers)
+        self._command = list(command) if command is not None else None
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._started = 0
+        self._closed = False
+        self.workers_started = 0  # lifetime count, for tests and diagnostics
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _argv(self) -> list[str]:
+        if self._command is not None:
+            return self._command
+        from modelward.core.workers import worker_command
+
+        return worker_command("inspect")
+
+    def _start(self) -> _Worker:
+        debug = bool(os.environ.get("MODELWARD_DEBUG"))
+        w = _Worker(self._argv(), _worker_env(self.memory_mb), debug)
+        self.workers_started += 1
+        kind, msg = w.wait_reply(STARTUP_TIMEOUT)
+        if kind != "reply" or not (isinstance(msg, dict) and msg.get("ready")):
+            w.kill()
+            raise SandboxUnavailable(
+                "the model inspection worker did not start; run 'modelward selftest' "
+                "(set MODELWARD_DEBUG=1 to see its output)"
+            )
+        return w
+
+    def _acquire(self) -> _Worker:
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise SandboxUnavailable("the model inspection sandbox was shut down")
+                try:
+                    w = self._idle.get_nowait()
+                except queue.Empty:
+                    w = None
+                if w is None and self._started < self.max_workers:
+                    self._started += 1
+                    break
+            if w is not None:
+                if w.alive:
+                    return w
+                self._discard(w)
+                continue
+            w = self._idle.get()  # all workers busy: wait for one
+            if w.alive:
+                return w
+            self._discard(w)
+        try:
+            return self._start()
+        except BaseException:
+            with self._lock:
+                self._started -= 1
+            raise
+
+    def _release(self, w: _Worker) -> None:
+        with self._lock:
+            closed = self._closed
+        if closed:
+            w.close()
+        else:
+            self._idle.put(w)
+
+    def _discard(self, w: _Worker) -> None:
+        w.kill()
+        with self._lock:
+            self._started -= 1
+
+    def warm_up(self) -> None:
+        """Start one worker now (e.g. at app start) so the first file does not wait for it."""
+        self._release(self._acquire())
+
+    def inspect(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fmt: str,
+        sha256: str | None = None,
+        extra_globals: Iterable[tuple[str, str]] = (),
+        timeout: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> dict[str, Any]:
+        """Load ``path`` in a worker and return its plain metadata.
+
+        Parameters
+        ----------
+        path
+            The file (normally the artifact store's copy).
+        fmt
+            Its format from :func:`~modelward.core.artifacts.formats.detect_format`.
+        sha256
+            When given, the worker checks the bytes it reads against it.
+        extra_globals
+            Globals a reviewer approved for this file.
+        timeout
+            Overrides the sandbox's time limit for this file.
+        cancel
+            Polled about ten times a second; when it returns ``True`` the
+            worker is killed and :class:`Cancelled` raised.
+
+        Returns
+        -------
+        dict
+            ``describe_estimator`` output plus ``status`` (``"ok"`` or
+            ``"needs_revalidation"``) and ``sklearn_version_running``.
+
+        Raises
+        ------
+        RejectedFile
+            The file was refused, hung, used too much memory or crashed the worker.
+        SandboxUnavailable
+            No worker could be started (the file was not judged).
+        """
+        size = os.path.getsize(path)
+        limit = (self.timeout if timeout is None else timeout) + size / (20 << 20)
+        req = {
+            "path": os.fspath(path),
+            "format": fmt,
+            "sha256": sha256,
+            "size": size,
+            "extra_globals": [list(p) for p in extra_globals],
+        }
+        w = self._acquire()
+        if not w.send(req):
+            self._discard(w)
+            w = self._acquire()
+            if not w.send(req):
+                self._discard(w)
+                raise SandboxUnavailable("the model inspection worker stopped responding")
+        kind, msg = w.wait_reply(limit, cancel)
+        if kind == "reply" and isinstance(msg, dict):
+            # A worker that ran out of memory retires after replying.
+            if msg.get("retire") or not w.alive:
+                self._discard(w)
+            else:
+                self._release(w)
+            if msg.get("ok"):
+                return dict(msg["meta"])
+            raise RejectedFile(str(msg.get("reason") or "rejected by the sandbox"))
+        self._discard(w)
+        if kind == "cancelled":
+            raise Cancelled("inspection cancelled")
+        if kind == "timeout":
+            raise RejectedFile(
+                f"reading the file took longer than {limit:.0f} s; the inspection was stopped"
+            )
+        code = w.proc.returncode
+        how = f" (signal {-code})" if code is not None and code < 0 else ""
+        raise RejectedFile(f"the file crashed the inspection worker{how}")
+
+    def _discard_quietly(self, w: _Worker) -> None:
+        # Already returned to the pool as idle; it will be found dead and replaced.
+        pass
+
+    def close(self) -> None:
+        """Stop every idle worker; busy ones stop when their file is done."""
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                w = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            w.close()
+
+
+_default: Sandbox | None = None
+_default_lock = threading.Lock()
+
+
+def default_sandbox() -> Sandbox:
+    """The process-wide sandbox (created on first use, closed at exit)."""
+    global _default
+    with _default_lock:
+        if _default is None or _default._closed:
+            _default = Sandbox()
+            atexit.register(_default.close)
+        return _default
+
+
+def set_default_sandbox(sandbox: Sandbox | None) -> Sandbox | None:
+    """Replace the process-wide sandbox (tests, settings); returns the previous one."""
+    global _default
+    with _default_lock:
+        prev, _default = _default, sandbox
+        return prev
