@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from modelward import __version__
-from modelward.core.errors import ModelWardError
+from modelward.core.errors import InvalidInput, ModelWardError
 
 Handler = Callable[[argparse.Namespace], Any]
 
@@ -194,6 +194,139 @@ def cmd_gui(args: argparse.Namespace) -> Any:
     return SystemExit(launch(args.registry, smoke=getattr(args, "smoke", False)))
 
 
+def cmd_folders_add(args: argparse.Namespace) -> Any:
+    from modelward.core.watch import add_folder
+
+    reg = _registry(args)
+    options = {
+        k: v
+        for k, v in (
+            ("label_column", args.label),
+            ("id_column", args.id_column),
+            ("timestamp_column", args.timestamp),
+        )
+        if v
+    }
+    f = add_folder(
+        reg, args.path, args.kind, model_name=args.model, polling=args.polling, options=options
+    )
+    if args.json:
+        return f.to_json()
+    print(f"watching {f.path} ({f.kind}{' for ' + f.model_name if f.model_name else ''})")
+    return None
+
+
+def cmd_folders_list(args: argparse.Namespace) -> Any:
+    from modelward.core.watch import list_folders
+    from modelward.core.watch.folders import display_name
+
+    folders = list_folders(_registry(args))
+    if args.json:
+        return {"folders": [f.to_json() for f in folders]}
+    if not folders:
+        print("no watched folders (add one with: modelward folders add PATH --kind models)")
+        return None
+    _print_table(
+        ["ID", "KIND", "MODEL", "MODE", "STATE", "PATH"],
+        [
+            (
+                f.id,
+                f.kind,
+                f.model_name or "-",
+                "polling" if f.polling else "events",
+                "paused" if f.paused else "active",
+                display_name(f.path),
+            )
+            for f in folders
+        ],
+    )
+    return None
+
+
+def cmd_folders_remove(args: argparse.Namespace) -> Any:
+    from modelward.core.watch import remove_folder
+
+    f = remove_folder(_registry(args), _folder_ref(args.folder))
+    if args.json:
+        return f.to_json()
+    print(f"no longer watching {f.path}")
+    return None
+
+
+def cmd_folders_pause(args: argparse.Namespace) -> Any:
+    from modelward.core.watch import set_paused
+
+    f = set_paused(_registry(args), _folder_ref(args.folder), args.paused)
+    if args.json:
+        return f.to_json()
+    print(f"{'paused' if f.paused else 'resumed'} {f.path}")
+    return None
+
+
+def _folder_ref(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def cmd_watch(args: argparse.Namespace) -> Any:
+    """Run the watchers headless until SIGINT or SIGTERM."""
+    import signal
+    import threading
+
+    from modelward.core.registry import Registry
+    from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder, list_folders
+    from modelward.core.watch.folders import display_name
+
+    if args.data and not args.model:
+        raise InvalidInput("--data needs --model NAME (the model its batches are checked against)")
+    reg = Registry(args.registry, idle_release=0.5)
+    if args.models:
+        add_folder(
+            reg,
+            args.models,
+            MODELS,
+            model_name=args.model if not args.data else None,
+            polling=args.polling,
+        )
+    if args.data:
+        add_folder(reg, args.data, DATA, model_name=args.model, polling=args.polling)
+    folders = [f for f in list_folders(reg) if not f.paused]
+    if not folders:
+        raise InvalidInput("no folders to watch: give --models DIR and/or --data DIR --model NAME")
+
+    def show(event: Any) -> None:
+        where = display_name(event.path) if event.path else display_name(event.folder)
+        line = {
+            "kind": event.kind,
+            "folder": event.folder,
+            "path": event.path,
+            "detail": event.detail,
+            "ref": event.ref,
+        }
+        if args.json:
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        else:
+            print(f"{event.kind:<15} {where}  {event.detail}".rstrip(), flush=True)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    watcher = FolderWatcher(reg, folders, on_event=show, settle=args.settle)
+    if not args.json:
+        print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
+    watcher.start()
+    while not stop.wait(0.5):
+        pass
+    watcher.stop()
+    reg.close()
+    if not args.json:
+        print("stopped", flush=True)
+    return None
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -255,6 +388,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("selftest", cmd_selftest, "check this installation end to end in a temp folder")
     sp.add_argument("--no-gui", action="store_true", help="skip the window check")
+
+    folders = sub.add_parser("folders", help="watched folders (models and data inboxes)")
+    fsub = folders.add_subparsers(dest="folders_command", metavar="ACTION", required=True)
+    sp = add("add", cmd_folders_add, "watch a folder", fsub)
+    sp.add_argument("path")
+    sp.add_argument("--kind", choices=["models", "data"], default="models")
+    sp.add_argument("--model", help="model name (required for data folders)")
+    sp.add_argument("--polling", action="store_true", help="poll (for network shares)")
+    sp.add_argument("--label", help="label column of data batches")
+    sp.add_argument("--id-column", help="id column of data batches (joins late labels)")
+    sp.add_argument("--timestamp", help="timestamp column of data batches")
+    add("list", cmd_folders_list, "list watched folders", fsub)
+    sp = add("remove", cmd_folders_remove, "stop watching a folder (ID or PATH)", fsub)
+    sp.add_argument("folder")
+    sp = add("pause", cmd_folders_pause, "pause a folder (ID or PATH)", fsub)
+    sp.add_argument("folder")
+    sp.set_defaults(paused=True)
+    sp = add("resume", cmd_folders_pause, "resume a paused folder (ID or PATH)", fsub)
+    sp.add_argument("folder")
+    sp.set_defaults(paused=False)
+
+    sp = add("watch", cmd_watch, "watch folders headless until Ctrl+C or SIGTERM")
+    sp.add_argument("--models", metavar="DIR", help="models inbox to add and watch")
+    sp.add_argument("--data", metavar="DIR", help="data inbox to add and watch")
+    sp.add_argument("--model", metavar="NAME", help="model of the data inbox (or of --models)")
+    sp.add_argument("--polling", action="store_true", help="poll instead of native events")
+    sp.add_argument("--settle", type=float, default=1.0, help=argparse.SUPPRESS)
 
     sp = add("gui", cmd_gui, "open the desktop window")
     sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")

@@ -27,3 +27,81 @@ def fingerprint_arrays(X: Any, y: Any = None) -> dict[str, Any]:
         else:
             h.update(np.ascontiguousarray(values).tobytes())
     return {"fingerprint": h.hexdigest(), "rows": rows, "columns": n_cols}
+
+
+def read_schema(path: Any) -> tuple[dict[str, str], int]:
+    """Column name → DuckDB type, and the row count, of a CSV or Parquet file.
+
+    Raises
+    ------
+    RejectedFile
+        When the file cannot be read as a table (with DuckDB's reason, shortened).
+    """
+    from pathlib import Path
+
+    import duckdb
+
+    from modelward.core.errors import RejectedFile
+
+    p = Path(path)
+    with open(p, "rb") as f:
+        head = f.read(4)
+    reader = "read_parquet" if head == b"PAR1" else "read_csv"
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    try:
+        rel = con.sql(f"SELECT * FROM {reader}(?)", params=[str(p)])
+        schema = {name: str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
+        rows = int(con.execute(f"SELECT count(*) FROM {reader}(?)", [str(p)]).fetchall()[0][0])
+    except duckdb.Error as e:
+        first = str(e).splitlines()[0]
+        raise RejectedFile(
+            f"cannot read as a {'Parquet' if head == b'PAR1' else 'CSV'} table: {first}"
+        ) from None
+    finally:
+        con.close()
+    if not schema:
+        raise RejectedFile("the table has no columns")
+    return schema, rows
+
+
+def register_dataset(
+    registry: Any,
+    *,
+    fingerprint: str,
+    name: str | None,
+    role: str,
+    rows: int | None,
+    schema: dict[str, str],
+    source: str | None,
+    model_name: str | None = None,
+) -> int:
+    """Record a dataset (once per fingerprint, audited); returns its id."""
+    import json
+
+    from modelward.core.registry.registry import utcnow
+
+    with registry.transaction() as tx:
+        found = tx.q("SELECT id FROM datasets WHERE fingerprint = ?", [fingerprint]).fetchall()
+        if found:
+            return int(found[0][0])
+        did = tx.next_id("seq_datasets")
+        tx.q(
+            "INSERT INTO datasets VALUES (?,?,?,?,?,?,?,?,?)",
+            [did, fingerprint, name, role, rows, json.dumps(schema), source, utcnow(), tx.actor],
+        )
+        tx.audit(
+            "dataset.registered",
+            "dataset",
+            did,
+            after={
+                "fingerprint": fingerprint,
+                "name": name,
+                "role": role,
+                "rows": rows,
+                "model": model_name,
+                "columns": len(schema),
+            },
+        )
+    return did

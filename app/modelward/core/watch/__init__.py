@@ -1,0 +1,26 @@
+"""Watched folders: model files and data batches that arrive by themselves."""
+
+from __future__ import annotations
+
+from modelward.core.watch.folders import (
+    DATA,
+    MODELS,
+    WatchedFolder,
+    add_folder,
+    list_folders,
+    remove_folder,
+    set_paused,
+)
+from modelward.core.watch.watcher import FolderWatcher, WatchEvent
+
+__all__ = [
+    "DATA",
+    "MODELS",
+    "FolderWatcher",
+    "WatchEvent",
+    "WatchedFolder",
+    "add_folder",
+    "list_folders",
+    "remove_folder",
+    "set_paused",
+]

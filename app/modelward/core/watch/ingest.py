@@ -1,0 +1,157 @@
+"""Taking one file from a watched folder, exactly once.
+
+A file is identified by (folder, path, SHA-256): the same bytes at the same
+path are taken once, however many events or rescans report them; new bytes at
+a known path are a new candidate (a new version or batch), never an overwrite.
+Ingestion is idempotent, so a crash between registering and recording the
+file only means the next scan finds it again and the registry's own
+deduplication returns the existing version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelward.core.artifacts.store import sha256_file
+from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
+from modelward.core.registry.registry import Registry, utcnow
+from modelward.core.watch.folders import DATA, MODELS, WatchedFolder, display_name
+
+# Names that editors, browsers and copy tools use while a file is incomplete.
+_TEMP_PATTERNS = re.compile(
+    r"(^\.|^~\$|~$|\.(tmp|temp|part|partial|crdownload|download|swp|swx|filepart|aria2|!ut|lock)$"
+    r"|^\.~lock\.)",
+    re.IGNORECASE,
+)
+DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` looks like an incomplete or scratch file we must ignore."""
+    return bool(_TEMP_PATTERNS.search(name))
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one file."""
+
+    folder_id: int
+    path: str
+    sha256: str
+    status: str  # registered | duplicate | rejected | skipped | error
+    detail: str
+    ref: str | None = None
+
+    @property
+    def shown_path(self) -> str:
+        return display_name(self.path)
+
+
+def already_taken(registry: Registry, folder_id: int) -> dict[str, tuple[int, float]]:
+    """Path → (size, mtime) of files taken from a folder, for cheap rescans."""
+    with registry.read() as cur:
+        rows = cur.execute(
+            "SELECT path, size, mtime FROM ingested_files WHERE folder_id = ?", [folder_id]
+        ).fetchall()
+    return {r[0]: (int(r[1]), float(r[2])) for r in rows}
+
+
+def _record(
+    registry: Registry,
+    folder: WatchedFolder,
+    path: str,
+    sha: str,
+    st: os.stat_result,
+    status: str,
+    result: dict[str, Any],
+) -> None:
+    with registry.transaction() as tx:
+        tx.q(
+            "INSERT OR IGNORE INTO ingested_files VALUES (?,?,?,?,?,?,?,?)",
+            [folder.id, path, sha, st.st_size, st.st_mtime, status, json.dumps(result), utcnow()],
+        )
+
+
+def _model_name_for(folder: WatchedFolder, path: Path) -> str:
+    if folder.model_name:
+        return folder.model_name
+    stem = path.stem if path.is_file() else path.name
+    clean = re.sub(r"[:@/\\\s]+", "-", stem).strip("-.") or "model"
+    return clean[:200]
+
+
+def mlflow_model_file(folder: Path) -> Path | None:
+    """The scikit-learn model file of an MLflow model folder (one with an ``MLmodel`` file)."""
+    mlmodel = folder / "MLmodel"
+    if not mlmodel.is_file():
+        return None
+    text = mlmodel.read_text(encoding="utf-8", errors="replace")
+    m = re.search(r"^\s*pickled_model:\s*(\S+)\s*$", text, re.MULTILINE)
+    candidates = [m.group(1)] if m else []
+    candidates += ["model.skops", "model.pkl", "model.joblib"]
+    for name in candidates:
+        p = (folder / name).resolve()
+        if p.is_file() and p.parent == folder.resolve():  # never a path out of the folder
+            return p
+    return None
+
+
+def ingest_file(registry: Registry, folder: WatchedFolder, path: str | Path) -> IngestResult:
+    """Take ``path`` (a file or an MLflow model folder) from ``folder``, once.
+
+    Never raises for a bad file: rejections are quarantined and returned as
+    results, so the watcher goes on.
+    """
+    p = Path(path)
+    target = p
+    if p.is_dir():
+        found = mlflow_model_file(p) if folder.kind == MODELS else None
+        if found is None:
+            return IngestResult(
+                folder.id, str(p), "", "skipped", "a folder without an MLmodel file"
+            )
+        target = found
+    try:
+        st = target.stat()
+        sha, _ = sha256_file(target)
+    except OSError as e:
+        return IngestResult(folder.id, str(p), "", "error", f"cannot read: {e.strerror or e}")
+    with registry.read() as cur:
+        seen = cur.execute(
+            "SELECT status, result FROM ingested_files WHERE folder_id = ? AND path = ? AND sha256 = ?",
+            [folder.id, str(p), sha],
+        ).fetchall()
+    if seen:
+        return IngestResult(folder.id, str(p), sha, "duplicate", "already taken", None)
+    try:
+        if folder.kind == MODELS:
+            res = registry.register_file(
+                target,
+                _model_name_for(folder, p),
+                lineage={"inbox": folder.path, "source": str(p.absolute())},
+            )
+            status = "registered" if res.created else "duplicate"
+            ref = res.version.ref
+            detail = f"{ref} ({res.version.format})"
+            result: dict[str, Any] = {"ref": ref}
+        elif folder.kind == DATA:
+            from modelward.core.watch.batches import ingest_batch
+
+            ref, detail, result = ingest_batch(registry, folder, target, sha)
+            status = "registered"
+        else:  # pragma: no cover - guarded by add_folder
+            raise InvalidInput(f"unknown folder kind {folder.kind}")
+    except RejectedFile as rej:
+        _record(registry, folder, str(p), sha, st, "rejected", {"reason": rej.reason})
+        return IngestResult(folder.id, str(p), sha, "rejected", rej.reason)
+    except ModelWardError as e:
+        # A registry that is busy or a disk that is full: not the file's fault.
+        # Nothing is recorded, so the next scan tries again.
+        return IngestResult(folder.id, str(p), sha, "error", str(e))
+    _record(registry, folder, str(p), sha, st, status, result)
+    return IngestResult(folder.id, str(p), sha, status, detail, ref)

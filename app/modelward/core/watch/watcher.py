@@ -1,0 +1,397 @@
+"""Watch folders with watchdog and take each complete file exactly once.
+
+Events only say *where to look*; the decision to take a file rests on what the
+file system says when we look:
+
+* a write-close (``FileClosedEvent``) or the rename that ends an atomic save
+  makes a file ready at once;
+* anything else (a file moved in, a polling observer, a copy tool that never
+  closes) makes it ready once its size and mtime have been stable for
+  ``settle`` seconds;
+* a periodic rescan lists every folder, so files that arrived while ModelWard
+  was closed, or whose events watchdog dropped under a burst, are found too;
+* a folder that disappears (unplugged drive, lost share) is reported and is
+  watched again when it comes back.
+
+Observer callbacks run on watchdog's threads; they only enqueue paths. One
+worker thread owns the pending set and does the ingesting, so nothing here
+needs a lock beyond the queue. Qt never appears: the window subscribes through
+``on_event``, re-emitted as signals by its bridge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelward.core.registry.registry import Registry
+from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
+from modelward.core.watch.ingest import (
+    IngestResult,
+    already_taken,
+    ingest_file,
+    is_temporary,
+    mlflow_model_file,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """Something the watcher wants a person (or a log) to know."""
+
+    kind: str  # ingested | rejected | error | folder-missing | folder-back | started | stopped
+    folder: str
+    path: str | None = None
+    detail: str = ""
+    ref: str | None = None
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class _Pending:
+    folder: WatchedFolder
+    ready_now: bool
+    writing: bool = False
+    size: int = -1
+    mtime: float = -1.0
+    stable_since: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class FolderStatus:
+    """Live state of one folder, for the window's panel and ``watch`` output."""
+
+    folder: WatchedFolder
+    present: bool = True
+    last_event: str = ""
+    taken: int = 0
+    rejected: int = 0
+    backlog: int = 0
+
+
+class FolderWatcher:
+    """Watch the registry's folders (or the ones given) until :meth:`stop`.
+
+    Parameters
+    ----------
+    registry
+        Where files are registered. Use ``idle_release`` > 0 so other
+        processes can get in between files.
+    folders
+        Folders to watch; ``None`` reads them from the registry.
+    on_event
+        Called from the worker thread for each :class:`WatchEvent`.
+    settle
+        Seconds a file's size and mtime must stay unchanged when no
+        close/rename event says it is complete.
+    rescan_interval
+        Seconds between full rescans (catches dropped events, returning folders).
+    write_timeout
+        Seconds a file that a writer modified but never closed must stay
+        unchanged before it is taken anyway (a lost close event).
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        folders: list[WatchedFolder] | None = None,
+        *,
+        on_event: Callable[[WatchEvent], None] | None = None,
+        settle: float = 1.0,
+        rescan_interval: float = 10.0,
+        write_timeout: float = 30.0,
+    ):
+        self.registry = registry
+        self._folders = folders
+        self.on_event = on_event or (lambda e: None)
+        self.settle = settle
+        self.rescan_interval = rescan_interval
+        self.write_timeout = write_timeout
+        self.status: dict[int, FolderStatus] = {}
+        self._queue: queue.Queue[tuple[int, str, str]] = queue.Queue()
+        self._stop = threading.Event()
+        self._rescan_now = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observers: dict[int, object] = {}
+        self._taken: dict[int, dict[str, tuple[int, float]]] = {}
+        self._pending: dict[str, _Pending] = {}
+        self.processed = threading.Condition()
+        self.results: list[IngestResult] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        folders = self._folders if self._folders is not None else list_folders(self.registry)
+        for f in folders:
+            if f.paused:
+                continue
+            self.status[f.id] = FolderStatus(f)
+            self._taken[f.id] = already_taken(self.registry, f.id)
+            # Observe before the first scan, so no write between the two is missed.
+            if Path(f.path).is_dir():
+                self._schedule(f)
+        self._thread = threading.Thread(target=self._run, name="modelward-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop observers and the worker, in that order; waits for the file in hand."""
+        self._stop.set()
+        self._rescan_now.set()
+        for fid in list(self._observers):
+            self._unschedule(fid)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def rescan(self) -> None:
+        """Ask for a full rescan now (e.g. the user pressed *Rescan*)."""
+        self._rescan_now.set()
+
+    def backlog(self) -> int:
+        return len(self._pending) + self._queue.qsize()
+
+    # ------------------------------------------------------------------ observers
+    def _schedule(self, folder: WatchedFolder) -> bool:
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        q = self._queue
+
+        class Handler(FileSystemEventHandler):
+            # Runs on watchdog's thread: enqueue only, never touch the registry.
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                kind = event.event_type
+                if kind in ("deleted", "opened", "closed_no_write"):
+                    return
+                if kind == "moved":
+                    q.put((folder.id, os.fsdecode(event.dest_path), "moved"))
+                    return
+                if event.is_directory and kind != "created":
+                    return
+                q.put((folder.id, os.fsdecode(event.src_path), kind))
+
+        observer = PollingObserver(timeout=1.0) if folder.polling else Observer()
+        try:
+            observer.schedule(Handler(), folder.path, recursive=folder.kind == MODELS)
+            observer.daemon = True
+            observer.start()
+        except OSError as e:
+            log.warning("cannot watch %s: %s", display_name(folder.path), e)
+            return False
+        self._observers[folder.id] = observer
+        return True
+
+    def _unschedule(self, fid: int) -> None:
+        observer = self._observers.pop(fid, None)
+        if observer is None:
+            return
+        with contextlib.suppress(Exception):
+            observer.stop()  # type: ignore[attr-defined]
+            observer.join(5)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ worker
+    def _emit(self, event: WatchEvent) -> None:
+        try:
+            self.on_event(event)
+        except Exception:  # a broken subscriber must not stop the watcher
+            log.exception("watch event handler failed")
+
+    def _run(self) -> None:
+        for st in self.status.values():
+            self._emit(WatchEvent("started", st.folder.path))
+        next_scan = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_scan or self._rescan_now.is_set():
+                self._rescan_now.clear()
+                self._scan_all()
+                next_scan = time.monotonic() + self.rescan_interval
+            self._drain(timeout=0.05 if self._pending else 0.25)
+            self._take_ready()
+        for st in self.status.values():
+            self._emit(WatchEvent("stopped", st.folder.path))
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._note(*item)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _note(self, fid: int, path: str, kind: str) -> None:
+        st = self.status.get(fid)
+        if st is None:
+            return
+        folder = st.folder
+        # A close or the rename that ends an atomic save: complete now. A
+        # modification without a close yet: a writer is at work, wait for it.
+        ready_now = kind in ("closed", "moved")
+        writing = kind == "modified" and not folder.polling
+        p = Path(path)
+        try:
+            rel = p.relative_to(folder.path)
+        except ValueError:
+            return
+        if folder.kind == MODELS and len(rel.parts) > 1:
+            # A file inside an MLflow model folder: the folder is the candidate.
+            p = Path(folder.path) / rel.parts[0]
+            ready_now = writing = False
+        if any(is_temporary(part) for part in p.relative_to(folder.path).parts):
+            return
+        key = str(p)
+        pend = self._pending.get(key)
+        if pend is None:
+            self._pending[key] = _Pending(folder, ready_now, writing=writing)
+        else:
+            if ready_now:
+                pend.ready_now, pend.writing = True, False
+            elif kind == "modified":
+                pend.ready_now, pend.writing = False, writing
+            pend.stable_since = time.monotonic()
+
+    def _candidate_stat(self, folder: WatchedFolder, p: Path) -> tuple[int, float] | None:
+        """Size and mtime of a candidate, or ``None`` if it is not one (gone, link, …)."""
+        try:
+            st = p.lstat()
+        except OSError:
+            return None
+        import stat as _stat
+
+        if _stat.S_ISLNK(st.st_mode):
+            return None  # never follow links: they can point out of the folder or loop
+        if _stat.S_ISDIR(st.st_mode):
+            if folder.kind != MODELS:
+                return None
+            model_file = mlflow_model_file(p)
+            if model_file is None:
+                return None
+            mst = model_file.stat()
+            return mst.st_size, max(mst.st_mtime, st.st_mtime)
+        if not _stat.S_ISREG(st.st_mode):
+            return None
+        return st.st_size, st.st_mtime
+
+    def _take_ready(self) -> None:
+        now = time.monotonic()
+        for key, pend in list(self._pending.items()):
+            if self._stop.is_set():
+                return
+            p = Path(key)
+            cur = self._candidate_stat(pend.folder, p)
+            if cur is None:
+                del self._pending[key]
+                continue
+            if cur != (pend.size, pend.mtime):
+                first_look = pend.size < 0
+                pend.size, pend.mtime = cur
+                if not pend.ready_now:
+                    if not first_look:
+                        pend.stable_since = now
+                    continue
+            wait = self.write_timeout if pend.writing else self.settle
+            if not pend.ready_now and now - pend.stable_since < wait:
+                continue
+            del self._pending[key]
+            if self._taken.get(pend.folder.id, {}).get(key) == cur:
+                continue
+            self._ingest(pend.folder, p, cur)
+
+    def _ingest(self, folder: WatchedFolder, p: Path, cur: tuple[int, float]) -> None:
+        st = self.status[folder.id]
+        try:
+            result = ingest_file(self.registry, folder, p)
+        except Exception as e:  # never let one file stop the watcher
+            log.exception("ingesting %s failed", display_name(p))
+            result = IngestResult(folder.id, str(p), "", "error", f"{type(e).__name__}: {e}")
+        if result.status in ("registered", "duplicate", "rejected", "skipped"):
+            self._taken.setdefault(folder.id, {})[str(p)] = cur
+        if result.status == "registered":
+            st.taken += 1
+            kind = "ingested"
+        elif result.status == "rejected":
+            st.rejected += 1
+            kind = "rejected"
+        elif result.status == "error":
+            kind = "error"
+        else:
+            kind = ""
+        st.backlog = self.backlog()
+        if kind:
+            st.last_event = f"{kind}: {display_name(p.name)}"
+            self._emit(WatchEvent(kind, folder.path, str(p), result.detail, result.ref))
+        with self.processed:
+            self.results.append(result)
+            self.processed.notify_all()
+
+    def _scan_all(self) -> None:
+        for st in self.status.values():
+            folder = st.folder
+            present = Path(folder.path).is_dir()
+            if not present:
+                if st.present:
+                    st.present = False
+                    self._unschedule(folder.id)
+                    st.last_event = "folder missing"
+                    self._emit(
+                        WatchEvent(
+                            "folder-missing",
+                            folder.path,
+                            detail="the folder is gone; ModelWard resumes when it comes back",
+                        )
+                    )
+                continue
+            if not st.present:
+                st.present = True
+                st.last_event = "folder back"
+                self._emit(WatchEvent("folder-back", folder.path, detail="watching again"))
+            if folder.id not in self._observers:
+                self._schedule(folder)
+            self._scan(folder)
+            st.backlog = self.backlog()
+
+    def _scan(self, folder: WatchedFolder) -> None:
+        taken = self._taken.setdefault(folder.id, {})
+        try:
+            entries = list(os.scandir(folder.path))
+        except OSError:
+            return
+        for entry in entries:
+            if is_temporary(entry.name):
+                continue
+            key = os.path.join(folder.path, entry.name)
+            if key in self._pending:
+                continue
+            cur = self._candidate_stat(folder, Path(key))
+            if cur is None or taken.get(key) == cur:
+                continue
+            self._pending[key] = _Pending(folder, ready_now=False)
+
+    # ------------------------------------------------------------------ waiting (tests, CLI)
+    def wait_for(self, predicate: Callable[[list[IngestResult]], bool], timeout: float) -> bool:
+        """Block until ``predicate(results)`` holds or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        with self.processed:
+            while not predicate(self.results):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.processed.wait(left)
+        return True
