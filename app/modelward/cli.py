@@ -328,6 +328,52 @@ def cmd_watch(args: argparse.Namespace) -> Any:
 
 
 # --------------------------------------------------------------------------- parser
+def cmd_convert(args: argparse.Namespace) -> Any:
+    from modelward.core.artifacts.convert import convert_version
+
+    reg = _registry(args)
+    res = convert_version(reg, args.ref, to=args.to)
+    if args.json:
+        out = _version_json(res.version)
+        out["created"] = res.created
+        return out
+    v = res.version
+    what = "converted to" if res.created else "already converted as"
+    print(f"{args.ref}: {what} {v.ref}  ({v.format}, sha256 {v.sha256[:12]}…)")
+    return None
+
+
+def cmd_trust(args: argparse.Namespace) -> Any:
+    from modelward.core.artifacts.store import sha256_file
+    from modelward.core.artifacts.trust import record_override
+    from modelward.core.errors import NotFound
+
+    reg = _registry(args)
+    try:
+        sha, _size = sha256_file(args.path)
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {args.path}") from None
+    seq = record_override(
+        reg,
+        sha,
+        globals=args.allow,
+        reviewer=args.reviewer,
+        reason=args.reason,
+        source=str(args.path),
+    )
+    res = reg.register_file(args.path, args.name)
+    if args.json:
+        out = _version_json(res.version)
+        out.update({"created": res.created, "override_audit_seq": seq})
+        return out
+    print(
+        f"trust override recorded (audit event {seq}) for sha256 {sha[:12]}…: "
+        f"{', '.join(args.allow)}"
+    )
+    print(f"registered {res.version.ref} ({res.version.format})")
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -415,6 +461,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", metavar="NAME", help="model of the data inbox (or of --models)")
     sp.add_argument("--polling", action="store_true", help="poll instead of native events")
     sp.add_argument("--settle", type=float, default=1.0, help=argparse.SUPPRESS)
+
+    sp = add("convert", cmd_convert, "re-save an accepted pickle/joblib version as skops")
+    sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
+    sp.add_argument("--to", default="skops", choices=["skops"], help="target format")
+
+    sp = add(
+        "trust",
+        cmd_trust,
+        "reviewer override: allow named extra globals for one file's bytes, audited",
+    )
+    sp.add_argument("path", help="the model file that was rejected")
+    sp.add_argument("--name", required=True, help="model name to register it under")
+    sp.add_argument(
+        "--allow",
+        action="append",
+        required=True,
+        metavar="MODULE:NAME",
+        help="a global to allow for this file (repeat for more)",
+    )
+    sp.add_argument("--reviewer", required=True, help="your name, as you sign it")
+    sp.add_argument("--reason", required=True, help="why this file is trusted")
 
     sp = add("gui", cmd_gui, "open the desktop window")
     sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")

@@ -325,7 +325,9 @@ def default_allowlist() -> dict[Pair, Any]:
             allowed[(cls.__module__, cls.__qualname__)] = cls
     for attr in dir(scipy.sparse):
         value = getattr(scipy.sparse, attr)
-        if isinstance(value, type) and issubclass(value, scipy.sparse.sparray | scipy.sparse.spmatrix):
+        if isinstance(value, type) and issubclass(
+            value, scipy.sparse.sparray | scipy.sparse.spmatrix
+        ):
             allowed[(value.__module__, value.__qualname__)] = value
     return allowed
 
@@ -384,4 +386,3 @@ class Allowlist:
 
 def allowed_names(pairs: Iterable[Pair]) -> list[str]:
     return sorted(f"{m}.{n}" for m, n in pairs)
-

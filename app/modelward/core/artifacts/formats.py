@@ -46,6 +46,46 @@ class FormatInfo:
         return ", ".join(parts)
 
 
+# Files people drop by mistake, named by their magic numbers.
+_OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89HDF", "an HDF5 file"),
+    (b"\x93NUMPY", "a NumPy .npy array file"),
+    (b"PAR1", "a Parquet file"),
+    (b"SQLite format 3", "an SQLite database"),
+    (b"\x7fELF", "an executable program (ELF)"),
+    (b"MZ", "a Windows executable"),
+    (b"#!", "a script"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office document"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+
+
+def _looks_like(head: bytes) -> str:
+    """A short description of bytes that are not a model, for the rejection reason."""
+    for magic, what in _OTHER_MAGIC:
+        if head.startswith(magic):
+            return what
+    sample = head[:4096]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data of an unknown kind"
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    if text and printable / len(text) > 0.95:
+        stripped = text.lstrip()
+        if stripped[:1] in "{[":
+            return "a text file (JSON?)"
+        if "," in text or ";" in text or "\t" in text:
+            return "a text file (CSV?)"
+        return "a text file"
+    return "binary data of an unknown kind"
+
+
 def _compression_of(head: bytes) -> str | None:
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
@@ -91,16 +131,22 @@ def _decompressed_head(path: Path, compression: str) -> bytes:
                 ) from None
             with lz4.frame.open(path, "rb") as z:
                 return bytes(z.read(_SNIFF))
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
+    except EOFError:
+        size = path.stat().st_size
+        raise RejectedFile(
+            f"truncated {compression}-compressed joblib stream at byte {size}"
+        ) from None
+    except (OSError, zlib.error, lzma.LZMAError, ValueError) as e:
         raise RejectedFile(f"corrupt {compression} stream: {e}") from None
     raise RejectedFile(f"unsupported compression {compression}")
 
 
-def _pickle_facts(head: bytes) -> tuple[int | None, bool]:
+def _pickle_facts(head: bytes, complete: bool) -> tuple[int | None, bool]:
     """Walk pickle opcodes of ``head``; return (protocol, uses joblib array wrappers).
 
     Stops at the first joblib array wrapper (raw array bytes follow it in a
     joblib stream, which ``pickletools`` cannot parse) or at the end of ``head``.
+    ``complete`` says ``head`` is the whole stream, so running out is truncation.
     Raises ``RejectedFile`` if the bytes are not a pickle at all.
     """
     protocol: int | None = None
@@ -123,13 +169,15 @@ def _pickle_facts(head: bytes) -> tuple[int | None, bool]:
                     return protocol, True
             if op.name == "STOP":
                 break
-    except ValueError:
+    except ValueError as e:
         # Running off the end of a sniffed prefix is fine once a real pickle
         # start was parsed; a stream truncated for good is caught at load time.
-        if n_ops < 2:
-            raise RejectedFile("not a model file: the bytes are not a pickle stream") from None
+        if n_ops < 2 or "opcode" in str(e) and n_ops < 8:
+            raise RejectedFile(f"not a model file: it looks like {_looks_like(head)}") from None
+        if complete and "opcode" not in str(e):
+            raise RejectedFile(f"truncated pickle stream at byte {len(head)}") from None
     if n_ops == 0:
-        raise RejectedFile("not a model file: the bytes are not a pickle stream")
+        raise RejectedFile(f"not a model file: it looks like {_looks_like(head)}")
     return (protocol if protocol is not None else 0), False
 
 
@@ -161,14 +209,17 @@ def detect_format(path: str | os.PathLike[str]) -> FormatInfo:
         if "schema.json" in names:
             return FormatInfo(SKOPS)
         raise RejectedFile("a zip archive that is not a skops model (no schema.json)")
+    for magic, what in _OTHER_MAGIC:
+        if head.startswith(magic):
+            raise RejectedFile(f"not a model file: it looks like {what}")
     compression = _compression_of(head)
     if compression is not None:
         inner = _decompressed_head(p, compression)
         if not inner:
             raise RejectedFile(f"empty {compression} stream")
-        protocol, _ = _pickle_facts(inner)
+        protocol, _ = _pickle_facts(inner, complete=False)
         return FormatInfo(JOBLIB, compression=compression, protocol=protocol)
     if head[:1] == b"\x80" and len(head) > 1 and head[1] > 5:
         raise RejectedFile(f"pickle protocol {head[1]} is not supported (0 to 5 are)")
-    protocol, joblib_arrays = _pickle_facts(head)
+    protocol, joblib_arrays = _pickle_facts(head, complete=size <= len(head))
     return FormatInfo(JOBLIB if joblib_arrays else PICKLE, protocol=protocol)

@@ -140,13 +140,15 @@ def prescan(
         if stop_at_joblib_array or (partial and "opcode" not in str(e)):
             # Raw array bytes or the end of a prefix: the unpickler checks the rest.
             return
-        raise RejectedFile(_describe_stream_error(e, "pickle")) from None
+        raise RejectedFile(_describe_stream_error(e, "pickle", len(data))) from None
 
 
 def _describe_stream_error(e: BaseException, kind: str, pos: int | None = None) -> str:
     msg = str(e)
     where = f" at byte {pos}" if pos is not None else ""
-    if isinstance(e, EOFError) or "EOF" in msg or "truncated" in msg or "ran out" in msg:
+    if isinstance(e, EOFError) or any(
+        w in msg for w in ("EOF", "truncated", "exhausted", "ran out")
+    ):
         return f"truncated {kind} stream{where}"
     if "opcode" in msg:
         return f"not a valid {kind} stream{where}: {msg}"
@@ -254,9 +256,7 @@ def _numpy_unpickler_class() -> type:
 
 def _check_top(obj: Any) -> None:
     if not (hasattr(obj, "fit") or hasattr(obj, "predict") or hasattr(obj, "transform")):
-        raise RejectedFile(
-            f"the file holds a {type(obj).__name__}, not a scikit-learn estimator"
-        )
+        raise RejectedFile(f"the file holds a {type(obj).__name__}, not a scikit-learn estimator")
 
 
 def load_bytes(data: bytes, fmt: str, allow: Allowlist | None = None) -> Any:
