@@ -143,7 +143,10 @@ class Tx:
     ) -> int:
         """Append one audit event in this transaction; returns its ``seq``."""
         if self._tail is None:
-            row = _first(self.q("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+            # max(seq) then a key lookup: ORDER BY ... LIMIT 1 sorts the whole table.
+            row = _first(
+                self.q("SELECT seq, hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)")
+            )
             self._tail = (int(row[0]), str(row[1])) if row else (0, _audit.GENESIS)
         seq, prev = self._tail[0] + 1, self._tail[1]
         ts = utcnow()
@@ -211,6 +214,7 @@ class Registry:
         self._release_timer: threading.Timer | None = None
         self._prepared = False
         self._closed = False
+        self.read_only = False
         self._local = threading.local()
         # Fail early, with a clear message, for a path that cannot be a registry.
         if self.home.exists() and not self.home.is_dir():
@@ -326,10 +330,20 @@ class Registry:
             "autoload_known_extensions": False,
             "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
         }
+        self.read_only = False
         try:
             con = duckdb.connect(str(self.db_path), config=config)
         except duckdb.Error as e:
-            raise self._translate_open_error(e) from None
+            err = self._translate_open_error(e)
+            if not (exists and isinstance(err, RegistryUnwritable)):
+                raise err from None
+            # A registry we may read but not write (a colleague's, a shared
+            # drive): open it read-only so browsing and verifying still work.
+            try:
+                con = duckdb.connect(str(self.db_path), read_only=True, config=config)
+            except duckdb.Error as e2:
+                raise self._translate_open_error(e2) from None
+            self.read_only = True
         try:
             self._prepare(con)
         except BaseException:
@@ -389,6 +403,11 @@ class Registry:
         if current == SCHEMA_VERSION:
             self._prepared = True
             return
+        if self.read_only:
+            raise RegistryUnwritable(
+                f"the registry {self.home} needs an upgrade (schema {current} → "
+                f"{SCHEMA_VERSION}) but you may only read it"
+            )
         from modelward import __version__
 
         try:
@@ -431,14 +450,15 @@ class Registry:
             finally:
                 cur.close()
 
-    def read(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
-        """A cursor for reads on this thread, with the connection leased meanwhile."""
-        return self._read()
-
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One write transaction plus audit events, committed together or not at all."""
         with self._write_lock, self._lease() as con:
+            if self.read_only:
+                raise RegistryUnwritable(
+                    f"the registry {self.home} is read-only for you ({self.actor}); "
+                    "nothing was changed"
+                )
             cur = con.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
@@ -668,66 +688,73 @@ class Registry:
         """
         if not self.artifacts.has(sha256):
             raise NotFound(f"artifact {sha256[:12]}… is not in the store; store it first")
-        with self.transaction() as tx:
+        # One lease for the write and the read-back, and as few statements as possible:
+        # a notebook or CLI without a session pays one open/close per call.
+        with self._lease(), self.transaction() as tx:
             mid = self.ensure_model(tx, name, task=task, description=description)
-            row = _first(
+            existing, number = _first(
                 tx.q(
-                    "SELECT id FROM versions WHERE model_id = ? AND sha256 = ? ORDER BY version LIMIT 1",
-                    [mid, sha256],
+                    "SELECT (SELECT id FROM versions WHERE model_id = $mid AND sha256 = $sha "
+                    "ORDER BY version LIMIT 1), "
+                    "(SELECT coalesce(max(version), 0) + 1 FROM versions WHERE model_id = $mid)",
+                    {"mid": mid, "sha": sha256},
                 )
             )
-            if row is not None:
-                existing_id = int(row[0])
-                created = False
-            else:
-                number = int(
-                    _first(
-                        tx.q(
-                            "SELECT coalesce(max(version), 0) + 1 FROM versions WHERE model_id = ?",
-                            [mid],
-                        )
-                    )[0]
-                )
-                existing_id = tx.next_id("seq_versions")
-                now = utcnow()
+            if existing is not None:
+                return RegisterResult(self.get_version_by_id(int(existing)), False)
+            now = utcnow()
+            texts = [_dumps(params), _dumps(signature), _dumps(lineage), _dumps(tags)]
+            new_id = int(
+                _first(
+                    tx.q(
+                        "INSERT INTO versions VALUES "
+                        "(nextval('seq_versions'),?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                        [mid, number, sha256, size, format, estimator_class, *texts]
+                        + [status, now, tx.actor],
+                    )
+                )[0]
+            )
+            clean_metrics = {str(k): float(v) for k, v in (metrics or {}).items()}
+            if clean_metrics:  # a handful of rows, one statement
                 tx.q(
-                    "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        existing_id,
-                        mid,
-                        number,
-                        sha256,
-                        size,
-                        format,
-                        estimator_class,
-                        _dumps(params),
-                        _dumps(signature),
-                        _dumps(lineage),
-                        _dumps(tags),
-                        status,
-                        now,
-                        tx.actor,
-                    ],
+                    "INSERT INTO version_metrics VALUES "
+                    + ",".join(["(?, ?, ?)"] * len(clean_metrics)),
+                    [x for kv in clean_metrics.items() for x in (new_id, *kv)],
                 )
-                clean_metrics = {str(k): float(v) for k, v in (metrics or {}).items()}
-                for key, value in clean_metrics.items():  # a handful of rows
-                    tx.q("INSERT INTO version_metrics VALUES (?, ?, ?)", [existing_id, key, value])
-                tx.audit(
-                    "version.registered",
-                    "version",
-                    f"{name}:{number}",
-                    after={
-                        "sha256": sha256,
-                        "size": size,
-                        "format": format,
-                        "estimator_class": estimator_class,
-                        "status": status,
-                        "lineage": lineage or {},
-                        "metrics": clean_metrics,
-                    },
-                )
-                created = True
-        return RegisterResult(self.get_version_by_id(existing_id), created)
+            tx.audit(
+                "version.registered",
+                "version",
+                f"{name}:{number}",
+                after={
+                    "sha256": sha256,
+                    "size": size,
+                    "format": format,
+                    "estimator_class": estimator_class,
+                    "status": status,
+                    "lineage": lineage or {},
+                    "metrics": clean_metrics,
+                },
+            )
+        # Built from what was written (no read-back); the JSON round trip matches a read.
+        version = ModelVersion(
+            id=new_id,
+            model_id=mid,
+            name=name,
+            version=int(number),
+            sha256=sha256,
+            size=int(size),
+            format=format,
+            estimator_class=estimator_class,
+            params=_loads(texts[0]),
+            signature=_loads(texts[1]),
+            lineage=_loads(texts[2]),
+            metrics=clean_metrics,
+            tags=_loads(texts[3]),
+            status=status,
+            created_at=now,
+            created_by=tx.actor,
+        )
+        return RegisterResult(version, True)
 
     def register_file(
         self,
@@ -767,7 +794,7 @@ class Registry:
         sha, size = self.artifacts.put_file(src, progress=lambda f, s: progress(f * 0.5, s))
         stored = self.artifacts.path_for(sha)
         try:
-            info, meta = inspect_untrusted(stored)
+            info, meta = inspect_untrusted(stored, sha256=sha, registry=self)
         except RejectedFile as rej:
             self.quarantine(stored, source=str(src), reason=rej.reason, sha256=sha)
             raise RejectedFile(
