@@ -450,6 +450,10 @@ class Registry:
             finally:
                 cur.close()
 
+    def read(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A cursor for reads on this thread, with the connection leased meanwhile."""
+        return self._read()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One write transaction plus audit events, committed together or not at all."""
