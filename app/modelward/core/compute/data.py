@@ -1,0 +1,416 @@
+"""Tables for training and validation: reading through DuckDB, column kinds, checks.
+
+Every table is read by DuckDB (CSV or Parquet, chosen by the file's bytes) into
+a pandas DataFrame. The checks here turn bad input into one clear sentence that
+names the column, and the row where there is one (rows count from 1, the header
+not included), before any model sees the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelward.core.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+__all__ = [
+    "NUMERIC",
+    "CATEGORICAL",
+    "DATETIME",
+    "check_columns",
+    "check_target",
+    "column_kinds",
+    "feature_frame",
+    "fingerprint_frame",
+    "preview",
+    "read_table",
+    "resolve_source",
+    "write_parquet",
+]
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+DATETIME = "datetime"
+
+# Text that means "no value" in a column of numbers.
+_MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
+# A text column with more distinct values than this (and mostly unique) is an
+# identifier or free text: one-hot encoding it would explode, so it is left out.
+_MAX_AUTO_CATEGORIES = 1000
+
+
+@contextlib.contextmanager
+def duck() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private in-memory DuckDB connection that never reaches for the network."""
+    import duckdb
+
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
+    """The file behind ``data``: a path, or ``dataset:ID`` for a registered dataset.
+
+    Raises
+    ------
+    NotFound
+        The file or the dataset does not exist.
+    """
+    text = str(data)
+    if text.startswith("dataset:"):
+        if registry is None:
+            raise InvalidInput(f"{text} names a registered dataset, but no registry was given")
+        key = text.split(":", 1)[1]
+        with registry.read() as cur:
+            if key.isdigit():
+                rows = cur.execute(
+                    "SELECT source FROM datasets WHERE id = ?", [int(key)]
+                ).fetchall()
+            else:
+                rows = cur.execute(
+                    "SELECT source FROM datasets WHERE name = ? ORDER BY id DESC LIMIT 1", [key]
+                ).fetchall()
+        if not rows:
+            raise NotFound(f"no registered dataset {key!r}")
+        if not rows[0][0]:
+            raise NotFound(f"the registered dataset {key!r} has no source file")
+        text = str(rows[0][0])
+    path = Path(text)
+    if not path.exists():
+        raise NotFound(f"no such data file: {path}")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder, not a CSV or Parquet file")
+    return path
+
+
+def _reader(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+    if not head:
+        raise InvalidInput(f"{path} is empty")
+    return "read_parquet" if head == b"PAR1" else "read_csv"
+
+
+def _duck_error(path: Path, e: Exception) -> InvalidInput:
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return InvalidInput(f"cannot read {path.name} as a CSV or Parquet table: {first}")
+
+
+def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file through DuckDB into a DataFrame.
+
+    Parameters
+    ----------
+    path
+        The file; its format is recognised by its bytes, not its name.
+    limit
+        Read only the first ``limit`` rows (for previews).
+
+    Raises
+    ------
+    InvalidInput
+        The file is empty or not a table DuckDB can read.
+    """
+    import duckdb
+
+    p = Path(path)
+    reader = _reader(p)
+    sql = f"SELECT * FROM {reader}(?)" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    with duck() as con:
+        try:
+            df = con.execute(sql, [str(p)]).df()
+        except duckdb.Error as e:
+            raise _duck_error(p, e) from None
+    if df.shape[1] == 0:
+        raise InvalidInput(f"{p.name} has no columns")
+    return df
+
+
+def preview(path: str | os.PathLike[str], rows: int = 100) -> pd.DataFrame:
+    """The first ``rows`` rows of a table, for the training dialog's data preview."""
+    return read_table(path, limit=rows)
+
+
+def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> int:
+    """Copy a CSV or Parquet table to a Parquet file with DuckDB; return the row count.
+
+    Row order is kept, so a model trained on the copy sees exactly the same rows.
+    """
+    import duckdb
+
+    p = Path(src)
+    reader = _reader(p)
+    with duck() as con:
+        try:
+            con.execute(
+                f"COPY (SELECT * FROM {reader}(?)) TO '{_sql_path(dest)}' "
+                "(FORMAT parquet, COMPRESSION zstd)",
+                [str(p)],
+            )
+            rows = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(dest)}')").fetchall()
+        except duckdb.Error as e:
+            raise _duck_error(p, e) from None
+    return int(rows[0][0])
+
+
+def frame_to_parquet(df: pd.DataFrame, dest: str | os.PathLike[str]) -> None:
+    """Write a DataFrame to Parquet with DuckDB (predictions, snapshots of frames)."""
+    with duck() as con:
+        con.register("_mw_frame", df)
+        con.execute(
+            f"COPY (SELECT * FROM _mw_frame) TO '{_sql_path(dest)}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        con.unregister("_mw_frame")
+
+
+def _sql_path(path: str | os.PathLike[str]) -> str:
+    return str(path).replace("'", "''")
+
+
+def fingerprint_frame(df: pd.DataFrame) -> str:
+    """A SHA-256 of a table's column names, types and values (row order included)."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+    h.update(str(len(df)).encode())
+    for col in df.columns:
+        h.update(pd.util.hash_pandas_object(df[col], index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _row(index: int) -> int:
+    return int(index) + 1
+
+
+def _text_in_numbers(series: pd.Series) -> tuple[int, str] | None:
+    """For a text column that mostly holds numbers: the first row with other text."""
+    import pandas as pd
+
+    text = series.dropna().astype(str).str.strip()
+    if text.empty:
+        return None
+    missing = text.str.lower().isin(_MISSING_TOKENS)
+    values = text[~missing]
+    if values.empty:
+        return None
+    numbers = pd.to_numeric(values, errors="coerce")
+    ok = numbers.notna()
+    if ok.mean() < 0.5 or ok.all():
+        return None
+    bad = values[~ok]
+    return int(bad.index[0]), str(bad.iloc[0])
+
+
+def _is_numeric_text(series: pd.Series) -> bool:
+    """A text column whose non-missing values are all numbers ("1.5", "NA", "3")."""
+    import pandas as pd
+
+    text = series.dropna().astype(str).str.strip()
+    values = text[~text.str.lower().isin(_MISSING_TOKENS)]
+    return bool(len(values)) and bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+
+def column_kinds(
+    df: pd.DataFrame, columns: Sequence[str], *, explicit: bool = False
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Decide how each feature column is preprocessed.
+
+    Returns ``(kinds, dropped)``: ``kinds`` maps a column to ``numeric`` or
+    ``categorical``; ``dropped`` maps columns left out of an automatic feature
+    list to the reason (timestamps, identifiers).
+
+    Raises
+    ------
+    InvalidInput
+        A column is entirely empty, or holds numbers with stray text in some row.
+    """
+    import pandas as pd
+    from pandas.api import types as pt
+
+    kinds: dict[str, str] = {}
+    dropped: dict[str, str] = {}
+    for col in columns:
+        s = df[col]
+        if s.isna().all():
+            raise InvalidInput(
+                f"column {col!r} has no values (all {len(s)} rows are empty); "
+                "leave it out of the features"
+            )
+        if pt.is_bool_dtype(s) or pt.is_numeric_dtype(s):
+            kinds[col] = NUMERIC
+        elif pt.is_datetime64_any_dtype(s) or isinstance(s.dtype, pd.PeriodDtype):
+            if explicit:
+                raise InvalidInput(
+                    f"column {col!r} holds timestamps, which cannot be a feature; "
+                    "use it as the time column of a time-based split"
+                )
+            dropped[col] = "timestamp"
+        else:
+            bad = _text_in_numbers(s)
+            if bad is not None:
+                row, value = bad
+                raise InvalidInput(
+                    f"column {col!r} holds numbers, but row {_row(row)} has the text {value!r}"
+                )
+            if _is_numeric_text(s):
+                kinds[col] = NUMERIC
+                continue
+            n_unique = int(s.nunique(dropna=True))
+            if not explicit and n_unique > _MAX_AUTO_CATEGORIES and n_unique > 0.5 * len(s):
+                dropped[col] = f"identifier or free text ({n_unique} distinct values)"
+                continue
+            kinds[col] = CATEGORICAL
+    return kinds, dropped
+
+
+def feature_frame(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """The feature columns in training order, in the types the pipeline expects.
+
+    Numbers become float64 (text like ``"NA"`` becomes NaN), categories become
+    Python strings with NaN for missing, so the same input always gives the
+    same matrix, at training and at validation time.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    for col, kind in kinds.items():
+        s = df[col]
+        if kind == NUMERIC:
+            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                out[col] = s.astype("float64")
+            else:
+                out[col] = pd.to_numeric(s.astype("string").str.strip(), errors="coerce").astype(
+                    "float64"
+                )
+        else:
+            obj = s.astype(object)
+            out[col] = obj.where(obj.notna(), np.nan).map(
+                lambda v: v if isinstance(v, float) else str(v)
+            )
+    return pd.DataFrame(out, index=df.index)
+
+
+def check_columns(
+    df: pd.DataFrame,
+    expected: Sequence[dict[str, Any]],
+    *,
+    allowed_extra: Sequence[str] = (),
+    allow_extra: bool = False,
+) -> None:
+    """Check a table against a model's feature schema before scoring.
+
+    Parameters
+    ----------
+    df
+        The table to score.
+    expected
+        The model's features: ``[{"name": ..., "kind": "numeric"|"categorical"}, ...]``.
+    allowed_extra
+        Columns that may be present besides the features (target, time column).
+    allow_extra
+        Accept any other extra column (it is ignored).
+
+    Raises
+    ------
+    InvalidInput
+        Missing columns, unexpected columns, or a numeric feature holding text,
+        each named.
+    """
+    from pandas.api import types as pt
+
+    names = [str(c["name"]) for c in expected]
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise InvalidInput(
+            f"the data lacks the model's column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(m) for m in missing)}"
+        )
+    extra = [str(c) for c in df.columns if c not in names and c not in allowed_extra]
+    if extra and not allow_extra:
+        raise InvalidInput(
+            f"the data has column{'s' if len(extra) > 1 else ''} the model was not trained on: "
+            f"{', '.join(repr(e) for e in extra)}"
+        )
+    for c in expected:
+        name, kind = str(c["name"]), c.get("kind")
+        s = df[name]
+        if kind == NUMERIC and not (pt.is_numeric_dtype(s) or pt.is_bool_dtype(s)):
+            if pt.is_datetime64_any_dtype(s):
+                raise InvalidInput(f"column {name!r} should hold numbers but holds timestamps")
+            bad = _text_in_numbers(s)
+            if bad is not None or not _is_numeric_text(s) and s.notna().any():
+                row, value = bad if bad is not None else _first_text(s)
+                raise InvalidInput(
+                    f"column {name!r} should hold numbers, but row {_row(row)} has the text "
+                    f"{value!r}"
+                )
+
+
+def _first_text(s: pd.Series) -> tuple[int, str]:
+    import pandas as pd
+
+    text = s.dropna().astype(str)
+    bad = text[pd.to_numeric(text.str.strip(), errors="coerce").isna()]
+    return int(bad.index[0]), str(bad.iloc[0])
+
+
+def check_target(df: pd.DataFrame, target: str, task: str) -> None:
+    """Check the target column exists, is complete, and fits the task.
+
+    Raises
+    ------
+    InvalidInput
+        No such column, empty rows, a single class, text for a regression, or
+        continuous values for a classification; the message names the column
+        and the first offending row.
+    """
+    from pandas.api import types as pt
+
+    if target not in df.columns:
+        cols = ", ".join(repr(str(c)) for c in list(df.columns)[:20])
+        raise InvalidInput(f"the data has no target column {target!r}; its columns are {cols}")
+    y = df[target]
+    empty = y.isna()
+    if empty.any():
+        raise InvalidInput(
+            f"the target column {target!r} is empty in {int(empty.sum())} row(s), "
+            f"first in row {_row(int(empty.to_numpy().nonzero()[0][0]))}"
+        )
+    if task == "classification":
+        if pt.is_float_dtype(y) and not (y == y.round()).all():
+            row = int((y != y.round()).to_numpy().nonzero()[0][0])
+            raise InvalidInput(
+                f"the target column {target!r} holds continuous values (row {_row(row)}: "
+                f"{y.iloc[row]!r}); choose a regressor, or a target with classes"
+            )
+        n = int(y.nunique())
+        if n < 2:
+            raise InvalidInput(
+                f"the target column {target!r} has a single class ({y.iloc[0]!r}); "
+                "a classifier needs at least two"
+            )
+    elif not (pt.is_numeric_dtype(y) or pt.is_bool_dtype(y)):
+        bad = _text_in_numbers(y)
+        row, value = bad if bad is not None else (0, str(y.iloc[0]))
+        raise InvalidInput(
+            f"the target column {target!r} holds text (row {_row(row)}: {value!r}); "
+            "a regressor needs numbers — choose a classifier"
+        )

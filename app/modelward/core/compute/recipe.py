@@ -1,0 +1,277 @@
+"""Training recipes: everything needed to train (and retrain) a model, as plain data.
+
+A :class:`Recipe` is frozen and round-trips through JSON, so it can be stored
+in a version's lineage and read back to reproduce the version exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from modelward.core.errors import InvalidInput
+
+__all__ = [
+    "SPLIT_KINDS",
+    "TASKS",
+    "Recipe",
+    "Search",
+    "Split",
+    "estimator_names",
+    "parse_param",
+    "resolve_estimator",
+]
+
+SPLIT_KINDS = ("holdout", "kfold", "stratified", "time")
+TASKS = ("auto", "classification", "regression")
+RECIPE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Split:
+    """How rows are split for validation.
+
+    ``holdout`` keeps ``test_size`` of the rows aside (stratified for
+    classification); ``kfold`` and ``stratified`` run ``folds`` folds;
+    ``time`` orders rows by ``time_column`` and keeps the latest ``test_size``
+    aside (or, with ``folds >= 2``, walks forward in ``folds`` steps).
+    """
+
+    kind: str = "holdout"
+    test_size: float = 0.25
+    folds: int = 5
+    time_column: str | None = None
+
+    def check(self) -> None:
+        if self.kind not in SPLIT_KINDS:
+            raise InvalidInput(f"unknown split {self.kind!r}: use one of {', '.join(SPLIT_KINDS)}")
+        if not 0.0 < float(self.test_size) < 1.0:
+            raise InvalidInput(f"test size must be between 0 and 1, not {self.test_size}")
+        if self.kind in ("kfold", "stratified") and int(self.folds) < 2:
+            raise InvalidInput(f"a {self.kind} split needs at least 2 folds, not {self.folds}")
+        if self.kind == "time" and not self.time_column:
+            raise InvalidInput("a time-based split needs a timestamp column (time_column)")
+
+    @property
+    def n_evaluations(self) -> int:
+        """How many fits the split needs (1 for a holdout)."""
+        if self.kind in ("kfold", "stratified") or (self.kind == "time" and self.folds >= 2):
+            return int(self.folds)
+        return 1
+
+
+@dataclass(frozen=True)
+class Search:
+    """An optional hyper-parameter search, scored by cross-validation on the training rows.
+
+    ``space`` maps a parameter name to the list of values to try. ``grid``
+    tries every combination; ``random`` samples ``n_iter`` of them with the
+    recipe's seed.
+    """
+
+    kind: str = "grid"
+    space: dict[str, list[Any]] = field(default_factory=dict)
+    n_iter: int = 10
+    folds: int = 3
+
+    def check(self) -> None:
+        if self.kind not in ("grid", "random"):
+            raise InvalidInput(f"unknown search {self.kind!r}: use grid or random")
+        if not self.space:
+            raise InvalidInput("a parameter search needs at least one parameter with values")
+        for k, v in self.space.items():
+            if not isinstance(v, list) or not v:
+                raise InvalidInput(f"search values of {k!r} must be a non-empty list")
+        if int(self.folds) < 2:
+            raise InvalidInput("a parameter search needs at least 2 folds")
+        if int(self.n_iter) < 1:
+            raise InvalidInput("a randomized search needs n_iter >= 1")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Data + target + features + estimator + parameters + split + seed.
+
+    Parameters
+    ----------
+    data
+        A CSV or Parquet path, or ``dataset:ID`` for a registered dataset.
+    target
+        The column to predict.
+    estimator
+        A scikit-learn classifier or regressor, by class name
+        (``LogisticRegression``, ``HistGradientBoostingClassifier``, ...).
+    params
+        Hyper-parameters of the estimator.
+    features
+        Feature columns; empty means every column except the target and the
+        time column.
+    task
+        ``auto`` (from the estimator), ``classification`` or ``regression``.
+    split, search, seed
+        Validation split, optional parameter search, and the random seed used
+        for the split, the search and the estimator's ``random_state``.
+
+    Examples
+    --------
+    >>> r = Recipe(data="train.csv", target="default", estimator="LogisticRegression",
+    ...            params={"C": 0.5})
+    >>> Recipe.from_json(r.to_json()) == r
+    True
+    """
+
+    data: str
+    target: str
+    estimator: str
+    params: dict[str, Any] = field(default_factory=dict)
+    features: tuple[str, ...] = ()
+    task: str = "auto"
+    split: Split = field(default_factory=Split)
+    search: Search | None = None
+    seed: int = 0
+
+    def check(self) -> None:
+        """Raise :class:`InvalidInput` for a recipe that cannot run (before touching data)."""
+        if not self.data:
+            raise InvalidInput("the recipe has no data")
+        if not self.target:
+            raise InvalidInput("the recipe has no target column")
+        if self.task not in TASKS:
+            raise InvalidInput(f"unknown task {self.task!r}: use one of {', '.join(TASKS)}")
+        if self.target in self.features:
+            raise InvalidInput(f"the target column {self.target!r} cannot also be a feature")
+        self.split.check()
+        if self.search is not None:
+            self.search.check()
+        cls = resolve_estimator(self.estimator)
+        valid = set(cls().get_params(deep=False))
+        names = set(self.params) | (set(self.search.space) if self.search else set())
+        unknown = sorted(names - valid)
+        if unknown:
+            raise InvalidInput(
+                f"{cls.__name__} has no parameter {unknown[0]!r}; "
+                f"its parameters are {', '.join(sorted(valid))}"
+            )
+        task = self.resolved_task()
+        if self.split.kind == "stratified" and task != "classification":
+            raise InvalidInput("a stratified split needs a classification target")
+
+    def resolved_task(self) -> str:
+        """``classification`` or ``regression``, from the estimator when ``task`` is auto."""
+        from sklearn.base import is_classifier
+
+        is_clf = is_classifier(resolve_estimator(self.estimator)())
+        task = "classification" if is_clf else "regression"
+        if self.task != "auto" and self.task != task:
+            raise InvalidInput(
+                f"{self.estimator} is a {'classifier' if is_clf else 'regressor'}, "
+                f"but the recipe asks for {self.task}"
+            )
+        return task
+
+    def replace(self, **changes: Any) -> Recipe:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (``Recipe.from_json`` reads it back)."""
+        d = asdict(self)
+        d["features"] = list(self.features)
+        d["recipe_version"] = RECIPE_VERSION
+        return json.loads(json.dumps(d, default=_json_default))  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any] | str) -> Recipe:
+        """Build a recipe from :meth:`to_json` output (a dict or its JSON text)."""
+        if isinstance(d, str):
+            try:
+                d = json.loads(d)
+            except json.JSONDecodeError as e:
+                raise InvalidInput(f"the recipe is not valid JSON: {e.msg}") from None
+        if not isinstance(d, dict):
+            raise InvalidInput("a recipe must be a JSON object")
+        d = dict(d)
+        version = int(d.pop("recipe_version", RECIPE_VERSION))
+        if version > RECIPE_VERSION:
+            raise InvalidInput(
+                f"the recipe was written by a newer ModelWard (recipe version {version})"
+            )
+        known = {f for f in cls.__dataclass_fields__}
+        extra = sorted(set(d) - known)
+        if extra:
+            raise InvalidInput(f"unknown recipe field {extra[0]!r}")
+        try:
+            split = Split(**(d.pop("split", None) or {}))
+            search_d = d.pop("search", None)
+            search = Search(**search_d) if search_d else None
+            return cls(
+                split=split,
+                search=search,
+                features=tuple(d.pop("features", ()) or ()),
+                params=dict(d.pop("params", None) or {}),
+                **d,
+            )
+        except TypeError as e:
+            raise InvalidInput(f"malformed recipe: {e}") from None
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, tuple | set):
+        return list(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def _all_estimators() -> dict[str, type]:
+    from sklearn.utils import all_estimators
+
+    return dict(all_estimators(type_filter=["classifier", "regressor"]))
+
+
+def estimator_names(task: str | None = None) -> list[str]:
+    """Names of scikit-learn's classifiers and/or regressors, sorted."""
+    from sklearn.utils import all_estimators
+
+    filt = {"classification": ["classifier"], "regression": ["regressor"]}.get(
+        task or "", ["classifier", "regressor"]
+    )
+    return sorted(name for name, _ in all_estimators(type_filter=filt))
+
+
+def resolve_estimator(name: str) -> type:
+    """The scikit-learn estimator class called ``name`` (a short or dotted name).
+
+    Raises
+    ------
+    InvalidInput
+        When no scikit-learn classifier or regressor has that name.
+    """
+    short = name.rsplit(".", 1)[-1]
+    found = _all_estimators().get(short)
+    if found is None or (("." in name) and not name.startswith("sklearn.")):
+        import difflib
+
+        close = difflib.get_close_matches(short, list(_all_estimators()), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise InvalidInput(f"{name!r} is not a scikit-learn classifier or regressor{hint}")
+    return found
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """Parse ``key=value`` from the command line: numbers, booleans, None, JSON, else text."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InvalidInput(f"bad parameter {text!r}: use key=value, e.g. C=0.5")
+    raw = raw.strip()
+    special = {"None": None, "none": None, "True": True, "False": False}
+    if raw in special:
+        return key, special[raw]
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw

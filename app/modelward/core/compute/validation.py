@@ -1,0 +1,382 @@
+"""Validation of any registered version on any labelled table.
+
+The schema is checked before anything is scored: missing or extra columns,
+numbers that hold text, and target labels the model never saw are each named
+in one sentence. Then the model (loaded through the safe loader) scores the
+table in chunks; metrics and chart data are computed with scikit-learn's
+functions; the predictions are stored as a Parquet artifact with the run, so
+later checks (a champion/challenger comparison) reuse them.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelward.core.compute import data as _data
+from modelward.core.compute.metrics import Predictions, compute_metrics, curves, predict
+from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
+from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+
+__all__ = [
+    "ValidationResult",
+    "find_validation",
+    "load_validation",
+    "prepare_frame",
+    "validate",
+]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Metrics, chart data and predictions of one version on one table.
+
+    ``curves`` holds plain lists for the charts: ``confusion_matrix`` and
+    ``classes``; for binary tasks ``roc`` (``fpr``, ``tpr``), ``pr``
+    (``recall``, ``precision``) and ``calibration`` (``mean_predicted``,
+    ``fraction_positive``); for regression ``residual_histogram`` and
+    ``residuals`` (``predicted``, ``residual``).
+    """
+
+    ref: str
+    version_id: int
+    task: str
+    target: str
+    rows: int
+    data_fingerprint: str
+    metrics: dict[str, float]
+    curves: dict[str, Any]
+    validation_id: int | None = None
+    run_id: int | None = None
+    predictions_sha256: str | None = None
+    data_source: str | None = None
+    predictions: Predictions | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "version_id": self.version_id,
+            "task": self.task,
+            "target": self.target,
+            "rows": self.rows,
+            "data_fingerprint": self.data_fingerprint,
+            "data_source": self.data_source,
+            "metrics": self.metrics,
+            "curves": self.curves,
+            "validation_id": self.validation_id,
+            "run_id": self.run_id,
+            "predictions_sha256": self.predictions_sha256,
+        }
+
+
+def _features_of(version: Any, model: Any) -> list[dict[str, Any]]:
+    sig = version.signature or {}
+    if sig.get("features"):
+        return list(sig["features"])
+    names = sig.get("feature_names") or list(getattr(model, "feature_names_in_", []) or [])
+    if not names:
+        raise InvalidInput(
+            f"{version.ref} does not record its feature names, so its columns cannot be "
+            "matched to the data"
+        )
+    return [{"name": str(n), "kind": None} for n in names]
+
+
+def _align_labels(y: Any, classes: Any, target: str) -> Any:
+    """The target in the type of the model's classes; unseen labels are an error."""
+    import numpy as np
+    import pandas as pd
+
+    classes = np.asarray(classes)
+    if classes.dtype.kind in "OUS":
+        y = y.astype(str).to_numpy(dtype=object)
+    elif not pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
+        num = pd.to_numeric(y, errors="coerce")
+        if num.isna().any():
+            row = int(np.flatnonzero(num.isna().to_numpy())[0])
+            raise InvalidInput(
+                f"the target column {target!r} has the label {y.iloc[row]!r} in row {row + 1}, "
+                f"which the model never saw (it knows {', '.join(map(str, classes.tolist()))})"
+            )
+        y = num.to_numpy()
+    else:
+        y = y.to_numpy()
+    unseen = ~np.isin(y, classes)
+    if unseen.any():
+        row = int(np.flatnonzero(unseen)[0])
+        labels = sorted({str(v) for v in np.asarray(y)[unseen]})[:5]
+        raise InvalidInput(
+            f"the target column {target!r} has label{'s' if len(labels) > 1 else ''} "
+            f"{', '.join(labels)} (first in row {row + 1}) that the model never saw; "
+            f"it knows {', '.join(map(str, classes.tolist()))}"
+        )
+    return y
+
+
+def prepare_frame(
+    version: Any,
+    model: Any,
+    df: Any,
+    *,
+    target: str | None = None,
+    allow_extra: bool = False,
+) -> tuple[Any, Any, str, str]:
+    """Check a table against a version and return ``(X, y, task, target)``.
+
+    Raises
+    ------
+    InvalidInput
+        Missing target or feature columns, extra columns, wrong types, or
+        target labels the model never saw, each named.
+    """
+    sig = version.signature or {}
+    target = target or sig.get("target")
+    if not target:
+        raise InvalidInput(
+            f"{version.ref} does not record its target column; name it (--target COLUMN)"
+        )
+    task = sig.get("task") or ("classification" if hasattr(model, "classes_") else "regression")
+    features = _features_of(version, model)
+    if task == "regression" or target not in df.columns:
+        # names a missing target column, or text in a regression target
+        _data.check_target(df, target, task)
+    allowed = [target, *([sig["time_column"]] if sig.get("time_column") else [])]
+    _data.check_columns(df, features, allowed_extra=allowed, allow_extra=allow_extra)
+    empty = df[target].isna()
+    if empty.any():
+        raise InvalidInput(
+            f"the target column {target!r} is empty in {int(empty.sum())} row(s), first in "
+            f"row {int(empty.to_numpy().nonzero()[0][0]) + 1}"
+        )
+    kinds = {c["name"]: c["kind"] for c in features}
+    if all(k is not None for k in kinds.values()):
+        X = _data.feature_frame(df, kinds)
+    else:
+        X = df[[c["name"] for c in features]]
+    if task == "classification":
+        classes = getattr(model, "classes_", None)
+        if classes is None:
+            raise InvalidInput(f"{version.ref} is a classifier without classes; cannot validate it")
+        y = _align_labels(df[target], classes, target)
+    else:
+        y = df[target].to_numpy(dtype=float)
+    return X, y, task, target
+
+
+def validate(
+    registry: Any,
+    ref: str,
+    data: str,
+    *,
+    target: str | None = None,
+    allow_extra: bool = False,
+    store: bool = True,
+    reuse: bool = True,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> ValidationResult:
+    """Score version ``ref`` on the labelled table ``data`` and record the result.
+
+    Parameters
+    ----------
+    registry
+        The registry.
+    ref
+        ``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS``.
+    data
+        CSV or Parquet path, or ``dataset:ID``.
+    target
+        Target column; default the one the version was trained on.
+    allow_extra
+        Ignore columns the model does not use instead of refusing them.
+    store
+        Record a validation run, its metrics and its predictions (Parquet
+        artifact). ``False`` only computes.
+    reuse
+        Return the stored validation of the same version on the same data
+        (same fingerprint) instead of scoring again.
+
+    Returns
+    -------
+    ValidationResult
+        With ``predictions`` loaded.
+
+    Raises
+    ------
+    InvalidInput
+        The schema does not match (a clear error before scoring).
+    NotFound, RejectedFile, Cancelled
+    """
+    from modelward.core.artifacts.safeload import load_artifact
+
+    progress(0.0, "reading the data")
+    version = registry.resolve(ref)
+    path = _data.resolve_source(data, registry)
+    df = _data.read_table(path)
+    fingerprint = _data.fingerprint_frame(df)
+    check(cancel)
+    if reuse and store:
+        found = find_validation(registry, version.id, fingerprint, target=target)
+        if found is not None:
+            progress(1.0, "reused a stored validation")
+            return load_validation(registry, found)
+    progress(0.1, "loading the model")
+    model = load_artifact(registry.artifacts, version.sha256, version.format)
+    X, y, task, target = prepare_frame(version, model, df, target=target, allow_extra=allow_extra)
+    check(cancel)
+    run_id = (
+        registry.create_run(
+            "validate", params={"ref": version.ref, "data": str(path), "fingerprint": fingerprint}
+        )
+        if store
+        else None
+    )
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            preds = predict(
+                model, X, y, task, progress=sub_progress(progress, 0.2, 0.85), cancel=cancel
+            )
+            metrics = compute_metrics(preds)
+            chart = curves(preds)
+        check(cancel)
+        result = ValidationResult(
+            ref=version.ref,
+            version_id=version.id,
+            task=task,
+            target=target,
+            rows=len(df),
+            data_fingerprint=fingerprint,
+            metrics=metrics,
+            curves=chart,
+            data_source=str(path),
+            predictions=preds,
+        )
+        if run_id is not None:
+            progress(0.9, "storing the predictions")
+            result = _store(registry, result, run_id)
+    except Cancelled:
+        if run_id is not None:
+            registry.finish_run(run_id, "cancelled", error="cancelled by the user")
+        raise
+    except ModelWardError as e:
+        if run_id is not None:
+            registry.finish_run(run_id, "failed", error=str(e))
+        raise
+    except Exception as e:
+        msg = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        if run_id is not None:
+            registry.finish_run(run_id, "failed", error=msg)
+        raise ModelWardError(f"validation of {version.ref} failed: {msg}") from e
+    progress(1.0, "validated")
+    return result
+
+
+def _store(registry: Any, result: ValidationResult, run_id: int) -> ValidationResult:
+    from dataclasses import replace
+
+    from modelward.core.registry.registry import utcnow
+
+    assert result.predictions is not None
+    with tempfile.TemporaryDirectory(prefix="modelward-validate-") as tmp:
+        dest = Path(tmp) / "predictions.parquet"
+        _data.frame_to_parquet(result.predictions.to_frame(), dest)
+        sha, _ = registry.artifacts.put_file(dest)
+    with registry.transaction() as tx:
+        vid = tx.next_id("seq_validations")
+        tx.q(
+            "INSERT INTO validations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                vid,
+                run_id,
+                result.version_id,
+                result.data_fingerprint,
+                result.data_source,
+                result.rows,
+                result.task,
+                result.target,
+                json.dumps(result.metrics),
+                json.dumps(result.curves),
+                sha,
+                utcnow(),
+                tx.actor,
+            ],
+        )
+        tx.audit(
+            "version.validated",
+            "version",
+            result.ref,
+            after={
+                "validation_id": vid,
+                "data_fingerprint": result.data_fingerprint,
+                "rows": result.rows,
+                "metrics": result.metrics,
+                "predictions_sha256": sha,
+            },
+        )
+    registry.finish_run(
+        run_id,
+        "finished",
+        result={"validation_id": vid, "metrics": result.metrics, "predictions_sha256": sha},
+        version_id=result.version_id,
+    )
+    return replace(result, validation_id=vid, run_id=run_id, predictions_sha256=sha)
+
+
+def find_validation(
+    registry: Any, version_id: int, fingerprint: str, *, target: str | None = None
+) -> int | None:
+    """The newest stored validation of a version on data with this fingerprint."""
+    sql = "SELECT id FROM validations WHERE version_id = ? AND data_fingerprint = ?"
+    args: list[Any] = [version_id, fingerprint]
+    if target:
+        sql += " AND target = ?"
+        args.append(target)
+    with registry.read() as cur:
+        rows = cur.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def load_validation(
+    registry: Any, validation_id: int, *, predictions: bool = True
+) -> ValidationResult:
+    """A stored validation, with its predictions read back from the artifact store."""
+    from modelward.core.errors import NotFound
+
+    with registry.read() as cur:
+        rows = cur.execute(
+            "SELECT v.id, v.run_id, v.version_id, v.data_fingerprint, v.data_source, v.rows, "
+            "v.task, v.target, v.metrics, v.curves, v.predictions_sha256 "
+            "FROM validations v WHERE v.id = ?",
+            [validation_id],
+        ).fetchall()
+    if not rows:
+        raise NotFound(f"no validation with id {validation_id}")
+    r = rows[0]
+    version = registry.get_version_by_id(int(r[2]))
+    crv = json.loads(r[9])
+    preds = None
+    if predictions:
+        frame = _data.read_table(registry.artifacts.verify(r[10]))
+        classes = crv.get("classes") if r[6] == "classification" else None
+        preds = Predictions.from_frame(frame, r[6], classes)
+    return ValidationResult(
+        ref=version.ref,
+        version_id=int(r[2]),
+        task=r[6],
+        target=r[7],
+        rows=int(r[5]),
+        data_fingerprint=r[3],
+        metrics=json.loads(r[8]),
+        curves=crv,
+        validation_id=int(r[0]),
+        run_id=int(r[1]),
+        predictions_sha256=r[10],
+        data_source=r[4],
+        predictions=preds,
+    )
