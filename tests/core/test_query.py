@@ -151,3 +151,20 @@ def test_sort_by_unknown_column_is_refused(reg):
         fetch_page(reg, TableSpec(sort="v.id; DROP TABLE x"), 0, 1)
     with pytest.raises(InvalidInput):
         fetch_page(reg, TableSpec(sort="metric:nope"), 0, 1)
+
+
+def test_audit_filter_and_pages(reg):
+    from modelward.core.query import audit_filter, count_audit, fetch_audit_page
+
+    total = count_audit(reg, audit_filter())
+    assert total == len(reg.audit_events(limit=None))
+    f = audit_filter(entity="credit-risk@", action="alias", actor="ali")
+    rows = fetch_audit_page(reg, f, 0, 10)
+    assert [r[3] for r in rows] == ["alias.set", "alias.set"]
+    assert rows[0][0] > rows[1][0]  # newest first
+    assert rows[0][6] == "try it"
+    assert count_audit(reg, audit_filter(actor="nobody")) == 0
+    assert count_audit(reg, audit_filter(since="2999-01-01")) == 0
+    assert count_audit(reg, audit_filter(until="2999-01-01")) == total
+    with pytest.raises(InvalidInput, match="not a date"):
+        audit_filter(since="last week")

@@ -297,3 +297,60 @@ def key_metrics(registry: Registry, limit: int = 3) -> tuple[str, ...]:
     ordered = [k for k in _PREFERRED_METRICS if k in present]
     ordered += [k for k in present if k not in ordered]
     return tuple(ordered[:limit])
+
+
+# --------------------------------------------------------------------- audit pages
+AUDIT_COLUMNS = ("seq", "ts", "actor", "action", "entity_type", "entity_id", "reason", "after")
+
+
+def audit_filter(
+    *,
+    entity: str = "",
+    action: str = "",
+    actor: str = "",
+    since: str = "",
+    until: str = "",
+) -> Filter:
+    """A filter over the audit trail (all parts optional, combined with AND).
+
+    ``entity`` matches the entity id or type (contains, case-insensitive),
+    ``action`` is a prefix (``alias`` matches ``alias.set``), ``actor`` contains,
+    ``since``/``until`` are ISO dates or date-times (``until`` is exclusive).
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if entity.strip():
+        clauses.append("(entity_id ILIKE ? ESCAPE '\\' OR entity_type ILIKE ? ESCAPE '\\')")
+        params += [_like(entity.strip()), _like(entity.strip())]
+    if action.strip():
+        clauses.append("starts_with(lower(action), lower(?))")
+        params.append(action.strip())
+    if actor.strip():
+        clauses.append("actor ILIKE ? ESCAPE '\\'")
+        params.append(_like(actor.strip()))
+    if since.strip():
+        clauses.append("ts >= ?")
+        params.append(_date("since", since))
+    if until.strip():
+        clauses.append("ts < ?")
+        params.append(_date("until", until))
+    return Filter(" AND ".join(clauses) or None, tuple(params))
+
+
+def count_audit(registry: Registry, flt: Filter) -> int:
+    """How many audit events match ``flt``."""
+    sql = "SELECT count(*) FROM audit" + (f" WHERE {flt.where}" if flt.where else "")
+    with registry._read() as cur:
+        return int(cur.execute(sql, list(flt.params)).fetchall()[0][0])
+
+
+def fetch_audit_page(
+    registry: Registry, flt: Filter, offset: int, limit: int
+) -> list[tuple[Any, ...]]:
+    """Audit events newest first, as tuples in :data:`AUDIT_COLUMNS` order."""
+    sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit"
+    if flt.where:
+        sql += f" WHERE {flt.where}"
+    sql += f" ORDER BY seq DESC LIMIT {int(limit)} OFFSET {int(offset)}"
+    with registry._read() as cur:
+        return [tuple(r) for r in cur.execute(sql, list(flt.params)).fetchall()]

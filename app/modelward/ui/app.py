@@ -1,120 +1,96 @@
-"""QApplication setup and the main window (the registry browser)."""
+"""QApplication setup and the entry points that open the main window."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QHeaderView, QMainWindow, QTableView
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from modelward import __version__
-from modelward.core.domain import ModelVersion
+from modelward.core.errors import ModelWardError
 from modelward.core.registry import Registry
+from modelward.core.settings import Settings, Theme, load_settings
 
-Index = QModelIndex | QPersistentModelIndex
+log = logging.getLogger(__name__)
 
+IDLE_RELEASE = 1.0
+"""Seconds the window keeps the database open after a burst of reads or writes.
 
-class VersionsTableModel(QAbstractTableModel):
-    """Model versions of a registry, newest model first."""
-
-    HEADERS = ("Model", "Version", "Aliases", "Format", "Estimator", "Status", "Created", "By")
-
-    def __init__(self, registry: Registry, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.registry = registry
-        self._rows: list[ModelVersion] = []
-        self.refresh()
-
-    def refresh(self) -> None:
-        self.beginResetModel()
-        self._rows = self.registry.list_versions()
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        v = self._rows[index.row()]
-        col = index.column()
-        values = (
-            v.name,
-            v.version,
-            ", ".join(v.aliases),
-            v.format,
-            (v.estimator_class or "").rsplit(".", 1)[-1],
-            v.status,
-            v.created_at[:19].replace("T", " "),
-            v.created_by,
-        )
-        return values[col]
+DuckDB lets one process hold the file; releasing it between bursts lets the CLI
+and notebooks get in while the window is open (they retry for a while)."""
 
 
-class MainWindow(QMainWindow):
-    """The registry browser."""
+def make_app(theme: str = Theme.SYSTEM) -> QApplication:
+    """The QApplication (created once): Fusion, our palette and style sheet, high-DPI."""
+    from modelward.ui.theme import apply_theme
 
-    def __init__(self, registry: Registry) -> None:
-        super().__init__()
-        self.registry = registry
-        self.setWindowTitle(f"ModelWard {__version__} — {registry.home}")
-        self.model = VersionsTableModel(registry, self)
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.setCentralWidget(self.table)
-        self.statusBar().showMessage(f"{self.model.rowCount()} versions")
-        self.resize(1100, 700)
-
-
-def _app() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
         app = QApplication(sys.argv[:1])
         app.setApplicationName("ModelWard")
         app.setOrganizationName("ModelWard")
+        app.setApplicationDisplayName("ModelWard")
     assert isinstance(app, QApplication)
+    apply_theme(app, theme)
+    if theme == Theme.SYSTEM and not getattr(app, "_mw_follows_os", False):
+        # Follow the OS when the user switches light/dark while we run.
+        app.styleHints().colorSchemeChanged.connect(lambda _s: apply_theme(app, Theme.SYSTEM))
+        app._mw_follows_os = True  # type: ignore[attr-defined]
     return app
 
 
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ModelWardError as e:
+        log.warning("settings ignored: %s", e)
+        return Settings()
+
+
 def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> int:
-    app = _app()
-    reg = Registry(registry, idle_release=1.0)
-    win = MainWindow(reg)
+    """Open the main window and run the event loop; returns the exit code."""
+    from modelward.ui.main_window import MainWindow
+
+    settings = _settings()
+    app = make_app(settings.theme)
+    try:
+        reg = Registry(registry or settings.registry or None, idle_release=IDLE_RELEASE)
+    except ModelWardError as e:
+        QMessageBox.critical(None, "ModelWard", f"The registry cannot be opened.\n\n{e}")
+        return 1
+    win = MainWindow(reg, settings)
     win.show()
     if smoke:
-        QTimer.singleShot(1000, app.quit)
+        QTimer.singleShot(1000, win.close)
     code = app.exec()
-    reg.close()
+    win.shutdown()
     return int(code)
 
 
-def open_and_close(registry: str | os.PathLike[str] | Path) -> int:
-    app = _app()
-    reg = Registry(registry)
-    win = MainWindow(reg)
+def open_and_close(registry: str | os.PathLike[str] | Path, timeout_ms: int = 15_000) -> int:
+    """Open the window on ``registry``, wait until the table shows it, close. Returns the row count."""
+    from modelward.ui.main_window import MainWindow
+
+    app = make_app(Theme.LIGHT)
+    reg = Registry(registry, idle_release=IDLE_RELEASE)
+    win = MainWindow(reg, Settings(), save_settings_on_change=False)
     win.show()
-    QTimer.singleShot(200, app.quit)
-    app.exec()
-    n = win.model.rowCount()
+    loop = QEventLoop()
+    win.versions_model.sig_loaded.connect(lambda *_: loop.quit())
+    win.versions_model.sig_load_failed.connect(lambda *_: loop.quit())
+    QTimer.singleShot(timeout_ms, loop.quit)
+    if win.versions_model.loading:
+        loop.exec()
+    app.processEvents()
+    n = win.versions_model.rowCount()
     win.close()
     win.deleteLater()
-    reg.close()
+    app.processEvents()
     return n

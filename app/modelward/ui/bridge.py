@@ -1,0 +1,138 @@
+"""Bridges from core threads to the GUI thread: job events and background reads.
+
+Core code calls plain Python callbacks on worker threads; these QObjects live
+on the GUI thread and re-emit the calls as signals. Emitting a signal from a
+worker thread to a receiver on the GUI thread is queued by Qt; we also connect
+with an explicit ``Qt.QueuedConnection`` so the intent is visible (STYLE §3.3).
+Only plain values cross: ids, numbers, strings, dataclasses — never Qt objects.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from modelward.core.errors import ModelWardError
+from modelward.core.jobs import JobRunner
+
+log = logging.getLogger(__name__)
+
+
+class JobBridge(QObject):
+    """A :class:`~modelward.core.jobs.JobListener` that re-emits job events as signals."""
+
+    sig_job_started = Signal(int)
+    """job id: the job left the queue and runs."""
+    sig_job_progressed = Signal(int, float, str)
+    """job id, fraction 0..1, short status text."""
+    sig_job_logged = Signal(int, str)
+    """job id, one log line (with a time stamp)."""
+    sig_job_finished = Signal(int, object)
+    """job id, the job function's return value."""
+    sig_job_failed = Signal(int, str)
+    """job id, one sentence for the user."""
+    sig_job_cancelled = Signal(int)
+    """job id: the job stopped at the user's request."""
+    sig_job_submitted = Signal(int)
+    """job id: a new job was queued (emitted on the GUI thread)."""
+
+    def __init__(self, max_workers: int = 2, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner = JobRunner(max_workers=max_workers, listener=self)
+
+    # JobListener (called on worker threads): emit only.
+    def job_started(self, job_id: int) -> None:
+        self.sig_job_started.emit(job_id)
+
+    def job_progressed(self, job_id: int, fraction: float, status: str) -> None:
+        self.sig_job_progressed.emit(job_id, fraction, status)
+
+    def job_logged(self, job_id: int, line: str) -> None:
+        self.sig_job_logged.emit(job_id, line)
+
+    def job_finished(self, job_id: int, result: Any) -> None:
+        self.sig_job_finished.emit(job_id, result)
+
+    def job_failed(self, job_id: int, message: str) -> None:
+        self.sig_job_failed.emit(job_id, message)
+
+    def job_cancelled(self, job_id: int) -> None:
+        self.sig_job_cancelled.emit(job_id)
+
+    def submit(self, kind: str, title: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> int:
+        """Queue a job (GUI thread); returns its id."""
+        job = self.runner.submit(kind, title, fn, *args, **kw)
+        self.sig_job_submitted.emit(job.id)
+        return job.id
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        return self.runner.shutdown(timeout)
+
+
+class Reader(QObject):
+    """Runs short registry reads on one background thread; results come back as a signal.
+
+    Each request has a ``channel`` (e.g. ``"versions"``); a newer request on a
+    channel makes the older one stale and its result is dropped (STYLE §3.6).
+    Reads are serialised on one thread: they are short, and one thread keeps
+    DuckDB cursors simple.
+    """
+
+    sig_read_done = Signal(str, int, object)
+    """channel, request token, result."""
+    sig_read_failed = Signal(str, int, str)
+    """channel, request token, one sentence for the user."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="mw-read")
+        self._tokens = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, channel: str, fn: Callable[..., Any], *args: Any, stale: bool = True) -> int:
+        """Run ``fn(*args)`` off the GUI thread; returns the request token.
+
+        With ``stale=True`` an earlier request on ``channel`` is superseded.
+        """
+        token = next(self._tokens)
+        if stale:
+            with self._lock:
+                self._latest[channel] = token
+        if self._pool is None:
+            return token
+        self._pool.submit(self._run, channel, token, stale, fn, args)
+        return token
+
+    def is_current(self, channel: str, token: int) -> bool:
+        with self._lock:
+            return self._latest.get(channel, token) == token
+
+    def _run(
+        self, channel: str, token: int, stale: bool, fn: Callable[..., Any], args: Any
+    ) -> None:
+        if stale and not self.is_current(channel, token):
+            return  # superseded before it started: skip the work
+        try:
+            result = fn(*args)
+        except ModelWardError as e:
+            self.sig_read_failed.emit(channel, token, str(e))
+            return
+        except Exception as e:  # never let a read die silently
+            log.exception("background read %s failed", channel)
+            self.sig_read_failed.emit(
+                channel, token, f"could not read the registry: {type(e).__name__}: {e}"
+            )
+            return
+        self.sig_read_done.emit(channel, token, result)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

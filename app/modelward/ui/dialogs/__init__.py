@@ -1,0 +1,1 @@
+"""Dialogs: they gather arguments and show results; the work is a core function."""

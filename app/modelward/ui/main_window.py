@@ -1,0 +1,576 @@
+"""The main window: navigation, registry browser, model page, jobs, audit, status bar."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelward import __version__
+from modelward.core import query
+from modelward.core.domain import AuditReport
+from modelward.core.jobs import JobKind, JobState
+from modelward.core.registry import Registry
+from modelward.core.settings import Settings, save_settings
+from modelward.ui import tasks
+from modelward.ui.bridge import JobBridge, Reader
+from modelward.ui.dialogs.alias import AliasDialog
+from modelward.ui.dialogs.compare import CompareDialog
+from modelward.ui.dialogs.settings import SettingsDialog
+from modelward.ui.models.audit_table import QtAuditTableModel
+from modelward.ui.models.jobs_table import QtJobsTableModel
+from modelward.ui.models.versions_table import QtVersionsTableModel
+from modelward.ui.pages.audit_page import AuditPage
+from modelward.ui.pages.jobs_page import JobsPage
+from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
+from modelward.ui.pages.registry_page import RegistryPage
+from modelward.ui.pages.welcome import WelcomePage
+from modelward.ui.widgets import label
+
+POLL_MS = 2000
+
+
+class Page(enum.IntEnum):
+    REGISTRY = 0
+    JOBS = 1
+    AUDIT = 2
+
+
+class RegistryView(enum.IntEnum):
+    WELCOME = 0
+    TABLE = 1
+    MODEL = 2
+
+
+class Actions:
+    """Ids of the window's actions (objectName), for tests and shortcuts."""
+
+    REGISTER = "act_register"
+    WATCH = "act_watch"
+    DEMO = "act_demo"
+    SETTINGS = "act_settings"
+    QUIT = "act_quit"
+    FIND = "act_find"
+    REFRESH = "act_refresh"
+    BACK = "act_back"
+    VERIFY = "act_verify"
+    PAGE_REGISTRY = "act_page_registry"
+    PAGE_JOBS = "act_page_jobs"
+    PAGE_AUDIT = "act_page_audit"
+
+
+class MainWindow(QMainWindow):
+    """The window an analyst lives in. Every slow thing is a job or a background read."""
+
+    sig_model_page_loaded = Signal(str)
+    """model name: the model page shows fresh data."""
+    sig_registry_changed = Signal(int)
+    """audit head: the registry changed (here or in another process)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings | None = None,
+        *,
+        save_settings_on_change: bool = True,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.registry = registry
+        self.settings = settings or Settings()
+        self._save_settings = save_settings_on_change
+        self.setWindowTitle(f"ModelWard — {registry.home}")
+        self.setAcceptDrops(True)
+        self.setMinimumSize(820, 520)
+        self.reader = Reader(self)
+        self.jobs = JobBridge(self.settings.max_jobs, self)
+        self._head: int | None = None
+        self._poll_sig: tuple[object, ...] | None = None
+        self._model_name: str | None = None
+        self._model_select: int | None = None
+        self._closed = False
+        self._job_actions: dict[int, str] = {}
+
+        self.versions_model = QtVersionsTableModel(registry, self.reader, self)
+        self.versions_model.metric_columns = self.settings.key_metric_columns
+        self.audit_model = QtAuditTableModel(registry, self.reader, self)
+        self.jobs_model = QtJobsTableModel(self.jobs, self)
+
+        self._build_ui()
+        self._build_actions()
+        self._connect()
+        self._restore_layout()
+        self._update_jobs_status()
+        self.registry_page.apply_search()
+        self.audit_model.set_spec(query.audit_filter())
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self._poll)
+        self._poll_timer.start()
+        self._tick_timer = QTimer(self)
+        self._tick_timer.setInterval(1000)
+        self._tick_timer.timeout.connect(self._on_tick)
+        self._tick_timer.start()
+
+    # ------------------------------------------------------------ building
+    def _build_ui(self) -> None:
+        central = QWidget()
+        root = QHBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        nav = QWidget()
+        nav.setObjectName("NavBar")
+        nav.setFixedWidth(196)
+        nl = QVBoxLayout(nav)
+        nl.setContentsMargins(0, 0, 0, 10)
+        nl.setSpacing(0)
+        nl.addWidget(label("ModelWard", "AppTitle"))
+        nl.addWidget(label(f"Model registry · {__version__}", "AppSubtitle"))
+        self.nav = QListWidget()
+        self.nav.setObjectName("Nav")
+        for text in ("Registry", "Jobs", "Audit trail"):
+            self.nav.addItem(QListWidgetItem(text))
+        nl.addWidget(self.nav, 1)
+        self.settings_button = QPushButton("Settings")
+        sb = QHBoxLayout()
+        sb.setContentsMargins(10, 0, 10, 0)
+        sb.addWidget(self.settings_button)
+        nl.addLayout(sb)
+        root.addWidget(nav)
+
+        self.pages = QStackedWidget()
+        self.registry_stack = QStackedWidget()
+        self.welcome_page = WelcomePage(str(self.registry.home))
+        self.registry_page = RegistryPage(self.versions_model)
+        self.model_page = ModelPage()
+        for w in (self.welcome_page, self.registry_page, self.model_page):
+            self.registry_stack.addWidget(w)
+        self.registry_stack.setCurrentIndex(RegistryView.TABLE)
+        self.jobs_page = JobsPage(self.jobs, self.jobs_model)
+        self.audit_page = AuditPage(self.audit_model)
+        for w in (self.registry_stack, self.jobs_page, self.audit_page):
+            self.pages.addWidget(w)
+        root.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.nav.setCurrentRow(Page.REGISTRY)
+
+        self.drop_overlay = QLabel("Drop model files or a folder to register them", self)
+        self.drop_overlay.setObjectName("DropOverlay")
+        self.drop_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_overlay.setStyleSheet("font-size: 18px; font-weight: 600;")
+        self.drop_overlay.hide()
+
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        self.status_label = QLabel("Opening the registry…")
+        bar.addWidget(self.status_label, 1)
+        self.jobs_label = QLabel("")
+        self.jobs_progress = QProgressBar()
+        self.jobs_progress.setRange(0, 1000)
+        self.jobs_progress.setFixedWidth(140)
+        self.jobs_progress.setTextVisible(False)
+        self.jobs_progress.hide()
+        bar.addPermanentWidget(self.jobs_label)
+        bar.addPermanentWidget(self.jobs_progress)
+
+    def _action(self, name: str, text: str, shortcut: Any, slot: Any, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        act.setObjectName(name)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        a = self._action
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(
+            a(Actions.REGISTER, "&Register a model…", K.Open, self.choose_and_register)
+        )
+        file_menu.addAction(
+            a(Actions.WATCH, "&Watch a folder…", "Ctrl+Shift+O", self.choose_watch_folder)
+        )
+        file_menu.addAction(a(Actions.DEMO, "Create &demo workspace", None, self.create_demo))
+        file_menu.addSeparator()
+        file_menu.addAction(a(Actions.SETTINGS, "&Settings…", "Ctrl+,", self.open_settings))
+        file_menu.addSeparator()
+        file_menu.addAction(a(Actions.QUIT, "&Quit", K.Quit, self.close))
+        view = self.menuBar().addMenu("&View")
+        view.addAction(
+            a(Actions.PAGE_REGISTRY, "&Registry", "Ctrl+1", lambda: self.show_page(Page.REGISTRY))
+        )
+        view.addAction(a(Actions.PAGE_JOBS, "&Jobs", "Ctrl+2", lambda: self.show_page(Page.JOBS)))
+        view.addAction(
+            a(Actions.PAGE_AUDIT, "&Audit trail", "Ctrl+3", lambda: self.show_page(Page.AUDIT))
+        )
+        view.addSeparator()
+        view.addAction(a(Actions.FIND, "&Find…", K.Find, self.focus_search))
+        view.addAction(a(Actions.REFRESH, "Re&fresh", K.Refresh, self.refresh_all))
+        view.addAction(a(Actions.BACK, "&Back", "Alt+Left", self.show_table))
+        tools = self.menuBar().addMenu("&Tools")
+        tools.addAction(a(Actions.VERIFY, "&Verify audit chain", "Ctrl+Shift+V", self.verify_chain))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(a("act_about", "&About ModelWard", None, self._on_about))
+
+    def _connect(self) -> None:
+        q = Qt.ConnectionType.QueuedConnection
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.welcome_page.sig_demo_requested.connect(self.create_demo)
+        self.welcome_page.sig_register_requested.connect(self.choose_and_register)
+        self.welcome_page.sig_watch_requested.connect(self.choose_watch_folder)
+        self.registry_page.register_button.clicked.connect(self.choose_and_register)
+        self.registry_page.sig_version_activated.connect(self._on_version_activated)
+        self.model_page.sig_back_requested.connect(self.show_table)
+        self.model_page.sig_set_alias_requested.connect(self.open_alias_dialog)
+        self.model_page.sig_compare_requested.connect(self.compare)
+        self.audit_page.sig_verify_requested.connect(self.verify_chain)
+        self.versions_model.sig_loaded.connect(self._on_versions_loaded)
+        self.reader.sig_read_done.connect(self._on_read_done, q)
+        self.reader.sig_read_failed.connect(self._on_read_failed, q)
+        for sig in (
+            self.jobs.sig_job_started,
+            self.jobs.sig_job_cancelled,
+            self.jobs.sig_job_submitted,
+        ):
+            sig.connect(self._update_jobs_status, q)
+        self.jobs.sig_job_progressed.connect(lambda *_: self._update_jobs_status(), q)
+        self.jobs.sig_job_finished.connect(self._on_job_finished, q)
+        self.jobs.sig_job_failed.connect(self._on_job_failed, q)
+
+    # ------------------------------------------------------------ layout persistence
+    def _qsettings(self) -> QSettings:
+        return QSettings("ModelWard", "ModelWard")
+
+    def _restore_layout(self) -> None:
+        qs = self._qsettings()
+        geom = qs.value("window/geometry")
+        if isinstance(geom, QByteArray) and not geom.isEmpty():
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1240, 780)
+        state = qs.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        page = qs.value("window/page", 0)
+        try:
+            self.nav.setCurrentRow(int(page))  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            pass
+
+    def _save_layout(self) -> None:
+        qs = self._qsettings()
+        qs.setValue("window/geometry", self.saveGeometry())
+        qs.setValue("window/state", self.saveState())
+        qs.setValue("window/page", self.nav.currentRow())
+        qs.sync()
+
+    # ------------------------------------------------------------ navigation
+    def show_page(self, page: Page) -> None:
+        self.nav.setCurrentRow(int(page))
+
+    def show_table(self) -> None:
+        self.show_page(Page.REGISTRY)
+        self._model_name = None
+        empty = self.versions_model.rowCount() == 0 and not (
+            self.versions_model.spec and self.versions_model.spec.filter
+        )
+        if empty and not self.versions_model.loading:
+            self.registry_stack.setCurrentIndex(RegistryView.WELCOME)
+        else:
+            self.registry_stack.setCurrentIndex(RegistryView.TABLE)
+
+    def focus_search(self) -> None:
+        self.show_table()
+        self.registry_page.search.setFocus()
+        self.registry_page.search.selectAll()
+
+    def open_model(self, name: str, version: int | None = None) -> None:
+        """Show the model page of ``name`` (data is read in the background)."""
+        self.show_page(Page.REGISTRY)
+        self._model_name = name
+        self._model_select = version
+        self.model_page.show_loading(name)
+        self.registry_stack.setCurrentIndex(RegistryView.MODEL)
+        self.reader.submit("model-page", load_model_page, self.registry, name)
+
+    def _on_version_activated(self, ref: str) -> None:
+        name, _, ver = ref.rpartition(":")
+        self.open_model(name, int(ver))
+
+    def refresh_all(self) -> None:
+        self.versions_model.refresh()
+        self.audit_model.refresh()
+        if self._model_name and self.registry_stack.currentIndex() == RegistryView.MODEL:
+            self.reader.submit("model-page", load_model_page, self.registry, self._model_name)
+
+    # ------------------------------------------------------------ background reads
+    def _poll(self) -> None:
+        self.reader.submit("poll", tasks.poll_changes, self.registry, self._poll_sig)
+
+    def _on_read_done(self, channel: str, token: int, result: Any) -> None:
+        if not self.reader.is_current(channel, token):
+            return
+        if channel == "poll":
+            self._poll_sig, head = result
+            if head is not None and head != self._head:
+                first = self._head is None
+                self._head = head
+                if not first:
+                    self.refresh_all()
+                self.sig_registry_changed.emit(head)
+        elif channel == "model-page":
+            data: ModelPageData = result
+            if data.name == self._model_name:
+                self.model_page.set_data(data, self._model_select)
+                self._model_select = None
+                self.sig_model_page_loaded.emit(data.name)
+        elif channel == "compare":
+            a, b = result
+            dlg = CompareDialog(a, b, self)
+            dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dlg.open()
+
+    def _on_read_failed(self, channel: str, token: int, message: str) -> None:
+        if channel == "model-page":
+            self.model_page.subtitle.setText(message)
+        elif channel != "poll":
+            self.notify(message, error=True)
+        # A failed poll (registry busy in another process) is retried at the next tick.
+
+    def _on_versions_loaded(self, n: int, seconds: float) -> None:
+        spec = self.versions_model.spec
+        filtered = bool(spec and spec.filter)
+        view = self.registry_stack.currentIndex()
+        if n == 0 and not filtered and view == RegistryView.TABLE:
+            self.registry_stack.setCurrentIndex(RegistryView.WELCOME)
+        elif n > 0 and view == RegistryView.WELCOME:
+            self.registry_stack.setCurrentIndex(RegistryView.TABLE)
+        total = "" if filtered else f"{n:,} versions · "
+        self.status_label.setText(f"{total}{self.registry.home}")
+
+    # ------------------------------------------------------------ jobs
+    def _submit(self, kind: JobKind, title: str, fn: Any, *args: Any, action: str = "") -> int:
+        job_id = self.jobs.submit(kind, title, fn, *args)
+        if action:
+            self._job_actions[job_id] = action
+        self._update_jobs_status()
+        return job_id
+
+    def register_files(self, paths: list[str], name: str | None = None) -> int:
+        """Register files or folders as one job; returns the job id."""
+        paths = [str(p) for p in paths]
+        what = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} items"
+        title = f"Register {what}" + (f" as {name}" if name else "")
+        return self._submit(
+            JobKind.REGISTER, title, tasks.register_paths, self.registry, paths, name
+        )
+
+    def set_alias(self, ref: str, alias: str, reason: str) -> int:
+        return self._submit(
+            JobKind.OTHER,
+            f"Set {alias} → {ref}",
+            tasks.set_alias,
+            self.registry,
+            ref,
+            alias,
+            reason,
+        )
+
+    def create_demo(self) -> int:
+        return self._submit(JobKind.DEMO, "Create demo workspace", tasks.create_demo, self.registry)
+
+    def verify_chain(self) -> int:
+        self.show_page(Page.AUDIT)
+        self.audit_page.show_verifying()
+        return self._submit(
+            JobKind.VERIFY, "Verify audit chain", tasks.verify_audit, self.registry, action="verify"
+        )
+
+    def compare(self, ref_a: str, ref_b: str) -> None:
+        self.reader.submit("compare", tasks.load_versions, self.registry, [ref_a, ref_b])
+
+    def _on_job_finished(self, job_id: int, result: Any) -> None:
+        action = self._job_actions.pop(job_id, "")
+        if action == "verify" and isinstance(result, AuditReport):
+            self.audit_page.show_report(result)
+        if isinstance(result, tasks.RegisterSummary):
+            msg = f"Registered {', '.join(result.registered[:3])}" + (
+                "…" if len(result.registered) > 3 else ""
+            )
+            if result.failed:
+                msg += f"; {len(result.failed)} rejected (see Jobs)"
+            self.notify(msg, error=bool(result.failed))
+        elif isinstance(result, str):
+            self.notify(result)
+        self._update_jobs_status()
+        self.refresh_all()
+
+    def _on_job_failed(self, job_id: int, message: str) -> None:
+        if self._job_actions.pop(job_id, "") == "verify":
+            self.audit_page.show_report(None, message)
+        self.notify(message, error=True)
+        self._update_jobs_status()
+
+    def notify(self, text: str, *, error: bool = False) -> None:
+        self.statusBar().showMessage(("⚠ " if error else "") + text, 10_000 if error else 6000)
+
+    def _update_jobs_status(self, *_a: object) -> None:
+        active = self.jobs.runner.active()
+        running = [j for j in active if j.state is JobState.RUNNING]
+        if not active:
+            self.jobs_label.setText("No jobs running")
+            self.jobs_progress.hide()
+            return
+        j = running[0] if running else active[0]
+        more = f" (+{len(active) - 1} more)" if len(active) > 1 else ""
+        self.jobs_label.setText(f"{j.title}: {j.status}{more}")
+        self.jobs_progress.setValue(int(j.progress * 1000))
+        self.jobs_progress.show()
+
+    def _on_tick(self) -> None:
+        if self.pages.currentIndex() == Page.JOBS:
+            self.jobs_page.tick()
+
+    # ------------------------------------------------------------ dialogs
+    def choose_and_register(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Register model files",
+            "",
+            "Model files (*.skops *.joblib *.pkl *.pickle);;All files (*)",
+        )
+        if not files:
+            return
+        name = None
+        if len(files) == 1:
+            text, ok = QInputDialog.getText(
+                self, "Register a model", "Model name:", text=tasks.model_name_for(Path(files[0]))
+            )
+            if not ok:
+                return
+            name = text.strip() or None
+        self.register_files(files, name)
+        self.show_page(Page.JOBS)
+
+    def choose_watch_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Watch a folder")
+        if folder:
+            self.watch_folder(folder)
+
+    def watch_folder(self, folder: str) -> int | None:
+        """Add ``folder`` to the watched folders and register the model files already in it."""
+        if folder not in self.settings.watched_folders:
+            self.apply_settings(
+                self.settings.replace(watched_folders=[*self.settings.watched_folders, folder])
+            )
+        if tasks.expand_paths([folder]):
+            return self.register_files([folder])
+        self.notify(f"Watching {folder}")
+        return None
+
+    def open_alias_dialog(self, name: str, version: int = 0) -> AliasDialog:
+        data = self.model_page.data
+        versions = [v.version for v in data.versions] if data and data.name == name else []
+        current = data.aliases if data and data.name == name else {}
+        dlg = AliasDialog(name, versions, current, version=version or None, parent=self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(lambda: self.set_alias(*dlg.values()))
+        dlg.open()
+        return dlg
+
+    def open_settings(self) -> SettingsDialog:
+        dlg = SettingsDialog(self.settings, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(lambda: self.apply_settings(dlg.result_settings()))
+        dlg.open()
+        return dlg
+
+    def apply_settings(self, new: Settings) -> None:
+        old, self.settings = self.settings, new
+        if self._save_settings:
+            try:
+                save_settings(new)
+            except OSError as e:
+                self.notify(f"could not save the settings: {e.strerror or e}", error=True)
+        if new.theme != old.theme:
+            from modelward.ui.theme import apply_theme
+
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                apply_theme(app, new.theme)
+        if new.key_metric_columns != old.key_metric_columns:
+            self.versions_model.metric_columns = new.key_metric_columns
+            self.registry_page.apply_search()
+        if new.registry != old.registry:
+            self.notify("The new registry location is used from the next start")
+
+    def _on_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About ModelWard",
+            f"ModelWard {__version__}\nAn offline model registry and monitor for scikit-learn.\n"
+            f"Registry: {self.registry.home}",
+        )
+
+    # ------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+            self.drop_overlay.setGeometry(
+                self.centralWidget().geometry().adjusted(24, 24, -24, -24)
+            )
+            self.drop_overlay.raise_()
+            self.drop_overlay.show()
+
+    def dragLeaveEvent(self, event: Any) -> None:
+        self.drop_overlay.hide()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_overlay.hide()
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.register_files(paths)
+            self.notify(f"Registering {len(paths)} dropped item{'s' if len(paths) > 1 else ''}…")
+
+    # ------------------------------------------------------------ shutdown
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop in order: timers, jobs (cancel, wait), background reads, then the registry."""
+        if self._closed:
+            return
+        self._closed = True
+        self._save_layout()
+        self._poll_timer.stop()
+        self._tick_timer.stop()
+        self.jobs.shutdown(timeout)
+        self.reader.shutdown(timeout)
+        self.registry.close()

@@ -1,0 +1,1 @@
+"""Qt item models: thin adapters over core queries (paged, loaded off the GUI thread)."""

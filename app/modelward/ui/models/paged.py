@@ -1,0 +1,196 @@
+"""A table model that reads a large SQL result in pages, off the GUI thread.
+
+``rowCount`` is a cached ``COUNT(*)``; ``data`` reads a page cache (500 rows
+per page) that background reads fill with ``ORDER BY … LIMIT/OFFSET``. A row
+whose page has not arrived shows a placeholder; when the page lands the model
+emits ``dataChanged`` for it. Changing the query (filter, sort) loads the count
+and the first page together and resets the model once, so the view never shows
+a half-updated table. Results of a superseded query are dropped by generation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from modelward.ui.bridge import Reader
+
+Index = QModelIndex | QPersistentModelIndex
+PAGE = 500
+MAX_PAGES = 64  # 32,000 rows in memory at most
+PLACEHOLDER = "…"
+
+
+class PagedTableModel(QAbstractTableModel):
+    """Subclasses give ``headers``, ``_count``, ``_page`` and ``_cell``."""
+
+    sig_loaded = Signal(int, float)
+    """row count, seconds from the query change to the first page in the model."""
+    sig_load_failed = Signal(str)
+    """one sentence: why the table could not be read."""
+
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, reader: Reader, parent: QObject | None = None):
+        super().__init__(parent)
+        self.reader = reader
+        self._channel = f"paged-{id(self)}"
+        self._spec: Any = None
+        self._gen = 0
+        self._rows = 0
+        self._pages: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
+        self._pending: set[int] = set()
+        self._recent: deque[int] = deque(maxlen=8)
+        self._t0 = 0.0
+        self.loading = False
+        reader.sig_read_done.connect(self._on_read_done, Qt.ConnectionType.QueuedConnection)
+        reader.sig_read_failed.connect(self._on_read_failed, Qt.ConnectionType.QueuedConnection)
+
+    # ------------------------------------------------------------ subclass hooks
+    def _count(self, spec: Any) -> int:  # runs on the reader thread
+        raise NotImplementedError
+
+    def _page(self, spec: Any, offset: int, limit: int) -> list[tuple[Any, ...]]:  # reader thread
+        raise NotImplementedError
+
+    def _cell(self, row: tuple[Any, ...], column: int, role: int) -> Any:
+        raise NotImplementedError
+
+    def _headers_for(self, spec: Any) -> tuple[str, ...]:
+        return self.headers
+
+    # ------------------------------------------------------------ loading
+    @property
+    def spec(self) -> Any:
+        return self._spec
+
+    def set_spec(self, spec: Any) -> None:
+        """Load a new query: count + first page in one background read, then one reset."""
+        self._spec = spec
+        self._gen += 1
+        self._t0 = time.perf_counter()
+        self.loading = True
+        self.reader.submit(self._channel + ":reset", self._load_first, spec, self._gen)
+
+    def refresh(self) -> None:
+        """Reload the current query (after a change in the registry)."""
+        if self._spec is not None:
+            self.set_spec(self._spec)
+
+    def _load_first(self, spec: Any, gen: int) -> tuple[int, int, list[tuple[Any, ...]]]:
+        n = self._count(spec)
+        rows = self._page(spec, 0, PAGE) if n else []
+        return gen, n, rows
+
+    def _load_page(self, spec: Any, gen: int, page: int) -> tuple[int, int, list[tuple[Any, ...]]]:
+        if gen != self._gen or page not in self._recent:
+            return gen, page, []  # scrolled past, or a newer query: skip the read
+        return gen, page, self._page(spec, page * PAGE, PAGE)
+
+    def _on_read_done(self, channel: str, token: int, result: Any) -> None:
+        if channel == self._channel + ":reset":
+            if not self.reader.is_current(channel, token):
+                return
+            gen, n, rows = result
+            if gen != self._gen:
+                return
+            new_headers = self._headers_for(self._spec)
+            self.beginResetModel()
+            self.headers = new_headers
+            self._rows = n
+            self._pages.clear()
+            self._pending.clear()
+            if rows:
+                self._pages[0] = rows
+            self.endResetModel()
+            self.loading = False
+            self.sig_loaded.emit(n, time.perf_counter() - self._t0)
+        elif channel == self._channel + ":page":
+            gen, page, rows = result
+            self._pending.discard(page)
+            if gen != self._gen or not rows:
+                return
+            self._pages[page] = rows
+            while len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+            first = page * PAGE
+            last = min(first + len(rows), self._rows) - 1
+            if last >= first:
+                self.dataChanged.emit(
+                    self.index(first, 0), self.index(last, self.columnCount() - 1)
+                )
+
+    def _on_read_failed(self, channel: str, token: int, message: str) -> None:
+        if channel.startswith(self._channel):
+            if channel.endswith(":reset"):
+                self.loading = False
+            self.sig_load_failed.emit(message)
+
+    def _row(self, r: int) -> tuple[Any, ...] | None:
+        page = r // PAGE
+        rows = self._pages.get(page)
+        if rows is not None:
+            self._pages.move_to_end(page)
+            i = r - page * PAGE
+            return rows[i] if i < len(rows) else None
+        if page not in self._recent:
+            self._recent.append(page)
+        if page not in self._pending:
+            self._pending.add(page)
+            self.reader.submit(
+                self._channel + ":page", self._load_page, self._spec, self._gen, page, stale=False
+            )
+        return None
+
+    def row_data(self, r: int) -> tuple[Any, ...] | None:
+        """The raw row ``r`` if its page is loaded (no load is started)."""
+        rows = self._pages.get(r // PAGE)
+        if rows is None:
+            return None
+        i = r % PAGE
+        return rows[i] if i < len(rows) else None
+
+    # ------------------------------------------------------------ Qt model
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._rows
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.headers)
+        ):
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < self._rows):
+            return None
+        row = self._row(index.row())
+        if row is None:
+            return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
+        return self._cell(row, index.column(), role)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )

@@ -1,0 +1,139 @@
+"""The registry browser's table: every version, paged; filter and sort run in DuckDB."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QColor
+
+from modelward.core import query
+from modelward.core.registry import Registry
+from modelward.ui.bridge import Reader
+from modelward.ui.models.paged import PagedTableModel
+from modelward.ui.models.roles import REF_ROLE, ROW_ID_ROLE, STATE_ROLE
+
+FIXED_HEADERS = ("Model", "Version", "Aliases", "Status", "Estimator", "Created", "Created by")
+_SORT_KEYS = query.COLUMNS  # same order as FIXED_HEADERS
+STATUS_LABELS = {
+    "ok": "OK",
+    "needs_revalidation": "Needs revalidation",
+    "quarantined": "Quarantined",
+    "drift_alert": "Drift alert",
+    "archived": "Archived",
+}
+STATUS_COLORS = {
+    "needs_revalidation": "#b7791f",
+    "quarantined": "#c8372d",
+    "drift_alert": "#c8372d",
+    "archived": "#8a8f98",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def format_metric(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def metric_header(key: str) -> str:
+    special = {"roc_auc": "ROC AUC", "rmse": "RMSE", "mae": "MAE", "r2": "R²", "f1": "F1"}
+    return special.get(key, key.replace("_", " ").capitalize())
+
+
+class QtVersionsTableModel(PagedTableModel):
+    """Versions of a registry as rows; metric columns follow the key metrics present."""
+
+    headers = FIXED_HEADERS
+
+    def __init__(self, registry: Registry, reader: Reader, parent: QObject | None = None):
+        super().__init__(reader, parent)
+        self.registry = registry
+        self.metric_columns = 3
+
+    # The spec (filter, sort, metric keys) is immutable and handed to the reader thread.
+    def _count(self, spec: query.TableSpec) -> int:
+        return query.count_rows(self.registry, spec)
+
+    def _page(self, spec: query.TableSpec, offset: int, limit: int) -> list[tuple[Any, ...]]:
+        return query.fetch_page(self.registry, spec, offset, limit)
+
+    def _load_first(self, spec: Any, gen: int) -> Any:
+        # The metric columns follow what the registry holds; decided on the reader thread.
+        if spec.metric_keys is None or spec.metric_keys == ("*",):
+            keys = query.key_metrics(self.registry, self.metric_columns)
+            spec = dataclasses.replace(spec, metric_keys=keys)
+            if spec.sort.startswith("metric:") and spec.sort[7:] not in keys:
+                spec = dataclasses.replace(spec, sort="name", descending=False)
+        gen, n, rows = super()._load_first(spec, gen)
+        return gen, n, rows, spec
+
+    def _on_read_done(self, channel: str, token: int, result: Any) -> None:
+        if channel == self._channel + ":reset" and len(result) == 4:
+            gen, n, rows, spec = result
+            if gen == self._gen and self.reader.is_current(channel, token):
+                self._spec = spec  # with the resolved metric keys
+            result = (gen, n, rows)
+        super()._on_read_done(channel, token, result)
+
+    def _headers_for(self, spec: query.TableSpec) -> tuple[str, ...]:
+        return FIXED_HEADERS + tuple(metric_header(k) for k in spec.metric_keys)
+
+    def search(self, text: str, *, metric_keys: tuple[str, ...] | None = None) -> None:
+        """Filter by a search text (see :mod:`modelward.core.query`); raises InvalidInput."""
+        flt = query.parse_search(text)
+        old = self._spec
+        keys = metric_keys or ("*",)
+        sort, desc = ("name", False) if old is None else (old.sort, old.descending)
+        self.set_spec(query.TableSpec(filter=flt, metric_keys=keys, sort=sort, descending=desc))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if self._spec is None or not (0 <= column < len(self.headers)):
+            return
+        if column < len(_SORT_KEYS):
+            key = _SORT_KEYS[column]
+        else:
+            key = "metric:" + self._spec.metric_keys[column - len(_SORT_KEYS)]
+        desc = order == Qt.SortOrder.DescendingOrder
+        if (key, desc) != (self._spec.sort, self._spec.descending):
+            self.set_spec(dataclasses.replace(self._spec, sort=key, descending=desc))
+
+    def _cell(self, row: tuple[Any, ...], column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return row[1]
+            if column == 1:
+                return str(row[2])
+            if column == 2:
+                return row[3] or ""
+            if column == 3:
+                return status_label(row[4])
+            if column == 4:
+                return (row[5] or "").rsplit(".", 1)[-1]
+            if column == 5:
+                return (row[6] or "")[:16].replace("T", " ")
+            if column == 6:
+                return row[7]
+            value = row[8 + column - 7] if 8 + column - 7 < len(row) else None
+            return format_metric(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and (column == 1 or column >= 7):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 3 and row[4] in STATUS_COLORS:
+            return QColor(STATUS_COLORS[row[4]])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 4:
+                return row[5]
+            if column == 5:
+                return row[6]
+        if role == ROW_ID_ROLE:
+            return int(row[0])
+        if role == REF_ROLE:
+            return f"{row[1]}:{row[2]}"
+        if role == STATE_ROLE:
+            return row[4]
+        return None

@@ -1,0 +1,127 @@
+"""The audit trail: filter by entity, action, user and time; verify the chain."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelward.core import query
+from modelward.core.domain import AuditReport
+from modelward.core.errors import InvalidInput
+from modelward.ui.models.audit_table import QtAuditTableModel
+from modelward.ui.widgets import label, setup_table
+
+ACTIONS = ("", "version", "alias", "model", "ingest", "run", "registry", "metrics")
+
+
+class AuditPage(QWidget):
+    sig_verify_requested = Signal()
+    """The user asked to verify the whole chain."""
+
+    def __init__(self, model: QtAuditTableModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(20, 16, 20, 12)
+        lay.setSpacing(10)
+        head = QHBoxLayout()
+        head.addWidget(label("Audit trail", "PageTitle"))
+        self.count_label = label("", "CountLabel")
+        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
+        head.addStretch(1)
+        self.verify_label = label("", "Muted")
+        head.addWidget(self.verify_label)
+        self.verify_button = QPushButton("Verify chain")
+        self.verify_button.setToolTip("Recompute every hash of the chain (Ctrl+Shift+V)")
+        head.addWidget(self.verify_button)
+        lay.addLayout(head)
+        filters = QHBoxLayout()
+        filters.setSpacing(8)
+        self.entity = QLineEdit()
+        self.entity.setPlaceholderText("Entity (e.g. credit-risk)")
+        self.action = QComboBox()
+        self.action.setEditable(True)
+        self.action.addItems(ACTIONS)
+        self.action.lineEdit().setPlaceholderText("Action")
+        self.actor = QLineEdit()
+        self.actor.setPlaceholderText("User")
+        self.since = QLineEdit()
+        self.since.setPlaceholderText("From YYYY-MM-DD")
+        self.until = QLineEdit()
+        self.until.setPlaceholderText("Before YYYY-MM-DD")
+        for w, stretch in (
+            (self.entity, 3),
+            (self.action, 2),
+            (self.actor, 2),
+            (self.since, 2),
+            (self.until, 2),
+        ):
+            filters.addWidget(w, stretch)
+            if isinstance(w, QLineEdit):
+                w.setClearButtonEnabled(True)
+                w.returnPressed.connect(self.apply_filter)
+        self.apply_button = QPushButton("Filter")
+        filters.addWidget(self.apply_button)
+        lay.addLayout(filters)
+        self.error_label = label("", "Error")
+        self.error_label.hide()
+        lay.addWidget(self.error_label)
+        self.table = QTableView()
+        self.table.setModel(model)
+        setup_table(self.table)
+        h = self.table.horizontalHeader()
+        for col, w in ((0, 60), (1, 150), (2, 110), (3, 150), (4, 240)):
+            h.resizeSection(col, w)
+        h.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        lay.addWidget(self.table, 1)
+        self.apply_button.clicked.connect(self.apply_filter)
+        self.action.activated.connect(lambda _i: self.apply_filter())
+        self.verify_button.clicked.connect(self.sig_verify_requested)
+        model.sig_loaded.connect(self._on_loaded)
+
+    def apply_filter(self) -> None:
+        try:
+            flt = query.audit_filter(
+                entity=self.entity.text(),
+                action=self.action.currentText(),
+                actor=self.actor.text(),
+                since=self.since.text(),
+                until=self.until.text(),
+            )
+        except InvalidInput as e:
+            self.error_label.setText(str(e))
+            self.error_label.show()
+            return
+        self.error_label.hide()
+        self.model.set_spec(flt)
+
+    def _on_loaded(self, n: int, _s: float) -> None:
+        self.count_label.setText(f"{n:,} event{'s' if n != 1 else ''}")
+
+    def show_verifying(self) -> None:
+        self.verify_button.setEnabled(False)
+        self.verify_label.setObjectName("Muted")
+        self.verify_label.setText("Verifying…")
+
+    def show_report(self, report: AuditReport | None, error: str = "") -> None:
+        self.verify_button.setEnabled(True)
+        if report is None:
+            text, name = f"Could not verify: {error}", "Error"
+        elif report.ok:
+            text, name = f"✓ Chain intact: {report.events:,} events verified", "Ok"
+        else:
+            text = f"✗ Chain broken at event {report.first_broken_seq}: {report.problem}"
+            name = "Error"
+        self.verify_label.setObjectName(name)
+        self.verify_label.setText(text)
+        self.verify_label.style().unpolish(self.verify_label)
+        self.verify_label.style().polish(self.verify_label)

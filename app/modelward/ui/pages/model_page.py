@@ -1,0 +1,306 @@
+"""One model: versions side by side, lineage, signature, parameters, aliases, audit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelward.core.domain import AliasEvent, AuditEvent, ModelVersion
+from modelward.core.registry import Registry
+from modelward.ui.models.versions_table import (
+    STATUS_COLORS,
+    format_metric,
+    metric_header,
+    status_label,
+)
+from modelward.ui.widgets import label, setup_table
+
+
+@dataclass(frozen=True)
+class ModelPageData:
+    """Everything the page shows, read in one go on the reader thread."""
+
+    name: str
+    versions: tuple[ModelVersion, ...]
+    alias_history: tuple[AliasEvent, ...]
+    audit: tuple[AuditEvent, ...]
+
+    @property
+    def aliases(self) -> dict[str, int]:
+        return {a: v.version for v in self.versions for a in v.aliases}
+
+
+def load_model_page(registry: Registry, name: str, max_versions: int = 200) -> ModelPageData:
+    """Read a model page (runs off the GUI thread). Newest versions first."""
+    with registry.session():
+        versions = registry.list_versions(name, order_by="v.version DESC", limit=max_versions)
+        history = registry.alias_history(name)
+        audit = registry.audit_events(entity_prefix=name, limit=500)
+    own = [
+        e for e in audit if e.entity_id == name or e.entity_id.startswith((name + ":", name + "@"))
+    ]
+    return ModelPageData(name, tuple(versions), tuple(reversed(history)), tuple(own))
+
+
+def _item(text: Any, *, align_right: bool = False, color: str | None = None) -> QTableWidgetItem:
+    it = QTableWidgetItem("" if text is None else str(text))
+    it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if align_right:
+        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if color:
+        it.setForeground(QColor(color))
+    return it
+
+
+def _ts(text: str) -> str:
+    return text[:16].replace("T", " ")
+
+
+class ModelPage(QWidget):
+    sig_back_requested = Signal()
+    """The user wants to go back to the registry table."""
+    sig_set_alias_requested = Signal(str, int)
+    """model name, the selected version (0 if none)."""
+    sig_compare_requested = Signal(str, str)
+    """two refs to compare."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.data: ModelPageData | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(20, 16, 20, 12)
+        lay.setSpacing(10)
+        head = QHBoxLayout()
+        self.back_button = QPushButton("←  Registry")
+        self.back_button.setToolTip("Back to the registry (Alt+Left)")
+        head.addWidget(self.back_button)
+        head.addSpacing(8)
+        self.title = label("", "PageTitle")
+        head.addWidget(self.title)
+        self.badges = QHBoxLayout()
+        self.badges.setSpacing(6)
+        head.addLayout(self.badges)
+        head.addStretch(1)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setToolTip("Select two versions, then compare them")
+        self.alias_button = QPushButton("Set alias…")
+        self.alias_button.setProperty("primary", True)
+        head.addWidget(self.compare_button)
+        head.addWidget(self.alias_button)
+        lay.addLayout(head)
+        self.subtitle = label("", "Muted")
+        lay.addWidget(self.subtitle)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.versions = QTableWidget(0, 0)
+        setup_table(self.versions)
+        self.versions.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        split.addWidget(self.versions)
+        self.tabs = QTabWidget()
+        self.details = QTreeWidget()
+        self.details.setHeaderLabels(["Field", "Value"])
+        self.details.setAlternatingRowColors(True)
+        self.details.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tabs.addTab(self.details, "Lineage, signature, parameters")
+        self.alias_table = QTableWidget(0, 5)
+        self.alias_table.setHorizontalHeaderLabels(["When (UTC)", "Alias", "Move", "By", "Reason"])
+        setup_table(self.alias_table)
+        self.tabs.addTab(self.alias_table, "Alias history")
+        self.audit_table = QTableWidget(0, 5)
+        self.audit_table.setHorizontalHeaderLabels(
+            ["#", "When (UTC)", "User", "Action", "Entity / reason"]
+        )
+        setup_table(self.audit_table)
+        self.tabs.addTab(self.audit_table, "Audit")
+        split.addWidget(self.tabs)
+        split.setSizes([300, 300])
+        lay.addWidget(split, 1)
+
+        self.back_button.clicked.connect(self.sig_back_requested)
+        self.alias_button.clicked.connect(self._on_alias_clicked)
+        self.compare_button.clicked.connect(self._on_compare_clicked)
+        self.versions.itemSelectionChanged.connect(self._update_details)
+
+    # ------------------------------------------------------------ show data
+    def show_loading(self, name: str) -> None:
+        self.title.setText(name)
+        self.subtitle.setText("Loading…")
+
+    def set_data(self, data: ModelPageData, select_version: int | None = None) -> None:
+        self.data = data
+        self.title.setText(data.name)
+        while self.badges.count():
+            w = self.badges.takeAt(0).widget()
+            if w:
+                w.deleteLater()
+        for alias, ver in sorted(data.aliases.items()):
+            b = label(f"{alias} → v{ver}", "Badge")
+            self.badges.addWidget(b)
+        n = len(data.versions)
+        latest = data.versions[0] if data.versions else None
+        est = (latest.estimator_class or "unknown estimator") if latest else ""
+        self.subtitle.setText(
+            f"{n} version{'s' if n != 1 else ''} · latest {est}"
+            + (f" · created {_ts(latest.created_at)} by {latest.created_by}" if latest else "")
+        )
+        self._fill_versions(data)
+        self._fill_alias_history(data)
+        self._fill_audit(data)
+        row = 0
+        if select_version is not None:
+            for i, v in enumerate(data.versions):
+                if v.version == select_version:
+                    row = i
+        if data.versions:
+            self.versions.selectRow(row)
+        self._update_details()
+
+    def _fill_versions(self, data: ModelPageData) -> None:
+        keys = sorted({k for v in data.versions for k in v.metrics})
+        headers = ["Version", "Aliases", "Status", "Estimator", "Format", "Created", "By"]
+        headers += [metric_header(k) for k in keys]
+        t = self.versions
+        t.clear()
+        t.setColumnCount(len(headers))
+        t.setRowCount(len(data.versions))
+        t.setHorizontalHeaderLabels(headers)
+        best = {k: max(v.metrics.get(k, float("-inf")) for v in data.versions) for k in keys}
+        for r, v in enumerate(data.versions):
+            cells = [
+                _item(v.version, align_right=True),
+                _item(", ".join(v.aliases)),
+                _item(status_label(v.status), color=STATUS_COLORS.get(v.status)),
+                _item((v.estimator_class or "").rsplit(".", 1)[-1]),
+                _item(v.format),
+                _item(_ts(v.created_at)),
+                _item(v.created_by),
+            ]
+            for k in keys:
+                val = v.metrics.get(k)
+                it = _item("—" if val is None else format_metric(val), align_right=True)
+                if (
+                    val is not None
+                    and val == best[k]
+                    and len(data.versions) > 1
+                    and k not in ("rmse", "mae")
+                ):
+                    f = it.font()
+                    f.setBold(True)
+                    it.setFont(f)
+                cells.append(it)
+            for c, it in enumerate(cells):
+                t.setItem(r, c, it)
+        t.resizeColumnsToContents()
+        for c in range(t.columnCount()):
+            t.setColumnWidth(c, min(max(t.columnWidth(c) + 16, 70), 260))
+
+    def _fill_alias_history(self, data: ModelPageData) -> None:
+        t = self.alias_table
+        t.setRowCount(len(data.alias_history))
+        for r, e in enumerate(data.alias_history):
+            if e.version is None:
+                move = f"removed (was v{e.previous_version})"
+            elif e.previous_version is None:
+                move = f"set to v{e.version}"
+            else:
+                move = f"v{e.previous_version} → v{e.version}"
+            for c, text in enumerate((_ts(e.at), e.alias, move, e.by, e.reason)):
+                t.setItem(r, c, _item(text))
+        t.resizeColumnsToContents()
+
+    def _fill_audit(self, data: ModelPageData) -> None:
+        t = self.audit_table
+        t.setRowCount(len(data.audit))
+        for r, e in enumerate(data.audit):
+            what = e.entity_id + (f" — {e.reason}" if e.reason else "")
+            for c, text in enumerate((e.seq, _ts(e.ts), e.actor, e.action, what)):
+                t.setItem(r, c, _item(text, align_right=c == 0))
+        t.resizeColumnsToContents()
+
+    def selected_versions(self) -> list[ModelVersion]:
+        if self.data is None:
+            return []
+        rows = sorted({ix.row() for ix in self.versions.selectionModel().selectedRows()})
+        return [self.data.versions[r] for r in rows if r < len(self.data.versions)]
+
+    def _update_details(self) -> None:
+        self.details.clear()
+        sel = self.selected_versions()
+        if not sel:
+            return
+        v = sel[0]
+        self.tabs.setTabText(0, f"Details of version {v.version}")
+        sections = {
+            "Artifact": {
+                "sha256": v.sha256,
+                "size": f"{v.size:,} bytes",
+                "format": v.format,
+                "estimator": v.estimator_class or "—",
+            },
+            "Lineage": v.lineage,
+            "Signature": v.signature,
+            "Parameters": v.params,
+            "Metrics": v.metrics,
+            "Tags": v.tags,
+        }
+        for title, value in sections.items():
+            top = QTreeWidgetItem([title, "" if value else "—"])
+            f = top.font(0)
+            f.setBold(True)
+            top.setFont(0, f)
+            self.details.addTopLevelItem(top)
+            self._add_tree(top, value)
+            top.setExpanded(title in ("Artifact", "Lineage", "Signature"))
+
+    def _add_tree(self, parent: QTreeWidgetItem, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, dict) and v:
+                    child = QTreeWidgetItem([str(k), ""])
+                    parent.addChild(child)
+                    self._add_tree(child, v)
+                else:
+                    text = v if isinstance(v, str) else json.dumps(v, default=str)
+                    child = QTreeWidgetItem([str(k), text if len(text) < 300 else text[:300] + "…"])
+                    child.setToolTip(1, text[:2000])
+                    parent.addChild(child)
+
+    def _on_alias_clicked(self) -> None:
+        if self.data is None:
+            return
+        sel = self.selected_versions()
+        self.sig_set_alias_requested.emit(self.data.name, sel[0].version if sel else 0)
+
+    def _on_compare_clicked(self) -> None:
+        if self.data is None or len(self.data.versions) < 2:
+            return
+        sel = self.selected_versions()
+        if len(sel) >= 2:
+            a, b = sel[1], sel[0]
+        else:
+            # One (or none) selected: compare it with the one before it.
+            b = sel[0] if sel else self.data.versions[0]
+            i = self.data.versions.index(b)
+            a = (
+                self.data.versions[i + 1]
+                if i + 1 < len(self.data.versions)
+                else self.data.versions[i - 1]
+            )
+        self.sig_compare_requested.emit(a.ref, b.ref)

@@ -1,0 +1,126 @@
+"""The registry browser: a search box over the paged versions table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelward.core.errors import InvalidInput
+from modelward.ui.models.roles import REF_ROLE
+from modelward.ui.models.versions_table import QtVersionsTableModel
+from modelward.ui.widgets import label, setup_table
+
+SEARCH_HINT = (
+    "Search: name:credit alias:champion roc_auc>0.8 created>2026-01-01 -status:quarantined"
+)
+
+
+class RegistryPage(QWidget):
+    """Models and their versions; double-click opens the model page."""
+
+    sig_version_activated = Signal(str)
+    """ref ``NAME:VERSION`` of the row the user opened."""
+
+    def __init__(self, model: QtVersionsTableModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(20, 16, 20, 12)
+        lay.setSpacing(10)
+        head = QHBoxLayout()
+        head.addWidget(label("Registry", "PageTitle"))
+        self.count_label = label("", "CountLabel")
+        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
+        head.addStretch(1)
+        self.register_button = QPushButton("Register a model…")
+        self.register_button.setProperty("primary", True)
+        head.addWidget(self.register_button)
+        lay.addLayout(head)
+        self.search = QLineEdit()
+        self.search.setObjectName("Search")
+        self.search.setPlaceholderText(SEARCH_HINT)
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip(
+            "name:, alias:, status:, by:, estimator:, format:, sha:, version>=N, created>DATE, "
+            "METRIC>NUMBER; -term negates; quote values with spaces"
+        )
+        lay.addWidget(self.search)
+        self.error_label = label("", "Error")
+        self.error_label.hide()
+        lay.addWidget(self.error_label)
+        self.table = QTableView()
+        self.table.setModel(model)
+        setup_table(self.table)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
+        lay.addWidget(self.table, 1)
+        self.empty_label = label("No version matches this search.", "Muted")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.hide()
+        lay.addWidget(self.empty_label)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
+        self._debounce.timeout.connect(self.apply_search)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.returnPressed.connect(self.apply_search)
+        self.table.doubleClicked.connect(self._on_table_activated)
+        model.sig_loaded.connect(self._on_model_loaded)
+        model.sig_load_failed.connect(self._on_load_failed)
+        self._sized = False
+
+    def apply_search(self) -> None:
+        self._debounce.stop()
+        try:
+            self.model.search(self.search.text())
+        except InvalidInput as e:
+            self._show_error(str(e))
+            return
+        self._show_error("")
+
+    def _show_error(self, text: str) -> None:
+        self.search.setProperty("invalid", bool(text))
+        self.search.style().unpolish(self.search)
+        self.search.style().polish(self.search)
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    def _on_model_loaded(self, n: int, seconds: float) -> None:
+        filtered = bool(self.model.spec is not None and self.model.spec.filter)
+        self.count_label.setText(
+            f"{n:,} version{'s' if n != 1 else ''}" + (" match" if filtered else "")
+        )
+        self.empty_label.setVisible(n == 0 and filtered)
+        if not self._sized and n:
+            self._sized = True
+            h = self.table.horizontalHeader()
+            widths = (170, 64, 120, 130, 160, 125, 80)
+            for col in range(self.model.columnCount()):
+                h.resizeSection(col, widths[col] if col < len(widths) else 90)
+            h.setSectionResizeMode(self.model.columnCount() - 1, QHeaderView.ResizeMode.Stretch)
+
+    def _on_load_failed(self, message: str) -> None:
+        self._show_error(message)
+
+    def _on_table_activated(self, index: QModelIndex) -> None:
+        ref = index.data(REF_ROLE)
+        if ref:
+            self.sig_version_activated.emit(ref)
+
+    def selected_refs(self) -> list[str]:
+        rows = sorted({ix.row() for ix in self.table.selectionModel().selectedRows()})
+        out = []
+        for r in rows:
+            ref = self.model.index(r, 0).data(REF_ROLE)
+            if ref:
+                out.append(ref)
+        return out

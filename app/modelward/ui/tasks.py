@@ -1,0 +1,134 @@
+"""Job functions the window runs: plain module-level functions over core (no Qt)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
+from modelward.core.jobs import JobContext
+from modelward.core.progress import sub_progress
+from modelward.core.registry import Registry
+
+MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
+
+
+@dataclass(frozen=True)
+class RegisterSummary:
+    registered: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = field(default=())  # (file name, message)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given; folders give their model files (recursively, sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in MODEL_SUFFIXES
+            )
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def model_name_for(path: Path) -> str:
+    """A model name from a file name: ``credit risk v2.joblib`` -> ``credit-risk-v2``."""
+    name = re.sub(r"[\s:@/\\]+", "-", path.stem).strip("-.") or "model"
+    return name[:200]
+
+
+def register_paths(
+    ctx: JobContext, registry: Registry, paths: list[str], name: str | None = None
+) -> RegisterSummary:
+    """Register files (and the model files in folders) through the trust boundary."""
+    files = expand_paths(paths)
+    if not files:
+        raise InvalidInput("no model files (.skops, .joblib, .pkl) were found in what was dropped")
+    done: list[str] = []
+    failed: list[tuple[str, str]] = []
+    n = len(files)
+    for i, f in enumerate(files):
+        ctx.raise_if_cancelled()
+        nm = name or model_name_for(f)
+        ctx.log(f"registering {f} as {nm}")
+        try:
+            res = registry.register_file(
+                f,
+                nm,
+                progress=sub_progress(
+                    lambda fr, s, f=f: ctx.progress(fr, f"{f.name}: {s}"), i / n, (i + 1) / n
+                ),
+            )
+        except RejectedFile as e:
+            failed.append((f.name, f"rejected: {e.reason}"))
+            ctx.log(f"rejected {f.name}: {e.reason} (kept in quarantine)")
+            continue
+        except ModelWardError as e:
+            failed.append((f.name, str(e)))
+            ctx.log(f"could not register {f.name}: {e}")
+            continue
+        ref = res.version.ref
+        ctx.log(f"registered {ref}" if res.created else f"already registered as {ref}")
+        done.append(ref)
+    if failed and not done:
+        if n == 1:
+            raise ModelWardError(f"{failed[0][0]}: {failed[0][1]}")
+        raise ModelWardError(
+            f"none of the {n} files could be registered; first: {failed[0][0]}: {failed[0][1]}"
+        )
+    return RegisterSummary(tuple(done), tuple(failed))
+
+
+def set_alias(ctx: JobContext, registry: Registry, ref: str, alias: str, reason: str) -> str:
+    ctx.progress(0.1, f"pointing {alias} at {ref}")
+    v = registry.set_alias(ref, alias, reason)
+    ctx.log(f"{v.name}@{alias} -> version {v.version} ({reason})")
+    return f"{v.name}@{alias} → v{v.version}"
+
+
+def verify_audit(ctx: JobContext, registry: Registry) -> object:
+    ctx.progress(0.05, "walking the chain")
+    report = registry.verify_audit()
+    ctx.log(
+        "chain intact"
+        if report.ok
+        else f"chain broken at {report.first_broken_seq}: {report.problem}"
+    )
+    return report
+
+
+def create_demo(ctx: JobContext, registry: Registry) -> object:
+    from modelward.core.demo import create_demo_workspace
+
+    result = create_demo_workspace(registry, progress=ctx.progress, cancel=ctx.cancel)
+    ctx.log(f"created {', '.join(result.refs)}; champion {result.champion}")
+    return result
+
+
+def load_versions(registry: Registry, refs: list[str]) -> list[object]:
+    return [registry.resolve(r) for r in refs]
+
+
+def poll_changes(
+    registry: Registry, last: tuple[object, ...] | None
+) -> tuple[tuple[object, ...], int | None]:
+    """Cheap change detection for other processes' writes (reader thread).
+
+    Stats the database and its WAL (microseconds, no connection); only when
+    they changed does it open the registry and read the audit head.
+    """
+    sig = []
+    for p in (registry.db_path, registry.db_path.with_name(registry.db_path.name + ".wal")):
+        try:
+            st = p.stat()
+            sig.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            sig.append(None)
+    key = tuple(sig)
+    if key == last:
+        return key, None
+    return key, registry.audit_head()
