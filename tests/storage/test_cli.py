@@ -96,7 +96,7 @@ def test_registry_from_environment(run_cli, tmp_path):
     [
         (["register", "{tmp}/missing.joblib", "--name", "m"], "no such file"),
         (["register", "{tmp}", "--name", "m"], "is a folder"),
-        (["register", "{junk}", "--name", "m"], "not a pickle stream"),
+        (["register", "{junk}", "--name", "m"], "not a model file"),
         (["register", "{empty}", "--name", "m"], "empty file"),
         (["show", "nobody"], "no model named 'nobody'"),
         (["show", "nobody:x"], "must be a number"),
