@@ -15,7 +15,9 @@ Libraries start their children as if ``sys.executable`` were ``python``:
   and its resource tracker as
   ``<exe> [interpreter flags] -c 'from joblib.externals.loky.backend.resource_tracker import main; main(FD, 0)'``;
 * :mod:`multiprocessing` starts its resource tracker and forkserver with ``-c``
-  and its spawned children with ``--multiprocessing-fork``.
+  and its spawned children with ``--multiprocessing-fork name=value…``;
+* loky on Windows, when frozen, starts workers as
+  ``<exe> --multiprocessing-fork PIPE_HANDLE`` (not tried on Windows yet).
 
 :func:`dispatch_worker` runs these the way ``python`` would (``-m`` through
 :mod:`runpy` with ``sys.argv`` rewritten, ``-c`` through :func:`exec`), but only
@@ -97,6 +99,10 @@ def _skip_interpreter_flags(args: Sequence[str]) -> int:
     return i
 
 
+def _is_loky_win32_child(args: Sequence[str]) -> bool:
+    return len(args) == 2 and args[0] == "--multiprocessing-fork" and args[1].isdigit()
+
+
 def _run_module(module: str, rest: Sequence[str]) -> None:
     if module not in PYTHON_MODULES:
         _refuse(f"this executable does not run module {module!r} (-m)")
@@ -140,6 +146,13 @@ def dispatch_worker(argv: Sequence[str]) -> bool:
             _refuse(f"unknown worker {args[1] if len(args) >= 2 else ''!r}")
         module, func = target.split(":")
         getattr(importlib.import_module(module), func)()
+        return True
+    if is_frozen() and sys.platform == "win32" and _is_loky_win32_child(args):
+        # loky on Windows, frozen: ``<exe> --multiprocessing-fork PIPE_HANDLE``
+        # (no ``name=value`` pairs, which multiprocessing's own parser expects).
+        from joblib.externals.loky.backend.popen_loky_win32 import main as loky_main
+
+        loky_main(int(args[1]))  # exits
         return True
     if is_frozen():
         # multiprocessing's spawned children (``--multiprocessing-fork``) and
