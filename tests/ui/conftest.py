@@ -16,13 +16,17 @@ def make_main_window(qtbot, tmp_path):
     At teardown the window shuts down in order and we check that no job and no
     background read was left running.
     """
-    from PySide6.QtCore import QThreadPool
+    from PySide6.QtCore import QSettings, QThreadPool
 
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app
     from modelward.ui.main_window import MainWindow
 
+    # Window geometry (QSettings) goes to this test's folder too.
+    QSettings.setPath(
+        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings")
+    )
     made = []
 
     def make(registry=None, **settings):
@@ -30,7 +34,6 @@ def make_main_window(qtbot, tmp_path):
         reg = registry or Registry(tmp_path / "registry", idle_release=0.2)
         win = MainWindow(reg, Settings(**settings), save_settings_on_change=False)
         qtbot.addWidget(win)
-        win.resize(1200, 760)
         win.show()
         made.append(win)
         return win
@@ -43,9 +46,11 @@ def make_main_window(qtbot, tmp_path):
     assert QThreadPool.globalInstance().activeThreadCount() == 0
 
 
-def wait_loaded(qtbot, model, timeout=10_000):
-    """Wait until a paged model has finished its current load."""
-    if model.loading:
-        with qtbot.waitSignal(model.sig_loaded, timeout=timeout):
-            pass
-    qtbot.waitUntil(lambda: not model.loading, timeout=timeout)
+@pytest.fixture
+def wait_loaded(qtbot):
+    """``wait_loaded(model)``: wait until a paged model has finished its current load."""
+
+    def wait(model, timeout=10_000):
+        qtbot.waitUntil(lambda: not model.loading, timeout=timeout)
+
+    return wait

@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self._save_settings = save_settings_on_change
         self.setWindowTitle(f"ModelWard — {registry.home}")
         self.setAcceptDrops(True)
-        self.setMinimumSize(820, 520)
+        self.setMinimumSize(720, 480)
         self.reader = Reader(self)
         self.jobs = JobBridge(self.settings.max_jobs, self)
         self._head: int | None = None

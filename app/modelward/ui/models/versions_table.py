@@ -55,6 +55,7 @@ class QtVersionsTableModel(PagedTableModel):
         super().__init__(reader, parent)
         self.registry = registry
         self.metric_columns = 3
+        self.auto_metrics = True  # metric columns follow the registry (re-read on every load)
 
     # The spec (filter, sort, metric keys) is immutable and handed to the reader thread.
     def _count(self, spec: query.TableSpec) -> int:
@@ -65,7 +66,7 @@ class QtVersionsTableModel(PagedTableModel):
 
     def _load_first(self, spec: Any, gen: int) -> Any:
         # The metric columns follow what the registry holds; decided on the reader thread.
-        if spec.metric_keys is None or spec.metric_keys == ("*",):
+        if self.auto_metrics:
             keys = query.key_metrics(self.registry, self.metric_columns)
             spec = dataclasses.replace(spec, metric_keys=keys)
             if spec.sort.startswith("metric:") and spec.sort[7:] not in keys:
@@ -88,7 +89,8 @@ class QtVersionsTableModel(PagedTableModel):
         """Filter by a search text (see :mod:`modelward.core.query`); raises InvalidInput."""
         flt = query.parse_search(text)
         old = self._spec
-        keys = metric_keys or ("*",)
+        self.auto_metrics = metric_keys is None
+        keys = metric_keys or (old.metric_keys if old is not None else ())
         sort, desc = ("name", False) if old is None else (old.sort, old.descending)
         self.set_spec(query.TableSpec(filter=flt, metric_keys=keys, sort=sort, descending=desc))
 
