@@ -374,6 +374,229 @@ def cmd_trust(args: argparse.Namespace) -> Any:
     return None
 
 
+# --------------------------------------------------------------------------- train / validate / compare
+def _run_cancellable(fn: Callable[[Any], Any]) -> Any:
+    """Run ``fn(cancel_token)`` in a thread; Ctrl+C cancels it between steps."""
+    import threading
+
+    from modelward.core.progress import CancelToken
+
+    token = CancelToken()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn(token)
+        except BaseException as e:  # handed to the main thread
+            box["error"] = e
+
+    t = threading.Thread(target=work, name="modelward-cli-job", daemon=True)
+    t.start()
+    while t.is_alive():
+        try:
+            t.join(0.2)
+        except KeyboardInterrupt:
+            print("modelward: cancelling after the current step…", file=sys.stderr)
+            token.cancel()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def _status_printer(args: argparse.Namespace) -> Any:
+    last = [""]
+
+    def progress(_fraction: float, status: str) -> None:
+        if not args.json and status and status != last[0]:
+            last[0] = status
+            print(f"  {status}", file=sys.stderr)
+
+    return progress
+
+
+def _fmt_metrics(metrics: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()))
+
+
+def cmd_train(args: argparse.Namespace) -> Any:
+    from modelward.core.compute.parallel import Compute
+    from modelward.core.compute.recipe import Recipe, Search, Split, parse_param
+    from modelward.core.compute.training import retrain_from_lineage, train
+    from modelward.core.errors import InvalidInput
+
+    reg = _registry(args)
+    compute = Compute(n_jobs=args.n_jobs)
+    progress = _status_printer(args)
+
+    def on_score(s: Any) -> None:
+        if not args.json and s.stage == "evaluate":
+            shown = {
+                k: v for k, v in s.metrics.items() if k in ("roc_auc", "accuracy", "rmse", "r2")
+            }
+            print(f"  fold {s.fold + 1}: {_fmt_metrics(shown)}", file=sys.stderr)
+
+    if args.from_lineage:
+        res = _run_cancellable(
+            lambda tok: retrain_from_lineage(
+                reg,
+                args.from_lineage,
+                name=args.name,
+                compute=compute,
+                progress=progress,
+                cancel=tok,
+                on_score=on_score,
+            )
+        )
+    else:
+        if args.recipe:
+            try:
+                with open(args.recipe, encoding="utf-8") as f:
+                    recipe = Recipe.from_json(f.read())
+            except OSError as e:
+                raise InvalidInput(f"cannot read the recipe {args.recipe}: {e.strerror}") from None
+        else:
+            missing = [o for o in ("data", "target", "estimator") if not getattr(args, o)]
+            if missing:
+                raise InvalidInput(
+                    f"train needs --{' --'.join(missing)} (or --recipe FILE or --from-lineage REF)"
+                )
+            search = None
+            if args.search:
+                space: dict[str, list[Any]] = {}
+                for text in args.search_param or []:
+                    key, values = parse_param(text)
+                    space[key] = values if isinstance(values, list) else [values]
+                search = Search(kind=args.search, space=space, n_iter=args.n_iter)
+            recipe = Recipe(
+                data=args.data,
+                target=args.target,
+                estimator=args.estimator,
+                params=dict(parse_param(p) for p in args.param or []),
+                features=tuple(c for c in (args.features or "").split(",") if c),
+                split=Split(
+                    kind=args.split,
+                    test_size=args.test_size,
+                    folds=args.folds,
+                    time_column=args.time_column,
+                ),
+                search=search,
+                seed=args.seed,
+            )
+        if not args.name:
+            raise InvalidInput("train needs --name NAME (the model to add the version to)")
+        res = _run_cancellable(
+            lambda tok: train(
+                reg,
+                recipe,
+                args.name,
+                compute=compute,
+                progress=progress,
+                cancel=tok,
+                on_score=on_score,
+            )
+        )
+    if args.json:
+        return res.to_json()
+    print(f"registered {res.ref}" + ("" if res.created else " (identical to an existing version)"))
+    print(f"  {_fmt_metrics(res.metrics)}")
+    if res.reproduced is not None:
+        print(f"  metrics reproduced exactly: {'yes' if res.reproduced else 'NO'}")
+    return None
+
+
+def cmd_validate(args: argparse.Namespace) -> Any:
+    from modelward.core.compute.validation import validate
+
+    reg = _registry(args)
+    res = _run_cancellable(
+        lambda tok: validate(
+            reg,
+            args.ref,
+            args.data,
+            target=args.target,
+            allow_extra=args.allow_extra,
+            store=not args.no_store,
+            progress=_status_printer(args),
+            cancel=tok,
+        )
+    )
+    if args.json:
+        return res.to_json()
+    print(f"{res.ref} on {res.rows} rows ({res.task}, target {res.target})")
+    for k, v in sorted(res.metrics.items()):
+        print(f"  {k:<18} {v:.6g}")
+    if "confusion_matrix" in res.curves:
+        print(f"  confusion matrix (rows: true {res.curves['classes']}, columns: predicted)")
+        for row in res.curves["confusion_matrix"]:
+            print("    " + "  ".join(f"{c:>7}" for c in row))
+    return None
+
+
+def cmd_compare(args: argparse.Namespace) -> Any:
+    from modelward.core.compute.compare import compare, promote
+    from modelward.core.errors import InvalidInput
+
+    if args.promote and not args.reason:
+        raise InvalidInput("--promote needs --reason TEXT")
+    reg = _registry(args)
+    res = _run_cancellable(
+        lambda tok: compare(
+            reg,
+            args.champion,
+            args.challenger,
+            args.data,
+            gates=args.gate or [],
+            alpha=args.alpha,
+            n_boot=args.n_boot,
+            target=args.target,
+            allow_extra=args.allow_extra,
+            progress=_status_printer(args),
+            cancel=tok,
+        )
+    )
+    promoted = None
+    if args.promote and res.promotion_allowed:
+        promoted = promote(reg, res.comparison_id, reason=args.reason, alias=args.alias).ref
+    if args.json:
+        out = res.to_json()
+        out["promoted"] = promoted
+        return out
+    print(
+        f"champion {res.champion.ref}  vs  challenger {res.challenger.ref}  ({res.champion.rows} rows)"
+    )
+    _print_table(
+        [
+            "METRIC",
+            "CHAMPION",
+            "CHALLENGER",
+            "DIFF",
+            f"{1 - res.alpha:.0%} CI",
+            "P",
+            "TEST",
+            "VERDICT",
+        ],
+        [
+            (
+                d.metric,
+                f"{d.champion:.4g}",
+                f"{d.challenger:.4g}",
+                f"{d.difference:+.4g}",
+                f"[{d.ci_low:+.3g}, {d.ci_high:+.3g}]",
+                f"{d.p_value:.3g}",
+                d.test,
+                d.verdict,
+            )
+            for d in res.differences
+        ],
+    )
+    for g in res.gates:
+        print(f"gate {g.gate}: {'pass' if g.passed else 'FAIL'} ({g.detail})")
+    print("promotion " + ("allowed" if res.promotion_allowed else "NOT allowed"))
+    if promoted:
+        print(f"{args.alias} -> {promoted}")
+    return None if res.promotion_allowed or not args.promote else SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -482,6 +705,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--reviewer", required=True, help="your name, as you sign it")
     sp.add_argument("--reason", required=True, help="why this file is trusted")
+
+    sp = add("train", cmd_train, "train a scikit-learn model from a recipe and register it")
+    sp.add_argument("--data", help="CSV or Parquet file, or dataset:ID")
+    sp.add_argument("--target", help="column to predict")
+    sp.add_argument(
+        "--estimator", help="scikit-learn classifier or regressor, e.g. LogisticRegression"
+    )
+    sp.add_argument("--param", action="append", metavar="K=V", help="hyper-parameter (repeatable)")
+    sp.add_argument("--name", help="model name to add the version to")
+    sp.add_argument("--features", metavar="A,B,…", help="feature columns (default: all others)")
+    sp.add_argument(
+        "--split", default="holdout", choices=["holdout", "kfold", "stratified", "time"]
+    )
+    sp.add_argument("--test-size", type=float, default=0.25)
+    sp.add_argument("--folds", type=int, default=5)
+    sp.add_argument("--time-column", help="timestamp column of a time-based split")
+    sp.add_argument("--search", choices=["grid", "random"], help="hyper-parameter search")
+    sp.add_argument("--search-param", action="append", metavar="K=[V,…]", help="values to search")
+    sp.add_argument("--n-iter", type=int, default=10, help="candidates of a random search")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--n-jobs", type=int, default=1, help="folds fitted at once")
+    sp.add_argument("--recipe", metavar="FILE", help="a recipe as JSON instead of the options")
+    sp.add_argument(
+        "--from-lineage", metavar="REF", help="retrain REF from its recipe and data snapshot"
+    )
+
+    sp = add("validate", cmd_validate, "score a version on labelled data (metrics, curves)")
+    sp.add_argument("ref")
+    sp.add_argument("--data", required=True, help="CSV or Parquet file, or dataset:ID")
+    sp.add_argument("--target", help="target column (default: the one it was trained on)")
+    sp.add_argument(
+        "--allow-extra", action="store_true", help="ignore columns the model does not use"
+    )
+    sp.add_argument("--no-store", action="store_true", help="do not record the validation")
+
+    sp = add("compare", cmd_compare, "champion vs challenger on the same data, with gates")
+    sp.add_argument("champion", help="REF of the champion, e.g. credit@champion")
+    sp.add_argument("challenger", help="REF of the challenger")
+    sp.add_argument("--data", required=True, help="CSV or Parquet file, or dataset:ID")
+    sp.add_argument(
+        "--gate",
+        action="append",
+        metavar="RULE",
+        help="e.g. roc_auc>=0.75 or roc_auc>=champion-0.01 (repeatable)",
+    )
+    sp.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    sp.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    sp.add_argument("--target")
+    sp.add_argument("--allow-extra", action="store_true")
+    sp.add_argument("--promote", action="store_true", help="move the alias if the gates allow it")
+    sp.add_argument("--alias", default="champion")
+    sp.add_argument("--reason", help="why (needed with --promote)")
 
     sp = add("gui", cmd_gui, "open the desktop window")
     sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")
