@@ -152,9 +152,11 @@ def _pickle_facts(head: bytes, complete: bool) -> tuple[int | None, bool]:
     protocol: int | None = None
     strings: list[str] = []
     n_ops = 0
+    seen_proto = 0
     try:
         for op, arg, _pos in pickletools.genops(io.BytesIO(head)):
             n_ops += 1
+            seen_proto = max(seen_proto, op.proto)  # protocols 0 and 1 have no PROTO opcode
             if op.name == "PROTO":
                 protocol = int(arg)  # type: ignore[arg-type]
             elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
@@ -162,11 +164,11 @@ def _pickle_facts(head: bytes, complete: bool) -> tuple[int | None, bool]:
             elif op.name == "GLOBAL":
                 mod, _, name = str(arg).partition(" ")
                 if mod.startswith("joblib") and name.startswith("NumpyArrayWrapper"):
-                    return protocol, True
+                    return (protocol if protocol is not None else seen_proto), True
             elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
                 mod, name = strings[-2], strings[-1]
                 if mod.startswith("joblib") and name.startswith("NumpyArrayWrapper"):
-                    return protocol, True
+                    return (protocol if protocol is not None else seen_proto), True
             if op.name == "STOP":
                 break
     except ValueError as e:
@@ -178,7 +180,7 @@ def _pickle_facts(head: bytes, complete: bool) -> tuple[int | None, bool]:
             raise RejectedFile(f"truncated pickle stream at byte {len(head)}") from None
     if n_ops == 0:
         raise RejectedFile(f"not a model file: it looks like {_looks_like(head)}")
-    return (protocol if protocol is not None else 0), False
+    return (protocol if protocol is not None else seen_proto), False
 
 
 def detect_format(path: str | os.PathLike[str]) -> FormatInfo:
