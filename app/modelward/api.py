@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from modelward.core.domain import ModelInfo, ModelVersion
@@ -89,10 +87,8 @@ def log_model(
     lineage: dict[str, Any] = {"source": "notebook", "environment": _environment()}
     if X is not None:
         lineage["training_data"] = fingerprint_arrays(X, y)
-    with tempfile.TemporaryDirectory(prefix="modelward-") as tmp:
-        path = Path(tmp) / "model.skops"
-        sio.dump(estimator, path)
-        sha, size = reg.artifacts.put_file(path)
+    # In memory: a small model needs no temporary folder (the store still fsyncs it).
+    sha, size = reg.artifacts.put_bytes(sio.dumps(estimator))
     result = reg.add_version(
         name,
         sha256=sha,
