@@ -1,0 +1,1 @@
+"""Monitoring: reference profiles, drift, data quality and performance over time (Qt-free)."""

@@ -1,0 +1,653 @@
+"""Drift statistics from binned counts, method choice, thresholds and the verdict.
+
+Every default method is computed from the counts one pass produces (see
+:mod:`modelward.core.monitoring.binning`), so a check reads the batch once.
+
+Numeric columns (reference bins: quantile bins, 100 by default):
+
+* **PSI** on the reference deciles (the fine bins merged ten at a time),
+  ``Σ (q - p) ln(q / p)`` with proportions floored at 1e-4.
+* **Kolmogorov–Smirnov**: ``D = max |F_ref(e) - F_cur(e)|`` over the bin
+  edges ``e``; exact when the reference has at most ``n_bins`` distinct
+  values, otherwise it can miss the true supremum by at most the mass of one
+  bin of either sample (1 % of the reference with 100 bins). The p-value is
+  SciPy's asymptotic two-sample one (``kstwo.sf(D, round(n m / (n + m)))``;
+  the limiting Kolmogorov distribution when that exceeds 10 000).
+* **Wasserstein** (normalised by the reference standard deviation): the
+  mass of each bin placed at the mean of the values in that bin; exact for
+  discrete data, otherwise off by at most the mean within-bin spread.
+* **Jensen–Shannon distance** (base 2, 0..1) on the reference deciles.
+
+Categorical columns: **chi-square** homogeneity test of the 2 × k table,
+**PSI** and **Jensen–Shannon** on category frequencies; categories the
+reference never saw are counted in their own cell, not dropped.
+
+Defaults: a p-value test at small samples (``n <= 1000``: KS / chi-square,
+Benjamini–Hochberg corrected across features, α = 0.05), PSI above that (at
+large ``n`` every test rejects for shifts too small to matter; PSI measures
+the size of the shift: ≥ 0.1 amber, ≥ 0.25 red, the banking convention).
+Thresholds of distance methods can instead be derived from the reference's
+own variability: mean + 3σ of the statistic over the reference chunks, each
+compared with the whole reference, rescaled from the chunk size to the
+batch size when the batch is smaller than a chunk (never made tighter than
+the chunks' own variation).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelward.core.errors import InvalidInput
+from modelward.core.monitoring.binning import (
+    Accumulator,
+    BatchCounts,
+    CatCounts,
+    NumCounts,
+)
+from modelward.core.monitoring.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    ReferenceProfile,
+    ScoreFn,
+    build_profile,
+)
+from modelward.core.monitoring.source import DEFAULT_BATCH_ROWS, TableSource, open_source
+from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+
+NUMERIC_METHODS = ("psi", "ks", "wasserstein", "jensenshannon")
+CATEGORICAL_METHODS = ("chi2", "psi", "jensenshannon")
+P_VALUE_METHODS = ("ks", "chi2")
+SMALL_SAMPLE = 1000
+PSI_AMBER = 0.1
+PSI_RED = 0.25
+FIXED_DISTANCE = 0.1  # Wasserstein (in reference std) and JS distance
+EPS = 1e-4
+
+
+# --------------------------------------------------------------------------- statistics
+def _props(c: np.ndarray) -> np.ndarray:
+    total = c.sum()
+    return c / total if total > 0 else np.zeros(len(c))
+
+
+def psi(ref: np.ndarray, cur: np.ndarray, eps: float = EPS) -> float:
+    """Population stability index of two count vectors over the same bins."""
+    p = np.maximum(_props(np.asarray(ref, dtype=np.float64)), eps)
+    q = np.maximum(_props(np.asarray(cur, dtype=np.float64)), eps)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def js_distance(ref: np.ndarray, cur: np.ndarray) -> float:
+    """Jensen–Shannon distance (base 2, in 0..1) of two count vectors."""
+    from scipy.spatial.distance import jensenshannon
+
+    p, q = _props(np.asarray(ref, float)), _props(np.asarray(cur, float))
+    if p.sum() == 0 or q.sum() == 0:
+        return float("nan")
+    return float(jensenshannon(p, q, base=2))
+
+
+def ks_from_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """KS statistic and asymptotic two-sided p-value from counts in shared bins."""
+    from scipy.stats import kstwo, kstwobign
+
+    n, m = float(ref.sum()), float(cur.sum())
+    if n == 0 or m == 0:
+        return float("nan"), float("nan")
+    d = float(np.max(np.abs(np.cumsum(ref) / n - np.cumsum(cur) / m)))
+    en = round(n * m / (n + m))
+    # kstwo (what SciPy's asymptotic ks_2samp uses) costs ~0.1 s at large n, where
+    # the limiting Kolmogorov distribution agrees with it to many digits.
+    p = kstwo.sf(d, en) if en <= 10_000 else kstwobign.sf(d * math.sqrt(en))
+    return d, float(np.clip(p, 0.0, 1.0))
+
+
+def wasserstein_from_bins(
+    ref_counts: np.ndarray, ref_sums: np.ndarray, cur_counts: np.ndarray, cur_sums: np.ndarray
+) -> float:
+    """Wasserstein-1 distance with each bin's mass at the mean of its values."""
+    from scipy.stats import wasserstein_distance
+
+    r, c = ref_counts > 0, cur_counts > 0
+    if not r.any() or not c.any():
+        return float("nan")
+    return float(
+        wasserstein_distance(
+            ref_sums[r] / ref_counts[r],
+            cur_sums[c] / cur_counts[c],
+            ref_counts[r].astype(float),
+            cur_counts[c].astype(float),
+        )
+    )
+
+
+def chi2_from_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """Chi-square homogeneity test of two count vectors (empty cells dropped)."""
+    from scipy.stats import chi2_contingency
+
+    table = np.vstack([ref, cur]).astype(np.float64)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 0.0, 1.0
+    res = chi2_contingency(table, correction=False)
+    return float(res.statistic), float(res.pvalue)
+
+
+def decile_starts(ref_counts: np.ndarray, n_groups: int = 10) -> np.ndarray:
+    """Start indices that merge fine bins into (about) ``n_groups`` equal-mass groups."""
+    cum = np.cumsum(ref_counts) / max(ref_counts.sum(), 1)
+    cuts = np.searchsorted(cum, np.arange(1, n_groups) / n_groups - 1e-12) + 1
+    cuts = cuts[cuts < len(ref_counts)]
+    return np.unique(np.concatenate([[0], cuts]))
+
+
+def adjust_pvalues(p: Sequence[float], method: str = "bh") -> np.ndarray:
+    """Benjamini–Hochberg (``bh``) or Holm (``holm``) adjusted p-values (``none`` keeps them)."""
+    p = np.asarray(p, dtype=np.float64)
+    if p.size == 0 or method == "none":
+        return p
+    from scipy.stats import false_discovery_control
+
+    if method == "bh":
+        return np.asarray(false_discovery_control(p, method="bh"))
+    if method == "holm":
+        order = np.argsort(p)
+        m = len(p)
+        adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+        out = np.empty(m)
+        out[order] = np.minimum(adj, 1.0)
+        return out
+    raise InvalidInput(f"unknown correction {method!r}: use bh, holm or none")
+
+
+# --------------------------------------------------------------------------- per-column
+def column_stats(
+    prof: NumericProfile | CategoricalProfile,
+    counts: np.ndarray,
+    sums: np.ndarray | None = None,
+    ref_counts: np.ndarray | None = None,
+    ref_sums: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Every default statistic of one column (``*_p`` keys are p-values)."""
+    rc = prof.total_counts if ref_counts is None else ref_counts
+    out: dict[str, float] = {}
+    if isinstance(prof, NumericProfile):
+        rs = prof.total_sums if ref_sums is None else ref_sums
+        starts = decile_starts(prof.total_counts)
+        rg, cg = np.add.reduceat(rc, starts), np.add.reduceat(counts, starts)
+        out["psi"] = psi(rg, cg)
+        out["jensenshannon"] = js_distance(rg, cg)
+        out["ks"], out["ks_p"] = ks_from_counts(rc, counts)
+        std = prof.stats.get("std") or 0.0
+        w = wasserstein_from_bins(rc, rs, counts, sums if sums is not None else counts * 0.0)
+        out["wasserstein"] = w / std if std > 0 else w
+    else:
+        out["psi"] = psi(rc, counts)
+        out["jensenshannon"] = js_distance(rc, counts)
+        out["chi2"], out["chi2_p"] = chi2_from_counts(rc, counts)
+    return out
+
+
+def choose_method(kind: str, n_current: int) -> tuple[str, str]:
+    """The default method for a column, and why."""
+    if kind == "numeric":
+        if n_current <= SMALL_SAMPLE:
+            return "ks", (
+                f"numeric, n={n_current} <= {SMALL_SAMPLE}: the Kolmogorov–Smirnov test keeps "
+                "its power on small samples and gives a p-value"
+            )
+        return "psi", (
+            f"numeric, n={n_current} > {SMALL_SAMPLE}: tests reject for negligible shifts at "
+            "this size; PSI on the reference deciles measures how large the shift is"
+        )
+    if n_current <= SMALL_SAMPLE:
+        return "chi2", (
+            f"categorical, n={n_current} <= {SMALL_SAMPLE}: the chi-square test of category "
+            "counts gives a p-value"
+        )
+    return "psi", (
+        f"categorical, n={n_current} > {SMALL_SAMPLE}: PSI on category frequencies measures "
+        "how large the shift is"
+    )
+
+
+def _sqrt_scaled(method: str) -> bool:
+    return method in ("ks", "wasserstein", "jensenshannon")
+
+
+def derived_threshold(
+    prof: NumericProfile | CategoricalProfile,
+    method: str,
+    n_current: int,
+    n_reference: int,
+    chunk_rows: np.ndarray,
+) -> tuple[float, str] | None:
+    """mean + 3σ of ``method`` over the reference chunks, scaled to ``n_current`` rows."""
+    k = prof.counts.shape[0]
+    if k < 3 or n_current <= 0:
+        return None
+    vals = []
+    for i in range(k):
+        s = column_stats(
+            prof,
+            prof.counts[i],
+            prof.sums[i] if isinstance(prof, NumericProfile) else None,
+        )
+        vals.append(s[method])
+    v = np.asarray(vals, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 3:
+        return None
+    mu, sd = float(v.mean()), float(v.std(ddof=1))
+    m = float(np.mean(chunk_rows))
+    denom = 1.0 / m - 1.0 / n_reference
+    if denom <= 0:
+        return None
+    # Never tighter than the reference's own chunk-to-chunk variation: at large n
+    # a pure sampling-noise bound would flag shifts too small to matter.
+    factor = max((1.0 / n_current + 1.0 / n_reference) / denom, 1.0)
+    if _sqrt_scaled(method):
+        factor = math.sqrt(factor)
+    thr = (mu + 3 * sd) * factor
+    return thr, (
+        f"reference: mean + 3σ over {k} reference chunks ({mu:.4g} + 3 × {sd:.4g}), "
+        f"rescaled from {m:.0f} to {n_current} rows (× {factor:.3g})"
+    )
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """The drift verdict of one column for one batch."""
+
+    name: str
+    kind: str
+    method: str
+    statistic: float
+    p_value: float | None
+    p_adjusted: float | None
+    threshold: float
+    threshold_source: str
+    drifted: bool
+    severity: str  # ok, amber, red
+    n_reference: int
+    n_current: int
+    reason: str
+    stats: dict[str, float] = field(default_factory=dict)
+    unseen: int = 0
+    unseen_examples: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["unseen_examples"] = list(self.unseen_examples)
+        for k in ("statistic", "p_value", "p_adjusted", "threshold"):
+            d[k] = _finite(d[k])
+        d["stats"] = {k: _finite(v) for k, v in self.stats.items()}
+        return d
+
+
+def _finite(v: Any) -> Any:
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+@dataclass
+class DriftReport:
+    """The drift of one batch against a reference profile."""
+
+    features: list[FeatureDrift]
+    drift_share: float
+    drifted: bool
+    share_threshold: float
+    correction: str
+    n_reference: int
+    n_current: int
+    prediction: FeatureDrift | None = None
+    multivariate: dict[str, Any] | None = None
+    quality: Any = None
+
+    def feature(self, name: str) -> FeatureDrift:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": [f.to_json() for f in self.features],
+            "drift_share": self.drift_share,
+            "drifted": self.drifted,
+            "share_threshold": self.share_threshold,
+            "correction": self.correction,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "prediction": self.prediction.to_json() if self.prediction else None,
+            "multivariate": self.multivariate,
+            "quality": self.quality.to_json() if self.quality is not None else None,
+        }
+
+
+def _column_drift(
+    prof: NumericProfile | CategoricalProfile,
+    cur: NumCounts | CatCounts,
+    *,
+    method: str | None,
+    thresholds: str,
+    n_reference: int,
+    chunk_rows: np.ndarray,
+) -> tuple[FeatureDrift, float | None]:
+    counts = cur.counts if cur.counts is not None else np.zeros(1, dtype=np.int64)
+    n_cur = int(counts.sum())
+    sums = cur.sums if isinstance(cur, NumCounts) else None
+    stats = column_stats(prof, counts, sums)
+    reason = ""
+    allowed = NUMERIC_METHODS if prof.kind == "numeric" else CATEGORICAL_METHODS
+    if method is None:
+        method, reason = choose_method(prof.kind, n_cur)
+    elif method not in allowed:
+        raise InvalidInput(
+            f"method {method!r} does not apply to {prof.kind} column {prof.name!r}; "
+            f"use one of {', '.join(allowed)}"
+        )
+    else:
+        reason = f"{method} chosen by the user"
+    stat = stats[method]
+    p = stats.get(f"{method}_p")
+    thr, source, red = 0.05, "", None
+    if method in P_VALUE_METHODS:
+        source = "p-value below α = 0.05 after correction across features"
+    elif method == "psi" and thresholds != "reference":
+        thr, red = PSI_AMBER, PSI_RED
+        source = "fixed: PSI >= 0.1 amber, >= 0.25 red (banking convention)"
+    else:
+        derived = None
+        if thresholds != "fixed":
+            derived = derived_threshold(prof, method, n_cur, n_reference, chunk_rows)
+        if derived is None:
+            thr = PSI_AMBER if method == "psi" else FIXED_DISTANCE
+            source = f"fixed: {thr:g} (convention; too few reference chunks to derive one)"
+            if thresholds == "fixed":
+                source = f"fixed: {thr:g} (convention)"
+        else:
+            thr, source = derived
+    unseen = cur.unseen if isinstance(cur, CatCounts) else {}
+    top = sorted(unseen, key=lambda v: -unseen[v])[:10]
+    fd = FeatureDrift(
+        name=prof.name,
+        kind=prof.kind,
+        method=method,
+        statistic=stat,
+        p_value=p,
+        p_adjusted=None,
+        threshold=thr,
+        threshold_source=source,
+        drifted=False,
+        severity="ok",
+        n_reference=int(prof.total_counts.sum()),
+        n_current=n_cur,
+        reason=reason,
+        stats=stats,
+        unseen=int(sum(unseen.values())),
+        unseen_examples=tuple(top),
+    )
+    if method in P_VALUE_METHODS:
+        return fd, p
+    drifted = bool(np.isfinite(stat) and stat >= thr)
+    sev = "ok"
+    if drifted:
+        sev = "red" if red is None or stat >= red else "amber"
+    return _replace(fd, drifted=drifted, severity=sev), None
+
+
+def _replace(fd: FeatureDrift, **kw: Any) -> FeatureDrift:
+    import dataclasses
+
+    return dataclasses.replace(fd, **kw)
+
+
+def compare(
+    profile: ReferenceProfile,
+    counts: BatchCounts,
+    *,
+    methods: Mapping[str, str] | None = None,
+    thresholds: str = "auto",
+    alpha: float = 0.05,
+    correction: str = "bh",
+    drift_share: float = 0.5,
+) -> DriftReport:
+    """Drift of a counted batch against a profile.
+
+    Parameters
+    ----------
+    profile
+        The reference profile.
+    counts
+        The batch counted into the profile's bins (:func:`summarize`).
+    methods
+        Column -> method, overriding the default choice (``psi``, ``ks``,
+        ``wasserstein``, ``jensenshannon`` for numeric; ``chi2``, ``psi``,
+        ``jensenshannon`` for categorical). The key ``"*"`` applies to every
+        column it fits.
+    thresholds
+        ``auto`` (PSI fixed, other distances from the reference), ``fixed``
+        (conventions: PSI 0.1, Wasserstein and JS 0.1) or ``reference``
+        (every distance from the reference's chunk variability).
+    alpha, correction
+        Level and multiple-testing correction (``bh``, ``holm``, ``none``)
+        of the p-value tests across columns.
+    drift_share
+        The batch is drifted when at least this share of columns is.
+    """
+    if thresholds not in ("auto", "fixed", "reference"):
+        raise InvalidInput(f"unknown thresholds {thresholds!r}: use auto, fixed or reference")
+    methods = dict(methods or {})
+    results: list[FeatureDrift] = []
+    pvals: list[tuple[int, float]] = []
+    for name, prof in profile.features.items():
+        cur = counts.numeric.get(name) if prof.kind == "numeric" else counts.categorical.get(name)
+        if cur is None:
+            raise InvalidInput(f"the batch was not counted for column {name!r}")
+        wanted = methods.get(name) or methods.get("*")
+        allowed = NUMERIC_METHODS if prof.kind == "numeric" else CATEGORICAL_METHODS
+        if name not in methods and wanted not in allowed:
+            wanted = None
+        fd, p = _column_drift(
+            prof,
+            cur,
+            method=wanted,
+            thresholds=thresholds,
+            n_reference=profile.n_rows,
+            chunk_rows=profile.chunk_rows,
+        )
+        if p is not None:
+            pvals.append((len(results), p))
+        results.append(fd)
+    if pvals:
+        raw = [p if np.isfinite(p) else 1.0 for _, p in pvals]
+        adj = adjust_pvalues(raw, correction)
+        for (i, _), pa in zip(pvals, adj, strict=True):
+            fd = results[i]
+            drifted = bool(pa < alpha)
+            results[i] = _replace(
+                fd,
+                p_adjusted=float(pa),
+                threshold=alpha,
+                threshold_source=(
+                    f"p-value below α = {alpha:g} after "
+                    + {"bh": "Benjamini–Hochberg", "holm": "Holm", "none": "no"}[correction]
+                    + f" correction across {len(pvals)} tests"
+                ),
+                drifted=drifted,
+                severity="red" if drifted else "ok",
+            )
+    n_drift = sum(f.drifted for f in results)
+    share = n_drift / len(results) if results else 0.0
+    report = DriftReport(
+        results,
+        share,
+        bool(results) and share >= drift_share,
+        drift_share,
+        correction,
+        profile.n_rows,
+        counts.n_rows,
+    )
+    if profile.score is not None and counts.score is not None:
+        fd, p = _column_drift(
+            profile.score,
+            counts.score,
+            method=methods.get("score"),
+            thresholds=thresholds,
+            n_reference=profile.n_rows,
+            chunk_rows=profile.chunk_rows,
+        )
+        if p is not None:
+            fd = _replace(
+                fd,
+                p_adjusted=p,
+                drifted=bool(p < alpha),
+                severity="red" if p < alpha else "ok",
+                threshold=alpha,
+                threshold_source=f"p-value below α = {alpha:g}",
+            )
+        report.prediction = fd
+    mv = profile.multivariate
+    if mv is not None and counts.moments is not None and counts.moments.n > 0:
+        err = mv.error_of(counts.moments)
+        ce = mv.chunk_errors
+        thr, src = float("inf"), "too few reference chunks"
+        if len(ce) >= 3:
+            m = float(np.mean(profile.chunk_rows))
+            scale = max(math.sqrt(m / counts.moments.n), 1.0)  # never tighter than chunks
+            thr = float(ce.mean() + 3 * ce.std(ddof=1) * scale)
+            src = (
+                f"reference: mean + 3σ of the error over {len(ce)} reference chunks, "
+                f"σ rescaled from {m:.0f} to {counts.moments.n} rows"
+            )
+        report.multivariate = {
+            "method": "pca_reconstruction",
+            "statistic": err,
+            "reference": mv.error,
+            "threshold": thr if math.isfinite(thr) else None,
+            "threshold_source": src,
+            "drifted": bool(err >= thr),
+            "components": int(mv.components.shape[1]),
+            "explained": mv.explained,
+        }
+    return report
+
+
+# --------------------------------------------------------------------------- one pass
+def summarize(
+    data: str | os.PathLike[str] | Mapping[str, Any] | TableSource,
+    profile: ReferenceProfile,
+    *,
+    score_fn: ScoreFn | None = None,
+    score_columns: Sequence[str] = (),
+    collect: Sequence[str] = (),
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> BatchCounts:
+    """Read a batch once and count it into the profile's bins.
+
+    ``collect`` names columns kept whole (ids, labels) in ``result.collected``,
+    together with the scores under ``"__score__"`` when ``score_fn`` is given.
+    """
+    from modelward.core.monitoring.quality import check_schema
+
+    src = data if isinstance(data, TableSource) else open_source(data)
+    check_schema(profile, src)
+    edges = {n: p.edges for n, p in profile.features.items() if isinstance(p, NumericProfile)}
+    cats = {
+        n: p.categories for n, p in profile.features.items() if isinstance(p, CategoricalProfile)
+    }
+    acc = Accumulator(
+        edges,
+        cats,
+        pca=profile.multivariate.spec() if profile.multivariate is not None else None,
+        score_edges=profile.score.edges if (profile.score is not None and score_fn) else None,
+    )
+    cols = list(dict.fromkeys([*profile.features, *score_columns, *collect]))
+    kept: dict[str, list[Any]] = {c: [] for c in collect}
+    scores: list[np.ndarray] = []
+    n_total = src.cheap_count() or 0
+    done = 0
+    for b in src.batches(cols, rows=batch_rows):
+        check(cancel)
+        s = None
+        if score_fn is not None:
+            s = np.asarray(score_fn(b), dtype=np.float64)
+            scores.append(s)
+        acc.add(b, score=s)
+        for c in collect:
+            v = b[c]
+            kept[c].append(
+                v if isinstance(v, np.ndarray) else np.asarray(v.to_pylist(), dtype=object)
+            )
+        done += len(b[cols[0]])
+        progress(done / n_total if n_total else 0.5, f"checked {done:,} rows")
+    out = acc.result()
+    out.collected = {c: v for c, v in kept.items()}
+    if scores:
+        out.collected["__score__"] = scores
+    progress(1.0, "batch counted")
+    return out
+
+
+def check_drift(
+    current: str | os.PathLike[str] | Mapping[str, Any] | TableSource,
+    profile: ReferenceProfile,
+    *,
+    methods: Mapping[str, str] | None = None,
+    thresholds: str = "auto",
+    alpha: float = 0.05,
+    correction: str = "bh",
+    drift_share: float = 0.5,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> DriftReport:
+    """Drift and data quality of one batch against a stored profile (one read of the batch)."""
+    from modelward.core.monitoring.quality import quality_of
+
+    counts = summarize(current, profile, batch_rows=batch_rows, progress=progress, cancel=cancel)
+    report = compare(
+        profile,
+        counts,
+        methods=methods,
+        thresholds=thresholds,
+        alpha=alpha,
+        correction=correction,
+        drift_share=drift_share,
+    )
+    report.quality = quality_of(profile, counts)
+    return report
+
+
+def drift_between(
+    reference: str | os.PathLike[str] | Mapping[str, Any],
+    current: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    **kw: Any,
+) -> DriftReport:
+    """Profile ``reference`` and check ``current`` against it (``modelward drift``)."""
+    prof = build_profile(
+        reference,
+        features=features,
+        categorical=categorical,
+        progress=sub_progress(progress, 0.0, 0.5),
+        cancel=cancel,
+    )
+    cur = open_source(current, categorical=categorical)
+    return check_drift(cur, prof, progress=sub_progress(progress, 0.5, 1.0), cancel=cancel, **kw)

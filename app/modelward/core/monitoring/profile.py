@@ -1,0 +1,557 @@
+"""Reference profiles: what a batch check needs to know about the training data.
+
+A profile is computed once (when a version becomes champion, or on request)
+and stored with the version; every batch check reads the profile, never the
+raw reference data, so checks are fast and give the same answer every time.
+
+What a profile holds, per monitored column:
+
+* numeric: bin edges at the reference's quantiles (100 bins by default, or
+  one bin per distinct value when there are at most that many), and for each
+  of ``n_chunks`` consecutive reference chunks the count and the sum of the
+  values in every bin, the missing count, and summary statistics;
+* categorical: the categories and their count per chunk;
+* the moments of the standardised numeric columns and a PCA fitted on them
+  (multivariate drift by reconstruction error);
+* optionally the model's score distribution, a calibration map of scores to
+  probabilities and the realized performance per chunk (see
+  :mod:`modelward.core.monitoring.performance`).
+
+The chunk counts give the reference's own variability: any statistic can be
+computed for every chunk against the whole reference, and its mean + 3σ
+becomes a threshold (see :mod:`modelward.core.monitoring.drift`).
+
+Reading is streamed: a reference that fits comfortably in memory is read
+once; a larger one is read twice (a systematic sample for the bin edges, then
+the counting pass), never loaded whole.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelward.core.errors import InvalidInput
+from modelward.core.monitoring.binning import (
+    Accumulator,
+    BatchCounts,
+    Moments,
+    PCASpec,
+    count_numeric,
+    slice_batch,
+)
+from modelward.core.monitoring.source import (
+    CATEGORICAL,
+    DEFAULT_BATCH_ROWS,
+    NUMERIC,
+    TableSource,
+    open_source,
+)
+from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
+
+PROFILE_FORMAT = 1
+SAMPLE_SIZE = 200_000
+IN_MEMORY_CELLS = 50_000_000
+QUANTILE_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+PCA_VARIANCE = 0.65
+
+ScoreFn = Callable[[Mapping[str, Any]], np.ndarray]
+
+
+@dataclass
+class NumericProfile:
+    """A numeric column of the reference: bins, chunk counts, statistics."""
+
+    name: str
+    edges: np.ndarray  # (E,)
+    counts: np.ndarray  # (K, E + 1) int64
+    sums: np.ndarray  # (K, E + 1) float64
+    missing: np.ndarray  # (K,) int64
+    stats: dict[str, float]
+    kind: str = NUMERIC
+
+    @property
+    def total_counts(self) -> np.ndarray:
+        return np.asarray(self.counts.sum(axis=0))
+
+    @property
+    def total_sums(self) -> np.ndarray:
+        return np.asarray(self.sums.sum(axis=0))
+
+
+@dataclass
+class CategoricalProfile:
+    """A categorical column of the reference: categories and chunk counts.
+
+    ``counts`` has a last column for categories the reference never saw
+    (always zero in the reference itself).
+    """
+
+    name: str
+    categories: list[str]
+    counts: np.ndarray  # (K, C + 1) int64
+    missing: np.ndarray  # (K,) int64
+    stats: dict[str, float]
+    kind: str = CATEGORICAL
+
+    @property
+    def total_counts(self) -> np.ndarray:
+        return np.asarray(self.counts.sum(axis=0))
+
+
+@dataclass
+class PCAProfile:
+    """PCA of the standardised numeric columns and the reference's reconstruction error."""
+
+    columns: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    center: np.ndarray  # mean of the standardised reference
+    components: np.ndarray  # (p, k)
+    explained: float
+    error: float  # mean squared reconstruction error over the whole reference
+    chunk_errors: np.ndarray  # (K,)
+
+    def spec(self) -> PCASpec:
+        return PCASpec(self.columns, self.mean, self.scale)
+
+    def error_of(self, m: Moments) -> float:
+        """Mean squared reconstruction error of a batch from its moments."""
+        return reconstruction_error(m, self.center, self.components)
+
+
+@dataclass
+class ReferenceProfile:
+    """Everything a batch check reads about the reference data."""
+
+    n_rows: int
+    chunk_rows: np.ndarray  # (K,)
+    features: dict[str, NumericProfile | CategoricalProfile]
+    multivariate: PCAProfile | None = None
+    score: NumericProfile | None = None
+    model: dict[str, Any] = field(default_factory=dict)  # calibration, performance (JSON-able)
+    source: str = ""
+    fmt: int = PROFILE_FORMAT
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunk_rows)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict (NumPy arrays as lists)."""
+
+        def col(p: NumericProfile | CategoricalProfile) -> dict[str, Any]:
+            d: dict[str, Any] = {
+                "name": p.name,
+                "kind": p.kind,
+                "counts": p.counts.tolist(),
+                "missing": p.missing.tolist(),
+                "stats": p.stats,
+            }
+            if isinstance(p, NumericProfile):
+                d["edges"] = p.edges.tolist()
+                d["sums"] = p.sums.tolist()
+            else:
+                d["categories"] = p.categories
+            return d
+
+        mv = self.multivariate
+        return {
+            "format": self.fmt,
+            "n_rows": self.n_rows,
+            "chunk_rows": self.chunk_rows.tolist(),
+            "source": self.source,
+            "features": [col(p) for p in self.features.values()],
+            "score": col(self.score) if self.score is not None else None,
+            "multivariate": None
+            if mv is None
+            else {
+                "columns": mv.columns,
+                "mean": mv.mean.tolist(),
+                "scale": mv.scale.tolist(),
+                "center": mv.center.tolist(),
+                "components": mv.components.tolist(),
+                "explained": mv.explained,
+                "error": mv.error,
+                "chunk_errors": mv.chunk_errors.tolist(),
+            },
+            "model": self.model,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ReferenceProfile:
+        """Inverse of :meth:`to_json`."""
+        if int(d.get("format", 0)) != PROFILE_FORMAT:
+            raise InvalidInput("the stored reference profile has an unknown format; rebuild it")
+
+        def col(c: Mapping[str, Any]) -> NumericProfile | CategoricalProfile:
+            counts = np.asarray(c["counts"], dtype=np.int64)
+            missing = np.asarray(c["missing"], dtype=np.int64)
+            if c["kind"] == NUMERIC:
+                return NumericProfile(
+                    c["name"],
+                    np.asarray(c["edges"], dtype=np.float64),
+                    counts,
+                    np.asarray(c["sums"], dtype=np.float64),
+                    missing,
+                    dict(c["stats"]),
+                )
+            return CategoricalProfile(
+                c["name"], list(c["categories"]), counts, missing, dict(c["stats"])
+            )
+
+        mv = d.get("multivariate")
+        score = d.get("score")
+        return cls(
+            n_rows=int(d["n_rows"]),
+            chunk_rows=np.asarray(d["chunk_rows"], dtype=np.int64),
+            features={c["name"]: col(c) for c in d["features"]},
+            multivariate=None
+            if mv is None
+            else PCAProfile(
+                list(mv["columns"]),
+                np.asarray(mv["mean"]),
+                np.asarray(mv["scale"]),
+                np.asarray(mv["center"]),
+                np.asarray(mv["components"]).reshape(len(mv["columns"]), -1),
+                float(mv["explained"]),
+                float(mv["error"]),
+                np.asarray(mv["chunk_errors"]),
+            ),
+            score=col(score) if score is not None else None,  # type: ignore[arg-type]
+            model=dict(d.get("model") or {}),
+            source=str(d.get("source", "")),
+        )
+
+
+# --------------------------------------------------------------------------- building
+def make_edges(sample: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin edges for a numeric column from a (sample of the) reference.
+
+    One bin per distinct value when there are at most ``n_bins`` of them
+    (integer codes, counts: exact), else ``n_bins`` bins at the quantiles.
+    The first edge sits just below the minimum, so bin 0 is "below range".
+    """
+    x = sample[~np.isnan(sample)]
+    if x.size == 0:
+        return np.array([0.0])
+    uniq = np.unique(x)
+    if uniq.size <= n_bins:
+        inner = uniq
+    else:
+        levels = np.arange(1, n_bins) / n_bins
+        inner = np.unique(np.concatenate([np.quantile(x, levels), [uniq[0], uniq[-1]]]))
+    return np.concatenate([[np.nextafter(inner[0], -np.inf)], inner])
+
+
+def reconstruction_error(m: Moments, center: np.ndarray, components: np.ndarray) -> float:
+    """Mean squared PCA reconstruction error of standardised rows, from their moments.
+
+    With residual projector ``R = I - W Wᵀ`` and rows ``z`` centred on the
+    reference, ``mean ‖R (z - c)‖² = tr(R M)`` where ``M`` is the batch's
+    second moment about ``c``; no second pass over the rows is needed.
+    """
+    if m.n == 0:
+        return float("nan")
+    zbar = m.zsum / m.n
+    second = m.zz / m.n - np.outer(zbar, center) - np.outer(center, zbar) + np.outer(center, center)
+    r = np.eye(len(center)) - components @ components.T
+    return float(np.trace(r @ second))
+
+
+def _numeric_stats(
+    counts: BatchCounts, name: str, sample: np.ndarray, n_rows: int
+) -> dict[str, float]:
+    c = counts.numeric[name]
+    n = c.n
+    stats: dict[str, float] = {"count": float(n), "missing_rate": c.missing / max(n_rows, 1)}
+    if n:
+        mean = c.total / n
+        var = max(c.total_sq / n - mean * mean, 0.0) * n / max(n - 1, 1)
+        stats.update(mean=mean, std=math.sqrt(var), min=c.vmin, max=c.vmax)
+        x = sample[~np.isnan(sample)]
+        if x.size:
+            for q, v in zip(QUANTILE_LEVELS, np.quantile(x, QUANTILE_LEVELS), strict=True):
+                stats[f"q{round(q * 100):02d}"] = float(v)
+    return stats
+
+
+def build_profile(
+    data: str | os.PathLike[str] | Mapping[str, Any] | TableSource,
+    *,
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    n_bins: int = 100,
+    n_chunks: int = 10,
+    score_fn: ScoreFn | None = None,
+    score_columns: Sequence[str] = (),
+    label_column: str | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> ReferenceProfile:
+    """Profile reference data in streaming chunks.
+
+    Parameters
+    ----------
+    data
+        A CSV/Parquet path, a mapping of column arrays, or an open source.
+    features
+        Columns to monitor (default: every numeric and categorical column
+        except ``exclude`` and ``label_column``).
+    categorical
+        Numeric columns to treat as categorical (codes).
+    n_bins
+        Quantile bins per numeric column (KS and Wasserstein are computed on
+        them; see :mod:`modelward.core.monitoring.drift` for the error bound).
+    n_chunks
+        Consecutive reference chunks whose spread gives derived thresholds.
+    score_fn
+        ``score_fn(batch) -> scores``: the model's score for each row
+        (positive-class probability for a classifier); the profile then
+        holds the score distribution.
+    score_columns
+        Extra columns ``score_fn`` needs beyond ``features``.
+    label_column
+        The target; with ``score_fn`` it calibrates scores and records the
+        reference performance per chunk.
+    progress, cancel
+        Progress callback and cancel token (checked between chunks).
+
+    Returns
+    -------
+    ReferenceProfile
+
+    Raises
+    ------
+    InvalidInput
+        No rows, or no column to monitor.
+    """
+    src = data if isinstance(data, TableSource) else open_source(data, categorical=categorical)
+    skip = set(exclude) | ({label_column} if label_column else set())
+    if features is None:
+        features = [
+            c for c, k in src.kinds.items() if k in (NUMERIC, CATEGORICAL) and c not in skip
+        ]
+    features = list(features)
+    if not features:
+        raise InvalidInput(f"{src.label} has no numeric or categorical column to monitor")
+    unknown = [c for c in features if c not in src.kinds]
+    if unknown:
+        raise InvalidInput(f"{src.label} has no column(s) {', '.join(unknown)}")
+    numeric = [c for c in features if src.kinds[c] == NUMERIC]
+    cats = [c for c in features if src.kinds[c] != NUMERIC]
+    read_cols = list(
+        dict.fromkeys([*features, *score_columns, *([label_column] if label_column else [])])
+    )
+    progress(0.0, "counting rows")
+    n_rows = src.count()
+    if n_rows == 0:
+        raise InvalidInput(f"{src.label} has no rows")
+    k = max(1, min(n_chunks, n_rows // 100))
+    bounds = np.round(np.linspace(0, n_rows, k + 1)).astype(np.int64)
+
+    # Read once if it fits comfortably; else stream twice (sample, then count).
+    cached: list[dict[str, Any]] | None = None
+    if n_rows * len(read_cols) <= IN_MEMORY_CELLS:
+        cached = []
+        done = 0
+        for b in src.batches(read_cols, rows=batch_rows):
+            check(cancel)
+            cached.append(b)
+            done += len(next(iter(b.values())))
+            progress(0.3 * done / n_rows, "reading the reference")
+
+    def stream(cols: Sequence[str]) -> Any:
+        if cached is not None:
+            return iter(cached)
+        return src.batches(cols, rows=batch_rows)
+
+    # Pass 1: a systematic sample of each numeric column (every step-th row).
+    step = max(1, math.ceil(n_rows / SAMPLE_SIZE))
+    samples: dict[str, list[np.ndarray]] = {c: [] for c in numeric}
+    if numeric:
+        start = 0
+        for b in stream(numeric):
+            check(cancel)
+            m = len(b[numeric[0]])
+            off = (-start) % step
+            for c in numeric:
+                samples[c].append(np.array(b[c][off::step]))
+            start += m
+            if cached is None:
+                progress(0.3 * start / n_rows, "sampling the reference")
+    sample = {c: np.concatenate(v) if v else np.empty(0) for c, v in samples.items()}
+    edges = {c: make_edges(sample[c], n_bins) for c in numeric}
+    pca_spec = None
+    if len(numeric) >= 2:
+        mean = np.array(
+            [np.nanmean(sample[c]) if np.isfinite(sample[c]).any() else 0.0 for c in numeric]
+        )
+        scale = np.array(
+            [np.nanstd(sample[c]) if np.isfinite(sample[c]).any() else 1.0 for c in numeric]
+        )
+        scale[~np.isfinite(scale) | (scale <= 0)] = 1.0
+        mean[~np.isfinite(mean)] = 0.0
+        pca_spec = PCASpec(numeric, mean, scale)
+
+    # Pass 2: count every chunk into the bins.
+    accs = [Accumulator(edges, {c: None for c in cats}, pca=pca_spec) for _ in range(k)]
+    scores: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    start = 0
+    for b in stream(read_cols):
+        check(cancel)
+        m = len(b[read_cols[0]])
+        if score_fn is not None:
+            scores.append(np.asarray(score_fn(b), dtype=np.float64))
+        if label_column:
+            lab = b[label_column]
+            labels.append(
+                lab if isinstance(lab, np.ndarray) else np.asarray(lab.to_pylist(), dtype=object)
+            )
+        pos = 0
+        while pos < m:
+            chunk = int(np.searchsorted(bounds, start + pos, side="right") - 1)
+            stop = min(m, int(bounds[chunk + 1]) - start)
+            part = b if (pos == 0 and stop == m) else slice_batch(b, pos, stop)
+            accs[chunk].add(part)
+            pos = stop
+        start += m
+        progress(0.3 + 0.6 * start / n_rows, "profiling the reference")
+    parts = [a.result() for a in accs]
+    total = copy.deepcopy(parts[0])
+    for p in parts[1:]:
+        _merge_into(total, p)
+
+    feats: dict[str, NumericProfile | CategoricalProfile] = {}
+    for c in features:
+        if c in edges:
+            feats[c] = NumericProfile(
+                c,
+                edges[c],
+                np.stack([p.numeric[c].counts for p in parts]),
+                np.stack([p.numeric[c].sums for p in parts]),
+                np.array([p.numeric[c].missing for p in parts], dtype=np.int64),
+                _numeric_stats(total, c, sample[c], n_rows),
+            )
+        else:
+            learned = total.categorical[c].learned
+            categories = sorted(learned, key=lambda v: (-learned[v], v))
+            counts = np.zeros((k, len(categories) + 1), dtype=np.int64)
+            for i, p in enumerate(parts):
+                counts[i, : len(categories)] = [
+                    p.categorical[c].learned.get(v, 0) for v in categories
+                ]
+            miss = np.array([p.categorical[c].missing for p in parts], dtype=np.int64)
+            feats[c] = CategoricalProfile(
+                c,
+                categories,
+                counts,
+                miss,
+                {
+                    "count": float(counts.sum()),
+                    "missing_rate": float(miss.sum()) / n_rows,
+                    "n_categories": float(len(categories)),
+                },
+            )
+    chunk_rows = np.diff(bounds)
+    prof = ReferenceProfile(n_rows, chunk_rows, feats, source=src.label)
+    if pca_spec is not None:
+        prof.multivariate = _fit_pca(pca_spec, [p.moments for p in parts])  # type: ignore[misc]
+    if scores:
+        all_scores = np.concatenate(scores)
+        prof.score = score_profile(all_scores, bounds, n_bins)
+        if labels:
+            from modelward.core.monitoring.performance import reference_model_info
+
+            y = np.concatenate(labels)
+            prof.model = reference_model_info(all_scores, y, bounds)
+    progress(1.0, "reference profiled")
+    return prof
+
+
+def score_profile(scores: np.ndarray, bounds: np.ndarray, n_bins: int = 100) -> NumericProfile:
+    """A numeric profile of the model's scores, chunked at ``bounds``."""
+    e = make_edges(scores[:: max(1, len(scores) // SAMPLE_SIZE)], n_bins)
+    parts = [count_numeric(scores[a:b], e) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    tot = BatchCounts(numeric={"score": copy.deepcopy(parts[0])})
+    for p in parts[1:]:
+        tot.numeric["score"].merge(p)
+    return NumericProfile(
+        "score",
+        e,
+        np.stack([p.counts for p in parts]),
+        np.stack([p.sums for p in parts]),
+        np.array([p.missing for p in parts], dtype=np.int64),
+        _numeric_stats(tot, "score", scores, len(scores)),
+    )
+
+
+def _merge_into(total: BatchCounts, p: BatchCounts) -> None:
+    total.n_rows += p.n_rows
+    for c, v in p.numeric.items():
+        total.numeric[c].merge(v)
+    for c, cc in p.categorical.items():
+        tc = total.categorical[c]
+        tc.missing += cc.missing
+        for v, n in cc.learned.items():
+            tc.learned[v] = tc.learned.get(v, 0) + n
+    if p.moments is not None and total.moments is not None:
+        total.moments = Moments(
+            total.moments.n + p.moments.n,
+            total.moments.zsum + p.moments.zsum,
+            total.moments.zz + p.moments.zz,
+        )
+
+
+def _pca_basis(
+    moms: Sequence[Moments], n_comp: int | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    n = sum(m.n for m in moms)
+    zsum = sum(m.zsum for m in moms)
+    zz = sum(m.zz for m in moms)
+    center = zsum / n
+    vals, vecs = np.linalg.eigh(zz / n - np.outer(center, center))
+    order = np.argsort(vals)[::-1]
+    vals, vecs = np.clip(vals[order], 0, None), vecs[:, order]
+    share = np.cumsum(vals) / max(vals.sum(), 1e-12)
+    if n_comp is None:
+        n_comp = max(1, int(min(len(vals) - 1, np.searchsorted(share, PCA_VARIANCE) + 1)))
+    return center, vecs[:, :n_comp], float(share[n_comp - 1])
+
+
+def _fit_pca(spec: PCASpec, chunk_moments: list[Moments]) -> PCAProfile:
+    """PCA on the whole reference; the reference error and its spread out of sample.
+
+    The error of a chunk under a PCA fitted on that same chunk is biased low
+    (the fit chose the subspace for it), and a fresh batch would always look
+    worse. So each chunk's error comes from a PCA fitted on the other chunks.
+    """
+    center, comps, explained = _pca_basis(chunk_moments)
+    k = comps.shape[1]
+    if len(chunk_moments) >= 2:
+        errs = []
+        for i, m in enumerate(chunk_moments):
+            c_i, w_i, _ = _pca_basis(chunk_moments[:i] + chunk_moments[i + 1 :], k)
+            errs.append(reconstruction_error(m, c_i, w_i))
+        chunk_errors = np.array(errs)
+    else:
+        chunk_errors = np.array([reconstruction_error(chunk_moments[0], center, comps)])
+    return PCAProfile(
+        list(spec.columns),
+        spec.mean,
+        spec.scale,
+        center,
+        comps,
+        explained,
+        float(chunk_errors.mean()),
+        chunk_errors,
+    )

@@ -1,0 +1,243 @@
+"""Tabular data in chunks: CSV or Parquet files through DuckDB, or arrays in memory.
+
+Monitoring never loads a whole file: a :class:`TableSource` yields record
+batches of a bounded number of rows, numeric columns as ``float64`` NumPy
+arrays (missing values as NaN) and categorical columns as Arrow string arrays
+(so value counts stay in C). Reading goes through one private in-memory DuckDB
+connection per process (a cursor per call), never the registry's database.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelward.core.errors import InvalidInput, NotFound
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+OTHER = "other"
+
+DEFAULT_BATCH_ROWS = 131_072
+
+_NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
+_CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM")
+
+_lock = threading.Lock()
+_con: Any = None
+
+
+def _connection() -> Any:
+    """A cursor on the process's private in-memory DuckDB (never the registry file)."""
+    global _con
+    import duckdb
+
+    with _lock:
+        if _con is None:
+            _con = duckdb.connect(
+                ":memory:",
+                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+            )
+        return _con.cursor()
+
+
+def kind_of_sql_type(sql_type: str) -> str:
+    """``numeric``, ``categorical`` or ``other`` for a DuckDB type name."""
+    t = sql_type.upper()
+    if t.startswith(_NUMERIC_TYPES):
+        return NUMERIC
+    if t.startswith(_CATEGORICAL_TYPES):
+        return CATEGORICAL
+    return OTHER
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+Batch = dict[str, Any]
+"""One chunk of rows: column name -> float64 array (numeric) or Arrow array (categorical)."""
+
+
+@dataclass
+class TableSource:
+    """A table to read in chunks.
+
+    Build one with :func:`open_source`. ``kinds`` maps every column to
+    ``numeric``, ``categorical`` or ``other`` (dates, lists: not monitored).
+    """
+
+    label: str
+    kinds: dict[str, str]
+    _sql: str | None = None
+    _arrays: Mapping[str, Any] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.kinds)
+
+    def count(self) -> int:
+        """Number of rows (metadata only for Parquet; a scan for CSV)."""
+        if self._arrays is not None:
+            first = next(iter(self._arrays.values()), None)
+            return 0 if first is None else len(first)
+        cur = _connection()
+        try:
+            return int(cur.execute(f"SELECT count(*) FROM {self._sql}").fetchall()[0][0])
+        except Exception as e:
+            raise InvalidInput(f"cannot read {self.label}: {_first_line(e)}") from None
+        finally:
+            cur.close()
+
+    def cheap_count(self) -> int | None:
+        """The row count when it costs no scan (arrays, Parquet metadata), else ``None``."""
+        if self._arrays is not None or (self._sql or "").startswith("read_parquet"):
+            return self.count()
+        return None
+
+    def batches(self, columns: Sequence[str], *, rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
+        """Yield chunks of at most ``rows`` rows with the named columns."""
+        missing = [c for c in columns if c not in self.kinds]
+        if missing:
+            raise InvalidInput(f"{self.label} has no column(s) {', '.join(missing)}")
+        if self._arrays is not None:
+            yield from self._array_batches(columns, rows)
+            return
+        yield from self._file_batches(columns, rows)
+
+    def _array_batches(self, columns: Sequence[str], rows: int) -> Iterator[Batch]:
+        import pyarrow as pa
+
+        assert self._arrays is not None
+        n = self.count()
+        for start in range(0, n, rows):
+            out: Batch = {}
+            for c in columns:
+                part = self._arrays[c][start : start + rows]
+                if self.kinds[c] == NUMERIC:
+                    out[c] = np.asarray(part, dtype=np.float64)
+                else:
+                    vals = [None if v is None else str(v) for v in np.asarray(part).tolist()]
+                    out[c] = pa.array(vals, type=pa.string())
+            yield out
+
+    def _file_batches(self, columns: Sequence[str], rows: int) -> Iterator[Batch]:
+        exprs = []
+        for c in columns:
+            cast = "DOUBLE" if self.kinds[c] == NUMERIC else "VARCHAR"
+            exprs.append(f"CAST({quote(c)} AS {cast}) AS {quote(c)}")
+        cur = _connection()
+        try:
+            try:
+                reader = cur.sql(f"SELECT {', '.join(exprs)} FROM {self._sql}").to_arrow_reader(
+                    rows
+                )
+            except Exception as e:
+                raise InvalidInput(f"cannot read {self.label}: {_first_line(e)}") from None
+            while True:
+                try:
+                    rb = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except Exception as e:
+                    raise InvalidInput(f"cannot read {self.label}: {_first_line(e)}") from None
+                out: Batch = {}
+                for i, c in enumerate(columns):
+                    col = rb.column(i)
+                    if self.kinds[c] == NUMERIC:
+                        out[c] = col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+                    else:
+                        out[c] = col
+                yield out
+        finally:
+            cur.close()
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def open_source(
+    data: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    categorical: Sequence[str] = (),
+) -> TableSource:
+    """Open a CSV/Parquet file, or wrap a mapping of column arrays.
+
+    Parameters
+    ----------
+    data
+        Path to a ``.csv``/``.tsv`` (optionally gzipped) or ``.parquet`` file,
+        or a mapping ``{column: array}`` (NumPy arrays; strings or objects
+        are categorical).
+    categorical
+        Columns to treat as categorical even if they are numeric (codes).
+
+    Raises
+    ------
+    NotFound
+        The file does not exist.
+    InvalidInput
+        The file cannot be read as a table.
+    """
+    if isinstance(data, Mapping):
+        kinds: dict[str, str] = {}
+        lengths = set()
+        for name, arr in data.items():
+            a = np.asarray(arr)
+            lengths.add(len(a))
+            kinds[str(name)] = NUMERIC if a.dtype.kind in "iuf" else CATEGORICAL
+        if len(lengths) > 1:
+            raise InvalidInput("the columns given have different lengths")
+        for c in categorical:
+            if c in kinds:
+                kinds[c] = CATEGORICAL
+        return TableSource("data in memory", kinds, _arrays=data)
+    path = Path(data)
+    if not path.exists():
+        raise NotFound(f"no such file: {path}")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder, not a CSV or Parquet file")
+    name = path.name.lower()
+    lit = "'" + str(path).replace("'", "''") + "'"
+    if name.endswith((".parquet", ".pq")):
+        sql = f"read_parquet({lit})"
+    elif name.endswith((".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")):
+        sql = f"read_csv({lit}, sample_size=20480)"
+    else:
+        raise InvalidInput(f"{path}: use a .csv or .parquet file")
+    cur = _connection()
+    try:
+        rel = cur.sql(f"SELECT * FROM {sql} LIMIT 0")
+        cols, types = rel.columns, [str(t) for t in rel.types]
+    except Exception as e:
+        raise InvalidInput(f"cannot read {path} as a table: {_first_line(e)}") from None
+    finally:
+        cur.close()
+    kinds = {c: kind_of_sql_type(t) for c, t in zip(cols, types, strict=True)}
+    for c in categorical:
+        if c in kinds:
+            kinds[c] = CATEGORICAL
+    return TableSource(str(path), kinds, _sql=sql)

@@ -1,0 +1,202 @@
+"""Drift check speed, memory and error rates (figures in docs/benchmarks.md, "Monitoring").
+
+Speed: a full drift check of a current batch against a stored reference profile
+(all 25 columns, all default statistics, data quality, multivariate PCA
+drift), as a ratio to the floor measured in the same run: reading those
+columns once (DuckDB -> Arrow record batches) and binning each column in one
+pass (``np.searchsorted`` + ``np.bincount`` on the reference's bin edges,
+Arrow value counts for categorical columns). Also: building the profile, and
+``modelward drift`` end to end (profile the reference file, then check), both
+as ratios to the floor over the same files.
+
+Memory: peak RSS of a fresh process that builds the profile and checks a batch.
+
+Error rates: batches drawn from the reference distribution (false alarms) and
+batches with known shifts (detection), at two batch sizes.
+
+Run: ``python bench/bench_drift.py --rows 1000000`` (add ``--rows 10000000``;
+``--rates`` for the error rates only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+N_NUM, N_CAT = 20, 5
+CAT_SIZES = (3, 5, 12, 30, 50)
+
+
+def generate(path: Path, rows: int, seed: int) -> None:
+    """A Parquet file with 20 numeric and 5 categorical columns, written by DuckDB."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SELECT setseed({seed / 1000})")
+    gauss = "sqrt(-2 * ln(random())) * cos(2 * pi() * random())"
+    num = (
+        [f"({gauss}) * {1 + i % 3} + {i} AS x{i}" for i in range(10)]
+        + [f"exp(({gauss}) * 0.5) AS x{i}" for i in range(10, 15)]
+        + [f"random() * 100 AS x{i}" for i in range(15, 18)]
+        + [f"floor(random() * 20)::INTEGER AS x{i}" for i in range(18, 20)]
+    )
+    cat = [
+        f"'c' || floor(pow(random(), 2) * {k})::INTEGER AS c{j}" for j, k in enumerate(CAT_SIZES)
+    ]
+    con.execute(
+        f"COPY (SELECT {', '.join(num + cat)} FROM range({rows})) TO '{path}' "
+        "(FORMAT parquet, ROW_GROUP_SIZE 122880)"
+    )
+    con.close()
+
+
+def floor_pass(path: Path, profile) -> float:
+    """Read the monitored columns once and bin each in one pass; returns seconds."""
+    from modelward.core.monitoring.profile import NumericProfile
+    from modelward.core.monitoring.source import open_source
+
+    t = time.perf_counter()
+    src = open_source(path)
+    cols = list(profile.features)
+    edges = {c: p.edges for c, p in profile.features.items() if isinstance(p, NumericProfile)}
+    counts = {}
+    for b in src.batches(cols):
+        for c in cols:
+            if c in edges:
+                e = edges[c]
+                n = np.bincount(np.searchsorted(e, b[c]), minlength=len(e) + 1)
+                counts[c] = counts.get(c, 0) + n
+            else:
+                b[c].value_counts()
+    return time.perf_counter() - t
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def speed(rows: int, workdir: Path, repeats: int) -> dict:
+    from modelward.core.monitoring.drift import check_drift, drift_between
+    from modelward.core.monitoring.profile import build_profile
+
+    ref, cur = workdir / f"ref_{rows}.parquet", workdir / f"cur_{rows}.parquet"
+    if not ref.exists():
+        generate(ref, rows, 1)
+        generate(cur, rows, 2)
+    prof = build_profile(ref)
+    floors, checks, profiles, ends, floors2 = [], [], [], [], []
+    for _ in range(repeats):  # interleaved, so machine noise hits all alike
+        floors.append(floor_pass(cur, prof))
+        checks.append(timed(lambda: check_drift(cur, prof)))
+        floors2.append(floor_pass(ref, prof) + floor_pass(cur, prof))
+        profiles.append(timed(lambda: build_profile(ref)))
+        ends.append(timed(lambda: drift_between(ref, cur)))
+    f, f2 = min(floors), min(floors2)
+    out = {
+        "rows": rows,
+        "floor_s": round(f, 3),
+        "check_s": round(min(checks), 3),
+        "check_ratio": round(min(checks) / f, 2),
+        "profile_s": round(min(profiles), 3),
+        "profile_ratio": round(min(profiles) / f, 2),
+        "end_to_end_s": round(min(ends), 3),
+        "end_to_end_ratio_vs_floor_of_both_files": round(min(ends) / f2, 2),
+    }
+    out["peak_rss_mb"] = peak_memory(ref, cur)
+    return out
+
+
+def peak_memory(ref: Path, cur: Path) -> float:
+    code = (
+        "import resource, sys\n"
+        "from modelward.core.monitoring.profile import build_profile\n"
+        "from modelward.core.monitoring.drift import check_drift\n"
+        f"p = build_profile({str(ref)!r})\n"
+        f"check_drift({str(cur)!r}, p)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
+
+
+# --------------------------------------------------------------------------- error rates
+def draw(rng: np.random.Generator, n: int, shift: str | None = None) -> dict:
+    cols = {}
+    for i in range(10):
+        x = rng.normal(i, 1 + i % 3, n)
+        if shift == "mean" and i == 0:
+            x = x + 0.5  # half a standard deviation
+        if shift == "variance" and i == 0:
+            x = (x - i) * 1.5 + i  # standard deviation x 1.5
+        cols[f"x{i}"] = x
+    for i in range(10, 15):
+        cols[f"x{i}"] = np.exp(rng.normal(0, 0.5, n))
+    for i in range(15, 18):
+        cols[f"x{i}"] = rng.uniform(0, 100, n)
+    for i in range(18, 20):
+        cols[f"x{i}"] = rng.integers(0, 20, n).astype(float)
+    for j, k in enumerate(CAT_SIZES):
+        u = rng.random(n)
+        if shift == "category" and j == 1:
+            u = u**1.5  # more weight on the first categories
+        cols[f"c{j}"] = np.array([f"c{v}" for v in range(k)])[np.floor(u**2 * k).astype(int)]
+    return cols
+
+
+def rates(n_batches: int = 200, sizes=(500, 5000), ref_rows: int = 100_000) -> dict:
+    from modelward.core.monitoring.drift import check_drift
+    from modelward.core.monitoring.profile import build_profile
+
+    rng = np.random.default_rng(7)
+    prof = build_profile(draw(rng, ref_rows))
+    out: dict = {"reference_rows": ref_rows, "batches": n_batches}
+    for n in sizes:
+        row: dict = {}
+        fa_feature = fa_dataset = 0
+        for _ in range(n_batches):
+            r = check_drift(draw(rng, n), prof)
+            fa_feature += sum(f.drifted for f in r.features)
+            fa_dataset += r.drifted
+        row["false_alarm_per_feature"] = fa_feature / (n_batches * len(prof.features))
+        row["false_alarm_dataset"] = fa_dataset / n_batches
+        row["method"] = r.features[0].method
+        for shift, col in (("mean", "x0"), ("variance", "x0"), ("category", "c1")):
+            hits = 0
+            for _ in range(n_batches):
+                hits += check_drift(draw(rng, n, shift), prof).feature(col).drifted
+            row[f"detect_{shift}"] = hits / n_batches
+        out[f"n={n}"] = row
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, action="append", help="rows per file (repeatable)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rates", action="store_true", help="only the error rates")
+    ap.add_argument("--workdir", help="keep generated files here (default: a temp folder)")
+    args = ap.parse_args()
+    results: dict = {}
+    if not args.rates:
+        with tempfile.TemporaryDirectory() as tmp:
+            wd = Path(args.workdir or tmp)
+            for rows in args.rows or [1_000_000]:
+                results[f"speed_{rows}"] = speed(rows, wd, args.repeats)
+                print(json.dumps(results[f"speed_{rows}"]), flush=True)
+    results["rates"] = rates()
+    print(json.dumps(results["rates"], indent=2))
+    _ = resource  # peak memory is measured in a child process
+
+
+if __name__ == "__main__":
+    main()
