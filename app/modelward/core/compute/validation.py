@@ -143,7 +143,9 @@ def prepare_frame(
     if task == "regression" or target not in df.columns:
         # names a missing target column, or text in a regression target
         _data.check_target(df, target, task)
+    # the target, the time column and columns training left out (timestamps, ids) may be present
     allowed = [target, *([sig["time_column"]] if sig.get("time_column") else [])]
+    allowed += list(sig.get("dropped") or {})
     _data.check_columns(df, features, allowed_extra=allowed, allow_extra=allow_extra)
     empty = df[target].isna()
     if empty.any():
