@@ -58,7 +58,7 @@ _TEXT_FIELDS = {
     "format": "v.format",
 }
 # Metrics most analysts look at first; other keys follow by how often they occur.
-_PREFERRED_METRICS = ("roc_auc", "accuracy", "f1", "average_precision", "r2", "rmse", "mae")
+PREFERRED_METRICS = ("roc_auc", "accuracy", "f1", "average_precision", "r2", "rmse", "mae")
 
 
 @dataclass(frozen=True)
@@ -294,7 +294,7 @@ def key_metrics(registry: Registry, limit: int = 3) -> tuple[str, ...]:
             "SELECT key, count(*) AS n FROM version_metrics GROUP BY key ORDER BY n DESC, key"
         ).fetchall()
     present = [str(r[0]) for r in rows]
-    ordered = [k for k in _PREFERRED_METRICS if k in present]
+    ordered = [k for k in PREFERRED_METRICS if k in present]
     ordered += [k for k in present if k not in ordered]
     return tuple(ordered[:limit])
 

@@ -6,7 +6,7 @@ import enum
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -148,7 +148,9 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("Nav")
         for text in ("Registry", "Jobs", "Audit trail"):
-            self.nav.addItem(QListWidgetItem(text))
+            item = QListWidgetItem(text)
+            item.setSizeHint(QSize(0, 34))
+            self.nav.addItem(item)
         nl.addWidget(self.nav, 1)
         self.settings_button = QPushButton("Settings")
         sb = QHBoxLayout()

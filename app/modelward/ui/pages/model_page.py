@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.domain import AliasEvent, AuditEvent, ModelVersion
+from modelward.core.query import PREFERRED_METRICS
 from modelward.core.registry import Registry
 from modelward.ui.models.versions_table import (
     STATUS_COLORS,
@@ -130,7 +131,7 @@ class ModelPage(QWidget):
         setup_table(self.audit_table)
         self.tabs.addTab(self.audit_table, "Audit")
         split.addWidget(self.tabs)
-        split.setSizes([300, 300])
+        split.setSizes([230, 400])
         lay.addWidget(split, 1)
 
         self.back_button.clicked.connect(self.sig_back_requested)
@@ -155,7 +156,7 @@ class ModelPage(QWidget):
             self.badges.addWidget(b)
         n = len(data.versions)
         latest = data.versions[0] if data.versions else None
-        est = (latest.estimator_class or "unknown estimator") if latest else ""
+        est = (latest.estimator_class or "unknown estimator").rsplit(".", 1)[-1] if latest else ""
         self.subtitle.setText(
             f"{n} version{'s' if n != 1 else ''} · latest {est}"
             + (f" · created {_ts(latest.created_at)} by {latest.created_by}" if latest else "")
@@ -173,7 +174,10 @@ class ModelPage(QWidget):
         self._update_details()
 
     def _fill_versions(self, data: ModelPageData) -> None:
-        keys = sorted({k for v in data.versions for k in v.metrics})
+        present = {k for v in data.versions for k in v.metrics}
+        keys = [k for k in PREFERRED_METRICS if k in present] + sorted(
+            present - set(PREFERRED_METRICS)
+        )
         headers = ["Version", "Aliases", "Status", "Estimator", "Format", "Created", "By"]
         headers += [metric_header(k) for k in keys]
         t = self.versions
@@ -209,7 +213,7 @@ class ModelPage(QWidget):
                 t.setItem(r, c, it)
         t.resizeColumnsToContents()
         for c in range(t.columnCount()):
-            t.setColumnWidth(c, min(max(t.columnWidth(c) + 16, 70), 260))
+            t.setColumnWidth(c, min(max(t.columnWidth(c) + 16, 70), 230))
 
     def _fill_alias_history(self, data: ModelPageData) -> None:
         t = self.alias_table

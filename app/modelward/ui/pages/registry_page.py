@@ -103,9 +103,12 @@ class RegistryPage(QWidget):
         if not self._sized and n:
             self._sized = True
             h = self.table.horizontalHeader()
-            widths = (170, 64, 120, 130, 160, 125, 80)
+            widths = (150, 0, 130, 110, 160, 125, 0)
+            fm = h.fontMetrics()
             for col in range(self.model.columnCount()):
-                h.resizeSection(col, widths[col] if col < len(widths) else 90)
+                text = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
+                need = fm.horizontalAdvance(text) + 36  # room for the sort arrow
+                h.resizeSection(col, max(widths[col] if col < len(widths) else 0, need))
             h.setSectionResizeMode(self.model.columnCount() - 1, QHeaderView.ResizeMode.Stretch)
 
     def _on_load_failed(self, message: str) -> None:

@@ -29,13 +29,11 @@ class WelcomePage(QWidget):
         title.setStyleSheet("font-size: 26px;")
         col.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
         sub = label(
-            "This registry is empty. Start with a demo, register a model file, or let "
-            "ModelWard watch a folder your notebooks save models into.",
+            "This registry is empty. Start with a demo, register a model file,\n"
+            "or let ModelWard watch a folder your notebooks save models into.",
             "Muted",
-            wrap=True,
         )
         sub.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        sub.setMaximumWidth(620)
         col.addWidget(sub, 0, Qt.AlignmentFlag.AlignHCenter)
         col.addSpacing(24)
         cards = QHBoxLayout()
@@ -61,7 +59,8 @@ class WelcomePage(QWidget):
             wrap=True,
         )
         hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        col.addWidget(hint)
+        hint.setFixedWidth(720)
+        col.addWidget(hint, 0, Qt.AlignmentFlag.AlignHCenter)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addLayout(col, 0)

@@ -1,0 +1,99 @@
+"""``python -m modelward.ui.screenshots OUTDIR``: grab the main views (offscreen) as PNGs.
+
+Builds a demo registry in a temporary folder, opens the window and saves the
+welcome page, the registry table, a model page, the jobs panel and the audit
+view, in light and dark.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(out: str) -> None:
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from modelward.core.registry import Registry
+    from modelward.core.settings import Settings
+    from modelward.ui.app import make_app
+    from modelward.ui.main_window import MainWindow, Page
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="mw-shots-"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
+
+    def wait(signal, ms: int = 60_000) -> None:
+        loop = QEventLoop()
+        signal.connect(lambda *a: loop.quit())
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def settle(app, n: int = 10) -> None:
+        for _ in range(n):
+            app.processEvents()
+
+    for theme in ("light", "dark"):
+        app = make_app(theme)
+        reg = Registry(tmp / f"reg-{theme}", idle_release=1.0)
+        win = MainWindow(reg, Settings(theme=theme), save_settings_on_change=False)
+        win.resize(1280, 800)
+        win.show()
+        if win.versions_model.loading:
+            wait(win.versions_model.sig_loaded)
+        settle(app)
+        if theme == "light":
+            win.grab().save(str(outdir / "welcome.png"))
+        wait(win.jobs.sig_job_finished) if win.create_demo() else None
+        settle(app)
+        if win.versions_model.loading:
+            wait(win.versions_model.sig_loaded)
+        # A second alias move so the history has a story.
+        reg.set_alias("credit-risk:1", "challenger", "keep the simple model in the race")
+        win.show_table()
+        win.refresh_all()
+        wait(win.versions_model.sig_loaded)
+        if win.audit_model.loading:
+            wait(win.audit_model.sig_loaded)
+        settle(app)
+        win.grab().save(str(outdir / f"main-{theme}.png"))
+        win.open_model("credit-risk", 2)
+        wait(win.sig_model_page_loaded)
+        settle(app)
+        win.grab().save(str(outdir / f"model-page-{theme}.png"))
+        # A job that is still running next to finished ones.
+        gate = threading.Event()
+
+        def training(ctx, gate=gate):
+            for i in range(1, 5):
+                ctx.progress(i / 10, f"fitting fold {i} of 10")
+                ctx.log(f"fold {i}: roc_auc 0.8{i}")
+            gate.wait(30)
+
+        win.jobs.submit("train", "Train credit-risk (gradient boosting, 10-fold CV)", training)
+        win.show_page(Page.JOBS)
+        wait(win.jobs.sig_job_progressed, 5000)
+        settle(app, 30)
+        jid = win.jobs.runner.jobs()[-1].id
+        win.jobs_page.select_job(jid)
+        settle(app, 30)
+        win.grab().save(str(outdir / f"jobs-{theme}.png"))
+        gate.set()
+        win.show_page(Page.AUDIT)
+        win.verify_chain()
+        wait(win.jobs.sig_job_finished)
+        settle(app)
+        win.grab().save(str(outdir / f"audit-{theme}.png"))
+        win.shutdown()
+        win.deleteLater()
+        settle(app)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
