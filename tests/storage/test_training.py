@@ -303,7 +303,12 @@ def test_training_from_a_registered_dataset(reg, credit_csv):
 def test_dask_backend_on_a_local_cluster(reg, credit_csv):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        host="127.0.0.1", n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        host="127.0.0.1",
+        protocol="tcp",
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        dashboard_address=None,
     ) as cluster:
         r = recipe(credit_csv, split=Split(kind="kfold", folds=3))
         local = train(reg, r, "local")

@@ -113,9 +113,10 @@ def run_tasks(
         raise InvalidInput("n_jobs must not be 0")
     calls = (joblib.delayed(_limited_call)(fn, t, compute.blas_threads) for t in tasks)
     if address is not None:
-        with _dask_client(address) as client, joblib.parallel_config(backend="dask"):
-            # The client must be the default one for joblib's dask backend.
-            with client.as_current():
+        with _dask_client(address) as client, client.as_current():
+            # joblib's dask backend picks up the current client when it is configured,
+            # so the client is made current first (for this thread only).
+            with joblib.parallel_config(backend="dask"):
                 yield from joblib.Parallel(
                     n_jobs=compute.n_jobs if compute.n_jobs != 1 else -1,
                     return_as="generator_unordered",
