@@ -597,6 +597,142 @@ def cmd_compare(args: argparse.Namespace) -> Any:
     return None if res.promotion_allowed or not args.promote else SystemExit(1)
 
 
+# --------------------------------------------------------------------------- drift / monitor
+def _csv(text: str | None) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def _print_drift(rep: Any) -> None:
+    rows = []
+    for f in rep.features:
+        p = "-" if f.p_value is None else f"{f.p_value:.3g}"
+        flag = {"red": "DRIFT", "amber": "drift (amber)"}.get(f.severity, "") if f.drifted else ""
+        rows.append((f.name, f.kind, f.method, f"{f.statistic:.4g}", p, f"{f.threshold:.4g}", flag))
+    _print_table(
+        ["FEATURE", "KIND", "METHOD", "STATISTIC", "P-VALUE", "THRESHOLD", "DRIFTED"], rows
+    )
+    n = sum(f.drifted for f in rep.features)
+    verdict = "DRIFTED" if rep.drifted else "no dataset drift"
+    print(
+        f"\n{n} of {len(rep.features)} columns drifted (share {rep.drift_share:.2f}, "
+        f"dataset threshold {rep.share_threshold:.2f}): {verdict}"
+    )
+    if rep.prediction is not None:
+        pr = rep.prediction
+        print(
+            f"prediction drift: {pr.method} {pr.statistic:.4g} ({'drifted' if pr.drifted else 'ok'})"
+        )
+    if rep.multivariate:
+        mv = rep.multivariate
+        print(
+            f"multivariate (PCA reconstruction error): {mv['statistic']:.4g} vs reference "
+            f"{mv['reference']:.4g}, threshold {mv['threshold'] or float('nan'):.4g} "
+            f"({'drifted' if mv['drifted'] else 'ok'})"
+        )
+    if rep.quality is not None:
+        for c in rep.quality.columns:
+            notes = []
+            if c.missing_rate > c.reference_missing_rate + 0.01:
+                notes.append(
+                    f"missing {c.missing_rate:.1%} (reference {c.reference_missing_rate:.1%})"
+                )
+            if c.out_of_range:
+                notes.append(f"{c.out_of_range} values outside the reference range")
+            if c.unseen:
+                notes.append(
+                    f"{c.unseen} values of unseen categories ({', '.join(c.unseen_examples[:3])})"
+                )
+            if notes:
+                print(f"quality {c.name}: {'; '.join(notes)}")
+
+
+def _drift_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "methods": {"*": args.method} if args.method else None,
+        "thresholds": args.thresholds,
+        "correction": args.correction,
+        "drift_share": args.drift_share,
+    }
+
+
+def cmd_drift(args: argparse.Namespace) -> Any:
+    from modelward.core.monitoring.drift import drift_between
+
+    rep = drift_between(
+        args.reference,
+        args.current,
+        features=_csv(args.features) or None,
+        categorical=_csv(args.categorical),
+        **_drift_options(args),
+    )
+    code = 1 if (args.fail_on_drift and rep.drifted) else 0
+    if args.json:
+        print(json.dumps(rep.to_json(), indent=2, ensure_ascii=False, default=str))
+    else:
+        _print_drift(rep)
+    return SystemExit(code)
+
+
+def cmd_monitor(args: argparse.Namespace) -> Any:
+    from modelward.core.monitoring import service
+
+    reg = _registry(args)
+    out: dict[str, Any] = {}
+    if args.reference:
+        prof = service.profile_version(
+            reg,
+            args.ref,
+            args.reference,
+            target=args.target,
+            features=_csv(args.features) or None,
+            categorical=_csv(args.categorical),
+            exclude=_csv(args.exclude),
+        )
+        out["profile"] = {"rows": prof.n_rows, "features": list(prof.features)}
+        if not args.json:
+            print(f"profiled {prof.n_rows:,} reference rows, {len(prof.features)} columns")
+    if args.labels:
+        if args.batch_id is None or not args.id_column or not args.label_column:
+            raise InvalidInput("--labels needs --batch-id, --id-column and --label-column")
+        metrics = service.attach_labels(
+            reg,
+            args.batch_id,
+            args.labels,
+            id_column=args.id_column,
+            label_column=args.label_column,
+        )
+        out["realized"] = metrics
+        if not args.json:
+            print(
+                f"labels attached to batch {args.batch_id}: "
+                + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
+            )
+    if args.batch:
+        res = service.check_batch(
+            reg,
+            args.ref,
+            args.batch,
+            name=args.name,
+            batch_time=args.time,
+            id_column=args.id_column,
+            label_column=args.label_column,
+            methods={"*": args.method} if args.method else None,
+            thresholds=args.thresholds,
+        )
+        out.update(res.to_json())
+        if not args.json:
+            print(f"batch {res.batch_id} ({res.name}) checked against {res.version_ref}\n")
+            _print_drift(res.report)
+            for kind, m in res.performance.items():
+                print(
+                    f"{kind} performance: "
+                    + ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()))
+                )
+    if not (args.reference or args.batch or args.labels):
+        raise InvalidInput("nothing to do: give --batch PATH, --reference PATH or --labels PATH")
+    return out if args.json else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -757,6 +893,48 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--promote", action="store_true", help="move the alias if the gates allow it")
     sp.add_argument("--alias", default="champion")
     sp.add_argument("--reason", help="why (needed with --promote)")
+
+    def drift_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--method",
+            choices=["psi", "ks", "wasserstein", "jensenshannon", "chi2"],
+            help="use this method wherever it applies (default: by type and size)",
+        )
+        sp.add_argument(
+            "--thresholds",
+            choices=["auto", "fixed", "reference"],
+            default="auto",
+            help="fixed conventions or mean + 3 sigma over reference chunks",
+        )
+        sp.add_argument("--features", help="columns to monitor, comma-separated (default: all)")
+        sp.add_argument("--categorical", help="numeric columns to treat as categorical")
+
+    sp = add("drift", cmd_drift, "drift of a current data set against a reference (CSV/Parquet)")
+    sp.add_argument("--reference", required=True, metavar="PATH")
+    sp.add_argument("--current", required=True, metavar="PATH")
+    drift_args(sp)
+    sp.add_argument("--correction", choices=["bh", "holm", "none"], default="bh")
+    sp.add_argument(
+        "--drift-share",
+        type=float,
+        default=0.5,
+        help="share of drifted columns that makes the data set drifted",
+    )
+    sp.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the data set drifted")
+
+    sp = add("monitor", cmd_monitor, "profile a version's reference, check a batch, attach labels")
+    sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
+    sp.add_argument("--batch", metavar="PATH", help="check this batch and store the results")
+    sp.add_argument("--reference", metavar="PATH", help="profile this reference data first")
+    sp.add_argument("--target", help="label column of the reference (calibration, performance)")
+    sp.add_argument("--exclude", help="reference columns not to monitor (ids), comma-separated")
+    sp.add_argument("--name", help="batch name (default: the file name)")
+    sp.add_argument("--time", help="batch time, ISO 8601 (default: now)")
+    sp.add_argument("--id-column", help="row ids, kept so late labels can be joined")
+    sp.add_argument("--label-column", help="labels in the batch, or in --labels")
+    sp.add_argument("--labels", metavar="PATH", help="late labels for --batch-id, joined by id")
+    sp.add_argument("--batch-id", type=int, help="the batch the --labels belong to")
+    drift_args(sp)
 
     sp = add("gui", cmd_gui, "open the desktop window")
     sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")

@@ -434,11 +434,14 @@ def build_profile(
     feats: dict[str, NumericProfile | CategoricalProfile] = {}
     for c in features:
         if c in edges:
+            cnt = np.stack([p.numeric[c].counts for p in parts])
+            sm = np.stack([p.numeric[c].sums for p in parts])
+            _widen_to_range(edges[c], cnt, sm, total.numeric[c].vmin, total.numeric[c].vmax)
             feats[c] = NumericProfile(
                 c,
                 edges[c],
-                np.stack([p.numeric[c].counts for p in parts]),
-                np.stack([p.numeric[c].sums for p in parts]),
+                cnt,
+                sm,
                 np.array([p.numeric[c].missing for p in parts], dtype=np.int64),
                 _numeric_stats(total, c, sample[c], n_rows),
             )
@@ -476,6 +479,32 @@ def build_profile(
             prof.model = reference_model_info(all_scores, y, bounds)
     progress(1.0, "reference profiled")
     return prof
+
+
+def _widen_to_range(
+    e: np.ndarray, counts: np.ndarray, sums: np.ndarray, vmin: float, vmax: float
+) -> None:
+    """Move the outer edges to the true reference range (edges came from a sample).
+
+    Reference values below the sample's minimum sat in bin 0 ("below range");
+    with the first edge just under the true minimum they belong to bin 1, and
+    likewise at the top, so the move is exact and "out of range" means
+    outside the whole reference.
+    """
+    if not np.isfinite(vmin) or len(e) < 2:
+        return
+    if vmin <= e[0]:
+        e[0] = np.nextafter(vmin, -np.inf)
+        counts[:, 1] += counts[:, 0]
+        sums[:, 1] += sums[:, 0]
+        counts[:, 0] = 0
+        sums[:, 0] = 0.0
+    if vmax > e[-1]:
+        e[-1] = vmax
+        counts[:, -2] += counts[:, -1]
+        sums[:, -2] += sums[:, -1]
+        counts[:, -1] = 0
+        sums[:, -1] = 0.0
 
 
 def score_profile(scores: np.ndarray, bounds: np.ndarray, n_bins: int = 100) -> NumericProfile:

@@ -1,0 +1,456 @@
+"""Monitoring a registered version: profile its reference, check batches, attach late labels.
+
+``check_batch`` runs schema check -> one pass over the batch (drift counts,
+quality, model scores) -> drift verdict -> performance (realized with labels,
+estimated without) -> one transaction that stores the batch, its per-feature
+results, its performance points and its predictions, with an audit event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.monitoring.drift import DriftReport, compare
+from modelward.core.monitoring.performance import (
+    estimate_metrics,
+    positive_labels,
+    realized_metrics,
+)
+from modelward.core.monitoring.profile import NumericProfile, ReferenceProfile, build_profile
+from modelward.core.monitoring.quality import quality_of
+from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
+from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+
+if TYPE_CHECKING:
+    from modelward.core.domain import ModelVersion
+    from modelward.core.registry import Registry
+
+__all__ = [
+    "BatchResult",
+    "attach_labels",
+    "check_batch",
+    "get_profile",
+    "profile_version",
+]
+
+
+@dataclass
+class BatchResult:
+    """A stored batch check."""
+
+    batch_id: int
+    version_ref: str
+    name: str
+    report: DriftReport
+    performance: dict[str, dict[str, float]]  # kind (realized/estimated) -> metric -> value
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.report.to_json()
+        d.update(
+            batch_id=self.batch_id,
+            version=self.version_ref,
+            name=self.name,
+            performance=self.performance,
+        )
+        return d
+
+
+# --------------------------------------------------------------------------- model scoring
+def _scorer(
+    reg: Registry, v: ModelVersion, src: TableSource, skip: Sequence[str]
+) -> tuple[Any, list[str]]:
+    """``score(batch)`` for the version's model and the columns it reads."""
+    from modelward.core.artifacts.safeload import load_artifact
+
+    model = load_artifact(reg.artifacts, v.sha256, v.format, registry=reg)
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        cols = [str(c) for c in names]
+    elif v.tags.get("features"):
+        cols = [c for c in v.tags["features"].split(",") if c]
+    else:
+        cols = [c for c, k in src.kinds.items() if k == NUMERIC and c not in skip]
+    n_in = getattr(model, "n_features_in_", None)
+    if n_in is not None and len(cols) != int(n_in):
+        raise InvalidInput(
+            f"{v.ref} expects {n_in} input columns but {len(cols)} were found in "
+            f"{src.label}; name them with features=... (CLI: --features a,b,c)"
+        )
+    missing = [c for c in cols if c not in src.kinds]
+    if missing:
+        raise InvalidInput(f"{src.label} lacks the model's input column(s) {', '.join(missing)}")
+    has_proba = hasattr(model, "predict_proba")
+
+    def score(batch: Mapping[str, Any]) -> np.ndarray:
+        if names is not None:
+            import pandas as pd
+
+            X: Any = pd.DataFrame(
+                {
+                    c: (
+                        batch[c]
+                        if isinstance(batch[c], np.ndarray)
+                        else batch[c].to_numpy(zero_copy_only=False)
+                    )
+                    for c in cols
+                }
+            )
+        else:
+            X = np.column_stack([np.asarray(batch[c], dtype=np.float64) for c in cols])
+        if has_proba:
+            proba = model.predict_proba(X)
+            return np.asarray(proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1))
+        return np.asarray(model.predict(X), dtype=np.float64)
+
+    return score, cols
+
+
+# --------------------------------------------------------------------------- profiles
+def profile_version(
+    reg: Registry,
+    ref: str,
+    reference: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    target: str | None = None,
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> ReferenceProfile:
+    """Profile the reference data of a version (with its model's scores) and store it.
+
+    Replaces an earlier profile of the same version; audited as ``monitor.profiled``.
+    """
+    from modelward.core.registry.registry import utcnow
+
+    v = reg.resolve(ref)
+    src = open_source(reference, categorical=categorical)
+    skip = [*exclude, *([target] if target else [])]
+    score, cols = _scorer(reg, v, src, skip)
+    prof = build_profile(
+        src,
+        features=features,
+        exclude=skip,
+        score_fn=score,
+        score_columns=cols,
+        label_column=target,
+        progress=sub_progress(progress, 0.0, 0.95),
+        cancel=cancel,
+    )
+    check(cancel)
+    text = json.dumps(prof.to_json(), separators=(",", ":"))
+    with reg.transaction() as tx:
+        tx.q("DELETE FROM mon_profiles WHERE version_id = ?", [v.id])
+        tx.q(
+            "INSERT INTO mon_profiles VALUES (?,?,?,?,?,?)",
+            [v.id, src.label, prof.n_rows, text, utcnow(), tx.actor],
+        )
+        tx.audit(
+            "monitor.profiled",
+            "version",
+            v.ref,
+            after={"source": src.label, "rows": prof.n_rows, "features": list(prof.features)},
+        )
+    progress(1.0, "reference profiled")
+    return prof
+
+
+def get_profile(reg: Registry, version_id: int) -> ReferenceProfile | None:
+    """The stored profile of a version, or ``None``."""
+    with reg._read() as cur:
+        rows = cur.execute(
+            "SELECT profile FROM mon_profiles WHERE version_id = ?", [version_id]
+        ).fetchall()
+    return ReferenceProfile.from_json(json.loads(rows[0][0])) if rows else None
+
+
+# --------------------------------------------------------------------------- batches
+def check_batch(
+    reg: Registry,
+    ref: str,
+    batch: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    name: str | None = None,
+    batch_time: str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    methods: Mapping[str, str] | None = None,
+    thresholds: str = "auto",
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> BatchResult:
+    """Check one batch for a registered version and store the results.
+
+    Parameters
+    ----------
+    reg, ref
+        The registry and the version (``NAME@champion``, ``NAME:3``, …).
+    batch
+        CSV/Parquet path or column arrays.
+    name, batch_time
+        How the batch is shown (default: the file name; the check time).
+    id_column
+        Row ids, stored with the scores so late labels can be joined.
+    label_column
+        Labels in the batch itself: performance is realized, not estimated.
+
+    Raises
+    ------
+    NotFound
+        The version has no reference profile (``profile_version`` first).
+    SchemaMismatch
+        The batch lacks monitored columns or changed their type.
+    """
+    from modelward.core.monitoring.drift import summarize
+    from modelward.core.registry.registry import utcnow
+
+    v = reg.resolve(ref)
+    prof = get_profile(reg, v.id)
+    if prof is None:
+        raise NotFound(
+            f"{v.ref} has no reference profile yet; profile its training data first "
+            "(modelward monitor REF --reference PATH)"
+        )
+    src = open_source(batch)
+    if id_column and id_column not in src.kinds:
+        raise InvalidInput(f"{src.label} has no id column {id_column!r}")
+    if label_column and label_column not in src.kinds:
+        raise InvalidInput(f"{src.label} has no label column {label_column!r}")
+    score = None
+    cols: list[str] = []
+    if prof.score is not None:
+        score, cols = _scorer(reg, v, src, [c for c in (id_column, label_column) if c])
+    collect = [c for c in (id_column, label_column) if c]
+    counts = summarize(
+        src,
+        prof,
+        score_fn=score,
+        score_columns=cols,
+        collect=collect,
+        progress=sub_progress(progress, 0.0, 0.9),
+        cancel=cancel,
+    )
+    report = compare(prof, counts, methods=methods, thresholds=thresholds)
+    report.quality = quality_of(prof, counts)
+    check(cancel)
+    scores = (
+        np.concatenate(counts.collected["__score__"])
+        if "__score__" in counts.collected
+        else np.empty(0)
+    )
+    labels = (
+        positive_labels(np.concatenate(counts.collected[label_column]))
+        if label_column
+        else np.full(len(scores), np.nan)
+    )
+    perf: dict[str, dict[str, float]] = {}
+    model_info = prof.model
+    thr = float(model_info.get("threshold", 0.5))
+    if scores.size and label_column:
+        perf["realized"] = realized_metrics(labels, scores, thr)
+    elif scores.size and model_info.get("calibration"):
+        perf["estimated"] = estimate_metrics(scores, model_info["calibration"], thr)
+    ids = (
+        np.array(
+            [str(x) for x in np.concatenate(counts.collected[id_column]).tolist()], dtype=object
+        )
+        if id_column
+        else np.array([str(i) for i in range(len(scores))], dtype=object)
+    )
+    bname = name or src.label.replace("\\", "/").rsplit("/", 1)[-1]
+    now = utcnow()
+    with reg.transaction() as tx:
+        bid = tx.next_id("seq_mon_batches")
+        mv = report.multivariate or {}
+        pred = report.prediction
+        tx.q(
+            "INSERT INTO mon_batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                bid,
+                v.id,
+                bname,
+                src.label,
+                batch_time or now,
+                now,
+                tx.actor,
+                counts.n_rows,
+                report.drift_share,
+                report.drifted,
+                pred.statistic if pred else None,
+                pred.drifted if pred else None,
+                mv.get("statistic"),
+                mv.get("threshold"),
+                mv.get("drifted"),
+                bool(label_column),
+                json.dumps(report.to_json(), default=str),
+            ],
+        )
+        _insert_features(tx, bid, report, counts)
+        _insert_performance(tx, bid, perf, now, len(scores))
+        if scores.size:
+            tx.cur.register(
+                "_mw_pred", {"row_id": ids, "score": scores, "label": labels.astype(np.float64)}
+            )
+            tx.q("INSERT INTO mon_predictions SELECT ?, row_id, score, label FROM _mw_pred", [bid])
+            tx.cur.unregister("_mw_pred")
+        tx.audit(
+            "monitor.checked",
+            "version",
+            v.ref,
+            after={
+                "batch_id": bid,
+                "batch": bname,
+                "rows": counts.n_rows,
+                "drift_share": report.drift_share,
+                "drifted": report.drifted,
+            },
+        )
+    progress(1.0, "batch checked")
+    return BatchResult(bid, v.ref, bname, report, perf)
+
+
+def _insert_features(tx: Any, bid: int, report: DriftReport, counts: Any) -> None:
+    fs = report.features
+    q = {c.name: c for c in (report.quality.columns if report.quality else [])}
+
+    def hist(name: str) -> str:
+        c = counts.numeric.get(name) or counts.categorical.get(name)
+        return json.dumps(c.counts.tolist()) if c is not None and c.counts is not None else "[]"
+
+    def f(vals: list[Any]) -> np.ndarray:
+        return np.array([np.nan if x is None else float(x) for x in vals])
+
+    cols = {
+        "feature": np.array([x.name for x in fs], dtype=object),
+        "kind": np.array([x.kind for x in fs], dtype=object),
+        "method": np.array([x.method for x in fs], dtype=object),
+        "statistic": f([x.statistic for x in fs]),
+        "p_value": f([x.p_value for x in fs]),
+        "p_adjusted": f([x.p_adjusted for x in fs]),
+        "threshold": f([x.threshold for x in fs]),
+        "threshold_source": np.array([x.threshold_source for x in fs], dtype=object),
+        "drifted": np.array([x.drifted for x in fs], dtype=bool),
+        "severity": np.array([x.severity for x in fs], dtype=object),
+        "n_reference": np.array([x.n_reference for x in fs], dtype=np.int64),
+        "n_current": np.array([x.n_current for x in fs], dtype=np.int64),
+        "missing_rate": f([q[x.name].missing_rate if x.name in q else None for x in fs]),
+        "unseen": np.array([x.unseen for x in fs], dtype=np.int64),
+        "counts": np.array([hist(x.name) for x in fs], dtype=object),
+    }
+    tx.cur.register("_mw_fd", cols)
+    # NaN (no p-value) is stored as NULL
+    tx.q(
+        "INSERT INTO mon_feature_drift SELECT ?, feature, kind, method, "
+        "nullif(statistic, 'NaN'::DOUBLE), nullif(p_value, 'NaN'::DOUBLE), "
+        "nullif(p_adjusted, 'NaN'::DOUBLE), threshold, threshold_source, drifted, severity, "
+        "n_reference, n_current, nullif(missing_rate, 'NaN'::DOUBLE), unseen, counts FROM _mw_fd",
+        [bid],
+    )
+    tx.cur.unregister("_mw_fd")
+
+
+def _insert_performance(
+    tx: Any, bid: int, perf: Mapping[str, Mapping[str, float]], now: str, n: int
+) -> None:
+    for kind, metrics in perf.items():
+        for metric, value in metrics.items():  # a handful of rows
+            tx.q(
+                "INSERT OR REPLACE INTO mon_performance VALUES (?,?,?,?,?,?)",
+                [bid, metric, kind, float(value), n, now],
+            )
+
+
+def attach_labels(
+    reg: Registry,
+    batch_id: int,
+    labels: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    id_column: str,
+    label_column: str,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, float]:
+    """Join late labels to a checked batch by id; its performance becomes realized.
+
+    Returns the realized metrics. Ids that match no stored row are ignored;
+    the estimate stays stored beside the realized value.
+    """
+    from modelward.core.registry.registry import utcnow
+
+    src = open_source(labels)
+    for c in (id_column, label_column):
+        if c not in src.kinds:
+            raise InvalidInput(f"{src.label} has no column {c!r}")
+    ids: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for b in src.batches([id_column, label_column]):
+        check(cancel)
+        i, y = b[id_column], b[label_column]
+        ids.append(
+            np.array(
+                [str(x) for x in (i.tolist() if isinstance(i, np.ndarray) else i.to_pylist())],
+                dtype=object,
+            )
+        )
+        ys.append(
+            positive_labels(
+                y if isinstance(y, np.ndarray) else np.asarray(y.to_pylist(), dtype=object)
+            )
+        )
+    progress(0.5, "joining labels")
+    with reg._read() as cur:
+        row = cur.execute("SELECT version_id FROM mon_batches WHERE id = ?", [batch_id]).fetchall()
+    if not row:
+        raise NotFound(f"no monitored batch with id {batch_id}")
+    prof = get_profile(reg, int(row[0][0]))
+    thr = float(prof.model.get("threshold", 0.5)) if prof else 0.5
+    with reg.transaction() as tx:
+        tx.cur.register(
+            "_mw_labels",
+            {
+                "row_id": np.concatenate(ids) if ids else np.empty(0, dtype=object),
+                "label": np.concatenate(ys) if ys else np.empty(0),
+            },
+        )
+        tx.q(
+            "UPDATE mon_predictions p SET label = l.label FROM _mw_labels l "
+            "WHERE p.batch_id = ? AND p.row_id = l.row_id",
+            [batch_id],
+        )
+        tx.cur.unregister("_mw_labels")
+        got = tx.q(
+            "SELECT score, label FROM mon_predictions WHERE batch_id = ? AND label IS NOT NULL",
+            [batch_id],
+        ).fetchnumpy()
+        score = np.asarray(got["score"], dtype=np.float64)
+        y = np.asarray(got["label"], dtype=np.float64)
+        if y.size == 0:
+            raise InvalidInput(f"no id in {src.label} matches a row of batch {batch_id}")
+        metrics = realized_metrics(y, score, thr)
+        _insert_performance(tx, batch_id, {"realized": metrics}, utcnow(), int(y.size))
+        tx.q("UPDATE mon_batches SET has_labels = true WHERE id = ?", [batch_id])
+        tx.audit(
+            "monitor.labels_attached",
+            "batch",
+            batch_id,
+            after={"source": src.label, "labelled_rows": int(y.size), "metrics": metrics},
+        )
+    progress(1.0, "labels attached")
+    return metrics
+
+
+def reference_histogram(prof: ReferenceProfile, feature: str) -> NumericProfile | Any:
+    """The profile of one monitored column (for charts)."""
+    if feature == "score" and prof.score is not None:
+        return prof.score
+    if feature not in prof.features:
+        raise NotFound(f"column {feature!r} is not monitored")
+    return prof.features[feature]
