@@ -40,6 +40,17 @@ class PagedTableModel(QAbstractTableModel):
     """one sentence: why the table could not be read."""
 
     headers: tuple[str, ...] = ()
+    # Roles a subclass answers; anything else returns None at once. A view asks
+    # about ten roles per cell on every paint, so this check is the hot path.
+    roles: frozenset[int] = frozenset(
+        int(r)
+        for r in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.TextAlignmentRole,
+            Qt.ItemDataRole.ForegroundRole,
+        )
+    ) | frozenset(range(int(Qt.ItemDataRole.UserRole), int(Qt.ItemDataRole.UserRole) + 16))
 
     def __init__(self, reader: Reader, parent: QObject | None = None):
         super().__init__(parent)
@@ -179,9 +190,12 @@ class PagedTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < self._rows):
+        if role not in self.roles:
             return None
-        row = self._row(index.row())
+        r = index.row()
+        if not (0 <= r < self._rows) or not index.isValid():
+            return None
+        row = self._row(r)
         if row is None:
             return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
         return self._cell(row, index.column(), role)

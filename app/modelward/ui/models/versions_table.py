@@ -46,6 +46,24 @@ def metric_header(key: str) -> str:
     return special.get(key, key.replace("_", " ").capitalize())
 
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+
+
+def _display(r: tuple[Any, ...]) -> tuple[str, ...]:
+    """The texts of a page row ``(id, name, version, aliases, status, estimator, created_at,
+    created_by, metrics…)`` in column order."""
+    fixed = (
+        r[1],
+        str(r[2]),
+        r[3] or "",
+        status_label(r[4]),
+        (r[5] or "").rsplit(".", 1)[-1],
+        (r[6] or "")[:16].replace("T", " "),
+        r[7],
+    )
+    return fixed + tuple(format_metric(v) for v in r[8:])
+
+
 class QtVersionsTableModel(PagedTableModel):
     """Versions of a registry as rows; metric columns follow the key metrics present."""
 
@@ -62,7 +80,8 @@ class QtVersionsTableModel(PagedTableModel):
         return query.count_rows(self.registry, spec)
 
     def _page(self, spec: query.TableSpec, offset: int, limit: int) -> list[tuple[Any, ...]]:
-        return query.fetch_page(self.registry, spec, offset, limit)
+        # Display texts are made here, on the reader thread: painting only indexes a tuple.
+        return [(*r, _display(r)) for r in query.fetch_page(self.registry, spec, offset, limit)]
 
     def _load_first(self, spec: Any, gen: int) -> Any:
         # The metric columns follow what the registry holds; decided on the reader thread.
@@ -106,23 +125,9 @@ class QtVersionsTableModel(PagedTableModel):
             self.set_spec(dataclasses.replace(self._spec, sort=key, descending=desc))
 
     def _cell(self, row: tuple[Any, ...], column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return row[1]
-            if column == 1:
-                return str(row[2])
-            if column == 2:
-                return row[3] or ""
-            if column == 3:
-                return status_label(row[4])
-            if column == 4:
-                return (row[5] or "").rsplit(".", 1)[-1]
-            if column == 5:
-                return (row[6] or "")[:16].replace("T", " ")
-            if column == 6:
-                return row[7]
-            value = row[8 + column - 7] if 8 + column - 7 < len(row) else None
-            return format_metric(value)
+        if role == _DISPLAY:
+            texts = row[-1]
+            return texts[column] if column < len(texts) else None
         if role == Qt.ItemDataRole.TextAlignmentRole and (column == 1 or column >= 7):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and column == 3 and row[4] in STATUS_COLORS:
