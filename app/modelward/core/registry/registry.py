@@ -698,9 +698,9 @@ class Registry:
             mid = self.ensure_model(tx, name, task=task, description=description)
             existing, number = _first(
                 tx.q(
-                    "SELECT (SELECT id FROM versions WHERE model_id = $mid AND sha256 = $sha "
-                    "ORDER BY version LIMIT 1), "
-                    "(SELECT coalesce(max(version), 0) + 1 FROM versions WHERE model_id = $mid)",
+                    # One scan; correlated subqueries here cost several times more.
+                    "SELECT arg_min(id, version) FILTER (WHERE sha256 = $sha), "
+                    "coalesce(max(version), 0) + 1 FROM versions WHERE model_id = $mid",
                     {"mid": mid, "sha": sha256},
                 )
             )
