@@ -203,9 +203,13 @@ def _text_in_numbers(series: pd.Series) -> tuple[int, str] | None:
     """For a text column that mostly holds numbers: the first row with other text."""
     import pandas as pd
 
+    head = series.dropna().head(1000)
+    if (
+        head.empty
+        or pd.to_numeric(head.astype(str).str.strip(), errors="coerce").notna().mean() < 0.5
+    ):
+        return None  # a column of words: no need to look at every row
     text = series.dropna().astype(str).str.strip()
-    if text.empty:
-        return None
     missing = text.str.lower().isin(_MISSING_TOKENS)
     values = text[~missing]
     if values.empty:
@@ -222,6 +226,12 @@ def _is_numeric_text(series: pd.Series) -> bool:
     """A text column whose non-missing values are all numbers ("1.5", "NA", "3")."""
     import pandas as pd
 
+    head = series.dropna().head(1000).astype(str).str.strip()
+    if (
+        pd.to_numeric(head, errors="coerce").isna().sum()
+        > head.str.lower().isin(_MISSING_TOKENS).sum()
+    ):
+        return False  # text that is not a number or a missing marker, already in the first rows
     text = series.dropna().astype(str).str.strip()
     values = text[~text.str.lower().isin(_MISSING_TOKENS)]
     return bool(len(values)) and bool(pd.to_numeric(values, errors="coerce").notna().all())
@@ -301,10 +311,9 @@ def feature_frame(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
                     "float64"
                 )
         else:
-            obj = s.astype(object)
-            out[col] = obj.where(obj.notna(), np.nan).map(
-                lambda v: v if isinstance(v, float) else str(v)
-            )
+            missing = s.isna().to_numpy()
+            obj = s.astype(object) if pd.api.types.is_string_dtype(s) else s.astype(str)
+            out[col] = obj.astype(object).where(~missing, np.nan)
     return pd.DataFrame(out, index=df.index)
 
 

@@ -6,6 +6,7 @@ in a version's lineage and read back to reproduce the version exactly.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -226,10 +227,41 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
+# Where most estimators live: looked up first, because walking every scikit-learn
+# module (``all_estimators``) costs about a second.
+_COMMON_MODULES = (
+    "sklearn.linear_model",
+    "sklearn.ensemble",
+    "sklearn.tree",
+    "sklearn.svm",
+    "sklearn.neighbors",
+    "sklearn.naive_bayes",
+    "sklearn.neural_network",
+    "sklearn.discriminant_analysis",
+    "sklearn.dummy",
+    "sklearn.kernel_ridge",
+    "sklearn.gaussian_process",
+)
+
+
+@functools.cache
 def _all_estimators() -> dict[str, type]:
     from sklearn.utils import all_estimators
 
     return dict(all_estimators(type_filter=["classifier", "regressor"]))
+
+
+@functools.cache
+def _find_estimator(short: str) -> type | None:
+    import importlib
+
+    from sklearn.base import ClassifierMixin, RegressorMixin
+
+    for mod in _COMMON_MODULES:
+        cls = getattr(importlib.import_module(mod), short, None)
+        if isinstance(cls, type) and issubclass(cls, ClassifierMixin | RegressorMixin):
+            return cls
+    return _all_estimators().get(short)
 
 
 def estimator_names(task: str | None = None) -> list[str]:
@@ -251,7 +283,7 @@ def resolve_estimator(name: str) -> type:
         When no scikit-learn classifier or regressor has that name.
     """
     short = name.rsplit(".", 1)[-1]
-    found = _all_estimators().get(short)
+    found = None if short.startswith("_") else _find_estimator(short)
     if found is None or (("." in name) and not name.startswith("sklearn.")):
         import difflib
 

@@ -635,20 +635,49 @@ def _train_job(
                 **(extra_lineage or {}),
             }
             progress(0.97, "registering")
-            res = registry.add_version(
-                name,
-                sha256=sha,
-                size=size,
-                format="skops",
-                estimator_class=f"{cls.__module__}.{cls.__name__}",
-                params=_json_safe(fitted.model.named_steps["model"].get_params(deep=False)),
-                signature=_json_safe(fitted.signature),
-                lineage=lineage,
-                metrics=fitted.metrics,
-                task=fitted.task,
-                description=description,
-            )
-            timings["save_s"] = time.perf_counter() - t0
+            # One connection for the last writes (version, then run): the registry
+            # is held for a moment instead of being opened once per write.
+            with registry.session():
+                res = registry.add_version(
+                    name,
+                    sha256=sha,
+                    size=size,
+                    format="skops",
+                    estimator_class=f"{cls.__module__}.{cls.__name__}",
+                    params=_json_safe(fitted.model.named_steps["model"].get_params(deep=False)),
+                    signature=_json_safe(fitted.signature),
+                    lineage=lineage,
+                    metrics=fitted.metrics,
+                    task=fitted.task,
+                    description=description,
+                )
+                timings["save_s"] = time.perf_counter() - t0
+                v = res.version
+                result = TrainResult(
+                    name=v.name,
+                    version=v.version,
+                    version_id=v.id,
+                    run_id=run_id,
+                    created=res.created,
+                    metrics=dict(fitted.metrics),
+                    fold_metrics=fitted.fold_metrics,
+                    params=_json_safe(fitted.params),
+                    data_fingerprint=fingerprint,
+                    snapshot_sha256=snap_sha,
+                    timings=timings,
+                )
+                registry.finish_run(
+                    run_id,
+                    "finished",
+                    result={
+                        "version": v.ref,
+                        "metrics": result.metrics,
+                        "fold_metrics": result.fold_metrics,
+                        "search": _json_safe(fitted.search),
+                        "timings": timings,
+                    },
+                    version_id=v.id,
+                )
     except Cancelled:
         registry.finish_run(run_id, "cancelled", error="cancelled by the user")
         raise
@@ -658,32 +687,6 @@ def _train_job(
     except Exception as e:
         registry.finish_run(run_id, "failed", error=f"{type(e).__name__}: {_first_line(e)}")
         raise TrainingFailed(f"training failed: {type(e).__name__}: {_first_line(e)}") from e
-    v = res.version
-    result = TrainResult(
-        name=v.name,
-        version=v.version,
-        version_id=v.id,
-        run_id=run_id,
-        created=res.created,
-        metrics=dict(fitted.metrics),
-        fold_metrics=fitted.fold_metrics,
-        params=_json_safe(fitted.params),
-        data_fingerprint=fingerprint,
-        snapshot_sha256=snap_sha,
-        timings=timings,
-    )
-    registry.finish_run(
-        run_id,
-        "finished",
-        result={
-            "version": v.ref,
-            "metrics": result.metrics,
-            "fold_metrics": result.fold_metrics,
-            "search": _json_safe(fitted.search),
-            "timings": timings,
-        },
-        version_id=v.id,
-    )
     progress(1.0, f"registered {v.ref}")
     return result
 
