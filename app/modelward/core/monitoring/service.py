@@ -24,7 +24,7 @@ from modelward.core.monitoring.performance import (
     realized_metrics,
 )
 from modelward.core.monitoring.profile import NumericProfile, ReferenceProfile, build_profile
-from modelward.core.monitoring.quality import quality_of
+from modelward.core.monitoring.quality import SchemaMismatch, check_schema, quality_of
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
@@ -85,7 +85,9 @@ def _scorer(
         )
     missing = [c for c in cols if c not in src.kinds]
     if missing:
-        raise InvalidInput(f"{src.label} lacks the model's input column(s) {', '.join(missing)}")
+        raise SchemaMismatch(
+            f"{src.label} does not match the model: missing input column(s) {', '.join(missing)}"
+        )
     has_proba = hasattr(model, "predict_proba")
 
     def score(batch: Mapping[str, Any]) -> np.ndarray:
@@ -220,6 +222,7 @@ def check_batch(
             "(modelward monitor REF --reference PATH)"
         )
     src = open_source(batch)
+    check_schema(prof, src)
     if id_column and id_column not in src.kinds:
         raise InvalidInput(f"{src.label} has no id column {id_column!r}")
     if label_column and label_column not in src.kinds:
