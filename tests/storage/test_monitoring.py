@@ -178,3 +178,18 @@ def test_cli_monitor(tmp_path, run_cli):
     assert doc["profile"]["rows"] == 3000 and doc["batch_id"] >= 1
     assert "estimated" in doc["performance"]
     assert any(f["name"] == "debt_ratio" and f["drifted"] for f in doc["features"])
+
+
+def test_demo_batches(tmp_path):
+    from modelward.core.monitoring.demo_batches import add_monitoring_demo
+
+    reg = Registry(tmp_path / "demo")
+    create_demo_workspace(reg)
+    ids = add_monitoring_demo(reg, rows=600)
+    vid = reg.resolve(CHAMPION).id
+    b = series.batches(reg, vid)
+    assert b["batch_id"].tolist() == ids and len(ids) == 12
+    assert b["has_labels"].tolist() == [True] * 9 + [False] * 3  # labels three months late
+    assert b["drift_share"][:6].max() == 0.0 and b["drift_share"][-1] > 0.0
+    ps = series.performance_series(reg, vid)
+    assert np.isfinite(ps["estimated"]).all() and np.isfinite(ps["realized"][:9]).all()

@@ -35,7 +35,7 @@ def _monthly_rows(pool: np.ndarray, month: int, n: int, rng: np.random.Generator
 
     def z(c: str) -> np.ndarray:
         x = pool[:, col[c]]
-        return (x - x.mean()) / x.std()
+        return np.asarray((x - x.mean()) / x.std())
 
     w = np.exp(strength * (z("debt_ratio") + z("utilisation") - z("income")) / 3)
     return rng.choice(len(pool), size=n, replace=False, p=w / w.sum())

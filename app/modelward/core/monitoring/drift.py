@@ -149,17 +149,17 @@ def decile_starts(ref_counts: np.ndarray, n_groups: int = 10) -> np.ndarray:
 
 def adjust_pvalues(p: Sequence[float], method: str = "bh") -> np.ndarray:
     """Benjamini–Hochberg (``bh``) or Holm (``holm``) adjusted p-values (``none`` keeps them)."""
-    p = np.asarray(p, dtype=np.float64)
-    if p.size == 0 or method == "none":
-        return p
+    arr = np.asarray(p, dtype=np.float64)
+    if arr.size == 0 or method == "none":
+        return arr
     from scipy.stats import false_discovery_control
 
     if method == "bh":
-        return np.asarray(false_discovery_control(p, method="bh"))
+        return np.asarray(false_discovery_control(arr, method="bh"))
     if method == "holm":
-        order = np.argsort(p)
-        m = len(p)
-        adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+        order = np.argsort(arr)
+        m = len(arr)
+        adj = np.maximum.accumulate((m - np.arange(m)) * arr[order])
         out = np.empty(m)
         out[order] = np.minimum(adj, 1.0)
         return out

@@ -25,13 +25,13 @@ def positive_labels(y: np.ndarray, positive: Any = None) -> np.ndarray:
     y = np.asarray(y)
     if y.dtype.kind in "fiub":
         yf = y.astype(np.float64)
-        pos = 1.0 if positive is None else float(positive)
-        out = (yf == pos).astype(np.float64)
+        pos_num = 1.0 if positive is None else float(positive)
+        out: np.ndarray = (yf == pos_num).astype(np.float64)
         out[np.isnan(yf)] = np.nan
         return out
-    vals = [v for v in y.tolist() if v is not None]
-    pos = positive if positive is not None else (max(map(str, vals)) if vals else None)
-    return np.array([np.nan if v is None else float(str(v) == str(pos)) for v in y.tolist()])
+    vals = [str(v) for v in y.tolist() if v is not None]
+    pos = str(positive) if positive is not None else (max(vals) if vals else None)
+    return np.array([np.nan if v is None else float(str(v) == pos) for v in y.tolist()])
 
 
 def realized_metrics(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -> dict[str, float]:

@@ -531,8 +531,8 @@ def _merge_into(total: BatchCounts, p: BatchCounts) -> None:
     for c, cc in p.categorical.items():
         tc = total.categorical[c]
         tc.missing += cc.missing
-        for v, n in cc.learned.items():
-            tc.learned[v] = tc.learned.get(v, 0) + n
+        for val, k in cc.learned.items():
+            tc.learned[val] = tc.learned.get(val, 0) + k
     if p.moments is not None and total.moments is not None:
         total.moments = Moments(
             total.moments.n + p.moments.n,
@@ -545,15 +545,15 @@ def _pca_basis(
     moms: Sequence[Moments], n_comp: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, float]:
     n = sum(m.n for m in moms)
-    zsum = sum(m.zsum for m in moms)
-    zz = sum(m.zz for m in moms)
-    center = zsum / n
+    zsum: np.ndarray = np.sum([m.zsum for m in moms], axis=0)
+    zz: np.ndarray = np.sum([m.zz for m in moms], axis=0)
+    center: np.ndarray = zsum / n
     vals, vecs = np.linalg.eigh(zz / n - np.outer(center, center))
     order = np.argsort(vals)[::-1]
     vals, vecs = np.clip(vals[order], 0, None), vecs[:, order]
     share = np.cumsum(vals) / max(vals.sum(), 1e-12)
     if n_comp is None:
-        n_comp = max(1, int(min(len(vals) - 1, np.searchsorted(share, PCA_VARIANCE) + 1)))
+        n_comp = max(1, min(len(vals) - 1, int(np.searchsorted(share, PCA_VARIANCE)) + 1))
     return center, vecs[:, :n_comp], float(share[n_comp - 1])
 
 
