@@ -100,9 +100,10 @@ def prescan(
                 module, _, qual = str(arg).partition(" ")
                 pair = _fix_name(module, qual, proto)
             elif name == "STACK_GLOBAL":
-                qual, module = (stack.pop() if stack else None), (stack.pop() if stack else None)
-                if isinstance(module, str) and isinstance(qual, str):
-                    pair = _fix_name(module, qual, proto)
+                top: Any = stack.pop() if stack else None
+                below: Any = stack.pop() if stack else None
+                if isinstance(below, str) and isinstance(top, str):
+                    pair = _fix_name(below, top, proto)
                 stack.append(None)
             if pair is not None:
                 if not allow.allows(*pair):
@@ -116,10 +117,10 @@ def prescan(
                 memo[len(memo)] = stack[-1] if stack else None
                 continue
             if name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[int(arg)] = stack[-1] if stack else None  # type: ignore[call-overload]
+                memo[int(arg)] = stack[-1] if stack else None  # type: ignore[arg-type]
                 continue
             if name in ("GET", "BINGET", "LONG_BINGET"):
-                stack.append(memo.get(int(arg)))  # type: ignore[call-overload]
+                stack.append(memo.get(int(arg)))  # type: ignore[arg-type]
                 continue
             if name == "MARK":
                 stack.append(_MARK)
@@ -211,7 +212,7 @@ class RestrictedUnpickler(_RestrictedMixin, pickle._Unpickler):  # type: ignore[
         self._guard_build()
         pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
 
-    dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]
 
 
 def _numpy_unpickler_class() -> type:
