@@ -638,6 +638,7 @@ def compare(
         else None
     )
     try:
+        assert a.predictions is not None and b.predictions is not None
         diffs = compare_predictions(
             a.predictions,
             b.predictions,
