@@ -43,6 +43,7 @@ def make_main_window(qtbot, tmp_path):
         win.shutdown()
         assert not win.jobs.runner.active(), "a job was still running after shutdown"
         assert win.reader._pool is None
+        assert win.watch.watcher is None, "the folder watcher was still running after shutdown"
     assert QThreadPool.globalInstance().activeThreadCount() == 0
 
 

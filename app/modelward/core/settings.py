@@ -47,6 +47,8 @@ class Settings:
     registry: str = ""
     """Registry folder; empty means ``MODELWARD_HOME`` or the OS data folder."""
     watched_folders: list[str] = field(default_factory=list)
+    """Only read from older settings: watched folders now live in the registry, and the
+    window moves any listed here into it (then empties this list)."""
     theme: str = Theme.SYSTEM
     drift_threshold: float = 0.2
     """Population stability index above which a feature counts as drifted."""

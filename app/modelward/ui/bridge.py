@@ -136,3 +136,140 @@ class Reader(QObject):
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+class WatchBridge(QObject):
+    """Runs the window's one :class:`~modelward.core.watch.FolderWatcher` and re-emits its events.
+
+    Changing the folders (add, remove, pause, resume) and (re)starting the
+    watcher read and write the registry and may wait for the file in hand, so
+    they run on one control thread, in order; the GUI thread only submits.
+    Watcher events arrive on the watcher's worker thread and are only emitted.
+    """
+
+    sig_watch_event = Signal(object)
+    """a :class:`~modelward.core.watch.WatchEvent` (connect with a queued connection)."""
+    sig_folders_changed = Signal(object)
+    """the watched folders (a list of ``WatchedFolder``), after a change or a (re)start."""
+    sig_watch_failed = Signal(str)
+    """one sentence: a folder change or the watcher's start failed."""
+
+    def __init__(
+        self,
+        registry: Any,
+        parent: QObject | None = None,
+        *,
+        settle: float = 1.0,
+        rescan_interval: float = 10.0,
+    ):
+        super().__init__(parent)
+        self.registry = registry
+        self.settle = settle
+        self.rescan_interval = rescan_interval
+        self.watcher: Any = None  # replaced on the control thread; read on the GUI thread
+        self.folders: list[Any] = []
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="mw-watch")
+
+    # GUI thread: submit only.
+    def start(self, legacy_paths: list[str] | tuple[str, ...] = ()) -> None:
+        """Start watching the registry's folders (plus ``legacy_paths`` from old settings)."""
+        paths = list(legacy_paths)
+        self._submit(lambda: self._add_legacy(paths))
+
+    def add(
+        self,
+        path: str,
+        kind: str = "models",
+        *,
+        model_name: str | None = None,
+        polling: bool = False,
+    ) -> None:
+        from modelward.core.watch import add_folder
+
+        self._submit(
+            lambda: add_folder(self.registry, path, kind, model_name=model_name, polling=polling)
+        )
+
+    def remove(self, folder_id: int) -> None:
+        from modelward.core.watch import remove_folder
+
+        self._submit(lambda: remove_folder(self.registry, folder_id))
+
+    def set_paused(self, folder_id: int, paused: bool) -> None:
+        from modelward.core.watch import set_paused
+
+        self._submit(lambda: set_paused(self.registry, folder_id, paused))
+
+    def rescan(self) -> None:
+        """Ask the running watcher for a full rescan now (sets a flag; returns at once)."""
+        w = self.watcher
+        if w is not None:
+            w.rescan()
+
+    def status(self, folder_id: int) -> Any:
+        """The live ``FolderStatus`` of an active folder, or ``None``."""
+        w = self.watcher
+        return None if w is None else w.status.get(folder_id)
+
+    def _submit(self, change: Callable[[], Any]) -> None:
+        if self._pool is not None:
+            self._pool.submit(self._apply, change)
+
+    # Control thread.
+    def _add_legacy(self, paths: list[str]) -> None:
+        from modelward.core.watch import MODELS, add_folder
+
+        for p in paths:
+            try:
+                add_folder(self.registry, p, MODELS)
+            except ModelWardError as e:
+                log.warning("watched folder from the old settings not moved: %s", e)
+
+    def _apply(self, change: Callable[[], Any]) -> None:
+        from modelward.core.watch import list_folders
+
+        failure = ""
+        try:
+            change()
+        except ModelWardError as e:
+            failure = str(e)
+        except Exception as e:  # never let a control step die silently
+            log.exception("watched folder change failed")
+            failure = f"the watched folders could not be changed: {type(e).__name__}: {e}"
+        try:
+            self._restart()
+            self.folders = list_folders(self.registry)
+        except ModelWardError as e:
+            failure = failure or str(e)
+        except Exception as e:
+            log.exception("the folder watcher could not start")
+            failure = failure or f"the folder watcher could not start: {type(e).__name__}: {e}"
+        if failure:
+            self.sig_watch_failed.emit(failure)
+        self.sig_folders_changed.emit(list(self.folders))
+
+    def _restart(self) -> None:
+        from modelward.core.watch import FolderWatcher
+
+        old, self.watcher = self.watcher, None
+        if old is not None:
+            old.stop()
+        if self._pool is None:
+            return  # shutting down
+        w = FolderWatcher(
+            self.registry,
+            on_event=self.sig_watch_event.emit,
+            settle=self.settle,
+            rescan_interval=self.rescan_interval,
+        )
+        w.start()
+        self.watcher = w
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Finish the pending change, then stop the watcher (it finishes the file in hand)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        w, self.watcher = self.watcher, None
+        if w is not None:
+            w.stop(timeout)

@@ -31,28 +31,35 @@ from modelward.core.domain import AuditReport
 from modelward.core.jobs import JobKind, JobState
 from modelward.core.registry import Registry
 from modelward.core.settings import Settings, save_settings
+from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
+from modelward.core.watch.folders import display_name
 from modelward.ui import tasks
-from modelward.ui.bridge import JobBridge, Reader
+from modelward.ui.bridge import JobBridge, Reader, WatchBridge
 from modelward.ui.dialogs.alias import AliasDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.settings import SettingsDialog
+from modelward.ui.dialogs.watch import AddFolderDialog
 from modelward.ui.models.audit_table import QtAuditTableModel
 from modelward.ui.models.jobs_table import QtJobsTableModel
 from modelward.ui.models.versions_table import QtVersionsTableModel
+from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
 from modelward.ui.pages.audit_page import AuditPage
 from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
 from modelward.ui.pages.registry_page import RegistryPage
+from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
 from modelward.ui.widgets import label
 
 POLL_MS = 2000
+ARRIVAL_REFRESH_MS = 300  # arrivals within this window refresh the table once (STYLE §3.5)
 
 
 class Page(enum.IntEnum):
     REGISTRY = 0
     JOBS = 1
     AUDIT = 2
+    WATCH = 3
 
 
 class RegistryView(enum.IntEnum):
@@ -76,6 +83,7 @@ class Actions:
     PAGE_REGISTRY = "act_page_registry"
     PAGE_JOBS = "act_page_jobs"
     PAGE_AUDIT = "act_page_audit"
+    PAGE_WATCH = "act_page_watch"
 
 
 class MainWindow(QMainWindow):
@@ -85,6 +93,8 @@ class MainWindow(QMainWindow):
     """model name: the model page shows fresh data."""
     sig_registry_changed = Signal(int)
     """audit head: the registry changed (here or in another process)."""
+    sig_watch_event_shown = Signal(str)
+    """event kind: an arrival (or a folder change) was added to the watch feed."""
 
     def __init__(
         self,
@@ -92,6 +102,8 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         *,
         save_settings_on_change: bool = True,
+        watch_settle: float = 1.0,
+        watch_rescan: float = 10.0,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
@@ -114,6 +126,9 @@ class MainWindow(QMainWindow):
         self.versions_model.metric_columns = self.settings.key_metric_columns
         self.audit_model = QtAuditTableModel(registry, self.reader, self)
         self.jobs_model = QtJobsTableModel(self.jobs, self)
+        self.watch = WatchBridge(registry, self, settle=watch_settle, rescan_interval=watch_rescan)
+        self.watch_folders_model = QtWatchedFoldersModel(self.watch, self)
+        self.watch_feed_model = QtWatchFeedModel(self)
 
         self._build_ui()
         self._build_actions()
@@ -130,6 +145,15 @@ class MainWindow(QMainWindow):
         self._tick_timer.setInterval(1000)
         self._tick_timer.timeout.connect(self._on_tick)
         self._tick_timer.start()
+        self._arrival_timer = QTimer(self)
+        self._arrival_timer.setSingleShot(True)
+        self._arrival_timer.setInterval(ARRIVAL_REFRESH_MS)
+        self._arrival_timer.timeout.connect(self.refresh_all)
+        # Folders kept in the settings by older versions move into the registry once.
+        legacy = list(self.settings.watched_folders)
+        self.watch.start(legacy)
+        if legacy:
+            self.apply_settings(self.settings.replace(watched_folders=[]))
 
     # ------------------------------------------------------------ building
     def _build_ui(self) -> None:
@@ -147,7 +171,7 @@ class MainWindow(QMainWindow):
         nl.addWidget(label(f"Model registry · {__version__}", "AppSubtitle"))
         self.nav = QListWidget()
         self.nav.setObjectName("Nav")
-        for text in ("Registry", "Jobs", "Audit trail"):
+        for text in ("Registry", "Jobs", "Audit trail", "Watched folders"):
             item = QListWidgetItem(text)
             item.setSizeHint(QSize(0, 34))
             self.nav.addItem(item)
@@ -169,7 +193,8 @@ class MainWindow(QMainWindow):
         self.registry_stack.setCurrentIndex(RegistryView.TABLE)
         self.jobs_page = JobsPage(self.jobs, self.jobs_model)
         self.audit_page = AuditPage(self.audit_model)
-        for w in (self.registry_stack, self.jobs_page, self.audit_page):
+        self.watch_page = WatchPage(self.watch_folders_model, self.watch_feed_model)
+        for w in (self.registry_stack, self.jobs_page, self.audit_page, self.watch_page):
             self.pages.addWidget(w)
         root.addWidget(self.pages, 1)
         self.setCentralWidget(central)
@@ -229,6 +254,14 @@ class MainWindow(QMainWindow):
         view.addAction(
             a(Actions.PAGE_AUDIT, "&Audit trail", "Ctrl+3", lambda: self.show_page(Page.AUDIT))
         )
+        view.addAction(
+            a(
+                Actions.PAGE_WATCH,
+                "&Watched folders",
+                "Ctrl+4",
+                lambda: self.show_page(Page.WATCH),
+            )
+        )
         view.addSeparator()
         view.addAction(a(Actions.FIND, "&Find…", K.Find, self.focus_search))
         view.addAction(a(Actions.REFRESH, "Re&fresh", K.Refresh, self.refresh_all))
@@ -251,6 +284,10 @@ class MainWindow(QMainWindow):
         self.model_page.sig_set_alias_requested.connect(self.open_alias_dialog)
         self.model_page.sig_compare_requested.connect(self.compare)
         self.audit_page.sig_verify_requested.connect(self.verify_chain)
+        self.watch_page.sig_add_requested.connect(self.open_add_folder_dialog)
+        self.watch.sig_watch_event.connect(self._on_watch_event, q)
+        self.watch.sig_folders_changed.connect(self._on_watch_folders_changed, q)
+        self.watch.sig_watch_failed.connect(self._on_watch_failed, q)
         self.versions_model.sig_loaded.connect(self._on_versions_loaded)
         self.reader.sig_read_done.connect(self._on_read_done, q)
         self.reader.sig_read_failed.connect(self._on_read_failed, q)
@@ -457,6 +494,41 @@ class MainWindow(QMainWindow):
     def _on_tick(self) -> None:
         if self.pages.currentIndex() == Page.JOBS:
             self.jobs_page.tick()
+        elif self.pages.currentIndex() == Page.WATCH:
+            self.watch_folders_model.update_status()
+
+    # ------------------------------------------------------------ watched folders
+    def _on_watch_event(self, event: WatchEvent) -> None:
+        shown = self.watch_feed_model.add_event(event)
+        self.watch_folders_model.note_event(event)
+        if event.kind == "ingested":
+            self._arrival_timer.start()  # coalesce a burst of arrivals into one refresh
+        elif event.kind == "rejected" and event.path:
+            name = display_name(Path(event.path).name)
+            self.notify(f"Rejected {name}: {display_name(event.detail)}", error=True)
+        if shown:
+            self.sig_watch_event_shown.emit(event.kind)
+
+    def _on_watch_folders_changed(self, folders: list[WatchedFolder]) -> None:
+        self.watch_folders_model.set_folders(folders)
+
+    def _on_watch_failed(self, message: str) -> None:
+        self.watch_page.show_error(message)
+        self.notify(message, error=True)
+
+    def open_add_folder_dialog(self, path: str = "") -> AddFolderDialog:
+        dlg = AddFolderDialog(path, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(lambda: self.add_watched_folder(*dlg.values()))
+        dlg.open()
+        return dlg
+
+    def add_watched_folder(
+        self, path: str, kind: str = MODELS, model_name: str | None = None, polling: bool = False
+    ) -> None:
+        """Watch ``path`` (stored in the registry); files already there are taken too."""
+        self.watch_page.show_error("")
+        self.watch.add(path, kind, model_name=model_name, polling=polling)
 
     # ------------------------------------------------------------ dialogs
     def choose_and_register(self) -> None:
@@ -484,16 +556,13 @@ class MainWindow(QMainWindow):
         if folder:
             self.watch_folder(folder)
 
-    def watch_folder(self, folder: str) -> int | None:
-        """Add ``folder`` to the watched folders and register the model files already in it."""
-        if folder not in self.settings.watched_folders:
-            self.apply_settings(
-                self.settings.replace(watched_folders=[*self.settings.watched_folders, folder])
-            )
-        if tasks.expand_paths([folder]):
-            return self.register_files([folder])
-        self.notify(f"Watching {folder}")
-        return None
+    def watch_folder(self, folder: str) -> None:
+        """Watch ``folder`` for model files; the ones already there are registered too."""
+        self.add_watched_folder(folder, MODELS)
+        self.notify(
+            f"Watching {display_name(folder)}: model files saved there are registered "
+            "as they arrive (see Watched folders)"
+        )
 
     def open_alias_dialog(self, name: str, version: int = 0) -> AliasDialog:
         data = self.model_page.data
@@ -566,13 +635,15 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop in order: timers, jobs (cancel, wait), background reads, then the registry."""
+        """Stop in order: timers, jobs (cancel, wait), the folder watcher, reads, the registry."""
         if self._closed:
             return
         self._closed = True
         self._save_layout()
         self._poll_timer.stop()
         self._tick_timer.stop()
+        self._arrival_timer.stop()
         self.jobs.shutdown(timeout)
+        self.watch.shutdown(timeout)
         self.reader.shutdown(timeout)
         self.registry.close()

@@ -1,4 +1,4 @@
-"""Settings: registry location, watched folders, thresholds, theme."""
+"""Settings: registry location, thresholds, theme."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
-    QListWidget,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -40,24 +39,10 @@ class SettingsDialog(QDialog):
         reg_row.addWidget(browse)
         form.addRow("Registry folder", reg_row)
         form.addRow("", label("A new registry location takes effect after a restart.", "Muted"))
-        self.folders = QListWidget()
-        self.folders.addItems(settings.watched_folders)
-        self.folders.setMaximumHeight(100)
-        frow = QVBoxLayout()
-        frow.addWidget(self.folders)
-        fb = QHBoxLayout()
-        add, rm = QPushButton("Add…"), QPushButton("Remove")
-        add.clicked.connect(self._on_add_folder)
-        rm.clicked.connect(
-            lambda: [
-                self.folders.takeItem(self.folders.row(i)) for i in self.folders.selectedItems()
-            ]
+        form.addRow(
+            "Watched folders",
+            label("On the Watched folders page (they are kept in the registry).", "Muted"),
         )
-        fb.addWidget(add)
-        fb.addWidget(rm)
-        fb.addStretch(1)
-        frow.addLayout(fb)
-        form.addRow("Watched folders", frow)
         self.drift = QDoubleSpinBox()
         self.drift.setRange(0.01, 9.99)
         self.drift.setSingleStep(0.05)
@@ -94,15 +79,9 @@ class SettingsDialog(QDialog):
         if d:
             self.registry.setText(d)
 
-    def _on_add_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Watch a folder")
-        if d:
-            self.folders.addItem(d)
-
     def result_settings(self) -> Settings:
         return self._base.replace(
             registry=self.registry.text().strip(),
-            watched_folders=[self.folders.item(i).text() for i in range(self.folders.count())],
             drift_threshold=self.drift.value(),
             performance_drop=self.drop.value(),
             key_metric_columns=self.metrics.value(),
