@@ -29,6 +29,9 @@ def main() -> None:
     uri = f"sqlite:///{workdir}/mlflow.db"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # Artifacts inside the work folder, never in the current directory.
+    if mlflow.get_experiment_by_name("bench") is None:
+        mlflow.create_experiment("bench", artifact_location=f"file://{workdir}/artifacts")
     exp = mlflow.set_experiment("bench")
     client = MlflowClient(uri, uri)
 

@@ -388,7 +388,7 @@ def bench_mlflow(python: str, work: Path, cfg: dict[str, int]) -> dict[str, Any]
 def ms(s: float | None) -> str:
     if s is None:
         return "–"
-    return f"{s * 1000:,.1f} ms" if s < 10 else f"{s:,.1f} s"
+    return f"{s * 1000:,.1f} ms" if s < 1 else f"{s:,.2f} s"
 
 
 def ratio(a: float | None, b: float | None) -> str:
@@ -398,16 +398,21 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{r:,.0f}×" if r >= 10 else f"{r:,.1f}×"
 
 
+def verdict(label: str, limit: float, *values: float) -> str:
+    return label + ": " + " / ".join("met" if v < limit else "**missed**" for v in values)
+
+
 def summary(res: dict[str, Any]) -> str:
     a, lst, p, mf = res["registrations"], res["listing"], res["points"], res.get("mlflow")
     mf = mf or {}
     n_reg = a["n"]
+    full = res["config"]["versions"] == 100_000
     rows = []
     rows.append(
         (
             f"{n_reg:,} registrations via `log_model`, session held",
             ms(a["session_total_s"]),
-            "< 8 s" if n_reg == 1000 else "",
+            verdict("< 8 s", 8, a["session_total_s"]) if n_reg == 1000 else "",
             f"MLflow {ms(mf.get('register_median', 0) * n_reg) if mf else '–'} "
             f"(median × {n_reg:,}): {ratio(mf.get('register_median'), a['session_median_s'])} faster",
         )
@@ -417,7 +422,7 @@ def summary(res: dict[str, Any]) -> str:
             f"{n_reg:,} registrations as one batch (serialise + store each, one "
             "`bulk_add_versions`)",
             ms(a["batched_total_s"]),
-            "< 8 s" if n_reg == 1000 else "",
+            verdict("< 8 s", 8, a["batched_total_s"]) if n_reg == 1000 else "",
             f"{ratio(a['session_total_s'], a['batched_total_s'])} faster than one by one",
         )
     )
@@ -438,7 +443,9 @@ def summary(res: dict[str, Any]) -> str:
                 f"listing `{r['query']}` over {res['config']['versions']:,} versions "
                 f"({r['matches']:,} match): first 100, session / per-call open",
                 f"{ms(r['page_session_s'])} / {ms(r['page_per_call_open_s'])}",
-                "< 100 ms",
+                verdict("< 100 ms", 0.1, r["page_session_s"], r["page_per_call_open_s"])
+                if full
+                else "",
                 f"bare DuckDB {ms(r['page_duckdb_floor_s'])} "
                 f"({ratio(r['page_session_s'], r['page_duckdb_floor_s'])} of floor); "
                 f"MLflow search_runs on {mf.get('register_n', 0):,} runs "
@@ -449,7 +456,9 @@ def summary(res: dict[str, Any]) -> str:
             (
                 f"count for `{r['query']}`, session / per-call open",
                 f"{ms(r['count_session_s'])} / {ms(r['count_per_call_open_s'])}",
-                "< 100 ms",
+                verdict("< 100 ms", 0.1, r["count_session_s"], r["count_per_call_open_s"])
+                if full
+                else "",
                 "",
             )
         )
@@ -457,7 +466,7 @@ def summary(res: dict[str, Any]) -> str:
         (
             f"{p['points']:,} metric points, one `append_metrics` call (session)",
             ms(p["append_one_call_s"]),
-            "< 1 s",
+            verdict("< 1 s", 1, p["append_one_call_s"]) if p["points"] == 1_000_000 else "",
             f"bare DuckDB {ms(p['append_duckdb_floor_s'])} "
             f"({ratio(p['append_one_call_s'], p['append_duckdb_floor_s'])} of floor); "
             f"MLflow log_batch {mf.get('log_batch_points', 0):,} points "
@@ -481,7 +490,9 @@ def summary(res: dict[str, Any]) -> str:
         (
             f"read a {p['history']:,}-point history, session / per-call open",
             f"{ms(p['history_session_s'])} / {ms(p['history_per_call_open_s'])}",
-            "< 50 ms",
+            verdict("< 50 ms", 0.05, p["history_session_s"], p["history_per_call_open_s"])
+            if p["history"] == 100_000
+            else "",
             f"bare DuckDB {ms(p['history_duckdb_floor_s'])}; MLflow get_metric_history "
             f"{ms(mf.get('history_read'))}"
             + (
@@ -493,7 +504,9 @@ def summary(res: dict[str, Any]) -> str:
     )
     m = res["machine"]
     head = (
-        f"Measured {m['date']} on {m['cpus']} cores (shared, noisy), {m['platform']}; "
+        f"Measured {m['date']} on {m['cpus']} cores (shared, noisy"
+        + (f"; load average {m['load']}" if m.get("load") else "")
+        + f"), {m['platform']}; "
         f"Python {m['python']}, DuckDB {m['duckdb']}, scikit-learn {m['sklearn']}, "
         f"ModelWard {m['modelward']}"
         + (f", MLflow {mf['mlflow']} (SQLite store, separate virtualenv)" if mf else "")
@@ -503,7 +516,37 @@ def summary(res: dict[str, Any]) -> str:
     )
     table = "| what | ModelWard | target | baseline in the same run |\n|---|---|---|---|\n"
     table += "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
-    return head + table + "\n"
+    return head + table + "\n" + NOTES
+
+
+NOTES = """
+How to read it:
+
+- *Session held* is a `Registry` used inside `with reg.session():` (the window and
+  each CLI command hold one connection); *per-call open* opens and closes the
+  DuckDB file around every call, as a notebook without a session does, so that
+  other processes can get in. Opening costs a connect (reading the catalog) and a
+  schema check; closing after a write checkpoints, which rewrites the table's last
+  row group (up to 122,880 rows): with 100,000 versions one `add_version` per-call
+  open cost about 0.4 s in a separate measurement, nearly all of it the checkpoint
+  at close (compare the one-call append of 1,000,000 points below, session vs
+  per-call open).
+- A registration is durable when it returns: the artifact is fsynced and renamed
+  into place (two fsyncs), and the DuckDB commit fsyncs its log. The *durable-write
+  floor* does exactly that on bare tables with no lookups, indexes or hashing. Where
+  `log_model` misses the 8 ms target, the floor itself (times 1,000) is usually
+  above 8 s on this shared disk; the rest is about six small statements (model
+  lookup, same-bytes lookup and next number in one scan, version row, metric rows in
+  one statement, audit tail and audit row), each a few hundred microseconds on an
+  idle machine and several milliseconds when the two cores are contended.
+- The batch path stores each artifact durably (two fsyncs each) and then writes
+  every row and audit event in one transaction; its cost is mostly those fsyncs.
+- Absolute times swing several-fold with the load of the shared machine (MLflow's
+  own registrations here are several times slower than on a quiet machine);
+  compare the ratios to the baselines measured in the same run.
+- `append_metrics` costs one transaction (next step, insert, audit event), so
+  100 small calls cost about 100 transactions; pass whole arrays when you can.
+"""
 
 
 def write_docs(text: str) -> None:
@@ -537,7 +580,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, help="repeats per timing (median reported)")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument("--out", default=str(HERE / "results"), help="folder for the JSON results")
+    ap.add_argument("--from-json", help="re-render the summary of a saved result")
     args = ap.parse_args(argv)
+    if args.from_json:
+        text = summary(json.loads(Path(args.from_json).read_text(encoding="utf-8")))
+        print(text)
+        if args.write_docs:
+            write_docs(text)
+        return 0
     cfg = dict(QUICK if args.quick else FULL)
     if args.repeat:
         cfg["repeat"] = args.repeat
@@ -555,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
             "duckdb": duckdb.__version__,
             "sklearn": sklearn.__version__,
             "modelward": mw_version,
+            "load": f"{os.getloadavg()[0]:.1f} at start",
         },
     }
     with tempfile.TemporaryDirectory(prefix="mw-bench-") as tmp:
@@ -576,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             res["mlflow"] = bench_mlflow(args.mlflow_python, work, cfg)
             log(f"MLflow: {res['mlflow']}")
+    res["machine"]["load"] += f", {os.getloadavg()[0]:.1f} at the end"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
