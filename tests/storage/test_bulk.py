@@ -220,3 +220,13 @@ def test_bad_records_are_refused(reg: Registry):
         bulk_add_versions(reg, [{"name": "a"}])
     assert bulk_add_versions(reg, []).created == 0
     assert reg.count_versions() == 0
+
+
+def test_append_metrics_keeps_nan(reg: Registry):
+    # The columnar path turns numpy NaN into NULL unless told otherwise; a diverged
+    # loss must read back as NaN in a plain array, not as a masked value.
+    run = reg.create_run("train")
+    reg.append_metrics(run, "loss", [1.0, math.nan, 3.0])
+    got = reg.metric_history(run, "loss")["value"]
+    assert not hasattr(got, "mask")
+    assert got[0] == 1.0 and math.isnan(got[1]) and got[2] == 3.0

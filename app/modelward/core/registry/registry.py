@@ -1039,9 +1039,14 @@ class Registry:
                 ts = np.full(n, np.datetime64(utcnow()[:-1], "us"))
             else:
                 ts = np.asarray(timestamps, dtype="datetime64[us]").ravel()
-            tx.cur.register("_mw_points", {"step": st, "ts": ts, "value": vals})
+            cols = {"step": st, "ts": ts, "value": vals}
+            value_sql = "value"
+            if np.isnan(vals).any():  # numpy NaN reaches DuckDB as NULL: keep it a NaN
+                cols["nan"] = np.isnan(vals)
+                value_sql = "CASE WHEN nan THEN 'NaN'::DOUBLE ELSE value END"
+            tx.cur.register("_mw_points", cols)
             tx.q(
-                "INSERT INTO metric_points SELECT ?, ?, step, ts, value FROM _mw_points",
+                f"INSERT INTO metric_points SELECT ?, ?, step, ts, {value_sql} FROM _mw_points",
                 [run_id, key],
             )
             tx.cur.unregister("_mw_points")
