@@ -37,6 +37,10 @@ class RegistryUnwritable(RegistryError):
     """The registry folder or one of its files cannot be written."""
 
 
+class RegistryCorrupt(RegistryError):
+    """The registry database file is damaged; restore it from a backup."""
+
+
 class NotFound(ModelWardError):
     """A model, version, alias or file that was named does not exist."""
 

@@ -295,6 +295,16 @@ MIGRATIONS: list[list[str]] = [
             arrived_at VARCHAR NOT NULL,
             PRIMARY KEY (model_name, dataset_id))""",
     ],
+    # 4 -> 5: evidence (public keys of signers whose bundles this registry accepts)
+    [
+        """CREATE TABLE trusted_signers (
+            key_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            public_key VARCHAR NOT NULL,
+            added_at VARCHAR NOT NULL,
+            added_by VARCHAR NOT NULL,
+            reason VARCHAR)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
