@@ -295,7 +295,7 @@ MIGRATIONS: list[list[str]] = [
             arrived_at VARCHAR NOT NULL,
             PRIMARY KEY (model_name, dataset_id))""",
     ],
-    # 4 -> 5: evidence (public keys of signers whose bundles this registry accepts)
+    # 5 -> 6: evidence (public keys of signers whose bundles this registry accepts)
     [
         """CREATE TABLE trusted_signers (
             key_id VARCHAR PRIMARY KEY,
