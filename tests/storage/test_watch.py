@@ -56,7 +56,7 @@ def watched(tmp_path):
 def test_write_close_is_taken_once(watched):
     reg, inbox, _, w = watched(rescan=60)
     write_joblib(inbox / "model.joblib")
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     assert _statuses(w) == ["registered"]
     assert reg.resolve("credit:1").lineage["inbox"] == str(inbox)
     # Many more events for the same bytes (touch, rescans) take nothing new.
@@ -76,7 +76,7 @@ def test_slow_partial_write_is_taken_once_after_it_completes(watched):
         # rescans: the writer still has it open, so it is not taken.
         assert not w.wait_for(lambda r: len(r) >= 1, 2.0)
         f.write(data[len(data) // 2 :])
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     assert _statuses(w) == ["registered"]
     v = reg.resolve("credit")
     assert reg.artifacts.path_for(v.sha256).read_bytes() == data
@@ -87,7 +87,7 @@ def test_atomic_rename_save(watched, tmp_path):
     tmp = inbox / ".model.joblib.tmp"  # an editor's scratch name: ignored
     tmp.write_bytes(_model_bytes(2))
     os.replace(tmp, inbox / "model.joblib")
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     assert _statuses(w) == ["registered"]
     assert len(reg.list_versions("credit")) == 1
 
@@ -97,16 +97,16 @@ def test_file_moved_in_from_elsewhere(watched, tmp_path):
     outside = tmp_path / "outside.joblib"
     outside.write_bytes(_model_bytes(3))
     shutil.move(outside, inbox / "moved.joblib")
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     assert _statuses(w) == ["registered"]
 
 
 def test_changed_bytes_at_a_known_path_are_a_new_version(watched):
     reg, inbox, _, w = watched(rescan=60)
     (inbox / "m.joblib").write_bytes(_model_bytes(4))
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     (inbox / "m.joblib").write_bytes(_model_bytes(5))
-    assert w.wait_for(lambda r: len(r) >= 2, 20)
+    assert w.wait_for(lambda r: len(r) >= 2, 60)
     assert [v.version for v in reg.list_versions("credit")] == [1, 2]
 
 
@@ -127,14 +127,14 @@ def test_burst_all_registered(watched, tmp_path):
 def test_files_added_while_stopped_are_taken_at_restart(watched, tmp_path):
     reg, inbox, folder, w = watched(rescan=60)
     write_joblib(inbox / "a.joblib", seed=1)
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     w.stop()
     (inbox / "b.joblib").write_bytes(_model_bytes(6))
     (inbox / "c.joblib").write_bytes(_model_bytes(7))
     again = FolderWatcher(reg, settle=0.3, rescan_interval=60)
     again.start()
     try:
-        assert again.wait_for(lambda r: len(r) >= 2, 20)
+        assert again.wait_for(lambda r: len(r) >= 2, 60)
         assert sorted(Path(r.path).name for r in again.results) == ["b.joblib", "c.joblib"]
         assert len(reg.list_versions("credit")) == 3  # a.joblib was not taken twice
     finally:
@@ -144,7 +144,7 @@ def test_files_added_while_stopped_are_taken_at_restart(watched, tmp_path):
 def test_polling_mode(watched):
     reg, inbox, _, w = watched(polling=True, settle=0.3, rescan=60)
     (inbox / "p.joblib").write_bytes(_model_bytes(8))
-    assert w.wait_for(lambda r: len(r) >= 1, 30)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     assert _statuses(w) == ["registered"]
 
 
@@ -152,12 +152,12 @@ def test_folder_removed_and_recreated(watched):
     events = []
     reg, inbox, _, w = watched(rescan=0.2, on_event=events.append)
     write_joblib(inbox / "a.joblib", seed=1)
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     shutil.rmtree(inbox)
-    assert w.wait_for(lambda r: any(e.kind == "folder-missing" for e in events), 20)
+    assert w.wait_for(lambda r: any(e.kind == "folder-missing" for e in events), 60)
     inbox.mkdir()
     (inbox / "b.joblib").write_bytes(_model_bytes(9))
-    assert w.wait_for(lambda r: len(r) >= 2, 30)
+    assert w.wait_for(lambda r: len(r) >= 2, 60)
     assert any(e.kind == "folder-back" for e in events)
     assert len(reg.list_versions("credit")) == 2
 
@@ -165,11 +165,11 @@ def test_folder_removed_and_recreated(watched):
 def test_hostile_file_is_quarantined_and_watcher_goes_on(watched):
     reg, inbox, _, w = watched(rescan=60)
     (inbox / "junk.joblib").write_bytes(b"\x00" * 300)
-    assert w.wait_for(lambda r: len(r) >= 1, 20)
+    assert w.wait_for(lambda r: len(r) >= 1, 60)
     assert _statuses(w) == ["rejected"]
     assert any(p.suffix == ".txt" for p in reg.quarantine_dir.iterdir())
     write_joblib(inbox / "good.joblib")
-    assert w.wait_for(lambda r: len(r) >= 2, 20)
+    assert w.wait_for(lambda r: len(r) >= 2, 60)
     assert _statuses(w) == ["rejected", "registered"]
     assert [e.action for e in reg.audit_events(action="ingest.rejected")] == ["ingest.rejected"]
 
@@ -183,7 +183,7 @@ def test_hostile_names_links_and_loops(watched, tmp_path):
     (inbox / evil).write_bytes(_model_bytes(11))
     (inbox / ("x" * 240 + ".joblib")).write_bytes(_model_bytes(12))
     w.start()
-    assert w.wait_for(lambda r: len(r) >= 2, 20)
+    assert w.wait_for(lambda r: len(r) >= 2, 60)
     assert not w.wait_for(lambda r: len(r) >= 3, 1.5)  # the links are never taken
     names = sorted(Path(r.path).name for r in w.results)
     assert names == sorted([evil, "x" * 240 + ".joblib"])
@@ -222,7 +222,7 @@ def test_data_batch_with_wrong_schema_is_quarantined(tmp_path):
     try:
         (inbox / "good.csv").write_text("income,age,label\n1.0,30,1\n2.0,40,0\n")
         (inbox / "bad.csv").write_text("income,height\n1.0,180\n")
-        assert w.wait_for(lambda r: len(r) >= 2, 20)
+        assert w.wait_for(lambda r: len(r) >= 2, 60)
         by_name = {Path(r.path).name: r for r in w.results}
         assert by_name["good.csv"].status == "registered"
         assert by_name["bad.csv"].status == "rejected"
