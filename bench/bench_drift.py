@@ -130,14 +130,26 @@ def peak_memory(ref: Path, cur: Path) -> float:
 
 
 # --------------------------------------------------------------------------- error rates
+SHIFTS = {
+    # name: (column, description)
+    "mean_0.2sd": ("x0", "mean + 0.2 standard deviations"),
+    "mean_0.5sd": ("x0", "mean + 0.5 standard deviations"),
+    "variance_x1.25": ("x0", "standard deviation x 1.25"),
+    "variance_x1.5": ("x0", "standard deviation x 1.5"),
+    "category_small": ("c1", "category frequencies u^2 -> u^3 (PSI about 0.08)"),
+    "category_large": ("c1", "category frequencies u^2 -> u^4 (PSI about 0.2)"),
+}
+
+
 def draw(rng: np.random.Generator, n: int, shift: str | None = None) -> dict:
     cols = {}
     for i in range(10):
-        x = rng.normal(i, 1 + i % 3, n)
-        if shift == "mean" and i == 0:
-            x = x + 0.5  # half a standard deviation
-        if shift == "variance" and i == 0:
-            x = (x - i) * 1.5 + i  # standard deviation x 1.5
+        sd = 1 + i % 3
+        x = rng.normal(i, sd, n)
+        if i == 0 and shift and shift.startswith("mean"):
+            x = x + sd * float(shift.split("_")[1][:-2])
+        if i == 0 and shift and shift.startswith("variance"):
+            x = (x - i) * float(shift.split("x")[-1]) + i
         cols[f"x{i}"] = x
     for i in range(10, 15):
         cols[f"x{i}"] = np.exp(rng.normal(0, 0.5, n))
@@ -146,10 +158,12 @@ def draw(rng: np.random.Generator, n: int, shift: str | None = None) -> dict:
     for i in range(18, 20):
         cols[f"x{i}"] = rng.integers(0, 20, n).astype(float)
     for j, k in enumerate(CAT_SIZES):
-        u = rng.random(n)
-        if shift == "category" and j == 1:
-            u = u**1.5  # more weight on the first categories
-        cols[f"c{j}"] = np.array([f"c{v}" for v in range(k)])[np.floor(u**2 * k).astype(int)]
+        u = rng.random(n) ** 2
+        if j == 1 and shift == "category_small":
+            u = u**1.5
+        if j == 1 and shift == "category_large":
+            u = u**2
+        cols[f"c{j}"] = np.array([f"c{v}" for v in range(k)])[np.floor(u * k).astype(int)]
     return cols
 
 
@@ -160,22 +174,29 @@ def rates(n_batches: int = 200, sizes=(500, 5000), ref_rows: int = 100_000) -> d
     rng = np.random.default_rng(7)
     prof = build_profile(draw(rng, ref_rows))
     out: dict = {"reference_rows": ref_rows, "batches": n_batches}
-    for n in sizes:
+    runs = [(n, "auto") for n in sizes] + [(sizes[-1], "reference")]
+    for n, thresholds in runs:
         row: dict = {}
-        fa_feature = fa_dataset = 0
+        fa_feature = fa_dataset = fa_mv = 0
         for _ in range(n_batches):
-            r = check_drift(draw(rng, n), prof)
+            r = check_drift(draw(rng, n), prof, thresholds=thresholds)
             fa_feature += sum(f.drifted for f in r.features)
             fa_dataset += r.drifted
+            fa_mv += bool(r.multivariate and r.multivariate["drifted"])
+        row["method"] = f"{r.features[0].method}/{r.features[-1].method}"
         row["false_alarm_per_feature"] = fa_feature / (n_batches * len(prof.features))
         row["false_alarm_dataset"] = fa_dataset / n_batches
-        row["method"] = r.features[0].method
-        for shift, col in (("mean", "x0"), ("variance", "x0"), ("category", "c1")):
+        row["false_alarm_multivariate"] = fa_mv / n_batches
+        for shift, (col, _desc) in SHIFTS.items():
             hits = 0
             for _ in range(n_batches):
-                hits += check_drift(draw(rng, n, shift), prof).feature(col).drifted
+                hits += (
+                    check_drift(draw(rng, n, shift), prof, thresholds=thresholds)
+                    .feature(col)
+                    .drifted
+                )
             row[f"detect_{shift}"] = hits / n_batches
-        out[f"n={n}"] = row
+        out[f"n={n}, thresholds={thresholds}"] = row
     return out
 
 
