@@ -46,6 +46,7 @@ __all__ = [
     "key_metrics",
     "page_sql",
     "parse_search",
+    "warm_up",
 ]
 
 _OPS = (">=", "<=", "!=", ">", "<", "=", ":")
@@ -208,7 +209,7 @@ COLUMNS: tuple[str, ...] = (
 _SORT_SQL = {
     "name": "m.name",
     "version": "v.version",
-    "aliases": "al.aliases",
+    "aliases": "al.aliases",  # joined only when sorting by it (see page_sql)
     "status": "v.status",
     "estimator": "v.estimator_class",
     "created_at": "v.created_at",
@@ -230,7 +231,7 @@ class TableSpec:
             key = self.sort[len("metric:") :]
             if key not in self.metric_keys:
                 raise InvalidInput(f"cannot sort by {key!r}: not a column")
-            expr = f"mm.m{self.metric_keys.index(key)}"
+            expr = "mx0.value"
         elif self.sort in _SORT_SQL:
             expr = _SORT_SQL[self.sort]
         else:
@@ -241,30 +242,29 @@ class TableSpec:
 
 
 def page_sql(spec: TableSpec, limit: int, offset: int) -> tuple[str, list[Any]]:
-    """SQL and parameters for one page of the versions table.
+    """SQL and parameters for the ids and fixed columns of one page of the versions table.
 
-    Each row is ``(id, name, version, aliases, status, estimator_class,
-    created_at, created_by, metric_0, …)``.
+    Each row is ``(id, name, version, status, estimator_class, created_at,
+    created_by)``. Only what the filter and the sort need is joined: the alias
+    and metric columns of the page are read afterwards for its rows alone
+    (:func:`fetch_page`), so a page of 100,000 versions never pivots every
+    metric or aggregates every alias.
     """
     params: list[Any] = []
-    pivots = []
-    for i, key in enumerate(spec.metric_keys):
-        pivots.append(f"max(value) FILTER (WHERE key = ?) AS m{i}")
-        params.append(key)
-    metric_cols = "".join(f", mm.m{i}" for i in range(len(spec.metric_keys)))
-    metric_join = ""
-    if spec.metric_keys:
-        metric_join = (
-            f"LEFT JOIN (SELECT version_id, {', '.join(pivots)} FROM version_metrics "
-            "GROUP BY version_id) mm ON mm.version_id = v.id "
+    joins = ""
+    if spec.sort == "aliases":
+        joins = (
+            "LEFT JOIN (SELECT version_id, string_agg(alias, ', ' ORDER BY alias) AS aliases "
+            "FROM aliases GROUP BY version_id) al ON al.version_id = v.id "
         )
+    elif spec.sort.startswith("metric:"):
+        spec.order_sql()  # validates the key
+        joins = "LEFT JOIN version_metrics mx0 ON mx0.version_id = v.id AND mx0.key = ? "
+        params.append(spec.sort[len("metric:") :])
     sql = (
-        "SELECT v.id, m.name, v.version, al.aliases, v.status, v.estimator_class, "
-        f"v.created_at, v.created_by{metric_cols} "
-        "FROM versions v JOIN models m ON m.id = v.model_id "
-        f"{metric_join}"
-        "LEFT JOIN (SELECT version_id, string_agg(alias, ', ' ORDER BY alias) AS aliases "
-        "FROM aliases GROUP BY version_id) al ON al.version_id = v.id "
+        "SELECT v.id, m.name, v.version, v.status, v.estimator_class, v.created_at, "
+        "v.created_by FROM versions v JOIN models m ON m.id = v.model_id "
+        f"{joins}"
     )
     if spec.filter.where:
         sql += f"WHERE {spec.filter.where} "
@@ -276,10 +276,44 @@ def page_sql(spec: TableSpec, limit: int, offset: int) -> tuple[str, list[Any]]:
 def fetch_page(
     registry: Registry, spec: TableSpec, offset: int, limit: int
 ) -> list[tuple[Any, ...]]:
-    """One page of rows (see :func:`page_sql`); run it off the GUI thread."""
+    """One page of rows; run it off the GUI thread.
+
+    Each row is ``(id, name, version, aliases, status, estimator_class,
+    created_at, created_by, metric_0, …)`` with one metric per
+    ``spec.metric_keys`` (``None`` where a version lacks it).
+    """
     sql, params = page_sql(spec, limit, offset)
+    keys = list(spec.metric_keys)
     with registry._read() as cur:
-        return [tuple(r) for r in cur.execute(sql, params).fetchall()]
+        rows = cur.execute(sql, params).fetchall()
+        ids = [r[0] for r in rows]
+        if not ids:
+            return []
+        aliases = dict(
+            cur.execute(
+                "SELECT version_id, string_agg(alias, ', ' ORDER BY alias) FROM aliases "
+                "WHERE version_id IN (SELECT unnest(?)) GROUP BY version_id",
+                [ids],
+            ).fetchall()
+        )
+        metrics: dict[tuple[int, str], float | None] = {}
+        if keys:
+            for vid, key, value in cur.execute(
+                "SELECT version_id, key, value FROM version_metrics "
+                "WHERE version_id IN (SELECT unnest(?)) AND key IN (SELECT unnest(?))",
+                [ids, keys],
+            ).fetchall():
+                metrics[(vid, key)] = value
+    return [
+        (r[0], r[1], r[2], aliases.get(r[0]), *r[3:], *(metrics.get((r[0], k)) for k in keys))
+        for r in rows
+    ]
+
+
+def warm_up(registry: Registry) -> None:
+    """Open the registry's connection now (if closed), so that the next query finds it open."""
+    with registry._read():
+        pass
 
 
 def count_rows(registry: Registry, spec: TableSpec) -> int:

@@ -1,8 +1,8 @@
 """``python -m modelward.ui.screenshots OUTDIR``: grab the main views (offscreen) as PNGs.
 
 Builds a demo registry in a temporary folder, opens the window and saves the
-welcome page, the registry table, a model page, the jobs panel and the audit
-view, in light and dark.
+welcome page, the registry table, a model page, the jobs panel, the audit
+view and the watched folders, in light and dark.
 """
 
 from __future__ import annotations
@@ -90,9 +90,41 @@ def main(out: str) -> None:
         wait(win.jobs.sig_job_finished)
         settle(app)
         win.grab().save(str(outdir / f"audit-{theme}.png"))
+        watch_page(app, win, tmp / f"inbox-{theme}", wait, settle)
+        win.grab().save(str(outdir / ("watch.png" if theme == "light" else "watch-dark.png")))
         win.shutdown()
         win.deleteLater()
         settle(app)
+
+
+def watch_page(app, win, inbox: Path, wait, settle) -> None:
+    """Two watched folders (one paused), a model that arrived and a file that was rejected."""
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    from modelward.ui.main_window import Page
+
+    models, batches = inbox / "models", inbox / "batches"
+    win.show_page(Page.WATCH)
+    win.add_watched_folder(str(models))
+    wait(win.watch.sig_folders_changed, 20_000)
+    win.add_watched_folder(str(batches), "data", "credit-risk")
+    wait(win.watch.sig_folders_changed, 20_000)
+    paused = next(f for f in win.watch.folders if f.kind == "data")
+    win.watch.set_paused(paused.id, True)
+    wait(win.watch.sig_folders_changed, 20_000)
+    x = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
+    y = [0, 1, 1, 0]
+    joblib.dump(LogisticRegression().fit(x, y), models / "fraud-score.joblib")
+    wait(win.sig_watch_event_shown, 30_000)
+    (models / "downloaded-model.pkl").write_bytes(b"\x80\x04not really a model" + b"\x00" * 64)
+    wait(win.sig_watch_event_shown, 30_000)
+    joblib.dump(DecisionTreeClassifier(max_depth=2).fit(x, y), models / "fraud-score-v2.joblib")
+    wait(win.sig_watch_event_shown, 30_000)
+    win.watch_page.select_folder(paused.id)
+    win.watch_folders_model.update_status()
+    settle(app, 30)
 
 
 if __name__ == "__main__":

@@ -72,8 +72,11 @@ class QtVersionsTableModel(PagedTableModel):
     def __init__(self, registry: Registry, reader: Reader, parent: QObject | None = None):
         super().__init__(reader, parent)
         self.registry = registry
-        self.metric_columns = 3
-        self.auto_metrics = True  # metric columns follow the registry (re-read on every load)
+        self._metric_columns = 3
+        self.auto_metrics = True  # metric columns follow the registry
+        # Which metrics get a column is re-read after a change in the registry, not on
+        # every search: a search keeps the columns and only runs the page query.
+        self._keys_stale = True
 
     # The spec (filter, sort, metric keys) is immutable and handed to the reader thread.
     def _count(self, spec: query.TableSpec) -> int:
@@ -83,10 +86,29 @@ class QtVersionsTableModel(PagedTableModel):
         # Display texts are made here, on the reader thread: painting only indexes a tuple.
         return [(*r, _display(r)) for r in query.fetch_page(self.registry, spec, offset, limit)]
 
+    @property
+    def metric_columns(self) -> int:
+        """How many metric columns to show (the next load re-reads which)."""
+        return self._metric_columns
+
+    @metric_columns.setter
+    def metric_columns(self, n: int) -> None:
+        self._metric_columns = n
+        self._keys_stale = True
+
+    def refresh(self) -> None:
+        self._keys_stale = True
+        super().refresh()
+
+    def warm_up(self) -> None:
+        """Open the database ahead of a query the user is about to run (typing a search)."""
+        self.reader.submit("warm", query.warm_up, self.registry)
+
     def _load_first(self, spec: Any, gen: int) -> Any:
         # The metric columns follow what the registry holds; decided on the reader thread.
-        if self.auto_metrics:
-            keys = query.key_metrics(self.registry, self.metric_columns)
+        if self.auto_metrics and (self._keys_stale or spec.metric_keys == ()):
+            self._keys_stale = False
+            keys = query.key_metrics(self.registry, self._metric_columns)
             spec = dataclasses.replace(spec, metric_keys=keys)
             if spec.sort.startswith("metric:") and spec.sort[7:] not in keys:
                 spec = dataclasses.replace(spec, sort="name", descending=False)

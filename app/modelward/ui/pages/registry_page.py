@@ -71,12 +71,17 @@ class RegistryPage(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(150)
         self._debounce.timeout.connect(self.apply_search)
-        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.textChanged.connect(self._on_search_edited)
         self.search.returnPressed.connect(self.apply_search)
         self.table.doubleClicked.connect(self._on_table_activated)
         model.sig_loaded.connect(self._on_model_loaded)
         model.sig_load_failed.connect(self._on_load_failed)
         self._sized = False
+
+    def _on_search_edited(self, _text: str) -> None:
+        if not self._debounce.isActive():
+            self.model.warm_up()  # open the database while the user types (it idles closed)
+        self._debounce.start()
 
     def apply_search(self) -> None:
         self._debounce.stop()

@@ -73,9 +73,10 @@ class WatchPage(QWidget):
         self.table.setModel(folders)
         setup_table(self.table, stretch_last=False)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the folder's own name
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col, w in ((1, 110), (2, 130), (3, 75), (4, 85), (5, 230), (6, 60), (7, 72), (8, 70)):
+        for col, w in ((1, 110), (2, 130), (3, 75), (4, 85), (5, 250), (6, 64), (7, 84), (8, 76)):
             h.resizeSection(col, w)
         tl.addWidget(self.table, 1)
         self.empty_label = label(
@@ -100,12 +101,13 @@ class WatchPage(QWidget):
         self.feed_table = QTableView()
         self.feed_table.setModel(feed)
         setup_table(self.feed_table)
+        self.feed_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         fh2 = self.feed_table.horizontalHeader()
         for col, w in ((0, 80), (1, 160), (2, 220), (3, 120)):
             fh2.resizeSection(col, w)
         bl.addWidget(self.feed_table, 1)
         split.addWidget(bottom)
-        split.setSizes([300, 360])
+        split.setSizes([240, 420])
         lay.addWidget(split, 1)
 
         self.add_button.clicked.connect(self.sig_add_requested)
