@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 from typing import Any
 
 from modelward.core.domain import ModelInfo, ModelVersion
+from modelward.core.paths import resolve_home
 from modelward.core.registry import Registry
 
 __all__ = ["log_model", "load_model", "list_models", "open_registry"]
@@ -22,11 +24,26 @@ __all__ = ["log_model", "load_model", "list_models", "open_registry"]
 RegistryLike = Registry | str | os.PathLike[str] | None
 
 
+_OPEN: dict[str, Registry] = {}
+_OPEN_LOCK = threading.Lock()
+
+
 def open_registry(registry: RegistryLike = None) -> Registry:
-    """A :class:`Registry` for ``registry`` (a path, ``None`` for the default, or one)."""
+    """A :class:`Registry` for ``registry`` (a path, ``None`` for the default, or one).
+
+    Paths are opened once per process and kept: a notebook that logs in a loop
+    reuses the connection, which is released a second after the last call so
+    the window and the CLI can get in.
+    """
     if isinstance(registry, Registry):
         return registry
-    return Registry(registry)
+    home = str(resolve_home(registry))
+    with _OPEN_LOCK:
+        reg = _OPEN.get(home)
+        if reg is None:
+            reg = Registry(home, idle_release=1.0)
+            _OPEN[home] = reg
+        return reg
 
 
 def _environment() -> dict[str, str]:
