@@ -3,7 +3,8 @@
 Runs the frozen executable the way a user would, in a temporary registry:
 ``--version``, ``selftest`` (registry, parallel fit in loky worker processes,
 window offscreen), ``register`` of a joblib model file made here, ``show
---json``, ``list --json``, ``audit verify``, the ``--smoke`` window, and checks
+--json``, ``list --json``, ``audit verify``, ``train`` from a CSV made here
+(cross-validation in 2 worker processes), the ``--smoke`` window, and checks
 that worker arguments it does not know are refused cleanly. Any failure prints
 the command with its output and exits 1. Needs numpy, scikit-learn and joblib
 in the Python that runs it (to make the model file), not in the bundle's.
@@ -63,6 +64,18 @@ def make_model(path: Path) -> None:
     joblib.dump(RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y), path)
 
 
+def make_csv(path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("a,b,colour,y\n")
+        for _ in range(200):
+            a, b = rng.normal(size=2)
+            colour = rng.choice(["red", "blue"])
+            f.write(f"{a:.4f},{b:.4f},{colour},{int(a + b > 0)}\n")
+
+
 def smoke(exe: Path) -> None:
     if not exe.is_file():
         raise SmokeFailure(f"no bundle at {exe}: build it first (packaging/build.sh)")
@@ -102,6 +115,23 @@ def smoke(exe: Path) -> None:
         res = run(exe, "audit", "verify", "--registry", reg, env=env)
         if "intact" not in res.stdout:
             raise SmokeFailure(f"audit verify printed {res.stdout!r}")
+
+        # Training reads the CSV (DuckDB, pandas) and cross-validates in loky
+        # worker processes of the bundle.
+        data = tmp / "train.csv"
+        make_csv(data)
+        res = run(
+            exe, "train", "--data", str(data), "--target", "y",
+            "--estimator", "LogisticRegression", "--name", "trained",
+            "--split", "kfold", "--folds", "3", "--n-jobs", "2",
+            "--registry", reg, "--json", env=env, timeout=600,
+        )  # fmt: skip
+        trained = json.loads(res.stdout)
+        if not trained.get("metrics", {}).get("accuracy", 0) > 0.8:
+            raise SmokeFailure(f"training gave {trained.get('metrics')}")
+        res = run(exe, "list", "--registry", reg, "--json", env=env)
+        if len(json.loads(res.stdout)["versions"]) != 2:
+            raise SmokeFailure(f"list after training shows {res.stdout}")
 
         run(exe, "--smoke", "--registry", reg, env=env, timeout=120)
 
