@@ -1,0 +1,510 @@
+"""Backup, restore, registry verification and startup recovery.
+
+A backup is a sealed archive (:mod:`modelward.core.bundles.container`, with a
+SHA-256 seal) holding ``registry.duckdb`` as of a checkpoint, every artifact
+of the store, and ``backup.json``, the manifest of their hashes. It is taken
+while this process holds the registry and no write of ours can run, right
+after a ``CHECKPOINT``, so the database file alone is consistent; artifacts
+are write-once and stored before anything refers to them, so listing them
+afterwards includes everything the snapshot needs. The archive is verified
+after it is written (seal, hashes, the audit chain of the copied database,
+every referenced artifact present).
+
+Restore verifies the archive completely before it writes anything, sets any
+database it replaces aside under ``recovery/`` (never deletes it), and opens
+the result to verify it again.
+
+Startup recovery (called by :class:`~modelward.core.registry.Registry` when
+it opens the file): DuckDB refuses the whole database when its write-ahead log
+is damaged (one flipped byte is enough). The log is moved aside to
+``recovery/<time>/`` with a note, the database opens at its last checkpoint,
+and a ``registry.recovered`` audit event records what was set aside; the
+changes since that checkpoint may be lost, and the user is told so. A damaged
+main file is never touched: the error points at ``modelward restore``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelward.core.bundles.container import (
+    ArchiveRefused,
+    Limits,
+    file_digest,
+    hash_entry,
+    open_checked,
+    read_entry,
+    read_seal,
+)
+from modelward.core.errors import InvalidInput, RegistryBusy, RegistryCorrupt
+from modelward.core.paths import DB_NAME
+from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from modelward.core.registry import Registry
+
+__all__ = [
+    "backup",
+    "is_corrupt_wal",
+    "restore",
+    "set_aside_wal",
+    "verify_backup",
+    "verify_registry",
+]
+
+MANIFEST = "backup.json"
+FORMAT = "modelward-backup"
+ALLOWED = re.compile(r"backup\.json|registry\.duckdb|artifacts/[0-9a-f]{2}/[0-9a-f]{64}")
+RECOVERY_DIR = "recovery"
+
+
+def _stamp() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+# --------------------------------------------------------------------------- backup
+def backup(
+    registry: Registry,
+    dest: str | os.PathLike[str],
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, Any]:
+    """Take a consistent, verified snapshot of the registry and its artifacts.
+
+    Parameters
+    ----------
+    registry
+        The registry to back up (it stays usable; writes wait while the
+        database file is copied).
+    dest
+        The archive to write (replaced atomically).
+
+    Returns
+    -------
+    dict
+        ``path``, ``sha256`` (of the whole file), ``artifacts``, ``bytes``,
+        ``audit_events``, ``audit_head``.
+    """
+    from modelward.core.bundles.bundle import write_archive
+    from modelward.core.registry.registry import utcnow
+
+    dest = Path(dest)
+    if dest.resolve().is_relative_to(registry.home.resolve()):
+        raise InvalidInput("write the backup outside the registry folder")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".mw-backup-", dir=dest.parent) as tmp:
+        snap = Path(tmp) / DB_NAME
+        progress(0.0, "checkpoint")
+        # The write lock keeps this process's writers out while the file is copied;
+        # other processes cannot open the file while we hold it.
+        with registry._write_lock, registry.session(), registry.read() as cur:
+            cur.execute("CHECKPOINT")
+            shutil.copyfile(registry.db_path, snap)
+        report = _check_database(snap)
+        entries: dict[str, bytes | Path] = {DB_NAME: snap}
+        root = registry.artifacts.root
+        for p in sorted(root.glob("??/*")) if root.is_dir() else []:
+            if p.is_file() and re.fullmatch(r"[0-9a-f]{64}", p.name):
+                entries[f"artifacts/{p.parent.name}/{p.name}"] = p
+        missing = [s for s in report["referenced"] if f"artifacts/{s[:2]}/{s}" not in entries]
+        if missing:
+            raise ArchiveRefused(
+                f"the registry refers to {len(missing)} artifact(s) missing from its store "
+                f"(first {missing[0][:12]}…); run 'modelward verify' and fix it before backing up"
+            )
+        manifest = {
+            "format": FORMAT,
+            "format_version": 1,
+            "created_at": utcnow(),
+            "created_by": registry.actor,
+            "home": registry.home.name,
+            "audit_events": report["audit"]["events"],
+            "audit_head": report["audit"]["head_hash"],
+        }
+        write_archive(
+            dest,
+            entries,
+            sign=None,
+            manifest_name=MANIFEST,
+            manifest_extra=manifest,
+            progress=sub_progress(progress, 0.05, 0.8),
+            cancel=cancel,
+        )
+    progress(0.8, "verifying the backup")
+    checked = verify_backup(dest, progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
+    registry.record_event(
+        "registry.backup",
+        "registry",
+        "backup",
+        after={
+            "file": dest.name,
+            "sha256": checked["sha256"],
+            "audit_head": manifest["audit_head"],
+        },
+    )
+    return {
+        "path": str(dest),
+        "sha256": checked["sha256"],
+        "artifacts": len(entries) - 1,
+        "bytes": dest.stat().st_size,
+        "audit_events": manifest["audit_events"],
+        "audit_head": manifest["audit_head"],
+    }
+
+
+def _connect_ro(db: Path) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    return duckdb.connect(
+        str(db),
+        read_only=True,
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+
+
+def _check_database(db: Path) -> dict[str, Any]:
+    """Open a database copy read-only: its audit chain and the artifacts it refers to."""
+    import duckdb
+
+    from modelward.core.registry import audit as _audit
+
+    try:
+        con = _connect_ro(db)
+    except duckdb.Error as e:
+        raise ArchiveRefused(
+            f"the database in the backup does not open: {_first_line(e)}"
+        ) from None
+    try:
+        cur = con.execute(
+            "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
+            "prev_hash, hash FROM audit ORDER BY seq"
+        )
+        rep = _audit.verify_rows(cur.fetchall())
+        refs = {r[0] for r in con.execute("SELECT sha256 FROM versions").fetchall()}
+        refs |= {r[0] for r in con.execute("SELECT predictions_sha256 FROM validations").fetchall()}
+    except duckdb.Error as e:
+        raise ArchiveRefused(f"the database in the backup is damaged: {_first_line(e)}") from None
+    finally:
+        con.close()
+    if not rep.ok:
+        raise ArchiveRefused(f"the audit trail in the backup is broken: {rep.problem}")
+    return {"audit": rep.to_json(), "referenced": sorted(refs)}
+
+
+def _first_line(e: BaseException) -> str:
+    msg = str(e)
+    return msg.splitlines()[0] if msg else type(e).__name__
+
+
+@contextlib.contextmanager
+def _checked_archive(
+    path: Path, limits: Limits, cancel: CancelToken | None
+) -> Iterator[tuple[zipfile.ZipFile, dict[str, Any]]]:
+    s = read_seal(path)
+    digest = file_digest(path, cancel=lambda: check(cancel))
+    if s.kind != "sha256" or s.value != digest:
+        raise ArchiveRefused(f"{path.name} was altered or damaged: its bytes do not match its seal")
+    with open_checked(path, ALLOWED, limits) as zf:
+        names = set(zf.namelist())
+        if MANIFEST not in names or DB_NAME not in names:
+            raise ArchiveRefused(f"{path.name} is not a ModelWard backup")
+        try:
+            manifest = json.loads(read_entry(zf, MANIFEST, limits.max_json_bytes))
+        except ValueError:
+            raise ArchiveRefused(f"the manifest of {path.name} is not valid JSON") from None
+        if manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
+            raise ArchiveRefused(f"{path.name} is not a ModelWard backup")
+        if set(manifest["files"]) | {MANIFEST} != names:
+            raise ArchiveRefused(f"the entries of {path.name} differ from its manifest")
+        yield zf, manifest
+
+
+def verify_backup(
+    path: str | os.PathLike[str],
+    *,
+    limits: Limits | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, Any]:
+    """Check a backup without restoring it: seal, hashes, database, audit chain.
+
+    Raises
+    ------
+    ArchiveRefused
+        With the first problem found.
+    """
+    p, limits = Path(path), limits or Limits()
+    if not p.is_file():
+        raise InvalidInput(f"no such backup file: {p}")
+    with (
+        _checked_archive(p, limits, cancel) as (zf, manifest),
+        tempfile.TemporaryDirectory(prefix=".mw-verify-", dir=p.parent) as tmp,
+    ):
+        files = manifest["files"]
+        n = len(files)
+        report: dict[str, Any] = {}
+        for i, (name, want) in enumerate(sorted(files.items())):
+            check(cancel)
+            progress(i / max(n, 1), f"checking {name}")
+            if name == DB_NAME:
+                with open(Path(tmp) / DB_NAME, "wb") as f:
+                    sha, size = hash_entry(zf, name, limits.max_entry_bytes, sink=f)
+            else:
+                sha, size = hash_entry(zf, name, limits.max_entry_bytes)
+                if name.rsplit("/", 1)[1] != sha:
+                    raise ArchiveRefused(f"{p.name}: artifact {name!r} is not named by its hash")
+            if want != {"sha256": sha, "size": size}:
+                raise ArchiveRefused(f"{p.name}: entry {name!r} does not match its manifest hash")
+        report = _check_database(Path(tmp) / DB_NAME)
+    missing = [s for s in report["referenced"] if f"artifacts/{s[:2]}/{s}" not in files]
+    if missing:
+        raise ArchiveRefused(f"{p.name} lacks artifact {missing[0][:12]}… that its registry uses")
+    progress(1.0, "backup verified")
+    return {
+        "ok": True,
+        "sha256": _sha256(p),
+        "created_at": manifest.get("created_at"),
+        "audit": report["audit"],
+        "artifacts": n - 1,
+    }
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- restore
+def restore(
+    archive: str | os.PathLike[str],
+    home: str | os.PathLike[str] | None,
+    *,
+    replace: bool = False,
+    limits: Limits | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, Any]:
+    """Restore a backup into registry folder ``home``, verified before and after.
+
+    Parameters
+    ----------
+    archive
+        The backup file.
+    home
+        The registry folder (``None``: the default one).
+    replace
+        Set an existing ``registry.duckdb`` aside (into ``recovery/``) and
+        restore over it. Without it, a folder with a database is refused.
+
+    Returns
+    -------
+    dict
+        ``home``, ``set_aside`` (where the replaced files went, or ``None``),
+        and the verification of the restored registry.
+    """
+    import duckdb
+
+    from modelward.core.paths import resolve_home
+    from modelward.core.registry import Registry
+    from modelward.core.registry.registry import current_user
+
+    src, limits = Path(archive), limits or Limits()
+    progress(0.0, "verifying the backup")
+    checked = verify_backup(
+        src, limits=limits, progress=sub_progress(progress, 0.0, 0.4), cancel=cancel
+    )
+    root = resolve_home(home)
+    db = root / DB_NAME
+    if db.exists() and not replace:
+        raise InvalidInput(
+            f"{root} already holds a registry; restore into an empty folder, or pass --replace "
+            "to set the current database aside and restore over it"
+        )
+    if db.exists():
+        try:  # nobody else may hold it while we swap it
+            duckdb.connect(str(db)).close()
+        except duckdb.Error as e:
+            if "lock" in str(e).lower():
+                raise RegistryBusy(
+                    f"the registry {root} is open in another program; close it first"
+                ) from None
+    root.mkdir(parents=True, exist_ok=True)
+    store_root = root / "artifacts"
+    store_root.mkdir(exist_ok=True)
+    staged = root / f".restore-{_stamp()}.duckdb"
+    set_aside = None
+    try:
+        with _checked_archive(src, limits, cancel) as (zf, manifest):
+            files = manifest["files"]
+            with open(staged, "wb") as f:
+                sha, _ = hash_entry(zf, DB_NAME, limits.max_entry_bytes, sink=f)
+                f.flush()
+                os.fsync(f.fileno())
+            if sha != files[DB_NAME]["sha256"]:
+                raise ArchiveRefused(f"{src.name} changed while it was being restored")
+            from modelward.core.artifacts.store import ArtifactStore
+
+            store = ArtifactStore(store_root)
+            arts = [n for n in files if n.startswith("artifacts/")]
+            for i, name in enumerate(arts):
+                check(cancel)
+                progress(0.4 + 0.4 * i / max(len(arts), 1), "restoring artifacts")
+                want = name.rsplit("/", 1)[1]
+                if store.has(want):
+                    continue
+                fd, tmp = tempfile.mkstemp(prefix=".restore-", dir=store_root)
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        hash_entry(zf, name, limits.max_entry_bytes, sink=f)
+                    got, _ = store.put_file(tmp)
+                finally:
+                    Path(tmp).unlink(missing_ok=True)
+                if got != want:
+                    raise ArchiveRefused(f"{src.name} changed while it was being restored")
+        if db.exists() or db.with_name(DB_NAME + ".wal").exists():
+            set_aside = _set_aside(root, "replaced", [db, db.with_name(DB_NAME + ".wal")])
+        os.replace(staged, db)
+    finally:
+        staged.unlink(missing_ok=True)
+    progress(0.85, "verifying the restored registry")
+    reg = Registry(root, actor=current_user())
+    report = verify_registry(reg)
+    reg.record_event(
+        "registry.restored",
+        "registry",
+        "restore",
+        after={
+            "file": src.name,
+            "sha256": checked["sha256"],
+            "backup_created_at": checked["created_at"],
+            "set_aside": set_aside,
+        },
+    )
+    reg.close()
+    progress(1.0, "restored")
+    return {"home": str(root), "set_aside": set_aside, "verification": report}
+
+
+def _set_aside(root: Path, why: str, paths: list[Path]) -> str:
+    dest = root / RECOVERY_DIR / f"{_stamp()}-{why}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        if p.exists():
+            os.replace(p, dest / p.name)
+    return str(dest)
+
+
+# --------------------------------------------------------------------------- verify
+def verify_registry(registry: Registry, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Check a registry whole: the audit chain and every artifact it refers to.
+
+    Returns
+    -------
+    dict
+        ``ok``, ``audit`` (the chain report), ``artifacts`` (how many were
+        hashed), ``problems`` (one sentence each).
+    """
+    from modelward.core.errors import IntegrityError
+
+    rep = registry.verify_audit()
+    problems = [] if rep.ok else [f"audit trail: {rep.problem}"]
+    with registry.read() as cur:
+        shas = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
+        shas |= {r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()}
+    for i, sha in enumerate(sorted(shas)):
+        progress(i / max(len(shas), 1), "hashing artifacts")
+        try:
+            registry.artifacts.verify(sha)
+        except IntegrityError as e:
+            problems.append(str(e))
+    progress(1.0, "verified")
+    return {
+        "ok": not problems,
+        "audit": rep.to_json(),
+        "artifacts": len(shas),
+        "problems": problems,
+    }
+
+
+# --------------------------------------------------------------------------- recovery
+def is_corrupt_wal(error: BaseException) -> bool:
+    """Whether DuckDB refused to open because its write-ahead log is damaged."""
+    msg = str(error)
+    return "replaying WAL" in msg or ("WAL" in msg and "orrupt" in msg)
+
+
+def set_aside_wal(db_path: Path, error: BaseException) -> dict[str, Any]:
+    """Move a damaged write-ahead log into ``recovery/`` with a note; return what was done."""
+    wal = db_path.with_name(db_path.name + ".wal")
+    if not wal.exists():
+        raise RegistryCorrupt(
+            f"the registry {db_path} reports a damaged log that is not there: "
+            f"{_first_line(error)}; restore it with 'modelward restore BACKUP --replace'"
+        )
+    size = wal.stat().st_size
+    try:
+        dest = _set_aside(db_path.parent, "wal", [wal])
+        note = Path(dest) / "README.txt"
+        note.write_text(
+            "ModelWard set this write-ahead log aside because DuckDB could not replay it:\n"
+            f"  {_first_line(error)}\n"
+            "The registry was opened at its last checkpoint; changes made after it (the\n"
+            "ones this log held) are not in the registry. Keep this folder for forensics.\n",
+            encoding="utf-8",
+        )
+    except OSError as e:
+        raise RegistryCorrupt(
+            f"the registry's log {wal} is damaged and could not be set aside: {e.strerror or e}"
+        ) from None
+    return {
+        "wal": str(Path(dest) / wal.name),
+        "bytes": size,
+        "error": _first_line(error),
+    }
+
+
+def record_recovery(con: duckdb.DuckDBPyConnection, actor: str, info: dict[str, Any]) -> None:
+    """Write the ``registry.recovered`` audit event on a freshly opened connection."""
+    from modelward.core.registry.registry import Tx
+
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        Tx(cur, actor).audit(
+            "registry.recovered",
+            "registry",
+            "wal",
+            after=info,
+            reason="the write-ahead log could not be replayed; changes after the last "
+            "checkpoint may be lost",
+        )
+        cur.execute("COMMIT")
+    finally:
+        cur.close()
+
+
+def recovery_message(info: dict[str, Any]) -> str:
+    """One sentence for the user about a recovery that just happened."""
+    return (
+        "the registry's write-ahead log was damaged; it was set aside to "
+        f"{info['wal']} and the registry was opened at its last checkpoint — changes "
+        "made just before it may be lost (recorded in the audit trail)"
+    )
