@@ -46,6 +46,7 @@ from modelward.core.errors import (
     NotARegistry,
     NotFound,
     RegistryBusy,
+    RegistryCorrupt,
     RegistryError,
     RegistryTooNew,
     RegistryUnwritable,
@@ -215,6 +216,8 @@ class Registry:
         self._prepared = False
         self._closed = False
         self.read_only = False
+        # Set when opening had to set a damaged write-ahead log aside (see core.backup).
+        self.recovered: dict[str, Any] | None = None
         self._local = threading.local()
         # Fail early, with a clear message, for a path that cannot be a registry.
         if self.home.exists() and not self.home.is_dir():
@@ -331,8 +334,19 @@ class Registry:
             "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
         }
         self.read_only = False
+        recovered = None
         try:
-            con = duckdb.connect(str(self.db_path), config=config)
+            try:
+                con = duckdb.connect(str(self.db_path), config=config)
+            except duckdb.Error as e:
+                from modelward.core import backup as _backup
+
+                if not (exists and _backup.is_corrupt_wal(e) and os.access(self.home, os.W_OK)):
+                    raise
+                # A damaged log makes DuckDB refuse the whole file: set the log aside
+                # and open the last checkpoint, rather than fail on every start.
+                recovered = _backup.set_aside_wal(self.db_path, e)
+                con = duckdb.connect(str(self.db_path), config=config)
         except duckdb.Error as e:
             err = self._translate_open_error(e)
             if not (exists and isinstance(err, RegistryUnwritable)):
@@ -346,6 +360,15 @@ class Registry:
             self.read_only = True
         try:
             self._prepare(con)
+            if recovered is not None:
+                from modelward.core import backup as _backup
+
+                _backup.record_recovery(con, self.actor, recovered)
+                self.recovered = recovered
+        except duckdb.Error as e:  # e.g. a damaged block met while checking the schema
+            with contextlib.suppress(Exception):
+                con.close()
+            raise self._translate_open_error(e) from None
         except BaseException:
             with contextlib.suppress(Exception):
                 con.close()
@@ -363,6 +386,12 @@ class Registry:
                 if prog:
                     who += f" ({Path(prog.group(1)).name})"
             return RegistryBusy(who)
+        if "Corrupt database file" in msg or "replaying WAL" in msg:
+            return RegistryCorrupt(
+                f"the registry database {self.db_path} is damaged ({msg.splitlines()[0][:160]}); "
+                "it was left untouched — restore it from a backup with "
+                "'modelward restore BACKUP --replace'"
+            )
         if "not a valid DuckDB database" in msg:
             return NotARegistry(
                 f"{self.db_path} is not a ModelWard registry (not a DuckDB database)"
