@@ -76,17 +76,16 @@ def ingest_batch(
             detail += f"; {summary.get('verdict', 'checked')}"
     from modelward.core.policies.engine import evaluate_after_batch
 
-    policy = (
-        evaluate_after_batch(  # the model's policy: triggers, alerts, retraining (never raises)
-            registry,
-            folder,
-            path,
-            dataset_id=ds,
-            sha256=stored_sha,
-            rows=rows,
-            schema=schema,
-            monitoring=result.get("monitoring"),
-        )
+    # The model's policy: triggers, alerts, retraining (never raises).
+    policy = evaluate_after_batch(
+        registry,
+        folder,
+        path,
+        dataset_id=ds,
+        sha256=stored_sha,
+        rows=rows,
+        schema=schema,
+        monitoring=result.get("monitoring"),
     )
     if policy:
         result["policy"] = policy
