@@ -19,6 +19,7 @@ from modelward import __version__
 from modelward.core.errors import InvalidInput, ModelWardError
 
 Handler = Callable[[argparse.Namespace], Any]
+_UNSET: Any = object()  # an option that was not given (None means "off")
 
 
 def _registry(args: argparse.Namespace) -> Any:
@@ -267,10 +268,66 @@ def _folder_ref(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+def _policy_runner(args: argparse.Namespace) -> tuple[Any, Any]:
+    """A one-worker job runner for policy actions that prints what the jobs do."""
+    from modelward.core.jobs import JobRunner
+    from modelward.core.policies import use_runner
+
+    def say(kind: str, job_id: int, text: str) -> None:
+        if args.json:
+            print(json.dumps({"kind": kind, "job": job_id, "detail": text}), flush=True)
+        else:
+            print(f"{kind:<15} job {job_id}  {text}".rstrip(), flush=True)
+
+    class Printer:
+        def job_started(self, job_id: int) -> None:
+            say("job-started", job_id, runner.get(job_id).title)
+
+        def job_progressed(self, job_id: int, fraction: float, status: str) -> None:
+            pass
+
+        def job_logged(self, job_id: int, line: str) -> None:
+            say("job-log", job_id, line)
+
+        def job_finished(self, job_id: int, result: Any) -> None:
+            say("job-finished", job_id, getattr(result, "status", ""))
+
+        def job_failed(self, job_id: int, message: str) -> None:
+            say("job-failed", job_id, message)
+
+        def job_cancelled(self, job_id: int) -> None:
+            say("job-cancelled", job_id, "")
+
+    runner = JobRunner(max_workers=1, listener=Printer())
+    return runner, use_runner(runner)
+
+
+def _stop_policy_runner(runner: Any, previous: Any) -> None:
+    from modelward.core.policies import use_runner
+
+    runner.shutdown(timeout=30)
+    use_runner(previous)
+
+
+def _run_due_policies(reg: Any, args: argparse.Namespace) -> None:
+    from modelward.core.policies import run_due
+
+    try:
+        for run in run_due(reg):
+            line = f"policy run {run.id} for {run.model}: {run.status}"
+            if args.json:
+                print(json.dumps({"kind": "policy", "detail": line}), flush=True)
+            else:
+                print(f"{'policy':<15} {line}", flush=True)
+    except ModelWardError as e:  # a busy registry: try again next time
+        print(f"modelward: policies: {e}", file=sys.stderr, flush=True)
+
+
 def cmd_watch(args: argparse.Namespace) -> Any:
     """Run the watchers headless until SIGINT or SIGTERM."""
     import signal
     import threading
+    import time
 
     from modelward.core.registry import Registry
     from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder, list_folders
@@ -315,15 +372,313 @@ def cmd_watch(args: argparse.Namespace) -> Any:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     watcher = FolderWatcher(reg, folders, on_event=show, settle=args.settle)
+    runner, previous = _policy_runner(args)  # policies act as jobs beside the watcher
     if not args.json:
         print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
     watcher.start()
+    next_due = 0.0
     while not stop.wait(0.5):
-        pass
+        if time.monotonic() >= next_due:  # schedules and approval expiry
+            _run_due_policies(reg, args)
+            next_due = time.monotonic() + args.policy_interval
     watcher.stop()
+    _stop_policy_runner(runner, previous)
     reg.close()
     if not args.json:
         print("stopped", flush=True)
+    return None
+
+
+# --------------------------------------------------------------------------- policies, alerts, approvals
+def _off_float(text: str) -> float | None:
+    if text.strip().lower() in ("off", "none", "no"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'off', not {text!r}") from None
+
+
+def _off_int(text: str) -> int | None:
+    value = _off_float(text)
+    return None if value is None else int(value)
+
+
+_TRIGGER_ARGS = {
+    "drift_share": "drift_share_above",
+    "psi": "psi_above",
+    "metric": "metric",
+    "below": "performance_below",
+    "drop": "performance_drop",
+    "every_days": "every_days",
+    "new_labels": "new_labelled_rows",
+}
+_ACTION_ARGS = {
+    "retrain": "retrain",
+    "promote": "promote",
+    "alert": "alert",
+    "alias": "alias",
+    "four_eyes": "four_eyes",
+    "window": "window_batches",
+    "holdout_share": "holdout_share",
+    "training_data": "include_training_data",
+    "n_boot": "n_boot",
+    "approval_hours": "approval_ttl_hours",
+    "alert_timeout": "alert_timeout",
+    "owner": "owner",
+    "enabled": "enabled",
+}
+
+
+def cmd_policy_set(args: argparse.Namespace) -> Any:
+    import shlex
+
+    from modelward.core.policies import Policy, get_policy, set_policy
+
+    reg = _registry(args)
+    if args.from_json:
+        from pathlib import Path
+
+        policy = Policy.from_json(Path(args.from_json).read_text(encoding="utf-8"))
+        if policy.model != args.name:
+            raise InvalidInput(f"{args.from_json} is the policy of {policy.model}, not {args.name}")
+    else:
+        policy = get_policy(reg, args.name) or Policy(args.name)
+    trig: dict[str, Any] = {
+        field: getattr(args, arg)
+        for arg, field in _TRIGGER_ARGS.items()
+        if getattr(args, arg) is not _UNSET
+    }
+    if args.psi_features is not None:
+        trig["psi_features"] = tuple(_csv(args.psi_features))
+    changes: dict[str, Any] = {
+        field: getattr(args, arg)
+        for arg, field in _ACTION_ARGS.items()
+        if getattr(args, arg) is not None
+    }
+    if args.protect is not None:
+        changes["protected_aliases"] = tuple(_csv(args.protect))
+    if args.gate is not None:
+        changes["gates"] = tuple(g for g in args.gate if g)
+    if args.alert_command is not None:
+        changes["alert_command"] = tuple(shlex.split(args.alert_command))
+    if trig:
+        from dataclasses import replace
+
+        changes["triggers"] = replace(policy.triggers, **trig)
+    policy = set_policy(reg, policy.replace(**changes), reason=args.reason)
+    if args.json:
+        return policy.to_json()
+    print(f"policy of {policy.model} saved")
+    _print_policy(policy)
+    return None
+
+
+def _print_policy(p: Any) -> None:
+    t = p.triggers
+    trig = {
+        "drift share above": t.drift_share_above,
+        "PSI above": t.psi_above,
+        f"{t.metric} below": t.performance_below,
+        f"{t.metric} drop above": t.performance_drop,
+        "every (days)": t.every_days,
+        "new labelled rows": t.new_labelled_rows,
+    }
+    on = [f"{k} {v:g}" for k, v in trig.items() if v is not None]
+    if t.psi_features and t.psi_above is not None:
+        on.append(f"PSI columns: {', '.join(t.psi_features)}")
+    actions = ["alert"] if p.alert else []
+    if p.retrain:
+        actions.append(f"retrain (window {p.window_batches} batches, holdout {p.holdout_share:.0%}")
+        actions[-1] += ", with training data)" if p.include_training_data else ")"
+        if p.promote:
+            actions.append(
+                f"promote to {p.alias}"
+                + (" after four-eyes approval" if p.needs_approval else " when the gates pass")
+            )
+    rows = [
+        ("model", p.model),
+        ("state", "enabled" if p.enabled else "disabled"),
+        ("triggers", "; ".join(on) or "none"),
+        ("actions", ", ".join(actions) or "none"),
+        ("gates", ", ".join(p.gates) or "default (primary metric not worse by 0.02)"),
+        ("protected", ", ".join(p.protected_aliases) or "-"),
+        ("owner", p.owner),
+        ("alert command", " ".join(p.alert_command) or "-"),
+    ]
+    for k, v in rows:
+        print(f"  {k:<14} {v}")
+
+
+def cmd_policy_show(args: argparse.Namespace) -> Any:
+    from modelward.core.errors import NotFound
+    from modelward.core.policies import get_policy, list_policies
+
+    reg = _registry(args)
+    if args.name:
+        p = get_policy(reg, args.name)
+        if p is None:
+            raise NotFound(f"model {args.name!r} has no policy")
+        policies = [p]
+    else:
+        policies = list_policies(reg)
+    if args.json:
+        return {"policies": [p.to_json() for p in policies]}
+    if not policies:
+        print("no policies (set one with: modelward policy set NAME --drift-share 0.3 --retrain)")
+    for p in policies:
+        _print_policy(p)
+    return None
+
+
+def cmd_policy_remove(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import remove_policy
+
+    p = remove_policy(_registry(args), args.name, reason=args.reason)
+    if args.json:
+        return {"removed": p.to_json()}
+    print(f"policy of {p.model} removed")
+    return None
+
+
+def cmd_policy_runs(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import list_policy_runs
+
+    runs = list_policy_runs(_registry(args), model=args.name, limit=args.limit)
+    if args.json:
+        return {"runs": [r.to_json() for r in runs]}
+    if not runs:
+        print("no policy has fired yet")
+    for r in runs:
+        print(f"{r.started_at[:19].replace('T', ' ')}  " + r.explain())
+    return None
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import list_alerts, unread_count
+
+    reg = _registry(args)
+    alerts = list_alerts(reg, unread_only=args.unread, model=args.model, limit=args.limit)
+    if args.json:
+        return {"unread": unread_count(reg), "alerts": [a.to_json() for a in alerts]}
+    if not alerts:
+        print("no alerts")
+        return None
+    _print_table(
+        ["ID", "TIME", "SEVERITY", "MODEL", "KIND", "", "MESSAGE"],
+        [
+            (
+                a.id,
+                a.created_at[:19].replace("T", " "),
+                a.severity,
+                a.model or "-",
+                a.kind,
+                "new" if a.unread else "",
+                a.message,
+            )
+            for a in alerts
+        ],
+    )
+    return None
+
+
+def cmd_alerts_ack(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import acknowledge_alert, acknowledge_all
+
+    reg = _registry(args)
+    if args.all:
+        n = acknowledge_all(reg, model=args.model)
+    elif args.ids:
+        for aid in args.ids:
+            acknowledge_alert(reg, aid)
+        n = len(args.ids)
+    else:
+        raise InvalidInput("name the alert ids to acknowledge, or give --all")
+    if args.json:
+        return {"acknowledged": n}
+    print(f"{n} alert(s) acknowledged")
+    return None
+
+
+def _approval_rows(reqs: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            r.id,
+            r.status,
+            f"{r.model}@{r.alias}",
+            r.version_ref,
+            r.requested_by,
+            r.requested_at[:16].replace("T", " "),
+            (r.decided_by or "-") if not r.pending else r.expires_at[:16].replace("T", " "),
+            r.reason if r.pending else (r.decision_reason or "-"),
+        )
+        for r in reqs
+    ]
+
+
+def cmd_approvals_list(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import list_approvals, pending_approvals
+
+    reg = _registry(args)
+    reqs = (
+        list_approvals(reg, model=args.model, limit=args.limit)
+        if args.all
+        else pending_approvals(reg, model=args.model)
+    )
+    if args.json:
+        return {"approvals": [r.to_json() for r in reqs]}
+    if not reqs:
+        print("no approval requests" + ("" if args.all else " pending"))
+        return None
+    _print_table(
+        ["ID", "STATUS", "ALIAS", "VERSION", "REQUESTED BY", "AT", "EXPIRES/DECIDED BY", "REASON"],
+        _approval_rows(reqs),
+    )
+    return None
+
+
+def cmd_approvals_request(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import request_approval
+
+    req = request_approval(
+        _registry(args),
+        args.ref,
+        requested_by=args.name,
+        reason=args.reason,
+        alias=args.alias,
+        comparison_id=args.comparison,
+        ttl_hours=args.hours,
+    )
+    if args.json:
+        return req.to_json()
+    print(
+        f"approval request {req.id}: {req.version_ref} to {req.alias}, requested by "
+        f"{req.requested_by}; someone else approves it with: modelward approve {req.id} "
+        "--name NAME --meaning TEXT --reason TEXT"
+    )
+    return None
+
+
+def cmd_approve(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import approve
+
+    req = approve(_registry(args), args.id, args.name, args.meaning, args.reason)
+    if args.json:
+        return req.to_json()
+    print(
+        f"approved request {req.id}, signed by {req.decided_by} (OS user {req.decided_os_user}) "
+        f"at {req.decided_at}: {req.model}@{req.alias} -> {req.version_ref}"
+    )
+    return None
+
+
+def cmd_reject(args: argparse.Namespace) -> Any:
+    from modelward.core.policies import reject
+
+    req = reject(_registry(args), args.id, args.name, args.reason, meaning=args.meaning)
+    if args.json:
+        return req.to_json()
+    print(f"rejected request {req.id}, signed by {req.decided_by}; {req.model}@{req.alias} stays")
     return None
 
 
@@ -820,6 +1175,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", metavar="NAME", help="model of the data inbox (or of --models)")
     sp.add_argument("--polling", action="store_true", help="poll instead of native events")
     sp.add_argument("--settle", type=float, default=1.0, help=argparse.SUPPRESS)
+    sp.add_argument("--policy-interval", type=float, default=60.0, help=argparse.SUPPRESS)
 
     sp = add("convert", cmd_convert, "re-save an accepted pickle/joblib version as skops")
     sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
@@ -935,6 +1291,154 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--labels", metavar="PATH", help="late labels for --batch-id, joined by id")
     sp.add_argument("--batch-id", type=int, help="the batch the --labels belong to")
     drift_args(sp)
+
+    policy = sub.add_parser("policy", help="per-model policies: triggers, retraining, promotion")
+    psub = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    sp = add("set", cmd_policy_set, "create or change the policy of model NAME", psub)
+    sp.add_argument("name", help="model name")
+    on = sp.add_argument_group("triggers ('off' switches one off)")
+    on.add_argument(
+        "--drift-share",
+        type=_off_float,
+        default=_UNSET,
+        metavar="X",
+        help="share of drifted columns above which it fires (0..1)",
+    )
+    on.add_argument(
+        "--psi",
+        type=_off_float,
+        default=_UNSET,
+        metavar="Y",
+        help="a column's PSI above which it fires",
+    )
+    on.add_argument("--psi-features", metavar="A,B", help="columns the PSI trigger reads")
+    on.add_argument("--metric", default=_UNSET, help="performance metric (default roc_auc)")
+    on.add_argument(
+        "--below",
+        type=_off_float,
+        default=_UNSET,
+        metavar="Z",
+        help="fires when the realized/estimated metric falls below Z",
+    )
+    on.add_argument(
+        "--drop",
+        type=_off_float,
+        default=_UNSET,
+        metavar="D",
+        help="fires when the metric dropped by more than D from the champion's",
+    )
+    on.add_argument(
+        "--every-days",
+        type=_off_float,
+        default=_UNSET,
+        metavar="N",
+        help="fires when the policy has not acted for N days",
+    )
+    on.add_argument(
+        "--new-labels",
+        type=_off_int,
+        default=_UNSET,
+        metavar="ROWS",
+        help="fires when this many new labelled rows arrived",
+    )
+    act = sp.add_argument_group("actions")
+    bool_opt = argparse.BooleanOptionalAction
+    act.add_argument("--alert", action=bool_opt, default=None, help="raise an alert")
+    act.add_argument(
+        "--retrain",
+        action=bool_opt,
+        default=None,
+        help="retrain the champion's recipe on the labelled window",
+    )
+    act.add_argument(
+        "--promote",
+        action=bool_opt,
+        default=None,
+        help="promote (or request approval) when the gates pass",
+    )
+    act.add_argument("--alias", help="the alias the policy maintains (default champion)")
+    act.add_argument(
+        "--four-eyes",
+        action=bool_opt,
+        default=None,
+        help="promotion to a protected alias needs a second person",
+    )
+    act.add_argument("--protect", metavar="A,B", help="protected aliases (default champion)")
+    act.add_argument("--window", type=int, metavar="N", help="labelled batches to retrain on")
+    act.add_argument(
+        "--holdout-share",
+        type=float,
+        metavar="F",
+        help="share of the window held out for validation (default 0.3)",
+    )
+    act.add_argument(
+        "--training-data",
+        action=bool_opt,
+        default=None,
+        help="also train on the champion's training data",
+    )
+    act.add_argument(
+        "--gate",
+        action="append",
+        metavar="RULE",
+        help="e.g. roc_auc>=champion-0.01 (repeatable; replaces the gates)",
+    )
+    act.add_argument("--n-boot", type=int, help="bootstrap resamples of the comparison")
+    act.add_argument("--approval-hours", type=float, help="hours until a request expires")
+    act.add_argument(
+        "--alert-command",
+        metavar="'PROGRAM ARGS'",
+        help="run for each alert with the alert as JSON on stdin (no shell)",
+    )
+    act.add_argument("--alert-timeout", type=float, metavar="S")
+    act.add_argument("--owner", help="who requests the promotions (default: you)")
+    act.add_argument("--enable", dest="enabled", action="store_true", default=None)
+    act.add_argument("--disable", dest="enabled", action="store_false")
+    sp.add_argument("--from-json", metavar="FILE", help="start from a policy saved as JSON")
+    sp.add_argument("--reason", help="why (kept in the audit trail)")
+    sp = add("show", cmd_policy_show, "show the policy of NAME (or all)", psub)
+    sp.add_argument("name", nargs="?")
+    sp = add("remove", cmd_policy_remove, "remove the policy of NAME", psub)
+    sp.add_argument("name")
+    sp.add_argument("--reason", required=True)
+    sp = add("runs", cmd_policy_runs, "what each firing did and why, newest first", psub)
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("--limit", type=int, default=20)
+
+    alerts = sub.add_parser("alerts", help="alerts raised by policies")
+    alsub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    sp = add("list", cmd_alerts_list, "list alerts, newest first", alsub)
+    sp.add_argument("--unread", action="store_true", help="only those not acknowledged")
+    sp.add_argument("--model")
+    sp.add_argument("--limit", type=int, default=50)
+    sp = add("ack", cmd_alerts_ack, "acknowledge alerts", alsub)
+    sp.add_argument("ids", nargs="*", type=int, metavar="ID")
+    sp.add_argument("--all", action="store_true", help="every unread alert")
+    sp.add_argument("--model", help="with --all: only this model's")
+
+    approvals = sub.add_parser("approvals", help="promotion requests (maker-checker)")
+    apsub = approvals.add_subparsers(dest="approvals_command", metavar="ACTION", required=True)
+    sp = add("list", cmd_approvals_list, "pending requests (--all: every request)", apsub)
+    sp.add_argument("--all", action="store_true")
+    sp.add_argument("--model")
+    sp.add_argument("--limit", type=int, default=50)
+    sp = add("request", cmd_approvals_request, "ask for REF to be promoted", apsub)
+    sp.add_argument("ref", help="the version to promote, e.g. credit:4")
+    sp.add_argument("--alias", default="champion")
+    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--comparison", type=int, help="the comparison whose gates allow it")
+    sp.add_argument("--hours", type=float, default=72.0, help="hours until it expires")
+    sp = add("approve", cmd_approve, "approve a promotion request (a different person signs)")
+    sp.add_argument("id", type=int)
+    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    sp.add_argument("--meaning", required=True, help="e.g. 'approved for production use'")
+    sp.add_argument("--reason", required=True)
+    sp = add("reject", cmd_reject, "reject a promotion request (signed)")
+    sp.add_argument("id", type=int)
+    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--meaning", default="rejected")
 
     sp = add("gui", cmd_gui, "open the desktop window")
     sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")
