@@ -807,7 +807,7 @@ def after_promotion(
     by = f", approved by {approval.decided_by} ({approval.meaning})" if approval else ""
     detail = f"{v.name}@{alias} now points at {v.ref}{by}{note}"
     if policy_run_id is not None:
-        nums = {"version": v.ref, "alias": alias}
+        nums: dict[str, Any] = {"version": v.ref, "alias": alias}
         if approval is not None:
             nums.update(request_id=approval.id, approved_by=approval.decided_by)
         _step(registry, policy_run_id, v.name, "promoted", True, detail, nums)
