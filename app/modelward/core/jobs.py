@@ -17,6 +17,8 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
+import os
+import sys
 import threading
 import time
 import traceback
@@ -119,6 +121,21 @@ class JobContext:
 JobFn = Callable[..., Any]
 
 
+def lower_thread_priority(nice: int) -> None:
+    """Make the calling thread ``nice`` steps nicer (Linux threads only; elsewhere a no-op).
+
+    On Linux, ``setpriority`` on a thread id applies to that thread alone.
+    Errors are ignored: priority is a preference, never a reason to fail.
+    """
+    if not sys.platform.startswith("linux") or nice <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:
+        pass
+
+
 class JobRunner:
     """Run jobs on a bounded pool; keep their records; report to a listener.
 
@@ -132,6 +149,10 @@ class JobRunner:
         Run each job inline in :meth:`submit` (CLI, tests).
     keep
         How many finished jobs to keep records of.
+    nice
+        Added to the worker threads' scheduling niceness (Linux), so that a
+        busy job yields the CPU to the thread that draws the window; processes
+        a job starts (the trust sandbox) inherit it. ``0`` leaves it alone.
 
     Examples
     --------
@@ -148,11 +169,21 @@ class JobRunner:
         *,
         sync: bool = False,
         keep: int = 200,
+        nice: int = 0,
     ):
         self.listener = listener
         self.sync = sync
         self.keep = keep
-        self._pool = None if sync else ThreadPoolExecutor(max_workers, thread_name_prefix="mw-job")
+        self._pool = (
+            None
+            if sync
+            else ThreadPoolExecutor(
+                max_workers,
+                thread_name_prefix="mw-job",
+                initializer=lower_thread_priority if nice else None,
+                initargs=(nice,) if nice else (),
+            )
+        )
         self._jobs: dict[int, Job] = {}
         self._futures: dict[int, Future[Any]] = {}
         self._ids = itertools.count(1)

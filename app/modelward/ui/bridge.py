@@ -19,9 +19,11 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from modelward.core.errors import ModelWardError
-from modelward.core.jobs import JobRunner
+from modelward.core.jobs import JobRunner, lower_thread_priority
 
 log = logging.getLogger(__name__)
+JOB_NICE = 10
+READ_NICE = 3
 
 
 class JobBridge(QObject):
@@ -44,7 +46,9 @@ class JobBridge(QObject):
 
     def __init__(self, max_workers: int = 2, parent: QObject | None = None):
         super().__init__(parent)
-        self.runner = JobRunner(max_workers=max_workers, listener=self)
+        # Jobs run nicer than the GUI thread, so a fit or a big registration never
+        # takes the CPU the window needs to draw (the trust sandbox inherits it).
+        self.runner = JobRunner(max_workers=max_workers, listener=self, nice=JOB_NICE)
 
     # JobListener (called on worker threads): emit only.
     def job_started(self, job_id: int) -> None:
@@ -91,7 +95,12 @@ class Reader(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="mw-read")
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            1,
+            thread_name_prefix="mw-read",
+            initializer=lower_thread_priority,
+            initargs=(READ_NICE,),
+        )
         self._tokens = itertools.count(1)
         self._latest: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -168,7 +177,13 @@ class WatchBridge(QObject):
         self.rescan_interval = rescan_interval
         self.watcher: Any = None  # replaced on the control thread; read on the GUI thread
         self.folders: list[Any] = []
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="mw-watch")
+        # The watcher's own threads start from here and inherit this niceness.
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            1,
+            thread_name_prefix="mw-watch",
+            initializer=lower_thread_priority,
+            initargs=(JOB_NICE,),
+        )
 
     # GUI thread: submit only.
     def start(self, legacy_paths: list[str] | tuple[str, ...] = ()) -> None:

@@ -1,6 +1,6 @@
 """A table model that reads a large SQL result in pages, off the GUI thread.
 
-``rowCount`` is a cached ``COUNT(*)``; ``data`` reads a page cache (500 rows
+``rowCount`` is a cached ``COUNT(*)``; ``data`` reads a page cache (200 rows
 per page) that background reads fill with ``ORDER BY … LIMIT/OFFSET``. A row
 whose page has not arrived shows a placeholder; when the page lands the model
 emits ``dataChanged`` for it. Changing the query (filter, sort) loads the count
@@ -26,8 +26,11 @@ from PySide6.QtCore import (
 from modelward.ui.bridge import Reader
 
 Index = QModelIndex | QPersistentModelIndex
-PAGE = 500
-MAX_PAGES = 64  # 32,000 rows in memory at most
+# A page is a few screens of rows: small enough that building it on the reader
+# thread never holds the GIL long (the window stalls while it does), big enough
+# that scrolling line by line reads rarely.
+PAGE = 200
+MAX_PAGES = 160  # 32,000 rows in memory at most
 PLACEHOLDER = "…"
 
 
