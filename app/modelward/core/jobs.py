@@ -180,8 +180,7 @@ class JobRunner:
             else ThreadPoolExecutor(
                 max_workers,
                 thread_name_prefix="mw-job",
-                initializer=lower_thread_priority if nice else None,
-                initargs=(nice,) if nice else (),
+                initializer=lambda: lower_thread_priority(nice),
             )
         )
         self._jobs: dict[int, Job] = {}
