@@ -1145,6 +1145,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--action", help="action prefix, e.g. alias.")
     sp.add_argument("--user")
     sp.add_argument("--since", help="UTC time, e.g. 2026-01-01")
+    from modelward.cli_evidence import add_audit_export, add_parsers
+
+    add_audit_export(ausub, add)
 
     sp = add("selftest", cmd_selftest, "check this installation end to end in a temp folder")
     sp.add_argument("--no-gui", action="store_true", help="skip the window check")
@@ -1439,6 +1442,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", required=True, help="your name, as you sign it")
     sp.add_argument("--reason", required=True)
     sp.add_argument("--meaning", default="rejected")
+
+    add_parsers(sub, add)  # report, export, import, keys, backup, restore, verify, retention
 
     sp = add("gui", cmd_gui, "open the desktop window")
     sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")
