@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.evidence import build
 
 from modelward.core.bundles import (
     ArchiveRefused,
@@ -21,6 +20,7 @@ from modelward.core.bundles import (
 from modelward.core.bundles.container import SEAL_SIZE, seal
 from modelward.core.bundles.keys import load_signing_key
 from modelward.core.registry import Registry
+from support.evidence import build
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,9 @@ from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
 
-__all__ = ["COLUMNS", "export_audit"]
+__all__ = ["COLUMNS", "NULL", "export_audit"]
+
+NULL = "\\N"  # how CSV writes a missing value (an empty text stays an empty cell)
 
 COLUMNS = (
     "seq",
@@ -46,7 +48,7 @@ def export_audit(
 ) -> dict[str, Any]:
     """Write every audit event, oldest first, to ``path`` (``.csv`` or ``.json``).
 
-    CSV: a header row of :data:`COLUMNS`, UTF-8, empty cells for NULL. JSON:
+    CSV: a header row of :data:`COLUMNS`, UTF-8, ``\\N`` for NULL. JSON:
     ``{"columns": [...], "events": [{column: value, ...}, ...], "head_hash": ...}``
     with ``null`` for NULL.
 
@@ -79,7 +81,7 @@ def export_audit(
                 check(cancel)
                 for row in batch:
                     if writer is not None:
-                        writer.writerow(["" if v is None else v for v in row])
+                        writer.writerow([NULL if v is None else v for v in row])
                     else:
                         event = json.dumps(dict(zip(COLUMNS, row, strict=True)), ensure_ascii=False)
                         f.write((",\n" if n else "") + event)
