@@ -342,7 +342,7 @@ def restore(
         try:  # nobody else may hold it while we swap it
             duckdb.connect(str(db)).close()
         except duckdb.Error as e:
-            if "lock" in str(e).lower():
+            if "Could not set lock" in str(e) or "Conflicting lock" in str(e):
                 raise RegistryBusy(
                     f"the registry {root} is open in another program; close it first"
                 ) from None
