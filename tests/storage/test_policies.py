@@ -316,6 +316,11 @@ def test_cli_policy_alerts_and_approvals(tmp_path, run_cli):
     p = run_cli("policy", "set", "credit", "--drift-share", "2", *r)
     assert p.returncode == 2 and "fraction of columns" in p.stderr
 
+    p = run_cli("policy", "set", "credit", "--four-eyes", *r)
+    assert p.returncode == 0, p.stderr
+    # A protected alias does not move by hand while four-eyes is on.
+    p = run_cli("alias", "set", "credit:2", "champion", "--reason", "shortcut", *r)
+    assert p.returncode == 2 and "protected by four-eyes" in p.stderr
     p = run_cli(
         "approvals", "request", "credit:2", "--name", "Alice", "--reason", "better", "--json", *r
     )
