@@ -52,6 +52,7 @@ from modelward.ui.pages.welcome import WelcomePage
 from modelward.ui.widgets import label
 
 POLL_MS = 2000
+WATCH_START_MS = 200
 ARRIVAL_REFRESH_MS = 300  # arrivals within this window refresh the table once (STYLE §3.5)
 
 
@@ -151,7 +152,8 @@ class MainWindow(QMainWindow):
         self._arrival_timer.timeout.connect(self.refresh_all)
         # Folders kept in the settings by older versions move into the registry once.
         legacy = list(self.settings.watched_folders)
-        self.watch.start(legacy)
+        # Started once the event loop runs, so its reads don't delay the first page.
+        QTimer.singleShot(WATCH_START_MS, lambda: self.watch.start(legacy))
         if legacy:
             self.apply_settings(self.settings.replace(watched_folders=[]))
 

@@ -63,6 +63,9 @@ class QtWatchedFoldersModel(QAbstractTableModel):
         self.bridge = bridge
         self._folders: list[WatchedFolder] = []
         self._last: dict[str, tuple[float, str]] = {}  # folder path -> (time, text)
+        # Taken / rejected since the window opened, counted from events: the watcher
+        # restarts (and its own counters start again) whenever the folders change.
+        self._counts: dict[str, list[int]] = {}
 
     def set_folders(self, folders: list[WatchedFolder]) -> None:
         self.beginResetModel()
@@ -80,6 +83,9 @@ class QtWatchedFoldersModel(QAbstractTableModel):
             what = FEED_KINDS[event.kind][0].lstrip("✓✗⚠ ")
             name = f": {display_name(PurePath(event.path).name)}" if event.path else ""
             self._last[event.folder] = (event.at, f"{what.lower()}{name}")
+        if event.kind in ("ingested", "rejected"):
+            counts = self._counts.setdefault(event.folder, [0, 0])
+            counts[event.kind == "rejected"] += 1
         self.update_status()
 
     def update_status(self) -> None:
@@ -111,10 +117,10 @@ class QtWatchedFoldersModel(QAbstractTableModel):
         if column == 5:
             last = self._last.get(f.path)
             return f"{clock(last[0])}  {last[1]}" if last else "—"
+        if column in (6, 7):
+            return str(self._counts.get(f.path, (0, 0))[column - 6])
         st = self.bridge.status(f.id)
-        if st is None:
-            return "—"
-        return str((st.taken, st.rejected, st.backlog)[column - 6])
+        return "—" if st is None else str(st.backlog)
 
     # ------------------------------------------------------------ Qt model
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
