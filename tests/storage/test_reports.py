@@ -1,0 +1,119 @@
+"""The HTML model card: facts from the registry, self-contained, self-hashed, templated."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from modelward.core.reports import gather_facts, write_html
+from modelward.core.reports.facts import metric_intervals
+from support.evidence import build
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("reports")
+    return build(base / "reg", batches=3)
+
+
+class _Refs(HTMLParser):
+    """Every attribute that could make a browser fetch something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetches: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href", "srcset", "data", "poster", "action") or (k == "xlink:href"):
+                self.fetches.append(f"{tag} {k}={v}")
+
+
+def test_html_report_is_self_contained_and_states_its_own_hash(src, tmp_path):
+    reg, ref = src
+    out = tmp_path / "card.html"
+    res = write_html(reg, ref, out, n_boot=30)
+    html = out.read_text(encoding="utf-8")
+    parser = _Refs()
+    parser.feed(html)
+    assert parser.fetches == []
+    assert "script" not in parser.tags and "link" not in parser.tags
+    assert "@import" not in html and "url(" not in html
+    # the only http text is the SVG namespace, which is never fetched
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
+    assert parser.tags.count("svg") == 5  # ROC, PR, calibration, drift, performance
+    for words in (
+        "Purpose and owner",
+        "Input schema",
+        "Environment",
+        "95% interval",
+        "Limitations",
+        "Approvals",
+        "alias.set",
+        "passed review",
+    ):
+        assert words in html
+    v = reg.resolve(ref)
+    assert v.sha256 in html and v.lineage["data_fingerprint"] in html
+    stated = re.search(r"Report SHA-256: <span class=\"mono\">([0-9a-f]{64})", html).group(1)
+    zeroed = html.replace(stated, "0" * 64)
+    assert hashlib.sha256(zeroed.encode("utf-8")).hexdigest() == stated
+    ev = reg.audit_events(action="report.generated")[0]
+    assert ev.after["sha256"] == res["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_facts_come_from_the_registry(src):
+    reg, ref = src
+    f = gather_facts(reg, ref, n_boot=50)
+    val = f["validations"][-1]
+    for k, (lo, hi) in val["intervals"].items():
+        assert lo <= val["metrics"][k] <= hi, k
+    assert {"accuracy", "roc_auc", "f1"} <= set(val["intervals"])
+    assert [b["name"] for b in f["monitoring"]["batches"]] == ["2025-01", "2025-02", "2025-03"]
+    assert f["data"]["rows"] == 300 and f["training"]["environment"]["sklearn"]
+    assert any(e["action"] == "alias.set" for e in f["approvals"])
+    assert f["hashes"]["model_sha256"] == reg.resolve(ref).sha256
+
+
+def test_bootstrap_intervals_match_a_direct_computation():
+    import numpy as np
+
+    from modelward.core.compute.metrics import Predictions
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    pred = np.where(rng.random(300) < 0.8, y, 1 - y)
+    p = Predictions(y_true=y, y_pred=pred, task="classification", classes=np.array([0, 1]))
+    ci = metric_intervals(p, {"accuracy": 0.8}, n_boot=100, seed=3)
+    r = np.random.default_rng(3)
+    acc = [np.mean(y[i] == pred[i]) for i in (r.integers(0, 300, 300) for _ in range(100))]
+    assert ci["accuracy"] == pytest.approx(tuple(np.quantile(acc, [0.025, 0.975])))
+
+
+def test_the_users_template_wins(src, tmp_path):
+    reg, ref = src
+    tdir = reg.home / "templates"
+    tdir.mkdir(exist_ok=True)
+    (tdir / "report.html").write_text(
+        "<html><body><h1>ACME $title</h1>$metrics<p>$$5 fee</p>$chart_roc</body></html>",
+        encoding="utf-8",
+    )
+    try:
+        out = tmp_path / "acme.html"
+        write_html(reg, ref, out, n_boot=0)
+        html = out.read_text(encoding="utf-8")
+        assert html.startswith("<html><body><h1>ACME credit:1") and "$5 fee" in html
+        assert "<svg" in html and "Purpose" not in html
+    finally:
+        (tdir / "report.html").unlink()
+
+
+def test_cli_report_rejects_an_unknown_extension(run_cli, src, tmp_path):
+    reg, ref = src
+    r = run_cli("--registry", str(reg.home), "report", ref, "-o", str(tmp_path / "x.docx"))
+    assert r.returncode == 2 and ".html or .pdf" in r.stderr
