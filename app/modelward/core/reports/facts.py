@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
@@ -43,11 +44,11 @@ def metric_intervals(
 
     p = predictions
     n = len(p.y_pred)
-    fns = {}
+    fns: dict[str, Callable[[Any], float]] = {}
+    yt, yp = np.asarray(p.y_true), np.asarray(p.y_pred)
     for key in metrics:
         if key == "accuracy":
-            yt, yp = np.asarray(p.y_true), np.asarray(p.y_pred)
-            fns[key] = lambda idx, yt=yt, yp=yp: float(np.mean(yt[idx] == yp[idx]))
+            fns[key] = lambda idx: float(np.mean(yt[idx] == yp[idx]))
             continue
         try:
             fns[key] = _metric_on_rows(key, p)
