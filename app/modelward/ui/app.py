@@ -67,6 +67,12 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
         return 1
     win = MainWindow(reg, settings)
     win.show()
+    if reg.recovered:  # a damaged write-ahead log was set aside while opening
+        from modelward.core.backup import recovery_message
+
+        QMessageBox.warning(
+            win, "ModelWard", "The registry was recovered: " + recovery_message(reg.recovered) + "."
+        )
     if smoke:
         QTimer.singleShot(1000, win.close)
     code = app.exec()
