@@ -125,22 +125,8 @@ def cmd_show(args: argparse.Namespace) -> Any:
     return None
 
 
-def _refuse_protected(reg: Any, ref: str, alias: str) -> None:
-    """A protected alias moves only through an approved request (four-eyes)."""
-    from modelward.core.policies import alias_needs_approval
-    from modelward.core.registry.registry import parse_ref
-
-    name = parse_ref(ref)[0]
-    if alias_needs_approval(reg, name, alias):
-        raise InvalidInput(
-            f"{name}@{alias} is protected by four-eyes: ask for it with "
-            f"'modelward approvals request {ref} --alias {alias} --name YOU --reason WHY'"
-        )
-
-
 def cmd_alias_set(args: argparse.Namespace) -> Any:
     reg = _registry(args)
-    _refuse_protected(reg, args.ref, args.alias)
     v = reg.set_alias(args.ref, args.alias, args.reason)
     if args.json:
         return _version_json(v)
@@ -908,8 +894,17 @@ def cmd_compare(args: argparse.Namespace) -> Any:
     if args.promote and not args.reason:
         raise InvalidInput("--promote needs --reason TEXT")
     reg = _registry(args)
-    if args.promote:
-        _refuse_protected(reg, args.challenger, args.alias)
+    if args.promote:  # refuse before the (long) comparison, not after it
+        from modelward.core.errors import ApprovalRequired
+        from modelward.core.policies import alias_needs_approval
+        from modelward.core.registry.registry import parse_ref
+
+        name = parse_ref(args.challenger)[0]
+        if alias_needs_approval(reg, name, args.alias):
+            raise ApprovalRequired(
+                f"{name}@{args.alias} is protected by four-eyes: compare without --promote, "
+                f"then 'modelward approvals request {args.challenger} --alias {args.alias} …'"
+            )
     res = _run_cancellable(
         lambda tok: compare(
             reg,

@@ -161,7 +161,11 @@ def test_drift_to_promotion_with_four_eyes(loop, tmp_path):
     assert signed.after["meaning"] == "approved for production use"
     assert signed.after["requested_by"] == "Alice Maker"
     assert signed.reason == "gates passed"
-    assert by["alias.set"].after == {"version": int(challenger.rsplit(":", 1)[1])}
+    assert by["alias.set"].after == {
+        "version": int(challenger.rsplit(":", 1)[1]),
+        "approval_id": 1,
+        "approved_by": "Bob Checker",
+    }
     assert reg.verify_audit().ok
 
     # Alerts: stored, in the log file, explained.

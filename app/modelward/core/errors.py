@@ -53,6 +53,10 @@ class InvalidInput(ModelWardError):
     exit_code = 2
 
 
+class ApprovalRequired(InvalidInput):
+    """A protected alias moves only through an approved four-eyes request."""
+
+
 class RejectedFile(ModelWardError):
     """A model file failed a trust check; it was quarantined with ``reason``."""
 

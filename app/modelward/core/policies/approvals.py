@@ -429,6 +429,7 @@ def approve(
         v.ref,
         req.alias,
         f"approval {req.id} by {req.decided_by} ({req.meaning}): {req.decision_reason}",
+        approval_id=req.id,
     )
     from modelward.core.policies.engine import after_promotion
 

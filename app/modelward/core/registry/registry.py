@@ -916,8 +916,20 @@ class Registry:
         return self.get_version_by_id(v.id)
 
     # ------------------------------------------------------------------ aliases
-    def set_alias(self, ref: str, alias: str, reason: str) -> ModelVersion:
-        """Point ``alias`` of the model at the version named by ``ref``."""
+    def set_alias(
+        self, ref: str, alias: str, reason: str, *, approval_id: int | None = None
+    ) -> ModelVersion:
+        """Point ``alias`` of the model at the version named by ``ref``.
+
+        An alias the model's policy protects with four-eyes moves only with
+        ``approval_id``, an approved request for exactly this move; the check
+        and the move share one transaction, and a request is used once.
+
+        Raises
+        ------
+        ApprovalRequired
+            The alias is protected and no matching approval was given.
+        """
         if not _ALIAS_RE.match(alias):
             raise InvalidInput(
                 f"bad alias {alias!r}: start with a letter; letters, digits, '_', '-', '.' only"
@@ -925,7 +937,10 @@ class Registry:
         if not reason or not reason.strip():
             raise InvalidInput("setting an alias needs a reason (--reason)")
         v = self.resolve(ref)
+        from modelward.core.policies.guard import check_alias_move
+
         with self.transaction() as tx:
+            approval = check_alias_move(tx, v.name, v.id, alias, approval_id)
             prev = _first(
                 tx.q(
                     "SELECT v.version FROM aliases a JOIN versions v ON v.id = a.version_id "
@@ -942,7 +957,7 @@ class Registry:
                 "alias",
                 f"{v.name}@{alias}",
                 before={"version": prev[0]} if prev else None,
-                after={"version": v.version},
+                after={"version": v.version, **(approval or {})},
                 reason=reason.strip(),
             )
         return self.get_version_by_id(v.id)

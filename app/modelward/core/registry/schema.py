@@ -269,7 +269,8 @@ MIGRATIONS: list[list[str]] = [
             decided_by VARCHAR,
             decided_os_user VARCHAR,
             meaning VARCHAR,
-            decision_reason VARCHAR)""",
+            decision_reason VARCHAR,
+            applied_at VARCHAR)""",
         "CREATE SEQUENCE IF NOT EXISTS seq_pol_runs START 1",
         """CREATE TABLE pol_runs (
             id BIGINT PRIMARY KEY,
