@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -1507,7 +1508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(result, SystemExit):
         return int(result.code or 0)
     if result is not None and args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        try:
+            print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+            sys.stdout.flush()
+        except BrokenPipeError:  # `modelward list --json | head`: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
