@@ -255,3 +255,26 @@ def test_show_json_shape(tmp_path):
     d = json.loads(json.dumps(v.to_json()))
     for key in ("name", "version", "sha256", "format", "aliases"):
         assert key in d
+
+
+def _wait_until(cond, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_idle_release_closes_after_the_last_read(tmp_path):
+    import threading
+
+    reg = Registry(tmp_path / "r", idle_release=0.3)
+    before = threading.active_count()
+    for _ in range(50):  # a burst of reads keeps the connection and starts one timer
+        reg.list_versions()
+    assert reg.is_connected
+    assert threading.active_count() <= before + 1
+    assert _wait_until(lambda: not reg.is_connected)

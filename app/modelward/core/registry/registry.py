@@ -213,6 +213,7 @@ class Registry:
         self._lease_lock = threading.RLock()
         self._write_lock = threading.RLock()
         self._release_timer: threading.Timer | None = None
+        self._release_at = 0.0
         self._prepared = False
         self._closed = False
         self.read_only = False
@@ -259,9 +260,6 @@ class Registry:
     @contextlib.contextmanager
     def _lease(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._lease_lock:
-            if self._release_timer is not None:
-                self._release_timer.cancel()
-                self._release_timer = None
             if self._con is None:
                 self._con = self._open_with_retry()
             self._refs += 1
@@ -275,15 +273,27 @@ class Registry:
                     if self.idle_release <= 0:
                         self._close_now()
                     else:
-                        t = threading.Timer(self.idle_release, self._release_if_idle)
-                        t.daemon = True
-                        self._release_timer = t
-                        t.start()
+                        # One timer per idle period, not one per read: a timer
+                        # that fires early re-arms itself for the time left.
+                        self._release_at = time.monotonic() + self.idle_release
+                        if self._release_timer is None:
+                            self._arm_release(self.idle_release)
+
+    def _arm_release(self, delay: float) -> None:
+        t = threading.Timer(delay, self._release_if_idle)
+        t.daemon = True
+        self._release_timer = t
+        t.start()
 
     def _release_if_idle(self) -> None:
         with self._lease_lock:
             self._release_timer = None
-            if self._refs == 0:
+            if self._refs != 0 or self._con is None:
+                return
+            left = self._release_at - time.monotonic()
+            if left > 0.005:
+                self._arm_release(left)
+            else:
                 self._close_now()
 
     def _close_now(self) -> None:
