@@ -40,6 +40,7 @@ WORKER_FLAG = "--mw-worker"
 # name -> "module:function"
 WORKERS: dict[str, str] = {
     "inspect": "modelward.core.artifacts.sandbox:worker_main",
+    "train": "modelward.core.compute.worker:worker_main",
 }
 
 # Modules that ``<exe> -m MODULE`` may run (exact names).
