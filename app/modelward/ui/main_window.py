@@ -85,6 +85,9 @@ class Actions:
     PAGE_JOBS = "act_page_jobs"
     PAGE_AUDIT = "act_page_audit"
     PAGE_WATCH = "act_page_watch"
+    TRAIN = "act_train"
+    VALIDATE = "act_validate"
+    COMPARE_ON_DATA = "act_compare_on_data"
 
 
 class MainWindow(QMainWindow):
@@ -268,6 +271,12 @@ class MainWindow(QMainWindow):
         view.addAction(a(Actions.FIND, "&Find…", K.Find, self.focus_search))
         view.addAction(a(Actions.REFRESH, "Re&fresh", K.Refresh, self.refresh_all))
         view.addAction(a(Actions.BACK, "&Back", "Alt+Left", self.show_table))
+        models = self.menuBar().addMenu("&Model")
+        models.addAction(a(Actions.TRAIN, "&Train a model…", "Ctrl+T", self.open_training_dialog))
+        models.addAction(a(Actions.VALIDATE, "&Validate a version…", None, self.open_validation))
+        models.addAction(
+            a(Actions.COMPARE_ON_DATA, "&Champion vs challenger…", None, self.open_comparison)
+        )
         tools = self.menuBar().addMenu("&Tools")
         tools.addAction(a(Actions.VERIFY, "&Verify audit chain", "Ctrl+Shift+V", self.verify_chain))
         help_menu = self.menuBar().addMenu("&Help")
@@ -531,6 +540,56 @@ class MainWindow(QMainWindow):
         """Watch ``path`` (stored in the registry); files already there are taken too."""
         self.watch_page.show_error("")
         self.watch.add(path, kind, model_name=model_name, polling=polling)
+
+    # ------------------------------------------------------------ training, validation, comparison
+    def _known_refs(self) -> tuple[list[str], str, str]:
+        """Refs of the model page's versions, its champion (or older) and selected version."""
+        data = self.model_page.data
+        if data is None or data.name != self._model_name:
+            return [], "", ""
+        refs = [v.ref for v in data.versions]
+        sel = self.model_page.selected_versions()
+        chosen = sel[0].ref if sel else (refs[0] if refs else "")
+        champ = next((v.ref for v in data.versions if "champion" in v.aliases), "")
+        if not champ or champ == chosen:
+            champ = next((r for r in refs if r != chosen), "")
+        return refs, champ, chosen
+
+    def open_training_dialog(self, data: str = "", name: str = "") -> Any:
+        """The training dialog (the job it starts shows in Jobs and can be cancelled there)."""
+        from modelward.ui.dialogs.training import TrainingDialog
+
+        dlg = TrainingDialog(
+            self.registry, self.jobs, self, data=data, name=name or (self._model_name or "")
+        )
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.sig_training_finished.connect(lambda r: self.notify(f"Registered {r.get('ref')}"))
+        dlg.show()
+        return dlg
+
+    def open_validation(self, ref: str = "", data: str = "") -> Any:
+        """A window that validates a version on labelled data (ROC, PR, calibration, …)."""
+        from modelward.ui.pages.validation_page import ValidationPage, open_in_window
+
+        refs, _, chosen = self._known_refs()
+        page = ValidationPage(self.registry, self.jobs, refs=refs, ref=ref or chosen, data=data)
+        return open_in_window(page, "Validate a version", self)
+
+    def open_comparison(self, champion: str = "", challenger: str = "", data: str = "") -> Any:
+        """A window that compares champion and challenger on the same data, with gates."""
+        from modelward.ui.pages.compare_page import ComparePage
+        from modelward.ui.pages.validation_page import open_in_window
+
+        refs, champ, chosen = self._known_refs()
+        page = ComparePage(
+            self.registry,
+            self.jobs,
+            refs=refs,
+            champion=champion or champ,
+            challenger=challenger or chosen,
+            data=data,
+        )
+        return open_in_window(page, "Champion and challenger", self)
 
     # ------------------------------------------------------------ dialogs
     def choose_and_register(self) -> None:

@@ -41,7 +41,15 @@ from modelward.core import errors as _errors
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken
 
-__all__ = ["KINDS", "WORKER_NAME", "run_in_worker", "run_request", "worker_main"]
+__all__ = [
+    "KINDS",
+    "WORKER_NAME",
+    "ScoreBuffer",
+    "run_in_worker",
+    "run_request",
+    "worker_job",
+    "worker_main",
+]
 
 log = logging.getLogger(__name__)
 
@@ -433,3 +441,66 @@ def run_in_worker(
         f"the {request.get('kind', 'training')} worker stopped without an answer "
         f"(exit code {proc.returncode}); see the application log"
     )
+
+
+# --------------------------------------------------------------------------- as a job
+class ScoreBuffer:
+    """Fold scores as they arrive, for a live chart: the job appends, a timer reads.
+
+    Thread-safe and append-only; :meth:`since` returns what arrived after the
+    ``n`` items a reader has already drawn (STYLE §4: charts redraw on a timer).
+    """
+
+    def __init__(self) -> None:
+        self._items: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def append(self, score: dict[str, Any]) -> None:
+        with self._lock:
+            self._items.append(score)
+
+    def since(self, n: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._items[n:]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def _score_line(score: dict[str, Any]) -> str:
+    shown = {
+        k: v
+        for k, v in (score.get("metrics") or {}).items()
+        if k in ("roc_auc", "balanced_accuracy", "accuracy", "r2", "rmse")
+    }
+    where = f"{score.get('stage', 'fit')} fold {int(score.get('fold', 0)) + 1}"
+    if score.get("stage") == "search":
+        where += f" of candidate {int(score.get('candidate', 0)) + 1}"
+    return f"{where}: " + "  ".join(f"{k} {v:.4g}" for k, v in sorted(shown.items()))
+
+
+def worker_job(
+    ctx: Any, request: dict[str, Any], scores: ScoreBuffer | None = None
+) -> dict[str, Any]:
+    """A :class:`~modelward.core.jobs.JobRunner` job that runs ``request`` in a worker.
+
+    Progress goes to ``ctx.progress``, each fold score to ``scores`` and to
+    the job's log, and ``ctx.cancel`` cancels the worker.
+    """
+
+    def on_message(msg: dict[str, Any]) -> None:
+        if "progress" in msg:
+            ctx.progress(float(msg["progress"]), str(msg.get("status") or ""))
+        elif "score" in msg:
+            if scores is not None:
+                scores.append(msg["score"])
+            ctx.log(_score_line(msg["score"]))
+        elif "log" in msg:
+            ctx.log(str(msg["log"]))
+
+    ctx.log(f"starting a {request.get('kind', 'training')} worker")
+    result = run_in_worker(request, on_message, ctx.cancel)
+    if request.get("kind") == "train":
+        ctx.log(f"registered {result.get('ref')}")
+    return result
