@@ -277,3 +277,46 @@ def test_watch_cli_headless_and_other_commands_still_work(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_data_inbox_runs_the_monitoring_checks(tmp_path):
+    """A batch for a model with a profiled champion is checked; a type mismatch is rejected."""
+    import numpy as np
+    import pandas as pd
+
+    from modelward import api
+    from modelward.core.monitoring.service import profile_version
+    from modelward.core.monitoring.series import batches, version_id_of
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"income": rng.normal(50, 10, 2000), "age": rng.normal(40, 8, 2000)})
+    y = (ref["income"] > 50).astype(int)
+    reg = Registry(tmp_path / "reg", idle_release=0.2)
+    v = api.log_model(LogisticRegression().fit(ref, y), "scorer", X=ref, y=y, registry=reg)
+    reg.set_alias(v.ref, "champion", "first")
+    ref_csv = tmp_path / "reference.csv"
+    ref.assign(label=y).to_csv(ref_csv, index=False)
+    profile_version(reg, "scorer@champion", ref_csv, target="label")
+
+    inbox = tmp_path / "batches"
+    add_folder(reg, inbox, DATA, model_name="scorer")
+    w = FolderWatcher(reg, settle=0.3, rescan_interval=60)
+    w.start()
+    try:
+        same = ref.sample(1500, random_state=1)
+        shifted = same.assign(income=same["income"] + 25)
+        same.to_csv(inbox / "2026-01.csv", index=False)
+        assert w.wait_for(lambda r: len(r) >= 1, 60)
+        shifted.to_csv(inbox / "2026-02.csv", index=False)
+        assert w.wait_for(lambda r: len(r) >= 2, 60)
+        (inbox / "2026-03.csv").write_text("income,age\nhigh,40\nlow,30\n")
+        assert w.wait_for(lambda r: len(r) >= 3, 60)
+    finally:
+        w.stop()
+    by_name = {Path(r.path).name: r for r in w.results}
+    assert "no dataset drift" in by_name["2026-01.csv"].detail
+    assert "drift in" in by_name["2026-02.csv"].detail
+    assert by_name["2026-03.csv"].status == "rejected"
+    assert "income" in by_name["2026-03.csv"].detail
+    series = batches(reg, version_id_of(reg, "scorer@champion"))
+    assert list(series["drifted"]) == [False, True]

@@ -27,6 +27,50 @@ def expected_features(registry: Registry, model_name: str) -> list[str] | None:
     return None
 
 
+def _monitor(
+    registry: Registry, folder: WatchedFolder, path: Path, schema: dict[str, str]
+) -> dict[str, Any] | None:
+    """Check the batch against the champion's reference profile, when there is one.
+
+    A batch whose columns or types do not match the reference is rejected
+    (quarantined by the caller); a model without a champion or a profile yet
+    is simply not checked.
+    """
+    from modelward.core.monitoring.quality import SchemaMismatch
+    from modelward.core.monitoring.service import check_batch
+
+    assert folder.model_name is not None
+    opts = folder.options or {}
+    label = opts.get("label_column") if opts.get("label_column") in schema else None
+    id_col = opts.get("id_column") if opts.get("id_column") in schema else None
+    try:
+        res = check_batch(
+            registry,
+            f"{folder.model_name}@champion",
+            path,
+            name=path.name,
+            id_column=id_col,
+            label_column=label,
+        )
+    except SchemaMismatch as e:
+        raise RejectedFile(f"schema mismatch: {e}") from None
+    except NotFound:
+        return None  # no champion, or no reference profile yet: nothing to compare with
+    report = res.report
+    verdict = (
+        f"drift in {report.drift_share:.0%} of features"
+        if report.drifted
+        else f"no dataset drift ({report.drift_share:.0%} of features)"
+    )
+    return {
+        "batch_id": res.batch_id,
+        "drift_share": report.drift_share,
+        "drifted": report.drifted,
+        "verdict": verdict,
+        "performance": res.performance,
+    }
+
+
 def ingest_batch(
     registry: Registry, folder: WatchedFolder, path: Path, sha256: str
 ) -> tuple[str, str, dict[str, Any]]:
@@ -49,6 +93,7 @@ def ingest_batch(
                     f"schema mismatch: {len(missing)} column(s) the model {folder.model_name} "
                     f"needs are missing: {shown}"
                 )
+        monitoring = _monitor(registry, folder, path, schema)
     except RejectedFile as rej:
         registry.quarantine(path, source=str(path), reason=rej.reason, sha256=sha256)
         raise
@@ -65,15 +110,9 @@ def ingest_batch(
     )
     result: dict[str, Any] = {"dataset_id": ds, "rows": rows, "model": folder.model_name}
     detail = f"batch of {rows} rows for {folder.model_name}"
-    try:  # monitoring checks, where that part of ModelWard is present
-        from modelward.core.monitoring.service import check_batch_from_inbox
-    except ImportError:
-        check_batch_from_inbox = None
-    if check_batch_from_inbox is not None:
-        summary = check_batch_from_inbox(registry, folder, path, dataset_id=ds)
-        if summary:
-            result["monitoring"] = summary
-            detail += f"; {summary.get('verdict', 'checked')}"
+    if monitoring is not None:
+        result["monitoring"] = monitoring
+        detail += f"; {monitoring['verdict']}"
     from modelward.core.policies.engine import evaluate_after_batch
 
     # The model's policy: triggers, alerts, retraining (never raises).
