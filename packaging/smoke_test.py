@@ -104,6 +104,12 @@ def smoke(exe: Path) -> None:
             exe, "register", str(model), "--name", "smoke", "--registry", reg, "--json", env=env
         )
         registered = json.loads(res.stdout)
+        # The estimator class comes from the sandboxed inspection worker
+        # (`<exe> --mw-worker inspect`): it ran inside the bundle.
+        if registered.get("estimator_class", "").rsplit(".", 1)[-1] != "RandomForestClassifier":
+            raise SmokeFailure(f"register did not describe the model: {registered}")
+        if registered.get("status") != "ok":
+            raise SmokeFailure(f"register gave status {registered.get('status')}")
         res = run(exe, "show", "smoke", "--registry", reg, "--json", env=env)
         shown = json.loads(res.stdout)
         for key in ("sha256", "version", "format"):
