@@ -191,9 +191,40 @@ def cmd_selftest(args: argparse.Namespace) -> Any:
 
 
 def cmd_gui(args: argparse.Namespace) -> Any:
+    capture = getattr(args, "capture", None)
+    if capture:
+        from modelward.ui.capture import capture_views
+
+        for path in capture_views(args.registry, capture):
+            print(path)
+        return None
     from modelward.ui.launch import launch
 
     return SystemExit(launch(args.registry, smoke=getattr(args, "smoke", False)))
+
+
+def cmd_demo(args: argparse.Namespace) -> Any:
+    """Build the demo workspace, then open the window on it (or do the job headless)."""
+    from modelward.core.demo import build_full_demo
+    from modelward.core.registry import Registry
+
+    reg = Registry(args.registry, idle_release=0.5)
+    print(f"building the demo workspace in {reg.home} (about a minute the first time)…")
+    demo = build_full_demo(reg, progress=_status_printer(args))
+    for line in demo.lines():
+        print(f"  {line}")
+    from modelward.ui.launch import has_display
+
+    if args.no_gui or not has_display():
+        from modelward.headless import no_display_message, run_demo_headless
+
+        if not args.no_gui:
+            print(no_display_message())
+        return SystemExit(run_demo_headless(reg, demo.lines()))
+    reg.close()
+    from modelward.ui.launch import launch
+
+    return SystemExit(launch(args.registry))
 
 
 def cmd_folders_add(args: argparse.Namespace) -> Any:
@@ -1459,6 +1490,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("gui", cmd_gui, "open the desktop window")
     sp.add_argument("--smoke", action="store_true", help="open, then quit after a second")
+    sp.add_argument("--capture", metavar="DIR", help=argparse.SUPPRESS)
+
+    sp = add("demo", cmd_demo, "build the demo workspace and open the window on it")
+    sp.add_argument(
+        "--no-gui", action="store_true", help="headless: checks, a report and screenshots"
+    )
     return p
 
 

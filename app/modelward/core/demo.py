@@ -152,3 +152,70 @@ def create_demo_workspace(
     registry.set_alias(best, "champion", "demo workspace: best hold-out ROC AUC")
     progress(1.0, "demo workspace ready")
     return DemoResult(tuple(refs), best)
+
+
+@dataclass(frozen=True)
+class FullDemo:
+    """What :func:`build_full_demo` did; each part is skipped when already there."""
+
+    champion: str
+    created_models: bool
+    monitored_batches: int
+    loop: str | None  # "credit-loop: 1 -> 2 (approved by …)", or None when already run
+
+    def lines(self) -> list[str]:
+        out = [f"champion {self.champion}"]
+        out.append(
+            f"{self.monitored_batches} monthly batches checked for drift and performance"
+            if self.monitored_batches
+            else "monthly batches already checked"
+        )
+        out.append(self.loop or "closed loop already shown")
+        return out
+
+
+def build_full_demo(
+    registry: Registry,
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> FullDemo:
+    """The whole demo workspace: models and champion, twelve monitored months, one closed loop.
+
+    Safe to run again on the same registry: what exists is kept.
+    """
+    from modelward.core.errors import NotFound
+    from modelward.core.monitoring.demo_batches import add_monitoring_demo
+    from modelward.core.policies.demo_loop import run_demo_loop
+    from modelward.core.progress import sub_progress
+
+    try:
+        champion = registry.resolve(f"{DEMO_MODEL}@champion").ref
+        created = False
+    except NotFound:
+        champion = create_demo_workspace(
+            registry, progress=sub_progress(progress, 0.0, 0.15), cancel=cancel
+        ).champion
+        created = True
+    check(cancel)
+    already = registry.audit_events(limit=1, action="monitor.checked", entity_prefix=DEMO_MODEL)
+    batches = 0
+    if not already:
+        batches = len(
+            add_monitoring_demo(
+                registry, progress=sub_progress(progress, 0.15, 0.65), cancel=cancel
+            )
+        )
+    check(cancel)
+    loop_text = None
+    try:
+        registry.resolve("credit-loop@champion")
+    except NotFound:
+        res = run_demo_loop(registry, progress=sub_progress(progress, 0.65, 1.0), cancel=cancel)
+        who = f" (approved by {res.approval.decided_by})" if res.approval else ""
+        loop_text = (
+            f"closed loop: drift -> alert -> retrain -> approval -> promotion, "
+            f"{res.champion_before} -> {res.champion_after}{who}"
+        )
+    progress(1.0, "demo workspace ready")
+    return FullDemo(champion, created, batches, loop_text)

@@ -120,6 +120,13 @@ def _run_code(code: str, rest: Sequence[str]) -> None:
     exec(compile(code, "<string>", "exec"), namespace)
 
 
+def self_command(*args: str) -> list[str]:
+    """The argv that runs ``modelward ARGS…`` in a fresh process, frozen or not."""
+    if is_frozen():
+        return [sys.executable, *args]
+    return [sys.executable, "-m", "modelward", *args]
+
+
 def dispatch_worker(argv: Sequence[str]) -> bool:
     """Run a worker if ``argv`` asks for one; return ``True`` when it did.
 

@@ -19,7 +19,7 @@ def has_display() -> bool:
 def launch(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> int:
     """Open the main window on ``registry``; returns the exit code."""
     if not has_display():
-        from modelward.core.headless import run_headless
+        from modelward.headless import run_headless
 
         return run_headless(registry)
     from modelward.ui.app import run_app
