@@ -43,9 +43,12 @@ from modelward.ui.models.audit_table import QtAuditTableModel
 from modelward.ui.models.jobs_table import QtJobsTableModel
 from modelward.ui.models.versions_table import QtVersionsTableModel
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
+from modelward.ui.pages.alerts_center import PolicyCenter
+from modelward.ui.pages.alerts_tasks import set_alias_or_ask
 from modelward.ui.pages.audit_page import AuditPage
 from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
+from modelward.ui.pages.monitoring_page import MonitoringPage
 from modelward.ui.pages.registry_page import RegistryPage
 from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
@@ -61,6 +64,7 @@ class Page(enum.IntEnum):
     JOBS = 1
     AUDIT = 2
     WATCH = 3
+    MONITORING = 4
 
 
 class RegistryView(enum.IntEnum):
@@ -85,6 +89,7 @@ class Actions:
     PAGE_JOBS = "act_page_jobs"
     PAGE_AUDIT = "act_page_audit"
     PAGE_WATCH = "act_page_watch"
+    PAGE_MONITORING = "act_page_monitoring"
     TRAIN = "act_train"
     VALIDATE = "act_validate"
     COMPARE_ON_DATA = "act_compare_on_data"
@@ -137,6 +142,8 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._build_actions()
         self._connect()
+        # Alerts, approvals, policies and evidence actions (pages, menus, the policy loop).
+        self.policy_center = PolicyCenter(self)
         self._restore_layout()
         self._update_jobs_status()
         self.registry_page.apply_search()
@@ -176,7 +183,7 @@ class MainWindow(QMainWindow):
         nl.addWidget(label(f"Model registry · {__version__}", "AppSubtitle"))
         self.nav = QListWidget()
         self.nav.setObjectName("Nav")
-        for text in ("Registry", "Jobs", "Audit trail", "Watched folders"):
+        for text in ("Registry", "Jobs", "Audit trail", "Watched folders", "Monitoring"):
             item = QListWidgetItem(text)
             item.setSizeHint(QSize(0, 34))
             self.nav.addItem(item)
@@ -199,7 +206,14 @@ class MainWindow(QMainWindow):
         self.jobs_page = JobsPage(self.jobs, self.jobs_model)
         self.audit_page = AuditPage(self.audit_model)
         self.watch_page = WatchPage(self.watch_folders_model, self.watch_feed_model)
-        for w in (self.registry_stack, self.jobs_page, self.audit_page, self.watch_page):
+        self.monitoring_page = MonitoringPage(self.registry, self.jobs)
+        for w in (
+            self.registry_stack,
+            self.jobs_page,
+            self.audit_page,
+            self.watch_page,
+            self.monitoring_page,
+        ):
             self.pages.addWidget(w)
         root.addWidget(self.pages, 1)
         self.setCentralWidget(central)
@@ -267,6 +281,14 @@ class MainWindow(QMainWindow):
                 lambda: self.show_page(Page.WATCH),
             )
         )
+        view.addAction(
+            a(
+                Actions.PAGE_MONITORING,
+                "&Monitoring",
+                "Ctrl+5",
+                lambda: self.show_page(Page.MONITORING),
+            )
+        )
         view.addSeparator()
         view.addAction(a(Actions.FIND, "&Find…", K.Find, self.focus_search))
         view.addAction(a(Actions.REFRESH, "Re&fresh", K.Refresh, self.refresh_all))
@@ -294,6 +316,9 @@ class MainWindow(QMainWindow):
         self.model_page.sig_back_requested.connect(self.show_table)
         self.model_page.sig_set_alias_requested.connect(self.open_alias_dialog)
         self.model_page.sig_compare_requested.connect(self.compare)
+        self.model_page.sig_monitor_requested.connect(self.open_monitoring)
+        self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
+        self.nav.currentRowChanged.connect(self._on_page_changed)
         self.audit_page.sig_verify_requested.connect(self.verify_chain)
         self.watch_page.sig_add_requested.connect(self.open_add_folder_dialog)
         self.watch.sig_watch_event.connect(self._on_watch_event, q)
@@ -342,6 +367,23 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ navigation
     def show_page(self, page: Page) -> None:
         self.nav.setCurrentRow(int(page))
+
+    def open_monitoring(self, ref: str = "") -> None:
+        """Show the monitoring page of ``ref`` (or of the first monitored version), kept live."""
+        self.show_page(Page.MONITORING)
+        self.monitoring_page.show_version(ref)
+
+    def _on_page_changed(self, row: int) -> None:
+        if row == Page.MONITORING and not self.monitoring_page.ref:
+            self.monitoring_page.show_version()
+
+    def _on_monitoring_back(self) -> None:
+        ref = self.monitoring_page.ref
+        name = ref.split("@")[0].rpartition(":")[0] if ":" in ref else ref.split("@")[0]
+        if name:
+            self.open_model(name)
+        else:
+            self.show_table()
 
     def show_table(self) -> None:
         self.show_page(Page.REGISTRY)
@@ -444,7 +486,7 @@ class MainWindow(QMainWindow):
         return self._submit(
             JobKind.OTHER,
             f"Set {alias} → {ref}",
-            tasks.set_alias,
+            set_alias_or_ask,  # four-eyes refusals come back as ApprovalNeeded
             self.registry,
             ref,
             alias,
@@ -704,7 +746,9 @@ class MainWindow(QMainWindow):
         self._poll_timer.stop()
         self._tick_timer.stop()
         self._arrival_timer.stop()
+        self.policy_center.shutdown(timeout)
         self.jobs.shutdown(timeout)
         self.watch.shutdown(timeout)
+        self.monitoring_page.shutdown(timeout)
         self.reader.shutdown(timeout)
         self.registry.close()

@@ -81,6 +81,8 @@ class ModelPage(QWidget):
     """model name, the selected version (0 if none)."""
     sig_compare_requested = Signal(str, str)
     """two refs to compare."""
+    sig_monitor_requested = Signal(str)
+    """ref: show the monitoring page of this version."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -103,6 +105,9 @@ class ModelPage(QWidget):
         self.compare_button.setToolTip("Select two versions, then compare them")
         self.alias_button = QPushButton("Set alias…")
         self.alias_button.setProperty("primary", True)
+        self.monitor_button = QPushButton("Monitoring")
+        self.monitor_button.setToolTip("Drift and performance over time of the selected version")
+        head.addWidget(self.monitor_button)
         head.addWidget(self.compare_button)
         head.addWidget(self.alias_button)
         lay.addLayout(head)
@@ -137,6 +142,7 @@ class ModelPage(QWidget):
         self.back_button.clicked.connect(self.sig_back_requested)
         self.alias_button.clicked.connect(self._on_alias_clicked)
         self.compare_button.clicked.connect(self._on_compare_clicked)
+        self.monitor_button.clicked.connect(self._on_monitor_clicked)
         self.versions.itemSelectionChanged.connect(self._update_details)
 
     # ------------------------------------------------------------ show data
@@ -308,3 +314,11 @@ class ModelPage(QWidget):
                 else self.data.versions[i - 1]
             )
         self.sig_compare_requested.emit(a.ref, b.ref)
+
+    def _on_monitor_clicked(self) -> None:
+        if self.data is None or not self.data.versions:
+            return
+        sel = self.selected_versions()
+        champion = next((v for v in self.data.versions if "champion" in v.aliases), None)
+        v = sel[0] if sel else (champion or self.data.versions[0])
+        self.sig_monitor_requested.emit(v.ref)

@@ -1,0 +1,318 @@
+"""One read of everything the monitoring views show, and the tables they export.
+
+The window's monitoring page draws a :class:`MonitoringSnapshot`; it never
+queries the registry itself. :func:`load_snapshot` runs on a worker (a few
+small indexed reads), :func:`chart_table` turns a snapshot into the rows a
+chart exports as CSV, and :func:`write_csv` writes them (a job).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from modelward.core.errors import InvalidInput
+from modelward.core.monitoring import series
+
+if TYPE_CHECKING:
+    from modelward.core.registry import Registry
+
+__all__ = [
+    "CHARTS",
+    "MonitoringSnapshot",
+    "chart_table",
+    "drift_details",
+    "histogram_table",
+    "load_snapshot",
+    "monitored_versions",
+    "write_csv",
+]
+
+#: Charts of the monitoring page that export their data.
+CHARTS = ("performance", "drift_share", "heatmap", "multivariate")
+DEFAULT_SHARE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class MonitoringSnapshot:
+    """The monitoring series of one version at one audit head (plain arrays only)."""
+
+    ref: str
+    version_id: int
+    metric: str
+    head: int
+    batches: dict[str, np.ndarray]
+    performance: dict[str, Any]
+    matrix: dict[str, Any]
+    details: dict[str, Any]
+    metrics: tuple[str, ...] = ()
+    times: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def n_batches(self) -> int:
+        return len(self.batches["batch_id"])
+
+
+def monitored_versions(reg: Registry) -> list[str]:
+    """Refs (``NAME:N``) of the versions with a reference profile, most recent batch first."""
+    with reg._read() as cur:
+        rows = cur.execute(
+            "SELECT m.name, v.version, max(b.batch_time) AS last FROM mon_profiles p "
+            "JOIN versions v ON v.id = p.version_id JOIN models m ON m.id = v.model_id "
+            "LEFT JOIN mon_batches b ON b.version_id = p.version_id "
+            "GROUP BY m.name, v.version ORDER BY last DESC NULLS LAST, m.name, v.version DESC"
+        ).fetchall()
+    return [f"{name}:{ver}" for name, ver, _ in rows]
+
+
+def drift_details(reg: Registry, version_id: int, features: list[str]) -> dict[str, Any]:
+    """What the heatmap tooltip explains, per feature × batch (same order as ``drift_matrix``).
+
+    Returns
+    -------
+    dict
+        F×B object arrays ``reason`` (why the method was chosen) and
+        ``threshold_source``; F×B float arrays ``statistic``, ``p_value``
+        (NaN: none), ``threshold``; B arrays ``share_threshold`` (the share
+        of drifted features above which a batch is drifted).
+    """
+    b = series.batches(reg, version_id)
+    ids = [int(x) for x in b["batch_id"].tolist()]
+    fi = {f: i for i, f in enumerate(features)}
+    shape = (len(features), len(ids))
+    out: dict[str, Any] = {
+        "reason": np.full(shape, "", dtype=object),
+        "threshold_source": np.full(shape, "", dtype=object),
+        "statistic": np.full(shape, np.nan),
+        "p_value": np.full(shape, np.nan),
+        "threshold": np.full(shape, np.nan),
+        "share_threshold": np.full(len(ids), DEFAULT_SHARE_THRESHOLD),
+    }
+    if not ids:
+        return out
+    with reg._read() as cur:
+        rows = cur.execute(
+            "SELECT id, report FROM mon_batches WHERE version_id = ?", [version_id]
+        ).fetchall()
+    col = {bid: j for j, bid in enumerate(ids)}
+
+    def num(v: Any) -> float:
+        return float(v) if v is not None else math.nan
+
+    for bid, text in rows:
+        j = col.get(int(bid))
+        if j is None:
+            continue
+        rep = json.loads(text or "{}")
+        out["share_threshold"][j] = num(rep.get("share_threshold", DEFAULT_SHARE_THRESHOLD))
+        for f in rep.get("features", []):
+            i = fi.get(f.get("name"))
+            if i is None:
+                continue
+            out["reason"][i, j] = f.get("reason") or ""
+            out["threshold_source"][i, j] = f.get("threshold_source") or ""
+            out["statistic"][i, j] = num(f.get("statistic"))
+            p = f.get("p_adjusted") if f.get("p_adjusted") is not None else f.get("p_value")
+            out["p_value"][i, j] = num(p)
+            out["threshold"][i, j] = num(f.get("threshold"))
+    return out
+
+
+def _metrics(reg: Registry, version_id: int) -> tuple[str, ...]:
+    with reg._read() as cur:
+        rows = cur.execute(
+            "SELECT DISTINCT p.metric FROM mon_performance p JOIN mon_batches b "
+            "ON b.id = p.batch_id WHERE b.version_id = ? ORDER BY 1",
+            [version_id],
+        ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def batch_times(values: np.ndarray) -> np.ndarray:
+    """Batch times (ISO text) as POSIX seconds; unreadable ones become NaN."""
+    out = np.full(len(values), np.nan)
+    for k, v in enumerate(values.tolist()):
+        try:
+            t = np.datetime64(str(v).replace("Z", "").split("+")[0], "s")
+        except ValueError:
+            continue
+        out[k] = t.astype("int64")
+    return out
+
+
+def load_snapshot(reg: Registry, ref: str, metric: str = "roc_auc") -> MonitoringSnapshot:
+    """Read the monitoring series of ``ref`` (run on a worker, not the GUI thread).
+
+    Parameters
+    ----------
+    reg
+        The registry.
+    ref
+        ``NAME:N``, ``NAME@ALIAS`` or ``NAME``.
+    metric
+        The performance metric to follow; when the version has no value for
+        it, the first metric it has is used instead.
+
+    Raises
+    ------
+    NotFound
+        ``ref`` does not resolve.
+    """
+    with reg.session():
+        head = reg.audit_head()
+        v = reg.resolve(ref)
+        metrics = _metrics(reg, v.id)
+        if metrics and metric not in metrics:
+            metric = "roc_auc" if "roc_auc" in metrics else metrics[0]
+        b = series.batches(reg, v.id)
+        perf = series.performance_series(reg, v.id, metric)
+        matrix = series.drift_matrix(reg, v.id, "statistic")
+        ratio = series.drift_matrix(reg, v.id, "ratio")["value"]
+        details = drift_details(reg, v.id, matrix["features"])
+    details["ratio"] = ratio
+    return MonitoringSnapshot(
+        ref=v.ref,
+        version_id=v.id,
+        metric=metric,
+        head=head,
+        batches=b,
+        performance=perf,
+        matrix=matrix,
+        details=details,
+        metrics=metrics,
+        times=batch_times(b["batch_time"]),
+    )
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)):
+        return "" if not math.isfinite(float(v)) else repr(float(v))
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def chart_table(snap: MonitoringSnapshot, chart: str) -> tuple[list[str], list[list[Any]]]:
+    """The data behind one chart as a header and rows (what its CSV export writes).
+
+    Parameters
+    ----------
+    chart
+        One of :data:`CHARTS`.
+    """
+    b = snap.batches
+    key = ["batch_id", "batch", "batch_time"]
+    base = [
+        [int(b["batch_id"][j]), str(b["name"][j]), str(b["batch_time"][j])]
+        for j in range(snap.n_batches)
+    ]
+    if chart == "performance":
+        p = snap.performance
+        header = [*key, "metric", "realized", "estimated", "reference", "band_lower", "band_upper"]
+        rows = [
+            [
+                *base[j],
+                snap.metric,
+                p["realized"][j],
+                p["estimated"][j],
+                p["reference"],
+                p["band_lower"],
+                p["band_upper"],
+            ]
+            for j in range(snap.n_batches)
+        ]
+    elif chart == "drift_share":
+        header = [*key, "n_rows", "drift_share", "share_threshold", "drifted"]
+        rows = [
+            [
+                *base[j],
+                b["n_rows"][j],
+                b["drift_share"][j],
+                snap.details["share_threshold"][j],
+                b["drifted"][j],
+            ]
+            for j in range(snap.n_batches)
+        ]
+    elif chart == "multivariate":
+        header = [*key, "reconstruction_error", "threshold", "drifted"]
+        rows = [
+            [
+                *base[j],
+                b["multivariate_error"][j],
+                b["multivariate_threshold"][j],
+                b["multivariate_drifted"][j],
+            ]
+            for j in range(snap.n_batches)
+        ]
+    elif chart == "heatmap":
+        m, d = snap.matrix, snap.details
+        header = [
+            *key,
+            "feature",
+            "method",
+            "statistic",
+            "p_value",
+            "threshold",
+            "drifted",
+            "severity",
+            "reason",
+            "threshold_source",
+        ]
+        rows = [
+            [
+                *base[j],
+                f,
+                m["method"][i, j],
+                d["statistic"][i, j],
+                d["p_value"][i, j],
+                d["threshold"][i, j],
+                m["drifted"][i, j],
+                m["severity"][i, j],
+                d["reason"][i, j],
+                d["threshold_source"][i, j],
+            ]
+            for j in range(snap.n_batches)
+            for i, f in enumerate(m["features"])
+            if m["method"][i, j]
+        ]
+    else:
+        raise InvalidInput(f"unknown chart {chart!r}; use one of {', '.join(CHARTS)}")
+    return header, [[_cell(v) for v in r] for r in rows]
+
+
+def histogram_table(hist: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Reference and current proportions of one feature in one batch, one row per bin."""
+    ref, cur = hist["reference"], hist["current"]
+    if "edges" in hist:
+        e = [float(x) for x in hist["edges"]]
+        lo = [-math.inf, *e]
+        hi = [*e, math.inf]
+        header = ["bin", "lower", "upper", "reference", "current"]
+        rows = [[k, lo[k], hi[k], ref[k], cur[k]] for k in range(len(ref))]
+    else:
+        header = ["bin", "category", "reference", "current"]
+        rows = [[k, hist["labels"][k], ref[k], cur[k]] for k in range(len(ref))]
+    return header, [[_cell(v) for v in r] for r in rows]
+
+
+def write_csv(path: str | os.PathLike[str], header: list[str], rows: list[list[Any]]) -> str:
+    """Write a table as UTF-8 CSV (replaced atomically); returns the path."""
+    target = os.fspath(path)
+    tmp = target + ".part"
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(rows)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise InvalidInput(f"could not write {target}: {e.strerror or e}") from e
+    return target
