@@ -1,0 +1,173 @@
+"""The notification list: alerts with their numbers, acknowledge one or all, open the model."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelward.core.policies import Alert
+from modelward.ui.pages.alerts_tasks import PolicySnapshot, explain_alert
+from modelward.ui.widgets import label, setup_table
+
+SEVERITY_COLORS = {"critical": "#d1453b", "warning": "#c77c02", "info": "#3b7dd8"}
+COLUMNS = ("", "When (UTC)", "Severity", "Model", "Kind", "Message")
+ALERT_ID_ROLE = Qt.ItemDataRole.UserRole + 40
+
+
+def _item(text: object, *, color: str | None = None, bold: bool = False) -> QTableWidgetItem:
+    it = QTableWidgetItem("" if text is None else str(text))
+    it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if color:
+        it.setForeground(QColor(color))
+    if bold:
+        f = it.font()
+        f.setBold(True)
+        it.setFont(f)
+    return it
+
+
+class AlertsPage(QWidget):
+    """A view over :func:`~modelward.core.policies.list_alerts`; the center does the work."""
+
+    sig_acknowledge_requested = Signal(list)
+    """alert ids the user marked as seen."""
+    sig_acknowledge_all_requested = Signal()
+    """the user marked every unread alert as seen."""
+    sig_open_model_requested = Signal(str)
+    """model name: show its page."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.snapshot = PolicySnapshot()
+        self._alerts: list[Alert] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(20, 16, 20, 12)
+        lay.setSpacing(10)
+        head = QHBoxLayout()
+        head.addWidget(label("Alerts", "PageTitle"))
+        self.count_label = label("", "CountLabel")
+        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
+        head.addStretch(1)
+        self.unread_only = QCheckBox("Unread only")
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_button.setToolTip("Mark the selected alerts as seen (recorded in the audit trail)")
+        self.ack_all_button = QPushButton("Acknowledge all")
+        self.open_button = QPushButton("Open model")
+        for w in (self.unread_only, self.open_button, self.ack_button, self.ack_all_button):
+            head.addWidget(w)
+        lay.addLayout(head)
+        lay.addWidget(
+            label(
+                "Raised by policies (triggers, failed gates, approvals) and kept in the audit "
+                "trail and logs/alerts.log.",
+                "Muted",
+                wrap=True,
+            )
+        )
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        setup_table(self.table)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        split.addWidget(self.table)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select an alert to see the numbers behind it")
+        split.addWidget(self.details)
+        split.setSizes([360, 240])
+        lay.addWidget(split, 1)
+
+        self.unread_only.toggled.connect(lambda _on: self._update_table())
+        self.table.itemSelectionChanged.connect(self._update_details)
+        self.table.itemDoubleClicked.connect(lambda _it: self._on_open_clicked())
+        self.ack_button.clicked.connect(self._on_ack_clicked)
+        self.ack_all_button.clicked.connect(self.sig_acknowledge_all_requested)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self._update_buttons()
+
+    # ------------------------------------------------------------ data
+    def set_snapshot(self, snap: PolicySnapshot) -> None:
+        self.snapshot = snap
+        self._update_table()
+
+    def selected_alerts(self) -> list[Alert]:
+        rows = sorted({ix.row() for ix in self.table.selectionModel().selectedRows()})
+        return [self._alerts[r] for r in rows if r < len(self._alerts)]
+
+    def select_alert(self, alert_id: int) -> None:
+        for r, a in enumerate(self._alerts):
+            if a.id == alert_id:
+                self.table.selectRow(r)
+                return
+
+    def _update_table(self) -> None:
+        keep = {a.id for a in self.selected_alerts()}
+        alerts = list(self.snapshot.alerts)
+        if self.unread_only.isChecked():
+            alerts = [a for a in alerts if a.unread]
+        self._alerts = alerts
+        t = self.table
+        t.setSortingEnabled(False)
+        t.setRowCount(len(alerts))
+        for r, a in enumerate(alerts):
+            color = SEVERITY_COLORS.get(a.severity)
+            cells = [
+                _item("●" if a.unread else "", color=color),
+                _item(a.created_at[:19].replace("T", " "), bold=a.unread),
+                _item(a.severity, color=color, bold=a.unread),
+                _item(a.model or "—", bold=a.unread),
+                _item(a.kind, bold=a.unread),
+                _item(a.message, bold=a.unread),
+            ]
+            cells[0].setData(ALERT_ID_ROLE, a.id)
+            cells[-1].setToolTip(a.message)
+            for c, it in enumerate(cells):
+                t.setItem(r, c, it)
+        t.resizeColumnsToContents()
+        t.setColumnWidth(0, 24)
+        t.setColumnWidth(5, max(t.columnWidth(5), 300))
+        n, unread = len(self.snapshot.alerts), self.snapshot.unread
+        self.count_label.setText(f"{unread} unread · {n} shown")
+        t.blockSignals(True)
+        for r, a in enumerate(alerts):
+            if a.id in keep:
+                t.selectRow(r)
+        t.blockSignals(False)
+        self._update_details()
+
+    def _update_details(self) -> None:
+        sel = self.selected_alerts()
+        if not sel:
+            self.details.setPlainText("")
+        else:
+            a = sel[0]
+            self.details.setPlainText(explain_alert(a, self.snapshot.run(a.policy_run_id)))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        sel = self.selected_alerts()
+        self.ack_button.setEnabled(any(a.unread for a in sel))
+        self.ack_all_button.setEnabled(self.snapshot.unread > 0)
+        self.open_button.setEnabled(bool(sel and sel[0].model))
+
+    # ------------------------------------------------------------ actions
+    def _on_ack_clicked(self) -> None:
+        ids = [a.id for a in self.selected_alerts() if a.unread]
+        if ids:
+            self.sig_acknowledge_requested.emit(ids)
+
+    def _on_open_clicked(self) -> None:
+        sel = self.selected_alerts()
+        if sel and sel[0].model:
+            self.sig_open_model_requested.emit(sel[0].model)

@@ -1,0 +1,221 @@
+"""Maker–checker approvals: pending requests (approve / reject, signed) and the decided ones."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelward.core.policies import ApprovalRequest
+from modelward.ui.pages.alerts_page import _item
+from modelward.ui.pages.alerts_tasks import PolicySnapshot, gates_text
+from modelward.ui.widgets import label, setup_table
+
+PENDING_COLUMNS = (
+    "#",
+    "Model",
+    "Version",
+    "Alias",
+    "Requested by",
+    "When (UTC)",
+    "Expires (UTC)",
+    "Gates",
+    "Reason",
+)
+HISTORY_COLUMNS = (
+    "#",
+    "Decision",
+    "Version → alias",
+    "Signed by (OS user)",
+    "Meaning",
+    "When (UTC)",
+    "Requested by",
+    "Reason",
+)
+STATUS_COLORS = {
+    "approved": "#2e8540",
+    "rejected": "#d1453b",
+    "expired": "#8a8a8a",
+    "superseded": "#8a8a8a",
+}
+
+
+def _ts(text: str | None) -> str:
+    return (text or "")[:16].replace("T", " ")
+
+
+class ApprovalsPage(QWidget):
+    """A view over :func:`~modelward.core.policies.pending_approvals` and the decided requests."""
+
+    sig_decision_requested = Signal(int, bool)
+    """request id, True to approve / False to reject: open the signature dialog."""
+    sig_open_model_requested = Signal(str)
+    """model name: show its page."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.snapshot = PolicySnapshot()
+        self._pending: list[ApprovalRequest] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(20, 16, 20, 12)
+        lay.setSpacing(10)
+        head = QHBoxLayout()
+        head.addWidget(label("Approvals", "PageTitle"))
+        self.count_label = label("", "CountLabel")
+        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
+        head.addStretch(1)
+        self.open_button = QPushButton("Open model")
+        self.reject_button = QPushButton("Reject…")
+        self.approve_button = QPushButton("Approve…")
+        self.approve_button.setProperty("primary", True)
+        for b in (self.open_button, self.reject_button, self.approve_button):
+            head.addWidget(b)
+        lay.addLayout(head)
+        lay.addWidget(
+            label(
+                "Moving a protected alias needs a second person: the requester cannot approve "
+                "their own request. Each decision is signed (name, meaning, reason, OS user, "
+                "time) and kept in the audit trail.",
+                "Muted",
+                wrap=True,
+            )
+        )
+        split = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(label("Waiting for a decision", "SectionTitle"))
+        self.pending = QTableWidget(0, len(PENDING_COLUMNS))
+        self.pending.setHorizontalHeaderLabels(PENDING_COLUMNS)
+        setup_table(self.pending)
+        self.pending.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        tl.addWidget(self.pending, 1)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(110)
+        self.details.setPlaceholderText("Select a request to see its reason and gates")
+        tl.addWidget(self.details)
+        split.addWidget(top)
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(label("Decided", "SectionTitle"))
+        self.history = QTableWidget(0, len(HISTORY_COLUMNS))
+        self.history.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        setup_table(self.history)
+        bl.addWidget(self.history, 1)
+        split.addWidget(bottom)
+        split.setSizes([330, 260])
+        lay.addWidget(split, 1)
+
+        self.pending.itemSelectionChanged.connect(self._update_details)
+        self.approve_button.clicked.connect(lambda: self._on_decide_clicked(True))
+        self.reject_button.clicked.connect(lambda: self._on_decide_clicked(False))
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self._update_details()
+
+    def set_snapshot(self, snap: PolicySnapshot) -> None:
+        self.snapshot = snap
+        keep = self.selected_request()
+        self._pending = list(snap.pending)
+        t = self.pending
+        t.blockSignals(True)
+        t.setRowCount(len(self._pending))
+        for r, q in enumerate(self._pending):
+            gates = snap.gates.get(q.comparison_id or -1, [])
+            cells = [
+                _item(q.id),
+                _item(q.model, bold=True),
+                _item(q.version_ref.rpartition(":")[2]),
+                _item(q.alias),
+                _item(f"{q.requested_by} ({q.requested_os_user})"),
+                _item(_ts(q.requested_at)),
+                _item(_ts(q.expires_at)),
+                _item(gates_text(gates)),
+                _item(q.reason),
+            ]
+            cells[-1].setToolTip(q.reason)
+            for c, it in enumerate(cells):
+                t.setItem(r, c, it)
+        t.resizeColumnsToContents()
+        t.clearSelection()
+        for r, q in enumerate(self._pending):
+            if keep is not None and q.id == keep.id:
+                t.selectRow(r)
+        if keep is None and self._pending:
+            t.selectRow(0)
+        t.blockSignals(False)
+        h = self.history
+        h.setRowCount(len(snap.history))
+        for r, q in enumerate(snap.history):
+            signer = f"{q.decided_by} ({q.decided_os_user})" if q.decided_by else "—"
+            cells = [
+                _item(q.id),
+                _item(q.status, color=STATUS_COLORS.get(q.status), bold=True),
+                _item(f"{q.version_ref} → {q.alias}"),
+                _item(signer),
+                _item(q.meaning or "—"),
+                _item(_ts(q.decided_at)),
+                _item(q.requested_by),
+                _item(q.decision_reason or q.reason),
+            ]
+            for c, it in enumerate(cells):
+                h.setItem(r, c, it)
+        h.resizeColumnsToContents()
+        n = len(self._pending)
+        self.count_label.setText(f"{n} pending · {len(snap.history)} decided")
+        self._update_details()
+
+    def selected_request(self) -> ApprovalRequest | None:
+        rows = self.pending.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self._pending):
+            return None
+        return self._pending[rows[0].row()]
+
+    def select_request(self, request_id: int) -> None:
+        for r, q in enumerate(self._pending):
+            if q.id == request_id:
+                self.pending.selectRow(r)
+
+    def _update_details(self) -> None:
+        q = self.selected_request()
+        for b in (self.approve_button, self.reject_button, self.open_button):
+            b.setEnabled(q is not None)
+        if q is None:
+            self.details.setPlainText("")
+            return
+        gates = self.snapshot.gates.get(q.comparison_id or -1, [])
+        lines = [
+            f"Move {q.model}@{q.alias} to {q.version_ref}, requested by {q.requested_by} "
+            f"(OS user {q.requested_os_user}) at {_ts(q.requested_at)} UTC; expires "
+            f"{_ts(q.expires_at)} UTC.",
+            f"Reason: {q.reason}",
+        ]
+        if gates:
+            lines.append(f"Gates (comparison {q.comparison_id}):")
+            lines += [
+                f"  • {g.get('gate')}: {'passed' if g.get('passed') else 'FAILED'} "
+                f"({g.get('detail', '')})"
+                for g in gates
+            ]
+        run = self.snapshot.run(q.policy_run_id)
+        if run is not None:
+            lines += ["", run.explain()]
+        self.details.setPlainText("\n".join(lines))
+
+    def _on_decide_clicked(self, approve: bool) -> None:
+        q = self.selected_request()
+        if q is not None:
+            self.sig_decision_requested.emit(q.id, approve)
+
+    def _on_open_clicked(self) -> None:
+        q = self.selected_request()
+        if q is not None:
+            self.sig_open_model_requested.emit(q.model)
