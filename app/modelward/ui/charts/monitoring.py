@@ -142,11 +142,14 @@ class QtMonitoringChart(QWidget):
             self.item.setAxisItems({"bottom": axis})
             axis.setPen(pg.mkPen(c["border"]))
             axis.setTextPen(pg.mkPen(c["muted"]))
-        # STYLE §4: set before the curves are added (long histories stay cheap).
-        self.item.setDownsampling(auto=True, mode="peak")
-        self.item.setClipToView(True)
+        if dates:
+            # STYLE §4: time series over long histories; set before the curves are added.
+            # (Not for histograms: pyqtgraph cannot clip step-mode curves.)
+            self.item.setDownsampling(auto=True, mode="peak")
+            self.item.setClipToView(True)
         self.item.getViewBox().setMouseEnabled(x=True, y=False)
-        self.item.getAxis("left").enableAutoSIPrefix(False)
+        for side in ("left", "bottom"):
+            self.item.getAxis(side).enableAutoSIPrefix(False)
         self.plot.setMinimumHeight(170)
         lay.addWidget(self.plot)
         self.snapshot: MonitoringSnapshot | None = None
@@ -196,24 +199,36 @@ class QtMonitoringChart(QWidget):
         return bytes(QByteArray(buf.data()).data())
 
     def _qt_svg(self) -> bytes:
+        """Qt's SVG generator over the chart, with pyqtgraph's export mode on (vector
+        symbols, no pixmap caches), as its image exporter does."""
         from PySide6.QtGui import QPainter
         from PySide6.QtSvg import QSvgGenerator
 
-        rect = self.item.sceneBoundingRect()
+        exp = exporters.ImageExporter(self.item)
+        source = exp.getSourceRect()
+        size = source.size()
+        target = QRectF(0, 0, size.width(), size.height())
         buf = QBuffer()
         buf.open(QIODevice.OpenModeFlag.WriteOnly)
         gen = QSvgGenerator()
         gen.setOutputDevice(buf)
-        gen.setSize(rect.size().toSize())
-        gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        gen.setSize(target.size().toSize())
+        gen.setViewBox(target)
         gen.setTitle(self.chart)
+        # Axes replay cached QPictures, which rescale to the device's DPI: match the screen.
+        gen.setResolution(self.plot.logicalDpiX())
         painter = QPainter(gen)
+        bg = QColor(theme_colors()["base"])
         try:
-            painter.fillRect(
-                QRectF(0, 0, rect.width(), rect.height()), QColor(theme_colors()["base"])
+            painter.fillRect(target, bg)
+            exp.setExportMode(
+                True,
+                {"antialias": True, "background": bg, "painter": painter, "resolutionScale": 1.0},
             )
-            self.item.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            exp.getScene().render(painter, target, QRectF(source))
         finally:
+            exp.setExportMode(False)
             painter.end()
         return bytes(QByteArray(buf.data()).data())
 
@@ -488,6 +503,8 @@ class QtDriftHeatmap(QtMonitoringChart):
                     self.item.addItem(t)
                     self._labels.append(t)
         self.item.setXRange(0, max(B, 1), padding=0.01)
+        # The newest column's name may reach past the axis end; show it anyway.
+        self.item.getAxis("bottom").setStyle(hideOverlappingLabels=False)
         self.item.setYRange(0, max(F, 1), padding=0.02)
         if self._selected is not None:
             cell = self.cell_of(*self._selected)
@@ -669,7 +686,12 @@ class QtHistogramOverlay(QtMonitoringChart):
                 self._items.append(it)
             ax.setTicks(None)
             self.item.setLabel("left", "density", color=c["muted"])
-            self.item.setXRange(float(ge[0]), float(ge[-1]), padding=0.02)
+            self.item.getAxis("left").enableAutoSIPrefix(True)  # densities of large values
+            # Show where 99 % of the reference lies; a long tail would squash the rest.
+            inner = ref[1 : len(edges)]
+            cum = np.cumsum(inner) / max(float(inner.sum()), 1e-12)
+            hi = float(edges[min(int(np.searchsorted(cum, 0.99)) + 1, len(edges) - 1)])
+            self.item.setXRange(float(ge[0]), max(hi, float(ge[1])), padding=0.02)
             below, above = cur[0], cur[-1]
             if below >= 0.0005 or above >= 0.0005:
                 parts = [
@@ -691,6 +713,7 @@ class QtHistogramOverlay(QtMonitoringChart):
                     legend.addItem(it, name)
             ax.setTicks([[(float(i), str(t)) for i, t in enumerate(labels)], []])
             self.item.setLabel("left", "share of rows", color=c["muted"])
+            self.item.getAxis("left").enableAutoSIPrefix(False)
             self.item.setXRange(-0.6, len(labels) - 0.4, padding=0)
         self.item.setTitle(html.escape(caption), color=c["text"], size="10pt")
         feature = caption.split(" · ", 1)[0]

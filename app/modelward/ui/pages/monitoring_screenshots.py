@@ -1,0 +1,78 @@
+"""``python -m modelward.ui.pages.monitoring_screenshots OUTDIR``: the monitoring views
+(offscreen) on the demo workspace: ``monitoring.png``, ``monitoring-dark.png`` and
+``monitoring-histogram.png`` (a heatmap cell's reference and current distributions).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(out: str, registry: str | None = None) -> None:
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from modelward.core.demo import create_demo_workspace
+    from modelward.core.registry import Registry
+    from modelward.core.settings import Settings
+    from modelward.ui.app import make_app
+    from modelward.ui.main_window import MainWindow
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="mw-mon-shots-"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
+    home = Path(registry) if registry else tmp / "registry"
+    if registry is None:
+        reg = Registry(home)
+        create_demo_workspace(reg)  # models, champion and twelve monitored months
+        reg.close()
+
+    def wait(signal, ms: int = 60_000) -> None:
+        loop = QEventLoop()
+        signal.connect(lambda *a: loop.quit())
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def settle(app, n: int = 20) -> None:
+        for _ in range(n):
+            app.processEvents()
+
+    for theme in ("light", "dark"):
+        app = make_app(theme)
+        win = MainWindow(
+            Registry(home, idle_release=1.0), Settings(theme=theme), save_settings_on_change=False
+        )
+        win.resize(1440, 900)
+        win.show()
+        page = win.monitoring_page
+        win.open_monitoring("credit-risk@champion")
+        wait(page.sig_histograms_shown)
+        settle(app)
+        win.grab().save(
+            str(outdir / ("monitoring.png" if theme == "light" else "monitoring-dark.png"))
+        )
+        if theme == "light":
+            snap = page.snapshot
+            i = snap.matrix["features"].index("income")
+            j = snap.n_batches - 3
+            page.heatmap.select_cell(i, j)
+            wait(page.sig_histograms_shown)
+            settle(app)
+            page.panels["heatmap"].parentWidget().grab().save(
+                str(outdir / "monitoring-histogram.png")
+            )
+        win.shutdown()
+        win.deleteLater()
+        settle(app)
+
+
+if __name__ == "__main__":
+    main(
+        sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots",
+        sys.argv[2] if len(sys.argv) > 2 else None,
+    )
