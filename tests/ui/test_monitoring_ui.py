@@ -188,3 +188,14 @@ def test_reachable_from_the_model_page_and_the_navigation(qtbot, window):
     with qtbot.waitSignal(page.sig_snapshot_shown, timeout=20_000):
         window.show_page(Page.MONITORING)  # no version chosen: the first monitored one
     assert page.version_combo.currentText() == REF
+
+
+def test_empty_registry_says_how_to_start(qtbot, make_main_window):
+    from modelward.ui.main_window import Page
+
+    win = make_main_window()
+    page = win.monitoring_page
+    win.show_page(Page.MONITORING)
+    qtbot.waitUntil(lambda: page.body.currentIndex() == 1, timeout=10_000)
+    assert "No version is monitored yet" in page.empty.text()
+    assert "--reference" in page.empty.text()

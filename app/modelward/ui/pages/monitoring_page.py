@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -219,7 +220,13 @@ class MonitoringPage(QWidget):
         for s in (left, right, split):
             s.setChildrenCollapsible(False)
             s.setHandleWidth(8)
-        lay.addWidget(split, 1)
+        self.empty = label("", "Muted", wrap=True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("font-size: 14px;")
+        self.body = QStackedWidget()
+        self.body.addWidget(split)
+        self.body.addWidget(self.empty)
+        lay.addWidget(self.body, 1)
         self.heatmap.sig_cell_clicked.connect(self._on_cell_clicked)
 
     # ------------------------------------------------------------ showing a version
@@ -294,9 +301,11 @@ class MonitoringPage(QWidget):
         if not self.ref and refs:
             self.show_version(refs[0])
         elif not refs and not self.ref:
-            self.subtitle.setText(
-                "No version is monitored yet: profile a version's reference data "
-                "(modelward monitor REF --reference DATA), then check batches."
+            self.subtitle.setText("No version is monitored yet")
+            self._show_empty(
+                "No version is monitored yet.\n\nProfile a version's reference data "
+                "(modelward monitor NAME@champion --reference DATA), then check batches "
+                "(--batch FILE, or a watched data folder).\nThey appear here as they arrive."
             )
 
     def _update_snapshot(self, snap: MonitoringSnapshot) -> None:
@@ -315,6 +324,14 @@ class MonitoringPage(QWidget):
         for c in self.charts.values():
             c.set_snapshot(snap)
         self.subtitle.setText(self._summary(snap))
+        if snap.n_batches == 0:
+            self._show_empty(
+                f"No batch has been checked for {snap.ref} yet.\n\nCheck one with "
+                f"modelward monitor {snap.ref} --batch FILE, or drop batches into a watched "
+                "data folder.\nThey appear here as they arrive."
+            )
+        else:
+            self.body.setCurrentIndex(0)
         self.live_label.setText(f"● live · updated {datetime.now():%H:%M:%S}")
         if first:
             self._hist_request = None
@@ -322,6 +339,10 @@ class MonitoringPage(QWidget):
         elif self._hist_request is not None:
             self._load_histograms(*self._hist_request)  # the cell's data may have changed
         self.sig_snapshot_shown.emit(snap.n_batches)
+
+    def _show_empty(self, text: str) -> None:
+        self.empty.setText(text)
+        self.body.setCurrentIndex(1)
 
     def _select_default_cell(self, snap: MonitoringSnapshot) -> None:
         """Open on the strongest drift of the latest batch, so the overlay is never blank."""

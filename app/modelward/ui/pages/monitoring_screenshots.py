@@ -17,6 +17,7 @@ def main(out: str, registry: str | None = None) -> None:
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from modelward.core.demo import create_demo_workspace
+    from modelward.core.monitoring.demo_batches import add_monitoring_demo
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app
@@ -29,7 +30,8 @@ def main(out: str, registry: str | None = None) -> None:
     home = Path(registry) if registry else tmp / "registry"
     if registry is None:
         reg = Registry(home)
-        create_demo_workspace(reg)  # models, champion and twelve monitored months
+        create_demo_workspace(reg)
+        add_monitoring_demo(reg)  # twelve monthly batches, drift from July, late labels
         reg.close()
 
     def wait(signal, ms: int = 60_000) -> None:
