@@ -2,7 +2,8 @@
 
 Builds a demo registry in a temporary folder, opens the window and saves the
 welcome page, the registry table, a model page, the jobs panel, the audit
-view and the watched folders, in light and dark.
+view, the watched folders, and the training, validation and comparison views,
+in light and dark (``OUTDIR training``: only the last three).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def main(out: str) -> None:
         win.grab().save(str(outdir / f"audit-{theme}.png"))
         watch_page(app, win, tmp / f"inbox-{theme}", wait, settle)
         win.grab().save(str(outdir / ("watch.png" if theme == "light" else "watch-dark.png")))
+        training_views(app, win, tmp / f"training-{theme}", outdir, theme, wait, settle)
         win.shutdown()
         win.deleteLater()
         settle(app)
@@ -127,5 +129,128 @@ def watch_page(app, win, inbox: Path, wait, settle) -> None:
     settle(app, 30)
 
 
+def credit_table(path: Path, n: int, seed: int) -> str:
+    """A small labelled credit table (numbers, a category, an id column) as CSV."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    income = rng.normal(50, 15, n).round(1)
+    region = rng.choice(["north", "south", "east", "west"], n)
+    debt = rng.normal(10, 5, n).round(2)
+    age = rng.integers(18, 80, n)
+    logit = 0.12 * (debt - 10) - 0.06 * (income - 50) + (region == "south") * 0.9 - 0.4
+    default = (logit + rng.logistic(size=n) > 0).astype(int)
+    ids = [f"C{seed}{i:05d}" for i in range(n)]
+    frame = pd.DataFrame(
+        {"customer_id": ids, "income": income, "age": age, "region": region, "debt": debt}
+    )
+    frame["default"] = default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def training_views(app, win, folder: Path, outdir: Path, theme: str, wait, settle) -> None:
+    """The training dialog after a search, a validation, and champion against challenger."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from modelward.core.compute.recipe import Recipe
+    from modelward.core.compute.training import train
+
+    suffix = "" if theme == "light" else "-dark"
+
+    def finished(page) -> None:  # the result, or a failure (then the shot shows its message)
+        loop = QEventLoop()
+        page.sig_result_shown.connect(lambda *a: loop.quit())
+        page.sig_job_failed.connect(lambda *a: loop.quit())
+        QTimer.singleShot(120_000, loop.quit)
+        loop.exec()
+
+    train_csv = credit_table(folder / "loans-2024.csv", 3000, 1)
+    holdout_csv = credit_table(folder / "loans-2025-q1.csv", 1500, 2)
+    dlg = win.open_training_dialog()
+    dlg.resize(1240, 800)
+    dlg.load_data(train_csv)
+    wait(dlg.sig_preview_loaded, 20_000)
+    dlg.name_edit.setText("loan-default")
+    dlg.set_feature_checked("customer_id", False)
+    dlg.split_combo.setCurrentText("stratified")
+    dlg.folds_spin.setValue(5)
+    dlg.params_edit.setPlainText("max_iter=500")
+    dlg.search_box.setChecked(True)
+    dlg.space_edit.setPlainText("C=[0.01, 0.1, 1, 10]")
+    dlg.start()
+    wait(dlg.sig_training_finished, 120_000)
+    settle(app, 30)
+    dlg.grab().save(str(outdir / f"training-dialog{suffix}.png"))
+    dlg.close()
+    recipe = Recipe(
+        data=train_csv,
+        target="default",
+        estimator="HistGradientBoostingClassifier",
+        params={"max_iter": 60, "learning_rate": 0.1},
+        features=("income", "age", "region", "debt"),
+    )
+    train(win.registry, recipe, "loan-default")
+    win.registry.set_alias("loan-default:1", "champion", "first trained model")
+    val = win.open_validation("loan-default:1", holdout_csv)
+    val.resize(1240, 800)
+    val.page.extra_check.setChecked(True)
+    val.page.start()
+    finished(val.page)
+    settle(app, 30)
+    val.grab().save(str(outdir / f"validation{suffix}.png"))
+    val.close()
+    cmp = win.open_comparison("loan-default:1", "loan-default:2", holdout_csv)
+    cmp.resize(1360, 820)
+    cmp.page.gates_edit.setText("roc_auc>=champion-0.01, accuracy>=0.6")
+    cmp.page.extra_check.setChecked(True)
+    cmp.page.start()
+    finished(cmp.page)
+    settle(app, 30)
+    cmp.grab().save(str(outdir / f"compare{suffix}.png"))
+    cmp.close()
+    settle(app)
+
+
+def training_main(out: str) -> None:
+    """Only the training, validation and comparison views (light and dark)."""
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from modelward.core.registry import Registry
+    from modelward.core.settings import Settings
+    from modelward.ui.app import make_app
+    from modelward.ui.main_window import MainWindow
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="mw-shots-"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
+
+    def wait(signal, ms: int = 60_000) -> None:
+        loop = QEventLoop()
+        signal.connect(lambda *a: loop.quit())
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def settle(app, n: int = 10) -> None:
+        for _ in range(n):
+            app.processEvents()
+
+    for theme in ("light", "dark"):
+        app = make_app(theme)
+        reg = Registry(tmp / f"reg-{theme}", idle_release=1.0)
+        win = MainWindow(reg, Settings(theme=theme), save_settings_on_change=False)
+        win.show()
+        training_views(app, win, tmp / f"training-{theme}", outdir, theme, wait, settle)
+        win.shutdown()
+        win.deleteLater()
+        settle(app)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    if len(sys.argv) > 2 and sys.argv[2] == "training":
+        training_main(sys.argv[1])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")

@@ -35,6 +35,7 @@ def make_plot(title: str, x_label: str = "", y_label: str = "") -> pg.PlotWidget
         ax = item.getAxis(side)
         ax.setPen(pg.mkPen(c["border"]))
         ax.setTextPen(pg.mkPen(c["muted"]))
+        ax.enableAutoSIPrefix(False)  # "roc_auc (x0.001)" reads worse than plain numbers
     if x_label:
         item.setLabel("bottom", x_label, color=c["muted"])
     if y_label:
@@ -45,9 +46,16 @@ def make_plot(title: str, x_label: str = "", y_label: str = "") -> pg.PlotWidget
     return w
 
 
-def add_legend(plot: pg.PlotWidget) -> Any:
+def add_legend(plot: pg.PlotWidget, corner: str = "top-right") -> Any:
+    """A legend in ``corner`` (top-right, bottom-right, bottom-left, top-left)."""
     c = theme_colors()
-    legend = plot.getPlotItem().addLegend(offset=(-8, 8), labelTextColor=c["text"])
+    offset = {
+        "top-right": (-8, 8),
+        "bottom-right": (-8, -8),
+        "bottom-left": (8, -8),
+        "top-left": (8, 8),
+    }[corner]
+    legend = plot.getPlotItem().addLegend(offset=offset, labelTextColor=c["text"])
     legend.setBrush(pg.mkBrush(QColor(c["base"])))
     legend.setPen(pg.mkPen(c["border"]))
     return legend
@@ -73,5 +81,6 @@ def diagonal(plot: pg.PlotWidget, *, x0: float = 0.0, x1: float = 1.0, y0: float
 
 
 def unit_range(plot: pg.PlotWidget) -> None:
-    plot.setXRange(0, 1, padding=0.02)
-    plot.setYRange(0, 1, padding=0.02)
+    # a little room on both sides, so the ticks at 0 and 1 are drawn
+    plot.setXRange(-0.03, 1.03, padding=0)
+    plot.setYRange(-0.03, 1.03, padding=0)

@@ -124,7 +124,7 @@ class QtValidationCharts(QWidget):
 
     def _roc(self, series: list[Series]) -> pg.PlotWidget:
         p = make_plot("ROC curve", "false positive rate", "true positive rate")
-        add_legend(p)
+        add_legend(p, "bottom-right")
         diagonal(p)
         for i, (name, cv) in enumerate(series):
             p.plot(cv["roc"]["fpr"], cv["roc"]["tpr"], pen=pen(i), name=name)
@@ -133,7 +133,7 @@ class QtValidationCharts(QWidget):
 
     def _pr(self, series: list[Series]) -> pg.PlotWidget:
         p = make_plot("Precision-recall", "recall", "precision")
-        add_legend(p)
+        add_legend(p, "bottom-left")
         for i, (name, cv) in enumerate(series):
             p.plot(cv["pr"]["recall"], cv["pr"]["precision"], pen=pen(i), name=name)
         unit_range(p)
@@ -141,7 +141,7 @@ class QtValidationCharts(QWidget):
 
     def _calibration(self, series: list[Series]) -> pg.PlotWidget:
         p = make_plot("Calibration", "mean predicted probability", "fraction positive")
-        add_legend(p)
+        add_legend(p, "top-left")
         diagonal(p)
         for i, (name, cv) in enumerate(series):
             cal = cv["calibration"]

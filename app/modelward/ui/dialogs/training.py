@@ -158,8 +158,10 @@ class TrainingDialog(QDialog):
         split = QSplitter(Qt.Orientation.Horizontal)
         # Left: the recipe.
         form_box = QWidget()
-        form = QFormLayout(form_box)
-        form.setContentsMargins(0, 0, 8, 0)
+        outer = QVBoxLayout(form_box)
+        outer.setContentsMargins(0, 0, 8, 0)
+        form = QFormLayout()
+        outer.addLayout(form)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.name_edit = QLineEdit(name)
         self.name_edit.setPlaceholderText("model name, e.g. credit-risk")
@@ -206,6 +208,7 @@ class TrainingDialog(QDialog):
         srow = QHBoxLayout()
         self.search_kind = QComboBox()
         self.search_kind.addItems(["grid", "random"])
+        self.search_kind.setToolTip("grid tries every combination; random tries a sample of them")
         self.search_iter = QSpinBox()
         self.search_iter.setRange(1, 500)
         self.search_iter.setValue(10)
@@ -223,7 +226,8 @@ class TrainingDialog(QDialog):
         )
         self.space_edit.setMaximumHeight(56)
         sl.addRow(self.space_edit)
-        form.addRow(self.search_box)
+        outer.addWidget(self.search_box)
+        outer.addStretch(1)
         split.addWidget(form_box)
 
         # Right: the preview above, the live chart below.
@@ -277,6 +281,7 @@ class TrainingDialog(QDialog):
         self.data_edit.editingFinished.connect(self._on_data_edited)
         self.target_combo.currentTextChanged.connect(self._update_features)
         self.split_combo.currentTextChanged.connect(self._update_split_fields)
+        self.search_kind.currentTextChanged.connect(self._update_split_fields)
         self.train_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.reject)
@@ -366,6 +371,7 @@ class TrainingDialog(QDialog):
         self.time_combo.clear()
         dates = [str(c) for c in df.columns if "datetime" in str(df[c].dtype)]
         self.time_combo.addItems(dates + [c for c in self.columns if c not in dates])
+        self.time_combo.setCurrentIndex(0 if dates else -1)  # no guess without a date column
         self._update_features()
         self.show_error("")
         self.sig_preview_loaded.emit(len(self.columns))
@@ -392,6 +398,7 @@ class TrainingDialog(QDialog):
         self.folds_spin.setEnabled(kind != "holdout")
         self.folds_spin.setMinimum(1 if kind == "time" else 2)
         self.time_combo.setEnabled(kind == "time")
+        self.search_iter.setEnabled(self.search_kind.currentText() == "random")
 
     # ------------------------------------------------------------ recipe
     def set_feature_checked(self, column: str, checked: bool) -> None:

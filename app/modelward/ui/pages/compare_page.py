@@ -107,6 +107,7 @@ class ComparePage(JobPage):
         row2.addWidget(self.data_edit, 2)
         row2.addWidget(self.browse_button)
         row2.addWidget(self.gates_edit, 2)
+        row2.addWidget(self.extra_check)
         row2.addWidget(self.compare_button)
         lay.addLayout(row2)
         lay.addWidget(self.error_label)
@@ -123,7 +124,7 @@ class ComparePage(JobPage):
         split = QSplitter(Qt.Orientation.Horizontal)
         left = QSplitter(Qt.Orientation.Vertical)
         self.differences = metric_table(
-            ["Metric", "Champion", "Challenger", "Difference", "95% CI", "p", "Test", "Verdict"]
+            ["Metric", "Champion", "Challenger", "Difference", "95% CI", "p", "Verdict", "Test"]
         )
         left.addWidget(self.differences)
         self.gates = metric_table(["Gate", "Passed", "Detail"])
@@ -132,7 +133,7 @@ class ComparePage(JobPage):
         split.addWidget(left)
         self.charts = QtValidationCharts()
         split.addWidget(self.charts)
-        split.setSizes([640, 520])
+        split.setSizes([760, 520])
         lay.addWidget(split, 1)
         self.compare_button.clicked.connect(self.start)
         self.promote_button.clicked.connect(self._on_promote_clicked)
@@ -178,11 +179,11 @@ class ComparePage(JobPage):
                 cell(f"{float(d['difference']):+.4f}", right=True),
                 cell(f"[{float(d['ci_low']):+.4f}, {float(d['ci_high']):+.4f}]", right=True),
                 cell(_p(d["p_value"]), right=True),
-                cell(d["test"]),
                 cell(d["verdict"]),
+                cell(d["test"]),
             ]
             if d["verdict"] in colour:
-                cells[-1].setForeground(QColor(colour[d["verdict"]]))
+                cells[6].setForeground(QColor(colour[d["verdict"]]))
             for col, it in enumerate(cells):
                 t.setItem(r, col, it)
         t.resizeColumnsToContents()

@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -109,6 +110,10 @@ class JobPage(QWidget):
         self.progress.setFixedWidth(200)
         self.progress.setTextVisible(False)
         self.progress.hide()
+        self.extra_check = QCheckBox("Ignore extra columns")
+        self.extra_check.setToolTip(
+            "Columns the model does not use (ids, notes) are left out instead of refused"
+        )
 
     def data_row(self, data: str) -> tuple[QLineEdit, QPushButton]:
         edit = QLineEdit(data)
@@ -128,6 +133,7 @@ class JobPage(QWidget):
             "registry": str(self.registry.home),
             "actor": self.registry.actor,
             "busy_timeout": self.registry.busy_timeout,
+            "allow_extra": self.extra_check.isChecked(),
         }
 
     def submit(self, kind: JobKind, title: str, request: dict[str, Any]) -> int:
@@ -209,6 +215,7 @@ class ValidationPage(JobPage):
         row.addWidget(self.data_edit, 1)
         row.addWidget(self.browse_button)
         row.addWidget(self.target_edit)
+        row.addWidget(self.extra_check)
         row.addWidget(self.validate_button)
         lay.addLayout(row)
         lay.addWidget(self.error_label)
