@@ -33,3 +33,12 @@ def test_cli_and_api_import_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_test_modules_have_unique_basenames():
+    """pytest imports test modules by basename: two with the same name break collection."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in Path(__file__).parents[1].rglob("test_*.py"))
+    assert [n for n, c in names.items() if c > 1] == []
