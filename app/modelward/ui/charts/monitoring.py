@@ -17,13 +17,14 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import exporters
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsRectItem, QToolTip, QVBoxLayout, QWidget
 
 from modelward.core.monitoring.snapshot import MonitoringSnapshot, chart_table, histogram_table
 from modelward.ui.charts.base import SERIES, add_legend, make_plot, theme_colors
 
 log = logging.getLogger(__name__)
+AMBER = "#e0a526"
 MAX_HIST_BINS = 30
 MAX_CELL_LABELS = 400  # heatmap cells that get their value printed in them
 CELL_PX = 12  # pixels per heatmap cell in the image (a 1-pixel gap draws the grid)
@@ -406,24 +407,63 @@ class QtMultivariateChart(QtMonitoringChart):
         _y_range(self.item, [b["multivariate_error"], b["multivariate_threshold"]], 0.35)
 
 
-def _severity_rgb(sev: str, ratio: float, c: dict[str, str]) -> tuple[int, int, int]:
-    """Cell colour: green (ok, deeper the closer to the threshold), amber, red; grey unchecked."""
-    base = QColor(c["base"])
-    if sev == "red":
-        q = QColor(c["danger"])
-    elif sev == "amber":
-        q = QColor("#e0a526")
-    elif sev == "ok":
-        g = QColor(c["success"])
-        t = 0.28 + 0.5 * min(max(ratio if math.isfinite(ratio) else 0.0, 0.0), 1.0)
-        q = QColor(
-            int(base.red() + (g.red() - base.red()) * t),
-            int(base.green() + (g.green() - base.green()) * t),
-            int(base.blue() + (g.blue() - base.blue()) * t),
-        )
-    else:
-        q = QColor(c["alt"])
-    return q.red(), q.green(), q.blue()
+def _rgb(color: str) -> np.ndarray:
+    q = QColor(color)
+    return np.array([q.red(), q.green(), q.blue()], dtype=np.float64)
+
+
+def severity_colors(severity: np.ndarray, ratio: np.ndarray, c: dict[str, str]) -> np.ndarray:
+    """F×B×3 cell colours: green (ok; deeper the closer to the threshold), amber, red;
+    grey where a column was not checked."""
+    base, green = _rgb(c["base"]), _rgb(c["success"])
+    t = 0.28 + 0.5 * np.clip(np.nan_to_num(ratio.astype(np.float64), nan=0.0), 0.0, 1.0)
+    out = base + (green - base) * t[..., None]
+    sev = severity.astype(str)
+    out[sev == "amber"] = _rgb(AMBER)
+    out[sev == "red"] = _rgb(c["danger"])
+    out[sev == ""] = _rgb(c["alt"])
+    return out.astype(np.uint8)
+
+
+class CellLabels(pg.GraphicsObject):
+    """Every heatmap cell's value in one item: one paint call, text kept upright and
+    unscaled (a TextItem per cell costs ~2 ms each to build)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[float, float, str, QColor]] = []
+        self.font = QFont()
+        self._rect = QRectF()
+
+    def set_cells(self, cells: list[tuple[float, float, str, QColor]], rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self.cells = cells
+        self._rect = rect
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: Any, *_args: Any) -> None:
+        if not self.cells:
+            return
+        tr = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        font = QFont(self.font)
+        opts = getattr(self, "_exportOpts", False)
+        if opts:  # exporters draw at a scale: keep the text in proportion
+            font.setPointSizeF(font.pointSizeF() * float(opts.get("resolutionScale", 1.0)))
+        painter.setFont(font)
+        h = QFontMetricsF(font).height()
+        cw = abs(tr.m11())  # one column in device pixels
+        for x, y, text, color in self.cells:
+            p = tr.map(QPointF(x, y))
+            painter.setPen(color)
+            painter.drawText(
+                QRectF(p.x() - cw / 2, p.y() - h / 2, cw, h), Qt.AlignmentFlag.AlignCenter, text
+            )
+        painter.restore()
 
 
 class QtDriftHeatmap(QtMonitoringChart):
@@ -456,9 +496,11 @@ class QtDriftHeatmap(QtMonitoringChart):
         self.selected.hide()
         for it in (self.hover, self.selected):
             self.item.addItem(it)
-        self._labels: list[pg.TextItem] = []
-        self._cell_font = self.font()
-        self._cell_font.setPointSizeF(max(self._cell_font.pointSizeF() - 2, 6.5))
+        self.labels = CellLabels()
+        self.labels.font = self.font()
+        self.labels.font.setPointSizeF(max(self.labels.font.pointSizeF() - 2, 6.5))
+        self.labels.setZValue(10)
+        self.item.addItem(self.labels)
         self._selected: tuple[str, int] | None = None
         self.plot.setMouseTracking(True)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -474,34 +516,31 @@ class QtDriftHeatmap(QtMonitoringChart):
         c = theme_colors()
         m, d = snap.matrix, snap.details
         F, B = m["value"].shape
-        k = CELL_PX
-        img = np.zeros((max(F, 1) * k, max(B, 1) * k, 4), dtype=np.uint8)
-        img[..., :3] = QColor(c["base"]).red(), QColor(c["base"]).green(), QColor(c["base"]).blue()
+        # Each cell is k×k pixels, its last row and column the background (the grid);
+        # fewer pixels per cell for long histories keep the image small.
+        k = max(3, min(CELL_PX, 2400 // max(B, 1)))
+        img = np.empty((max(F, 1) * k, max(B, 1) * k, 4), dtype=np.uint8)
+        img[..., :3] = _rgb(c["base"]).astype(np.uint8)
         img[..., 3] = 255
-        for i in range(F):
-            for j in range(B):
-                rgb = _severity_rgb(str(m["severity"][i, j]), float(d["ratio"][i, j]), c)
-                img[i * k : (i + 1) * k - 1, j * k : (j + 1) * k - 1, :3] = rgb
+        if F and B:
+            colors = severity_colors(m["severity"], d["ratio"], c)
+            view = img[..., :3].reshape(F, k, B, k, 3)
+            view[:, : k - 1, :, : k - 1, :] = colors[:, None, :, None, :]
         self.image.setImage(img, autoLevels=False)
         self.image.setRect(QRectF(0, 0, max(B, 1), max(F, 1)))
         left = self.item.getAxis("left")
         left.setTicks([[(i + 0.5, f) for i, f in enumerate(m["features"])], []])
         self._update_batch_ticks()
-        for t in self._labels:
-            self.item.removeItem(t)
-        self._labels = []
+        labels: list[tuple[float, float, str, QColor]] = []
         if F * B <= MAX_CELL_LABELS:
+            light, dark = QColor("#ffffff"), QColor(c["text"])
             for i in range(F):
                 for j in range(B):
                     sev = str(m["severity"][i, j])
-                    if not sev:
-                        continue
-                    color = "#ffffff" if sev in ("red", "amber") else c["text"]
-                    t = pg.TextItem(_cell_text(m["value"][i, j]), color=color, anchor=(0.5, 0.5))
-                    t.setFont(self._cell_font)
-                    t.setPos(j + 0.5, i + 0.5)
-                    self.item.addItem(t)
-                    self._labels.append(t)
+                    if sev:
+                        color = light if sev in ("red", "amber") else dark
+                        labels.append((j + 0.5, i + 0.5, _cell_text(m["value"][i, j]), color))
+        self.labels.set_cells(labels, QRectF(0, 0, max(B, 1), max(F, 1)))
         self.item.setXRange(0, max(B, 1), padding=0.01)
         # The newest column's name may reach past the axis end; show it anyway.
         self.item.getAxis("bottom").setStyle(hideOverlappingLabels=False)
@@ -687,10 +726,13 @@ class QtHistogramOverlay(QtMonitoringChart):
             ax.setTicks(None)
             self.item.setLabel("left", "density", color=c["muted"])
             self.item.getAxis("left").enableAutoSIPrefix(True)  # densities of large values
-            # Show where 99 % of the reference lies; a long tail would squash the rest.
-            inner = ref[1 : len(edges)]
-            cum = np.cumsum(inner) / max(float(inner.sum()), 1e-12)
-            hi = float(edges[min(int(np.searchsorted(cum, 0.99)) + 1, len(edges) - 1)])
+            # Show where 99 % of each distribution lies; a long tail would squash the rest.
+            hi = -np.inf
+            for props in (ref, cur):
+                inner = props[1 : len(edges)]
+                cum = np.cumsum(inner) / max(float(inner.sum()), 1e-12)
+                k = min(int(np.searchsorted(cum, 0.99)) + 1, len(edges) - 1)
+                hi = max(hi, float(edges[k]))
             self.item.setXRange(float(ge[0]), max(hi, float(ge[1])), padding=0.02)
             below, above = cur[0], cur[-1]
             if below >= 0.0005 or above >= 0.0005:
