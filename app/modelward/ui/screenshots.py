@@ -93,6 +93,10 @@ def main(out: str) -> None:
         win.grab().save(str(outdir / f"audit-{theme}.png"))
         watch_page(app, win, tmp / f"inbox-{theme}", wait, settle)
         win.grab().save(str(outdir / ("watch.png" if theme == "light" else "watch-dark.png")))
+        if theme == "light":  # alerts, approvals (signature dialog) and policy
+            from modelward.ui.pages.alerts_screens import policy_views
+
+            policy_views(app, win, outdir, wait, settle)
         training_views(app, win, tmp / f"training-{theme}", outdir, theme, wait, settle)
         win.shutdown()
         win.deleteLater()

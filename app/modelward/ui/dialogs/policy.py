@@ -98,7 +98,7 @@ class PolicyDialog(QDialog):
     ):
         super().__init__(parent)
         self.setWindowTitle(f"Policy — {model}" if model else "New policy")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(900)
         p = policy or Policy(model=model or "model", owner=owner)
         lay = QVBoxLayout(self)
         lay.setSpacing(10)
@@ -125,9 +125,9 @@ class PolicyDialog(QDialog):
         self.psi = OptionalNumber(0, 10, 0.05, 0.25)
         self.psi_features = QLineEdit(", ".join(t.psi_features))
         self.psi_features.setPlaceholderText("all columns")
-        self.metric = QComboBox()
-        self.metric.setEditable(True)
-        self.metric.addItems(list(dict.fromkeys([t.metric, *METRICS])))
+        self.metric_name = QComboBox()
+        self.metric_name.setEditable(True)
+        self.metric_name.addItems(list(dict.fromkeys([t.metric, *METRICS])))
         self.performance_below = OptionalNumber(-1e6, 1e6, 0.01, 0.7)
         self.performance_drop = OptionalNumber(0, 1e6, 0.01, 0.05)
         self.every_days = OptionalNumber(0, 3650, 1, 30, decimals=1, suffix=" days")
@@ -135,17 +135,18 @@ class PolicyDialog(QDialog):
         tf.addRow("Drift share above", self.drift_share)
         tf.addRow("PSI above", self.psi)
         tf.addRow("PSI columns", self.psi_features)
-        tf.addRow("Metric", self.metric)
+        tf.addRow("Metric", self.metric_name)
         tf.addRow("Performance below", self.performance_below)
-        tf.addRow("Performance drop above", self.performance_drop)
-        tf.addRow("Schedule: every", self.every_days)
-        tf.addRow("New labelled data", self.new_rows)
+        tf.addRow("Performance drop", self.performance_drop)
+        tf.addRow("Every", self.every_days)
+        tf.addRow("New labelled rows", self.new_rows)
         cols.addWidget(trig, 1)
         # What: actions
         act = QGroupBox("Then (actions)")
         af = QFormLayout(act)
         self.alert = QCheckBox("Raise an alert")
-        self.retrain = QCheckBox("Retrain the champion's recipe on the newest labelled batches")
+        self.retrain = QCheckBox("Retrain the champion's recipe")
+        self.retrain.setToolTip("on the newest labelled batches of its data inbox")
         self.promote = QCheckBox("Promote a challenger that passes the gates")
         self.alias = QLineEdit(p.alias)
         self.four_eyes = QCheckBox("Four-eyes: a second person approves")
@@ -171,7 +172,7 @@ class PolicyDialog(QDialog):
         af.addRow("Alias", self.alias)
         af.addRow(self.four_eyes)
         af.addRow("Protected aliases", self.protected)
-        af.addRow("Window", self.window_batches)
+        af.addRow("Window (batches)", self.window_batches)
         af.addRow("Holdout share", self.holdout)
         af.addRow(self.include_training)
         af.addRow("Gates", self.gates)
@@ -223,7 +224,7 @@ class PolicyDialog(QDialog):
         self.drift_share.set_value(t.drift_share_above)
         self.psi.set_value(t.psi_above)
         self.psi_features.setText(", ".join(t.psi_features))
-        self.metric.setCurrentText(t.metric)
+        self.metric_name.setCurrentText(t.metric)
         self.performance_below.set_value(t.performance_below)
         self.performance_drop.set_value(t.performance_drop)
         self.every_days.set_value(t.every_days)
@@ -261,7 +262,7 @@ class PolicyDialog(QDialog):
                 drift_share_above=self.drift_share.value(),
                 psi_above=self.psi.value(),
                 psi_features=_split(self.psi_features.text()),
-                metric=self.metric.currentText().strip(),
+                metric=self.metric_name.currentText().strip(),
                 performance_below=self.performance_below.value(),
                 performance_drop=self.performance_drop.value(),
                 every_days=self.every_days.value(),

@@ -1,0 +1,130 @@
+"""Screenshots of the alerts, approvals (with the signature dialog) and policy views.
+
+``python -m modelward.ui.pages.alerts_screens OUTDIR`` runs them alone on a fresh
+demo workspace; ``modelward.ui.screenshots`` calls :func:`policy_views`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _with_dialog(win: Any, dlg: Any, app: Any, settle: Any) -> Any:
+    """The window with ``dlg`` drawn over its centre (a grab shows one top-level at a time)."""
+    from PySide6.QtGui import QColor, QPainter
+
+    dlg.adjustSize()
+    settle(app, 20)
+    shot = win.grab()
+    over = dlg.grab()
+    p = QPainter(shot)
+    x = (shot.width() - over.width()) // 2
+    y = (shot.height() - over.height()) // 2
+    p.fillRect(shot.rect(), QColor(0, 0, 0, 70))  # the window dimmed behind a modal dialog
+    p.drawPixmap(x, y, over)
+    p.end()
+    return shot
+
+
+def policy_views(app: Any, win: Any, outdir: Path, wait: Any, settle: Any) -> None:
+    """alerts.png, approvals.png (signature dialog open) and policy.png, from the demo's loop."""
+    from modelward.core.errors import NotFound
+    from modelward.core.policies import pending_approvals
+    from modelward.core.policies.demo_loop import LOOP_MODEL, run_demo_loop
+
+    center = win.policy_center
+    reg = win.registry
+    try:
+        reg.resolve(f"{LOOP_MODEL}@champion")
+    except NotFound:
+        # The demo's closed loop: drift fires the policy, whose retraining runs as a job
+        # on the window's runner, so its promotion request is still pending afterwards.
+        run_demo_loop(reg)
+    while win.jobs.runner.active():
+        wait(win.jobs.sig_job_finished, 60_000)
+    center.refresh()
+    wait(center.sig_snapshot_loaded, 20_000)
+    settle(app, 20)
+
+    center.show(center.alerts_index)
+    page = center.alerts_page
+    row = next(
+        (i for i, a in enumerate(page._alerts) if a.numbers.get("triggers")),
+        0,
+    )
+    page.table.selectRow(row)
+    settle(app, 20)
+    win.grab().save(str(outdir / "alerts.png"))
+
+    center.show(center.approvals_index)
+    settle(app, 20)
+    pending = pending_approvals(reg)
+    if pending:
+        center.approvals_page.select_request(pending[0].id)
+        dlg = center.open_signature_dialog(pending[0].id, True)
+        if dlg is not None:
+            dlg.name.setText("Second Reviewer")
+            dlg.reason.setPlainText(
+                "Challenger passed the gates on the drifted applications; report reviewed."
+            )
+            settle(app, 20)
+            _with_dialog(win, dlg, app, settle).save(str(outdir / "approvals.png"))
+            dlg.reject()
+    else:
+        win.grab().save(str(outdir / "approvals.png"))
+
+    center.show(center.policies_index)
+    settle(app, 20)
+    pol = center.policies_page
+    pol.policies.selectRow(0)
+    settle(app, 20)
+    model = pol.selected_policy().model if pol.selected_policy() else ""
+    dlg = center.open_policy_dialog(model)
+    settle(app, 20)
+    _with_dialog(win, dlg, app, settle).save(str(outdir / "policy.png"))
+    dlg.reject()
+    settle(app)
+
+
+def main(out: str) -> None:
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from modelward.core.registry import Registry
+    from modelward.core.settings import Settings
+    from modelward.ui.app import make_app
+    from modelward.ui.main_window import MainWindow
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="mw-policy-shots-"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
+
+    def wait(signal: Any, ms: int = 60_000) -> None:
+        loop = QEventLoop()
+        signal.connect(lambda *a: loop.quit())
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def settle(app: Any, n: int = 10) -> None:
+        for _ in range(n):
+            app.processEvents()
+
+    app = make_app("light")
+    reg = Registry(tmp / "reg", idle_release=1.0)
+    win = MainWindow(reg, Settings(theme="light"), save_settings_on_change=False)
+    win.resize(1280, 800)
+    win.show()
+    win.create_demo()
+    wait(win.jobs.sig_job_finished, 300_000)
+    policy_views(app, win, outdir, wait, settle)
+    win.shutdown()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
