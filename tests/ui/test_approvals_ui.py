@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 
 from modelward.core.policies import list_approvals, pending_approvals, request_approval
@@ -40,7 +41,8 @@ def test_a_second_person_approves_and_the_alias_moves_with_a_signature(window, q
     dlg = _sign(qtbot, window, "Bob Checker", "gates passed; reviewed the report")
     with qtbot.waitSignal(window.jobs.sig_job_finished, timeout=30_000):
         qtbot.mouseClick(dlg.ok_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=10_000)
+    # The dialog closes and is deleted (WA_DeleteOnClose): gone or hidden both count.
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dlg) or not dlg.isVisible(), timeout=10_000)
     assert reg.resolve("m@champion").version == 2
     sig = reg.audit_events(action="approval.approved", limit=1)[0]
     assert sig.after["signed_by"] == "Bob Checker"

@@ -33,7 +33,7 @@ def test_demo_without_display_builds_checks_reports_and_screenshots(tmp_path):
     assert "closed loop: drift -> alert -> retrain -> approval -> promotion" in summary
     card = (run / "model-card.html").read_text(encoding="utf-8")
     assert "credit-risk" in card
-    for external in ('src="http', "href=\"http", "url(http", "@import"):  # self-contained
+    for external in ('src="http', 'href="http', "url(http", "@import"):  # self-contained
         assert external not in card
     shots = sorted(p.name for p in (run / "screenshots").glob("*.png"))
     assert {"registry.png", "model-page.png", "audit.png"} <= set(shots)
