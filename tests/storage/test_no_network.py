@@ -50,3 +50,36 @@ def test_main_flows_make_no_network_connection(run_cli, tmp_path):
     shown = json.loads(run_cli("show", "credit:2", "--json", "--registry", reg, env=env).stdout)
     assert shown["format"] == "pickle"
     assert not log.exists(), log.read_text()
+
+
+def test_every_duckdb_connection_is_offline_and_quiet():
+    """One place opens DuckDB: no extension downloads, no progress bar on stdout."""
+    from pathlib import Path
+
+    from modelward.core import duck
+
+    con = duck.connect()
+    try:
+        settings = dict(
+            con.cursor()
+            .execute(  # what a thread's cursor sees
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('autoinstall_known_extensions', 'autoload_known_extensions', "
+                "'enable_progress_bar')"
+            )
+            .fetchall()
+        )
+    finally:
+        con.close()
+    assert settings == {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+        "enable_progress_bar": "false",
+    }
+    app = Path(duck.__file__).parents[1]
+    direct = [
+        str(p.relative_to(app))
+        for p in app.rglob("*.py")
+        if "duckdb.connect(" in p.read_text(encoding="utf-8") and p.name != "duck.py"
+    ]
+    assert direct == []

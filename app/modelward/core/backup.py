@@ -46,6 +46,7 @@ from modelward.core.bundles.container import (
     read_entry,
     read_seal,
 )
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, RegistryBusy, RegistryCorrupt
 from modelward.core.paths import DB_NAME
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
@@ -169,13 +170,8 @@ def backup(
 
 
 def _connect_ro(db: Path) -> duckdb.DuckDBPyConnection:
-    import duckdb
 
-    return duckdb.connect(
-        str(db),
-        read_only=True,
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-    )
+    return duck_connect(str(db), read_only=True)
 
 
 def _check_database(db: Path) -> dict[str, Any]:
@@ -343,7 +339,7 @@ def restore(
         )
     if db.exists():
         try:  # nobody else may hold it while we swap it
-            duckdb.connect(str(db)).close()
+            duck_connect(str(db)).close()
         except duckdb.Error as e:
             if "Could not set lock" in str(e) or "Conflicting lock" in str(e):
                 raise RegistryBusy(

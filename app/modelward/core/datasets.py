@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from modelward.core.duck import connect as duck_connect
+
 
 def fingerprint_arrays(X: Any, y: Any = None) -> dict[str, Any]:
     """Fingerprint in-memory data (numpy arrays or DataFrames): hash, rows, columns."""
@@ -47,9 +49,7 @@ def read_schema(path: Any) -> tuple[dict[str, str], int]:
     with open(p, "rb") as f:
         head = f.read(4)
     reader = "read_parquet" if head == b"PAR1" else "read_csv"
-    con = duckdb.connect(
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    )
+    con = duck_connect()
     try:
         rel = con.sql(f"SELECT * FROM {reader}(?)", params=[str(p)])
         schema = {name: str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
@@ -104,4 +104,4 @@ def register_dataset(
                 "columns": len(schema),
             },
         )
-    return did
+    return int(did)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -50,11 +51,7 @@ _MAX_AUTO_CATEGORIES = 1000
 @contextlib.contextmanager
 def duck() -> Iterator[duckdb.DuckDBPyConnection]:
     """A private in-memory DuckDB connection that never reaches for the network."""
-    import duckdb
-
-    con = duckdb.connect(
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    )
+    con = duck_connect()
     try:
         yield con
     finally:

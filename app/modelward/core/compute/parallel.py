@@ -79,13 +79,13 @@ def _dask_client(address: str) -> Iterator[Any]:
             "install the optional extra modelward[dask] or clear the scheduler address"
         ) from None
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout="10s", set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as e:
         raise ModelWardError(f"cannot reach the Dask scheduler at {address}: {e}") from None
     try:
         yield client
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 def run_tasks(

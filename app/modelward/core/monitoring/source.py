@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
 
 NUMERIC = "numeric"
@@ -50,14 +51,9 @@ _con: Any = None
 def _connection() -> Any:
     """A cursor on the process's private in-memory DuckDB (never the registry file)."""
     global _con
-    import duckdb
-
     with _lock:
         if _con is None:
-            _con = duckdb.connect(
-                ":memory:",
-                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-            )
+            _con = duck_connect()
         return _con.cursor()
 
 

@@ -40,6 +40,7 @@ from modelward.core.domain import (
     ModelVersion,
     RegisterResult,
 )
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import (
     InvalidInput,
     ModelWardError,
@@ -337,17 +338,14 @@ class Registry:
             raise NotARegistry(f"{self.db_path} is a folder, not a registry database")
         if not exists and not os.access(self.home, os.W_OK):
             raise RegistryUnwritable(f"the registry folder {self.home} is read-only")
-        config: dict[str, str | bool | int | float | list[str]] = {
-            # An unknown function must never make DuckDB reach for the network.
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
+        pinned: dict[str, str | bool | int | float | list[str]] = {
+            "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION
         }
         self.read_only = False
         recovered = None
         try:
             try:
-                con = duckdb.connect(str(self.db_path), config=config)
+                con = duck_connect(str(self.db_path), config=pinned)
             except duckdb.Error as e:
                 from modelward.core import backup as _backup
 
@@ -356,7 +354,7 @@ class Registry:
                 # A damaged log makes DuckDB refuse the whole file: set the log aside
                 # and open the last checkpoint, rather than fail on every start.
                 recovered = _backup.set_aside_wal(self.db_path, e)
-                con = duckdb.connect(str(self.db_path), config=config)
+                con = duck_connect(str(self.db_path), config=pinned)
         except duckdb.Error as e:
             err = self._translate_open_error(e)
             if not (exists and isinstance(err, RegistryUnwritable)):
@@ -364,7 +362,7 @@ class Registry:
             # A registry we may read but not write (a colleague's, a shared
             # drive): open it read-only so browsing and verifying still work.
             try:
-                con = duckdb.connect(str(self.db_path), read_only=True, config=config)
+                con = duck_connect(str(self.db_path), read_only=True, config=pinned)
             except duckdb.Error as e2:
                 raise self._translate_open_error(e2) from None
             self.read_only = True

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from modelward.core.duck import connect as duck_connect
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 if TYPE_CHECKING:
@@ -263,7 +264,7 @@ def _period(registry: Registry, lin: dict[str, Any], recipe: dict[str, Any]) -> 
 
     path = str(registry.artifacts.verify(snap)).replace("'", "''")
     try:
-        con = duckdb.connect(config={"autoinstall_known_extensions": False})
+        con = duck_connect()
         try:
             lo, hi = con.execute(
                 f'SELECT min("{col}"), max("{col}") FROM read_parquet(\'{path}\')'
