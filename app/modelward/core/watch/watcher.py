@@ -208,6 +208,8 @@ class FolderWatcher:
             self.on_event(event)
         except Exception:  # a broken subscriber must not stop the watcher
             log.exception("watch event handler failed")
+        with self.processed:  # wake wait_for(): its condition may depend on events
+            self.processed.notify_all()
 
     def _run(self) -> None:
         for st in self.status.values():
@@ -386,7 +388,10 @@ class FolderWatcher:
 
     # ------------------------------------------------------------------ waiting (tests, CLI)
     def wait_for(self, predicate: Callable[[list[IngestResult]], bool], timeout: float) -> bool:
-        """Block until ``predicate(results)`` holds or ``timeout`` passes."""
+        """Block until ``predicate(results)`` holds or ``timeout`` passes.
+
+        Re-checked after every result and every event.
+        """
         deadline = time.monotonic() + timeout
         with self.processed:
             while not predicate(self.results):
