@@ -712,8 +712,9 @@ class QtHistogramOverlay(QtMonitoringChart):
             _, cs = coarsen(edges, cur)
             w = np.diff(ge)
             ok = w > 0
-            rd = np.where(ok, rs / np.where(ok, w, 1), 0.0)
-            cd = np.where(ok, cs / np.where(ok, w, 1), 0.0)
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                rd = np.where(ok, rs / np.where(ok, w, 1), 0.0)
+                cd = np.where(ok, cs / np.where(ok, w, 1), 0.0)
             for y, pen, brush, name in (
                 (rd, ref_pen, ref_brush, "reference"),
                 (cd, cur_pen, cur_brush, "current"),
