@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from modelward.core.jobs import Job, JobRunner, JobState
 from modelward.ui.bridge import JobBridge
+from modelward.ui.models.base import HeaderedTableModel
 from modelward.ui.models.roles import PROGRESS_ROLE, ROW_ID_ROLE, STATE_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -29,7 +30,7 @@ def format_elapsed(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-class QtJobsTableModel(QAbstractTableModel):
+class QtJobsTableModel(HeaderedTableModel):
     """A view of the runner's job records, newest first; updated from bridge signals."""
 
     headers = ("Job", "Kind", "State", "Progress", "Elapsed")
@@ -83,22 +84,8 @@ class QtJobsTableModel(QAbstractTableModel):
                 ix = self.index(row, self.ELAPSED_COLUMN)
                 self.dataChanged.emit(ix, ix, [Qt.ItemDataRole.DisplayRole])
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self._ids)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -15,7 +15,6 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -24,6 +23,7 @@ from PySide6.QtCore import (
 )
 
 from modelward.ui.bridge import Reader
+from modelward.ui.models.base import HeaderedTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 # A page is a few screens of rows: small enough that building it on the reader
@@ -34,7 +34,7 @@ MAX_PAGES = 160  # 32,000 rows in memory at most
 PLACEHOLDER = "…"
 
 
-class PagedTableModel(QAbstractTableModel):
+class PagedTableModel(HeaderedTableModel):
     """Subclasses give ``headers``, ``_count``, ``_page`` and ``_cell``."""
 
     sig_loaded = Signal(int, float)
@@ -175,22 +175,8 @@ class PagedTableModel(QAbstractTableModel):
         return rows[i] if i < len(rows) else None
 
     # ------------------------------------------------------------ Qt model
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._rows
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
+    def _row_count(self) -> int:
+        return self._rows
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in self.roles:

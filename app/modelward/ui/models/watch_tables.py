@@ -15,12 +15,13 @@ from collections import deque
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
 from modelward.ui.bridge import WatchBridge
+from modelward.ui.models.base import HeaderedTableModel
 from modelward.ui.models.roles import ROW_ID_ROLE, STATE_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -42,7 +43,7 @@ def clock(at: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(at))
 
 
-class QtWatchedFoldersModel(QAbstractTableModel):
+class QtWatchedFoldersModel(HeaderedTableModel):
     """One row per watched folder: where, what, how, state, last event, counts."""
 
     headers = (
@@ -123,22 +124,8 @@ class QtWatchedFoldersModel(QAbstractTableModel):
         return "—" if st is None else str(st.backlog)
 
     # ------------------------------------------------------------ Qt model
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._folders)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self._folders)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -174,7 +161,7 @@ class QtWatchedFoldersModel(QAbstractTableModel):
         )
 
 
-class QtWatchFeedModel(QAbstractTableModel):
+class QtWatchFeedModel(HeaderedTableModel):
     """Arrivals, newest first: time, folder, file, result, ref or reason (last 1,000)."""
 
     headers = ("Time", "Folder", "File", "Result", "Version / reason")
@@ -204,22 +191,8 @@ class QtWatchFeedModel(QAbstractTableModel):
     def kind_at(self, row: int) -> str:
         return self._rows[row][5] if 0 <= row < len(self._rows) else ""
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.headers)
-        ):
-            return self.headers[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
