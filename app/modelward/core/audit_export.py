@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
+from modelward.core.registry.audit import COLUMNS
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -23,20 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS", "NULL", "export_audit"]
 
 NULL = "\\N"  # how CSV writes a missing value (an empty text stays an empty cell)
-
-COLUMNS = (
-    "seq",
-    "ts",
-    "actor",
-    "action",
-    "entity_type",
-    "entity_id",
-    "before",
-    "after",
-    "reason",
-    "prev_hash",
-    "hash",
-)
 
 
 def export_audit(

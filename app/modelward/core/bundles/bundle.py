@@ -57,6 +57,7 @@ from modelward.core.bundles.container import (
 from modelward.core.errors import InvalidInput, RejectedFile
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.registry import audit as _audit
+from modelward.core.registry.audit import COLUMNS as AUDIT_COLUMNS
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -187,19 +188,7 @@ def _audit_rows(registry: Registry, v: Any) -> list[dict[str, Any]]:
     return out
 
 
-_AUDIT_COLS = (
-    "seq",
-    "ts",
-    "actor",
-    "action",
-    "entity_type",
-    "entity_id",
-    "before",
-    "after",
-    "reason",
-    "prev_hash",
-    "hash",
-)
+_AUDIT_COLS = AUDIT_COLUMNS
 
 
 def export_bundle(

@@ -23,6 +23,21 @@ from modelward.core.domain import AuditReport
 
 GENESIS = "0" * 64
 
+# The audit table's columns, in the order the hash covers them (then ``hash``).
+COLUMNS = (
+    "seq",
+    "ts",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before",
+    "after",
+    "reason",
+    "prev_hash",
+    "hash",
+)
+
 
 def canonical_json(value: Any) -> str | None:
     """Stable JSON text for before/after values (``None`` stays ``None``)."""
