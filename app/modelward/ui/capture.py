@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 
 def capture_views(registry: str | os.PathLike[str] | None, outdir: str | Path) -> list[Path]:
@@ -16,13 +15,14 @@ def capture_views(registry: str | os.PathLike[str] | None, outdir: str | Path) -
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import tempfile
 
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from modelward.core.errors import NotFound
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app
     from modelward.ui.main_window import MainWindow, Page
+    from modelward.ui.screenshots import settle, wait
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -38,20 +38,13 @@ def capture_views(registry: str | os.PathLike[str] | None, outdir: str | Path) -
     win.resize(1400, 860)
     win.show()
 
-    def wait(signal: Any, ms: int = 30_000) -> None:
-        loop = QEventLoop()
-        signal.connect(loop.quit)
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    def settle(n: int = 20) -> None:
-        for _ in range(n):
-            app.processEvents()
+    def settle_all() -> None:
+        settle(app, 20)
 
     written: list[Path] = []
 
     def grab(name: str) -> None:
-        settle()
+        settle_all()
         path = out / f"{name}.png"
         win.grab().save(str(path))
         written.append(path)
@@ -83,6 +76,6 @@ def capture_views(registry: str | os.PathLike[str] | None, outdir: str | Path) -
     finally:
         win.shutdown()
         win.deleteLater()
-        settle()
+        settle_all()
         reg.close()
     return written

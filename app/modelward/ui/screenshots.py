@@ -17,8 +17,24 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def wait(signal, ms: int = 60_000) -> None:
+    """Run the event loop until ``signal`` fires or ``ms`` pass (screenshot scripts only)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    signal.connect(lambda *a: loop.quit())
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def settle(app, n: int = 10) -> None:
+    """Let pending paints and queued signals run before a grab."""
+    for _ in range(n):
+        app.processEvents()
+
+
 def main(out: str) -> None:
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
@@ -29,16 +45,6 @@ def main(out: str) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="mw-shots-"))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
-
-    def wait(signal, ms: int = 60_000) -> None:
-        loop = QEventLoop()
-        signal.connect(lambda *a: loop.quit())
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    def settle(app, n: int = 10) -> None:
-        for _ in range(n):
-            app.processEvents()
 
     for theme in ("light", "dark"):
         app = make_app(theme)
@@ -220,7 +226,7 @@ def training_views(app, win, folder: Path, outdir: Path, theme: str, wait, settl
 
 def training_main(out: str) -> None:
     """Only the training, validation and comparison views (light and dark)."""
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
@@ -231,16 +237,6 @@ def training_main(out: str) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="mw-shots-"))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
-
-    def wait(signal, ms: int = 60_000) -> None:
-        loop = QEventLoop()
-        signal.connect(lambda *a: loop.quit())
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    def settle(app, n: int = 10) -> None:
-        for _ in range(n):
-            app.processEvents()
 
     for theme in ("light", "dark"):
         app = make_app(theme)
