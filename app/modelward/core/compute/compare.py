@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from modelward.core.compute.metrics import HIGHER_IS_BETTER, Predictions
-from modelward.core.errors import Cancelled, InvalidInput, ModelWardError, NotFound
+from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 __all__ = [
@@ -637,7 +637,7 @@ def compare(
         if store
         else None
     )
-    try:
+    with registry.recording_failure(run_id):
         assert a.predictions is not None and b.predictions is not None
         diffs = compare_predictions(
             a.predictions,
@@ -656,14 +656,6 @@ def compare(
         )
         if run_id is not None:
             result = _store(registry, result, run_id)
-    except Cancelled:
-        if run_id is not None:
-            registry.finish_run(run_id, "cancelled", error="cancelled by the user")
-        raise
-    except ModelWardError as e:
-        if run_id is not None:
-            registry.finish_run(run_id, "failed", error=str(e))
-        raise
     progress(1.0, "compared")
     return result
 

@@ -23,7 +23,7 @@ from modelward.core.compute import data as _data
 from modelward.core.compute.metrics import compute_metrics, predict, primary_metric
 from modelward.core.compute.parallel import Compute, run_tasks
 from modelward.core.compute.recipe import Recipe, resolve_estimator
-from modelward.core.errors import Cancelled, IntegrityError, InvalidInput, ModelWardError
+from modelward.core.errors import IntegrityError, InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 __all__ = [
@@ -577,7 +577,9 @@ def _train_job(
     run_id = registry.create_run(
         "train", params={"name": name, "recipe": recipe.to_json(), **(extra_lineage or {})}
     )
-    try:
+    with registry.recording_failure(
+        run_id, wrap=lambda msg: TrainingFailed(f"training failed: {msg}")
+    ):
         with tempfile.TemporaryDirectory(prefix="modelward-train-") as tmp:
             t0 = time.perf_counter()
             progress(0.0, "reading the data")
@@ -678,15 +680,6 @@ def _train_job(
                     },
                     version_id=v.id,
                 )
-    except Cancelled:
-        registry.finish_run(run_id, "cancelled", error="cancelled by the user")
-        raise
-    except ModelWardError as e:
-        registry.finish_run(run_id, "failed", error=str(e))
-        raise
-    except Exception as e:
-        registry.finish_run(run_id, "failed", error=f"{type(e).__name__}: {_first_line(e)}")
-        raise TrainingFailed(f"training failed: {type(e).__name__}: {_first_line(e)}") from e
     progress(1.0, f"registered {v.ref}")
     return result
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from modelward.core.compute import data as _data
 from modelward.core.compute.metrics import Predictions, compute_metrics, curves, predict
-from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
+from modelward.core.errors import InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 __all__ = [
@@ -236,7 +236,9 @@ def validate(
         if store
         else None
     )
-    try:
+    with registry.recording_failure(
+        run_id, wrap=lambda msg: ModelWardError(f"validation of {version.ref} failed: {msg}")
+    ):
         import warnings
 
         with warnings.catch_warnings():
@@ -262,19 +264,6 @@ def validate(
         if run_id is not None:
             progress(0.9, "storing the predictions")
             result = _store(registry, result, run_id)
-    except Cancelled:
-        if run_id is not None:
-            registry.finish_run(run_id, "cancelled", error="cancelled by the user")
-        raise
-    except ModelWardError as e:
-        if run_id is not None:
-            registry.finish_run(run_id, "failed", error=str(e))
-        raise
-    except Exception as e:
-        msg = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-        if run_id is not None:
-            registry.finish_run(run_id, "failed", error=msg)
-        raise ModelWardError(f"validation of {version.ref} failed: {msg}") from e
     progress(1.0, "validated")
     return result
 

@@ -42,6 +42,7 @@ from modelward.core.domain import (
 )
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import (
+    Cancelled,
     InvalidInput,
     ModelWardError,
     NotARegistry,
@@ -1054,6 +1055,37 @@ class Registry:
                 [status, _dumps(result), error, utcnow(), status, version_id, run_id],
             )
             tx.audit("run." + status, "run", run_id, after={"status": status, "error": error})
+
+    @contextlib.contextmanager
+    def recording_failure(
+        self,
+        run_id: int | None,
+        *,
+        wrap: Callable[[str], ModelWardError] | None = None,
+    ) -> Iterator[None]:
+        """Close ``run_id`` as ``cancelled`` or ``failed`` when the body raises, then re-raise.
+
+        ``wrap`` turns an unexpected (non-ModelWard) error's one-line summary
+        into the error the user sees; without it the original propagates.
+        """
+        try:
+            yield
+        except Cancelled:
+            if run_id is not None:
+                self.finish_run(run_id, "cancelled", error="cancelled by the user")
+            raise
+        except ModelWardError as e:
+            if run_id is not None:
+                self.finish_run(run_id, "failed", error=str(e))
+            raise
+        except Exception as e:
+            first = str(e).splitlines()[0] if str(e) else ""
+            msg = f"{type(e).__name__}: {first}"
+            if run_id is not None:
+                self.finish_run(run_id, "failed", error=msg)
+            if wrap is None:
+                raise
+            raise wrap(msg) from e
 
     def append_metrics(
         self,
