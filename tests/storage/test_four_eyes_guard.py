@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from support.models import write_joblib
 
 from modelward.core.errors import ApprovalRequired
 from modelward.core.policies import approve, request_approval, set_policy
 from modelward.core.policies.approvals import SelfApproval
 from modelward.core.policies.model import Policy
 from modelward.core.registry import Registry
+from support.models import write_joblib
 
 
 @pytest.fixture

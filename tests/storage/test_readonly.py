@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support.models import write_joblib
 
 from modelward.core.registry import Registry
+from support.models import write_joblib
 
 # Root ignores permission bits through these capabilities; without them it
 # meets the read-only folder like any user (a real fault, nothing mocked).

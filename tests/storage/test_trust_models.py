@@ -192,9 +192,7 @@ def _clip_pipeline_file(tmp: Path) -> Path:
 def test_trust_override_is_explicit_audited_and_narrow(tmp_path: Path):
     reg = Registry(tmp_path / "reg")
     path = _clip_pipeline_file(tmp_path)
-    with pytest.raises(
-        RejectedFile, match=r"global numpy\.clip is not allowed"
-    ):
+    with pytest.raises(RejectedFile, match=r"global numpy\.clip is not allowed"):
         reg.register_file(path, "clip")
     from modelward.core.artifacts.store import sha256_file
 

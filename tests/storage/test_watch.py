@@ -12,12 +12,12 @@ from pathlib import Path
 import joblib
 import pytest
 from sklearn.linear_model import LogisticRegression
-from support.models import write_joblib
 
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder, list_folders, set_paused
 from modelward.core.watch.folders import display_name
 from modelward.core.watch.ingest import is_temporary
+from support.models import write_joblib
 
 
 def _model_bytes(i: int) -> bytes:
@@ -249,8 +249,20 @@ def test_watch_cli_headless_and_other_commands_still_work(tmp_path):
     reg = tmp_path / "reg"
     inbox = tmp_path / "inbox"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--models", str(inbox),
-         "--model", "credit", "--registry", str(reg), "--settle", "0.3"],
+        [
+            sys.executable,
+            "-m",
+            "modelward",
+            "watch",
+            "--models",
+            str(inbox),
+            "--model",
+            "credit",
+            "--registry",
+            str(reg),
+            "--settle",
+            "0.3",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -266,7 +278,9 @@ def test_watch_cli_headless_and_other_commands_still_work(tmp_path):
         # The one-writer rule: the CLI gets in while the watcher runs.
         show = subprocess.run(
             [sys.executable, "-m", "modelward", "show", "credit:1", "--registry", str(reg)],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert show.returncode == 0, show.stderr
         proc.send_signal(signal.SIGTERM)
@@ -285,8 +299,8 @@ def test_data_inbox_runs_the_monitoring_checks(tmp_path):
     import pandas as pd
 
     from modelward import api
-    from modelward.core.monitoring.service import profile_version
     from modelward.core.monitoring.series import batches, version_id_of
+    from modelward.core.monitoring.service import profile_version
 
     rng = np.random.default_rng(0)
     ref = pd.DataFrame({"income": rng.normal(50, 10, 2000), "age": rng.normal(40, 8, 2000)})
