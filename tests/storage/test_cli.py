@@ -209,3 +209,60 @@ def test_second_process_waits_and_gets_in(tmp_path):
     out, err = cli.communicate(timeout=120)
     assert cli.returncode == 0, err
     assert "registered m:1" in out
+
+
+BUSY_READER = textwrap.dedent(
+    """
+    import sys, time
+    from modelward.core.registry import Registry
+    # Like the window while a table is scrolled: it keeps its connection between
+    # operations and reads every 20 ms, so it is never idle long enough to release.
+    reg = Registry(sys.argv[1], idle_release=30.0)
+    reads = 0
+    print("reading", flush=True)
+    end = time.monotonic() + 60
+    while time.monotonic() < end and not reg.list_models():
+        reads += 1
+        time.sleep(0.02)
+    print(f"saw a model after {reads} reads", flush=True)
+    """
+)
+
+
+def test_a_busy_window_lets_a_waiting_process_in(tmp_path):
+    """A process that keeps its connection (the window) gives way to one that waits for it."""
+    reg = str(tmp_path / "reg")
+    model = write_joblib(tmp_path / "m.joblib")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", BUSY_READER, reg], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        # The reader never idles: without the knock the CLI would wait out its timeout.
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modelward",
+                "register",
+                str(model),
+                "--name",
+                "m",
+                "--registry",
+                reg,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MODELWARD_BUSY_TIMEOUT": "20"},
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "registered m:1" in proc.stdout
+        # The reader took the file back and saw the new model.
+        out, _ = reader.communicate(timeout=60)
+        assert "saw a model after" in out
+        assert reader.returncode == 0
+        assert not (tmp_path / "reg" / "registry.duckdb.wait").exists()
+    finally:
+        if reader.poll() is None:
+            reader.kill()

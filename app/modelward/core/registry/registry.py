@@ -9,6 +9,14 @@ seconds, for the window, which reads often). A process that finds the file
 locked retries with backoff for up to ``busy_timeout`` seconds and then raises
 :class:`RegistryBusy` with the holder's PID; it never surfaces DuckDB's raw error.
 
+A waiting process also *knocks*: it keeps a small ``registry.duckdb.wait`` file
+fresh while it waits. A holder that keeps its connection between operations
+(``idle_release``) closes it at the end of its current operation when it sees a
+fresh knock that is not its own, and gives the waiter a moment to get in before
+it opens the file again. Without this a window in use (a table being scrolled
+reads every few tens of milliseconds) would never be idle long enough for the
+CLI, a notebook or a training worker to register anything.
+
 Inside a process there is one connection; each thread works through its own
 ``cursor()``. Writes are serialised by a process-wide lock and each runs in one
 transaction together with its audit event.
@@ -165,6 +173,13 @@ class Tx:
         return seq
 
 
+KNOCK_SUFFIX = ".wait"
+KNOCK_FRESH = 2.0
+"""Seconds a knock counts: waiters renew theirs at every retry (at most every 0.25 s)."""
+GIVE_WAY = 3.0
+"""Seconds at most a knocked holder waits before it opens the file again."""
+
+
 class Registry:
     """A ModelWard registry home: ``registry.duckdb``, ``artifacts/``, ``quarantine/``, ``logs/``.
 
@@ -201,6 +216,7 @@ class Registry:
     ):
         self.home = resolve_home(home)
         self.db_path = self.home / DB_NAME
+        self._knock_path = self.home / (DB_NAME + KNOCK_SUFFIX)
         self.artifacts = ArtifactStore(self.home / "artifacts")
         self.quarantine_dir = self.home / "quarantine"
         self.logs_dir = self.home / "logs"
@@ -272,7 +288,7 @@ class Registry:
             with self._lease_lock:
                 self._refs -= 1
                 if self._refs == 0:
-                    if self.idle_release <= 0:
+                    if self.idle_release <= 0 or self._knocked():
                         self._close_now()
                     else:
                         # One timer per idle period, not one per read: a timer
@@ -309,14 +325,22 @@ class Registry:
         return con.cursor()
 
     def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.busy_timeout
+        start = time.monotonic()
+        deadline = start + self.busy_timeout
         delay = 0.02
         told = False
+        knocked = False
+        # A holder that keeps its connection lets a knocking process in first.
+        while self.idle_release > 0 and time.monotonic() < start + GIVE_WAY and self._knocked():
+            time.sleep(0.02)
         while True:
             try:
-                return self._open_once()
+                con = self._open_once()
             except RegistryBusy as busy:
+                self._knock()
+                knocked = True
                 if time.monotonic() >= deadline:
+                    self._unknock()
                     raise RegistryBusy(
                         f"the registry {self.home} is in use by {busy.args[0]} and did not become "
                         f"free within {self.busy_timeout:g} s; close that program or try again"
@@ -326,6 +350,30 @@ class Registry:
                     told = True
                 time.sleep(delay)
                 delay = min(delay * 1.6, 0.25)
+                continue
+            if knocked:
+                self._unknock()
+            return con
+
+    def _knock(self) -> None:
+        """Ask the process holding the file to let go (see the module docstring)."""
+        with contextlib.suppress(OSError):  # a read-only folder: we can only wait
+            self._knock_path.write_text(str(os.getpid()))
+
+    def _unknock(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if int(self._knock_path.read_text()) == os.getpid():
+                self._knock_path.unlink()
+
+    def _knocked(self) -> bool:
+        """Whether another process is waiting for the file (a fresh knock not ours)."""
+        try:
+            if time.time() - self._knock_path.stat().st_mtime > KNOCK_FRESH:
+                return False
+            pid = int(self._knock_path.read_text() or 0)
+        except (OSError, ValueError):
+            return False
+        return pid != os.getpid()
 
     def _open_once(self) -> duckdb.DuckDBPyConnection:
         try:
