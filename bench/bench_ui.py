@@ -210,8 +210,8 @@ def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
 
     ``idle``: nothing but the heartbeat (what the shared machine's scheduler
     alone costs); ``scroll``: scroll + filter the table for 10 s; ``register``: a
-    ``model_mb`` MB scikit-learn model registers; ``fit``: a random forest fits
-    in a job; ``all``: the three together (the issue's target).
+    ``model_mb`` MB scikit-learn model registers; ``fit``: a random forest trains
+    in a worker process and registers (as the training dialog runs it); ``all``: the three together (the issue's target).
     """
     import joblib
     import numpy as np
@@ -225,15 +225,36 @@ def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
     big_model.coef_ = np.random.default_rng(0).normal(size=(1, model_mb * 1024 * 1024 // 8))
     big_model.n_features_in_ = big_model.coef_.shape[1]
 
-    def training(ctx):
-        from sklearn.ensemble import RandomForestClassifier
+    # The fit runs as the window's training dialog runs it: a worker process that
+    # fits, scores the holdout and registers the model (it must get into the
+    # database while the window keeps reading).
+    from modelward.core.compute.recipe import Recipe
+    from modelward.core.compute.worker import worker_job
 
-        rng = np.random.default_rng(1)
-        X = rng.normal(size=(20_000, 20))
-        y = (X[:, 0] + X[:, 1] > 0).astype(int)
-        ctx.progress(0.1, "fitting")
-        RandomForestClassifier(n_estimators=60, n_jobs=1, random_state=0).fit(X, y)
-        return "trained"
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20_000, 20))
+    cols = [f"x{j}" for j in range(20)]
+    csv = tmp / "train.csv"
+    with open(csv, "w") as f:
+        f.write(",".join(cols) + ",y\n")
+        np.savetxt(f, np.column_stack([X, (X[:, 0] + X[:, 1] > 0)]), delimiter=",", fmt="%.6g")
+    recipe = Recipe(
+        data=str(csv),
+        target="y",
+        estimator="RandomForestClassifier",
+        params={"n_estimators": 60},
+    )
+
+    def fit_request() -> dict:
+        return {
+            "kind": "train",
+            "registry": str(win.registry.home),
+            "actor": win.registry.actor,
+            "busy_timeout": win.registry.busy_timeout,
+            "recipe": recipe.to_json(),
+            "name": "bench-fit",
+            "n_jobs": 1,
+        }
 
     done = {"n": 0, "failed": []}
     win.jobs.sig_job_finished.connect(lambda *a: done.__setitem__("n", done["n"] + 1))
@@ -270,7 +291,7 @@ def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
             win.register_files([str(big)], f"big-model-{i}")
             jobs += 1
         if name in ("fit", "all"):
-            win.jobs.submit("train", "bench fit", training)
+            win.jobs.submit("train", "bench fit", worker_job, fit_request())
             jobs += 1
         scroll = name in ("scroll", "all")
         sb = view.verticalScrollBar()

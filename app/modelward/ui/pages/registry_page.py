@@ -93,9 +93,11 @@ class RegistryPage(QWidget):
         self._show_error("")
 
     def _show_error(self, text: str) -> None:
-        self.search.setProperty("invalid", bool(text))
-        self.search.style().unpolish(self.search)
-        self.search.style().polish(self.search)
+        if bool(self.search.property("invalid")) != bool(text):
+            # Re-polishing under the style sheet costs several ms: only when the state flips.
+            self.search.setProperty("invalid", bool(text))
+            self.search.style().unpolish(self.search)
+            self.search.style().polish(self.search)
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
 
