@@ -322,7 +322,8 @@ def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
             file=sys.stderr,
         )
     if done["failed"]:
-        print("jobs failed:", done["failed"], file=sys.stderr)
+        # A job that failed fast would make the figures look better than they are.
+        raise SystemExit(f"jobs failed: {done['failed']}")
     out["scenarios"] = scenarios  # type: ignore[assignment]
     return out
 
