@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QHeaderView,
@@ -43,6 +45,68 @@ def setup_table(view: QTableView | QTableWidget, *, stretch_last: bool = True) -
     h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     h.setStretchLastSection(stretch_last)
     h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+
+
+class ColumnFitter(QObject):
+    """Sizes a table's columns to the table's width, until the user sizes one by hand.
+
+    Each column gets what its header and its visible rows need (capped); when
+    that is wider than the table, the ``flexible`` text columns (elided) give
+    way, down to what their header needs, before a horizontal scroll bar
+    appears. The last column takes any room left. Fits again when the table
+    is resized or :meth:`fit` is called (new columns); a column the user drags
+    ends the automatic fitting for that view.
+    """
+
+    CAP = 260  # no column starts wider than this (long texts elide, tooltips show them)
+
+    def __init__(self, view: QTableView, flexible: Sequence[int] = ()):
+        super().__init__(view)
+        self.view = view
+        self.flexible = tuple(flexible)
+        self.user_sized = False
+        self._fitting = False
+        view.viewport().installEventFilter(self)
+        view.horizontalHeader().sectionResized.connect(self._on_section_resized)
+
+    def _on_section_resized(self, *_a: object) -> None:
+        # Qt also resizes sections itself (the stretched last one); a drag has a button down.
+        if not self._fitting and QApplication.mouseButtons() & Qt.MouseButton.LeftButton:
+            self.user_sized = True
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and not self.user_sized:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        view, header = self.view, self.view.horizontalHeader()
+        model = view.model()
+        n = model.columnCount() if model is not None else 0
+        if self.user_sized or n == 0:
+            return
+        fm = header.fontMetrics()
+        floor = []
+        want = []
+        for c in range(n):
+            text = str(model.headerData(c, Qt.Orientation.Horizontal) or "")
+            need = fm.horizontalAdvance(text) + 32  # padding and the sort arrow
+            floor.append(need)
+            want.append(max(need, min(view.sizeHintForColumn(c) + 16, self.CAP)))
+        avail = view.viewport().width()
+        over = sum(want) - avail
+        flex = [c for c in self.flexible if c < n - 1]
+        slack = sum(want[c] - floor[c] for c in flex)
+        if over > 0 and slack > 0:
+            take = min(over, slack) / slack
+            for c in flex:
+                want[c] -= int((want[c] - floor[c]) * take + 0.999)
+        self._fitting = True
+        try:
+            for c in range(n):
+                header.resizeSection(c, want[c])
+        finally:
+            self._fitting = False
 
 
 class ProgressDelegate(QStyledItemDelegate):

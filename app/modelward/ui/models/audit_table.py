@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt
 from modelward.core import query
 from modelward.core.registry import Registry
 from modelward.ui.bridge import Reader
+from modelward.ui.models.base import RIGHT
 from modelward.ui.models.paged import PagedTableModel
 from modelward.ui.models.roles import ROW_ID_ROLE
 
@@ -18,6 +19,9 @@ class QtAuditTableModel(PagedTableModel):
     """Audit events; ``set_spec`` takes a :class:`~modelward.core.query.Filter`."""
 
     headers = ("#", "Time (UTC)", "User", "Action", "Entity", "Reason / details")
+
+    def is_numeric(self, column: int) -> bool:
+        return column == 0  # the sequence number
 
     def __init__(self, registry: Registry, reader: Reader, parent: QObject | None = None):
         super().__init__(reader, parent)
@@ -46,8 +50,8 @@ class QtAuditTableModel(PagedTableModel):
                 return reason or _summary(after)
         if role == Qt.ItemDataRole.ToolTipRole and column == 5:
             return after
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.is_numeric(column):
+            return RIGHT
         if role == ROW_ID_ROLE:
             return int(seq)
         return None

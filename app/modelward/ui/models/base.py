@@ -7,6 +7,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 Index = QModelIndex | QPersistentModelIndex
+RIGHT_ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+RIGHT = int(RIGHT_ALIGN)  # what data() returns for TextAlignmentRole
 
 
 class HeaderedTableModel(QAbstractTableModel):
@@ -17,6 +19,10 @@ class HeaderedTableModel(QAbstractTableModel):
     def _row_count(self) -> int:
         raise NotImplementedError
 
+    def is_numeric(self, column: int) -> bool:
+        """Numbers are right-aligned, and so is their column's header."""
+        return False
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._row_count()
 
@@ -26,10 +32,10 @@ class HeaderedTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.headers)
-        ):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.headers):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return self.headers[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.is_numeric(section):
+            return RIGHT
         return None

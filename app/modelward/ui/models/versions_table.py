@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor
 from modelward.core import query
 from modelward.core.registry import Registry
 from modelward.ui.bridge import Reader
+from modelward.ui.models.base import RIGHT
 from modelward.ui.models.paged import PagedTableModel
 from modelward.ui.models.roles import REF_ROLE, ROW_ID_ROLE, STATE_ROLE
 
@@ -146,12 +147,15 @@ class QtVersionsTableModel(PagedTableModel):
         if (key, desc) != (self._spec.sort, self._spec.descending):
             self.set_spec(dataclasses.replace(self._spec, sort=key, descending=desc))
 
+    def is_numeric(self, column: int) -> bool:
+        return column == 1 or column >= len(FIXED_HEADERS)  # version, metrics
+
     def _cell(self, row: tuple[Any, ...], column: int, role: int) -> Any:
         if role == _DISPLAY:
             texts = row[-1]
             return texts[column] if column < len(texts) else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and (column == 1 or column >= 7):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.is_numeric(column):
+            return RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and column == 3 and row[4] in STATUS_COLORS:
             return QColor(STATUS_COLORS[row[4]])
         if role == Qt.ItemDataRole.ToolTipRole:

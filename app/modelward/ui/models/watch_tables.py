@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
 from modelward.ui.bridge import WatchBridge
-from modelward.ui.models.base import HeaderedTableModel
+from modelward.ui.models.base import RIGHT, HeaderedTableModel
 from modelward.ui.models.roles import ROW_ID_ROLE, STATE_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -58,6 +58,9 @@ class QtWatchedFoldersModel(HeaderedTableModel):
         "Backlog",
     )
     NUMERIC = (6, 7, 8)
+
+    def is_numeric(self, column: int) -> bool:
+        return column in self.NUMERIC
 
     def __init__(self, bridge: WatchBridge, parent: QObject | None = None):
         super().__init__(parent)
@@ -138,8 +141,8 @@ class QtWatchedFoldersModel(HeaderedTableModel):
             return self._text(f, col)
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return display_name(f.path)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in self.NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.is_numeric(col):
+            return RIGHT
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 4 and self.state(f) in STATE_COLORS:
                 return QColor(STATE_COLORS[self.state(f)])

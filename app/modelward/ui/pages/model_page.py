@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 from modelward.core.domain import AliasEvent, AuditEvent, ModelVersion
 from modelward.core.query import PREFERRED_METRICS
 from modelward.core.registry import Registry
+from modelward.ui.models.base import RIGHT_ALIGN
 from modelward.ui.models.versions_table import (
     STATUS_COLORS,
     format_metric,
     metric_header,
     status_label,
 )
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.widgets import ColumnFitter, label, setup_table
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _item(text: Any, *, align_right: bool = False, color: str | None = None) -> 
     it = QTableWidgetItem("" if text is None else str(text))
     it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
     if align_right:
-        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        it.setTextAlignment(RIGHT_ALIGN)
     if color:
         it.setForeground(QColor(color))
     return it
@@ -117,10 +118,12 @@ class ModelPage(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         self.versions = QTableWidget(0, 0)
         setup_table(self.versions)
+        self.versions_fitter = ColumnFitter(self.versions, flexible=(1, 3))  # aliases, estimator
         self.versions.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
         split.addWidget(self.versions)
         self.tabs = QTabWidget()
         self.details = QTreeWidget()
+        self.details.setObjectName("Details")
         self.details.setHeaderLabels(["Field", "Value"])
         self.details.setAlternatingRowColors(True)
         self.details.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -217,9 +220,11 @@ class ModelPage(QWidget):
                 cells.append(it)
             for c, it in enumerate(cells):
                 t.setItem(r, c, it)
-        t.resizeColumnsToContents()
-        for c in range(t.columnCount()):
-            t.setColumnWidth(c, min(max(t.columnWidth(c) + 16, 70), 230))
+        for c in [0, *range(7, len(headers))]:  # numbers: the header aligns with them
+            item = t.horizontalHeaderItem(c)
+            if item is not None:
+                item.setTextAlignment(RIGHT_ALIGN)
+        self.versions_fitter.fit()
 
     def _fill_alias_history(self, data: ModelPageData) -> None:
         t = self.alias_table

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QPushButton,
     QTableView,
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import (
 from modelward.core.errors import InvalidInput
 from modelward.ui.models.roles import REF_ROLE
 from modelward.ui.models.versions_table import QtVersionsTableModel
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.widgets import ColumnFitter, label, setup_table
 
 SEARCH_HINT = (
     "Search: name:credit alias:champion roc_auc>0.8 created>2026-01-01 -status:quarantined"
@@ -59,6 +58,7 @@ class RegistryPage(QWidget):
         self.table = QTableView()
         self.table.setModel(model)
         setup_table(self.table)
+        self.fitter = ColumnFitter(self.table, flexible=(0, 2, 4))  # model, aliases, estimator
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
@@ -76,7 +76,7 @@ class RegistryPage(QWidget):
         self.table.doubleClicked.connect(self._on_table_activated)
         model.sig_loaded.connect(self._on_model_loaded)
         model.sig_load_failed.connect(self._on_load_failed)
-        self._sized = False
+        self._fitted: tuple[tuple[str, ...], int] = ((), 0)
 
     def _on_search_edited(self, _text: str) -> None:
         if not self._debounce.isActive():
@@ -107,16 +107,13 @@ class RegistryPage(QWidget):
             f"{n:,} version{'s' if n != 1 else ''}" + (" match" if filtered else "")
         )
         self.empty_label.setVisible(n == 0 and filtered)
-        if not self._sized and n:
-            self._sized = True
-            h = self.table.horizontalHeader()
-            widths = (150, 0, 130, 110, 160, 125, 0)
-            fm = h.fontMetrics()
-            for col in range(self.model.columnCount()):
-                text = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
-                need = fm.horizontalAdvance(text) + 36  # room for the sort arrow
-                h.resizeSection(col, max(widths[col] if col < len(widths) else 0, need))
-            h.setSectionResizeMode(self.model.columnCount() - 1, QHeaderView.ResizeMode.Stretch)
+        # Columns are fitted to what a screenful of rows needs: again when the
+        # columns change or more rows than last time fill the screen, not on every
+        # search (columns jumping while one types would be worse than a clipped cell).
+        fit = (self.model.headers, min(n, 30))
+        if n and (fit[0] != self._fitted[0] or fit[1] > self._fitted[1]):
+            self._fitted = fit
+            self.fitter.fit()
 
     def _on_load_failed(self, message: str) -> None:
         self._show_error(message)

@@ -1,0 +1,94 @@
+"""Shared table helpers: columns fitted to the table's width, numeric headers aligned."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QTableWidget, QTableWidgetItem
+
+from modelward.ui.models.base import RIGHT, HeaderedTableModel
+from modelward.ui.widgets import ColumnFitter, setup_table
+
+HEADERS = ["Model", "Version", "Aliases", "Estimator", "Created", "ROC AUC", "Accuracy", "F1"]
+ROW = [
+    "credit-risk-scorecard-retail",
+    "12",
+    "champion, challenger, shadow",
+    "HistGradientBoostingClassifier",
+    "2026-11-26 03:57",
+    "0.812",
+    "0.744",
+    "0.701",
+]
+
+
+def _table(qtbot, width: int) -> QTableWidget:
+    t = QTableWidget(5, len(HEADERS))
+    t.setHorizontalHeaderLabels(HEADERS)
+    for r in range(5):
+        for c, text in enumerate(ROW):
+            t.setItem(r, c, QTableWidgetItem(text))
+    setup_table(t)
+    qtbot.addWidget(t)
+    t.resize(width, 300)
+    t.show()
+    qtbot.waitExposed(t)
+    return t
+
+
+def _widths(t: QTableWidget) -> list[int]:
+    return [t.horizontalHeader().sectionSize(c) for c in range(t.columnCount())]
+
+
+def test_columns_fit_the_table_and_only_text_columns_give_way(qtbot):
+    wide = _table(qtbot, 1400)
+    ColumnFitter(wide, flexible=(0, 2, 3)).fit()
+    natural = _widths(wide)
+
+    narrow = _table(qtbot, 820)
+    ColumnFitter(narrow, flexible=(0, 2, 3)).fit()
+    fitted = _widths(narrow)
+    assert sum(fitted[:-1]) < narrow.viewport().width()  # no horizontal scroll bar
+    assert not narrow.horizontalScrollBar().isVisible()
+    for c in (0, 2, 3):
+        assert fitted[c] < natural[c]  # the flexible columns gave way
+    for c in (1, 4, 5, 6):
+        assert fitted[c] == natural[c]  # the others kept what their content needs
+
+
+def test_fitting_follows_resizes_until_the_user_sizes_a_column(qtbot):
+    t = _table(qtbot, 820)
+    fitter = ColumnFitter(t, flexible=(0, 2, 3))
+    fitter.fit()
+    before = _widths(t)
+    t.resize(1400, 300)
+    qtbot.waitUntil(lambda: _widths(t)[0] > before[0])
+    # A drag on a header edge (a section resized with the button down) ends fitting.
+    header = t.horizontalHeader()
+    qtbot.mousePress(header.viewport(), Qt.MouseButton.LeftButton)
+    try:
+        assert QApplication.mouseButtons() & Qt.MouseButton.LeftButton
+        header.resizeSection(0, 90)
+    finally:
+        qtbot.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton)
+    assert fitter.user_sized
+    t.resize(820, 300)
+    qtbot.waitUntil(lambda: t.viewport().width() < 820)
+    fitter.fit()
+    assert header.sectionSize(0) == 90  # the user's width stays
+
+
+def test_numeric_headers_align_with_their_numbers():
+    class M(HeaderedTableModel):
+        headers = ("Name", "Score")
+
+        def _row_count(self) -> int:
+            return 0
+
+        def is_numeric(self, column: int) -> bool:
+            return column == 1
+
+    m = M()
+    align = Qt.ItemDataRole.TextAlignmentRole
+    assert m.headerData(1, Qt.Orientation.Horizontal, align) == RIGHT
+    assert m.headerData(0, Qt.Orientation.Horizontal, align) is None
+    assert m.headerData(1, Qt.Orientation.Horizontal) == "Score"
