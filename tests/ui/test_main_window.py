@@ -97,14 +97,23 @@ def test_welcome_page_creates_the_demo_workspace(qtbot, make_main_window, wait_l
     win = make_main_window()
     wait_loaded(win.versions_model)
     assert win.registry_stack.currentIndex() == RegistryView.WELCOME
-    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=60_000):
+    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=180_000) as finished:
         win.welcome_page.demo_button.click()
-    qtbot.waitUntil(lambda: win.versions_model.rowCount() == 2, timeout=10_000)
+    assert finished.args[1].startswith("Demo workspace ready: champion credit-risk:")
+    # The same workspace as `modelward demo`: built in a worker process, it
+    # reaches the window through the registry (the poll sees the change).
+    qtbot.waitUntil(lambda: win.versions_model.rowCount() >= 4, timeout=30_000)
     assert win.registry_stack.currentIndex() == RegistryView.TABLE
     headers = [win.versions_model.headerData(c, Qt.Orientation.Horizontal) for c in range(10)]
     assert headers[7:10] == ["ROC AUC", "Accuracy", "F1"]
-    aliases = {win.versions_model.index(r, 2).data() for r in range(2)}
+    n = win.versions_model.rowCount()
+    qtbot.waitUntil(lambda: all(win.versions_model.index(r, 0).data() != "…" for r in range(n)))
+    names = {win.versions_model.index(r, 0).data() for r in range(n)}
+    assert {"credit-risk", "credit-loop"} <= names
+    aliases = " ".join(win.versions_model.index(r, 2).data() for r in range(n))
     assert "champion" in aliases
+    job = win.jobs.runner.jobs()[-1]
+    assert any("monthly batches checked" in line for line in job.log)
 
 
 def test_dropping_files_and_a_folder_registers_them_and_rejections_are_one_sentence(

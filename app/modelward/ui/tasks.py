@@ -101,12 +101,26 @@ def verify_audit(ctx: JobContext, registry: Registry) -> object:
     return report
 
 
-def create_demo(ctx: JobContext, registry: Registry) -> object:
-    from modelward.core.demo import create_demo_workspace
+def create_demo(ctx: JobContext, registry: Registry) -> str:
+    """The same demo workspace as ``modelward demo``, built in a worker process.
 
-    result = create_demo_workspace(registry, progress=ctx.progress, cancel=ctx.cancel)
-    ctx.log(f"created {', '.join(result.refs)}; champion {result.champion}")
-    return result
+    Training and twelve months of monitoring hold the GIL for seconds (pandas,
+    scikit-learn): in a thread of the window they would freeze it.
+    """
+    from modelward.core.compute.worker import worker_job
+
+    request = {
+        "kind": "demo",
+        "registry": str(registry.home),
+        "actor": registry.actor,
+        "busy_timeout": registry.busy_timeout,
+    }
+    from modelward.core.demo import FullDemo
+
+    done = FullDemo(**worker_job(ctx, request))
+    for line in done.lines():
+        ctx.log(line)
+    return f"Demo workspace ready: champion {done.champion}"
 
 
 def load_versions(registry: Registry, refs: list[str]) -> list[object]:

@@ -54,7 +54,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WORKER_NAME = "train"
-KINDS = ("train", "validate", "compare")
+KINDS = ("train", "validate", "compare", "demo")
 MessageFn = Callable[[dict[str, Any]], None]
 
 
@@ -76,7 +76,9 @@ def run_request(
           ``description`` and ``n_jobs``;
         * ``validate``: ``ref``, ``data``, optional ``target``, ``allow_extra``;
         * ``compare``: ``champion``, ``challenger``, ``data``, optional
-          ``gates`` (texts), ``alpha``, ``n_boot``, ``target``, ``allow_extra``.
+          ``gates`` (texts), ``alpha``, ``n_boot``, ``target``, ``allow_extra``;
+        * ``demo``: nothing more (builds the demo workspace, see
+          :func:`~modelward.core.demo.build_full_demo`).
     send
         Receives the progress, score and log messages.
     cancel
@@ -86,7 +88,8 @@ def run_request(
     -------
     dict
         ``TrainResult.to_json()``, ``ValidationResult.to_json()`` or
-        ``ComparisonResult.to_json()`` (with both validations' curves).
+        ``ComparisonResult.to_json()`` (with both validations' curves), or the
+        ``FullDemo`` fields.
 
     Raises
     ------
@@ -122,6 +125,8 @@ def run_request(
             return _train(reg, request, progress, send, cancel)
         if kind == "validate":
             return _validate(reg, request, progress, cancel)
+        if kind == "demo":
+            return _demo(reg, progress, cancel)
         return _compare(reg, request, progress, cancel)
     finally:
         reg.close()
@@ -161,6 +166,14 @@ def _train(
         description=request.get("description"),
     )
     return res.to_json()
+
+
+def _demo(reg: Any, progress: Callable[[float, str], None], cancel: CancelToken) -> dict[str, Any]:
+    from modelward.core.demo import build_full_demo
+
+    # Each step opens the file for its own writes only, so a window showing this
+    # registry keeps reading (and shows the models as they arrive).
+    return asdict(build_full_demo(reg, progress=progress, cancel=cancel))
 
 
 def _validate(

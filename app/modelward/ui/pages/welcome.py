@@ -40,7 +40,7 @@ class WelcomePage(QWidget):
         cards.setSpacing(16)
         self.demo_button = self._card(
             "Create demo workspace",
-            "Two credit-risk models with metrics\nand a champion, in seconds.",
+            "Credit-risk models, a champion, a year\nof monitored batches and a retraining loop.",
         )
         self.register_button = self._card(
             "Register a model…", "Pick .skops, .joblib or .pkl files.\nThey are checked, never run."
