@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -45,8 +46,9 @@ def test_watch_runs_the_policy_as_a_job(tmp_path):
 
     def read() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(json.loads(line))
+        with contextlib.suppress(ValueError):  # communicate() below closes stdout
+            for line in proc.stdout:
+                lines.put(json.loads(line))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
