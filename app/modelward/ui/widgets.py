@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QHeaderView,
@@ -47,26 +48,27 @@ def setup_table(view: QTableView | QTableWidget, *, stretch_last: bool = True) -
     h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
 
 
-class ColumnFitter(QObject):
+class ColumnFitter:
     """Sizes a table's columns to the table's width, until the user sizes one by hand.
 
     Each column gets what its header and its visible rows need (capped); when
     that is wider than the table, the ``flexible`` text columns (elided) give
     way, down to what their header needs, before a horizontal scroll bar
-    appears. The last column takes any room left. Fits again when the table
-    is resized or :meth:`fit` is called (new columns); a column the user drags
-    ends the automatic fitting for that view.
+    appears. The last column takes any room left. Call :meth:`fit` when the
+    content or the columns change and ``fit(remeasure=False)`` from the owning
+    page's ``resizeEvent`` (no event filter on the view: a Python filter on a
+    view's viewport is called while Qt tears the view down). A column the user
+    drags ends the automatic fitting for that view.
     """
 
     CAP = 260  # no column starts wider than this (long texts elide, tooltips show them)
 
     def __init__(self, view: QTableView, flexible: Sequence[int] = ()):
-        super().__init__(view)
         self.view = view
         self.flexible = tuple(flexible)
         self.user_sized = False
         self._fitting = False
-        view.viewport().installEventFilter(self)
+        self._measured: tuple[list[int], list[int]] = ([], [])  # floor, natural
         view.horizontalHeader().sectionResized.connect(self._on_section_resized)
 
     def _on_section_resized(self, *_a: object) -> None:
@@ -74,33 +76,34 @@ class ColumnFitter(QObject):
         if not self._fitting and QApplication.mouseButtons() & Qt.MouseButton.LeftButton:
             self.user_sized = True
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize and not self.user_sized:
-            self.fit()
-        return False
-
-    def fit(self) -> None:
+    def _measure(self, n: int) -> tuple[list[int], list[int]]:
         view, header = self.view, self.view.horizontalHeader()
         model = view.model()
-        n = model.columnCount() if model is not None else 0
-        if self.user_sized or n == 0:
-            return
         fm = header.fontMetrics()
-        floor = []
-        want = []
+        floor, want = [], []
         for c in range(n):
             text = str(model.headerData(c, Qt.Orientation.Horizontal) or "")
             need = fm.horizontalAdvance(text) + 32  # padding and the sort arrow
             floor.append(need)
             want.append(max(need, min(view.sizeHintForColumn(c) + 16, self.CAP)))
-        avail = view.viewport().width()
-        over = sum(want) - avail
+        return floor, want
+
+    def fit(self, *, remeasure: bool = True) -> None:
+        model = self.view.model()
+        n = model.columnCount() if model is not None else 0
+        if self.user_sized or n == 0:
+            return
+        if remeasure or len(self._measured[0]) != n:
+            self._measured = self._measure(n)
+        floor, want = self._measured[0], list(self._measured[1])
+        over = sum(want) - self.view.viewport().width()
         flex = [c for c in self.flexible if c < n - 1]
         slack = sum(want[c] - floor[c] for c in flex)
         if over > 0 and slack > 0:
             take = min(over, slack) / slack
             for c in flex:
                 want[c] -= int((want[c] - floor[c]) * take + 0.999)
+        header = self.view.horizontalHeader()
         self._fitting = True
         try:
             for c in range(n):
@@ -131,5 +134,9 @@ class ProgressDelegate(QStyledItemDelegate):
         opt.textVisible = False
         opt.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
         opt.palette = option.palette
+        # The view's palette carries the soft selection colour as Highlight (style
+        # sheet); the bar's fill is the accent, as in the status bar and details.
+        accent = QApplication.palette().color(QPalette.ColorRole.Highlight)
+        opt.palette.setColor(QPalette.ColorRole.Highlight, accent)
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, opt, painter, option.widget)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -149,6 +149,11 @@ class ModelPage(QWidget):
         self.versions.itemSelectionChanged.connect(self._update_details)
 
     # ------------------------------------------------------------ show data
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.versions_fitter.fit(remeasure=False)  # the table follows the page's width
+
     def show_loading(self, name: str) -> None:
         self.title.setText(name)
         self.subtitle.setText("Loading…")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
@@ -77,6 +78,10 @@ class RegistryPage(QWidget):
         model.sig_loaded.connect(self._on_model_loaded)
         model.sig_load_failed.connect(self._on_load_failed)
         self._fitted: tuple[tuple[str, ...], int] = ((), 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fitter.fit(remeasure=False)  # the table follows the page's width
 
     def _on_search_edited(self, _text: str) -> None:
         if not self._debounce.isActive():
