@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from support.models import write_joblib
@@ -114,6 +114,37 @@ def test_welcome_page_creates_the_demo_workspace(qtbot, make_main_window, wait_l
     assert "champion" in aliases
     job = win.jobs.runner.jobs()[-1]
     assert any("monthly batches checked" in line for line in job.log)
+
+
+def test_a_drag_over_the_window_warms_the_sandbox_up(qtbot, make_main_window, tmp_path):
+    """The trust sandbox's worker starts while the file is still being dragged."""
+    from PySide6.QtGui import QDragEnterEvent
+
+    from modelward.core.artifacts.sandbox import Sandbox, set_default_sandbox
+    from modelward.ui import bridge
+
+    win = make_main_window()
+    sandbox = Sandbox()
+    previous = set_default_sandbox(sandbox)
+    bridge._warming.clear()
+    try:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(write_joblib(tmp_path / "m.joblib")))])
+        event = QDragEnterEvent(
+            QPoint(50, 50),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        win.dragEnterEvent(event)
+        assert event.isAccepted()
+        qtbot.waitUntil(lambda: sandbox.workers_started == 1, timeout=30_000)
+        win.dragLeaveEvent(None)
+        assert not win.drop_overlay.isVisible()
+    finally:
+        set_default_sandbox(previous)
+        sandbox.close()
 
 
 def test_dropping_files_and_a_folder_registers_them_and_rejections_are_one_sentence(

@@ -25,6 +25,32 @@ log = logging.getLogger(__name__)
 JOB_NICE = 10
 READ_NICE = 3
 
+_warming = threading.Event()
+
+
+def warm_sandbox() -> None:
+    """Start a trust-sandbox worker in the background, once, as a registration nears.
+
+    A cold worker takes 1-4 s to start (it imports scikit-learn); the window
+    calls this when a file is dragged over it or the file dialog opens, so the
+    worker is usually ready when the file arrives. Not at window start: an idle
+    worker holds ~200 MB and its start competes with the first paint.
+    """
+    if _warming.is_set():
+        return
+    _warming.set()
+
+    def run() -> None:
+        from modelward.core.artifacts.sandbox import default_sandbox
+
+        lower_thread_priority(JOB_NICE)  # the worker process inherits it
+        try:
+            default_sandbox().warm_up()
+        except ModelWardError as e:  # the first real inspection reports it properly
+            log.info("sandbox warm-up failed: %s", e)
+
+    threading.Thread(target=run, name="mw-sandbox-warm-up", daemon=True).start()
+
 
 class JobBridge(QObject):
     """A :class:`~modelward.core.jobs.JobListener` that re-emits job events as signals."""

@@ -34,7 +34,7 @@ from modelward.core.settings import Settings, save_settings
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
 from modelward.ui import tasks
-from modelward.ui.bridge import JobBridge, Reader, WatchBridge
+from modelward.ui.bridge import JobBridge, Reader, WatchBridge, warm_sandbox
 from modelward.ui.dialogs.alias import AliasDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.settings import SettingsDialog
@@ -635,6 +635,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ dialogs
     def choose_and_register(self) -> None:
+        warm_sandbox()  # while the user picks files
         files, _ = QFileDialog.getOpenFileNames(
             self,
             "Register model files",
@@ -715,6 +716,7 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
+            warm_sandbox()  # the drop is a second away
             self.drop_overlay.setGeometry(
                 self.centralWidget().geometry().adjusted(24, 24, -24, -24)
             )
