@@ -275,3 +275,19 @@ def test_pyside_does_not_leak_none_references():
         path.moveTo(i, i)
     after = sys.getrefcount(None)
     assert after >= before - 10, f"None refcount fell by {before - after} in 1000 calls"
+
+
+def test_the_window_keeps_imported_objects_out_of_full_collections(
+    qtbot, make_main_window, tmp_path, monkeypatch
+):
+    """After an import, the 1 s tick freezes what exists: full passes walk little."""
+    import gc
+
+    make_main_window()
+    (tmp_path / "mw_fresh_module.py").write_text("TABLE = [[i] for i in range(20000)]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = gc.get_freeze_count()
+    import mw_fresh_module  # noqa: F401  (20,000 new long-lived lists)
+
+    qtbot.waitUntil(lambda: gc.get_freeze_count() >= before + 20_000, timeout=5_000)
+    assert len(gc.get_objects()) < 20_000  # what a full collection still walks

@@ -34,7 +34,7 @@ from modelward.core.settings import Settings, save_settings
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
 from modelward.ui import tasks
-from modelward.ui.bridge import JobBridge, Reader, WatchBridge, warm_sandbox
+from modelward.ui.bridge import JobBridge, Reader, WatchBridge, freeze_long_lived, warm_sandbox
 from modelward.ui.dialogs.alias import AliasDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.settings import SettingsDialog
@@ -545,6 +545,7 @@ class MainWindow(QMainWindow):
         self.jobs_progress.show()
 
     def _on_tick(self) -> None:
+        freeze_long_lived()
         if self.pages.currentIndex() == Page.JOBS:
             self.jobs_page.tick()
         elif self.pages.currentIndex() == Page.WATCH:

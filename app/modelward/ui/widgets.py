@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QHeaderView,
@@ -79,13 +79,30 @@ class ColumnFitter:
     def _measure(self, n: int) -> tuple[list[int], list[int]]:
         view, header = self.view, self.view.horizontalHeader()
         model = view.model()
-        fm = header.fontMetrics()
+        hfm = header.fontMetrics()
+        # The rows on screen only, measured here: QTableView.sizeHintForColumn reads
+        # up to 1,000 rows per column (200 ms on a paged 100,000-row model, and
+        # page loads for rows nobody looks at).
+        top = max(view.rowAt(0), 0)
+        bottom = view.rowAt(view.viewport().height() - 1)
+        if bottom < 0:
+            bottom = model.rowCount() - 1
+        rows = range(top, min(bottom, top + 60) + 1)
+        fm = view.fontMetrics()
         floor, want = [], []
         for c in range(n):
             text = str(model.headerData(c, Qt.Orientation.Horizontal) or "")
-            need = fm.horizontalAdvance(text) + 32  # padding and the sort arrow
+            need = hfm.horizontalAdvance(text) + 32  # padding and the sort arrow
+            widest = 0
+            for r in rows:
+                ix = model.index(r, c)
+                value = ix.data()
+                if value:
+                    font = ix.data(Qt.ItemDataRole.FontRole)
+                    metrics = QFontMetrics(font) if font is not None else fm
+                    widest = max(widest, metrics.horizontalAdvance(str(value)))
             floor.append(need)
-            want.append(max(need, min(view.sizeHintForColumn(c) + 16, self.CAP)))
+            want.append(max(need, min(widest + 20, self.CAP)))
         return floor, want
 
     def fit(self, *, remeasure: bool = True) -> None:
