@@ -115,3 +115,16 @@ def test_numeric_headers_align_with_their_numbers():
     assert m.headerData(1, Qt.Orientation.Horizontal, align) == RIGHT
     assert m.headerData(0, Qt.Orientation.Horizontal, align) is None
     assert m.headerData(1, Qt.Orientation.Horizontal) == "Score"
+
+
+def test_a_fit_asked_while_hidden_happens_when_shown(qtbot):
+    t = _table(qtbot, 820)
+    t.hide()
+    fitter = ColumnFitter(t, flexible=(0, 2, 3))
+    fitter.fit()  # hidden: no real width to fit to
+    assert _widths(t)[:3] == [t.horizontalHeader().defaultSectionSize()] * 3
+    t.show()
+    qtbot.waitExposed(t)
+    fitter.fit_if_stale()
+    assert t.horizontalHeader().length() <= t.viewport().width()
+    assert _widths(t)[1] != t.horizontalHeader().defaultSectionSize()

@@ -55,9 +55,10 @@ class ColumnFitter:
     that is wider than the table, the ``flexible`` text columns (elided) give
     way, down to what their header needs, before a horizontal scroll bar
     appears. The last column takes any room left. Call :meth:`fit` when the
-    content or the columns change and ``fit(remeasure=False)`` from the owning
-    page's ``resizeEvent`` (no event filter on the view: a Python filter on a
-    view's viewport is called while Qt tears the view down). A column the user
+    content or the columns change and from the owning page's ``showEvent``, and
+    ``fit(remeasure=False)`` from its ``resizeEvent`` (no event filter on the
+    view: a Python filter on a view's viewport is called while Qt tears the
+    view down). A column the user
     drags ends the automatic fitting for that view.
     """
 
@@ -105,10 +106,18 @@ class ColumnFitter:
             want.append(max(need, min(widest + 20, self.CAP)))
         return floor, want
 
+    def fit_if_stale(self) -> None:
+        """Fit if a fit was skipped while the table was hidden (call from showEvent)."""
+        if not self._measured[0]:
+            self.fit()
+
     def fit(self, *, remeasure: bool = True) -> None:
         model = self.view.model()
         n = model.columnCount() if model is not None else 0
         if self.user_sized or n == 0:
+            return
+        if not self.view.isVisible():  # a hidden page's table has no real width yet
+            self._measured = ([], [])  # measure when shown (the page's showEvent)
             return
         if remeasure or len(self._measured[0]) != n:
             self._measured = self._measure(n)

@@ -67,6 +67,7 @@ class PagedTableModel(HeaderedTableModel):
         self._recent: deque[int] = deque(maxlen=8)
         self._t0 = 0.0
         self.loading = False
+        self.refreshing = False
         reader.sig_read_done.connect(self._on_read_done, Qt.ConnectionType.QueuedConnection)
         reader.sig_read_failed.connect(self._on_read_failed, Qt.ConnectionType.QueuedConnection)
 
@@ -94,12 +95,14 @@ class PagedTableModel(HeaderedTableModel):
         self._gen += 1
         self._t0 = time.perf_counter()
         self.loading = True
+        self.refreshing = False
         self.reader.submit(self._channel + ":reset", self._load_first, spec, self._gen)
 
     def refresh(self) -> None:
         """Reload the current query (after a change in the registry)."""
         if self._spec is not None:
             self.set_spec(self._spec)
+            self.refreshing = True  # the same query, new content (not a search or a sort)
 
     def _load_first(self, spec: Any, gen: int) -> tuple[int, int, list[tuple[Any, ...]]]:
         n = self._count(spec)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtGui import QColor, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -153,6 +153,10 @@ class ModelPage(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.versions_fitter.fit(remeasure=False)  # the table follows the page's width
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.versions_fitter.fit_if_stale()  # content that arrived while the page was hidden
 
     def show_loading(self, name: str) -> None:
         self.title.setText(name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
@@ -83,6 +83,10 @@ class RegistryPage(QWidget):
         super().resizeEvent(event)
         self.fitter.fit(remeasure=False)  # the table follows the page's width
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.fitter.fit_if_stale()  # content that arrived while the page was hidden
+
     def _on_search_edited(self, _text: str) -> None:
         if not self._debounce.isActive():
             self.model.warm_up()  # open the database while the user types (it idles closed)
@@ -113,10 +117,11 @@ class RegistryPage(QWidget):
         )
         self.empty_label.setVisible(n == 0 and filtered)
         # Columns are fitted to what a screenful of rows needs: again when the
-        # columns change or more rows than last time fill the screen, not on every
-        # search (columns jumping while one types would be worse than a clipped cell).
+        # columns change, more rows than last time fill the screen or the registry
+        # changed, not on a search or a sort (columns jumping while one types
+        # would be worse than a clipped cell).
         fit = (self.model.headers, min(n, 30))
-        if n and (fit[0] != self._fitted[0] or fit[1] > self._fitted[1]):
+        if n and (fit[0] != self._fitted[0] or fit[1] > self._fitted[1] or self.model.refreshing):
             self._fitted = fit
             self.fitter.fit()
 
