@@ -108,6 +108,7 @@ def create_demo(ctx: JobContext, registry: Registry) -> str:
     scikit-learn): in a thread of the window they would freeze it.
     """
     from modelward.core.compute.worker import worker_job
+    from modelward.core.demo import FullDemo
 
     request = {
         "kind": "demo",
@@ -115,8 +116,6 @@ def create_demo(ctx: JobContext, registry: Registry) -> str:
         "actor": registry.actor,
         "busy_timeout": registry.busy_timeout,
     }
-    from modelward.core.demo import FullDemo
-
     done = FullDemo(**worker_job(ctx, request))
     for line in done.lines():
         ctx.log(line)
