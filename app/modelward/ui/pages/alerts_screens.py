@@ -93,27 +93,18 @@ def policy_views(app: Any, win: Any, outdir: Path, wait: Any, settle: Any) -> No
 
 
 def main(out: str) -> None:
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app
     from modelward.ui.main_window import MainWindow
+    from modelward.ui.screenshots import settle, wait
 
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="mw-policy-shots-"))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
-
-    def wait(signal: Any, ms: int = 60_000) -> None:
-        loop = QEventLoop()
-        signal.connect(lambda *a: loop.quit())
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    def settle(app: Any, n: int = 10) -> None:
-        for _ in range(n):
-            app.processEvents()
 
     app = make_app("light")
     reg = Registry(tmp / "reg", idle_release=1.0)

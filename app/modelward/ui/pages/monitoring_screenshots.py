@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main(out: str, registry: str | None = None) -> None:
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from modelward.core.demo import create_demo_workspace
     from modelward.core.monitoring.demo_batches import add_monitoring_demo
@@ -22,6 +22,7 @@ def main(out: str, registry: str | None = None) -> None:
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app
     from modelward.ui.main_window import MainWindow
+    from modelward.ui.screenshots import settle, wait
 
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -34,16 +35,6 @@ def main(out: str, registry: str | None = None) -> None:
         add_monitoring_demo(reg)  # twelve monthly batches, drift from July, late labels
         reg.close()
 
-    def wait(signal, ms: int = 60_000) -> None:
-        loop = QEventLoop()
-        signal.connect(lambda *a: loop.quit())
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    def settle(app, n: int = 20) -> None:
-        for _ in range(n):
-            app.processEvents()
-
     for theme in ("light", "dark"):
         app = make_app(theme)
         win = MainWindow(
@@ -54,7 +45,7 @@ def main(out: str, registry: str | None = None) -> None:
         page = win.monitoring_page
         win.open_monitoring("credit-risk@champion")
         wait(page.sig_histograms_shown)
-        settle(app)
+        settle(app, 20)
         win.grab().save(
             str(outdir / ("monitoring.png" if theme == "light" else "monitoring-dark.png"))
         )
@@ -64,13 +55,13 @@ def main(out: str, registry: str | None = None) -> None:
             j = snap.n_batches - 3
             page.heatmap.select_cell(i, j)
             wait(page.sig_histograms_shown)
-            settle(app)
+            settle(app, 20)
             page.panels["heatmap"].parentWidget().grab().save(
                 str(outdir / "monitoring-histogram.png")
             )
         win.shutdown()
         win.deleteLater()
-        settle(app)
+        settle(app, 20)
 
 
 if __name__ == "__main__":
