@@ -307,3 +307,101 @@ def parse_param(text: str) -> tuple[str, Any]:
         return key, json.loads(raw)
     except json.JSONDecodeError:
         return key, raw
+
+
+def _param_lines(
+    entries: list[str] | tuple[str, ...] | dict[str, Any], *, lists: bool
+) -> dict[str, Any]:
+    if isinstance(entries, dict):
+        pairs = list(entries.items())
+    else:
+        pairs = [
+            parse_param(line)
+            for line in (e.strip() for e in entries)
+            if line and not line.startswith("#")
+        ]
+    return {k: v if not lists or isinstance(v, list) else [v] for k, v in pairs}
+
+
+def recipe_from_fields(
+    data: str,
+    target: str,
+    estimator: str,
+    *,
+    params: list[str] | tuple[str, ...] | dict[str, Any] = (),
+    features: str | list[str] | tuple[str, ...] = (),
+    split: str = "holdout",
+    test_size: float = 0.25,
+    folds: int = 5,
+    time_column: str | None = None,
+    search: str | None = None,
+    search_space: list[str] | tuple[str, ...] | dict[str, Any] = (),
+    n_iter: int = 10,
+    search_folds: int = 3,
+    seed: int = 0,
+) -> Recipe:
+    """Build a :class:`Recipe` from plain fields, as a form or the command line gives them.
+
+    Parameters
+    ----------
+    data, target, estimator
+        The data (path or ``dataset:ID``), the column to predict and the
+        estimator's class name; surrounding blanks are ignored, none may be empty.
+    params
+        ``key=value`` lines (blank lines and ``#`` comments skipped; values
+        parsed by :func:`parse_param`), or a ready dict.
+    features
+        Feature columns, as a sequence or as one comma-separated string; empty
+        means every column except the target and the time column.
+    split, test_size, folds, time_column
+        The validation :class:`Split`.
+    search
+        ``None`` (no search), ``"grid"`` or ``"random"``.
+    search_space
+        ``key=[v1, v2]`` lines (a single value becomes a one-item list), or a dict.
+    n_iter, search_folds
+        Candidates of a random search, and the cross-validation folds of a search.
+    seed
+        The recipe's random seed.
+
+    Returns
+    -------
+    Recipe
+        Not yet checked: call :meth:`Recipe.check` (the training does).
+
+    Raises
+    ------
+    InvalidInput
+        When data, target or estimator is empty, or a ``key=value`` line is malformed.
+
+    Examples
+    --------
+    >>> r = recipe_from_fields("t.csv", "y", "LogisticRegression", params=["C=0.5"],
+    ...                        features="a, b", split="kfold", folds=3)
+    >>> (r.params, r.features, r.split.kind, r.split.folds)
+    ({'C': 0.5}, ('a', 'b'), 'kfold', 3)
+    """
+    named = {"data": data.strip(), "target": target.strip(), "estimator": estimator.strip()}
+    missing = [k for k, v in named.items() if not v]
+    if missing:
+        raise InvalidInput(f"a training recipe needs {', '.join(missing)}")
+    cols = features.split(",") if isinstance(features, str) else list(features)
+    return Recipe(
+        data=named["data"],
+        target=named["target"],
+        estimator=named["estimator"],
+        params=_param_lines(params, lists=False),
+        features=tuple(c.strip() for c in cols if c.strip()),
+        split=Split(kind=split, test_size=test_size, folds=folds, time_column=time_column),
+        search=(
+            Search(
+                kind=search,
+                space=_param_lines(search_space, lists=True),
+                n_iter=n_iter,
+                folds=search_folds,
+            )
+            if search
+            else None
+        ),
+        seed=seed,
+    )

@@ -1,0 +1,106 @@
+"""What the command modules share: the common options, opening the registry, progress."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from modelward.cli.output import Result
+from modelward.core.backup import recovery_message
+from modelward.core.progress import CancelToken
+from modelward.core.registry import Registry
+
+Handler = Callable[[argparse.Namespace], Result]
+UNSET: Any = object()  # an option that was not given (None means "off")
+
+
+def common_options() -> argparse.ArgumentParser:
+    """``--registry`` and ``--json``, accepted before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--registry",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="registry folder (default: $MODELWARD_HOME, else the user data folder)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document"
+    )
+    return common
+
+
+COMMON = common_options()
+
+
+def command(parent: Any, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` to ``parent`` (a subparsers action), run by ``handler``."""
+    sp: argparse.ArgumentParser = parent.add_parser(name, help=help, parents=[COMMON])
+    sp.set_defaults(handler=handler)
+    return sp
+
+
+def group(sub: Any, name: str, help: str) -> Any:
+    """A command with actions (``modelward alias set``): returns its subparsers."""
+    p = sub.add_parser(name, help=help)
+    return p.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
+
+
+def open_registry(args: argparse.Namespace, *, warn_recovered: bool = False) -> Registry:
+    """The registry of ``--registry``; waiting for another process is said on stderr."""
+
+    def waiting(msg: str) -> None:
+        if not args.json:
+            print(f"modelward: {msg}", file=sys.stderr)
+
+    reg = Registry(args.registry, on_wait=waiting)
+    if warn_recovered and reg.recovered and not args.json:
+        print(f"modelward: warning: {recovery_message(reg.recovered)}", file=sys.stderr)
+    return reg
+
+
+def version_json(v: Any) -> dict[str, Any]:
+    return dict(v.to_json())
+
+
+def csv(text: str | None) -> list[str]:
+    """``a, b,c`` as ``["a", "b", "c"]``."""
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def status_printer(args: argparse.Namespace) -> Callable[[float, str], None]:
+    """A progress callback that prints each new status line on stderr (not with --json)."""
+    last = [""]
+
+    def progress(_fraction: float, status: str) -> None:
+        if not args.json and status and status != last[0]:
+            last[0] = status
+            print(f"  {status}", file=sys.stderr)
+
+    return progress
+
+
+def run_cancellable(fn: Callable[[CancelToken], Any]) -> Any:
+    """Run ``fn(cancel_token)`` in a thread; Ctrl+C cancels it between steps."""
+    token = CancelToken()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = fn(token)
+        except BaseException as e:  # handed to the main thread
+            box["error"] = e
+
+    t = threading.Thread(target=work, name="modelward-cli-job", daemon=True)
+    t.start()
+    while t.is_alive():
+        try:
+            t.join(0.2)
+        except KeyboardInterrupt:
+            print("modelward: cancelling after the current step…", file=sys.stderr)
+            token.cancel()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")

@@ -1,0 +1,250 @@
+"""Compute commands: train, validate, compare (with gates and promotion)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from modelward.cli.common import (
+    command,
+    open_registry,
+    run_cancellable,
+    status_printer,
+)
+from modelward.cli.output import Result, fmt_metrics, lines, table
+from modelward.core.compute.compare import compare, promote
+from modelward.core.compute.parallel import Compute
+from modelward.core.compute.recipe import Recipe, recipe_from_fields
+from modelward.core.compute.training import retrain_from_lineage, train
+from modelward.core.compute.validation import validate
+from modelward.core.errors import ApprovalRequired, InvalidInput
+from modelward.core.policies import alias_needs_approval
+from modelward.core.registry.registry import parse_ref
+
+
+def _recipe(args: argparse.Namespace) -> Recipe:
+    if args.recipe:
+        try:
+            with open(args.recipe, encoding="utf-8") as f:
+                return Recipe.from_json(f.read())
+        except OSError as e:
+            raise InvalidInput(f"cannot read the recipe {args.recipe}: {e.strerror}") from None
+    missing = [o for o in ("data", "target", "estimator") if not getattr(args, o)]
+    if missing:
+        raise InvalidInput(
+            f"train needs --{' --'.join(missing)} (or --recipe FILE or --from-lineage REF)"
+        )
+    return recipe_from_fields(
+        args.data,
+        args.target,
+        args.estimator,
+        params=args.param or [],
+        features=args.features or "",
+        split=args.split,
+        test_size=args.test_size,
+        folds=args.folds,
+        time_column=args.time_column,
+        search=args.search,
+        search_space=args.search_param or [],
+        n_iter=args.n_iter,
+        seed=args.seed,
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> Result:
+    reg = open_registry(args)
+    compute = Compute(n_jobs=args.n_jobs)
+    progress = status_printer(args)
+
+    def on_score(s: Any) -> None:
+        if not args.json and s.stage == "evaluate":
+            shown = {
+                k: v for k, v in s.metrics.items() if k in ("roc_auc", "accuracy", "rmse", "r2")
+            }
+            print(f"  fold {s.fold + 1}: {fmt_metrics(shown)}", file=sys.stderr)
+
+    if args.from_lineage:
+        res = run_cancellable(
+            lambda tok: retrain_from_lineage(
+                reg,
+                args.from_lineage,
+                name=args.name,
+                compute=compute,
+                progress=progress,
+                cancel=tok,
+                on_score=on_score,
+            )
+        )
+    else:
+        recipe = _recipe(args)
+        if not args.name:
+            raise InvalidInput("train needs --name NAME (the model to add the version to)")
+        res = run_cancellable(
+            lambda tok: train(
+                reg,
+                recipe,
+                args.name,
+                compute=compute,
+                progress=progress,
+                cancel=tok,
+                on_score=on_score,
+            )
+        )
+    text = [
+        f"registered {res.ref}" + ("" if res.created else " (identical to an existing version)"),
+        f"  {fmt_metrics(res.metrics)}",
+    ]
+    if res.reproduced is not None:
+        text.append(f"  metrics reproduced exactly: {'yes' if res.reproduced else 'NO'}")
+    return Result(res.to_json(), lines(*text))
+
+
+def cmd_validate(args: argparse.Namespace) -> Result:
+    reg = open_registry(args)
+    res = run_cancellable(
+        lambda tok: validate(
+            reg,
+            args.ref,
+            args.data,
+            target=args.target,
+            allow_extra=args.allow_extra,
+            store=not args.no_store,
+            progress=status_printer(args),
+            cancel=tok,
+        )
+    )
+    text = [f"{res.ref} on {res.rows} rows ({res.task}, target {res.target})"]
+    text += [f"  {k:<18} {v:.6g}" for k, v in sorted(res.metrics.items())]
+    if "confusion_matrix" in res.curves:
+        text.append(f"  confusion matrix (rows: true {res.curves['classes']}, columns: predicted)")
+        for row in res.curves["confusion_matrix"]:
+            text.append("    " + "  ".join(f"{c:>7}" for c in row))
+    return Result(res.to_json(), lines(*text))
+
+
+def cmd_compare(args: argparse.Namespace) -> Result:
+    if args.promote and not args.reason:
+        raise InvalidInput("--promote needs --reason TEXT")
+    reg = open_registry(args)
+    if args.promote:  # refuse before the (long) comparison, not after it
+        name = parse_ref(args.challenger)[0]
+        if alias_needs_approval(reg, name, args.alias):
+            raise ApprovalRequired(
+                f"{name}@{args.alias} is protected by four-eyes: compare without --promote, "
+                f"then 'modelward approvals request {args.challenger} --alias {args.alias} …'"
+            )
+    res = run_cancellable(
+        lambda tok: compare(
+            reg,
+            args.champion,
+            args.challenger,
+            args.data,
+            gates=args.gate or [],
+            alpha=args.alpha,
+            n_boot=args.n_boot,
+            target=args.target,
+            allow_extra=args.allow_extra,
+            progress=status_printer(args),
+            cancel=tok,
+        )
+    )
+    promoted = None
+    if args.promote and res.promotion_allowed:
+        promoted = promote(reg, res.comparison_id, reason=args.reason, alias=args.alias).ref
+    out = res.to_json()
+    out["promoted"] = promoted
+    text = [
+        f"champion {res.champion.ref}  vs  challenger {res.challenger.ref}  "
+        f"({res.champion.rows} rows)",
+        table(
+            [
+                "METRIC",
+                "CHAMPION",
+                "CHALLENGER",
+                "DIFF",
+                f"{1 - res.alpha:.0%} CI",
+                "P",
+                "TEST",
+                "VERDICT",
+            ],
+            [
+                (
+                    d.metric,
+                    f"{d.champion:.4g}",
+                    f"{d.challenger:.4g}",
+                    f"{d.difference:+.4g}",
+                    f"[{d.ci_low:+.3g}, {d.ci_high:+.3g}]",
+                    f"{d.p_value:.3g}",
+                    d.test,
+                    d.verdict,
+                )
+                for d in res.differences
+            ],
+        ),
+    ]
+    text += [f"gate {g.gate}: {'pass' if g.passed else 'FAIL'} ({g.detail})" for g in res.gates]
+    text.append("promotion " + ("allowed" if res.promotion_allowed else "NOT allowed"))
+    if promoted:
+        text.append(f"{args.alias} -> {promoted}")
+    # Asked to promote and refused by the gates: a failure, in text and in JSON alike.
+    return Result(out, lines(*text), ok=res.promotion_allowed or not args.promote)
+
+
+def add_parsers(sub: Any) -> None:
+    """train, validate, compare."""
+    sp = command(
+        sub, "train", cmd_train, "train a scikit-learn model from a recipe and register it"
+    )
+    sp.add_argument("--data", help="CSV or Parquet file, or dataset:ID")
+    sp.add_argument("--target", help="column to predict")
+    sp.add_argument(
+        "--estimator", help="scikit-learn classifier or regressor, e.g. LogisticRegression"
+    )
+    sp.add_argument("--param", action="append", metavar="K=V", help="hyper-parameter (repeatable)")
+    sp.add_argument("--name", help="model name to add the version to")
+    sp.add_argument("--features", metavar="A,B,…", help="feature columns (default: all others)")
+    sp.add_argument(
+        "--split", default="holdout", choices=["holdout", "kfold", "stratified", "time"]
+    )
+    sp.add_argument("--test-size", type=float, default=0.25)
+    sp.add_argument("--folds", type=int, default=5)
+    sp.add_argument("--time-column", help="timestamp column of a time-based split")
+    sp.add_argument("--search", choices=["grid", "random"], help="hyper-parameter search")
+    sp.add_argument("--search-param", action="append", metavar="K=[V,…]", help="values to search")
+    sp.add_argument("--n-iter", type=int, default=10, help="candidates of a random search")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--n-jobs", type=int, default=1, help="folds fitted at once")
+    sp.add_argument("--recipe", metavar="FILE", help="a recipe as JSON instead of the options")
+    sp.add_argument(
+        "--from-lineage", metavar="REF", help="retrain REF from its recipe and data snapshot"
+    )
+
+    sp = command(
+        sub, "validate", cmd_validate, "score a version on labelled data (metrics, curves)"
+    )
+    sp.add_argument("ref")
+    sp.add_argument("--data", required=True, help="CSV or Parquet file, or dataset:ID")
+    sp.add_argument("--target", help="target column (default: the one it was trained on)")
+    sp.add_argument(
+        "--allow-extra", action="store_true", help="ignore columns the model does not use"
+    )
+    sp.add_argument("--no-store", action="store_true", help="do not record the validation")
+
+    sp = command(sub, "compare", cmd_compare, "champion vs challenger on the same data, with gates")
+    sp.add_argument("champion", help="REF of the champion, e.g. credit@champion")
+    sp.add_argument("challenger", help="REF of the challenger")
+    sp.add_argument("--data", required=True, help="CSV or Parquet file, or dataset:ID")
+    sp.add_argument(
+        "--gate",
+        action="append",
+        metavar="RULE",
+        help="e.g. roc_auc>=0.75 or roc_auc>=champion-0.01 (repeatable)",
+    )
+    sp.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    sp.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    sp.add_argument("--target")
+    sp.add_argument("--allow-extra", action="store_true")
+    sp.add_argument("--promote", action="store_true", help="move the alias if the gates allow it")
+    sp.add_argument("--alias", default="champion")
+    sp.add_argument("--reason", help="why (needed with --promote)")

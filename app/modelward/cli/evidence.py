@@ -1,0 +1,238 @@
+"""Evidence commands: report, export/import, keys, backup/restore, verify, retention."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from modelward.cli.common import command, group, open_registry
+from modelward.cli.output import Result, lines, table
+from modelward.core.backup import backup, restore, verify_backup, verify_registry
+from modelward.core.bundles import (
+    create_key,
+    export_bundle,
+    import_bundle,
+    list_keys,
+    trust_signer,
+    trusted_signers,
+    untrust_signer,
+)
+from modelward.core.errors import InvalidInput
+from modelward.core.registry import Registry
+from modelward.core.reports.render import write_html
+from modelward.core.retention import apply_retention, get_retention, set_retention
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    return open_registry(args, warn_recovered=True)
+
+
+def cmd_report(args: argparse.Namespace) -> Result:
+    reg = _registry(args)
+    out = Path(args.output)
+    kind = out.suffix.lower()
+    if kind in (".html", ".htm"):
+        res = write_html(reg, args.ref, out, template=args.template, n_boot=args.n_boot)
+    elif kind == ".pdf":
+        # deferred: start-up cost (the PDF is printed by Qt)
+        from modelward.ui.pdf import write_pdf
+
+        res = write_pdf(reg, args.ref, out, template=args.template, n_boot=args.n_boot)
+    else:
+        raise InvalidInput(f"the report file must end in .html or .pdf, not {out.suffix!r}")
+    return Result(res, f"wrote {res['path']} ({res['bytes']} bytes, sha256 {res['sha256']})")
+
+
+def cmd_export(args: argparse.Namespace) -> Result:
+    res = export_bundle(
+        _registry(args),
+        args.ref,
+        args.output,
+        key=args.key,
+        unsigned=args.unsigned,
+        include_data=not args.no_data,
+    )
+    signed = f"signed by key {res['signed_by']}" if res["signed_by"] else "UNSIGNED"
+    return Result(res, f"exported {res['ref']} to {res['path']} ({signed}, sha256 {res['sha256']})")
+
+
+def cmd_import(args: argparse.Namespace) -> Result:
+    res = import_bundle(
+        _registry(args),
+        args.file,
+        name=args.name,
+        accept_unverified=args.accept_unverified,
+        reason=args.reason,
+    )
+    who = (
+        f"signed by {res.signer_name} ({res.signed_by})"
+        if res.signed_by
+        else "NOT signed by a trusted key"
+    )
+    return Result(
+        res.to_json(),
+        f"imported {res.source_ref} as {res.ref} ({'new' if res.created else 'already present'}; "
+        f"{who}; {res.validations} validation(s), profile: {'yes' if res.profile else 'no'})",
+    )
+
+
+def cmd_keys_create(args: argparse.Namespace) -> Result:
+    k = create_key(_registry(args), args.name)
+    return Result(
+        k.to_json(),
+        f"created key {k.name} ({k.key_id}); give {k.public_path} to the machines that import",
+    )
+
+
+def cmd_keys_list(args: argparse.Namespace) -> Result:
+    reg = _registry(args)
+    own, trusted = list_keys(reg), trusted_signers(reg)
+    text = lines(
+        "Signing keys of this registry:",
+        table(
+            ["NAME", "KEY ID", "PUBLIC KEY FILE"],
+            [(k.name, k.key_id, k.public_path) for k in own],
+        ),
+        "\nTrusted signers (bundles they sign are accepted):",
+        table(
+            ["NAME", "KEY ID", "ADDED", "BY", "REASON"],
+            [(s.name, s.key_id, s.added_at[:19], s.added_by, s.reason or "") for s in trusted],
+        ),
+    )
+    return Result(
+        {"keys": [k.to_json() for k in own], "trusted": [s.to_json() for s in trusted]}, text
+    )
+
+
+def cmd_keys_trust(args: argparse.Namespace) -> Result:
+    s = trust_signer(_registry(args), args.public_key, name=args.name, reason=args.reason)
+    return Result(s.to_json(), f"trusting {s.name} ({s.key_id})")
+
+
+def cmd_keys_untrust(args: argparse.Namespace) -> Result:
+    untrust_signer(_registry(args), args.key_id, reason=args.reason)
+    return Result({"key_id": args.key_id, "trusted": False}, f"no longer trusting {args.key_id}")
+
+
+def cmd_backup(args: argparse.Namespace) -> Result:
+    res = backup(_registry(args), args.output)
+    return Result(
+        res,
+        f"backed up {res['audit_events']} audit events and {res['artifacts']} artifacts to "
+        f"{res['path']} (verified; sha256 {res['sha256']})",
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> Result:
+    res = restore(args.file, args.registry, replace=args.replace)
+    ver = res["verification"]
+    aside = f"; the previous database is kept in {res['set_aside']}" if res["set_aside"] else ""
+    return Result(
+        res,
+        f"restored into {res['home']}: audit chain intact ({ver['audit']['events']} events), "
+        f"{ver['artifacts']} artifacts verified{aside}",
+    )
+
+
+def cmd_verify(args: argparse.Namespace) -> Result:
+    if args.backup:
+        res = verify_backup(args.backup)
+        return Result(
+            res,
+            f"backup intact: {res['audit']['events']} audit events, {res['artifacts']} artifacts",
+        )
+    res = verify_registry(_registry(args))
+    if res["ok"]:
+        return Result(
+            res,
+            f"registry intact: {res['audit']['events']} audit events, {res['artifacts']} artifacts",
+        )
+    return Result(res, ok=False, errors=[f"problem: {p}" for p in res["problems"]])
+
+
+def cmd_retention(args: argparse.Namespace) -> Result:
+    reg = _registry(args)
+    if args.keep_days is not None or args.forever:
+        set_retention(reg, None if args.forever else args.keep_days, reason=args.reason)
+    out: dict[str, Any] = {"monitoring_days": get_retention(reg)}
+    if args.apply:
+        out["applied"] = apply_retention(reg)
+    days = out["monitoring_days"]
+    text = [
+        f"monitoring data kept: {'forever' if days is None else f'{days} days'} "
+        "(audit events: always)"
+    ]
+    if "applied" in out:
+        text.append(f"deleted: {out['applied']['deleted']}")
+    return Result(out, lines(*text))
+
+
+def add_parsers(sub: Any) -> None:
+    """report, export, import, keys, backup, restore, verify, retention."""
+    sp = command(sub, "report", cmd_report, "model card and validation report (HTML or PDF)")
+    sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.html or FILE.pdf")
+    sp.add_argument(
+        "--template",
+        metavar="FILE",
+        help="template (default: <registry>/templates/report.html, else the built-in one)",
+    )
+    sp.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples for the intervals")
+
+    sp = command(sub, "export", cmd_export, "write a version and its evidence to one signed bundle")
+    sp.add_argument("ref")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE")
+    sp.add_argument("--key", help="signing key name (default: the only one)")
+    sp.add_argument("--unsigned", action="store_true", help="seal with a hash only, no signature")
+    sp.add_argument("--no-data", action="store_true", help="leave the training data snapshot out")
+
+    sp = command(
+        sub, "import", cmd_import, "verify a bundle completely, then register what it carries"
+    )
+    sp.add_argument("file")
+    sp.add_argument("--name", help="register under this model name")
+    sp.add_argument(
+        "--accept-unverified",
+        action="store_true",
+        help="accept an intact bundle that is unsigned or from an untrusted key (audited)",
+    )
+    sp.add_argument("--reason", help="why (needed with --accept-unverified)")
+
+    ksub = group(sub, "keys", "signing keys and trusted signers")
+    sp = command(ksub, "create", cmd_keys_create, "create an Ed25519 signing key")
+    sp.add_argument("name")
+    command(ksub, "list", cmd_keys_list, "list this registry's keys and trusted signers")
+    sp = command(ksub, "trust", cmd_keys_trust, "accept bundles signed by a public key (.pub file)")
+    sp.add_argument("public_key", metavar="PUBFILE")
+    sp.add_argument("--name", help="a name for the signer (default: the one in the file)")
+    sp.add_argument("--reason", required=True)
+    sp = command(ksub, "untrust", cmd_keys_untrust, "stop accepting bundles from a key")
+    sp.add_argument("key_id")
+    sp.add_argument("--reason", required=True)
+
+    sp = command(
+        sub, "backup", cmd_backup, "consistent, verified snapshot of the registry and artifacts"
+    )
+    sp.add_argument("-o", "--output", required=True, metavar="FILE")
+
+    sp = command(sub, "restore", cmd_restore, "restore a backup into the registry folder, verified")
+    sp.add_argument("file")
+    sp.add_argument(
+        "--replace", action="store_true", help="set the current database aside and restore over it"
+    )
+
+    sp = command(
+        sub, "verify", cmd_verify, "verify the registry (audit chain, artifacts) or a backup file"
+    )
+    sp.add_argument("--backup", metavar="FILE", help="check this backup file instead")
+
+    sp = command(
+        sub, "retention", cmd_retention, "how long monitoring data is kept (audit: always)"
+    )
+    sp.add_argument("--keep-days", type=int, metavar="N", help="keep N days of monitoring data")
+    sp.add_argument("--forever", action="store_true", help="keep monitoring data forever")
+    sp.add_argument(
+        "--apply", action="store_true", help="delete monitoring data past retention now"
+    )
+    sp.add_argument("--reason")

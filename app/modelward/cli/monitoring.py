@@ -1,0 +1,183 @@
+"""Monitoring commands: drift between two files, monitor a version's batches."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from modelward.cli.common import command, csv, open_registry
+from modelward.cli.output import Result, lines, table
+from modelward.core.errors import InvalidInput
+
+
+def drift_text(rep: Any) -> str:
+    """A drift report as a table of columns and the verdict lines under it."""
+    rows = []
+    for f in rep.features:
+        p = "-" if f.p_value is None else f"{f.p_value:.3g}"
+        flag = {"red": "DRIFT", "amber": "drift (amber)"}.get(f.severity, "") if f.drifted else ""
+        rows.append((f.name, f.kind, f.method, f"{f.statistic:.4g}", p, f"{f.threshold:.4g}", flag))
+    out = [
+        table(["FEATURE", "KIND", "METHOD", "STATISTIC", "P-VALUE", "THRESHOLD", "DRIFTED"], rows)
+    ]
+    n = sum(f.drifted for f in rep.features)
+    verdict = "DRIFTED" if rep.drifted else "no dataset drift"
+    out.append(
+        f"\n{n} of {len(rep.features)} columns drifted (share {rep.drift_share:.2f}, "
+        f"dataset threshold {rep.share_threshold:.2f}): {verdict}"
+    )
+    if rep.prediction is not None:
+        pr = rep.prediction
+        out.append(
+            f"prediction drift: {pr.method} {pr.statistic:.4g} ({'drifted' if pr.drifted else 'ok'})"
+        )
+    if rep.multivariate:
+        mv = rep.multivariate
+        out.append(
+            f"multivariate (PCA reconstruction error): {mv['statistic']:.4g} vs reference "
+            f"{mv['reference']:.4g}, threshold {mv['threshold'] or float('nan'):.4g} "
+            f"({'drifted' if mv['drifted'] else 'ok'})"
+        )
+    if rep.quality is not None:
+        for c in rep.quality.columns:
+            notes = []
+            if c.missing_rate > c.reference_missing_rate + 0.01:
+                notes.append(
+                    f"missing {c.missing_rate:.1%} (reference {c.reference_missing_rate:.1%})"
+                )
+            if c.out_of_range:
+                notes.append(f"{c.out_of_range} values outside the reference range")
+            if c.unseen:
+                notes.append(
+                    f"{c.unseen} values of unseen categories ({', '.join(c.unseen_examples[:3])})"
+                )
+            if notes:
+                out.append(f"quality {c.name}: {'; '.join(notes)}")
+    return lines(*out)
+
+
+def cmd_drift(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost (numpy and the drift statistics)
+    from modelward.core.monitoring.drift import drift_between
+
+    rep = drift_between(
+        args.reference,
+        args.current,
+        features=csv(args.features) or None,
+        categorical=csv(args.categorical),
+        methods={"*": args.method} if args.method else None,
+        thresholds=args.thresholds,
+        correction=args.correction,
+        drift_share=args.drift_share,
+    )
+    # --fail-on-drift: a drifted data set is a failure, with or without --json.
+    ok = not (args.fail_on_drift and rep.drifted)
+    return Result(rep.to_json(), drift_text(rep), ok=ok)
+
+
+def cmd_monitor(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost (numpy and the drift statistics)
+    from modelward.core.monitoring import service
+
+    if not (args.reference or args.batch or args.labels):
+        raise InvalidInput("nothing to do: give --batch PATH, --reference PATH or --labels PATH")
+    if args.labels and (args.batch_id is None or not args.id_column or not args.label_column):
+        raise InvalidInput("--labels needs --batch-id, --id-column and --label-column")
+    reg = open_registry(args)
+    out: dict[str, Any] = {}
+    text: list[str] = []
+    if args.reference:
+        prof = service.profile_version(
+            reg,
+            args.ref,
+            args.reference,
+            target=args.target,
+            features=csv(args.features) or None,
+            categorical=csv(args.categorical),
+            exclude=csv(args.exclude),
+        )
+        out["profile"] = {"rows": prof.n_rows, "features": list(prof.features)}
+        text.append(f"profiled {prof.n_rows:,} reference rows, {len(prof.features)} columns")
+    if args.labels:
+        metrics = service.attach_labels(
+            reg,
+            args.batch_id,
+            args.labels,
+            id_column=args.id_column,
+            label_column=args.label_column,
+        )
+        out["realized"] = metrics
+        text.append(
+            f"labels attached to batch {args.batch_id}: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
+        )
+    if args.batch:
+        res = service.check_batch(
+            reg,
+            args.ref,
+            args.batch,
+            name=args.name,
+            batch_time=args.time,
+            id_column=args.id_column,
+            label_column=args.label_column,
+            methods={"*": args.method} if args.method else None,
+            thresholds=args.thresholds,
+        )
+        out.update(res.to_json())
+        text.append(f"batch {res.batch_id} ({res.name}) checked against {res.version_ref}\n")
+        text.append(drift_text(res.report))
+        for kind, m in res.performance.items():
+            text.append(
+                f"{kind} performance: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()))
+            )
+    return Result(out, lines(*text))
+
+
+def _drift_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--method",
+        choices=["psi", "ks", "wasserstein", "jensenshannon", "chi2"],
+        help="use this method wherever it applies (default: by type and size)",
+    )
+    sp.add_argument(
+        "--thresholds",
+        choices=["auto", "fixed", "reference"],
+        default="auto",
+        help="fixed conventions or mean + 3 sigma over reference chunks",
+    )
+    sp.add_argument("--features", help="columns to monitor, comma-separated (default: all)")
+    sp.add_argument("--categorical", help="numeric columns to treat as categorical")
+
+
+def add_parsers(sub: Any) -> None:
+    """drift, monitor."""
+    sp = command(
+        sub, "drift", cmd_drift, "drift of a current data set against a reference (CSV/Parquet)"
+    )
+    sp.add_argument("--reference", required=True, metavar="PATH")
+    sp.add_argument("--current", required=True, metavar="PATH")
+    _drift_args(sp)
+    sp.add_argument("--correction", choices=["bh", "holm", "none"], default="bh")
+    sp.add_argument(
+        "--drift-share",
+        type=float,
+        default=0.5,
+        help="share of drifted columns that makes the data set drifted",
+    )
+    sp.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the data set drifted")
+
+    sp = command(
+        sub, "monitor", cmd_monitor, "profile a version's reference, check a batch, attach labels"
+    )
+    sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
+    sp.add_argument("--batch", metavar="PATH", help="check this batch and store the results")
+    sp.add_argument("--reference", metavar="PATH", help="profile this reference data first")
+    sp.add_argument("--target", help="label column of the reference (calibration, performance)")
+    sp.add_argument("--exclude", help="reference columns not to monitor (ids), comma-separated")
+    sp.add_argument("--name", help="batch name (default: the file name)")
+    sp.add_argument("--time", help="batch time, ISO 8601 (default: now)")
+    sp.add_argument("--id-column", help="row ids, kept so late labels can be joined")
+    sp.add_argument("--label-column", help="labels in the batch, or in --labels")
+    sp.add_argument("--labels", metavar="PATH", help="late labels for --batch-id, joined by id")
+    sp.add_argument("--batch-id", type=int, help="the batch the --labels belong to")
+    _drift_args(sp)

@@ -1,0 +1,425 @@
+"""Policies, alerts and approvals: policy set/show/remove/runs, alerts, approvals, approve, reject."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from modelward.cli.common import UNSET, command, csv, group, open_registry
+from modelward.cli.output import Result, fmt_time, lines, table
+from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.policies import (
+    Policy,
+    acknowledge_alert,
+    acknowledge_all,
+    approve,
+    get_policy,
+    list_alerts,
+    list_approvals,
+    list_policies,
+    list_policy_runs,
+    pending_approvals,
+    reject,
+    remove_policy,
+    request_approval,
+    set_policy,
+    unread_count,
+)
+
+
+def _off_float(text: str) -> float | None:
+    if text.strip().lower() in ("off", "none", "no"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'off', not {text!r}") from None
+
+
+def _off_int(text: str) -> int | None:
+    value = _off_float(text)
+    return None if value is None else int(value)
+
+
+_TRIGGER_ARGS = {
+    "drift_share": "drift_share_above",
+    "psi": "psi_above",
+    "metric": "metric",
+    "below": "performance_below",
+    "drop": "performance_drop",
+    "every_days": "every_days",
+    "new_labels": "new_labelled_rows",
+}
+_ACTION_ARGS = {
+    "retrain": "retrain",
+    "promote": "promote",
+    "alert": "alert",
+    "alias": "alias",
+    "four_eyes": "four_eyes",
+    "window": "window_batches",
+    "holdout_share": "holdout_share",
+    "training_data": "include_training_data",
+    "n_boot": "n_boot",
+    "approval_hours": "approval_ttl_hours",
+    "alert_timeout": "alert_timeout",
+    "owner": "owner",
+    "enabled": "enabled",
+}
+
+
+def policy_text(p: Any) -> str:
+    """A policy as ``key value`` lines."""
+    t = p.triggers
+    trig = {
+        "drift share above": t.drift_share_above,
+        "PSI above": t.psi_above,
+        f"{t.metric} below": t.performance_below,
+        f"{t.metric} drop above": t.performance_drop,
+        "every (days)": t.every_days,
+        "new labelled rows": t.new_labelled_rows,
+    }
+    on = [f"{k} {v:g}" for k, v in trig.items() if v is not None]
+    if t.psi_features and t.psi_above is not None:
+        on.append(f"PSI columns: {', '.join(t.psi_features)}")
+    actions = ["alert"] if p.alert else []
+    if p.retrain:
+        actions.append(f"retrain (window {p.window_batches} batches, holdout {p.holdout_share:.0%}")
+        actions[-1] += ", with training data)" if p.include_training_data else ")"
+        if p.promote:
+            actions.append(
+                f"promote to {p.alias}"
+                + (" after four-eyes approval" if p.needs_approval else " when the gates pass")
+            )
+    rows = [
+        ("model", p.model),
+        ("state", "enabled" if p.enabled else "disabled"),
+        ("triggers", "; ".join(on) or "none"),
+        ("actions", ", ".join(actions) or "none"),
+        ("gates", ", ".join(p.gates) or "default (primary metric not worse by 0.02)"),
+        ("protected", ", ".join(p.protected_aliases) or "-"),
+        ("owner", p.owner),
+        ("alert command", " ".join(p.alert_command) or "-"),
+    ]
+    return lines(*(f"  {k:<14} {v}" for k, v in rows))
+
+
+def cmd_policy_set(args: argparse.Namespace) -> Result:
+    reg = open_registry(args)
+    if args.from_json:
+        policy = Policy.from_json(Path(args.from_json).read_text(encoding="utf-8"))
+        if policy.model != args.name:
+            raise InvalidInput(f"{args.from_json} is the policy of {policy.model}, not {args.name}")
+    else:
+        policy = get_policy(reg, args.name) or Policy(args.name)
+    trig: dict[str, Any] = {
+        field: getattr(args, arg)
+        for arg, field in _TRIGGER_ARGS.items()
+        if getattr(args, arg) is not UNSET
+    }
+    if args.psi_features is not None:
+        trig["psi_features"] = tuple(csv(args.psi_features))
+    changes: dict[str, Any] = {
+        field: getattr(args, arg)
+        for arg, field in _ACTION_ARGS.items()
+        if getattr(args, arg) is not None
+    }
+    if args.protect is not None:
+        changes["protected_aliases"] = tuple(csv(args.protect))
+    if args.gate is not None:
+        changes["gates"] = tuple(g for g in args.gate if g)
+    if args.alert_command is not None:
+        changes["alert_command"] = tuple(shlex.split(args.alert_command))
+    if trig:
+        changes["triggers"] = replace(policy.triggers, **trig)
+    policy = set_policy(reg, policy.replace(**changes), reason=args.reason)
+    return Result(policy.to_json(), lines(f"policy of {policy.model} saved", policy_text(policy)))
+
+
+def cmd_policy_show(args: argparse.Namespace) -> Result:
+    reg = open_registry(args)
+    if args.name:
+        p = get_policy(reg, args.name)
+        if p is None:
+            raise NotFound(f"model {args.name!r} has no policy")
+        policies = [p]
+    else:
+        policies = list_policies(reg)
+    text = [policy_text(p) for p in policies]
+    if not policies:
+        text = ["no policies (set one with: modelward policy set NAME --drift-share 0.3 --retrain)"]
+    return Result({"policies": [p.to_json() for p in policies]}, lines(*text))
+
+
+def cmd_policy_remove(args: argparse.Namespace) -> Result:
+    p = remove_policy(open_registry(args), args.name, reason=args.reason)
+    return Result({"removed": p.to_json()}, f"policy of {p.model} removed")
+
+
+def cmd_policy_runs(args: argparse.Namespace) -> Result:
+    runs = list_policy_runs(open_registry(args), model=args.name, limit=args.limit)
+    text = [f"{fmt_time(r.started_at)}  " + r.explain() for r in runs]
+    return Result({"runs": [r.to_json() for r in runs]}, lines(*text) or "no policy has fired yet")
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> Result:
+    reg = open_registry(args)
+    alerts = list_alerts(reg, unread_only=args.unread, model=args.model, limit=args.limit)
+    data = {"unread": unread_count(reg), "alerts": [a.to_json() for a in alerts]}
+    if not alerts:
+        return Result(data, "no alerts")
+    text = table(
+        ["ID", "TIME", "SEVERITY", "MODEL", "KIND", "", "MESSAGE"],
+        [
+            (
+                a.id,
+                fmt_time(a.created_at),
+                a.severity,
+                a.model or "-",
+                a.kind,
+                "new" if a.unread else "",
+                a.message,
+            )
+            for a in alerts
+        ],
+    )
+    return Result(data, text)
+
+
+def cmd_alerts_ack(args: argparse.Namespace) -> Result:
+    if not (args.all or args.ids):
+        raise InvalidInput("name the alert ids to acknowledge, or give --all")
+    reg = open_registry(args)
+    if args.all:
+        n = acknowledge_all(reg, model=args.model)
+    else:
+        for aid in args.ids:
+            acknowledge_alert(reg, aid)
+        n = len(args.ids)
+    return Result({"acknowledged": n}, f"{n} alert(s) acknowledged")
+
+
+def _approval_rows(reqs: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            r.id,
+            r.status,
+            f"{r.model}@{r.alias}",
+            r.version_ref,
+            r.requested_by,
+            fmt_time(r.requested_at, 16),
+            (r.decided_by or "-") if not r.pending else fmt_time(r.expires_at, 16),
+            r.reason if r.pending else (r.decision_reason or "-"),
+        )
+        for r in reqs
+    ]
+
+
+def cmd_approvals_list(args: argparse.Namespace) -> Result:
+    reg = open_registry(args)
+    reqs = (
+        list_approvals(reg, model=args.model, limit=args.limit)
+        if args.all
+        else pending_approvals(reg, model=args.model)
+    )
+    data = {"approvals": [r.to_json() for r in reqs]}
+    if not reqs:
+        return Result(data, "no approval requests" + ("" if args.all else " pending"))
+    text = table(
+        ["ID", "STATUS", "ALIAS", "VERSION", "REQUESTED BY", "AT", "EXPIRES/DECIDED BY", "REASON"],
+        _approval_rows(reqs),
+    )
+    return Result(data, text)
+
+
+def cmd_approvals_request(args: argparse.Namespace) -> Result:
+    req = request_approval(
+        open_registry(args),
+        args.ref,
+        requested_by=args.name,
+        reason=args.reason,
+        alias=args.alias,
+        comparison_id=args.comparison,
+        ttl_hours=args.hours,
+    )
+    return Result(
+        req.to_json(),
+        f"approval request {req.id}: {req.version_ref} to {req.alias}, requested by "
+        f"{req.requested_by}; someone else approves it with: modelward approve {req.id} "
+        "--name NAME --meaning TEXT --reason TEXT",
+    )
+
+
+def cmd_approve(args: argparse.Namespace) -> Result:
+    req = approve(open_registry(args), args.id, args.name, args.meaning, args.reason)
+    return Result(
+        req.to_json(),
+        f"approved request {req.id}, signed by {req.decided_by} (OS user {req.decided_os_user}) "
+        f"at {req.decided_at}: {req.model}@{req.alias} -> {req.version_ref}",
+    )
+
+
+def cmd_reject(args: argparse.Namespace) -> Result:
+    req = reject(open_registry(args), args.id, args.name, args.reason, meaning=args.meaning)
+    return Result(
+        req.to_json(),
+        f"rejected request {req.id}, signed by {req.decided_by}; {req.model}@{req.alias} stays",
+    )
+
+
+def _policy_set_parser(psub: Any) -> None:
+    sp = command(psub, "set", cmd_policy_set, "create or change the policy of model NAME")
+    sp.add_argument("name", help="model name")
+    on = sp.add_argument_group("triggers ('off' switches one off)")
+    on.add_argument(
+        "--drift-share",
+        type=_off_float,
+        default=UNSET,
+        metavar="X",
+        help="share of drifted columns above which it fires (0..1)",
+    )
+    on.add_argument(
+        "--psi",
+        type=_off_float,
+        default=UNSET,
+        metavar="Y",
+        help="a column's PSI above which it fires",
+    )
+    on.add_argument("--psi-features", metavar="A,B", help="columns the PSI trigger reads")
+    on.add_argument("--metric", default=UNSET, help="performance metric (default roc_auc)")
+    on.add_argument(
+        "--below",
+        type=_off_float,
+        default=UNSET,
+        metavar="Z",
+        help="fires when the realized/estimated metric falls below Z",
+    )
+    on.add_argument(
+        "--drop",
+        type=_off_float,
+        default=UNSET,
+        metavar="D",
+        help="fires when the metric dropped by more than D from the champion's",
+    )
+    on.add_argument(
+        "--every-days",
+        type=_off_float,
+        default=UNSET,
+        metavar="N",
+        help="fires when the policy has not acted for N days",
+    )
+    on.add_argument(
+        "--new-labels",
+        type=_off_int,
+        default=UNSET,
+        metavar="ROWS",
+        help="fires when this many new labelled rows arrived",
+    )
+    act = sp.add_argument_group("actions")
+    bool_opt = argparse.BooleanOptionalAction
+    act.add_argument("--alert", action=bool_opt, default=None, help="raise an alert")
+    act.add_argument(
+        "--retrain",
+        action=bool_opt,
+        default=None,
+        help="retrain the champion's recipe on the labelled window",
+    )
+    act.add_argument(
+        "--promote",
+        action=bool_opt,
+        default=None,
+        help="promote (or request approval) when the gates pass",
+    )
+    act.add_argument("--alias", help="the alias the policy maintains (default champion)")
+    act.add_argument(
+        "--four-eyes",
+        action=bool_opt,
+        default=None,
+        help="promotion to a protected alias needs a second person",
+    )
+    act.add_argument("--protect", metavar="A,B", help="protected aliases (default champion)")
+    act.add_argument("--window", type=int, metavar="N", help="labelled batches to retrain on")
+    act.add_argument(
+        "--holdout-share",
+        type=float,
+        metavar="F",
+        help="share of the window held out for validation (default 0.3)",
+    )
+    act.add_argument(
+        "--training-data",
+        action=bool_opt,
+        default=None,
+        help="also train on the champion's training data",
+    )
+    act.add_argument(
+        "--gate",
+        action="append",
+        metavar="RULE",
+        help="e.g. roc_auc>=champion-0.01 (repeatable; replaces the gates)",
+    )
+    act.add_argument("--n-boot", type=int, help="bootstrap resamples of the comparison")
+    act.add_argument("--approval-hours", type=float, help="hours until a request expires")
+    act.add_argument(
+        "--alert-command",
+        metavar="'PROGRAM ARGS'",
+        help="run for each alert with the alert as JSON on stdin (no shell)",
+    )
+    act.add_argument("--alert-timeout", type=float, metavar="S")
+    act.add_argument("--owner", help="who requests the promotions (default: you)")
+    act.add_argument("--enable", dest="enabled", action="store_true", default=None)
+    act.add_argument("--disable", dest="enabled", action="store_false")
+    sp.add_argument("--from-json", metavar="FILE", help="start from a policy saved as JSON")
+    sp.add_argument("--reason", help="why (kept in the audit trail)")
+
+
+def add_parsers(sub: Any) -> None:
+    """policy, alerts, approvals, approve, reject."""
+    psub = group(sub, "policy", "per-model policies: triggers, retraining, promotion")
+    _policy_set_parser(psub)
+    sp = command(psub, "show", cmd_policy_show, "show the policy of NAME (or all)")
+    sp.add_argument("name", nargs="?")
+    sp = command(psub, "remove", cmd_policy_remove, "remove the policy of NAME")
+    sp.add_argument("name")
+    sp.add_argument("--reason", required=True)
+    sp = command(psub, "runs", cmd_policy_runs, "what each firing did and why, newest first")
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("--limit", type=int, default=20)
+
+    alsub = group(sub, "alerts", "alerts raised by policies")
+    sp = command(alsub, "list", cmd_alerts_list, "list alerts, newest first")
+    sp.add_argument("--unread", action="store_true", help="only those not acknowledged")
+    sp.add_argument("--model")
+    sp.add_argument("--limit", type=int, default=50)
+    sp = command(alsub, "ack", cmd_alerts_ack, "acknowledge alerts")
+    sp.add_argument("ids", nargs="*", type=int, metavar="ID")
+    sp.add_argument("--all", action="store_true", help="every unread alert")
+    sp.add_argument("--model", help="with --all: only this model's")
+
+    apsub = group(sub, "approvals", "promotion requests (maker-checker)")
+    sp = command(apsub, "list", cmd_approvals_list, "pending requests (--all: every request)")
+    sp.add_argument("--all", action="store_true")
+    sp.add_argument("--model")
+    sp.add_argument("--limit", type=int, default=50)
+    sp = command(apsub, "request", cmd_approvals_request, "ask for REF to be promoted")
+    sp.add_argument("ref", help="the version to promote, e.g. credit:4")
+    sp.add_argument("--alias", default="champion")
+    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--comparison", type=int, help="the comparison whose gates allow it")
+    sp.add_argument("--hours", type=float, default=72.0, help="hours until it expires")
+
+    sp = command(
+        sub, "approve", cmd_approve, "approve a promotion request (a different person signs)"
+    )
+    sp.add_argument("id", type=int)
+    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    sp.add_argument("--meaning", required=True, help="e.g. 'approved for production use'")
+    sp.add_argument("--reason", required=True)
+    sp = command(sub, "reject", cmd_reject, "reject a promotion request (signed)")
+    sp.add_argument("id", type=int)
+    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    sp.add_argument("--reason", required=True)
+    sp.add_argument("--meaning", default="rejected")

@@ -1,0 +1,224 @@
+"""Watched folders and the headless watcher: folders add/list/remove/pause/resume, watch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from modelward.cli.common import command, group, open_registry
+from modelward.cli.output import Result, table
+from modelward.core.errors import InvalidInput, ModelWardError
+from modelward.core.jobs import JobRunner
+from modelward.core.policies import run_due, use_runner
+from modelward.core.registry import Registry
+from modelward.core.watch import (
+    DATA,
+    MODELS,
+    FolderWatcher,
+    add_folder,
+    list_folders,
+    remove_folder,
+    set_paused,
+)
+from modelward.core.watch.folders import display_name
+
+
+def _folder_ref(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def cmd_folders_add(args: argparse.Namespace) -> Result:
+    options = {
+        k: v
+        for k, v in (
+            ("label_column", args.label),
+            ("id_column", args.id_column),
+            ("timestamp_column", args.timestamp),
+        )
+        if v
+    }
+    f = add_folder(
+        open_registry(args),
+        args.path,
+        args.kind,
+        model_name=args.model,
+        polling=args.polling,
+        options=options,
+    )
+    return Result(
+        f.to_json(), f"watching {f.path} ({f.kind}{' for ' + f.model_name if f.model_name else ''})"
+    )
+
+
+def cmd_folders_list(args: argparse.Namespace) -> Result:
+    folders = list_folders(open_registry(args))
+    data = {"folders": [f.to_json() for f in folders]}
+    if not folders:
+        return Result(
+            data, "no watched folders (add one with: modelward folders add PATH --kind models)"
+        )
+    text = table(
+        ["ID", "KIND", "MODEL", "MODE", "STATE", "PATH"],
+        [
+            (
+                f.id,
+                f.kind,
+                f.model_name or "-",
+                "polling" if f.polling else "events",
+                "paused" if f.paused else "active",
+                display_name(f.path),
+            )
+            for f in folders
+        ],
+    )
+    return Result(data, text)
+
+
+def cmd_folders_remove(args: argparse.Namespace) -> Result:
+    f = remove_folder(open_registry(args), _folder_ref(args.folder))
+    return Result(f.to_json(), f"no longer watching {f.path}")
+
+
+def cmd_folders_pause(args: argparse.Namespace) -> Result:
+    f = set_paused(open_registry(args), _folder_ref(args.folder), args.paused)
+    return Result(f.to_json(), f"{'paused' if f.paused else 'resumed'} {f.path}")
+
+
+def _policy_runner(args: argparse.Namespace) -> tuple[Any, Any]:
+    """A one-worker job runner for policy actions that prints what the jobs do."""
+
+    def say(kind: str, job_id: int, text: str) -> None:
+        if args.json:
+            print(json.dumps({"kind": kind, "job": job_id, "detail": text}), flush=True)
+        else:
+            print(f"{kind:<15} job {job_id}  {text}".rstrip(), flush=True)
+
+    class Printer:
+        def job_started(self, job_id: int) -> None:
+            say("job-started", job_id, runner.get(job_id).title)
+
+        def job_progressed(self, job_id: int, fraction: float, status: str) -> None:
+            pass
+
+        def job_logged(self, job_id: int, line: str) -> None:
+            say("job-log", job_id, line)
+
+        def job_finished(self, job_id: int, result: Any) -> None:
+            say("job-finished", job_id, getattr(result, "status", ""))
+
+        def job_failed(self, job_id: int, message: str) -> None:
+            say("job-failed", job_id, message)
+
+        def job_cancelled(self, job_id: int) -> None:
+            say("job-cancelled", job_id, "")
+
+    runner = JobRunner(max_workers=1, listener=Printer())
+    return runner, use_runner(runner)
+
+
+def _stop_policy_runner(runner: Any, previous: Any) -> None:
+    runner.shutdown(timeout=30)
+    use_runner(previous)
+
+
+def _run_due_policies(reg: Any, args: argparse.Namespace) -> None:
+    try:
+        for run in run_due(reg):
+            line = f"policy run {run.id} for {run.model}: {run.status}"
+            if args.json:
+                print(json.dumps({"kind": "policy", "detail": line}), flush=True)
+            else:
+                print(f"{'policy':<15} {line}", flush=True)
+    except ModelWardError as e:  # a busy registry: try again next time
+        print(f"modelward: policies: {e}", file=sys.stderr, flush=True)
+
+
+def cmd_watch(args: argparse.Namespace) -> Result:
+    """Run the watchers headless until SIGINT or SIGTERM; events stream as they happen."""
+    if args.data and not args.model:
+        raise InvalidInput("--data needs --model NAME (the model its batches are checked against)")
+    reg = Registry(args.registry, idle_release=0.5)
+    if args.models:
+        add_folder(
+            reg,
+            args.models,
+            MODELS,
+            model_name=args.model if not args.data else None,
+            polling=args.polling,
+        )
+    if args.data:
+        add_folder(reg, args.data, DATA, model_name=args.model, polling=args.polling)
+    folders = [f for f in list_folders(reg) if not f.paused]
+    if not folders:
+        raise InvalidInput("no folders to watch: give --models DIR and/or --data DIR --model NAME")
+
+    def show(event: Any) -> None:
+        where = display_name(event.path) if event.path else display_name(event.folder)
+        line = {
+            "kind": event.kind,
+            "folder": event.folder,
+            "path": event.path,
+            "detail": event.detail,
+            "ref": event.ref,
+        }
+        if args.json:
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        else:
+            print(f"{event.kind:<15} {where}  {event.detail}".rstrip(), flush=True)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    watcher = FolderWatcher(reg, folders, on_event=show, settle=args.settle)
+    runner, previous = _policy_runner(args)  # policies act as jobs beside the watcher
+    if not args.json:
+        print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
+    watcher.start()
+    next_due = 0.0
+    while not stop.wait(0.5):
+        if time.monotonic() >= next_due:  # schedules and approval expiry
+            _run_due_policies(reg, args)
+            next_due = time.monotonic() + args.policy_interval
+    watcher.stop()
+    _stop_policy_runner(runner, previous)
+    reg.close()
+    return Result(None, "stopped")
+
+
+def add_parsers(sub: Any) -> None:
+    """folders add/list/remove/pause/resume, watch."""
+    fsub = group(sub, "folders", "watched folders (models and data inboxes)")
+    sp = command(fsub, "add", cmd_folders_add, "watch a folder")
+    sp.add_argument("path")
+    sp.add_argument("--kind", choices=["models", "data"], default="models")
+    sp.add_argument("--model", help="model name (required for data folders)")
+    sp.add_argument("--polling", action="store_true", help="poll (for network shares)")
+    sp.add_argument("--label", help="label column of data batches")
+    sp.add_argument("--id-column", help="id column of data batches (joins late labels)")
+    sp.add_argument("--timestamp", help="timestamp column of data batches")
+    command(fsub, "list", cmd_folders_list, "list watched folders")
+    sp = command(fsub, "remove", cmd_folders_remove, "stop watching a folder (ID or PATH)")
+    sp.add_argument("folder")
+    sp = command(fsub, "pause", cmd_folders_pause, "pause a folder (ID or PATH)")
+    sp.add_argument("folder")
+    sp.set_defaults(paused=True)
+    sp = command(fsub, "resume", cmd_folders_pause, "resume a paused folder (ID or PATH)")
+    sp.add_argument("folder")
+    sp.set_defaults(paused=False)
+
+    sp = command(sub, "watch", cmd_watch, "watch folders headless until Ctrl+C or SIGTERM")
+    sp.add_argument("--models", metavar="DIR", help="models inbox to add and watch")
+    sp.add_argument("--data", metavar="DIR", help="data inbox to add and watch")
+    sp.add_argument("--model", metavar="NAME", help="model of the data inbox (or of --models)")
+    sp.add_argument("--polling", action="store_true", help="poll instead of native events")
+    sp.add_argument("--settle", type=float, default=1.0, help=argparse.SUPPRESS)
+    sp.add_argument("--policy-interval", type=float, default=60.0, help=argparse.SUPPRESS)
