@@ -7,6 +7,7 @@ self-test's checks) and end with a :class:`Result` carrying the exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
@@ -16,6 +17,16 @@ from modelward.core.demo import build_full_demo
 from modelward.core.registry import Registry
 from modelward.headless import no_display_message, run_demo_headless
 from modelward.selftest import run_selftest
+
+
+def _text_aside(args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
+    """With --json, what the window or the headless run prints goes to stderr.
+
+    stdout then carries only the command's JSON document.
+    """
+    if args.json:
+        return contextlib.redirect_stdout(sys.stderr)
+    return contextlib.nullcontext()
 
 
 def cmd_selftest(args: argparse.Namespace) -> Result:
@@ -33,7 +44,8 @@ def cmd_gui(args: argparse.Namespace) -> Result:
         return Result({"paths": paths}, "\n".join(paths))
     from modelward.ui.launch import launch
 
-    code = launch(args.registry, smoke=getattr(args, "smoke", False))
+    with _text_aside(args):
+        code = launch(args.registry, smoke=getattr(args, "smoke", False))
     return Result({"exit_code": code}, ok=code == 0, code=code)
 
 
@@ -49,13 +61,14 @@ def cmd_demo(args: argparse.Namespace) -> Result:
     demo = build_full_demo(reg, progress=status_printer(args))
     for line in demo.lines():
         print(f"  {line}", file=out)
-    if args.no_gui or not has_display():
-        if not args.no_gui:
-            print(no_display_message(), file=out)
-        code = run_demo_headless(reg, demo.lines())
-    else:
-        reg.close()
-        code = launch(args.registry)
+    with _text_aside(args):
+        if args.no_gui or not has_display():
+            if not args.no_gui:
+                print(no_display_message())
+            code = run_demo_headless(reg, demo.lines())
+        else:
+            reg.close()
+            code = launch(args.registry)
     return Result({"summary": demo.lines(), "exit_code": code}, ok=code == 0, code=code)
 
 

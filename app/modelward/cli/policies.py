@@ -110,7 +110,11 @@ def policy_text(p: Any) -> str:
 def cmd_policy_set(args: argparse.Namespace) -> Result:
     reg = open_registry(args)
     if args.from_json:
-        policy = Policy.from_json(Path(args.from_json).read_text(encoding="utf-8"))
+        try:
+            saved = Path(args.from_json).read_text(encoding="utf-8")
+        except OSError as e:
+            raise InvalidInput(f"cannot read the policy {args.from_json}: {e.strerror}") from None
+        policy = Policy.from_json(saved)
         if policy.model != args.name:
             raise InvalidInput(f"{args.from_json} is the policy of {policy.model}, not {args.name}")
     else:
