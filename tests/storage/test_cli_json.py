@@ -145,14 +145,14 @@ def no_display(monkeypatch):
 @pytest.fixture
 def failing_selftest(monkeypatch):
     """A self-test whose one check fails (the real one passes and takes a while)."""
-    import modelward.cli.app as app_cli
+    import modelward.selftest
 
     def fake(gui: bool, echo):
         if echo:
             echo("registry ... FAILED: disk full")
         return {"ok": False, "checks": [{"name": "registry", "ok": False}]}
 
-    monkeypatch.setattr(app_cli, "run_selftest", fake)
+    monkeypatch.setattr(modelward.selftest, "run_selftest", fake)
 
 
 def test_every_command_agrees_with_and_without_json(

@@ -13,10 +13,6 @@ from typing import Any
 
 from modelward.cli.common import command, status_printer
 from modelward.cli.output import Result
-from modelward.core.demo import build_full_demo
-from modelward.core.registry import Registry
-from modelward.headless import no_display_message, run_demo_headless
-from modelward.selftest import run_selftest
 
 
 def _text_aside(args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
@@ -30,6 +26,8 @@ def _text_aside(args: argparse.Namespace) -> contextlib.AbstractContextManager[o
 
 
 def cmd_selftest(args: argparse.Namespace) -> Result:
+    from modelward.selftest import run_selftest  # deferred: start-up cost
+
     report = run_selftest(gui=not args.no_gui, echo=None if args.json else print)
     return Result(report, ok=bool(report["ok"]))
 
@@ -52,6 +50,9 @@ def cmd_gui(args: argparse.Namespace) -> Result:
 def cmd_demo(args: argparse.Namespace) -> Result:
     """Build the demo workspace, then open the window on it (or do the job headless)."""
     # deferred: start-up cost (the UI face, and Qt behind it, loads only when a window opens)
+    from modelward.core.demo import build_full_demo
+    from modelward.core.registry import Registry
+    from modelward.headless import no_display_message, run_demo_headless
     from modelward.ui.launch import has_display, launch
 
     # The steps are the demo's progress: on stdout in text mode, on stderr with --json.

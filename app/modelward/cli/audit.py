@@ -7,7 +7,6 @@ from typing import Any
 
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, fmt_time, table
-from modelward.core.audit_export import export_audit
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> Result:
@@ -42,6 +41,9 @@ def cmd_audit_log(args: argparse.Namespace) -> Result:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.audit_export import export_audit
+
     res = export_audit(open_registry(args, warn_recovered=True), args.output)
     state = "intact" if res["chain_ok"] else "BROKEN"
     return Result(

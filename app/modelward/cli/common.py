@@ -6,12 +6,13 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelward.cli.output import Result
-from modelward.core.backup import recovery_message
 from modelward.core.progress import CancelToken
-from modelward.core.registry import Registry
+
+if TYPE_CHECKING:
+    from modelward.core.registry import Registry
 
 Handler = Callable[[argparse.Namespace], Result]
 UNSET: Any = object()  # an option that was not given (None means "off")
@@ -50,6 +51,8 @@ def group(sub: Any, name: str, help: str) -> Any:
 
 def open_registry(args: argparse.Namespace, *, warn_recovered: bool = False) -> Registry:
     """The registry of ``--registry``; waiting for another process is said on stderr."""
+    # deferred: start-up cost
+    from modelward.core.registry import Registry
 
     def waiting(msg: str) -> None:
         if not args.json:
@@ -57,6 +60,8 @@ def open_registry(args: argparse.Namespace, *, warn_recovered: bool = False) -> 
 
     reg = Registry(args.registry, on_wait=waiting)
     if warn_recovered and reg.recovered and not args.json:
+        from modelward.core.backup import recovery_message  # deferred: start-up cost
+
         print(f"modelward: warning: {recovery_message(reg.recovered)}", file=sys.stderr)
     return reg
 

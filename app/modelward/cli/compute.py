@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import (
     command,
@@ -13,17 +13,15 @@ from modelward.cli.common import (
     status_printer,
 )
 from modelward.cli.output import Result, fmt_metrics, lines, table
-from modelward.core.compute.compare import compare, promote
-from modelward.core.compute.parallel import Compute
-from modelward.core.compute.recipe import Recipe, recipe_from_fields
-from modelward.core.compute.training import retrain_from_lineage, train
-from modelward.core.compute.validation import validate
 from modelward.core.errors import ApprovalRequired, InvalidInput
-from modelward.core.policies import alias_needs_approval
-from modelward.core.registry.registry import parse_ref
+
+if TYPE_CHECKING:
+    from modelward.core.compute.recipe import Recipe
 
 
 def _recipe(args: argparse.Namespace) -> Recipe:
+    from modelward.core.compute.recipe import Recipe, recipe_from_fields  # deferred: start-up cost
+
     if args.recipe:
         try:
             with open(args.recipe, encoding="utf-8") as f:
@@ -53,6 +51,10 @@ def _recipe(args: argparse.Namespace) -> Recipe:
 
 
 def cmd_train(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.compute.parallel import Compute
+    from modelward.core.compute.training import retrain_from_lineage, train
+
     reg = open_registry(args)
     compute = Compute(n_jobs=args.n_jobs)
     progress = status_printer(args)
@@ -101,6 +103,8 @@ def cmd_train(args: argparse.Namespace) -> Result:
 
 
 def cmd_validate(args: argparse.Namespace) -> Result:
+    from modelward.core.compute.validation import validate  # deferred: start-up cost
+
     reg = open_registry(args)
     res = run_cancellable(
         lambda tok: validate(
@@ -124,6 +128,11 @@ def cmd_validate(args: argparse.Namespace) -> Result:
 
 
 def cmd_compare(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.compute.compare import compare, promote
+    from modelward.core.policies import alias_needs_approval
+    from modelward.core.registry.registry import parse_ref
+
     if args.promote and not args.reason:
         raise InvalidInput("--promote needs --reason TEXT")
     reg = open_registry(args)

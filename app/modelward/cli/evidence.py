@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, lines, table
-from modelward.core.backup import backup, restore, verify_backup, verify_registry
-from modelward.core.bundles import (
-    create_key,
-    export_bundle,
-    import_bundle,
-    list_keys,
-    trust_signer,
-    trusted_signers,
-    untrust_signer,
-)
 from modelward.core.errors import InvalidInput
-from modelward.core.registry import Registry
-from modelward.core.reports.render import write_html
-from modelward.core.retention import apply_retention, get_retention, set_retention
+
+if TYPE_CHECKING:
+    from modelward.core.registry import Registry
 
 
 def _registry(args: argparse.Namespace) -> Registry:
@@ -33,6 +23,8 @@ def cmd_report(args: argparse.Namespace) -> Result:
     out = Path(args.output)
     kind = out.suffix.lower()
     if kind in (".html", ".htm"):
+        from modelward.core.reports.render import write_html  # deferred: start-up cost
+
         res = write_html(reg, args.ref, out, template=args.template, n_boot=args.n_boot)
     elif kind == ".pdf":
         # deferred: start-up cost (the PDF is printed by Qt)
@@ -45,6 +37,8 @@ def cmd_report(args: argparse.Namespace) -> Result:
 
 
 def cmd_export(args: argparse.Namespace) -> Result:
+    from modelward.core.bundles import export_bundle  # deferred: start-up cost
+
     res = export_bundle(
         _registry(args),
         args.ref,
@@ -58,6 +52,8 @@ def cmd_export(args: argparse.Namespace) -> Result:
 
 
 def cmd_import(args: argparse.Namespace) -> Result:
+    from modelward.core.bundles import import_bundle  # deferred: start-up cost
+
     res = import_bundle(
         _registry(args),
         args.file,
@@ -78,6 +74,8 @@ def cmd_import(args: argparse.Namespace) -> Result:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> Result:
+    from modelward.core.bundles import create_key  # deferred: start-up cost
+
     k = create_key(_registry(args), args.name)
     return Result(
         k.to_json(),
@@ -86,6 +84,8 @@ def cmd_keys_create(args: argparse.Namespace) -> Result:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> Result:
+    from modelward.core.bundles import list_keys, trusted_signers  # deferred: start-up cost
+
     reg = _registry(args)
     own, trusted = list_keys(reg), trusted_signers(reg)
     text = lines(
@@ -106,16 +106,22 @@ def cmd_keys_list(args: argparse.Namespace) -> Result:
 
 
 def cmd_keys_trust(args: argparse.Namespace) -> Result:
+    from modelward.core.bundles import trust_signer  # deferred: start-up cost
+
     s = trust_signer(_registry(args), args.public_key, name=args.name, reason=args.reason)
     return Result(s.to_json(), f"trusting {s.name} ({s.key_id})")
 
 
 def cmd_keys_untrust(args: argparse.Namespace) -> Result:
+    from modelward.core.bundles import untrust_signer  # deferred: start-up cost
+
     untrust_signer(_registry(args), args.key_id, reason=args.reason)
     return Result({"key_id": args.key_id, "trusted": False}, f"no longer trusting {args.key_id}")
 
 
 def cmd_backup(args: argparse.Namespace) -> Result:
+    from modelward.core.backup import backup  # deferred: start-up cost
+
     res = backup(_registry(args), args.output)
     return Result(
         res,
@@ -125,6 +131,8 @@ def cmd_backup(args: argparse.Namespace) -> Result:
 
 
 def cmd_restore(args: argparse.Namespace) -> Result:
+    from modelward.core.backup import restore  # deferred: start-up cost
+
     res = restore(args.file, args.registry, replace=args.replace)
     ver = res["verification"]
     aside = f"; the previous database is kept in {res['set_aside']}" if res["set_aside"] else ""
@@ -136,6 +144,8 @@ def cmd_restore(args: argparse.Namespace) -> Result:
 
 
 def cmd_verify(args: argparse.Namespace) -> Result:
+    from modelward.core.backup import verify_backup, verify_registry  # deferred: start-up cost
+
     if args.backup:
         res = verify_backup(args.backup)
         return Result(
@@ -152,6 +162,12 @@ def cmd_verify(args: argparse.Namespace) -> Result:
 
 
 def cmd_retention(args: argparse.Namespace) -> Result:
+    from modelward.core.retention import (
+        apply_retention,
+        get_retention,
+        set_retention,
+    )  # deferred: start-up cost
+
     reg = _registry(args)
     if args.keep_days is not None or args.forever:
         set_retention(reg, None if args.forever else args.keep_days, reason=args.reason)

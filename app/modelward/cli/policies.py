@@ -12,23 +12,6 @@ from typing import Any
 from modelward.cli.common import UNSET, command, csv, group, open_registry
 from modelward.cli.output import Result, fmt_time, lines, table
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.policies import (
-    Policy,
-    acknowledge_alert,
-    acknowledge_all,
-    approve,
-    get_policy,
-    list_alerts,
-    list_approvals,
-    list_policies,
-    list_policy_runs,
-    pending_approvals,
-    reject,
-    remove_policy,
-    request_approval,
-    set_policy,
-    unread_count,
-)
 
 
 def _off_float(text: str) -> float | None:
@@ -108,6 +91,9 @@ def policy_text(p: Any) -> str:
 
 
 def cmd_policy_set(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import Policy, get_policy, set_policy
+
     reg = open_registry(args)
     if args.from_json:
         try:
@@ -144,6 +130,9 @@ def cmd_policy_set(args: argparse.Namespace) -> Result:
 
 
 def cmd_policy_show(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import get_policy, list_policies
+
     reg = open_registry(args)
     if args.name:
         p = get_policy(reg, args.name)
@@ -159,17 +148,26 @@ def cmd_policy_show(args: argparse.Namespace) -> Result:
 
 
 def cmd_policy_remove(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import remove_policy
+
     p = remove_policy(open_registry(args), args.name, reason=args.reason)
     return Result({"removed": p.to_json()}, f"policy of {p.model} removed")
 
 
 def cmd_policy_runs(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import list_policy_runs
+
     runs = list_policy_runs(open_registry(args), model=args.name, limit=args.limit)
     text = [f"{fmt_time(r.started_at)}  " + r.explain() for r in runs]
     return Result({"runs": [r.to_json() for r in runs]}, lines(*text) or "no policy has fired yet")
 
 
 def cmd_alerts_list(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import list_alerts, unread_count
+
     reg = open_registry(args)
     alerts = list_alerts(reg, unread_only=args.unread, model=args.model, limit=args.limit)
     data = {"unread": unread_count(reg), "alerts": [a.to_json() for a in alerts]}
@@ -194,6 +192,9 @@ def cmd_alerts_list(args: argparse.Namespace) -> Result:
 
 
 def cmd_alerts_ack(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import acknowledge_alert, acknowledge_all
+
     if not (args.all or args.ids):
         raise InvalidInput("name the alert ids to acknowledge, or give --all")
     reg = open_registry(args)
@@ -223,6 +224,9 @@ def _approval_rows(reqs: Sequence[Any]) -> list[tuple[Any, ...]]:
 
 
 def cmd_approvals_list(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import list_approvals, pending_approvals
+
     reg = open_registry(args)
     reqs = (
         list_approvals(reg, model=args.model, limit=args.limit)
@@ -240,6 +244,9 @@ def cmd_approvals_list(args: argparse.Namespace) -> Result:
 
 
 def cmd_approvals_request(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import request_approval
+
     req = request_approval(
         open_registry(args),
         args.ref,
@@ -258,6 +265,9 @@ def cmd_approvals_request(args: argparse.Namespace) -> Result:
 
 
 def cmd_approve(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import approve
+
     req = approve(open_registry(args), args.id, args.name, args.meaning, args.reason)
     return Result(
         req.to_json(),
@@ -267,6 +277,9 @@ def cmd_approve(args: argparse.Namespace) -> Result:
 
 
 def cmd_reject(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies import reject
+
     req = reject(open_registry(args), args.id, args.name, args.reason, meaning=args.meaning)
     return Result(
         req.to_json(),

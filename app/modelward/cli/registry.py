@@ -8,9 +8,6 @@ from typing import Any
 
 from modelward.cli.common import command, group, open_registry, version_json
 from modelward.cli.output import Result, fmt_size, fmt_time, lines, table
-from modelward.core.artifacts.convert import convert_version
-from modelward.core.artifacts.store import sha256_file
-from modelward.core.artifacts.trust import record_override
 from modelward.core.errors import NotFound
 
 
@@ -87,6 +84,9 @@ def cmd_alias_remove(args: argparse.Namespace) -> Result:
 
 
 def cmd_convert(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.artifacts.convert import convert_version
+
     res = convert_version(open_registry(args), args.ref, to=args.to)
     out = version_json(res.version)
     out["created"] = res.created
@@ -96,6 +96,10 @@ def cmd_convert(args: argparse.Namespace) -> Result:
 
 
 def cmd_trust(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.artifacts.store import sha256_file
+    from modelward.core.artifacts.trust import record_override
+
     reg = open_registry(args)
     try:
         sha, _size = sha256_file(args.path)

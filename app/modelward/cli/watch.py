@@ -13,19 +13,6 @@ from typing import Any
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, table
 from modelward.core.errors import InvalidInput, ModelWardError
-from modelward.core.jobs import JobRunner
-from modelward.core.policies import run_due, use_runner
-from modelward.core.registry import Registry
-from modelward.core.watch import (
-    DATA,
-    MODELS,
-    FolderWatcher,
-    add_folder,
-    list_folders,
-    remove_folder,
-    set_paused,
-)
-from modelward.core.watch.folders import display_name
 
 
 def _folder_ref(text: str) -> int | str:
@@ -33,6 +20,8 @@ def _folder_ref(text: str) -> int | str:
 
 
 def cmd_folders_add(args: argparse.Namespace) -> Result:
+    from modelward.core.watch import add_folder  # deferred: start-up cost
+
     options = {
         k: v
         for k, v in (
@@ -56,6 +45,10 @@ def cmd_folders_add(args: argparse.Namespace) -> Result:
 
 
 def cmd_folders_list(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.watch import list_folders
+    from modelward.core.watch.folders import display_name
+
     folders = list_folders(open_registry(args))
     data = {"folders": [f.to_json() for f in folders]}
     if not folders:
@@ -80,17 +73,24 @@ def cmd_folders_list(args: argparse.Namespace) -> Result:
 
 
 def cmd_folders_remove(args: argparse.Namespace) -> Result:
+    from modelward.core.watch import remove_folder  # deferred: start-up cost
+
     f = remove_folder(open_registry(args), _folder_ref(args.folder))
     return Result(f.to_json(), f"no longer watching {f.path}")
 
 
 def cmd_folders_pause(args: argparse.Namespace) -> Result:
+    from modelward.core.watch import set_paused  # deferred: start-up cost
+
     f = set_paused(open_registry(args), _folder_ref(args.folder), args.paused)
     return Result(f.to_json(), f"{'paused' if f.paused else 'resumed'} {f.path}")
 
 
 def _policy_runner(args: argparse.Namespace) -> tuple[Any, Any]:
     """A one-worker job runner for policy actions that prints what the jobs do."""
+    # deferred: start-up cost
+    from modelward.core.jobs import JobRunner
+    from modelward.core.policies import use_runner
 
     def say(kind: str, job_id: int, text: str) -> None:
         if args.json:
@@ -122,11 +122,15 @@ def _policy_runner(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _stop_policy_runner(runner: Any, previous: Any) -> None:
+    from modelward.core.policies import use_runner  # deferred: start-up cost
+
     runner.shutdown(timeout=30)
     use_runner(previous)
 
 
 def _run_due_policies(reg: Any, args: argparse.Namespace) -> None:
+    from modelward.core.policies import run_due  # deferred: start-up cost
+
     try:
         for run in run_due(reg):
             line = f"policy run {run.id} for {run.model}: {run.status}"
@@ -140,6 +144,11 @@ def _run_due_policies(reg: Any, args: argparse.Namespace) -> None:
 
 def cmd_watch(args: argparse.Namespace) -> Result:
     """Run the watchers headless until SIGINT or SIGTERM; events stream as they happen."""
+    # deferred: start-up cost
+    from modelward.core.registry import Registry
+    from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder, list_folders
+    from modelward.core.watch.folders import display_name
+
     if args.data and not args.model:
         raise InvalidInput("--data needs --model NAME (the model its batches are checked against)")
     reg = Registry(args.registry, idle_release=0.5)
