@@ -247,7 +247,7 @@ def test_settings_and_layout_are_restored(qtbot, make_main_window):
 
 
 def test_shortcuts_exist_for_the_main_actions(make_main_window):
-    from modelward.ui.main_window import Actions
+    from modelward.ui.actions import Ids as Actions
 
     win = make_main_window()
     for name, keys in [

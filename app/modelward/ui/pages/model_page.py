@@ -112,6 +112,7 @@ class ModelPage(QWidget):
         head.addWidget(self.compare_button)
         head.addWidget(self.alias_button)
         lay.addLayout(head)
+        self._head = head
         self.subtitle = label("", "Muted")
         lay.addWidget(self.subtitle)
 
@@ -147,6 +148,11 @@ class ModelPage(QWidget):
         self.compare_button.clicked.connect(self._on_compare_clicked)
         self.monitor_button.clicked.connect(self._on_monitor_clicked)
         self.versions.itemSelectionChanged.connect(self._update_details)
+
+    def add_head_widgets(self, *widgets: QWidget) -> None:
+        """Put buttons of other parts of the window (policy, evidence) left of Compare."""
+        for w in widgets:
+            self._head.insertWidget(self._head.indexOf(self.compare_button), w)
 
     # ------------------------------------------------------------ show data
 
