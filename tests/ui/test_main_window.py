@@ -220,8 +220,7 @@ def test_changes_from_another_process_show_up(
 ):
     win = make_main_window()
     wait_loaded(win.versions_model)
-    with qtbot.waitSignal(win.sig_registry_changed, timeout=10_000):
-        pass  # first poll: the current head
+    qtbot.waitUntil(lambda: win._head is not None, timeout=10_000)  # knows the current head
     f = write_joblib(tmp_path / "outside.joblib")
     # The CLI gets in while the window is open (the window releases the file between reads).
     r = run_cli("--registry", str(win.registry.home), "register", str(f), "--name", "outside")

@@ -41,6 +41,7 @@ from modelward.ui.controllers.policies import PolicyController
 from modelward.ui.dialogs.alias import AliasDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.settings import SettingsDialog
+from modelward.ui.dialogs.training import TrainingDialog
 from modelward.ui.dialogs.watch import AddFolderDialog
 from modelward.ui.models.audit_table import QtAuditTableModel
 from modelward.ui.models.jobs_table import QtJobsTableModel
@@ -48,15 +49,21 @@ from modelward.ui.models.versions_table import QtVersionsTableModel
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
 from modelward.ui.pages.alerts_tasks import set_alias_or_ask
 from modelward.ui.pages.audit_page import AuditPage
+from modelward.ui.pages.compare_page import ComparePage
 from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
 from modelward.ui.pages.monitoring_page import MonitoringPage
 from modelward.ui.pages.registry_page import RegistryPage
+from modelward.ui.pages.validation_page import ValidationPage, open_in_window
 from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
+from modelward.ui.registry_watch import RegistryFileWatcher
+from modelward.ui.theme import apply_theme
 from modelward.ui.widgets import label
 
-POLL_MS = 2000
+POLL_MS = 30_000
+"""A slow safety poll: other processes' writes are heard from the registry file's change
+(:class:`RegistryFileWatcher`); this covers file systems that cannot be watched."""
 WATCH_START_MS = 200
 ARRIVAL_REFRESH_MS = 300  # arrivals within this window refresh the table once (STYLE §3.5)
 
@@ -133,6 +140,9 @@ class MainWindow(QMainWindow):
         self._poll_timer.setInterval(POLL_MS)
         self._poll_timer.timeout.connect(self._poll)
         self._poll_timer.start()
+        self.registry_watcher = RegistryFileWatcher(registry.db_path, self)
+        self.registry_watcher.sig_changed.connect(self._poll)
+        QTimer.singleShot(0, self._poll)  # the current head, as soon as the loop runs
         self._tick_timer = QTimer(self)
         self._tick_timer.setInterval(1000)
         self._tick_timer.timeout.connect(self._on_tick)
@@ -554,8 +564,6 @@ class MainWindow(QMainWindow):
 
     def open_training_dialog(self, data: str = "", name: str = "") -> Any:
         """The training dialog (the job it starts shows in Jobs and can be cancelled there)."""
-        from modelward.ui.dialogs.training import TrainingDialog
-
         dlg = TrainingDialog(
             self.registry, self.jobs, self, data=data, name=name or (self._model_name or "")
         )
@@ -566,17 +574,12 @@ class MainWindow(QMainWindow):
 
     def open_validation(self, ref: str = "", data: str = "") -> Any:
         """A window that validates a version on labelled data (ROC, PR, calibration, …)."""
-        from modelward.ui.pages.validation_page import ValidationPage, open_in_window
-
         refs, _, chosen = self._known_refs()
         page = ValidationPage(self.registry, self.jobs, refs=refs, ref=ref or chosen, data=data)
         return open_in_window(page, "Validate a version", self)
 
     def open_comparison(self, champion: str = "", challenger: str = "", data: str = "") -> Any:
         """A window that compares champion and challenger on the same data, with gates."""
-        from modelward.ui.pages.compare_page import ComparePage
-        from modelward.ui.pages.validation_page import open_in_window
-
         refs, champ, chosen = self._known_refs()
         page = ComparePage(
             self.registry,
@@ -648,8 +651,6 @@ class MainWindow(QMainWindow):
             except OSError as e:
                 self.notify(f"could not save the settings: {e.strerror or e}", error=True)
         if new.theme != old.theme:
-            from modelward.ui.theme import apply_theme
-
             app = QApplication.instance()
             if isinstance(app, QApplication):
                 apply_theme(app, new.theme)
@@ -701,6 +702,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._save_layout()
         self._poll_timer.stop()
+        self.registry_watcher.stop()
         self._tick_timer.stop()
         self._arrival_timer.stop()
         self.policies.shutdown(timeout)
