@@ -52,8 +52,8 @@ def test_a_second_person_approves_and_the_alias_moves_with_a_signature(window, q
     assert sig.reason == "gates passed; reviewed the report"
     # The decided request moves to the history, the badge goes away.
     qtbot.waitUntil(lambda: center.approvals_badge.count() == 0, timeout=10_000)
-    qtbot.waitUntil(lambda: center.approvals_page.history.rowCount() == 1, timeout=10_000)
-    assert center.approvals_page.history.item(0, 1).text() == "approved"
+    qtbot.waitUntil(lambda: center.approvals_page.history.model().rowCount() == 1, timeout=10_000)
+    assert center.approvals_page.history.model().index(0, 1).data() == "approved"
 
 
 def test_the_requester_cannot_approve_their_own_request(window, qtbot):

@@ -96,7 +96,7 @@ def test_policy_runs_are_listed_with_their_explanation(window, qtbot):
     (run,) = list_policy_runs(reg)
     page = center.policies_page
     center.show(center.policies_index)
-    qtbot.waitUntil(lambda: page.runs.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: page.runs.model().rowCount() == 1, timeout=10_000)
     page.select_run(run.id)
     text = page.explain.toPlainText()
     assert text == run.explain()
