@@ -40,7 +40,7 @@ def test_register_set_alias_and_audit_through_the_window(
     with qtbot.waitSignal(win.sig_model_page_loaded, timeout=10_000):
         win.registry_page.sig_version_activated.emit("credit:2")
     assert win.registry_stack.currentIndex() == RegistryView.MODEL
-    assert win.model_page.versions.rowCount() == 2
+    assert win.model_page.versions.model().rowCount() == 2
 
     # Set the alias through the dialog: the reason is required.
     win.model_page.alias_button.click()
@@ -55,8 +55,11 @@ def test_register_set_alias_and_audit_through_the_window(
         dlg.ok_button.click()
     assert win.registry.resolve("credit@champion").version == 2
     qtbot.waitUntil(lambda: "champion" in win.model_page.data.aliases, timeout=10_000)
-    assert win.model_page.alias_table.rowCount() == 1
-    assert win.model_page.alias_table.item(0, 4).text() == "best ROC AUC on the March hold-out"
+    assert win.model_page.alias_table.model().rowCount() == 1
+    assert (
+        win.model_page.alias_table.model().index(0, 4).data()
+        == "best ROC AUC on the March hold-out"
+    )
 
     # The audit view shows it, filtered by action.
     win.show_page(Page.AUDIT)

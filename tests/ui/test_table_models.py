@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from modelward.core.policies import (
     approve,
@@ -71,3 +72,33 @@ def test_the_alerts_model_shows_what_the_table_showed(snapshot):
     assert model.index(r, 2).data(0x9) is not None  # Qt.ForegroundRole: severity colour
     other = texts.index("nothing to see")
     assert model.index(other, 3).data() == "—"  # no model
+
+
+def test_the_model_page_models_pass_the_model_tester(qtmodeltester, tmp_path):
+    from modelward.ui.models.model_page_tables import (
+        AliasHistoryTableModel,
+        ModelAuditTableModel,
+        ModelVersionsTableModel,
+    )
+    from modelward.ui.pages.model_page import load_model_page
+
+    reg = protected_registry(tmp_path)
+    reg.set_alias("m:2", "challenger", "next in line")
+    data = load_model_page(reg, "m")
+    reg.close()
+    versions = ModelVersionsTableModel()
+    qtmodeltester.check(versions)
+    versions.set_versions(data.versions)
+    qtmodeltester.check(versions)
+    assert versions.rowCount() == 2
+    assert versions.headerData(0, Qt.Orientation.Horizontal) == "Version"
+    assert [versions.index(r, 0).data() for r in range(2)] == ["2", "1"]
+    assert versions.columnCount() >= 7
+    for model, rows in (
+        (AliasHistoryTableModel(), data.alias_history),
+        (ModelAuditTableModel(), data.audit),
+    ):
+        qtmodeltester.check(model)
+        model.set_rows(rows)
+        qtmodeltester.check(model)
+        assert model.rowCount() == len(rows) > 0

@@ -47,9 +47,13 @@ class RowTableModel(HeaderedTableModel, Generic[R]):
         self._bold = QFont()
         self._bold.setBold(True)
 
-    def set_rows(self, rows: Sequence[R]) -> None:
+    def set_rows(self, rows: Sequence[R], columns: Sequence[Column[Any]] | None = None) -> None:
+        """Replace the rows (and the columns, for tables whose columns follow the data)."""
         self.beginResetModel()
         self.rows = list(rows)
+        if columns is not None:
+            self.columns = tuple(columns)
+            self.headers = tuple(c.header for c in self.columns)
         self.endResetModel()
 
     def row(self, r: int) -> R | None:
