@@ -102,3 +102,49 @@ def test_the_model_page_models_pass_the_model_tester(qtmodeltester, tmp_path):
         model.set_rows(rows)
         qtmodeltester.check(model)
         assert model.rowCount() == len(rows) > 0
+
+
+def test_the_validation_models_pass_the_model_tester(qtmodeltester):
+    from modelward.ui.models.validation_tables import (
+        DifferencesTableModel,
+        GatesTableModel,
+        MetricsTableModel,
+    )
+
+    colors = {"success": "#2e8540", "danger": "#d1453b"}
+    metrics = MetricsTableModel()
+    qtmodeltester.check(metrics)
+    metrics.set_metrics({"roc_auc": 0.91234, "accuracy": 0.8, "note": None})
+    qtmodeltester.check(metrics)
+    assert [metrics.index(r, 0).data() for r in range(3)] == ["accuracy", "note", "roc_auc"]
+    assert metrics.index(1, 1).data() == "—" and metrics.index(2, 1).data() == "0.9123"
+    diffs = DifferencesTableModel()
+    qtmodeltester.check(diffs)
+    row = {
+        "metric": "roc_auc", "champion": 0.8, "challenger": 0.85, "difference": 0.05,
+        "ci_low": 0.01, "ci_high": 0.09, "p_value": 0.0004, "verdict": "better",
+        "test": "DeLong",
+    }  # fmt: skip
+    diffs.set_differences([row, {**row, "metric": "accuracy", "verdict": "worse"}], colors)
+    qtmodeltester.check(diffs)
+    assert diffs.index(0, 5).data() == "< 0.001"
+    assert diffs.index(0, 6).data(Qt.ItemDataRole.ForegroundRole).name() == "#2e8540"
+    gates = GatesTableModel()
+    gates.set_gates([{"gate": "roc_auc>=0.5", "passed": True, "detail": "0.85"}], colors)
+    qtmodeltester.check(gates)
+    assert gates.index(0, 1).data() == "✓ passed"
+
+
+def test_worker_requests_are_typed_and_give_the_worker_its_message():
+    import dataclasses
+
+    from modelward.ui.requests import CompareRequest, ValidateRequest
+
+    common = {"registry": "/r", "actor": "ana", "busy_timeout": 30.0, "allow_extra": False}
+    v = ValidateRequest(**common, ref="m:1", data="d.csv", target=None)
+    assert v.to_worker() == {**common, "kind": "validate", "ref": "m:1", "data": "d.csv",
+                             "target": None}  # fmt: skip
+    c = CompareRequest(**common, champion="m:1", challenger="m:2", data="d.csv", gates=("a>1",))
+    assert c.to_worker()["gates"] == ["a>1"] and c.to_worker()["kind"] == "compare"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        v.ref = "m:2"  # type: ignore[misc]

@@ -40,8 +40,10 @@ class RowTableModel(HeaderedTableModel, Generic[R]):
     columns: Sequence[Column[Any]] = ()
     row_id: Callable[[Any], int] | None = None
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, columns: Sequence[Column[Any]] | None = None):
         super().__init__(parent)
+        if columns is not None:
+            self.columns = tuple(columns)
         self.headers = tuple(c.header for c in self.columns)
         self.rows: list[R] = []
         self._bold = QFont()
