@@ -243,11 +243,14 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         q = Qt.ConnectionType.QueuedConnection
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
-        self.settings_button.clicked.connect(self.open_settings)
-        self.welcome_page.sig_demo_requested.connect(self.create_demo)
-        self.welcome_page.sig_register_requested.connect(self.choose_and_register)
-        self.welcome_page.sig_watch_requested.connect(self.choose_watch_folder)
-        self.registry_page.register_button.clicked.connect(self.choose_and_register)
+        # Buttons trigger the same actions as the menus and shortcuts.
+        acts = self.acts
+        self.settings_button.clicked.connect(acts[Ids.SETTINGS].trigger)
+        self.welcome_page.sig_demo_requested.connect(acts[Ids.DEMO].trigger)
+        self.welcome_page.sig_register_requested.connect(acts[Ids.REGISTER].trigger)
+        self.welcome_page.sig_watch_requested.connect(acts[Ids.WATCH].trigger)
+        self.registry_page.register_button.clicked.connect(acts[Ids.REGISTER].trigger)
+        self.policies.alerts_button.clicked.connect(acts[Ids.PAGE_ALERTS].trigger)
         self.registry_page.sig_version_activated.connect(self._on_version_activated)
         self.model_page.sig_back_requested.connect(self.show_table)
         self.model_page.sig_set_alias_requested.connect(self.open_alias_dialog)
@@ -255,7 +258,7 @@ class MainWindow(QMainWindow):
         self.model_page.sig_monitor_requested.connect(self.open_monitoring)
         self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
         self.nav.currentRowChanged.connect(self._on_page_changed)
-        self.audit_page.sig_verify_requested.connect(self.verify_chain)
+        self.audit_page.sig_verify_requested.connect(acts[Ids.VERIFY].trigger)
         self.watch_page.sig_add_requested.connect(self.open_add_folder_dialog)
         self.watch.sig_watch_event.connect(self._on_watch_event, q)
         self.watch.sig_folders_changed.connect(self._on_watch_folders_changed, q)

@@ -142,7 +142,6 @@ class PolicyController(Controller):
     def _connect(self) -> None:
         w = self.window
         w.sig_registry_changed.connect(lambda _head: self.refresh())
-        self.alerts_button.clicked.connect(self.show_alerts)
         self.tray.sig_activated.connect(self._on_tray_activated)
         self.alerts_page.sig_acknowledge_requested.connect(self.acknowledge)
         self.alerts_page.sig_acknowledge_all_requested.connect(self.acknowledge_all)
