@@ -13,6 +13,7 @@ from modelward.core.policies import (
 )
 from modelward.core.policies import engine as policy_engine
 from modelward.core.policies.triggers import TriggerHit
+from modelward.ui.controllers.policy_tasks import load_snapshot
 from modelward.ui.models.policy_tables import (
     AlertsTableModel,
     HistoryTableModel,
@@ -22,7 +23,6 @@ from modelward.ui.models.policy_tables import (
     RunsTableModel,
 )
 from modelward.ui.models.rows import ROW_ROLE
-from modelward.ui.pages.alerts_tasks import load_snapshot
 from support.policy_ui import OWNER, protected_registry
 
 

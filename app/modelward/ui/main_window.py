@@ -38,6 +38,7 @@ from modelward.ui.actions import Ids, build_actions, update_enabled
 from modelward.ui.bridge import JobBridge, Reader, WatchBridge, freeze_long_lived, warm_sandbox
 from modelward.ui.controllers.evidence import EvidenceController
 from modelward.ui.controllers.policies import PolicyController
+from modelward.ui.controllers.policy_tasks import set_alias_or_ask
 from modelward.ui.dialogs.alias import AliasDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.settings import SettingsDialog
@@ -47,7 +48,6 @@ from modelward.ui.models.audit_table import QtAuditTableModel
 from modelward.ui.models.jobs_table import QtJobsTableModel
 from modelward.ui.models.versions_table import QtVersionsTableModel
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
-from modelward.ui.pages.alerts_tasks import set_alias_or_ask
 from modelward.ui.pages.audit_page import AuditPage
 from modelward.ui.pages.compare_page import ComparePage
 from modelward.ui.pages.jobs_page import JobsPage

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QPushButton
 
 from modelward.core.jobs import JobKind
 from modelward.ui.controllers.base import Controller
-from modelward.ui.dialogs.evidence import ExportDialog, ImportDialog, RestoreDialog
-from modelward.ui.dialogs.evidence_tasks import (
+from modelward.ui.controllers.evidence_tasks import (
     BundleCheck,
     EvidenceDone,
     backup_job,
@@ -29,6 +28,7 @@ from modelward.ui.dialogs.evidence_tasks import (
     restore_job,
     write_report,
 )
+from modelward.ui.dialogs.evidence import ExportDialog, ImportDialog, RestoreDialog
 
 if TYPE_CHECKING:
     from modelward.ui.main_window import MainWindow

@@ -27,10 +27,7 @@ from modelward.core.jobs import JobKind
 from modelward.core.policies import acknowledge_alert, acknowledge_all, use_runner
 from modelward.core.registry.registry import current_user
 from modelward.ui.controllers.base import Controller
-from modelward.ui.dialogs.approval import RequestApprovalDialog, SignatureDialog
-from modelward.ui.dialogs.policy import PolicyDialog
-from modelward.ui.pages.alerts_page import AlertsPage
-from modelward.ui.pages.alerts_tasks import (
+from modelward.ui.controllers.policy_tasks import (
     ApprovalNeeded,
     PolicySnapshot,
     decide_job,
@@ -40,6 +37,9 @@ from modelward.ui.pages.alerts_tasks import (
     run_due_now,
     save_policy_job,
 )
+from modelward.ui.dialogs.approval import RequestApprovalDialog, SignatureDialog
+from modelward.ui.dialogs.policy import PolicyDialog
+from modelward.ui.pages.alerts_page import AlertsPage
 from modelward.ui.pages.policies_approvals import ApprovalsPage
 from modelward.ui.pages.policies_page import PoliciesPage
 from modelward.ui.tray import AlertTray

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.policies import Alert
+from modelward.ui.controllers.policy_tasks import PolicySnapshot, explain_alert
 from modelward.ui.models.policy_tables import AlertsTableModel
-from modelward.ui.pages.alerts_tasks import PolicySnapshot, explain_alert
 from modelward.ui.widgets import label, setup_table
 
 

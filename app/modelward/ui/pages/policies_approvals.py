@@ -15,13 +15,13 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.policies import ApprovalRequest
+from modelward.ui.controllers.policy_tasks import PolicySnapshot, gates_text
 from modelward.ui.models.policy_tables import (
     HistoryTableModel,
     PendingRow,
     PendingTableModel,
     ts_minutes,
 )
-from modelward.ui.pages.alerts_tasks import PolicySnapshot, gates_text
 from modelward.ui.widgets import label, setup_table
 
 

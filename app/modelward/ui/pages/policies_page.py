@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.policies import Policy, PolicyRun
+from modelward.ui.controllers.policy_tasks import PolicySnapshot
 from modelward.ui.models.policy_tables import PoliciesTableModel, RunsTableModel
-from modelward.ui.pages.alerts_tasks import PolicySnapshot
 from modelward.ui.widgets import label, setup_table
 
 
