@@ -12,13 +12,13 @@ from support.policy_ui import protected_registry
 @pytest.fixture
 def window(make_main_window, qtbot, tmp_path):
     win = make_main_window(protected_registry(tmp_path))
-    center = win.policy_center
+    center = win.policies
     qtbot.waitUntil(lambda: center._last_alert_id is not None, timeout=10_000)
     return win
 
 
 def test_a_new_alert_shows_with_its_numbers_and_a_badge_and_can_be_acknowledged(window, qtbot):
-    center, reg = window.policy_center, window.registry
+    center, reg = window.policies, window.registry
     with qtbot.waitSignal(center.sig_new_alerts, timeout=10_000) as new:
         raise_alert(
             reg,
@@ -55,7 +55,7 @@ def test_a_new_alert_shows_with_its_numbers_and_a_badge_and_can_be_acknowledged(
 
 
 def test_acknowledge_all_and_open_the_model(window, qtbot):
-    center, reg = window.policy_center, window.registry
+    center, reg = window.policies, window.registry
     with qtbot.waitSignal(center.sig_new_alerts, timeout=10_000):
         raise_alert(reg, "m", "gates-failed", "m:2 did not pass the gates")
         raise_alert(reg, "m", "retrain-failed", "retraining failed", severity="critical")

@@ -15,13 +15,13 @@ def window(make_main_window, qtbot, tmp_path):
     reg = protected_registry(tmp_path)
     request_approval(reg, "m:2", requested_by=OWNER, reason="v2 beats v1 on the holdout")
     win = make_main_window(reg)
-    center = win.policy_center
+    center = win.policies
     qtbot.waitUntil(lambda: len(center.snapshot.pending) == 1, timeout=10_000)
     return win
 
 
 def _sign(qtbot, window, name: str, reason: str):
-    center = window.policy_center
+    center = window.policies
     page = center.approvals_page
     center.show(center.approvals_index)
     assert center.approvals_badge.count() == 1
@@ -37,7 +37,7 @@ def _sign(qtbot, window, name: str, reason: str):
 
 
 def test_a_second_person_approves_and_the_alias_moves_with_a_signature(window, qtbot):
-    reg, center = window.registry, window.policy_center
+    reg, center = window.registry, window.policies
     dlg = _sign(qtbot, window, "Bob Checker", "gates passed; reviewed the report")
     with qtbot.waitSignal(window.jobs.sig_job_finished, timeout=30_000):
         qtbot.mouseClick(dlg.ok_button, Qt.MouseButton.LeftButton)
@@ -52,8 +52,8 @@ def test_a_second_person_approves_and_the_alias_moves_with_a_signature(window, q
     assert sig.reason == "gates passed; reviewed the report"
     # The decided request moves to the history, the badge goes away.
     qtbot.waitUntil(lambda: center.approvals_badge.count() == 0, timeout=10_000)
-    qtbot.waitUntil(lambda: center.approvals_page.history.rowCount() == 1, timeout=10_000)
-    assert center.approvals_page.history.item(0, 1).text() == "approved"
+    qtbot.waitUntil(lambda: center.approvals_page.history.model().rowCount() == 1, timeout=10_000)
+    assert center.approvals_page.history.model().index(0, 1).data() == "approved"
 
 
 def test_the_requester_cannot_approve_their_own_request(window, qtbot):
@@ -72,7 +72,7 @@ def test_the_requester_cannot_approve_their_own_request(window, qtbot):
 
 def test_a_refused_alias_move_offers_to_request_approval(make_main_window, qtbot, tmp_path):
     win = make_main_window(protected_registry(tmp_path))
-    center, reg = win.policy_center, win.registry
+    center, reg = win.policies, win.registry
     with qtbot.waitSignal(center.sig_approval_needed, timeout=30_000) as refused:
         win.set_alias("m:2", "champion", "v2 is better")
     assert "protected by four-eyes" in refused.args[0].message
@@ -92,7 +92,7 @@ def test_a_refused_alias_move_offers_to_request_approval(make_main_window, qtbot
 
 
 def test_reject_is_signed_too(window, qtbot):
-    reg, center = window.registry, window.policy_center
+    reg, center = window.registry, window.policies
     center.approvals_page.pending.selectRow(0)
     center.approvals_page.reject_button.click()
     dlg = center.signature_dialog

@@ -19,7 +19,7 @@ def test_a_report_job_writes_an_html_file(window, qtbot, tmp_path):
     out = tmp_path / "out" / "m-v1.html"
     out.parent.mkdir()
     with qtbot.waitSignal(window.jobs.sig_job_finished, timeout=60_000) as done:
-        window.policy_center.report("m:1", str(out))
+        window.evidence.report("m:1", str(out))
     assert done.args[1].kind == "report"
     html = out.read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")
@@ -29,12 +29,12 @@ def test_a_report_job_writes_an_html_file(window, qtbot, tmp_path):
 
 def test_an_unknown_report_extension_is_a_failed_job_with_a_sentence(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.jobs.sig_job_failed, timeout=30_000) as failed:
-        window.policy_center.report("m:1", str(tmp_path / "m.docx"))
+        window.evidence.report("m:1", str(tmp_path / "m.docx"))
     assert "must end in .html or .pdf" in failed.args[1]
 
 
 def test_an_unsigned_bundle_needs_a_reasoned_acceptance(window, qtbot, tmp_path):
-    center, reg = window.policy_center, window.registry
+    center, reg = window.evidence, window.registry
     bundle = tmp_path / "m-v2.mwb"
     with qtbot.waitSignal(window.jobs.sig_job_finished, timeout=60_000):
         center.export("m:2", str(bundle), unsigned=True)
@@ -59,7 +59,7 @@ def test_an_unsigned_bundle_needs_a_reasoned_acceptance(window, qtbot, tmp_path)
 
 
 def test_a_signed_bundle_is_verified_with_a_new_key(window, qtbot, tmp_path):
-    center = window.policy_center
+    center = window.evidence
     bundle = tmp_path / "m-v1.mwb"
     with qtbot.waitSignal(window.jobs.sig_job_finished, timeout=60_000) as done:
         center.export("m:1", str(bundle), new_key="site-key")
@@ -72,7 +72,7 @@ def test_a_signed_bundle_is_verified_with_a_new_key(window, qtbot, tmp_path):
 
 
 def test_backup_then_restore_into_another_folder(window, qtbot, tmp_path):
-    center = window.policy_center
+    center = window.evidence
     archive = tmp_path / "backups" / "reg.mwbak"
     with qtbot.waitSignal(window.jobs.sig_job_finished, timeout=60_000):
         center.backup(str(archive))
@@ -93,7 +93,7 @@ def test_backup_then_restore_into_another_folder(window, qtbot, tmp_path):
 
 
 def test_restoring_over_the_open_registry_is_refused(window, qtbot, tmp_path):
-    center = window.policy_center
+    center = window.evidence
     archive = tmp_path / "reg.mwbak"
     with qtbot.waitSignal(window.jobs.sig_job_finished, timeout=60_000):
         center.backup(str(archive))
@@ -104,11 +104,11 @@ def test_restoring_over_the_open_registry_is_refused(window, qtbot, tmp_path):
 
 
 def test_the_actions_are_where_a_user_looks(window):
-    from modelward.ui.pages.alerts_center import PolicyActions
+    from modelward.ui.actions import Ids as PolicyActions
 
     names = {a.objectName() for a in window.actions()}
     assert {PolicyActions.BACKUP, PolicyActions.RESTORE, PolicyActions.IMPORT} <= names
-    center = window.policy_center
+    center = window.evidence
     assert center.evidence_button.parent() is window.model_page
     assert [a.text() for a in center.evidence_button.menu().actions()] == [
         "Report… (HTML or PDF)",

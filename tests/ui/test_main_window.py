@@ -40,7 +40,7 @@ def test_register_set_alias_and_audit_through_the_window(
     with qtbot.waitSignal(win.sig_model_page_loaded, timeout=10_000):
         win.registry_page.sig_version_activated.emit("credit:2")
     assert win.registry_stack.currentIndex() == RegistryView.MODEL
-    assert win.model_page.versions.rowCount() == 2
+    assert win.model_page.versions.model().rowCount() == 2
 
     # Set the alias through the dialog: the reason is required.
     win.model_page.alias_button.click()
@@ -55,8 +55,11 @@ def test_register_set_alias_and_audit_through_the_window(
         dlg.ok_button.click()
     assert win.registry.resolve("credit@champion").version == 2
     qtbot.waitUntil(lambda: "champion" in win.model_page.data.aliases, timeout=10_000)
-    assert win.model_page.alias_table.rowCount() == 1
-    assert win.model_page.alias_table.item(0, 4).text() == "best ROC AUC on the March hold-out"
+    assert win.model_page.alias_table.model().rowCount() == 1
+    assert (
+        win.model_page.alias_table.model().index(0, 4).data()
+        == "best ROC AUC on the March hold-out"
+    )
 
     # The audit view shows it, filtered by action.
     win.show_page(Page.AUDIT)
@@ -220,8 +223,7 @@ def test_changes_from_another_process_show_up(
 ):
     win = make_main_window()
     wait_loaded(win.versions_model)
-    with qtbot.waitSignal(win.sig_registry_changed, timeout=10_000):
-        pass  # first poll: the current head
+    qtbot.waitUntil(lambda: win._head is not None, timeout=10_000)  # knows the current head
     f = write_joblib(tmp_path / "outside.joblib")
     # The CLI gets in while the window is open (the window releases the file between reads).
     r = run_cli("--registry", str(win.registry.home), "register", str(f), "--name", "outside")
@@ -247,7 +249,7 @@ def test_settings_and_layout_are_restored(qtbot, make_main_window):
 
 
 def test_shortcuts_exist_for_the_main_actions(make_main_window):
-    from modelward.ui.main_window import Actions
+    from modelward.ui.actions import Ids as Actions
 
     win = make_main_window()
     for name, keys in [

@@ -63,12 +63,12 @@ def test_the_dialog_shows_the_cores_refusal(qtbot):
 @pytest.fixture
 def window(make_main_window, qtbot, tmp_path):
     win = make_main_window(protected_registry(tmp_path))
-    qtbot.waitUntil(lambda: len(win.policy_center.snapshot.policies) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(win.policies.snapshot.policies) == 1, timeout=10_000)
     return win
 
 
 def test_editing_a_policy_in_the_window_stores_it(window, qtbot):
-    center, reg = window.policy_center, window.registry
+    center, reg = window.policies, window.registry
     window.open_model("m")
     qtbot.waitSignal(window.sig_model_page_loaded, timeout=10_000).wait()
     center.policy_button.click()
@@ -87,7 +87,7 @@ def test_editing_a_policy_in_the_window_stores_it(window, qtbot):
 
 
 def test_policy_runs_are_listed_with_their_explanation(window, qtbot):
-    center, reg = window.policy_center, window.registry
+    center, reg = window.policies, window.registry
     # The window's runner runs policy jobs (progress, cancel, log in Jobs).
     assert policy_engine._get_runner() is window.jobs.runner
     hit = TriggerHit("psi_above", 0.41, 0.25, "PSI of income 0.41 above 0.25")
@@ -96,7 +96,7 @@ def test_policy_runs_are_listed_with_their_explanation(window, qtbot):
     (run,) = list_policy_runs(reg)
     page = center.policies_page
     center.show(center.policies_index)
-    qtbot.waitUntil(lambda: page.runs.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: page.runs.model().rowCount() == 1, timeout=10_000)
     page.select_run(run.id)
     text = page.explain.toPlainText()
     assert text == run.explain()
@@ -104,7 +104,7 @@ def test_policy_runs_are_listed_with_their_explanation(window, qtbot):
 
 
 def test_run_due_runs_on_the_policy_thread(window, qtbot):
-    center = window.policy_center
+    center = window.policies
     with qtbot.waitSignal(center.sig_background_done, timeout=10_000) as done:
         center.run_due()
     assert done.args[1] == []  # nothing scheduled is due

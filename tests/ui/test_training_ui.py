@@ -157,8 +157,8 @@ def test_validation_view_draws_curves_of_a_binary_classifier(qtbot, two_versions
     cm = page.charts.confusion
     counts = [int(cm.item(r, c).text().split("\n")[0]) for r in range(2) for c in range(2)]
     assert sum(counts) == 240
-    assert page.metrics.rowCount() == len(res["metrics"])
-    assert page.metrics.item(0, 0).text() == sorted(res["metrics"])[0]
+    assert page.metrics.model().rowCount() == len(res["metrics"])
+    assert page.metrics.model().index(0, 0).data() == sorted(res["metrics"])[0]
 
 
 def test_comparison_view_shows_differences_and_promotes(qtbot, two_versions, credit_csv):
@@ -172,10 +172,11 @@ def test_comparison_view_shows_differences_and_promotes(qtbot, two_versions, cre
     with qtbot.waitSignal(page.sig_result_shown, timeout=WORKER_MS) as shown:
         page.compare_button.click()
     res = shown.args[0]
-    assert page.differences.rowCount() == len(res["differences"]) > 2
-    metrics = [page.differences.item(r, 0).text() for r in range(page.differences.rowCount())]
+    diffs = page.differences.model()
+    assert diffs.rowCount() == len(res["differences"]) > 2
+    metrics = [diffs.index(r, 0).data() for r in range(diffs.rowCount())]
     assert "roc_auc" in metrics
-    assert page.gates.item(0, 1).text() == "✓ passed"
+    assert page.gates.model().index(0, 1).data() == "✓ passed"
     assert page.promote_button.isEnabled()
     assert {"roc", "pr"} <= set(page.charts.plots)
 

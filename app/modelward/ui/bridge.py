@@ -20,8 +20,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.errors import ModelWardError
 from modelward.core.jobs import JobRunner, lower_thread_priority
+from modelward.core.watch import (
+    MODELS,
+    FolderWatcher,
+    add_folder,
+    list_folders,
+    remove_folder,
+    set_paused,
+)
 
 log = logging.getLogger(__name__)
 JOB_NICE = 10
@@ -66,8 +75,6 @@ def warm_sandbox() -> None:
     _warming.set()
 
     def run() -> None:
-        from modelward.core.artifacts.sandbox import default_sandbox
-
         lower_thread_priority(JOB_NICE)  # the worker process inherits it
         try:
             default_sandbox().warm_up()
@@ -250,20 +257,14 @@ class WatchBridge(QObject):
         model_name: str | None = None,
         polling: bool = False,
     ) -> None:
-        from modelward.core.watch import add_folder
-
         self._submit(
             lambda: add_folder(self.registry, path, kind, model_name=model_name, polling=polling)
         )
 
     def remove(self, folder_id: int) -> None:
-        from modelward.core.watch import remove_folder
-
         self._submit(lambda: remove_folder(self.registry, folder_id))
 
     def set_paused(self, folder_id: int, paused: bool) -> None:
-        from modelward.core.watch import set_paused
-
         self._submit(lambda: set_paused(self.registry, folder_id, paused))
 
     def rescan(self) -> None:
@@ -283,8 +284,6 @@ class WatchBridge(QObject):
 
     # Control thread.
     def _add_legacy(self, paths: list[str]) -> None:
-        from modelward.core.watch import MODELS, add_folder
-
         for p in paths:
             try:
                 add_folder(self.registry, p, MODELS)
@@ -292,8 +291,6 @@ class WatchBridge(QObject):
                 log.warning("watched folder from the old settings not moved: %s", e)
 
     def _apply(self, change: Callable[[], Any]) -> None:
-        from modelward.core.watch import list_folders
-
         failure = ""
         try:
             change()
@@ -315,8 +312,6 @@ class WatchBridge(QObject):
         self.sig_folders_changed.emit(list(self.folders))
 
     def _restart(self) -> None:
-        from modelward.core.watch import FolderWatcher
-
         old, self.watcher = self.watcher, None
         if old is not None:
             old.stop()

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
+from modelward.ui.display import has_display
 
-def has_display() -> bool:
-    """Whether a Qt window can be shown here (an explicit QT_QPA_PLATFORM counts)."""
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    if sys.platform.startswith("linux") or "bsd" in sys.platform:
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+__all__ = ["has_display", "launch", "smoke_window"]
 
 
 def launch(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> int:
     """Open the main window on ``registry``; returns the exit code."""
     if not has_display():
+        # Not at module level: the headless path must not load Qt, the window path not
+        # the headless one (each costs start-up time).
         from modelward.headless import run_headless
 
         return run_headless(registry)
-    from modelward.ui.app import run_app
+    from modelward.ui.app import run_app  # loads Qt: only once we know a window can open
 
     return run_app(registry, smoke=smoke)
 
 
 def smoke_window(registry: str | os.PathLike[str] | Path) -> int:
     """Open the main window, let the event loop run briefly, close it. Returns row count."""
-    from modelward.ui.app import open_and_close
+    from modelward.ui.app import open_and_close  # loads Qt
 
     return open_and_close(registry)

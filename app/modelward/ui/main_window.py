@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -34,27 +34,36 @@ from modelward.core.settings import Settings, save_settings
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
 from modelward.ui import tasks
+from modelward.ui.actions import Ids, build_actions, update_enabled
 from modelward.ui.bridge import JobBridge, Reader, WatchBridge, freeze_long_lived, warm_sandbox
+from modelward.ui.controllers.evidence import EvidenceController
+from modelward.ui.controllers.policies import PolicyController
+from modelward.ui.controllers.policy_tasks import set_alias_or_ask
 from modelward.ui.dialogs.alias import AliasDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.settings import SettingsDialog
+from modelward.ui.dialogs.training import TrainingDialog
 from modelward.ui.dialogs.watch import AddFolderDialog
 from modelward.ui.models.audit_table import QtAuditTableModel
 from modelward.ui.models.jobs_table import QtJobsTableModel
 from modelward.ui.models.versions_table import QtVersionsTableModel
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
-from modelward.ui.pages.alerts_center import PolicyCenter
-from modelward.ui.pages.alerts_tasks import set_alias_or_ask
 from modelward.ui.pages.audit_page import AuditPage
+from modelward.ui.pages.compare_page import ComparePage
 from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
 from modelward.ui.pages.monitoring_page import MonitoringPage
 from modelward.ui.pages.registry_page import RegistryPage
+from modelward.ui.pages.validation_page import ValidationPage, open_in_window
 from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
+from modelward.ui.registry_watch import RegistryFileWatcher
+from modelward.ui.theme import apply_theme
 from modelward.ui.widgets import label
 
-POLL_MS = 2000
+POLL_MS = 30_000
+"""A slow safety poll: other processes' writes are heard from the registry file's change
+(:class:`RegistryFileWatcher`); this covers file systems that cannot be watched."""
 WATCH_START_MS = 200
 ARRIVAL_REFRESH_MS = 300  # arrivals within this window refresh the table once (STYLE §3.5)
 
@@ -71,28 +80,6 @@ class RegistryView(enum.IntEnum):
     WELCOME = 0
     TABLE = 1
     MODEL = 2
-
-
-class Actions:
-    """Ids of the window's actions (objectName), for tests and shortcuts."""
-
-    REGISTER = "act_register"
-    WATCH = "act_watch"
-    DEMO = "act_demo"
-    SETTINGS = "act_settings"
-    QUIT = "act_quit"
-    FIND = "act_find"
-    REFRESH = "act_refresh"
-    BACK = "act_back"
-    VERIFY = "act_verify"
-    PAGE_REGISTRY = "act_page_registry"
-    PAGE_JOBS = "act_page_jobs"
-    PAGE_AUDIT = "act_page_audit"
-    PAGE_WATCH = "act_page_watch"
-    PAGE_MONITORING = "act_page_monitoring"
-    TRAIN = "act_train"
-    VALIDATE = "act_validate"
-    COMPARE_ON_DATA = "act_compare_on_data"
 
 
 class MainWindow(QMainWindow):
@@ -140,10 +127,11 @@ class MainWindow(QMainWindow):
         self.watch_feed_model = QtWatchFeedModel(self)
 
         self._build_ui()
+        # Alerts, approvals and policies (pages, the policy loop); reports, bundles, backup.
+        self.policies = PolicyController(self)
+        self.evidence = EvidenceController(self)
         self._build_actions()
         self._connect()
-        # Alerts, approvals, policies and evidence actions (pages, menus, the policy loop).
-        self.policy_center = PolicyCenter(self)
         self._restore_layout()
         self._update_jobs_status()
         self.registry_page.apply_search()
@@ -152,6 +140,9 @@ class MainWindow(QMainWindow):
         self._poll_timer.setInterval(POLL_MS)
         self._poll_timer.timeout.connect(self._poll)
         self._poll_timer.start()
+        self.registry_watcher = RegistryFileWatcher(registry.db_path, self)
+        self.registry_watcher.sig_changed.connect(self._poll)
+        QTimer.singleShot(0, self._poll)  # the current head, as soon as the loop runs
         self._tick_timer = QTimer(self)
         self._tick_timer.setInterval(1000)
         self._tick_timer.timeout.connect(self._on_tick)
@@ -238,80 +229,28 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.jobs_label)
         bar.addPermanentWidget(self.jobs_progress)
 
-    def _action(self, name: str, text: str, shortcut: Any, slot: Any, tip: str = "") -> QAction:
-        act = QAction(text, self)
-        act.setObjectName(name)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            act.setStatusTip(tip)
-        act.triggered.connect(slot)
-        self.addAction(act)
-        return act
-
     def _build_actions(self) -> None:
-        K = QKeySequence.StandardKey
-        a = self._action
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(
-            a(Actions.REGISTER, "&Register a model…", K.Open, self.choose_and_register)
-        )
-        file_menu.addAction(
-            a(Actions.WATCH, "&Watch a folder…", "Ctrl+Shift+O", self.choose_watch_folder)
-        )
-        file_menu.addAction(a(Actions.DEMO, "Create &demo workspace", None, self.create_demo))
-        file_menu.addSeparator()
-        file_menu.addAction(a(Actions.SETTINGS, "&Settings…", "Ctrl+,", self.open_settings))
-        file_menu.addSeparator()
-        file_menu.addAction(a(Actions.QUIT, "&Quit", K.Quit, self.close))
-        view = self.menuBar().addMenu("&View")
-        view.addAction(
-            a(Actions.PAGE_REGISTRY, "&Registry", "Ctrl+1", lambda: self.show_page(Page.REGISTRY))
-        )
-        view.addAction(a(Actions.PAGE_JOBS, "&Jobs", "Ctrl+2", lambda: self.show_page(Page.JOBS)))
-        view.addAction(
-            a(Actions.PAGE_AUDIT, "&Audit trail", "Ctrl+3", lambda: self.show_page(Page.AUDIT))
-        )
-        view.addAction(
-            a(
-                Actions.PAGE_WATCH,
-                "&Watched folders",
-                "Ctrl+4",
-                lambda: self.show_page(Page.WATCH),
-            )
-        )
-        view.addAction(
-            a(
-                Actions.PAGE_MONITORING,
-                "&Monitoring",
-                "Ctrl+5",
-                lambda: self.show_page(Page.MONITORING),
-            )
-        )
-        view.addSeparator()
-        view.addAction(a(Actions.FIND, "&Find…", K.Find, self.focus_search))
-        view.addAction(a(Actions.REFRESH, "Re&fresh", K.Refresh, self.refresh_all))
-        view.addAction(a(Actions.BACK, "&Back", "Alt+Left", self.show_table))
-        models = self.menuBar().addMenu("&Model")
-        models.addAction(a(Actions.TRAIN, "&Train a model…", "Ctrl+T", self.open_training_dialog))
-        models.addAction(a(Actions.VALIDATE, "&Validate a version…", None, self.open_validation))
-        models.addAction(
-            a(Actions.COMPARE_ON_DATA, "&Champion vs challenger…", None, self.open_comparison)
-        )
-        tools = self.menuBar().addMenu("&Tools")
-        tools.addAction(a(Actions.VERIFY, "&Verify audit chain", "Ctrl+Shift+V", self.verify_chain))
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(a("act_about", "&About ModelWard", None, self._on_about))
+        self.acts = build_actions(self)
+        self.evidence.set_menu_actions([self.acts[i] for i in (Ids.REPORT, Ids.EXPORT, Ids.IMPORT)])
+        self.policies.policy_button.clicked.connect(self.acts[Ids.POLICY].trigger)
+        self.model_page.add_head_widgets(self.policies.policy_button, self.evidence.evidence_button)
+        self.update_actions()
+
+    def update_actions(self) -> None:
+        """Enable the actions whose rule depends on what the window shows."""
+        update_enabled(self, self.acts)
 
     def _connect(self) -> None:
         q = Qt.ConnectionType.QueuedConnection
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
-        self.settings_button.clicked.connect(self.open_settings)
-        self.welcome_page.sig_demo_requested.connect(self.create_demo)
-        self.welcome_page.sig_register_requested.connect(self.choose_and_register)
-        self.welcome_page.sig_watch_requested.connect(self.choose_watch_folder)
-        self.registry_page.register_button.clicked.connect(self.choose_and_register)
+        # Buttons trigger the same actions as the menus and shortcuts.
+        acts = self.acts
+        self.settings_button.clicked.connect(acts[Ids.SETTINGS].trigger)
+        self.welcome_page.sig_demo_requested.connect(acts[Ids.DEMO].trigger)
+        self.welcome_page.sig_register_requested.connect(acts[Ids.REGISTER].trigger)
+        self.welcome_page.sig_watch_requested.connect(acts[Ids.WATCH].trigger)
+        self.registry_page.register_button.clicked.connect(acts[Ids.REGISTER].trigger)
+        self.policies.alerts_button.clicked.connect(acts[Ids.PAGE_ALERTS].trigger)
         self.registry_page.sig_version_activated.connect(self._on_version_activated)
         self.model_page.sig_back_requested.connect(self.show_table)
         self.model_page.sig_set_alias_requested.connect(self.open_alias_dialog)
@@ -319,7 +258,7 @@ class MainWindow(QMainWindow):
         self.model_page.sig_monitor_requested.connect(self.open_monitoring)
         self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
         self.nav.currentRowChanged.connect(self._on_page_changed)
-        self.audit_page.sig_verify_requested.connect(self.verify_chain)
+        self.audit_page.sig_verify_requested.connect(acts[Ids.VERIFY].trigger)
         self.watch_page.sig_add_requested.connect(self.open_add_folder_dialog)
         self.watch.sig_watch_event.connect(self._on_watch_event, q)
         self.watch.sig_folders_changed.connect(self._on_watch_folders_changed, q)
@@ -368,12 +307,34 @@ class MainWindow(QMainWindow):
     def show_page(self, page: Page) -> None:
         self.nav.setCurrentRow(int(page))
 
+    def show_registry(self) -> None:
+        self.show_page(Page.REGISTRY)
+
+    def show_jobs(self) -> None:
+        self.show_page(Page.JOBS)
+
+    def show_audit(self) -> None:
+        self.show_page(Page.AUDIT)
+
+    def show_watch(self) -> None:
+        self.show_page(Page.WATCH)
+
+    def show_monitoring(self) -> None:
+        self.show_page(Page.MONITORING)
+
+    def is_model_page_shown(self) -> bool:
+        return (
+            self.pages.currentIndex() == Page.REGISTRY
+            and self.registry_stack.currentIndex() == RegistryView.MODEL
+        )
+
     def open_monitoring(self, ref: str = "") -> None:
         """Show the monitoring page of ``ref`` (or of the first monitored version), kept live."""
         self.show_page(Page.MONITORING)
         self.monitoring_page.show_version(ref)
 
     def _on_page_changed(self, row: int) -> None:
+        self.update_actions()
         if row == Page.MONITORING and not self.monitoring_page.ref:
             self.monitoring_page.show_version()
 
@@ -395,6 +356,7 @@ class MainWindow(QMainWindow):
             self.registry_stack.setCurrentIndex(RegistryView.WELCOME)
         else:
             self.registry_stack.setCurrentIndex(RegistryView.TABLE)
+        self.update_actions()
 
     def focus_search(self) -> None:
         self.show_table()
@@ -408,6 +370,7 @@ class MainWindow(QMainWindow):
         self._model_select = version
         self.model_page.show_loading(name)
         self.registry_stack.setCurrentIndex(RegistryView.MODEL)
+        self.update_actions()
         self.reader.submit("model-page", load_model_page, self.registry, name)
 
     def _on_version_activated(self, ref: str) -> None:
@@ -440,6 +403,7 @@ class MainWindow(QMainWindow):
             if data.name == self._model_name:
                 self.model_page.set_data(data, self._model_select)
                 self._model_select = None
+                self.update_actions()
                 self.sig_model_page_loaded.emit(data.name)
         elif channel == "compare":
             a, b = result
@@ -466,7 +430,8 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"{total}{self.registry.home}")
 
     # ------------------------------------------------------------ jobs
-    def _submit(self, kind: JobKind, title: str, fn: Any, *args: Any, action: str = "") -> int:
+    def submit_job(self, kind: str, title: str, fn: Any, *args: Any, action: str = "") -> int:
+        """Queue a job on the window's runner (it shows in Jobs); returns its id."""
         job_id = self.jobs.submit(kind, title, fn, *args)
         if action:
             self._job_actions[job_id] = action
@@ -478,12 +443,12 @@ class MainWindow(QMainWindow):
         paths = [str(p) for p in paths]
         what = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} items"
         title = f"Register {what}" + (f" as {name}" if name else "")
-        return self._submit(
+        return self.submit_job(
             JobKind.REGISTER, title, tasks.register_paths, self.registry, paths, name
         )
 
     def set_alias(self, ref: str, alias: str, reason: str) -> int:
-        return self._submit(
+        return self.submit_job(
             JobKind.OTHER,
             f"Set {alias} → {ref}",
             set_alias_or_ask,  # four-eyes refusals come back as ApprovalNeeded
@@ -494,12 +459,14 @@ class MainWindow(QMainWindow):
         )
 
     def create_demo(self) -> int:
-        return self._submit(JobKind.DEMO, "Create demo workspace", tasks.create_demo, self.registry)
+        return self.submit_job(
+            JobKind.DEMO, "Create demo workspace", tasks.create_demo, self.registry
+        )
 
     def verify_chain(self) -> int:
         self.show_page(Page.AUDIT)
         self.audit_page.show_verifying()
-        return self._submit(
+        return self.submit_job(
             JobKind.VERIFY, "Verify audit chain", tasks.verify_audit, self.registry, action="verify"
         )
 
@@ -600,8 +567,6 @@ class MainWindow(QMainWindow):
 
     def open_training_dialog(self, data: str = "", name: str = "") -> Any:
         """The training dialog (the job it starts shows in Jobs and can be cancelled there)."""
-        from modelward.ui.dialogs.training import TrainingDialog
-
         dlg = TrainingDialog(
             self.registry, self.jobs, self, data=data, name=name or (self._model_name or "")
         )
@@ -612,17 +577,12 @@ class MainWindow(QMainWindow):
 
     def open_validation(self, ref: str = "", data: str = "") -> Any:
         """A window that validates a version on labelled data (ROC, PR, calibration, …)."""
-        from modelward.ui.pages.validation_page import ValidationPage, open_in_window
-
         refs, _, chosen = self._known_refs()
         page = ValidationPage(self.registry, self.jobs, refs=refs, ref=ref or chosen, data=data)
         return open_in_window(page, "Validate a version", self)
 
     def open_comparison(self, champion: str = "", challenger: str = "", data: str = "") -> Any:
         """A window that compares champion and challenger on the same data, with gates."""
-        from modelward.ui.pages.compare_page import ComparePage
-        from modelward.ui.pages.validation_page import open_in_window
-
         refs, champ, chosen = self._known_refs()
         page = ComparePage(
             self.registry,
@@ -694,8 +654,6 @@ class MainWindow(QMainWindow):
             except OSError as e:
                 self.notify(f"could not save the settings: {e.strerror or e}", error=True)
         if new.theme != old.theme:
-            from modelward.ui.theme import apply_theme
-
             app = QApplication.instance()
             if isinstance(app, QApplication):
                 apply_theme(app, new.theme)
@@ -705,7 +663,7 @@ class MainWindow(QMainWindow):
         if new.registry != old.registry:
             self.notify("The new registry location is used from the next start")
 
-    def _on_about(self) -> None:
+    def about(self) -> None:
         QMessageBox.about(
             self,
             "About ModelWard",
@@ -747,9 +705,11 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._save_layout()
         self._poll_timer.stop()
+        self.registry_watcher.stop()
         self._tick_timer.stop()
         self._arrival_timer.stop()
-        self.policy_center.shutdown(timeout)
+        self.policies.shutdown(timeout)
+        self.evidence.shutdown(timeout)
         self.jobs.shutdown(timeout)
         self.watch.shutdown(timeout)
         self.monitoring_page.shutdown(timeout)

@@ -10,10 +10,28 @@ rendition of the same facts.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+import re
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from modelward.core.registry import Registry
+from PySide6.QtCore import QByteArray, QMarginsF, QRectF, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextDocument,
+)
+from PySide6.QtSvg import QSvgRenderer
+
+from modelward.core.registry import Registry
+from modelward.core.reports.facts import gather_facts
+from modelward.core.reports.render import charts, finish, load_template, render_html
+from modelward.ui.display import has_display
 
 __all__ = ["html_to_pdf", "write_pdf"]
 
@@ -22,12 +40,8 @@ _SCALE = 3
 
 
 def _ensure_app() -> Any:
-    from PySide6.QtGui import QGuiApplication
-
     app = QGuiApplication.instance()
     if app is None:
-        from modelward.ui.launch import has_display
-
         if not has_display():
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QGuiApplication([])
@@ -36,10 +50,6 @@ def _ensure_app() -> Any:
 
 def svg_to_image(svg: str) -> Any:
     """A QImage of ``svg`` at :data:`_SCALE` times its size, on white."""
-    from PySide6.QtCore import QByteArray, QRectF
-    from PySide6.QtGui import QColor, QImage, QPainter
-    from PySide6.QtSvg import QSvgRenderer
-
     _ensure_app()
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     size = renderer.defaultSize()
@@ -56,9 +66,6 @@ def html_to_pdf(
     html: str, images: dict[str, Any], path: str | os.PathLike[str], *, title: str = ""
 ) -> None:
     """Lay out ``html`` (with ``images``: url -> QImage) on A4 pages into ``path``."""
-    from PySide6.QtCore import QMarginsF, QUrl
-    from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPdfWriter, QTextDocument
-
     _ensure_app()
     doc = QTextDocument()
     doc.setDefaultFont(QFont("Helvetica", 9))
@@ -83,11 +90,6 @@ def write_pdf(
     n_boot: int = 200,
 ) -> dict[str, Any]:
     """Gather, render and write the PDF report of ``ref``; audited as ``report.generated``."""
-    from pathlib import Path
-
-    from modelward.core.reports.facts import gather_facts
-    from modelward.core.reports.render import charts, finish, load_template, render_html
-
     tpl = load_template(registry, template)
     facts = gather_facts(registry, ref, n_boot=n_boot)
     inline = render_html(facts, template=tpl, generated_by=registry.actor)
@@ -110,7 +112,5 @@ def write_pdf(
 
 def _stated_digest(html: str) -> str | None:
     """The report SHA-256 written into an HTML report (after 'Report SHA-256')."""
-    import re
-
     m = re.search(r"Report SHA-256:.*?([0-9a-f]{64})", html, re.S)
     return m.group(1) if m else None

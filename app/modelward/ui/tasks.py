@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelward.core.compute.worker import worker_job
+from modelward.core.demo import FullDemo
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
 from modelward.core.jobs import JobContext
 from modelward.core.progress import sub_progress
@@ -107,9 +109,6 @@ def create_demo(ctx: JobContext, registry: Registry) -> str:
     Training and twelve months of monitoring hold the GIL for seconds (pandas,
     scikit-learn): in a thread of the window they would freeze it.
     """
-    from modelward.core.compute.worker import worker_job
-    from modelward.core.demo import FullDemo
-
     request = {
         "kind": "demo",
         "registry": str(registry.home),

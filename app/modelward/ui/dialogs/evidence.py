@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from modelward.ui.dialogs.evidence_tasks import BundleCheck
+from modelward.ui.controllers.evidence_tasks import BundleCheck
 from modelward.ui.widgets import label
 
 UNSIGNED = "__unsigned__"

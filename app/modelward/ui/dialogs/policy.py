@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from modelward.core.errors import ModelWardError
+from modelward.core.errors import InvalidInput, ModelWardError
 from modelward.core.policies import Policy, Triggers
 from modelward.ui.widgets import label
 
@@ -252,8 +252,6 @@ class PolicyDialog(QDialog):
         try:
             command = tuple(shlex.split(self.command.text()))
         except ValueError as e:
-            from modelward.core.errors import InvalidInput
-
             raise InvalidInput(f"the alert command cannot be read: {e}") from None
         rows = self.new_rows.value()
         return Policy(
@@ -297,8 +295,6 @@ class PolicyDialog(QDialog):
         try:
             p = self.policy()
             if not p.model:
-                from modelward.core.errors import InvalidInput
-
                 raise InvalidInput("choose the model the policy is for")
             p.check()
         except ModelWardError as e:

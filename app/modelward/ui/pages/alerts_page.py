@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from modelward.core.policies import Alert
-from modelward.ui.pages.alerts_tasks import PolicySnapshot, explain_alert
+from modelward.ui.controllers.policy_tasks import PolicySnapshot, explain_alert
+from modelward.ui.models.policy_tables import AlertsTableModel
 from modelward.ui.widgets import label, setup_table
-
-SEVERITY_COLORS = {"critical": "#d1453b", "warning": "#c77c02", "info": "#3b7dd8"}
-COLUMNS = ("", "When (UTC)", "Severity", "Model", "Kind", "Message")
-ALERT_ID_ROLE = Qt.ItemDataRole.UserRole + 40
-
-
-def _item(text: object, *, color: str | None = None, bold: bool = False) -> QTableWidgetItem:
-    it = QTableWidgetItem("" if text is None else str(text))
-    it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    if color:
-        it.setForeground(QColor(color))
-    if bold:
-        f = it.font()
-        f.setBold(True)
-        it.setFont(f)
-    return it
 
 
 class AlertsPage(QWidget):
@@ -76,10 +60,11 @@ class AlertsPage(QWidget):
             )
         )
         split = QSplitter(Qt.Orientation.Vertical)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.model = AlertsTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         setup_table(self.table)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         split.addWidget(self.table)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
@@ -89,8 +74,8 @@ class AlertsPage(QWidget):
         lay.addWidget(split, 1)
 
         self.unread_only.toggled.connect(lambda _on: self._update_table())
-        self.table.itemSelectionChanged.connect(self._update_details)
-        self.table.itemDoubleClicked.connect(lambda _it: self._on_open_clicked())
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_details())
+        self.table.doubleClicked.connect(lambda _ix: self._on_open_clicked())
         self.ack_button.clicked.connect(self._on_ack_clicked)
         self.ack_all_button.clicked.connect(self.sig_acknowledge_all_requested)
         self.open_button.clicked.connect(self._on_open_clicked)
@@ -103,13 +88,12 @@ class AlertsPage(QWidget):
 
     def selected_alerts(self) -> list[Alert]:
         rows = sorted({ix.row() for ix in self.table.selectionModel().selectedRows()})
-        return [self._alerts[r] for r in rows if r < len(self._alerts)]
+        return [a for a in (self.model.row(r) for r in rows) if a is not None]
 
     def select_alert(self, alert_id: int) -> None:
-        for r, a in enumerate(self._alerts):
-            if a.id == alert_id:
-                self.table.selectRow(r)
-                return
+        ix = self.model.index_of(lambda a: a.id == alert_id)
+        if ix.isValid():
+            self.table.selectRow(ix.row())
 
     def _update_table(self) -> None:
         keep = {a.id for a in self.selected_alerts()}
@@ -118,32 +102,20 @@ class AlertsPage(QWidget):
             alerts = [a for a in alerts if a.unread]
         self._alerts = alerts
         t = self.table
-        t.setSortingEnabled(False)
-        t.setRowCount(len(alerts))
-        for r, a in enumerate(alerts):
-            color = SEVERITY_COLORS.get(a.severity)
-            cells = [
-                _item("●" if a.unread else "", color=color),
-                _item(a.created_at[:19].replace("T", " "), bold=a.unread),
-                _item(a.severity, color=color, bold=a.unread),
-                _item(a.model or "—", bold=a.unread),
-                _item(a.kind, bold=a.unread),
-                _item(a.message, bold=a.unread),
-            ]
-            cells[0].setData(ALERT_ID_ROLE, a.id)
-            cells[-1].setToolTip(a.message)
-            for c, it in enumerate(cells):
-                t.setItem(r, c, it)
+        sel = t.selectionModel()
+        sel.blockSignals(True)
+        self.model.set_rows(alerts)
         t.resizeColumnsToContents()
         t.setColumnWidth(0, 24)
         t.setColumnWidth(5, max(t.columnWidth(5), 300))
         n, unread = len(self.snapshot.alerts), self.snapshot.unread
         self.count_label.setText(f"{unread} unread · {n} shown")
-        t.blockSignals(True)
+        rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         for r, a in enumerate(alerts):
             if a.id in keep:
-                t.selectRow(r)
-        t.blockSignals(False)
+                sel.select(self.model.index(r, 0), rows)
+        sel.blockSignals(False)
+        t.viewport().update()
         self._update_details()
 
     def _update_details(self) -> None:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QResizeEvent, QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -23,14 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.domain import AliasEvent, AuditEvent, ModelVersion
-from modelward.core.query import PREFERRED_METRICS
 from modelward.core.registry import Registry
-from modelward.ui.models.base import RIGHT_ALIGN
-from modelward.ui.models.versions_table import (
-    STATUS_COLORS,
-    format_metric,
-    metric_header,
-    status_label,
+from modelward.ui.models.model_page_tables import (
+    AliasHistoryTableModel,
+    ModelAuditTableModel,
+    ModelVersionsTableModel,
 )
 from modelward.ui.widgets import ColumnFitter, label, setup_table
 
@@ -59,16 +56,6 @@ def load_model_page(registry: Registry, name: str, max_versions: int = 200) -> M
         e for e in audit if e.entity_id == name or e.entity_id.startswith((name + ":", name + "@"))
     ]
     return ModelPageData(name, tuple(versions), tuple(reversed(history)), tuple(own))
-
-
-def _item(text: Any, *, align_right: bool = False, color: str | None = None) -> QTableWidgetItem:
-    it = QTableWidgetItem("" if text is None else str(text))
-    it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    if align_right:
-        it.setTextAlignment(RIGHT_ALIGN)
-    if color:
-        it.setForeground(QColor(color))
-    return it
 
 
 def _ts(text: str) -> str:
@@ -112,14 +99,17 @@ class ModelPage(QWidget):
         head.addWidget(self.compare_button)
         head.addWidget(self.alias_button)
         lay.addLayout(head)
+        self._head = head
         self.subtitle = label("", "Muted")
         lay.addWidget(self.subtitle)
 
         split = QSplitter(Qt.Orientation.Vertical)
-        self.versions = QTableWidget(0, 0)
+        self.versions_model = ModelVersionsTableModel(self)
+        self.versions = QTableView()
+        self.versions.setModel(self.versions_model)
         setup_table(self.versions)
         self.versions_fitter = ColumnFitter(self.versions, flexible=(1, 3))  # aliases, estimator
-        self.versions.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        self.versions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         split.addWidget(self.versions)
         self.tabs = QTabWidget()
         self.details = QTreeWidget()
@@ -128,14 +118,14 @@ class ModelPage(QWidget):
         self.details.setAlternatingRowColors(True)
         self.details.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.tabs.addTab(self.details, "Lineage, signature, parameters")
-        self.alias_table = QTableWidget(0, 5)
-        self.alias_table.setHorizontalHeaderLabels(["When (UTC)", "Alias", "Move", "By", "Reason"])
+        self.alias_model = AliasHistoryTableModel(self)
+        self.alias_table = QTableView()
+        self.alias_table.setModel(self.alias_model)
         setup_table(self.alias_table)
         self.tabs.addTab(self.alias_table, "Alias history")
-        self.audit_table = QTableWidget(0, 5)
-        self.audit_table.setHorizontalHeaderLabels(
-            ["#", "When (UTC)", "User", "Action", "Entity / reason"]
-        )
+        self.audit_model = ModelAuditTableModel(self)
+        self.audit_table = QTableView()
+        self.audit_table.setModel(self.audit_model)
         setup_table(self.audit_table)
         self.tabs.addTab(self.audit_table, "Audit")
         split.addWidget(self.tabs)
@@ -146,7 +136,12 @@ class ModelPage(QWidget):
         self.alias_button.clicked.connect(self._on_alias_clicked)
         self.compare_button.clicked.connect(self._on_compare_clicked)
         self.monitor_button.clicked.connect(self._on_monitor_clicked)
-        self.versions.itemSelectionChanged.connect(self._update_details)
+        self.versions.selectionModel().selectionChanged.connect(lambda *_a: self._update_details())
+
+    def add_head_widgets(self, *widgets: QWidget) -> None:
+        """Put buttons of other parts of the window (policy, evidence) left of Compare."""
+        for w in widgets:
+            self._head.insertWidget(self._head.indexOf(self.compare_button), w)
 
     # ------------------------------------------------------------ show data
 
@@ -192,71 +187,16 @@ class ModelPage(QWidget):
         self._update_details()
 
     def _fill_versions(self, data: ModelPageData) -> None:
-        present = {k for v in data.versions for k in v.metrics}
-        keys = [k for k in PREFERRED_METRICS if k in present] + sorted(
-            present - set(PREFERRED_METRICS)
-        )
-        headers = ["Version", "Aliases", "Status", "Estimator", "Format", "Created", "By"]
-        headers += [metric_header(k) for k in keys]
-        t = self.versions
-        t.clear()
-        t.setColumnCount(len(headers))
-        t.setRowCount(len(data.versions))
-        t.setHorizontalHeaderLabels(headers)
-        best = {k: max(v.metrics.get(k, float("-inf")) for v in data.versions) for k in keys}
-        for r, v in enumerate(data.versions):
-            cells = [
-                _item(v.version, align_right=True),
-                _item(", ".join(v.aliases)),
-                _item(status_label(v.status), color=STATUS_COLORS.get(v.status)),
-                _item((v.estimator_class or "").rsplit(".", 1)[-1]),
-                _item(v.format),
-                _item(_ts(v.created_at)),
-                _item(v.created_by),
-            ]
-            for k in keys:
-                val = v.metrics.get(k)
-                it = _item("—" if val is None else format_metric(val), align_right=True)
-                if (
-                    val is not None
-                    and val == best[k]
-                    and len(data.versions) > 1
-                    and k not in ("rmse", "mae")
-                ):
-                    f = it.font()
-                    f.setBold(True)
-                    it.setFont(f)
-                cells.append(it)
-            for c, it in enumerate(cells):
-                t.setItem(r, c, it)
-        for c in [0, *range(7, len(headers))]:  # numbers: the header aligns with them
-            item = t.horizontalHeaderItem(c)
-            if item is not None:
-                item.setTextAlignment(RIGHT_ALIGN)
+        self.versions_model.set_versions(data.versions)
         self.versions_fitter.fit()
 
     def _fill_alias_history(self, data: ModelPageData) -> None:
-        t = self.alias_table
-        t.setRowCount(len(data.alias_history))
-        for r, e in enumerate(data.alias_history):
-            if e.version is None:
-                move = f"removed (was v{e.previous_version})"
-            elif e.previous_version is None:
-                move = f"set to v{e.version}"
-            else:
-                move = f"v{e.previous_version} → v{e.version}"
-            for c, text in enumerate((_ts(e.at), e.alias, move, e.by, e.reason)):
-                t.setItem(r, c, _item(text))
-        t.resizeColumnsToContents()
+        self.alias_model.set_rows(data.alias_history)
+        self.alias_table.resizeColumnsToContents()
 
     def _fill_audit(self, data: ModelPageData) -> None:
-        t = self.audit_table
-        t.setRowCount(len(data.audit))
-        for r, e in enumerate(data.audit):
-            what = e.entity_id + (f" — {e.reason}" if e.reason else "")
-            for c, text in enumerate((e.seq, _ts(e.ts), e.actor, e.action, what)):
-                t.setItem(r, c, _item(text, align_right=c == 0))
-        t.resizeColumnsToContents()
+        self.audit_model.set_rows(data.audit)
+        self.audit_table.resizeColumnsToContents()
 
     def selected_versions(self) -> list[ModelVersion]:
         if self.data is None:

@@ -4,51 +4,29 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from modelward.core.policies import ApprovalRequest
-from modelward.ui.pages.alerts_page import _item
-from modelward.ui.pages.alerts_tasks import PolicySnapshot, gates_text
+from modelward.ui.controllers.policy_tasks import PolicySnapshot, gates_text
+from modelward.ui.models.policy_tables import (
+    HistoryTableModel,
+    PendingRow,
+    PendingTableModel,
+    ts_minutes,
+)
 from modelward.ui.widgets import label, setup_table
-
-PENDING_COLUMNS = (
-    "#",
-    "Model",
-    "Version",
-    "Alias",
-    "Requested by",
-    "When (UTC)",
-    "Expires (UTC)",
-    "Gates",
-    "Reason",
-)
-HISTORY_COLUMNS = (
-    "#",
-    "Decision",
-    "Version → alias",
-    "Signed by (OS user)",
-    "Meaning",
-    "When (UTC)",
-    "Requested by",
-    "Reason",
-)
-STATUS_COLORS = {
-    "approved": "#2e8540",
-    "rejected": "#d1453b",
-    "expired": "#8a8a8a",
-    "superseded": "#8a8a8a",
-}
 
 
 def _ts(text: str | None) -> str:
-    return (text or "")[:16].replace("T", " ")
+    return ts_minutes(text)
 
 
 class ApprovalsPage(QWidget):
@@ -92,10 +70,11 @@ class ApprovalsPage(QWidget):
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(label("Waiting for a decision", "SectionTitle"))
-        self.pending = QTableWidget(0, len(PENDING_COLUMNS))
-        self.pending.setHorizontalHeaderLabels(PENDING_COLUMNS)
+        self.pending_model = PendingTableModel(self)
+        self.pending = QTableView()
+        self.pending.setModel(self.pending_model)
         setup_table(self.pending)
-        self.pending.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.pending.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         tl.addWidget(self.pending, 1)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
@@ -107,15 +86,16 @@ class ApprovalsPage(QWidget):
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(label("Decided", "SectionTitle"))
-        self.history = QTableWidget(0, len(HISTORY_COLUMNS))
-        self.history.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        self.history_model = HistoryTableModel(self)
+        self.history = QTableView()
+        self.history.setModel(self.history_model)
         setup_table(self.history)
         bl.addWidget(self.history, 1)
         split.addWidget(bottom)
         split.setSizes([330, 260])
         lay.addWidget(split, 1)
 
-        self.pending.itemSelectionChanged.connect(self._update_details)
+        self.pending.selectionModel().selectionChanged.connect(lambda *_a: self._update_details())
         self.approve_button.clicked.connect(lambda: self._on_decide_clicked(True))
         self.reject_button.clicked.connect(lambda: self._on_decide_clicked(False))
         self.open_button.clicked.connect(self._on_open_clicked)
@@ -126,49 +106,24 @@ class ApprovalsPage(QWidget):
         keep = self.selected_request()
         self._pending = list(snap.pending)
         t = self.pending
-        t.blockSignals(True)
-        t.setRowCount(len(self._pending))
-        for r, q in enumerate(self._pending):
-            gates = snap.gates.get(q.comparison_id or -1, [])
-            cells = [
-                _item(q.id),
-                _item(q.model, bold=True),
-                _item(q.version_ref.rpartition(":")[2]),
-                _item(q.alias),
-                _item(f"{q.requested_by} ({q.requested_os_user})"),
-                _item(_ts(q.requested_at)),
-                _item(_ts(q.expires_at)),
-                _item(gates_text(gates)),
-                _item(q.reason),
+        sel = t.selectionModel()
+        sel.blockSignals(True)
+        self.pending_model.set_rows(
+            [
+                PendingRow(q, gates_text(snap.gates.get(q.comparison_id or -1, [])))
+                for q in self._pending
             ]
-            cells[-1].setToolTip(q.reason)
-            for c, it in enumerate(cells):
-                t.setItem(r, c, it)
+        )
         t.resizeColumnsToContents()
-        t.clearSelection()
         for r, q in enumerate(self._pending):
             if keep is not None and q.id == keep.id:
                 t.selectRow(r)
         if keep is None and self._pending:
             t.selectRow(0)
-        t.blockSignals(False)
-        h = self.history
-        h.setRowCount(len(snap.history))
-        for r, q in enumerate(snap.history):
-            signer = f"{q.decided_by} ({q.decided_os_user})" if q.decided_by else "—"
-            cells = [
-                _item(q.id),
-                _item(q.status, color=STATUS_COLORS.get(q.status), bold=True),
-                _item(f"{q.version_ref} → {q.alias}"),
-                _item(signer),
-                _item(q.meaning or "—"),
-                _item(_ts(q.decided_at)),
-                _item(q.requested_by),
-                _item(q.decision_reason or q.reason),
-            ]
-            for c, it in enumerate(cells):
-                h.setItem(r, c, it)
-        h.resizeColumnsToContents()
+        sel.blockSignals(False)
+        t.viewport().update()
+        self.history_model.set_rows(list(snap.history))
+        self.history.resizeColumnsToContents()
         n = len(self._pending)
         self.count_label.setText(f"{n} pending · {len(snap.history)} decided")
         self._update_details()

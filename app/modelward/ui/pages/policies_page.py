@@ -4,55 +4,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from modelward.core.policies import Policy, PolicyRun
-from modelward.ui.pages.alerts_page import _item
-from modelward.ui.pages.alerts_tasks import PolicySnapshot
+from modelward.ui.controllers.policy_tasks import PolicySnapshot
+from modelward.ui.models.policy_tables import PoliciesTableModel, RunsTableModel
 from modelward.ui.widgets import label, setup_table
-
-POLICY_COLUMNS = ("Model", "State", "Triggers", "Actions", "Alias", "Four-eyes", "Owner")
-RUN_COLUMNS = ("#", "Model", "Status", "Started (UTC)", "Fired", "By")
-RUN_COLORS = {
-    "promoted": "#2e8540",
-    "failed": "#d1453b",
-    "gates-failed": "#c77c02",
-    "awaiting-approval": "#3b7dd8",
-    "running": "#3b7dd8",
-}
-
-
-def describe_triggers(p: Policy) -> str:
-    t = p.triggers
-    parts = []
-    if t.drift_share_above is not None:
-        parts.append(f"drift share > {t.drift_share_above:g}")
-    if t.psi_above is not None:
-        cols = f" ({', '.join(t.psi_features)})" if t.psi_features else ""
-        parts.append(f"PSI > {t.psi_above:g}{cols}")
-    if t.performance_below is not None:
-        parts.append(f"{t.metric} < {t.performance_below:g}")
-    if t.performance_drop is not None:
-        parts.append(f"{t.metric} drop > {t.performance_drop:g}")
-    if t.every_days is not None:
-        parts.append(f"every {t.every_days:g} days")
-    if t.new_labelled_rows is not None:
-        parts.append(f"{t.new_labelled_rows} new labelled rows")
-    return ", ".join(parts) or "none"
-
-
-def describe_actions(p: Policy) -> str:
-    acts = [
-        n for n, on in (("alert", p.alert), ("retrain", p.retrain), ("promote", p.promote)) if on
-    ]
-    return " → ".join(acts) or "none"
 
 
 class PoliciesPage(QWidget):
@@ -81,10 +46,11 @@ class PoliciesPage(QWidget):
         head.addWidget(self.edit_button)
         lay.addLayout(head)
         split = QSplitter(Qt.Orientation.Vertical)
-        self.policies = QTableWidget(0, len(POLICY_COLUMNS))
-        self.policies.setHorizontalHeaderLabels(POLICY_COLUMNS)
+        self.policies_model = PoliciesTableModel(self)
+        self.policies = QTableView()
+        self.policies.setModel(self.policies_model)
         setup_table(self.policies)
-        self.policies.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.policies.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         split.addWidget(self.policies)
         runs = QWidget()
         rl = QVBoxLayout(runs)
@@ -93,10 +59,11 @@ class PoliciesPage(QWidget):
             label("Policy runs: what fired, with which numbers, and what followed", "SectionTitle")
         )
         rsplit = QSplitter(Qt.Orientation.Horizontal)
-        self.runs = QTableWidget(0, len(RUN_COLUMNS))
-        self.runs.setHorizontalHeaderLabels(RUN_COLUMNS)
+        self.runs_model = RunsTableModel(self)
+        self.runs = QTableView()
+        self.runs.setModel(self.runs_model)
         setup_table(self.runs)
-        self.runs.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.runs.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         rsplit.addWidget(self.runs)
         self.explain = QPlainTextEdit()
         self.explain.setReadOnly(True)
@@ -113,9 +80,9 @@ class PoliciesPage(QWidget):
 
         self.new_button.clicked.connect(lambda: self.sig_edit_requested.emit(""))
         self.edit_button.clicked.connect(self._on_edit_clicked)
-        self.policies.itemDoubleClicked.connect(lambda _it: self._on_edit_clicked())
-        self.policies.itemSelectionChanged.connect(self._update_runs)
-        self.runs.itemSelectionChanged.connect(self._update_explain)
+        self.policies.doubleClicked.connect(lambda _ix: self._on_edit_clicked())
+        self.policies.selectionModel().selectionChanged.connect(lambda *_a: self._update_runs())
+        self.runs.selectionModel().selectionChanged.connect(lambda *_a: self._update_explain())
         self.edit_button.setEnabled(False)
 
     def set_snapshot(self, snap: PolicySnapshot) -> None:
@@ -123,27 +90,15 @@ class PoliciesPage(QWidget):
         keep = self.selected_policy()
         self._policies = list(snap.policies)
         t = self.policies
-        t.blockSignals(True)
-        t.setRowCount(len(self._policies))
-        for r, p in enumerate(self._policies):
-            eyes = f"on ({', '.join(p.protected_aliases)})" if p.four_eyes else "off"
-            cells = [
-                _item(p.model, bold=True),
-                _item("enabled" if p.enabled else "disabled"),
-                _item(describe_triggers(p)),
-                _item(describe_actions(p)),
-                _item(p.alias),
-                _item(eyes),
-                _item(p.owner),
-            ]
-            for c, it in enumerate(cells):
-                t.setItem(r, c, it)
+        sel = t.selectionModel()
+        sel.blockSignals(True)
+        self.policies_model.set_rows(self._policies)
         t.resizeColumnsToContents()
-        t.clearSelection()
         for r, p in enumerate(self._policies):
             if keep is not None and p.model == keep.model:
                 t.selectRow(r)
-        t.blockSignals(False)
+        sel.blockSignals(False)
+        t.viewport().update()
         self.count_label.setText(f"{len(self._policies)} policies · {len(snap.runs)} runs")
         self._update_runs()
 
@@ -165,28 +120,17 @@ class PoliciesPage(QWidget):
         runs = [r for r in self.snapshot.runs if p is None or r.model == p.model]
         self._runs = runs
         t = self.runs
-        t.blockSignals(True)
-        t.setRowCount(len(runs))
-        for r, run in enumerate(runs):
-            fired = "; ".join(x.get("trigger", "") for x in run.triggers)
-            cells = [
-                _item(run.id),
-                _item(run.model),
-                _item(run.status, color=RUN_COLORS.get(run.status), bold=True),
-                _item(run.started_at[:19].replace("T", " ")),
-                _item(fired),
-                _item(run.started_by),
-            ]
-            for c, it in enumerate(cells):
-                t.setItem(r, c, it)
+        sel = t.selectionModel()
+        sel.blockSignals(True)
+        self.runs_model.set_rows(runs)
         t.resizeColumnsToContents()
-        t.clearSelection()
         for r, run in enumerate(runs):
             if keep is not None and run.id == keep.id:
                 t.selectRow(r)
         if keep is None and runs:
             t.selectRow(0)
-        t.blockSignals(False)
+        sel.blockSignals(False)
+        t.viewport().update()
         self._update_explain()
 
     def _selected_run(self) -> PolicyRun | None:

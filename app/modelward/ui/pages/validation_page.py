@@ -20,8 +20,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +29,9 @@ from modelward.core.compute.worker import worker_job
 from modelward.core.jobs import JobKind
 from modelward.ui.bridge import JobBridge
 from modelward.ui.charts.validation import QtValidationCharts
+from modelward.ui.models.rows import RowTableModel
+from modelward.ui.models.validation_tables import MetricsTableModel
+from modelward.ui.requests import ValidateRequest, WorkerRequest
 from modelward.ui.widgets import label, setup_table
 
 TABLE_FILTER = "Tables (*.csv *.parquet *.pq);;All files (*)"
@@ -47,26 +49,12 @@ def ref_combo(refs: list[str], current: str = "") -> QComboBox:
     return box
 
 
-def metric_table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    setup_table(t)
-    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    return t
-
-
-def cell(text: Any, *, right: bool = False) -> QTableWidgetItem:
-    it = QTableWidgetItem("" if text is None else str(text))
-    if right:
-        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return it
-
-
-def fmt(v: Any) -> str:
-    try:
-        return f"{float(v):.4g}"
-    except (TypeError, ValueError):
-        return "—"
+def table_view(model: RowTableModel[Any]) -> QTableView:
+    """A read-only table over ``model``, with the look every table shares."""
+    view = QTableView()
+    view.setModel(model)
+    setup_table(view)
+    return view
 
 
 def open_in_window(page: QWidget, title: str, parent: QWidget | None) -> QDialog:
@@ -97,6 +85,7 @@ class JobPage(QWidget):
         self.jobs = jobs
         self.job_id: int | None = None
         self.result: dict[str, Any] | None = None
+        self.last_request: WorkerRequest | None = None
         q = Qt.ConnectionType.QueuedConnection
         jobs.sig_job_progressed.connect(self._on_job_progressed, q)
         jobs.sig_job_finished.connect(self._on_job_finished, q)
@@ -128,7 +117,8 @@ class JobPage(QWidget):
         browse.clicked.connect(choose)
         return edit, browse
 
-    def request(self) -> dict[str, Any]:
+    def worker_fields(self) -> dict[str, Any]:
+        """The fields every :class:`WorkerRequest` of this page shares."""
         return {
             "registry": str(self.registry.home),
             "actor": self.registry.actor,
@@ -136,12 +126,13 @@ class JobPage(QWidget):
             "allow_extra": self.extra_check.isChecked(),
         }
 
-    def submit(self, kind: JobKind, title: str, request: dict[str, Any]) -> int:
+    def submit(self, kind: JobKind, title: str, request: WorkerRequest) -> int:
         self.show_error("")
         self.progress.setValue(0)
         self.progress.show()
         self.status_label.setText("Starting the worker…")
-        self.job_id = self.jobs.submit(kind, title, worker_job, request)
+        self.last_request = request
+        self.job_id = self.jobs.submit(kind, title, worker_job, request.to_worker())
         return self.job_id
 
     def show_error(self, message: str) -> None:
@@ -226,7 +217,8 @@ class ValidationPage(JobPage):
         head.addWidget(self.progress)
         lay.addLayout(head)
         split = QSplitter(Qt.Orientation.Horizontal)
-        self.metrics = metric_table(["Metric", "Value"])
+        self.metrics_model = MetricsTableModel(self)
+        self.metrics = table_view(self.metrics_model)
         self.metrics.setMinimumWidth(220)
         split.addWidget(self.metrics)
         self.charts = QtValidationCharts()
@@ -243,13 +235,12 @@ class ValidationPage(JobPage):
             return
         if self.job_id is not None:
             return
-        req = {
-            **self.request(),
-            "kind": "validate",
-            "ref": ref,
-            "data": data,
-            "target": self.target_edit.text().strip() or None,
-        }
+        req = ValidateRequest(
+            **self.worker_fields(),
+            ref=ref,
+            data=data,
+            target=self.target_edit.text().strip() or None,
+        )
         self.submit(JobKind.VALIDATE, f"Validate {ref} on {Path(data).name}", req)
 
     def show_result(self, result: dict[str, Any]) -> None:
@@ -261,12 +252,7 @@ class ValidationPage(JobPage):
             f"target {result['target']} · validation #{result.get('validation_id')}"
         )
         self.status_label.setText("")
-        metrics = result.get("metrics") or {}
-        t = self.metrics
-        t.setRowCount(len(metrics))
-        for r, k in enumerate(sorted(metrics)):
-            t.setItem(r, 0, cell(k))
-            t.setItem(r, 1, cell(fmt(metrics[k]), right=True))
-        t.resizeColumnsToContents()
+        self.metrics_model.set_metrics(result.get("metrics") or {})
+        self.metrics.resizeColumnsToContents()
         self.charts.show_series(result["task"], [(result["ref"], result.get("curves") or {})])
         self.sig_result_shown.emit(result)

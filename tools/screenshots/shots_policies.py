@@ -1,13 +1,12 @@
 """Screenshots of the alerts, approvals (with the signature dialog) and policy views.
 
-``python -m modelward.ui.pages.alerts_screens OUTDIR`` runs them alone on a fresh
-demo workspace; ``modelward.ui.screenshots`` calls :func:`policy_views`.
+``python tools/screenshots OUTDIR policies`` runs them alone on a fresh demo
+workspace; the whole run calls :func:`policy_views` from ``shots_window``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ def policy_views(app: Any, win: Any, outdir: Path, wait: Any, settle: Any) -> No
     from modelward.core.policies import pending_approvals
     from modelward.core.policies.demo_loop import LOOP_MODEL, run_demo_loop
 
-    center = win.policy_center
+    center = win.policies
     reg = win.registry
     try:
         reg.resolve(f"{LOOP_MODEL}@champion")
@@ -98,8 +97,8 @@ def main(out: str) -> None:
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app
+    from modelward.ui.capture import settle, wait
     from modelward.ui.main_window import MainWindow
-    from modelward.ui.screenshots import settle, wait
 
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +114,3 @@ def main(out: str) -> None:
     wait(win.jobs.sig_job_finished, 300_000)
     policy_views(app, win, outdir, wait, settle)
     win.shutdown()
-
-
-if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")

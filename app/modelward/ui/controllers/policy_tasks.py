@@ -28,6 +28,7 @@ from modelward.core.policies import (
     set_policy,
     unread_count,
 )
+from modelward.core.policies.queries import comparison_gates, model_names
 from modelward.core.registry import Registry
 
 ALERTS_SHOWN = 300
@@ -63,16 +64,10 @@ def load_snapshot(registry: Registry) -> PolicySnapshot:
         ]
         policies = list_policies(registry)
         runs = list_policy_runs(registry, limit=RUNS_SHOWN)
-        ids = sorted({r.comparison_id for r in (*pending, *history) if r.comparison_id})
-        gates: dict[int, list[dict[str, Any]]] = {}
-        with registry.read() as cur:
-            if ids:
-                marks = ",".join("?" * len(ids))
-                for cid, text in cur.execute(
-                    f"SELECT id, gates FROM comparisons WHERE id IN ({marks})", ids
-                ).fetchall():
-                    gates[int(cid)] = json.loads(text or "[]")
-            models = [r[0] for r in cur.execute("SELECT name FROM models ORDER BY name").fetchall()]
+        gates = comparison_gates(
+            registry, (r.comparison_id for r in (*pending, *history) if r.comparison_id)
+        )
+        models = model_names(registry)
     return PolicySnapshot(
         tuple(alerts),
         unread,

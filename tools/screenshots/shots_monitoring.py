@@ -1,4 +1,4 @@
-"""``python -m modelward.ui.pages.monitoring_screenshots OUTDIR``: the monitoring views
+"""``python tools/screenshots OUTDIR monitoring``: the monitoring views
 (offscreen) on the demo workspace: ``monitoring.png``, ``monitoring-dark.png`` and
 ``monitoring-histogram.png`` (a heatmap cell's reference and current distributions).
 """
@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,8 +20,8 @@ def main(out: str, registry: str | None = None) -> None:
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app
+    from modelward.ui.capture import settle, wait
     from modelward.ui.main_window import MainWindow
-    from modelward.ui.screenshots import settle, wait
 
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -62,10 +61,3 @@ def main(out: str, registry: str | None = None) -> None:
         win.shutdown()
         win.deleteLater()
         settle(app, 20)
-
-
-if __name__ == "__main__":
-    main(
-        sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots",
-        sys.argv[2] if len(sys.argv) > 2 else None,
-    )

@@ -1,36 +1,23 @@
-"""``python -m modelward.ui.screenshots OUTDIR``: grab the main views (offscreen) as PNGs.
+"""The main views (offscreen) as PNGs: part of ``python tools/screenshots OUTDIR``.
 
 Builds a demo registry in a temporary folder, opens the window and saves the
 welcome page, the registry table, a model page, the jobs panel, the audit
 view, the watched folders, and the training, validation and comparison views,
-in light and dark (``OUTDIR training``: only the last three).
+in light and dark (``training``: only the last three).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
+from shots_policies import policy_views
+
+from modelward.ui.capture import settle, wait
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-def wait(signal, ms: int = 60_000) -> None:
-    """Run the event loop until ``signal`` fires or ``ms`` pass (screenshot scripts only)."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    signal.connect(lambda *a: loop.quit())
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def settle(app, n: int = 10) -> None:
-    """Let pending paints and queued signals run before a grab."""
-    for _ in range(n):
-        app.processEvents()
 
 
 def main(out: str) -> None:
@@ -100,8 +87,6 @@ def main(out: str) -> None:
         watch_page(app, win, tmp / f"inbox-{theme}", wait, settle)
         win.grab().save(str(outdir / ("watch.png" if theme == "light" else "watch-dark.png")))
         if theme == "light":  # alerts, approvals (signature dialog) and policy
-            from modelward.ui.pages.alerts_screens import policy_views
-
             policy_views(app, win, outdir, wait, settle)
         training_views(app, win, tmp / f"training-{theme}", outdir, theme, wait, settle)
         win.shutdown()
@@ -247,10 +232,3 @@ def training_main(out: str) -> None:
         win.shutdown()
         win.deleteLater()
         settle(app)
-
-
-if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[2] == "training":
-        training_main(sys.argv[1])
-    else:
-        main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
