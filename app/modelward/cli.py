@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from modelward import __version__
+from modelward.core import platform
 from modelward.core.errors import InvalidInput, ModelWardError
 
 Handler = Callable[[argparse.Namespace], Any]
@@ -357,7 +358,6 @@ def _run_due_policies(reg: Any, args: argparse.Namespace) -> None:
 
 def cmd_watch(args: argparse.Namespace) -> Any:
     """Run the watchers headless until SIGINT or SIGTERM."""
-    import signal
     import threading
     import time
 
@@ -401,8 +401,7 @@ def cmd_watch(args: argparse.Namespace) -> Any:
     def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    platform.on_stop_signal(on_signal)
     watcher = FolderWatcher(reg, folders, on_event=show, settle=args.settle)
     runner, previous = _policy_runner(args)  # policies act as jobs beside the watcher
     if not args.json:

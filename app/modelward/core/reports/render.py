@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core import platform
 from modelward.core.reports.svg import Series, line_chart
 
 if TYPE_CHECKING:
@@ -453,7 +454,7 @@ def finish(
     dest = Path(path)
     tmp = dest.with_name(f".{dest.name}.partial")
     tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    platform.replace_file(tmp, dest)
     sha = hashlib.sha256(data).hexdigest()
     registry.record_event(
         "report.generated",
