@@ -28,9 +28,7 @@ from modelward.core.reports.render import load_template
 REPO = Path(modelward.__file__).resolve().parents[2]
 RESOURCES = REPO / "resources"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
-ASSETS = sorted(
-    p.relative_to(RESOURCES).as_posix() for p in RESOURCES.rglob("*") if p.is_file()
-)
+ASSETS = sorted(p.relative_to(RESOURCES).as_posix() for p in RESOURCES.rglob("*") if p.is_file())
 needs_qt = pytest.mark.skipif(
     importlib.util.find_spec("PySide6") is None, reason="PySide6 is not installed"
 )
