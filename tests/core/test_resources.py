@@ -12,6 +12,7 @@ import configparser
 import importlib.util
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -103,9 +104,16 @@ def test_the_spec_bundles_the_folder_where_the_locator_looks_and_sets_the_exe_ic
 
 @pytest.mark.slow
 def test_a_built_wheel_ships_the_assets_and_the_locator_finds_them_installed(tmp_path: Path):
+    # Build from a copy: setuptools leaves build/ and an egg-info in the tree it builds.
+    src = tmp_path / "src"
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".*")
+    for name in ("app", "resources"):
+        shutil.copytree(REPO / name, src / name, ignore=junk)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(REPO / name, src / name)
     out = tmp_path / "dist"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(out)],
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
