@@ -241,3 +241,18 @@ def test_the_desktop_entry_command_exists():
         env=_child_env(),
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the desktop entry is for Linux desktops")
+def test_the_desktop_entry_installs_for_the_user_and_uninstalls(tmp_path: Path):
+    script = REPO / "packaging" / "install_desktop_entry.sh"
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path))
+    subprocess.run(["sh", str(script)], check=True, env=env, timeout=60)
+    assert (tmp_path / "applications" / "modelward.desktop").read_bytes() == (
+        RESOURCES / "modelward.desktop"
+    ).read_bytes()
+    for n in ICON_SIZES:
+        icon = tmp_path / "icons" / "hicolor" / f"{n}x{n}" / "apps" / "modelward.png"
+        assert _png_size(icon.read_bytes()) == (n, n)
+    subprocess.run(["sh", str(script), "--uninstall"], check=True, env=env, timeout=60)
+    assert not list(tmp_path.rglob("modelward*"))
