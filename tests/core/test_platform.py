@@ -153,6 +153,32 @@ def test_windows_structures_have_the_sdk_layout():
     assert ctypes.sizeof(platform._SidAndAttributes) == 16
 
 
+def test_windows_functions_get_their_prototypes(monkeypatch: pytest.MonkeyPatch):
+    class FakeDLL:
+        def __init__(self, name: str, use_last_error: bool = False):
+            assert use_last_error  # ctypes.get_last_error() needs it
+            self.name = name
+
+        def __getattr__(self, func: str):
+            f = type("Func", (), {})()
+            setattr(self, func, f)
+            return f
+
+    monkeypatch.setattr(ctypes, "WinDLL", FakeDLL, raising=False)
+    monkeypatch.setattr(platform, "_dlls", {})
+    kernel32 = platform._win_dll("kernel32")
+    assert platform._win_dll("kernel32") is kernel32  # typed once, then reused
+    for dll in ("kernel32", "advapi32"):
+        lib = platform._win_dll(dll)
+        for func, (restype, argtypes) in platform._PROTOTYPES[dll].items():
+            assert getattr(lib, func).restype is restype
+            assert getattr(lib, func).argtypes == argtypes
+    # handles must travel as pointers, never as 32-bit ints
+    assert kernel32.GetCurrentProcess.restype is ctypes.c_void_p
+    assert kernel32.CreateJobObjectW.restype is ctypes.c_void_p
+    assert kernel32.SetInformationJobObject.argtypes[0] is ctypes.c_void_p
+
+
 # ----------------------------------------------------------------------------- stopping
 _WATCHER = """
     import sys, threading

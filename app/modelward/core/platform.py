@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from ctypes import wintypes
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +52,49 @@ StopHandler = Callable[[int, Any], None]
 _DWORD = ctypes.c_uint32  # wintypes.DWORD is c_ulong: 8 bytes on 64-bit Linux, 4 on Windows
 
 
+_BOOL = ctypes.c_int
+_HANDLE = ctypes.c_void_p
+_PDWORD = ctypes.POINTER(_DWORD)
+# Every Win32 function used here, with its result and argument types. Without
+# them ctypes passes and returns C ints: a 64-bit HANDLE (the pseudo-handle -1
+# of GetCurrentProcess, a job handle) would be cut to 32 bits.
+_PROTOTYPES: dict[str, dict[str, tuple[Any, list[Any]]]] = {
+    "kernel32": {
+        "GetCurrentThread": (_HANDLE, []),
+        "GetCurrentProcess": (_HANDLE, []),
+        "SetThreadPriority": (_BOOL, [_HANDLE, ctypes.c_int]),
+        "SetPriorityClass": (_BOOL, [_HANDLE, _DWORD]),
+        "OpenProcess": (_HANDLE, [_DWORD, _BOOL, _DWORD]),
+        "CloseHandle": (_BOOL, [_HANDLE]),
+        "K32GetProcessMemoryInfo": (_BOOL, [_HANDLE, ctypes.c_void_p, _DWORD]),
+        "CreateJobObjectW": (_HANDLE, [ctypes.c_void_p, ctypes.c_wchar_p]),
+        "AssignProcessToJobObject": (_BOOL, [_HANDLE, _HANDLE]),
+        "SetInformationJobObject": (_BOOL, [_HANDLE, ctypes.c_int, ctypes.c_void_p, _DWORD]),
+        "LocalFree": (ctypes.c_void_p, [ctypes.c_void_p]),
+    },
+    "advapi32": {
+        "GetUserNameW": (_BOOL, [ctypes.c_wchar_p, _PDWORD]),
+        "OpenProcessToken": (_BOOL, [_HANDLE, _DWORD, ctypes.POINTER(_HANDLE)]),
+        "GetTokenInformation": (
+            _BOOL,
+            [_HANDLE, ctypes.c_int, ctypes.c_void_p, _DWORD, _PDWORD],
+        ),
+        "ConvertSidToStringSidW": (_BOOL, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_wchar_p)]),
+    },
+}
+_dlls: dict[str, Any] = {}
+
+
 def _win_dll(name: str) -> Any:
-    """A Windows DLL with ``use_last_error`` (``ctypes.WinDLL`` exists on Windows only)."""
-    return getattr(ctypes, "WinDLL")(name, use_last_error=True)  # noqa: B009
+    """A Windows DLL with ``use_last_error`` and typed functions (``ctypes.WinDLL``: Windows only)."""
+    dll = _dlls.get(name)
+    if dll is None:
+        dll = getattr(ctypes, "WinDLL")(name, use_last_error=True)  # noqa: B009
+        for func, (restype, argtypes) in _PROTOTYPES[name].items():
+            f = getattr(dll, func)
+            f.restype, f.argtypes = restype, argtypes
+        _dlls[name] = dll
+    return dll
 
 
 def _win_error(what: str) -> OSError:
@@ -537,7 +576,7 @@ _TOKEN_USER_CLASS = 1
 
 def _win_user_sid() -> str:
     kernel32, advapi32 = _win_dll("kernel32"), _win_dll("advapi32")
-    token = wintypes.HANDLE()
+    token = _HANDLE()
     if not advapi32.OpenProcessToken(
         kernel32.GetCurrentProcess(), _TOKEN_QUERY, ctypes.byref(token)
     ):
@@ -551,13 +590,13 @@ def _win_user_sid() -> str:
         ):
             raise _win_error("GetTokenInformation")
         user = _SidAndAttributes.from_buffer(buf)
-        text = wintypes.LPWSTR()
-        if not advapi32.ConvertSidToStringSidW(ctypes.c_void_p(user.Sid), ctypes.byref(text)):
+        text = ctypes.c_wchar_p()
+        if not advapi32.ConvertSidToStringSidW(user.Sid, ctypes.byref(text)):
             raise _win_error("ConvertSidToStringSidW")
         try:
             return str(text.value)
         finally:
-            kernel32.LocalFree(text)
+            kernel32.LocalFree(ctypes.cast(text, ctypes.c_void_p))
     finally:
         kernel32.CloseHandle(token)
 
