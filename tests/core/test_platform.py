@@ -307,6 +307,13 @@ def test_a_private_key_file_becomes_owner_only(tmp_path: Path):
     assert platform.is_owner_only(key) is True
 
 
+def test_the_windows_acl_grants_the_owner_sid_alone():
+    grant, remove = platform._icacls_commands("icacls.exe", Path("k.key"), "S-1-5-21-1-2-3-1001")
+    assert grant == ["icacls.exe", "k.key", "/inheritance:r", "/grant:r", "*S-1-5-21-1-2-3-1001:F"]
+    assert remove[:3] == ["icacls.exe", "k.key", "/remove:g"]
+    assert set(remove[3:]) == {"*S-1-1-0", "*S-1-5-11", "*S-1-5-32-545"}
+
+
 def test_restricting_a_missing_file_says_so(tmp_path: Path):
     with pytest.raises(ModelWardError, match="private to its owner"):
         platform.restrict_to_owner(tmp_path / "missing.key")

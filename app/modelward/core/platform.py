@@ -504,23 +504,38 @@ def restrict_to_owner(path: str | os.PathLike[str]) -> None:
                 f"cannot make {path} private to its owner: {e.strerror or e}"
             ) from None
         return
-    sid = user_id()
     icacls = Path(os.environ.get("SystemRoot", r"C:\Windows")) / "System32" / "icacls.exe"
-    steps = [
-        [str(icacls), os.fspath(path), "/inheritance:r", "/grant:r", f"*{sid}:F"],
-        [str(icacls), os.fspath(path), "/remove:g", *_BROAD_SIDS],
-    ]
-    for cmd in steps:
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise ModelWardError(f"cannot make {path} private to its owner: {e}") from None
-        if done.returncode != 0:
-            why = (done.stdout + done.stderr).strip().splitlines()
-            raise ModelWardError(
-                f"cannot make {path} private to its owner: icacls said "
-                f"{why[-1] if why else done.returncode}"
-            )
+    grant, remove = _icacls_commands(str(icacls), path, user_id())
+    done = _run_quiet(grant)
+    if done is None or done.returncode != 0:
+        why = (done.stdout + done.stderr).strip().splitlines() if done is not None else []
+        raise ModelWardError(
+            f"cannot make {path} private to its owner: icacls said "
+            f"{why[-1] if why else 'nothing (it did not run)'}"
+        )
+    # Best effort: the broad groups' inherited entries went with /inheritance:r;
+    # this drops explicit ones, which a freshly created file does not carry.
+    _run_quiet(remove)
+
+
+def _icacls_commands(
+    icacls: str, path: str | os.PathLike[str], sid: str
+) -> tuple[list[str], list[str]]:
+    """The two ``icacls`` command lines of :func:`restrict_to_owner`."""
+    target = os.fspath(path)
+    grant = [icacls, target, "/inheritance:r", "/grant:r", f"*{sid}:F"]
+    remove = [icacls, target, "/remove:g", *_BROAD_SIDS]
+    return grant, remove
+
+
+def _run_quiet(cmd: list[str]) -> subprocess.CompletedProcess[str] | None:
+    try:
+        # icacls writes in the console's OEM code page: never fail on decoding it
+        return subprocess.run(
+            cmd, capture_output=True, text=True, errors="replace", timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
 
 
 def is_owner_only(path: str | os.PathLike[str]) -> bool | None:
