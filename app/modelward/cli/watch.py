@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
@@ -12,6 +11,7 @@ from typing import Any
 
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, table
+from modelward.core import platform
 from modelward.core.errors import InvalidInput, ModelWardError
 
 
@@ -185,8 +185,7 @@ def cmd_watch(args: argparse.Namespace) -> Result:
     def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    platform.on_stop_signal(on_signal)
     watcher = FolderWatcher(reg, folders, on_event=show, settle=args.settle)
     runner, previous = _policy_runner(args)  # policies act as jobs beside the watcher
     if not args.json:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core import platform
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.registry.audit import COLUMNS
@@ -82,6 +83,6 @@ def export_audit(
             pass
         if writer is None:
             f.write('\n], "head_hash": ' + json.dumps(report.head_hash) + "}\n")
-    os.replace(tmp, dest)
+    platform.replace_file(tmp, dest)
     progress(1.0, f"{n} events exported")
     return {"path": str(dest), "events": n, "head_hash": report.head_hash, "chain_ok": report.ok}

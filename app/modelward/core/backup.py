@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core import platform
 from modelward.core.bundles.container import (
     ArchiveRefused,
     Limits,
@@ -380,7 +381,7 @@ def restore(
                     raise ArchiveRefused(f"{src.name} changed while it was being restored")
         if db.exists() or db.with_name(DB_NAME + ".wal").exists():
             set_aside = _set_aside(root, "replaced", [db, db.with_name(DB_NAME + ".wal")])
-        os.replace(staged, db)
+        platform.replace_file(staged, db)
     finally:
         staged.unlink(missing_ok=True)
     progress(0.85, "verifying the restored registry")
@@ -407,7 +408,7 @@ def _set_aside(root: Path, why: str, paths: list[Path]) -> str:
     dest.mkdir(parents=True, exist_ok=True)
     for p in paths:
         if p.exists():
-            os.replace(p, dest / p.name)
+            platform.replace_file(p, dest / p.name)
     return str(dest)
 
 

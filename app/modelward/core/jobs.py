@@ -17,8 +17,6 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
-import os
-import sys
 import threading
 import time
 import traceback
@@ -27,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from modelward.core import platform
 from modelward.core.errors import Cancelled, ModelWardError
 from modelward.core.progress import CancelToken
 
@@ -122,18 +121,12 @@ JobFn = Callable[..., Any]
 
 
 def lower_thread_priority(nice: int) -> None:
-    """Make the calling thread ``nice`` steps nicer (Linux threads only; elsewhere a no-op).
+    """Make the calling thread ``nice`` steps nicer (see :func:`platform.lower_thread_priority`).
 
     On Linux, ``setpriority`` on a thread id applies to that thread alone.
     Errors are ignored: priority is a preference, never a reason to fail.
     """
-    if not sys.platform.startswith("linux") or nice <= 0:
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except OSError:
-        pass
+    platform.lower_thread_priority(nice)
 
 
 class JobRunner:

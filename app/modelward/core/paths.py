@@ -1,12 +1,21 @@
-"""Where a registry lives: ``--registry``, else ``MODELWARD_HOME``, else the OS data folder."""
+"""Where things live: a registry (``--registry``, else ``MODELWARD_HOME``, else the OS
+data folder) and the program's own resources (:func:`resource`)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import sys
+from pathlib import Path, PurePosixPath
+
+from modelward.core.errors import ModelWardError
 
 ENV_HOME = "MODELWARD_HOME"
 DB_NAME = "registry.duckdb"
+
+RESOURCES = "resources"
+"""The top-level folder of non-code assets in a source checkout and in the frozen bundle."""
+RESOURCES_PACKAGE = "_resources"
+"""Its name inside an installed package (``modelward/_resources``, mapped in the build)."""
 
 
 def default_home() -> Path:
@@ -37,3 +46,57 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     if home.suffix == ".duckdb":
         home = home.parent
     return home.absolute()
+
+
+def resource_roots() -> list[Path]:
+    """The folders :func:`resource` searches, in order.
+
+    The frozen bundle's ``resources/`` (PyInstaller's ``sys._MEIPASS``), then
+    ``modelward/_resources`` of an installed wheel, then ``resources/`` at the
+    top of a source checkout (``app/modelward`` → the repository).
+    """
+    roots: list[Path] = []
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        roots.append(Path(bundle) / RESOURCES)
+    package = Path(__file__).resolve().parent.parent
+    roots.append(package / RESOURCES_PACKAGE)
+    roots.append(package.parent.parent / RESOURCES)
+    return roots
+
+
+def resource(name: str) -> Path:
+    """The path of one of ModelWard's own asset files (style sheet, icons, templates).
+
+    The same call works in a source checkout, an installed wheel and the
+    frozen bundle.
+
+    Parameters
+    ----------
+    name
+        A relative path with ``/`` separators, e.g. ``"style.qss"`` or
+        ``"icons/modelward-32.png"``.
+
+    Returns
+    -------
+    Path
+        An existing file.
+
+    Raises
+    ------
+    ModelWardError
+        When no search root holds it (an incomplete installation), or ``name``
+        tries to leave the resources folder.
+    """
+    rel = PurePosixPath(name)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise ModelWardError(f"bad resource name {name!r}")
+    roots = resource_roots()
+    for root in roots:
+        path = root.joinpath(*rel.parts)
+        if path.is_file():
+            return path
+    where = ", ".join(str(r) for r in roots)
+    raise ModelWardError(
+        f"ModelWard's resource {name!r} is missing (looked in {where}): reinstall ModelWard"
+    )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from modelward.core import platform
 from modelward.core.errors import InvalidInput
 
 __all__ = ["SCHEMA_VERSION", "Settings", "Theme", "load_settings", "save_settings", "settings_path"]
@@ -206,5 +207,5 @@ def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(json.dumps(settings.to_json(), indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, p)
+    platform.replace_file(tmp, p)
     return p

@@ -35,6 +35,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from modelward.core import platform
+
 WORKER_FLAG = "--mw-worker"
 
 # name -> "module:function"
@@ -155,7 +157,7 @@ def dispatch_worker(argv: Sequence[str]) -> bool:
         module, func = target.split(":")
         getattr(importlib.import_module(module), func)()
         return True
-    if is_frozen() and sys.platform == "win32" and _is_loky_win32_child(args):
+    if is_frozen() and platform.IS_WINDOWS and _is_loky_win32_child(args):
         # loky on Windows, frozen: ``<exe> --multiprocessing-fork PIPE_HANDLE``
         # (no ``name=value`` pairs, which multiprocessing's own parser expects).
         from joblib.externals.loky.backend.popen_loky_win32 import main as loky_main

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from modelward.core.errors import ModelWardError
+from modelward.core.paths import resource
 from modelward.core.registry import Registry
 from modelward.core.settings import Settings, Theme, load_settings
 from modelward.ui.crash import install_excepthook, uninstall_excepthook
@@ -27,6 +28,17 @@ DuckDB lets one process hold the file; releasing it between bursts lets the CLI
 and notebooks get in while the window is open (they retry for a while)."""
 
 
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+
+
+def app_icon() -> QIcon:
+    """The application icon from the rendered PNGs (no SVG image plugin needed)."""
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(resource(f"icons/modelward-{size}.png")))
+    return icon
+
+
 def make_app(theme: str = Theme.SYSTEM) -> QApplication:
     """The QApplication (created once): Fusion, our palette and style sheet, high-DPI."""
     app = QApplication.instance()
@@ -38,7 +50,10 @@ def make_app(theme: str = Theme.SYSTEM) -> QApplication:
         app.setApplicationName("ModelWard")
         app.setOrganizationName("ModelWard")
         app.setApplicationDisplayName("ModelWard")
+        app.setDesktopFileName("modelward")  # resources/modelward.desktop (Wayland app id)
     assert isinstance(app, QApplication)
+    if app.windowIcon().isNull():
+        app.setWindowIcon(app_icon())  # windows, dialogs and the tray inherit it
     apply_theme(app, theme)
     if theme == Theme.SYSTEM and not getattr(app, "_mw_follows_os", False):
         # Follow the OS when the user switches light/dark while we run.

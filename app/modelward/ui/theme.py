@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
+from modelward.core.paths import resource
 from modelward.core.settings import Theme
 
 LIGHT = {
@@ -98,7 +97,7 @@ def _palette(c: dict[str, str]) -> QPalette:
 
 
 def style_sheet(c: dict[str, str]) -> str:
-    text = resources.files("modelward.ui").joinpath("resources/style.qss").read_text("utf-8")
+    text = resource("style.qss").read_text("utf-8")
     for key, value in c.items():
         text = text.replace("{" + key + "}", value)
     return text

@@ -17,8 +17,8 @@ its worker replaced.
 The wire format on the worker's stdin/stdout: a 4-byte big-endian length,
 then that many bytes of UTF-8 JSON. Both ends are ours.
 
-Memory caps use ``RLIMIT_AS`` and exist on POSIX only; on Windows the time
-limit is the only bound.
+Memory caps come from :func:`modelward.core.platform.cap_memory`
+(``RLIMIT_AS`` on POSIX, a job object's memory limit on Windows).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
+from modelward.core import platform
 from modelward.core.errors import Cancelled, ModelWardError, RejectedFile
 
 _HEADER = struct.Struct(">I")
@@ -85,42 +86,13 @@ def _read_frame(stream: IO[bytes]) -> Any:
 
 
 # ----------------------------------------------------------------------------- worker side
-def _address_space() -> int | None:
-    """This process's virtual memory size in bytes (Linux), else ``None``."""
-    try:
-        with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[0])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def _cap_memory(budget: int) -> int | None:
     """Limit the address space to what is used now plus ``budget``; returns the limit."""
-    try:
-        import resource
-    except ImportError:  # Windows: no RLIMIT_AS
-        return None
-    now = _address_space()
-    limit = (now + budget) if now is not None else budget + (2 << 30)
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ValueError, OSError):
-        return None
-    return limit
+    return platform.cap_memory(budget)
 
 
 def _uncap_memory() -> None:
-    try:
-        import resource
-
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-    except (ImportError, ValueError, OSError):
-        pass
+    platform.uncap_memory()
 
 
 def _inspect(req: dict[str, Any]) -> dict[str, Any]:

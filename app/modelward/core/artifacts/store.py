@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from modelward.core import platform
 from modelward.core.errors import IntegrityError, InvalidInput, NotFound, RegistryUnwritable
 
 CHUNK = 4 * 1024 * 1024
@@ -113,8 +113,8 @@ class ArtifactStore:
                 os.unlink(tmp)
                 return digest, size
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-            os.replace(tmp, dest)
+            platform.make_read_only(tmp)
+            platform.replace_file(tmp, dest)
             _fsync_dir(dest.parent)
             return digest, size
         except OSError as e:
@@ -167,15 +167,4 @@ class ArtifactStore:
 
 
 def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    platform.fsync_dir(path)

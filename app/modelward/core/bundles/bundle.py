@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core import platform
 from modelward.core.bundles import keys as _keys
 from modelward.core.bundles.container import (
     SEAL_SIZE,
@@ -143,7 +144,7 @@ def write_archive(
             zf.comment = b" " * SEAL_SIZE
         progress(0.97, "sealing")
         digest = seal(tmp, sign)
-        os.replace(tmp, dest)
+        platform.replace_file(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core import platform
 from modelward.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def create_key(registry: Registry, name: str) -> KeyInfo:
     fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
-    os.chmod(priv_path, 0o600)  # whatever the umask said
+    platform.restrict_to_owner(priv_path)  # whatever the umask said; an ACL on Windows
     raw = _raw_public(key)
     line = _pub_line(raw, name)
     pub_path.write_text(line + "\n", encoding="utf-8")

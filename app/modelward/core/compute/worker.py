@@ -38,6 +38,7 @@ from dataclasses import asdict
 from typing import IO, Any
 
 from modelward.core import errors as _errors
+from modelward.core import platform
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken
 
@@ -398,11 +399,7 @@ def run_in_worker(
             proc.wait(grace)
         except subprocess.TimeoutExpired:
             log.warning("worker %s did not stop %.1f s after cancel; terminating", proc.pid, grace)
-            proc.terminate()
-            try:
-                proc.wait(2.0)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            platform.stop_process(proc, 2.0)
 
     threads = [threading.Thread(target=drain, args=(stderr,), daemon=True, name="mw-worker-err")]
     if cancel is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelward.core import platform
 from modelward.core.errors import InvalidInput
 from modelward.core.monitoring import series
 
@@ -312,7 +313,7 @@ def write_csv(path: str | os.PathLike[str], header: list[str], rows: list[list[A
             w = csv.writer(fh)
             w.writerow(header)
             w.writerows(rows)
-        os.replace(tmp, target)
+        platform.replace_file(tmp, target)
     except OSError as e:
         raise InvalidInput(f"could not write {target}: {e.strerror or e}") from e
     return target

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import getpass
 import json
 import os
 import re
@@ -39,6 +38,7 @@ from typing import Any
 
 import duckdb
 
+from modelward.core import platform
 from modelward.core.artifacts.store import ArtifactStore, ProgressFn, _noop
 from modelward.core.domain import (
     AliasEvent,
@@ -87,10 +87,7 @@ def utcnow() -> str:
 
 def current_user() -> str:
     """The OS user, the *who* of every audit event."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (containers, services)
-        return os.environ.get("USERNAME") or os.environ.get("USER") or f"uid-{os.getuid()}"
+    return platform.user_name()
 
 
 def parse_ref(ref: str) -> tuple[str, int | None, str | None]:

@@ -17,10 +17,11 @@ import os
 import string
 from collections.abc import Callable
 from html import escape
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core import platform
+from modelward.core.paths import resource
 from modelward.core.reports.svg import Series, line_chart
 
 if TYPE_CHECKING:
@@ -49,9 +50,7 @@ def load_template(
     p = Path(path) if path else template_path(registry)
     if p is not None:
         return p.read_text(encoding="utf-8")
-    return (resources.files("modelward.core.reports") / "templates" / TEMPLATE).read_text(
-        encoding="utf-8"
-    )
+    return resource(f"templates/{TEMPLATE}").read_text(encoding="utf-8")
 
 
 def _table(
@@ -453,7 +452,7 @@ def finish(
     dest = Path(path)
     tmp = dest.with_name(f".{dest.name}.partial")
     tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    platform.replace_file(tmp, dest)
     sha = hashlib.sha256(data).hexdigest()
     registry.record_event(
         "report.generated",
