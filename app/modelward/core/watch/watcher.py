@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelward.core.registry.registry import Registry
 from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
@@ -40,6 +41,9 @@ from modelward.core.watch.ingest import (
     is_temporary,
     mlflow_model_file,
 )
+
+if TYPE_CHECKING:
+    from modelward.core.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +102,9 @@ class FolderWatcher:
     write_timeout
         Seconds a file that a writer modified but never closed must stay
         unchanged before it is taken anyway (a lost close event).
+    runner
+        Runs the jobs a data inbox's policy starts (retraining); ``None``
+        runs them inline on the worker thread.
     """
 
     def __init__(
@@ -109,8 +116,10 @@ class FolderWatcher:
         settle: float = 1.0,
         rescan_interval: float = 10.0,
         write_timeout: float = 30.0,
+        runner: JobRunner | None = None,
     ):
         self.registry = registry
+        self.runner = runner
         self._folders = folders
         self.on_event = on_event or (lambda e: None)
         self.settle = settle
@@ -319,7 +328,7 @@ class FolderWatcher:
     def _ingest(self, folder: WatchedFolder, p: Path, cur: tuple[int, float]) -> None:
         st = self.status[folder.id]
         try:
-            result = ingest_file(self.registry, folder, p)
+            result = ingest_file(self.registry, folder, p, runner=self.runner)
         except Exception as e:  # never let one file stop the watcher
             log.exception("ingesting %s failed", display_name(p))
             result = IngestResult(folder.id, str(p), "", "error", f"{type(e).__name__}: {e}")
