@@ -140,7 +140,7 @@ def ingest_file(
             res = accept_model_file(
                 registry,
                 target,
-                name=model_name_for(p),
+                name=folder.model_name or model_name_for(p),
                 source=str(target),
                 lineage={"inbox": folder.path, "source": str(p.absolute())},
                 seen=seen,
