@@ -137,7 +137,7 @@ class FolderWatcher:
         self.results: list[IngestResult] = []
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
+    def _prepare(self, *, observe: bool) -> None:
         folders = self._folders if self._folders is not None else list_folders(self.registry)
         for f in folders:
             if f.paused:
@@ -145,10 +145,44 @@ class FolderWatcher:
             self.status[f.id] = FolderStatus(f)
             self._taken[f.id] = already_taken(self.registry, f.id)
             # Observe before the first scan, so no write between the two is missed.
-            if Path(f.path).is_dir():
+            if observe and Path(f.path).is_dir():
                 self._schedule(f)
+
+    def start(self) -> None:
+        self._prepare(observe=True)
         self._thread = threading.Thread(target=self._run, name="modelward-watcher", daemon=True)
         self._thread.start()
+
+    def run_once(self) -> list[IngestResult]:
+        """Take every file waiting in every folder now, on the calling thread, and return.
+
+        No observers, no settling: what is in the folders is taken as it is
+        (for a scheduled job or a test, not while files are being written).
+        A missing folder is reported as ``folder-missing``.
+
+        Returns
+        -------
+        list of IngestResult
+            One per file looked at, in order.
+        """
+        if self.running:
+            raise RuntimeError("run_once() on a watcher that is running")
+        self._prepare(observe=False)
+        first = len(self.results)
+        for st in self.status.values():
+            if not Path(st.folder.path).is_dir():
+                st.present = False
+                st.last_event = "folder missing"
+                self._emit(
+                    WatchEvent("folder-missing", st.folder.path, detail="the folder is gone")
+                )
+                continue
+            self._scan(st.folder)
+        for pend in self._pending.values():
+            pend.ready_now = True
+        self._take_ready()
+        with self.processed:
+            return list(self.results[first:])
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop observers and the worker, in that order; waits for the file in hand."""
