@@ -50,10 +50,15 @@ from modelward.core.registry.registry import Registry, validate_name
 
 @dataclass(frozen=True)
 class Stored:
-    """Bytes already in the artifact store (a bundle's entries): the door checks them there."""
+    """Bytes already in the artifact store (a bundle's entries): the door checks them there.
+
+    ``fresh``: the caller stored them for this intake alone, so a refusal
+    removes them from the store again (unless a version or dataset uses them).
+    """
 
     sha256: str
     size: int
+    fresh: bool = False
 
 
 Incoming = str | os.PathLike[str] | bytes | Stored
@@ -86,7 +91,7 @@ def _store(
     if isinstance(incoming, Stored):
         if not store.has(incoming.sha256):
             raise NotFound(f"artifact {incoming.sha256[:12]}… is not in the store; store it first")
-        return _Arrival(incoming.sha256, incoming.size, False, source or "store", None)
+        return _Arrival(incoming.sha256, incoming.size, incoming.fresh, source or "store", None)
     if isinstance(incoming, bytes):
         sha, size, created = store.put_file_new(BytesIO(incoming), len(incoming), progress)
         return _Arrival(sha, size, created, source or "bytes", None)
