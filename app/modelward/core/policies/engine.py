@@ -90,7 +90,7 @@ def use_runner(runner: JobRunner | None) -> JobRunner | None:
     return prev
 
 
-def _get_runner(runner: JobRunner | None) -> JobRunner:
+def _get_runner(runner: JobRunner | None = None) -> JobRunner:
     """``runner``, else the deprecated process default, else an inline runner."""
     if runner is not None:
         return runner
