@@ -175,6 +175,23 @@ def test_refusing_bytes_kept_for_something_else_leaves_them_in_the_store(reg, tm
     assert again.status == DUPLICATE and again.dataset_id == kept.dataset_id
 
 
+def test_a_check_that_fails_for_another_reason_leaves_nothing(reg, tmp_path, monkeypatch):
+    from modelward.core.errors import RegistryBusy
+    from modelward.core.intake import door
+
+    def busy(*_a: object, **_k: object) -> None:
+        raise RegistryBusy("the registry is busy")
+
+    monkeypatch.setattr(door, "check_batch", busy)
+    src = tmp_path / "b.csv"
+    src.write_text(GOOD_CSV)
+    before = len(_actions(reg))
+    with pytest.raises(RegistryBusy):
+        accept_batch(reg, src, model_name=None)
+    assert _actions(reg)[before:] == []
+    assert not [p for p in reg.artifacts.root.rglob("*") if p.is_file()]
+
+
 def test_seen_bytes_are_left_alone(reg, tmp_path):
     src = tmp_path / "b.csv"
     src.write_text(GOOD_CSV)

@@ -135,6 +135,24 @@ def _refuse(
     )
 
 
+@contextlib.contextmanager
+def _unstored_on_error(registry: Registry, arrival: _Arrival) -> Iterator[None]:
+    """Remove the bytes this call stored when a check fails for another reason than a refusal.
+
+    A busy registry or a sandbox that died is not the file's fault: nothing
+    is left behind, and the file is tried again later.
+    """
+    try:
+        yield
+    except RejectedFile:
+        raise  # a refusal: the caller quarantines the stored bytes
+    except BaseException:
+        if arrival.created:
+            with contextlib.suppress(OSError):
+                registry.artifacts.path_for(arrival.sha256).unlink()
+        raise
+
+
 def _seen(registry: Registry, arrival: _Arrival, seen: SeenFn | None) -> bool:
     if seen is None or not seen(arrival.sha256):
         return False
@@ -219,7 +237,8 @@ def accept_model_file(
     if inspect:
         progress(0.5, "inspecting")
         try:
-            info, meta = inspect_untrusted(stored, sha256=arrival.sha256, registry=registry)
+            with _unstored_on_error(registry, arrival):
+                info, meta = inspect_untrusted(stored, sha256=arrival.sha256, registry=registry)
         except RejectedFile as rej:
             return _refuse(registry, MODEL, arrival, rej.reason)
         fmt = info.format
@@ -340,7 +359,10 @@ def accept_batch(
     shown = name or (
         arrival.path.name if arrival.path is not None else _nameless(registry, arrival)
     )
-    with stored_view(registry, arrival.sha256, shown) as view:
+    with (
+        stored_view(registry, arrival.sha256, shown) as view,
+        _unstored_on_error(registry, arrival),
+    ):
         try:
             progress(0.4, "checking")
             facts = check_batch(registry, view, model_name=model_name)
