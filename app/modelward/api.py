@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from modelward.core.domain import ModelInfo, ModelVersion
+from modelward.core.intake import accept_model_file
 from modelward.core.paths import resolve_home
 from modelward.core.registry import Registry
 
@@ -105,21 +106,26 @@ def log_model(
     if X is not None:
         lineage["training_data"] = fingerprint_arrays(X, y)
     # In memory: a small model needs no temporary folder (the store still fsyncs it).
-    sha, size = reg.artifacts.put_bytes(sio.dumps(estimator))
-    result = reg.add_version(
-        name,
-        sha256=sha,
-        size=size,
-        format="skops",
-        estimator_class=meta["estimator_class"],
-        params={"params": meta["params"], "steps": meta["steps"]},
-        signature=signature,
+    # These bytes were written here from the live estimator, described above:
+    # the door records them without the sandbox, as before.
+    result = accept_model_file(
+        reg,
+        sio.dumps(estimator),
+        name=name,
+        source="notebook",
+        declared={
+            "format": "skops",
+            "estimator_class": meta["estimator_class"],
+            "params": {"params": meta["params"], "steps": meta["steps"]},
+            "signature": signature,
+        },
+        inspect=False,
         lineage=lineage,
         metrics=metrics,
         tags=tags,
         description=description,
     )
-    return result.version
+    return result.register_result().version
 
 
 def _columns_signature(X: Any) -> dict[str, Any]:

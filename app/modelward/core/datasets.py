@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from modelward.core.duck import connect as duck_connect
+from modelward.core.errors import RejectedFile
+from modelward.core.registry.registry import utcnow
 
 
 def fingerprint_arrays(X: Any, y: Any = None) -> dict[str, Any]:
     """Fingerprint in-memory data (numpy arrays or DataFrames): hash, rows, columns."""
-    import numpy as np
+    import numpy as np  # only for in-memory data: keeps numpy off the start path
 
     h = hashlib.sha256()
     rows = None
@@ -39,12 +45,6 @@ def read_schema(path: Any) -> tuple[dict[str, str], int]:
     RejectedFile
         When the file cannot be read as a table (with DuckDB's reason, shortened).
     """
-    from pathlib import Path
-
-    import duckdb
-
-    from modelward.core.errors import RejectedFile
-
     p = Path(path)
     with open(p, "rb") as f:
         head = f.read(4)
@@ -78,14 +78,38 @@ def register_dataset(
     model_name: str | None = None,
 ) -> int:
     """Record a dataset (once per fingerprint, audited); returns its id."""
-    import json
+    return record_dataset(
+        registry,
+        fingerprint=fingerprint,
+        name=name,
+        role=role,
+        rows=rows,
+        schema=schema,
+        source=source,
+        model_name=model_name,
+    )[0]
 
-    from modelward.core.registry.registry import utcnow
 
+def record_dataset(
+    registry: Any,
+    *,
+    fingerprint: str,
+    name: str | None,
+    role: str,
+    rows: int | None,
+    schema: dict[str, str],
+    source: str | None,
+    model_name: str | None = None,
+) -> tuple[int, bool]:
+    """Record a dataset once per fingerprint; returns ``(id, created)``.
+
+    A new dataset writes one ``dataset.registered`` audit event; known bytes
+    return the existing id and write nothing.
+    """
     with registry.transaction() as tx:
         found = tx.q("SELECT id FROM datasets WHERE fingerprint = ?", [fingerprint]).fetchall()
         if found:
-            return int(found[0][0])
+            return int(found[0][0]), False
         did = tx.next_id("seq_datasets")
         tx.q(
             "INSERT INTO datasets VALUES (?,?,?,?,?,?,?,?,?)",
@@ -104,4 +128,4 @@ def register_dataset(
                 "columns": len(schema),
             },
         )
-    return int(did)
+    return int(did), True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from modelward.core.compute.worker import worker_job
 from modelward.core.demo import FullDemo
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
+from modelward.core.intake import accept_model_file, model_name_for
 from modelward.core.jobs import JobContext
 from modelward.core.progress import sub_progress
 from modelward.core.registry import Registry
@@ -37,12 +37,6 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
-def model_name_for(path: Path) -> str:
-    """A model name from a file name: ``credit risk v2.joblib`` -> ``credit-risk-v2``."""
-    name = re.sub(r"[\s:@/\\]+", "-", path.stem).strip("-.") or "model"
-    return name[:200]
-
-
 def register_paths(
     ctx: JobContext, registry: Registry, paths: list[str], name: str | None = None
 ) -> RegisterSummary:
@@ -58,13 +52,14 @@ def register_paths(
         nm = name or model_name_for(f)
         ctx.log(f"registering {f} as {nm}")
         try:
-            res = registry.register_file(
+            res = accept_model_file(
+                registry,
                 f,
-                nm,
+                name=nm,
                 progress=sub_progress(
                     lambda fr, s, f=f: ctx.progress(fr, f"{f.name}: {s}"), i / n, (i + 1) / n
                 ),
-            )
+            ).register_result()
         except RejectedFile as e:
             failed.append((f.name, f"rejected: {e.reason}"))
             ctx.log(f"rejected {f.name}: {e.reason} (kept in quarantine)")

@@ -77,14 +77,26 @@ class ArtifactStore:
         except PermissionError:
             raise InvalidInput(f"cannot read {src}: permission denied") from None
         with fin:
-            return self._write_stream(fin, total, progress)
+            return self._write_stream(fin, total, progress)[:2]
+
+    def put_file_new(
+        self, src: BinaryIO, total: int, progress: ProgressFn = _noop
+    ) -> tuple[str, int, bool]:
+        """Like :meth:`put_file` for an open stream; also says whether the bytes are new here.
+
+        The intake door needs to know, so that a refused file it stored is
+        removed again while bytes already kept for something else stay.
+        """
+        return self._write_stream(src, total, progress)
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         import io
 
-        return self._write_stream(io.BytesIO(data), len(data), _noop)
+        return self._write_stream(io.BytesIO(data), len(data), _noop)[:2]
 
-    def _write_stream(self, fin: BinaryIO, total: int, progress: ProgressFn) -> tuple[str, int]:
+    def _write_stream(
+        self, fin: BinaryIO, total: int, progress: ProgressFn
+    ) -> tuple[str, int, bool]:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
@@ -111,12 +123,12 @@ class ArtifactStore:
             dest = self.path_for(digest)
             if dest.is_file():
                 os.unlink(tmp)
-                return digest, size
+                return digest, size, False
             dest.parent.mkdir(parents=True, exist_ok=True)
             platform.make_read_only(tmp)
             platform.replace_file(tmp, dest)
             _fsync_dir(dest.parent)
-            return digest, size
+            return digest, size, True
         except OSError as e:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

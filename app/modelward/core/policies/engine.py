@@ -78,9 +78,11 @@ _active: set[str] = set()  # models with a loop queued or running in this proces
 
 
 def use_runner(runner: JobRunner | None) -> JobRunner | None:
-    """Run policy jobs on ``runner`` (the window's, or the CLI's); returns the previous one.
+    """Deprecated: set the runner used when none is passed; returns the previous one.
 
-    ``None`` (the default) runs each job inline on the calling thread.
+    Pass ``runner=`` to :func:`evaluate_after_batch`, :func:`fire` and
+    :func:`run_due` instead (a :class:`~modelward.core.policies.service.PolicyService`
+    owns one). Kept only until every face passes its runner explicitly.
     """
     global _runner
     with _lock:
@@ -88,7 +90,10 @@ def use_runner(runner: JobRunner | None) -> JobRunner | None:
     return prev
 
 
-def _get_runner() -> JobRunner:
+def _get_runner(runner: JobRunner | None = None) -> JobRunner:
+    """``runner``, else the deprecated process default, else an inline runner."""
+    if runner is not None:
+        return runner
     from modelward.core.jobs import JobRunner
 
     with _lock:
@@ -309,6 +314,7 @@ def evaluate_after_batch(
     schema: Mapping[str, str],
     monitoring: Mapping[str, Any] | None = None,
     now: _dt.datetime | None = None,
+    runner: JobRunner | None = None,
 ) -> dict[str, Any] | None:
     """Run the model's policy on a batch that just arrived in its data inbox.
 
@@ -318,7 +324,8 @@ def evaluate_after_batch(
     numbers and, when one fires, :func:`fire` acts.
 
     Never raises: a failure becomes a ``policy-error`` alert, so the inbox
-    still takes the file exactly once.
+    still takes the file exactly once. A retraining loop runs on ``runner``
+    (inline when ``None``).
 
     Returns
     -------
@@ -331,7 +338,7 @@ def evaluate_after_batch(
         return None
     try:
         return _after_batch(
-            registry, folder, path, model, dataset_id, sha256, rows, schema, monitoring, now
+            registry, folder, path, model, dataset_id, sha256, rows, schema, monitoring, now, runner
         )
     except Exception as e:  # never let a policy stop the inbox from taking the file
         log.exception("the policy of %s failed on %s", model, path)
@@ -360,6 +367,7 @@ def _after_batch(
     schema: Mapping[str, str],
     monitoring: Mapping[str, Any] | None,
     now: _dt.datetime | None,
+    runner: JobRunner | None,
 ) -> dict[str, Any] | None:
     from modelward.core.monitoring.service import check_batch
 
@@ -400,7 +408,7 @@ def _after_batch(
     if not hits:
         out["summary"] = "policy: no trigger fired"
         return out
-    run = fire(registry, policy, hits, numbers=numbers)
+    run = fire(registry, policy, hits, numbers=numbers, runner=runner)
     out["policy_run_id"] = run.id
     out["summary"] = f"policy fired ({', '.join(out['fired'])}): {run.status}"
     return out
@@ -416,6 +424,8 @@ def fire(
     runner: JobRunner | None = None,
 ) -> PolicyRun:
     """Act on triggers that fired: record the run, alert, and start the loop as a job.
+
+    The retraining loop is submitted to ``runner`` (inline when ``None``).
 
     Returns
     -------
@@ -453,7 +463,7 @@ def fire(
     with _lock:
         _active.add(policy.model)
     try:
-        job: Job = (runner or _get_runner()).submit(
+        job: Job = _get_runner(runner).submit(
             JobKind.TRAIN,
             f"policy of {policy.model}: retrain, validate, promote",
             run_loop,
@@ -847,10 +857,14 @@ def after_rejection(registry: Registry, req: ApprovalRequest) -> None:
     )
 
 
-def run_due(registry: Registry, *, now: _dt.datetime | None = None) -> list[PolicyRun]:
+def run_due(
+    registry: Registry, *, now: _dt.datetime | None = None, runner: JobRunner | None = None
+) -> list[PolicyRun]:
     """Periodic work: expire old approval requests, fire scheduled and data triggers.
 
-    ``modelward watch`` calls this every minute; the window on a timer.
+    :class:`~modelward.core.policies.service.PolicyService` calls this on its
+    timer (``modelward watch`` and the window); loops run on ``runner``
+    (inline when ``None``).
 
     Returns
     -------
@@ -887,5 +901,5 @@ def run_due(registry: Registry, *, now: _dt.datetime | None = None) -> list[Poli
             now=now,
         )
         if hits:
-            runs.append(fire(registry, policy, hits))
+            runs.append(fire(registry, policy, hits, runner=runner))
     return runs

@@ -11,13 +11,16 @@ from modelward.core.watch.folders import (
     remove_folder,
     set_paused,
 )
-from modelward.core.watch.watcher import FolderWatcher, WatchEvent
+from modelward.core.watch.service import WatchService
+from modelward.core.watch.watcher import FolderStatus, FolderWatcher, WatchEvent
 
 __all__ = [
     "DATA",
     "MODELS",
+    "FolderStatus",
     "FolderWatcher",
     "WatchEvent",
+    "WatchService",
     "WatchedFolder",
     "add_folder",
     "list_folders",

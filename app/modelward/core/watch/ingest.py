@@ -15,12 +15,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelward.core.artifacts.store import sha256_file
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
+from modelward.core.intake import SEEN, accept_model_file, model_name_for
 from modelward.core.registry.registry import Registry, utcnow
+from modelward.core.watch.batches import ingest_batch
 from modelward.core.watch.folders import DATA, MODELS, WatchedFolder, display_name
+
+if TYPE_CHECKING:
+    from modelward.core.jobs import JobRunner
 
 # Names that editors, browsers and copy tools use while a file is incomplete.
 _TEMP_PATTERNS = re.compile(
@@ -77,14 +81,6 @@ def _record(
         )
 
 
-def _model_name_for(folder: WatchedFolder, path: Path) -> str:
-    if folder.model_name:
-        return folder.model_name
-    stem = path.stem if path.is_file() else path.name
-    clean = re.sub(r"[:@/\\\s]+", "-", stem).strip("-.") or "model"
-    return clean[:200]
-
-
 def mlflow_model_file(folder: Path) -> Path | None:
     """The scikit-learn model file of an MLflow model folder (one with an ``MLmodel`` file)."""
     mlmodel = folder / "MLmodel"
@@ -101,11 +97,19 @@ def mlflow_model_file(folder: Path) -> Path | None:
     return None
 
 
-def ingest_file(registry: Registry, folder: WatchedFolder, path: str | Path) -> IngestResult:
+def ingest_file(
+    registry: Registry,
+    folder: WatchedFolder,
+    path: str | Path,
+    *,
+    runner: JobRunner | None = None,
+) -> IngestResult:
     """Take ``path`` (a file or an MLflow model folder) from ``folder``, once.
 
-    Never raises for a bad file: rejections are quarantined and returned as
-    results, so the watcher goes on.
+    The file goes through the intake door: copied once into the store (hashed
+    while copying), checked there, one audit event. Never raises for a bad
+    file: refusals are quarantined and returned as results, so the watcher
+    goes on. ``runner`` runs the jobs a data inbox's policy starts.
     """
     p = Path(path)
     target = p
@@ -118,31 +122,45 @@ def ingest_file(registry: Registry, folder: WatchedFolder, path: str | Path) -> 
         target = found
     try:
         st = target.stat()
-        sha, _ = sha256_file(target)
     except OSError as e:
         return IngestResult(folder.id, str(p), "", "error", f"cannot read: {e.strerror or e}")
-    with registry.read() as cur:
-        seen = cur.execute(
-            "SELECT status, result FROM ingested_files WHERE folder_id = ? AND path = ? AND sha256 = ?",
-            [folder.id, str(p), sha],
-        ).fetchall()
-    if seen:
-        return IngestResult(folder.id, str(p), sha, "duplicate", "already taken", None)
+
+    def seen(sha: str) -> bool:
+        with registry.read() as cur:
+            return bool(
+                cur.execute(
+                    "SELECT 1 FROM ingested_files WHERE folder_id = ? AND path = ? AND sha256 = ?",
+                    [folder.id, str(p), sha],
+                ).fetchall()
+            )
+
+    sha = ""
     try:
         if folder.kind == MODELS:
-            res = registry.register_file(
+            res = accept_model_file(
+                registry,
                 target,
-                _model_name_for(folder, p),
+                name=folder.model_name or model_name_for(p),
+                source=str(target),
                 lineage={"inbox": folder.path, "source": str(p.absolute())},
+                seen=seen,
             )
+            sha = res.sha256
+            if res.status == SEEN:
+                return IngestResult(folder.id, str(p), sha, "duplicate", "already taken", None)
+            res.raise_if_refused()
+            assert res.version is not None
             status = "registered" if res.created else "duplicate"
-            ref = res.version.ref
+            ref: str | None = res.version.ref
             detail = f"{ref} ({res.version.format})"
             result: dict[str, Any] = {"ref": ref}
         elif folder.kind == DATA:
-            from modelward.core.watch.batches import ingest_batch
-
-            ref, detail, result = ingest_batch(registry, folder, target, sha)
+            batch, detail, result = ingest_batch(registry, folder, target, seen=seen, runner=runner)
+            sha = batch.sha256
+            if batch.status == SEEN:
+                return IngestResult(folder.id, str(p), sha, "duplicate", "already taken", None)
+            batch.raise_if_refused()
+            ref = batch.ref
             status = "registered"
         else:  # pragma: no cover - guarded by add_folder
             raise InvalidInput(f"unknown folder kind {folder.kind}")

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelward.core.registry.registry import Registry
 from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
@@ -40,6 +41,9 @@ from modelward.core.watch.ingest import (
     is_temporary,
     mlflow_model_file,
 )
+
+if TYPE_CHECKING:
+    from modelward.core.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +102,9 @@ class FolderWatcher:
     write_timeout
         Seconds a file that a writer modified but never closed must stay
         unchanged before it is taken anyway (a lost close event).
+    runner
+        Runs the jobs a data inbox's policy starts (retraining); ``None``
+        runs them inline on the worker thread.
     """
 
     def __init__(
@@ -109,8 +116,10 @@ class FolderWatcher:
         settle: float = 1.0,
         rescan_interval: float = 10.0,
         write_timeout: float = 30.0,
+        runner: JobRunner | None = None,
     ):
         self.registry = registry
+        self.runner = runner
         self._folders = folders
         self.on_event = on_event or (lambda e: None)
         self.settle = settle
@@ -128,7 +137,7 @@ class FolderWatcher:
         self.results: list[IngestResult] = []
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
+    def _prepare(self, *, observe: bool) -> None:
         folders = self._folders if self._folders is not None else list_folders(self.registry)
         for f in folders:
             if f.paused:
@@ -136,10 +145,44 @@ class FolderWatcher:
             self.status[f.id] = FolderStatus(f)
             self._taken[f.id] = already_taken(self.registry, f.id)
             # Observe before the first scan, so no write between the two is missed.
-            if Path(f.path).is_dir():
+            if observe and Path(f.path).is_dir():
                 self._schedule(f)
+
+    def start(self) -> None:
+        self._prepare(observe=True)
         self._thread = threading.Thread(target=self._run, name="modelward-watcher", daemon=True)
         self._thread.start()
+
+    def run_once(self) -> list[IngestResult]:
+        """Take every file waiting in every folder now, on the calling thread, and return.
+
+        No observers, no settling: what is in the folders is taken as it is
+        (for a scheduled job or a test, not while files are being written).
+        A missing folder is reported as ``folder-missing``.
+
+        Returns
+        -------
+        list of IngestResult
+            One per file looked at, in order.
+        """
+        if self.running:
+            raise RuntimeError("run_once() on a watcher that is running")
+        self._prepare(observe=False)
+        first = len(self.results)
+        for st in self.status.values():
+            if not Path(st.folder.path).is_dir():
+                st.present = False
+                st.last_event = "folder missing"
+                self._emit(
+                    WatchEvent("folder-missing", st.folder.path, detail="the folder is gone")
+                )
+                continue
+            self._scan(st.folder)
+        for pend in self._pending.values():
+            pend.ready_now = True
+        self._take_ready()
+        with self.processed:
+            return list(self.results[first:])
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop observers and the worker, in that order; waits for the file in hand."""
@@ -319,7 +362,7 @@ class FolderWatcher:
     def _ingest(self, folder: WatchedFolder, p: Path, cur: tuple[int, float]) -> None:
         st = self.status[folder.id]
         try:
-            result = ingest_file(self.registry, folder, p)
+            result = ingest_file(self.registry, folder, p, runner=self.runner)
         except Exception as e:  # never let one file stop the watcher
             log.exception("ingesting %s failed", display_name(p))
             result = IngestResult(folder.id, str(p), "", "error", f"{type(e).__name__}: {e}")

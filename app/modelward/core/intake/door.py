@@ -1,0 +1,406 @@
+"""The one door every file passes to enter the registry.
+
+A model file (registered from the CLI, the API, a drop on the window, a
+watched folder, a bundle, a conversion) goes through
+:func:`accept_model_file`; a data batch through :func:`accept_batch`. Each:
+
+1. copies the bytes once into the content-addressed store, hashing them while
+   they are copied (a path, bytes in memory, or bytes already stored);
+2. runs its checks on the **stored** bytes, never on the source, which can
+   change under it (model files: the trust sandbox; batches:
+   :func:`~modelward.core.intake.checks.check_batch`, then the champion's
+   monitoring check);
+3. records exactly one audit event: ``version.registered`` /
+   ``dataset.registered`` when accepted, ``ingest.rejected`` (with sha256,
+   source, reason; the user and time are the event's) when refused, the
+   bytes then being quarantined with their reason. Bytes already recorded
+   return the existing version or dataset and write nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from modelward.core.artifacts.trust import inspect_untrusted
+from modelward.core.datasets import record_dataset
+from modelward.core.errors import InvalidInput, NotFound, RejectedFile
+from modelward.core.intake.checks import check_batch, monitor_batch
+from modelward.core.intake.quarantine import quarantine
+from modelward.core.intake.result import (
+    ACCEPTED,
+    BATCH,
+    DUPLICATE,
+    MODEL,
+    REFUSED,
+    SEEN,
+    IntakeResult,
+)
+from modelward.core.progress import ProgressFn, no_progress
+from modelward.core.registry.registry import Registry, validate_name
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Bytes already in the artifact store (a bundle's entries): the door checks them there.
+
+    ``fresh``: the caller stored them for this intake alone, so a refusal
+    removes them from the store again (unless a version or dataset uses them).
+    """
+
+    sha256: str
+    size: int
+    fresh: bool = False
+
+
+Incoming = str | os.PathLike[str] | bytes | Stored
+SeenFn = Callable[[str], bool]
+"""Called with the stored bytes' SHA-256; ``True`` means the caller took them already."""
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    sha256: str
+    size: int
+    created: bool  # the store did not hold these bytes before
+    source: str
+    path: Path | None  # the source file, when there was one
+
+
+def model_name_for(path: str | os.PathLike[str]) -> str:
+    """A model name from a file or folder name: ``credit risk v2.joblib`` → ``credit-risk-v2``."""
+    p = Path(path)
+    stem = p.name if p.is_dir() else p.stem
+    clean = re.sub(r"[:@/\\\s]+", "-", stem).strip("-.") or "model"
+    return clean[:200]
+
+
+def _store(
+    registry: Registry, incoming: Incoming, source: str | None, progress: ProgressFn
+) -> _Arrival:
+    """Copy ``incoming`` into the store once, hashing while copying."""
+    store = registry.artifacts
+    if isinstance(incoming, Stored):
+        if not store.has(incoming.sha256):
+            raise NotFound(f"artifact {incoming.sha256[:12]}… is not in the store; store it first")
+        return _Arrival(incoming.sha256, incoming.size, incoming.fresh, source or "store", None)
+    if isinstance(incoming, bytes):
+        sha, size, created = store.put_file_new(BytesIO(incoming), len(incoming), progress)
+        return _Arrival(sha, size, created, source or "bytes", None)
+    src = Path(incoming)
+    if not src.exists():
+        raise NotFound(f"no such file: {src}")
+    if src.is_dir():
+        raise InvalidInput(f"{src} is a folder, not a model file")
+    try:
+        total = src.stat().st_size
+        fin: BinaryIO = open(src, "rb", buffering=0)  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {src}") from None
+    except PermissionError:
+        raise InvalidInput(f"cannot read {src}: permission denied") from None
+    with fin:
+        sha, size, created = store.put_file_new(fin, total, progress)
+    return _Arrival(sha, size, created, source or str(src), src)
+
+
+def _refuse(
+    registry: Registry, kind: str, arrival: _Arrival, reason: str, **extra: Any
+) -> IntakeResult:
+    dest = quarantine(
+        registry,
+        registry.artifacts.path_for(arrival.sha256),
+        source=arrival.source,
+        reason=reason,
+        sha256=arrival.sha256,
+        drop_stored=arrival.created,
+    )
+    return IntakeResult(
+        kind,
+        REFUSED,
+        arrival.source,
+        arrival.sha256,
+        arrival.size,
+        reason=reason,
+        quarantined_to=str(dest),
+        **extra,
+    )
+
+
+@contextlib.contextmanager
+def _unstored_on_error(registry: Registry, arrival: _Arrival) -> Iterator[None]:
+    """Remove the bytes this call stored when a check fails for another reason than a refusal.
+
+    A busy registry or a sandbox that died is not the file's fault: nothing
+    is left behind, and the file is tried again later.
+    """
+    try:
+        yield
+    except RejectedFile:
+        raise  # a refusal: the caller quarantines the stored bytes
+    except BaseException:
+        if arrival.created:
+            with contextlib.suppress(OSError):
+                registry.artifacts.path_for(arrival.sha256).unlink()
+        raise
+
+
+def _seen(registry: Registry, arrival: _Arrival, seen: SeenFn | None) -> bool:
+    if seen is None or not seen(arrival.sha256):
+        return False
+    if arrival.created:  # stored only to be hashed: nothing refers to it
+        with contextlib.suppress(OSError):
+            registry.artifacts.path_for(arrival.sha256).unlink()
+    return True
+
+
+def accept_model_file(
+    registry: Registry,
+    incoming: Incoming,
+    *,
+    name: str,
+    source: str | None = None,
+    lineage: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+    task: str | None = None,
+    declared: Mapping[str, Any] | None = None,
+    inspect: bool = True,
+    seen: SeenFn | None = None,
+    progress: ProgressFn = no_progress,
+) -> IntakeResult:
+    """Take one model file into the registry as a version of ``name``, or refuse it.
+
+    Parameters
+    ----------
+    registry
+        The registry.
+    incoming
+        A path, the bytes themselves, or :class:`Stored` bytes (a bundle's).
+    name
+        The model; created on first use.
+    source
+        Where the bytes came from, for lineage, quarantine and audit
+        (default: the path given, ``"bytes"``, ``"store"``).
+    lineage, metrics, tags, description, task
+        Recorded with the new version. A file given by path also records
+        ``lineage["source"]`` (its absolute path) unless ``lineage`` names one.
+    declared
+        Metadata the file's origin declares (a bundle's manifest):
+        ``estimator_class``, ``params``, ``signature``, ``status``; kept
+        instead of the inspection's where given. The inspection still decides
+        the format and whether the bytes are taken; a status other than
+        ``ok`` from it wins over a declared one.
+    inspect
+        ``False`` only for bytes this process wrote itself from a live
+        estimator (:func:`modelward.api.log_model`): the sandbox is skipped
+        and ``declared`` must give ``format``.
+    seen
+        Called with the SHA-256 once stored; ``True`` returns ``seen`` at
+        once (a watched folder that took these bytes from this path already).
+    progress
+        ``(fraction, status)``.
+
+    Returns
+    -------
+    IntakeResult
+        ``accepted`` / ``duplicate`` with ``version``; ``refused`` with
+        ``reason`` (quarantined, audited). Use :meth:`IntakeResult.raise_if_refused`
+        where a refusal is an error.
+
+    Raises
+    ------
+    NotFound, InvalidInput
+        No such file, a folder, an unreadable file, a bad name.
+    RegistryUnwritable
+        The store or the registry cannot be written (nothing was recorded).
+    """
+    validate_name(name)
+    decl = dict(declared or {})
+    if not inspect and not decl.get("format"):
+        raise InvalidInput("a model file taken without inspection must declare its format")
+    arrival = _store(registry, incoming, source, lambda f, s: progress(f * 0.5, s))
+    if _seen(registry, arrival, seen):
+        return IntakeResult(MODEL, SEEN, arrival.source, arrival.sha256, arrival.size)
+    stored = registry.artifacts.path_for(arrival.sha256)
+    meta: dict[str, Any] = {}
+    fmt = str(decl.get("format") or "")
+    if inspect:
+        progress(0.5, "inspecting")
+        try:
+            with _unstored_on_error(registry, arrival):
+                info, meta = inspect_untrusted(stored, sha256=arrival.sha256, registry=registry)
+        except RejectedFile as rej:
+            return _refuse(registry, MODEL, arrival, rej.reason)
+        fmt = info.format
+    status = str(decl.get("status") or meta.get("status") or "ok")
+    if meta.get("status") not in (None, "ok"):
+        status = str(meta["status"])
+    full_lineage: dict[str, Any] = {}
+    if arrival.path is not None:
+        full_lineage["source"] = str(arrival.path.absolute())
+    full_lineage.update(lineage or {})
+    progress(0.9, "recording")
+    res = registry.add_version(
+        name,
+        sha256=arrival.sha256,
+        size=arrival.size,
+        format=fmt,
+        estimator_class=decl.get("estimator_class") or meta.get("estimator_class"),
+        params=decl["params"] if "params" in decl else meta.get("params"),
+        signature=decl["signature"] if "signature" in decl else meta.get("signature"),
+        lineage=full_lineage,
+        metrics=dict(metrics) if metrics is not None else None,
+        tags=dict(tags) if tags is not None else None,
+        status=status,
+        task=task,
+        description=description,
+    )
+    progress(1.0, "registered")
+    return IntakeResult(
+        MODEL,
+        ACCEPTED if res.created else DUPLICATE,
+        arrival.source,
+        arrival.sha256,
+        arrival.size,
+        version=res.version,
+    )
+
+
+@contextlib.contextmanager
+def stored_view(registry: Registry, sha256: str, name: str) -> Iterator[Path]:
+    """The stored bytes under a file name (``name``), for readers that go by the suffix.
+
+    A hard link to the read-only artifact (a copy where links are not
+    possible), in a private folder of the store, removed on exit: the
+    readers see the stored bytes and the name the user gave them.
+    """
+    stored = registry.artifacts.path_for(sha256)
+    folder = Path(tempfile.mkdtemp(prefix=".view-", dir=registry.artifacts.root))
+    try:
+        view = folder / name
+        try:
+            os.link(stored, view)
+        except OSError:
+            view = folder / ("batch" + "".join(Path(name).suffixes[-2:]))
+            try:
+                os.link(stored, view)
+            except OSError:
+                shutil.copyfile(stored, view)
+        yield view
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _nameless(registry: Registry, arrival: _Arrival) -> str:
+    """A name for a batch given as bytes: its digest, with the suffix its bytes say."""
+    with open(registry.artifacts.path_for(arrival.sha256), "rb") as f:
+        parquet = f.read(4) == b"PAR1"
+    return f"{arrival.sha256[:12]}.{'parquet' if parquet else 'csv'}"
+
+
+def accept_batch(
+    registry: Registry,
+    incoming: Incoming,
+    *,
+    model_name: str | None,
+    source: str | None = None,
+    name: str | None = None,
+    role: str = "batch",
+    options: Mapping[str, Any] | None = None,
+    monitor: bool = True,
+    seen: SeenFn | None = None,
+    progress: ProgressFn = no_progress,
+) -> IntakeResult:
+    """Take one data batch (CSV or Parquet) into the registry as a dataset, or refuse it.
+
+    Parameters
+    ----------
+    registry
+        The registry.
+    incoming
+        A path, the bytes, or :class:`Stored` bytes.
+    model_name
+        The model the batch is for: its signature's columns are required and,
+        with a profiled champion, the batch is checked for drift.
+    source
+        Where it came from (default: the path given).
+    name
+        How the batch is shown (default: the source's file name).
+    role
+        The dataset's role (``batch``).
+    options
+        The inbox's ``label_column`` and ``id_column``, for the champion check.
+    monitor
+        Check the batch against the champion's reference profile.
+    seen
+        As for :func:`accept_model_file`.
+    progress
+        ``(fraction, status)``.
+
+    Returns
+    -------
+    IntakeResult
+        With ``dataset_id``, ``rows``, ``schema`` and ``monitoring`` (or
+        ``None``); ``refused`` with ``reason`` (quarantined, audited).
+    """
+    arrival = _store(registry, incoming, source, lambda f, s: progress(f * 0.4, s))
+    if _seen(registry, arrival, seen):
+        return IntakeResult(BATCH, SEEN, arrival.source, arrival.sha256, arrival.size)
+    shown = name or (
+        arrival.path.name if arrival.path is not None else _nameless(registry, arrival)
+    )
+    with (
+        stored_view(registry, arrival.sha256, shown) as view,
+        _unstored_on_error(registry, arrival),
+    ):
+        try:
+            progress(0.4, "checking")
+            facts = check_batch(registry, view, model_name=model_name)
+            monitoring = None
+            if monitor and model_name is not None:
+                progress(0.6, "checking against the champion")
+                monitoring = monitor_batch(
+                    registry,
+                    view,
+                    model_name=model_name,
+                    name=shown,
+                    schema=facts.schema,
+                    options=dict(options or {}),
+                )
+        except RejectedFile as rej:
+            # Readers name the file they read: name the source instead.
+            reason = rej.reason.replace(str(view), arrival.source)
+            return _refuse(registry, BATCH, arrival, reason)
+    progress(0.9, "recording")
+    did, created = record_dataset(
+        registry,
+        fingerprint=arrival.sha256,
+        name=shown,
+        role=role,
+        rows=facts.rows,
+        schema=facts.schema,
+        source=arrival.source,
+        model_name=model_name,
+    )
+    progress(1.0, "recorded")
+    return IntakeResult(
+        BATCH,
+        ACCEPTED if created else DUPLICATE,
+        arrival.source,
+        arrival.sha256,
+        arrival.size,
+        dataset_id=did,
+        rows=facts.rows,
+        schema=facts.schema,
+        monitoring=monitoring,
+    )
