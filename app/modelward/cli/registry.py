@@ -12,8 +12,10 @@ from modelward.core.errors import NotFound
 
 
 def cmd_register(args: argparse.Namespace) -> Result:
+    from modelward.core.intake import accept_model_file  # deferred: start-up cost
+
     reg = open_registry(args)
-    res = reg.register_file(args.path, args.name)
+    res = accept_model_file(reg, args.path, name=args.name).register_result()
     out = version_json(res.version)
     out["created"] = res.created
     v = res.version
@@ -99,6 +101,7 @@ def cmd_trust(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
     from modelward.core.artifacts.store import sha256_file
     from modelward.core.artifacts.trust import record_override
+    from modelward.core.intake import accept_model_file
 
     reg = open_registry(args)
     try:
@@ -113,7 +116,7 @@ def cmd_trust(args: argparse.Namespace) -> Result:
         reason=args.reason,
         source=str(args.path),
     )
-    res = reg.register_file(args.path, args.name)
+    res = accept_model_file(reg, args.path, name=args.name).register_result()
     out = version_json(res.version)
     out.update({"created": res.created, "override_audit_seq": seq})
     text = lines(

@@ -6,13 +6,12 @@ import argparse
 import json
 import sys
 import threading
-import time
 from typing import Any
 
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, table
 from modelward.core import platform
-from modelward.core.errors import InvalidInput, ModelWardError
+from modelward.core.errors import InvalidInput
 
 
 def _folder_ref(text: str) -> int | str:
@@ -86,68 +85,20 @@ def cmd_folders_pause(args: argparse.Namespace) -> Result:
     return Result(f.to_json(), f"{'paused' if f.paused else 'resumed'} {f.path}")
 
 
-def _policy_runner(args: argparse.Namespace) -> tuple[Any, Any]:
-    """A one-worker job runner for policy actions that prints what the jobs do."""
-    # deferred: start-up cost
-    from modelward.core.jobs import JobRunner
-    from modelward.core.policies import use_runner
-
-    def say(kind: str, job_id: int, text: str) -> None:
-        if args.json:
-            print(json.dumps({"kind": kind, "job": job_id, "detail": text}), flush=True)
-        else:
-            print(f"{kind:<15} job {job_id}  {text}".rstrip(), flush=True)
-
-    class Printer:
-        def job_started(self, job_id: int) -> None:
-            say("job-started", job_id, runner.get(job_id).title)
-
-        def job_progressed(self, job_id: int, fraction: float, status: str) -> None:
-            pass
-
-        def job_logged(self, job_id: int, line: str) -> None:
-            say("job-log", job_id, line)
-
-        def job_finished(self, job_id: int, result: Any) -> None:
-            say("job-finished", job_id, getattr(result, "status", ""))
-
-        def job_failed(self, job_id: int, message: str) -> None:
-            say("job-failed", job_id, message)
-
-        def job_cancelled(self, job_id: int) -> None:
-            say("job-cancelled", job_id, "")
-
-    runner = JobRunner(max_workers=1, listener=Printer())
-    return runner, use_runner(runner)
-
-
-def _stop_policy_runner(runner: Any, previous: Any) -> None:
-    from modelward.core.policies import use_runner  # deferred: start-up cost
-
-    runner.shutdown(timeout=30)
-    use_runner(previous)
-
-
-def _run_due_policies(reg: Any, args: argparse.Namespace) -> None:
-    from modelward.core.policies import run_due  # deferred: start-up cost
-
-    try:
-        for run in run_due(reg):
-            line = f"policy run {run.id} for {run.model}: {run.status}"
-            if args.json:
-                print(json.dumps({"kind": "policy", "detail": line}), flush=True)
-            else:
-                print(f"{'policy':<15} {line}", flush=True)
-    except ModelWardError as e:  # a busy registry: try again next time
-        print(f"modelward: policies: {e}", file=sys.stderr, flush=True)
-
-
 def cmd_watch(args: argparse.Namespace) -> Result:
-    """Run the watchers headless until SIGINT or SIGTERM; events stream as they happen."""
+    """Run the watchers headless until SIGINT or SIGTERM; events stream as they happen.
+
+    The folders and the policies run in the same core services the window
+    starts (:class:`~modelward.core.watch.service.WatchService`,
+    :class:`~modelward.core.policies.service.PolicyService`); policy work runs
+    as jobs on the policy service's runner, beside the watcher.
+    """
     # deferred: start-up cost
+    from modelward.core.policies.service import PolicyService
     from modelward.core.registry import Registry
-    from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder, list_folders
+    from modelward.core.watch import DATA, MODELS, add_folder, list_folders
     from modelward.core.watch.folders import display_name
+    from modelward.core.watch.service import WatchService
 
     if args.data and not args.model:
         raise InvalidInput("--data needs --model NAME (the model its batches are checked against)")
@@ -166,6 +117,16 @@ def cmd_watch(args: argparse.Namespace) -> Result:
     if not folders:
         raise InvalidInput("no folders to watch: give --models DIR and/or --data DIR --model NAME")
 
+    def say(kind: str, detail: str, job: int | None = None) -> None:
+        if args.json:
+            line: dict[str, Any] = {"kind": kind, "detail": detail}
+            if job is not None:
+                line["job"] = job
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        else:
+            prefix = f"{kind:<15} " + (f"job {job}  " if job is not None else "")
+            print(f"{prefix}{detail}".rstrip(), flush=True)
+
     def show(event: Any) -> None:
         where = display_name(event.path) if event.path else display_name(event.folder)
         line = {
@@ -180,24 +141,32 @@ def cmd_watch(args: argparse.Namespace) -> Result:
         else:
             print(f"{event.kind:<15} {where}  {event.detail}".rstrip(), flush=True)
 
+    def on_policy(event: Any) -> None:
+        if event.kind in ("job-progress", "alert"):
+            return
+        if event.kind == "error":
+            print(f"modelward: policies: {event.detail}", file=sys.stderr, flush=True)
+        else:
+            say(event.kind, event.detail, event.job_id)
+
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
 
     platform.on_stop_signal(on_signal)
-    watcher = FolderWatcher(reg, folders, on_event=show, settle=args.settle)
-    runner, previous = _policy_runner(args)  # policies act as jobs beside the watcher
+    policies = PolicyService(reg, interval=args.policy_interval)
+    policies.subscribe(on_policy)
+    watch = WatchService(reg, runner=policies.runner, settle=args.settle)
+    watch.subscribe(show)
     if not args.json:
         print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
-    watcher.start()
-    next_due = 0.0
+    watch.start()
+    policies.start()
     while not stop.wait(0.5):
-        if time.monotonic() >= next_due:  # schedules and approval expiry
-            _run_due_policies(reg, args)
-            next_due = time.monotonic() + args.policy_interval
-    watcher.stop()
-    _stop_policy_runner(runner, previous)
+        pass
+    watch.stop()
+    policies.stop()
     reg.close()
     return Result(None, "stopped")
 
