@@ -1,5 +1,5 @@
 """Policies in the window: the editor round-trips a policy; runs explain themselves; the loop
-runs on the window's job runner and run_due on the policy thread."""
+runs on the window's job runner (the PolicyService's) and run_due on the policy thread."""
 
 from __future__ import annotations
 
@@ -89,10 +89,11 @@ def test_editing_a_policy_in_the_window_stores_it(window, qtbot):
 def test_policy_runs_are_listed_with_their_explanation(window, qtbot):
     center, reg = window.policies, window.registry
     # The window's runner runs policy jobs (progress, cancel, log in Jobs).
-    assert policy_engine._get_runner() is window.jobs.runner
+    assert center.service.runner is window.jobs.runner
+    assert window.watch.service.runner is window.jobs.runner
     hit = TriggerHit("psi_above", 0.41, 0.25, "PSI of income 0.41 above 0.25")
     with qtbot.waitSignal(center.sig_new_alerts, timeout=10_000):
-        policy_engine.fire(reg, get_policy(reg, "m"), [hit])
+        policy_engine.fire(reg, get_policy(reg, "m"), [hit], runner=center.service.runner)
     (run,) = list_policy_runs(reg)
     page = center.policies_page
     center.show(center.policies_index)
@@ -110,10 +111,10 @@ def test_run_due_runs_on_the_policy_thread(window, qtbot):
     assert done.args[1] == []  # nothing scheduled is due
 
 
-def test_the_policy_runner_is_given_back_at_shutdown(make_main_window, tmp_path):
-    before = policy_engine.use_runner(None)
-    policy_engine.use_runner(before)
+def test_the_policy_service_stops_at_shutdown(make_main_window, tmp_path):
     win = make_main_window(protected_registry(tmp_path))
-    assert policy_engine._get_runner() is win.jobs.runner
+    service = win.policies.service
+    assert service.running and service.runner is win.jobs.runner
     win.shutdown()
-    assert policy_engine._runner is before
+    assert not service.running
+    assert not hasattr(policy_engine, "use_runner")  # no process-global runner

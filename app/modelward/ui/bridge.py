@@ -23,14 +23,8 @@ from PySide6.QtCore import QObject, Signal
 from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.errors import ModelWardError
 from modelward.core.jobs import JobRunner, lower_thread_priority
-from modelward.core.watch import (
-    MODELS,
-    FolderWatcher,
-    add_folder,
-    list_folders,
-    remove_folder,
-    set_paused,
-)
+from modelward.core.watch import MODELS, add_folder
+from modelward.core.watch.service import WatchService
 
 log = logging.getLogger(__name__)
 JOB_NICE = 10
@@ -206,12 +200,13 @@ class Reader(QObject):
 
 
 class WatchBridge(QObject):
-    """Runs the window's one :class:`~modelward.core.watch.FolderWatcher` and re-emits its events.
+    """The window's face of the core :class:`~modelward.core.watch.service.WatchService`.
 
-    Changing the folders (add, remove, pause, resume) and (re)starting the
-    watcher read and write the registry and may wait for the file in hand, so
-    they run on one control thread, in order; the GUI thread only submits.
-    Watcher events arrive on the watcher's worker thread and are only emitted.
+    The service is the same one ``modelward watch`` runs. Changing the folders
+    (add, remove, pause, resume) and (re)starting the watcher read and write
+    the registry and may wait for the file in hand, so they run on one control
+    thread, in order; the GUI thread only submits. Watcher events arrive on the
+    watcher's worker thread and are only emitted.
     """
 
     sig_watch_event = Signal(object)
@@ -226,14 +221,16 @@ class WatchBridge(QObject):
         registry: Any,
         parent: QObject | None = None,
         *,
+        runner: Any = None,
         settle: float = 1.0,
         rescan_interval: float = 10.0,
     ):
         super().__init__(parent)
         self.registry = registry
-        self.settle = settle
-        self.rescan_interval = rescan_interval
-        self.watcher: Any = None  # replaced on the control thread; read on the GUI thread
+        self.service = WatchService(
+            registry, runner=runner, settle=settle, rescan_interval=rescan_interval
+        )
+        self.service.subscribe(self.sig_watch_event.emit)
         self.folders: list[Any] = []
         # The watcher's own threads start from here and inherit this niceness.
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
@@ -243,11 +240,16 @@ class WatchBridge(QObject):
             initargs=(JOB_NICE,),
         )
 
+    @property
+    def watcher(self) -> Any:
+        """The running :class:`~modelward.core.watch.FolderWatcher`, or ``None``."""
+        return self.service.watcher
+
     # GUI thread: submit only.
     def start(self, legacy_paths: list[str] | tuple[str, ...] = ()) -> None:
         """Start watching the registry's folders (plus ``legacy_paths`` from old settings)."""
         paths = list(legacy_paths)
-        self._submit(lambda: self._add_legacy(paths))
+        self._submit(lambda: self._start(paths))
 
     def add(
         self,
@@ -257,38 +259,34 @@ class WatchBridge(QObject):
         model_name: str | None = None,
         polling: bool = False,
     ) -> None:
-        self._submit(
-            lambda: add_folder(self.registry, path, kind, model_name=model_name, polling=polling)
-        )
+        self._submit(lambda: self.service.add(path, kind, model_name=model_name, polling=polling))
 
     def remove(self, folder_id: int) -> None:
-        self._submit(lambda: remove_folder(self.registry, folder_id))
+        self._submit(lambda: self.service.remove(folder_id))
 
     def set_paused(self, folder_id: int, paused: bool) -> None:
-        self._submit(lambda: set_paused(self.registry, folder_id, paused))
+        self._submit(lambda: self.service.set_paused(folder_id, paused))
 
     def rescan(self) -> None:
         """Ask the running watcher for a full rescan now (sets a flag; returns at once)."""
-        w = self.watcher
-        if w is not None:
-            w.rescan()
+        self.service.rescan()
 
     def status(self, folder_id: int) -> Any:
         """The live ``FolderStatus`` of an active folder, or ``None``."""
-        w = self.watcher
-        return None if w is None else w.status.get(folder_id)
+        return self.service.status(folder_id)
 
     def _submit(self, change: Callable[[], Any]) -> None:
         if self._pool is not None:
             self._pool.submit(self._apply, change)
 
     # Control thread.
-    def _add_legacy(self, paths: list[str]) -> None:
+    def _start(self, paths: list[str]) -> None:
         for p in paths:
             try:
                 add_folder(self.registry, p, MODELS)
             except ModelWardError as e:
                 log.warning("watched folder from the old settings not moved: %s", e)
+        self.service.start()
 
     def _apply(self, change: Callable[[], Any]) -> None:
         failure = ""
@@ -299,38 +297,21 @@ class WatchBridge(QObject):
         except Exception as e:  # never let a control step die silently
             log.exception("watched folder change failed")
             failure = f"the watched folders could not be changed: {type(e).__name__}: {e}"
-        try:
-            self._restart()
-            self.folders = list_folders(self.registry)
-        except ModelWardError as e:
-            failure = failure or str(e)
-        except Exception as e:
-            log.exception("the folder watcher could not start")
-            failure = failure or f"the folder watcher could not start: {type(e).__name__}: {e}"
+        if failure and self._pool is not None:
+            # The change failed before the service restarted: make sure it runs.
+            try:
+                self.service.restart()
+            except Exception as e:
+                log.exception("the folder watcher could not start")
+                failure = f"{failure}; the folder watcher could not start either: {e}"
+        self.folders = list(self.service.folders)
         if failure:
             self.sig_watch_failed.emit(failure)
         self.sig_folders_changed.emit(list(self.folders))
-
-    def _restart(self) -> None:
-        old, self.watcher = self.watcher, None
-        if old is not None:
-            old.stop()
-        if self._pool is None:
-            return  # shutting down
-        w = FolderWatcher(
-            self.registry,
-            on_event=self.sig_watch_event.emit,
-            settle=self.settle,
-            rescan_interval=self.rescan_interval,
-        )
-        w.start()
-        self.watcher = w
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Finish the pending change, then stop the watcher (it finishes the file in hand)."""
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        w, self.watcher = self.watcher, None
-        if w is not None:
-            w.stop(timeout)
+        self.service.stop(timeout)

@@ -122,7 +122,15 @@ class MainWindow(QMainWindow):
         self.versions_model.metric_columns = self.settings.key_metric_columns
         self.audit_model = QtAuditTableModel(registry, self.reader, self)
         self.jobs_model = QtJobsTableModel(self.jobs, self)
-        self.watch = WatchBridge(registry, self, settle=watch_settle, rescan_interval=watch_rescan)
+        # The watcher's data inboxes start policy work on the window's job runner,
+        # so it shows in Jobs like everything else.
+        self.watch = WatchBridge(
+            registry,
+            self,
+            runner=self.jobs.runner,
+            settle=watch_settle,
+            rescan_interval=watch_rescan,
+        )
         self.watch_folders_model = QtWatchedFoldersModel(self.watch, self)
         self.watch_feed_model = QtWatchFeedModel(self)
 

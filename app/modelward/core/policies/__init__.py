@@ -38,7 +38,6 @@ from modelward.core.policies.engine import (
     get_policy_run,
     list_policy_runs,
     run_due,
-    use_runner,
 )
 from modelward.core.policies.model import Policy, Triggers
 from modelward.core.policies.store import get_policy, list_policies, remove_policy, set_policy
@@ -76,5 +75,4 @@ __all__ = [
     "run_due",
     "set_policy",
     "unread_count",
-    "use_runner",
 ]

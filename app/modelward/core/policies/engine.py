@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError, NotFound
+from modelward.core.jobs import JobRunner
 from modelward.core.policies import alerts as _alerts
 from modelward.core.policies.model import Policy
 from modelward.core.policies.store import get_policy, list_policies
@@ -40,7 +41,7 @@ from modelward.core.policies.triggers import (
 )
 
 if TYPE_CHECKING:
-    from modelward.core.jobs import Job, JobContext, JobRunner
+    from modelward.core.jobs import Job, JobContext
     from modelward.core.policies.approvals import ApprovalRequest
     from modelward.core.registry import Registry
     from modelward.core.watch.folders import WatchedFolder
@@ -54,7 +55,6 @@ __all__ = [
     "list_policy_runs",
     "record_batch",
     "run_due",
-    "use_runner",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,31 +73,12 @@ REJECTED = "rejected"
 EXPIRED = "expired"
 
 _lock = threading.Lock()
-_runner: JobRunner | None = None
 _active: set[str] = set()  # models with a loop queued or running in this process
 
 
-def use_runner(runner: JobRunner | None) -> JobRunner | None:
-    """Deprecated: set the runner used when none is passed; returns the previous one.
-
-    Pass ``runner=`` to :func:`evaluate_after_batch`, :func:`fire` and
-    :func:`run_due` instead (a :class:`~modelward.core.policies.service.PolicyService`
-    owns one). Kept only until every face passes its runner explicitly.
-    """
-    global _runner
-    with _lock:
-        prev, _runner = _runner, runner
-    return prev
-
-
 def _get_runner(runner: JobRunner | None = None) -> JobRunner:
-    """``runner``, else the deprecated process default, else an inline runner."""
-    if runner is not None:
-        return runner
-    from modelward.core.jobs import JobRunner
-
-    with _lock:
-        return _runner if _runner is not None else JobRunner(sync=True)
+    """``runner``, else an inline runner (the CLI's one-shot commands, tests)."""
+    return runner if runner is not None else JobRunner(sync=True)
 
 
 # --------------------------------------------------------------------------- runs

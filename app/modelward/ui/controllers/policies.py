@@ -3,12 +3,13 @@
 :class:`PolicyController` owns the Alerts, Approvals and Policies pages, their
 badges, the status-bar alerts button and the tray; it runs the policy loop:
 
-* policy jobs (retrain → validate → promote or ask) run on the window's
-  :class:`~modelward.core.jobs.JobRunner` (``use_runner``), so they show in
-  Jobs with progress, cancel and log;
-* ``run_due`` (schedules, expired requests) runs on a timer, and
-  acknowledgements too, on the window's background reader (short writes that
-  need no Jobs entry);
+* the policy loop is the core :class:`~modelward.core.policies.service.PolicyService`
+  (the one ``modelward watch`` runs), on the window's
+  :class:`~modelward.core.jobs.JobRunner`, so policy jobs (retrain → validate →
+  promote or ask) show in Jobs with progress, cancel and log; the service's
+  timer fires schedules and expires old requests;
+* "Run due policy work now" and acknowledgements run on the window's
+  background reader (short writes that need no Jobs entry);
 * views refresh when the window sees the audit head move; new alerts found
   there raise a tray message.
 
@@ -20,11 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QListWidgetItem, QMessageBox, QPushButton, QWidget
 
 from modelward.core.jobs import JobKind
-from modelward.core.policies import acknowledge_alert, acknowledge_all, use_runner
+from modelward.core.policies import acknowledge_alert, acknowledge_all
+from modelward.core.policies.service import RUN, PolicyEvent, PolicyService
 from modelward.core.registry.registry import current_user
 from modelward.ui.controllers.base import Controller
 from modelward.ui.controllers.policy_tasks import (
@@ -34,7 +36,6 @@ from modelward.ui.controllers.policy_tasks import (
     gates_text,
     load_snapshot,
     request_job,
-    run_due_now,
     save_policy_job,
 )
 from modelward.ui.dialogs.approval import RequestApprovalDialog, SignatureDialog
@@ -92,6 +93,8 @@ class PolicyController(Controller):
     """token, one sentence."""
     sig_approval_needed = Signal(object)
     """an :class:`ApprovalNeeded`: an alias move was refused by four-eyes."""
+    sig_policy_event = Signal(object)
+    """a :class:`~modelward.core.policies.service.PolicyEvent` from the service's thread."""
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
@@ -99,16 +102,17 @@ class PolicyController(Controller):
         self._last_alert_id: int | None = None
         self._due: int | None = None
         # Policy loops (from the data inbox or the timer) run as the window's jobs.
-        self._prev_runner = use_runner(window.jobs.runner)
+        self.service = PolicyService(
+            window.registry, runner=window.jobs.runner, interval=DUE_MS / 1000
+        )
         self.tray = AlertTray(self)
         self._build_pages()
         self.policy_button = QPushButton("Policy…")
         self.policy_button.setToolTip("Triggers, actions and four-eyes of this model")
         self._connect()
-        self.due_timer = QTimer(self)
-        self.due_timer.setInterval(DUE_MS)
-        self.due_timer.timeout.connect(self.run_due)
-        self.due_timer.start()
+        self.sig_policy_event.connect(self._on_policy_event, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe = self.service.subscribe(self.sig_policy_event.emit)
+        self.service.start()
 
     # ------------------------------------------------------------ building
     def _add_page(self, text: str, page: QWidget) -> tuple[int, NavBadge]:
@@ -234,13 +238,18 @@ class PolicyController(Controller):
         """Expire old approval requests and fire scheduled policies (background reader)."""
         if self._due is not None:
             return  # the previous round is still at work
-        self._due = self.background(run_due_now, self.registry, done=self._on_due_done)
+        self._due = self.background(self._run_due_once, done=self._on_due_done)
+
+    def _run_due_once(self) -> list[int]:
+        return [r.id for r in self.service.run_due_once()]
+
+    def _on_policy_event(self, event: PolicyEvent) -> None:
+        if event.kind == RUN:  # one per run the service started (its timer or run_due)
+            self.window.notify(f"Scheduled policy work: {event.detail} (see Policies and Jobs)")
 
     def _on_due_done(self, run_ids: list[int]) -> None:
-        if run_ids:
-            self.window.notify(
-                f"Scheduled policy work started {len(run_ids)} run(s): see Policies and Jobs"
-            )
+        if not run_ids:  # each run that started was announced by its own event
+            self.window.notify("No policy work was due")
 
     # ------------------------------------------------------------ jobs
     def job_finished(self, job_id: int, result: Any) -> None:
@@ -376,12 +385,12 @@ class PolicyController(Controller):
 
     # ------------------------------------------------------------ shutdown
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop the timer; give the policy loop its old runner back."""
+        """Stop the policy service's timer (the runner is the window's: not stopped here)."""
         if self._closed:
             return
+        self._unsubscribe()
+        self.service.stop(timeout)
         super().shutdown(timeout)
-        self.due_timer.stop()
-        use_runner(self._prev_runner)
         self.tray.shutdown()
 
 

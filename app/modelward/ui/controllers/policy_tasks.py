@@ -24,7 +24,6 @@ from modelward.core.policies import (
     pending_approvals,
     reject,
     request_approval,
-    run_due,
     set_policy,
     unread_count,
 )
@@ -205,8 +204,3 @@ def save_policy_job(
     stored = set_policy(registry, policy, reason=reason)
     ctx.log(f"policy of {stored.model} stored (owner {stored.owner})")
     return stored
-
-
-def run_due_now(registry: Registry) -> list[int]:
-    """Periodic policy work (expire requests, schedules); ids of the runs it started."""
-    return [r.id for r in run_due(registry)]
