@@ -80,7 +80,7 @@ def register_dataset(
     """Record a dataset (once per fingerprint, audited); returns its id."""
     import json
 
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     with registry.transaction() as tx:
         found = tx.q("SELECT id FROM datasets WHERE fingerprint = ?", [fingerprint]).fetchall()

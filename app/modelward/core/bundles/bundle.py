@@ -227,7 +227,7 @@ def export_bundle(
         (key id or ``None``), ``files`` (entries written).
     """
     from modelward import __version__
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     sign = None if unsigned else _signer(registry, key)
     v = registry.resolve(ref)
@@ -551,7 +551,8 @@ def import_bundle(
         The model file failed the trust inspection; it was quarantined.
     """
     from modelward.core.artifacts.trust import inspect_untrusted
-    from modelward.core.registry.registry import utcnow, validate_name
+    from modelward.core.clock import utcnow
+    from modelward.core.refs import validate_name
 
     if accept_unverified and not (reason and reason.strip()):
         raise InvalidInput("accepting an unverified bundle needs a reason (--reason)")
@@ -659,7 +660,7 @@ def _write_evidence(
     reason: str | None,
 ) -> tuple[int, bool]:
     """Validations, profile and the import's audit events, in one transaction."""
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     with registry.transaction() as tx:
         have = {

@@ -191,7 +191,7 @@ def trust_signer(
     registry: Registry, public: str, *, name: str | None = None, reason: str
 ) -> Signer:
     """Accept bundles signed by ``public`` (a ``.pub`` file's path or its text). Audited."""
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     if not reason or not reason.strip():
         raise InvalidInput("trusting a signer needs a reason (--reason)")

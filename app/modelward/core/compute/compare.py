@@ -663,7 +663,7 @@ def compare(
 def _store(registry: Any, result: ComparisonResult, run_id: int) -> ComparisonResult:
     from dataclasses import replace
 
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     doc = result.to_json()
     with registry.transaction() as tx:

@@ -540,7 +540,7 @@ def train(
     ------
     InvalidInput, NotFound, TrainingFailed, Cancelled
     """
-    from modelward.core.registry.registry import validate_name
+    from modelward.core.refs import validate_name
 
     validate_name(name)
     recipe.check()

@@ -271,7 +271,7 @@ def validate(
 def _store(registry: Any, result: ValidationResult, run_id: int) -> ValidationResult:
     from dataclasses import replace
 
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     assert result.predictions is not None
     with tempfile.TemporaryDirectory(prefix="modelward-validate-") as tmp:

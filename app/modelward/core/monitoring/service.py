@@ -131,7 +131,7 @@ def profile_version(
 
     Replaces an earlier profile of the same version; audited as ``monitor.profiled``.
     """
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     v = reg.resolve(ref)
     src = open_source(reference, categorical=categorical)
@@ -212,7 +212,7 @@ def check_batch(
         The batch lacks monitored columns or changed their type.
     """
     from modelward.core.monitoring.drift import summarize
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     v = reg.resolve(ref)
     prof = get_profile(reg, v.id)
@@ -386,7 +386,7 @@ def attach_labels(
     Returns the realized metrics. Ids that match no stored row are ignored;
     the estimate stays stored beside the realized value.
     """
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     src = open_source(labels)
     for c in (id_column, label_column):

@@ -148,7 +148,7 @@ class Policy:
     def check(self) -> None:
         """Raise :class:`InvalidInput` for a policy that cannot work."""
         from modelward.core.compute.compare import parse_gate
-        from modelward.core.registry.registry import validate_name
+        from modelward.core.refs import validate_name
 
         validate_name(self.model)
         self.triggers.check()

@@ -26,7 +26,10 @@ import numpy as np
 from modelward.core.artifacts.store import ProgressFn, _noop
 from modelward.core.errors import Cancelled, InvalidInput, NotFound
 from modelward.core.registry import audit as _audit
-from modelward.core.registry.registry import Registry, Tx, _dumps, _first, utcnow, validate_name
+from modelward.core.registry import Registry
+from modelward.core.registry.tx import Tx, _dumps, _first
+from modelward.core.clock import utcnow
+from modelward.core.refs import validate_name
 
 __all__ = ["BulkResult", "VersionRecord", "bulk_add_versions"]
 

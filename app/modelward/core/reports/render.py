@@ -411,7 +411,7 @@ def render_html(
         Write this report SHA-256 instead of the document's own (the PDF
         states the hash of the HTML rendition of the same facts).
     """
-    from modelward.core.registry.registry import utcnow
+    from modelward.core.clock import utcnow
 
     facts = dict(facts)
     canon = json.dumps(facts, sort_keys=True, default=str, separators=(",", ":"))
