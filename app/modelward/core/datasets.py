@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
+from modelward.core.errors import RejectedFile
 
 
 def fingerprint_arrays(X: Any, y: Any = None) -> dict[str, Any]:
     """Fingerprint in-memory data (numpy arrays or DataFrames): hash, rows, columns."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     h = hashlib.sha256()
     rows = None
@@ -39,11 +45,6 @@ def read_schema(path: Any) -> tuple[dict[str, str], int]:
     RejectedFile
         When the file cannot be read as a table (with DuckDB's reason, shortened).
     """
-    from pathlib import Path
-
-    import duckdb
-
-    from modelward.core.errors import RejectedFile
 
     p = Path(path)
     with open(p, "rb") as f:
@@ -78,9 +79,6 @@ def register_dataset(
     model_name: str | None = None,
 ) -> int:
     """Record a dataset (once per fingerprint, audited); returns its id."""
-    import json
-
-    from modelward.core.clock import utcnow
 
     with registry.transaction() as tx:
         found = tx.q("SELECT id FROM datasets WHERE fingerprint = ?", [fingerprint]).fetchall()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import platformdirs
+
 ENV_HOME = "MODELWARD_HOME"
 DB_NAME = "registry.duckdb"
 
 
 def default_home() -> Path:
     """The per-user data folder of the OS (platformdirs), e.g. ``~/.local/share/ModelWard``."""
-    import platformdirs
 
     return Path(platformdirs.user_data_dir("ModelWard", appauthor=False, roaming=False))
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import modelward.core.monitoring.series as series
 from modelward.core.errors import InvalidInput
-from modelward.core.monitoring import series
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.policies.guard import guard_registry
 from modelward.core.policies.runs import after_promotion, after_rejection
+from modelward.core.policies.store import get_policy
+from modelward.core.refs import current_user
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -123,7 +125,6 @@ def alias_needs_approval(registry: Registry, model: str, alias: str) -> bool:
     Models without a policy are not protected; see
     :attr:`modelward.core.policies.model.Policy.needs_approval`.
     """
-    from modelward.core.policies.store import get_policy
 
     pol = get_policy(registry, model)
     return pol is not None and pol.four_eyes and alias in pol.protected_aliases
@@ -164,7 +165,6 @@ def request_approval(
     -------
     ApprovalRequest
     """
-    from modelward.core.refs import current_user
 
     guard_registry(registry)
     if not requested_by or not requested_by.strip():
@@ -324,8 +324,6 @@ def _decide(
     os_user: str | None,
     now: _dt.datetime | None,
 ) -> ApprovalRequest:
-    from modelward.core.refs import current_user
-
     verb = "approving" if status == APPROVED else "rejecting"
     if not name or not name.strip():
         raise InvalidInput(f"{verb} needs your name, as you sign it")

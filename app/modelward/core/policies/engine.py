@@ -20,18 +20,29 @@ the run's error).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.errors import Cancelled, InvalidInput, ModelWardError, NotFound
-from modelward.core.policies import alerts as _alerts
+import modelward.core.compute.data as _data
+import modelward.core.policies.alerts as _alerts
+from modelward.core.clock import utcnow
+from modelward.core.compute.compare import compare, promote
+from modelward.core.compute.recipe import Recipe
+from modelward.core.compute.training import train
+from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
+from modelward.core.jobs import JobKind, JobRunner
+from modelward.core.monitoring.service import check_batch
+from modelward.core.policies.approvals import (
+    expire_approvals,
+    get_approval,
+    pending_approvals,
+    request_approval,
+)
 from modelward.core.policies.model import Policy
-from modelward.core.policies.store import get_policy, list_policies
 from modelward.core.policies.runs import (
     ALERTED,
     AWAITING,
@@ -39,30 +50,27 @@ from modelward.core.policies.runs import (
     EXPIRED,
     FAILED,
     GATES_FAILED,
-    PROMOTED,
-    REJECTED,
-    RUNNING,
     SKIPPED,
     VALIDATED,
     PolicyRun,
     after_promotion,
-    after_rejection,
     get_policy_run,
     list_policy_runs,
 )
 from modelward.core.policies.runs import add_step as _step
 from modelward.core.policies.runs import finish_run as _finish
 from modelward.core.policies.runs import start_run as _start_run
+from modelward.core.policies.store import get_policy, list_policies
 from modelward.core.policies.triggers import (
     BatchNumbers,
     TriggerHit,
     evaluate_triggers,
     numbers_of_batch,
 )
+from modelward.core.progress import sub_progress
 
 if TYPE_CHECKING:
     from modelward.core.jobs import Job, JobContext, JobRunner
-    from modelward.core.policies.approvals import ApprovalRequest
     from modelward.core.registry import Registry
     from modelward.core.watch.folders import WatchedFolder
 
@@ -97,8 +105,6 @@ def use_runner(runner: JobRunner | None) -> JobRunner | None:
 
 
 def _get_runner() -> JobRunner:
-    from modelward.core.jobs import JobRunner
-
     with _lock:
         return _runner if _runner is not None else JobRunner(sync=True)
 
@@ -142,7 +148,6 @@ def record_batch(
 
     The retraining window and the "new labelled data" trigger read these.
     """
-    from modelward.core.clock import utcnow
 
     with registry.transaction() as tx:
         tx.q(
@@ -214,8 +219,6 @@ def _after_batch(
     monitoring: Mapping[str, Any] | None,
     now: _dt.datetime | None,
 ) -> dict[str, Any] | None:
-    from modelward.core.monitoring.service import check_batch
-
     opts = folder.options or {}
     label = opts.get("label_column") if opts.get("label_column") in schema else None
     id_col = opts.get("id_column") if opts.get("id_column") in schema else None
@@ -301,7 +304,6 @@ def fire(
         _step(registry, run_id, policy.model, "skipped", False, busy)
         _finish(registry, run_id, SKIPPED)
         return get_policy_run(registry, run_id)
-    from modelward.core.jobs import JobKind
 
     with _lock:
         _active.add(policy.model)
@@ -323,8 +325,6 @@ def fire(
 
 
 def _busy(registry: Registry, policy: Policy) -> str | None:
-    from modelward.core.policies.approvals import pending_approvals
-
     with _lock:
         if policy.model in _active:
             return f"a retraining of {policy.model} is already under way"
@@ -364,11 +364,8 @@ def build_window(registry: Registry, policy: Policy, champion: Any, run_id: int)
     IntegrityError
         A batch or the champion's training snapshot is missing or corrupt.
     """
-    import numpy as np
-    import pandas as pd
-
-    from modelward.core.compute import data as _data
-    from modelward.core.compute.recipe import Recipe
+    import numpy as np  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
     lin = champion.lineage or {}
     if "recipe" not in lin:
@@ -451,10 +448,6 @@ def run_loop(ctx: JobContext, registry: Registry, policy: Policy, run_id: int) -
     Every step is recorded on the run and in the audit trail. A failure or a
     cancel leaves the champion where it was, with an alert saying why.
     """
-    from modelward.core.compute.compare import compare, promote
-    from modelward.core.compute.training import train
-    from modelward.core.policies.approvals import request_approval
-    from modelward.core.progress import sub_progress
 
     model = policy.model
     champion_ref = f"{model}@{policy.alias}"
@@ -475,7 +468,6 @@ def run_loop(ctx: JobContext, registry: Registry, policy: Policy, run_id: int) -
         _step(registry, run_id, model, "window", True, detail, w)
         ctx.log(detail)
         ctx.raise_if_cancelled()
-        from modelward.core.compute.recipe import Recipe
 
         recipe = Recipe.from_json(champion.lineage["recipe"]).replace(
             data=str(window.train), features=tuple(w["features"])
@@ -638,7 +630,6 @@ def run_due(registry: Registry, *, now: _dt.datetime | None = None) -> list[Poli
     list of PolicyRun
         The runs started by schedules (or enough new labelled data).
     """
-    from modelward.core.policies.approvals import expire_approvals, get_approval
 
     for rid in expire_approvals(registry, now=now):
         req = get_approval(registry, rid)

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import modelward.core.policies.alerts as _alerts
 from modelward.core.clock import utcnow
 from modelward.core.compute.data import read_table
 from modelward.core.errors import ModelWardError, NotFound
 from modelward.core.monitoring.service import get_profile, profile_version
-from modelward.core.policies import alerts as _alerts
 from modelward.core.policies.model import Policy
 from modelward.core.policies.store import get_policy
 from modelward.core.policies.triggers import BatchNumbers, TriggerHit

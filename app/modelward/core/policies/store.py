@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.policies.guard import guard_registry
 from modelward.core.policies.model import Policy
@@ -25,7 +26,6 @@ def set_policy(registry: Registry, policy: Policy, *, reason: str | None = None)
     Policy
         The policy as stored.
     """
-    from modelward.core.clock import utcnow
 
     # A registry that holds policies moves its protected aliases only through the guard.
     guard_registry(registry)

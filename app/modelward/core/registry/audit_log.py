@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import modelward.core.registry.audit as _audit
 from modelward.core.domain import AuditEvent, AuditReport
-from modelward.core.registry import audit as _audit
 from modelward.core.registry.connection import RegistryConnection
 from modelward.core.registry.tx import _first
 

@@ -35,6 +35,7 @@ from typing import Any, Self
 
 import duckdb
 
+import modelward.core.registry.recovery as _recovery
 from modelward import __version__
 from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
@@ -49,7 +50,6 @@ from modelward.core.errors import (
 )
 from modelward.core.paths import DB_NAME, resolve_home
 from modelward.core.refs import current_user
-from modelward.core.registry import recovery as _recovery
 from modelward.core.registry.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,

@@ -6,8 +6,6 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
 from modelward.core.clock import utcnow
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
 from modelward.core.registry.connection import RegistryConnection
@@ -89,6 +87,8 @@ class RunsMixin(RegistryConnection):
         timestamps: Any = None,
     ) -> int:
         """Append a metric series in one columnar insert (numpy arrays in, no row loop)."""
+        import numpy as np  # deferred: start-up cost (the CLI opens a registry on every command)
+
         vals = np.asarray(values, dtype=np.float64).ravel()
         n = int(vals.size)
         if n == 0:

@@ -8,8 +8,8 @@ from typing import Any
 
 import duckdb
 
+import modelward.core.registry.audit as _audit
 from modelward.core.clock import utcnow
-from modelward.core.registry import audit as _audit
 
 
 def _first(result: Any) -> Any:

@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from modelward.core.artifacts.store import ArtifactStore, ProgressFn, _noop
 from modelward.core.artifacts.trust import inspect_untrusted
@@ -22,6 +22,9 @@ from modelward.core.errors import InvalidInput, NotFound, RejectedFile
 from modelward.core.refs import parse_ref, validate_name
 from modelward.core.registry.connection import RegistryConnection
 from modelward.core.registry.tx import Tx, _dumps, _first, _loads
+
+if TYPE_CHECKING:
+    from modelward.core.registry.registry import Registry
 
 _VERSION_COLS = (
     "v.id, v.model_id, m.name, v.version, v.sha256, v.size, v.format, v.estimator_class, "
@@ -334,7 +337,7 @@ class VersionsMixin(RegistryConnection):
         sha, size = self.artifacts.put_file(src, progress=lambda f, s: progress(f * 0.5, s))
         stored = self.artifacts.path_for(sha)
         try:
-            info, meta = inspect_untrusted(stored, sha256=sha, registry=self)
+            info, meta = inspect_untrusted(stored, sha256=sha, registry=cast("Registry", self))
         except RejectedFile as rej:
             self.quarantine(stored, source=str(src), reason=rej.reason, sha256=sha)
             raise RejectedFile(

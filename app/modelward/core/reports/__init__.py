@@ -1,8 +1,5 @@
-"""Model cards and validation reports, generated offline from registry facts."""
+"""Moved to :mod:`modelward.core.evidence.reports`.
 
-from __future__ import annotations
-
-from modelward.core.reports.facts import gather_facts
-from modelward.core.reports.render import charts, load_template, render_html, write_html
-
-__all__ = ["charts", "gather_facts", "load_template", "render_html", "write_html"]
+Temporary: kept only so the faces import until the lead applies FACES.sed after
+merging issue 13; delete this file then. Core, tests and bench import the new home.
+"""
