@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.clock import utcnow
+from modelward.core.clock import display_ts, utcnow
 from modelward.core.evidence.reports.facts import gather_facts
 from modelward.core.evidence.reports.svg import Series, line_chart
 
@@ -347,7 +347,7 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
             [
                 [
                     e["seq"],
-                    escape(e["ts"][:19].replace("T", " ")),
+                    escape(display_ts(e["ts"])),
                     escape(e["actor"]),
                     escape(e["action"]),
                     escape(e["entity"]),
@@ -424,7 +424,7 @@ def render_html(
     svgs = charts(facts)
     values = {
         "title": escape(f"{facts['version']['ref']}: model card and validation report"),
-        "generated_at": escape(generated_at or utcnow()[:19].replace("T", " ") + " UTC"),
+        "generated_at": escape(generated_at or display_ts(utcnow()) + " UTC"),
         "generated_by": escape(generated_by),
         **_sections(facts),
         **{f"chart_{n}": chart_markup(n, svgs[n]) if n in svgs else "" for n in CHARTS},
