@@ -28,8 +28,8 @@ from modelward.core.compute.validation import validate
 from modelward.core.compute.worker import KINDS, MessageFn
 from modelward.core.demo import build_full_demo
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
+from modelward.core.policies.guard import open_registry
 from modelward.core.progress import CancelToken
-from modelward.core.registry import Registry
 
 __all__ = ["run_request", "worker_main"]
 
@@ -88,7 +88,8 @@ def run_request(
     def waiting(message: str) -> None:
         send({"progress": 0.0, "status": message})
 
-    reg = Registry(
+    # With the four-eyes guard, like every program that opens a registry to change it.
+    reg = open_registry(
         request["registry"],
         actor=request.get("actor"),
         busy_timeout=request.get("busy_timeout"),
