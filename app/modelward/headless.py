@@ -57,8 +57,8 @@ def capture_screenshots(registry: Registry, outdir: Path, timeout: float = 180) 
 
 def run_demo_headless(registry: Registry, summary: list[str]) -> int:
     """After the demo workspace is built: checks, a report and screenshots, on disk."""
-    from modelward.core.backup import verify_registry
-    from modelward.core.reports.render import write_html
+    from modelward.core.evidence.backup import verify_registry
+    from modelward.core.evidence.reports.render import write_html
 
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = registry.home / "reports" / f"demo-{stamp}"

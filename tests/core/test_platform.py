@@ -356,7 +356,7 @@ def test_user_id_is_the_real_uid_and_ignores_the_environment(monkeypatch: pytest
 
 
 def test_registry_actor_is_the_platform_user():
-    from modelward.core.registry.registry import current_user
+    from modelward.core.refs import current_user
 
     assert current_user() == platform.user_name()
 

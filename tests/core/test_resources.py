@@ -24,7 +24,7 @@ import pytest
 import modelward
 from modelward.core import paths
 from modelward.core.errors import ModelWardError
-from modelward.core.reports.render import load_template
+from modelward.core.evidence.reports.render import load_template
 
 REPO = Path(modelward.__file__).resolve().parents[2]
 RESOURCES = REPO / "resources"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from modelward.core.audit_export import export_audit
-from modelward.core.backup import backup, restore, verify_backup, verify_registry
-from modelward.core.bundles import ArchiveRefused
 from modelward.core.errors import InvalidInput
+from modelward.core.evidence.audit_export import export_audit
+from modelward.core.evidence.backup import backup, restore, verify_backup, verify_registry
+from modelward.core.evidence.bundles import ArchiveRefused
 from modelward.core.registry import Registry
 from modelward.core.retention import apply_retention, get_retention, set_retention
 from support.evidence import build

@@ -3,7 +3,7 @@ blocks, deflates more than 200-fold and must not be taken for a decompression bo
 
 from __future__ import annotations
 
-from modelward.core.backup import backup, restore
+from modelward.core.evidence.backup import backup, restore
 from modelward.core.registry import Registry
 from support.models import write_joblib
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modelward.core.bundles import (
+from modelward.core.evidence.bundles import (
     ArchiveRefused,
     create_key,
     export_bundle,
@@ -17,8 +17,8 @@ from modelward.core.bundles import (
     trust_signer,
     verify_bundle,
 )
-from modelward.core.bundles.container import SEAL_SIZE, seal
-from modelward.core.bundles.keys import load_signing_key
+from modelward.core.evidence.bundles.container import SEAL_SIZE, seal
+from modelward.core.evidence.bundles.keys import load_signing_key
 from modelward.core.registry import Registry
 from support.evidence import build
 

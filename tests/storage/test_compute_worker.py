@@ -58,7 +58,7 @@ def versions(reg: Registry) -> list[str]:
 
 
 def test_train_worker_is_registered_for_the_frozen_app() -> None:
-    assert WORKERS["train"] == "modelward.core.compute.worker:worker_main"
+    assert WORKERS["train"] == "modelward.core.worker_side:worker_main"
     assert worker_command("train")[-2:] == ["--mw-worker", "train"]
 
 

@@ -45,3 +45,77 @@ def test_an_approval_moves_exactly_its_alias_once(protected):
     with pytest.raises(ApprovalRequired, match="already used"):
         protected.set_alias("m:2", "champion", "reuse", approval_id=req.id)
     assert protected.verify_audit().ok
+
+
+# --------------------------------------------------------------------------- fails closed
+def test_a_registry_opened_without_the_guard_never_moves_a_protected_alias(protected):
+    req = request_approval(protected, "m:2", requested_by="Alice Maker", reason="better")
+    bare = Registry(protected.home)  # built directly: no guard installed
+    assert bare.alias_guard is None
+    with pytest.raises(ApprovalRequired, match="four-eyes"):
+        bare.set_alias("m:2", "champion", "no approval")
+    with pytest.raises(ApprovalRequired, match="without the four-eyes guard"):
+        bare.set_alias("m:2", "champion", "an approval it cannot check", approval_id=req.id)
+    assert bare.resolve("m@champion").version == 1
+    bare.set_alias("m:2", "staging", "unprotected aliases still move")
+    assert bare.resolve("m@staging").version == 2
+
+
+def test_a_lax_guard_cannot_wave_a_protected_move_through(protected):
+    lax = Registry(protected.home, alias_guard=lambda tx, model, vid, alias, approval: None)
+    with pytest.raises(ApprovalRequired, match="four-eyes"):
+        lax.set_alias("m:2", "champion", "the guard said nothing")
+    assert lax.resolve("m@champion").version == 1
+
+
+def test_a_guard_once_installed_cannot_be_swapped(protected):
+    from modelward.core.errors import RegistryError
+    from modelward.core.policies.guard import check_alias_move, guard_registry
+
+    assert protected.alias_guard is check_alias_move  # set_policy installed it
+    guard_registry(protected)  # the same guard again: fine
+    with pytest.raises(RegistryError, match="different alias guard"):
+        protected.install_alias_guard(lambda tx, model, vid, alias, approval: None)
+    assert protected.alias_guard is check_alias_move
+
+
+def test_open_registry_installs_the_guard_and_moves_an_approved_alias(protected):
+    from modelward.core.policies import open_registry
+    from modelward.core.policies.guard import check_alias_move
+
+    req = request_approval(protected, "m:2", requested_by="Alice Maker", reason="better")
+    with protected.transaction() as tx:  # approved by someone else in another program
+        tx.q(
+            "UPDATE pol_approvals SET status = 'approved', decided_by = 'Bob' WHERE id = ?",
+            [req.id],
+        )
+    opened = open_registry(protected.home)
+    assert opened.alias_guard is check_alias_move
+    opened.set_alias("m:2", "champion", "approved", approval_id=req.id)
+    assert opened.resolve("m@champion").version == 2
+
+
+def test_an_unreadable_policy_protects_every_alias(protected):
+    with protected.transaction() as tx:
+        tx.q("UPDATE pol_policies SET policy = '[not a policy' WHERE model_name = 'm'")
+    bare = Registry(protected.home)
+    with pytest.raises(ApprovalRequired, match="four-eyes"):
+        bare.set_alias("m:2", "staging", "policy unreadable")
+
+
+def test_only_the_aliases_module_writes_the_aliases_table():
+    """No other storage or service code can move an alias around the check."""
+    from pathlib import Path
+
+    import modelward
+
+    root = Path(modelward.__file__).parent
+    writers = sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if any(
+            w in p.read_text(encoding="utf-8").upper()
+            for w in ("INTO ALIASES", "UPDATE ALIASES", "DELETE FROM ALIASES")
+        )
+    )
+    assert writers == ["core/registry/aliases.py"]

@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from modelward.core.demo.policy_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.errors import InvalidInput
 from modelward.core.policies import (
     Policy,
@@ -25,7 +26,6 @@ from modelward.core.policies import (
     pending_approvals,
     set_policy,
 )
-from modelward.core.policies.demo_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, FolderWatcher, add_folder
 

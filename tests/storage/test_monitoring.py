@@ -181,7 +181,7 @@ def test_cli_monitor(tmp_path, run_cli):
 
 
 def test_demo_batches(tmp_path):
-    from modelward.core.monitoring.demo_batches import add_monitoring_demo
+    from modelward.core.demo.monitoring import add_monitoring_demo
 
     reg = Registry(tmp_path / "demo")
     create_demo_workspace(reg)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from modelward.core.demo.policy_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.policies import (
     Policy,
@@ -31,7 +32,6 @@ from modelward.core.policies import (
     set_policy,
     unread_count,
 )
-from modelward.core.policies.demo_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.policies.engine import record_batch
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, add_folder

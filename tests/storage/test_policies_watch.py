@@ -11,8 +11,8 @@ import subprocess
 import sys
 import threading
 
+from modelward.core.demo.policy_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.policies import Policy, Triggers, pending_approvals, set_policy
-from modelward.core.policies.demo_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, add_folder
 

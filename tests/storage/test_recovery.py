@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from modelward.core.backup import backup, restore
 from modelward.core.errors import RegistryCorrupt
+from modelward.core.evidence.backup import backup, restore
 from modelward.core.registry import Registry
 
 

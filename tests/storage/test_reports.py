@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from modelward.core.reports import gather_facts, write_html
-from modelward.core.reports.facts import metric_intervals
+from modelward.core.evidence.reports import gather_facts, write_html
+from modelward.core.evidence.reports.facts import metric_intervals
 from support.evidence import build
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from modelward import api
 from modelward.core.artifacts.convert import convert_version
-from modelward.core.artifacts.trust import overrides_for, record_override
+from modelward.core.artifacts.overrides import overrides_for, record_override
 from modelward.core.errors import IntegrityError, InvalidInput, RejectedFile
 from modelward.core.registry import Registry
 from support.models import small_data

@@ -16,7 +16,7 @@ def main(out: str, registry: str | None = None) -> None:
     from PySide6.QtCore import QSettings
 
     from modelward.core.demo import create_demo_workspace
-    from modelward.core.monitoring.demo_batches import add_monitoring_demo
+    from modelward.core.demo.monitoring import add_monitoring_demo
     from modelward.core.registry import Registry
     from modelward.core.settings import Settings
     from modelward.ui.app import make_app

@@ -35,7 +35,7 @@ def policy_views(app: Any, win: Any, outdir: Path, wait: Any, settle: Any) -> No
     """alerts.png, approvals.png (signature dialog open) and policy.png, from the demo's loop."""
     from modelward.core.errors import NotFound
     from modelward.core.policies import pending_approvals
-    from modelward.core.policies.demo_loop import LOOP_MODEL, run_demo_loop
+    from modelward.core.demo.policy_loop import LOOP_MODEL, run_demo_loop
 
     center = win.policies
     reg = win.registry

@@ -42,7 +42,7 @@ def cmd_audit_log(args: argparse.Namespace) -> Result:
 
 def cmd_audit_export(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
-    from modelward.core.audit_export import export_audit
+    from modelward.core.evidence.audit_export import export_audit
 
     res = export_audit(open_registry(args, warn_recovered=True), args.output)
     state = "intact" if res["chain_ok"] else "BROKEN"

@@ -60,7 +60,7 @@ def open_registry(args: argparse.Namespace, *, warn_recovered: bool = False) -> 
 
     reg = Registry(args.registry, on_wait=waiting)
     if warn_recovered and reg.recovered and not args.json:
-        from modelward.core.backup import recovery_message  # deferred: start-up cost
+        from modelward.core.evidence.backup import recovery_message  # deferred: start-up cost
 
         print(f"modelward: warning: {recovery_message(reg.recovered)}", file=sys.stderr)
     return reg

@@ -131,7 +131,7 @@ def cmd_compare(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
     from modelward.core.compute.compare import compare, promote
     from modelward.core.policies import alias_needs_approval
-    from modelward.core.registry.registry import parse_ref
+    from modelward.core.refs import parse_ref
 
     if args.promote and not args.reason:
         raise InvalidInput("--promote needs --reason TEXT")

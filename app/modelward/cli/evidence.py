@@ -23,7 +23,7 @@ def cmd_report(args: argparse.Namespace) -> Result:
     out = Path(args.output)
     kind = out.suffix.lower()
     if kind in (".html", ".htm"):
-        from modelward.core.reports.render import write_html  # deferred: start-up cost
+        from modelward.core.evidence.reports.render import write_html  # deferred: start-up cost
 
         res = write_html(reg, args.ref, out, template=args.template, n_boot=args.n_boot)
     elif kind == ".pdf":
@@ -37,7 +37,7 @@ def cmd_report(args: argparse.Namespace) -> Result:
 
 
 def cmd_export(args: argparse.Namespace) -> Result:
-    from modelward.core.bundles import export_bundle  # deferred: start-up cost
+    from modelward.core.evidence.bundles import export_bundle  # deferred: start-up cost
 
     res = export_bundle(
         _registry(args),
@@ -52,7 +52,7 @@ def cmd_export(args: argparse.Namespace) -> Result:
 
 
 def cmd_import(args: argparse.Namespace) -> Result:
-    from modelward.core.bundles import import_bundle  # deferred: start-up cost
+    from modelward.core.evidence.bundles import import_bundle  # deferred: start-up cost
 
     res = import_bundle(
         _registry(args),
@@ -74,7 +74,7 @@ def cmd_import(args: argparse.Namespace) -> Result:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> Result:
-    from modelward.core.bundles import create_key  # deferred: start-up cost
+    from modelward.core.evidence.bundles import create_key  # deferred: start-up cost
 
     k = create_key(_registry(args), args.name)
     return Result(
@@ -84,7 +84,7 @@ def cmd_keys_create(args: argparse.Namespace) -> Result:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> Result:
-    from modelward.core.bundles import list_keys, trusted_signers  # deferred: start-up cost
+    from modelward.core.evidence.bundles import list_keys, trusted_signers  # deferred: start-up cost
 
     reg = _registry(args)
     own, trusted = list_keys(reg), trusted_signers(reg)
@@ -106,21 +106,21 @@ def cmd_keys_list(args: argparse.Namespace) -> Result:
 
 
 def cmd_keys_trust(args: argparse.Namespace) -> Result:
-    from modelward.core.bundles import trust_signer  # deferred: start-up cost
+    from modelward.core.evidence.bundles import trust_signer  # deferred: start-up cost
 
     s = trust_signer(_registry(args), args.public_key, name=args.name, reason=args.reason)
     return Result(s.to_json(), f"trusting {s.name} ({s.key_id})")
 
 
 def cmd_keys_untrust(args: argparse.Namespace) -> Result:
-    from modelward.core.bundles import untrust_signer  # deferred: start-up cost
+    from modelward.core.evidence.bundles import untrust_signer  # deferred: start-up cost
 
     untrust_signer(_registry(args), args.key_id, reason=args.reason)
     return Result({"key_id": args.key_id, "trusted": False}, f"no longer trusting {args.key_id}")
 
 
 def cmd_backup(args: argparse.Namespace) -> Result:
-    from modelward.core.backup import backup  # deferred: start-up cost
+    from modelward.core.evidence.backup import backup  # deferred: start-up cost
 
     res = backup(_registry(args), args.output)
     return Result(
@@ -131,7 +131,7 @@ def cmd_backup(args: argparse.Namespace) -> Result:
 
 
 def cmd_restore(args: argparse.Namespace) -> Result:
-    from modelward.core.backup import restore  # deferred: start-up cost
+    from modelward.core.evidence.backup import restore  # deferred: start-up cost
 
     res = restore(args.file, args.registry, replace=args.replace)
     ver = res["verification"]
@@ -144,7 +144,7 @@ def cmd_restore(args: argparse.Namespace) -> Result:
 
 
 def cmd_verify(args: argparse.Namespace) -> Result:
-    from modelward.core.backup import verify_backup, verify_registry  # deferred: start-up cost
+    from modelward.core.evidence.backup import verify_backup, verify_registry  # deferred: start-up cost
 
     if args.backup:
         res = verify_backup(args.backup)

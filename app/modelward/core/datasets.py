@@ -9,14 +9,14 @@ from typing import Any
 
 import duckdb
 
+from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import RejectedFile
-from modelward.core.registry.registry import utcnow
 
 
 def fingerprint_arrays(X: Any, y: Any = None) -> dict[str, Any]:
     """Fingerprint in-memory data (numpy arrays or DataFrames): hash, rows, columns."""
-    import numpy as np  # only for in-memory data: keeps numpy off the start path
+    import numpy as np  # deferred: start-up cost
 
     h = hashlib.sha256()
     rows = None
@@ -45,6 +45,7 @@ def read_schema(path: Any) -> tuple[dict[str, str], int]:
     RejectedFile
         When the file cannot be read as a table (with DuckDB's reason, shortened).
     """
+
     p = Path(path)
     with open(p, "rb") as f:
         head = f.read(4)

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path, PurePosixPath
 
+import platformdirs
+
 from modelward.core.errors import ModelWardError
 
 ENV_HOME = "MODELWARD_HOME"
@@ -20,7 +22,6 @@ RESOURCES_PACKAGE = "_resources"
 
 def default_home() -> Path:
     """The per-user data folder of the OS (platformdirs), e.g. ``~/.local/share/ModelWard``."""
-    import platformdirs
 
     return Path(platformdirs.user_data_dir("ModelWard", appauthor=False, roaming=False))
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from modelward.core import platform
 from modelward.core.errors import InvalidInput
 
@@ -105,7 +107,6 @@ def settings_path() -> Path:
     explicit = os.environ.get(ENV_FILE)
     if explicit:
         return Path(explicit).expanduser()
-    import platformdirs
 
     return Path(platformdirs.user_config_dir("ModelWard", appauthor=False)) / "settings.json"
 

@@ -30,6 +30,7 @@ in a source checkout, where these arguments never reach us in normal use.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import runpy
 import sys
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ WORKER_FLAG = "--mw-worker"
 # name -> "module:function"
 WORKERS: dict[str, str] = {
     "inspect": "modelward.core.artifacts.sandbox:worker_main",
-    "train": "modelward.core.compute.worker:worker_main",
+    "train": "modelward.core.worker_side:worker_main",
 }
 
 # Modules that ``<exe> -m MODULE`` may run (exact names).
@@ -160,14 +161,15 @@ def dispatch_worker(argv: Sequence[str]) -> bool:
     if is_frozen() and platform.IS_WINDOWS and _is_loky_win32_child(args):
         # loky on Windows, frozen: ``<exe> --multiprocessing-fork PIPE_HANDLE``
         # (no ``name=value`` pairs, which multiprocessing's own parser expects).
-        from joblib.externals.loky.backend.popen_loky_win32 import main as loky_main
+        from joblib.externals.loky.backend.popen_loky_win32 import (
+            main as loky_main,  # deferred: start-up cost
+        )
 
         loky_main(int(args[1]))  # exits
         return True
     if is_frozen():
         # multiprocessing's spawned children (``--multiprocessing-fork``) and
         # its helpers: PyInstaller's freeze_support runs them and exits.
-        import multiprocessing
 
         multiprocessing.freeze_support()
     if args and args[0] == "--multiprocessing-fork":

@@ -84,7 +84,7 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
     win.show()
     if reg.recovered:  # a damaged write-ahead log was set aside while opening
         # Only after a recovery: the backup module costs ~0.1 s of start-up (measured).
-        from modelward.core.backup import recovery_message
+        from modelward.core.registry.recovery import recovery_message
 
         QMessageBox.warning(
             win, "ModelWard", "The registry was recovered: " + recovery_message(reg.recovered) + "."

@@ -235,7 +235,7 @@ def _sklearn_module_ok(name: str) -> bool:
 
 
 def _sklearn_modules() -> Iterable[types.ModuleType]:
-    import sklearn
+    import sklearn  # deferred: start-up cost
 
     seen = set()
     with warnings.catch_warnings():
@@ -253,7 +253,7 @@ def _sklearn_modules() -> Iterable[types.ModuleType]:
 
 def _scorer_functions() -> dict[Pair, Any]:
     """The metric functions behind scikit-learn's named scorers (fitted searches hold them)."""
-    from sklearn.metrics import get_scorer, get_scorer_names
+    from sklearn.metrics import get_scorer, get_scorer_names  # deferred: start-up cost
 
     out: dict[Pair, Any] = {}
     for name in get_scorer_names():
@@ -277,8 +277,8 @@ def default_allowlist() -> dict[Pair, Any]:
         ``{(module, qualname): object}``. Built once per process from the
         installed scikit-learn, numpy and scipy.
     """
-    import numpy as np
-    import scipy.sparse
+    import numpy as np  # deferred: start-up cost
+    import scipy.sparse  # deferred: start-up cost
 
     allowed: dict[Pair, Any] = {}
     for mod in _sklearn_modules():
@@ -312,8 +312,8 @@ def default_allowlist() -> dict[Pair, Any]:
             isinstance(value, type) and issubclass(value, np.generic)
         ):
             allowed[("numpy", attr)] = value
-    import numpy.dtypes
-    import numpy.random
+    import numpy.dtypes  # deferred: start-up cost
+    import numpy.random  # deferred: start-up cost
 
     for attr in dir(numpy.dtypes):
         value = getattr(numpy.dtypes, attr)

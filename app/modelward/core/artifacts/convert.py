@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelward.core.artifacts.safeload import load_artifact
 from modelward.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -42,9 +43,7 @@ def convert_version(registry: Registry, ref: str, *, to: str = "skops") -> Regis
     InvalidInput
         An unknown target, or a version that is skops already.
     """
-    import skops.io as sio
-
-    from modelward.core.artifacts.safeload import load_artifact
+    import skops.io as sio  # deferred: start-up cost
 
     if to not in TARGETS:
         raise InvalidInput(f"cannot convert to {to!r}; supported: {', '.join(TARGETS)}")

@@ -24,7 +24,7 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     if hasattr(value, "get_params") and hasattr(value, "fit"):
         return class_path(value)
     try:
-        import numpy as np
+        import numpy as np  # deferred: start-up cost
 
         if isinstance(value, np.generic):
             return _jsonable(value.item(), depth + 1)

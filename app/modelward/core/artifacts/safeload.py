@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.artifacts.allowlist import Allowlist, Pair
+from modelward.core.artifacts.overrides import overrides_for
 from modelward.core.errors import IntegrityError, RejectedFile
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ class _RestrictedMixin:
         raise RejectedFile("persistent ids are not allowed in a model file")
 
     def _guard_build(self) -> None:
-        import numpy as np
+        import numpy as np  # deferred: start-up cost
 
         target = self.stack[-2] if len(self.stack) >= 2 else None
         if isinstance(target, _NOT_BUILDABLE + (np.ufunc,)):
@@ -216,7 +217,7 @@ class RestrictedUnpickler(_RestrictedMixin, pickle._Unpickler):  # type: ignore[
 
 
 def _numpy_unpickler_class() -> type:
-    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
+    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler  # deferred: start-up cost
 
     class RestrictedNumpyUnpickler(_RestrictedMixin, NumpyUnpickler):  # type: ignore[misc,valid-type]
         """joblib's unpickler with the allowlist, including object arrays.
@@ -240,7 +241,7 @@ def _numpy_unpickler_class() -> type:
                 self.stack.append(self._read_wrapped(wrapper))
 
         def _read_wrapped(self, wrapper: Any) -> Any:
-            import numpy as np
+            import numpy as np  # deferred: start-up cost
 
             dtype = getattr(wrapper, "dtype", None)
             if not isinstance(dtype, np.dtype) or wrapper.subclass is not np.ndarray:
@@ -318,7 +319,7 @@ def _run(load: Any, fh: Any, kind: str) -> Any:
 
 
 def _load_joblib(data: bytes, allow: Allowlist) -> Any:
-    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
+    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap  # deferred: start-up cost
 
     if data.startswith(b"ZF"):
         raise RejectedFile("joblib files written before joblib 0.10 are not supported")
@@ -359,7 +360,7 @@ def skops_type_pair(type_name: str, allow: Allowlist) -> Pair | None:
 
 
 def _load_skops(data: bytes, allow: Allowlist) -> Any:
-    import skops.io as sio
+    import skops.io as sio  # deferred: start-up cost
 
     try:
         untrusted = sio.get_untrusted_types(data=data)
@@ -381,7 +382,6 @@ def approved_globals(registry: Registry | None, sha256: str) -> list[Pair]:
     """Globals a reviewer approved for these bytes (see :mod:`~modelward.core.artifacts.trust`)."""
     if registry is None:
         return []
-    from modelward.core.artifacts.trust import overrides_for
 
     out: list[Pair] = []
     for ov in overrides_for(registry, sha256):

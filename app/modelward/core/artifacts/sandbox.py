@@ -39,7 +39,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
 from modelward.core import platform
+from modelward.core.artifacts.allowlist import Allowlist, default_allowlist
+from modelward.core.artifacts.metadata import describe_estimator
+from modelward.core.artifacts.safeload import load_bytes
 from modelward.core.errors import Cancelled, ModelWardError, RejectedFile
+from modelward.core.workers import worker_command
 
 _HEADER = struct.Struct(">I")
 _MAX_MESSAGE = 64 * 1024 * 1024
@@ -97,9 +101,6 @@ def _uncap_memory() -> None:
 
 def _inspect(req: dict[str, Any]) -> dict[str, Any]:
     """Load one file with the restricted loader and describe it (runs in the worker)."""
-    from modelward.core.artifacts.allowlist import Allowlist
-    from modelward.core.artifacts.metadata import describe_estimator
-    from modelward.core.artifacts.safeload import load_bytes
 
     with open(req["path"], "rb") as f:
         data = f.read()
@@ -112,7 +113,7 @@ def _inspect(req: dict[str, Any]) -> dict[str, Any]:
         obj = load_bytes(data, req["format"], allow)
         del data
         meta = describe_estimator(obj)
-    import sklearn
+    import sklearn  # deferred: start-up cost
 
     meta["sklearn_version_running"] = sklearn.__version__
     meta["status"] = "ok"
@@ -138,8 +139,6 @@ def worker_main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import sklearn  # noqa: F401 - warm up before the first file
-
-        from modelward.core.artifacts.allowlist import default_allowlist
 
         default_allowlist()
     _write_frame(proto_out, {"ready": True, "pid": os.getpid()})
@@ -310,7 +309,6 @@ class Sandbox:
     def _argv(self) -> list[str]:
         if self._command is not None:
             return self._command
-        from modelward.core.workers import worker_command
 
         return worker_command("inspect")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Callable
@@ -90,9 +91,7 @@ class ArtifactStore:
         return self._write_stream(src, total, progress)
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
-        import io
-
-        return self._write_stream(io.BytesIO(data), len(data), _noop)[:2]
+        return self._write_stream(io.BytesIO(data), len(data), _noop)
 
     def _write_stream(
         self, fin: BinaryIO, total: int, progress: ProgressFn

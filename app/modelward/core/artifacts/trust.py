@@ -24,14 +24,23 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.artifacts.allowlist import Pair, never_allowed, parse_global
+from modelward.core.artifacts.allowlist import Pair
 from modelward.core.artifacts.formats import FormatInfo, detect_format
-from modelward.core.errors import InvalidInput
+from modelward.core.artifacts.overrides import OVERRIDE_ACTION, overrides_for, record_override
+from modelward.core.artifacts.sandbox import default_sandbox
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
 
-OVERRIDE_ACTION = "trust.override"
+# record_override and OVERRIDE_ACTION are re-exported for the faces until FACES.sed runs.
+__all__ = [
+    "NEEDS_REVALIDATION",
+    "OVERRIDE_ACTION",
+    "inspect_untrusted",
+    "overrides_for",
+    "record_override",
+]
+
 NEEDS_REVALIDATION = "needs_revalidation"
 
 
@@ -75,7 +84,6 @@ def inspect_untrusted(
     RejectedFile
         With a specific reason.
     """
-    from modelward.core.artifacts.sandbox import default_sandbox
 
     info = detect_format(path)
     if sha256 is None and _looks_like_digest(os.path.basename(path)):
@@ -106,91 +114,3 @@ def inspect_untrusted(
 
 def _looks_like_digest(name: str) -> bool:
     return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
-
-
-def record_override(
-    registry: Registry,
-    sha256: str,
-    *,
-    globals: Iterable[str | Pair],
-    reviewer: str,
-    reason: str,
-    source: str | None = None,
-) -> int:
-    """Record a reviewer's decision to allow extra globals for one file's bytes.
-
-    Parameters
-    ----------
-    registry
-        The registry whose audit trail records it (the OS user is the *who*).
-    sha256
-        The exact bytes the decision is about.
-    globals
-        ``"module:name"`` strings or pairs; none may be in the never-allowed set.
-    reviewer
-        The reviewer's name, as they sign it.
-    reason
-        Why; required.
-    source
-        Where the file came from, for the record.
-
-    Returns
-    -------
-    int
-        The audit event's ``seq``.
-
-    Raises
-    ------
-    InvalidInput
-        Missing reviewer or reason, no globals, or a global that can never be allowed.
-    """
-    if not reviewer or not reviewer.strip():
-        raise InvalidInput("a trust override needs the reviewer's name (--reviewer)")
-    if not reason or not reason.strip():
-        raise InvalidInput("a trust override needs a reason (--reason)")
-    if len(sha256) != 64:
-        raise InvalidInput(f"not a SHA-256 digest: {sha256!r}")
-    pairs: list[Pair] = []
-    for g in globals:
-        try:
-            pair = parse_global(g) if isinstance(g, str) else (str(g[0]), str(g[1]))
-        except ValueError as e:
-            raise InvalidInput(str(e)) from None
-        if never_allowed(*pair):
-            raise InvalidInput(
-                f"global {pair[0]}.{pair[1]} can never be allowed: it can run programs, "
-                "touch files or load other pickles"
-            )
-        pairs.append(pair)
-    if not pairs:
-        raise InvalidInput("name at least one global to allow (--allow module:name)")
-    return registry.record_event(
-        OVERRIDE_ACTION,
-        "artifact",
-        sha256,
-        after={
-            "sha256": sha256,
-            "globals": sorted([list(p) for p in pairs]),
-            "reviewer": reviewer.strip(),
-            "source": source,
-        },
-        reason=reason.strip(),
-    )
-
-
-def overrides_for(registry: Registry, sha256: str) -> list[dict[str, Any]]:
-    """Every reviewer override recorded for these bytes (oldest first)."""
-    events = registry.audit_events(
-        limit=None,
-        action=OVERRIDE_ACTION,
-        entity_type="artifact",
-        entity_prefix=sha256,
-        newest_first=False,
-    )
-    out = []
-    for e in events:
-        if e.entity_id == sha256 and isinstance(e.after, dict):
-            item = dict(e.after)
-            item.update({"actor": e.actor, "ts": e.ts, "reason": e.reason, "seq": e.seq})
-            out.append(item)
-    return out

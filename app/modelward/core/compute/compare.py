@@ -22,10 +22,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from modelward.core.clock import utcnow
 from modelward.core.compute.metrics import HIGHER_IS_BETTER, Predictions
+from modelward.core.compute.validation import validate
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
@@ -76,7 +78,7 @@ class Difference:
 # --------------------------------------------------------------------------- tests
 def _midrank(x: Any) -> Any:
     """Mid-ranks (ties share the mean rank), 1-based."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     order = np.argsort(x, kind="mergesort")
     xs = x[order]
@@ -117,8 +119,8 @@ def delong_test(
     DeLong, DeLong & Clarke-Pearson (1988), Biometrics 44:837-845; Sun & Xu
     (2014), IEEE Signal Processing Letters 21:1389-1393.
     """
-    import numpy as np
-    from scipy import stats
+    import numpy as np  # deferred: start-up cost
+    from scipy import stats  # deferred: start-up cost
 
     y = np.asarray(y_true).astype(bool)
     m, n = int(y.sum()), int((~y).sum())
@@ -159,8 +161,8 @@ def mcnemar_test(
         (binomial) when ``b + c < 25``, else chi-square with continuity
         correction.
     """
-    import numpy as np
-    from scipy import stats
+    import numpy as np  # deferred: start-up cost
+    from scipy import stats  # deferred: start-up cost
 
     y = np.asarray(y_true)
     ra, rb = np.asarray(pred_a) == y, np.asarray(pred_b) == y
@@ -176,7 +178,7 @@ def mcnemar_test(
 
 def mcnemar_p(b: int, c: int) -> float:
     """McNemar p-value from the discordant counts (exact below 25 pairs)."""
-    from scipy import stats
+    from scipy import stats  # deferred: start-up cost
 
     if b + c == 0:
         return 1.0
@@ -193,7 +195,7 @@ def _weighted(metric: str, p: Predictions) -> Callable[[Any], Any] | None:
     product scores hundreds of resamples at once (same values as scikit-learn's
     functions with ``sample_weight``).
     """
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     y, yp = np.asarray(p.y_true), np.asarray(p.y_pred)
     if metric in ("rmse", "mae", "r2"):
@@ -277,7 +279,7 @@ def paired_bootstrap(
         ``(ci_low, ci_high, p_value)``: percentile interval and the two-sided
         bootstrap p-value of "no difference".
     """
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     rng = np.random.default_rng(seed)
     diffs = np.empty(n_boot)
@@ -290,7 +292,7 @@ def paired_bootstrap(
 
 
 def _summarise(diffs: Any, alpha: float) -> tuple[float, float, float]:
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     diffs = diffs[np.isfinite(diffs)]
     if diffs.size == 0:
@@ -312,7 +314,7 @@ def _bootstrap_weighted(
     cancel: CancelToken | None,
 ) -> tuple[float, float, float]:
     """Paired bootstrap with count matrices: same resamples as :func:`paired_bootstrap`."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, 4_000_000 // max(n, 1)))
@@ -331,8 +333,8 @@ def _bootstrap_weighted(
 
 def _metric_on_rows(metric: str, p: Predictions) -> Callable[[Any], float]:
     """``idx -> metric`` on those rows, with scikit-learn's function."""
-    import numpy as np
-    from sklearn import metrics as m
+    import numpy as np  # deferred: start-up cost
+    from sklearn import metrics as m  # deferred: start-up cost
 
     y = np.asarray(p.y_true)
     if metric == "r2":
@@ -379,7 +381,7 @@ def compare_predictions(
     cancel: CancelToken | None = None,
 ) -> list[Difference]:
     """Differences (challenger - champion) for every metric both have, with tests."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     if len(champion.y_true) != len(challenger.y_true) or not np.array_equal(
         np.asarray(champion.y_true), np.asarray(challenger.y_true)
@@ -602,7 +604,6 @@ def compare(
         ``promotion_allowed`` is true when every gate passed (and there were
         no gates, or all passed).
     """
-    from modelward.core.compute.validation import validate
 
     parsed = [g if isinstance(g, Gate) else parse_gate(g) for g in gates]
     if not 0 < alpha < 1:
@@ -661,10 +662,6 @@ def compare(
 
 
 def _store(registry: Any, result: ComparisonResult, run_id: int) -> ComparisonResult:
-    from dataclasses import replace
-
-    from modelward.core.registry.registry import utcnow
-
     doc = result.to_json()
     with registry.transaction() as tx:
         cid = tx.next_id("seq_comparisons")

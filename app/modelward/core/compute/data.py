@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
 
@@ -124,7 +126,6 @@ def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.
     InvalidInput
         The file is empty or not a table DuckDB can read.
     """
-    import duckdb
 
     p = Path(path)
     reader = _reader(p)
@@ -149,7 +150,6 @@ def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> 
 
     Row order is kept, so a model trained on the copy sees exactly the same rows.
     """
-    import duckdb
 
     p = Path(src)
     reader = _reader(p)
@@ -182,7 +182,7 @@ def _sql_path(path: str | os.PathLike[str]) -> str:
 
 def fingerprint_frame(df: pd.DataFrame) -> str:
     """A SHA-256 of a table's column names, types and values (row order included)."""
-    import pandas as pd
+    import pandas as pd  # deferred: start-up cost
 
     h = hashlib.sha256()
     h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
@@ -198,7 +198,7 @@ def _row(index: int) -> int:
 
 def _text_in_numbers(series: pd.Series) -> tuple[int, str] | None:
     """For a text column that mostly holds numbers: the first row with other text."""
-    import pandas as pd
+    import pandas as pd  # deferred: start-up cost
 
     head = series.dropna().head(1000)
     if (
@@ -221,7 +221,7 @@ def _text_in_numbers(series: pd.Series) -> tuple[int, str] | None:
 
 def _is_numeric_text(series: pd.Series) -> bool:
     """A text column whose non-missing values are all numbers ("1.5", "NA", "3")."""
-    import pandas as pd
+    import pandas as pd  # deferred: start-up cost
 
     head = series.dropna().head(1000).astype(str).str.strip()
     if (
@@ -248,8 +248,8 @@ def column_kinds(
     InvalidInput
         A column is entirely empty, or holds numbers with stray text in some row.
     """
-    import pandas as pd
-    from pandas.api import types as pt
+    import pandas as pd  # deferred: start-up cost
+    from pandas.api import types as pt  # deferred: start-up cost
 
     kinds: dict[str, str] = {}
     dropped: dict[str, str] = {}
@@ -294,8 +294,8 @@ def feature_frame(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     Python strings with NaN for missing, so the same input always gives the
     same matrix, at training and at validation time.
     """
-    import numpy as np
-    import pandas as pd
+    import numpy as np  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
     out: dict[str, Any] = {}
     for col, kind in kinds.items():
@@ -340,7 +340,7 @@ def check_columns(
         Missing columns, unexpected columns, or a numeric feature holding text,
         each named.
     """
-    from pandas.api import types as pt
+    from pandas.api import types as pt  # deferred: start-up cost
 
     names = [str(c["name"]) for c in expected]
     missing = [n for n in names if n not in df.columns]
@@ -371,7 +371,7 @@ def check_columns(
 
 
 def _first_text(s: pd.Series) -> tuple[int, str]:
-    import pandas as pd
+    import pandas as pd  # deferred: start-up cost
 
     text = s.dropna().astype(str)
     bad = text[pd.to_numeric(text.str.strip(), errors="coerce").isna()]
@@ -388,7 +388,7 @@ def check_target(df: pd.DataFrame, target: str, task: str) -> None:
         continuous values for a classification; the message names the column
         and the first offending row.
     """
-    from pandas.api import types as pt
+    from pandas.api import types as pt  # deferred: start-up cost
 
     if target not in df.columns:
         cols = ", ".join(repr(str(c)) for c in list(df.columns)[:20])

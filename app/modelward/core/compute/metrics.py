@@ -71,8 +71,8 @@ class Predictions:
 
     def to_frame(self) -> Any:
         """A DataFrame (row, y_true, y_pred, proba_<class>...) to store with a run."""
-        import numpy as np
-        import pandas as pd
+        import numpy as np  # deferred: start-up cost
+        import pandas as pd  # deferred: start-up cost
 
         cols: dict[str, Any] = {
             "row": np.arange(1, len(self.y_pred) + 1, dtype=np.int64),
@@ -89,7 +89,7 @@ class Predictions:
     @classmethod
     def from_frame(cls, df: Any, task: str, classes: Any = None) -> Predictions:
         """Read back :meth:`to_frame` output."""
-        import numpy as np
+        import numpy as np  # deferred: start-up cost
 
         proba = None
         if classes is not None and all(f"proba_{c}" in df.columns for c in classes):
@@ -115,7 +115,7 @@ def predict(
     cancel: CancelToken | None = None,
 ) -> Predictions:
     """Score ``X`` in chunks (cancellable between chunks)."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     n = len(X)
     classes = getattr(model, "classes_", None) if task == "classification" else None
@@ -161,8 +161,8 @@ def compute_metrics(p: Predictions) -> dict[str, float]:
         (binary), ``log_loss`` and ``brier_score_loss`` (with probabilities).
         Regression: ``rmse``, ``mae``, ``r2``.
     """
-    import numpy as np
-    from sklearn import metrics as m
+    import numpy as np  # deferred: start-up cost
+    from sklearn import metrics as m  # deferred: start-up cost
 
     if p.task == "regression":
         y, yp = np.asarray(p.y_true, dtype=float), np.asarray(p.y_pred, dtype=float)
@@ -204,7 +204,7 @@ def compute_metrics(p: Predictions) -> dict[str, float]:
 
 def _thin(*arrays: Any) -> list[list[float]]:
     """At most ``_MAX_CURVE_POINTS`` points of a curve (first and last kept), as lists."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     n = len(arrays[0])
     if n > _MAX_CURVE_POINTS:
@@ -218,8 +218,8 @@ def classification_curves(p: Predictions) -> dict[str, Any]:
 
     All values are plain lists, ready for JSON and for a chart.
     """
-    import numpy as np
-    from sklearn import metrics as m
+    import numpy as np  # deferred: start-up cost
+    from sklearn import metrics as m  # deferred: start-up cost
 
     classes = p.classes
     out: dict[str, Any] = {
@@ -234,7 +234,7 @@ def classification_curves(p: Predictions) -> dict[str, Any]:
         prec, rec, _ = m.precision_recall_curve(yb, score)
         out["pr"] = dict(zip(("recall", "precision"), _thin(rec, prec), strict=True))
         if p.proba is not None:
-            from sklearn.calibration import calibration_curve
+            from sklearn.calibration import calibration_curve  # deferred: start-up cost
 
             frac, mean_pred = calibration_curve(yb, p.proba[:, 1], n_bins=10, strategy="quantile")
             out["calibration"] = {
@@ -246,7 +246,7 @@ def classification_curves(p: Predictions) -> dict[str, Any]:
 
 def regression_curves(p: Predictions) -> dict[str, Any]:
     """Residuals: a histogram and a sample of (predicted, residual) points."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     y, yp = np.asarray(p.y_true, dtype=float), np.asarray(p.y_pred, dtype=float)
     res = y - yp

@@ -58,7 +58,7 @@ def limited_threads(n: int = 1) -> Iterator[None]:
     OpenMP limits apply to the calling thread (each job thread sets its own);
     BLAS limits are process-wide, which is what a machine shared by jobs wants.
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # deferred: start-up cost
 
     with threadpool_limits(limits=max(1, int(n))):
         yield
@@ -72,7 +72,7 @@ def _limited_call(fn: Callable[..., Any], args: tuple[Any, ...], threads: int) -
 @contextlib.contextmanager
 def _dask_client(address: str) -> Iterator[Any]:
     try:
-        from distributed import Client
+        from distributed import Client  # deferred: start-up cost
     except ImportError:
         raise ModelWardError(
             "a Dask scheduler is configured, but Dask support is not installed; "
@@ -107,7 +107,7 @@ def run_tasks(
             for t in tasks:
                 yield fn(*t)
         return
-    import joblib
+    import joblib  # deferred: start-up cost
 
     if compute.n_jobs == 0:
         raise InvalidInput("n_jobs must not be 0")

@@ -6,7 +6,9 @@ in a version's lineage and read back to reproduce the version exactly.
 
 from __future__ import annotations
 
+import difflib
 import functools
+import importlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -160,7 +162,7 @@ class Recipe:
 
     def resolved_task(self) -> str:
         """``classification`` or ``regression``, from the estimator when ``task`` is auto."""
-        from sklearn.base import is_classifier
+        from sklearn.base import is_classifier  # deferred: start-up cost
 
         is_clf = is_classifier(resolve_estimator(self.estimator)())
         task = "classification" if is_clf else "regression"
@@ -218,7 +220,7 @@ class Recipe:
 
 
 def _json_default(o: Any) -> Any:
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     if isinstance(o, np.generic):
         return o.item()
@@ -246,16 +248,14 @@ _COMMON_MODULES = (
 
 @functools.cache
 def _all_estimators() -> dict[str, type]:
-    from sklearn.utils import all_estimators
+    from sklearn.utils import all_estimators  # deferred: start-up cost
 
     return dict(all_estimators(type_filter=["classifier", "regressor"]))
 
 
 @functools.cache
 def _find_estimator(short: str) -> type | None:
-    import importlib
-
-    from sklearn.base import ClassifierMixin, RegressorMixin
+    from sklearn.base import ClassifierMixin, RegressorMixin  # deferred: start-up cost
 
     for mod in _COMMON_MODULES:
         cls = getattr(importlib.import_module(mod), short, None)
@@ -266,7 +266,7 @@ def _find_estimator(short: str) -> type | None:
 
 def estimator_names(task: str | None = None) -> list[str]:
     """Names of scikit-learn's classifiers and/or regressors, sorted."""
-    from sklearn.utils import all_estimators
+    from sklearn.utils import all_estimators  # deferred: start-up cost
 
     filt = {"classification": ["classifier"], "regression": ["regressor"]}.get(
         task or "", ["classifier", "regressor"]
@@ -285,8 +285,6 @@ def resolve_estimator(name: str) -> type:
     short = name.rsplit(".", 1)[-1]
     found = None if short.startswith("_") else _find_estimator(short)
     if found is None or (("." in name) and not name.startswith("sklearn.")):
-        import difflib
-
         close = difflib.get_close_matches(short, list(_all_estimators()), n=3)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise InvalidInput(f"{name!r} is not a scikit-learn classifier or regressor{hint}")

@@ -11,20 +11,26 @@ snapshot and reproduces its metrics exactly.
 
 from __future__ import annotations
 
+import json
 import platform
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from modelward.core.compute import data as _data
+import duckdb
+
+import modelward.core.compute.data as _data
+from modelward import __version__
 from modelward.core.compute.metrics import compute_metrics, predict, primary_metric
 from modelward.core.compute.parallel import Compute, run_tasks
 from modelward.core.compute.recipe import Recipe, resolve_estimator
 from modelward.core.errors import IntegrityError, InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+from modelward.core.refs import validate_name
 
 __all__ = [
     "FitResult",
@@ -98,8 +104,6 @@ class TrainResult:
         return f"{self.name}:{self.version}"
 
     def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         d = asdict(self)
         d["ref"] = self.ref
         return d
@@ -113,10 +117,10 @@ def build_pipeline(kinds: dict[str, str], estimator: Any) -> Any:
     for missing values and one-hot encoding (unknown categories ignored, rare
     ones grouped). The pipeline takes a DataFrame with the feature columns.
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.compose import ColumnTransformer  # deferred: start-up cost
+    from sklearn.impute import SimpleImputer  # deferred: start-up cost
+    from sklearn.pipeline import Pipeline  # deferred: start-up cost
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler  # deferred: start-up cost
 
     num = [c for c, k in kinds.items() if k == _data.NUMERIC]
     cat = [c for c, k in kinds.items() if k == _data.CATEGORICAL]
@@ -181,9 +185,8 @@ def _fit_and_score(
     keep: bool,
 ) -> tuple[tuple[str, int, int], dict[str, float], Any, str | None]:
     """One fit and its test-fold metrics. Runs in a worker: returns errors as text."""
-    import warnings
 
-    from sklearn.base import clone
+    from sklearn.base import clone  # deferred: start-up cost
 
     model = clone(pipeline)
     try:
@@ -199,8 +202,8 @@ def _fit_and_score(
 
 # --------------------------------------------------------------------------- splits
 def _splits(recipe: Recipe, y: Any, task: str, n: int) -> list[tuple[Any, Any]]:
-    import numpy as np
-    from sklearn import model_selection as ms
+    import numpy as np  # deferred: start-up cost
+    from sklearn import model_selection as ms  # deferred: start-up cost
 
     s = recipe.split
     idx = np.arange(n)
@@ -240,8 +243,8 @@ def _splits(recipe: Recipe, y: Any, task: str, n: int) -> list[tuple[Any, Any]]:
 
 def _search_splits(recipe: Recipe, y: Any, task: str, rows: Any) -> list[tuple[Any, Any]]:
     """Inner folds for the parameter search, over the training rows only."""
-    import numpy as np
-    from sklearn import model_selection as ms
+    import numpy as np  # deferred: start-up cost
+    from sklearn import model_selection as ms  # deferred: start-up cost
 
     assert recipe.search is not None
     k = int(recipe.search.folds)
@@ -259,7 +262,7 @@ def _search_splits(recipe: Recipe, y: Any, task: str, rows: Any) -> list[tuple[A
 
 
 def _candidates(recipe: Recipe) -> list[dict[str, Any]]:
-    from sklearn.model_selection import ParameterGrid, ParameterSampler
+    from sklearn.model_selection import ParameterGrid, ParameterSampler  # deferred: start-up cost
 
     if recipe.search is None:
         return [dict(recipe.params)]
@@ -277,7 +280,7 @@ def _candidates(recipe: Recipe) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- pure fit
 def _prepare(df: Any, recipe: Recipe) -> tuple[Any, Any, str, dict[str, Any]]:
     """Checks, ordering and feature typing: ``(X, y, task, signature)``."""
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     task = recipe.resolved_task()
     _data.check_target(df, recipe.target, task)
@@ -352,7 +355,7 @@ def fit_recipe(
     Cancelled
         ``cancel`` was set.
     """
-    import numpy as np
+    import numpy as np  # deferred: start-up cost
 
     recipe.check()
     compute = compute or Compute()
@@ -466,14 +469,11 @@ def _kinds(signature: dict[str, Any]) -> dict[str, str]:
 # --------------------------------------------------------------------------- jobs
 def environment() -> dict[str, str]:
     """Versions that decide whether a model reproduces: Python, libraries, platform."""
-    import duckdb
-    import numpy
-    import pandas
-    import scipy
-    import sklearn
-    import skops
-
-    from modelward import __version__
+    import numpy  # deferred: start-up cost
+    import pandas  # deferred: start-up cost
+    import scipy  # deferred: start-up cost
+    import sklearn  # deferred: start-up cost
+    import skops  # deferred: start-up cost
 
     return {
         "python": platform.python_version(),
@@ -489,8 +489,6 @@ def environment() -> dict[str, str]:
 
 
 def _json_safe(value: Any) -> Any:
-    import json
-
     return json.loads(
         json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
     )
@@ -540,7 +538,6 @@ def train(
     ------
     InvalidInput, NotFound, TrainingFailed, Cancelled
     """
-    from modelward.core.registry.registry import validate_name
 
     validate_name(name)
     recipe.check()
@@ -570,7 +567,7 @@ def _train_job(
     description: str | None = None,
     extra_lineage: dict[str, Any] | None = None,
 ) -> TrainResult:
-    import skops.io as sio
+    import skops.io as sio  # deferred: start-up cost
 
     compute = compute or Compute()
     timings: dict[str, float] = {}
@@ -737,6 +734,5 @@ def retrain_from_lineage(
     same = set(res.metrics) == set(v.metrics) and all(
         res.metrics[k] == v.metrics[k] for k in v.metrics
     )
-    from dataclasses import replace
 
     return replace(res, reproduced=same, original_metrics=dict(v.metrics))

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from modelward.core.compute import data as _data
+import modelward.core.compute.data as _data
+from modelward.core.artifacts.safeload import load_artifact
+from modelward.core.clock import utcnow
 from modelward.core.compute.metrics import Predictions, compute_metrics, curves, predict
-from modelward.core.errors import InvalidInput, ModelWardError
+from modelward.core.errors import InvalidInput, ModelWardError, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 __all__ = [
@@ -87,8 +90,8 @@ def _features_of(version: Any, model: Any) -> list[dict[str, Any]]:
 
 def _align_labels(y: Any, classes: Any, target: str) -> Any:
     """The target in the type of the model's classes; unseen labels are an error."""
-    import numpy as np
-    import pandas as pd
+    import numpy as np  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
     classes = np.asarray(classes)
     if classes.dtype.kind in "OUS":
@@ -212,7 +215,6 @@ def validate(
         The schema does not match (a clear error before scoring).
     NotFound, RejectedFile, Cancelled
     """
-    from modelward.core.artifacts.safeload import load_artifact
 
     progress(0.0, "reading the data")
     version = registry.resolve(ref)
@@ -239,8 +241,6 @@ def validate(
     with registry.recording_failure(
         run_id, wrap=lambda msg: ModelWardError(f"validation of {version.ref} failed: {msg}")
     ):
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             preds = predict(
@@ -269,10 +269,6 @@ def validate(
 
 
 def _store(registry: Any, result: ValidationResult, run_id: int) -> ValidationResult:
-    from dataclasses import replace
-
-    from modelward.core.registry.registry import utcnow
-
     assert result.predictions is not None
     with tempfile.TemporaryDirectory(prefix="modelward-validate-") as tmp:
         dest = Path(tmp) / "predictions.parquet"
@@ -337,7 +333,6 @@ def load_validation(
     registry: Any, validation_id: int, *, predictions: bool = True
 ) -> ValidationResult:
     """A stored validation, with its predictions read back from the artifact store."""
-    from modelward.core.errors import NotFound
 
     with registry.read() as cur:
         rows = cur.execute(

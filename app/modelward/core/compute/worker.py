@@ -28,28 +28,25 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import subprocess
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from typing import IO, Any
 
-from modelward.core import errors as _errors
+import modelward.core.errors as _errors
 from modelward.core import platform
-from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
+from modelward.core.compute.training import TrainingFailed
+from modelward.core.errors import Cancelled, ModelWardError
 from modelward.core.progress import CancelToken
+from modelward.core.workers import worker_command
 
 __all__ = [
     "KINDS",
     "WORKER_NAME",
     "ScoreBuffer",
     "run_in_worker",
-    "run_request",
     "worker_job",
-    "worker_main",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,241 +56,11 @@ KINDS = ("train", "validate", "compare", "demo")
 MessageFn = Callable[[dict[str, Any]], None]
 
 
-# --------------------------------------------------------------------------- the work
-def run_request(
-    request: dict[str, Any],
-    send: MessageFn,
-    cancel: CancelToken,
-) -> dict[str, Any]:
-    """Carry out one request (in the worker process) and return its JSON result.
-
-    Parameters
-    ----------
-    request
-        ``kind`` and ``registry`` (the registry folder), optionally ``actor``
-        and ``busy_timeout``; then per kind:
-
-        * ``train``: ``recipe`` (:meth:`Recipe.to_json`), ``name``, optional
-          ``description`` and ``n_jobs``;
-        * ``validate``: ``ref``, ``data``, optional ``target``, ``allow_extra``;
-        * ``compare``: ``champion``, ``challenger``, ``data``, optional
-          ``gates`` (texts), ``alpha``, ``n_boot``, ``target``, ``allow_extra``;
-        * ``demo``: nothing more (builds the demo workspace, see
-          :func:`~modelward.core.demo.build_full_demo`).
-    send
-        Receives the progress, score and log messages.
-    cancel
-        Checked by the core between steps.
-
-    Returns
-    -------
-    dict
-        ``TrainResult.to_json()``, ``ValidationResult.to_json()`` or
-        ``ComparisonResult.to_json()`` (with both validations' curves), or the
-        ``FullDemo`` fields.
-
-    Raises
-    ------
-    ModelWardError
-        Whatever the core raises, or :class:`InvalidInput` for a bad request.
-    """
-    from modelward.core.registry import Registry
-
-    kind = request.get("kind")
-    if kind not in KINDS:
-        raise InvalidInput(f"unknown worker request {kind!r}: use one of {', '.join(KINDS)}")
-    if not request.get("registry"):
-        raise InvalidInput("the worker request names no registry")
-    last: list[Any] = [None]
-
-    def progress(fraction: float, status: str) -> None:
-        key = (round(float(fraction), 3), status)
-        if key != last[0]:  # throttle: only visible changes cross the pipe
-            last[0] = key
-            send({"progress": float(fraction), "status": status})
-
-    def waiting(message: str) -> None:
-        send({"progress": 0.0, "status": message})
-
-    reg = Registry(
-        request["registry"],
-        actor=request.get("actor"),
-        busy_timeout=request.get("busy_timeout"),
-        on_wait=waiting,
-    )
-    try:
-        if kind == "train":
-            return _train(reg, request, progress, send, cancel)
-        if kind == "validate":
-            return _validate(reg, request, progress, cancel)
-        if kind == "demo":
-            return _demo(reg, progress, cancel)
-        return _compare(reg, request, progress, cancel)
-    finally:
-        reg.close()
-
-
-def _need(request: dict[str, Any], *keys: str) -> None:
-    missing = [k for k in keys if not request.get(k)]
-    if missing:
-        raise InvalidInput(f"the {request['kind']} request needs {', '.join(missing)}")
-
-
-def _train(
-    reg: Any,
-    request: dict[str, Any],
-    progress: Callable[[float, str], None],
-    send: MessageFn,
-    cancel: CancelToken,
-) -> dict[str, Any]:
-    from modelward.core.compute.parallel import Compute
-    from modelward.core.compute.recipe import Recipe
-    from modelward.core.compute.training import FoldScore, train
-
-    _need(request, "recipe", "name")
-    recipe = Recipe.from_json(request["recipe"])
-
-    def on_score(score: FoldScore) -> None:
-        send({"score": json.loads(json.dumps(asdict(score), default=_plain))})
-
-    res = train(
-        reg,
-        recipe,
-        str(request["name"]),
-        compute=Compute(n_jobs=int(request.get("n_jobs") or 1)),
-        progress=progress,
-        cancel=cancel,
-        on_score=on_score,
-        description=request.get("description"),
-    )
-    return res.to_json()
-
-
-def _demo(reg: Any, progress: Callable[[float, str], None], cancel: CancelToken) -> dict[str, Any]:
-    from modelward.core.demo import build_full_demo
-
-    # Each step opens the file for its own writes only, so a window showing this
-    # registry keeps reading (and shows the models as they arrive).
-    return asdict(build_full_demo(reg, progress=progress, cancel=cancel))
-
-
-def _validate(
-    reg: Any, request: dict[str, Any], progress: Callable[[float, str], None], cancel: CancelToken
-) -> dict[str, Any]:
-    from modelward.core.compute.validation import validate
-
-    _need(request, "ref", "data")
-    res = validate(
-        reg,
-        str(request["ref"]),
-        str(request["data"]),
-        target=request.get("target") or None,
-        allow_extra=bool(request.get("allow_extra")),
-        progress=progress,
-        cancel=cancel,
-    )
-    return res.to_json()
-
-
-def _compare(
-    reg: Any, request: dict[str, Any], progress: Callable[[float, str], None], cancel: CancelToken
-) -> dict[str, Any]:
-    from modelward.core.compute.compare import compare
-
-    _need(request, "champion", "challenger", "data")
-    res = compare(
-        reg,
-        str(request["champion"]),
-        str(request["challenger"]),
-        str(request["data"]),
-        gates=list(request.get("gates") or ()),
-        alpha=float(request.get("alpha", 0.05)),
-        n_boot=int(request.get("n_boot", 1000)),
-        target=request.get("target") or None,
-        allow_extra=bool(request.get("allow_extra")),
-        progress=progress,
-        cancel=cancel,
-    )
-    doc = res.to_json()
-    # The comparison view draws both models' curves next to each other.
-    doc["champion"]["curves"] = res.champion.curves
-    doc["challenger"]["curves"] = res.challenger.curves
-    doc["task"] = res.champion.task
-    return doc
-
-
-def _plain(o: Any) -> Any:
-    return o.item() if hasattr(o, "item") else str(o)
-
-
-# --------------------------------------------------------------------------- worker side
-def worker_main() -> None:
-    """Entry point of the ``train`` worker: one request on stdin, messages on stdout."""
-    # Only protocol lines go to the real stdout; anything else printed (by us, a
-    # library or C code through fd 1) would corrupt them, so fd 1 becomes stderr.
-    proto = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    sys.stdout = sys.stderr
-    lock = threading.Lock()
-
-    def send(msg: dict[str, Any]) -> None:
-        line = json.dumps(msg, default=_plain, allow_nan=True)
-        with lock:
-            try:
-                proto.write(line + "\n")
-                proto.flush()
-            except (BrokenPipeError, ValueError, OSError):
-                pass  # the parent has gone; the work ends at the next cancel check
-
-    cancel = CancelToken()
-    first = sys.stdin.readline()
-    try:
-        request = json.loads(first) if first.strip() else None
-    except json.JSONDecodeError:
-        request = None
-    if not isinstance(request, dict):
-        send({"error": "the worker request is not a JSON object", "kind": "InvalidInput"})
-        return
-
-    def listen() -> None:
-        # Any later line may be a cancel; the end of input (parent died) cancels too.
-        for line in sys.stdin:
-            with contextlib.suppress(json.JSONDecodeError):
-                if json.loads(line).get("cancel"):
-                    cancel.cancel()
-        cancel.cancel()
-
-    threading.Thread(target=listen, name="mw-worker-stdin", daemon=True).start()
-    try:
-        result = run_request(request, send, cancel)
-    except Cancelled as e:
-        send({"error": str(e) or "cancelled", "kind": "Cancelled"})
-    except ModelWardError as e:
-        send({"error": str(e), "kind": type(e).__name__})
-    except Exception as e:  # never a traceback for the user; the log keeps it
-        import traceback
-
-        traceback.print_exc()
-        first_line = (str(e).splitlines() or [""])[0]
-        send(
-            {
-                "error": f"{request.get('kind', 'job')} failed: {type(e).__name__}: {first_line}",
-                "kind": "ModelWardError",
-            }
-        )
-    else:
-        send({"result": result})
-    with contextlib.suppress(OSError):
-        proto.close()
-
-
 # --------------------------------------------------------------------------- parent side
 def _error_class(name: str) -> type[ModelWardError]:
     """The :class:`ModelWardError` subclass called ``name`` (the base class if unknown)."""
     cls = getattr(_errors, name, None)
     if cls is None and name == "TrainingFailed":
-        from modelward.core.compute.training import TrainingFailed
-
         cls = TrainingFailed
     if isinstance(cls, type) and issubclass(cls, ModelWardError):
         return cls
@@ -352,7 +119,6 @@ def run_in_worker(
         The worker's error, as the same class when it is one of ours; or one
         sentence when the worker could not start or stopped without an answer.
     """
-    from modelward.core.workers import worker_command
 
     argv = list(command) if command is not None else worker_command(WORKER_NAME)
     try:

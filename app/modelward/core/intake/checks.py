@@ -16,7 +16,7 @@ from modelward.core.datasets import read_schema
 from modelward.core.errors import NotFound, RejectedFile
 from modelward.core.monitoring.quality import SchemaMismatch
 from modelward.core.monitoring.service import check_batch as monitor_check
-from modelward.core.registry.registry import Registry
+from modelward.core.registry import Registry
 
 
 @dataclass(frozen=True)

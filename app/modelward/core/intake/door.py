@@ -45,7 +45,8 @@ from modelward.core.intake.result import (
     IntakeResult,
 )
 from modelward.core.progress import ProgressFn, no_progress
-from modelward.core.registry.registry import Registry, validate_name
+from modelward.core.refs import validate_name
+from modelward.core.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
-from modelward.core.registry.registry import Registry, utcnow
+from modelward.core.clock import utcnow
+from modelward.core.registry import Registry
 
 
 def quarantine(

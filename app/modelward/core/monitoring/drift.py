@@ -35,6 +35,7 @@ the chunks' own variation).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -57,6 +58,7 @@ from modelward.core.monitoring.profile import (
     ScoreFn,
     build_profile,
 )
+from modelward.core.monitoring.quality import check_schema, quality_of
 from modelward.core.monitoring.source import DEFAULT_BATCH_ROWS, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
@@ -85,7 +87,7 @@ def psi(ref: np.ndarray, cur: np.ndarray, eps: float = EPS) -> float:
 
 def js_distance(ref: np.ndarray, cur: np.ndarray) -> float:
     """Jensen–Shannon distance (base 2, in 0..1) of two count vectors."""
-    from scipy.spatial.distance import jensenshannon
+    from scipy.spatial.distance import jensenshannon  # deferred: start-up cost
 
     p, q = _props(np.asarray(ref, float)), _props(np.asarray(cur, float))
     if p.sum() == 0 or q.sum() == 0:
@@ -95,7 +97,7 @@ def js_distance(ref: np.ndarray, cur: np.ndarray) -> float:
 
 def ks_from_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """KS statistic and asymptotic two-sided p-value from counts in shared bins."""
-    from scipy.stats import kstwo, kstwobign
+    from scipy.stats import kstwo, kstwobign  # deferred: start-up cost
 
     n, m = float(ref.sum()), float(cur.sum())
     if n == 0 or m == 0:
@@ -112,7 +114,7 @@ def wasserstein_from_bins(
     ref_counts: np.ndarray, ref_sums: np.ndarray, cur_counts: np.ndarray, cur_sums: np.ndarray
 ) -> float:
     """Wasserstein-1 distance with each bin's mass at the mean of its values."""
-    from scipy.stats import wasserstein_distance
+    from scipy.stats import wasserstein_distance  # deferred: start-up cost
 
     r, c = ref_counts > 0, cur_counts > 0
     if not r.any() or not c.any():
@@ -129,7 +131,7 @@ def wasserstein_from_bins(
 
 def chi2_from_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """Chi-square homogeneity test of two count vectors (empty cells dropped)."""
-    from scipy.stats import chi2_contingency
+    from scipy.stats import chi2_contingency  # deferred: start-up cost
 
     table = np.vstack([ref, cur]).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]
@@ -152,7 +154,7 @@ def adjust_pvalues(p: Sequence[float], method: str = "bh") -> np.ndarray:
     arr = np.asarray(p, dtype=np.float64)
     if arr.size == 0 or method == "none":
         return arr
-    from scipy.stats import false_discovery_control
+    from scipy.stats import false_discovery_control  # deferred: start-up cost
 
     if method == "bh":
         return np.asarray(false_discovery_control(arr, method="bh"))
@@ -407,8 +409,6 @@ def _column_drift(
 
 
 def _replace(fd: FeatureDrift, **kw: Any) -> FeatureDrift:
-    import dataclasses
-
     return dataclasses.replace(fd, **kw)
 
 
@@ -560,7 +560,6 @@ def summarize(
     ``collect`` names columns kept whole (ids, labels) in ``result.collected``,
     together with the scores under ``"__score__"`` when ``score_fn`` is given.
     """
-    from modelward.core.monitoring.quality import check_schema
 
     src = data if isinstance(data, TableSource) else open_source(data)
     check_schema(profile, src)
@@ -615,7 +614,6 @@ def check_drift(
     cancel: CancelToken | None = None,
 ) -> DriftReport:
     """Drift and data quality of one batch against a stored profile (one read of the batch)."""
-    from modelward.core.monitoring.quality import quality_of
 
     counts = summarize(current, profile, batch_rows=batch_rows, progress=progress, cancel=cancel)
     report = compare(

@@ -36,7 +36,7 @@ def positive_labels(y: np.ndarray, positive: Any = None) -> np.ndarray:
 
 def realized_metrics(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """ROC AUC, accuracy, precision, recall and F1 on labelled rows (0/1 labels)."""
-    from sklearn.metrics import (
+    from sklearn.metrics import (  # deferred: start-up cost
         accuracy_score,
         f1_score,
         precision_score,
@@ -62,7 +62,7 @@ def realized_metrics(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -
 
 def calibrate(score: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
     """An isotonic map from score to probability, as interpolation knots."""
-    from sklearn.isotonic import IsotonicRegression
+    from sklearn.isotonic import IsotonicRegression  # deferred: start-up cost
 
     ok = ~np.isnan(y) & ~np.isnan(score)
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score[ok], y[ok])

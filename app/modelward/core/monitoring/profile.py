@@ -46,6 +46,7 @@ from modelward.core.monitoring.binning import (
     count_numeric,
     slice_batch,
 )
+from modelward.core.monitoring.performance import reference_model_info
 from modelward.core.monitoring.source import (
     CATEGORICAL,
     DEFAULT_BATCH_ROWS,
@@ -473,8 +474,6 @@ def build_profile(
         all_scores = np.concatenate(scores)
         prof.score = score_profile(all_scores, bounds, n_bins)
         if labels:
-            from modelward.core.monitoring.performance import reference_model_info
-
             y = np.concatenate(labels)
             prof.model = reference_model_info(all_scores, y, bounds)
     progress(1.0, "reference profiled")

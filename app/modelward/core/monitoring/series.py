@@ -15,6 +15,7 @@ import numpy as np
 
 from modelward.core.errors import NotFound
 from modelward.core.monitoring.profile import NumericProfile
+from modelward.core.monitoring.service import get_profile
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -125,7 +126,6 @@ def performance_series(reg: Registry, version_id: int, metric: str = "roc_auc") 
         ``band_lower``/``band_upper`` float (mean ± 3σ over reference
         chunks, NaN when unknown).
     """
-    from modelward.core.monitoring.service import get_profile
 
     b = batches(reg, version_id)
     ids = b["batch_id"]
@@ -164,7 +164,6 @@ def histograms(reg: Registry, batch_id: int, feature: str) -> dict[str, Any]:
         edges[i]]`` plus a below-range bin 0 and an above-range bin E;
         categorical: ``labels`` list[str] (the last is "(unseen)").
     """
-    from modelward.core.monitoring.service import get_profile
 
     with reg._read() as cur:
         rows = cur.execute(

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelward.core.artifacts.safeload import load_artifact
+from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.monitoring.drift import DriftReport, compare
+from modelward.core.monitoring.drift import DriftReport, compare, summarize
 from modelward.core.monitoring.performance import (
     estimate_metrics,
     positive_labels,
@@ -67,7 +69,6 @@ def _scorer(
     reg: Registry, v: ModelVersion, src: TableSource, skip: Sequence[str]
 ) -> tuple[Any, list[str]]:
     """``score(batch)`` for the version's model and the columns it reads."""
-    from modelward.core.artifacts.safeload import load_artifact
 
     model = load_artifact(reg.artifacts, v.sha256, v.format, registry=reg)
     names = getattr(model, "feature_names_in_", None)
@@ -92,7 +93,7 @@ def _scorer(
 
     def score(batch: Mapping[str, Any]) -> np.ndarray:
         if names is not None:
-            import pandas as pd
+            import pandas as pd  # deferred: start-up cost
 
             X: Any = pd.DataFrame(
                 {
@@ -131,7 +132,6 @@ def profile_version(
 
     Replaces an earlier profile of the same version; audited as ``monitor.profiled``.
     """
-    from modelward.core.registry.registry import utcnow
 
     v = reg.resolve(ref)
     src = open_source(reference, categorical=categorical)
@@ -211,8 +211,6 @@ def check_batch(
     SchemaMismatch
         The batch lacks monitored columns or changed their type.
     """
-    from modelward.core.monitoring.drift import summarize
-    from modelward.core.registry.registry import utcnow
 
     v = reg.resolve(ref)
     prof = get_profile(reg, v.id)
@@ -386,7 +384,6 @@ def attach_labels(
     Returns the realized metrics. Ids that match no stored row are ignored;
     the estimate stays stored beside the realized value.
     """
-    from modelward.core.registry.registry import utcnow
 
     src = open_source(labels)
     for c in (id_column, label_column):

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import modelward.core.monitoring.series as series
 from modelward.core import platform
 from modelward.core.errors import InvalidInput
-from modelward.core.monitoring import series
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry

@@ -123,7 +123,7 @@ class TableSource:
         yield from self._file_batches(columns, rows)
 
     def _array_batches(self, columns: Sequence[str], rows: int) -> Iterator[Batch]:
-        import pyarrow as pa
+        import pyarrow as pa  # deferred: start-up cost
 
         assert self._arrays is not None
         n = self.count()

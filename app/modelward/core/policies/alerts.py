@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -129,7 +130,6 @@ def raise_alert(
     -------
     Alert
     """
-    from modelward.core.registry.registry import utcnow
 
     if severity not in SEVERITIES:
         raise InvalidInput(f"unknown severity {severity!r}: use {', '.join(SEVERITIES)}")
@@ -243,7 +243,6 @@ def unread_count(registry: Registry, *, model: str | None = None) -> int:
 
 def acknowledge_alert(registry: Registry, alert_id: int, *, note: str | None = None) -> Alert:
     """Mark one alert as seen by the registry's user (audited as ``alert.acknowledged``)."""
-    from modelward.core.registry.registry import utcnow
 
     with registry.transaction() as tx:
         rows = tx.q(f"SELECT {_COLS} FROM pol_alerts WHERE id = ?", [alert_id]).fetchall()

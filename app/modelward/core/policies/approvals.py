@@ -24,6 +24,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.policies.guard import guard_registry
+from modelward.core.policies.runs import after_promotion, after_rejection
+from modelward.core.policies.store import get_policy
+from modelward.core.refs import current_user
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -121,7 +125,6 @@ def alias_needs_approval(registry: Registry, model: str, alias: str) -> bool:
     Models without a policy are not protected; see
     :attr:`modelward.core.policies.model.Policy.needs_approval`.
     """
-    from modelward.core.policies.store import get_policy
 
     pol = get_policy(registry, model)
     return pol is not None and pol.four_eyes and alias in pol.protected_aliases
@@ -162,8 +165,8 @@ def request_approval(
     -------
     ApprovalRequest
     """
-    from modelward.core.registry.registry import current_user
 
+    guard_registry(registry)
     if not requested_by or not requested_by.strip():
         raise InvalidInput("an approval request needs the requester's name")
     if not reason or not reason.strip():
@@ -321,8 +324,6 @@ def _decide(
     os_user: str | None,
     now: _dt.datetime | None,
 ) -> ApprovalRequest:
-    from modelward.core.registry.registry import current_user
-
     verb = "approving" if status == APPROVED else "rejecting"
     if not name or not name.strip():
         raise InvalidInput(f"{verb} needs your name, as you sign it")
@@ -425,14 +426,13 @@ def approve(
         now=now,
     )
     v = registry.get_version_by_id(req.version_id)
+    guard_registry(registry)
     registry.set_alias(
         v.ref,
         req.alias,
         f"approval {req.id} by {req.decided_by} ({req.meaning}): {req.decision_reason}",
         approval_id=req.id,
     )
-    from modelward.core.policies.engine import after_promotion
-
     after_promotion(registry, v.ref, req.policy_run_id, approval=req)
     return req
 
@@ -458,7 +458,5 @@ def reject(
         os_user=os_user,
         now=now,
     )
-    from modelward.core.policies.engine import after_rejection
-
     after_rejection(registry, req)
     return req

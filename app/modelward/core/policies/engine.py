@@ -20,18 +20,46 @@ the run's error).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.errors import Cancelled, InvalidInput, ModelWardError, NotFound
-from modelward.core.jobs import JobRunner
-from modelward.core.policies import alerts as _alerts
+import modelward.core.compute.data as _data
+import modelward.core.policies.alerts as _alerts
+from modelward.core.clock import utcnow
+from modelward.core.compute.compare import compare, promote
+from modelward.core.compute.recipe import Recipe
+from modelward.core.compute.training import train
+from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
+from modelward.core.jobs import JobKind, JobRunner
+from modelward.core.monitoring.service import check_batch
+from modelward.core.policies.approvals import (
+    expire_approvals,
+    get_approval,
+    pending_approvals,
+    request_approval,
+)
 from modelward.core.policies.model import Policy
+from modelward.core.policies.runs import (
+    ALERTED,
+    AWAITING,
+    CANCELLED,
+    EXPIRED,
+    FAILED,
+    GATES_FAILED,
+    SKIPPED,
+    VALIDATED,
+    PolicyRun,
+    after_promotion,
+    get_policy_run,
+    list_policy_runs,
+)
+from modelward.core.policies.runs import add_step as _step
+from modelward.core.policies.runs import finish_run as _finish
+from modelward.core.policies.runs import start_run as _start_run
 from modelward.core.policies.store import get_policy, list_policies
 from modelward.core.policies.triggers import (
     BatchNumbers,
@@ -39,10 +67,10 @@ from modelward.core.policies.triggers import (
     evaluate_triggers,
     numbers_of_batch,
 )
+from modelward.core.progress import sub_progress
 
 if TYPE_CHECKING:
     from modelward.core.jobs import Job, JobContext
-    from modelward.core.policies.approvals import ApprovalRequest
     from modelward.core.registry import Registry
     from modelward.core.watch.folders import WatchedFolder
 
@@ -59,19 +87,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Run states
-RUNNING = "running"
-ALERTED = "alerted"  # the policy only alerts
-SKIPPED = "skipped"  # a loop was already under way
-FAILED = "failed"
-CANCELLED = "cancelled"
-GATES_FAILED = "gates-failed"
-VALIDATED = "validated"  # the policy does not promote
-AWAITING = "awaiting-approval"
-PROMOTED = "promoted"
-REJECTED = "rejected"
-EXPIRED = "expired"
-
 _lock = threading.Lock()
 _active: set[str] = set()  # models with a loop queued or running in this process
 
@@ -79,161 +94,6 @@ _active: set[str] = set()  # models with a loop queued or running in this proces
 def _get_runner(runner: JobRunner | None = None) -> JobRunner:
     """``runner``, else an inline runner (the CLI's one-shot commands, tests)."""
     return runner if runner is not None else JobRunner(sync=True)
-
-
-# --------------------------------------------------------------------------- runs
-@dataclass(frozen=True)
-class PolicyRun:
-    """One firing of a policy and everything it did, step by step."""
-
-    id: int
-    model: str
-    status: str
-    triggers: list[dict[str, Any]]
-    steps: list[dict[str, Any]]
-    error: str | None
-    champion_ref: str | None
-    challenger_ref: str | None
-    comparison_id: int | None
-    approval_id: int | None
-    started_at: str
-    finished_at: str | None
-    started_by: str
-    job_id: int | None = field(default=None, compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def explain(self) -> str:
-        """The run in a few lines: what fired, with which numbers, and what followed."""
-        lines = [f"policy run {self.id} for {self.model}: {self.status}"]
-        lines += [f"  fired: {t['detail']}" for t in self.triggers]
-        lines += [f"  {s['step']}: {s['detail']}" for s in self.steps]
-        if self.error:
-            lines.append(f"  error: {self.error}")
-        return "\n".join(lines)
-
-
-_RUN_COLS = (
-    "id, model_name, status, triggers, steps, error, champion_ref, challenger_ref, "
-    "comparison_id, approval_id, started_at, finished_at, started_by"
-)
-
-
-def _run_row(r: Any) -> PolicyRun:
-    return PolicyRun(
-        int(r[0]),
-        r[1],
-        r[2],
-        json.loads(r[3] or "[]"),
-        json.loads(r[4] or "[]"),
-        r[5],
-        r[6],
-        r[7],
-        None if r[8] is None else int(r[8]),
-        None if r[9] is None else int(r[9]),
-        r[10],
-        r[11],
-        r[12],
-    )
-
-
-def get_policy_run(registry: Registry, run_id: int) -> PolicyRun:
-    with registry.read() as cur:
-        rows = cur.execute(f"SELECT {_RUN_COLS} FROM pol_runs WHERE id = ?", [run_id]).fetchall()
-    if not rows:
-        raise NotFound(f"no policy run with id {run_id}")
-    return _run_row(rows[0])
-
-
-def list_policy_runs(
-    registry: Registry, *, model: str | None = None, limit: int | None = 50
-) -> list[PolicyRun]:
-    """Policy runs, newest first."""
-    sql = f"SELECT {_RUN_COLS} FROM pol_runs"
-    args: list[Any] = []
-    if model:
-        sql += " WHERE model_name = ?"
-        args.append(model)
-    sql += " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit is not None else "")
-    with registry.read() as cur:
-        return [_run_row(r) for r in cur.execute(sql, args).fetchall()]
-
-
-def _start_run(
-    registry: Registry, policy: Policy, hits: list[TriggerHit], numbers: BatchNumbers | None
-) -> int:
-    from modelward.core.registry.registry import utcnow
-
-    trig = [h.to_json() for h in hits]
-    with registry.transaction() as tx:
-        rid = tx.next_id("seq_pol_runs")
-        tx.q(
-            f"INSERT INTO pol_runs ({_RUN_COLS}) VALUES "
-            "(?,?,?,?,'[]',NULL,NULL,NULL,NULL,NULL,?,NULL,?)",
-            [rid, policy.model, RUNNING, json.dumps(trig), utcnow(), tx.actor],
-        )
-        tx.audit(
-            "policy.fired",
-            "model",
-            policy.model,
-            after={
-                "policy_run_id": rid,
-                "triggers": trig,
-                "batch": numbers.to_json() if numbers is not None else None,
-            },
-            reason="; ".join(h.detail for h in hits),
-        )
-    return rid
-
-
-def _step(
-    registry: Registry,
-    run_id: int,
-    model: str,
-    step: str,
-    ok: bool,
-    detail: str,
-    numbers: Mapping[str, Any] | None = None,
-    **columns: Any,
-) -> None:
-    """Append one explained step to the run and to the audit trail, together."""
-    from modelward.core.registry.registry import utcnow
-
-    entry = {
-        "step": step,
-        "ok": ok,
-        "detail": detail,
-        "numbers": json.loads(json.dumps(numbers or {}, default=str)),
-        "at": utcnow(),
-    }
-    with registry.transaction() as tx:
-        rows = tx.q("SELECT steps FROM pol_runs WHERE id = ?", [run_id]).fetchall()
-        steps = json.loads(rows[0][0]) if rows else []
-        steps.append(entry)
-        sets, args = ["steps = ?"], [json.dumps(steps)]
-        for k, v in columns.items():
-            sets.append(f"{k} = ?")
-            args.append(v)
-        tx.q(f"UPDATE pol_runs SET {', '.join(sets)} WHERE id = ?", [*args, run_id])
-        tx.audit(
-            f"policy.{step}",
-            "model",
-            model,
-            after={"policy_run_id": run_id, "ok": ok, **entry["numbers"]},
-            reason=detail,
-        )
-
-
-def _finish(registry: Registry, run_id: int, status: str, error: str | None = None) -> None:
-    from modelward.core.registry.registry import utcnow
-
-    with registry.transaction() as tx:
-        tx.q(
-            "UPDATE pol_runs SET status = ?, error = coalesce(?, error), finished_at = ? "
-            "WHERE id = ?",
-            [status, error, utcnow(), run_id],
-        )
 
 
 def _last_action_at(registry: Registry, policy: Policy) -> str | None:
@@ -275,7 +135,6 @@ def record_batch(
 
     The retraining window and the "new labelled data" trigger read these.
     """
-    from modelward.core.registry.registry import utcnow
 
     with registry.transaction() as tx:
         tx.q(
@@ -350,8 +209,6 @@ def _after_batch(
     now: _dt.datetime | None,
     runner: JobRunner | None,
 ) -> dict[str, Any] | None:
-    from modelward.core.monitoring.service import check_batch
-
     opts = folder.options or {}
     label = opts.get("label_column") if opts.get("label_column") in schema else None
     id_col = opts.get("id_column") if opts.get("id_column") in schema else None
@@ -439,7 +296,6 @@ def fire(
         _step(registry, run_id, policy.model, "skipped", False, busy)
         _finish(registry, run_id, SKIPPED)
         return get_policy_run(registry, run_id)
-    from modelward.core.jobs import JobKind
 
     with _lock:
         _active.add(policy.model)
@@ -461,8 +317,6 @@ def fire(
 
 
 def _busy(registry: Registry, policy: Policy) -> str | None:
-    from modelward.core.policies.approvals import pending_approvals
-
     with _lock:
         if policy.model in _active:
             return f"a retraining of {policy.model} is already under way"
@@ -502,11 +356,8 @@ def build_window(registry: Registry, policy: Policy, champion: Any, run_id: int)
     IntegrityError
         A batch or the champion's training snapshot is missing or corrupt.
     """
-    import numpy as np
-    import pandas as pd
-
-    from modelward.core.compute import data as _data
-    from modelward.core.compute.recipe import Recipe
+    import numpy as np  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
     lin = champion.lineage or {}
     if "recipe" not in lin:
@@ -589,10 +440,6 @@ def run_loop(ctx: JobContext, registry: Registry, policy: Policy, run_id: int) -
     Every step is recorded on the run and in the audit trail. A failure or a
     cancel leaves the champion where it was, with an alert saying why.
     """
-    from modelward.core.compute.compare import compare, promote
-    from modelward.core.compute.training import train
-    from modelward.core.policies.approvals import request_approval
-    from modelward.core.progress import sub_progress
 
     model = policy.model
     champion_ref = f"{model}@{policy.alias}"
@@ -613,7 +460,6 @@ def run_loop(ctx: JobContext, registry: Registry, policy: Policy, run_id: int) -
         _step(registry, run_id, model, "window", True, detail, w)
         ctx.log(detail)
         ctx.raise_if_cancelled()
-        from modelward.core.compute.recipe import Recipe
 
         recipe = Recipe.from_json(champion.lineage["recipe"]).replace(
             data=str(window.train), features=tuple(w["features"])
@@ -766,78 +612,6 @@ def run_loop(ctx: JobContext, registry: Registry, policy: Policy, run_id: int) -
             _active.discard(model)
 
 
-def after_promotion(
-    registry: Registry,
-    ref: str,
-    policy_run_id: int | None,
-    *,
-    approval: ApprovalRequest | None = None,
-) -> None:
-    """After an alias moved: profile the new version for monitoring, close the run, alert.
-
-    The new champion is profiled on its own training data so the next batches
-    are checked against it. A failure there is reported, never raised.
-    """
-    from modelward.core.monitoring.service import get_profile, profile_version
-
-    v = registry.resolve(ref)
-    alias = approval.alias if approval else None
-    policy = get_policy(registry, v.name)
-    alias = alias or (policy.alias if policy else "champion")
-    note = ""
-    lin = v.lineage or {}
-    if get_profile(registry, v.id) is None and lin.get("snapshot_sha256") and lin.get("recipe"):
-        try:
-            from modelward.core.compute.data import read_table
-
-            df = read_table(registry.artifacts.verify(str(lin["snapshot_sha256"])))
-            reference = {str(c): df[c].to_numpy() for c in df.columns}
-            profile_version(registry, v.ref, reference, target=str(lin["recipe"]["target"]))
-        except ModelWardError as e:
-            note = f"; monitoring could not profile it: {e}"
-    by = f", approved by {approval.decided_by} ({approval.meaning})" if approval else ""
-    detail = f"{v.name}@{alias} now points at {v.ref}{by}{note}"
-    if policy_run_id is not None:
-        nums: dict[str, Any] = {"version": v.ref, "alias": alias}
-        if approval is not None:
-            nums.update(request_id=approval.id, approved_by=approval.decided_by)
-        _step(registry, policy_run_id, v.name, "promoted", True, detail, nums)
-        _finish(registry, policy_run_id, PROMOTED)
-    _alerts.raise_alert(
-        registry,
-        v.name,
-        "promoted",
-        detail,
-        severity=_alerts.INFO,
-        numbers={"version": v.ref, "alias": alias},
-        policy_run_id=policy_run_id,
-        command=policy.alert_command if policy else (),
-        timeout=policy.alert_timeout if policy else 10.0,
-    )
-
-
-def after_rejection(registry: Registry, req: ApprovalRequest) -> None:
-    """Close the policy run of a rejected request and say so."""
-    detail = (
-        f"promotion of {req.version_ref} to {req.alias} rejected by {req.decided_by}: "
-        f"{req.decision_reason}"
-    )
-    if req.policy_run_id is not None:
-        _step(registry, req.policy_run_id, req.model, "rejected", False, detail)
-        _finish(registry, req.policy_run_id, REJECTED)
-    policy = get_policy(registry, req.model)
-    _alerts.raise_alert(
-        registry,
-        req.model,
-        "approval-rejected",
-        detail,
-        severity=_alerts.INFO,
-        numbers={"request_id": req.id},
-        policy_run_id=req.policy_run_id,
-        command=policy.alert_command if policy else (),
-    )
-
-
 def run_due(
     registry: Registry, *, now: _dt.datetime | None = None, runner: JobRunner | None = None
 ) -> list[PolicyRun]:
@@ -852,7 +626,6 @@ def run_due(
     list of PolicyRun
         The runs started by schedules (or enough new labelled data).
     """
-    from modelward.core.policies.approvals import expire_approvals, get_approval
 
     for rid in expire_approvals(registry, now=now):
         req = get_approval(registry, rid)

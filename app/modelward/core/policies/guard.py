@@ -1,17 +1,26 @@
-"""The four-eyes guard on protected aliases, enforced where aliases move.
+"""The four-eyes guard on protected aliases, installed where registries are opened.
 
-:meth:`Registry.set_alias` calls :func:`check_alias_move` inside its own
-transaction, so every path that moves an alias (CLI, window, API, a policy's
-promotion, ``compare --promote``) meets the same rule, and an approval is
-consumed in the same commit as the move it allows.
+Storage checks, inside the transaction of every alias move, whether the
+model's policy protects the alias, and refuses the move unless a guard is
+installed and returns the approval it consumed (see
+:mod:`modelward.core.registry.aliases`). This module is that guard:
+:func:`check_alias_move` checks an approval request and consumes it in the
+same commit as the move it allows. :func:`open_registry` opens a registry
+with the guard installed; :func:`guard_registry` installs it on one handed in.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
+from modelward.core.clock import utcnow
 from modelward.core.errors import ApprovalRequired
-from modelward.core.registry.registry import Tx, utcnow
+from modelward.core.policies.model import Policy
+from modelward.core.registry import Registry
+from modelward.core.registry.aliases import protection_hint
+from modelward.core.registry.tx import Tx
 
 
 def check_alias_move(
@@ -22,17 +31,11 @@ def check_alias_move(
     Returns what the audit event should carry about the approval, or ``None``
     when the alias is not protected.
     """
-    from modelward.core.policies.model import Policy
-
     rows = tx.q("SELECT policy FROM pol_policies WHERE model_name = ?", [model]).fetchall()
     policy = Policy.from_json(rows[0][0]) if rows else None
     if policy is None or not (policy.four_eyes and alias in policy.protected_aliases):
         return None
-    hint = (
-        f"{model}@{alias} is protected by four-eyes: request the move "
-        f"('modelward approvals request {model}:VERSION --alias {alias} …') and have "
-        "a second person approve it"
-    )
+    hint = protection_hint(model, alias)
     if approval_id is None:
         raise ApprovalRequired(hint)
     found = tx.q(
@@ -51,3 +54,36 @@ def check_alias_move(
         raise ApprovalRequired(f"approval request {approval_id} was already used at {applied_at}")
     tx.q("UPDATE pol_approvals SET applied_at = ? WHERE id = ?", [utcnow(), approval_id])
     return {"approval_id": int(approval_id), "approved_by": decided_by}
+
+
+def guard_registry(registry: Registry) -> Registry:
+    """Install the four-eyes guard on ``registry`` (once; again is a no-op) and return it."""
+    registry.install_alias_guard(check_alias_move)
+    return registry
+
+
+def open_registry(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    busy_timeout: float | None = None,
+    idle_release: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
+    actor: str | None = None,
+) -> Registry:
+    """Open a registry with the four-eyes guard installed: the way every face should open one.
+
+    Parameters are those of :class:`~modelward.core.registry.Registry`.
+
+    Returns
+    -------
+    Registry
+        A registry on which protected aliases move with an approved request.
+    """
+    return Registry(
+        home,
+        busy_timeout=busy_timeout,
+        idle_release=idle_release,
+        on_wait=on_wait,
+        actor=actor,
+        alias_guard=check_alias_move,
+    )

@@ -10,7 +10,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from modelward.core.compute.compare import parse_gate
 from modelward.core.errors import InvalidInput
+from modelward.core.refs import validate_name
 
 __all__ = ["DEFAULT_PROTECTED", "Policy", "Triggers"]
 
@@ -147,8 +149,6 @@ class Policy:
 
     def check(self) -> None:
         """Raise :class:`InvalidInput` for a policy that cannot work."""
-        from modelward.core.compute.compare import parse_gate
-        from modelward.core.registry.registry import validate_name
 
         validate_name(self.model)
         self.triggers.check()

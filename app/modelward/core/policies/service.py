@@ -24,7 +24,7 @@ from modelward.core.errors import ModelWardError
 from modelward.core.jobs import JobRunner
 from modelward.core.policies.alerts import Alert, list_alerts
 from modelward.core.policies.engine import PolicyRun, run_due
-from modelward.core.registry.registry import Registry
+from modelward.core.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.policies.guard import guard_registry
 from modelward.core.policies.model import Policy
 
 if TYPE_CHECKING:
@@ -24,8 +26,9 @@ def set_policy(registry: Registry, policy: Policy, *, reason: str | None = None)
     Policy
         The policy as stored.
     """
-    from modelward.core.registry.registry import utcnow
 
+    # A registry that holds policies moves its protected aliases only through the guard.
+    guard_registry(registry)
     if not policy.owner.strip():
         policy = policy.replace(owner=registry.actor)
     policy = policy.replace(owner=policy.owner.strip())

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.compute.metrics import HIGHER_IS_BETTER
+from modelward.core.errors import NotFound
 
 if TYPE_CHECKING:
     from modelward.core.policies.model import Policy
@@ -72,8 +73,6 @@ def numbers_of_batch(registry: Registry, batch_id: int) -> BatchNumbers:
             else []
         )
     if not rows:
-        from modelward.core.errors import NotFound
-
         raise NotFound(f"no monitored batch with id {batch_id}")
     name, n_rows, share, report, model, version, _vid = rows[0]
     doc = json.loads(report or "{}")

@@ -23,10 +23,13 @@ from typing import Any
 
 import numpy as np
 
+import modelward.core.registry.audit as _audit
 from modelward.core.artifacts.store import ProgressFn, _noop
+from modelward.core.clock import utcnow
 from modelward.core.errors import Cancelled, InvalidInput, NotFound
-from modelward.core.registry import audit as _audit
-from modelward.core.registry.registry import Registry, Tx, _dumps, _first, utcnow, validate_name
+from modelward.core.refs import validate_name
+from modelward.core.registry import Registry
+from modelward.core.registry.tx import Tx, _dumps, _first
 
 __all__ = ["BulkResult", "VersionRecord", "bulk_add_versions"]
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.core.intake import SeenFn, accept_batch, expected_features, stored_view
 from modelward.core.policies.engine import evaluate_after_batch
-from modelward.core.registry.registry import Registry
+from modelward.core.registry import Registry
 from modelward.core.watch.folders import WatchedFolder
 
 if TYPE_CHECKING:

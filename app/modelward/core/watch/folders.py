@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.registry.registry import Registry, utcnow, validate_name
+from modelward.core.clock import utcnow
+from modelward.core.refs import validate_name
+from modelward.core.registry import Registry
 
 MODELS = "models"
 DATA = "data"

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
 from modelward.core.intake import SEEN, accept_model_file, model_name_for
-from modelward.core.registry.registry import Registry, utcnow
+from modelward.core.clock import utcnow
+from modelward.core.registry import Registry
 from modelward.core.watch.batches import ingest_batch
 from modelward.core.watch.folders import DATA, MODELS, WatchedFolder, display_name
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.registry.registry import Registry
+from modelward.core.registry import Registry
 from modelward.core.watch.folders import (
     WatchedFolder,
     add_folder,

@@ -28,7 +28,7 @@ def write_report(ctx: JobContext, registry: Registry, ref: str, path: str) -> Ev
     ctx.progress(0.05, f"gathering the facts of {ref}")
     if kind in (".html", ".htm"):
         # Evidence modules load on first use: together ~140 ms of the window's start (measured).
-        from modelward.core.reports.render import write_html
+        from modelward.core.evidence.reports.render import write_html
 
         res = write_html(registry, ref, out)
     elif kind == ".pdf":
@@ -44,7 +44,7 @@ def write_report(ctx: JobContext, registry: Registry, ref: str, path: str) -> Ev
 def list_signing_keys(registry: Registry) -> list[str]:
     """Names of this registry's signing keys (reader thread)."""
     # On first use (evidence modules cost the window's start ~140 ms, measured).
-    from modelward.core.bundles import list_keys
+    from modelward.core.evidence.bundles import list_keys
 
     return [k.name for k in list_keys(registry)]
 
@@ -61,7 +61,7 @@ def export_job(
 ) -> EvidenceDone:
     """Write ``ref`` and its evidence to one bundle (signed with ``key``, or a new key)."""
     # On first use (evidence modules cost the window's start ~140 ms, measured).
-    from modelward.core.bundles import create_key, export_bundle
+    from modelward.core.evidence.bundles import create_key, export_bundle
 
     if new_key:
         k = create_key(registry, new_key)
@@ -122,7 +122,7 @@ class BundleCheck:
 def inspect_bundle(ctx: JobContext, registry: Registry, path: str) -> BundleCheck:
     """Verify a bundle completely without writing anything (unsigned ones are reported)."""
     # On first use (evidence modules cost the window's start ~140 ms, measured).
-    from modelward.core.bundles import trusted_signers, verify_bundle
+    from modelward.core.evidence.bundles import trusted_signers, verify_bundle
 
     ctx.progress(0.05, f"verifying {Path(path).name}")
     trusted = {s.key_id: (s.name, s.public_key) for s in trusted_signers(registry)}
@@ -156,7 +156,7 @@ def import_job(
     reason: str | None,
 ) -> EvidenceDone:
     # On first use (evidence modules cost the window's start ~140 ms, measured).
-    from modelward.core.bundles import import_bundle
+    from modelward.core.evidence.bundles import import_bundle
 
     res = import_bundle(
         registry,
@@ -177,7 +177,7 @@ def import_job(
 
 def backup_job(ctx: JobContext, registry: Registry, path: str) -> EvidenceDone:
     # On first use (evidence modules cost the window's start ~140 ms, measured).
-    from modelward.core.backup import backup
+    from modelward.core.evidence.backup import backup
 
     res = backup(registry, path, progress=ctx.progress, cancel=ctx.cancel)
     ctx.log(
@@ -194,7 +194,7 @@ def backup_job(ctx: JobContext, registry: Registry, path: str) -> EvidenceDone:
 def restore_job(ctx: JobContext, path: str, home: str, current_home: str) -> EvidenceDone:
     """Restore a backup into ``home`` (an empty folder, or another registry set aside)."""
     # On first use (evidence modules cost the window's start ~140 ms, measured).
-    from modelward.core.backup import restore
+    from modelward.core.evidence.backup import restore
 
     target = Path(home).resolve()
     if target == Path(current_home).resolve():

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QHBoxLayout, QListWidgetItem, QMessageBox, QPushBu
 from modelward.core.jobs import JobKind
 from modelward.core.policies import acknowledge_alert, acknowledge_all
 from modelward.core.policies.service import RUN, PolicyEvent, PolicyService
-from modelward.core.registry.registry import current_user
+from modelward.core.refs import current_user
 from modelward.ui.controllers.base import Controller
 from modelward.ui.controllers.policy_tasks import (
     ApprovalNeeded,

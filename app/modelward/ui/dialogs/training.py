@@ -72,7 +72,7 @@ def all_estimators() -> list[str]:
 
 def check_recipe(recipe: Recipe, name: str) -> Recipe:
     """Everything that can be checked before the data is read (reader thread)."""
-    from modelward.core.registry.registry import validate_name
+    from modelward.core.refs import validate_name
 
     validate_name(name)
     recipe.check()

@@ -1,6 +1,6 @@
-"""Backup, restore, registry verification and startup recovery.
+"""Backup, restore and registry verification.
 
-A backup is a sealed archive (:mod:`modelward.core.bundles.container`, with a
+A backup is a sealed archive (:mod:`modelward.core.evidence.bundles.container`, with a
 SHA-256 seal) holding ``registry.duckdb`` as of a checkpoint, every artifact
 of the store, and ``backup.json``, the manifest of their hashes. It is taken
 while this process holds the registry and no write of ours can run, right
@@ -14,19 +14,15 @@ Restore verifies the archive completely before it writes anything, sets any
 database it replaces aside under ``recovery/`` (never deletes it), and opens
 the result to verify it again.
 
-Startup recovery (called by :class:`~modelward.core.registry.Registry` when
-it opens the file): DuckDB refuses the whole database when its write-ahead log
-is damaged (one flipped byte is enough). The log is moved aside to
-``recovery/<time>/`` with a note, the database opens at its last checkpoint,
-and a ``registry.recovered`` audit event records what was set aside; the
-changes since that checkpoint may be lost, and the user is told so. A damaged
-main file is never touched: the error points at ``modelward restore``.
+Startup recovery of a damaged write-ahead log is storage work and lives in
+:mod:`modelward.core.registry.recovery` (``recovery_message`` is re-exported
+here for the faces).
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -37,8 +33,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
+import modelward.core.registry.audit as _audit
 from modelward.core import platform
-from modelward.core.bundles.container import (
+from modelward.core.artifacts.store import ArtifactStore
+from modelward.core.clock import utcnow
+from modelward.core.duck import connect as duck_connect
+from modelward.core.errors import IntegrityError, InvalidInput, RegistryBusy
+from modelward.core.evidence.bundles.bundle import write_archive
+from modelward.core.evidence.bundles.container import (
     ArchiveRefused,
     Limits,
     file_digest,
@@ -47,10 +51,12 @@ from modelward.core.bundles.container import (
     read_entry,
     read_seal,
 )
-from modelward.core.duck import connect as duck_connect
-from modelward.core.errors import InvalidInput, RegistryBusy, RegistryCorrupt
-from modelward.core.paths import DB_NAME
+from modelward.core.paths import DB_NAME, resolve_home
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+from modelward.core.refs import current_user
+from modelward.core.registry import Registry
+from modelward.core.registry.recovery import first_line, recovery_message, stamp
+from modelward.core.registry.recovery import set_aside as _set_aside
 
 if TYPE_CHECKING:
     import duckdb
@@ -59,9 +65,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "backup",
-    "is_corrupt_wal",
+    "recovery_message",
     "restore",
-    "set_aside_wal",
     "verify_backup",
     "verify_registry",
 ]
@@ -69,14 +74,9 @@ __all__ = [
 MANIFEST = "backup.json"
 FORMAT = "modelward-backup"
 ALLOWED = re.compile(r"backup\.json|registry\.duckdb|artifacts/[0-9a-f]{2}/[0-9a-f]{64}")
-RECOVERY_DIR = "recovery"
 # A DuckDB file of a small registry is mostly empty blocks and deflates 200-300-fold,
 # which the bundle limit (200) calls a bomb; entry and total sizes stay capped.
 BACKUP_LIMITS = Limits(max_ratio=20_000.0)
-
-
-def _stamp() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 # --------------------------------------------------------------------------- backup
@@ -103,8 +103,6 @@ def backup(
         ``path``, ``sha256`` (of the whole file), ``artifacts``, ``bytes``,
         ``audit_events``, ``audit_head``.
     """
-    from modelward.core.bundles.bundle import write_archive
-    from modelward.core.registry.registry import utcnow
 
     dest = Path(dest)
     if dest.resolve().is_relative_to(registry.home.resolve()):
@@ -177,16 +175,11 @@ def _connect_ro(db: Path) -> duckdb.DuckDBPyConnection:
 
 def _check_database(db: Path) -> dict[str, Any]:
     """Open a database copy read-only: its audit chain and the artifacts it refers to."""
-    import duckdb
-
-    from modelward.core.registry import audit as _audit
 
     try:
         con = _connect_ro(db)
     except duckdb.Error as e:
-        raise ArchiveRefused(
-            f"the database in the backup does not open: {_first_line(e)}"
-        ) from None
+        raise ArchiveRefused(f"the database in the backup does not open: {first_line(e)}") from None
     try:
         cur = con.execute(
             "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
@@ -196,17 +189,12 @@ def _check_database(db: Path) -> dict[str, Any]:
         refs = {r[0] for r in con.execute("SELECT sha256 FROM versions").fetchall()}
         refs |= {r[0] for r in con.execute("SELECT predictions_sha256 FROM validations").fetchall()}
     except duckdb.Error as e:
-        raise ArchiveRefused(f"the database in the backup is damaged: {_first_line(e)}") from None
+        raise ArchiveRefused(f"the database in the backup is damaged: {first_line(e)}") from None
     finally:
         con.close()
     if not rep.ok:
         raise ArchiveRefused(f"the audit trail in the backup is broken: {rep.problem}")
     return {"audit": rep.to_json(), "referenced": sorted(refs)}
-
-
-def _first_line(e: BaseException) -> str:
-    msg = str(e)
-    return msg.splitlines()[0] if msg else type(e).__name__
 
 
 @contextlib.contextmanager
@@ -283,8 +271,6 @@ def verify_backup(
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
-
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1024 * 1024):
@@ -320,11 +306,6 @@ def restore(
         ``home``, ``set_aside`` (where the replaced files went, or ``None``),
         and the verification of the restored registry.
     """
-    import duckdb
-
-    from modelward.core.paths import resolve_home
-    from modelward.core.registry import Registry
-    from modelward.core.registry.registry import current_user
 
     src, limits = Path(archive), limits or BACKUP_LIMITS
     progress(0.0, "verifying the backup")
@@ -349,7 +330,7 @@ def restore(
     root.mkdir(parents=True, exist_ok=True)
     store_root = root / "artifacts"
     store_root.mkdir(exist_ok=True)
-    staged = root / f".restore-{_stamp()}.duckdb"
+    staged = root / f".restore-{stamp()}.duckdb"
     set_aside = None
     try:
         with _checked_archive(src, limits, cancel) as (zf, manifest):
@@ -360,7 +341,6 @@ def restore(
                 os.fsync(f.fileno())
             if sha != files[DB_NAME]["sha256"]:
                 raise ArchiveRefused(f"{src.name} changed while it was being restored")
-            from modelward.core.artifacts.store import ArtifactStore
 
             store = ArtifactStore(store_root)
             arts = [n for n in files if n.startswith("artifacts/")]
@@ -403,15 +383,6 @@ def restore(
     return {"home": str(root), "set_aside": set_aside, "verification": report}
 
 
-def _set_aside(root: Path, why: str, paths: list[Path]) -> str:
-    dest = root / RECOVERY_DIR / f"{_stamp()}-{why}"
-    dest.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        if p.exists():
-            platform.replace_file(p, dest / p.name)
-    return str(dest)
-
-
 # --------------------------------------------------------------------------- verify
 def verify_registry(registry: Registry, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Check a registry whole: the audit chain and every artifact it refers to.
@@ -422,7 +393,6 @@ def verify_registry(registry: Registry, *, progress: ProgressFn = no_progress) -
         ``ok``, ``audit`` (the chain report), ``artifacts`` (how many were
         hashed), ``problems`` (one sentence each).
     """
-    from modelward.core.errors import IntegrityError
 
     rep = registry.verify_audit()
     problems = [] if rep.ok else [f"audit trail: {rep.problem}"]
@@ -442,69 +412,3 @@ def verify_registry(registry: Registry, *, progress: ProgressFn = no_progress) -
         "artifacts": len(shas),
         "problems": problems,
     }
-
-
-# --------------------------------------------------------------------------- recovery
-def is_corrupt_wal(error: BaseException) -> bool:
-    """Whether DuckDB refused to open because its write-ahead log is damaged."""
-    msg = str(error)
-    return "replaying WAL" in msg or ("WAL" in msg and "orrupt" in msg)
-
-
-def set_aside_wal(db_path: Path, error: BaseException) -> dict[str, Any]:
-    """Move a damaged write-ahead log into ``recovery/`` with a note; return what was done."""
-    wal = db_path.with_name(db_path.name + ".wal")
-    if not wal.exists():
-        raise RegistryCorrupt(
-            f"the registry {db_path} reports a damaged log that is not there: "
-            f"{_first_line(error)}; restore it with 'modelward restore BACKUP --replace'"
-        )
-    size = wal.stat().st_size
-    try:
-        dest = _set_aside(db_path.parent, "wal", [wal])
-        note = Path(dest) / "README.txt"
-        note.write_text(
-            "ModelWard set this write-ahead log aside because DuckDB could not replay it:\n"
-            f"  {_first_line(error)}\n"
-            "The registry was opened at its last checkpoint; changes made after it (the\n"
-            "ones this log held) are not in the registry. Keep this folder for forensics.\n",
-            encoding="utf-8",
-        )
-    except OSError as e:
-        raise RegistryCorrupt(
-            f"the registry's log {wal} is damaged and could not be set aside: {e.strerror or e}"
-        ) from None
-    return {
-        "wal": str(Path(dest) / wal.name),
-        "bytes": size,
-        "error": _first_line(error),
-    }
-
-
-def record_recovery(con: duckdb.DuckDBPyConnection, actor: str, info: dict[str, Any]) -> None:
-    """Write the ``registry.recovered`` audit event on a freshly opened connection."""
-    from modelward.core.registry.registry import Tx
-
-    cur = con.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
-        Tx(cur, actor).audit(
-            "registry.recovered",
-            "registry",
-            "wal",
-            after=info,
-            reason="the write-ahead log could not be replayed; changes after the last "
-            "checkpoint may be lost",
-        )
-        cur.execute("COMMIT")
-    finally:
-        cur.close()
-
-
-def recovery_message(info: dict[str, Any]) -> str:
-    """One sentence for the user about a recovery that just happened."""
-    return (
-        "the registry's write-ahead log was damaged; it was set aside to "
-        f"{info['wal']} and the registry was opened at its last checkpoint — changes "
-        "made just before it may be lost (recorded in the audit trail)"
-    )

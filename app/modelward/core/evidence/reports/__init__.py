@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelward.core.reports.facts import gather_facts
-from modelward.core.reports.render import charts, load_template, render_html, write_html
+from modelward.core.evidence.reports.facts import gather_facts
+from modelward.core.evidence.reports.render import charts, load_template, render_html, write_html
 
 __all__ = ["charts", "gather_facts", "load_template", "render_html", "write_html"]

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.core import platform
+from modelward.core.clock import display_ts, utcnow
+from modelward.core.evidence.reports.facts import gather_facts
+from modelward.core.evidence.reports.svg import Series, line_chart
 from modelward.core.paths import resource
-from modelward.core.reports.svg import Series, line_chart
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -344,7 +346,7 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
             [
                 [
                     e["seq"],
-                    escape(e["ts"][:19].replace("T", " ")),
+                    escape(display_ts(e["ts"])),
                     escape(e["actor"]),
                     escape(e["action"]),
                     escape(e["entity"]),
@@ -401,7 +403,7 @@ def render_html(
     Parameters
     ----------
     facts
-        From :func:`~modelward.core.reports.facts.gather_facts`.
+        From :func:`~modelward.core.evidence.reports.facts.gather_facts`.
     template
         Template text (default: the packaged template).
     chart_markup
@@ -410,7 +412,6 @@ def render_html(
         Write this report SHA-256 instead of the document's own (the PDF
         states the hash of the HTML rendition of the same facts).
     """
-    from modelward.core.registry.registry import utcnow
 
     facts = dict(facts)
     canon = json.dumps(facts, sort_keys=True, default=str, separators=(",", ":"))
@@ -422,7 +423,7 @@ def render_html(
     svgs = charts(facts)
     values = {
         "title": escape(f"{facts['version']['ref']}: model card and validation report"),
-        "generated_at": escape(generated_at or utcnow()[:19].replace("T", " ") + " UTC"),
+        "generated_at": escape(generated_at or display_ts(utcnow()) + " UTC"),
         "generated_by": escape(generated_by),
         **_sections(facts),
         **{f"chart_{n}": chart_markup(n, svgs[n]) if n in svgs else "" for n in CHARTS},
@@ -437,7 +438,6 @@ def write_html(
     registry: Registry, ref: str, path: str | os.PathLike[str], **kw: Any
 ) -> dict[str, Any]:
     """Gather, render and write the HTML report of ``ref``; audited as ``report.generated``."""
-    from modelward.core.reports.facts import gather_facts
 
     template = load_template(registry, kw.pop("template", None))
     facts = gather_facts(registry, ref, **kw)

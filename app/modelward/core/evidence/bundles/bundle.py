@@ -2,7 +2,7 @@
 
 A bundle moves a version from a development workstation to a production one
 with no network between them. It is a sealed archive (see
-:mod:`modelward.core.bundles.container`) holding:
+:mod:`modelward.core.evidence.bundles.container`) holding:
 
 ``bundle.json``
     the manifest: format, who exported what and when, and the SHA-256 and
@@ -41,9 +41,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import modelward.core.evidence.bundles.keys as _keys
+import modelward.core.registry.audit as _audit
+from modelward import __version__
 from modelward.core import platform
-from modelward.core.bundles import keys as _keys
-from modelward.core.bundles.container import (
+from modelward.core.artifacts.trust import inspect_untrusted
+from modelward.core.clock import utcnow
+from modelward.core.errors import InvalidInput, RejectedFile
+from modelward.core.evidence.bundles.container import (
     SEAL_SIZE,
     ArchiveRefused,
     Limits,
@@ -55,9 +60,8 @@ from modelward.core.bundles.container import (
     seal,
     signed_message,
 )
-from modelward.core.errors import InvalidInput, RejectedFile
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
-from modelward.core.registry import audit as _audit
+from modelward.core.refs import validate_name
 from modelward.core.registry.audit import COLUMNS as AUDIT_COLUMNS
 
 if TYPE_CHECKING:
@@ -227,8 +231,6 @@ def export_bundle(
         ``ref``, ``path``, ``sha256`` (of the whole file), ``signed_by``
         (key id or ``None``), ``files`` (entries written).
     """
-    from modelward import __version__
-    from modelward.core.registry.registry import utcnow
 
     sign = None if unsigned else _signer(registry, key)
     v = registry.resolve(ref)
@@ -551,8 +553,6 @@ def import_bundle(
     RejectedFile
         The model file failed the trust inspection; it was quarantined.
     """
-    from modelward.core.artifacts.trust import inspect_untrusted
-    from modelward.core.registry.registry import utcnow, validate_name
 
     if accept_unverified and not (reason and reason.strip()):
         raise InvalidInput("accepting an unverified bundle needs a reason (--reason)")
@@ -660,7 +660,6 @@ def _write_evidence(
     reason: str | None,
 ) -> tuple[int, bool]:
     """Validations, profile and the import's audit events, in one transaction."""
-    from modelward.core.registry.registry import utcnow
 
     with registry.transaction() as tx:
         have = {

@@ -13,7 +13,13 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
+import modelward.core.monitoring.series as _series
+from modelward.core.compute.compare import _metric_on_rows
+from modelward.core.compute.validation import load_validation
 from modelward.core.duck import connect as duck_connect
+from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 if TYPE_CHECKING:
@@ -38,10 +44,7 @@ def metric_intervals(
     Returns ``metric -> (low, high)`` for accuracy, balanced accuracy, F1,
     ROC AUC, average precision and R² (those present in ``metrics``).
     """
-    import numpy as np
-
-    from modelward.core.compute.compare import _metric_on_rows
-    from modelward.core.errors import InvalidInput
+    import numpy as np  # deferred: start-up cost
 
     p = predictions
     n = len(p.y_pred)
@@ -112,8 +115,6 @@ def gather_facts(
         ``version``, ``model``, ``data``, ``training``, ``validations``,
         ``monitoring``, ``approvals``, ``limitations`` and ``hashes``.
     """
-    from modelward.core.compute.validation import load_validation
-    from modelward.core.monitoring import series as _series
 
     v = registry.resolve(ref)
     progress(0.0, f"reading {v.ref}")
@@ -260,7 +261,6 @@ def _period(registry: Registry, lin: dict[str, Any], recipe: dict[str, Any]) -> 
     snap = lin.get("snapshot_sha256")
     if not col or not isinstance(snap, str) or not registry.artifacts.has(snap):
         return None
-    import duckdb
 
     path = str(registry.artifacts.verify(snap)).replace("'", "''")
     try:

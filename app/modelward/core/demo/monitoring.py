@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from modelward.core.demo.data import DEMO_MODEL, FEATURES, credit_data
+from modelward.core.monitoring.service import attach_labels, check_batch, profile_version
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 if TYPE_CHECKING:
@@ -28,7 +30,6 @@ LABEL_DELAY = 3  # months
 
 def _monthly_rows(pool: np.ndarray, month: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """Row indices into ``pool`` for one month (tilted towards riskier applicants)."""
-    from modelward.core.demo import FEATURES
 
     strength = max(0, month - DRIFT_FROM + 1) * 0.6
     col = {c: i for i, c in enumerate(FEATURES)}
@@ -71,8 +72,6 @@ def add_monitoring_demo(
     rows
         Rows per monthly batch.
     """
-    from modelward.core.demo import DEMO_MODEL, FEATURES, credit_data
-    from modelward.core.monitoring.service import attach_labels, check_batch, profile_version
 
     ref = ref or f"{DEMO_MODEL}@champion"
     progress(0.0, "profiling the champion's reference data")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.core import platform
+from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def key_id_of(raw_public: bytes) -> str:
 
 
 def _raw_public(private: Any) -> bytes:
-    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives import serialization as ser  # deferred: start-up cost
 
     return bytes(private.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw))
 
@@ -96,8 +97,10 @@ def create_key(registry: Registry, name: str) -> KeyInfo:
 
     The private key file is created with mode 0600 and never overwritten.
     """
-    from cryptography.hazmat.primitives import serialization as ser
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization as ser  # deferred: start-up cost
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,  # deferred: start-up cost
+    )
 
     if not _KEY_NAME_RE.match(name):
         raise InvalidInput(
@@ -145,8 +148,10 @@ def list_keys(registry: Registry) -> list[KeyInfo]:
 
 def load_signing_key(registry: Registry, name: str | None = None) -> tuple[str, Any]:
     """``(key_id, private key)`` of key ``name``, or of the only key there is."""
-    from cryptography.hazmat.primitives import serialization as ser
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization as ser  # deferred: start-up cost
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,  # deferred: start-up cost
+    )
 
     keys = list_keys(registry)
     if name is None:
@@ -192,7 +197,6 @@ def trust_signer(
     registry: Registry, public: str, *, name: str | None = None, reason: str
 ) -> Signer:
     """Accept bundles signed by ``public`` (a ``.pub`` file's path or its text). Audited."""
-    from modelward.core.registry.registry import utcnow
 
     if not reason or not reason.strip():
         raise InvalidInput("trusting a signer needs a reason (--reason)")
@@ -249,8 +253,10 @@ def trusted_signers(registry: Registry) -> list[Signer]:
 
 def verify_signature(public_b64: str, signature: bytes, message: bytes) -> bool:
     """True when ``signature`` is ``public``'s Ed25519 signature of ``message``."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.exceptions import InvalidSignature  # deferred: start-up cost
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PublicKey,  # deferred: start-up cost
+    )
 
     key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
     try:

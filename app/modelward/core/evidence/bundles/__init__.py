@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from modelward.core.bundles.bundle import (
+from modelward.core.evidence.bundles.bundle import (
     ArchiveRefused,
     ImportResult,
     export_bundle,
     import_bundle,
     verify_bundle,
 )
-from modelward.core.bundles.keys import (
+from modelward.core.evidence.bundles.keys import (
     create_key,
     list_keys,
     trust_signer,

@@ -14,9 +14,19 @@ every step with its numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core.compute.recipe import Recipe
+from modelward.core.compute.training import train
+from modelward.core.monitoring.service import profile_version
+from modelward.core.policies.approvals import approve, pending_approvals
+from modelward.core.policies.engine import list_policy_runs
+from modelward.core.policies.model import Policy, Triggers
+from modelward.core.policies.store import set_policy
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
+from modelward.core.watch.folders import DATA, add_folder
+from modelward.core.watch.ingest import ingest_file
 
 if TYPE_CHECKING:
     from modelward.core.policies.approvals import ApprovalRequest
@@ -44,8 +54,8 @@ def loop_table(n: int, seed: int, *, drift: float = 0.0) -> Any:
     ``drift`` standard deviations) and turns the effect of utilisation on
     default around (a new regime the champion never saw).
     """
-    import numpy as np
-    import pandas as pd
+    import numpy as np  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
     rng = np.random.default_rng(seed)
     income = rng.normal(-drift, 1.0, n)
@@ -71,11 +81,6 @@ def train_loop_champion(
     registry: Registry, folder: Any, *, name: str = LOOP_MODEL, rows: int = 800, seed: int = 1
 ) -> str:
     """Train the loop's first version from a recipe, profile it, make it champion; its ref."""
-    from pathlib import Path
-
-    from modelward.core.compute.recipe import Recipe
-    from modelward.core.compute.training import train
-    from modelward.core.monitoring.service import profile_version
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,12 +129,6 @@ def run_demo_loop(
     rows
         Rows per monthly batch.
     """
-    from modelward.core.policies.approvals import approve, pending_approvals
-    from modelward.core.policies.engine import list_policy_runs
-    from modelward.core.policies.model import Policy, Triggers
-    from modelward.core.policies.store import set_policy
-    from modelward.core.watch.folders import DATA, add_folder
-    from modelward.core.watch.ingest import ingest_file
 
     base = registry.home / "demo" / "closed-loop"
     progress(0.02, "training the loop's champion")

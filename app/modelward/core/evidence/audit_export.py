@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import modelward.core.registry.audit as _audit
 from modelward.core import platform
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
@@ -46,7 +47,6 @@ def export_audit(
         ``path``, ``events``, ``head_hash`` and ``chain_ok`` (the chain as
         verified while exporting).
     """
-    from modelward.core.registry import audit as _audit
 
     dest = Path(path)
     kind = dest.suffix.lower()

@@ -2,33 +2,29 @@
 
 A synthetic credit-risk data set is generated with NumPy (no download, same
 data on every machine), two scikit-learn models are trained on it and logged
-through :func:`modelward.api.log_model` with their hold-out metrics, and the
+as :func:`modelward.api.log_model` does with their hold-out metrics, and the
 better one becomes ``credit-risk@champion``.
 """
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
+from modelward.core.artifacts.metadata import describe_estimator
+from modelward.core.datasets import fingerprint_arrays
+from modelward.core.demo.data import DEMO_MODEL, FEATURES, credit_data
+from modelward.core.demo.monitoring import add_monitoring_demo
+from modelward.core.demo.policy_loop import run_demo_loop
+from modelward.core.domain import ModelVersion
+from modelward.core.errors import NotFound
+from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
 
 __all__ = ["DEMO_MODEL", "FEATURES", "DemoResult", "create_demo_workspace", "credit_data"]
-
-DEMO_MODEL = "credit-risk"
-FEATURES = (
-    "age",
-    "income",
-    "debt_ratio",
-    "credit_lines",
-    "late_payments",
-    "utilisation",
-    "months_employed",
-    "loan_amount",
-)
 
 
 @dataclass(frozen=True)
@@ -39,41 +35,8 @@ class DemoResult:
     champion: str
 
 
-def credit_data(n: int = 4000, seed: int = 7) -> tuple[Any, Any]:
-    """A synthetic credit-risk table: ``X`` (n × 8 floats, :data:`FEATURES`) and ``y`` (default 0/1).
-
-    Default risk rises with debt ratio, late payments and utilisation and falls
-    with income, age and time in employment, through a logistic link.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    age = rng.uniform(21, 75, n)
-    income = rng.lognormal(10.6, 0.45, n)
-    debt_ratio = rng.beta(2, 5, n)
-    credit_lines = rng.poisson(4, n).astype(float)
-    late = rng.poisson(0.6, n).astype(float)
-    util = rng.beta(2, 3, n)
-    employed = rng.gamma(2.0, 30.0, n)
-    loan = rng.lognormal(9.2, 0.7, n)
-    z = (
-        -2.2
-        + 3.0 * debt_ratio
-        + 0.9 * late
-        + 2.2 * util
-        - 0.6 * (np.log(income) - 10.6)
-        - 0.02 * (age - 45)
-        - 0.006 * employed
-        + 0.25 * (np.log(loan) - 9.2)
-        + 0.15 * np.sin(credit_lines)
-    )
-    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-z))).astype(int)
-    X = np.column_stack([age, income, debt_ratio, credit_lines, late, util, employed, loan])
-    return X, y
-
-
 def _metrics(model: Any, X: Any, y: Any) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score  # deferred: start-up cost
 
     proba = model.predict_proba(X)[:, 1]
     pred = (proba >= 0.5).astype(int)
@@ -104,13 +67,11 @@ def create_demo_workspace(
     DemoResult
         The refs of the two versions and the champion's ref.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from modelward import api
+    from sklearn.ensemble import HistGradientBoostingClassifier  # deferred: start-up cost
+    from sklearn.linear_model import LogisticRegression  # deferred: start-up cost
+    from sklearn.model_selection import train_test_split  # deferred: start-up cost
+    from sklearn.pipeline import make_pipeline  # deferred: start-up cost
+    from sklearn.preprocessing import StandardScaler  # deferred: start-up cost
 
     progress(0.02, "generating credit data")
     X, y = credit_data()
@@ -135,13 +96,13 @@ def create_demo_workspace(
         metrics = _metrics(est, X_te, y_te)
         check(cancel)
         progress(lo + 0.7 * (hi - lo), f"registering {label}")
-        v = api.log_model(
+        v = _log_estimator(
+            registry,
             est,
             DEMO_MODEL,
             X=X_tr,
             y=y_tr,
             metrics=metrics,
-            registry=registry,
             tags={"demo": "true", "features": ",".join(FEATURES)},
             description="Probability of default on a synthetic credit book (demo)",
         )
@@ -152,6 +113,54 @@ def create_demo_workspace(
     registry.set_alias(best, "champion", "demo workspace: best hold-out ROC AUC")
     progress(1.0, "demo workspace ready")
     return DemoResult(tuple(refs), best)
+
+
+def _log_estimator(
+    registry: Registry,
+    estimator: Any,
+    name: str,
+    *,
+    X: Any,
+    y: Any,
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    description: str,
+) -> ModelVersion:
+    """Register a fitted estimator as ``modelward.api.log_model`` does (core may not import it)."""
+    import numpy  # deferred: start-up cost
+    import sklearn  # deferred: start-up cost
+    import skops.io as sio  # deferred: start-up cost
+
+    meta = describe_estimator(estimator)
+    signature = dict(meta["signature"])
+    shape = getattr(X, "shape", None)
+    if getattr(X, "columns", None) is None and shape is not None and len(shape) == 2:
+        signature["n_features_in"] = int(shape[1])
+    lineage: dict[str, Any] = {
+        "source": "notebook",
+        "environment": {
+            "python": platform.python_version(),
+            "sklearn": sklearn.__version__,
+            "numpy": numpy.__version__,
+            "platform": platform.platform(),
+        },
+        "training_data": fingerprint_arrays(X, y),
+    }
+    sha, size = registry.artifacts.put_bytes(sio.dumps(estimator))
+    result = registry.add_version(
+        name,
+        sha256=sha,
+        size=size,
+        format="skops",
+        estimator_class=meta["estimator_class"],
+        params={"params": meta["params"], "steps": meta["steps"]},
+        signature=signature,
+        lineage=lineage,
+        metrics=metrics,
+        tags=tags,
+        description=description,
+    )
+    return result.version
 
 
 @dataclass(frozen=True)
@@ -184,10 +193,6 @@ def build_full_demo(
 
     Safe to run again on the same registry: what exists is kept.
     """
-    from modelward.core.errors import NotFound
-    from modelward.core.monitoring.demo_batches import add_monitoring_demo
-    from modelward.core.policies.demo_loop import run_demo_loop
-    from modelward.core.progress import sub_progress
 
     try:
         champion = registry.resolve(f"{DEMO_MODEL}@champion").ref

@@ -1,0 +1,144 @@
+"""Runs (training, validation, monitoring jobs) and their metric time series."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from modelward.core.clock import utcnow
+from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
+from modelward.core.registry.connection import RegistryConnection
+from modelward.core.registry.tx import _dumps, _first
+
+
+class RunsMixin(RegistryConnection):
+    """Runs and metric series of a :class:`~modelward.core.registry.Registry`."""
+
+    # ------------------------------------------------------------------ metrics time series
+    def create_run(self, kind: str, *, params: dict[str, Any] | None = None) -> int:
+        with self.transaction() as tx:
+            rid = tx.next_id("seq_runs")
+            now = utcnow()
+            tx.q(
+                "INSERT INTO runs (id, kind, status, params, created_at, started_at, created_by) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [rid, kind, "running", _dumps(params), now, now, tx.actor],
+            )
+            tx.audit("run.started", "run", rid, after={"kind": kind, "params": params or {}})
+        return rid
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        version_id: int | None = None,
+    ) -> None:
+        with self.transaction() as tx:
+            tx.q(
+                "UPDATE runs SET status = ?, result = ?, error = ?, finished_at = ?, "
+                "progress = CASE WHEN ? = 'finished' THEN 1 ELSE progress END, "
+                "version_id = coalesce(?, version_id) WHERE id = ?",
+                [status, _dumps(result), error, utcnow(), status, version_id, run_id],
+            )
+            tx.audit("run." + status, "run", run_id, after={"status": status, "error": error})
+
+    @contextlib.contextmanager
+    def recording_failure(
+        self,
+        run_id: int | None,
+        *,
+        wrap: Callable[[str], ModelWardError] | None = None,
+    ) -> Iterator[None]:
+        """Close ``run_id`` as ``cancelled`` or ``failed`` when the body raises, then re-raise.
+
+        ``wrap`` turns an unexpected (non-ModelWard) error's one-line summary
+        into the error the user sees; without it the original propagates.
+        """
+        try:
+            yield
+        except Cancelled:
+            if run_id is not None:
+                self.finish_run(run_id, "cancelled", error="cancelled by the user")
+            raise
+        except ModelWardError as e:
+            if run_id is not None:
+                self.finish_run(run_id, "failed", error=str(e))
+            raise
+        except Exception as e:
+            first = str(e).splitlines()[0] if str(e) else ""
+            msg = f"{type(e).__name__}: {first}"
+            if run_id is not None:
+                self.finish_run(run_id, "failed", error=msg)
+            if wrap is None:
+                raise
+            raise wrap(msg) from e
+
+    def append_metrics(
+        self,
+        run_id: int,
+        key: str,
+        values: Any,
+        *,
+        steps: Any = None,
+        timestamps: Any = None,
+    ) -> int:
+        """Append a metric series in one columnar insert (numpy arrays in, no row loop)."""
+        import numpy as np  # deferred: start-up cost (the CLI opens a registry on every command)
+
+        vals = np.asarray(values, dtype=np.float64).ravel()
+        n = int(vals.size)
+        if n == 0:
+            return 0
+        with self.transaction() as tx:
+            if steps is None:
+                start = int(
+                    _first(
+                        tx.q(
+                            "SELECT coalesce(max(step) + 1, 0) FROM metric_points "
+                            "WHERE run_id = ? AND key = ?",
+                            [run_id, key],
+                        )
+                    )[0]
+                )
+                st = np.arange(start, start + n, dtype=np.int64)
+            else:
+                st = np.asarray(steps, dtype=np.int64).ravel()
+                if st.size != n:
+                    raise InvalidInput("steps and values differ in length")
+            if timestamps is None:
+                ts = np.full(n, np.datetime64(utcnow()[:-1], "us"))
+            else:
+                ts = np.asarray(timestamps, dtype="datetime64[us]").ravel()
+            cols = {"step": st, "ts": ts, "value": vals}
+            value_sql = "value"
+            if np.isnan(vals).any():  # numpy NaN reaches DuckDB as NULL: keep it a NaN
+                cols["nan"] = np.isnan(vals)
+                value_sql = "CASE WHEN nan THEN 'NaN'::DOUBLE ELSE value END"
+            tx.cur.register("_mw_points", cols)
+            tx.q(
+                f"INSERT INTO metric_points SELECT ?, ?, step, ts, {value_sql} FROM _mw_points",
+                [run_id, key],
+            )
+            tx.cur.unregister("_mw_points")
+            tx.audit(
+                "metrics.appended",
+                "run",
+                run_id,
+                after={"key": key, "points": n, "first_step": int(st[0]), "last_step": int(st[-1])},
+            )
+        return n
+
+    def metric_history(self, run_id: int, key: str) -> dict[str, Any]:
+        """A metric series as numpy arrays ``step``, ``ts``, ``value``, ordered by step."""
+        with self._read() as cur:
+            return dict(
+                cur.execute(
+                    "SELECT step, ts, value FROM metric_points WHERE run_id = ? AND key = ? "
+                    "ORDER BY step",
+                    [run_id, key],
+                ).fetchnumpy()
+            )

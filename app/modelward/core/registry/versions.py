@@ -1,0 +1,425 @@
+"""Models and their versions: creation, lookup, paging, intake of a model file.
+
+``register_file`` and ``quarantine`` are the registry's own entry for a model
+file (copy into the store, check the stored bytes through the trust boundary,
+record or refuse with an audit event).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from modelward.core.artifacts.store import ArtifactStore, ProgressFn, _noop
+from modelward.core.artifacts.trust import inspect_untrusted
+from modelward.core.clock import utcnow
+from modelward.core.domain import ModelInfo, ModelVersion, RegisterResult
+from modelward.core.errors import InvalidInput, NotFound, RejectedFile
+from modelward.core.refs import parse_ref, validate_name
+from modelward.core.registry.connection import RegistryConnection
+from modelward.core.registry.tx import Tx, _dumps, _first, _loads
+
+if TYPE_CHECKING:
+    from modelward.core.registry import Registry
+
+_VERSION_COLS = (
+    "v.id, v.model_id, m.name, v.version, v.sha256, v.size, v.format, v.estimator_class, "
+    "v.params, v.signature, v.lineage, v.tags, v.status, v.created_at, v.created_by"
+)
+
+
+class VersionsMixin(RegistryConnection):
+    """Models and versions of a :class:`~modelward.core.registry.Registry`."""
+
+    artifacts: ArtifactStore
+    quarantine_dir: Path
+
+    # ------------------------------------------------------------------ models
+    def _model_id(self, cur: Any, name: str) -> int | None:
+        row = _first(cur.execute("SELECT id FROM models WHERE name = ?", [name]))
+        return int(row[0]) if row else None
+
+    def ensure_model(
+        self,
+        tx: Tx,
+        name: str,
+        *,
+        task: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> int:
+        """The id of model ``name``, creating it (audited) inside ``tx`` if needed."""
+        validate_name(name)
+        mid = self._model_id(tx.cur, name)
+        if mid is not None:
+            return mid
+        mid = tx.next_id("seq_models")
+        now = utcnow()
+        tx.q(
+            "INSERT INTO models VALUES (?,?,?,?,?,?,?)",
+            [mid, name, task, description, _dumps(tags), now, tx.actor],
+        )
+        tx.audit(
+            "model.created", "model", name, after={"name": name, "task": task, "tags": tags or {}}
+        )
+        return mid
+
+    def list_models(self) -> list[ModelInfo]:
+        with self._read() as cur:
+            rows = cur.execute(
+                """SELECT m.id, m.name, m.task, m.description, m.tags, m.created_at,
+                          m.created_by, count(v.id)
+                   FROM models m LEFT JOIN versions v ON v.model_id = m.id
+                   GROUP BY ALL ORDER BY m.name"""
+            ).fetchall()
+        return [
+            ModelInfo(r[0], r[1], r[2], r[3], _loads(r[4]), r[5], r[6], int(r[7])) for r in rows
+        ]
+
+    # ------------------------------------------------------------------ versions
+    def _versions_from_rows(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[ModelVersion]:
+        if not rows:
+            return []
+        ids = [int(r[0]) for r in rows]
+        metrics: dict[int, dict[str, float]] = {i: {} for i in ids}
+        aliases: dict[int, list[str]] = {i: [] for i in ids}
+        id_list = ",".join(str(i) for i in ids)
+        for vid, key, value in cur.execute(
+            f"SELECT version_id, key, value FROM version_metrics WHERE version_id IN ({id_list})"
+        ).fetchall():
+            metrics[int(vid)][key] = value
+        for vid, alias in cur.execute(
+            f"SELECT version_id, alias FROM aliases WHERE version_id IN ({id_list}) ORDER BY alias"
+        ).fetchall():
+            aliases[int(vid)].append(alias)
+        out = []
+        for r in rows:
+            vid = int(r[0])
+            out.append(
+                ModelVersion(
+                    id=vid,
+                    model_id=int(r[1]),
+                    name=r[2],
+                    version=int(r[3]),
+                    sha256=r[4],
+                    size=int(r[5]),
+                    format=r[6],
+                    estimator_class=r[7],
+                    params=_loads(r[8]),
+                    signature=_loads(r[9]),
+                    lineage=_loads(r[10]),
+                    metrics=metrics[vid],
+                    tags=_loads(r[11]),
+                    status=r[12],
+                    created_at=r[13],
+                    created_by=r[14],
+                    aliases=tuple(aliases[vid]),
+                )
+            )
+        return out
+
+    def get_version_by_id(self, version_id: int) -> ModelVersion:
+        with self._read() as cur:
+            rows = cur.execute(
+                f"SELECT {_VERSION_COLS} FROM versions v JOIN models m ON m.id = v.model_id "
+                "WHERE v.id = ?",
+                [version_id],
+            ).fetchall()
+            found = self._versions_from_rows(cur, rows)
+        if not found:
+            raise NotFound(f"no model version with id {version_id}")
+        return found[0]
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """The version named by ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS``."""
+        name, number, alias = parse_ref(ref)
+        with self._read() as cur:
+            mid = self._model_id(cur, name)
+            if mid is None:
+                raise NotFound(f"no model named {name!r} in {self.home}")
+            base = f"SELECT {_VERSION_COLS} FROM versions v JOIN models m ON m.id = v.model_id "
+            if alias is not None:
+                rows = cur.execute(
+                    base
+                    + "JOIN aliases a ON a.version_id = v.id WHERE a.model_id = ? AND a.alias = ?",
+                    [mid, alias],
+                ).fetchall()
+                if not rows:
+                    raise NotFound(f"model {name!r} has no alias {alias!r}")
+            elif number is not None:
+                rows = cur.execute(
+                    base + "WHERE v.model_id = ? AND v.version = ?", [mid, number]
+                ).fetchall()
+                if not rows:
+                    raise NotFound(f"model {name!r} has no version {number}")
+            else:
+                rows = cur.execute(
+                    base + "WHERE v.model_id = ? ORDER BY v.version DESC LIMIT 1", [mid]
+                ).fetchall()
+                if not rows:
+                    raise NotFound(f"model {name!r} has no versions yet")
+            return self._versions_from_rows(cur, rows)[0]
+
+    def list_versions(
+        self,
+        name: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        where: str | None = None,
+        params: Sequence[Any] = (),
+        order_by: str = "m.name, v.version",
+    ) -> list[ModelVersion]:
+        """Versions in pages. ``where`` is trusted SQL built by core query code only."""
+        clauses = []
+        args: list[Any] = []
+        if name is not None:
+            clauses.append("m.name = ?")
+            args.append(name)
+        if where:
+            clauses.append(f"({where})")
+            args.extend(params)
+        sql = f"SELECT {_VERSION_COLS} FROM versions v JOIN models m ON m.id = v.model_id"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {order_by}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        with self._read() as cur:
+            rows = cur.execute(sql, args).fetchall()
+            return self._versions_from_rows(cur, rows)
+
+    def count_versions(self, where: str | None = None, params: Sequence[Any] = ()) -> int:
+        sql = "SELECT count(*) FROM versions v JOIN models m ON m.id = v.model_id"
+        if where:
+            sql += f" WHERE {where}"
+        with self._read() as cur:
+            return int(_first(cur.execute(sql, list(params)))[0])
+
+    def find_by_sha(self, name: str, sha256: str) -> ModelVersion | None:
+        with self._read() as cur:
+            rows = cur.execute(
+                f"SELECT {_VERSION_COLS} FROM versions v JOIN models m ON m.id = v.model_id "
+                "WHERE m.name = ? AND v.sha256 = ? ORDER BY v.version LIMIT 1",
+                [name, sha256],
+            ).fetchall()
+            found = self._versions_from_rows(cur, rows)
+        return found[0] if found else None
+
+    def add_version(
+        self,
+        name: str,
+        *,
+        sha256: str,
+        size: int,
+        format: str,
+        estimator_class: str | None = None,
+        params: dict[str, Any] | None = None,
+        signature: dict[str, Any] | None = None,
+        lineage: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        tags: dict[str, str] | None = None,
+        status: str = "ok",
+        task: str | None = None,
+        description: str | None = None,
+    ) -> RegisterResult:
+        """Record a version whose artifact is already in the store.
+
+        Identical bytes under the same model return the existing version.
+        """
+        if not self.artifacts.has(sha256):
+            raise NotFound(f"artifact {sha256[:12]}… is not in the store; store it first")
+        # One lease for the write and the read-back, and as few statements as possible:
+        # a notebook or CLI without a session pays one open/close per call.
+        with self._lease(), self.transaction() as tx:
+            mid = self.ensure_model(tx, name, task=task, description=description)
+            existing, number = _first(
+                tx.q(
+                    # One scan; correlated subqueries here cost several times more.
+                    "SELECT arg_min(id, version) FILTER (WHERE sha256 = $sha), "
+                    "coalesce(max(version), 0) + 1 FROM versions WHERE model_id = $mid",
+                    {"mid": mid, "sha": sha256},
+                )
+            )
+            if existing is not None:
+                return RegisterResult(self.get_version_by_id(int(existing)), False)
+            now = utcnow()
+            texts = [_dumps(params), _dumps(signature), _dumps(lineage), _dumps(tags)]
+            new_id = int(
+                _first(
+                    tx.q(
+                        "INSERT INTO versions VALUES "
+                        "(nextval('seq_versions'),?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                        [mid, number, sha256, size, format, estimator_class, *texts]
+                        + [status, now, tx.actor],
+                    )
+                )[0]
+            )
+            clean_metrics = {str(k): float(v) for k, v in (metrics or {}).items()}
+            if clean_metrics:  # a handful of rows, one statement
+                tx.q(
+                    "INSERT INTO version_metrics VALUES "
+                    + ",".join(["(?, ?, ?)"] * len(clean_metrics)),
+                    [x for kv in clean_metrics.items() for x in (new_id, *kv)],
+                )
+            tx.audit(
+                "version.registered",
+                "version",
+                f"{name}:{number}",
+                after={
+                    "sha256": sha256,
+                    "size": size,
+                    "format": format,
+                    "estimator_class": estimator_class,
+                    "status": status,
+                    "lineage": lineage or {},
+                    "metrics": clean_metrics,
+                },
+            )
+        # Built from what was written (no read-back); the JSON round trip matches a read.
+        version = ModelVersion(
+            id=new_id,
+            model_id=mid,
+            name=name,
+            version=int(number),
+            sha256=sha256,
+            size=int(size),
+            format=format,
+            estimator_class=estimator_class,
+            params=_loads(texts[0]),
+            signature=_loads(texts[1]),
+            lineage=_loads(texts[2]),
+            metrics=clean_metrics,
+            tags=_loads(texts[3]),
+            status=status,
+            created_at=now,
+            created_by=tx.actor,
+        )
+        return RegisterResult(version, True)
+
+    def register_file(
+        self,
+        path: str | os.PathLike[str],
+        name: str,
+        *,
+        lineage: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        progress: ProgressFn = _noop,
+    ) -> RegisterResult:
+        """Register a model file from outside, without executing it.
+
+        The file is triaged by its bytes and inspected through the trust
+        boundary (:mod:`modelward.core.artifacts.trust`), copied into the
+        artifact store and recorded as a new version with its audit event.
+        Identical bytes registered again return the existing version.
+
+        Raises
+        ------
+        RejectedFile
+            The file failed a trust check; it was copied to ``quarantine/``
+            with a reason file and an ``ingest.rejected`` audit event.
+        """
+        validate_name(name)
+        src = Path(path)
+        if not src.exists():
+            raise NotFound(f"no such file: {src}")
+        if src.is_dir():
+            raise InvalidInput(f"{src} is a folder, not a model file")
+        if not os.access(src, os.R_OK):
+            raise InvalidInput(f"cannot read {src}: permission denied")
+        # Copy first, then check the copy: the bytes we inspect are the bytes we keep.
+        sha, size = self.artifacts.put_file(src, progress=lambda f, s: progress(f * 0.5, s))
+        stored = self.artifacts.path_for(sha)
+        try:
+            info, meta = inspect_untrusted(stored, sha256=sha, registry=cast("Registry", self))
+        except RejectedFile as rej:
+            self.quarantine(stored, source=str(src), reason=rej.reason, sha256=sha)
+            raise RejectedFile(
+                rej.reason, path=str(src), quarantined_to=str(self.quarantine_dir)
+            ) from None
+        progress(0.9, "recording")
+        full_lineage = {"source": str(src.absolute())}
+        full_lineage.update(lineage or {})
+        result = self.add_version(
+            name,
+            sha256=sha,
+            size=size,
+            format=info.format,
+            estimator_class=meta.get("estimator_class"),
+            params=meta.get("params"),
+            signature=meta.get("signature"),
+            lineage=full_lineage,
+            metrics=metrics,
+            tags=tags,
+            status=meta.get("status", "ok"),
+            description=description,
+        )
+        progress(1.0, "registered")
+        return result
+
+    def quarantine(
+        self, path: str | os.PathLike[str], *, source: str, reason: str, sha256: str | None = None
+    ) -> Path:
+        """Keep a rejected file aside with a reason file and an audit event.
+
+        The bytes are copied into ``quarantine/`` (the original is left where it
+        was); if they came from the artifact store and no version uses them,
+        they are removed from the store.
+        """
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        stamp = utcnow().replace(":", "").replace("-", "").replace(".", "")
+        stem = (sha256 or "unhashed")[:16]
+        dest = self.quarantine_dir / f"{stamp}-{stem}.bin"
+        try:
+            shutil.copyfile(path, dest)
+        except OSError:
+            dest = self.quarantine_dir / f"{stamp}-{stem}.missing"
+            dest.write_text("")
+        (dest.with_suffix(".reason.txt")).write_text(
+            f"source: {source}\nsha256: {sha256 or '-'}\nat: {utcnow()}\nby: {self.actor}\n"
+            f"reason: {reason}\n",
+            encoding="utf-8",
+        )
+        with self.transaction() as tx:
+            qid = int(_first(tx.q("SELECT coalesce(max(id), 0) + 1 FROM quarantine"))[0])
+            tx.q(
+                "INSERT INTO quarantine VALUES (?,?,?,?,?,?,?)",
+                [qid, sha256, source, str(dest), reason, utcnow(), tx.actor],
+            )
+            tx.audit(
+                "ingest.rejected",
+                "file",
+                source,
+                after={"sha256": sha256, "quarantined_to": dest.name},
+                reason=reason,
+            )
+            in_use = (
+                sha256 is not None
+                and _first(tx.q("SELECT count(*) FROM versions WHERE sha256 = ?", [sha256]))[0]
+            )
+        if sha256 and not in_use:
+            stored = self.artifacts.path_for(sha256)
+            if Path(path) == stored:
+                with contextlib.suppress(OSError):
+                    stored.unlink()
+        return dest
+
+    def set_status(self, ref: str, status: str, reason: str) -> ModelVersion:
+        v = self.resolve(ref)
+        with self.transaction() as tx:
+            tx.q("UPDATE versions SET status = ? WHERE id = ?", [status, v.id])
+            tx.audit(
+                "version.status",
+                "version",
+                v.ref,
+                before={"status": v.status},
+                after={"status": status},
+                reason=reason,
+            )
+        return self.get_version_by_id(v.id)
