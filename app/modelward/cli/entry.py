@@ -7,8 +7,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+import modelward.cli.app as app
+import modelward.cli.audit as audit
+import modelward.cli.compute as compute
+import modelward.cli.evidence as evidence
+import modelward.cli.monitoring as monitoring
+import modelward.cli.policies as policies
+import modelward.cli.registry as registry
+import modelward.cli.watch as watch
 from modelward import __version__
-from modelward.cli import app, audit, compute, evidence, monitoring, policies, registry, watch
 from modelward.cli.common import COMMON, Handler
 from modelward.cli.output import emit, emit_error, print_json
 from modelward.core.errors import ModelWardError

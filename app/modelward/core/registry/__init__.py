@@ -8,7 +8,7 @@ service. The four-eyes guard on aliases is installed from above (see
 from __future__ import annotations
 
 from modelward.core.registry.aliases import AliasGuard
-from modelward.core.registry import Registry
+from modelward.core.registry.registry import Registry
 from modelward.core.registry.tx import Tx
 
 __all__ = ["AliasGuard", "Registry", "Tx"]

@@ -24,7 +24,7 @@ from modelward.core.registry.connection import RegistryConnection
 from modelward.core.registry.tx import Tx, _dumps, _first, _loads
 
 if TYPE_CHECKING:
-    from modelward.core.registry import Registry
+    from modelward.core.registry.registry import Registry
 
 _VERSION_COLS = (
     "v.id, v.model_id, m.name, v.version, v.sha256, v.size, v.format, v.estimator_class, "
