@@ -46,6 +46,7 @@ from modelward.core.monitoring.binning import (
     count_numeric,
     slice_batch,
 )
+from modelward.core.monitoring.performance import ModelKind, reference_model_info
 from modelward.core.monitoring.source import (
     CATEGORICAL,
     DEFAULT_BATCH_ROWS,
@@ -296,6 +297,8 @@ def build_profile(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    model_kind: ModelKind | None = None,
+    proba_fn: Callable[[], np.ndarray | None] | None = None,
 ) -> ReferenceProfile:
     """Profile reference data in streaming chunks.
 
@@ -324,6 +327,12 @@ def build_profile(
         reference performance per chunk.
     progress, cancel
         Progress callback and cancel token (checked between chunks).
+    model_kind
+        What the scores are (binary, multiclass, regression): decides the
+        metric set stored in ``profile.model`` (default: binary).
+    proba_fn
+        Returns the class probabilities of every row ``score_fn`` scored so
+        far, in order (multiclass log loss and confidence calibration).
 
     Returns
     -------
@@ -472,11 +481,12 @@ def build_profile(
     if scores:
         all_scores = np.concatenate(scores)
         prof.score = score_profile(all_scores, bounds, n_bins)
+        proba = proba_fn() if proba_fn is not None else None
         if labels:
-            from modelward.core.monitoring.performance import reference_model_info
-
             y = np.concatenate(labels)
-            prof.model = reference_model_info(all_scores, y, bounds)
+            prof.model = reference_model_info(all_scores, y, bounds, kind=model_kind, proba=proba)
+        elif model_kind is not None:
+            prof.model = {**model_kind.to_json(), "task": model_kind.kind}
     progress(1.0, "reference profiled")
     return prof
 
