@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from modelward.core.compute.metrics import HIGHER_IS_BETTER
+
 BINARY = "binary"
 MULTICLASS = "multiclass"
 REGRESSION = "regression"
@@ -57,8 +59,12 @@ LOSS_BANDS = 20
 
 
 def higher_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` is better (``recall[<class>]`` included)."""
-    return metric not in LOWER_IS_BETTER
+    """Whether a larger value of ``metric`` is better (``recall[<class>]`` included).
+
+    The policy engine reads this to decide whether a trigger fires below or
+    above its threshold (an RMSE of 3 is "below 2.5" worse, not better).
+    """
+    return HIGHER_IS_BETTER.get(metric, metric not in LOWER_IS_BETTER)
 
 
 @dataclass(frozen=True)
