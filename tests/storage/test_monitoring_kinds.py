@@ -63,8 +63,8 @@ def expected(kind: str, model, X: pd.DataFrame, y: np.ndarray, with_proba: bool 
         if not (y == 0).any():
             out["mape"] = skm.mean_absolute_percentage_error(y, p)
         return out
-    proba = model.predict_proba(Xf)
     if kind == "binary":
+        proba = model.predict_proba(Xf)
         pos = model.classes_[1]
         pred = np.where(proba[:, 1] >= 0.5, pos, model.classes_[0])
         return {
@@ -84,7 +84,7 @@ def expected(kind: str, model, X: pd.DataFrame, y: np.ndarray, with_proba: bool 
     rec = skm.recall_score(y, pred, labels=model.classes_, average=None)
     out.update({f"recall[{c}]": r for c, r in zip(model.classes_, rec, strict=True)})
     if with_proba:
-        out["log_loss"] = skm.log_loss(y, proba, labels=model.classes_)
+        out["log_loss"] = skm.log_loss(y, model.predict_proba(Xf), labels=model.classes_)
     return out
 
 
@@ -235,3 +235,45 @@ def test_cli_monitor_prints_the_kind_metrics(kind, tmp_path, run_cli):
         assert "roc_auc" not in text.stdout and "f1" not in text.stdout
     elif kind == "multiclass":
         assert perf and "accuracy" in perf[0] and "roc_auc" not in text.stdout
+
+
+def test_a_classifier_without_probabilities(tmp_path):
+    from sklearn.linear_model import RidgeClassifier
+
+    reg = Registry(tmp_path / "r")
+    X = _X(1500, 1)
+    y = _y("multiclass", X, 1)
+    model = RidgeClassifier().fit(X[FEATURES], y)
+    api.log_model(model, "m", registry=reg, X=X[FEATURES])
+    ref = {c: X[c].to_numpy() for c in FEATURES}
+    ref["y"] = y
+    service.profile_version(reg, "m:1", ref, target="y")
+    Xb, yb, t = _batch("multiclass", 3, 0.5)
+    res = service.check_batch(reg, "m:1", t, label_column="y")
+    assert_same(res.performance["realized"], expected("multiclass", model, Xb, yb, False))
+    assert any("no class probabilities" in n for n in res.performance_notes)
+    del t["y"]
+    res = service.check_batch(reg, "m:1", t)
+    assert "estimated" not in res.performance
+    assert res.performance_notes == ["no estimate: the model gives no class probabilities"]
+
+
+def test_a_profile_from_before_kinds_is_read_by_the_model_kind(monitored):
+    """Old profiles scored every model as binary; a regressor's old numbers are not used."""
+    kind, reg, model = monitored
+    if kind != "regression":
+        pytest.skip("regressor only")
+    vid = reg.resolve("m:1").id
+    with reg.read() as cur:
+        rows = cur.execute("SELECT profile FROM mon_profiles WHERE version_id = ?", [vid])
+        doc = json.loads(rows.fetchall()[0][0])
+    doc["model"] = {"task": "binary", "threshold": 0.5, "calibration": {"x": [0], "y": [0]}}
+    with reg.transaction() as tx:
+        tx.q("UPDATE mon_profiles SET profile = ? WHERE version_id = ?", [json.dumps(doc), vid])
+    X, y, t = _batch(kind, 12, 0.3)
+    res = service.check_batch(reg, "m:1", t, label_column="y")
+    assert res.model_kind == "regression"
+    assert_same(res.performance["realized"], expected(kind, model, X, y))
+    del t["y"]
+    res = service.check_batch(reg, "m:1", t)
+    assert res.performance == {} and "no estimate" in res.performance_notes[0]

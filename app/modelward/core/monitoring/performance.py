@@ -337,7 +337,7 @@ def realized_notes(y: np.ndarray, score: np.ndarray, kind: ModelKind, has_proba:
                 "left out of log loss"
             )
         if not has_proba:
-            notes.append("log loss needs class probabilities, which are not stored per row")
+            notes.append("log loss is not computed: the model gives no class probabilities")
     elif not 0 < y.sum() < y.size:
         notes.append("ROC AUC is not defined: the labels hold one class only")
     return notes
