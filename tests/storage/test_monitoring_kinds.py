@@ -110,6 +110,9 @@ def monitored(request, tmp_path_factory):
     return kind, reg, model
 
 
+REGRESSOR = pytest.mark.parametrize("monitored", ["regression"], indirect=True)
+
+
 def _batch(kind: str, seed: int, shift: float, labels: bool = True):
     X = _X(1500, seed, shift)
     y = _y(kind, X, seed)
@@ -153,10 +156,9 @@ def test_estimated_is_per_kind_and_late_labels_realize_it(monitored):
     assert_same(got, expected(kind, model, X, y, with_proba=False))
 
 
+@REGRESSOR
 def test_regressor_never_stores_a_classification_metric(monitored):
     kind, reg, _ = monitored
-    if kind != "regression":
-        pytest.skip("regressor only")
     with reg.read() as cur:
         names = {
             r[0] for r in cur.execute("SELECT DISTINCT metric FROM mon_performance").fetchall()
@@ -167,10 +169,9 @@ def test_regressor_never_stores_a_classification_metric(monitored):
     assert "calibration" not in prof.model
 
 
+@REGRESSOR
 def test_mape_is_left_out_where_a_true_value_is_zero(monitored):
     kind, reg, model = monitored
-    if kind != "regression":
-        pytest.skip("regressor only")
     X, y, t = _batch(kind, 7, 0.0)
     t["y"] = y.copy()
     t["y"][3] = 0.0
@@ -182,10 +183,9 @@ def test_mape_is_left_out_where_a_true_value_is_zero(monitored):
     assert_same(res.performance["realized"], expected(kind, model, X, y2))
 
 
+@REGRESSOR
 def test_a_policy_on_rmse_fires_when_rmse_rises(monitored):
     kind, reg, _ = monitored
-    if kind != "regression":
-        pytest.skip("regressor only")
     _, _, t = _batch(kind, 8, 1.5)
     t["y"] = t["y"] + 4.0  # the relation changed: errors grow
     res = service.check_batch(reg, "m:1", t, label_column="y")
@@ -258,11 +258,10 @@ def test_a_classifier_without_probabilities(tmp_path):
     assert res.performance_notes == ["no estimate: the model gives no class probabilities"]
 
 
+@REGRESSOR
 def test_a_profile_from_before_kinds_is_read_by_the_model_kind(monitored):
     """Old profiles scored every model as binary; a regressor's old numbers are not used."""
     kind, reg, model = monitored
-    if kind != "regression":
-        pytest.skip("regressor only")
     vid = reg.resolve("m:1").id
     with reg.read() as cur:
         rows = cur.execute("SELECT profile FROM mon_profiles WHERE version_id = ?", [vid])
