@@ -318,8 +318,9 @@ def build_profile(
         Consecutive reference chunks whose spread gives derived thresholds.
     score_fn
         ``score_fn(batch) -> scores``: the model's score for each row
-        (positive-class probability for a classifier); the profile then
-        holds the score distribution.
+        (see :class:`~modelward.core.monitoring.scoring.ModelScorer`: the
+        positive-class probability, the predicted class index or the
+        prediction); the profile then holds the score distribution.
     score_columns
         Extra columns ``score_fn`` needs beyond ``features``.
     label_column

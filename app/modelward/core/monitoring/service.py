@@ -4,6 +4,11 @@
 quality, model scores) -> drift verdict -> performance (realized with labels,
 estimated without) -> one transaction that stores the batch, its per-feature
 results, its performance points and its predictions, with an audit event.
+
+The metric set follows the model's kind (binary, multiclass, regression; see
+:mod:`modelward.core.monitoring.performance`), decided from the model when
+its reference is profiled and stored in the profile, so a regressor is never
+given a classification metric.
 """
 
 from __future__ import annotations
@@ -217,6 +222,8 @@ def check_batch(
         Row ids, stored with the scores so late labels can be joined.
     label_column
         Labels in the batch itself: performance is realized, not estimated.
+        The metrics are those of the model's kind; ``performance_notes`` of
+        the result says how an estimate was made, or why a metric is missing.
 
     Raises
     ------
@@ -480,7 +487,7 @@ def _kind_of_version(reg: Registry, version_id: int) -> ModelKind:
 
     v = reg.get_version_by_id(version_id)
     sig = v.signature or {}
-    if sig.get("classes") or sig.get("task"):
+    if sig.get("classes") or sig.get("task") == "regression":
         return kind_of(sig)
     return kind_of(sig, load_artifact(reg.artifacts, v.sha256, v.format, registry=reg))
 
