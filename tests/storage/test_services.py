@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from modelward.core.demo.policy_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.intake import accept_model_file
 from modelward.core.policies import Policy, Triggers, engine, set_policy
-from modelward.core.demo.policy_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.policies.service import (
     ALERT,
     JOB_FINISHED,

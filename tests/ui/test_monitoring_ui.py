@@ -199,3 +199,95 @@ def test_empty_registry_says_how_to_start(qtbot, make_main_window):
     qtbot.waitUntil(lambda: page.body.currentIndex() == 1, timeout=10_000)
     assert "No version is monitored yet" in page.empty.text()
     assert "--reference" in page.empty.text()
+
+
+def _kind_registry(home, kind: str) -> None:
+    """A registry with one regressor or 3-class model named ``k``, profiled, with two
+    labelled batches and a drifted unlabelled one."""
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from modelward import api
+    from modelward.core.monitoring import service
+    from modelward.core.registry import Registry
+
+    def table(n: int, seed: int, shift: float = 0.0):
+        t, _ = _table(n, seed, shift)
+        z = t["a"] + t["b"] + np.random.default_rng(seed + 1).normal(scale=0.3, size=n)
+        if kind == "regression":
+            y = 5.0 + 2.0 * z
+        else:
+            y = np.where(z < -0.6, "low", np.where(z < 0.6, "mid", "high"))
+        return t, y
+
+    reg = Registry(home)
+    ref, y = table(900, 1)
+    X = np.column_stack([ref["a"], ref["b"], ref["c"]])
+    est = LinearRegression() if kind == "regression" else LogisticRegression(max_iter=500)
+    api.log_model(est.fit(X, y), "k", registry=reg, tags={"features": "a,b,c"})
+    ref["y"] = y
+    service.profile_version(reg, "k:1", ref, target="y")
+    for month, shift, labelled in ((1, 0.0, True), (2, 0.0, True), (3, 1.0, False)):
+        batch, yb = table(300, 10 + month, shift)
+        if labelled:
+            batch["y"] = yb
+        service.check_batch(
+            reg,
+            "k:1",
+            batch,
+            name=f"2026-{month:02d}",
+            batch_time=f"2026-{month:02d}-28",
+            label_column="y" if labelled else None,
+        )
+    reg.close()
+
+
+@pytest.mark.parametrize("kind", ["regression", "multiclass"])
+def test_page_shows_the_metrics_of_the_model_kind(qtbot, make_main_window, tmp_path, kind):
+    from modelward.core.registry import Registry
+    from modelward.ui.charts.monitoring import metric_label
+
+    home = tmp_path / f"reg-{kind}"
+    _kind_registry(home, kind)
+    win = make_main_window(registry=Registry(home, idle_release=0.2))
+    page = open_page(qtbot, win, "k:1")
+    snap = page.snapshot
+    assert snap.kind == kind and snap.n_batches == 3
+    combo = [page.metric_combo.itemData(i) for i in range(page.metric_combo.count())]
+    classification = {"roc_auc", "precision", "recall", "f1"}
+    if kind == "regression":
+        assert snap.metric == "rmse" and combo[:3] == ["rmse", "mae", "r2"]
+        assert not classification & set(combo) and "accuracy" not in combo
+        title = page.performance.item.titleLabel.text
+        assert "RMSE (lower is better)" in title
+        assert page.performance.item.getAxis("left").labelText == "RMSE"
+        # estimated by direct loss estimation for the unlabelled batch
+        _, est = page.performance.estimated.getData()
+        assert np.isfinite(est[-1])
+        page.metric_combo.setCurrentIndex(combo.index("r2"))
+        with qtbot.waitSignal(page.sig_snapshot_shown, timeout=20_000):
+            page.metric_combo.activated.emit(combo.index("r2"))
+        assert page.snapshot.metric == "r2" and "R²" in page.performance.item.titleLabel.text
+        _, real = page.performance.realized.getData()
+        assert np.isfinite(real).tolist() == [True, True, False]
+        assert "no estimate of R² without labels" in page.subtitle.text()
+    else:
+        assert snap.metric == "accuracy"
+        assert {"accuracy", "f1_macro", "f1_weighted", "log_loss"} <= set(combo)
+        assert {"recall[high]", "recall[low]", "recall[mid]"} <= set(combo)
+        assert not {"roc_auc", "precision", "f1"} & set(combo)
+        assert metric_label("recall[low]") == "Recall (low)"
+        assert [page.metric_combo.itemText(i) for i in range(3)] == [
+            "Accuracy",
+            "Balanced accuracy",
+            "F1 (macro)",
+        ]
+        _, real = page.performance.realized.getData()
+        _, est = page.performance.estimated.getData()
+        # the window shows the same accuracy the service computed and stored
+        assert real[0] > 0.8 and np.isfinite(est[-1])
+        assert "confidence-based estimate" in page.subtitle.text()
+        page.metric_combo.setCurrentIndex(combo.index("log_loss"))
+        with qtbot.waitSignal(page.sig_snapshot_shown, timeout=20_000):
+            page.metric_combo.activated.emit(combo.index("log_loss"))
+        assert "Log loss (lower is better)" in page.performance.item.titleLabel.text
+    assert f"· {kind}" in page.title.text()

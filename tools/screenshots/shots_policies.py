@@ -33,9 +33,9 @@ def _with_dialog(win: Any, dlg: Any, app: Any, settle: Any) -> Any:
 
 def policy_views(app: Any, win: Any, outdir: Path, wait: Any, settle: Any) -> None:
     """alerts.png, approvals.png (signature dialog open) and policy.png, from the demo's loop."""
+    from modelward.core.demo.policy_loop import LOOP_MODEL, run_demo_loop
     from modelward.core.errors import NotFound
     from modelward.core.policies import pending_approvals
-    from modelward.core.demo.policy_loop import LOOP_MODEL, run_demo_loop
 
     center = win.policies
     reg = win.registry

@@ -84,7 +84,10 @@ def cmd_keys_create(args: argparse.Namespace) -> Result:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> Result:
-    from modelward.core.evidence.bundles import list_keys, trusted_signers  # deferred: start-up cost
+    from modelward.core.evidence.bundles import (
+        list_keys,
+        trusted_signers,
+    )  # deferred: start-up cost
 
     reg = _registry(args)
     own, trusted = list_keys(reg), trusted_signers(reg)
@@ -144,7 +147,10 @@ def cmd_restore(args: argparse.Namespace) -> Result:
 
 
 def cmd_verify(args: argparse.Namespace) -> Result:
-    from modelward.core.evidence.backup import verify_backup, verify_registry  # deferred: start-up cost
+    from modelward.core.evidence.backup import (
+        verify_backup,
+        verify_registry,
+    )  # deferred: start-up cost
 
     if args.backup:
         res = verify_backup(args.backup)

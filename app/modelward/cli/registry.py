@@ -99,8 +99,8 @@ def cmd_convert(args: argparse.Namespace) -> Result:
 
 def cmd_trust(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
-    from modelward.core.artifacts.store import sha256_file
     from modelward.core.artifacts.overrides import record_override
+    from modelward.core.artifacts.store import sha256_file
     from modelward.core.intake import accept_model_file
 
     reg = open_registry(args)

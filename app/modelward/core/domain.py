@@ -109,3 +109,20 @@ class RegisterResult:
 
     version: ModelVersion
     created: bool
+
+
+# Which way is better for each metric that gates and comparisons accept; monitoring
+# and compute both read it, so it lives on the kernel floor.
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "roc_auc": True,
+    "average_precision": True,
+    "f1": True,
+    "f1_macro": True,
+    "log_loss": False,
+    "brier_score_loss": False,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+}

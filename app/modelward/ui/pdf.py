@@ -28,9 +28,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgRenderer
 
-from modelward.core.registry import Registry
 from modelward.core.evidence.reports.facts import gather_facts
 from modelward.core.evidence.reports.render import charts, finish, load_template, render_html
+from modelward.core.registry import Registry
 from modelward.ui.display import has_display
 
 __all__ = ["html_to_pdf", "write_pdf"]

@@ -91,7 +91,7 @@ class ArtifactStore:
         return self._write_stream(src, total, progress)
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
-        return self._write_stream(io.BytesIO(data), len(data), _noop)
+        return self._write_stream(io.BytesIO(data), len(data), _noop)[:2]
 
     def _write_stream(
         self, fin: BinaryIO, total: int, progress: ProgressFn

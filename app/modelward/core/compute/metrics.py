@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from modelward.core.domain import HIGHER_IS_BETTER
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 __all__ = [
@@ -23,19 +24,6 @@ __all__ = [
     "regression_curves",
 ]
 
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "accuracy": True,
-    "balanced_accuracy": True,
-    "roc_auc": True,
-    "average_precision": True,
-    "f1": True,
-    "f1_macro": True,
-    "log_loss": False,
-    "brier_score_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
 
 _CHUNK = 200_000
 _MAX_CURVE_POINTS = 400

@@ -1,42 +1,251 @@
 """Performance over time: realized where labels exist, estimated where they don't.
 
-Binary classifiers only for estimation. Estimation is confidence-based
-performance estimation (CBPE): the model's scores are calibrated on the
-reference (isotonic regression of the label on the score), and a batch's
-expected confusion matrix is the sum of the calibrated probabilities over the
-rows predicted positive and negative. ROC AUC is estimated from the expected
-true- and false-positive rates along the sorted scores. The estimate is
-unbiased while the relation between score and outcome is unchanged (covariate
-shift); it cannot see concept drift, which is why late labels replace it.
+The metric set follows the model's kind (see :class:`ModelKind`), decided once
+when the reference is profiled and stored in the profile:
+
+* **binary** classifiers: ROC AUC, accuracy, precision, recall and F1, with
+  the positive class the model's ``classes_[1]`` and the score the
+  probability of that class. Estimation without labels is confidence-based
+  performance estimation (CBPE): the scores are calibrated on the reference
+  (isotonic regression of the label on the score), and a batch's expected
+  confusion matrix is the sum of the calibrated probabilities over the rows
+  predicted positive and negative. ROC AUC is estimated from the expected
+  true- and false-positive rates along the sorted scores.
+* **multiclass** classifiers: accuracy, balanced accuracy, macro and
+  weighted F1, the recall of each class (``recall[<class>]``) and log loss
+  (over the model's ``classes_``). Without labels only accuracy is
+  estimated: the expected share of correct rows, the mean top-class
+  probability after calibrating it on the reference (raw when the reference
+  had no labels). Nothing else has an estimate.
+* **regression**: RMSE, MAE, R² and MAPE (only when no true value is 0).
+  Without labels, MAE and RMSE are estimated by direct loss estimation on
+  the prediction: the reference's mean absolute and squared error per band
+  of predicted values, averaged over the batch's predictions.
+
+Every estimate is unbiased only while the relation between inputs and
+outcome is unchanged (covariate shift); none can see concept drift, which is
+why late labels replace them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from modelward.core.domain import HIGHER_IS_BETTER
+
+BINARY = "binary"
+MULTICLASS = "multiclass"
+REGRESSION = "regression"
+KINDS = (BINARY, MULTICLASS, REGRESSION)
+
+#: The binary metric set (kept under its old name).
 METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
+#: The fixed metrics of each kind (multiclass also has ``recall[<class>]`` per class).
+METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
+    BINARY: METRICS,
+    MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss"),
+    REGRESSION: ("rmse", "mae", "r2", "mape"),
+}
+#: The metric a chart or a policy follows first.
+PRIMARY_METRIC = {BINARY: "roc_auc", MULTICLASS: "accuracy", REGRESSION: "rmse"}
+#: Metrics where a larger value is worse (every other monitored metric: larger is better).
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "mape", "log_loss", "brier_score_loss"})
+LOSS_BANDS = 20
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better (``recall[<class>]`` included).
+
+    The policy engine reads this to decide whether a trigger fires below or
+    above its threshold (an RMSE of 3 is "below 2.5" worse, not better).
+    """
+    return HIGHER_IS_BETTER.get(metric, metric not in LOWER_IS_BETTER)
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """What a model predicts: ``kind`` (binary, multiclass, regression) and its classes.
+
+    ``classes`` is the model's ``classes_`` in order (empty for a regressor);
+    probabilities and stored class indices refer to this order.
+    """
+
+    kind: str
+    classes: tuple[Any, ...] = ()
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.kind != REGRESSION
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return METRICS_BY_KIND[self.kind]
+
+    @property
+    def primary(self) -> str:
+        return PRIMARY_METRIC[self.kind]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "classes": [_jsonable(c) for c in self.classes]}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ModelKind:
+        return cls(str(d["kind"]), tuple(d.get("classes") or ()))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+
+
+def kind_of(signature: Mapping[str, Any] | None, model: Any = None) -> ModelKind:
+    """The kind of a registered model, from its recorded signature or the loaded model.
+
+    Registration records the estimator's ``classes_`` in the signature (and
+    training records ``task``); the loaded model's own ``classes_`` wins when
+    given, since probability columns follow it.
+
+    Parameters
+    ----------
+    signature
+        The version's signature (``classes``, ``task``), or ``None``.
+    model
+        The loaded estimator, or ``None`` to decide from the signature alone.
+    """
+    sig = signature or {}
+    classes: Sequence[Any] | None = None
+    if model is not None and getattr(model, "classes_", None) is not None:
+        classes = [_jsonable(c) for c in list(model.classes_)]
+    elif sig.get("classes"):
+        classes = list(sig["classes"])
+    task = sig.get("task")
+    if classes is None or task == "regression":
+        if task == "classification" and classes is None:
+            from modelward.core.errors import InvalidInput
+
+            raise InvalidInput("a classifier without classes cannot be monitored")
+        return ModelKind(REGRESSION)
+    return ModelKind(BINARY if len(classes) <= 2 else MULTICLASS, tuple(classes))
+
+
+# --------------------------------------------------------------------------- labels
+def encode_labels(y: np.ndarray, kind: ModelKind) -> np.ndarray:
+    """Labels as floats in the form predictions are stored (NaN where missing).
+
+    Binary: 1.0 for the positive class ``classes[1]``, else 0.0. Multiclass:
+    the index into ``classes``; labels the model never saw get negative
+    indices (-1, -2, … in sorted order), so they count as errors but never as
+    a known class. Regression: the value itself.
+    """
+    y = np.asarray(y)
+    if kind.kind == REGRESSION:
+        if y.dtype.kind in "fiub":
+            return y.astype(np.float64)
+        return np.array([_to_float(v) for v in y.tolist()], dtype=np.float64)
+    missing = np.array([_is_missing(v) for v in y.tolist()], dtype=bool)
+    keys = _label_keys(y, kind.classes)
+    index = {k: i for i, k in enumerate(_label_keys(np.asarray(kind.classes), kind.classes))}
+    unseen = sorted({k for k, m in zip(keys, missing, strict=True) if not m and k not in index})
+    index.update({k: -(i + 1) for i, k in enumerate(unseen)})
+    out = np.array([np.nan if m else float(index[k]) for k, m in zip(keys, missing, strict=True)])
+    if kind.kind == BINARY:
+        pos = out == 1.0
+        out[~np.isnan(out)] = 0.0
+        out[pos] = 1.0
+    return out
 
 
 def positive_labels(y: np.ndarray, positive: Any = None) -> np.ndarray:
-    """Labels as 0/1 floats (NaN where missing); the positive class is the larger label."""
+    """Binary labels as 0/1 floats (NaN where missing).
+
+    ``positive`` is the positive class (the model's ``classes_[1]``); without
+    it, 1 for numeric labels and the largest label otherwise.
+    """
     y = np.asarray(y)
-    if y.dtype.kind in "fiub":
-        yf = y.astype(np.float64)
-        pos_num = 1.0 if positive is None else float(positive)
-        out: np.ndarray = (yf == pos_num).astype(np.float64)
-        out[np.isnan(yf)] = np.nan
-        return out
-    vals = [str(v) for v in y.tolist() if v is not None]
-    pos = str(positive) if positive is not None else (max(vals) if vals else None)
-    return np.array([np.nan if v is None else float(str(v) == pos) for v in y.tolist()])
+    if positive is None:
+        if y.dtype.kind in "fiub":
+            positive = 1
+        else:
+            vals = sorted(str(v) for v in y.tolist() if not _is_missing(v))
+            positive = vals[-1] if vals else ""
+    # a negative class that matches nothing: every other label counts as negative
+    numeric = isinstance(positive, (int, float, np.number)) and not isinstance(positive, bool)
+    other: Any = -math.inf if numeric else "\x00"
+    return encode_labels(y, ModelKind(BINARY, (other, positive)))
 
 
-def realized_metrics(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """ROC AUC, accuracy, precision, recall and F1 on labelled rows (0/1 labels)."""
-    from sklearn.metrics import (  # deferred: start-up cost
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _to_float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _label_keys(y: np.ndarray, classes: Sequence[Any]) -> list[Any]:
+    """Comparable keys: numbers compare as numbers when the classes are numeric."""
+    numeric = all(
+        isinstance(c, (int, float, np.number)) and not isinstance(c, bool) for c in classes
+    )
+    out: list[Any] = []
+    for v in y.tolist():
+        if numeric:
+            f = _to_float(v)
+            out.append(f if not math.isnan(f) else str(v))
+        else:
+            out.append(str(v))
+    return out
+
+
+# --------------------------------------------------------------------------- realized
+def realized_metrics(
+    y: np.ndarray,
+    score: np.ndarray,
+    threshold: float = 0.5,
+    *,
+    kind: ModelKind | None = None,
+    proba: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Realized metrics of one kind on the rows that have both a label and a score.
+
+    Parameters
+    ----------
+    y
+        Labels as :func:`encode_labels` gives them.
+    score
+        Binary: the positive class's probability; multiclass: the predicted
+        class index; regression: the prediction.
+    threshold
+        Binary decision threshold.
+    kind
+        The model's kind (default: binary).
+    proba
+        Multiclass class probabilities (rows × classes), for log loss.
+    """
+    kind = kind or ModelKind(BINARY)
+    y = np.asarray(y, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    ok = ~np.isnan(y) & ~np.isnan(score)
+    if not ok.any():
+        return {}
+    if kind.kind == REGRESSION:
+        return _regression(y[ok], score[ok])
+    if kind.kind == MULTICLASS:
+        return _multiclass(y[ok], score[ok], None if proba is None else proba[ok], kind)
+    return _binary(y[ok], score[ok], threshold)
+
+
+def _binary(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, float]:
+    from sklearn.metrics import (
         accuracy_score,
         f1_score,
         precision_score,
@@ -44,10 +253,6 @@ def realized_metrics(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -
         roc_auc_score,
     )
 
-    ok = ~np.isnan(y) & ~np.isnan(score)
-    y, score = y[ok], score[ok]
-    if y.size == 0:
-        return {}
     pred = (score >= threshold).astype(np.float64)
     out = {
         "accuracy": float(accuracy_score(y, pred)),
@@ -60,6 +265,85 @@ def realized_metrics(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -
     return out
 
 
+def _multiclass(
+    y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None, kind: ModelKind
+) -> dict[str, float]:
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        f1_score,
+        log_loss,
+        recall_score,
+    )
+
+    yi, pi = y.astype(np.int64), pred.astype(np.int64)
+    out = {
+        "accuracy": float(accuracy_score(yi, pi)),
+        "balanced_accuracy": float(balanced_accuracy_score(yi, pi)),
+        "f1_macro": float(f1_score(yi, pi, average="macro", zero_division=0)),
+        "f1_weighted": float(f1_score(yi, pi, average="weighted", zero_division=0)),
+    }
+    present = [k for k in range(len(kind.classes)) if (yi == k).any()]
+    if present:
+        rec = recall_score(yi, pi, labels=present, average=None, zero_division=0)
+        for k, r in zip(present, np.atleast_1d(rec).tolist(), strict=True):
+            out[f"recall[{kind.classes[k]}]"] = float(r)
+    known = yi >= 0
+    if proba is not None and known.any():
+        out["log_loss"] = float(
+            log_loss(yi[known], proba[known], labels=list(range(len(kind.classes))))
+        )
+    return out
+
+
+def _regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import (
+        mean_absolute_error,
+        mean_absolute_percentage_error,
+        r2_score,
+        root_mean_squared_error,
+    )
+
+    out = {
+        "rmse": float(root_mean_squared_error(y, pred)),
+        "mae": float(mean_absolute_error(y, pred)),
+    }
+    if y.size > 1:
+        out["r2"] = float(r2_score(y, pred))
+    if not (y == 0).any():
+        out["mape"] = float(mean_absolute_percentage_error(y, pred))
+    return out
+
+
+def realized_notes(y: np.ndarray, score: np.ndarray, kind: ModelKind, has_proba: bool) -> list[str]:
+    """Why a metric of the kind is missing from :func:`realized_metrics` (plain sentences)."""
+    y = np.asarray(y, dtype=np.float64)
+    ok = ~np.isnan(y) & ~np.isnan(np.asarray(score, dtype=np.float64))
+    y = y[ok]
+    notes = []
+    if y.size == 0:
+        return ["no labelled row: no realized performance"]
+    if kind.kind == REGRESSION:
+        zeros = int((y == 0).sum())
+        if zeros:
+            notes.append(f"MAPE is not defined: {zeros} true value(s) are 0")
+        if y.size < 2:
+            notes.append("R² is not defined for a single row")
+    elif kind.kind == MULTICLASS:
+        unseen = int((y < 0).sum())
+        if unseen:
+            notes.append(
+                f"{unseen} row(s) carry a label the model never saw: counted as errors, "
+                "left out of log loss"
+            )
+        if not has_proba:
+            notes.append("log loss is not computed: the model gives no class probabilities")
+    elif not 0 < y.sum() < y.size:
+        notes.append("ROC AUC is not defined: the labels hold one class only")
+    return notes
+
+
+# --------------------------------------------------------------------------- estimated
 def calibrate(score: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
     """An isotonic map from score to probability, as interpolation knots."""
     from sklearn.isotonic import IsotonicRegression  # deferred: start-up cost
@@ -72,7 +356,7 @@ def calibrate(score: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
 def estimate_metrics(
     score: np.ndarray, calibration: Mapping[str, Any], threshold: float = 0.5
 ) -> dict[str, float]:
-    """CBPE: expected metrics of unlabelled rows from their calibrated scores."""
+    """CBPE (binary): expected metrics of unlabelled rows from their calibrated scores."""
     s = score[~np.isnan(score)]
     if s.size == 0:
         return {}
@@ -95,34 +379,137 @@ def estimate_metrics(
     return out
 
 
-def reference_model_info(
-    scores: np.ndarray, labels: np.ndarray, bounds: np.ndarray, threshold: float = 0.5
-) -> dict[str, Any]:
-    """Calibration and per-chunk realized performance of the reference (stored in the profile).
+def estimate_for(
+    kind: ModelKind,
+    score: np.ndarray,
+    proba: np.ndarray | None,
+    info: Mapping[str, Any],
+    threshold: float = 0.5,
+) -> tuple[dict[str, float], str]:
+    """Estimated metrics of an unlabelled batch and a sentence saying how (or why not).
 
-    ``bands`` holds, per metric, the mean and standard deviation over the
-    reference chunks: the charts draw mean ± 3σ as the expected range.
+    Parameters
+    ----------
+    kind
+        The model's kind.
+    score
+        The stored per-row score (see :func:`realized_metrics`).
+    proba
+        Multiclass class probabilities (rows × classes), or ``None``.
+    info
+        The profile's model information (:func:`reference_model_info`).
     """
-    y = positive_labels(labels)
-    per_chunk: dict[str, list[float]] = {m: [] for m in METRICS}
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        m = realized_metrics(y[a:b], scores[a:b], threshold)
-        for k in METRICS:
-            per_chunk[k].append(m.get(k, float("nan")))
+    score = np.asarray(score, dtype=np.float64)
+    if kind.kind == BINARY:
+        if not info.get("calibration"):
+            return {}, "no estimate: profile the reference with its labels (--target) to estimate"
+        return (
+            estimate_metrics(score, info["calibration"], threshold),
+            "estimated by CBPE (scores calibrated on the reference)",
+        )
+    if kind.kind == MULTICLASS:
+        if proba is None or not len(proba):
+            return {}, "no estimate: the model gives no class probabilities"
+        top = proba.max(axis=1)
+        top = top[np.isfinite(top)]
+        if not top.size:
+            return {}, "no estimate: no scored row"
+        cal = info.get("confidence_calibration")
+        if cal:
+            exp = np.interp(top, cal["x"], cal["y"])
+            how = "mean top-class probability, calibrated on the reference"
+        else:
+            exp = top
+            how = "mean top-class probability, uncalibrated (the reference had no labels)"
+        return (
+            {"accuracy": float(exp.mean())},
+            f"estimated accuracy is the confidence-based expected accuracy ({how}); "
+            "other metrics: no estimate",
+        )
+    loss = info.get("loss_bands")
+    s = score[np.isfinite(score)]
+    if not loss or not s.size:
+        return {}, "no estimate without labels (profile the reference with --target to estimate)"
+    band = np.searchsorted(np.asarray(loss["edges"], dtype=np.float64), s, side="right")
+    mae = float(np.asarray(loss["abs"], dtype=np.float64)[band].mean())
+    mse = float(np.asarray(loss["sq"], dtype=np.float64)[band].mean())
+    return (
+        {"mae": mae, "rmse": math.sqrt(mse)},
+        "estimated MAE and RMSE by direct loss estimation (the reference's error per band of "
+        "predicted values); R² and MAPE: no estimate",
+    )
+
+
+def _loss_bands(pred: np.ndarray, y: np.ndarray) -> dict[str, list[float]] | None:
+    ok = np.isfinite(pred) & np.isfinite(y)
+    p, err = pred[ok], (pred - y)[ok]
+    if p.size < 2 * LOSS_BANDS:
+        return None
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, LOSS_BANDS + 1)[1:-1]))
+    band = np.searchsorted(edges, p, side="right")
+    n = np.bincount(band, minlength=len(edges) + 1).astype(np.float64)
+    a = np.bincount(band, weights=np.abs(err), minlength=len(edges) + 1)
+    q = np.bincount(band, weights=err**2, minlength=len(edges) + 1)
+    # an empty band (ties at an edge) takes the overall mean
+    fill_a, fill_q = float(np.abs(err).mean()), float((err**2).mean())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_a = np.where(n > 0, a / n, fill_a)
+        mean_q = np.where(n > 0, q / n, fill_q)
+    return {"edges": edges.tolist(), "abs": mean_a.tolist(), "sq": mean_q.tolist()}
+
+
+# --------------------------------------------------------------------------- reference
+def reference_model_info(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    bounds: np.ndarray,
+    threshold: float = 0.5,
+    *,
+    kind: ModelKind | None = None,
+    proba: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Kind, calibration and per-chunk realized performance of the reference (stored in the profile).
+
+    ``labels`` are raw labels (encoded here). ``bands`` holds, per metric,
+    the mean and standard deviation over the reference chunks: the charts
+    draw mean ± 3σ as the expected range.
+    """
+    kind = kind or ModelKind(BINARY, (0, 1))
+    y = encode_labels(labels, kind)
+    per_chunk: dict[str, list[float]] = {}
+    chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
+    for j, (a, b) in enumerate(chunks):
+        m = realized_metrics(
+            y[a:b], scores[a:b], threshold, kind=kind, proba=None if proba is None else proba[a:b]
+        )
+        for k, value in m.items():
+            per_chunk.setdefault(k, [math.nan] * len(chunks))[j] = value
     bands = {}
-    for k, v in per_chunk.items():
-        arr = np.asarray(v, dtype=np.float64)
+    for k, vals in per_chunk.items():
+        arr = np.asarray(vals, dtype=np.float64)
         arr = arr[np.isfinite(arr)]
         if arr.size:
             bands[k] = {
                 "mean": float(arr.mean()),
                 "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
             }
-    return {
-        "task": "binary",
+    out: dict[str, Any] = {
+        **kind.to_json(),
+        "task": kind.kind,
         "threshold": threshold,
-        "calibration": calibrate(scores, y),
-        "reference": realized_metrics(y, scores, threshold),
+        "reference": realized_metrics(y, scores, threshold, kind=kind, proba=proba),
         "chunks": per_chunk,
         "bands": bands,
     }
+    if kind.kind == BINARY:
+        out["calibration"] = calibrate(scores, y)
+    elif kind.kind == MULTICLASS and proba is not None:
+        ok = ~np.isnan(y)
+        top = proba.max(axis=1)
+        correct = (proba.argmax(axis=1) == y).astype(np.float64)
+        out["confidence_calibration"] = calibrate(top[ok], correct[ok])
+    elif kind.kind == REGRESSION:
+        loss = _loss_bands(scores, y)
+        if loss is not None:
+            out["loss_bands"] = loss
+    return out

@@ -46,7 +46,7 @@ from modelward.core.monitoring.binning import (
     count_numeric,
     slice_batch,
 )
-from modelward.core.monitoring.performance import reference_model_info
+from modelward.core.monitoring.performance import ModelKind, reference_model_info
 from modelward.core.monitoring.source import (
     CATEGORICAL,
     DEFAULT_BATCH_ROWS,
@@ -297,6 +297,8 @@ def build_profile(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    model_kind: ModelKind | None = None,
+    proba_fn: Callable[[], np.ndarray | None] | None = None,
 ) -> ReferenceProfile:
     """Profile reference data in streaming chunks.
 
@@ -316,8 +318,9 @@ def build_profile(
         Consecutive reference chunks whose spread gives derived thresholds.
     score_fn
         ``score_fn(batch) -> scores``: the model's score for each row
-        (positive-class probability for a classifier); the profile then
-        holds the score distribution.
+        (see :class:`~modelward.core.monitoring.scoring.ModelScorer`: the
+        positive-class probability, the predicted class index or the
+        prediction); the profile then holds the score distribution.
     score_columns
         Extra columns ``score_fn`` needs beyond ``features``.
     label_column
@@ -325,6 +328,12 @@ def build_profile(
         reference performance per chunk.
     progress, cancel
         Progress callback and cancel token (checked between chunks).
+    model_kind
+        What the scores are (binary, multiclass, regression): decides the
+        metric set stored in ``profile.model`` (default: binary).
+    proba_fn
+        Returns the class probabilities of every row ``score_fn`` scored so
+        far, in order (multiclass log loss and confidence calibration).
 
     Returns
     -------
@@ -473,9 +482,12 @@ def build_profile(
     if scores:
         all_scores = np.concatenate(scores)
         prof.score = score_profile(all_scores, bounds, n_bins)
+        proba = proba_fn() if proba_fn is not None else None
         if labels:
             y = np.concatenate(labels)
-            prof.model = reference_model_info(all_scores, y, bounds)
+            prof.model = reference_model_info(all_scores, y, bounds, kind=model_kind, proba=proba)
+        elif model_kind is not None:
+            prof.model = {**model_kind.to_json(), "task": model_kind.kind}
     progress(1.0, "reference profiled")
     return prof
 

@@ -4,6 +4,11 @@
 quality, model scores) -> drift verdict -> performance (realized with labels,
 estimated without) -> one transaction that stores the batch, its per-feature
 results, its performance points and its predictions, with an audit event.
+
+The metric set follows the model's kind (binary, multiclass, regression; see
+:mod:`modelward.core.monitoring.performance`), decided from the model when
+its reference is profiled and stored in the profile, so a regressor is never
+given a classification metric.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,12 +26,18 @@ from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.monitoring.drift import DriftReport, compare, summarize
 from modelward.core.monitoring.performance import (
-    estimate_metrics,
-    positive_labels,
+    BINARY,
+    KINDS,
+    ModelKind,
+    encode_labels,
+    estimate_for,
+    kind_of,
     realized_metrics,
+    realized_notes,
 )
 from modelward.core.monitoring.profile import NumericProfile, ReferenceProfile, build_profile
 from modelward.core.monitoring.quality import SchemaMismatch, check_schema, quality_of
+from modelward.core.monitoring.scoring import ModelScorer
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
@@ -40,6 +51,7 @@ __all__ = [
     "check_batch",
     "get_profile",
     "profile_version",
+    "stored_kind",
 ]
 
 
@@ -52,6 +64,8 @@ class BatchResult:
     name: str
     report: DriftReport
     performance: dict[str, dict[str, float]]  # kind (realized/estimated) -> metric -> value
+    model_kind: str = BINARY  # binary | multiclass | regression: decides the metric set
+    performance_notes: list[str] = field(default_factory=list)  # how estimated, what is undefined
 
     def to_json(self) -> dict[str, Any]:
         d = self.report.to_json()
@@ -60,15 +74,21 @@ class BatchResult:
             version=self.version_ref,
             name=self.name,
             performance=self.performance,
+            model_kind=self.model_kind,
+            performance_notes=self.performance_notes,
         )
         return d
 
 
 # --------------------------------------------------------------------------- model scoring
 def _scorer(
-    reg: Registry, v: ModelVersion, src: TableSource, skip: Sequence[str]
-) -> tuple[Any, list[str]]:
-    """``score(batch)`` for the version's model and the columns it reads."""
+    reg: Registry,
+    v: ModelVersion,
+    src: TableSource,
+    skip: Sequence[str],
+    kind: ModelKind | None = None,
+) -> ModelScorer:
+    """The scorer of the version's model (its kind derived from the model unless given)."""
 
     model = load_artifact(reg.artifacts, v.sha256, v.format, registry=reg)
     names = getattr(model, "feature_names_in_", None)
@@ -89,30 +109,22 @@ def _scorer(
         raise SchemaMismatch(
             f"{src.label} does not match the model: missing input column(s) {', '.join(missing)}"
         )
-    has_proba = hasattr(model, "predict_proba")
+    return ModelScorer(model, kind or kind_of(v.signature, model), cols, by_name=names is not None)
 
-    def score(batch: Mapping[str, Any]) -> np.ndarray:
-        if names is not None:
-            import pandas as pd  # deferred: start-up cost
 
-            X: Any = pd.DataFrame(
-                {
-                    c: (
-                        batch[c]
-                        if isinstance(batch[c], np.ndarray)
-                        else batch[c].to_numpy(zero_copy_only=False)
-                    )
-                    for c in cols
-                }
-            )
-        else:
-            X = np.column_stack([np.asarray(batch[c], dtype=np.float64) for c in cols])
-        if has_proba:
-            proba = model.predict_proba(X)
-            return np.asarray(proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1))
-        return np.asarray(model.predict(X), dtype=np.float64)
+def stored_kind(prof: ReferenceProfile) -> ModelKind | None:
+    """The model kind recorded in a profile (``None``: a profile from before kinds were kept)."""
+    return ModelKind.from_json(prof.model) if prof.model.get("kind") in KINDS else None
 
-    return score, cols
+
+def _model_info(prof: ReferenceProfile, kind: ModelKind) -> dict[str, Any]:
+    """The profile's calibration and reference metrics when they were made for ``kind``.
+
+    Profiles from before kinds were kept scored every model as binary; their
+    numbers are kept only for a binary model.
+    """
+    made_for = prof.model.get("kind") or prof.model.get("task")
+    return dict(prof.model) if made_for == kind.kind else {}
 
 
 # --------------------------------------------------------------------------- profiles
@@ -136,16 +148,18 @@ def profile_version(
     v = reg.resolve(ref)
     src = open_source(reference, categorical=categorical)
     skip = [*exclude, *([target] if target else [])]
-    score, cols = _scorer(reg, v, src, skip)
+    scorer = _scorer(reg, v, src, skip)
     prof = build_profile(
         src,
         features=features,
         exclude=skip,
-        score_fn=score,
-        score_columns=cols,
+        score_fn=scorer,
+        score_columns=scorer.columns,
         label_column=target,
         progress=sub_progress(progress, 0.0, 0.95),
         cancel=cancel,
+        model_kind=scorer.kind,
+        proba_fn=scorer.take_proba,
     )
     check(cancel)
     text = json.dumps(prof.to_json(), separators=(",", ":"))
@@ -159,7 +173,12 @@ def profile_version(
             "monitor.profiled",
             "version",
             v.ref,
-            after={"source": src.label, "rows": prof.n_rows, "features": list(prof.features)},
+            after={
+                "source": src.label,
+                "rows": prof.n_rows,
+                "features": list(prof.features),
+                "model_kind": scorer.kind.kind,
+            },
         )
     progress(1.0, "reference profiled")
     return prof
@@ -203,6 +222,8 @@ def check_batch(
         Row ids, stored with the scores so late labels can be joined.
     label_column
         Labels in the batch itself: performance is realized, not estimated.
+        The metrics are those of the model's kind; ``performance_notes`` of
+        the result says how an estimate was made, or why a metric is missing.
 
     Raises
     ------
@@ -225,16 +246,16 @@ def check_batch(
         raise InvalidInput(f"{src.label} has no id column {id_column!r}")
     if label_column and label_column not in src.kinds:
         raise InvalidInput(f"{src.label} has no label column {label_column!r}")
-    score = None
-    cols: list[str] = []
+    scorer: ModelScorer | None = None
     if prof.score is not None:
-        score, cols = _scorer(reg, v, src, [c for c in (id_column, label_column) if c])
+        skip = [c for c in (id_column, label_column) if c]
+        scorer = _scorer(reg, v, src, skip, stored_kind(prof))
     collect = [c for c in (id_column, label_column) if c]
     counts = summarize(
         src,
         prof,
-        score_fn=score,
-        score_columns=cols,
+        score_fn=scorer,
+        score_columns=scorer.columns if scorer is not None else (),
         collect=collect,
         progress=sub_progress(progress, 0.0, 0.9),
         cancel=cancel,
@@ -247,18 +268,25 @@ def check_batch(
         if "__score__" in counts.collected
         else np.empty(0)
     )
+    kind = scorer.kind if scorer is not None else (stored_kind(prof) or ModelKind(BINARY))
+    proba = scorer.take_proba() if scorer is not None else None
     labels = (
-        positive_labels(np.concatenate(counts.collected[label_column]))
+        encode_labels(np.concatenate(counts.collected[label_column]), kind)
         if label_column
         else np.full(len(scores), np.nan)
     )
     perf: dict[str, dict[str, float]] = {}
-    model_info = prof.model
+    notes: list[str] = []
+    model_info = _model_info(prof, kind)
     thr = float(model_info.get("threshold", 0.5))
     if scores.size and label_column:
-        perf["realized"] = realized_metrics(labels, scores, thr)
-    elif scores.size and model_info.get("calibration"):
-        perf["estimated"] = estimate_metrics(scores, model_info["calibration"], thr)
+        perf["realized"] = realized_metrics(labels, scores, thr, kind=kind, proba=proba)
+        notes += realized_notes(labels, scores, kind, proba is not None)
+    elif scores.size:
+        est, how = estimate_for(kind, scores, proba, model_info, thr)
+        if est:
+            perf["estimated"] = est
+        notes.append(how)
     ids = (
         np.array(
             [str(x) for x in np.concatenate(counts.collected[id_column]).tolist()], dtype=object
@@ -315,7 +343,7 @@ def check_batch(
             },
         )
     progress(1.0, "batch checked")
-    return BatchResult(bid, v.ref, bname, report, perf)
+    return BatchResult(bid, v.ref, bname, report, perf, kind.kind, notes)
 
 
 def _insert_features(tx: Any, bid: int, report: DriftReport, counts: Any) -> None:
@@ -389,6 +417,14 @@ def attach_labels(
     for c in (id_column, label_column):
         if c not in src.kinds:
             raise InvalidInput(f"{src.label} has no column {c!r}")
+    with reg._read() as cur:
+        row = cur.execute("SELECT version_id FROM mon_batches WHERE id = ?", [batch_id]).fetchall()
+    if not row:
+        raise NotFound(f"no monitored batch with id {batch_id}")
+    prof = get_profile(reg, int(row[0][0]))
+    kind = (stored_kind(prof) if prof else None) or _kind_of_version(reg, int(row[0][0]))
+    info = _model_info(prof, kind) if prof else {}
+    thr = float(info.get("threshold", 0.5))
     ids: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     for b in src.batches([id_column, label_column]):
@@ -401,17 +437,11 @@ def attach_labels(
             )
         )
         ys.append(
-            positive_labels(
-                y if isinstance(y, np.ndarray) else np.asarray(y.to_pylist(), dtype=object)
+            encode_labels(
+                y if isinstance(y, np.ndarray) else np.asarray(y.to_pylist(), dtype=object), kind
             )
         )
     progress(0.5, "joining labels")
-    with reg._read() as cur:
-        row = cur.execute("SELECT version_id FROM mon_batches WHERE id = ?", [batch_id]).fetchall()
-    if not row:
-        raise NotFound(f"no monitored batch with id {batch_id}")
-    prof = get_profile(reg, int(row[0][0]))
-    thr = float(prof.model.get("threshold", 0.5)) if prof else 0.5
     with reg.transaction() as tx:
         tx.cur.register(
             "_mw_labels",
@@ -434,7 +464,8 @@ def attach_labels(
         y = np.asarray(got["label"], dtype=np.float64)
         if y.size == 0:
             raise InvalidInput(f"no id in {src.label} matches a row of batch {batch_id}")
-        metrics = realized_metrics(y, score, thr)
+        # per-row class probabilities are not stored: multiclass log loss stays unrealized
+        metrics = realized_metrics(y, score, thr, kind=kind)
         _insert_performance(tx, batch_id, {"realized": metrics}, utcnow(), int(y.size))
         tx.q("UPDATE mon_batches SET has_labels = true WHERE id = ?", [batch_id])
         tx.audit(
@@ -445,6 +476,16 @@ def attach_labels(
         )
     progress(1.0, "labels attached")
     return metrics
+
+
+def _kind_of_version(reg: Registry, version_id: int) -> ModelKind:
+    """The kind of a version whose profile predates kinds: its signature, else its model."""
+
+    v = reg.get_version_by_id(version_id)
+    sig = v.signature or {}
+    if sig.get("classes") or sig.get("task") == "regression":
+        return kind_of(sig)
+    return kind_of(sig, load_artifact(reg.artifacts, v.sha256, v.format, registry=reg))
 
 
 def reference_histogram(prof: ReferenceProfile, feature: str) -> NumericProfile | Any:

@@ -20,6 +20,8 @@ import numpy as np
 import modelward.core.monitoring.series as series
 from modelward.core import platform
 from modelward.core.errors import InvalidInput
+from modelward.core.monitoring.performance import METRICS_BY_KIND, MULTICLASS, PRIMARY_METRIC
+from modelward.core.monitoring.service import get_profile, stored_kind
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -54,6 +56,7 @@ class MonitoringSnapshot:
     details: dict[str, Any]
     metrics: tuple[str, ...] = ()
     times: np.ndarray = field(default_factory=lambda: np.empty(0))
+    kind: str = ""  # binary | multiclass | regression ("" when the profile does not say)
 
     @property
     def n_batches(self) -> int:
@@ -125,14 +128,28 @@ def drift_details(reg: Registry, version_id: int, features: list[str]) -> dict[s
     return out
 
 
-def _metrics(reg: Registry, version_id: int) -> tuple[str, ...]:
+def _metrics(reg: Registry, version_id: int, kind: str = "") -> tuple[str, ...]:
+    """The metrics stored for a version: the kind's own set first, in its order."""
     with reg._read() as cur:
         rows = cur.execute(
             "SELECT DISTINCT p.metric FROM mon_performance p JOIN mon_batches b "
             "ON b.id = p.batch_id WHERE b.version_id = ? ORDER BY 1",
             [version_id],
         ).fetchall()
-    return tuple(str(r[0]) for r in rows)
+    names = [str(r[0]) for r in rows]
+    if kind in METRICS_BY_KIND:
+        own = METRICS_BY_KIND[kind]
+        # batches stored before kinds were kept may hold another kind's metrics: leave them out
+        names = [m for m in own if m in names] + [
+            m for m in names if m.startswith("recall[") and kind == MULTICLASS
+        ]
+    return tuple(names)
+
+
+def _kind(reg: Registry, version_id: int) -> str:
+    prof = get_profile(reg, version_id)
+    k = stored_kind(prof) if prof is not None else None
+    return k.kind if k is not None else ""
 
 
 def batch_times(values: np.ndarray) -> np.ndarray:
@@ -158,7 +175,8 @@ def load_snapshot(reg: Registry, ref: str, metric: str = "roc_auc") -> Monitorin
         ``NAME:N``, ``NAME@ALIAS`` or ``NAME``.
     metric
         The performance metric to follow; when the version has no value for
-        it, the first metric it has is used instead.
+        it, the primary metric of the model's kind (ROC AUC, accuracy, RMSE)
+        is used instead, else the first metric it has.
 
     Raises
     ------
@@ -168,9 +186,11 @@ def load_snapshot(reg: Registry, ref: str, metric: str = "roc_auc") -> Monitorin
     with reg.session():
         head = reg.audit_head()
         v = reg.resolve(ref)
-        metrics = _metrics(reg, v.id)
+        kind = _kind(reg, v.id)
+        metrics = _metrics(reg, v.id, kind)
         if metrics and metric not in metrics:
-            metric = "roc_auc" if "roc_auc" in metrics else metrics[0]
+            primary = PRIMARY_METRIC.get(kind, "roc_auc")
+            metric = primary if primary in metrics else metrics[0]
         b = series.batches(reg, v.id)
         perf = series.performance_series(reg, v.id, metric)
         matrix = series.drift_matrix(reg, v.id, "statistic")
@@ -188,6 +208,7 @@ def load_snapshot(reg: Registry, ref: str, metric: str = "roc_auc") -> Monitorin
         details=details,
         metrics=metrics,
         times=batch_times(b["batch_time"]),
+        kind=kind,
     )
 
 

@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.compute.metrics import HIGHER_IS_BETTER
 from modelward.core.errors import NotFound
+from modelward.core.monitoring.performance import higher_is_better
 
 if TYPE_CHECKING:
     from modelward.core.policies.model import Policy
@@ -161,7 +161,7 @@ def evaluate_triggers(
                     )
                 )
         value = numbers.performance.get(t.metric)
-        higher = HIGHER_IS_BETTER.get(t.metric, True)
+        higher = higher_is_better(t.metric)
         if value is not None and t.performance_below is not None:
             bad = value < t.performance_below if higher else value > t.performance_below
             if bad:

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.clock import utcnow
+from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.refs import validate_name
 from modelward.core.registry import Registry
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
 from modelward.core.intake import SEEN, accept_model_file, model_name_for
-from modelward.core.clock import utcnow
 from modelward.core.registry import Registry
 from modelward.core.watch.batches import ingest_batch
 from modelward.core.watch.folders import DATA, MODELS, WatchedFolder, display_name

@@ -20,6 +20,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, 
 from PySide6.QtGui import QColor, QCursor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsRectItem, QToolTip, QVBoxLayout, QWidget
 
+from modelward.core.monitoring.performance import higher_is_better
 from modelward.core.monitoring.snapshot import MonitoringSnapshot, chart_table, histogram_table
 from modelward.ui.charts.base import SERIES, add_legend, make_plot, theme_colors
 
@@ -34,6 +35,14 @@ METRIC_NAMES = {
     "precision": "Precision",
     "recall": "Recall",
     "f1": "F1",
+    "balanced_accuracy": "Balanced accuracy",
+    "f1_macro": "F1 (macro)",
+    "f1_weighted": "F1 (weighted)",
+    "log_loss": "Log loss",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+    "mape": "MAPE",
 }
 METHOD_NAMES = {
     "psi": "PSI",
@@ -46,7 +55,16 @@ METHOD_NAMES = {
 
 
 def metric_label(metric: str) -> str:
+    """A metric's display name (``recall[low]`` reads "Recall (low)")."""
+    if metric.startswith("recall[") and metric.endswith("]"):
+        return f"Recall ({metric[7:-1]})"
     return METRIC_NAMES.get(metric, metric.replace("_", " "))
+
+
+def metric_title(metric: str) -> str:
+    """The display name with the direction where smaller is better (losses and errors)."""
+    name = metric_label(metric)
+    return name if higher_is_better(metric) else f"{name} (lower is better)"
 
 
 def _fmt(v: float, digits: int = 3) -> str:
@@ -241,7 +259,7 @@ class QtPerformanceChart(QtMonitoringChart):
     chart = "performance"
 
     def __init__(self, parent=None):
-        super().__init__("Performance over time", "ROC AUC", parent=parent)
+        super().__init__("Performance over time", "metric", parent=parent)
         c = theme_colors()
         legend = _legend(self.plot, 4)
         self.band = pg.LinearRegionItem(
@@ -301,12 +319,16 @@ class QtPerformanceChart(QtMonitoringChart):
         x = snap.times
         self.item.setLabel("left", metric_label(snap.metric), color=theme_colors()["muted"])
         self.item.setTitle(
-            f"Performance over time: {metric_label(snap.metric)}",
+            f"Performance over time: {metric_title(snap.metric)}",
             color=theme_colors()["text"],
             size="10pt",
         )
-        self.realized.setData(x, p["realized"])
-        self.estimated.setData(x, p["estimated"])
+        for item, y in ((self.realized, p["realized"]), (self.estimated, p["estimated"])):
+            # a metric with no value of this sort (R² is never estimated) draws nothing
+            if np.isfinite(y).any():
+                item.setData(x, y)
+            else:
+                item.setData([], [])
         lo, hi, ref = p["band_lower"], p["band_upper"], p["reference"]
         has_band = bool(np.isfinite(lo) and np.isfinite(hi))
         self.band.setVisible(has_band)

@@ -313,7 +313,7 @@ class MonitoringPage(QWidget):
         self.snapshot = snap
         self._head = snap.head
         self.metric_name = snap.metric
-        self.title.setText(f"Monitoring · {snap.ref}")
+        self.title.setText(f"Monitoring · {snap.ref}" + (f" · {snap.kind}" if snap.kind else ""))
         if self.version_combo.findText(snap.ref) < 0:
             self.version_combo.insertItem(0, snap.ref)
         self.version_combo.setCurrentText(snap.ref)
@@ -372,7 +372,10 @@ class MonitoringPage(QWidget):
         if np.isfinite(real):
             perf = f"{metric_label(snap.metric)} {real:.3f} (realized)"
         elif np.isfinite(est):
-            perf = f"{metric_label(snap.metric)} {est:.3f} (estimated)"
+            how = "confidence-based estimate" if snap.kind == "multiclass" else "estimated"
+            perf = f"{metric_label(snap.metric)} {est:.3f} ({how})"
+        elif not b["has_labels"][-1] and snap.kind:
+            perf = f"no estimate of {metric_label(snap.metric)} without labels"
         else:
             perf = "no performance yet"
         verdict = "drifted" if b["drifted"][-1] else "no dataset drift"

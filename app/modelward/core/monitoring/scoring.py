@@ -1,0 +1,86 @@
+"""Scoring a batch with a registered model, in the form its kind is monitored in.
+
+A :class:`ModelScorer` is the ``score_fn`` of a profile or a batch check: it
+returns one number per row (what drift of the prediction is measured on and
+what is stored per row) and keeps the class probabilities of a multiclass
+model aside for its performance metrics.
+
+* binary: the probability of ``classes_[1]`` (the predicted class index when
+  the model has no probabilities);
+* multiclass: the index of the predicted class in ``classes_`` (the class of
+  highest probability);
+* regression: the prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from modelward.core.monitoring.performance import BINARY, MULTICLASS, ModelKind, encode_labels
+
+__all__ = ["ModelScorer"]
+
+
+class ModelScorer:
+    """``scorer(batch) -> scores`` for one model, keeping multiclass probabilities.
+
+    Parameters
+    ----------
+    model
+        The loaded estimator.
+    kind
+        Its :class:`~modelward.core.monitoring.performance.ModelKind`.
+    columns
+        The input columns, in the model's order.
+    by_name
+        Pass a DataFrame with these column names (the model was fitted on one).
+    """
+
+    def __init__(
+        self, model: Any, kind: ModelKind, columns: Sequence[str], *, by_name: bool
+    ) -> None:
+        self.model = model
+        self.kind = kind
+        self.columns = list(columns)
+        self.by_name = by_name
+        self.has_proba = kind.is_classifier and hasattr(model, "predict_proba")
+        self._proba: list[np.ndarray] = []
+
+    def __call__(self, batch: Mapping[str, Any]) -> np.ndarray:
+        X = self._frame(batch)
+        if self.kind.kind == BINARY and self.has_proba:
+            return np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
+        if self.kind.kind == MULTICLASS and self.has_proba:
+            proba = np.asarray(self.model.predict_proba(X), dtype=np.float64)
+            self._proba.append(proba)
+            return np.asarray(proba.argmax(axis=1), dtype=np.float64)
+        pred = np.asarray(self.model.predict(X))
+        if self.kind.is_classifier:
+            return self._class_index(pred)
+        return pred.astype(np.float64)
+
+    def take_proba(self) -> np.ndarray | None:
+        """The multiclass probabilities of every row scored since the last call, in order."""
+        if not self._proba:
+            return None
+        out = np.concatenate(self._proba)
+        self._proba = []
+        return out
+
+    def _class_index(self, pred: np.ndarray) -> np.ndarray:
+        # a binary model's predicted class index is its 0/1 score
+        return encode_labels(pred, ModelKind(MULTICLASS, self.kind.classes))
+
+    def _frame(self, batch: Mapping[str, Any]) -> Any:
+        def arr(c: str) -> np.ndarray:
+            v = batch[c]
+            return v if isinstance(v, np.ndarray) else v.to_numpy(zero_copy_only=False)
+
+        if self.by_name:
+            import pandas as pd  # pandas only when the model was fitted on a DataFrame
+
+            return pd.DataFrame({c: arr(c) for c in self.columns})
+        return np.column_stack([np.asarray(batch[c], dtype=np.float64) for c in self.columns])
