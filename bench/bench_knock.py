@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from modelward.core.intake import accept_model_file
 from modelward.core.registry import Registry  # noqa: E402
 from support.models import write_joblib  # noqa: E402
 
@@ -84,7 +85,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         home = Path(t) / "reg"
         reg = Registry(home)
-        reg.register_file(write_joblib(Path(t) / "m.joblib"), "m")
+        accept_model_file(reg, write_joblib(Path(t) / "m.joblib"), name="m")
         reg.close()
         alone = writers(home, runs, busy=False)
         busy = writers(home, runs, busy=True)

@@ -19,6 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
+from modelward.core.intake import accept_model_file
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -73,7 +75,7 @@ def hostile_tally(tmp: Path) -> tuple[int, int, int]:
         path = tmp / name
         path.write_bytes(data)
         try:
-            reg.register_file(path, "hostile")
+            accept_model_file(reg, path, name="hostile").register_result()
             executed += 1  # accepted counts as a failure too
         except RejectedFile:
             pass
@@ -84,7 +86,7 @@ def hostile_tally(tmp: Path) -> tuple[int, int, int]:
     accepted = 0
     for path, _model, _X, _fmt in ordinary:
         try:
-            reg.register_file(path, path.stem)
+            accept_model_file(reg, path, name=path.stem).register_result()
             accepted += 1
         except RejectedFile as e:
             print(f"  ordinary model rejected: {path.name}: {e.reason}")
@@ -117,14 +119,14 @@ def main() -> None:
             set_default_sandbox(sb)
             reg = Registry(tmp / f"reg-cold-{label}")
             t0 = time.perf_counter()
-            reg.register_file(path, "m")
+            accept_model_file(reg, path, name="m").register_result()
             cold = time.perf_counter() - t0
             # warm: the worker is up (the app starts it at launch); a new registry each time
             warm_times = []
             for i in range(args.repeat):
                 reg = Registry(tmp / f"reg-warm-{label}-{i}")
                 t0 = time.perf_counter()
-                reg.register_file(path, "m")
+                accept_model_file(reg, path, name="m").register_result()
                 warm_times.append(time.perf_counter() - t0)
             sb.close()
             warm = statistics.median(warm_times)

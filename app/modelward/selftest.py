@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from modelward.core.intake import accept_model_file
+
 Echo = Callable[[str], None] | None
 
 
@@ -35,7 +37,7 @@ def _check_registry(tmp: Path) -> str:
     )
     path = tmp / "outside.joblib"
     joblib.dump(clf, path)
-    v2 = reg.register_file(path, "selftest").version
+    v2 = accept_model_file(reg, path, name="selftest").register_result().version
     reg.set_alias(v1.ref, "champion", "selftest")
     loaded = api.load_model("selftest@champion", registry=reg)
     if not np.array_equal(loaded.predict(X), clf.predict(X)):

@@ -3,6 +3,8 @@ blocks, deflates more than 200-fold and must not be taken for a decompression bo
 
 from __future__ import annotations
 
+from tests.support.models import register_file
+
 from modelward.core.evidence.backup import backup, restore
 from modelward.core.registry import Registry
 from support.models import write_joblib
@@ -10,7 +12,7 @@ from support.models import write_joblib
 
 def test_a_small_registry_backs_up_and_restores(tmp_path):
     reg = Registry(tmp_path / "reg")
-    reg.register_file(write_joblib(tmp_path / "a.joblib", seed=1), "m")
+    register_file(reg, write_joblib(tmp_path / "a.joblib", seed=1), "m")
     reg.set_alias("m:1", "champion", "first")
     info = backup(reg, tmp_path / "small.mwbak")
     assert info["artifacts"] >= 1

@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
     while True:
         path = f"{folder}/m{i}.joblib"
         joblib.dump(LogisticRegression(C=1.0 + i), path)
-        v = reg.register_file(path, "loop").version
+        v = register_file(reg, path, "loop").version
         print(f"ACK {v.version} {v.sha256}", flush=True)
         i += 1
     """

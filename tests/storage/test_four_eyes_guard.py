@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.support.models import register_file
 
 from modelward.core.errors import ApprovalRequired
 from modelward.core.policies import approve, request_approval, set_policy
@@ -15,8 +16,8 @@ from support.models import write_joblib
 @pytest.fixture
 def protected(tmp_path):
     reg = Registry(tmp_path / "reg")
-    reg.register_file(write_joblib(tmp_path / "a", seed=1), "m")
-    reg.register_file(write_joblib(tmp_path / "b", seed=2), "m")
+    register_file(reg, write_joblib(tmp_path / "a", seed=1), "m")
+    register_file(reg, write_joblib(tmp_path / "b", seed=2), "m")
     reg.set_alias("m:1", "champion", "before any policy")  # not protected yet
     set_policy(reg, Policy(model="m", owner="Alice Maker"))
     return reg

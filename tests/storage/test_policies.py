@@ -7,6 +7,7 @@ import json
 import sys
 
 import pytest
+from tests.support.models import register_file
 
 from modelward.core.demo.policy_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.errors import InvalidInput, NotFound
@@ -55,7 +56,7 @@ def _versions(reg: Registry, tmp_path, n: int = 2, name: str = "credit") -> list
     refs = []
     for i in range(n):
         path = write_joblib(tmp_path / f"model{i}.joblib", C=1.0 + i)
-        refs.append(reg.register_file(path, name).version.ref)
+        refs.append(register_file(reg, path, name).version.ref)
     reg.set_alias(refs[0], "champion", "first")
     return refs
 

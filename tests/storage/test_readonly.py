@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from tests.support.models import register_file
 
 from modelward.core.registry import Registry
 from support.models import write_joblib
@@ -32,7 +33,7 @@ def readonly_registry():
     os.chmod(base, 0o755)
     home = base / "reg"
     reg = Registry(home)
-    reg.register_file(write_joblib(base / "m.joblib"), "shared")
+    register_file(reg, write_joblib(base / "m.joblib"), "shared")
     reg.set_alias("shared:1", "champion", "approved")
     reg.close()
     new_model = write_joblib(base / "new.joblib", seed=9)

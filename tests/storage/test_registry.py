@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from tests.support.models import register_file
 
 from modelward.core.errors import (
     InvalidInput,
@@ -59,7 +60,7 @@ def test_registry_file_is_readable_by_duckdb_1_storage(tmp_path):
 def test_register_records_hash_format_and_lineage(tmp_path):
     reg = Registry(tmp_path / "r")
     path = write_joblib(tmp_path / "model.bin")  # extension says nothing
-    res = reg.register_file(path, "credit risk")
+    res = register_file(reg, path, "credit risk")
     v = res.version
     assert res.created
     assert (v.name, v.version) == ("credit risk", 1)
@@ -75,9 +76,9 @@ def test_register_records_hash_format_and_lineage(tmp_path):
 def test_identical_bytes_return_the_existing_version(tmp_path):
     reg = Registry(tmp_path / "r")
     path = write_joblib(tmp_path / "m.joblib")
-    first = reg.register_file(path, "m")
+    first = register_file(reg, path, "m")
     n_events = len(reg.audit_events(limit=None))
-    second = reg.register_file(path, "m")
+    second = register_file(reg, path, "m")
     assert not second.created
     assert second.version.id == first.version.id
     assert len(reg.list_versions("m")) == 1
@@ -86,9 +87,9 @@ def test_identical_bytes_return_the_existing_version(tmp_path):
 
 def test_versions_increment_per_model(tmp_path):
     reg = Registry(tmp_path / "r")
-    a1 = reg.register_file(write_joblib(tmp_path / "a1", seed=1), "a").version
-    b1 = reg.register_file(write_pickle(tmp_path / "b1", seed=2), "b").version
-    a2 = reg.register_file(write_joblib(tmp_path / "a2", seed=3), "a").version
+    a1 = register_file(reg, write_joblib(tmp_path / "a1", seed=1), "a").version
+    b1 = register_file(reg, write_pickle(tmp_path / "b1", seed=2), "b").version
+    a2 = register_file(reg, write_joblib(tmp_path / "a2", seed=3), "a").version
     assert (a1.version, b1.version, a2.version) == (1, 1, 2)
     assert reg.resolve("a").version == 2  # NAME means the latest
     assert reg.resolve("a:1").sha256 == a1.sha256
@@ -97,8 +98,8 @@ def test_versions_increment_per_model(tmp_path):
 
 def test_alias_set_move_remove_with_history(tmp_path):
     reg = Registry(tmp_path / "r")
-    reg.register_file(write_joblib(tmp_path / "1", seed=1), "m")
-    reg.register_file(write_joblib(tmp_path / "2", seed=2), "m")
+    register_file(reg, write_joblib(tmp_path / "1", seed=1), "m")
+    register_file(reg, write_joblib(tmp_path / "2", seed=2), "m")
     reg.set_alias("m:1", "champion", "first approved model")
     assert reg.resolve("m@champion").version == 1
     reg.set_alias("m:2", "champion", "beats v1 on Q3 holdout")
@@ -120,7 +121,7 @@ def test_alias_set_move_remove_with_history(tmp_path):
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_alias_needs_a_reason(tmp_path, reason):
     reg = Registry(tmp_path / "r")
-    reg.register_file(write_joblib(tmp_path / "1"), "m")
+    register_file(reg, write_joblib(tmp_path / "1"), "m")
     with pytest.raises(InvalidInput, match="reason"):
         reg.set_alias("m:1", "champion", reason)
 
@@ -136,20 +137,20 @@ def test_unknown_refs_are_not_found(tmp_path, ref):
 def test_bad_names_are_refused(tmp_path, name):
     reg = Registry(tmp_path / "r")
     with pytest.raises(InvalidInput):
-        reg.register_file(write_joblib(tmp_path / "m"), name)
+        register_file(reg, write_joblib(tmp_path / "m"), name)
 
 
 def test_non_ascii_names_with_spaces_work(tmp_path):
     reg = Registry(tmp_path / "r é")
-    v = reg.register_file(write_joblib(tmp_path / "modèle ü.joblib"), "Kredit Risiko ü").version
+    v = register_file(reg, write_joblib(tmp_path / "modèle ü.joblib"), "Kredit Risiko ü").version
     assert reg.resolve("Kredit Risiko ü:1").id == v.id
 
 
 def test_audit_chain_names_the_edited_event(tmp_path):
     reg = Registry(tmp_path / "r")
-    reg.register_file(write_joblib(tmp_path / "1", seed=1), "m")
+    register_file(reg, write_joblib(tmp_path / "1", seed=1), "m")
     reg.set_alias("m:1", "champion", "ok")
-    reg.register_file(write_joblib(tmp_path / "2", seed=2), "m")
+    register_file(reg, write_joblib(tmp_path / "2", seed=2), "m")
     assert reg.verify_audit().ok
     target = next(e for e in reg.audit_events(limit=None) if e.action == "alias.set")
     reg.close()
@@ -164,8 +165,8 @@ def test_audit_chain_names_the_edited_event(tmp_path):
 
 def test_audit_chain_detects_a_deleted_event(tmp_path):
     reg = Registry(tmp_path / "r")
-    reg.register_file(write_joblib(tmp_path / "1", seed=1), "m")
-    reg.register_file(write_joblib(tmp_path / "2", seed=2), "m")
+    register_file(reg, write_joblib(tmp_path / "1", seed=1), "m")
+    register_file(reg, write_joblib(tmp_path / "2", seed=2), "m")
     reg.close()
     con = duckdb.connect(str(tmp_path / "r" / "registry.duckdb"))
     con.execute("DELETE FROM audit WHERE seq = 2")
@@ -251,7 +252,7 @@ def test_failed_write_leaves_no_trace(tmp_path):
 
 def test_show_json_shape(tmp_path):
     reg = Registry(tmp_path / "r")
-    v = reg.register_file(write_joblib(tmp_path / "m"), "m").version
+    v = register_file(reg, write_joblib(tmp_path / "m"), "m").version
     d = json.loads(json.dumps(v.to_json()))
     for key in ("name", "version", "sha256", "format", "aliases"):
         assert key in d

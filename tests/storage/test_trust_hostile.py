@@ -1,6 +1,6 @@
 """Hostile model files: each would create a marker file if it ever ran.
 
-Every file goes through the real door (``Registry.register_file``, which loads
+Every file goes through the real door (the intake door, which loads
 it in the sandbox worker) and through the in-process restricted loader
 (``load_bytes``, what ``load_artifact`` uses). The marker must never appear,
 each file is rejected with a reason, quarantined and audited, and nothing is
@@ -24,6 +24,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from tests.support.models import register_file
 
 from modelward.core.artifacts.safeload import load_bytes
 from modelward.core.errors import RejectedFile
@@ -215,7 +216,7 @@ def test_no_hostile_file_runs_through_the_door(corpus, tmp_path: Path):
         path = tmp / name
         path.write_bytes(data)
         with pytest.raises(RejectedFile) as info:
-            reg.register_file(path, "hostile")
+            register_file(reg, path, "hostile")
         assert info.value.reason, name
         reasons[name] = info.value.reason
         assert not marker.exists(), f"{name} ran its payload"

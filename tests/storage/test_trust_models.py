@@ -11,11 +11,12 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from tests.support.models import register_file
 
 from modelward import api
-from modelward.core.artifacts.convert import convert_version
 from modelward.core.artifacts.overrides import overrides_for, record_override
 from modelward.core.errors import IntegrityError, InvalidInput, RejectedFile
+from modelward.core.intake.convert import convert_version
 from modelward.core.registry import Registry
 from support.models import small_data
 
@@ -74,7 +75,7 @@ def _ordinary(tmp: Path) -> list[tuple[Path, object, object, str]]:
 def test_ordinary_models_register_and_load(tmp_path: Path):
     reg = Registry(tmp_path / "reg")
     for path, model, X, fmt in _ordinary(tmp_path):
-        v = reg.register_file(path, path.stem).version
+        v = register_file(reg, path, path.stem).version
         assert v.format == fmt
         cls = type(model)
         assert v.estimator_class == f"{cls.__module__}.{cls.__qualname__}"
@@ -98,7 +99,7 @@ def test_every_joblib_compression_registers(tmp_path: Path):
     for comp in ("zlib", "gzip", "bz2", "xz", "lzma"):
         path = tmp_path / f"lr-{comp}.joblib"
         joblib.dump(lr, path, compress=comp)
-        v = reg.register_file(path, f"lr-{comp}").version
+        v = register_file(reg, path, f"lr-{comp}").version
         assert v.format == "joblib"
         assert np.array_equal(api.load_model(v.ref, registry=reg).predict(X), lr.predict(X))
 
@@ -115,7 +116,7 @@ def test_other_sklearn_version_needs_revalidation(tmp_path: Path):
     path = tmp_path / "old.pkl"
     path.write_bytes(data.replace(mine, other[: len(mine)]))
     reg = Registry(tmp_path / "reg")
-    v = reg.register_file(path, "old").version
+    v = register_file(reg, path, "old").version
     assert v.status == "needs_revalidation"
     assert v.params["sklearn_version"] == other[: len(mine)].decode()
 
@@ -145,7 +146,7 @@ def test_rejections_have_specific_reasons(tmp_path: Path):
         path = tmp_path / name
         path.write_bytes(data)
         with pytest.raises(RejectedFile, match=expected):
-            reg.register_file(path, "m")
+            register_file(reg, path, "m")
     assert reg.count_versions() == 0
     assert path.exists()  # the original stays where it was; quarantine holds a copy
 
@@ -155,9 +156,9 @@ def test_changed_file_becomes_a_new_version(tmp_path: Path):
 
     reg = Registry(tmp_path / "reg")
     path = write_joblib(tmp_path / "m.joblib", seed=1)
-    v1 = reg.register_file(path, "m").version
+    v1 = register_file(reg, path, "m").version
     write_joblib(path, seed=2)
-    v2 = reg.register_file(path, "m").version
+    v2 = register_file(reg, path, "m").version
     assert (v1.version, v2.version) == (1, 2)
     assert v1.sha256 != v2.sha256
     assert reg.resolve("m:1").sha256 == v1.sha256
@@ -167,7 +168,7 @@ def test_tampered_artifact_is_never_loaded(tmp_path: Path):
     from support.models import write_joblib
 
     reg = Registry(tmp_path / "reg")
-    v = reg.register_file(write_joblib(tmp_path / "m.joblib"), "m").version
+    v = register_file(reg, write_joblib(tmp_path / "m.joblib"), "m").version
     stored = reg.artifacts.path_for(v.sha256)
     os.chmod(stored, stat.S_IRUSR | stat.S_IWUSR)
     stored.write_bytes(stored.read_bytes()[:-1] + b"!")
@@ -193,7 +194,7 @@ def test_trust_override_is_explicit_audited_and_narrow(tmp_path: Path):
     reg = Registry(tmp_path / "reg")
     path = _clip_pipeline_file(tmp_path)
     with pytest.raises(RejectedFile, match=r"global numpy\.clip is not allowed"):
-        reg.register_file(path, "clip")
+        register_file(reg, path, "clip")
     from modelward.core.artifacts.store import sha256_file
 
     sha, _ = sha256_file(path)
@@ -209,7 +210,7 @@ def test_trust_override_is_explicit_audited_and_narrow(tmp_path: Path):
         reason="clip is pure arithmetic; checked the notebook that made it",
         source=str(path),
     )
-    v = reg.register_file(path, "clip").version
+    v = register_file(reg, path, "clip").version
     assert v.params["trusted_globals"] == ["numpy.clip"]
     X, _ = small_data()
     assert api.load_model(v.ref, registry=reg).predict(X).shape == (X.shape[0],)
@@ -221,14 +222,14 @@ def test_trust_override_is_explicit_audited_and_narrow(tmp_path: Path):
     with open(other, "ab") as f:
         f.write(b"\x00")
     with pytest.raises(RejectedFile):
-        reg.register_file(other, "clip-other")
+        register_file(reg, other, "clip-other")
 
 
 def test_convert_pickle_to_skops(tmp_path: Path):
     from support.models import write_pickle
 
     reg = Registry(tmp_path / "reg")
-    v1 = reg.register_file(write_pickle(tmp_path / "m.pkl"), "m").version
+    v1 = register_file(reg, write_pickle(tmp_path / "m.pkl"), "m").version
     res = convert_version(reg, v1.ref)
     v2 = res.version
     assert res.created and v2.format == "skops" and v2.version == 2

@@ -33,3 +33,10 @@ def write_pickle(path: Path, seed: int = 0, protocol: int = 5) -> Path:
     with open(path, "wb") as f:
         pickle.dump(fitted_logreg(seed), f, protocol=protocol)
     return path
+
+
+def register_file(reg, path, name):
+    """Register a model file through the intake door, as the CLI does (refusals raise)."""
+    from modelward.core.intake import accept_model_file
+
+    return accept_model_file(reg, path, name=name).register_result()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.models import register_file
+
 from support.models import write_joblib
 
 OWNER = "Alice Maker"
@@ -15,8 +17,8 @@ def protected_registry(tmp_path: Path):
     from modelward.core.registry import Registry
 
     reg = Registry(tmp_path / "registry", idle_release=0.2)
-    reg.register_file(write_joblib(tmp_path / "a.joblib", seed=1), "m")
-    reg.register_file(write_joblib(tmp_path / "b.joblib", seed=2), "m")
+    register_file(reg, write_joblib(tmp_path / "a.joblib", seed=1), "m")
+    register_file(reg, write_joblib(tmp_path / "b.joblib", seed=2), "m")
     reg.set_alias("m:1", "champion", "first champion")
     set_policy(reg, Policy(model="m", owner=OWNER), reason="four-eyes on champion")
     return reg

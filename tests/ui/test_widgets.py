@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QTableWidget, QTableWidgetItem
+from tests.support.models import register_file
 
 from modelward.ui.models.base import RIGHT, HeaderedTableModel
 from modelward.ui.widgets import ColumnFitter, setup_table
@@ -85,7 +86,7 @@ def test_the_registry_table_fits_the_window(make_main_window, wait_loaded, qtbot
     win = make_main_window()
     for i in range(3):
         model = write_joblib(tmp_path / f"m{i}.joblib", seed=i)
-        win.registry.register_file(model, f"credit-risk-scorecard-retail-segment-{i}")
+        register_file(win.registry, model, f"credit-risk-scorecard-retail-segment-{i}")
     win.resize(1000, 700)
     win.refresh_all()
     wait_loaded(win.versions_model)

@@ -87,7 +87,7 @@ def cmd_alias_remove(args: argparse.Namespace) -> Result:
 
 def cmd_convert(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
-    from modelward.core.artifacts.convert import convert_version
+    from modelward.core.intake.convert import convert_version
 
     res = convert_version(open_registry(args), args.ref, to=args.to)
     out = version_json(res.version)

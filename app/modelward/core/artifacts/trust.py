@@ -1,12 +1,12 @@
 """Trust boundary for model files from outside.
 
 :func:`inspect_untrusted` is the one door every model file passes before it is
-registered: the registry, the watcher, drag-and-drop, bundle import and the
-notebook API all reach it through ``Registry.register_file``. It triages the
+registered: the CLI, the watcher, drag-and-drop, bundle import and conversion
+all reach it through the intake door (:mod:`modelward.core.intake`). It triages the
 file by its bytes (:mod:`~modelward.core.artifacts.formats`), then has a
 sandboxed worker (:mod:`~modelward.core.artifacts.sandbox`) load it with the
 exact allowlist and describe it. It returns plain metadata or raises
-:class:`~modelward.core.errors.RejectedFile` with the reason; the registry
+:class:`~modelward.core.errors.RejectedFile` with the reason; the intake door
 quarantines rejected files.
 
 A reviewer may approve specific extra globals for one file's bytes with

@@ -72,8 +72,9 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
 
     Examples
     --------
-    >>> reg = Registry("/tmp/reg")                       # doctest: +SKIP
-    >>> reg.register_file("model.skops", name="credit")  # doctest: +SKIP
+    >>> reg = Registry("/tmp/reg")                                       # doctest: +SKIP
+    >>> from modelward.core.intake import accept_model_file              # doctest: +SKIP
+    >>> accept_model_file(reg, "model.skops", name="credit").version     # doctest: +SKIP
     """
 
     def __init__(

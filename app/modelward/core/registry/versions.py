@@ -1,30 +1,26 @@
-"""Models and their versions: creation, lookup, paging, intake of a model file.
+"""Models and their versions: creation, lookup, paging.
 
-``register_file`` and ``quarantine`` are the registry's own entry for a model
-file (copy into the store, check the stored bytes through the trust boundary,
-record or refuse with an audit event).
+Files enter through the intake door (:mod:`modelward.core.intake`), which
+stores and checks them and then records a version here with
+:meth:`VersionsMixin.add_version`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from modelward.core.artifacts.store import ArtifactStore, ProgressFn, _noop
-from modelward.core.artifacts.trust import inspect_untrusted
+from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
 from modelward.core.domain import ModelInfo, ModelVersion, RegisterResult
-from modelward.core.errors import InvalidInput, NotFound, RejectedFile
+from modelward.core.errors import NotFound
 from modelward.core.refs import parse_ref, validate_name
 from modelward.core.registry.connection import RegistryConnection
 from modelward.core.registry.tx import Tx, _dumps, _first, _loads
 
 if TYPE_CHECKING:
-    from modelward.core.registry.registry import Registry
+    pass
 
 _VERSION_COLS = (
     "v.id, v.model_id, m.name, v.version, v.sha256, v.size, v.format, v.estimator_class, "
@@ -300,115 +296,6 @@ class VersionsMixin(RegistryConnection):
             created_by=tx.actor,
         )
         return RegisterResult(version, True)
-
-    def register_file(
-        self,
-        path: str | os.PathLike[str],
-        name: str,
-        *,
-        lineage: dict[str, Any] | None = None,
-        metrics: dict[str, float] | None = None,
-        tags: dict[str, str] | None = None,
-        description: str | None = None,
-        progress: ProgressFn = _noop,
-    ) -> RegisterResult:
-        """Register a model file from outside, without executing it.
-
-        The file is triaged by its bytes and inspected through the trust
-        boundary (:mod:`modelward.core.artifacts.trust`), copied into the
-        artifact store and recorded as a new version with its audit event.
-        Identical bytes registered again return the existing version.
-
-        Raises
-        ------
-        RejectedFile
-            The file failed a trust check; it was copied to ``quarantine/``
-            with a reason file and an ``ingest.rejected`` audit event.
-        """
-        validate_name(name)
-        src = Path(path)
-        if not src.exists():
-            raise NotFound(f"no such file: {src}")
-        if src.is_dir():
-            raise InvalidInput(f"{src} is a folder, not a model file")
-        if not os.access(src, os.R_OK):
-            raise InvalidInput(f"cannot read {src}: permission denied")
-        # Copy first, then check the copy: the bytes we inspect are the bytes we keep.
-        sha, size = self.artifacts.put_file(src, progress=lambda f, s: progress(f * 0.5, s))
-        stored = self.artifacts.path_for(sha)
-        try:
-            info, meta = inspect_untrusted(stored, sha256=sha, registry=cast("Registry", self))
-        except RejectedFile as rej:
-            self.quarantine(stored, source=str(src), reason=rej.reason, sha256=sha)
-            raise RejectedFile(
-                rej.reason, path=str(src), quarantined_to=str(self.quarantine_dir)
-            ) from None
-        progress(0.9, "recording")
-        full_lineage = {"source": str(src.absolute())}
-        full_lineage.update(lineage or {})
-        result = self.add_version(
-            name,
-            sha256=sha,
-            size=size,
-            format=info.format,
-            estimator_class=meta.get("estimator_class"),
-            params=meta.get("params"),
-            signature=meta.get("signature"),
-            lineage=full_lineage,
-            metrics=metrics,
-            tags=tags,
-            status=meta.get("status", "ok"),
-            description=description,
-        )
-        progress(1.0, "registered")
-        return result
-
-    def quarantine(
-        self, path: str | os.PathLike[str], *, source: str, reason: str, sha256: str | None = None
-    ) -> Path:
-        """Keep a rejected file aside with a reason file and an audit event.
-
-        The bytes are copied into ``quarantine/`` (the original is left where it
-        was); if they came from the artifact store and no version uses them,
-        they are removed from the store.
-        """
-        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
-        stamp = utcnow().replace(":", "").replace("-", "").replace(".", "")
-        stem = (sha256 or "unhashed")[:16]
-        dest = self.quarantine_dir / f"{stamp}-{stem}.bin"
-        try:
-            shutil.copyfile(path, dest)
-        except OSError:
-            dest = self.quarantine_dir / f"{stamp}-{stem}.missing"
-            dest.write_text("")
-        (dest.with_suffix(".reason.txt")).write_text(
-            f"source: {source}\nsha256: {sha256 or '-'}\nat: {utcnow()}\nby: {self.actor}\n"
-            f"reason: {reason}\n",
-            encoding="utf-8",
-        )
-        with self.transaction() as tx:
-            qid = int(_first(tx.q("SELECT coalesce(max(id), 0) + 1 FROM quarantine"))[0])
-            tx.q(
-                "INSERT INTO quarantine VALUES (?,?,?,?,?,?,?)",
-                [qid, sha256, source, str(dest), reason, utcnow(), tx.actor],
-            )
-            tx.audit(
-                "ingest.rejected",
-                "file",
-                source,
-                after={"sha256": sha256, "quarantined_to": dest.name},
-                reason=reason,
-            )
-            in_use = (
-                sha256 is not None
-                and _first(tx.q("SELECT count(*) FROM versions WHERE sha256 = ?", [sha256]))[0]
-            )
-        if sha256 and not in_use:
-            stored = self.artifacts.path_for(sha256)
-            if Path(path) == stored:
-                with contextlib.suppress(OSError):
-                    stored.unlink()
-        return dest
 
     def set_status(self, ref: str, status: str, reason: str) -> ModelVersion:
         v = self.resolve(ref)

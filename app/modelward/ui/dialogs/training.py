@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from modelward.core.compute.recipe import SPLIT_KINDS, Recipe, Search, Split, parse_param
+from modelward.core.compute.recipe import SPLIT_KINDS, Recipe, recipe_from_fields
 from modelward.core.compute.worker import ScoreBuffer, worker_job
 from modelward.core.errors import InvalidInput, ModelWardError
 from modelward.core.jobs import JobKind
@@ -77,23 +77,6 @@ def check_recipe(recipe: Recipe, name: str) -> Recipe:
     validate_name(name)
     recipe.check()
     return recipe
-
-
-def parse_lines(text: str, *, lists: bool = False) -> dict[str, Any]:
-    """``key=value`` lines (blank lines and ``#`` comments skipped) as a dict.
-
-    With ``lists``, a value that is not a JSON list becomes a one-item list.
-    """
-    out: dict[str, Any] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, value = parse_param(line)
-        if lists and not isinstance(value, list):
-            value = [value]
-        out[key] = value
-    return out
 
 
 def _default_target(columns: list[str]) -> str:
@@ -429,27 +412,21 @@ class TrainingDialog(QDialog):
         estimator = self.estimator_combo.currentText().strip()
         if not estimator:
             raise InvalidInput("choose an estimator")
-        search = None
-        if self.search_box.isChecked():
-            search = Search(
-                kind=self.search_kind.currentText(),
-                space=parse_lines(self.space_edit.toPlainText(), lists=True),
-                n_iter=self.search_iter.value(),
-                folds=self.search_folds.value(),
-            )
-        return Recipe(
-            data=data,
-            target=target,
-            estimator=estimator,
-            params=parse_lines(self.params_edit.toPlainText()),
-            features=() if all_checked else tuple(features),
-            split=Split(
-                kind=kind,
-                test_size=round(self.test_size_spin.value(), 4),
-                folds=self.folds_spin.value(),
-                time_column=time_col,
-            ),
-            search=search,
+        # One builder for the CLI and this dialog (core.compute.recipe.recipe_from_fields).
+        return recipe_from_fields(
+            data,
+            target,
+            estimator,
+            params=self.params_edit.toPlainText().splitlines(),
+            features=() if all_checked else features,
+            split=kind,
+            test_size=round(self.test_size_spin.value(), 4),
+            folds=self.folds_spin.value(),
+            time_column=time_col,
+            search=self.search_kind.currentText() if self.search_box.isChecked() else None,
+            search_space=self.space_edit.toPlainText().splitlines(),
+            n_iter=self.search_iter.value(),
+            search_folds=self.search_folds.value(),
             seed=self.seed_spin.value(),
         )
 

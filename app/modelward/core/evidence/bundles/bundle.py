@@ -45,7 +45,6 @@ import modelward.core.evidence.bundles.keys as _keys
 import modelward.core.registry.audit as _audit
 from modelward import __version__
 from modelward.core import platform
-from modelward.core.artifacts.trust import inspect_untrusted
 from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, RejectedFile
 from modelward.core.evidence.bundles.container import (
@@ -60,6 +59,7 @@ from modelward.core.evidence.bundles.container import (
     seal,
     signed_message,
 )
+from modelward.core.intake import Stored, accept_model_file
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import validate_name
 from modelward.core.registry.audit import COLUMNS as AUDIT_COLUMNS
@@ -566,6 +566,7 @@ def import_bundle(
     validate_name(str(target))
     progress(0.4, "storing artifacts")
     # Second pass: copy artifacts into the store; the store hashes what it writes.
+    model_fresh = False
     with zipfile.ZipFile(b.path) as zf:
         for sha, size in b.artifacts.items():
             check(cancel)
@@ -574,14 +575,8 @@ def import_bundle(
             got = _store_entry(registry, zf, f"artifacts/{sha}", b.limits)
             if got != (sha, size):
                 raise ArchiveRefused(f"{b.path.name} changed while it was being imported")
+            model_fresh = model_fresh or sha == ver["sha256"]
         audit_sha, _ = registry.artifacts.put_bytes(_json(b.audit))
-    progress(0.6, "inspecting the model file")
-    stored = registry.artifacts.path_for(ver["sha256"])
-    try:
-        info, meta = inspect_untrusted(stored, sha256=ver["sha256"], registry=registry)
-    except RejectedFile as rej:
-        registry.quarantine(stored, source=str(b.path), reason=rej.reason, sha256=ver["sha256"])
-        raise RejectedFile(rej.reason, path=str(b.path)) from None
     provenance = {
         "bundle_sha256": b.sha256,
         "bundle_file": b.path.name,
@@ -599,27 +594,32 @@ def import_bundle(
     if "provenance" in lineage:
         provenance["previous"] = lineage["provenance"]
     lineage["provenance"] = provenance
-    status = ver.get("status") or "ok"
-    if meta.get("status") not in (None, "ok"):
-        status = meta["status"]
-    progress(0.8, "registering")
+    progress(0.6, "inspecting the model file")
+    # The one door: the model's stored bytes are checked in the sandbox, and the
+    # version (or the refusal, quarantined) is recorded with one audit event.
+    res = accept_model_file(
+        registry,
+        Stored(str(ver["sha256"]), int(ver["size"]), fresh=model_fresh),
+        name=str(target),
+        source=str(b.path),
+        declared={
+            "estimator_class": ver.get("estimator_class"),
+            "params": ver.get("params"),
+            "signature": ver.get("signature"),
+            "status": ver.get("status") or "ok",
+        },
+        lineage=lineage,
+        metrics=ver.get("metrics"),
+        tags=ver.get("tags"),
+        task=ver.get("task"),
+        description=ver.get("description"),
+    )
+    if res.refused:
+        raise RejectedFile(res.reason or "refused", path=str(b.path))
+    progress(0.8, "registering the evidence")
+    assert res.version is not None
+    v = res.version
     with registry.session():
-        res = registry.add_version(
-            str(target),
-            sha256=ver["sha256"],
-            size=int(ver["size"]),
-            format=info.format,
-            estimator_class=ver.get("estimator_class") or meta.get("estimator_class"),
-            params=ver.get("params"),
-            signature=ver.get("signature"),
-            lineage=lineage,
-            metrics=ver.get("metrics"),
-            tags=ver.get("tags"),
-            status=status,
-            task=ver.get("task"),
-            description=ver.get("description"),
-        )
-        v = res.version
         n_val, has_profile = _write_evidence(registry, v, b, provenance, audit_sha, reason)
     progress(1.0, f"imported {v.ref}")
     return ImportResult(

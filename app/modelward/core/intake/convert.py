@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from modelward.core.artifacts.safeload import load_artifact
 from modelward.core.errors import InvalidInput
+from modelward.core.intake.door import accept_model_file
 
 if TYPE_CHECKING:
     from modelward.core.domain import RegisterResult
@@ -21,7 +22,7 @@ def convert_version(registry: Registry, ref: str, *, to: str = "skops") -> Regis
 
     The source is loaded with the restricted loader (after its SHA-256 is
     verified), written with :func:`skops.io.dump`, and the new file goes
-    through the same trust door as any file from outside. The new version's
+    through the intake door like any file from outside. The new version's
     lineage names the source (``converted_from``), and its metrics are copied.
 
     Parameters
@@ -60,10 +61,11 @@ def convert_version(registry: Registry, ref: str, *, to: str = "skops") -> Regis
     with tempfile.TemporaryDirectory(prefix="modelward-convert-") as tmp:
         path = Path(tmp) / f"{src.name}-v{src.version}.skops"
         sio.dump(model, path)
-        return registry.register_file(
+        return accept_model_file(
+            registry,
             path,
-            src.name,
+            name=src.name,
             lineage=lineage,
             metrics=dict(src.metrics),
             tags=dict(src.tags),
-        )
+        ).register_result()
