@@ -128,8 +128,10 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
         text.append(drift_text(res.report))
         for kind, m in res.performance.items():
             text.append(
-                f"{kind} performance: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()))
+                f"{kind} performance ({res.model_kind} model): "
+                + ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()))
             )
+        text.extend(f"note: {note}" for note in res.performance_notes)
     return Result(out, lines(*text))
 
 

@@ -31,7 +31,20 @@ from modelward.core.errors import InvalidInput, ModelWardError
 from modelward.core.policies import Policy, Triggers
 from modelward.ui.widgets import label
 
-METRICS = ("roc_auc", "accuracy", "f1", "log_loss", "brier", "r2", "rmse", "mae")
+# Monitored metrics of every model kind (binary, multiclass, regression).
+METRICS = (
+    "roc_auc",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "f1_macro",
+    "f1_weighted",
+    "log_loss",
+    "r2",
+    "rmse",
+    "mae",
+    "mape",
+)
 
 
 class OptionalNumber(QWidget):
