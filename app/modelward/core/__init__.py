@@ -1,13 +1,13 @@
 """Qt-free core of ModelWard, on three floors; an import only points down.
 
 - kernel: ``errors``, ``clock``, ``refs``, ``paths``, ``domain``, ``duck``,
-  ``progress``, ``settings``, ``query``, ``jobs``, ``workers`` (and the
-  platform module);
+  ``progress``, ``platform``, ``settings``, ``query``, ``jobs``, ``workers``;
 - storage: ``registry`` (the DuckDB file, its audit trail) above ``artifacts``
   (the content-addressed store, formats, the trust boundary);
-- services: ``datasets`` (and intake), then ``compute`` | ``monitoring`` |
-  ``retention``, then ``policies`` | ``evidence``, then ``watch``, then the
-  ``demo`` and the worker process's entry (``worker_side``).
+- services: ``compute`` | ``monitoring`` | ``retention`` | ``datasets``, then
+  ``intake`` (the one door for every file), then ``policies`` | ``evidence``,
+  then ``watch``, then the ``demo`` and the worker process's entry
+  (``worker_side``).
 
 Nothing in this package imports Qt. The floors are import-linter contracts
 (``pyproject.toml``); a test checks that no import cycle exists.
