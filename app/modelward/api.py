@@ -11,12 +11,10 @@ Examples
 from __future__ import annotations
 
 import os
-import platform
 import threading
 from typing import Any
 
 from modelward.core.domain import ModelInfo, ModelVersion
-from modelward.core.intake import accept_model_file
 from modelward.core.paths import resolve_home
 from modelward.core.registry import Registry
 
@@ -46,17 +44,6 @@ def open_registry(registry: RegistryLike = None) -> Registry:
             _OPEN[home] = reg
         return reg
 
-
-def _environment() -> dict[str, str]:
-    import numpy
-    import sklearn
-
-    return {
-        "python": platform.python_version(),
-        "sklearn": sklearn.__version__,
-        "numpy": numpy.__version__,
-        "platform": platform.platform(),
-    }
 
 
 def log_model(
@@ -92,51 +79,20 @@ def log_model(
     ModelVersion
         The new (or, for identical bytes, the existing) version.
     """
-    import skops.io as sio
+    # deferred: start-up cost (the intake door brings scikit-learn and NumPy)
+    from modelward.core.intake.estimator import log_estimator
 
-    from modelward.core.artifacts.metadata import describe_estimator
-    from modelward.core.datasets import fingerprint_arrays
-
-    reg = open_registry(registry)
-    meta = describe_estimator(estimator)
-    signature = dict(meta["signature"])
-    if X is not None:
-        signature.update(_columns_signature(X))
-    lineage: dict[str, Any] = {"source": "notebook", "environment": _environment()}
-    if X is not None:
-        lineage["training_data"] = fingerprint_arrays(X, y)
-    # In memory: a small model needs no temporary folder (the store still fsyncs it).
-    # These bytes were written here from the live estimator, described above:
-    # the door records them without the sandbox, as before.
-    result = accept_model_file(
-        reg,
-        sio.dumps(estimator),
-        name=name,
-        source="notebook",
-        declared={
-            "format": "skops",
-            "estimator_class": meta["estimator_class"],
-            "params": {"params": meta["params"], "steps": meta["steps"]},
-            "signature": signature,
-        },
-        inspect=False,
-        lineage=lineage,
+    return log_estimator(
+        open_registry(registry),
+        estimator,
+        name,
+        X=X,
+        y=y,
         metrics=metrics,
         tags=tags,
         description=description,
     )
-    return result.register_result().version
 
-
-def _columns_signature(X: Any) -> dict[str, Any]:
-    cols = getattr(X, "columns", None)
-    dtypes = getattr(X, "dtypes", None)
-    if cols is None or dtypes is None:
-        shape = getattr(X, "shape", None)
-        return {"n_features_in": int(shape[1])} if shape is not None and len(shape) == 2 else {}
-    return {
-        "columns": [{"name": str(c), "dtype": str(t)} for c, t in zip(cols, dtypes, strict=False)]
-    }
 
 
 def load_model(ref: str, registry: RegistryLike = None) -> Any:

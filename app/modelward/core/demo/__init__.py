@@ -8,17 +8,14 @@ better one becomes ``credit-risk@champion``.
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelward.core.artifacts.metadata import describe_estimator
-from modelward.core.datasets import fingerprint_arrays
 from modelward.core.demo.data import DEMO_MODEL, FEATURES, credit_data
 from modelward.core.demo.monitoring import add_monitoring_demo
 from modelward.core.demo.policy_loop import run_demo_loop
-from modelward.core.domain import ModelVersion
 from modelward.core.errors import NotFound
+from modelward.core.intake.estimator import log_estimator
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 if TYPE_CHECKING:
@@ -96,7 +93,7 @@ def create_demo_workspace(
         metrics = _metrics(est, X_te, y_te)
         check(cancel)
         progress(lo + 0.7 * (hi - lo), f"registering {label}")
-        v = _log_estimator(
+        v = log_estimator(
             registry,
             est,
             DEMO_MODEL,
@@ -113,54 +110,6 @@ def create_demo_workspace(
     registry.set_alias(best, "champion", "demo workspace: best hold-out ROC AUC")
     progress(1.0, "demo workspace ready")
     return DemoResult(tuple(refs), best)
-
-
-def _log_estimator(
-    registry: Registry,
-    estimator: Any,
-    name: str,
-    *,
-    X: Any,
-    y: Any,
-    metrics: dict[str, float],
-    tags: dict[str, str],
-    description: str,
-) -> ModelVersion:
-    """Register a fitted estimator as ``modelward.api.log_model`` does (core may not import it)."""
-    import numpy  # deferred: start-up cost
-    import sklearn  # deferred: start-up cost
-    import skops.io as sio  # deferred: start-up cost
-
-    meta = describe_estimator(estimator)
-    signature = dict(meta["signature"])
-    shape = getattr(X, "shape", None)
-    if getattr(X, "columns", None) is None and shape is not None and len(shape) == 2:
-        signature["n_features_in"] = int(shape[1])
-    lineage: dict[str, Any] = {
-        "source": "notebook",
-        "environment": {
-            "python": platform.python_version(),
-            "sklearn": sklearn.__version__,
-            "numpy": numpy.__version__,
-            "platform": platform.platform(),
-        },
-        "training_data": fingerprint_arrays(X, y),
-    }
-    sha, size = registry.artifacts.put_bytes(sio.dumps(estimator))
-    result = registry.add_version(
-        name,
-        sha256=sha,
-        size=size,
-        format="skops",
-        estimator_class=meta["estimator_class"],
-        params={"params": meta["params"], "steps": meta["steps"]},
-        signature=signature,
-        lineage=lineage,
-        metrics=metrics,
-        tags=tags,
-        description=description,
-    )
-    return result.version
 
 
 @dataclass(frozen=True)
