@@ -45,7 +45,6 @@ def open_registry(registry: RegistryLike = None) -> Registry:
         return reg
 
 
-
 def log_model(
     estimator: Any,
     name: str,
@@ -92,7 +91,6 @@ def log_model(
         tags=tags,
         description=description,
     )
-
 
 
 def load_model(ref: str, registry: RegistryLike = None) -> Any:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelward.core.clock import display_ts
+
 
 @dataclass
 class Result:
@@ -123,5 +125,5 @@ def fmt_metrics(metrics: dict[str, float]) -> str:
 
 
 def fmt_time(ts: str, width: int = 19) -> str:
-    """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (or shorter with ``width``)."""
-    return ts[:width].replace("T", " ")
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` (``width`` 16: to the minute)."""
+    return display_ts(ts, minutes=width <= 16)

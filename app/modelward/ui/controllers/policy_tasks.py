@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelward.core.clock import display_ts
 from modelward.core.errors import ApprovalRequired
 from modelward.core.jobs import JobContext
 from modelward.core.policies import (
@@ -89,7 +90,7 @@ def _num(v: Any) -> str:
 def explain_alert(alert: Alert, run: PolicyRun | None = None) -> str:
     """The alert with its numbers, for a person: triggers with value and threshold, gates, run."""
     lines = [alert.message, ""]
-    when = alert.created_at[:19].replace("T", " ")
+    when = display_ts(alert.created_at)
     lines.append(f"{alert.severity} · {alert.kind} · {when} UTC · raised by {alert.created_by}")
     if alert.acknowledged_at:
         lines.append(

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 
 from modelward.core import query
+from modelward.core.clock import display_ts
 from modelward.core.registry import Registry
 from modelward.ui.bridge import Reader
 from modelward.ui.models.base import RIGHT
@@ -39,7 +40,7 @@ class QtAuditTableModel(PagedTableModel):
             if column == 0:
                 return str(seq)
             if column == 1:
-                return ts[:19].replace("T", " ")
+                return display_ts(ts)
             if column == 2:
                 return actor
             if column == 3:

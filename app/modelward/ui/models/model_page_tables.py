@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from modelward.core.clock import display_ts
 from modelward.core.domain import AliasEvent, AuditEvent, ModelVersion
 from modelward.core.query import PREFERRED_METRICS
 from modelward.ui.models.rows import Column, RowTableModel
@@ -18,17 +19,13 @@ from modelward.ui.models.versions_table import (
 LOWER_IS_BETTER = ("rmse", "mae")
 
 
-def ts_minutes(text: str) -> str:
-    return text[:16].replace("T", " ")
-
-
 FIXED_VERSION_COLUMNS: tuple[Column[ModelVersion], ...] = (
     Column("Version", lambda v: v.version, numeric=True),
     Column("Aliases", lambda v: ", ".join(v.aliases)),
     Column("Status", lambda v: status_label(v.status), color=lambda v: STATUS_COLORS.get(v.status)),
     Column("Estimator", lambda v: (v.estimator_class or "").rsplit(".", 1)[-1]),
     Column("Format", lambda v: v.format),
-    Column("Created", lambda v: ts_minutes(v.created_at)),
+    Column("Created", lambda v: display_ts(v.created_at, minutes=True)),
     Column("By", lambda v: v.created_by),
 )  # fmt: skip
 
@@ -74,7 +71,7 @@ def _move(e: AliasEvent) -> str:
 
 class AliasHistoryTableModel(RowTableModel[AliasEvent]):
     columns = (
-        Column("When (UTC)", lambda e: ts_minutes(e.at)),
+        Column("When (UTC)", lambda e: display_ts(e.at, minutes=True)),
         Column("Alias", lambda e: e.alias),
         Column("Move", _move),
         Column("By", lambda e: e.by),
@@ -89,7 +86,7 @@ def _what(e: AuditEvent) -> str:
 class ModelAuditTableModel(RowTableModel[AuditEvent]):
     columns = (
         Column("#", lambda e: e.seq, numeric=True),
-        Column("When (UTC)", lambda e: ts_minutes(e.ts)),
+        Column("When (UTC)", lambda e: display_ts(e.ts, minutes=True)),
         Column("User", lambda e: e.actor),
         Column("Action", lambda e: e.action),
         Column("Entity / reason", _what, tooltip=_what),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modelward.core.clock import display_ts
 from modelward.core.policies import Alert, ApprovalRequest, Policy, PolicyRun
 from modelward.ui.models.rows import Column, RowTableModel
 
@@ -23,14 +24,6 @@ RUN_COLORS = {
 }
 
 
-def ts_minutes(text: str | None) -> str:
-    return (text or "")[:16].replace("T", " ")
-
-
-def ts_seconds(text: str | None) -> str:
-    return (text or "")[:19].replace("T", " ")
-
-
 def _unread(a: Alert) -> bool:
     return bool(a.unread)
 
@@ -38,7 +31,7 @@ def _unread(a: Alert) -> bool:
 class AlertsTableModel(RowTableModel[Alert]):
     columns = (
         Column("", lambda a: "●" if a.unread else "", color=lambda a: SEVERITY_COLORS.get(a.severity)),
-        Column("When (UTC)", lambda a: ts_seconds(a.created_at), bold=_unread),
+        Column("When (UTC)", lambda a: display_ts(a.created_at), bold=_unread),
         Column("Severity", lambda a: a.severity, color=lambda a: SEVERITY_COLORS.get(a.severity),
                bold=_unread),
         Column("Model", lambda a: a.model or "—", bold=_unread),
@@ -64,8 +57,8 @@ class PendingTableModel(RowTableModel[PendingRow]):
         Column("Alias", lambda p: p.request.alias),
         Column("Requested by",
                lambda p: f"{p.request.requested_by} ({p.request.requested_os_user})"),
-        Column("When (UTC)", lambda p: ts_minutes(p.request.requested_at)),
-        Column("Expires (UTC)", lambda p: ts_minutes(p.request.expires_at)),
+        Column("When (UTC)", lambda p: display_ts(p.request.requested_at, minutes=True)),
+        Column("Expires (UTC)", lambda p: display_ts(p.request.expires_at, minutes=True)),
         Column("Gates", lambda p: p.gates),
         Column("Reason", lambda p: p.request.reason, tooltip=lambda p: p.request.reason),
     )  # fmt: skip
@@ -84,7 +77,7 @@ class HistoryTableModel(RowTableModel[ApprovalRequest]):
         Column("Version → alias", lambda q: f"{q.version_ref} → {q.alias}"),
         Column("Signed by (OS user)", _signer),
         Column("Meaning", lambda q: q.meaning or "—"),
-        Column("When (UTC)", lambda q: ts_minutes(q.decided_at)),
+        Column("When (UTC)", lambda q: display_ts(q.decided_at, minutes=True)),
         Column("Requested by", lambda q: q.requested_by),
         Column("Reason", lambda q: q.decision_reason or q.reason),
     )  # fmt: skip
@@ -143,7 +136,7 @@ class RunsTableModel(RowTableModel[PolicyRun]):
         Column("Model", lambda r: r.model),
         Column("Status", lambda r: r.status, color=lambda r: RUN_COLORS.get(r.status),
                bold=lambda r: True),
-        Column("Started (UTC)", lambda r: ts_seconds(r.started_at)),
+        Column("Started (UTC)", lambda r: display_ts(r.started_at)),
         Column("Fired", _fired),
         Column("By", lambda r: r.started_by),
     )  # fmt: skip

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor
 
 from modelward.core import query
+from modelward.core.clock import display_ts
 from modelward.core.registry import Registry
 from modelward.ui.bridge import Reader
 from modelward.ui.models.base import RIGHT
@@ -59,7 +60,7 @@ def _display(r: tuple[Any, ...]) -> tuple[str, ...]:
         r[3] or "",
         status_label(r[4]),
         (r[5] or "").rsplit(".", 1)[-1],
-        (r[6] or "")[:16].replace("T", " "),
+        display_ts(r[6], minutes=True),
         r[7],
     )
     return fixed + tuple(format_metric(v) for v in r[8:])

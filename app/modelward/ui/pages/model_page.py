@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from modelward.core.clock import display_ts
 from modelward.core.domain import AliasEvent, AuditEvent, ModelVersion
 from modelward.core.registry import Registry
 from modelward.ui.models.model_page_tables import (
@@ -56,10 +57,6 @@ def load_model_page(registry: Registry, name: str, max_versions: int = 200) -> M
         e for e in audit if e.entity_id == name or e.entity_id.startswith((name + ":", name + "@"))
     ]
     return ModelPageData(name, tuple(versions), tuple(reversed(history)), tuple(own))
-
-
-def _ts(text: str) -> str:
-    return text[:16].replace("T", " ")
 
 
 class ModelPage(QWidget):
@@ -172,7 +169,11 @@ class ModelPage(QWidget):
         est = (latest.estimator_class or "unknown estimator").rsplit(".", 1)[-1] if latest else ""
         self.subtitle.setText(
             f"{n} version{'s' if n != 1 else ''} · latest {est}"
-            + (f" · created {_ts(latest.created_at)} by {latest.created_by}" if latest else "")
+            + (
+                f" · created {display_ts(latest.created_at, minutes=True)} by {latest.created_by}"
+                if latest
+                else ""
+            )
         )
         self._fill_versions(data)
         self._fill_alias_history(data)

@@ -14,19 +14,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from modelward.core.clock import display_ts
 from modelward.core.policies import ApprovalRequest
 from modelward.ui.controllers.policy_tasks import PolicySnapshot, gates_text
 from modelward.ui.models.policy_tables import (
     HistoryTableModel,
     PendingRow,
     PendingTableModel,
-    ts_minutes,
 )
 from modelward.ui.widgets import label, setup_table
-
-
-def _ts(text: str | None) -> str:
-    return ts_minutes(text)
 
 
 class ApprovalsPage(QWidget):
@@ -149,8 +145,8 @@ class ApprovalsPage(QWidget):
         gates = self.snapshot.gates.get(q.comparison_id or -1, [])
         lines = [
             f"Move {q.model}@{q.alias} to {q.version_ref}, requested by {q.requested_by} "
-            f"(OS user {q.requested_os_user}) at {_ts(q.requested_at)} UTC; expires "
-            f"{_ts(q.expires_at)} UTC.",
+            f"(OS user {q.requested_os_user}) at {display_ts(q.requested_at, minutes=True)} UTC; expires "
+            f"{display_ts(q.expires_at, minutes=True)} UTC.",
             f"Reason: {q.reason}",
         ]
         if gates:
