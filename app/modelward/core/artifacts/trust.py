@@ -26,20 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.core.artifacts.allowlist import Pair
 from modelward.core.artifacts.formats import FormatInfo, detect_format
-from modelward.core.artifacts.overrides import OVERRIDE_ACTION, overrides_for, record_override
+from modelward.core.artifacts.overrides import overrides_for
 from modelward.core.artifacts.sandbox import default_sandbox
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
 
-# record_override and OVERRIDE_ACTION are re-exported for the faces until FACES.sed runs.
-__all__ = [
-    "NEEDS_REVALIDATION",
-    "OVERRIDE_ACTION",
-    "inspect_untrusted",
-    "overrides_for",
-    "record_override",
-]
+__all__ = ["NEEDS_REVALIDATION", "inspect_untrusted"]
 
 NEEDS_REVALIDATION = "needs_revalidation"
 

@@ -20,30 +20,11 @@ import os
 from collections.abc import Callable
 
 from modelward.core.artifacts.store import ArtifactStore
-from modelward.core.clock import utcnow
-from modelward.core.refs import current_user, parse_ref, validate_name
 from modelward.core.registry.aliases import AliasesMixin, AliasGuard
 from modelward.core.registry.audit_log import AuditLogMixin
-from modelward.core.registry.connection import GIVE_WAY, KNOCK_FRESH, KNOCK_SUFFIX
 from modelward.core.registry.runs import RunsMixin
-from modelward.core.registry.tx import Tx, _dumps, _first, _loads
 
-# Kept importable from here for the faces until they import from the new homes
-# (modelward.core.clock, modelward.core.refs, modelward.core.registry.tx).
-__all__ = [
-    "GIVE_WAY",
-    "KNOCK_FRESH",
-    "KNOCK_SUFFIX",
-    "Registry",
-    "Tx",
-    "_dumps",
-    "_first",
-    "_loads",
-    "current_user",
-    "parse_ref",
-    "utcnow",
-    "validate_name",
-]
+__all__ = ["Registry"]
 
 
 class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
