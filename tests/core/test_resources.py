@@ -19,6 +19,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 import modelward
@@ -138,6 +139,12 @@ def test_a_built_wheel_ships_the_assets_and_the_locator_finds_them_installed(tmp
         env=env,
     )
     assert install.returncode == 0, install.stderr[-3000:]
+    # paths.py needs platformdirs (a dependency, not installed with --no-deps):
+    # lend it from this environment alone, so modelward still comes from the wheel.
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    (deps / "platformdirs").symlink_to(Path(platformdirs.__file__).parent)
+    env["PYTHONPATH"] = str(deps)
     probe = (
         "import sys\n"
         "from modelward.core.paths import resource\n"

@@ -126,10 +126,11 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
         out.update(res.to_json())
         text.append(f"batch {res.batch_id} ({res.name}) checked against {res.version_ref}\n")
         text.append(drift_text(res.report))
+        if res.performance:
+            text.append(f"model kind: {res.model_kind}")
         for kind, m in res.performance.items():
             text.append(
-                f"{kind} performance ({res.model_kind} model): "
-                + ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()))
+                f"{kind} performance: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()))
             )
         text.extend(f"note: {note}" for note in res.performance_notes)
     return Result(out, lines(*text))
