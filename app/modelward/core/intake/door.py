@@ -23,7 +23,6 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from io import BytesIO
@@ -286,7 +285,7 @@ def stored_view(registry: Registry, sha256: str, name: str) -> Iterator[Path]:
     readers see the stored bytes and the name the user gave them.
     """
     stored = registry.artifacts.path_for(sha256)
-    folder = Path(tempfile.mkdtemp(prefix=".view-", dir=registry.artifacts.root))
+    folder = registry.artifacts.temp_dir("view")
     try:
         view = folder / name
         try:
