@@ -113,9 +113,7 @@ def dumps_json(doc: Any, *, indent: int | None = 2) -> str:
         return text
     # Outside strings a JSON text holds only printable characters and the
     # indentation's newlines, so every other unsafe character is inside a string.
-    return "".join(
-        _json_escape(ch) if ch != "\n" and is_unsafe_char(ch) else ch for ch in text
-    )
+    return "".join(_json_escape(ch) if ch != "\n" and is_unsafe_char(ch) else ch for ch in text)
 
 
 def csv_cell(value: Any) -> Any:

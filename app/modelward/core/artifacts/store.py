@@ -40,6 +40,8 @@ _HOST = platform.host_tag()
 def temp_prefix(kind: str) -> str:
     """The name prefix of this process's temporary entries of ``kind`` (see :data:`TEMP_KINDS`)."""
     return f".{kind}-{_HOST}-{os.getpid()}-"
+
+
 ProgressFn = Callable[[float, str], None]
 
 
@@ -239,6 +241,17 @@ class ArtifactStore:
     def sweep_incoming(self) -> int:
         """Remove what crashed writers left (see :meth:`sweep_leftovers`). Returns how many."""
         return len(self.sweep_leftovers())
+
+    def remove(self, sha256: str) -> bool:
+        """Delete an artifact (only for bytes nothing refers to). Returns whether it was there."""
+        path = self.path_for(sha256)
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)  # stored read-only: Windows refuses to delete it otherwise
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def stored_digests(self) -> Iterator[str]:
         """Every artifact's SHA-256 in the store (names that are not a digest are skipped)."""
