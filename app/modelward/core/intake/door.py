@@ -14,7 +14,9 @@ watched folder, a bundle, a conversion) goes through
    ``dataset.registered`` when accepted, ``ingest.rejected`` (with sha256,
    source, reason; the user and time are the event's) when refused, the
    bytes then being quarantined with their reason. Bytes already recorded
-   return the existing version or dataset and write nothing.
+   return the existing version or dataset with one ``ingest.duplicate``
+   event naming it (a watched folder's rescan of a file it took already is
+   ``seen``: nothing is written).
 """
 
 from __future__ import annotations
@@ -133,6 +135,19 @@ def _refuse(
         quarantined_to=str(dest),
         **extra,
     )
+
+
+def _duplicate(
+    registry: Registry, arrival: _Arrival, entity: str, entity_id: int, shown: str
+) -> None:
+    """One ``ingest.duplicate`` event: these bytes were presented again, and what they duplicate."""
+    with registry.transaction() as tx:
+        tx.audit(
+            "ingest.duplicate",
+            entity,
+            entity_id,
+            after={"sha256": arrival.sha256, "source": arrival.source, "duplicate_of": shown},
+        )
 
 
 @contextlib.contextmanager
@@ -265,6 +280,8 @@ def accept_model_file(
         task=task,
         description=description,
     )
+    if not res.created:
+        _duplicate(registry, arrival, "version", res.version.id, res.version.ref)
     progress(1.0, "registered")
     return IntakeResult(
         MODEL,
@@ -392,6 +409,8 @@ def accept_batch(
         source=arrival.source,
         model_name=model_name,
     )
+    if not created:
+        _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
     progress(1.0, "recorded")
     return IntakeResult(
         BATCH,
