@@ -13,12 +13,15 @@ a terminal that prints it renders nothing.
 
 A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab
 or a carriage return as a formula; :func:`csv_cell` prefixes such a text
-with ``'`` so that every CSV the app writes opens as data.
+with ``'`` so that every CSV the app writes opens as data. A text that starts
+with ``'`` itself gets one more, so the rule is undone without doubt: a text
+cell that starts with ``'`` loses exactly that one character.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Any
 
@@ -28,6 +31,8 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet treat a cell as a formula."""
+_PREFIXED = (*FORMULA_START, "'")
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def is_unsafe_char(ch: str) -> bool:
@@ -122,15 +127,19 @@ def csv_cell(value: Any) -> Any:
     Parameters
     ----------
     value
-        The cell. Only text is changed; numbers, ``None`` and other values are
-        returned as they are (a negative number is a number, not a formula).
+        The cell. Only text is changed; numbers, texts that are a plain
+        decimal number (``-0.5``, ``+3e-2``: a number, not a formula),
+        ``None`` and other values are returned as they are.
 
     Returns
     -------
     Any
         ``value``, with ``'`` put in front of a text that starts with ``=``,
-        ``+``, ``-``, ``@``, a tab or a carriage return.
+        ``+``, ``-``, ``@``, a tab, a carriage return or ``'`` (so that
+        removing one leading ``'`` from every text cell gives the value back).
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(_PREFIXED):
+        if _NUMBER_RE.fullmatch(value):
+            return value
         return "'" + value
     return value
