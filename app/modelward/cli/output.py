@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelward.core.clock import display_ts
-from modelward.core.text import dumps_json, safe_display
+from modelward.core.text import dumps_json, safe_display, safe_lines
 
 
 @dataclass
@@ -100,7 +100,7 @@ def emit_error(message: str, kind: str, code: int, *, as_json: bool) -> int:
 
 def safe_text(text: str) -> str:
     """Human text for the terminal: each line through :func:`safe_display`, line breaks kept."""
-    return "\n".join(safe_display(line) for line in text.split("\n"))
+    return safe_lines(text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -25,7 +25,14 @@ import re
 import unicodedata
 from typing import Any
 
-__all__ = ["csv_cell", "dumps_json", "is_unsafe_char", "safe_display", "unsafe_chars"]
+__all__ = [
+    "csv_cell",
+    "dumps_json",
+    "is_unsafe_char",
+    "safe_display",
+    "safe_lines",
+    "unsafe_chars",
+]
 
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -77,6 +84,16 @@ def safe_display(s: object) -> str:
     if text.isprintable():  # the common case: nothing to escape (fast path)
         return text
     return "".join(_escape(ch) if is_unsafe_char(ch) else ch for ch in text)
+
+
+def safe_lines(s: object) -> str:
+    """Like :func:`safe_display` for a text of several lines: its line breaks are kept.
+
+    For free text shown as such (a description, a message of several lines);
+    names, paths and table cells go through :func:`safe_display`.
+    """
+    text = "" if s is None else s if isinstance(s, str) else str(s)
+    return "\n".join(safe_display(line) for line in text.split("\n"))
 
 
 def unsafe_chars(s: str) -> list[str]:

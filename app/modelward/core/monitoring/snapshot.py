@@ -22,6 +22,7 @@ from modelward.core import platform
 from modelward.core.errors import InvalidInput
 from modelward.core.monitoring.performance import METRICS_BY_KIND, MULTICLASS, PRIMARY_METRIC
 from modelward.core.monitoring.service import get_profile, stored_kind
+from modelward.core.text import csv_cell
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
