@@ -508,7 +508,7 @@ def verify_registry(
         "artifacts": len(shas),
         "problems": problems,
         "unreferenced": [{"sha256": s, "size": sizes[s]} for s in orphans],
-        "recent": recent,
+        "recent": [{"sha256": s, "size": n} for s, n in _sizes(registry, recent).items()],
         "removed": removed,
     }
 

@@ -48,6 +48,7 @@ from modelward.core.intake.result import (
 from modelward.core.progress import ProgressFn, no_progress
 from modelward.core.refs import validate_name
 from modelward.core.registry import Registry
+from modelward.core.text import is_unsafe_char
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def model_name_for(path: str | os.PathLike[str]) -> str:
     """A model name from a file or folder name: ``credit risk v2.joblib`` → ``credit-risk-v2``."""
     p = Path(path)
     stem = p.name if p.is_dir() else p.stem
+    stem = "".join(ch for ch in stem if not is_unsafe_char(ch))  # U+202E etc.: never in a name
     clean = re.sub(r"[:@/\\\s]+", "-", stem).strip("-.") or "model"
     return clean[:200]
 
