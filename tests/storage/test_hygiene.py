@@ -194,9 +194,7 @@ LOG_LOOP = textwrap.dedent(
 
 
 @posix_only
-def test_sigkilled_log_model_loop_leaves_nothing_after_the_next_start_and_repair(
-    run_cli, tmp_path
-):
+def test_sigkilled_log_model_loop_leaves_nothing_after_the_next_start_and_repair(run_cli, tmp_path):
     home = tmp_path / "reg"
     rng = random.Random(20261204)
     acked: dict[int, str] = {}
