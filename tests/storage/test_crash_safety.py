@@ -17,6 +17,7 @@ CHILD = textwrap.dedent(
     """
     import sys, joblib
     from sklearn.linear_model import LogisticRegression
+    from modelward.core.intake import accept_model_file
     from modelward.core.registry import Registry
     home, start, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     reg = Registry(home)
@@ -24,7 +25,7 @@ CHILD = textwrap.dedent(
     while True:
         path = f"{folder}/m{i}.joblib"
         joblib.dump(LogisticRegression(C=1.0 + i), path)
-        v = register_file(reg, path, "loop").version
+        v = accept_model_file(reg, path, name="loop").version
         print(f"ACK {v.version} {v.sha256}", flush=True)
         i += 1
     """
