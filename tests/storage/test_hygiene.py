@@ -479,3 +479,23 @@ def test_a_refused_bundle_is_audited_and_quarantined(tmp_path):
     assert events[0].entity_id == str(bad) and events[0].reason == str(e.value)
     assert events[0].after["sha256"]
     assert list(reg.quarantine_dir.glob("*.bin"))
+
+
+@posix_only
+def test_process_alive_tells_live_dead_and_zombie_processes_apart():
+    from modelward.core import platform
+
+    assert platform.process_alive(os.getpid())
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.readline()"], stdin=subprocess.PIPE
+    )
+    try:
+        assert platform.process_alive(child.pid)
+        child.send_signal(signal.SIGKILL)
+        _wait(lambda: not platform.process_alive(child.pid), 30, "the zombie to count as gone")
+    finally:
+        child.kill()
+        child.wait()
+    assert not platform.process_alive(child.pid)
+    assert not platform.process_alive(0) and not platform.process_alive(-1)
+    assert re.fullmatch(r"[0-9a-f]{8}", platform.host_tag())
