@@ -48,6 +48,15 @@ def _tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
+def _refused_only(reg: Registry, root: Path, before: set[str]) -> None:
+    """A refused bundle writes nothing but its quarantined copy and one ``ingest.rejected``."""
+    q = str(reg.quarantine_dir.relative_to(root))
+    added = _tree(root) - before
+    assert added <= {q} | {a for a in added if a.startswith(q + os.sep)}, added
+    assert len([a for a in added if a.endswith(".reason.txt")]) == 1
+    assert [e.action for e in reg.audit_events(limit=1)] == ["ingest.rejected"]
+
+
 def test_private_key_is_owner_only(src):
     _, _, key, _ = src
     assert (os.stat(key.private_path).st_mode & 0o777) == 0o600
@@ -125,7 +134,7 @@ def test_a_tampered_bundle_writes_nothing(src, tmp_path):
     before = _tree(prod.home)
     with pytest.raises(ArchiveRefused, match="altered"):
         import_bundle(prod, bad)
-    assert _tree(prod.home) == before
+    _refused_only(prod, prod.home, before)  # the refusal is audited and quarantined (issue 14)
     assert prod.count_versions() == 0
 
 
@@ -187,7 +196,7 @@ def test_hostile_archives_are_refused_and_nothing_lands_outside(
     before_all = _tree(tmp_path)
     with pytest.raises(ArchiveRefused, match=words):
         import_bundle(prod, evil)
-    assert _tree(tmp_path) == before_all
+    _refused_only(prod, tmp_path, before_all)
     assert not Path("/tmp/absolute.txt").exists()
     assert prod.count_versions() == 0
 

@@ -69,7 +69,8 @@ def test_a_model_file_is_stored_checked_and_recorded_with_one_event(reg, tmp_pat
     assert _actions(reg)[before:] == ["version.registered"]
     again = accept_model_file(reg, path, name="credit-risk")
     assert again.status == DUPLICATE and again.version.ref == "credit-risk:1"
-    assert _actions(reg)[before:] == ["version.registered"]  # nothing new recorded
+    # nothing new recorded but the duplicate's own event (issue 14)
+    assert _actions(reg)[before:] == ["version.registered", "ingest.duplicate"]
     assert again.register_result().created is False
 
 

@@ -183,10 +183,12 @@ def test_hostile_names_links_and_loops(watched, tmp_path):
     (inbox / evil).write_bytes(_model_bytes(11))
     (inbox / ("x" * 240 + ".joblib")).write_bytes(_model_bytes(12))
     w.start()
-    assert w.wait_for(lambda r: len(r) >= 2, 60)
-    assert not w.wait_for(lambda r: len(r) >= 3, 1.5)  # the links are never taken
-    names = sorted(Path(r.path).name for r in w.results)
+    assert w.wait_for(lambda r: len(r) >= 4, 60)
+    assert not w.wait_for(lambda r: len(r) >= 5, 1.5)  # each link: one verdict, never taken
+    names = sorted(Path(r.path).name for r in w.results if r.status == "registered")
     assert names == sorted([evil, "x" * 240 + ".joblib"])
+    ignored = sorted(Path(r.path).name for r in w.results if r.status == "ignored")
+    assert ignored == ["link-out.joblib", "loop"]
     shown = display_name(evil)
     assert "\n" not in shown
     assert "\u202e" not in shown

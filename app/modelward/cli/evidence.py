@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import command, group, open_registry
-from modelward.cli.output import Result, lines, table
+from modelward.cli.output import Result, fmt_size, lines, table
 from modelward.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -158,13 +158,35 @@ def cmd_verify(args: argparse.Namespace) -> Result:
             res,
             f"backup intact: {res['audit']['events']} audit events, {res['artifacts']} artifacts",
         )
-    res = verify_registry(_registry(args))
+    res = verify_registry(_registry(args), repair=args.repair, grace=max(args.min_age, 0.0) * 60.0)
+    extra: list[str] = []
+    if res["removed"]:
+        total = sum(u["size"] for u in res["unreferenced"] if u["sha256"] in res["removed"])
+        extra.append(
+            f"removed {len(res['removed'])} unreferenced artifact(s), {fmt_size(total)} (audited)"
+        )
+    elif res["unreferenced"]:
+        total = sum(u["size"] for u in res["unreferenced"])
+        extra.append(
+            f"{len(res['unreferenced'])} unreferenced artifact(s), {fmt_size(total)}: "
+            "left by an interrupted write; `modelward verify --repair` removes them"
+        )
+        extra += [f"  {u['sha256']}  {fmt_size(u['size'])}" for u in res["unreferenced"]]
+    if res["recent"]:
+        extra.append(
+            f"{len(res['recent'])} unreferenced artifact(s) younger than "
+            f"{args.min_age:g} min kept: a write may be in progress"
+        )
     if res["ok"]:
         return Result(
             res,
-            f"registry intact: {res['audit']['events']} audit events, {res['artifacts']} artifacts",
+            lines(
+                f"registry intact: {res['audit']['events']} audit events, "
+                f"{res['artifacts']} artifacts",
+                *extra,
+            ),
         )
-    return Result(res, ok=False, errors=[f"problem: {p}" for p in res["problems"]])
+    return Result(res, lines(*extra), ok=False, errors=[f"problem: {p}" for p in res["problems"]])
 
 
 def cmd_retention(args: argparse.Namespace) -> Result:
@@ -248,6 +270,18 @@ def add_parsers(sub: Any) -> None:
         sub, "verify", cmd_verify, "verify the registry (audit chain, artifacts) or a backup file"
     )
     sp.add_argument("--backup", metavar="FILE", help="check this backup file instead")
+    sp.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove unreferenced artifacts (left by interrupted writes); audited",
+    )
+    sp.add_argument(
+        "--min-age",
+        type=float,
+        default=15.0,
+        metavar="MINUTES",
+        help="leave unreferenced artifacts younger than this alone (default 15)",
+    )
 
     sp = command(
         sub, "retention", cmd_retention, "how long monitoring data is kept (audit: always)"

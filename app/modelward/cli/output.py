@@ -3,13 +3,15 @@
 A handler returns a :class:`Result` (the data, the human text, whether it
 succeeded); :func:`emit` prints it in the chosen form and gives the exit code.
 Because both forms come from the same object, text and JSON cannot disagree on
-the outcome. Errors raised as :class:`~modelward.core.errors.ModelWardError`
+the outcome. Neither form lets a stored name act on the terminal: text is shown
+through :func:`~modelward.core.text.safe_display` (each table cell, then each
+line), JSON through :func:`~modelward.core.text.dumps_json` (control and
+bidirectional characters as ``\\uXXXX`` escapes, the data unchanged). Errors raised as :class:`~modelward.core.errors.ModelWardError`
 go through :func:`emit_error` the same way.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelward.core.clock import display_ts
+from modelward.core.text import dumps_json, safe_display, safe_lines
 
 
 @dataclass
@@ -60,7 +63,7 @@ def lines(*parts: str) -> str:
 def print_json(doc: Any) -> None:
     """Print one JSON document on stdout (a closed pipe is not an error)."""
     try:
-        print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        print(dumps_json(doc))
         sys.stdout.flush()
     except BrokenPipeError:  # `modelward list --json | head`: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -78,12 +81,12 @@ def emit(result: Result, *, as_json: bool) -> int:
     else:
         try:
             if result.text:
-                print(result.text)
+                print(safe_text(result.text))
             sys.stdout.flush()
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         for line in result.errors:
-            print(line, file=sys.stderr)
+            print(safe_text(line), file=sys.stderr)
     return result.exit_code
 
 
@@ -91,13 +94,22 @@ def emit_error(message: str, kind: str, code: int, *, as_json: bool) -> int:
     """Report a refused command: one line on stderr, and a JSON document with ``--json``."""
     if as_json:
         print_json({"ok": False, "error": message, "kind": kind})
-    print(f"modelward: error: {message}", file=sys.stderr)
+    print(f"modelward: error: {safe_text(message)}", file=sys.stderr)
     return code
 
 
+def safe_text(text: str) -> str:
+    """Human text for the terminal: each line through :func:`safe_display`, line breaks kept."""
+    return safe_lines(text)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain text table: a header line, a rule, one line per row."""
-    cells = [[str(c) for c in r] for r in rows]
+    """A plain text table: a header line, a rule, one line per row.
+
+    Each cell is shown through :func:`safe_display`, so a name holding a
+    newline or a tab stays in its row and column.
+    """
+    cells = [[safe_display(str(c)) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for r in cells:
         for i, c in enumerate(r):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 from typing import Any
@@ -12,6 +11,7 @@ from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, table
 from modelward.core import platform
 from modelward.core.errors import InvalidInput
+from modelward.core.text import dumps_json, safe_display
 
 
 def _folder_ref(text: str) -> int | str:
@@ -122,10 +122,10 @@ def cmd_watch(args: argparse.Namespace) -> Result:
             line: dict[str, Any] = {"kind": kind, "detail": detail}
             if job is not None:
                 line["job"] = job
-            print(json.dumps(line, ensure_ascii=False), flush=True)
+            print(dumps_json(line, indent=None), flush=True)
         else:
             prefix = f"{kind:<15} " + (f"job {job}  " if job is not None else "")
-            print(f"{prefix}{detail}".rstrip(), flush=True)
+            print(safe_display(f"{prefix}{detail}".rstrip()), flush=True)
 
     def show(event: Any) -> None:
         where = display_name(event.path) if event.path else display_name(event.folder)
@@ -137,15 +137,15 @@ def cmd_watch(args: argparse.Namespace) -> Result:
             "ref": event.ref,
         }
         if args.json:
-            print(json.dumps(line, ensure_ascii=False), flush=True)
+            print(dumps_json(line, indent=None), flush=True)
         else:
-            print(f"{event.kind:<15} {where}  {event.detail}".rstrip(), flush=True)
+            print(safe_display(f"{event.kind:<15} {where}  {event.detail}".rstrip()), flush=True)
 
     def on_policy(event: Any) -> None:
         if event.kind in ("job-progress", "alert"):
             return
         if event.kind == "error":
-            print(f"modelward: policies: {event.detail}", file=sys.stderr, flush=True)
+            print(f"modelward: policies: {safe_display(event.detail)}", file=sys.stderr, flush=True)
         else:
             say(event.kind, event.detail, event.job_id)
 

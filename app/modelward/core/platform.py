@@ -25,8 +25,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import getpass
+import hashlib
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -66,6 +68,7 @@ _PROTOTYPES: dict[str, dict[str, tuple[Any, list[Any]]]] = {
         "SetPriorityClass": (_BOOL, [_HANDLE, _DWORD]),
         "OpenProcess": (_HANDLE, [_DWORD, _BOOL, _DWORD]),
         "CloseHandle": (_BOOL, [_HANDLE]),
+        "GetExitCodeProcess": (_BOOL, [_HANDLE, _PDWORD]),
         "K32GetProcessMemoryInfo": (_BOOL, [_HANDLE, ctypes.c_void_p, _DWORD]),
         "CreateJobObjectW": (_HANDLE, [ctypes.c_void_p, ctypes.c_wchar_p]),
         "AssignProcessToJobObject": (_BOOL, [_HANDLE, _HANDLE]),
@@ -100,6 +103,53 @@ def _win_dll(name: str) -> Any:
 def _win_error(what: str) -> OSError:
     code = getattr(ctypes, "get_last_error", lambda: 0)()
     return OSError(f"{what} failed (Windows error {code})")
+
+
+# ----------------------------------------------------------------------------- processes
+_STILL_ACTIVE = 259
+_ERROR_ACCESS_DENIED = 5
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (a zombie counts as gone).
+
+    Used to tell a crash's leftovers from the files of a process still at
+    work. A process we may not inspect counts as alive: nothing of a live
+    process is ever removed.
+    """
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    if IS_WINDOWS:
+        kernel32 = _win_dll("kernel32")
+        handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            return bool(getattr(ctypes, "get_last_error", lambda: 0)() == _ERROR_ACCESS_DENIED)
+        try:
+            code = _DWORD(0)
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == _STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed child its parent has not reaped yet is a zombie: it runs nothing.
+    with contextlib.suppress(OSError, IndexError):
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+        if stat_line.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def host_tag() -> str:
+    """A short, file-name-safe tag of this machine (8 hex digits of its name's hash)."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 
 # ----------------------------------------------------------------------------- priority

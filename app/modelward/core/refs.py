@@ -11,6 +11,7 @@ import re
 
 from modelward.core import platform
 from modelward.core.errors import InvalidInput
+from modelward.core.text import safe_display, unsafe_chars
 
 NAME_RE = re.compile(r"^[^\s:@/\\][^:@/\\]{0,199}$")
 """A model name: 1–200 characters, no ``:``, ``@``, slashes, no leading space."""
@@ -57,11 +58,22 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
 def validate_name(name: str) -> None:
     """Check a model name: up to 200 characters, no ':', '@', slashes or surrounding spaces.
 
+    Control, bidirectional and zero-width characters (see
+    :func:`modelward.core.text.unsafe_chars`) are refused too, with the
+    characters named; names already stored with them still display escaped.
+
     Raises
     ------
     InvalidInput
         The name breaks a rule; the message says which rules apply.
     """
+    if isinstance(name, str) and (bad := unsafe_chars(name)):
+        # A newline splits a table row, U+202E reverses the text on screen, a
+        # zero-width space makes two names look alike: refuse, naming them.
+        raise InvalidInput(
+            f"bad model name '{safe_display(name)}': it holds control or invisible "
+            f"characters ({', '.join(bad)}); use visible characters only"
+        )
     if not isinstance(name, str) or not NAME_RE.match(name) or name != name.strip():
         raise InvalidInput(
             f"bad model name {name!r}: 1–200 characters, no ':', '@', '/', '\\' "

@@ -4,6 +4,10 @@ Files live at ``artifacts/<aa>/<sha256>``. They are written to a temporary file
 in the same folder, flushed to disk, made read-only and renamed into place, so a
 crash never leaves a half-written artifact under a valid name. Every read
 verifies the bytes against their name.
+
+Temporary files (``.incoming-*``) and folders (``.view-*``) carry the maker's
+host tag and process id in their name, so that :meth:`ArtifactStore.sweep_leftovers`
+removes what a dead process left and never what a live one is writing.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import contextlib
 import hashlib
 import io
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +28,20 @@ from modelward.core import platform
 from modelward.core.errors import IntegrityError, InvalidInput, NotFound, RegistryUnwritable
 
 CHUNK = 4 * 1024 * 1024
+TEMP_KINDS = ("incoming", "view")
+"""Kinds of temporary entries at the store's root: ``.<kind>-<host>-<pid>-<random>``."""
+_TEMP_RE = re.compile(r"^\.(incoming|view)-(?:([0-9a-f]{8})-(\d+)-)?")
+FOREIGN_AGE = 24 * 3600.0
+"""Seconds after which a temporary entry whose maker cannot be checked (another
+machine on a shared folder, a name from an older ModelWard) counts as left over."""
+_HOST = platform.host_tag()
+
+
+def temp_prefix(kind: str) -> str:
+    """The name prefix of this process's temporary entries of ``kind`` (see :data:`TEMP_KINDS`)."""
+    return f".{kind}-{_HOST}-{os.getpid()}-"
+
+
 ProgressFn = Callable[[float, str], None]
 
 
@@ -98,7 +119,7 @@ class ArtifactStore:
     ) -> tuple[str, int, bool]:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
+            fd, tmp = tempfile.mkstemp(prefix=temp_prefix("incoming"), dir=self.root)
         except OSError as e:
             raise RegistryUnwritable(
                 f"cannot write to the artifact store {self.root}: {e.strerror or e}"
@@ -166,15 +187,87 @@ class ArtifactStore:
             raise IntegrityError(f"artifact {sha256[:12]}… is corrupt")
         return data
 
+    def temp_dir(self, kind: str = "view") -> Path:
+        """A new private folder at the store's root, named so a crash's leftover is found."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=temp_prefix(kind), dir=self.root))
+
+    def sweep_leftovers(self, *, foreign_age: float = FOREIGN_AGE) -> list[str]:
+        """Remove temporary files and folders that a process which has ended left behind.
+
+        An entry made on this machine is removed when its maker's process is
+        gone; one whose maker cannot be checked (another host, an older name
+        without a process id) when it has not changed for ``foreign_age``
+        seconds. An entry of a live process is never touched.
+
+        Returns
+        -------
+        list of str
+            The names removed.
+        """
+        removed: list[str] = []
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return removed
+        now = time.time()
+        for entry in entries:
+            m = _TEMP_RE.match(entry.name)
+            if m is None:
+                continue
+            host, pid = m.group(2), m.group(3)
+            if host == _HOST and pid is not None:
+                if platform.process_alive(int(pid)):
+                    continue
+            else:
+                try:
+                    age = now - entry.stat(follow_symlinks=False).st_mtime
+                except OSError:
+                    continue
+                if age < foreign_age:
+                    continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                continue  # its maker finished meanwhile
+            except OSError:
+                continue  # in use (Windows) or not ours to remove: try again next start
+            removed.append(entry.name)
+        return removed
+
     def sweep_incoming(self) -> int:
-        """Remove temporary files left by a crash mid-write. Returns how many."""
-        n = 0
-        if self.root.is_dir():
-            for p in self.root.glob(".incoming-*"):
-                with contextlib.suppress(OSError):
-                    p.unlink()
-                    n += 1
-        return n
+        """Remove what crashed writers left (see :meth:`sweep_leftovers`). Returns how many."""
+        return len(self.sweep_leftovers())
+
+    def remove(self, sha256: str) -> bool:
+        """Delete an artifact (only for bytes nothing refers to). Returns whether it was there."""
+        path = self.path_for(sha256)
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)  # stored read-only: Windows refuses to delete it otherwise
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def stored_digests(self) -> Iterator[str]:
+        """Every artifact's SHA-256 in the store (names that are not a digest are skipped)."""
+        if not self.root.is_dir():
+            return
+        for sub in sorted(self.root.iterdir()):
+            if len(sub.name) != 2 or not sub.is_dir():
+                continue
+            for f in sorted(sub.iterdir()):
+                name = f.name
+                if len(name) == 64 and name.startswith(sub.name) and _is_hex(name):
+                    yield name
+
+
+def _is_hex(s: str) -> bool:
+    return all(c in "0123456789abcdef" for c in s)
 
 
 def _fsync_dir(path: Path) -> None:

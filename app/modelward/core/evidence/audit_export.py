@@ -3,6 +3,9 @@
 Every column is exported as stored (``before`` and ``after`` are the exact JSON
 texts that were hashed), so an auditor can recompute each event's hash and the
 links between them with their own script; the README gives a ten-line recipe.
+In CSV, a text that a spreadsheet would run as a formula (``=1+2`` as a model
+name) is written with a leading ``'`` (:func:`~modelward.core.text.csv_cell`);
+the recipe removes it again before hashing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from modelward.core import platform
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.registry.audit import COLUMNS
+from modelward.core.text import csv_cell
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -37,7 +41,8 @@ def export_audit(
 ) -> dict[str, Any]:
     """Write every audit event, oldest first, to ``path`` (``.csv`` or ``.json``).
 
-    CSV: a header row of :data:`COLUMNS`, UTF-8, ``\\N`` for NULL. JSON:
+    CSV: a header row of :data:`COLUMNS`, UTF-8, ``\\N`` for NULL, a ``'``
+    before every text starting with ``= + - @ '``, a tab or a CR. JSON:
     ``{"columns": [...], "events": [{column: value, ...}, ...], "head_hash": ...}``
     with ``null`` for NULL.
 
@@ -69,7 +74,7 @@ def export_audit(
                 check(cancel)
                 for row in batch:
                     if writer is not None:
-                        writer.writerow([NULL if v is None else v for v in row])
+                        writer.writerow([NULL if v is None else csv_cell(v) for v in row])
                     else:
                         event = json.dumps(dict(zip(COLUMNS, row, strict=True)), ensure_ascii=False)
                         f.write((",\n" if n else "") + event)

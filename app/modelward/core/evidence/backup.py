@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -384,14 +385,85 @@ def restore(
 
 
 # --------------------------------------------------------------------------- verify
-def verify_registry(registry: Registry, *, progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Check a registry whole: the audit chain and every artifact it refers to.
+ORPHAN_GRACE = 15 * 60.0
+"""Seconds an unreferenced artifact is left alone: a process may have stored it and
+be about to record the version or dataset that refers to it."""
+
+
+def referenced_digests(cur: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every SHA-256 the database names anywhere: a conservative set of artifacts in use.
+
+    Every text column of every table is searched (versions, datasets,
+    validations, lineage JSON with snapshots and bundle evidence, monitoring
+    profiles and reports, policy data, the audit trail), so an artifact any
+    record points at, in any column, is never called unreferenced.
+    """
+    cols = cur.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND data_type = 'VARCHAR' AND NOT internal"
+    ).fetchall()
+    found: set[str] = set()
+    for table, col in cols:
+        q = f'"{table}"."{col}"'
+        rows = cur.execute(
+            f"SELECT DISTINCT unnest(regexp_extract_all({q}, '[0-9a-f]{{64}}')) "
+            f'FROM "{table}" WHERE {q} IS NOT NULL'
+        ).fetchall()
+        found.update(r[0] for r in rows)
+    return found
+
+
+def _unreferenced(
+    registry: Registry, cur: duckdb.DuckDBPyConnection, grace: float
+) -> tuple[list[str], list[str]]:
+    """``(orphans, recent)``: unreferenced artifacts older than ``grace`` seconds, and younger ones."""
+    in_use = referenced_digests(cur)
+    now = time.time()
+    orphans: list[str] = []
+    recent: list[str] = []
+    for sha in registry.artifacts.stored_digests():
+        if sha in in_use:
+            continue
+        try:
+            age = now - registry.artifacts.path_for(sha).stat().st_mtime
+        except OSError:
+            continue
+        (orphans if age >= grace else recent).append(sha)
+    return orphans, recent
+
+
+def verify_registry(
+    registry: Registry,
+    *,
+    repair: bool = False,
+    grace: float = ORPHAN_GRACE,
+    progress: ProgressFn = no_progress,
+) -> dict[str, Any]:
+    """Check a registry whole: the audit chain, every artifact it refers to, and stray artifacts.
+
+    Parameters
+    ----------
+    registry
+        The registry.
+    repair
+        Remove the unreferenced artifacts (bytes no version, dataset,
+        snapshot, validation, report or profile points at: what a crash
+        between storing and recording leaves), with one
+        ``artifacts.removed`` audit event naming them.
+    grace
+        Unreferenced artifacts younger than this many seconds are listed as
+        ``recent`` and never removed: another process may be about to record them.
+    progress
+        ``(fraction, status)``.
 
     Returns
     -------
     dict
         ``ok``, ``audit`` (the chain report), ``artifacts`` (how many were
-        hashed), ``problems`` (one sentence each).
+        hashed), ``problems`` (one sentence each), ``unreferenced`` (digests
+        and sizes found, before any repair), ``recent`` (unreferenced but too
+        young to judge) and ``removed`` (digests removed by ``repair``).
+        Unreferenced artifacts do not make ``ok`` false: they cost disk, not trust.
     """
 
     rep = registry.verify_audit()
@@ -400,15 +472,52 @@ def verify_registry(registry: Registry, *, progress: ProgressFn = no_progress) -
         shas = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
         shas |= {r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()}
     for i, sha in enumerate(sorted(shas)):
-        progress(i / max(len(shas), 1), "hashing artifacts")
+        progress(i / max(len(shas), 1) * 0.9, "hashing artifacts")
         try:
             registry.artifacts.verify(sha)
         except IntegrityError as e:
             problems.append(str(e))
+    progress(0.9, "looking for unreferenced artifacts")
+    removed: list[str] = []
+    if repair:
+        # Inside one write transaction: no other process can record a
+        # reference to an artifact between the search and the removal.
+        with registry.transaction() as tx:
+            orphans, recent = _unreferenced(registry, tx.cur, grace)
+            sizes = _sizes(registry, orphans)
+            for sha in orphans:
+                if registry.artifacts.remove(sha):
+                    removed.append(sha)
+            if removed:
+                tx.audit(
+                    "artifacts.removed",
+                    "registry",
+                    "artifacts",
+                    before={"unreferenced": removed},
+                    after={"removed": len(removed), "bytes": sum(sizes[s] for s in removed)},
+                    reason="verify --repair: artifacts no record refers to",
+                )
+    else:
+        with registry.read() as cur:
+            orphans, recent = _unreferenced(registry, cur, grace)
+        sizes = _sizes(registry, orphans)
     progress(1.0, "verified")
     return {
         "ok": not problems,
         "audit": rep.to_json(),
         "artifacts": len(shas),
         "problems": problems,
+        "unreferenced": [{"sha256": s, "size": sizes[s]} for s in orphans],
+        "recent": [{"sha256": s, "size": n} for s, n in _sizes(registry, recent).items()],
+        "removed": removed,
     }
+
+
+def _sizes(registry: Registry, shas: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for sha in shas:
+        try:
+            out[sha] = registry.artifacts.path_for(sha).stat().st_size
+        except OSError:
+            out[sha] = 0
+    return out

@@ -14,7 +14,9 @@ watched folder, a bundle, a conversion) goes through
    ``dataset.registered`` when accepted, ``ingest.rejected`` (with sha256,
    source, reason; the user and time are the event's) when refused, the
    bytes then being quarantined with their reason. Bytes already recorded
-   return the existing version or dataset and write nothing.
+   return the existing version or dataset with one ``ingest.duplicate``
+   event naming it (a watched folder's rescan of a file it took already is
+   ``seen``: nothing is written).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from io import BytesIO
@@ -47,6 +48,7 @@ from modelward.core.intake.result import (
 from modelward.core.progress import ProgressFn, no_progress
 from modelward.core.refs import validate_name
 from modelward.core.registry import Registry
+from modelward.core.text import is_unsafe_char
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def model_name_for(path: str | os.PathLike[str]) -> str:
     """A model name from a file or folder name: ``credit risk v2.joblib`` → ``credit-risk-v2``."""
     p = Path(path)
     stem = p.name if p.is_dir() else p.stem
+    stem = "".join(ch for ch in stem if not is_unsafe_char(ch))  # U+202E etc.: never in a name
     clean = re.sub(r"[:@/\\\s]+", "-", stem).strip("-.") or "model"
     return clean[:200]
 
@@ -134,6 +137,19 @@ def _refuse(
         quarantined_to=str(dest),
         **extra,
     )
+
+
+def _duplicate(
+    registry: Registry, arrival: _Arrival, entity: str, entity_id: int, shown: str
+) -> None:
+    """One ``ingest.duplicate`` event: these bytes were presented again, and what they duplicate."""
+    with registry.transaction() as tx:
+        tx.audit(
+            "ingest.duplicate",
+            entity,
+            entity_id,
+            after={"sha256": arrival.sha256, "source": arrival.source, "duplicate_of": shown},
+        )
 
 
 @contextlib.contextmanager
@@ -266,6 +282,8 @@ def accept_model_file(
         task=task,
         description=description,
     )
+    if not res.created:
+        _duplicate(registry, arrival, "version", res.version.id, res.version.ref)
     progress(1.0, "registered")
     return IntakeResult(
         MODEL,
@@ -286,7 +304,7 @@ def stored_view(registry: Registry, sha256: str, name: str) -> Iterator[Path]:
     readers see the stored bytes and the name the user gave them.
     """
     stored = registry.artifacts.path_for(sha256)
-    folder = Path(tempfile.mkdtemp(prefix=".view-", dir=registry.artifacts.root))
+    folder = registry.artifacts.temp_dir("view")
     try:
         view = folder / name
         try:
@@ -393,6 +411,8 @@ def accept_batch(
         source=arrival.source,
         model_name=model_name,
     )
+    if not created:
+        _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
     progress(1.0, "recorded")
     return IntakeResult(
         BATCH,

@@ -22,6 +22,7 @@ from modelward.core import platform
 from modelward.core.errors import InvalidInput
 from modelward.core.monitoring.performance import METRICS_BY_KIND, MULTICLASS, PRIMARY_METRIC
 from modelward.core.monitoring.service import get_profile, stored_kind
+from modelward.core.text import csv_cell
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -332,8 +333,8 @@ def write_csv(path: str | os.PathLike[str], header: list[str], rows: list[list[A
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(header)
-            w.writerows(rows)
+            w.writerow([csv_cell(h) for h in header])
+            w.writerows([csv_cell(c) for c in r] for r in rows)
         platform.replace_file(tmp, target)
     except OSError as e:
         raise InvalidInput(f"could not write {target}: {e.strerror or e}") from e

@@ -103,6 +103,7 @@ class RegistryConnection:
         self.read_only = False
         # Set when opening had to set a damaged write-ahead log aside (see .recovery).
         self.recovered: dict[str, Any] | None = None
+        self._started = False
         self._local = threading.local()
 
     def _open_first(self) -> None:
@@ -286,6 +287,9 @@ class RegistryConnection:
             if recovered is not None:
                 _recovery.record_recovery(con, self.actor, recovered)
                 self.recovered = recovered
+            if not self.read_only and not self._started:
+                self._started = True
+                self._on_first_open(con)
         except duckdb.Error as e:  # e.g. a damaged block met while checking the schema
             with contextlib.suppress(Exception):
                 con.close()
@@ -295,6 +299,9 @@ class RegistryConnection:
                 con.close()
             raise
         return con
+
+    def _on_first_open(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Called once per instance, the first time the file is opened writable (crash leftovers)."""
 
     def _translate_open_error(self, e: Exception) -> ModelWardError:
         msg = str(e)

@@ -16,13 +16,18 @@ Storage imports no service: the four-eyes guard is installed from above.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
+
+import duckdb
 
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.registry.aliases import AliasesMixin, AliasGuard
 from modelward.core.registry.audit_log import AuditLogMixin
-from modelward.core.registry.runs import RunsMixin
+from modelward.core.registry.runs import RunsMixin, close_dead_runs
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Registry"]
 
@@ -78,6 +83,24 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
         self.artifacts = ArtifactStore(self.home / "artifacts")
         self.quarantine_dir = self.home / "quarantine"
         self.logs_dir = self.home / "logs"
+        self.leftovers: dict[str, list[str] | list[int]] = {}
+        """What the first writable open cleaned: ``temp_files`` and ``interrupted_runs``."""
         if alias_guard is not None:
             self.install_alias_guard(alias_guard)
         self._open_first()
+
+    def _on_first_open(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Clean what a crashed process left: its temporary files, its unfinished runs.
+
+        Runs on the first writable open of every face (CLI, watcher, window,
+        worker). A failure here is logged and never stops the registry from
+        opening: the leftovers wait for the next start.
+        """
+        try:
+            self.leftovers["temp_files"] = self.artifacts.sweep_leftovers()
+        except Exception:  # a cleanup must never stop the open
+            log.exception("removing crash leftovers from %s failed", self.artifacts.root)
+        try:
+            self.leftovers["interrupted_runs"] = close_dead_runs(con, self.actor)
+        except Exception:
+            log.exception("closing the runs of ended processes in %s failed", self.home)

@@ -1,15 +1,95 @@
-"""Runs (training, validation, monitoring jobs) and their metric time series."""
+"""Runs (training, validation, monitoring jobs) and their metric time series.
+
+A run is created ``running`` with its owner (host tag and process id) in its
+``result`` until it finishes; a run whose owner died without finishing it (a
+SIGKILL, a power cut) is closed as ``interrupted`` by :func:`close_dead_runs`
+the next time the registry is opened for writing.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import duckdb
+
+from modelward.core import platform
 from modelward.core.clock import utcnow
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
 from modelward.core.registry.connection import RegistryConnection
-from modelward.core.registry.tx import _dumps, _first
+from modelward.core.registry.tx import Tx, _dumps, _first
+
+INTERRUPTED = "interrupted"
+_HOST = platform.host_tag()
+
+
+def run_owner() -> dict[str, Any]:
+    """Who runs a run: this machine's tag and this process's id."""
+    return {"host": _HOST, "pid": os.getpid()}
+
+
+def close_dead_runs(con: duckdb.DuckDBPyConnection, actor: str) -> list[int]:
+    """Close as ``interrupted`` the runs left ``running`` by a process of this machine that died.
+
+    Runs of a live process, of another machine, or without a recorded owner
+    (made by an older ModelWard) are left as they are. One ``run.interrupted``
+    audit event per closed run, in one transaction.
+
+    Parameters
+    ----------
+    con
+        An open, writable connection (the registry calls this while opening).
+    actor
+        Who the audit events name.
+
+    Returns
+    -------
+    list of int
+        The ids of the runs closed.
+    """
+    rows = con.execute("SELECT id, result FROM runs WHERE status = 'running'").fetchall()
+    dead: list[tuple[int, dict[str, Any]]] = []
+    for rid, result in rows:
+        try:
+            owner = (json.loads(result or "{}") or {}).get("owner") or {}
+        except (ValueError, AttributeError):
+            continue
+        if owner.get("host") != _HOST or not isinstance(owner.get("pid"), int):
+            continue
+        if not platform.process_alive(owner["pid"]):
+            dead.append((int(rid), owner))
+    if not dead:
+        return []
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        tx = Tx(cur, actor)
+        now = utcnow()
+        for rid, owner in dead:
+            error = f"interrupted: its process (pid {owner['pid']}) ended without finishing it"
+            tx.q(
+                "UPDATE runs SET status = ?, error = ?, finished_at = ?, result = '{}' "
+                "WHERE id = ? AND status = 'running'",
+                [INTERRUPTED, error, now, rid],
+            )
+            tx.audit(
+                "run.interrupted",
+                "run",
+                rid,
+                before={"status": "running", "owner": owner},
+                after={"status": INTERRUPTED, "error": error},
+            )
+        cur.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+    return [rid for rid, _ in dead]
 
 
 class RunsMixin(RegistryConnection):
@@ -21,9 +101,18 @@ class RunsMixin(RegistryConnection):
             rid = tx.next_id("seq_runs")
             now = utcnow()
             tx.q(
-                "INSERT INTO runs (id, kind, status, params, created_at, started_at, created_by) "
-                "VALUES (?,?,?,?,?,?,?)",
-                [rid, kind, "running", _dumps(params), now, now, tx.actor],
+                "INSERT INTO runs (id, kind, status, params, result, created_at, started_at, "
+                "created_by) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    rid,
+                    kind,
+                    "running",
+                    _dumps(params),
+                    _dumps({"owner": run_owner()}),
+                    now,
+                    now,
+                    tx.actor,
+                ],
             )
             tx.audit("run.started", "run", rid, after={"kind": kind, "params": params or {}})
         return rid

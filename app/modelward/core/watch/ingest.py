@@ -6,10 +6,15 @@ a known path are a new candidate (a new version or batch), never an overwrite.
 Ingestion is idempotent, so a crash between registering and recording the
 file only means the next scan finds it again and the registry's own
 deduplication returns the existing version.
+
+Links are never followed (they can loop, leave the folder, or point at a file
+the user never meant to hand over): each gets a verdict, ``ignored``, with an
+``ingest.rejected`` audit event naming where it points, once.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -48,7 +53,7 @@ class IngestResult:
     folder_id: int
     path: str
     sha256: str
-    status: str  # registered | duplicate | rejected | skipped | error
+    status: str  # registered | duplicate | rejected | ignored | skipped | error
     detail: str
     ref: str | None = None
 
@@ -80,6 +85,69 @@ def _record(
             "INSERT OR IGNORE INTO ingested_files VALUES (?,?,?,?,?,?,?,?)",
             [folder.id, path, sha, st.st_size, st.st_mtime, status, json.dumps(result), utcnow()],
         )
+
+
+IGNORED = "ignored"
+
+
+def link_reason(folder: WatchedFolder, p: Path) -> str:
+    """Why the link ``p`` in ``folder`` is not taken: where it points, and that links are not followed."""
+    try:
+        target = os.readlink(p)
+    except OSError:
+        target = "?"
+    shown = display_name(target)
+    try:
+        resolved = p.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        where = f"a link that loops ({shown})"
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            where = f"a link that loops ({shown})"
+        else:
+            where = f"a link to nothing ({shown} does not exist)"
+    else:
+        root = Path(folder.path).resolve()
+        if resolved == root or root in resolved.parents:
+            where = f"a link to {shown}"
+        else:
+            where = f"a link leaving the watched folder (to {shown})"
+    return (
+        f"{where}: links in watched folders are not followed; "
+        "copy or move the file itself into the folder"
+    )
+
+
+def ignore_link(registry: Registry, folder: WatchedFolder, p: Path) -> IngestResult:
+    """Give a link in a watched folder its verdict: ignored, audited once, never followed."""
+    reason = link_reason(folder, p)
+    st = p.lstat()
+    try:
+        target = os.readlink(p)
+    except OSError:
+        target = None
+    with registry.transaction() as tx:
+        tx.q(
+            "INSERT OR IGNORE INTO ingested_files VALUES (?,?,?,?,?,?,?,?)",
+            [
+                folder.id,
+                str(p),
+                "",
+                st.st_size,
+                st.st_mtime,
+                IGNORED,
+                json.dumps({"reason": reason}),
+                utcnow(),
+            ],
+        )
+        tx.audit(
+            "ingest.rejected",
+            "file",
+            str(p),
+            after={"verdict": IGNORED, "sha256": None, "link_to": target, "folder": folder.path},
+            reason=reason,
+        )
+    return IngestResult(folder.id, str(p), "", IGNORED, reason)
 
 
 def mlflow_model_file(folder: Path) -> Path | None:
@@ -114,6 +182,8 @@ def ingest_file(
     """
     p = Path(path)
     target = p
+    if p.is_symlink():
+        return ignore_link(registry, folder, p)
     if p.is_dir():
         found = mlflow_model_file(p) if folder.kind == MODELS else None
         if found is None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from modelward.core.registry import Registry
 from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
 from modelward.core.watch.ingest import (
+    IGNORED,
     IngestResult,
     already_taken,
     ingest_file,
@@ -321,7 +322,9 @@ class FolderWatcher:
         import stat as _stat
 
         if _stat.S_ISLNK(st.st_mode):
-            return None  # never follow links: they can point out of the folder or loop
+            # Never followed (they can loop or leave the folder), but never
+            # skipped in silence either: the link itself gets a verdict.
+            return st.st_size, st.st_mtime
         if _stat.S_ISDIR(st.st_mode):
             if folder.kind != MODELS:
                 return None
@@ -366,7 +369,7 @@ class FolderWatcher:
         except Exception as e:  # never let one file stop the watcher
             log.exception("ingesting %s failed", display_name(p))
             result = IngestResult(folder.id, str(p), "", "error", f"{type(e).__name__}: {e}")
-        if result.status in ("registered", "duplicate", "rejected", "skipped"):
+        if result.status in ("registered", "duplicate", "rejected", IGNORED, "skipped"):
             self._taken.setdefault(folder.id, {})[str(p)] = cur
         if result.status == "registered":
             st.taken += 1
@@ -374,6 +377,9 @@ class FolderWatcher:
         elif result.status == "rejected":
             st.rejected += 1
             kind = "rejected"
+        elif result.status == IGNORED:
+            kind = IGNORED
+            log.warning("ignored %s: %s", display_name(p), result.detail)
         elif result.status == "error":
             kind = "error"
         else:

@@ -6,9 +6,21 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from modelward.core.text import safe_display
+
 Index = QModelIndex | QPersistentModelIndex
 RIGHT_ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 RIGHT = int(RIGHT_ALIGN)  # what data() returns for TextAlignmentRole
+_TEXT_ROLES = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole))
+
+
+def shown(value: Any, role: int = int(Qt.ItemDataRole.DisplayRole)) -> Any:
+    """A cell's value as the view shows it: texts of the display and tooltip roles go
+    through :func:`~modelward.core.text.safe_display` (a name with a newline or
+    U+202E is shown escaped, never rendered); other roles and values pass as they are."""
+    if isinstance(value, str) and int(role) in _TEXT_ROLES:
+        return safe_display(value)
+    return value
 
 
 class HeaderedTableModel(QAbstractTableModel):

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 
 from modelward.core.jobs import Job, JobRunner, JobState
 from modelward.ui.bridge import JobBridge
-from modelward.ui.models.base import HeaderedTableModel
+from modelward.ui.models.base import HeaderedTableModel, shown
 from modelward.ui.models.roles import PROGRESS_ROLE, ROW_ID_ROLE, STATE_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -96,7 +96,7 @@ class QtJobsTableModel(HeaderedTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return job.title
+                return shown(job.title)
             if col == 1:
                 return str(job.kind).capitalize()
             if col == 2:

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 )
 
 from modelward.ui.bridge import Reader
-from modelward.ui.models.base import HeaderedTableModel
+from modelward.ui.models.base import HeaderedTableModel, shown
 
 Index = QModelIndex | QPersistentModelIndex
 # A page is a few screens of rows: small enough that building it on the reader
@@ -190,7 +190,7 @@ class PagedTableModel(HeaderedTableModel):
         row = self._row(r)
         if row is None:
             return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
-        return self._cell(row, index.column(), role)
+        return shown(self._cell(row, index.column(), role), role)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

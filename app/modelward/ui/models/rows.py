@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor, QFont
 
-from modelward.ui.models.base import RIGHT, HeaderedTableModel, Index
+from modelward.ui.models.base import RIGHT, HeaderedTableModel, Index, shown
 from modelward.ui.models.roles import ROW_ID_ROLE
 
 R = TypeVar("R")
@@ -81,14 +81,14 @@ class RowTableModel(HeaderedTableModel, Generic[R]):
         row, col = self.rows[r], self.columns[c]
         if role == Qt.ItemDataRole.DisplayRole:
             v = col.text(row)
-            return "" if v is None else str(v)
+            return "" if v is None else shown(str(v))
         if role == Qt.ItemDataRole.ForegroundRole and col.color is not None:
             color = col.color(row)
             return QColor(color) if color else None
         if role == Qt.ItemDataRole.FontRole and col.bold is not None:
             return self._bold if col.bold(row) else None
         if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
-            return col.tooltip(row)
+            return shown(col.tooltip(row), role)
         if role == Qt.ItemDataRole.TextAlignmentRole and col.numeric:
             return RIGHT
         if role == ROW_ROLE:

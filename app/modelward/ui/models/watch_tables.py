@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
 from modelward.ui.bridge import WatchBridge
-from modelward.ui.models.base import RIGHT, HeaderedTableModel
+from modelward.ui.models.base import RIGHT, HeaderedTableModel, shown
 from modelward.ui.models.roles import ROW_ID_ROLE, STATE_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -138,7 +138,7 @@ class QtWatchedFoldersModel(HeaderedTableModel):
             return None
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(f, col)
+            return shown(self._text(f, col))
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return display_name(f.path)
         if role == Qt.ItemDataRole.TextAlignmentRole and self.is_numeric(col):
@@ -203,9 +203,9 @@ class QtWatchFeedModel(HeaderedTableModel):
         row = self._rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return row[col]
+            return shown(row[col])
         if role == Qt.ItemDataRole.ToolTipRole and col in (2, 4):
-            return row[col]
+            return shown(row[col], role)
         if role == Qt.ItemDataRole.ForegroundRole and col in (3, 4) and row[5] != "ingested":
             return QColor(FEED_KINDS[row[5]][1])
         if role == Qt.ItemDataRole.ForegroundRole and col == 3:

@@ -60,6 +60,7 @@ from modelward.core.evidence.bundles.container import (
     signed_message,
 )
 from modelward.core.intake import Stored, accept_model_file
+from modelward.core.intake.quarantine import quarantine
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import validate_name
 from modelward.core.registry.audit import COLUMNS as AUDIT_COLUMNS
@@ -558,9 +559,13 @@ def import_bundle(
         raise InvalidInput("accepting an unverified bundle needs a reason (--reason)")
     trusted = {s.key_id: (s.name, s.public_key) for s in _keys.trusted_signers(registry)}
     progress(0.0, "verifying the bundle")
-    b = verify_bundle(
-        path, trusted, accept_unverified=accept_unverified, limits=limits, cancel=cancel
-    )
+    try:
+        b = verify_bundle(
+            path, trusted, accept_unverified=accept_unverified, limits=limits, cancel=cancel
+        )
+    except ArchiveRefused as e:
+        _refused(registry, path, str(e))
+        raise
     ver = b.version
     target = name or ver.get("name")
     validate_name(str(target))
@@ -574,7 +579,9 @@ def import_bundle(
                 continue
             got = _store_entry(registry, zf, f"artifacts/{sha}", b.limits)
             if got != (sha, size):
-                raise ArchiveRefused(f"{b.path.name} changed while it was being imported")
+                msg = f"{b.path.name} changed while it was being imported"
+                _refused(registry, b.path, msg)
+                raise ArchiveRefused(msg)
             model_fresh = model_fresh or sha == ver["sha256"]
         audit_sha, _ = registry.artifacts.put_bytes(_json(b.audit))
     provenance = {
@@ -634,6 +641,15 @@ def import_bundle(
         profile=has_profile,
         accepted_unverified=b.unverified,
     )
+
+
+def _refused(registry: Registry, path: str | os.PathLike[str], reason: str) -> None:
+    """A refused bundle is kept aside with its reason and one ``ingest.rejected`` event."""
+    try:
+        sha: str | None = _sha256_file(path)
+    except OSError:
+        sha = None
+    quarantine(registry, path, source=str(path), reason=reason, sha256=sha)
 
 
 def _store_entry(

@@ -16,7 +16,7 @@ import math
 import os
 import string
 from collections.abc import Callable
-from html import escape
+from html import escape as _html_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +25,21 @@ from modelward.core.clock import display_ts, utcnow
 from modelward.core.evidence.reports.facts import gather_facts
 from modelward.core.evidence.reports.svg import Series, line_chart
 from modelward.core.paths import resource
+from modelward.core.text import safe_display, safe_lines
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
+
+
+def escape(text: str) -> str:
+    """HTML-escaped, with control and bidirectional characters shown as escapes (lines kept)."""
+    return _html_escape(safe_lines(text))
+
+
+def escape_name(text: str) -> str:
+    """A name, path or subject: HTML-escaped, every control character shown as an escape."""
+    return _html_escape(safe_display(text))
+
 
 __all__ = ["CHARTS", "charts", "load_template", "render_html", "template_path", "write_html"]
 
@@ -347,9 +359,9 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
                 [
                     e["seq"],
                     escape(display_ts(e["ts"])),
-                    escape(e["actor"]),
-                    escape(e["action"]),
-                    escape(e["entity"]),
+                    escape_name(e["actor"]),
+                    escape_name(e["action"]),
+                    escape_name(e["entity"]),
                     escape(e["reason"] or ""),
                 ]
                 for e in facts["approvals"]
@@ -422,7 +434,7 @@ def render_html(
     tpl = string.Template(template if template is not None else load_template())
     svgs = charts(facts)
     values = {
-        "title": escape(f"{facts['version']['ref']}: model card and validation report"),
+        "title": escape_name(f"{facts['version']['ref']}: model card and validation report"),
         "generated_at": escape(generated_at or display_ts(utcnow()) + " UTC"),
         "generated_by": escape(generated_by),
         **_sections(facts),

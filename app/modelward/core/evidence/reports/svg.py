@@ -9,9 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
+from html import escape as _html_escape
+
+from modelward.core.text import safe_display
 
 __all__ = ["Series", "line_chart"]
+
+
+def escape(text: str) -> str:
+    """A chart label: HTML-escaped, control and bidirectional characters shown as escapes."""
+    return _html_escape(safe_display(text))
+
 
 PALETTE = ("#1f6feb", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c")
 
