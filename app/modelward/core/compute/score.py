@@ -415,7 +415,7 @@ def _predict_rows(
 
     Returns ``(rows, prediction, proba)`` where ``rows`` indexes ``X``.
     """
-    ok = np.flatnonzero(np.array([r is None for r in reasons], dtype=bool))
+    ok = np.flatnonzero(np.equal(reasons, None))
     if ok.size == 0:
         return ok, np.empty(0), None
     try:
@@ -708,7 +708,7 @@ def score_file(
                         model, batch, ids, rows, pred, proba, thr, n_in, schema, pa
                     )
                     writer.write(table)
-                    bad = np.flatnonzero(np.array([r is not None for r in reasons], dtype=bool))
+                    bad = np.flatnonzero(np.not_equal(reasons, None))
                     if bad.size:
                         id_vals = [batch.column(c).take(bad).to_pylist() for c in ids]
                         for k, i in enumerate(bad):
