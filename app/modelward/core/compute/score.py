@@ -394,6 +394,11 @@ def _features_frame(model: _Model, batch: Any, reasons: np.ndarray) -> Any:
     return frame
 
 
+def _flagged(reasons: np.ndarray) -> np.ndarray:
+    """Rows that already have a reason not to be scored."""
+    return np.asarray(np.not_equal(reasons, np.array(None, dtype=object)), dtype=bool)
+
+
 def _predict(model: _Model, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
     est = model.est
     if model.has_proba:
@@ -415,7 +420,7 @@ def _predict_rows(
 
     Returns ``(rows, prediction, proba)`` where ``rows`` indexes ``X``.
     """
-    ok = np.flatnonzero(np.equal(reasons, None))
+    ok = np.flatnonzero(~_flagged(reasons))
     if ok.size == 0:
         return ok, np.empty(0), None
     try:
@@ -549,6 +554,11 @@ def _check_output_folder(out: Path) -> None:
     os.unlink(probe)
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 def _temp_beside(path: Path) -> Path:
     """A new empty file next to ``path`` (same folder, so the rename is atomic).
 
@@ -663,6 +673,7 @@ def score_file(
     tmp_man = _temp_beside(manifest_path)
     renamed: list[Path] = []
     hasher = _Hasher(path)
+    before = _stamp(path)
     try:
         with (
             limited_threads(threads),
@@ -708,7 +719,7 @@ def score_file(
                         model, batch, ids, rows, pred, proba, thr, n_in, schema, pa
                     )
                     writer.write(table)
-                    bad = np.flatnonzero(np.not_equal(reasons, None))
+                    bad = np.flatnonzero(_flagged(reasons))
                     if bad.size:
                         id_vals = [batch.column(c).take(bad).to_pylist() for c in ids]
                         for k, i in enumerate(bad):
@@ -733,6 +744,8 @@ def score_file(
         hasher.join()
         if hasher.error is not None:
             raise InvalidInput(f"cannot read {path.name}: {_first_line(hasher.error)}")
+        if _stamp(path) != before:  # the hash would not be of the bytes that were scored
+            raise InvalidInput(f"{path.name} changed while it was being scored; score it again")
         progress(0.96, "writing the manifest")
         out_sha = _sha256_file(tmp_out)
         rej_sha = _sha256_file(tmp_rej) if n_rejected else None
