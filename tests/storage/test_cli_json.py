@@ -71,6 +71,7 @@ def _cases(tmp: Path) -> dict[tuple[str, ...], list[str]]:
         ],
         ("validate",): ["validate", "ghost:1", "--data", csv],
         ("compare",): ["compare", "ghost:1", "ghost:2", "--data", csv],
+        ("score",): ["score", "ghost:1", "--data", csv, "-o", f"{out}.csv"],
         ("drift",): ["drift", "--reference", csv, "--current", csv],
         ("monitor",): ["monitor", "ghost:1", "--batch", csv],
         ("policy", "set"): ["policy", "set", "ghost", "--from-json", str(tmp / "p.json")],
