@@ -65,6 +65,7 @@ def _cases(tmp: Path) -> dict[tuple[str, ...], list[str]]:
         ("folders", "pause"): ["folders", "pause", "99"],
         ("folders", "resume"): ["folders", "resume", "99"],
         ("watch",): ["watch", "--data", str(tmp)],
+        ("run",): ["run"],
         ("train",): [
             *("train", "--data", csv, "--target", "y"),
             *("--estimator", "LogisticRegression", "--name", "ghost"),

@@ -28,6 +28,8 @@ from modelward.core.errors import Cancelled, InvalidInput
 from modelward.core.intake.estimator import log_estimator
 from modelward.core.progress import CancelToken
 from modelward.core.registry import Registry
+from modelward.core.watch import DATA, MODELS, add_folder
+from support.models import write_joblib
 
 FEATURES = ["age", "income", "debt"]
 
@@ -352,3 +354,26 @@ def test_reference_resolved_once_and_checks_before_writing(home, tmp_path):
         reg.close()
     assert not (tmp_path / "b.csv").exists()
     assert not list(tmp_path.glob(".*partial"))
+
+
+# --------------------------------------------------------------------------- run --once
+def test_run_once_takes_what_waits_in_every_inbox_then_exits(run_cli, tmp_path):
+    home = tmp_path / "reg"
+    models, data = tmp_path / "models", tmp_path / "data"
+    reg = Registry(home)
+    add_folder(reg, models, MODELS)
+    add_folder(reg, data, DATA, model_name="credit")
+    reg.close()
+    write_joblib(models / "credit.joblib")
+    (data / "2026-01.csv").write_text("a,b\n1,2\n")
+
+    first = json.loads(_ok(run_cli("run", "--once", "--json", "--registry", str(home))).stdout)
+    assert sorted((Path(f["path"]).name, f["status"]) for f in first["files"]) == [
+        ("2026-01.csv", "registered"),
+        ("credit.joblib", "registered"),
+    ]
+    assert first["policy_runs"] == [] and first["finished"] is True
+    again = _ok(run_cli("run", "--once", "--registry", str(home)))
+    assert "0 file(s), 0 policy run(s)" in again.stdout
+    line = _one_clean_line(run_cli("run", "--registry", str(home)))
+    assert "--once" in line
