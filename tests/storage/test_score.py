@@ -377,3 +377,18 @@ def test_run_once_takes_what_waits_in_every_inbox_then_exits(run_cli, tmp_path):
     assert "0 file(s), 0 policy run(s)" in again.stdout
     line = _one_clean_line(run_cli("run", "--registry", str(home)))
     assert "--once" in line
+
+
+def test_api_score_writes_the_same_files(home, tmp_path):
+    from modelward import api
+
+    data = tmp_path / "in.parquet"
+    _frame(40).to_parquet(data)
+    res = api.score(
+        "credit:1", data, tmp_path / "o.csv", registry=str(home), id_columns=["loan_id"]
+    )
+    api.open_registry(str(home)).close()
+    assert (res.rows_in, res.rows_scored, res.threshold) == (40, 40, 0.3)
+    assert res.format == "csv" and res.output_sha256 == _sha(tmp_path / "o.csv")
+    man = json.loads(Path(res.manifest).read_text(encoding="utf-8"))
+    assert man["output"]["sha256"] == res.output_sha256
