@@ -392,3 +392,27 @@ def test_api_score_writes_the_same_files(home, tmp_path):
     assert res.format == "csv" and res.output_sha256 == _sha(tmp_path / "o.csv")
     man = json.loads(Path(res.manifest).read_text(encoding="utf-8"))
     assert man["output"]["sha256"] == res.output_sha256
+
+
+def test_rows_the_model_refuses_are_rejected_and_a_model_that_refuses_all_is_an_error(tmp_path):
+    from sklearn.preprocessing import OneHotEncoder
+
+    X = pd.DataFrame({"city": ["a", "b"] * 20})
+    model = make_pipeline(OneHotEncoder(handle_unknown="error"), LogisticRegression())
+    reg = Registry(tmp_path / "reg")
+    try:
+        log_estimator(reg, model.fit(X, [0, 1] * 20), "city", X=X)
+        data = tmp_path / "c.csv"
+        pd.DataFrame({"city": ["a", "zzz", "b", "a"] * 5}).to_csv(data, index=False)
+        res = score_file(reg, "city:1", data, tmp_path / "o.csv")
+        assert (res.rows_scored, res.rows_rejected) == (15, 5)
+        rej = pd.read_csv(output_paths(tmp_path / "o.csv")[1])
+        assert rej["row"].tolist() == [2, 6, 10, 14, 18]
+        assert all("zzz" in r for r in rej["reason"])
+
+        pd.DataFrame({"city": ["q", "zzz"] * 5}).to_csv(data, index=False)
+        with pytest.raises(InvalidInput, match="cannot score these rows"):
+            score_file(reg, "city:1", data, tmp_path / "p.csv")
+        assert not (tmp_path / "p.csv").exists() and not list(tmp_path.glob(".p.csv*"))
+    finally:
+        reg.close()

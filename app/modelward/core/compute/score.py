@@ -435,8 +435,12 @@ def _predict_rows(
                     col = X.columns[int(np.flatnonzero(row)[0])]
                     reasons[j] = f"column {col!r} is missing and the model cannot take it"
             return _predict_rows(model, X, reasons)
-        # Otherwise find the rows the model refuses by halving; if every row
-        # fails, the model itself cannot score this data: that is an error.
+        # Otherwise find the rows the model refuses by halving. If rows spread
+        # over the batch all fail on their own, the model itself cannot score
+        # this data: that is an error, found without scoring row by row.
+        sample = ok[np.linspace(0, ok.size - 1, num=min(8, ok.size)).astype(np.intp)]
+        if not any(_predicts(model, X.iloc[[int(i)]]) for i in np.unique(sample)):
+            raise InvalidInput(f"the model cannot score these rows: {_first_line(first)}") from None
         pieces = _bisect(model, X, ok, reasons)
         if not pieces:
             raise InvalidInput(f"the model cannot score these rows: {_first_line(first)}") from None
@@ -444,6 +448,14 @@ def _predict_rows(
         pred = np.concatenate([p[1] for p in pieces])
         probas = [p[2] for p in pieces]
         return rows, pred, None if probas[0] is None else np.concatenate(probas)  # type: ignore[arg-type]
+
+
+def _predicts(model: _Model, X: Any) -> bool:
+    try:
+        _predict(model, X)
+    except Exception:
+        return False
+    return True
 
 
 def _bisect(
