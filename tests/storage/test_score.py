@@ -21,8 +21,9 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from modelward import api
 from modelward.core.compute.score import output_paths, score_file
 from modelward.core.errors import Cancelled, InvalidInput
 from modelward.core.intake.estimator import log_estimator
@@ -201,8 +202,6 @@ def test_multiclass_parquet_round_trip(run_cli, home, tmp_path):
     assert "decision" not in table.schema.names  # no threshold for three classes
 
     # the same predictions as the model itself, loaded through the safe loader
-    from modelward import api
-
     model = api.load_model("band:1", registry=str(home))
     np.testing.assert_allclose(probs, model.predict_proba(df[FEATURES]), rtol=1e-12)
 
@@ -216,8 +215,6 @@ def test_regression_csv_to_parquet_and_threshold_refused(run_cli, home, tmp_path
     table = pq.read_table(out).to_pandas()
     assert list(table.columns) == ["row", "prediction"]
     assert table["row"].tolist() == list(range(1, 81))
-    from modelward import api
-
     expect = api.load_model("amount:1", registry=str(home)).predict(df[FEATURES])
     np.testing.assert_allclose(table["prediction"], expect, rtol=1e-12)
 
@@ -380,8 +377,6 @@ def test_run_once_takes_what_waits_in_every_inbox_then_exits(run_cli, tmp_path):
 
 
 def test_api_score_writes_the_same_files(home, tmp_path):
-    from modelward import api
-
     data = tmp_path / "in.parquet"
     _frame(40).to_parquet(data)
     res = api.score(
@@ -395,8 +390,6 @@ def test_api_score_writes_the_same_files(home, tmp_path):
 
 
 def test_rows_the_model_refuses_are_rejected_and_a_model_that_refuses_all_is_an_error(tmp_path):
-    from sklearn.preprocessing import OneHotEncoder
-
     X = pd.DataFrame({"city": ["a", "b"] * 20})
     model = make_pipeline(OneHotEncoder(handle_unknown="error"), LogisticRegression())
     reg = Registry(tmp_path / "reg")
