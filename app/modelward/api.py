@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelward.core.domain import ModelInfo, ModelVersion
 from modelward.core.paths import resolve_home
 from modelward.core.registry import Registry
 
-__all__ = ["log_model", "load_model", "list_models", "open_registry"]
+if TYPE_CHECKING:
+    from modelward.core.compute.score import ScoreResult
+
+__all__ = ["log_model", "load_model", "list_models", "open_registry", "score"]
 
 RegistryLike = Registry | str | os.PathLike[str] | None
 
@@ -105,3 +108,57 @@ def load_model(ref: str, registry: RegistryLike = None) -> Any:
 def list_models(registry: RegistryLike = None) -> list[ModelInfo]:
     """All models of the registry with their version counts."""
     return open_registry(registry).list_models()
+
+
+def score(
+    ref: str,
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    registry: RegistryLike = None,
+    *,
+    id_columns: list[str] | tuple[str, ...] = (),
+    threshold: float | None = None,
+    fmt: str | None = None,
+    threads: int | None = None,
+) -> ScoreResult:
+    """Score a CSV or Parquet file with ``ref`` and write the predictions to ``out``.
+
+    The same run as ``modelward score``: the output is written atomically with
+    ``<out>.manifest.json`` beside it, and rows that cannot be scored go to
+    ``<out>.rejected.csv`` with a reason.
+
+    Parameters
+    ----------
+    ref
+        ``NAME:VERSION`` or ``NAME@ALIAS`` (resolved once).
+    data, out
+        Input file (or ``dataset:ID``) and output file (``.csv`` or ``.parquet``).
+    registry
+        A registry path or :class:`Registry`.
+    id_columns
+        Columns passed through to the output.
+    threshold
+        Decision threshold of a binary classifier (default: the stored one).
+    fmt
+        ``csv`` or ``parquet`` (default: by the output's extension).
+    threads
+        Threads of the job (default: every core).
+
+    Returns
+    -------
+    ScoreResult
+        Row counts, paths and hashes of what was written.
+    """
+    # deferred: start-up cost (scoring brings pyarrow, pandas and scikit-learn)
+    from modelward.core.compute.score import score_file
+
+    return score_file(
+        open_registry(registry),
+        ref,
+        data,
+        out,
+        id_columns=id_columns,
+        fmt=fmt,
+        threshold=threshold,
+        threads=threads or os.cpu_count() or 1,
+    )

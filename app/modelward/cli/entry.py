@@ -14,6 +14,8 @@ import modelward.cli.evidence as evidence
 import modelward.cli.monitoring as monitoring
 import modelward.cli.policies as policies
 import modelward.cli.registry as registry
+import modelward.cli.run as run
+import modelward.cli.scoring as scoring
 import modelward.cli.watch as watch
 from modelward import __version__
 from modelward.cli.common import COMMON, Handler
@@ -22,7 +24,7 @@ from modelward.core.errors import ModelWardError
 from modelward.core.paths import resolve_home
 
 # Each module declares its own commands; the order here is the order of --help.
-GROUPS = (registry, audit, watch, compute, monitoring, policies, evidence, app)
+GROUPS = (registry, audit, watch, run, compute, scoring, monitoring, policies, evidence, app)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,221 @@
+"""Batch scoring: ``modelward score`` against a bare pyarrow + scikit-learn floor.
+
+Synthetic data: N rows x 25 numeric features and an ``id`` column, written to
+Parquet by DuckDB. Two models are trained on the first 50,000 rows and
+registered with ``api.log_model``: a HistGradientBoostingClassifier and a
+StandardScaler + LogisticRegression pipeline.
+
+For each model and each round (interleaved, the order alternating), it times
+two whole processes:
+
+* modelward: ``modelward score NAME:1 --data in.parquet -o out.parquet
+  --id-column id`` (start-up, registry, safe load, read, checks, predict,
+  write Parquet, hashes, manifest, audit event);
+* floor: a script that loads the same estimator (joblib), reads the same file
+  with ``pyarrow.parquet.ParquetFile.iter_batches``, calls ``predict_proba`` on
+  each record batch and writes the same columns (``id``, ``prediction``,
+  ``proba_0``, ``proba_1``) with ``pyarrow.parquet.ParquetWriter``.
+
+Both use every core and 65,536-row batches. Peak memory is each child's
+``ru_maxrss`` (``os.wait4``). Usage::
+
+    python bench/bench_score.py                 # 1,000,000 rows, 3 rounds
+    python bench/bench_score.py --rows 200000 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FLOOR = r"""
+import sys, joblib, numpy as np, pyarrow as pa, pyarrow.parquet as pq
+model_path, data, out = sys.argv[1:4]
+model = joblib.load(model_path)
+features = [f"x{i}" for i in range(25)]
+pf = pq.ParquetFile(data)
+writer = None
+for batch in pf.iter_batches(batch_size=65536, columns=["id", *features]):
+    X = batch.select(features).to_pandas()
+    proba = model.predict_proba(X)
+    cols = {"id": batch.column("id"),
+            "prediction": pa.array(model.classes_[proba.argmax(axis=1)])}
+    for j, c in enumerate(model.classes_):
+        cols[f"proba_{c}"] = pa.array(proba[:, j])
+    table = pa.table(cols)
+    if writer is None:
+        writer = pq.ParquetWriter(out, table.schema)
+    writer.write_table(table)
+writer.close()
+"""
+
+
+MODELS = ("hgb", "logreg")
+
+
+def make_data(path: Path, n: int) -> None:
+    import duckdb
+
+    num = ", ".join(f"random() * 2 - 1 AS x{i}" for i in range(25))
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    con.execute("SELECT setseed(0.42)")
+    con.execute(
+        f"""COPY (
+            SELECT CAST(range AS BIGINT) AS id, *,
+                   CAST(x0 + 0.5 * x1 - 0.3 * x2 + random() - 0.5 > 0 AS INTEGER) AS y
+            FROM (SELECT range, {num} FROM range({n}))
+        ) TO '{path}' (FORMAT parquet)"""
+    )
+    con.close()
+
+
+def make_models(data: Path, reg: Path, folder: Path) -> dict[str, Path]:
+    import joblib
+    import pyarrow.parquet as pq
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from modelward import api
+
+    head = pq.ParquetFile(data).iter_batches(batch_size=50_000).__next__().to_pandas()
+    X = head[[f"x{i}" for i in range(25)]]
+    y = head["y"]
+    models = {
+        "hgb": HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(X, y),
+        "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y),
+    }
+    out = {}
+    assert tuple(models) == MODELS
+    for name, est in models.items():
+        api.log_model(est, name, X=X, y=y, registry=str(reg))
+        path = folder / f"{name}.joblib"
+        joblib.dump(est, path)
+        out[name] = path
+    api.open_registry(str(reg)).close()
+    return out
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode() if p.stderr else ""
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}… failed ({p.returncode}): {err}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", metavar="FILE", help="write the raw figures as JSON")
+    ap.add_argument("--setup", metavar="DIR", help=argparse.SUPPRESS)
+    ap.add_argument("--setup-small", metavar="DIR", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.setup:
+        make_data(Path(args.setup) / "in.parquet", args.rows)
+        make_models(Path(args.setup) / "in.parquet", Path(args.setup) / "reg", Path(args.setup))
+        return
+    if args.setup_small:
+        make_data(Path(args.setup_small) / "small.parquet", 1000)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
+        t = Path(tmp)
+        data, reg = t / "in.parquet", t / "reg"
+        t0 = time.perf_counter()
+        # Set up in a child, so this process stays small: a child's peak RSS
+        # starts from its parent's at fork time.
+        subprocess.run(
+            [sys.executable, __file__, "--setup", tmp, "--rows", str(args.rows)], check=True
+        )
+        models = {name: t / f"{name}.joblib" for name in MODELS}
+        small = t / "small.parquet"
+        subprocess.run([sys.executable, __file__, "--setup-small", tmp], check=True)
+        print(
+            f"{args.rows:,} rows x 25 columns, {data.stat().st_size / 1e6:.0f} MB Parquet "
+            f"(setup {time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
+        env = dict(os.environ)
+        env["MODELWARD_HOME"] = str(reg)
+        floor_py = t / "floor.py"
+        floor_py.write_text(FLOOR)
+
+        def commands(name: str, src: Path) -> dict[str, list[str]]:
+            out = t / f"out-{name}-{src.stem}.parquet"
+            return {
+                "modelward": [
+                    *(sys.executable, "-m", "modelward", "score", f"{name}:1"),
+                    *("--data", str(src), "-o", str(out), "--id-column", "id"),
+                    *("--registry", str(reg)),
+                ],
+                "floor": [sys.executable, str(floor_py), str(models[name]), str(src), str(out)],
+            }
+
+        figures: dict[str, dict[str, list[float]]] = {m: {} for m in models}
+        for r in range(args.rounds):
+            for name in models:
+                for size, src in (("", data), ("_1k", small)):
+                    cmds = commands(name, src)
+                    order = ["floor", "modelward"] if r % 2 == 0 else ["modelward", "floor"]
+                    for who in order:
+                        secs, mb = run(cmds[who], env)
+                        figures[name].setdefault(who + size, []).append(secs)
+                        figures[name].setdefault(f"{who}{size}_mb", []).append(mb)
+                        print(
+                            f"  round {r + 1} {name:<7} {who + size:<12} {secs:7.2f} s  {mb:6.0f} MB",
+                            flush=True,
+                        )
+
+    med = statistics.median
+    print()
+    print(
+        "| model | modelward s (median, min–max) | floor s (median, min–max) | ratio of medians "
+        "| same on 1,000 rows (start-up) | ratio of the per-row part | peak MB modelward / floor |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    summary = {}
+    for name, f in figures.items():
+        mw, fl = f["modelward"], f["floor"]
+        mw1, fl1 = f["modelward_1k"], f["floor_1k"]
+        ratio = med(mw) / med(fl)
+        per_row = (med(mw) - med(mw1)) / max(med(fl) - med(fl1), 1e-9)
+        summary[name] = {**f, "ratio": ratio, "ratio_per_row": per_row}
+        print(
+            f"| {name} | {med(mw):.2f} ({min(mw):.2f}–{max(mw):.2f}) "
+            f"| {med(fl):.2f} ({min(fl):.2f}–{max(fl):.2f}) | {ratio:.2f}× "
+            f"| {med(mw1):.2f} / {med(fl1):.2f} s | {per_row:.2f}× "
+            f"| {max(f['modelward_mb']):.0f} / {max(f['floor_mb']):.0f} |"
+        )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "rounds": args.rounds,
+                    "machine": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "figures": summary,
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
