@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -41,6 +40,7 @@ from modelward.ui.controllers.policies import PolicyController
 from modelward.ui.controllers.policy_tasks import set_alias_or_ask
 from modelward.ui.dialogs.alias import AliasDialog
 from modelward.ui.dialogs.compare import CompareDialog
+from modelward.ui.dialogs.register import RegisterNameDialog
 from modelward.ui.dialogs.settings import SettingsDialog
 from modelward.ui.dialogs.training import TrainingDialog
 from modelward.ui.dialogs.watch import AddFolderDialog
@@ -58,6 +58,7 @@ from modelward.ui.pages.validation_page import ValidationPage, open_in_window
 from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
 from modelward.ui.registry_watch import RegistryFileWatcher
+from modelward.ui.texts import window_text
 from modelward.ui.theme import apply_theme
 from modelward.ui.widgets import label
 
@@ -504,7 +505,9 @@ class MainWindow(QMainWindow):
         self._update_jobs_status()
 
     def notify(self, text: str, *, error: bool = False) -> None:
-        self.statusBar().showMessage(("⚠ " if error else "") + text, 10_000 if error else 6000)
+        self.statusBar().showMessage(
+            ("⚠ " if error else "") + window_text(text), 10_000 if error else 6000
+        )
 
     def _update_jobs_status(self, *_a: object) -> None:
         active = self.jobs.runner.active()
@@ -561,16 +564,23 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ training, validation, comparison
     def _known_refs(self) -> tuple[list[str], str, str]:
-        """Refs of the model page's versions, its champion (or older) and selected version."""
+        """Refs of the model page's versions, the champion and the challenger (or selected).
+
+        The champion is the version holding the ``champion`` alias (without one, the
+        newest version other than the selected one). The challenger is the selected
+        version; when the selected version *is* the champion, the newest other version.
+        """
         data = self.model_page.data
         if data is None or data.name != self._model_name:
             return [], "", ""
-        refs = [v.ref for v in data.versions]
+        refs = [v.ref for v in data.versions]  # newest first
         sel = self.model_page.selected_versions()
         chosen = sel[0].ref if sel else (refs[0] if refs else "")
         champ = next((v.ref for v in data.versions if "champion" in v.aliases), "")
-        if not champ or champ == chosen:
-            champ = next((r for r in refs if r != chosen), "")
+        if not champ:
+            return refs, next((r for r in refs if r != chosen), ""), chosen
+        if chosen == champ:
+            chosen = next((r for r in refs if r != champ), "")
         return refs, champ, chosen
 
     def open_training_dialog(self, data: str = "", name: str = "") -> Any:
@@ -586,7 +596,14 @@ class MainWindow(QMainWindow):
     def open_validation(self, ref: str = "", data: str = "") -> Any:
         """A window that validates a version on labelled data (ROC, PR, calibration, …)."""
         refs, _, chosen = self._known_refs()
-        page = ValidationPage(self.registry, self.jobs, refs=refs, ref=ref or chosen, data=data)
+        page = ValidationPage(
+            self.registry,
+            self.jobs,
+            refs=refs,
+            ref=ref or chosen,
+            data=data,
+            reader=self.reader,
+        )
         return open_in_window(page, "Validate a version", self)
 
     def open_comparison(self, champion: str = "", challenger: str = "", data: str = "") -> Any:
@@ -599,6 +616,7 @@ class MainWindow(QMainWindow):
             champion=champion or champ,
             challenger=challenger or chosen,
             data=data,
+            reader=self.reader,
         )
         return open_in_window(page, "Champion and challenger", self)
 
@@ -613,16 +631,30 @@ class MainWindow(QMainWindow):
         )
         if not files:
             return
-        name = None
         if len(files) == 1:
-            text, ok = QInputDialog.getText(
-                self, "Register a model", "Model name:", text=tasks.model_name_for(Path(files[0]))
-            )
-            if not ok:
-                return
-            name = text.strip() or None
-        self.register_files(files, name)
+            self.open_register_dialog(files[0])
+            return
+        self.register_files(files)
         self.show_page(Page.JOBS)
+
+    def open_register_dialog(self, path: str) -> RegisterNameDialog:
+        """Ask which model ``path`` becomes a version of, then register it as a job."""
+        dlg = RegisterNameDialog(
+            Path(path).name,
+            tasks.model_name_for(Path(path)),
+            self.reader,
+            self.registry,
+            self,
+        )
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            self.register_files([path], dlg.name())
+            self.show_page(Page.JOBS)
+
+        dlg.accepted.connect(accepted)
+        dlg.open()
+        return dlg
 
     def choose_watch_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Watch a folder")

@@ -139,3 +139,26 @@ def poll_changes(
     if key == last:
         return key, None
     return key, registry.audit_head()
+
+
+PICKER_LIMIT = 20_000
+"""At most this many versions are offered by a version picker (newest first per model)."""
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """One version a picker offers: its ref and its aliases."""
+
+    ref: str
+    aliases: tuple[str, ...]
+
+
+def version_choices(registry: Registry, limit: int = PICKER_LIMIT) -> list[VersionChoice]:
+    """Every version of the registry, by model name, newest first (reader thread)."""
+    versions = registry.list_versions(limit=limit, order_by="m.name, v.version DESC")
+    return [VersionChoice(v.ref, tuple(v.aliases)) for v in versions]
+
+
+def model_names(registry: Registry) -> list[str]:
+    """The names of the registry's models, sorted (reader thread)."""
+    return [m.name for m in registry.list_models()]

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -155,6 +155,18 @@ class ModelPage(QWidget):
         self.subtitle.setText("Loading…")
 
     def set_data(self, data: ModelPageData, select_version: int | None = None) -> None:
+        """Show ``data``; select ``select_version``, else keep the user's selection.
+
+        A background refresh of the same model keeps the selected versions (and
+        the current one), so the next action never hits another version.
+        """
+        keep: list[int] = []
+        current: int | None = None
+        if select_version is None and self.data is not None and self.data.name == data.name:
+            keep = [v.version for v in self.selected_versions()]
+            cur = self.versions.currentIndex()
+            if cur.isValid() and cur.row() < len(self.data.versions):
+                current = self.data.versions[cur.row()].version
         self.data = data
         self.title.setText(data.name)
         while self.badges.count():
@@ -178,6 +190,9 @@ class ModelPage(QWidget):
         self._fill_versions(data)
         self._fill_alias_history(data)
         self._fill_audit(data)
+        if keep and self._select(keep, current):
+            self._update_details()
+            return
         row = 0
         if select_version is not None:
             for i, v in enumerate(data.versions):
@@ -186,6 +201,25 @@ class ModelPage(QWidget):
         if data.versions:
             self.versions.selectRow(row)
         self._update_details()
+
+    def _select(self, versions: list[int], current: int | None) -> bool:
+        """Select the rows of ``versions`` (those still there); whether any was."""
+        assert self.data is not None
+        rows = [i for i, v in enumerate(self.data.versions) if v.version in versions]
+        if not rows:
+            return False
+        sm = self.versions.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        sm.clearSelection()
+        cur_row = next(
+            (i for i, v in enumerate(self.data.versions) if v.version == current), rows[0]
+        )
+        sm.setCurrentIndex(
+            self.versions_model.index(cur_row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+        )
+        for r in rows:
+            sm.select(self.versions_model.index(r, 0), flags)
+        return True
 
     def _fill_versions(self, data: ModelPageData) -> None:
         self.versions_model.set_versions(data.versions)
