@@ -250,7 +250,9 @@ def test_every_button_of_the_window_has_a_tooltip(qtbot, make_main_window, tmp_p
             f"{type(b.window()).__name__}: {b.text()}"
             for r in roots
             for b in _buttons(r)
-            if b.text() and not b.toolTip() and b.parent() is not None
+            if b.text()
+            and not b.toolTip()
+            and b.parent() is not None
             and type(b.parent()).__name__ not in ("QDialogButtonBox", "QTabBar", "QMenuBar")
         }
     )
@@ -286,7 +288,8 @@ def test_an_audit_event_opens_in_a_detail_view_and_the_trail_exports(
     wait_loaded(win.audit_model)
     table = win.audit_page.table
     row = next(
-        r for r in range(win.audit_model.rowCount())
+        r
+        for r in range(win.audit_model.rowCount())
         if win.audit_model.index(r, 3).data() == "alias.set"
     )
     ix = win.audit_model.index(row, 0)
@@ -308,3 +311,103 @@ def test_an_audit_event_opens_in_a_detail_view_and_the_trail_exports(
 
 
 _ = QTimer  # (kept for tests that close modal dialogs)
+
+
+# ------------------------------------------------------------------ items 8 and 9: training
+@pytest.fixture
+def loans_csv(tmp_path: Path) -> Path:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 300
+    income = rng.normal(50, 10, n).round(0).astype(int)  # integers, not unique
+    df = pd.DataFrame(
+        {
+            "loan_id": np.arange(1000, 1000 + n),
+            "row": rng.permutation(n),  # consecutive integers, shuffled: an id all the same
+            "income": income,
+            "debt": rng.normal(20, 5, n),
+            "amount": rng.gamma(2.0, 1500.0, n),  # continuous
+            "default": (rng.random(n) < 0.3).astype(int),  # 0/1
+        }
+    )
+    path = tmp_path / "loans.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def _training_dialog(qtbot, win: MainWindow, csv: Path):
+    from modelward.ui.dialogs.training import TrainingDialog
+
+    win.acts[Ids.TRAIN].trigger()
+    dlg = win.findChild(TrainingDialog)
+    assert dlg is not None and dlg.isVisible()
+    with qtbot.waitSignal(dlg.sig_preview_loaded, timeout=20_000):
+        dlg.data_edit.setFocus()
+        dlg.data_edit.clear()
+        qtbot.keyClicks(dlg.data_edit, str(csv))
+        qtbot.keyClick(dlg.data_edit, Qt.Key.Key_Return)
+    return dlg
+
+
+def _features(dlg) -> dict[str, bool]:
+    from modelward.ui.dialogs.training import COLUMN_ROLE
+
+    items = [dlg.features_list.item(i) for i in range(dlg.features_list.count())]
+    return {it.data(COLUMN_ROLE): it.checkState() == Qt.CheckState.Checked for it in items}
+
+
+def test_id_like_columns_are_not_features_by_default(qtbot, make_main_window, loans_csv):
+    win = make_main_window()
+    dlg = _training_dialog(qtbot, win, loans_csv)
+    assert dlg.target_combo.currentText() == "default"
+    assert _features(dlg) == {
+        "loan_id": False,
+        "row": False,
+        "income": True,
+        "debt": True,
+        "amount": True,
+    }
+    marked = [
+        dlg.features_list.item(i).text()
+        for i in range(dlg.features_list.count())
+        if "id-like" in dlg.features_list.item(i).text()
+    ]
+    assert marked == ["loan_id  (id-like)", "row  (id-like)"]
+    dlg.close()
+
+
+def test_the_estimators_offered_follow_the_target(qtbot, make_main_window, loans_csv):
+    win = make_main_window()
+    dlg = _training_dialog(qtbot, win, loans_csv)
+    qtbot.waitUntil(lambda: len(dlg.offered_estimators()) > 10, timeout=30_000)  # full list
+    offered = dlg.offered_estimators()
+    assert "LogisticRegression" in offered
+    assert not [n for n in offered if n.endswith("Regressor") or n in ("Ridge", "LinearRegression")]
+
+    dlg.target_combo.setCurrentText("amount")  # continuous
+    offered = dlg.offered_estimators()
+    assert "Ridge" in offered and "HistGradientBoostingRegressor" in offered
+    assert not [n for n in offered if n.endswith("Classifier") or n == "LogisticRegression"]
+    assert dlg.estimator_combo.currentText() in offered
+    dlg.close()
+
+
+def test_enter_in_the_estimator_field_does_not_start_training(qtbot, make_main_window, loans_csv):
+    win = make_main_window()
+    dlg = _training_dialog(qtbot, win, loans_csv)
+    started: list[int] = []
+    dlg.sig_training_started.connect(started.append)
+    dlg.sig_training_failed.connect(lambda m: started.append(-1))
+    edit = dlg.estimator_combo.lineEdit()
+    dlg.activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=5_000)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "LogisticRegression")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(dlg.params_edit.hasFocus, timeout=5_000)  # Enter moved on
+    qtbot.keyClick(dlg.params_edit, Qt.Key.Key_Return)  # a new line, not a start
+    assert not started and not win.jobs.runner.jobs() and dlg._pending is None
+    dlg.close()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
-from PySide6.QtGui import QFontMetrics, QPalette
+from PySide6.QtGui import QFontMetrics, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QHeaderView,
     QLabel,
@@ -35,6 +36,8 @@ def label(
 def setup_table(view: QTableView | QTableWidget, *, stretch_last: bool = True) -> None:
     """The look every table shares: row selection, no grid, compact rows, no row numbers."""
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    # Tab leaves the table for the next control; arrows move between cells.
+    view.setTabKeyNavigation(False)
     view.setAlternatingRowColors(True)
     view.setShowGrid(False)
     view.setWordWrap(False)
@@ -166,3 +169,17 @@ class ProgressDelegate(QStyledItemDelegate):
         opt.palette.setColor(QPalette.ColorRole.Highlight, accent)
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, opt, painter, option.widget)
+
+
+def on_enter(view: QAbstractItemView, slot: Callable[[QModelIndex], object]) -> None:
+    """Call ``slot(current index)`` when Enter or Return is pressed in ``view``."""
+
+    def fire() -> None:
+        ix = view.currentIndex()
+        if ix.isValid():
+            slot(ix)
+
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        sc = QShortcut(QKeySequence(key), view)
+        sc.setContext(Qt.ShortcutContext.WidgetShortcut)
+        sc.activated.connect(fire)

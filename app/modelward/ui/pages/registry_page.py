@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from modelward.core.errors import InvalidInput
 from modelward.ui.models.roles import REF_ROLE
 from modelward.ui.models.versions_table import QtVersionsTableModel
-from modelward.ui.widgets import ColumnFitter, label, setup_table
+from modelward.ui.widgets import ColumnFitter, label, on_enter, setup_table
 
 SEARCH_HINT = (
     "Search: name:credit alias:champion roc_auc>0.8 created>2026-01-01 -status:quarantined"
@@ -75,6 +75,7 @@ class RegistryPage(QWidget):
         self.search.textChanged.connect(self._on_search_edited)
         self.search.returnPressed.connect(self.apply_search)
         self.table.doubleClicked.connect(self._on_table_activated)
+        on_enter(self.table, self._on_table_activated)
         model.sig_loaded.connect(self._on_model_loaded)
         model.sig_load_failed.connect(self._on_load_failed)
         self._fitted: tuple[tuple[str, ...], int] = ((), 0)
