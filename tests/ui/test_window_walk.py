@@ -258,7 +258,7 @@ def test_every_button_of_the_window_has_a_tooltip(qtbot, make_main_window, tmp_p
     )
     for t in roots[1:]:
         t.close()
-    assert not missing, missing
+    assert not missing, "\n".join(missing)
 
 
 def test_a_refused_registration_replaces_the_previous_job_in_the_jobs_pane(
@@ -270,16 +270,15 @@ def test_a_refused_registration_replaces_the_previous_job_in_the_jobs_pane(
         win.register_files([str(good)], "good")
     bad = tmp_path / "noise.joblib"
     bad.write_bytes(b"\x00\x13 not a model at all" * 50)
-    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=30_000) as blocker:
-        job = win.register_files([str(bad)], "bad")
-    assert blocker.args[0] == job
+    job = win.register_files([str(bad)], "bad")
+    qtbot.waitUntil(lambda: win.jobs.runner.get(job).state.done, timeout=30_000)
     win.acts[Ids.PAGE_JOBS].trigger()
     qtbot.waitUntil(lambda: win.jobs_page.shown_job_id() == job, timeout=5_000)
     assert "noise.joblib" in win.jobs_page.detail_text()
 
 
 def test_an_audit_event_opens_in_a_detail_view_and_the_trail_exports(
-    qtbot, make_main_window, tmp_path, wait_loaded
+    qtbot, make_main_window, tmp_path, wait_loaded, monkeypatch
 ):
     from modelward.ui.dialogs.audit_event import AuditEventDialog
 
@@ -294,20 +293,28 @@ def test_an_audit_event_opens_in_a_detail_view_and_the_trail_exports(
     )
     ix = win.audit_model.index(row, 0)
     table.scrollTo(ix)
+    # A double-click is a press and release, then the second press (as Qt sees a user's).
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(ix).center())
     qtbot.mouseDClick(
         table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(ix).center()
     )
+    qtbot.waitUntil(lambda: win.findChild(AuditEventDialog) is not None, timeout=10_000)
     dlg = win.findChild(AuditEventDialog)
-    assert dlg is not None and dlg.isVisible()
+    assert dlg.isVisible()
     assert dlg.reason.toPlainText() == "first champion"
     assert '\n  "' in dlg.after.toPlainText()  # pretty-printed JSON
     dlg.close()
 
-    out = tmp_path / "trail.jsonl"
-    pytest.importorskip("modelward.core.evidence")
+    # Export through the page's button (the file dialog answered like a user would).
+    out = tmp_path / "trail.csv"
+    monkeypatch.setattr(
+        "modelward.ui.pages.audit_page.QFileDialog.getSaveFileName",
+        lambda *a, **k: (str(out), "CSV (*.csv)"),
+    )
     with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=30_000):
-        win.audit_page.export_to(str(out))
-    assert out.exists() and out.stat().st_size > 0
+        qtbot.mouseClick(win.audit_page.export_button, Qt.MouseButton.LeftButton)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("seq,") and len(lines) == 1 + win.registry.audit_head()
 
 
 _ = QTimer  # (kept for tests that close modal dialogs)

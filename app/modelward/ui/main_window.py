@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from modelward import __version__
 from modelward.core import query
+from modelward.core.audit_lookup import audit_event
 from modelward.core.domain import AuditReport
 from modelward.core.jobs import JobKind, JobState
 from modelward.core.registry import Registry
@@ -39,6 +40,7 @@ from modelward.ui.controllers.evidence import EvidenceController
 from modelward.ui.controllers.policies import PolicyController
 from modelward.ui.controllers.policy_tasks import set_alias_or_ask
 from modelward.ui.dialogs.alias import AliasDialog
+from modelward.ui.dialogs.audit_event import AuditEventDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.register import RegisterNameDialog
 from modelward.ui.dialogs.settings import SettingsDialog
@@ -189,6 +191,7 @@ class MainWindow(QMainWindow):
             self.nav.addItem(item)
         nl.addWidget(self.nav, 1)
         self.settings_button = QPushButton("Settings")
+        self.settings_button.setToolTip("Theme, registry location, key metric columns (Ctrl+,)")
         sb = QHBoxLayout()
         sb.setContentsMargins(10, 0, 10, 0)
         sb.addWidget(self.settings_button)
@@ -268,6 +271,8 @@ class MainWindow(QMainWindow):
         self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
         self.nav.currentRowChanged.connect(self._on_page_changed)
         self.audit_page.sig_verify_requested.connect(acts[Ids.VERIFY].trigger)
+        self.audit_page.sig_event_requested.connect(self.open_audit_event)
+        self.audit_page.sig_export_requested.connect(self.export_audit)
         self.watch_page.sig_add_requested.connect(self.open_add_folder_dialog)
         self.watch.sig_watch_event.connect(self._on_watch_event, q)
         self.watch.sig_folders_changed.connect(self._on_watch_folders_changed, q)
@@ -414,6 +419,10 @@ class MainWindow(QMainWindow):
                 self._model_select = None
                 self.update_actions()
                 self.sig_model_page_loaded.emit(data.name)
+        elif channel == "audit-event":
+            dlg = AuditEventDialog(result, self)
+            dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dlg.open()
         elif channel == "compare":
             a, b = result
             dlg = CompareDialog(a, b, self)
@@ -435,7 +444,7 @@ class MainWindow(QMainWindow):
             self.registry_stack.setCurrentIndex(RegistryView.WELCOME)
         elif n > 0 and view == RegistryView.WELCOME:
             self.registry_stack.setCurrentIndex(RegistryView.TABLE)
-        total = "" if filtered else f"{n:,} versions · "
+        total = "" if filtered else f"{n:,} version{'' if n == 1 else 's'} · "
         self.status_label.setText(f"{total}{self.registry.home}")
 
     # ------------------------------------------------------------ jobs
@@ -444,6 +453,7 @@ class MainWindow(QMainWindow):
         job_id = self.jobs.submit(kind, title, fn, *args)
         if action:
             self._job_actions[job_id] = action
+        self.jobs_page.follow(job_id)
         self._update_jobs_status()
         return job_id
 
@@ -477,6 +487,20 @@ class MainWindow(QMainWindow):
         self.audit_page.show_verifying()
         return self.submit_job(
             JobKind.VERIFY, "Verify audit chain", tasks.verify_audit, self.registry, action="verify"
+        )
+
+    def open_audit_event(self, seq: int) -> None:
+        """Show audit event ``seq`` in full (read in the background)."""
+        self.reader.submit("audit-event", audit_event, self.registry, seq)
+
+    def export_audit(self, path: str) -> int:
+        """Export the whole audit trail (CSV or JSON, with its hashes) as a job."""
+        return self.submit_job(
+            JobKind.OTHER,
+            f"Export the audit trail to {Path(path).name}",
+            tasks.export_audit,
+            self.registry,
+            path,
         )
 
     def compare(self, ref_a: str, ref_b: str) -> None:

@@ -162,3 +162,13 @@ def version_choices(registry: Registry, limit: int = PICKER_LIMIT) -> list[Versi
 def model_names(registry: Registry) -> list[str]:
     """The names of the registry's models, sorted (reader thread)."""
     return [m.name for m in registry.list_models()]
+
+
+def export_audit(ctx: JobContext, registry: Registry, path: str) -> str:
+    """Export the whole audit trail with core's export (a job)."""
+    # On first use: the evidence modules cost the window's start, and exports are rare.
+    from modelward.core.evidence.audit_export import export_audit as export
+
+    res = export(registry, path, progress=ctx.progress, cancel=ctx.cancel)
+    chain = "chain intact" if res.get("chain_ok") else "chain NOT intact"
+    return f"Exported {res['events']:,} audit events to {Path(path).name} ({chain})"

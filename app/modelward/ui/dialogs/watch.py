@@ -34,6 +34,7 @@ class AddFolderDialog(QDialog):
         self.path = QLineEdit(path)
         self.path.setPlaceholderText("A folder your notebooks or jobs save into")
         browse = QPushButton("Browse…")
+        browse.setToolTip("Choose the folder")
         browse.clicked.connect(self._on_browse)
         row.addWidget(self.path, 1)
         row.addWidget(browse)

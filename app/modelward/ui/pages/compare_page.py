@@ -97,6 +97,7 @@ class ComparePage(JobPage):
         self.gates_edit = QLineEdit(gates)
         self.gates_edit.setPlaceholderText("gates, e.g. roc_auc>=champion-0.01, accuracy>=0.7")
         self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Score both versions on the same rows and check the gates")
         self.compare_button.setProperty("primary", True)
         row2.addWidget(label("Data", "SectionTitle"))
         row2.addWidget(self.data_edit, 2)

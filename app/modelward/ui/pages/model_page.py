@@ -89,6 +89,9 @@ class ModelPage(QWidget):
         self.compare_button = QPushButton("Compare…")
         self.compare_button.setToolTip("Select two versions, then compare them")
         self.alias_button = QPushButton("Set alias…")
+        self.alias_button.setToolTip(
+            "Point an alias (champion, staging, …) at the selected version"
+        )
         self.alias_button.setProperty("primary", True)
         self.monitor_button = QPushButton("Monitoring")
         self.monitor_button.setToolTip("Drift and performance over time of the selected version")

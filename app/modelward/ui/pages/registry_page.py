@@ -41,6 +41,7 @@ class RegistryPage(QWidget):
         head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
         head.addStretch(1)
         self.register_button = QPushButton("Register a model…")
+        self.register_button.setToolTip("Check model files and register them (Ctrl+O)")
         self.register_button.setProperty("primary", True)
         head.addWidget(self.register_button)
         lay.addLayout(head)

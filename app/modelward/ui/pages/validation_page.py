@@ -104,6 +104,7 @@ class JobPage(QWidget):
         edit = QLineEdit(data)
         edit.setPlaceholderText("a labelled CSV or Parquet file")
         browse = QPushButton("Browse…")
+        browse.setToolTip("Choose a labelled CSV or Parquet file")
 
         def choose() -> None:
             path, _ = QFileDialog.getOpenFileName(self, "Labelled data", "", TABLE_FILTER)
@@ -196,6 +197,7 @@ class ValidationPage(JobPage):
         self.target_edit.setPlaceholderText("target (default: as trained)")
         self.target_edit.setMaximumWidth(190)
         self.validate_button = QPushButton("Validate")
+        self.validate_button.setToolTip("Score the version on the file: metrics and curves")
         self.validate_button.setProperty("primary", True)
         row.addWidget(label("Version", "SectionTitle"))
         row.addWidget(self.ref_combo)
