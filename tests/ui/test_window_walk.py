@@ -418,3 +418,69 @@ def test_enter_in_the_estimator_field_does_not_start_training(qtbot, make_main_w
     qtbot.keyClick(dlg.params_edit, Qt.Key.Key_Return)  # a new line, not a start
     assert not started and not win.jobs.runner.jobs() and dlg._pending is None
     dlg.close()
+
+
+# ------------------------------------------------------------------ item 7
+def clipped_texts(root: QWidget) -> list[str]:
+    """Visible labels and buttons of ``root`` whose text needs more room than they have."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    out = []
+    for w in root.findChildren(QWidget):
+        if not w.isVisibleTo(root) or not w.isVisible():
+            continue
+        if isinstance(w, QLabel) and not w.wordWrap() and w.text() and not w.pixmap():
+            fm = w.fontMetrics()
+            lines = w.text().splitlines()
+            need = max(fm.horizontalAdvance(line) for line in lines)
+            m = w.contentsMargins()
+            have = w.contentsRect().width() - w.margin() * 2
+            if need > have + 1:
+                out.append(f"label {w.text()!r}: needs {need}, has {have} (margins {m.left()})")
+        elif isinstance(w, QAbstractButton) and w.text() and type(w).__name__ != "QToolButton":
+            if w.width() + 1 < w.minimumSizeHint().width():
+                out.append(
+                    f"button {w.text()!r}: needs {w.minimumSizeHint().width()}, has {w.width()}"
+                )
+    return out
+
+
+def test_nothing_is_cut_off_at_1024_by_700(qtbot, make_main_window, tmp_path):
+    from modelward.core.registry import Registry
+
+    reg = Registry(tmp_path / "registry", idle_release=0.2)
+    for seed in (1, 2, 3):
+        register_file(
+            reg, write_joblib(tmp_path / f"c{seed}.joblib", seed=seed), "credit-risk-scorecard"
+        )
+    reg.set_alias("credit-risk-scorecard:1", "champion", "first")
+    reg.set_alias("credit-risk-scorecard:3", "challenger", "next")
+    win = make_main_window(reg)
+    win.resize(1024, 700)
+    qtbot.waitUntil(lambda: win.versions_model.rowCount() == 3, timeout=10_000)
+    problems: dict[str, list[str]] = {}
+
+    def check(where: str) -> None:
+        QApplication.processEvents()
+        found = clipped_texts(win)
+        if found:
+            problems[where] = found
+
+    check("registry")
+    with qtbot.waitSignal(win.sig_model_page_loaded, timeout=10_000):
+        win.open_model("credit-risk-scorecard")
+    check("model page")
+    chips = [w.text() for w in win.model_page.findChildren(QWidget) if w.objectName() == "Badge"]
+    assert sorted(chips) == ["challenger → v3", "champion → v1"]
+    for act in (
+        Ids.PAGE_JOBS,
+        Ids.PAGE_AUDIT,
+        Ids.PAGE_WATCH,
+        Ids.PAGE_MONITORING,
+        Ids.PAGE_ALERTS,
+        Ids.PAGE_APPROVALS,
+        Ids.PAGE_POLICIES,
+    ):
+        win.acts[act].trigger()
+        check(act)
+    assert not problems, problems

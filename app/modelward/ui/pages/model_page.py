@@ -86,6 +86,11 @@ class ModelPage(QWidget):
         self.badges.setSpacing(6)
         head.addLayout(self.badges)
         head.addStretch(1)
+        lay.addLayout(head)
+        # The actions get a row of their own: beside the title and the alias chips they
+        # were squeezed (and cut off) below ~1300 px.
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
         self.compare_button = QPushButton("Compare…")
         self.compare_button.setToolTip("Select two versions, then compare them")
         self.alias_button = QPushButton("Set alias…")
@@ -95,13 +100,14 @@ class ModelPage(QWidget):
         self.alias_button.setProperty("primary", True)
         self.monitor_button = QPushButton("Monitoring")
         self.monitor_button.setToolTip("Drift and performance over time of the selected version")
-        head.addWidget(self.monitor_button)
-        head.addWidget(self.compare_button)
-        head.addWidget(self.alias_button)
-        lay.addLayout(head)
-        self._head = head
-        self.subtitle = label("", "Muted")
+        bar.addWidget(self.monitor_button)
+        bar.addWidget(self.compare_button)
+        bar.addWidget(self.alias_button)
+        self._head = bar
+        self.subtitle = label("", "Muted", wrap=True)
         lay.addWidget(self.subtitle)
+        bar.addStretch(1)
+        lay.addLayout(bar)
 
         split = QSplitter(Qt.Orientation.Vertical)
         self.versions_model = ModelVersionsTableModel(self)
