@@ -484,3 +484,26 @@ def test_nothing_is_cut_off_at_1024_by_700(qtbot, make_main_window, tmp_path):
         win.acts[act].trigger()
         check(act)
     assert not problems, problems
+
+
+def test_add_folder_lists_the_models_for_data_batches(qtbot, make_main_window, tmp_path):
+    from modelward.core.watch import DATA
+    from modelward.ui.dialogs.watch import AddFolderDialog
+
+    win = make_main_window(three_versions(tmp_path))
+    win.acts[Ids.PAGE_WATCH].trigger()
+    qtbot.mouseClick(win.watch_page.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.findChild(AddFolderDialog) is not None, timeout=5_000)
+    dlg = win.findChild(AddFolderDialog)
+    qtbot.waitUntil(lambda: dlg.model_name.loaded, timeout=10_000)
+    assert [dlg.model_name.itemText(i) for i in range(dlg.model_name.count())] == [
+        "credit",
+        "other",
+    ]
+    dlg.path.setText(str(tmp_path / "batches"))
+    dlg.kind.setCurrentIndex(dlg.kind.findData(DATA))
+    assert not dlg.ok_button.isEnabled()  # data batches need their model
+    dlg.model_name.setCurrentIndex(0)
+    assert dlg.ok_button.isEnabled()
+    assert dlg.values()[2] == "credit"
+    dlg.reject()

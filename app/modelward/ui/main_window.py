@@ -573,7 +573,7 @@ class MainWindow(QMainWindow):
         self.notify(message, error=True)
 
     def open_add_folder_dialog(self, path: str = "") -> AddFolderDialog:
-        dlg = AddFolderDialog(path, self)
+        dlg = AddFolderDialog(path, self, reader=self.reader, registry=self.registry)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.accepted.connect(lambda: self.add_watched_folder(*dlg.values()))
         dlg.open()
