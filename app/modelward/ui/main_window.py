@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
 
 from modelward import __version__
 from modelward.core import query
-from modelward.core.audit_lookup import audit_event
 from modelward.core.domain import AuditReport
 from modelward.core.jobs import JobKind, JobState
 from modelward.core.registry import Registry
+from modelward.core.registry.audit_lookup import audit_event
 from modelward.core.settings import Settings, save_settings
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
