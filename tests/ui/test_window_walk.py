@@ -445,17 +445,30 @@ def clipped_texts(root: QWidget) -> list[str]:
     return out
 
 
+def whole_columns(view, columns, where: str, problems: dict[str, list[str]]) -> None:
+    """Record cells of ``columns`` whose text is wider than the column (elided)."""
+    fm = view.fontMetrics()
+    model = view.model()
+    for c in columns:
+        for r in range(model.rowCount()):
+            text = str(model.index(r, c).data() or "")
+            if fm.horizontalAdvance(text) + 8 > view.columnWidth(c):
+                problems.setdefault(where, []).append(f"cell {text!r} of column {c} is elided")
+
+
 def test_nothing_is_cut_off_at_1024_by_700(qtbot, make_main_window, tmp_path):
     from modelward.core.registry import Registry
 
+    from modelward.core.intake import accept_model_file
+
     reg = Registry(tmp_path / "registry", idle_release=0.2)
+    metrics = {"roc_auc": 0.81, "accuracy": 0.74, "f1": 0.61, "precision": 0.7, "recall": 0.55}
     for seed in (1, 2, 3):
-        register_file(
-            reg, write_joblib(tmp_path / f"c{seed}.joblib", seed=seed), "credit-risk-scorecard"
-        )
+        f = write_joblib(tmp_path / f"c{seed}.joblib", seed=seed)
+        accept_model_file(reg, f, name="credit-risk-scorecard", metrics=metrics).register_result()
     reg.set_alias("credit-risk-scorecard:1", "champion", "first")
     reg.set_alias("credit-risk-scorecard:3", "challenger", "next")
-    win = make_main_window(reg)
+    win = make_main_window(reg, key_metric_columns=5)
     win.resize(1024, 700)
     qtbot.waitUntil(lambda: win.versions_model.rowCount() == 3, timeout=10_000)
     problems: dict[str, list[str]] = {}
@@ -467,9 +480,11 @@ def test_nothing_is_cut_off_at_1024_by_700(qtbot, make_main_window, tmp_path):
             problems[where] = found
 
     check("registry")
+    whole_columns(win.registry_page.table, (0, 2), "registry", problems)  # model, aliases
     with qtbot.waitSignal(win.sig_model_page_loaded, timeout=10_000):
         win.open_model("credit-risk-scorecard")
     check("model page")
+    whole_columns(win.model_page.versions, (1,), "model page", problems)  # aliases
     chips = [w.text() for w in win.model_page.findChildren(QWidget) if w.objectName() == "Badge"]
     assert sorted(chips) == ["challenger → v3", "champion → v1"]
     for act in (

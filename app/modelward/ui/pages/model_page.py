@@ -114,7 +114,7 @@ class ModelPage(QWidget):
         self.versions = QTableView()
         self.versions.setModel(self.versions_model)
         setup_table(self.versions)
-        self.versions_fitter = ColumnFitter(self.versions, flexible=(1, 3))  # aliases, estimator
+        self.versions_fitter = ColumnFitter(self.versions, flexible=(3,))  # estimator; aliases stay whole
         self.versions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         split.addWidget(self.versions)
         self.tabs = QTabWidget()

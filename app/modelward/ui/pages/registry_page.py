@@ -60,7 +60,8 @@ class RegistryPage(QWidget):
         self.table = QTableView()
         self.table.setModel(model)
         setup_table(self.table)
-        self.fitter = ColumnFitter(self.table, flexible=(0, 2, 4))  # model, aliases, estimator
+        # Model names and aliases are never elided (they say which version is which).
+        self.fitter = ColumnFitter(self.table, flexible=(4,))  # estimator
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
