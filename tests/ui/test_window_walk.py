@@ -457,9 +457,8 @@ def whole_columns(view, columns, where: str, problems: dict[str, list[str]]) -> 
 
 
 def test_nothing_is_cut_off_at_1024_by_700(qtbot, make_main_window, tmp_path):
-    from modelward.core.registry import Registry
-
     from modelward.core.intake import accept_model_file
+    from modelward.core.registry import Registry
 
     reg = Registry(tmp_path / "registry", idle_release=0.2)
     metrics = {"roc_auc": 0.81, "accuracy": 0.74, "f1": 0.61, "precision": 0.7, "recall": 0.55}

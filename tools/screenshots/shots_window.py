@@ -60,7 +60,7 @@ def main(out: str) -> None:
             win.grab().save(str(outdir / "welcome.png"))
         demo = win.create_demo()
         # The demo trains and monitors for a minute or more: wait for that job, not any job.
-        wait_until(lambda: win.jobs.runner.get(demo).state.done, 900_000)
+        wait_until(lambda w=win, j=demo: w.jobs.runner.get(j).state.done, 900_000)
         settle(app)
         if win.versions_model.loading:
             wait(win.versions_model.sig_loaded)
