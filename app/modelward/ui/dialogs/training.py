@@ -208,6 +208,7 @@ class TrainingDialog(QDialog):
         form.addRow("Target", self.target_combo)
         self.features_list = QListWidget()
         self.features_list.setMaximumHeight(120)
+        self.features_list.setSpacing(1)  # the check boxes touched each other
         self.features_list.setToolTip(
             "Unchecked columns are left out of the model; id-like columns start unchecked"
         )
