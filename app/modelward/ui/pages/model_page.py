@@ -114,7 +114,8 @@ class ModelPage(QWidget):
         self.versions = QTableView()
         self.versions.setModel(self.versions_model)
         setup_table(self.versions)
-        self.versions_fitter = ColumnFitter(self.versions, flexible=(3,))  # estimator; aliases stay whole
+        # The estimator gives way first; the aliases only when that saves the scroll bar.
+        self.versions_fitter = ColumnFitter(self.versions, flexible=(3,), spare=3, last_resort=(1,))
         self.versions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         split.addWidget(self.versions)
         self.tabs = QTabWidget()

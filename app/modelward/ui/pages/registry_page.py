@@ -60,8 +60,9 @@ class RegistryPage(QWidget):
         self.table = QTableView()
         self.table.setModel(model)
         setup_table(self.table)
-        # Model names and aliases are never elided (they say which version is which).
-        self.fitter = ColumnFitter(self.table, flexible=(4,))  # estimator
+        # The estimator gives way first; model names and aliases (they say which version is
+        # which) only when that saves the horizontal scroll bar.
+        self.fitter = ColumnFitter(self.table, flexible=(4,), spare=4, last_resort=(0, 2))
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
