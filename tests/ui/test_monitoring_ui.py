@@ -198,7 +198,9 @@ def test_empty_registry_says_how_to_start(qtbot, make_main_window):
     win.show_page(Page.MONITORING)
     qtbot.waitUntil(lambda: page.body.currentIndex() == 1, timeout=10_000)
     assert "No version is monitored yet" in page.empty.text()
-    assert "--reference" in page.empty.text()
+    # How to start, said as the window's steps (issue 18: no command to run).
+    assert "Watched folders → Add folder…" in page.empty.text()
+    assert "modelward " not in page.empty.text() and "--" not in page.empty.text()
 
 
 def _kind_registry(home, kind: str) -> None:

@@ -129,3 +129,14 @@ def test_a_fit_asked_while_hidden_happens_when_shown(qtbot):
     fitter.fit_if_stale()
     assert t.horizontalHeader().length() <= t.viewport().width()
     assert _widths(t)[1] != t.horizontalHeader().defaultSectionSize()
+
+
+def test_spare_room_goes_to_the_chosen_text_column_not_the_last(qtbot):
+    t = _table(qtbot, 1900)
+    ColumnFitter(t, flexible=(0, 2, 3), spare=3).fit()
+    widths = _widths(t)
+    natural = _table(qtbot, 1900)
+    ColumnFitter(natural, flexible=(0, 2, 3)).fit()
+    assert widths[3] > _widths(natural)[3]  # the text column took the room
+    assert widths[-1] <= _widths(natural)[-1]  # the last one did not stretch into a gap
+    assert sum(widths) <= t.viewport().width()

@@ -15,9 +15,23 @@ from pathlib import Path
 
 from shots_policies import policy_views
 
-from modelward.ui.capture import settle, wait
+from modelward.ui.capture import settle, wait, wait_until
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+SIZES = ((1600, 1000), (1024, 700))
+"""Besides the 1280×800 shots: a large screen and the smallest size the window is laid out for."""
+
+
+def grab_sizes(app, widget, outdir: Path, stem: str, settle, base: tuple[int, int]) -> None:
+    """Save ``widget`` at each of :data:`SIZES` as ``STEM-WxH.png``, then restore ``base``."""
+    for w, h in SIZES:
+        widget.resize(w, h)
+        settle(app, 30)
+        widget.grab().save(str(outdir / f"{stem}-{w}x{h}.png"))
+    widget.resize(*base)
+    settle(app, 30)
 
 
 def main(out: str) -> None:
@@ -44,7 +58,9 @@ def main(out: str) -> None:
         settle(app)
         if theme == "light":
             win.grab().save(str(outdir / "welcome.png"))
-        wait(win.jobs.sig_job_finished) if win.create_demo() else None
+        demo = win.create_demo()
+        # The demo trains and monitors for a minute or more: wait for that job, not any job.
+        wait_until(lambda w=win, j=demo: w.jobs.runner.get(j).state.done, 900_000)
         settle(app)
         if win.versions_model.loading:
             wait(win.versions_model.sig_loaded)
@@ -57,10 +73,12 @@ def main(out: str) -> None:
             wait(win.audit_model.sig_loaded)
         settle(app)
         win.grab().save(str(outdir / f"main-{theme}.png"))
+        grab_sizes(app, win, outdir, f"main-{theme}", settle, (1280, 800))
         win.open_model("credit-risk", 2)
         wait(win.sig_model_page_loaded)
         settle(app)
         win.grab().save(str(outdir / f"model-page-{theme}.png"))
+        grab_sizes(app, win, outdir, f"model-page-{theme}", settle, (1280, 800))
         # A job that is still running next to finished ones.
         gate = threading.Event()
 
@@ -179,6 +197,7 @@ def training_views(app, win, folder: Path, outdir: Path, theme: str, wait, settl
     wait(dlg.sig_training_finished, 120_000)
     settle(app, 30)
     dlg.grab().save(str(outdir / f"training-dialog{suffix}.png"))
+    grab_sizes(app, dlg, outdir, f"training-dialog-{theme}", settle, (1240, 800))
     dlg.close()
     recipe = Recipe(
         data=train_csv,

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -30,6 +29,7 @@ from modelward.core import query
 from modelward.core.domain import AuditReport
 from modelward.core.jobs import JobKind, JobState
 from modelward.core.registry import Registry
+from modelward.core.registry.audit_lookup import audit_event
 from modelward.core.settings import Settings, save_settings
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
@@ -40,7 +40,9 @@ from modelward.ui.controllers.evidence import EvidenceController
 from modelward.ui.controllers.policies import PolicyController
 from modelward.ui.controllers.policy_tasks import set_alias_or_ask
 from modelward.ui.dialogs.alias import AliasDialog
+from modelward.ui.dialogs.audit_event import AuditEventDialog
 from modelward.ui.dialogs.compare import CompareDialog
+from modelward.ui.dialogs.register import RegisterNameDialog
 from modelward.ui.dialogs.settings import SettingsDialog
 from modelward.ui.dialogs.training import TrainingDialog
 from modelward.ui.dialogs.watch import AddFolderDialog
@@ -58,6 +60,7 @@ from modelward.ui.pages.validation_page import ValidationPage, open_in_window
 from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
 from modelward.ui.registry_watch import RegistryFileWatcher
+from modelward.ui.texts import window_text
 from modelward.ui.theme import apply_theme
 from modelward.ui.widgets import label
 
@@ -188,6 +191,7 @@ class MainWindow(QMainWindow):
             self.nav.addItem(item)
         nl.addWidget(self.nav, 1)
         self.settings_button = QPushButton("Settings")
+        self.settings_button.setToolTip("Theme, registry location, key metric columns (Ctrl+,)")
         sb = QHBoxLayout()
         sb.setContentsMargins(10, 0, 10, 0)
         sb.addWidget(self.settings_button)
@@ -267,6 +271,8 @@ class MainWindow(QMainWindow):
         self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
         self.nav.currentRowChanged.connect(self._on_page_changed)
         self.audit_page.sig_verify_requested.connect(acts[Ids.VERIFY].trigger)
+        self.audit_page.sig_event_requested.connect(self.open_audit_event)
+        self.audit_page.sig_export_requested.connect(self.export_audit)
         self.watch_page.sig_add_requested.connect(self.open_add_folder_dialog)
         self.watch.sig_watch_event.connect(self._on_watch_event, q)
         self.watch.sig_folders_changed.connect(self._on_watch_folders_changed, q)
@@ -413,6 +419,10 @@ class MainWindow(QMainWindow):
                 self._model_select = None
                 self.update_actions()
                 self.sig_model_page_loaded.emit(data.name)
+        elif channel == "audit-event":
+            dlg = AuditEventDialog(result, self)
+            dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dlg.open()
         elif channel == "compare":
             a, b = result
             dlg = CompareDialog(a, b, self)
@@ -434,7 +444,7 @@ class MainWindow(QMainWindow):
             self.registry_stack.setCurrentIndex(RegistryView.WELCOME)
         elif n > 0 and view == RegistryView.WELCOME:
             self.registry_stack.setCurrentIndex(RegistryView.TABLE)
-        total = "" if filtered else f"{n:,} versions · "
+        total = "" if filtered else f"{n:,} version{'' if n == 1 else 's'} · "
         self.status_label.setText(f"{total}{self.registry.home}")
 
     # ------------------------------------------------------------ jobs
@@ -443,6 +453,7 @@ class MainWindow(QMainWindow):
         job_id = self.jobs.submit(kind, title, fn, *args)
         if action:
             self._job_actions[job_id] = action
+        self.jobs_page.follow(job_id)
         self._update_jobs_status()
         return job_id
 
@@ -478,6 +489,20 @@ class MainWindow(QMainWindow):
             JobKind.VERIFY, "Verify audit chain", tasks.verify_audit, self.registry, action="verify"
         )
 
+    def open_audit_event(self, seq: int) -> None:
+        """Show audit event ``seq`` in full (read in the background)."""
+        self.reader.submit("audit-event", audit_event, self.registry, seq)
+
+    def export_audit(self, path: str) -> int:
+        """Export the whole audit trail (CSV or JSON, with its hashes) as a job."""
+        return self.submit_job(
+            JobKind.OTHER,
+            f"Export the audit trail to {Path(path).name}",
+            tasks.export_audit,
+            self.registry,
+            path,
+        )
+
     def compare(self, ref_a: str, ref_b: str) -> None:
         self.reader.submit("compare", tasks.load_versions, self.registry, [ref_a, ref_b])
 
@@ -504,7 +529,9 @@ class MainWindow(QMainWindow):
         self._update_jobs_status()
 
     def notify(self, text: str, *, error: bool = False) -> None:
-        self.statusBar().showMessage(("⚠ " if error else "") + text, 10_000 if error else 6000)
+        self.statusBar().showMessage(
+            ("⚠ " if error else "") + window_text(text), 10_000 if error else 6000
+        )
 
     def _update_jobs_status(self, *_a: object) -> None:
         active = self.jobs.runner.active()
@@ -546,7 +573,7 @@ class MainWindow(QMainWindow):
         self.notify(message, error=True)
 
     def open_add_folder_dialog(self, path: str = "") -> AddFolderDialog:
-        dlg = AddFolderDialog(path, self)
+        dlg = AddFolderDialog(path, self, reader=self.reader, registry=self.registry)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.accepted.connect(lambda: self.add_watched_folder(*dlg.values()))
         dlg.open()
@@ -561,16 +588,23 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ training, validation, comparison
     def _known_refs(self) -> tuple[list[str], str, str]:
-        """Refs of the model page's versions, its champion (or older) and selected version."""
+        """Refs of the model page's versions, the champion and the challenger (or selected).
+
+        The champion is the version holding the ``champion`` alias (without one, the
+        newest version other than the selected one). The challenger is the selected
+        version; when the selected version *is* the champion, the newest other version.
+        """
         data = self.model_page.data
         if data is None or data.name != self._model_name:
             return [], "", ""
-        refs = [v.ref for v in data.versions]
+        refs = [v.ref for v in data.versions]  # newest first
         sel = self.model_page.selected_versions()
         chosen = sel[0].ref if sel else (refs[0] if refs else "")
         champ = next((v.ref for v in data.versions if "champion" in v.aliases), "")
-        if not champ or champ == chosen:
-            champ = next((r for r in refs if r != chosen), "")
+        if not champ:
+            return refs, next((r for r in refs if r != chosen), ""), chosen
+        if chosen == champ:
+            chosen = next((r for r in refs if r != champ), "")
         return refs, champ, chosen
 
     def open_training_dialog(self, data: str = "", name: str = "") -> Any:
@@ -586,7 +620,14 @@ class MainWindow(QMainWindow):
     def open_validation(self, ref: str = "", data: str = "") -> Any:
         """A window that validates a version on labelled data (ROC, PR, calibration, …)."""
         refs, _, chosen = self._known_refs()
-        page = ValidationPage(self.registry, self.jobs, refs=refs, ref=ref or chosen, data=data)
+        page = ValidationPage(
+            self.registry,
+            self.jobs,
+            refs=refs,
+            ref=ref or chosen,
+            data=data,
+            reader=self.reader,
+        )
         return open_in_window(page, "Validate a version", self)
 
     def open_comparison(self, champion: str = "", challenger: str = "", data: str = "") -> Any:
@@ -599,6 +640,7 @@ class MainWindow(QMainWindow):
             champion=champion or champ,
             challenger=challenger or chosen,
             data=data,
+            reader=self.reader,
         )
         return open_in_window(page, "Champion and challenger", self)
 
@@ -613,16 +655,30 @@ class MainWindow(QMainWindow):
         )
         if not files:
             return
-        name = None
         if len(files) == 1:
-            text, ok = QInputDialog.getText(
-                self, "Register a model", "Model name:", text=tasks.model_name_for(Path(files[0]))
-            )
-            if not ok:
-                return
-            name = text.strip() or None
-        self.register_files(files, name)
+            self.open_register_dialog(files[0])
+            return
+        self.register_files(files)
         self.show_page(Page.JOBS)
+
+    def open_register_dialog(self, path: str) -> RegisterNameDialog:
+        """Ask which model ``path`` becomes a version of, then register it as a job."""
+        dlg = RegisterNameDialog(
+            Path(path).name,
+            tasks.model_name_for(Path(path)),
+            self.reader,
+            self.registry,
+            self,
+        )
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            self.register_files([path], dlg.name())
+            self.show_page(Page.JOBS)
+
+        dlg.accepted.connect(accepted)
+        dlg.open()
+        return dlg
 
     def choose_watch_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Watch a folder")

@@ -139,3 +139,36 @@ def poll_changes(
     if key == last:
         return key, None
     return key, registry.audit_head()
+
+
+PICKER_LIMIT = 20_000
+"""At most this many versions are offered by a version picker (newest first per model)."""
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """One version a picker offers: its ref and its aliases."""
+
+    ref: str
+    aliases: tuple[str, ...]
+
+
+def version_choices(registry: Registry, limit: int = PICKER_LIMIT) -> list[VersionChoice]:
+    """Every version of the registry, by model name, newest first (reader thread)."""
+    versions = registry.list_versions(limit=limit, order_by="m.name, v.version DESC")
+    return [VersionChoice(v.ref, tuple(v.aliases)) for v in versions]
+
+
+def model_names(registry: Registry) -> list[str]:
+    """The names of the registry's models, sorted (reader thread)."""
+    return [m.name for m in registry.list_models()]
+
+
+def export_audit(ctx: JobContext, registry: Registry, path: str) -> str:
+    """Export the whole audit trail with core's export (a job)."""
+    # On first use: the evidence modules cost the window's start, and exports are rare.
+    from modelward.core.evidence.audit_export import export_audit as export
+
+    res = export(registry, path, progress=ctx.progress, cancel=ctx.cancel)
+    chain = "chain intact" if res.get("chain_ok") else "chain NOT intact"
+    return f"Exported {res['events']:,} audit events to {Path(path).name} ({chain})"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
-from PySide6.QtGui import QFontMetrics, QPalette
+from PySide6.QtGui import QFontMetrics, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QHeaderView,
     QLabel,
@@ -35,6 +36,8 @@ def label(
 def setup_table(view: QTableView | QTableWidget, *, stretch_last: bool = True) -> None:
     """The look every table shares: row selection, no grid, compact rows, no row numbers."""
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    # Tab leaves the table for the next control; arrows move between cells.
+    view.setTabKeyNavigation(False)
     view.setAlternatingRowColors(True)
     view.setShowGrid(False)
     view.setWordWrap(False)
@@ -64,9 +67,22 @@ class ColumnFitter:
 
     CAP = 260  # no column starts wider than this (long texts elide, tooltips show them)
 
-    def __init__(self, view: QTableView, flexible: Sequence[int] = ()):
+    def __init__(
+        self,
+        view: QTableView,
+        flexible: Sequence[int] = (),
+        spare: int | None = None,
+        last_resort: Sequence[int] = (),
+    ):
         self.view = view
         self.flexible = tuple(flexible)
+        self.last_resort = tuple(last_resort)
+        """Text columns (model names, aliases) that give way only when that saves the
+        horizontal scroll bar: with a scroll bar anyway, eliding them only hides which
+        version is which."""
+        self.spare = spare
+        """A text column that takes the room left over (else the last column stretches, and
+        a right-aligned number ends up far from its neighbours on a wide screen)."""
         self.user_sized = False
         self._fitting = False
         self._measured: tuple[list[int], list[int]] = ([], [])  # floor, natural
@@ -129,6 +145,15 @@ class ColumnFitter:
             take = min(over, slack) / slack
             for c in flex:
                 want[c] -= int((want[c] - floor[c]) * take + 0.999)
+        over = sum(want) - self.view.viewport().width()
+        last = [c for c in self.last_resort if c < n - 1]
+        last_slack = sum(want[c] - floor[c] for c in last)
+        if 0 < over <= last_slack:
+            take = over / last_slack
+            for c in last:
+                want[c] -= int((want[c] - floor[c]) * take + 0.999)
+        elif over < 0 and self.spare is not None and self.spare < n - 1:
+            want[self.spare] += -over - 2
         header = self.view.horizontalHeader()
         self._fitting = True
         try:
@@ -166,3 +191,17 @@ class ProgressDelegate(QStyledItemDelegate):
         opt.palette.setColor(QPalette.ColorRole.Highlight, accent)
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, opt, painter, option.widget)
+
+
+def on_enter(view: QAbstractItemView, slot: Callable[[QModelIndex], object]) -> None:
+    """Call ``slot(current index)`` when Enter or Return is pressed in ``view``."""
+
+    def fire() -> None:
+        ix = view.currentIndex()
+        if ix.isValid():
+            slot(ix)
+
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        sc = QShortcut(QKeySequence(key), view)
+        sc.setContext(Qt.ShortcutContext.WidgetShortcut)
+        sc.activated.connect(fire)

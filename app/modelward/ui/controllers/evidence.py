@@ -42,6 +42,7 @@ class EvidenceController(Controller):
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self.evidence_button = QPushButton("Evidence ▾")
+        self.evidence_button.setToolTip("Report, signed bundle export and import of this model")
         self.evidence_button.setMenu(QMenu(self.evidence_button))
 
     def set_menu_actions(self, actions: list[QAction]) -> None:

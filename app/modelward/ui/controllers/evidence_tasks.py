@@ -199,8 +199,8 @@ def restore_job(ctx: JobContext, path: str, home: str, current_home: str) -> Evi
     target = Path(home).resolve()
     if target == Path(current_home).resolve():
         raise InvalidInput(
-            "this window has that registry open; restore into another folder (and switch to it "
-            "in Settings), or close ModelWard and run 'modelward restore FILE --replace'"
+            "this window has that registry open: restore into another (empty) folder, then "
+            "switch to it in Settings"
         )
     has_db = (target / "registry.duckdb").exists()
     res = restore(path, target, replace=has_db, progress=ctx.progress, cancel=ctx.cancel)

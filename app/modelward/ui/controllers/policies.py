@@ -43,6 +43,7 @@ from modelward.ui.dialogs.policy import PolicyDialog
 from modelward.ui.pages.alerts_page import AlertsPage
 from modelward.ui.pages.policies_approvals import ApprovalsPage
 from modelward.ui.pages.policies_page import PoliciesPage
+from modelward.ui.texts import window_text
 from modelward.ui.tray import AlertTray
 from modelward.ui.widgets import label
 
@@ -265,7 +266,7 @@ class PolicyController(Controller):
         box.setIcon(QMessageBox.Icon.Information)
         box.setWindowTitle("Approval needed")
         box.setText(f"{need.alias} was not moved: it needs a second person's approval.")
-        box.setInformativeText(need.message)
+        box.setInformativeText(window_text(need.message))
         ask = box.addButton("Request approval…", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.policies import ApprovalRequest
+from modelward.ui.texts import window_text
 from modelward.ui.widgets import label
 
 APPROVE_MEANINGS = (
@@ -165,7 +166,7 @@ class RequestApprovalDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.setSpacing(10)
         lay.addWidget(label(f"Request moving {alias} to {ref}", "SectionTitle"))
-        lay.addWidget(label(refusal, "Muted", wrap=True))
+        lay.addWidget(label(window_text(refusal), "Muted", wrap=True))
         form = QFormLayout()
         self.requested_by = QLineEdit(requested_by)
         self.requested_by.setPlaceholderText("Your full name (the maker)")

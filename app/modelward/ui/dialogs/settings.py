@@ -34,6 +34,7 @@ class SettingsDialog(QDialog):
         self.registry = QLineEdit(settings.registry)
         self.registry.setPlaceholderText("Default (MODELWARD_HOME or the user data folder)")
         browse = QPushButton("Browse…")
+        browse.setToolTip("Choose the registry folder")
         browse.clicked.connect(self._on_browse_registry)
         reg_row.addWidget(self.registry, 1)
         reg_row.addWidget(browse)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,15 +45,18 @@ from modelward.ui.charts.scores import QtScoreChart
 from modelward.ui.widgets import label, setup_table
 
 # Shown at once; the full list of scikit-learn estimators is read in the background.
-COMMON_ESTIMATORS = (
+COMMON_CLASSIFIERS = (
     "LogisticRegression",
     "HistGradientBoostingClassifier",
     "RandomForestClassifier",
     "DecisionTreeClassifier",
-    "Ridge",
-    "HistGradientBoostingRegressor",
-    "RandomForestRegressor",
 )
+COMMON_REGRESSORS = ("Ridge", "HistGradientBoostingRegressor", "RandomForestRegressor")
+COMMON_ESTIMATORS = COMMON_CLASSIFIERS + COMMON_REGRESSORS
+CLASSIFICATION, REGRESSION = "classification", "regression"
+COLUMN_ROLE = Qt.ItemDataRole.UserRole
+"""The column name of a features-list item (its text may carry a mark)."""
+ID_MARK = "  (id-like)"
 TARGET_NAMES = ("target", "label", "y", "class", "default", "churn", "outcome")
 PREVIEW_ROWS = 100
 
@@ -64,10 +68,53 @@ def load_preview(path: str) -> Any:
     return preview(path, rows=PREVIEW_ROWS)
 
 
-def all_estimators() -> list[str]:
+def all_estimators() -> dict[str, list[str]]:
+    """scikit-learn's classifiers and regressors by task (reader thread)."""
     from modelward.core.compute.recipe import estimator_names
 
-    return estimator_names()
+    return {t: estimator_names(t) for t in (CLASSIFICATION, REGRESSION)}
+
+
+def is_id_like(name: str, values: Any) -> bool:
+    """Whether a column looks like a row id (named ``id``/``*_id``, or unique integers).
+
+    ``values`` is the preview's column (a pandas Series). An id is unique per row;
+    taught to a model it only memorises rows, so it is not a feature by default.
+    """
+    low = name.lower()
+    if low == "id" or low.endswith(("_id", " id", "-id")):
+        return True
+    if str(values.dtype).lower().startswith(("int", "uint")):
+        v = values.dropna()
+        if len(v) < 3 or not v.is_unique:
+            return False
+        if v.is_monotonic_increasing or v.is_monotonic_decreasing:
+            return True
+        # Unique, and dense like a counter (a shuffled row number); a unique amount in
+        # dollars spreads far wider than the number of rows.
+        span = int(v.max()) - int(v.min())
+        return len(v) >= 20 and span <= 50 * len(v)
+    return False
+
+
+def target_task(values: Any) -> str:
+    """``classification`` for a two-valued target, ``regression`` for a continuous one, else ``""``.
+
+    ``values`` is the preview's column; ``""`` means both kinds are offered.
+    """
+    v = values.dropna()
+    n = int(v.nunique())
+    if n <= 2:
+        return CLASSIFICATION
+    if str(v.dtype).lower().startswith("float"):
+        integral = bool((v == v.round()).all())
+        if not integral and n > 10:
+            return REGRESSION
+    elif str(v.dtype).lower().startswith(("int", "uint")) and n > 20:
+        return REGRESSION
+    elif not str(v.dtype).lower().startswith(("int", "uint", "float")):
+        return CLASSIFICATION
+    return ""
 
 
 def check_recipe(recipe: Recipe, name: str) -> Recipe:
@@ -114,6 +161,14 @@ class TrainingDialog(QDialog):
         self.job_id: int | None = None
         self.result: dict[str, Any] | None = None
         self.columns: list[str] = []
+        self.id_like: set[str] = set()
+        self.task = ""
+        """What the target's values allow (``classification``, ``regression`` or ``""``)."""
+        self._tasks: dict[str, list[str]] = {
+            CLASSIFICATION: list(COMMON_CLASSIFIERS),
+            REGRESSION: list(COMMON_REGRESSORS),
+        }
+        self._target_tasks: dict[str, str] = {}
         self._pending: tuple[Recipe, str] | None = None
         self.setWindowTitle("Train a model")
         self.resize(1180, 760)
@@ -153,13 +208,21 @@ class TrainingDialog(QDialog):
         form.addRow("Target", self.target_combo)
         self.features_list = QListWidget()
         self.features_list.setMaximumHeight(120)
-        self.features_list.setToolTip("Unchecked columns are left out of the model")
+        self.features_list.setSpacing(1)  # the check boxes touched each other
+        self.features_list.setToolTip(
+            "Unchecked columns are left out of the model; id-like columns start unchecked"
+        )
         form.addRow("Features", self.features_list)
         self.estimator_combo = QComboBox()
         self.estimator_combo.setEditable(True)
         self.estimator_combo.addItems(COMMON_ESTIMATORS)
         self.estimator_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.estimator_combo.setToolTip(
+            "Only estimators that fit the target are listed (Enter moves to the parameters)"
+        )
         form.addRow("Estimator", self.estimator_combo)
+        self.task_label = label("", "Muted", wrap=True)
+        form.addRow("", self.task_label)
         self.params_edit = QPlainTextEdit()
         self.params_edit.setPlaceholderText("one key=value a line, e.g.\nC=0.5\nmax_iter=500")
         self.params_edit.setMaximumHeight(64)
@@ -251,10 +314,17 @@ class TrainingDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.train_button = QPushButton("Train")
         self.train_button.setProperty("primary", True)
-        self.train_button.setDefault(True)
+        self.train_button.setToolTip("Start training (Ctrl+Enter)")
+        self.cancel_button.setToolTip("Stop the training after the current fold")
         self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("Close this dialog (a running training goes on in Jobs)")
+        self.browse_button.setToolTip("Choose the CSV or Parquet file to train on")
         for b in (self.cancel_button, self.close_button, self.train_button):
+            # Enter in a field never starts (or stops) anything: the buttons are clicked.
+            b.setAutoDefault(False)
+            b.setDefault(False)
             bottom.addWidget(b)
+        self.browse_button.setAutoDefault(False)
         root.addLayout(bottom)
         self._update_split_fields()
 
@@ -268,6 +338,13 @@ class TrainingDialog(QDialog):
         self.train_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.reject)
+        for key in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(key), self, activated=self.start)
+        # Enter in the estimator field moves on to the parameters.
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            sc = QShortcut(QKeySequence(key), self.estimator_combo)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(self.params_edit.setFocus)
         self.reader.sig_read_done.connect(self._on_read_done, q)
         self.reader.sig_read_failed.connect(self._on_read_failed, q)
         self.jobs.sig_job_progressed.connect(self._on_job_progressed, q)
@@ -305,10 +382,8 @@ class TrainingDialog(QDialog):
         if channel == "preview":
             self._show_preview(result)
         elif channel == "estimators":
-            current = self.estimator_combo.currentText()
-            self.estimator_combo.clear()
-            self.estimator_combo.addItems(result)
-            self.estimator_combo.setCurrentText(current)
+            self._tasks = {t: list(names) for t, names in result.items()}
+            self._fill_estimators()
         elif channel == "check" and self._pending is not None:
             recipe, name = self._pending
             self._pending = None
@@ -326,6 +401,8 @@ class TrainingDialog(QDialog):
 
     def _show_preview(self, df: Any) -> None:
         self.columns = [str(c) for c in df.columns]
+        self.id_like = {str(c) for c in df.columns if is_id_like(str(c), df[c])}
+        self._target_tasks = {str(c): target_task(df[c]) for c in df.columns}
         t = self.preview_table
         t.clear()
         t.setColumnCount(len(self.columns))
@@ -351,6 +428,7 @@ class TrainingDialog(QDialog):
         self.target_combo.addItems(self.columns)
         self.target_combo.setCurrentText(_default_target(self.columns))
         self.target_combo.blockSignals(False)
+        self._fresh_features = True
         self.time_combo.clear()
         dates = [str(c) for c in df.columns if "datetime" in str(df[c].dtype)]
         self.time_combo.addItems(dates + [c for c in self.columns if c not in dates])
@@ -360,20 +438,57 @@ class TrainingDialog(QDialog):
         self.sig_preview_loaded.emit(len(self.columns))
 
     def _update_features(self, *_a: object) -> None:
-        checked = {
-            self.features_list.item(i).text()
-            for i in range(self.features_list.count())
-            if self.features_list.item(i).checkState() == Qt.CheckState.Unchecked
-        }
+        if getattr(self, "_fresh_features", False):
+            unchecked = set(self.id_like)  # a new file: id-like columns start unchecked
+            self._fresh_features = False
+        else:
+            unchecked = {
+                self.features_list.item(i).data(COLUMN_ROLE)
+                for i in range(self.features_list.count())
+                if self.features_list.item(i).checkState() == Qt.CheckState.Unchecked
+            }
         target = self.target_combo.currentText()
         self.features_list.clear()
         for c in self.columns:
             if c == target:
                 continue
-            it = QListWidgetItem(c)
+            it = QListWidgetItem(c + (ID_MARK if c in self.id_like else ""))
+            it.setData(COLUMN_ROLE, c)
+            if c in self.id_like:
+                it.setToolTip("Looks like a row id (unique per row): left out unless you tick it")
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            it.setCheckState(Qt.CheckState.Unchecked if c in checked else Qt.CheckState.Checked)
+            it.setCheckState(Qt.CheckState.Unchecked if c in unchecked else Qt.CheckState.Checked)
             self.features_list.addItem(it)
+        self.task = self._target_tasks.get(target, "")
+        self._fill_estimators()
+
+    def offered_estimators(self) -> list[str]:
+        """The estimators the combo lists for the current target."""
+        return [self.estimator_combo.itemText(i) for i in range(self.estimator_combo.count())]
+
+    def _fill_estimators(self) -> None:
+        """List the estimators that fit the target (a 0/1 target gets no regressor)."""
+        tasks = [self.task] if self.task else [CLASSIFICATION, REGRESSION]
+        names = [n for t in tasks for n in self._tasks.get(t, [])]
+        common = [n for n in COMMON_ESTIMATORS if n in names]
+        names = common + sorted(n for n in names if n not in common)
+        current = self.estimator_combo.currentText()
+        self.estimator_combo.blockSignals(True)
+        self.estimator_combo.clear()
+        self.estimator_combo.addItems(names)
+        keep = current if current in names or current not in self._all_names() else ""
+        self.estimator_combo.setCurrentText(keep or (names[0] if names else ""))
+        self.estimator_combo.blockSignals(False)
+        target = self.target_combo.currentText()
+        self.task_label.setText(
+            {
+                CLASSIFICATION: f"{target} has two values (or labels): classifiers only",
+                REGRESSION: f"{target} is continuous: regressors only",
+            }.get(self.task, "")
+        )
+
+    def _all_names(self) -> set[str]:
+        return {n for names in self._tasks.values() for n in names} | set(COMMON_ESTIMATORS)
 
     def _update_split_fields(self, *_a: object) -> None:
         kind = self.split_combo.currentText()
@@ -387,7 +502,7 @@ class TrainingDialog(QDialog):
     def set_feature_checked(self, column: str, checked: bool) -> None:
         for i in range(self.features_list.count()):
             it = self.features_list.item(i)
-            if it.text() == column:
+            if it.data(COLUMN_ROLE) == column:
                 it.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def recipe(self) -> Recipe:
@@ -401,14 +516,16 @@ class TrainingDialog(QDialog):
         if not target:
             raise InvalidInput("choose the target column")
         items = [self.features_list.item(i) for i in range(self.features_list.count())]
-        features = [it.text() for it in items if it.checkState() == Qt.CheckState.Checked]
+        features = [
+            str(it.data(COLUMN_ROLE)) for it in items if it.checkState() == Qt.CheckState.Checked
+        ]
         kind = self.split_combo.currentText()
         time_col = self.time_combo.currentText() if kind == "time" else None
         features = [f for f in features if f != time_col]
         if not features:
             raise InvalidInput("check at least one feature column")
         # All checked means "every column", so the recipe stays valid for new columns.
-        all_checked = len(features) == len([it for it in items if it.text() != time_col])
+        all_checked = len(features) == len([it for it in items if it.data(COLUMN_ROLE) != time_col])
         estimator = self.estimator_combo.currentText().strip()
         if not estimator:
             raise InvalidInput("choose an estimator")

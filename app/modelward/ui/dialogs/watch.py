@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,13 +19,21 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.watch import DATA, MODELS
+from modelward.ui.pickers import ModelNamePicker
 from modelward.ui.widgets import label
 
 
 class AddFolderDialog(QDialog):
     """Gathers ``(path, kind, model_name, polling)``; the window's watch bridge adds it."""
 
-    def __init__(self, path: str = "", parent: QWidget | None = None):
+    def __init__(
+        self,
+        path: str = "",
+        parent: QWidget | None = None,
+        *,
+        reader: Any = None,
+        registry: Any = None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Watch a folder")
         self.setMinimumWidth(520)
@@ -34,6 +44,7 @@ class AddFolderDialog(QDialog):
         self.path = QLineEdit(path)
         self.path.setPlaceholderText("A folder your notebooks or jobs save into")
         browse = QPushButton("Browse…")
+        browse.setToolTip("Choose the folder")
         browse.clicked.connect(self._on_browse)
         row.addWidget(self.path, 1)
         row.addWidget(browse)
@@ -42,7 +53,8 @@ class AddFolderDialog(QDialog):
         self.kind.addItem("Model files (.skops, .joblib, .pkl, MLflow folders)", MODELS)
         self.kind.addItem("Data batches for a model (.csv, .parquet)", DATA)
         form.addRow("Arrivals", self.kind)
-        self.model_name = QLineEdit()
+        # The registry's models are listed (read in the background); a new name can be typed.
+        self.model_name = ModelNamePicker(reader, registry)
         form.addRow("Model", self.model_name)
         self.polling = QCheckBox("Poll the folder instead of listening for events")
         self.polling.setToolTip("For network shares and drives that send no change events")
@@ -65,7 +77,7 @@ class AddFolderDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
         self.path.textChanged.connect(self._update)
-        self.model_name.textChanged.connect(self._update)
+        self.model_name.currentTextChanged.connect(self._update)
         self.kind.currentIndexChanged.connect(self._update)
         self._update()
 
@@ -76,16 +88,16 @@ class AddFolderDialog(QDialog):
 
     def _update(self) -> None:
         data = self.kind.currentData() == DATA
-        self.model_name.setPlaceholderText(
+        self.model_name.lineEdit().setPlaceholderText(
             "Required: the model these batches are scored with"
             if data
             else "Optional: one model for every file (default: from each file name)"
         )
-        ok = bool(self.path.text().strip()) and (not data or bool(self.model_name.text().strip()))
+        ok = bool(self.path.text().strip()) and (not data or bool(self.model_name.name()))
         self.ok_button.setEnabled(ok)
 
     def values(self) -> tuple[str, str, str | None, bool]:
-        name = self.model_name.text().strip() or None
+        name = self.model_name.name() or None
         return (
             self.path.text().strip(),
             str(self.kind.currentData()),

@@ -47,7 +47,9 @@ class AlertsPage(QWidget):
         self.ack_button = QPushButton("Acknowledge")
         self.ack_button.setToolTip("Mark the selected alerts as seen (recorded in the audit trail)")
         self.ack_all_button = QPushButton("Acknowledge all")
+        self.ack_all_button.setToolTip("Mark every open alert as seen (they stay in the list)")
         self.open_button = QPushButton("Open model")
+        self.open_button.setToolTip("Open the model page of the selected alert")
         for w in (self.unread_only, self.open_button, self.ack_button, self.ack_all_button):
             head.addWidget(w)
         lay.addLayout(head)

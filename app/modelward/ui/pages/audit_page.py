@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -18,7 +19,8 @@ from modelward.core import query
 from modelward.core.domain import AuditReport
 from modelward.core.errors import InvalidInput
 from modelward.ui.models.audit_table import QtAuditTableModel
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.models.roles import ROW_ID_ROLE
+from modelward.ui.widgets import label, on_enter, setup_table
 
 ACTIONS = ("", "version", "alias", "model", "ingest", "run", "registry", "metrics")
 
@@ -26,6 +28,10 @@ ACTIONS = ("", "version", "alias", "model", "ingest", "run", "registry", "metric
 class AuditPage(QWidget):
     sig_verify_requested = Signal()
     """The user asked to verify the whole chain."""
+    sig_event_requested = Signal(int)
+    """sequence number: the user wants to see this event in full."""
+    sig_export_requested = Signal(str)
+    """path (.csv or .json): export the whole trail there."""
 
     def __init__(self, model: QtAuditTableModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -43,6 +49,16 @@ class AuditPage(QWidget):
         self.verify_button = QPushButton("Verify chain")
         self.verify_button.setToolTip("Recompute every hash of the chain (Ctrl+Shift+V)")
         head.addWidget(self.verify_button)
+        self.details_button = QPushButton("Details…")
+        self.details_button.setToolTip(
+            "The selected event in full: reason, before and after (double-click or Enter)"
+        )
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip(
+            "Save the whole trail with its chain hashes as CSV or JSON, for an auditor"
+        )
+        head.addWidget(self.details_button)
+        head.addWidget(self.export_button)
         lay.addLayout(head)
         filters = QHBoxLayout()
         filters.setSpacing(8)
@@ -70,6 +86,7 @@ class AuditPage(QWidget):
                 w.setClearButtonEnabled(True)
                 w.returnPressed.connect(self.apply_filter)
         self.apply_button = QPushButton("Filter")
+        self.apply_button.setToolTip("Show the events that match these fields (Enter)")
         filters.addWidget(self.apply_button)
         lay.addLayout(filters)
         self.error_label = label("", "Error")
@@ -86,6 +103,10 @@ class AuditPage(QWidget):
         self.apply_button.clicked.connect(self.apply_filter)
         self.action.activated.connect(lambda _i: self.apply_filter())
         self.verify_button.clicked.connect(self.sig_verify_requested)
+        self.details_button.clicked.connect(self.open_selected)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.table.doubleClicked.connect(self._open_index)
+        on_enter(self.table, self._open_index)
         model.sig_loaded.connect(self._on_loaded)
 
     def apply_filter(self) -> None:
@@ -103,6 +124,28 @@ class AuditPage(QWidget):
             return
         self.error_label.hide()
         self.model.set_spec(flt)
+
+    def _open_index(self, index: QModelIndex) -> None:
+        seq = index.siblingAtColumn(0).data(ROW_ID_ROLE)
+        if seq is not None:
+            self.sig_event_requested.emit(int(seq))
+
+    def open_selected(self) -> None:
+        """Show the selected event (or the current one) in full."""
+        ix = self.table.currentIndex()
+        if ix.isValid():
+            self._open_index(ix)
+
+    def _on_export_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the audit trail", "audit-trail.csv", "CSV (*.csv);;JSON (*.json)"
+        )
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> None:
+        """Export the whole trail to ``path`` (a job of the window)."""
+        self.sig_export_requested.emit(path)
 
     def _on_loaded(self, n: int, _s: float) -> None:
         self.count_label.setText(f"{n:,} event{'s' if n != 1 else ''}")

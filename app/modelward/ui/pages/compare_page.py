@@ -75,6 +75,7 @@ class ComparePage(JobPage):
         challenger: str = "",
         data: str = "",
         gates: str = "",
+        reader: Any = None,
     ):
         super().__init__(registry, jobs, parent)
         self.promote_job_id: int | None = None
@@ -83,8 +84,8 @@ class ComparePage(JobPage):
         lay.setSpacing(8)
         lay.addWidget(label("Champion and challenger", "PageTitle"))
         row = QHBoxLayout()
-        self.champion_combo = ref_combo(refs or [], champion)
-        self.challenger_combo = ref_combo(refs or [], challenger)
+        self.champion_combo = ref_combo(refs or [], champion, reader, registry)
+        self.challenger_combo = ref_combo(refs or [], challenger, reader, registry)
         row.addWidget(label("Champion", "SectionTitle"))
         row.addWidget(self.champion_combo)
         row.addWidget(label("Challenger", "SectionTitle"))
@@ -96,6 +97,7 @@ class ComparePage(JobPage):
         self.gates_edit = QLineEdit(gates)
         self.gates_edit.setPlaceholderText("gates, e.g. roc_auc>=champion-0.01, accuracy>=0.7")
         self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Score both versions on the same rows and check the gates")
         self.compare_button.setProperty("primary", True)
         row2.addWidget(label("Data", "SectionTitle"))
         row2.addWidget(self.data_edit, 2)
@@ -133,8 +135,8 @@ class ComparePage(JobPage):
         self.promote_button.clicked.connect(self._on_promote_clicked)
 
     def start(self) -> None:
-        a = self.champion_combo.currentText().strip()
-        b = self.challenger_combo.currentText().strip()
+        a = self.champion_combo.ref()
+        b = self.challenger_combo.ref()
         data = self.data_edit.text().strip()
         if not a or not b or not data:
             self.show_error("choose a champion, a challenger and a labelled data file")

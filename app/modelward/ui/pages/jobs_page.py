@@ -27,6 +27,7 @@ class JobsPage(QWidget):
         self.bridge = bridge
         self.model = model
         self._job_id: int | None = None
+        self._follow: int | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(20, 16, 20, 12)
         lay.setSpacing(10)
@@ -79,6 +80,7 @@ class JobsPage(QWidget):
         self.d_error.hide()
         dl.addWidget(self.d_error)
         self.cancel_button = QPushButton("Cancel job")
+        self.cancel_button.setToolTip("Stop the selected job (it stops at its next step)")
         self.cancel_button.setEnabled(False)
         crow = QHBoxLayout()
         crow.addStretch(1)
@@ -111,9 +113,33 @@ class JobsPage(QWidget):
         if row >= 0:
             self.table.selectRow(row)
 
+    def follow(self, job_id: int) -> None:
+        """Show ``job_id`` in the detail pane (now, or as soon as its row arrives).
+
+        The window calls this for a job the user just started, so the pane never keeps
+        showing an earlier job (a refused registration showed the previous one).
+        """
+        self._follow = job_id
+        if self.model.row_of(job_id) >= 0:
+            self.select_job(job_id)
+            self._follow = None
+
+    def shown_job_id(self) -> int | None:
+        """The job the detail pane shows."""
+        return self._job_id
+
+    def detail_text(self) -> str:
+        """The detail pane's text: title, state, message and log."""
+        parts = [self.d_title.text(), self.d_state.text(), self.d_error.text()]
+        return "\n".join([*parts, self.d_log.toPlainText()])
+
     def _on_rows_inserted(self, *_a: object) -> None:
         self._update_summary()
-        if self._job_id is None or self.model.row_of(self._job_id) < 0:
+        follow = self._follow
+        if follow is not None and self.model.row_of(follow) >= 0:
+            self._follow = None
+            self.select_job(follow)
+        elif self._job_id is None or self.model.row_of(self._job_id) < 0:
             self.table.selectRow(0)
 
     def _on_selection_changed(self, selected: QItemSelection, _d: QItemSelection) -> None:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -86,26 +86,36 @@ class ModelPage(QWidget):
         self.badges.setSpacing(6)
         head.addLayout(self.badges)
         head.addStretch(1)
+        lay.addLayout(head)
+        # The actions get a row of their own: beside the title and the alias chips they
+        # were squeezed (and cut off) below ~1300 px.
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
         self.compare_button = QPushButton("Compare…")
         self.compare_button.setToolTip("Select two versions, then compare them")
         self.alias_button = QPushButton("Set alias…")
+        self.alias_button.setToolTip(
+            "Point an alias (champion, staging, …) at the selected version"
+        )
         self.alias_button.setProperty("primary", True)
         self.monitor_button = QPushButton("Monitoring")
         self.monitor_button.setToolTip("Drift and performance over time of the selected version")
-        head.addWidget(self.monitor_button)
-        head.addWidget(self.compare_button)
-        head.addWidget(self.alias_button)
-        lay.addLayout(head)
-        self._head = head
-        self.subtitle = label("", "Muted")
+        bar.addWidget(self.monitor_button)
+        bar.addWidget(self.compare_button)
+        bar.addWidget(self.alias_button)
+        self._head = bar
+        self.subtitle = label("", "Muted", wrap=True)
         lay.addWidget(self.subtitle)
+        bar.addStretch(1)
+        lay.addLayout(bar)
 
         split = QSplitter(Qt.Orientation.Vertical)
         self.versions_model = ModelVersionsTableModel(self)
         self.versions = QTableView()
         self.versions.setModel(self.versions_model)
         setup_table(self.versions)
-        self.versions_fitter = ColumnFitter(self.versions, flexible=(1, 3))  # aliases, estimator
+        # The estimator gives way first; the aliases only when that saves the scroll bar.
+        self.versions_fitter = ColumnFitter(self.versions, flexible=(3,), spare=3, last_resort=(1,))
         self.versions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         split.addWidget(self.versions)
         self.tabs = QTabWidget()
@@ -155,6 +165,18 @@ class ModelPage(QWidget):
         self.subtitle.setText("Loading…")
 
     def set_data(self, data: ModelPageData, select_version: int | None = None) -> None:
+        """Show ``data``; select ``select_version``, else keep the user's selection.
+
+        A background refresh of the same model keeps the selected versions (and
+        the current one), so the next action never hits another version.
+        """
+        keep: list[int] = []
+        current: int | None = None
+        if select_version is None and self.data is not None and self.data.name == data.name:
+            keep = [v.version for v in self.selected_versions()]
+            cur = self.versions.currentIndex()
+            if cur.isValid() and cur.row() < len(self.data.versions):
+                current = self.data.versions[cur.row()].version
         self.data = data
         self.title.setText(data.name)
         while self.badges.count():
@@ -178,6 +200,9 @@ class ModelPage(QWidget):
         self._fill_versions(data)
         self._fill_alias_history(data)
         self._fill_audit(data)
+        if keep and self._select(keep, current):
+            self._update_details()
+            return
         row = 0
         if select_version is not None:
             for i, v in enumerate(data.versions):
@@ -186,6 +211,25 @@ class ModelPage(QWidget):
         if data.versions:
             self.versions.selectRow(row)
         self._update_details()
+
+    def _select(self, versions: list[int], current: int | None) -> bool:
+        """Select the rows of ``versions`` (those still there); whether any was."""
+        assert self.data is not None
+        rows = [i for i, v in enumerate(self.data.versions) if v.version in versions]
+        if not rows:
+            return False
+        sm = self.versions.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        sm.clearSelection()
+        cur_row = next(
+            (i for i, v in enumerate(self.data.versions) if v.version == current), rows[0]
+        )
+        sm.setCurrentIndex(
+            self.versions_model.index(cur_row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+        )
+        for r in rows:
+            sm.select(self.versions_model.index(r, 0), flags)
+        return True
 
     def _fill_versions(self, data: ModelPageData) -> None:
         self.versions_model.set_versions(data.versions)

@@ -303,9 +303,10 @@ class MonitoringPage(QWidget):
         elif not refs and not self.ref:
             self.subtitle.setText("No version is monitored yet")
             self._show_empty(
-                "No version is monitored yet.\n\nProfile a version's reference data "
-                "(modelward monitor NAME@champion --reference DATA), then check batches "
-                "(--batch FILE, or a watched data folder).\nThey appear here as they arrive."
+                "No version is monitored yet.\n\nA version is monitored once its reference "
+                "data is profiled (the demo workspace shows one); then every batch saved into "
+                "a watched data folder of the model (Watched folders → Add folder…) is "
+                "checked.\nThey appear here as they arrive."
             )
 
     def _update_snapshot(self, snap: MonitoringSnapshot) -> None:
@@ -326,9 +327,9 @@ class MonitoringPage(QWidget):
         self.subtitle.setText(self._summary(snap))
         if snap.n_batches == 0:
             self._show_empty(
-                f"No batch has been checked for {snap.ref} yet.\n\nCheck one with "
-                f"modelward monitor {snap.ref} --batch FILE, or drop batches into a watched "
-                "data folder.\nThey appear here as they arrive."
+                f"No batch has been checked for {snap.ref} yet.\n\nSave batches into a "
+                "watched data folder of this model (Watched folders → Add folder…, "
+                "arrivals: data batches).\nThey appear here as they arrive."
             )
         else:
             self.body.setCurrentIndex(0)

@@ -46,8 +46,13 @@ class ApprovalsPage(QWidget):
         head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
         head.addStretch(1)
         self.open_button = QPushButton("Open model")
+        self.open_button.setToolTip("Open the model page of the selected request")
         self.reject_button = QPushButton("Reject…")
+        self.reject_button.setToolTip("Refuse the selected request, signed with your name")
         self.approve_button = QPushButton("Approve…")
+        self.approve_button.setToolTip(
+            "Approve the selected request, signed with your name (not your own request)"
+        )
         self.approve_button.setProperty("primary", True)
         for b in (self.open_button, self.reject_button, self.approve_button):
             head.addWidget(b)

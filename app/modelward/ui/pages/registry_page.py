@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from modelward.core.errors import InvalidInput
 from modelward.ui.models.roles import REF_ROLE
 from modelward.ui.models.versions_table import QtVersionsTableModel
-from modelward.ui.widgets import ColumnFitter, label, setup_table
+from modelward.ui.widgets import ColumnFitter, label, on_enter, setup_table
 
 SEARCH_HINT = (
     "Search: name:credit alias:champion roc_auc>0.8 created>2026-01-01 -status:quarantined"
@@ -41,6 +41,7 @@ class RegistryPage(QWidget):
         head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
         head.addStretch(1)
         self.register_button = QPushButton("Register a model…")
+        self.register_button.setToolTip("Check model files and register them (Ctrl+O)")
         self.register_button.setProperty("primary", True)
         head.addWidget(self.register_button)
         lay.addLayout(head)
@@ -59,7 +60,9 @@ class RegistryPage(QWidget):
         self.table = QTableView()
         self.table.setModel(model)
         setup_table(self.table)
-        self.fitter = ColumnFitter(self.table, flexible=(0, 2, 4))  # model, aliases, estimator
+        # The estimator gives way first; model names and aliases (they say which version is
+        # which) only when that saves the horizontal scroll bar.
+        self.fitter = ColumnFitter(self.table, flexible=(4,), spare=4, last_resort=(0, 2))
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
@@ -75,6 +78,7 @@ class RegistryPage(QWidget):
         self.search.textChanged.connect(self._on_search_edited)
         self.search.returnPressed.connect(self.apply_search)
         self.table.doubleClicked.connect(self._on_table_activated)
+        on_enter(self.table, self._on_table_activated)
         model.sig_loaded.connect(self._on_model_loaded)
         model.sig_load_failed.connect(self._on_load_failed)
         self._fitted: tuple[tuple[str, ...], int] = ((), 0)

@@ -12,7 +12,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -31,22 +30,19 @@ from modelward.ui.bridge import JobBridge
 from modelward.ui.charts.validation import QtValidationCharts
 from modelward.ui.models.rows import RowTableModel
 from modelward.ui.models.validation_tables import MetricsTableModel
+from modelward.ui.pickers import VersionPicker
 from modelward.ui.requests import ValidateRequest, WorkerRequest
+from modelward.ui.texts import window_text
 from modelward.ui.widgets import label, setup_table
 
 TABLE_FILTER = "Tables (*.csv *.parquet *.pq);;All files (*)"
 
 
-def ref_combo(refs: list[str], current: str = "") -> QComboBox:
-    """An editable combo of version refs (``NAME:VERSION`` or ``NAME@ALIAS`` typed in)."""
-    box = QComboBox()
-    box.setEditable(True)
-    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-    box.addItems(refs)
-    box.setCurrentText(current)
-    box.lineEdit().setPlaceholderText("name:version or name@alias")
-    box.setMinimumWidth(200)
-    return box
+def ref_combo(
+    refs: list[str], current: str = "", reader: Any = None, registry: Any = None
+) -> VersionPicker:
+    """The searchable version picker (every version of the registry when given a reader)."""
+    return VersionPicker(reader, registry, refs=refs, current=current)
 
 
 def table_view(model: RowTableModel[Any]) -> QTableView:
@@ -108,6 +104,7 @@ class JobPage(QWidget):
         edit = QLineEdit(data)
         edit.setPlaceholderText("a labelled CSV or Parquet file")
         browse = QPushButton("Browse…")
+        browse.setToolTip("Choose a labelled CSV or Parquet file")
 
         def choose() -> None:
             path, _ = QFileDialog.getOpenFileName(self, "Labelled data", "", TABLE_FILTER)
@@ -136,7 +133,7 @@ class JobPage(QWidget):
         return self.job_id
 
     def show_error(self, message: str) -> None:
-        self.error_label.setText(f"⚠ {message}" if message else "")
+        self.error_label.setText(f"⚠ {window_text(message)}" if message else "")
         self.error_label.setVisible(bool(message))
 
     def _on_job_progressed(self, job_id: int, fraction: float, status: str) -> None:
@@ -186,6 +183,7 @@ class ValidationPage(JobPage):
         refs: list[str] | None = None,
         ref: str = "",
         data: str = "",
+        reader: Any = None,
     ):
         super().__init__(registry, jobs, parent)
         lay = QVBoxLayout(self)
@@ -193,12 +191,13 @@ class ValidationPage(JobPage):
         lay.setSpacing(8)
         lay.addWidget(label("Validate a version", "PageTitle"))
         row = QHBoxLayout()
-        self.ref_combo = ref_combo(refs or [], ref)
+        self.ref_combo = ref_combo(refs or [], ref, reader, registry)
         self.data_edit, self.browse_button = self.data_row(data)
         self.target_edit = QLineEdit()
         self.target_edit.setPlaceholderText("target (default: as trained)")
         self.target_edit.setMaximumWidth(190)
         self.validate_button = QPushButton("Validate")
+        self.validate_button.setToolTip("Score the version on the file: metrics and curves")
         self.validate_button.setProperty("primary", True)
         row.addWidget(label("Version", "SectionTitle"))
         row.addWidget(self.ref_combo)
@@ -228,7 +227,7 @@ class ValidationPage(JobPage):
         self.validate_button.clicked.connect(self.start)
 
     def start(self) -> None:
-        ref = self.ref_combo.currentText().strip()
+        ref = self.ref_combo.ref()
         data = self.data_edit.text().strip()
         if not ref or not data:
             self.show_error("choose a version and a labelled data file")

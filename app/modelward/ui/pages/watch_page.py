@@ -45,12 +45,15 @@ class WatchPage(QWidget):
         self.rescan_button = QPushButton("Rescan")
         self.rescan_button.setToolTip("List every folder now (files missed while closed)")
         self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Stop taking arrivals from the selected folder for now")
         self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Take arrivals from the selected folder again")
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip(
             "Stop watching the folder (its files and versions stay where they are)"
         )
         self.add_button = QPushButton("Add folder…")
+        self.add_button.setToolTip("Watch a folder for model files or data batches")
         self.add_button.setProperty("primary", True)
         for b in (
             self.rescan_button,

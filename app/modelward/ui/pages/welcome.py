@@ -73,6 +73,7 @@ class WelcomePage(QWidget):
 
     def _card(self, title: str, text: str) -> QPushButton:
         b = QPushButton(f"{title}\n\n{text}")
+        b.setToolTip(text.replace("\n", " "))
         b.setObjectName("Card")
         b.setMinimumSize(230, 118)
         b.setCursor(Qt.CursorShape.PointingHandCursor)
