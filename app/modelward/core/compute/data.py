@@ -19,6 +19,7 @@ import duckdb
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.tables import Table, explain, open_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,48 +96,41 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
     return path
 
 
-def _reader(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
-    if not head:
-        raise InvalidInput(f"{path} is empty")
-    return "read_parquet" if head == b"PAR1" else "read_csv"
-
-
-def _duck_error(path: Path, e: Exception) -> InvalidInput:
-    first = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return InvalidInput(f"cannot read {path.name} as a CSV or Parquet table: {first}")
+def _open(path: Path) -> Table:
+    """The strict reader's checks (:mod:`modelward.core.tables`) on a data file."""
+    return open_table(path)
 
 
 def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet file through DuckDB into a DataFrame.
+    """Read a CSV or Parquet file through the strict reader into a DataFrame.
 
     Parameters
     ----------
     path
-        The file; its format is recognised by its bytes, not its name.
+        The file; its format is recognised by its bytes, and a name that
+        contradicts them is refused.
     limit
         Read only the first ``limit`` rows (for previews).
 
     Raises
     ------
     InvalidInput
-        The file is empty or not a table DuckDB can read.
+        One sentence from the strict reader: empty, unreadable, ambiguous,
+        over a limit, a bad header, ragged rows, text in a column of numbers.
     """
 
     p = Path(path)
-    reader = _reader(p)
-    sql = f"SELECT * FROM {reader}(?)" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    table = _open(p)
+    sql = f"SELECT * FROM {table.source}" + (f" LIMIT {int(limit)}" if limit is not None else "")
     with duck() as con:
         try:
-            df = con.execute(sql, [str(p)]).df()
+            df = con.execute(sql).df()
         except duckdb.Error as e:
-            raise _duck_error(p, e) from None
+            raise explain(e, table.label) from None
     if df.shape[1] == 0:
         raise InvalidInput(f"{p.name} has no columns")
+    if len(df) == 0:
+        raise InvalidInput(f"{p.name} has no rows")
     return df
 
 
@@ -152,17 +146,16 @@ def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> 
     """
 
     p = Path(src)
-    reader = _reader(p)
+    table = _open(p)
     with duck() as con:
         try:
             con.execute(
-                f"COPY (SELECT * FROM {reader}(?)) TO '{_sql_path(dest)}' "
-                "(FORMAT parquet, COMPRESSION zstd)",
-                [str(p)],
+                f"COPY (SELECT * FROM {table.source}) TO '{_sql_path(dest)}' "
+                "(FORMAT parquet, COMPRESSION zstd)"
             )
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(dest)}')").fetchall()
         except duckdb.Error as e:
-            raise _duck_error(p, e) from None
+            raise explain(e, table.label) from None
     return int(rows[0][0])
 
 

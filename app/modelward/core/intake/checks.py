@@ -8,43 +8,81 @@ copy, never the file it came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelward.core.datasets import read_schema
 from modelward.core.errors import NotFound, RejectedFile
 from modelward.core.monitoring.quality import SchemaMismatch
 from modelward.core.monitoring.service import check_batch as monitor_check
 from modelward.core.registry import Registry
+from modelward.core.tables import BadTable, check_signature, open_table, scan_table
 
 
 @dataclass(frozen=True)
 class BatchFacts:
-    """What the check learned about a batch: its columns (DuckDB types) and rows."""
+    """What the check learned about a batch.
+
+    Its columns (DuckDB types) and rows; ``flags`` maps a column to what is
+    readable but implausible in it (``infinite``/``nan`` counts and a ``what``
+    line); ``extra`` lists columns the model does not know that were kept.
+    """
 
     schema: dict[str, str]
     rows: int
+    flags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: list[str] = field(default_factory=list)
 
 
-def expected_features(registry: Registry, model_name: str) -> list[str] | None:
-    """Feature names the model's champion (else latest version) was trained on, if known."""
+def expected_signature(registry: Registry, model_name: str) -> dict[str, str | None] | None:
+    """Feature name -> kind (``numeric``/``categorical``/``None``) of the champion, else latest.
+
+    ``None`` when the model or its feature names are unknown.
+    """
     for ref in (f"{model_name}@champion", model_name):
         try:
             v = registry.resolve(ref)
         except NotFound:
             continue
         sig = v.signature or {}
+        if sig.get("features"):
+            return {str(c["name"]): c.get("kind") for c in sig["features"]}
         if sig.get("feature_names"):
-            return [str(x) for x in sig["feature_names"]]
+            return dict.fromkeys(str(x) for x in sig["feature_names"])
         if sig.get("columns"):
-            return [str(c["name"]) for c in sig["columns"]]
+            return {str(c["name"]): c.get("kind") for c in sig["columns"]}
         return None
     return None
 
 
-def check_batch(registry: Registry, path: Path, *, model_name: str | None) -> BatchFacts:
-    """Check a stored batch: a readable table with the columns its model needs.
+def expected_features(registry: Registry, model_name: str) -> list[str] | None:
+    """Feature names the model's champion (else latest version) was trained on, if known."""
+    sig = expected_signature(registry, model_name)
+    return None if sig is None else list(sig)
+
+
+def _allowed_extra(registry: Registry, model_name: str, options: dict[str, Any]) -> list[str]:
+    """Columns a batch may carry besides the features: labels, ids, the target, the time."""
+    out = [str(options[k]) for k in ("label_column", "id_column") if options.get(k)]
+    for ref in (f"{model_name}@champion", model_name):
+        try:
+            sig = registry.resolve(ref).signature or {}
+        except NotFound:
+            continue
+        out += [str(sig[k]) for k in ("target", "time_column") if sig.get(k)]
+        break
+    return out
+
+
+def check_batch(
+    registry: Registry,
+    path: Path,
+    *,
+    model_name: str | None,
+    options: dict[str, Any] | None = None,
+    allow_extra: bool = False,
+) -> BatchFacts:
+    """Check a stored batch with the strict reader, and against its model's columns.
 
     Parameters
     ----------
@@ -53,25 +91,36 @@ def check_batch(registry: Registry, path: Path, *, model_name: str | None) -> Ba
     path
         The stored copy (a view of it named like the source).
     model_name
-        The model the batch is for; ``None`` checks only that it is a table.
+        The model the batch is for; ``None`` checks only that it is a sound table.
+    options
+        The inbox's options: ``label_column``/``id_column`` may be present besides
+        the features, ``allow_extra`` keeps any other extra column.
+    allow_extra
+        Keep columns the model does not know (listed in ``extra``).
 
     Raises
     ------
     RejectedFile
-        Unreadable, or columns the model needs are missing.
+        With the strict reader's sentence (see :mod:`modelward.core.tables`):
+        unreadable, ambiguous, empty, limits, or columns missing, extra or of
+        the wrong type.
     """
-    schema, rows = read_schema(path)
-    if model_name is not None:
-        expected = expected_features(registry, model_name)
-        if expected is not None:
-            missing = [c for c in expected if c not in schema]
-            if missing:
-                shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-                raise RejectedFile(
-                    f"schema mismatch: {len(missing)} column(s) the model {model_name} "
-                    f"needs are missing: {shown}"
-                )
-    return BatchFacts(schema, rows)
+    opts = dict(options or {})
+    expected = expected_signature(registry, model_name) if model_name is not None else None
+    try:
+        table = open_table(path, expected=list(expected) if expected else None)
+        extra: list[str] = []
+        if expected is not None and model_name is not None:
+            extra = check_signature(
+                table,
+                expected,
+                allow_extra=allow_extra or bool(opts.get("allow_extra")),
+                allowed_extra=_allowed_extra(registry, model_name, opts),
+            )
+        scan = scan_table(table)
+    except BadTable as e:
+        raise RejectedFile(str(e)) from None
+    return BatchFacts(table.types, scan.rows, scan.flags, extra)
 
 
 def monitor_batch(
