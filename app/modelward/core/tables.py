@@ -591,7 +591,10 @@ def explain(e: BaseException, shown: str) -> BadTable:
     line = _LINE.search(text)
     row = f"row {int(line.group('n')) - 1}" if line else "a row"
     if "Maximum line size" in text or "maximum line size" in text:
-        return BadTable(f"{shown}: a line is longer than the limit (data_max_field_bytes)")
+        limit = _mib(Limits.from_settings().max_field_bytes)
+        return BadTable(
+            f"{shown}: a line is longer than the limit of {limit} (data_max_field_bytes)"
+        )
     if "Expected Number of Columns" in text:
         m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
         if m:
@@ -657,6 +660,7 @@ def check_signature(
     *,
     allow_extra: bool = False,
     allowed_extra: Sequence[str] = (),
+    against: str = "the model",
 ) -> list[str]:
     """Check a table's columns against a model's: missing, extra, wrong type.
 
@@ -671,6 +675,8 @@ def check_signature(
         Keep columns the model does not know (they are returned) instead of refusing.
     allowed_extra
         Columns that may be present anyway (the target, an id or label column).
+    against
+        What the columns come from, in messages (``the model``, ``the reference``).
 
     Returns
     -------
@@ -696,21 +702,21 @@ def check_signature(
                 f"{_shown(m)} (the file has {_shown(alike)} instead)" if alike else _shown(m)
             )
         raise BadTable(
-            f"{table.label} lacks the model's column{'s' if len(missing) > 1 else ''} "
+            f"{table.label} lacks {against}'s column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(hints[:10])}{' …' if len(hints) > 10 else ''}"
         )
     extra = [c for c in table.columns if c not in kinds and c not in allowed_extra]
     if extra and not allow_extra:
         raise BadTable(
-            f"{table.label} has column{'s' if len(extra) > 1 else ''} the model was not trained "
-            f"on: {', '.join(_shown(e) for e in extra[:10])}{' …' if len(extra) > 10 else ''} "
+            f"{table.label} has column{'s' if len(extra) > 1 else ''} {against} does not "
+            f"have: {', '.join(_shown(e) for e in extra[:10])}{' …' if len(extra) > 10 else ''} "
             "(allow them with --allow-extra)"
         )
     wrong = [n for n, k in kinds.items() if k == "numeric" and not table.numeric(n)]
     if wrong:
         shown = ", ".join(f"{_shown(w)} ({table.types[w]})" for w in wrong[:10])
         raise BadTable(
-            f"{table.label}: the model's numeric column{'s' if len(wrong) > 1 else ''} "
+            f"{table.label}: {against}'s numeric column{'s' if len(wrong) > 1 else ''} "
             f"{shown} {'do' if len(wrong) > 1 else 'does'} not hold numbers"
         )
     return extra

@@ -131,7 +131,25 @@ def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.
         raise InvalidInput(f"{p.name} has no columns")
     if len(df) == 0:
         raise InvalidInput(f"{p.name} has no rows")
+    _refuse_infinite(df, table.label)
     return df
+
+
+def _refuse_infinite(df: pd.DataFrame, label: str) -> None:
+    """A model can neither be fitted nor scored on ±inf: name the column and the rows."""
+    import numpy as np  # deferred: start-up cost
+
+    for col in df.columns:
+        s = df[col]
+        if s.dtype.kind != "f":
+            continue
+        bad = np.isinf(s.to_numpy())
+        if bad.any():
+            rows = ", ".join(str(int(i) + 1) for i in bad.nonzero()[0][:5])
+            raise InvalidInput(
+                f"{label}: column {str(col)!r} holds {int(bad.sum())} infinite value(s) "
+                f"(rows {rows}); a model can use only finite numbers"
+            )
 
 
 def preview(path: str | os.PathLike[str], rows: int = 100) -> pd.DataFrame:
