@@ -18,6 +18,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -299,3 +300,198 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
 
     add("parquet_named_csv.csv", "Parquet bytes named .csv", parquet_named_csv)
     return out
+
+
+# --- Presenting the corpus to every data path ---------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one path did with one file."""
+
+    file: str
+    path: str
+    expected: str
+    accepted: bool
+    message: str = ""
+    traceback: bool = False
+    warning: bool = False
+    one_sentence: bool = True
+    committed: int = 0
+
+    @property
+    def silent(self) -> bool:
+        """Accepted although it should have been refused."""
+        return self.accepted and self.expected == "refuse"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    e = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "modelward", *args],
+        capture_output=True,
+        text=True,
+        env=e,
+        timeout=timeout,
+    )
+
+
+def _judge(file: BadFile, path: str, proc: Any) -> Outcome:
+    err = proc.stderr
+    said = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("  ")]
+    refused = proc.returncode != 0
+    return Outcome(
+        file.name,
+        path,
+        file.expected(path),
+        accepted=not refused,
+        message=said[-1] if said else "",
+        traceback="Traceback (most recent call last)" in err + proc.stdout,
+        warning="Warning" in err,
+        one_sentence=(not refused)
+        or (
+            len(said) == 1
+            and said[0].startswith("modelward: error:")
+            and "unexpected" not in said[0]
+        ),
+    )
+
+
+def setup_registry(home: Path, good: Path) -> None:
+    """A registry with ``credit`` trained on ``good`` (champion) and profiled on it."""
+    for args in (
+        (
+            "train",
+            "--data",
+            str(good),
+            "--target",
+            TARGET,
+            "--estimator",
+            "LogisticRegression",
+            "--name",
+            "credit",
+        ),
+        ("alias", "set", "credit:1", "champion", "--reason", "corpus"),
+        ("monitor", "credit@champion", "--reference", str(good), "--target", TARGET),
+    ):
+        proc = _cli(*args, "--registry", str(home))
+        if proc.returncode != 0:
+            raise RuntimeError(f"setup failed: {args[0]}: {proc.stderr}")
+
+
+def run_subprocess_paths(
+    home: Path, good: Path, folder: Path, files: list[BadFile], *, workers: int = 3
+) -> list[Outcome]:
+    """``train``, ``drift`` and ``monitor`` as real processes, once per file and path."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(job: tuple[int, BadFile, str]) -> Outcome:
+        i, f, path = job
+        p = str(folder / f.name)
+        if path == "train":
+            args: tuple[str, ...] = (
+                "train",
+                "--data",
+                p,
+                "--target",
+                TARGET,
+                "--estimator",
+                "LogisticRegression",
+                "--name",
+                f"bad{i}",
+                "--registry",
+                str(home),
+            )
+        elif path == "drift":
+            args = ("drift", "--reference", str(good), "--current", p)
+        else:
+            args = (
+                "monitor",
+                "credit@champion",
+                "--batch",
+                p,
+                "--name",
+                f"bad{i}",
+                "--registry",
+                str(home),
+            )
+        return _judge(f, path, _cli(*args))
+
+    jobs = [(i, f, path) for i, f in enumerate(files) for path in ("train", "drift", "monitor")]
+    with ThreadPoolExecutor(workers) as pool:
+        outcomes = list(pool.map(one, jobs))
+    # What the refused runs left behind: a model version, a monitored batch.
+    from modelward.core.registry import Registry
+
+    reg = Registry(home)
+    try:
+        with reg.read() as cur:
+            models = {r[0] for r in cur.execute("SELECT name FROM models").fetchall()}
+            batches = {r[0] for r in cur.execute("SELECT name FROM mon_batches").fetchall()}
+    finally:
+        reg.close()
+    for o, (i, _f, path) in zip(outcomes, jobs, strict=True):
+        if not o.accepted:
+            if path == "train" and f"bad{i}" in models:
+                o.committed = 1
+            if path == "monitor" and f"bad{i}" in batches:
+                o.committed = 1
+    return outcomes
+
+
+def run_inbox(
+    home: Path, folder: Path, files: list[BadFile], *, timeout: float = 300
+) -> tuple[list[Outcome], int]:
+    """Copy every file into a real watched data inbox of ``credit``; wait for every verdict.
+
+    Returns the outcomes and the number of ``ingest.rejected`` audit events written.
+    """
+    import hashlib
+    import shutil
+
+    from modelward.core.registry import Registry
+    from modelward.core.watch import DATA, FolderWatcher, add_folder
+
+    reg = Registry(home, idle_release=0.2)
+    inbox = home.parent / "corpus-inbox"
+    add_folder(reg, inbox, DATA, model_name="credit", options={"label_column": TARGET})
+    before = len(reg.audit_events(action="ingest.rejected"))
+    w = FolderWatcher(reg, settle=0.3, rescan_interval=60)
+    w.start()
+    try:
+        for f in files:
+            shutil.copyfile(folder / f.name, inbox / f.name)
+        done = w.wait_for(lambda r: len({Path(x.path).name for x in r}) >= len(files), timeout)
+        results = {Path(x.path).name: x for x in w.results}
+    finally:
+        w.stop()
+    events = len(reg.audit_events(action="ingest.rejected")) - before
+    with reg.read() as cur:
+        stored = {r[0] for r in cur.execute("SELECT fingerprint FROM datasets").fetchall()}
+    reg.close()
+    out = []
+    for f in files:
+        r = results.get(f.name)
+        accepted = r is not None and r.status == "registered"
+        sha = hashlib.sha256((folder / f.name).read_bytes()).hexdigest()
+        detail = "" if r is None else str(getattr(r, "detail", ""))
+        out.append(
+            Outcome(
+                f.name,
+                "inbox",
+                f.expected("inbox"),
+                accepted=accepted,
+                message=detail
+                if r is not None
+                else "no verdict" + ("" if done else " (timed out)"),
+                traceback="Traceback" in detail,
+                warning="Warning" in detail,
+                one_sentence=accepted or (bool(detail) and "\n" not in detail),
+                committed=int(not accepted and sha in stored),
+            )
+        )
+    return out, events

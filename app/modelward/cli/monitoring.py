@@ -30,6 +30,19 @@ def _flag_lines(table: Table) -> tuple[list[str], dict[str, Any]]:
     return [f"flag {line}" for line in scan.notes()], scan.flags
 
 
+@contextlib.contextmanager
+def _unscorable(table: Table) -> Iterator[None]:
+    """A model that cannot score the rows is refused in one sentence, not a traceback."""
+    try:
+        yield
+    except ValueError as e:
+        if "infinity" not in str(e) and "too large" not in str(e):
+            raise
+        raise InvalidInput(
+            f"the model cannot score {table.label}: a value is infinite or too large for it"
+        ) from None
+
+
 def _refuse_infinite(table: Table, flags: dict[str, Any]) -> None:
     inf = {c: f["infinite"] for c, f in flags.items() if f.get("infinite")}
     if inf:
@@ -175,7 +188,7 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
         _check_batch_columns(reg, args, batch)
         flag_lines, flags = _flag_lines(batch)
         _refuse_infinite(batch, flags)
-        with _quiet_numbers():
+        with _quiet_numbers(), _unscorable(batch):
             res = service.check_batch(
                 reg,
                 args.ref,

@@ -8,6 +8,9 @@ copy, never the file it came from.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +126,16 @@ def check_batch(
     return BatchFacts(table.types, scan.rows, scan.flags, extra)
 
 
+@contextlib.contextmanager
+def _quiet_numbers() -> Iterator[None]:
+    """Odd values are reported as flags: no raw numpy warning goes to the log or terminal."""
+    import numpy as np  # deferred: start-up cost
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
 def monitor_batch(
     registry: Registry,
     path: Path,
@@ -151,16 +164,28 @@ def monitor_batch(
     label = opts.get("label_column") if opts.get("label_column") in schema else None
     id_col = opts.get("id_column") if opts.get("id_column") in schema else None
     try:
-        res = monitor_check(
-            registry,
-            f"{model_name}@champion",
-            path,
-            name=name,
-            id_column=id_col,
-            label_column=label,
-        )
+        with _quiet_numbers():
+            res = monitor_check(
+                registry,
+                f"{model_name}@champion",
+                path,
+                name=name,
+                id_column=id_col,
+                label_column=label,
+            )
     except SchemaMismatch as e:
         raise RejectedFile(f"schema mismatch: {e}") from None
+    except ValueError as e:
+        # The batch is readable but the model cannot score some rows (±inf, or values
+        # so large that its arithmetic overflows): taken, flagged, not checked.
+        why = "a value is infinite or too large" if "infinity" in str(e) else "it refused the rows"
+        return {
+            "batch_id": None,
+            "drift_share": None,
+            "drifted": None,
+            "verdict": f"not checked against the champion: the model cannot score it ({why})",
+            "performance": {},
+        }
     except NotFound:
         return None  # no champion, or no reference profile yet: nothing to compare with
     report = res.report
