@@ -121,3 +121,40 @@ def test_good_files_are_still_taken(corpus):
     t = open_table(good)
     assert t.columns == ["age", "income", "debt_ratio", "target"]
     assert Path(good).exists()
+
+
+def test_train_warns_on_an_id_like_column(corpus):
+    import os
+    import subprocess
+    import sys
+
+    root, _good, _files, home = corpus
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelward",
+            "train",
+            "--data",
+            str(root / "corpus" / "id_column.csv"),
+            "--target",
+            "target",
+            "--estimator",
+            "LogisticRegression",
+            "--name",
+            "with_id",
+            "--registry",
+            str(home),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    doc = json.loads(proc.stdout)
+    assert any("'loan_id' looks like an identifier" in w for w in doc["warnings"])
+    assert "Warning" not in proc.stderr

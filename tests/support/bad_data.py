@@ -299,6 +299,17 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
         p.write_bytes(buf.getvalue())
 
     add("parquet_named_csv.csv", "Parquet bytes named .csv", parquet_named_csv)
+    add(
+        "id_column.csv",
+        "a loan_id column (unique, increasing): train warns",
+        text(
+            _csv(
+                [(k + 1000, *r) for k, r in enumerate(base)], header=("loan_id", *FEATURES, TARGET)
+            )
+        ),
+        train="accept",
+        drift="either",
+    )
     return out
 
 

@@ -14,6 +14,7 @@ from modelward.cli.common import (
 )
 from modelward.cli.output import Result, fmt_metrics, lines, table
 from modelward.core.errors import ApprovalRequired, InvalidInput
+from modelward.core.tables import id_like_columns, open_table
 
 if TYPE_CHECKING:
     from modelward.core.compute.recipe import Recipe
@@ -82,6 +83,7 @@ def cmd_train(args: argparse.Namespace) -> Result:
         recipe = _recipe(args)
         if not args.name:
             raise InvalidInput("train needs --name NAME (the model to add the version to)")
+        warnings = _id_warnings(recipe)
         res = run_cancellable(
             lambda tok: train(
                 reg,
@@ -99,7 +101,26 @@ def cmd_train(args: argparse.Namespace) -> Result:
     ]
     if res.reproduced is not None:
         text.append(f"  metrics reproduced exactly: {'yes' if res.reproduced else 'NO'}")
-    return Result(res.to_json(), lines(*text))
+    doc = res.to_json()
+    if not args.from_lineage:
+        doc["warnings"] = warnings
+        text.extend(f"warning: {w}" for w in warnings)
+    return Result(doc, lines(*text))
+
+
+def _id_warnings(recipe: Recipe) -> list[str]:
+    """Feature columns that look like row ids: trained on, they make a model that only looks good."""
+    if str(recipe.data).startswith("dataset:"):
+        return []
+    table = open_table(recipe.data)
+    exclude = [c for c in (recipe.target, getattr(recipe.split, "time_column", None)) if c]
+    if recipe.features:
+        exclude += [c for c in table.columns if c not in recipe.features]
+    return [
+        f"column {name!r} looks like an identifier ({why}); a model should not learn from it: "
+        "leave it out with --features"
+        for name, why in id_like_columns(table, exclude=exclude).items()
+    ]
 
 
 def cmd_validate(args: argparse.Namespace) -> Result:

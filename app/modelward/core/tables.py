@@ -54,6 +54,7 @@ __all__ = [
     "TableScan",
     "check_signature",
     "explain",
+    "id_like_columns",
     "lookalike",
     "open_table",
     "scan_table",
@@ -763,3 +764,43 @@ def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableSc
             )
             flags[c] = {"infinite": inf, "nan": nan, "what": what}
     return TableScan(rows, flags)
+
+
+_ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$|^uuid$|_uuid$|^key$|_key$)", re.IGNORECASE)
+
+
+def id_like_columns(table: Table, *, exclude: Sequence[str] = ()) -> dict[str, str]:
+    """Columns that look like row identifiers, with why: a model should not learn from them.
+
+    An identifier is named like one (``loan_id``, ``id``, ``*_key``), or holds
+    integers that are unique per row and only increase.
+    """
+    cols = [c for c in table.columns if c not in exclude]
+    ints = [c for c in cols if table.types[c].upper().rstrip("0123456789").endswith("INT")]
+    named = [c for c in cols if _ID_NAME.search(c)]
+    out: dict[str, str] = {c: "named like an identifier" for c in named}
+    if not ints:
+        return out
+    parts = ["count(*)"]
+    for c in ints:
+        q = quote(c)
+        parts.append(f"count(DISTINCT {q})")
+    con = _connection()
+    try:
+        got = con.sql(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
+        n = int(got[0])
+        for i, c in enumerate(ints):
+            if n < 20 or int(got[1 + i]) != n:
+                continue
+            q = quote(c)
+            falls = con.sql(
+                f"SELECT count(*) FROM (SELECT {q} - lag({q}) OVER () AS d FROM {table.source}) "
+                "WHERE d <= 0"
+            ).fetchall()[0][0]
+            if int(falls) == 0:
+                out[c] = "unique per row and increasing"
+    except duckdb.Error:
+        return out  # a hint only: never a reason to fail
+    finally:
+        con.close()
+    return out
