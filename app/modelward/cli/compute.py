@@ -52,6 +52,13 @@ def _recipe(args: argparse.Namespace) -> Recipe:
 
 
 def cmd_train(args: argparse.Namespace) -> Result:
+    warnings: list[str] = []
+    if not args.from_lineage:
+        # The data is checked before the heavy imports: a bad file is refused at once.
+        recipe = _recipe(args)
+        if not args.name:
+            raise InvalidInput("train needs --name NAME (the model to add the version to)")
+        warnings = _id_warnings(recipe)
     # deferred: start-up cost
     from modelward.core.compute.parallel import Compute
     from modelward.core.compute.training import retrain_from_lineage, train
@@ -80,10 +87,6 @@ def cmd_train(args: argparse.Namespace) -> Result:
             )
         )
     else:
-        recipe = _recipe(args)
-        if not args.name:
-            raise InvalidInput("train needs --name NAME (the model to add the version to)")
-        warnings = _id_warnings(recipe)
         res = run_cancellable(
             lambda tok: train(
                 reg,

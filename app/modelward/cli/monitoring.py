@@ -99,9 +99,6 @@ def drift_text(rep: Any) -> str:
 
 
 def cmd_drift(args: argparse.Namespace) -> Result:
-    # deferred: start-up cost (numpy and the drift statistics)
-    from modelward.core.monitoring.drift import drift_between
-
     ref = open_table(args.reference)
     cur = open_table(args.current, expected=ref.columns)
     wanted = csv(args.features) or ref.columns
@@ -112,6 +109,9 @@ def cmd_drift(args: argparse.Namespace) -> Result:
         against="the reference",
     )
     flags, scan_flags = _flag_lines(cur)
+    # deferred: start-up cost (numpy and the drift statistics); the files are checked first
+    from modelward.core.monitoring.drift import drift_between
+
     with _quiet_numbers():
         rep = drift_between(
             args.reference,
@@ -148,14 +148,23 @@ def _check_batch_columns(reg: Any, args: argparse.Namespace, batch: Table) -> No
 
 
 def cmd_monitor(args: argparse.Namespace) -> Result:
-    # deferred: start-up cost (numpy and the drift statistics)
-    from modelward.core.monitoring import service
-
     if not (args.reference or args.batch or args.labels):
         raise InvalidInput("nothing to do: give --batch PATH, --reference PATH or --labels PATH")
     if args.labels and (args.batch_id is None or not args.id_column or not args.label_column):
         raise InvalidInput("--labels needs --batch-id, --id-column and --label-column")
     reg = open_registry(args)
+    batch: Table | None = None
+    flag_lines: list[str] = []
+    flags: dict[str, Any] = {}
+    if args.batch and not args.reference:
+        # A batch is checked before the heavy imports: a bad file is refused at once.
+        batch = open_table(args.batch, label=str(args.batch))
+        _check_batch_columns(reg, args, batch)
+        flag_lines, flags = _flag_lines(batch)
+        _refuse_infinite(batch, flags)
+    # deferred: start-up cost (numpy and the drift statistics)
+    from modelward.core.monitoring import service
+
     out: dict[str, Any] = {}
     text: list[str] = []
     if args.reference:
@@ -184,10 +193,11 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
             + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
         )
     if args.batch:
-        batch = open_table(args.batch, label=str(args.batch))
-        _check_batch_columns(reg, args, batch)
-        flag_lines, flags = _flag_lines(batch)
-        _refuse_infinite(batch, flags)
+        if batch is None:  # after a new reference profile: checked against it now
+            batch = open_table(args.batch, label=str(args.batch))
+            _check_batch_columns(reg, args, batch)
+            flag_lines, flags = _flag_lines(batch)
+            _refuse_infinite(batch, flags)
         with _quiet_numbers(), _unscorable(batch):
             res = service.check_batch(
                 reg,
