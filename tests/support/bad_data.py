@@ -172,6 +172,8 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
         "an extra column",
         text(_csv([(*r, "x") for r in base], header=(*FEATURES, TARGET, "note"))),
         train="either",
+        inbox="flag",
+        monitor="flag",
     )
     add(
         "missing_column.csv",

@@ -130,21 +130,24 @@ def cmd_drift(args: argparse.Namespace) -> Result:
     return Result(doc, lines(drift_text(rep), *flags), ok=ok)
 
 
-def _check_batch_columns(reg: Any, args: argparse.Namespace, batch: Table) -> None:
+def _check_batch_columns(reg: Any, args: argparse.Namespace, batch: Table) -> list[str]:
     """A batch has the version's features (and may carry its target, labels and ids)."""
     try:
         sig = reg.resolve(args.ref).signature or {}
     except NotFound:
-        return
+        return []
     if sig.get("features"):
         expected = {str(c["name"]): c.get("kind") for c in sig["features"]}
     elif sig.get("feature_names"):
         expected = dict.fromkeys(str(n) for n in sig["feature_names"])
     else:
-        return
+        return []
     allowed = [str(x) for x in (sig.get("target"), sig.get("time_column")) if x]
     allowed += [str(x) for x in (args.id_column, args.label_column) if x]
-    check_signature(batch, expected, allow_extra=args.allow_extra, allowed_extra=allowed)
+    extra = check_signature(
+        batch, expected, allow_extra=not args.strict_columns, allowed_extra=allowed
+    )
+    return [f"flag {c}: not a column of the model: kept, not monitored" for c in extra]
 
 
 def cmd_monitor(args: argparse.Namespace) -> Result:
@@ -159,8 +162,9 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
     if args.batch and not args.reference:
         # A batch is checked before the heavy imports: a bad file is refused at once.
         batch = open_table(args.batch, label=str(args.batch))
-        _check_batch_columns(reg, args, batch)
+        extra_lines = _check_batch_columns(reg, args, batch)
         flag_lines, flags = _flag_lines(batch)
+        flag_lines += extra_lines
         _refuse_infinite(batch, flags)
     # deferred: start-up cost (numpy and the drift statistics)
     from modelward.core.monitoring import service
@@ -195,8 +199,9 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
     if args.batch:
         if batch is None:  # after a new reference profile: checked against it now
             batch = open_table(args.batch, label=str(args.batch))
-            _check_batch_columns(reg, args, batch)
+            extra_lines = _check_batch_columns(reg, args, batch)
             flag_lines, flags = _flag_lines(batch)
+            flag_lines += extra_lines
             _refuse_infinite(batch, flags)
         with _quiet_numbers(), _unscorable(batch):
             res = service.check_batch(
@@ -277,8 +282,8 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--labels", metavar="PATH", help="late labels for --batch-id, joined by id")
     sp.add_argument("--batch-id", type=int, help="the batch the --labels belong to")
     sp.add_argument(
-        "--allow-extra",
+        "--strict-columns",
         action="store_true",
-        help="keep batch columns the model does not know (not monitored)",
+        help="refuse a batch with columns the model does not know (default: kept, flagged)",
     )
     _drift_args(sp)

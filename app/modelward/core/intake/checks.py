@@ -97,9 +97,10 @@ def check_batch(
         The model the batch is for; ``None`` checks only that it is a sound table.
     options
         The inbox's options: ``label_column``/``id_column`` may be present besides
-        the features, ``allow_extra`` keeps any other extra column.
+        the features; any other extra column is kept and flagged, unless
+        ``allow_extra`` is ``False`` (then it is refused).
     allow_extra
-        Keep columns the model does not know (listed in ``extra``).
+        Keep columns the model does not know even if the options say otherwise.
 
     Raises
     ------
@@ -114,16 +115,22 @@ def check_batch(
         table = open_table(path, expected=list(expected) if expected else None)
         extra: list[str] = []
         if expected is not None and model_name is not None:
+            # A producer's batch often carries ids or labels the inbox was not told of:
+            # kept, and shown in the flags, unless the inbox says allow_extra: false.
+            keep = allow_extra or bool(opts.get("allow_extra", True))
             extra = check_signature(
                 table,
                 expected,
-                allow_extra=allow_extra or bool(opts.get("allow_extra")),
+                allow_extra=keep,
                 allowed_extra=_allowed_extra(registry, model_name, opts),
             )
         scan = scan_table(table)
     except BadTable as e:
         raise RejectedFile(str(e)) from None
-    return BatchFacts(table.types, scan.rows, scan.flags, extra)
+    flags = dict(scan.flags)
+    for c in extra:
+        flags[c] = {"extra": True, "what": "not a column of the model: kept, not monitored"}
+    return BatchFacts(table.types, scan.rows, flags, extra)
 
 
 @contextlib.contextmanager
