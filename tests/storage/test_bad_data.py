@@ -158,3 +158,18 @@ def test_train_warns_on_an_id_like_column(corpus):
     doc = json.loads(proc.stdout)
     assert any("'loan_id' looks like an identifier" in w for w in doc["warnings"])
     assert "Warning" not in proc.stderr
+
+
+def test_values_outside_the_reference_are_flagged_in_the_batch_result(corpus, tmp_path):
+    root, _good, _files, home = corpus
+    batch = tmp_path / "out_of_range_again.csv"
+    batch.write_text((root / "corpus" / "out_of_range.csv").read_text() + "-7,50000,0.5,0\n")
+    reg = Registry(home)
+    try:
+        res = accept_batch(reg, batch, model_name="credit")
+    finally:
+        reg.close()
+    assert res.accepted, res.reason
+    assert res.monitoring is not None
+    assert res.monitoring["flags"]["age"]["out_of_range"] >= 3
+    assert "flagged" in res.monitoring["verdict"]

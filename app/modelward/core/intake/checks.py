@@ -160,7 +160,9 @@ def monitor_batch(
     Returns
     -------
     dict or None
-        ``batch_id``, ``drift_share``, ``drifted``, ``verdict`` and ``performance``.
+        ``batch_id``, ``drift_share``, ``drifted``, ``verdict``, ``performance`` and
+        ``flags`` (column -> values outside the reference's range, unseen
+        categories, more missing values: counts and a ``what`` line).
 
     Raises
     ------
@@ -201,10 +203,28 @@ def monitor_batch(
         if report.drifted
         else f"no dataset drift ({report.drift_share:.0%} of features)"
     )
+    flags: dict[str, dict[str, Any]] = {}
+    for c in report.quality.columns if report.quality is not None else ():
+        notes = []
+        if c.out_of_range:
+            notes.append(f"{c.out_of_range} value(s) outside the reference's range")
+        if c.unseen:
+            notes.append(f"{c.unseen} value(s) of categories the reference never saw")
+        if c.missing_rate > c.reference_missing_rate + 0.01:
+            notes.append(f"missing {c.missing_rate:.1%} (reference {c.reference_missing_rate:.1%})")
+        if notes:
+            flags[c.name] = {
+                "out_of_range": c.out_of_range,
+                "unseen": c.unseen,
+                "what": "; ".join(notes),
+            }
+    if flags:
+        verdict += f"; {len(flags)} column(s) flagged"
     return {
         "batch_id": res.batch_id,
         "drift_share": report.drift_share,
         "drifted": report.drifted,
         "verdict": verdict,
         "performance": res.performance,
+        "flags": flags,
     }
