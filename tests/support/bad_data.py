@@ -311,6 +311,8 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
         ),
         train="accept",
         drift="either",
+        inbox="flag",
+        monitor="flag",
     )
     return out
 
