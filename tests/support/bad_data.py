@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,9 +356,18 @@ def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) ->
     )
 
 
+_INFO = re.compile(r"^modelward: (?!error:|unexpected|warning:)")
+
+
 def _judge(file: BadFile, path: str, proc: Any) -> Outcome:
     err = proc.stderr
-    said = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("  ")]
+    # Progress lines are indented; "modelward: waiting for …" says another process
+    # holds the registry. What is left is what the command said.
+    said = [
+        ln
+        for ln in err.splitlines()
+        if ln.strip() and not ln.startswith("  ") and not _INFO.match(ln)
+    ]
     refused = proc.returncode != 0
     return Outcome(
         file.name,
