@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import (
@@ -113,8 +114,8 @@ def cmd_train(args: argparse.Namespace) -> Result:
 
 def _id_warnings(recipe: Recipe) -> list[str]:
     """Feature columns that look like row ids: trained on, they make a model that only looks good."""
-    if str(recipe.data).startswith("dataset:"):
-        return []
+    if str(recipe.data).startswith("dataset:") or not Path(recipe.data).is_file():
+        return []  # train says what is missing, after the registry is opened
     table = open_table(recipe.data)
     exclude = [c for c in (recipe.target, getattr(recipe.split, "time_column", None)) if c]
     if recipe.features:

@@ -92,8 +92,9 @@ _DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$")
 
 
-class BadTable(InvalidInput):
-    """A data file refused by the strict reader; the message is one sentence."""
+BadTable = InvalidInput
+"""A data file refused by the strict reader (an :class:`InvalidInput`, so every face
+reports it as bad input, exit code 2); the message is one sentence."""
 
 
 @dataclass(frozen=True)
