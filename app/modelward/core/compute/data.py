@@ -19,7 +19,7 @@ import duckdb
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.tables import Table, explain, open_table
+from modelward.core.tables import Table, explain, open_table, scan_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -174,6 +174,13 @@ def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> 
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(dest)}')").fetchall()
         except duckdb.Error as e:
             raise explain(e, table.label) from None
+    # ±inf is refused here, naming the user's file rather than the copy read later.
+    for col, flag in scan_table(open_table(dest, label=table.label)).flags.items():
+        if flag.get("infinite"):
+            raise InvalidInput(
+                f"{table.label}: column {col!r} holds {flag['infinite']} infinite value(s); "
+                "a model can use only finite numbers"
+            )
     return int(rows[0][0])
 
 
