@@ -163,7 +163,9 @@ def test_train_warns_on_an_id_like_column(corpus):
 def test_values_outside_the_reference_are_flagged_in_the_batch_result(corpus, tmp_path):
     root, _good, _files, home = corpus
     batch = tmp_path / "out_of_range_again.csv"
-    batch.write_text((root / "corpus" / "out_of_range.csv").read_text() + "-7,50000,0.5,0\n")
+    batch.write_text(
+        (root / "good.csv").read_text() + "-5,50000,0.5,0\n250,50000,0.5,1\n-7,50000,0.5,0\n"
+    )
     reg = Registry(home)
     try:
         res = accept_batch(reg, batch, model_name="credit")

@@ -194,6 +194,7 @@ def monitor_batch(
             "drifted": None,
             "verdict": f"not checked against the champion: the model cannot score it ({why})",
             "performance": {},
+            "flags": {},
         }
     except NotFound:
         return None  # no champion, or no reference profile yet: nothing to compare with
