@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import (
@@ -14,6 +15,7 @@ from modelward.cli.common import (
 )
 from modelward.cli.output import Result, fmt_metrics, lines, table
 from modelward.core.errors import ApprovalRequired, InvalidInput
+from modelward.core.tables import id_like_columns, open_table
 
 if TYPE_CHECKING:
     from modelward.core.compute.recipe import Recipe
@@ -51,6 +53,13 @@ def _recipe(args: argparse.Namespace) -> Recipe:
 
 
 def cmd_train(args: argparse.Namespace) -> Result:
+    warnings: list[str] = []
+    if not args.from_lineage:
+        # The data is checked before the heavy imports: a bad file is refused at once.
+        recipe = _recipe(args)
+        if not args.name:
+            raise InvalidInput("train needs --name NAME (the model to add the version to)")
+        warnings = _id_warnings(recipe)
     # deferred: start-up cost
     from modelward.core.compute.parallel import Compute
     from modelward.core.compute.training import retrain_from_lineage, train
@@ -79,9 +88,6 @@ def cmd_train(args: argparse.Namespace) -> Result:
             )
         )
     else:
-        recipe = _recipe(args)
-        if not args.name:
-            raise InvalidInput("train needs --name NAME (the model to add the version to)")
         res = run_cancellable(
             lambda tok: train(
                 reg,
@@ -99,7 +105,26 @@ def cmd_train(args: argparse.Namespace) -> Result:
     ]
     if res.reproduced is not None:
         text.append(f"  metrics reproduced exactly: {'yes' if res.reproduced else 'NO'}")
-    return Result(res.to_json(), lines(*text))
+    doc = res.to_json()
+    if not args.from_lineage:
+        doc["warnings"] = warnings
+        text.extend(f"warning: {w}" for w in warnings)
+    return Result(doc, lines(*text))
+
+
+def _id_warnings(recipe: Recipe) -> list[str]:
+    """Feature columns that look like row ids: trained on, they make a model that only looks good."""
+    if str(recipe.data).startswith("dataset:") or not Path(recipe.data).is_file():
+        return []  # train says what is missing, after the registry is opened
+    table = open_table(recipe.data)
+    exclude = [c for c in (recipe.target, getattr(recipe.split, "time_column", None)) if c]
+    if recipe.features:
+        exclude += [c for c in table.columns if c not in recipe.features]
+    return [
+        f"column {name!r} looks like an identifier ({why}); a model should not learn from it: "
+        "leave it out with --features"
+        for name, why in id_like_columns(table, exclude=exclude).items()
+    ]
 
 
 def cmd_validate(args: argparse.Namespace) -> Result:

@@ -3,11 +3,53 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from modelward.cli.common import command, csv, open_registry
 from modelward.cli.output import Result, lines, table
-from modelward.core.errors import InvalidInput
+from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.tables import Table, check_signature, open_table, scan_table
+
+
+@contextlib.contextmanager
+def _quiet_numbers() -> Iterator[None]:
+    """No raw numpy/pandas warning reaches the terminal: odd values are reported as flags."""
+    import numpy as np  # deferred: start-up cost
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _flag_lines(table: Table) -> tuple[list[str], dict[str, Any]]:
+    """Read the whole file once (refusing unreadable rows) and describe its odd values."""
+    scan = scan_table(table)
+    return [f"flag {line}" for line in scan.notes()], scan.flags
+
+
+@contextlib.contextmanager
+def _unscorable(table: Table) -> Iterator[None]:
+    """A model that cannot score the rows is refused in one sentence, not a traceback."""
+    try:
+        yield
+    except ValueError as e:
+        if "infinity" not in str(e) and "too large" not in str(e):
+            raise
+        raise InvalidInput(
+            f"the model cannot score {table.label}: a value is infinite or too large for it"
+        ) from None
+
+
+def _refuse_infinite(table: Table, flags: dict[str, Any]) -> None:
+    inf = {c: f["infinite"] for c, f in flags.items() if f.get("infinite")}
+    if inf:
+        shown = ", ".join(f"{c!r} ({n})" for c, n in inf.items())
+        raise InvalidInput(
+            f"{table.label} holds infinite values in column(s) {shown}; a model cannot score them"
+        )
 
 
 def drift_text(rep: Any) -> str:
@@ -57,33 +99,76 @@ def drift_text(rep: Any) -> str:
 
 
 def cmd_drift(args: argparse.Namespace) -> Result:
-    # deferred: start-up cost (numpy and the drift statistics)
+    ref = open_table(args.reference)
+    cur = open_table(args.current, expected=ref.columns)
+    wanted = csv(args.features) or ref.columns
+    check_signature(
+        cur,
+        {c: ("numeric" if c in ref.types and ref.numeric(c) else None) for c in wanted},
+        allow_extra=args.allow_extra or bool(csv(args.features)),
+        against="the reference",
+    )
+    flags, scan_flags = _flag_lines(cur)
+    # deferred: start-up cost (numpy and the drift statistics); the files are checked first
     from modelward.core.monitoring.drift import drift_between
 
-    rep = drift_between(
-        args.reference,
-        args.current,
-        features=csv(args.features) or None,
-        categorical=csv(args.categorical),
-        methods={"*": args.method} if args.method else None,
-        thresholds=args.thresholds,
-        correction=args.correction,
-        drift_share=args.drift_share,
-    )
+    with _quiet_numbers():
+        rep = drift_between(
+            args.reference,
+            args.current,
+            features=csv(args.features) or None,
+            categorical=csv(args.categorical),
+            methods={"*": args.method} if args.method else None,
+            thresholds=args.thresholds,
+            correction=args.correction,
+            drift_share=args.drift_share,
+        )
     # --fail-on-drift: a drifted data set is a failure, with or without --json.
     ok = not (args.fail_on_drift and rep.drifted)
-    return Result(rep.to_json(), drift_text(rep), ok=ok)
+    doc = rep.to_json()
+    doc["flags"] = scan_flags
+    return Result(doc, lines(drift_text(rep), *flags), ok=ok)
+
+
+def _check_batch_columns(reg: Any, args: argparse.Namespace, batch: Table) -> list[str]:
+    """A batch has the version's features (and may carry its target, labels and ids)."""
+    try:
+        sig = reg.resolve(args.ref).signature or {}
+    except NotFound:
+        return []
+    if sig.get("features"):
+        expected = {str(c["name"]): c.get("kind") for c in sig["features"]}
+    elif sig.get("feature_names"):
+        expected = dict.fromkeys(str(n) for n in sig["feature_names"])
+    else:
+        return []
+    allowed = [str(x) for x in (sig.get("target"), sig.get("time_column")) if x]
+    allowed += [str(x) for x in (args.id_column, args.label_column) if x]
+    extra = check_signature(
+        batch, expected, allow_extra=not args.strict_columns, allowed_extra=allowed
+    )
+    return [f"flag {c}: not a column of the model: kept, not monitored" for c in extra]
 
 
 def cmd_monitor(args: argparse.Namespace) -> Result:
-    # deferred: start-up cost (numpy and the drift statistics)
-    from modelward.core.monitoring import service
-
     if not (args.reference or args.batch or args.labels):
         raise InvalidInput("nothing to do: give --batch PATH, --reference PATH or --labels PATH")
     if args.labels and (args.batch_id is None or not args.id_column or not args.label_column):
         raise InvalidInput("--labels needs --batch-id, --id-column and --label-column")
     reg = open_registry(args)
+    batch: Table | None = None
+    flag_lines: list[str] = []
+    flags: dict[str, Any] = {}
+    if args.batch and not args.reference:
+        # A batch is checked before the heavy imports: a bad file is refused at once.
+        batch = open_table(args.batch, label=str(args.batch))
+        extra_lines = _check_batch_columns(reg, args, batch)
+        flag_lines, flags = _flag_lines(batch)
+        flag_lines += extra_lines
+        _refuse_infinite(batch, flags)
+    # deferred: start-up cost (numpy and the drift statistics)
+    from modelward.core.monitoring import service
+
     out: dict[str, Any] = {}
     text: list[str] = []
     if args.reference:
@@ -112,18 +197,27 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
             + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
         )
     if args.batch:
-        res = service.check_batch(
-            reg,
-            args.ref,
-            args.batch,
-            name=args.name,
-            batch_time=args.time,
-            id_column=args.id_column,
-            label_column=args.label_column,
-            methods={"*": args.method} if args.method else None,
-            thresholds=args.thresholds,
-        )
+        if batch is None:  # after a new reference profile: checked against it now
+            batch = open_table(args.batch, label=str(args.batch))
+            extra_lines = _check_batch_columns(reg, args, batch)
+            flag_lines, flags = _flag_lines(batch)
+            flag_lines += extra_lines
+            _refuse_infinite(batch, flags)
+        with _quiet_numbers(), _unscorable(batch):
+            res = service.check_batch(
+                reg,
+                args.ref,
+                args.batch,
+                name=args.name,
+                batch_time=args.time,
+                id_column=args.id_column,
+                label_column=args.label_column,
+                methods={"*": args.method} if args.method else None,
+                thresholds=args.thresholds,
+            )
         out.update(res.to_json())
+        out["flags"] = flags
+        text.extend(flag_lines)
         text.append(f"batch {res.batch_id} ({res.name}) checked against {res.version_ref}\n")
         text.append(drift_text(res.report))
         if res.performance:
@@ -168,6 +262,11 @@ def add_parsers(sub: Any) -> None:
         help="share of drifted columns that makes the data set drifted",
     )
     sp.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the data set drifted")
+    sp.add_argument(
+        "--allow-extra",
+        action="store_true",
+        help="keep columns of the current data that the reference lacks (not compared)",
+    )
 
     sp = command(
         sub, "monitor", cmd_monitor, "profile a version's reference, check a batch, attach labels"
@@ -183,4 +282,9 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--label-column", help="labels in the batch, or in --labels")
     sp.add_argument("--labels", metavar="PATH", help="late labels for --batch-id, joined by id")
     sp.add_argument("--batch-id", type=int, help="the batch the --labels belong to")
+    sp.add_argument(
+        "--strict-columns",
+        action="store_true",
+        help="refuse a batch with columns the model does not know (default: kept, flagged)",
+    )
     _drift_args(sp)

@@ -61,6 +61,12 @@ class Settings:
     """How many metric columns the registry table shows."""
     max_jobs: int = 2
     """Background jobs that may run at once."""
+    data_max_columns: int = 2000
+    """A data file with more columns is refused, read from its header before anything loads."""
+    data_max_field_bytes: int = 1 << 20
+    """A CSV line (so any field in it) longer than this is refused."""
+    data_max_file_bytes: int = 8 << 30
+    """A data file larger than this is refused before it is read."""
     schema_version: int = SCHEMA_VERSION
 
     def validate(self) -> Settings:
@@ -75,6 +81,9 @@ class Settings:
             raise InvalidInput("key_metric_columns must be between 0 and 8")
         if not 1 <= self.max_jobs <= 16:
             raise InvalidInput("max_jobs must be between 1 and 16")
+        for key in ("data_max_columns", "data_max_field_bytes", "data_max_file_bytes"):
+            if int(getattr(self, key)) < 1:
+                raise InvalidInput(f"{key} must be at least 1")
         return self
 
     def to_json(self) -> dict[str, Any]:

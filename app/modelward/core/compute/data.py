@@ -19,6 +19,7 @@ import duckdb
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.tables import Table, explain, open_table, scan_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,49 +96,60 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
     return path
 
 
-def _reader(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
-    if not head:
-        raise InvalidInput(f"{path} is empty")
-    return "read_parquet" if head == b"PAR1" else "read_csv"
-
-
-def _duck_error(path: Path, e: Exception) -> InvalidInput:
-    first = str(e).splitlines()[0] if str(e) else type(e).__name__
-    return InvalidInput(f"cannot read {path.name} as a CSV or Parquet table: {first}")
+def _open(path: Path) -> Table:
+    """The strict reader's checks (:mod:`modelward.core.tables`) on a data file."""
+    return open_table(path)
 
 
 def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet file through DuckDB into a DataFrame.
+    """Read a CSV or Parquet file through the strict reader into a DataFrame.
 
     Parameters
     ----------
     path
-        The file; its format is recognised by its bytes, not its name.
+        The file; its format is recognised by its bytes, and a name that
+        contradicts them is refused.
     limit
         Read only the first ``limit`` rows (for previews).
 
     Raises
     ------
     InvalidInput
-        The file is empty or not a table DuckDB can read.
+        One sentence from the strict reader: empty, unreadable, ambiguous,
+        over a limit, a bad header, ragged rows, text in a column of numbers.
     """
 
     p = Path(path)
-    reader = _reader(p)
-    sql = f"SELECT * FROM {reader}(?)" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    table = _open(p)
+    sql = f"SELECT * FROM {table.source}" + (f" LIMIT {int(limit)}" if limit is not None else "")
     with duck() as con:
         try:
-            df = con.execute(sql, [str(p)]).df()
+            df = con.execute(sql).df()
         except duckdb.Error as e:
-            raise _duck_error(p, e) from None
+            raise explain(e, table.label) from None
     if df.shape[1] == 0:
         raise InvalidInput(f"{p.name} has no columns")
+    if len(df) == 0:
+        raise InvalidInput(f"{p.name} has no rows")
+    _refuse_infinite(df, table.label)
     return df
+
+
+def _refuse_infinite(df: pd.DataFrame, label: str) -> None:
+    """A model can neither be fitted nor scored on ±inf: name the column and the rows."""
+    import numpy as np  # deferred: start-up cost
+
+    for col in df.columns:
+        s = df[col]
+        if s.dtype.kind != "f":
+            continue
+        bad = np.isinf(s.to_numpy())
+        if bad.any():
+            rows = ", ".join(str(int(i) + 1) for i in bad.nonzero()[0][:5])
+            raise InvalidInput(
+                f"{label}: column {str(col)!r} holds {int(bad.sum())} infinite value(s) "
+                f"(rows {rows}); a model can use only finite numbers"
+            )
 
 
 def preview(path: str | os.PathLike[str], rows: int = 100) -> pd.DataFrame:
@@ -152,17 +164,23 @@ def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> 
     """
 
     p = Path(src)
-    reader = _reader(p)
+    table = _open(p)
     with duck() as con:
         try:
             con.execute(
-                f"COPY (SELECT * FROM {reader}(?)) TO '{_sql_path(dest)}' "
-                "(FORMAT parquet, COMPRESSION zstd)",
-                [str(p)],
+                f"COPY (SELECT * FROM {table.source}) TO '{_sql_path(dest)}' "
+                "(FORMAT parquet, COMPRESSION zstd)"
             )
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(dest)}')").fetchall()
         except duckdb.Error as e:
-            raise _duck_error(p, e) from None
+            raise explain(e, table.label) from None
+    # ±inf is refused here, naming the user's file rather than the copy read later.
+    for col, flag in scan_table(open_table(dest, label=table.label)).flags.items():
+        if flag.get("infinite"):
+            raise InvalidInput(
+                f"{table.label}: column {col!r} holds {flag['infinite']} infinite value(s); "
+                "a model can use only finite numbers"
+            )
     return int(rows[0][0])
 
 

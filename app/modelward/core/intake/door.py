@@ -384,7 +384,7 @@ def accept_batch(
     ):
         try:
             progress(0.4, "checking")
-            facts = check_batch(registry, view, model_name=model_name)
+            facts = check_batch(registry, view, model_name=model_name, options=dict(options or {}))
             monitoring = None
             if monitor and model_name is not None:
                 progress(0.6, "checking against the champion")
@@ -424,4 +424,5 @@ def accept_batch(
         rows=facts.rows,
         schema=facts.schema,
         monitoring=monitoring,
+        flags=facts.flags,
     )

@@ -56,6 +56,8 @@ class IntakeResult:
     rows: int | None = None
     schema: dict[str, str] = field(default_factory=dict)
     monitoring: dict[str, Any] | None = None
+    flags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """For batches: column -> readable but implausible values (counts, ``what``)."""
 
     @property
     def accepted(self) -> bool:

@@ -20,6 +20,7 @@ import numpy as np
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.tables import explain, open_table
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -102,7 +103,7 @@ class TableSource:
         try:
             return int(cur.execute(f"SELECT count(*) FROM {self._sql}").fetchall()[0][0])
         except Exception as e:
-            raise InvalidInput(f"cannot read {self.label}: {_first_line(e)}") from None
+            raise explain(e, self.label) from None
         finally:
             cur.close()
 
@@ -150,14 +151,14 @@ class TableSource:
                     rows
                 )
             except Exception as e:
-                raise InvalidInput(f"cannot read {self.label}: {_first_line(e)}") from None
+                raise explain(e, self.label) from None
             while True:
                 try:
                     rb = reader.read_next_batch()
                 except StopIteration:
                     break
                 except Exception as e:
-                    raise InvalidInput(f"cannot read {self.label}: {_first_line(e)}") from None
+                    raise explain(e, self.label) from None
                 out: Batch = {}
                 for i, c in enumerate(columns):
                     col = rb.column(i)
@@ -217,21 +218,11 @@ def open_source(
     if path.is_dir():
         raise InvalidInput(f"{path} is a folder, not a CSV or Parquet file")
     name = path.name.lower()
-    lit = "'" + str(path).replace("'", "''") + "'"
-    if name.endswith((".parquet", ".pq")):
-        sql = f"read_parquet({lit})"
-    elif name.endswith((".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")):
-        sql = f"read_csv({lit}, sample_size=20480)"
-    else:
+    if not name.endswith((".parquet", ".pq", ".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")):
         raise InvalidInput(f"{path}: use a .csv or .parquet file")
-    cur = _connection()
-    try:
-        rel = cur.sql(f"SELECT * FROM {sql} LIMIT 0")
-        cols, types = rel.columns, [str(t) for t in rel.types]
-    except Exception as e:
-        raise InvalidInput(f"cannot read {path} as a table: {_first_line(e)}") from None
-    finally:
-        cur.close()
+    table = open_table(path, label=str(path))
+    sql = table.source
+    cols, types = table.columns, list(table.types.values())
     kinds = {c: kind_of_sql_type(t) for c, t in zip(cols, types, strict=True)}
     for c in categorical:
         if c in kinds:

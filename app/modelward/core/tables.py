@@ -1,0 +1,807 @@
+"""The one strict reader of data files: CSV or Parquet, checked before it is used.
+
+Every data path (the inbox, ``train``, ``validate``, ``compare``, ``drift``,
+``monitor``, the API and the dialogs) opens a file with :func:`open_table`,
+which refuses, with one sentence naming the file, what it cannot read without
+guessing:
+
+- a size, a column count or a line length above the limits in the settings
+  (``data_max_file_bytes``, ``data_max_columns``, ``data_max_field_bytes``),
+  checked from the file's size, its header or its metadata before anything
+  big is loaded;
+- bytes that contradict the name (CSV text named ``.parquet``, gzip named
+  ``.csv``), a truncated Parquet file;
+- text that is not UTF-8 (a UTF-8 byte-order mark is fine), NUL bytes;
+- a delimiter (``,`` ``;`` tab ``|``) or a decimal separator that is ambiguous;
+- a header with an empty, duplicated or look-alike name (spaces at the ends,
+  invisible characters): names are used exactly as written, never trimmed;
+- no rows, rows whose field count differs from the header's, nested
+  (list/struct/map) columns, and a column of numbers holding text (``N/A``,
+  ``abc``, ``1,234``; with up to five example cells and their row numbers).
+
+:func:`check_signature` checks an open table against a model's columns, and
+:func:`scan_table` counts what is readable but implausible (±inf, NaN) so that
+a batch can be taken with flags. Rows count from 1, the header not included.
+DuckDB does the reading; Python's ``csv`` module only splits the first lines
+to decide the delimiter and read the header exactly.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gzip
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from modelward.core.duck import connect as duck_connect
+from modelward.core.errors import InvalidInput
+from modelward.core.settings import load_settings
+
+__all__ = [
+    "BadTable",
+    "Limits",
+    "Table",
+    "TableScan",
+    "check_signature",
+    "explain",
+    "id_like_columns",
+    "lookalike",
+    "open_table",
+    "scan_table",
+]
+
+CSV = "csv"
+PARQUET = "parquet"
+
+DELIMITERS = (",", ";", "\t", "|")
+_DELIM_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+_PARQUET_NAMES = (".parquet", ".pq")
+_TEXT_NAMES = (".csv", ".tsv", ".txt")
+_HEAD_LINES = 200
+_CHUNK = 4 << 20
+_EXAMPLES = 5
+_NUMERIC_PREFIXES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
+# "1,5" or "1.234,5": a number written with a decimal comma.
+_DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
+_DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
+# "1,234": a decimal comma or a thousands separator, nobody can tell.
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$")
+
+
+BadTable = InvalidInput
+"""A data file refused by the strict reader (an :class:`InvalidInput`, so every face
+reports it as bad input, exit code 2); the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a data file may hold at most (from the settings by default)."""
+
+    max_columns: int = 2000
+    max_field_bytes: int = 1 << 20
+    max_file_bytes: int = 8 << 30
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        """The limits in the user's settings (``MODELWARD_DATA_MAX_*`` override them)."""
+        s = load_settings()
+        return cls(
+            max_columns=int(s.data_max_columns),
+            max_field_bytes=int(s.data_max_field_bytes),
+            max_file_bytes=int(s.data_max_file_bytes),
+        )
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data file that passed the strict reader's checks.
+
+    ``source`` is the DuckDB table expression that reads it with the options
+    found (``read_csv(...)`` or ``read_parquet(...)``), ``types`` maps every
+    column, in file order and with its exact name, to its DuckDB type.
+    """
+
+    path: Path
+    label: str
+    format: str
+    types: dict[str, str]
+    source: str
+    delimiter: str | None = None
+    decimal: str | None = None
+    rows: int | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.types)
+
+    def numeric(self, column: str) -> bool:
+        """Whether DuckDB reads ``column`` as numbers."""
+        return self.types[column].upper().startswith(_NUMERIC_PREFIXES)
+
+
+@dataclass
+class TableScan:
+    """What one pass over a table found: its rows, and flags on readable but odd values."""
+
+    rows: int
+    flags: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """One line per flag, for the CLI and the batch's result."""
+        return [f"{col}: {f['what']}" for col, f in self.flags.items()]
+
+
+def _mib(n: int) -> str:
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n >> 20} MiB"
+    return f"{n} bytes"
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _shown(name: str) -> str:
+    """A column name as Python would write it, invisible characters escaped."""
+    out = []
+    for ch in name:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Zl", "Zp") or (cat == "Zs" and ch != " "):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "'" + "".join(out).replace("'", "\\'") + "'"
+
+
+def _fold(name: str) -> str:
+    """A name without accents, invisible characters, outer spaces or case (for hints only)."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    kept = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return kept.strip().casefold()
+
+
+def lookalike(name: str, expected: Sequence[str]) -> str | None:
+    """The expected name that ``name`` resembles without being it, if any."""
+    if name in expected:
+        return None
+    folded = _fold(name)
+    for e in expected:
+        if _fold(e) == folded:
+            return e
+    return None
+
+
+def _odd_name(name: str) -> str | None:
+    """Why a header name cannot be used as written, or ``None``."""
+    if name == "":
+        return "is empty"
+    if name != name.strip():
+        return "has spaces at its ends"
+    for ch in name:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Zl", "Zp") or (cat == "Zs" and ch != " "):
+            return f"holds the invisible character U+{ord(ch):04X}"
+    return None
+
+
+def _check_header(label: str, names: Sequence[str], expected: Sequence[str] | None) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            raise BadTable(
+                f"{label}: the column name {_shown(name)} appears twice "
+                f"(columns {seen[name]} and {i}); names must be unique"
+            )
+        seen[name] = i
+        why = _odd_name(name)
+        if why is not None:
+            hint = lookalike(name, expected or ())
+            if hint is None and name.strip():
+                hint = lookalike(name, [n.strip() for n in names if n != name])
+            also = f" (the model expects {_shown(hint)})" if hint else ""
+            what = (
+                f"column {i} has no name"
+                if why == "is empty"
+                else f"the column name {_shown(name)} {why}"
+            )
+            raise BadTable(f"{label}: {what}{also}; names are used exactly as written")
+
+
+def _refuse_magic(label: str, head: bytes, name: str) -> None:
+    kinds = {
+        b"PK\x03\x04": "a ZIP archive (an Excel workbook?)",
+        b"\xd0\xcf\x11\xe0": "an old Excel or Office file",
+        b"BZh": "bzip2 data",
+        b"\xfd7zXZ": "xz data",
+        b"\x28\xb5\x2f\xfd": "zstd data",
+        b"%PDF": "a PDF",
+    }
+    for magic, what in kinds.items():
+        if head.startswith(magic):
+            raise BadTable(f"{label} holds {what}, not a CSV or Parquet table")
+
+
+def open_table(
+    path: str | os.PathLike[str],
+    *,
+    label: str | None = None,
+    expected: Sequence[str] | None = None,
+    limits: Limits | None = None,
+) -> Table:
+    """Open a CSV or Parquet file strictly: refuse what would have to be guessed.
+
+    Parameters
+    ----------
+    path
+        The file. Its bytes decide the format; a name that says otherwise
+        (``.parquet`` holding text, ``.csv`` holding gzip or Parquet) is refused.
+        ``.csv.gz``/``.tsv.gz`` names may hold gzip.
+    label
+        How the file is named in messages (default: its name).
+    expected
+        Column names a model expects, to name the one a look-alike resembles.
+    limits
+        Default: :meth:`Limits.from_settings`.
+
+    Returns
+    -------
+    Table
+
+    Raises
+    ------
+    BadTable
+        With one sentence saying why.
+    """
+    p = Path(path)
+    shown = label or p.name
+    lim = limits or Limits.from_settings()
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise BadTable(f"cannot read {shown}: {e.strerror or e}") from None
+    if size == 0:
+        raise BadTable(f"{shown} is empty (0 bytes)")
+    if size > lim.max_file_bytes:
+        raise BadTable(
+            f"{shown} is {size} bytes, more than the limit of {_mib(lim.max_file_bytes)} "
+            "(data_max_file_bytes)"
+        )
+    lower = p.name.lower()
+    if head.startswith(b"PAR1"):
+        if lower.endswith(_TEXT_NAMES) or lower.endswith(".gz"):
+            raise BadTable(f"{shown} is named like a CSV file but holds Parquet bytes")
+        return _open_parquet(p, shown, expected, lim)
+    if lower.endswith(_PARQUET_NAMES):
+        what = "gzip bytes" if head.startswith(b"\x1f\x8b") else "no Parquet data (text?)"
+        raise BadTable(f"{shown} is named .parquet but holds {what}")
+    if head.startswith(b"\x1f\x8b"):
+        if not lower.endswith(".gz"):
+            raise BadTable(
+                f"{shown} holds gzip-compressed bytes but is not named .gz; "
+                "name it .csv.gz or decompress it"
+            )
+        return _open_csv(p, shown, expected, lim, gz=True)
+    _refuse_magic(shown, head, lower)
+    return _open_csv(p, shown, expected, lim, gz=False)
+
+
+# --- Parquet ---------------------------------------------------------------------------
+
+
+def _open_parquet(p: Path, shown: str, expected: Sequence[str] | None, lim: Limits) -> Table:
+    import pyarrow as pa  # deferred: start-up cost
+    import pyarrow.parquet as pq  # deferred: start-up cost
+
+    with open(p, "rb") as f:
+        f.seek(-4, os.SEEK_END)
+        tail = f.read(4)
+    if tail != b"PAR1":
+        raise BadTable(f"{shown} is not a complete Parquet file (truncated or damaged)")
+    try:
+        meta = pq.read_metadata(p)
+    except Exception:
+        raise BadTable(f"{shown} is not a complete Parquet file (its footer is damaged)") from None
+    if meta.num_columns > lim.max_columns:
+        raise BadTable(
+            f"{shown} has {meta.num_columns} columns, more than the limit of {lim.max_columns} "
+            "(data_max_columns)"
+        )
+    try:
+        schema = meta.schema.to_arrow_schema()
+    except Exception:
+        raise BadTable(f"{shown} has a Parquet schema that cannot be read") from None
+    names = [str(n) for n in schema.names]
+    if not names:
+        raise BadTable(f"{shown} has no columns")
+    _check_header(shown, names, expected)
+    nested = [
+        n
+        for n, t in zip(names, schema.types, strict=True)
+        if pa.types.is_nested(t) or pa.types.is_dictionary(t) and pa.types.is_nested(t.value_type)
+    ]
+    if nested:
+        raise BadTable(
+            f"{shown}: nested (list, struct or map) column{'s' if len(nested) > 1 else ''} "
+            f"{', '.join(_shown(n) for n in nested[:10])} cannot be used; flatten them first"
+        )
+    if meta.num_rows == 0:
+        raise BadTable(f"{shown} has no rows (a Parquet file with 0 rows)")
+    source = f"read_parquet({_lit(p)})"
+    types = _describe(source, shown)
+    if list(types) != names:
+        raise BadTable(f"{shown}: its column names could not be read exactly")
+    table = Table(p, shown, PARQUET, types, source, rows=int(meta.num_rows))
+    _check_text_in_numbers(table)
+    return table
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _raw(p: Path, gz: bool) -> Iterator[io.BufferedIOBase | gzip.GzipFile]:
+    f: Any = gzip.open(p, "rb") if gz else open(p, "rb")
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+def _scan_bytes(p: Path, shown: str, gz: bool, lim: Limits) -> None:
+    """Refuse NUL bytes and text that is not UTF-8, reading the whole file in chunks."""
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = 0
+    total = 0
+    try:
+        with _raw(p, gz) as f:
+            while True:
+                chunk = f.read(_CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if gz and total > lim.max_file_bytes:
+                    raise BadTable(
+                        f"{shown} decompresses to more than the limit of "
+                        f"{_mib(lim.max_file_bytes)} (data_max_file_bytes)"
+                    )
+                nul = chunk.find(b"\x00")
+                if nul >= 0:
+                    raise BadTable(
+                        f"{shown} holds a NUL byte (at byte {offset + nul}); "
+                        "it is binary or damaged, not CSV text"
+                    )
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError as e:
+                    raise BadTable(
+                        f"{shown} is not UTF-8 text (byte 0x{chunk[e.start]:02x} at offset "
+                        f"{offset + e.start}); save it as UTF-8"
+                    ) from None
+                offset += len(chunk)
+            try:
+                dec.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise BadTable(f"{shown} is not UTF-8 text (it ends inside a character)") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise BadTable(f"{shown} cannot be decompressed: {e}") from None
+
+
+def _head(p: Path, shown: str, gz: bool, lim: Limits) -> tuple[str, bool]:
+    """The first lines of the file as text, and whether they are the whole file."""
+    cap = max(lim.max_field_bytes, 1 << 16) + 1
+    try:
+        with _raw(p, gz) as f:
+            data = f.read(cap)
+            whole = len(data) < cap
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise BadTable(f"{shown} cannot be decompressed: {e}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadTable(f"{shown} is UTF-16 text; save it as UTF-8")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    first_end = data.find(b"\n")
+    if first_end < 0 and not whole:
+        raise BadTable(
+            f"{shown}: its first line is longer than the limit of {_mib(lim.max_field_bytes)} "
+            "(data_max_field_bytes)"
+        )
+    if b"\x00" in data:
+        raise BadTable(f"{shown} holds a NUL byte; it is binary or damaged, not CSV text")
+    if not whole:
+        data = data[: data.rfind(b"\n") + 1]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadTable(
+            f"{shown} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+            "save it as UTF-8"
+        ) from None
+    return text, whole
+
+
+def _split(text: str, delim: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"'))
+    return [r for r in rows if r != []][:_HEAD_LINES]
+
+
+def _pick_delimiter(shown: str, text: str) -> tuple[str, list[list[str]]]:
+    first = text.split("\n", 1)[0]
+    splits = {d: _split(text, d) for d in DELIMITERS if d in first}
+    consistent = {d: rows for d, rows in splits.items() if len({len(r) for r in rows}) == 1}
+    if len(consistent) > 1:
+        # A name may contain another delimiter: keep the ones that split the most.
+        widest = max(len(rows[0]) for rows in consistent.values())
+        consistent = {d: r for d, r in consistent.items() if len(r[0]) == widest}
+    if len(consistent) > 1:
+        named = " and ".join(_DELIM_NAMES[d] for d in consistent)
+        raise BadTable(
+            f"{shown}: the delimiter is ambiguous ({named} both split every line the same way)"
+        )
+    if consistent:
+        d = next(iter(consistent))
+        return d, consistent[d]
+    if splits:
+        # Every candidate gives rows of different widths: name the first ragged row
+        # under the delimiter that splits the header the most.
+        d = max(splits, key=lambda k: len(splits[k][0]))
+        rows = splits[d]
+        width = len(rows[0])
+        bad = next(i for i, r in enumerate(rows) if len(r) != width)
+        raise BadTable(
+            f"{shown}: row {bad} has {len(rows[bad])} field(s) but the header has {width} "
+            f"(delimiter {_DELIM_NAMES[d]}); every row needs one field per column"
+        )
+    return ",", _split(text, ",")  # a single column
+
+
+def _pick_decimal(shown: str, delim: str, rows: list[list[str]]) -> str:
+    if delim == ",":
+        return "."
+    comma = point = thousands = 0
+    example = ""
+    for r in rows[1:]:
+        for cell in r:
+            c = cell.strip()
+            if _THOUSANDS.match(c) and "." not in c:
+                thousands += 1
+                example = example or c
+            elif _DECIMAL_COMMA.match(c):
+                comma += 1
+            elif _DECIMAL_POINT.match(c):
+                point += 1
+    if comma and point:
+        raise BadTable(
+            f"{shown}: the decimal separator is ambiguous (some numbers use ',' and others '.')"
+        )
+    if comma:
+        return ","
+    if thousands and not point:
+        raise BadTable(
+            f"{shown}: the decimal separator is ambiguous ({example!r} could be a decimal "
+            "comma or a thousands separator)"
+        )
+    return "."
+
+
+def _open_csv(
+    p: Path, shown: str, expected: Sequence[str] | None, lim: Limits, *, gz: bool
+) -> Table:
+    text, whole = _head(p, shown, gz, lim)
+    first = text.split("\n", 1)[0]
+    # The column count is known from the header alone, before anything is parsed.
+    widest = max((first.count(d) for d in DELIMITERS), default=0) + 1
+    if widest > lim.max_columns:
+        raise BadTable(
+            f"{shown} has about {widest} columns in its header, more than the limit of "
+            f"{lim.max_columns} (data_max_columns)"
+        )
+    if not text.strip():
+        raise BadTable(f"{shown} holds no text (only empty lines)")
+    delim, rows = _pick_delimiter(shown, text)
+    names = rows[0]
+    if len(names) > lim.max_columns:
+        raise BadTable(
+            f"{shown} has {len(names)} columns, more than the limit of {lim.max_columns} "
+            "(data_max_columns)"
+        )
+    _check_header(shown, names, expected)
+    if len(rows) < 2 and whole:
+        raise BadTable(f"{shown} has a header but no rows")
+    decimal = _pick_decimal(shown, delim, rows)
+    _scan_bytes(p, shown, gz, lim)
+    names_sql = "[" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + "]"
+    delim_sql = "\\t" if delim == "\t" else delim
+    source = (
+        f"read_csv({_lit(p)}, delim='{delim_sql}', header=true, quote='\"', escape='\"', "
+        f"decimal_separator='{decimal}', names={names_sql}, strict_mode=true, "
+        f"null_padding=false, max_line_size={int(lim.max_field_bytes)}, sample_size=20480"
+        + (", compression='gzip'" if gz else "")
+        + ")"
+    )
+    types = _describe(source, shown)
+    if list(types) != list(names):
+        raise BadTable(f"{shown}: its column names could not be read exactly")
+    table = Table(p, shown, CSV, types, source, delimiter=delim, decimal=decimal)
+    _check_text_in_numbers(table)
+    return table
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    return duck_connect()
+
+
+def _describe(source: str, shown: str) -> dict[str, str]:
+    con = _connection()
+    try:
+        rel = con.sql(f"SELECT * FROM {source} LIMIT 0")
+        return {str(n): str(t) for n, t in zip(rel.columns, rel.types, strict=True)}
+    except duckdb.Error as e:
+        raise explain(e, shown) from None
+    finally:
+        con.close()
+
+
+_CONVERT = re.compile(r'Could not convert string "(?P<v>.*?)" to .*?', re.S)
+_COLUMN = re.compile(
+    r'[Cc]olumn(?: at position: \d+)? (?:Name: )?"?(?P<c>[^"\n]+?)"?(?:\n|\s*$|\.)'
+)
+_LINE = re.compile(r"(?:Line|line): (?P<n>\d+)")
+
+
+def explain(e: BaseException, shown: str) -> BadTable:
+    """One sentence for a DuckDB error met while reading ``shown``."""
+    text = str(e)
+    first = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+    line = _LINE.search(text)
+    row = f"row {int(line.group('n')) - 1}" if line else "a row"
+    if "Maximum line size" in text or "maximum line size" in text:
+        limit = _mib(Limits.from_settings().max_field_bytes)
+        return BadTable(
+            f"{shown}: a line is longer than the limit of {limit} (data_max_field_bytes)"
+        )
+    if "Expected Number of Columns" in text:
+        m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+        if m:
+            return BadTable(
+                f"{shown}: {row} has {m.group(2)} field(s) but the header has {m.group(1)}; "
+                "every row needs one field per column"
+            )
+    conv = _CONVERT.search(text)
+    if conv:
+        col = re.search(r'converting column "(?P<c>[^"]+)"', text) or re.search(
+            r"Name: (?P<c>[^\n]+)", text
+        )
+        where = f"column {_shown(col.group('c').strip())}" if col else "a column"
+        return BadTable(
+            f"{shown}: {where} holds numbers, but {row} has the text {conv.group('v')!r}"
+        )
+    if "Invalid unicode" in text or "UTF" in first:
+        return BadTable(f"{shown} is not UTF-8 text; save it as UTF-8")
+    return BadTable(f"cannot read {shown} as a table: {first}")
+
+
+_MISSING_SQL = "('', 'na', 'n/a', 'nan', 'null', 'none', '-', '?')"
+
+
+def _check_text_in_numbers(table: Table) -> None:
+    """Refuse a text column whose values are mostly numbers: the rest is stray text."""
+    text_cols = [c for c, t in table.types.items() if t.upper() == "VARCHAR"]
+    if not text_cols:
+        return
+    parts = []
+    for c in text_cols:
+        q = quote(c)
+        parts.append(f"count({q})")
+        parts.append(f"count(TRY_CAST({q} AS DOUBLE))")
+    con = _connection()
+    try:
+        counts = con.sql(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
+        for i, c in enumerate(text_cols):
+            present, numbers = int(counts[2 * i]), int(counts[2 * i + 1])
+            if numbers == 0 or numbers == present or numbers * 2 < present:
+                continue
+            q = quote(c)
+            bad = con.sql(
+                f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {q} AS v "
+                f"FROM {table.source}) WHERE v IS NOT NULL AND TRY_CAST(v AS DOUBLE) IS NULL "
+                f"ORDER BY rn LIMIT {_EXAMPLES}"
+            ).fetchall()
+            n_bad = present - numbers
+            shown = ", ".join(f"row {int(r)}: {str(v)!r}" for r, v in bad)
+            raise BadTable(
+                f"{table.label}: column {_shown(c)} holds numbers, but {n_bad} cell(s) hold text "
+                f"({shown})"
+            )
+    except duckdb.Error as e:
+        raise explain(e, table.label) from None
+    finally:
+        con.close()
+
+
+def check_signature(
+    table: Table,
+    expected: Sequence[str] | Mapping[str, str | None],
+    *,
+    allow_extra: bool = False,
+    allowed_extra: Sequence[str] = (),
+    against: str = "the model",
+) -> list[str]:
+    """Check a table's columns against a model's: missing, extra, wrong type.
+
+    Parameters
+    ----------
+    table
+        An open table.
+    expected
+        The model's feature names, or a mapping name -> ``numeric`` /
+        ``categorical`` / ``None`` (kind unknown).
+    allow_extra
+        Keep columns the model does not know (they are returned) instead of refusing.
+    allowed_extra
+        Columns that may be present anyway (the target, an id or label column).
+    against
+        What the columns come from, in messages (``the model``, ``the reference``).
+
+    Returns
+    -------
+    list of str
+        The extra columns kept (empty unless ``allow_extra``).
+
+    Raises
+    ------
+    BadTable
+        Naming the missing, extra or wrongly typed columns (and, for a
+        look-alike, the expected name it resembles).
+    """
+    kinds: dict[str, str | None] = (
+        dict(expected) if isinstance(expected, Mapping) else dict.fromkeys(expected)
+    )
+    names = list(kinds)
+    missing = [n for n in names if n not in table.types]
+    if missing:
+        hints = []
+        for m in missing:
+            alike = next((c for c in table.columns if lookalike(c, [m]) == m), None)
+            hints.append(
+                f"{_shown(m)} (the file has {_shown(alike)} instead)" if alike else _shown(m)
+            )
+        raise BadTable(
+            f"{table.label} lacks {against}'s column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(hints[:10])}{' …' if len(hints) > 10 else ''}"
+        )
+    extra = [c for c in table.columns if c not in kinds and c not in allowed_extra]
+    if extra and not allow_extra:
+        raise BadTable(
+            f"{table.label} has column{'s' if len(extra) > 1 else ''} {against} does not "
+            f"have: {', '.join(_shown(e) for e in extra[:10])}{' …' if len(extra) > 10 else ''} "
+            "(allow them with --allow-extra)"
+        )
+    wrong = [n for n, k in kinds.items() if k == "numeric" and not table.numeric(n)]
+    if wrong:
+        shown = ", ".join(f"{_shown(w)} ({table.types[w]})" for w in wrong[:10])
+        raise BadTable(
+            f"{table.label}: {against}'s numeric column{'s' if len(wrong) > 1 else ''} "
+            f"{shown} {'do' if len(wrong) > 1 else 'does'} not hold numbers"
+        )
+    return extra
+
+
+def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableScan:
+    """Read the whole table once: count its rows, flag ±inf and NaN in numeric columns.
+
+    Reading every row also makes DuckDB convert every value, so a cell that
+    contradicts its column's type anywhere in the file is refused here.
+
+    Raises
+    ------
+    BadTable
+        The table has no rows, or a row cannot be read.
+    """
+    cols = [c for c in (columns or table.columns) if table.numeric(c)]
+    parts = ["count(*)"]
+    for c in cols:
+        q = quote(c)
+        parts.append(f"count_if(isinf(CAST({q} AS DOUBLE)))")
+        parts.append(f"count_if(isnan(CAST({q} AS DOUBLE)))")
+    others = [quote(c) for c in table.columns if c not in cols]
+    # Touch the text columns too, so that a ragged or unreadable row anywhere is found.
+    parts.extend(f"count({o})" for o in others[:200])
+    con = _connection()
+    try:
+        got = con.sql(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
+    except duckdb.Error as e:
+        raise explain(e, table.label) from None
+    finally:
+        con.close()
+    rows = int(got[0])
+    if rows == 0:
+        raise BadTable(f"{table.label} has no rows")
+    flags: dict[str, dict[str, Any]] = {}
+    for i, c in enumerate(cols):
+        inf, nan = int(got[1 + 2 * i]), int(got[2 + 2 * i])
+        if inf or nan:
+            what = ", ".join(
+                s
+                for s in (f"{inf} infinite value(s)" if inf else "", f"{nan} NaN" if nan else "")
+                if s
+            )
+            flags[c] = {"infinite": inf, "nan": nan, "what": what}
+    return TableScan(rows, flags)
+
+
+_ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$|^uuid$|_uuid$|^key$|_key$)", re.IGNORECASE)
+
+
+def id_like_columns(table: Table, *, exclude: Sequence[str] = ()) -> dict[str, str]:
+    """Columns that look like row identifiers, with why: a model should not learn from them.
+
+    An identifier is named like one (``loan_id``, ``id``, ``*_key``), or holds
+    integers that are unique per row and only increase.
+    """
+    cols = [c for c in table.columns if c not in exclude]
+    ints = [c for c in cols if table.types[c].upper().rstrip("0123456789").endswith("INT")]
+    named = [c for c in cols if _ID_NAME.search(c)]
+    out: dict[str, str] = {c: "named like an identifier" for c in named}
+    if not ints:
+        return out
+    parts = ["count(*)"]
+    for c in ints:
+        q = quote(c)
+        parts.append(f"count(DISTINCT {q})")
+    con = _connection()
+    try:
+        got = con.sql(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
+        n = int(got[0])
+        for i, c in enumerate(ints):
+            if n < 20 or int(got[1 + i]) != n:
+                continue
+            q = quote(c)
+            falls = con.sql(
+                f"SELECT count(*) FROM (SELECT {q} - lag({q}) OVER () AS d FROM {table.source}) "
+                "WHERE d <= 0"
+            ).fetchall()[0][0]
+            if int(falls) == 0:
+                out[c] = "unique per row and increasing"
+    except duckdb.Error:
+        return out  # a hint only: never a reason to fail
+    finally:
+        con.close()
+    return out
