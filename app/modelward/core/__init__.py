@@ -1,10 +1,11 @@
 """Qt-free core of ModelWard, on three floors; an import only points down.
 
 - kernel: ``errors``, ``clock``, ``refs``, ``paths``, ``domain``, ``duck``,
-  ``progress``, ``platform``, ``settings``, ``query``, ``jobs``, ``workers``;
+  ``progress``, ``platform``, ``text``, ``settings``, ``query``, ``jobs``, ``workers``;
 - storage: ``registry`` (the DuckDB file, its audit trail) above ``artifacts``
   (the content-addressed store, formats, the trust boundary);
-- services: ``compute`` | ``monitoring`` | ``retention`` | ``datasets``, then
+- services: ``tables`` (the strict reader of data files), then
+  ``compute`` | ``monitoring`` | ``retention`` | ``datasets``, then
   ``intake`` (the one door for every file), then ``policies`` | ``evidence``,
   then ``watch``, then the ``demo`` and the worker process's entry
   (``worker_side``).
