@@ -217,6 +217,7 @@ def test_regression_csv_to_parquet_and_threshold_refused(run_cli, home, tmp_path
     assert table["row"].tolist() == list(range(1, 81))
     expect = api.load_model("amount:1", registry=str(home)).predict(df[FEATURES])
     np.testing.assert_allclose(table["prediction"], expect, rtol=1e-12)
+    api.open_registry(str(home)).close()  # let the CLI in without a "waiting" notice
 
     out2 = tmp_path / "refused.csv"
     line = _one_clean_line(
