@@ -29,7 +29,6 @@ from modelward.core import query
 from modelward.core.domain import AuditReport
 from modelward.core.jobs import JobKind, JobState
 from modelward.core.registry import Registry
-from modelward.core.registry.audit_lookup import audit_event
 from modelward.core.settings import Settings, save_settings
 from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
 from modelward.core.watch.folders import display_name
@@ -491,7 +490,7 @@ class MainWindow(QMainWindow):
 
     def open_audit_event(self, seq: int) -> None:
         """Show audit event ``seq`` in full (read in the background)."""
-        self.reader.submit("audit-event", audit_event, self.registry, seq)
+        self.reader.submit("audit-event", self.registry.audit_event, seq)
 
     def export_audit(self, path: str) -> int:
         """Export the whole audit trail (CSV or JSON, with its hashes) as a job."""

@@ -13,8 +13,26 @@ from typing import Any
 
 import modelward.core.registry.audit as _audit
 from modelward.core.domain import AuditEvent, AuditReport
+from modelward.core.errors import NotFound
 from modelward.core.registry.connection import RegistryConnection
 from modelward.core.registry.tx import _first
+
+
+def _event(r: Any) -> AuditEvent:
+    """An ``audit`` table row as an :class:`AuditEvent`, ``before``/``after`` parsed."""
+    return AuditEvent(
+        int(r[0]),
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        json.loads(r[6]) if r[6] else None,
+        json.loads(r[7]) if r[7] else None,
+        r[8],
+        r[9],
+        r[10],
+    )
 
 
 class AuditLogMixin(RegistryConnection):
@@ -61,22 +79,21 @@ class AuditLogMixin(RegistryConnection):
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         with self._read() as cur:
             rows = cur.execute(sql, args).fetchall()
-        return [
-            AuditEvent(
-                int(r[0]),
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                json.loads(r[6]) if r[6] else None,
-                json.loads(r[7]) if r[7] else None,
-                r[8],
-                r[9],
-                r[10],
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
+
+    def audit_event(self, seq: int) -> AuditEvent:
+        """The audit event ``seq`` (the window's detail view of one event).
+
+        Raises
+        ------
+        NotFound
+            When no event has that number.
+        """
+        with self._read() as cur:
+            r = cur.execute("SELECT * FROM audit WHERE seq = ?", [int(seq)]).fetchone()
+        if r is None:
+            raise NotFound(f"no audit event #{seq}")
+        return _event(r)
 
     def audit_head(self) -> int:
         """The newest audit ``seq``: a cheap change counter for views that poll."""
