@@ -48,6 +48,7 @@ from modelward.core.errors import InvalidInput
 from modelward.core.settings import load_settings
 
 __all__ = [
+    "NUMERIC_TYPES",
     "BadTable",
     "Limits",
     "Table",
@@ -70,7 +71,8 @@ _TEXT_NAMES = (".csv", ".tsv", ".txt")
 _HEAD_LINES = 200
 _CHUNK = 4 << 20
 _EXAMPLES = 5
-_NUMERIC_PREFIXES = (
+# DuckDB type names (prefixes) of number columns; monitoring reads them too.
+NUMERIC_TYPES = (
     "TINYINT",
     "SMALLINT",
     "INTEGER",
@@ -140,7 +142,7 @@ class Table:
 
     def numeric(self, column: str) -> bool:
         """Whether DuckDB reads ``column`` as numbers."""
-        return self.types[column].upper().startswith(_NUMERIC_PREFIXES)
+        return self.types[column].upper().startswith(NUMERIC_TYPES)
 
 
 @dataclass

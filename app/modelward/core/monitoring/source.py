@@ -20,7 +20,7 @@ import numpy as np
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.tables import explain, open_table
+from modelward.core.tables import NUMERIC_TYPES, explain, open_table
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -28,21 +28,6 @@ OTHER = "other"
 
 DEFAULT_BATCH_ROWS = 131_072
 
-_NUMERIC_TYPES = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-)
 _CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM")
 
 _lock = threading.Lock()
@@ -61,7 +46,7 @@ def _connection() -> Any:
 def kind_of_sql_type(sql_type: str) -> str:
     """``numeric``, ``categorical`` or ``other`` for a DuckDB type name."""
     t = sql_type.upper()
-    if t.startswith(_NUMERIC_TYPES):
+    if t.startswith(NUMERIC_TYPES):
         return NUMERIC
     if t.startswith(_CATEGORICAL_TYPES):
         return CATEGORICAL
