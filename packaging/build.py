@@ -2,8 +2,11 @@
 
 The bundle lands in ``dist/modelward/`` (start it as ``dist/modelward/modelward``).
 Run with the Python of an environment that has the project and its ``build``
-extra installed (``pip install -e ".[build]"``). Prints the build time and the
-bundle size; ``--smoke`` then runs packaging/smoke_test.py against the result.
+extra installed (``pip install -e ".[build]"``). Prints the build time, the
+bundle size and its ten largest parts, and fails when the bundle is larger than
+its budget (``--budget-mib``), so that a dependency that drags in hundreds of
+megabytes is caught by CI, not by a user's download; ``--smoke`` then runs
+packaging/smoke_test.py against the result.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "packaging" / "modelward.spec"
+# The default bundle measured 523 MiB on Linux (2026-12); the budget leaves room
+# for small additions, not for a new library family (see docs/benchmarks.md).
+BUDGET_MIB = 560
 
 
 def tree_size(path: Path) -> int:
@@ -30,11 +36,33 @@ def tree_size(path: Path) -> int:
     return total
 
 
+def largest_parts(bundle: Path, top: int = 10) -> list[tuple[str, int]]:
+    """The ``top`` largest entries of the bundle's library folder, by total size.
+
+    An entry is a package folder (``pyarrow``, ``PySide6``) or a single library
+    file (``_duckdb….so``), the units one can exclude in the spec.
+    """
+    lib = bundle / "_internal"
+    root = lib if lib.is_dir() else bundle
+    sizes: dict[str, int] = {}
+    for entry in root.iterdir():
+        if entry.is_symlink():
+            continue
+        sizes[entry.name] = tree_size(entry) if entry.is_dir() else entry.stat().st_size
+    return sorted(sizes.items(), key=lambda kv: kv[1], reverse=True)[:top]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", default=str(ROOT / "dist"), help="output folder (default: dist/)")
     parser.add_argument("--work", default=str(ROOT / "build" / "pyinstaller"))
     parser.add_argument("--smoke", action="store_true", help="run the smoke test afterwards")
+    parser.add_argument(
+        "--budget-mib",
+        type=float,
+        default=float(os.environ.get("MODELWARD_BUNDLE_BUDGET_MIB", BUDGET_MIB)),
+        help=f"fail when the bundle is larger (default {BUDGET_MIB}; 0: no budget)",
+    )
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -57,6 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     dt = time.perf_counter() - t0
     size = tree_size(bundle)
     print(f"built {bundle} in {dt:.0f} s: {size / 2**20:.0f} MiB", flush=True)
+    print("largest parts:")
+    for name, part in largest_parts(bundle):
+        print(f"  {part / 2**20:7.1f} MiB  {name}")
+    if args.budget_mib and size / 2**20 > args.budget_mib:
+        print(
+            f"the bundle is {size / 2**20:.0f} MiB, over its budget of {args.budget_mib:.0f} MiB:"
+            " exclude what the app does not use in packaging/modelward.spec, or raise"
+            " BUDGET_MIB in packaging/build.py with the reason in the commit",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     if args.smoke:
         exe = bundle / ("modelward.exe" if os.name == "nt" else "modelward")
         subprocess.run(

@@ -8,7 +8,7 @@ from typing import Any
 
 from modelward.cli.common import command, group, open_registry, version_json
 from modelward.cli.output import Result, fmt_size, fmt_time, lines, table
-from modelward.core.errors import NotFound
+from modelward.core.errors import InvalidInput, NotFound
 
 
 def cmd_register(args: argparse.Namespace) -> Result:
@@ -26,27 +26,82 @@ def cmd_register(args: argparse.Namespace) -> Result:
     return Result(out, lines(*text))
 
 
-def cmd_list(args: argparse.Namespace) -> Result:
-    reg = open_registry(args)
-    versions = reg.list_versions(args.name)
-    data = {"versions": [version_json(v) for v in versions]}
-    if not versions:
-        return Result(data, f"no models registered yet in {reg.home}")
-    text = table(
-        ["MODEL", "VERSION", "ALIASES", "FORMAT", "ESTIMATOR", "STATUS", "CREATED"],
-        [
-            (
-                v.name,
-                v.version,
-                ",".join(v.aliases) or "-",
-                v.format,
-                (v.estimator_class or "-").rsplit(".", 1)[-1],
-                v.status,
-                fmt_time(v.created_at),
-            )
-            for v in versions
-        ],
+def _list_spec(args: argparse.Namespace) -> Any:
+    """The window's search (one parser for both) and a sort key as a ``TableSpec``.
+
+    ``--sort`` takes a column (``name``, ``version``, ``created``, ``status``,
+    ``estimator``, ``aliases``, ``by``) or a metric name; a leading ``-`` sorts
+    descending.
+    """
+    from modelward.core import query  # deferred: start-up cost
+
+    flt = query.parse_search(args.filter or "")
+    if args.name:
+        # the positional NAME is an exact model name, on top of any --filter
+        where = "m.name = ?" + (f" AND ({flt.where})" if flt.where else "")
+        flt = query.Filter(where, (args.name, *flt.params))
+    key = args.sort or "name"
+    descending = key.startswith("-")
+    key = key.lstrip("-")
+    column = {"created": "created_at", "by": "created_by"}.get(key, key)
+    if column in query.SORT_COLUMNS:
+        return query.TableSpec(filter=flt, sort=column, descending=descending)
+    return query.TableSpec(
+        filter=flt, metric_keys=(key,), sort=f"metric:{key}", descending=descending
     )
+
+
+def cmd_list(args: argparse.Namespace) -> Result:
+    from modelward.core import query  # deferred: start-up cost
+
+    if args.limit < 0:
+        raise InvalidInput("--limit must be 0 (all) or a positive number")
+    reg = open_registry(args)
+    spec = _list_spec(args)
+    if spec.metric_keys and not query.has_metric(reg, spec.metric_keys[0]):
+        raise InvalidInput(
+            f"cannot sort by {spec.metric_keys[0]!r}: no version has this metric, and it is "
+            "not a column (name, version, created, status, estimator, aliases, by)"
+        )
+    limit = None if args.limit == 0 else args.limit
+    total = query.count_rows(reg, spec)
+    ids = [r[0] for r in query.fetch_page(reg, spec, 0, limit if limit is not None else total)]
+    by_id = {v.id: v for v in reg.list_versions(where="v.id IN (SELECT unnest(?))", params=[ids])}
+    versions = [by_id[i] for i in ids if i in by_id]
+    data: dict[str, Any] = {
+        "versions": [version_json(v) for v in versions],
+        "total": total,
+        "truncated": len(versions) < total,
+    }
+    if not versions:
+        if total == 0 and not spec.filter:
+            return Result(data, f"no models registered yet in {reg.home}")
+        return Result(data, "no version matches" + (f" {args.filter!r}" if args.filter else ""))
+    metric = spec.metric_keys[0] if spec.metric_keys else None
+    headers = ["MODEL", "VERSION", "ALIASES", "FORMAT", "ESTIMATOR", "STATUS", "CREATED"]
+    rows = [
+        [
+            v.name,
+            v.version,
+            ",".join(v.aliases) or "-",
+            v.format,
+            (v.estimator_class or "-").rsplit(".", 1)[-1],
+            v.status,
+            fmt_time(v.created_at),
+        ]
+        for v in versions
+    ]
+    if metric is not None:
+        headers.append(metric.upper())
+        for row, v in zip(rows, versions, strict=True):
+            value = v.metrics.get(metric)
+            row.append("-" if value is None else f"{value:.4g}")
+    text = table(headers, rows)
+    if data["truncated"]:
+        text += (
+            f"\n{len(versions):,} of {total:,} versions shown"
+            " (--limit N, --limit 0 for all, or --filter to narrow)"
+        )
     return Result(data, text)
 
 
@@ -134,7 +189,21 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--name", required=True, help="model name")
 
     sp = command(sub, "list", cmd_list, "list model versions")
-    sp.add_argument("name", nargs="?", help="only this model")
+    sp.add_argument("name", nargs="?", help="only this model (its exact name)")
+    sp.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="the window's search, e.g. 'alias:champion roc_auc>0.8 created>2026-01-01'",
+    )
+    sp.add_argument(
+        "--sort",
+        metavar="KEY",
+        help="name (default), version, created, status, estimator, aliases, by, or a "
+        "metric; a leading - sorts descending (--sort=-roc_auc)",
+    )
+    sp.add_argument(
+        "--limit", type=int, default=1000, metavar="N", help="at most N versions (0: all)"
+    )
 
     sp = command(sub, "show", cmd_show, "show one version: NAME, NAME:VERSION or NAME@ALIAS")
     sp.add_argument("ref")

@@ -39,10 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "SORT_COLUMNS",
     "Filter",
     "TableSpec",
     "count_rows",
     "fetch_page",
+    "has_metric",
     "key_metrics",
     "page_sql",
     "parse_search",
@@ -215,6 +217,8 @@ _SORT_SQL = {
     "created_at": "v.created_at",
     "created_by": "v.created_by",
 }
+SORT_COLUMNS = frozenset(_SORT_SQL)
+"""The fixed columns a :class:`TableSpec` sorts by (``metric:KEY`` sorts by a metric)."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +323,15 @@ def warm_up(registry: Registry) -> None:
 def count_rows(registry: Registry, spec: TableSpec) -> int:
     """How many versions match ``spec.filter``."""
     return registry.count_versions(spec.filter.where, spec.filter.params)
+
+
+def has_metric(registry: Registry, key: str) -> bool:
+    """Whether any version has a metric named ``key``."""
+    with registry._read() as cur:
+        return (
+            cur.execute("SELECT 1 FROM version_metrics WHERE key = ? LIMIT 1", [key]).fetchone()
+            is not None
+        )
 
 
 def key_metrics(registry: Registry, limit: int = 3) -> tuple[str, ...]:
