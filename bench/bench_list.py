@@ -1,0 +1,164 @@
+"""`modelward list --filter` over 100,000 versions, as a whole process, against a floor.
+
+What it measures, in one run with rounds interleaved:
+
+- A: ``modelward list --filter "name:credit roc_auc>0.9" --sort=-roc_auc --limit 100``
+  as a real subprocess (start-up, opening the registry, count, one page, printing);
+- B: the floor, a subprocess that imports duckdb, opens the same file read-only
+  and runs the same two statements (count and one page of ids) on a bare cursor.
+
+Both start a fresh Python; the ratio A/B is what ModelWard's CLI adds to the
+bare work. The registry is filled by ``bulk_add_versions`` (columnar).
+
+    python bench/bench_list.py --quick          # 20,000 versions, 5 rounds
+    python bench/bench_list.py --write-docs     # 100,000 versions, 11 rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+
+from modelward.core import query  # noqa: E402
+from modelward.core.registry import Registry  # noqa: E402
+from modelward.core.registry.bulk import bulk_add_versions  # noqa: E402
+
+FILTER = "name:credit roc_auc>0.9"
+FLOOR = r"""
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True, config={"autoinstall_known_extensions": False})
+where, count_sql, page_sql = sys.argv[2], sys.argv[3], sys.argv[4]
+params = [p for p in sys.argv[5:]]
+n = con.execute(count_sql, params).fetchone()[0]
+rows = con.execute(page_sql, params).fetchall()
+print(n, len(rows))
+"""
+
+
+def fill(home: Path, n: int) -> None:
+    reg = Registry(home)
+    shas = []
+    for i in range(4):
+        p = home.parent / f"a{i}.bin"
+        p.write_bytes(b"artifact %d" % i)
+        shas.append(reg.artifacts.put_file(p)[0])
+    names = ("credit", "churn", "fraud")
+    recs = [
+        {
+            "name": f"{names[(i // 4) % 3]}-{i // 4:06d}",
+            "sha256": shas[i % 4],
+            "size": 10,
+            "format": "skops",
+            "metrics": {"roc_auc": (i % 1000) / 1000, "accuracy": (i % 97) / 97},
+        }
+        for i in range(n)
+    ]
+    bulk_add_versions(reg, recs)
+    reg.close()
+
+
+def floor_statements() -> tuple[str, str, list[str]]:
+    """The count and page SQL the CLI runs, with the filter's bound values."""
+    flt = query.parse_search(FILTER)
+    spec = query.TableSpec(
+        filter=flt, metric_keys=("roc_auc",), sort="metric:roc_auc", descending=True
+    )
+    page, params = query.page_sql(spec, 100, 0)
+    count = f"SELECT count(*) FROM versions v JOIN models m ON m.id = v.model_id WHERE {flt.where}"
+    # page_sql binds the sort's metric key first, then the filter's values
+    assert params[0] == "roc_auc"
+    page = page.replace("mx0.key = ?", "mx0.key = 'roc_auc'", 1)
+    return count, page, [str(p) for p in flt.params]
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed: {proc.stderr[-500:]}")
+    return dt
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--versions", type=int)
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--write-docs", action="store_true")
+    args = ap.parse_args()
+    n = args.versions or (20_000 if args.quick else 100_000)
+    rounds = args.rounds or (5 if args.quick else 11)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "app"), OMP_NUM_THREADS="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "reg"
+        home.mkdir()
+        fill(home, n)
+        count_sql, page_sql, params = floor_statements()
+        db = str(home / "registry.duckdb")
+        cli = [
+            sys.executable,
+            "-m",
+            "modelward",
+            "list",
+            "--registry",
+            str(home),
+            "--filter",
+            FILTER,
+            "--sort=-roc_auc",
+            "--limit",
+            "100",
+        ]
+        floor = [sys.executable, "-c", FLOOR, db, "", count_sql, page_sql, *params]
+        timed(cli, env), timed(floor, env)  # warm the page cache and the bytecode
+        a, b = [], []
+        for _ in range(rounds):
+            a.append(timed(cli, env))
+            b.append(timed(floor, env))
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+
+    def row(name: str, xs: list[float], unit: str = "ms", k: float = 1000) -> str:
+        return (
+            f"| {name} | {statistics.median(xs) * k:.0f} {unit} "
+            f"| {min(xs) * k:.0f}–{max(xs) * k:.0f} |"
+        )
+
+    load = os.getloadavg()[0]
+    lines = [
+        f"`list --filter {FILTER!r} --sort=-roc_auc --limit 100` over {n:,} versions, "
+        f"{rounds} interleaved rounds, load {load:.1f} at the end:",
+        "",
+        "| whole process | median | min–max |",
+        "|---|---|---|",
+        row("`modelward list --filter …`", a),
+        row("floor: python + duckdb, the same two statements", b),
+        f"| ratio (pair by pair) | {statistics.median(ratios):.2f}× "
+        f"| {min(ratios):.2f}–{max(ratios):.2f}× |",
+    ]
+    print("\n".join(lines))
+    if args.write_docs:
+        docs = ROOT / "docs" / "benchmarks.md"
+        text = docs.read_text(encoding="utf-8")
+        head = "## `list --filter` as a whole process"
+        body = head + "\n\nMeasured by `bench/bench_list.py`.\n\n" + "\n".join(lines) + "\n"
+        if head in text:
+            start = text.index(head)
+            end = text.find("\n## ", start + len(head))
+            text = text[:start] + body + (text[end:] if end != -1 else "")
+        else:
+            text = text.rstrip("\n") + "\n\n" + body
+        docs.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
