@@ -184,7 +184,7 @@ def _check_database(db: Path) -> dict[str, Any]:
     try:
         cur = con.execute(
             "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
-            "prev_hash, hash FROM audit ORDER BY seq"
+            "prev_hash, hash, delta FROM audit ORDER BY seq"
         )
         rep = _audit.verify_rows(cur.fetchall())
         refs = {r[0] for r in con.execute("SELECT sha256 FROM versions").fetchall()}

@@ -25,6 +25,8 @@ transaction together with its audit event.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import re
 import threading
@@ -35,7 +37,9 @@ from typing import Any, Self
 
 import duckdb
 
+import modelward.core.registry.journal as _journal
 import modelward.core.registry.recovery as _recovery
+import modelward.core.registry.state as _state
 from modelward import __version__
 from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
@@ -57,6 +61,8 @@ from modelward.core.registry.schema import (
     STORAGE_COMPATIBILITY_VERSION,
 )
 from modelward.core.registry.tx import Tx, _first
+
+log = logging.getLogger(__name__)
 
 KNOCK_SUFFIX = ".wait"
 KNOCK_FRESH = 2.0
@@ -105,6 +111,7 @@ class RegistryConnection:
         self.recovered: dict[str, Any] | None = None
         self._started = False
         self._local = threading.local()
+        self.journal = _journal.Journal(self.db_path)
 
     def _open_first(self) -> None:
         """Fail early, with a clear message, for a path that cannot be a registry."""
@@ -284,8 +291,21 @@ class RegistryConnection:
             self.read_only = True
         try:
             self._prepare(con)
+            if not self.read_only and _journal.enabled():
+                # The database may be behind its journal (a damaged or cut log, an
+                # older copy put back): replay what was acknowledged, name the rest.
+                replayed = _recovery.replay_journal(con, self.journal)
+                if replayed is not None:
+                    recovered = {**(recovered or {}), **replayed}
             if recovered is not None:
-                _recovery.record_recovery(con, self.actor, recovered)
+                cur = con.cursor()
+                try:
+                    cur.execute("BEGIN TRANSACTION")
+                    tx = Tx(cur, self.actor)
+                    _recovery.record_recovery(tx, recovered)
+                    self._commit(cur, tx)
+                finally:
+                    cur.close()
                 self.recovered = recovered
             if not self.read_only and not self._started:
                 self._started = True
@@ -387,7 +407,15 @@ class RegistryConnection:
                 before={"schema_version": current},
                 after={"schema_version": SCHEMA_VERSION},
             )
-            con.execute("COMMIT")
+            if current < 7:
+                # Where the journal begins: an existing chain is anchored from here on.
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('journal_started', ?)",
+                    [str(tx.head()[0])],
+                )
+            # A migration may rewrite rows: the replay restarts from the tables as they are.
+            tx.changes.deltas = _state.baseline(con)
+            self._commit(con, tx)
         except duckdb.Error as e:
             with contextlib.suppress(Exception):
                 con.execute("ROLLBACK")
@@ -428,7 +456,7 @@ class RegistryConnection:
                         cur.execute("ROLLBACK")
                     raise
                 try:
-                    cur.execute("COMMIT")
+                    self._commit(cur, tx)
                 except duckdb.Error as e:
                     with contextlib.suppress(Exception):
                         cur.execute("ROLLBACK")
@@ -437,6 +465,36 @@ class RegistryConnection:
                 raise self._translate_write_error(e) from None
             finally:
                 cur.close()
+
+    def _commit(self, cur: duckdb.DuckDBPyConnection, tx: Tx) -> None:
+        """Seal the audit events, COMMIT, then journal the change (one fsync).
+
+        The journal line is written after DuckDB's commit and before the write
+        returns: a change the caller saw succeed is in the journal.
+        """
+        rows = tx.seal()
+        record = None
+        if (rows or tx.wrote_audit_directly) and _journal.enabled():
+            replayable = not tx.wrote_audit_directly and all(
+                _state.replayable(json.loads(r[11]) if r[11] else None) for r in rows
+            )
+            record = self.journal.tx_record(rows, tx.head(), replayable=replayable)
+            if rows and not self.journal.path.exists():
+                start = {"k": "start", "seq": int(rows[0][0]) - 1, "hash": rows[0][9]}
+                record = {"_start": start, **record}
+        cur.execute("COMMIT")
+        if record is not None:
+            start = record.pop("_start", None)
+            try:
+                self.journal.append([start, record] if start else [record])
+            except OSError as e:
+                # Committed but not anchored: say so; `verify` will name the gap.
+                log.error("the change was saved but the journal %s could not be written: %s",
+                          self.journal.path, e)
+
+    def unacknowledged_loss(self) -> dict[str, Any] | None:
+        """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""
+        return self.journal.unacknowledged_loss()
 
     def _translate_write_error(self, e: Exception) -> ModelWardError:
         msg = str(e)

@@ -178,7 +178,7 @@ def _audit_rows(registry: Registry, v: Any) -> list[dict[str, Any]]:
     with registry.read() as cur:
         rows = cur.execute(
             "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
-            "prev_hash, hash FROM audit WHERE entity_id = ? "
+            "prev_hash, hash, delta FROM audit WHERE entity_id = ? "
             "OR (entity_type = 'alias' AND starts_with(entity_id, ?)) "
             "OR (entity_type = 'model' AND entity_id = ?) "
             "OR contains(coalesce(after, ''), ?) ORDER BY seq",
@@ -469,7 +469,7 @@ def verify_bundle(
     events = parsed["audit.json"] or []
     for e in events:
         try:
-            ok = _audit.event_hash(*(e[c] for c in _AUDIT_COLS[:10])) == e["hash"]
+            ok = _audit.event_hash(*(e[c] for c in _AUDIT_COLS[:10]), e.get("delta")) == e["hash"]
         except (KeyError, TypeError):
             ok = False
         if not ok:
