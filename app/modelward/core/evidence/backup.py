@@ -466,12 +466,21 @@ def verify_registry(
         Unreferenced artifacts do not make ``ok`` false: they cost disk, not trust.
     """
 
+    # The chain, the state rebuilt from it (every block of the database read),
+    # the journal and its signed checkpoints: see Registry.verify_records.
+    records = registry.verify_records()
     rep = registry.verify_audit()
-    problems = [] if rep.ok else [f"audit trail: {rep.problem}"]
+    problems = list(records["problems"])
+    problems += _checkpoint_keys(registry, records)
     with registry.read() as cur:
         shas = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
         shas |= {r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()}
-    for i, sha in enumerate(sorted(shas)):
+    # Every artifact is content-addressed: models, data snapshots, reports, profiles.
+    stored = set(registry.artifacts.stored_digests())
+    for sha in sorted(shas - stored):
+        problems.append(f"artifact {sha} is referenced by the registry but missing")
+    shas |= stored
+    for i, sha in enumerate(sorted(shas & stored)):
         progress(i / max(len(shas), 1) * 0.9, "hashing artifacts")
         try:
             registry.artifacts.verify(sha)
@@ -505,12 +514,29 @@ def verify_registry(
     return {
         "ok": not problems,
         "audit": rep.to_json(),
+        "records": records,
         "artifacts": len(shas),
         "problems": problems,
         "unreferenced": [{"sha256": s, "size": sizes[s]} for s in orphans],
         "recent": [{"sha256": s, "size": n} for s, n in _sizes(registry, recent).items()],
         "removed": removed,
     }
+
+
+def _checkpoint_keys(registry: Registry, records: dict[str, Any]) -> list[str]:
+    """A signed checkpoint counts only when signed by one of this registry's keys."""
+    from modelward.core.evidence.bundles.keys import list_keys
+
+    last = records["journal"].get("last_checkpoint")
+    if not last or "key_id" not in last:
+        return []
+    try:
+        mine = {k.key_id for k in list_keys(registry)}
+    except Exception:  # a key folder we cannot read: the signature check stands alone
+        return []
+    if mine and last["key_id"] not in mine:
+        return [f"the last signed checkpoint is signed by key {last['key_id']}, not this registry's"]
+    return []
 
 
 def _sizes(registry: Registry, shas: list[str]) -> dict[str, int]:

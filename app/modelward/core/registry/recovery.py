@@ -146,15 +146,17 @@ def _apply(con: duckdb.DuckDBPyConnection, events: list[list[Any]]) -> None:
         for d in json.loads(ev[11]) if ev[11] else []:
             lay = layouts[d["t"]]
             cols = [lay.columns[i] for i in lay.kept]
+            where = " AND ".join(f'"{k}" = ?' for k in lay.key)
             if d["op"] == "put":
+                # Delete then insert: INSERT OR REPLACE needs one key, and versions has two.
+                kidx = [cols.index(k) for k in lay.key]
+                con.execute(f"DELETE FROM {lay.name} WHERE {where}", [d["row"][i] for i in kidx])
                 names = ", ".join(f'"{c}"' for c in cols)
                 con.execute(
-                    f"INSERT OR REPLACE INTO {lay.name} ({names}) VALUES "
-                    f"({', '.join('?' * len(cols))})",
+                    f"INSERT INTO {lay.name} ({names}) VALUES ({', '.join('?' * len(cols))})",
                     d["row"],
                 )
             else:
-                where = " AND ".join(f'"{k}" = ?' for k in lay.key)
                 con.execute(f"DELETE FROM {lay.name} WHERE {where}", d["key"])
         con.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", list(ev))
 
@@ -280,5 +282,8 @@ def recovery_message(info: dict[str, Any]) -> str:
             + " — acknowledge with 'modelward verify --acknowledge-loss --reason …'"
         )
     elif "wal" in info and not info.get("replayed"):
-        parts.append("the registry was opened at its last checkpoint (recorded in the audit trail)")
+        parts.append(
+            "the registry was opened at its last checkpoint — changes made just before it "
+            "may be lost (recorded in the audit trail)"
+        )
     return "; ".join(parts)
