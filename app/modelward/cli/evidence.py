@@ -170,6 +170,14 @@ def cmd_verify(args: argparse.Namespace) -> Result:
             file=sys.stderr,
         )
     res = verify_registry(reg, repair=args.repair, grace=max(args.min_age, 0.0) * 60.0)
+    if args.expect_head:
+        seq, _, want = args.expect_head.partition(":")
+        if not seq.strip().lstrip("#").isdigit() or len(want.strip()) != 64:
+            raise InvalidInput("--expect-head takes SEQ:HASH, as printed by an earlier verify")
+        bad = reg.check_head(int(seq.strip().lstrip("#")), want.strip())
+        if bad:
+            res["problems"].append(bad)
+            res["ok"] = False
     extra: list[str] = []
     if res["ok"]:
         res["head"] = sign_head(reg)
@@ -299,6 +307,11 @@ def add_parsers(sub: Any) -> None:
         help="record (audited) that you saw the changes a recovery could not replay",
     )
     sp.add_argument("--reason", help="why the loss is acknowledged (with --acknowledge-loss)")
+    sp.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="a head printed earlier and kept elsewhere: the chain must still contain it",
+    )
     sp.add_argument(
         "--repair",
         action="store_true",

@@ -72,4 +72,4 @@ def head_line(head: dict[str, Any]) -> str:
         if "signature" in head
         else "unsigned"
     )
-    return f"audit head #{head['seq']} {head['hash']} at {head['ts']} ({sig})"
+    return f"audit head {head['seq']}:{head['hash']} at {head['ts']} ({sig})"

@@ -216,6 +216,30 @@ class AuditLogMixin(RegistryConnection):
             "problems": problems,
         }
 
+    def check_head(self, seq: int, head_hash: str) -> str | None:
+        """Compare the chain with a head kept elsewhere (printed by an earlier verify or report).
+
+        Returns
+        -------
+        str or None
+            ``None`` when event ``seq`` is in the chain with that hash; else
+            one sentence naming what happened (rewritten, cut, rolled back).
+        """
+        with self._read() as cur:
+            row = _first(cur.execute("SELECT hash FROM audit WHERE seq = ?", [int(seq)]))
+            top = int(_first(cur.execute("SELECT coalesce(max(seq), 0) FROM audit"))[0])
+        if row is None:
+            return (
+                f"the head kept outside names event {seq}, but the chain ends at {top}: "
+                "the registry was cut or rolled back (journal and all)"
+            )
+        if row[0] != head_hash:
+            return (
+                f"event {seq} differs from the head kept outside ({head_hash[:16]}…): "
+                "the chain was rewritten"
+            )
+        return None
+
     def acknowledge_loss(self, reason: str) -> dict[str, Any]:
         """Record that a person saw what a recovery could not replay (audited); stop the warnings.
 
