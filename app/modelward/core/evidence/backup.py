@@ -43,6 +43,7 @@ from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import IntegrityError, InvalidInput, RegistryBusy
 from modelward.core.evidence.bundles.bundle import write_archive
+from modelward.core.evidence.head import sign_head
 from modelward.core.evidence.bundles.container import (
     ArchiveRefused,
     Limits,
@@ -56,6 +57,7 @@ from modelward.core.paths import DB_NAME, resolve_home
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.refs import current_user
 from modelward.core.registry import Registry
+from modelward.core.registry.journal import JOURNAL_SUFFIX
 from modelward.core.registry.recovery import first_line, recovery_message, stamp
 from modelward.core.registry.recovery import set_aside as _set_aside
 
@@ -74,7 +76,9 @@ __all__ = [
 
 MANIFEST = "backup.json"
 FORMAT = "modelward-backup"
-ALLOWED = re.compile(r"backup\.json|registry\.duckdb|artifacts/[0-9a-f]{2}/[0-9a-f]{64}")
+ALLOWED = re.compile(
+    r"backup\.json|registry\.duckdb(?:\.journal)?|artifacts/[0-9a-f]{2}/[0-9a-f]{64}"
+)
 # A DuckDB file of a small registry is mostly empty blocks and deflates 200-300-fold,
 # which the bundle limit (200) calls a bomb; entry and total sizes stay capped.
 BACKUP_LIMITS = Limits(max_ratio=20_000.0)
@@ -115,10 +119,16 @@ def backup(
         # The write lock keeps this process's writers out while the file is copied;
         # other processes cannot open the file while we hold it.
         with registry._write_lock, registry.session(), registry.read() as cur:
+            head = sign_head(registry)  # the signed head travels in the manifest
             cur.execute("CHECKPOINT")
             shutil.copyfile(registry.db_path, snap)
+            journal = Path(tmp) / registry.journal.path.name
+            if registry.journal.path.exists():
+                shutil.copyfile(registry.journal.path, journal)
         report = _check_database(snap)
         entries: dict[str, bytes | Path] = {DB_NAME: snap}
+        if journal.exists():
+            entries[journal.name] = journal
         root = registry.artifacts.root
         for p in sorted(root.glob("??/*")) if root.is_dir() else []:
             if p.is_file() and re.fullmatch(r"[0-9a-f]{64}", p.name):
@@ -137,6 +147,7 @@ def backup(
             "home": registry.home.name,
             "audit_events": report["audit"]["events"],
             "audit_head": report["audit"]["head_hash"],
+            "signed_head": head,
         }
         write_archive(
             dest,
@@ -162,7 +173,8 @@ def backup(
     return {
         "path": str(dest),
         "sha256": checked["sha256"],
-        "artifacts": len(entries) - 1,
+        "artifacts": len([e for e in entries if e.startswith("artifacts/")]),
+        "signed_head": head,
         "bytes": dest.stat().st_size,
         "audit_events": manifest["audit_events"],
         "audit_head": manifest["audit_head"],
@@ -251,6 +263,8 @@ def verify_backup(
             if name == DB_NAME:
                 with open(Path(tmp) / DB_NAME, "wb") as f:
                     sha, size = hash_entry(zf, name, limits.max_entry_bytes, sink=f)
+            elif name == DB_NAME + JOURNAL_SUFFIX:
+                sha, size = hash_entry(zf, name, limits.max_entry_bytes)
             else:
                 sha, size = hash_entry(zf, name, limits.max_entry_bytes)
                 if name.rsplit("/", 1)[1] != sha:
@@ -267,7 +281,7 @@ def verify_backup(
         "sha256": _sha256(p),
         "created_at": manifest.get("created_at"),
         "audit": report["audit"],
-        "artifacts": n - 1,
+        "artifacts": len([f for f in files if f.startswith("artifacts/")]),
     }
 
 
@@ -332,6 +346,7 @@ def restore(
     store_root = root / "artifacts"
     store_root.mkdir(exist_ok=True)
     staged = root / f".restore-{stamp()}.duckdb"
+    staged_journal = staged.with_name(staged.name + JOURNAL_SUFFIX)
     set_aside = None
     try:
         with _checked_archive(src, limits, cancel) as (zf, manifest):
@@ -360,11 +375,22 @@ def restore(
                     Path(tmp).unlink(missing_ok=True)
                 if got != want:
                     raise ArchiveRefused(f"{src.name} changed while it was being restored")
-        if db.exists() or db.with_name(DB_NAME + ".wal").exists():
-            set_aside = _set_aside(root, "replaced", [db, db.with_name(DB_NAME + ".wal")])
+            jname = DB_NAME + JOURNAL_SUFFIX
+            if jname in files:
+                with open(staged_journal, "wb") as f:
+                    hash_entry(zf, jname, limits.max_entry_bytes, sink=f)
+                    f.flush()
+                    os.fsync(f.fileno())
+        olds = [db, db.with_name(DB_NAME + ".wal"), db.with_name(DB_NAME + JOURNAL_SUFFIX)]
+        if any(p.exists() for p in olds):
+            set_aside = _set_aside(root, "replaced", olds)
         platform.replace_file(staged, db)
+        if staged_journal.exists():
+            # the journal that goes with this database (its head is the backup's)
+            platform.replace_file(staged_journal, db.with_name(DB_NAME + JOURNAL_SUFFIX))
     finally:
         staged.unlink(missing_ok=True)
+        staged_journal.unlink(missing_ok=True)
     progress(0.85, "verifying the restored registry")
     reg = Registry(root, actor=current_user())
     report = verify_registry(reg)
