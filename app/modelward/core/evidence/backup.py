@@ -41,6 +41,7 @@ from modelward.core import platform
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
+from modelward.core.domain import AuditReport
 from modelward.core.errors import IntegrityError, InvalidInput, RegistryBusy
 from modelward.core.evidence.bundles.bundle import write_archive
 from modelward.core.evidence.head import sign_head
@@ -495,12 +496,18 @@ def verify_registry(
     # The chain, the state rebuilt from it (every block of the database read),
     # the journal and its signed checkpoints: see Registry.verify_records.
     records = registry.verify_records()
-    rep = registry.verify_audit()
+    rep = AuditReport(**records["chain"])
     problems = list(records["problems"])
     problems += _checkpoint_keys(registry, records)
-    with registry.read() as cur:
-        shas = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
-        shas |= {r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()}
+    shas: set[str] = set()
+    try:
+        with registry.read() as cur:
+            shas = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
+            shas |= {
+                r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()
+            }
+    except duckdb.Error as e:  # a damaged block: named by verify_records already
+        problems.append(f"the artifact references could not be read: {first_line(e)}")
     # Every artifact is content-addressed: models, data snapshots, reports, profiles.
     stored = set(registry.artifacts.stored_digests())
     for sha in sorted(shas - stored):
@@ -533,8 +540,11 @@ def verify_registry(
                     reason="verify --repair: artifacts no record refers to",
                 )
     else:
-        with registry.read() as cur:
-            orphans, recent = _unreferenced(registry, cur, grace)
+        try:
+            with registry.read() as cur:
+                orphans, recent = _unreferenced(registry, cur, grace)
+        except duckdb.Error:  # a damaged block: reported above; nothing is removed
+            orphans, recent = [], []
         sizes = _sizes(registry, orphans)
     progress(1.0, "verified")
     return {

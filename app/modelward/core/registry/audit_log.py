@@ -152,7 +152,10 @@ class AuditLogMixin(RegistryConnection):
             recoveries, head), ``problems`` (one sentence each).
         """
         problems: list[str] = []
-        chain = self.verify_audit()
+        try:
+            chain = self.verify_audit()
+        except duckdb.Error as e:
+            chain = AuditReport(False, 0, None, f"the audit table could not be read: {e}", None)
         if not chain.ok:
             problems.append(f"audit trail: {chain.problem}")
         state: dict[str, Any] = {}
