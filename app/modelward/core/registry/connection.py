@@ -112,6 +112,8 @@ class RegistryConnection:
         self._started = False
         self._local = threading.local()
         self.journal = _journal.Journal(self.db_path)
+        # Table layouts for the state recorder; emptied when the connection reopens.
+        self._layouts: dict[str, Any] = {}
 
     def _open_first(self) -> None:
         """Fail early, with a clear message, for a path that cannot be a registry."""
@@ -140,6 +142,7 @@ class RegistryConnection:
                 with contextlib.suppress(Exception):
                     self._con.close()
                 self._con = None
+                self._layouts = {}
 
     @property
     def is_connected(self) -> bool:
@@ -191,6 +194,7 @@ class RegistryConnection:
                 self._close_now()
 
     def _close_now(self) -> None:
+        self._layouts = {}
         if self._con is not None:
             with contextlib.suppress(Exception):
                 self._con.close()
@@ -449,6 +453,7 @@ class RegistryConnection:
             try:
                 cur.execute("BEGIN TRANSACTION")
                 tx = Tx(cur, self.actor)
+                tx.changes.layouts = self._layouts
                 try:
                     yield tx
                 except BaseException:

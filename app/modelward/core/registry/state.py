@@ -149,14 +149,17 @@ class Recorder:
 
     cur: duckdb.DuckDBPyConnection
     deltas: list[dict[str, Any]] = field(default_factory=list)
-    _layouts: dict[str, Layout] | None = None
+    layouts: dict[str, Layout | None] = field(default_factory=dict)
+    """Shared between the transactions of one connection (the catalog costs ms to read)."""
 
     def layout(self, table: str) -> Layout | None:
         if table in NOT_COVERED:
             return None
-        if self._layouts is None or table not in self._layouts:
-            self._layouts = table_layout(self.cur)
-        return self._layouts.get(table)
+        if table not in self.layouts:
+            fresh = table_layout(self.cur)
+            self.layouts.update(fresh)
+            self.layouts.setdefault(table, None)
+        return self.layouts[table]
 
     def _exec(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> Any:
         return self.cur.execute(sql, params) if params is not None else self.cur.execute(sql)
