@@ -63,6 +63,7 @@ from modelward.core.intake import Stored, accept_model_file
 from modelward.core.intake.quarantine import quarantine
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import validate_name
+from modelward.core.evidence.head import sign_head
 from modelward.core.registry.audit import COLUMNS as AUDIT_COLUMNS
 
 if TYPE_CHECKING:
@@ -301,6 +302,8 @@ def export_bundle(
         "created_at": utcnow(),
         "created_by": registry.actor,
         "modelward_version": __version__,
+        # the exporting registry's signed audit head: an outside copy of it
+        "registry_head": sign_head(registry),
     }
     write_archive(
         path, entries, sign=sign, manifest_extra=manifest, progress=progress, cancel=cancel
