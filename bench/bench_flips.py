@@ -100,7 +100,10 @@ def build(home: Path) -> list[str]:
     for first in ("1", "0"):
         out = subprocess.run(
             [sys.executable, "-c", BUILD, str(home), first],
-            capture_output=True, text=True, env=_env(), check=True,
+            capture_output=True,
+            text=True,
+            env=_env(),
+            check=True,
         )
         acked += json.loads(out.stdout.strip().splitlines()[-1])
     return acked
@@ -151,13 +154,18 @@ def main() -> None:
             target.write_bytes(bytes(data))
             out = subprocess.run(
                 [sys.executable, "-c", TRIAL, str(home), json.dumps(acked)],
-                capture_output=True, text=True, env=_env(), timeout=300,
+                capture_output=True,
+                text=True,
+                env=_env(),
+                timeout=300,
             )
             try:
                 res = json.loads(out.stdout.strip().splitlines()[-1])
             except (ValueError, IndexError):
-                res = {"open_error": f"the process ended with {out.returncode}: "
-                       + out.stderr.strip()[-200:]}
+                res = {
+                    "open_error": f"the process ended with {out.returncode}: "
+                    + out.stderr.strip()[-200:]
+                }
             verdict = classify(res)
             tally[kind][verdict] += 1
             if verdict == "silent":

@@ -150,7 +150,8 @@ EDITS: dict[str, tuple[Callable[[Path, dict[str, object]], None], str]] = {
     ),
     "version points at other bytes": (
         lambda h, g: _sql(
-            h, f"UPDATE versions SET sha256 = '{g['shas'][2]}' WHERE version = 1"  # type: ignore[index]
+            h,
+            f"UPDATE versions SET sha256 = '{g['shas'][2]}' WHERE version = 1",  # type: ignore[index]
         ),
         "versions",
     ),
@@ -308,9 +309,9 @@ def test_every_edit_is_detected_and_named(name, golden, reg_copy, run_cli):
     assert word.lower() in said.lower(), f"{name}: not named ({word!r})\n{said}"
     # and it stays detected (or named) on the next run: nothing healed it in silence
     again = run_cli("--registry", str(reg_copy), "verify")
-    assert (
-        again.returncode != 0 or "recovery at event" in again.stdout
-    ), f"{name}: forgotten\n{again.stdout}{again.stderr}"
+    assert again.returncode != 0 or "recovery at event" in again.stdout, (
+        f"{name}: forgotten\n{again.stdout}{again.stderr}"
+    )
 
 
 def test_a_whole_folder_rolled_back_is_caught_by_the_head_kept_outside(golden, tmp_path, run_cli):

@@ -62,7 +62,12 @@ def cmd_audit_export(args: argparse.Namespace) -> Result:
 def add_parsers(sub: Any) -> None:
     """audit verify, audit log, audit export."""
     ausub = group(sub, "audit", "the tamper-evident audit trail")
-    command(ausub, "verify", cmd_audit_verify, "walk the hash chain, rebuild the state from it, check the journal")
+    command(
+        ausub,
+        "verify",
+        cmd_audit_verify,
+        "walk the hash chain, rebuild the state from it, check the journal",
+    )
     sp = command(ausub, "log", cmd_audit_log, "list audit events, newest first")
     sp.add_argument("--limit", type=int, default=50)
     sp.add_argument("--entity", help="entity id prefix, e.g. a model name")

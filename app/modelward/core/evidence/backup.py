@@ -40,11 +40,10 @@ import modelward.core.registry.audit as _audit
 from modelward.core import platform
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
-from modelward.core.duck import connect as duck_connect
 from modelward.core.domain import AuditReport
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import IntegrityError, InvalidInput, RegistryBusy
 from modelward.core.evidence.bundles.bundle import write_archive
-from modelward.core.evidence.head import sign_head
 from modelward.core.evidence.bundles.container import (
     ArchiveRefused,
     Limits,
@@ -54,6 +53,7 @@ from modelward.core.evidence.bundles.container import (
     read_entry,
     read_seal,
 )
+from modelward.core.evidence.head import sign_head
 from modelward.core.paths import DB_NAME, resolve_home
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.refs import current_user
@@ -571,7 +571,9 @@ def _checkpoint_keys(registry: Registry, records: dict[str, Any]) -> list[str]:
     except Exception:  # a key folder we cannot read: the signature check stands alone
         return []
     if mine and last["key_id"] not in mine:
-        return [f"the last signed checkpoint is signed by key {last['key_id']}, not this registry's"]
+        return [
+            f"the last signed checkpoint is signed by key {last['key_id']}, not this registry's"
+        ]
     return []
 
 

@@ -68,7 +68,16 @@ def event_hash(
 ) -> str:
     """The SHA-256 of an event's fields (``delta`` only when there is one)."""
     fields: list[Any] = [
-        seq, ts, actor, action, entity_type, entity_id, before, after, reason, prev_hash
+        seq,
+        ts,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        before,
+        after,
+        reason,
+        prev_hash,
     ]
     if delta is not None:
         fields.append(delta)

@@ -274,4 +274,3 @@ class AuditLogMixin(RegistryConnection):
 
 def _public(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k not in ("events",)}
-

@@ -494,8 +494,11 @@ class RegistryConnection:
                 self.journal.append([start, record] if start else [record])
             except OSError as e:
                 # Committed but not anchored: say so; `verify` will name the gap.
-                log.error("the change was saved but the journal %s could not be written: %s",
-                          self.journal.path, e)
+                log.error(
+                    "the change was saved but the journal %s could not be written: %s",
+                    self.journal.path,
+                    e,
+                )
 
     def unacknowledged_loss(self) -> dict[str, Any] | None:
         """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""

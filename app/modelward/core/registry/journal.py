@@ -73,7 +73,9 @@ class JournalState:
 
     @property
     def head(self) -> int:
-        return int(self.entries[-1]["seq"]) if self.entries else int((self.start or {}).get("seq", 0))
+        return (
+            int(self.entries[-1]["seq"]) if self.entries else int((self.start or {}).get("seq", 0))
+        )
 
 
 class Journal:
@@ -92,7 +94,9 @@ class Journal:
             for r in records
         ).encode("utf-8")
         new = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        fd = os.open(
+            self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644
+        )
         try:
             os.write(fd, data)
             os.fsync(fd)
@@ -275,7 +279,9 @@ def check(
     for c in journal.checkpoints:
         seq = int(c.get("seq", 0))
         if not verify_signature(c):
-            problems.append(f"the signed checkpoint at journal line {c['line']} has a bad signature")
+            problems.append(
+                f"the signed checkpoint at journal line {c['line']} has a bad signature"
+            )
         elif seq in chain and chain[seq] != c["hash"]:
             problems.append(
                 f"event {seq} differs from the signed checkpoint at journal line {c['line']} "

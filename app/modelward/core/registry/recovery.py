@@ -192,7 +192,9 @@ def replay_journal(
         ``recovered`` record) and to the ``.loss`` file every command reports.
     """
     last = journal.last_head()
-    row = _first(con.execute("SELECT seq, hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)"))
+    row = _first(
+        con.execute("SELECT seq, hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)")
+    )
     db_seq, db_hash = (int(row[0]), str(row[1])) if row else (0, _audit.GENESIS)
     if last is None or last[0] <= db_seq:
         return None
@@ -216,7 +218,7 @@ def replay_journal(
         if ok:
             try:
                 con.execute("BEGIN TRANSACTION")
-                _apply(con, events)
+                _apply(con, events or [])
                 con.execute("COMMIT")
             except duckdb.Error:
                 with contextlib.suppress(Exception):
@@ -252,8 +254,16 @@ def replay_journal(
         "lost": lost,
     }
     journal.append(
-        [{"k": "recovered", "seq": head, "hash": row[0] if row else _audit.GENESIS,
-          "ts": utcnow(), "replayed": len(replayed), "lost": lost}]
+        [
+            {
+                "k": "recovered",
+                "seq": head,
+                "hash": row[0] if row else _audit.GENESIS,
+                "ts": utcnow(),
+                "replayed": len(replayed),
+                "lost": lost,
+            }
+        ]
     )
     if lost:
         journal.write_loss({"at": utcnow(), "from": db_seq, "head": head, "lost": lost})
@@ -269,7 +279,9 @@ def recovery_message(info: dict[str, Any]) -> str:
     """One sentence for the user about a recovery that just happened."""
     parts = []
     if "wal" in info:
-        parts.append(f"the registry's write-ahead log was damaged; it was set aside to {info['wal']}")
+        parts.append(
+            f"the registry's write-ahead log was damaged; it was set aside to {info['wal']}"
+        )
     if info.get("replayed"):
         parts.append(
             f"{len(info['replayed'])} acknowledged change(s) were replayed from the journal"

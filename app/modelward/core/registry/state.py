@@ -181,13 +181,13 @@ class Recorder:
                 return self._exec(sql, params)
             if lay.name in SERIES:
                 return self._regroup(lay, sql, params)
-            return self._update_or_delete(lay, sql, params, delete=sql.lstrip()[:6].upper() == "DELETE")
+            return self._update_or_delete(
+                lay, sql, params, delete=sql.lstrip()[:6].upper() == "DELETE"
+            )
         return self._exec(sql, params)
 
     # ------------------------------------------------------------------ rows
-    def _returning(
-        self, lay: Layout, sql: str, params: Any, *, replace: str
-    ) -> Any:
+    def _returning(self, lay: Layout, sql: str, params: Any, *, replace: str) -> Any:
         before: list[tuple[Any, ...]] = []
         if replace.upper() == "REPLACE" and lay.key and isinstance(params, list | tuple):
             before = self._replaced(lay, sql, params)
@@ -325,8 +325,10 @@ class Recorder:
         fetched = res.fetchall()
         after = self._group_digests(lay)
         changed = {
-            g: [after.get(g, [0, 0])[0] - before.get(g, [0, 0])[0],
-                after.get(g, [0, 0])[1] - before.get(g, [0, 0])[1]]
+            g: [
+                after.get(g, [0, 0])[0] - before.get(g, [0, 0])[0],
+                after.get(g, [0, 0])[1] - before.get(g, [0, 0])[1],
+            ]
             for g in set(before) | set(after)
             if before.get(g) != after.get(g)
         }
@@ -492,7 +494,9 @@ def verify_state(
                 want, seq = rec
                 if row != want:
                     col = next(
-                        lay.columns[lay.kept[i]] for i, (a, b) in enumerate(zip(row, want)) if a != b
+                        lay.columns[lay.kept[i]]
+                        for i, (a, b) in enumerate(zip(row, want, strict=False))
+                        if a != b
                     )
                     i = lay.kept.index(lay.columns.index(col))
                     return StateReport(
@@ -530,7 +534,8 @@ def _read_ignored(cur: duckdb.DuckDBPyConnection, lay: Layout) -> None:
     ign = [c for c in lay.columns if c in IGNORED.get(lay.name, frozenset())]
     if ign:
         cur.execute(
-            f"SELECT " + ", ".join(f'max(length(CAST("{c}" AS VARCHAR)))' for c in ign)
+            "SELECT "
+            + ", ".join(f'max(length(CAST("{c}" AS VARCHAR)))' for c in ign)
             + f" FROM {lay.name}"
         ).fetchall()
 

@@ -100,7 +100,8 @@ class Tx:
         for i, ev in enumerate(self._pending):
             d = _audit.canonical_json(delta) if delta and i == len(self._pending) - 1 else None
             seq = ev[0]
-            h = _audit.event_hash(*ev, prev, d)
+            s_, ts, actor, action, etype, eid, b, a, reason = ev
+            h = _audit.event_hash(s_, ts, actor, action, etype, eid, b, a, reason, prev, d)
             rows.append([*ev, prev, h, d])
             prev = h
         self.cur.executemany("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)

@@ -59,11 +59,11 @@ from modelward.core.evidence.bundles.container import (
     seal,
     signed_message,
 )
+from modelward.core.evidence.head import sign_head
 from modelward.core.intake import Stored, accept_model_file
 from modelward.core.intake.quarantine import quarantine
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import validate_name
-from modelward.core.evidence.head import sign_head
 from modelward.core.registry.audit import COLUMNS as AUDIT_COLUMNS
 
 if TYPE_CHECKING:
@@ -472,7 +472,11 @@ def verify_bundle(
     events = parsed["audit.json"] or []
     for e in events:
         try:
-            ok = _audit.event_hash(*(e[c] for c in _AUDIT_COLS[:10]), e.get("delta")) == e["hash"]
+            f = [e[c] for c in _AUDIT_COLS[:10]]
+            h = _audit.event_hash(
+                f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], e.get("delta")
+            )
+            ok = h == e["hash"]
         except (KeyError, TypeError):
             ok = False
         if not ok:
