@@ -472,33 +472,39 @@ class RegistryConnection:
                 cur.close()
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, tx: Tx) -> None:
-        """Seal the audit events, COMMIT, then journal the change (one fsync).
+        """Seal the audit events, journal the change (one fsync), then COMMIT.
 
-        The journal line is written after DuckDB's commit and before the write
-        returns: a change the caller saw succeed is in the journal.
+        The journal is written ahead of DuckDB's commit, so a process killed at
+        any moment never leaves a committed change the journal lacks; a commit
+        that fails is cancelled in the journal by an ``abort`` line. A change
+        journaled but killed before its commit is replayed at the next open,
+        as if the commit had landed and only the reply was lost.
         """
         rows = tx.seal()
-        record = None
+        records: list[dict[str, Any]] = []
         if (rows or tx.wrote_audit_directly) and _journal.enabled():
             replayable = not tx.wrote_audit_directly and all(
                 _state.replayable(json.loads(r[11]) if r[11] else None) for r in rows
             )
-            record = self.journal.tx_record(rows, tx.head(), replayable=replayable)
             if rows and not self.journal.path.exists():
-                start = {"k": "start", "seq": int(rows[0][0]) - 1, "hash": rows[0][9]}
-                record = {"_start": start, **record}
-        cur.execute("COMMIT")
-        if record is not None:
-            start = record.pop("_start", None)
+                records.append({"k": "start", "seq": int(rows[0][0]) - 1, "hash": rows[0][9]})
+            records.append(self.journal.tx_record(rows, tx.head(), replayable=replayable))
             try:
-                self.journal.append([start, record] if start else [record])
+                self.journal.append(records)
             except OSError as e:
-                # Committed but not anchored: say so; `verify` will name the gap.
-                log.error(
-                    "the change was saved but the journal %s could not be written: %s",
-                    self.journal.path,
-                    e,
-                )
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                raise RegistryUnwritable(
+                    f"cannot write the journal {self.journal.path}: {e.strerror or e}; "
+                    "nothing was changed"
+                ) from None
+        try:
+            cur.execute("COMMIT")
+        except BaseException:
+            if records:
+                with contextlib.suppress(OSError):
+                    self.journal.append([{"k": "abort", "seq": records[-1]["seq"]}])
+            raise
 
     def unacknowledged_loss(self) -> dict[str, Any] | None:
         """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""

@@ -9,8 +9,9 @@ wrote audit events::
 rows), so a transaction lost with a damaged database log can be replayed
 (:mod:`modelward.core.registry.recovery`); a columnar batch is journaled by its
 head only (``"events": null``) and cannot be replayed, which recovery names.
-The line is written and fsynced after DuckDB's commit and before the write
-returns: a change the caller saw succeed is in the journal.
+The line is written and fsynced just before DuckDB's commit (an ``abort`` line
+cancels it if the commit fails): a change the caller saw succeed is in the
+journal, and no committed change is missing from it, whenever a process dies.
 
 Other lines: ``start`` (the chain head when the journal began, for a registry
 older than the journal), ``checkpoint`` (a head signed with the registry's key,
@@ -162,6 +163,8 @@ class Journal:
                     st.entries.append(rec)
                 elif kind == "checkpoint":
                     st.checkpoints.append(rec)
+                elif kind == "abort":  # a commit that failed after its line was written
+                    st.entries = [e for e in st.entries if int(e["seq"]) != int(rec["seq"])]
                 elif kind == "recovered":
                     st.recoveries.append(rec)
                     st.entries = [e for e in st.entries if int(e["seq"]) <= int(rec["seq"])]
@@ -274,7 +277,7 @@ def check(
         first = journal.head + 1
         problems.append(
             f"events {first}–{db_head} are in the database but not in the journal: written "
-            "outside ModelWard (or a crash between the commit and the journal)"
+            "outside ModelWard (every commit is journaled before it lands)"
         )
     for c in journal.checkpoints:
         seq = int(c.get("seq", 0))

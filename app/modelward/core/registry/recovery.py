@@ -199,6 +199,8 @@ def replay_journal(
     if last is None or last[0] <= db_seq:
         return None
     st = journal.read()
+    if st.head <= db_seq:  # the newest line was an aborted commit
+        return None
     anchors = {int(e["seq"]): e["hash"] for e in st.entries}
     if st.start is not None:
         anchors[int(st.start["seq"])] = st.start["hash"]
