@@ -6,7 +6,8 @@ write-ahead log: the writer process ends without closing (as a killed process
 does). Each trial copies that registry, then flips one byte or truncates, at a
 random offset, the WAL or the database file, and opens it in a fresh process:
 ``Registry(home)`` (the startup recovery and the replay from the journal),
-then the acknowledged versions are looked up and ``verify`` runs.
+then the acknowledged versions are looked up and ``verify`` runs. The trials run
+one after another in one worker process (restarted if a damaged file kills it).
 
 Each trial ends as one of:
 
@@ -56,37 +57,79 @@ with reg.session():
         os._exit(0)  # a killed writer: no close, no checkpoint
 """
 
-TRIAL = r"""
+WORKER = r"""
 import json, sys
 from modelward.core.errors import ModelWardError
 from modelward.core.registry import Registry
 from modelward.core.evidence.backup import verify_registry
-home, acked = sys.argv[1], set(json.loads(sys.argv[2]))
-out = {}
-try:
-    reg = Registry(home, actor="bench")
-except ModelWardError as e:
-    print(json.dumps({"open_error": str(e)[:200]})); sys.exit(0)
-except Exception as e:
-    print(json.dumps({"open_error": "unexpected: " + repr(e)[:200]})); sys.exit(0)
-rec = reg.recovered or {}
-out["replayed"] = len(rec.get("replayed") or [])
-out["lost_named"] = sum(len(x.get("events") or []) for x in rec.get("lost") or [])
-try:
-    with reg.read() as cur:
-        have = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
-    out["missing"] = len(acked - have)
-except Exception as e:
-    out["read_error"] = repr(e)[:200]
-try:
-    v = verify_registry(reg)
-    out["verify_ok"] = v["ok"]
-    out["problems"] = v["problems"][:3]
-except Exception as e:
-    out["verify_error"] = repr(e)[:200]
-out["loss_file"] = reg.unacknowledged_loss() is not None
-print(json.dumps(out))
+
+
+def trial(home, acked):
+    out = {}
+    try:
+        reg = Registry(home, actor="bench")
+    except ModelWardError as e:
+        return {"open_error": str(e)[:200]}
+    except Exception as e:
+        return {"open_error": "unexpected: " + repr(e)[:200]}
+    try:
+        rec = reg.recovered or {}
+        out["replayed"] = len(rec.get("replayed") or [])
+        out["lost_named"] = sum(len(x.get("events") or []) for x in rec.get("lost") or [])
+        try:
+            with reg.read() as cur:
+                have = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
+            out["missing"] = len(acked - have)
+        except Exception as e:
+            out["read_error"] = repr(e)[:200]
+        try:
+            v = verify_registry(reg)
+            out["verify_ok"] = v["ok"]
+            out["problems"] = v["problems"][:3]
+        except Exception as e:
+            out["verify_error"] = repr(e)[:200]
+        out["loss_file"] = reg.unacknowledged_loss() is not None
+    finally:
+        reg.close()
+    return out
+
+
+for line in sys.stdin:
+    home, acked = json.loads(line)
+    print(json.dumps(trial(home, set(acked))), flush=True)
 """
+
+
+class Worker:
+    """One process that runs the trials in turn (restarted if a damaged file kills it)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    def run(self, home: Path, acked: list[str]) -> dict:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=_env(),
+            )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps([str(home), acked]) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            self.proc = None
+            return {"open_error": f"the process ended with {code}"}
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.stdin is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
 
 
 def _env() -> dict[str, str]:
@@ -138,6 +181,7 @@ def main() -> None:
         acked = build(template)
         wal_size = (template / "registry.duckdb.wal").stat().st_size
         db_size = (template / "registry.duckdb").stat().st_size
+        worker = Worker()
         for t in range(trials):
             kind = kinds[t % len(kinds)]
             home = Path(tmp) / "trial"
@@ -152,20 +196,7 @@ def main() -> None:
             else:
                 del data[pos:]
             target.write_bytes(bytes(data))
-            out = subprocess.run(
-                [sys.executable, "-c", TRIAL, str(home), json.dumps(acked)],
-                capture_output=True,
-                text=True,
-                env=_env(),
-                timeout=300,
-            )
-            try:
-                res = json.loads(out.stdout.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                res = {
-                    "open_error": f"the process ended with {out.returncode}: "
-                    + out.stderr.strip()[-200:]
-                }
+            res = worker.run(home, acked)
             verdict = classify(res)
             tally[kind][verdict] += 1
             if verdict == "silent":
@@ -173,6 +204,7 @@ def main() -> None:
             if len(samples[kind]) < 3 and verdict != "intact":
                 samples[kind].append({"offset": pos, "verdict": verdict, **res})
             print(f"{t + 1}/{trials} {kind} @{pos}: {verdict}", file=sys.stderr)
+        worker.close()
     result = {
         "trials": trials,
         "acknowledged_versions": len(acked),
