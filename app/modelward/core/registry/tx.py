@@ -53,6 +53,9 @@ class Tx:
             self._direct = True
             res = self.cur.execute(sql, params) if params is not None else self.cur.execute(sql)
             self._tail = None
+            if self.changes.deltas:
+                self._attach_to_tail(self.changes.deltas)
+                self.changes.deltas = []
             return res
         return self.changes.run(sql, params)
 
@@ -108,6 +111,20 @@ class Tx:
         self._pending = []
         self._tail = (seq, prev)
         self._sealed.extend(rows)
+
+    def _attach_to_tail(self, delta: list[dict[str, Any]]) -> None:
+        """Put ``delta`` into the newest event (just written by a columnar writer) and rehash it."""
+        row = _first(
+            self.cur.execute(
+                "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
+                "prev_hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)"
+            )
+        )
+        d = _audit.canonical_json(delta)
+        seq, ts, actor, action, etype, eid, b, a, reason, prev = row
+        h = _audit.event_hash(seq, ts, actor, action, etype, eid, b, a, reason, prev, d)
+        self.cur.execute("UPDATE audit SET delta = ?, hash = ? WHERE seq = ?", [d, h, seq])
+        self._tail = (int(seq), h)
 
     def seal(self) -> list[list[Any]]:
         """Write the pending events (the last carrying the state delta); called before COMMIT.
