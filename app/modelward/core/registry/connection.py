@@ -482,6 +482,7 @@ class RegistryConnection:
         """
         rows = tx.seal()
         records: list[dict[str, Any]] = []
+        synced = None
         if (rows or tx.wrote_audit_directly) and _journal.enabled():
             replayable = not tx.wrote_audit_directly and all(
                 _state.replayable(json.loads(r[11]) if r[11] else None) for r in rows
@@ -490,7 +491,7 @@ class RegistryConnection:
                 records.append({"k": "start", "seq": int(rows[0][0]) - 1, "hash": rows[0][9]})
             records.append(self.journal.tx_record(rows, tx.head(), replayable=replayable))
             try:
-                self.journal.append(records)
+                synced = self.journal.append_async(records)
             except OSError as e:
                 with contextlib.suppress(Exception):
                     cur.execute("ROLLBACK")
@@ -505,6 +506,12 @@ class RegistryConnection:
                 with contextlib.suppress(OSError):
                     self.journal.append([{"k": "abort", "seq": records[-1]["seq"]}])
             raise
+        finally:
+            if synced is not None:
+                try:
+                    synced.result()  # acknowledged only once the journal is on disk
+                except OSError as e:
+                    log.error("the journal %s could not be synced: %s", self.journal.path, e)
 
     def unacknowledged_loss(self) -> dict[str, Any] | None:
         """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""

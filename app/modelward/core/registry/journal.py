@@ -31,7 +31,9 @@ import base64
 import contextlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,8 +90,19 @@ class Journal:
 
     def append(self, records: Sequence[dict[str, Any]]) -> None:
         """Append records as lines and fsync (one fsync for all of them)."""
+        self.append_async(records).result()
+
+    def append_async(self, records: Sequence[dict[str, Any]]) -> Future[None]:
+        """Write the lines now; fsync them on a thread; wait on the result before acknowledging.
+
+        The bytes are in the file (the OS's cache) when this returns, so a killed
+        process never loses them; the fsync, which survives a power cut too, runs
+        while DuckDB commits (its own fsync), instead of after it.
+        """
         if not records:
-            return
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
         data = "".join(
             json.dumps(r, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
             for r in records
@@ -100,11 +113,19 @@ class Journal:
         )
         try:
             os.write(fd, data)
-            os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
-        if new:
-            _fsync_dir(self.path.parent)
+            raise
+
+        def sync() -> None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if new:
+                _fsync_dir(self.path.parent)
+
+        return _syncer().submit(sync)
 
     def tx_record(
         self, rows: list[list[Any]], head: tuple[int, str], *, replayable: bool
@@ -187,6 +208,19 @@ class Journal:
         tmp = self.loss_path.with_name(self.loss_path.name + ".tmp")
         tmp.write_text(json.dumps(info, indent=1, default=str), encoding="utf-8")
         os.replace(tmp, self.loss_path)
+
+
+_SYNCER: ThreadPoolExecutor | None = None
+_SYNCER_LOCK = threading.Lock()
+
+
+def _syncer() -> ThreadPoolExecutor:
+    """One thread that fsyncs journal lines while the caller commits."""
+    global _SYNCER
+    with _SYNCER_LOCK:
+        if _SYNCER is None:
+            _SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mw-journal")
+        return _SYNCER
 
 
 def _fsync_dir(path: Path) -> None:

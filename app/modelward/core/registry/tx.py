@@ -107,7 +107,10 @@ class Tx:
             h = _audit.event_hash(s_, ts, actor, action, etype, eid, b, a, reason, prev, d)
             rows.append([*ev, prev, h, d])
             prev = h
-        self.cur.executemany("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self.cur.execute(
+            "INSERT INTO audit VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?)"] * len(rows)),
+            [x for r in rows for x in r],
+        )
         self._pending = []
         self._tail = (seq, prev)
         self._sealed.extend(rows)
@@ -150,7 +153,9 @@ class Tx:
 
     def head(self) -> tuple[int, str]:
         """The chain's ``(seq, hash)`` as this transaction leaves it."""
-        return self._read_tail()
+        if self._tail is None or self._pending:
+            return self._read_tail()
+        return self._tail
 
 
 def _writes_audit(sql: str) -> bool:
