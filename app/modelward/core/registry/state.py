@@ -230,11 +230,16 @@ class Recorder:
         self.deltas.append(d)
 
     def _update_or_delete(self, lay: Layout, sql: str, params: Any, *, delete: bool) -> Any:
+        want = None
+        r = _RETURNING.search(sql)
+        if r:
+            want = [c.strip().strip('"').lower() for c in r.group(1).split(",")]
+            sql = sql[: r.start()]
         before = self._before(lay, sql, params, delete=delete)
         if before is None:  # nothing to record (only ignored columns change)
-            return self._exec(sql, params)
+            return self._exec(sql + (" RETURNING " + r.group(1) if r else ""), params)
+        rows = self._exec(sql + " RETURNING *", params).fetchall()
         if delete:
-            res = self._exec(sql, params)
             for b in before:
                 self.deltas.append(
                     {
@@ -245,14 +250,14 @@ class Recorder:
                         "before_digest": int(b[len(lay.columns)]),
                     }
                 )
-            return res
-        if _RETURNING.search(sql):
-            return self._exec(sql, params)  # not used by the registry; left unrecorded
-        rows = self._exec(sql + " RETURNING *", params).fetchall()
-        olds = {_key(lay, b): b for b in before}
-        for row in rows:
-            self._put(lay, row, olds.get(_key(lay, row)))
-        return _Projected([(len(rows),)])
+        else:
+            olds = {_key(lay, b): b for b in before}
+            for row in rows:
+                self._put(lay, row, olds.get(_key(lay, row)))
+        if want is None:
+            return _Projected([(len(rows),)])
+        idx = [lay.columns.index(c) for c in want]
+        return _Projected([tuple(row[i] for i in idx) for row in rows])
 
     def _before(
         self, lay: Layout, sql: str, params: Any, *, delete: bool
