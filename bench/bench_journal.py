@@ -45,12 +45,12 @@ print(json.dumps({"seconds": dt}))
 """
 
 
-def run_round(app: Path, journal: bool, n: int) -> float:
+def run_round(app: Path, journal: str, n: int) -> float:
     with tempfile.TemporaryDirectory(prefix="mw-bench-journal-") as tmp:
         env = dict(os.environ)
         env.update(
             PYTHONPATH=str(app),
-            MODELWARD_JOURNAL="on" if journal else "off",
+            MODELWARD_JOURNAL=journal,
             OMP_NUM_THREADS="1",
             OPENBLAS_NUM_THREADS="1",
             MKL_NUM_THREADS="1",
@@ -74,12 +74,13 @@ def main() -> None:
     args = ap.parse_args()
     n = args.registrations or (200 if args.quick else 1000)
     rounds = args.rounds or (3 if args.quick else 5)
-    modes: dict[str, tuple[Path, bool]] = {
-        "journal off": (APP, False),
-        "journal on": (APP, True),
+    modes: dict[str, tuple[Path, str]] = {
+        "journal off": (APP, "off"),
+        "journal on": (APP, "on"),
+        "journal without fsync": (APP, "nosync"),
     }
     if args.before:
-        modes["before the chain covered the state"] = (args.before, False)
+        modes["before the chain covered the state"] = (args.before, "off")
     times: dict[str, list[float]] = {m: [] for m in modes}
     for r in range(rounds):
         for m, (app, journal) in modes.items():
