@@ -71,4 +71,8 @@ def test_sigkill_mid_registration_never_leaves_half_a_version(tmp_path):
         assert len(registered) == len(versions)
         report = reg.verify_audit()
         assert report.ok, report.problem
+        # the state matches the events and the journal anchors every commit,
+        # whenever the writer died (a journaled commit it never finished is replayed)
+        records = reg.verify_records()
+        assert records["ok"], records["problems"]
         reg.close()

@@ -10,19 +10,25 @@ from modelward.cli.output import Result, fmt_time, table
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> Result:
-    report = open_registry(args).verify_audit()
-    if report.ok:
+    reg = open_registry(args, warn_recovered=True)
+    report = reg.verify_audit()
+    records = reg.verify_records()
+    out = {**report.to_json(), "records": records}
+    if report.ok and records["ok"]:
         return Result(
-            report.to_json(), f"audit chain intact: {report.events} events, head {report.head_hash}"
+            out,
+            f"audit chain intact: {report.events} events, head {report.head_hash}; "
+            f"the tables match the events ({records['state'].get('rows', 0)} rows) and the "
+            "journal agrees",
         )
-    return Result(
-        report.to_json(),
-        ok=False,
-        errors=[
+    errors = []
+    if not report.ok:
+        errors.append(
             f"audit chain BROKEN at event {report.first_broken_seq}: {report.problem} "
             f"({report.events} events before it verify)"
-        ],
-    )
+        )
+    errors += [p for p in records["problems"] if not p.startswith("audit trail:")]
+    return Result(out, ok=False, errors=errors)
 
 
 def cmd_audit_log(args: argparse.Namespace) -> Result:
@@ -56,7 +62,12 @@ def cmd_audit_export(args: argparse.Namespace) -> Result:
 def add_parsers(sub: Any) -> None:
     """audit verify, audit log, audit export."""
     ausub = group(sub, "audit", "the tamper-evident audit trail")
-    command(ausub, "verify", cmd_audit_verify, "walk the hash chain; name the first broken event")
+    command(
+        ausub,
+        "verify",
+        cmd_audit_verify,
+        "walk the hash chain, rebuild the state from it, check the journal",
+    )
     sp = command(ausub, "log", cmd_audit_log, "list audit events, newest first")
     sp.add_argument("--limit", type=int, default=50)
     sp.add_argument("--entity", help="entity id prefix, e.g. a model name")

@@ -59,10 +59,22 @@ def open_registry(args: argparse.Namespace, *, warn_recovered: bool = False) -> 
             print(f"modelward: {msg}", file=sys.stderr)
 
     reg = Registry(args.registry, on_wait=waiting)
-    if warn_recovered and reg.recovered and not args.json:
+    if (warn_recovered or (reg.recovered or {}).get("lost")) and reg.recovered and not args.json:
         from modelward.core.evidence.backup import recovery_message  # deferred: start-up cost
 
         print(f"modelward: warning: {recovery_message(reg.recovered)}", file=sys.stderr)
+    elif (loss := reg.unacknowledged_loss()) is not None:
+        # Every command says it, until someone acknowledges it (verify --acknowledge-loss).
+        from modelward.core.registry.recovery import lost_names  # deferred: start-up cost
+
+        names = lost_names(loss)
+        print(
+            "modelward: WARNING: acknowledged changes were LOST in a recovery: "
+            + ", ".join(names[:8])
+            + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            + " — see 'modelward verify --acknowledge-loss --reason …'",
+            file=sys.stderr,
+        )
     return reg
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,8 +159,34 @@ def cmd_verify(args: argparse.Namespace) -> Result:
             res,
             f"backup intact: {res['audit']['events']} audit events, {res['artifacts']} artifacts",
         )
-    res = verify_registry(_registry(args), repair=args.repair, grace=max(args.min_age, 0.0) * 60.0)
+    from modelward.core.evidence.head import head_line, sign_head  # deferred: start-up cost
+
+    reg = _registry(args)
+    if args.acknowledge_loss:
+        ack = reg.acknowledge_loss(args.reason or "")
+        print(
+            f"modelward: loss acknowledged (audit event {ack['seq']}): "
+            + ", ".join(n for item in ack["lost"] for n in item.get("events") or []),
+            file=sys.stderr,
+        )
+    res = verify_registry(reg, repair=args.repair, grace=max(args.min_age, 0.0) * 60.0)
+    if args.expect_head:
+        seq, _, want = args.expect_head.partition(":")
+        if not seq.strip().lstrip("#").isdigit() or len(want.strip()) != 64:
+            raise InvalidInput("--expect-head takes SEQ:HASH, as printed by an earlier verify")
+        bad = reg.check_head(int(seq.strip().lstrip("#")), want.strip())
+        if bad:
+            res["problems"].append(bad)
+            res["ok"] = False
     extra: list[str] = []
+    if res["ok"]:
+        res["head"] = sign_head(reg)
+        extra.append(head_line(res["head"]))
+    for r in res["records"]["journal"]["recoveries"]:
+        extra.append(
+            f"recovery at event {r['seq']}: {r.get('replayed', 0)} change(s) replayed from the "
+            f"journal, {len(r.get('lost') or [])} lost"
+        )
     if res["removed"]:
         total = sum(u["size"] for u in res["unreferenced"] if u["sha256"] in res["removed"])
         extra.append(
@@ -182,7 +209,8 @@ def cmd_verify(args: argparse.Namespace) -> Result:
             res,
             lines(
                 f"registry intact: {res['audit']['events']} audit events, "
-                f"{res['artifacts']} artifacts",
+                f"{res['records']['state'].get('rows', 0)} rows match them, "
+                f"{res['artifacts']} artifacts, journal agrees",
                 *extra,
             ),
         )
@@ -267,9 +295,23 @@ def add_parsers(sub: Any) -> None:
     )
 
     sp = command(
-        sub, "verify", cmd_verify, "verify the registry (audit chain, artifacts) or a backup file"
+        sub,
+        "verify",
+        cmd_verify,
+        "verify the registry (audit chain, state, journal, artifacts) or a backup file",
     )
     sp.add_argument("--backup", metavar="FILE", help="check this backup file instead")
+    sp.add_argument(
+        "--acknowledge-loss",
+        action="store_true",
+        help="record (audited) that you saw the changes a recovery could not replay",
+    )
+    sp.add_argument("--reason", help="why the loss is acknowledged (with --acknowledge-loss)")
+    sp.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="a head printed earlier and kept elsewhere: the chain must still contain it",
+    )
     sp.add_argument(
         "--repair",
         action="store_true",

@@ -40,6 +40,7 @@ import modelward.core.registry.audit as _audit
 from modelward.core import platform
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
+from modelward.core.domain import AuditReport
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import IntegrityError, InvalidInput, RegistryBusy
 from modelward.core.evidence.bundles.bundle import write_archive
@@ -52,10 +53,12 @@ from modelward.core.evidence.bundles.container import (
     read_entry,
     read_seal,
 )
+from modelward.core.evidence.head import sign_head
 from modelward.core.paths import DB_NAME, resolve_home
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.refs import current_user
 from modelward.core.registry import Registry
+from modelward.core.registry.journal import JOURNAL_SUFFIX
 from modelward.core.registry.recovery import first_line, recovery_message, stamp
 from modelward.core.registry.recovery import set_aside as _set_aside
 
@@ -74,7 +77,9 @@ __all__ = [
 
 MANIFEST = "backup.json"
 FORMAT = "modelward-backup"
-ALLOWED = re.compile(r"backup\.json|registry\.duckdb|artifacts/[0-9a-f]{2}/[0-9a-f]{64}")
+ALLOWED = re.compile(
+    r"backup\.json|registry\.duckdb(?:\.journal)?|artifacts/[0-9a-f]{2}/[0-9a-f]{64}"
+)
 # A DuckDB file of a small registry is mostly empty blocks and deflates 200-300-fold,
 # which the bundle limit (200) calls a bomb; entry and total sizes stay capped.
 BACKUP_LIMITS = Limits(max_ratio=20_000.0)
@@ -115,10 +120,16 @@ def backup(
         # The write lock keeps this process's writers out while the file is copied;
         # other processes cannot open the file while we hold it.
         with registry._write_lock, registry.session(), registry.read() as cur:
+            head = sign_head(registry)  # the signed head travels in the manifest
             cur.execute("CHECKPOINT")
             shutil.copyfile(registry.db_path, snap)
+            journal = Path(tmp) / registry.journal.path.name
+            if registry.journal.path.exists():
+                shutil.copyfile(registry.journal.path, journal)
         report = _check_database(snap)
         entries: dict[str, bytes | Path] = {DB_NAME: snap}
+        if journal.exists():
+            entries[journal.name] = journal
         root = registry.artifacts.root
         for p in sorted(root.glob("??/*")) if root.is_dir() else []:
             if p.is_file() and re.fullmatch(r"[0-9a-f]{64}", p.name):
@@ -137,6 +148,7 @@ def backup(
             "home": registry.home.name,
             "audit_events": report["audit"]["events"],
             "audit_head": report["audit"]["head_hash"],
+            "signed_head": head,
         }
         write_archive(
             dest,
@@ -162,7 +174,8 @@ def backup(
     return {
         "path": str(dest),
         "sha256": checked["sha256"],
-        "artifacts": len(entries) - 1,
+        "artifacts": len([e for e in entries if e.startswith("artifacts/")]),
+        "signed_head": head,
         "bytes": dest.stat().st_size,
         "audit_events": manifest["audit_events"],
         "audit_head": manifest["audit_head"],
@@ -184,7 +197,7 @@ def _check_database(db: Path) -> dict[str, Any]:
     try:
         cur = con.execute(
             "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
-            "prev_hash, hash FROM audit ORDER BY seq"
+            "prev_hash, hash, delta FROM audit ORDER BY seq"
         )
         rep = _audit.verify_rows(cur.fetchall())
         refs = {r[0] for r in con.execute("SELECT sha256 FROM versions").fetchall()}
@@ -251,6 +264,8 @@ def verify_backup(
             if name == DB_NAME:
                 with open(Path(tmp) / DB_NAME, "wb") as f:
                     sha, size = hash_entry(zf, name, limits.max_entry_bytes, sink=f)
+            elif name == DB_NAME + JOURNAL_SUFFIX:
+                sha, size = hash_entry(zf, name, limits.max_entry_bytes)
             else:
                 sha, size = hash_entry(zf, name, limits.max_entry_bytes)
                 if name.rsplit("/", 1)[1] != sha:
@@ -267,7 +282,7 @@ def verify_backup(
         "sha256": _sha256(p),
         "created_at": manifest.get("created_at"),
         "audit": report["audit"],
-        "artifacts": n - 1,
+        "artifacts": len([f for f in files if f.startswith("artifacts/")]),
     }
 
 
@@ -332,6 +347,7 @@ def restore(
     store_root = root / "artifacts"
     store_root.mkdir(exist_ok=True)
     staged = root / f".restore-{stamp()}.duckdb"
+    staged_journal = staged.with_name(staged.name + JOURNAL_SUFFIX)
     set_aside = None
     try:
         with _checked_archive(src, limits, cancel) as (zf, manifest):
@@ -360,11 +376,22 @@ def restore(
                     Path(tmp).unlink(missing_ok=True)
                 if got != want:
                     raise ArchiveRefused(f"{src.name} changed while it was being restored")
-        if db.exists() or db.with_name(DB_NAME + ".wal").exists():
-            set_aside = _set_aside(root, "replaced", [db, db.with_name(DB_NAME + ".wal")])
+            jname = DB_NAME + JOURNAL_SUFFIX
+            if jname in files:
+                with open(staged_journal, "wb") as f:
+                    hash_entry(zf, jname, limits.max_entry_bytes, sink=f)
+                    f.flush()
+                    os.fsync(f.fileno())
+        olds = [db, db.with_name(DB_NAME + ".wal"), db.with_name(DB_NAME + JOURNAL_SUFFIX)]
+        if any(p.exists() for p in olds):
+            set_aside = _set_aside(root, "replaced", olds)
         platform.replace_file(staged, db)
+        if staged_journal.exists():
+            # the journal that goes with this database (its head is the backup's)
+            platform.replace_file(staged_journal, db.with_name(DB_NAME + JOURNAL_SUFFIX))
     finally:
         staged.unlink(missing_ok=True)
+        staged_journal.unlink(missing_ok=True)
     progress(0.85, "verifying the restored registry")
     reg = Registry(root, actor=current_user())
     report = verify_registry(reg)
@@ -466,12 +493,27 @@ def verify_registry(
         Unreferenced artifacts do not make ``ok`` false: they cost disk, not trust.
     """
 
-    rep = registry.verify_audit()
-    problems = [] if rep.ok else [f"audit trail: {rep.problem}"]
-    with registry.read() as cur:
-        shas = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
-        shas |= {r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()}
-    for i, sha in enumerate(sorted(shas)):
+    # The chain, the state rebuilt from it (every block of the database read),
+    # the journal and its signed checkpoints: see Registry.verify_records.
+    records = registry.verify_records()
+    rep = AuditReport(**records["chain"])
+    problems = list(records["problems"])
+    problems += _checkpoint_keys(registry, records)
+    shas: set[str] = set()
+    try:
+        with registry.read() as cur:
+            shas = {r[0] for r in cur.execute("SELECT sha256 FROM versions").fetchall()}
+            shas |= {
+                r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()
+            }
+    except duckdb.Error as e:  # a damaged block: named by verify_records already
+        problems.append(f"the artifact references could not be read: {first_line(e)}")
+    # Every artifact is content-addressed: models, data snapshots, reports, profiles.
+    stored = set(registry.artifacts.stored_digests())
+    for sha in sorted(shas - stored):
+        problems.append(f"artifact {sha} is referenced by the registry but missing")
+    shas |= stored
+    for i, sha in enumerate(sorted(shas & stored)):
         progress(i / max(len(shas), 1) * 0.9, "hashing artifacts")
         try:
             registry.artifacts.verify(sha)
@@ -498,19 +540,41 @@ def verify_registry(
                     reason="verify --repair: artifacts no record refers to",
                 )
     else:
-        with registry.read() as cur:
-            orphans, recent = _unreferenced(registry, cur, grace)
+        try:
+            with registry.read() as cur:
+                orphans, recent = _unreferenced(registry, cur, grace)
+        except duckdb.Error:  # a damaged block: reported above; nothing is removed
+            orphans, recent = [], []
         sizes = _sizes(registry, orphans)
     progress(1.0, "verified")
     return {
         "ok": not problems,
         "audit": rep.to_json(),
+        "records": records,
         "artifacts": len(shas),
         "problems": problems,
         "unreferenced": [{"sha256": s, "size": sizes[s]} for s in orphans],
         "recent": [{"sha256": s, "size": n} for s, n in _sizes(registry, recent).items()],
         "removed": removed,
     }
+
+
+def _checkpoint_keys(registry: Registry, records: dict[str, Any]) -> list[str]:
+    """A signed checkpoint counts only when signed by one of this registry's keys."""
+    from modelward.core.evidence.bundles.keys import list_keys
+
+    last = records["journal"].get("last_checkpoint")
+    if not last or "key_id" not in last:
+        return []
+    try:
+        mine = {k.key_id for k in list_keys(registry)}
+    except Exception:  # a key folder we cannot read: the signature check stands alone
+        return []
+    if mine and last["key_id"] not in mine:
+        return [
+            f"the last signed checkpoint is signed by key {last['key_id']}, not this registry's"
+        ]
+    return []
 
 
 def _sizes(registry: Registry, shas: list[str]) -> dict[str, int]:

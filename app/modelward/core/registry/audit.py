@@ -9,7 +9,13 @@ README): for each row in ``seq`` order, build the JSON array
 (``before``/``after`` are the stored JSON texts, ``null`` when absent), serialise it
 with ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``, and compare
 ``sha256(utf-8 bytes)`` with ``hash``; ``prev_hash`` must equal the previous row's
-``hash`` (the first row's is 64 zeros).
+``hash`` (the first row's is 64 zeros). When the row's ``delta`` (the state change
+the event carries, see :mod:`modelward.core.registry.state`) is not null, it is
+appended to the array as a twelfth element.
+
+The chain alone proves only that the rows agree with each other: whoever can
+write the file can recompute it. The journal beside the database and its
+signed checkpoints (:mod:`modelward.core.registry.journal`) anchor the head.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ COLUMNS = (
     "reason",
     "prev_hash",
     "hash",
+    "delta",
 )
 
 
@@ -57,9 +64,25 @@ def event_hash(
     after: str | None,
     reason: str | None,
     prev_hash: str,
+    delta: str | None = None,
 ) -> str:
+    """The SHA-256 of an event's fields (``delta`` only when there is one)."""
+    fields: list[Any] = [
+        seq,
+        ts,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        before,
+        after,
+        reason,
+        prev_hash,
+    ]
+    if delta is not None:
+        fields.append(delta)
     payload = json.dumps(
-        [seq, ts, actor, action, entity_type, entity_id, before, after, reason, prev_hash],
+        fields,
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -70,20 +93,24 @@ def verify_rows(rows: Iterable[tuple[Any, ...]]) -> AuditReport:
     """Walk audit rows in ``seq`` order and name the first broken link.
 
     Each row is ``(seq, ts, actor, action, entity_type, entity_id, before,
-    after, reason, prev_hash, hash)``.
+    after, reason, prev_hash, hash[, delta])``.
     """
     prev = GENESIS
     expected_seq = 1
     n = 0
     for row in rows:
-        seq, ts, actor, action, etype, eid, before, after, reason, prev_hash, h = row
+        seq, ts, actor, action, etype, eid, before, after, reason, prev_hash, h = row[:11]
+        delta = row[11] if len(row) > 11 else None
         if seq != expected_seq:
             return AuditReport(
                 False, n, seq, f"event {expected_seq} is missing (found {seq} next)", prev
             )
         if prev_hash != prev:
             return AuditReport(False, n, seq, f"event {seq} does not link to event {seq - 1}", prev)
-        if event_hash(seq, ts, actor, action, etype, eid, before, after, reason, prev_hash) != h:
+        if (
+            event_hash(seq, ts, actor, action, etype, eid, before, after, reason, prev_hash, delta)
+            != h
+        ):
             return AuditReport(
                 False, n, seq, f"event {seq} ({action} {etype} {eid}) was altered", prev
             )

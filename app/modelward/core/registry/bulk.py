@@ -412,7 +412,7 @@ def bulk_add_versions(
             "audit",
             chain.columns(),
             "seq, ts, actor, action, entity_type, entity_id, NULL, after::VARCHAR, NULL, "
-            "prev_hash, hash",
+            "prev_hash, hash, NULL",
         )
         report(0.95, "committing")
         _check(cancel)

@@ -25,6 +25,8 @@ transaction together with its audit event.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import re
 import threading
@@ -35,7 +37,9 @@ from typing import Any, Self
 
 import duckdb
 
+import modelward.core.registry.journal as _journal
 import modelward.core.registry.recovery as _recovery
+import modelward.core.registry.state as _state
 from modelward import __version__
 from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
@@ -57,6 +61,8 @@ from modelward.core.registry.schema import (
     STORAGE_COMPATIBILITY_VERSION,
 )
 from modelward.core.registry.tx import Tx, _first
+
+log = logging.getLogger(__name__)
 
 KNOCK_SUFFIX = ".wait"
 KNOCK_FRESH = 2.0
@@ -105,6 +111,9 @@ class RegistryConnection:
         self.recovered: dict[str, Any] | None = None
         self._started = False
         self._local = threading.local()
+        self.journal = _journal.Journal(self.db_path)
+        # Table layouts for the state recorder; emptied when the connection reopens.
+        self._layouts: dict[str, Any] = {}
 
     def _open_first(self) -> None:
         """Fail early, with a clear message, for a path that cannot be a registry."""
@@ -133,6 +142,7 @@ class RegistryConnection:
                 with contextlib.suppress(Exception):
                     self._con.close()
                 self._con = None
+                self._layouts = {}
 
     @property
     def is_connected(self) -> bool:
@@ -184,6 +194,7 @@ class RegistryConnection:
                 self._close_now()
 
     def _close_now(self) -> None:
+        self._layouts = {}
         if self._con is not None:
             with contextlib.suppress(Exception):
                 self._con.close()
@@ -284,8 +295,21 @@ class RegistryConnection:
             self.read_only = True
         try:
             self._prepare(con)
+            if not self.read_only and _journal.enabled():
+                # The database may be behind its journal (a damaged or cut log, an
+                # older copy put back): replay what was acknowledged, name the rest.
+                replayed = _recovery.replay_journal(con, self.journal)
+                if replayed is not None:
+                    recovered = {**(recovered or {}), **replayed}
             if recovered is not None:
-                _recovery.record_recovery(con, self.actor, recovered)
+                cur = con.cursor()
+                try:
+                    cur.execute("BEGIN TRANSACTION")
+                    tx = Tx(cur, self.actor)
+                    _recovery.record_recovery(tx, recovered)
+                    self._commit(cur, tx)
+                finally:
+                    cur.close()
                 self.recovered = recovered
             if not self.read_only and not self._started:
                 self._started = True
@@ -387,7 +411,15 @@ class RegistryConnection:
                 before={"schema_version": current},
                 after={"schema_version": SCHEMA_VERSION},
             )
-            con.execute("COMMIT")
+            if current < 7:
+                # Where the journal begins: an existing chain is anchored from here on.
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('journal_started', ?)",
+                    [str(tx.head()[0])],
+                )
+            # A migration may rewrite rows: the replay restarts from the tables as they are.
+            tx.changes.deltas = _state.baseline(con)
+            self._commit(con, tx)
         except duckdb.Error as e:
             with contextlib.suppress(Exception):
                 con.execute("ROLLBACK")
@@ -421,6 +453,7 @@ class RegistryConnection:
             try:
                 cur.execute("BEGIN TRANSACTION")
                 tx = Tx(cur, self.actor)
+                tx.changes.layouts = self._layouts
                 try:
                     yield tx
                 except BaseException:
@@ -428,7 +461,7 @@ class RegistryConnection:
                         cur.execute("ROLLBACK")
                     raise
                 try:
-                    cur.execute("COMMIT")
+                    self._commit(cur, tx)
                 except duckdb.Error as e:
                     with contextlib.suppress(Exception):
                         cur.execute("ROLLBACK")
@@ -437,6 +470,52 @@ class RegistryConnection:
                 raise self._translate_write_error(e) from None
             finally:
                 cur.close()
+
+    def _commit(self, cur: duckdb.DuckDBPyConnection, tx: Tx) -> None:
+        """Seal the audit events, journal the change (one fsync), then COMMIT.
+
+        The journal is written ahead of DuckDB's commit, so a process killed at
+        any moment never leaves a committed change the journal lacks; a commit
+        that fails is cancelled in the journal by an ``abort`` line. A change
+        journaled but killed before its commit is replayed at the next open,
+        as if the commit had landed and only the reply was lost.
+        """
+        rows = tx.seal()
+        records: list[dict[str, Any]] = []
+        synced = None
+        if (rows or tx.wrote_audit_directly) and _journal.enabled():
+            replayable = not tx.wrote_audit_directly and all(
+                _state.replayable(json.loads(r[11]) if r[11] else None) for r in rows
+            )
+            if rows and not self.journal.path.exists():
+                records.append({"k": "start", "seq": int(rows[0][0]) - 1, "hash": rows[0][9]})
+            records.append(self.journal.tx_record(rows, tx.head(), replayable=replayable))
+            try:
+                synced = self.journal.append_async(records)
+            except OSError as e:
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                raise RegistryUnwritable(
+                    f"cannot write the journal {self.journal.path}: {e.strerror or e}; "
+                    "nothing was changed"
+                ) from None
+        try:
+            cur.execute("COMMIT")
+        except BaseException:
+            if records:
+                with contextlib.suppress(OSError):
+                    self.journal.append([{"k": "abort", "seq": records[-1]["seq"]}])
+            raise
+        finally:
+            if synced is not None:
+                try:
+                    synced.result()  # acknowledged only once the journal is on disk
+                except OSError as e:
+                    log.error("the journal %s could not be synced: %s", self.journal.path, e)
+
+    def unacknowledged_loss(self) -> dict[str, Any] | None:
+        """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""
+        return self.journal.unacknowledged_loss()
 
     def _translate_write_error(self, e: Exception) -> ModelWardError:
         msg = str(e)

@@ -306,6 +306,13 @@ MIGRATIONS: list[list[str]] = [
             added_by VARCHAR NOT NULL,
             reason VARCHAR)""",
     ],
+    # 6 -> 7: the chain covers the state (each event may carry the delta of its transaction)
+    [
+        "ALTER TABLE audit ADD COLUMN delta VARCHAR",
+    ],
 ]
+
+BASELINE_FROM = 7
+"""A migration to this version or later records a baseline of every table (see ``state``)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

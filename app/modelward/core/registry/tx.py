@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 import modelward.core.registry.audit as _audit
+import modelward.core.registry.state as _state
 from modelward.core.clock import utcnow
 
 
@@ -28,15 +29,35 @@ def _dumps(value: Any) -> str:
 
 
 class Tx:
-    """A write transaction: a cursor and the audit writer that shares it."""
+    """A write transaction: a cursor and the audit writer that shares it.
+
+    Writes go through :meth:`q`, which records what they change in covered
+    tables (:mod:`~modelward.core.registry.state`); the audit events are
+    written by :meth:`seal` just before the commit, the last one carrying the
+    transaction's state delta inside its hash.
+    """
 
     def __init__(self, cur: duckdb.DuckDBPyConnection, actor: str):
         self.cur = cur
         self.actor = actor
         self._tail: tuple[int, str] | None = None
+        self._pending: list[list[Any]] = []
+        self._sealed: list[list[Any]] = []
+        self._direct = False
+        self.changes = _state.Recorder(cur)
 
     def q(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        return self.cur.execute(sql, params) if params is not None else self.cur.execute(sql)
+        if _writes_audit(sql):
+            # A columnar writer continuing the chain itself (bulk): our events first.
+            self._write_pending()
+            self._direct = True
+            res = self.cur.execute(sql, params) if params is not None else self.cur.execute(sql)
+            self._tail = None
+            if self.changes.deltas:
+                self._attach_to_tail(self.changes.deltas)
+                self.changes.deltas = []
+            return res
+        return self.changes.run(sql, params)
 
     def next_id(self, seq: str) -> int:
         return int(_first(self.q(f"SELECT nextval('{seq}')"))[0])
@@ -51,22 +72,92 @@ class Tx:
         after: Any = None,
         reason: str | None = None,
     ) -> int:
-        """Append one audit event in this transaction; returns its ``seq``."""
+        """Add one audit event to this transaction; returns its ``seq``.
+
+        The row is written by :meth:`seal`, at the commit.
+        """
         if self._tail is None:
-            # max(seq) then a key lookup: ORDER BY ... LIMIT 1 sorts the whole table.
-            row = _first(
-                self.q("SELECT seq, hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)")
-            )
-            self._tail = (int(row[0]), str(row[1])) if row else (0, _audit.GENESIS)
-        seq, prev = self._tail[0] + 1, self._tail[1]
-        ts = utcnow()
+            self._tail = self._read_tail()
+        seq = self._tail[0] + len(self._pending) + 1
         b, a = _audit.canonical_json(before), _audit.canonical_json(after)
-        h = _audit.event_hash(
-            seq, ts, self.actor, action, entity_type, str(entity_id), b, a, reason, prev
+        self._pending.append(
+            [seq, utcnow(), self.actor, action, entity_type, str(entity_id), b, a, reason]
         )
-        self.q(
-            "INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [seq, ts, self.actor, action, entity_type, str(entity_id), b, a, reason, prev, h],
-        )
-        self._tail = (seq, h)
         return seq
+
+    def _read_tail(self) -> tuple[int, str]:
+        # max(seq) then a key lookup: ORDER BY ... LIMIT 1 sorts the whole table.
+        row = _first(
+            self.cur.execute("SELECT seq, hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)")
+        )
+        return (int(row[0]), str(row[1])) if row else (0, _audit.GENESIS)
+
+    def _write_pending(self, delta: list[dict[str, Any]] | None = None) -> None:
+        """Hash and insert the pending events; ``delta`` goes into the last one."""
+        if not self._pending:
+            return
+        if self._tail is None:
+            self._tail = self._read_tail()
+        seq, prev = self._tail
+        rows = []
+        for i, ev in enumerate(self._pending):
+            d = _audit.canonical_json(delta) if delta and i == len(self._pending) - 1 else None
+            seq = ev[0]
+            s_, ts, actor, action, etype, eid, b, a, reason = ev
+            h = _audit.event_hash(s_, ts, actor, action, etype, eid, b, a, reason, prev, d)
+            rows.append([*ev, prev, h, d])
+            prev = h
+        self.cur.execute(
+            "INSERT INTO audit VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?)"] * len(rows)),
+            [x for r in rows for x in r],
+        )
+        self._pending = []
+        self._tail = (seq, prev)
+        self._sealed.extend(rows)
+
+    def _attach_to_tail(self, delta: list[dict[str, Any]]) -> None:
+        """Put ``delta`` into the newest event (just written by a columnar writer) and rehash it."""
+        row = _first(
+            self.cur.execute(
+                "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
+                "prev_hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)"
+            )
+        )
+        d = _audit.canonical_json(delta)
+        seq, ts, actor, action, etype, eid, b, a, reason, prev = row
+        h = _audit.event_hash(seq, ts, actor, action, etype, eid, b, a, reason, prev, d)
+        self.cur.execute("UPDATE audit SET delta = ?, hash = ? WHERE seq = ?", [d, h, seq])
+        self._tail = (int(seq), h)
+
+    def seal(self) -> list[list[Any]]:
+        """Write the pending events (the last carrying the state delta); called before COMMIT.
+
+        Returns
+        -------
+        list
+            The audit rows this transaction wrote through :meth:`audit`
+            (for the journal); empty when it wrote none.
+        """
+        delta = self.changes.deltas
+        if delta and not self._pending:
+            tables = sorted({d["t"] for d in delta})
+            self.audit("state.changed", "registry", ",".join(tables))
+        self._write_pending(delta)
+        self.changes.deltas = []
+        return self._sealed
+
+    @property
+    def wrote_audit_directly(self) -> bool:
+        """Whether a columnar writer inserted audit rows itself (their rows are not in :meth:`seal`)."""
+        return self._direct
+
+    def head(self) -> tuple[int, str]:
+        """The chain's ``(seq, hash)`` as this transaction leaves it."""
+        if self._tail is None or self._pending:
+            return self._read_tail()
+        return self._tail
+
+
+def _writes_audit(sql: str) -> bool:
+    head = sql.lstrip()[:40].upper()
+    return head.startswith("INSERT") and " AUDIT" in head

@@ -59,6 +59,7 @@ from modelward.core.evidence.bundles.container import (
     seal,
     signed_message,
 )
+from modelward.core.evidence.head import sign_head
 from modelward.core.intake import Stored, accept_model_file
 from modelward.core.intake.quarantine import quarantine
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
@@ -178,7 +179,7 @@ def _audit_rows(registry: Registry, v: Any) -> list[dict[str, Any]]:
     with registry.read() as cur:
         rows = cur.execute(
             "SELECT seq, ts, actor, action, entity_type, entity_id, before, after, reason, "
-            "prev_hash, hash FROM audit WHERE entity_id = ? "
+            "prev_hash, hash, delta FROM audit WHERE entity_id = ? "
             "OR (entity_type = 'alias' AND starts_with(entity_id, ?)) "
             "OR (entity_type = 'model' AND entity_id = ?) "
             "OR contains(coalesce(after, ''), ?) ORDER BY seq",
@@ -301,6 +302,8 @@ def export_bundle(
         "created_at": utcnow(),
         "created_by": registry.actor,
         "modelward_version": __version__,
+        # the exporting registry's signed audit head: an outside copy of it
+        "registry_head": sign_head(registry),
     }
     write_archive(
         path, entries, sign=sign, manifest_extra=manifest, progress=progress, cancel=cancel
@@ -469,7 +472,11 @@ def verify_bundle(
     events = parsed["audit.json"] or []
     for e in events:
         try:
-            ok = _audit.event_hash(*(e[c] for c in _AUDIT_COLS[:10])) == e["hash"]
+            f = [e[c] for c in _AUDIT_COLS[:10]]
+            h = _audit.event_hash(
+                f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], e.get("delta")
+            )
+            ok = h == e["hash"]
         except (KeyError, TypeError):
             ok = False
         if not ok:

@@ -20,6 +20,7 @@ from modelward.core.compute.compare import _metric_on_rows
 from modelward.core.compute.validation import load_validation
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput
+from modelward.core.evidence.head import head_line, sign_head
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 if TYPE_CHECKING:
@@ -250,6 +251,8 @@ def gather_facts(
         "training_snapshot_sha256": data["snapshot_sha256"],
         "validation_data": [x["data_fingerprint"] for x in validations],
         "validation_predictions": [x["predictions_sha256"] for x in validations],
+        # the registry's signed audit head: an outside copy for the reader to keep
+        "registry_head": head_line(sign_head(registry)),
     }
     progress(1.0, "facts gathered")
     return facts

@@ -383,6 +383,7 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
                 ("Validation data fingerprints", " ".join(h["validation_data"])),
                 ("Validation predictions SHA-256", " ".join(h["validation_predictions"])),
                 ("Facts SHA-256", h.get("facts_sha256")),
+                ("Registry audit head", h.get("registry_head")),
             ]
         ],
     )

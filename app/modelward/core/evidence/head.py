@@ -1,0 +1,75 @@
+"""The signed head of a registry's audit chain: a checkpoint an auditor can keep elsewhere.
+
+:func:`sign_head` signs ``(seq, hash)`` of the newest audit event with the
+registry's signing key (:func:`~modelward.core.evidence.bundles.keys.load_signing_key`)
+and appends the checkpoint to the journal beside the database
+(:mod:`modelward.core.registry.journal`). ``verify``, backups, bundles and
+reports call it and print the result, so every one of them carries an outside
+copy of the head: a registry rolled back, cut or re-chained later no longer
+matches the head printed in an earlier report.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from modelward.core.clock import utcnow
+from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.registry import journal as _journal
+
+if TYPE_CHECKING:
+    from modelward.core.registry import Registry
+
+__all__ = ["head_line", "sign_head"]
+
+
+def sign_head(registry: Registry, key: str | None = None) -> dict[str, Any]:
+    """Sign the current head and append the checkpoint to the journal.
+
+    Parameters
+    ----------
+    registry
+        The registry.
+    key
+        The signing key's name (``None``: the registry's only key).
+
+    Returns
+    -------
+    dict
+        ``seq``, ``hash``, ``ts``, and when a key was there ``key_id``,
+        ``public_key`` (base64) and ``signature`` (hex); without a key,
+        ``unsigned`` says why. An unsigned head is still printed and worth keeping.
+    """
+    from cryptography.hazmat.primitives import serialization as ser  # deferred: start-up cost
+
+    from modelward.core.evidence.bundles.keys import load_signing_key
+
+    with registry.read() as cur:
+        row = cur.execute(
+            "SELECT seq, hash FROM audit WHERE seq = (SELECT max(seq) FROM audit)"
+        ).fetchall()
+    seq, h = (int(row[0][0]), str(row[0][1])) if row else (0, "0" * 64)
+    head: dict[str, Any] = {"seq": seq, "hash": h, "ts": utcnow()}
+    try:
+        kid, private = load_signing_key(registry, key)
+    except (NotFound, InvalidInput) as e:
+        head["unsigned"] = str(e)
+        return head
+    raw = private.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
+    head["key_id"] = kid
+    head["public_key"] = base64.b64encode(raw).decode()
+    head["signature"] = private.sign(_journal.head_message(seq, h)).hex()
+    if _journal.enabled() and not registry.read_only:
+        registry.journal.append([{"k": "checkpoint", **head}])
+    return head
+
+
+def head_line(head: dict[str, Any]) -> str:
+    """The head as one line to print and keep (in a report, a ticket, an e-mail)."""
+    sig = (
+        f"signed by key {head['key_id']}: {head['signature']}"
+        if "signature" in head
+        else "unsigned"
+    )
+    return f"audit head {head['seq']}:{head['hash']} at {head['ts']} ({sig})"
