@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 import modelward.core.registry.audit as _audit
 from modelward.core.clock import utcnow
+from modelward.core.errors import RegistryError
+
+if TYPE_CHECKING:
+    from modelward.core.registry.connection import RegistryConnection
 
 
 def _first(result: Any) -> Any:
@@ -70,3 +75,71 @@ class Tx:
         )
         self._tail = (seq, h)
         return seq
+
+
+class GroupRolledBack(RegistryError):
+    """A group of registrations was rolled back as a whole: nothing of it was recorded.
+
+    Raised when a change inside :meth:`Registry.group` failed (its own
+    transaction would have rolled back alone) or when the group's commit
+    failed. The caller does the group's items again one by one.
+    """
+
+
+class TxGroup:
+    """Many write transactions of one thread committed as one (one commit, one fsync).
+
+    Inside :meth:`Registry.group`, ``registry.transaction()`` on the same
+    thread joins the group's transaction and ``registry.read()`` reads through
+    it, so every change of the group is seen by the rest of the group and
+    none is seen (or durable) outside it before the group commits.
+    """
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+        self.failed: BaseException | None = None
+        self.joined = 0
+
+    @contextlib.contextmanager
+    def join(self) -> Iterator[Tx]:
+        """One member transaction: a failure marks the whole group for rollback."""
+        self.joined += 1
+        try:
+            yield self.tx
+        except BaseException as e:
+            # DuckDB has no savepoints: the member's half-done writes cannot be
+            # undone alone, so the group must not commit.
+            if self.failed is None:
+                self.failed = e
+            raise
+
+
+def current_group(local: Any) -> TxGroup | None:
+    """The group open on this thread (``local`` is the connection's thread state)."""
+    return getattr(local, "group", None)
+
+
+@contextlib.contextmanager
+def open_group(conn: RegistryConnection) -> Iterator[TxGroup]:
+    """Body of :meth:`Registry.group`: one write transaction that members join.
+
+    A group nested in a group on the same thread joins the outer one.
+    """
+    outer = current_group(conn._local)
+    if outer is not None:
+        yield outer
+        return
+    with conn.transaction() as tx:
+        group = TxGroup(tx)
+        local = conn._local
+        local.group = group
+        try:
+            yield group
+        finally:
+            local.group = None
+        if group.failed is not None:
+            # Raising here rolls the shared transaction back.
+            raise GroupRolledBack(
+                f"a change in a group of {group.joined} failed "
+                f"({type(group.failed).__name__}: {group.failed}); nothing of the group was saved"
+            )
