@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.errors import ModelWardError
 from modelward.core.registry import Registry
 from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
@@ -167,6 +168,9 @@ class FolderWatcher:
 
     def start(self) -> None:
         self._prepare(observe=True)
+        if any(st.folder.kind == MODELS for st in self.status.values()):
+            # The first model file must not wait for the trust sandbox to start.
+            default_sandbox().warm_up_in_background()
         self._thread = threading.Thread(target=self._run, name="modelward-watcher", daemon=True)
         self._thread.start()
 
