@@ -53,9 +53,11 @@ def cmd_register(args: argparse.Namespace) -> Result:
             text.append(f"status: {v.status}")
         return Result(out, lines(*text))
     if args.name:
+        folders = [p for p in args.path if Path(p).is_dir()]
+        what = f"{folders[0]} is a folder" if folders else "several files were given"
         raise InvalidInput(
-            "--name names the model of one file; with several files (or a folder) "
-            "each file's name gives its model's name"
+            f"{what}: --name names the model of one file; without it each file is "
+            "registered under a name made from its file name"
         )
     return _register_many(args)
 
