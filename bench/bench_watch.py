@@ -250,17 +250,114 @@ def bench_data_burst(tmp: Path, n: int, *, group_size: int, tag: str) -> dict[st
     }
 
 
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modelward", *args]
+
+
+def bench_drop(tmp: Path, rounds: int, per_round: int) -> dict[str, object]:
+    """Model file dropped into a folder that a real ``modelward watch`` watches → shown by ``modelward list``.
+
+    Each round starts ``modelward watch`` afresh, drops the first file as soon
+    as it says it is watching, then ``per_round - 1`` more, one at a time.
+    Latency: from the drop (the rename that ends an atomic save) to the end
+    of the first ``modelward list --json`` process that shows the version
+    (list processes run back to back, so this includes up to one list run).
+    """
+    import subprocess
+
+    from modelward.core.artifacts.sandbox import server_address
+
+    reg = tmp / "drop-reg"
+    inbox = tmp / "drop-inbox"
+    inbox.mkdir()
+    stage = tmp / "drop-stage"
+    stage.mkdir()
+    server_was_up = bool(server_address() and os.path.exists(server_address() or ""))
+    first: list[float] = []
+    later: list[float] = []
+    commit: list[float] = []
+    list_runs: list[float] = []
+    k = 0
+    for _ in range(rounds):
+        proc = subprocess.Popen(
+            _cli("watch", "--models", str(inbox), "--model", "drop", "--registry", str(reg)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("watching"):
+                break
+        lines: list[tuple[float, str]] = []
+
+        def read(stream=proc.stdout, sink=lines) -> None:
+            for ln in stream:
+                sink.append((time.perf_counter(), ln))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            for i in range(per_round):
+                k += 1
+                name = f"d{k:04d}.joblib"
+                (stage / name).write_bytes(model_bytes(8, seed=k))
+                t0 = time.perf_counter()
+                os.replace(stage / name, inbox / name)
+                while True:
+                    t1 = time.perf_counter()
+                    out = subprocess.run(
+                        _cli("list", "drop", "--json", "--registry", str(reg)),
+                        capture_output=True,
+                        text=True,
+                    )
+                    t2 = time.perf_counter()
+                    list_runs.append(t2 - t1)
+                    seen = out.returncode == 0 and json.loads(out.stdout or "{}").get("versions")
+                    if seen and len(seen) >= k:
+                        break
+                    if t2 - t0 > 120:
+                        raise RuntimeError("the dropped file never became visible")
+                (first if i == 0 else later).append(t2 - t0)
+                done = [t for t, ln in lines if ln.startswith("ingested") and name in ln]
+                if done:
+                    commit.append(done[0] - t0)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+    def p95(xs: list[float]) -> float:
+        ys = sorted(xs)
+        return ys[max(0, int(round(0.95 * len(ys))) - 1)]
+
+    every = first + later
+    return {
+        "rounds": rounds,
+        "files": len(every),
+        "session_server_running_before": server_was_up,
+        "first_after_start_s": [round(x, 3) for x in first],
+        "visible_median_s": round(statistics.median(every), 3),
+        "visible_p95_s": round(p95(every), 3),
+        "visible_max_s": round(max(every), 3),
+        "commit_median_s": round(statistics.median(commit), 3) if commit else None,
+        "commit_p95_s": round(p95(commit), 3) if commit else None,
+        "list_process_median_s": round(statistics.median(list_runs), 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="bench/results/watch.json")
-    ap.add_argument("--only", choices=("hashing", "latency", "burst", "data"), action="append")
+    ap.add_argument(
+        "--only", choices=("hashing", "latency", "burst", "data", "drop"), action="append"
+    )
     ap.add_argument("--data-files", type=int, help="CSV files in the data burst")
     args = ap.parse_args()
     samples = 20 if args.quick else 60
     burst = 2_000 if args.quick else 20_000
     data_n = args.data_files or (1_000 if args.quick else 20_000)
-    parts = set(args.only or ("hashing", "latency", "burst", "data"))
+    parts = set(args.only or ("hashing", "latency", "burst", "data", "drop"))
     results: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="mw-bench-watch-") as d:
         tmp = Path(d)
@@ -270,6 +367,10 @@ def main() -> None:
         if "latency" in parts:
             results["latency"] = bench_latency(tmp, samples)
             print("latency", json.dumps(results["latency"]), flush=True)
+        if "drop" in parts:
+            rounds = 3 if args.quick else 8
+            results["drop"] = bench_drop(tmp, rounds, 5)
+            print("drop", json.dumps(results["drop"]), flush=True)
         if "burst" in parts:
             results["burst"] = bench_burst(tmp, burst)
             print("burst", json.dumps(results["burst"]), flush=True)
