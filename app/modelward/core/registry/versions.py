@@ -167,14 +167,12 @@ class VersionsMixin(RegistryConnection):
     def _resolve_fast(
         self, cur: Any, name: str, number: int | None, alias: str | None
     ) -> ModelVersion | None:
-        """:meth:`resolve` in one query (a burst of batches resolves a model five times each)."""
-        sql = (
-            f"SELECT {_VERSION_COLS}, "
-            "(SELECT list(struct_pack(k := key, x := value)) FROM version_metrics vm "
-            " WHERE vm.version_id = v.id), "
-            "(SELECT list(alias ORDER BY alias) FROM aliases al WHERE al.version_id = v.id) "
-            "FROM versions v JOIN models m ON m.id = v.model_id "
-        )
+        """:meth:`resolve` by the model's name in the version query itself (one query fewer).
+
+        Metrics and aliases are then read by key; correlated subqueries for
+        them cost DuckDB a scan of both tables (measured: 6x slower).
+        """
+        sql = f"SELECT {_VERSION_COLS} FROM versions v JOIN models m ON m.id = v.model_id "
         if alias is not None:
             sql += "JOIN aliases a ON a.version_id = v.id WHERE m.name = ? AND a.alias = ?"
             args: list[Any] = [name, alias]
@@ -184,29 +182,8 @@ class VersionsMixin(RegistryConnection):
         else:
             sql += "WHERE m.name = ? ORDER BY v.version DESC LIMIT 1"
             args = [name]
-        row = _first(cur.execute(sql, args))
-        if row is None:
-            return None
-        metrics = {m["k"]: m["x"] for m in row[15] or ()}
-        return ModelVersion(
-            id=int(row[0]),
-            model_id=int(row[1]),
-            name=row[2],
-            version=int(row[3]),
-            sha256=row[4],
-            size=int(row[5]),
-            format=row[6],
-            estimator_class=row[7],
-            params=_loads(row[8]),
-            signature=_loads(row[9]),
-            lineage=_loads(row[10]),
-            metrics=metrics,
-            tags=_loads(row[11]),
-            status=row[12],
-            created_at=row[13],
-            created_by=row[14],
-            aliases=tuple(row[16] or ()),
-        )
+        rows = cur.execute(sql, args).fetchall()
+        return self._versions_from_rows(cur, rows)[0] if rows else None
 
     def list_versions(
         self,
