@@ -268,3 +268,18 @@ def test_register_many_files_and_a_folder_in_one_call(tmp_path, run_cli):
     assert ok.returncode == 0 and "already registered as single:1" in ok.stdout
     both = run_cli("register", str(single), str(folder), "--name", "x", "--registry", reg)
     assert both.returncode != 0 and "--name names the model of one file" in both.stderr
+
+
+def test_resolve_in_a_group_is_remembered_until_the_catalogue_changes(tmp_path):
+    reg = Registry(tmp_path / "reg")
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    api.log_model(LogisticRegression().fit(X, X[:, 0] > 0), "m", registry=reg)
+    with reg.group():
+        first = reg.resolve("m")
+        assert reg.resolve("m") is first  # remembered
+        reg.record_event("test.other", "test", 1)  # not the catalogue: still remembered
+        assert reg.resolve("m") is first
+        api.log_model(LogisticRegression(C=2.0).fit(X, X[:, 0] > 0), "m", registry=reg)
+        assert reg.resolve("m").version == 2  # a new version: looked up again
+        reg.set_alias("m:1", "champion", "first")
+        assert reg.resolve("m:1").aliases == ("champion",)

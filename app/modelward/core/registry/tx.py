@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,10 @@ def _dumps(value: Any) -> str:
     return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
 
 
+_CATALOGUE = re.compile(r"\b(models|versions|version_metrics|aliases)\b", re.IGNORECASE)
+"""Tables whose change makes a resolved version stale."""
+
+
 class Tx:
     """A write transaction: a cursor and the audit writer that shares it."""
 
@@ -39,8 +44,13 @@ class Tx:
         self.cur = cur
         self.actor = actor
         self._tail: tuple[int, str] | None = None
+        # Inside a group: versions resolved by reference, dropped when the
+        # catalogue changes (see TxGroup). ``None`` outside groups.
+        self.memo: dict[str, Any] | None = None
 
     def q(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        if self.memo and _CATALOGUE.search(sql) and not sql.lstrip()[:6].upper() == "SELECT":
+            self.memo.clear()
         return self.cur.execute(sql, params) if params is not None else self.cur.execute(sql)
 
     def next_id(self, seq: str) -> int:
@@ -93,6 +103,9 @@ class TxGroup:
     thread joins the group's transaction and ``registry.read()`` reads through
     it, so every change of the group is seen by the rest of the group and
     none is seen (or durable) outside it before the group commits.
+    ``Registry.resolve`` answers repeated references from memory until a
+    statement of the group writes to models, versions, their metrics or
+    aliases (a burst of batches resolves its model five times per file).
     """
 
     def __init__(self, tx: Tx):
@@ -130,6 +143,7 @@ def open_group(conn: RegistryConnection) -> Iterator[TxGroup]:
         yield outer
         return
     with conn.transaction() as tx:
+        tx.memo = {}
         group = TxGroup(tx)
         local = conn._local
         local.group = group

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
@@ -17,7 +17,7 @@ from modelward.core.domain import ModelInfo, ModelVersion, RegisterResult
 from modelward.core.errors import NotFound
 from modelward.core.refs import parse_ref, validate_name
 from modelward.core.registry.connection import RegistryConnection
-from modelward.core.registry.tx import Tx, _dumps, _first, _loads
+from modelward.core.registry.tx import Tx, _dumps, _first, _loads, current_group
 
 if TYPE_CHECKING:
     pass
@@ -133,9 +133,15 @@ class VersionsMixin(RegistryConnection):
     def resolve(self, ref: str) -> ModelVersion:
         """The version named by ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS``."""
         name, number, alias = parse_ref(ref)
+        group = current_group(self._local)
+        memo = group.tx.memo if group is not None else None
+        if memo is not None and ref in memo:
+            return cast(ModelVersion, memo[ref])
         with self._read() as cur:
             found = self._resolve_fast(cur, name, number, alias)
             if found is not None:
+                if memo is not None:
+                    memo[ref] = found
                 return found
             # Not found: the slower path below says what is missing.
             mid = self._model_id(cur, name)
