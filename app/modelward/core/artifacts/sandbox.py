@@ -233,9 +233,13 @@ def server_address() -> str | None:
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None  # a folder someone else can enter: no server
     here = os.path.dirname(os.path.abspath(__file__))
-    key = "|".join(
-        [sys.executable, here, str(os.stat(__file__).st_mtime_ns), str(sys.version_info[:2])]
-    )
+    # The loaders' code is part of the key: an edited checkout gets a new server.
+    stamps = [
+        str(os.stat(os.path.join(here, f)).st_mtime_ns)
+        for f in ("sandbox.py", "safeload.py", "allowlist.py", "metadata.py")
+        if os.path.exists(os.path.join(here, f))
+    ]
+    key = "|".join([sys.executable, here, *stamps, str(sys.version_info[:2])])
     return os.path.join(base, f"sandbox-{hashlib.sha256(key.encode()).hexdigest()[:16]}.sock")
 
 
