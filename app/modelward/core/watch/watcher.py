@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelward.core.artifacts.sandbox import default_sandbox
-from modelward.core.errors import ModelWardError
 from modelward.core.registry import Registry
 from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
 from modelward.core.watch.ingest import (
@@ -410,7 +409,7 @@ class FolderWatcher:
                         done.append((folder, p, cur, self._ingest_one(folder, p)))
                         if self._stop.is_set() or time.monotonic() - started > self.group_seconds:
                             break  # keep a group short: visible soon, others get their turn
-            except ModelWardError as e:
+            except Exception as e:  # a group rolled back, or its commit failed
                 log.warning(
                     "a group of %d files was rolled back (%s); taking them one by one", len(done), e
                 )
