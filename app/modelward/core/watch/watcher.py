@@ -413,7 +413,8 @@ class FolderWatcher:
                 log.warning(
                     "a group of %d files was rolled back (%s); taking them one by one", len(done), e
                 )
-                done = [(f, p, c, self._ingest_one(f, p)) for f, p, c, _ in done]
+                again = [(f, p, c) for f, p, c, _ in done] or [ready[i]]  # always progress
+                done = [(f, p, c, self._ingest_one(f, p)) for f, p, c in again]
             for folder, p, cur, result in done:
                 self._apply(folder, p, cur, result)
             i += len(done)
