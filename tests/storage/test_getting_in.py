@@ -80,7 +80,7 @@ def test_log_model_inside_a_group_shares_one_commit(tmp_path):
     assert Registry(tmp_path / "reg").resolve("m3").metrics == {"auc": 0.3}
 
 
-def test_resolve_in_one_query_matches_every_form(tmp_path):
+def test_resolve_by_name_matches_every_form(tmp_path):
     reg = Registry(tmp_path / "reg")
     X = np.random.default_rng(0).normal(size=(40, 3))
     for c in (1.0, 2.0):
