@@ -572,6 +572,93 @@ def write_docs(text: str) -> None:
     path.write_text(doc, encoding="utf-8")
 
 
+# ---------------------------------------------------------------- getting things in
+def bench_getting_in(work: Path, n: int, loop_n: int, rounds: int) -> dict[str, Any]:
+    """``log_model`` one by one against groups of 100 in one commit, and the
+    durable-write floor, in interleaved rounds; then ``register PATH...``: ``n``
+    files by one call against a shell loop of single ``register`` calls (``loop_n``
+    files, per file)."""
+    import joblib
+
+    models = fitted_models(n)
+    singles: list[float] = []
+    grouped: list[float] = []
+    floors: list[float] = []
+    for r in range(rounds):
+        reg = Registry(work / f"gi-single-{r}")
+        t = time.perf_counter()
+        with reg.session():
+            for i, clf in enumerate(models):
+                api.log_model(clf, f"bench-{i % 10}", metrics={"auc": i / n}, registry=reg)
+        singles.append(time.perf_counter() - t)
+        reg = Registry(work / f"gi-group-{r}")
+        t = time.perf_counter()
+        for start in range(0, n, 100):
+            with reg.group():
+                for i, clf in enumerate(models[start : start + 100], start):
+                    api.log_model(clf, f"bench-{i % 10}", metrics={"auc": i / n}, registry=reg)
+        grouped.append(time.perf_counter() - t)
+        assert reg.verify_audit().ok
+        fl = work / f"gi-floor-{r}"
+        fl.mkdir()
+        floors.append(registration_floor(fl, models) * n)
+    folder = work / "gi-files"
+    folder.mkdir()
+    for i, clf in enumerate(models):
+        joblib.dump(clf, folder / f"file-model-{i:05d}.joblib")
+    env = dict(os.environ)
+    t = time.perf_counter()
+    one = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelward",
+            "register",
+            str(folder),
+            "--registry",
+            str(work / "gi-files-reg"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    one_call = time.perf_counter() - t
+    done = json.loads(one.stdout)["registered"] if one.stdout else 0
+    loop: list[float] = []
+    for p in sorted(folder.iterdir())[:loop_n]:
+        t = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modelward",
+                "register",
+                str(p),
+                "--registry",
+                str(work / "gi-loop-reg"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        loop.append(time.perf_counter() - t)
+    return {
+        "n": n,
+        "rounds": rounds,
+        "log_model_one_by_one_s": [round(x, 2) for x in singles],
+        "log_model_groups_of_100_s": [round(x, 2) for x in grouped],
+        "floor_same_rounds_s": [round(x, 2) for x in floors],
+        "register_one_call_s": round(one_call, 2),
+        "register_one_call_registered": done,
+        "register_loop_files": loop_n,
+        "register_loop_per_file_median_s": round(statistics.median(loop), 3),
+        "register_loop_per_file_max_s": round(max(loop), 3),
+        "register_loop_extrapolated_n_s": round(statistics.median(loop) * n, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -581,7 +668,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument("--out", default=str(HERE / "results"), help="folder for the JSON results")
     ap.add_argument("--from-json", help="re-render the summary of a saved result")
+    ap.add_argument(
+        "--getting-in",
+        type=int,
+        metavar="N",
+        help="only: N log_model one by one / in groups / floor, and N files by register PATH...",
+    )
+    ap.add_argument("--loop-files", type=int, default=50, help="files of the single-call loop")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (--getting-in)")
     args = ap.parse_args(argv)
+    if args.getting_in:
+        with tempfile.TemporaryDirectory(prefix="mw-bench-in-") as tmp:
+            load0 = os.getloadavg()[0]
+            got = bench_getting_in(Path(tmp), args.getting_in, args.loop_files, args.rounds)
+            got["load"] = f"{load0:.1f} at start, {os.getloadavg()[0]:.1f} at the end"
+        print(json.dumps(got, indent=2))
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "getting-in.json").write_text(json.dumps(got, indent=2), encoding="utf-8")
+        return 0
     if args.from_json:
         text = summary(json.loads(Path(args.from_json).read_text(encoding="utf-8")))
         print(text)

@@ -2,8 +2,9 @@
 
 Usage::
 
-    python bench/bench_watch.py            # full run (20,000-file burst)
-    python bench/bench_watch.py --quick    # 2,000-file burst, fewer latency samples
+    python bench/bench_watch.py            # full run (20,000-file bursts)
+    python bench/bench_watch.py --quick    # 2,000 model files, 1,000 CSVs, fewer samples
+    python bench/bench_watch.py --only data --data-files 20000   # one part alone
 
 Figures:
 
@@ -12,8 +13,14 @@ Figures:
   real scikit-learn model files from 10 KB to 10 MB: median and p95;
 * hashing throughput of ``sha256_file`` on a 1 GB file, as a ratio to
   ``hashlib.sha256`` over the same bytes already in memory (the floor);
-* a burst of N files moved into the inbox at once: how many were registered,
-  and how long it took.
+* a burst of N model files moved into a models inbox at once: how many were
+  registered, and how long it took;
+* a burst of N small CSV batches moved into a data inbox at once (each read by
+  the strict reader and checked against the model's signature): all listed,
+  files/s, and the ratio to a plain loop that copies and hashes the same files
+  (run just before and just after, in the same run); once with the watcher's
+  group commit and once with one commit per file (``group_size=1``), on
+  fewer files.
 """
 
 from __future__ import annotations
@@ -159,22 +166,223 @@ def bench_burst(tmp: Path, n: int) -> dict[str, object]:
     }
 
 
+def _csv_burst(tmp: Path, n: int, tag: str) -> Path:
+    """``n`` small CSV batches (20 rows of the model's three features) in a staging folder."""
+    rng = np.random.default_rng(7)
+    staging = tmp / f"csv-staging-{tag}"
+    staging.mkdir()
+    for i in range(n):
+        rows = rng.normal(size=(20, 3))
+        lines = ["age,income,debt_ratio"]
+        lines += [f"{40 + 8 * a:.3f},{50 + 10 * b:.3f},{abs(c) / 3:.4f}" for a, b, c in rows]
+        (staging / f"batch-{i:06d}.csv").write_text("\n".join(lines) + "\n")
+    return staging
+
+
+def copy_and_hash(staging: Path, dest: Path) -> float:
+    """The plain loop: copy each file and hash it (no checks, no registry). Seconds."""
+    dest.mkdir()
+    t = time.perf_counter()
+    for p in sorted(staging.iterdir()):
+        data = p.read_bytes()
+        hashlib.sha256(data).hexdigest()
+        (dest / p.name).write_bytes(data)
+    return time.perf_counter() - t
+
+
+def bench_data_burst(tmp: Path, n: int, *, group_size: int, tag: str) -> dict[str, object]:
+    """N CSVs moved into a watched data inbox at once; all must be listed as datasets."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from modelward import api
+    from modelward.core.watch import DATA
+
+    staging = _csv_burst(tmp, n, tag)
+    before = copy_and_hash(staging, tmp / f"copy-before-{tag}")
+    reg = Registry(tmp / f"data-reg-{tag}", idle_release=0.5)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["age", "income", "debt_ratio"])
+    api.log_model(LogisticRegression().fit(X, X["age"] > 0), "scorer", X=X, registry=reg)
+    inbox = tmp / f"data-inbox-{tag}"
+    add_folder(reg, inbox, DATA, model_name="scorer")
+    w = FolderWatcher(reg, settle=1.0, rescan_interval=5, group_size=group_size)
+    w.start()
+    t0 = time.perf_counter()
+    for p in sorted(staging.iterdir()):
+        os.replace(p, inbox / p.name)
+    moved = time.perf_counter() - t0
+    ok = w.wait_for(lambda r: len(r) >= n, timeout=7200)
+    elapsed = time.perf_counter() - t0
+    w.stop()
+    statuses: dict[str, int] = {}
+    for r in w.results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    with reg.read() as cur:
+        listed = int(
+            cur.execute("SELECT count(*) FROM datasets WHERE role = 'batch'").fetchone()[0]
+        )
+        distinct = int(
+            cur.execute("SELECT count(DISTINCT fingerprint) FROM datasets").fetchone()[0]
+        )
+    chain_ok = reg.verify_audit().ok
+    reg.close()
+    restaged = tmp / f"csv-restaged-{tag}"
+    restaged.mkdir()
+    for p in sorted(inbox.iterdir()):
+        os.replace(p, restaged / p.name)
+    after = copy_and_hash(restaged, tmp / f"copy-after-{tag}")
+    plain = statistics.median([before, after])
+    return {
+        "files": n,
+        "group_size": group_size,
+        "moved_in_s": round(moved, 2),
+        "all_done": ok,
+        "listed": listed,
+        "distinct_fingerprints": distinct,
+        "statuses": statuses,
+        "seconds": round(elapsed, 1),
+        "files_per_s": round(listed / elapsed, 1),
+        "plain_copy_hash_s": [round(before, 2), round(after, 2)],
+        "plain_files_per_s": round(n / plain, 1),
+        "ratio_to_plain": round(elapsed / plain, 1),
+        "audit_chain_ok": chain_ok,
+    }
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modelward", *args]
+
+
+def bench_drop(tmp: Path, rounds: int, per_round: int) -> dict[str, object]:
+    """Model file dropped into a folder that a real ``modelward watch`` watches → shown by ``modelward list``.
+
+    Each round starts ``modelward watch`` afresh, drops the first file as soon
+    as it says it is watching, then ``per_round - 1`` more, one at a time.
+    Latency: from the drop (the rename that ends an atomic save) to the end
+    of the first ``modelward list --json`` process that shows the version
+    (list processes run back to back, so this includes up to one list run).
+    """
+    import subprocess
+
+    from modelward.core.artifacts.sandbox import server_address
+
+    reg = tmp / "drop-reg"
+    inbox = tmp / "drop-inbox"
+    inbox.mkdir()
+    stage = tmp / "drop-stage"
+    stage.mkdir()
+    server_was_up = bool(server_address() and os.path.exists(server_address() or ""))
+    first: list[float] = []
+    later: list[float] = []
+    commit: list[float] = []
+    list_runs: list[float] = []
+    k = 0
+    for _ in range(rounds):
+        proc = subprocess.Popen(
+            _cli("watch", "--models", str(inbox), "--model", "drop", "--registry", str(reg)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("watching"):
+                break
+        lines: list[tuple[float, str]] = []
+
+        def read(stream=proc.stdout, sink=lines) -> None:
+            for ln in stream:
+                sink.append((time.perf_counter(), ln))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            for i in range(per_round):
+                k += 1
+                name = f"d{k:04d}.joblib"
+                (stage / name).write_bytes(model_bytes(8, seed=k))
+                t0 = time.perf_counter()
+                os.replace(stage / name, inbox / name)
+                while True:
+                    t1 = time.perf_counter()
+                    out = subprocess.run(
+                        _cli("list", "drop", "--json", "--registry", str(reg)),
+                        capture_output=True,
+                        text=True,
+                    )
+                    t2 = time.perf_counter()
+                    list_runs.append(t2 - t1)
+                    seen = out.returncode == 0 and json.loads(out.stdout or "{}").get("versions")
+                    if seen and len(seen) >= k:
+                        break
+                    if t2 - t0 > 120:
+                        raise RuntimeError("the dropped file never became visible")
+                (first if i == 0 else later).append(t2 - t0)
+                done = [t for t, ln in lines if ln.startswith("ingested") and name in ln]
+                if done:
+                    commit.append(done[0] - t0)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+    def p95(xs: list[float]) -> float:
+        ys = sorted(xs)
+        return ys[max(0, int(round(0.95 * len(ys))) - 1)]
+
+    every = first + later
+    return {
+        "rounds": rounds,
+        "files": len(every),
+        "session_server_running_before": server_was_up,
+        "first_after_start_s": [round(x, 3) for x in first],
+        "visible_median_s": round(statistics.median(every), 3),
+        "visible_p95_s": round(p95(every), 3),
+        "visible_max_s": round(max(every), 3),
+        "commit_median_s": round(statistics.median(commit), 3) if commit else None,
+        "commit_p95_s": round(p95(commit), 3) if commit else None,
+        "list_process_median_s": round(statistics.median(list_runs), 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="bench/results/watch.json")
+    ap.add_argument(
+        "--only", choices=("hashing", "latency", "burst", "data", "drop"), action="append"
+    )
+    ap.add_argument("--data-files", type=int, help="CSV files in the data burst")
     args = ap.parse_args()
     samples = 20 if args.quick else 60
     burst = 2_000 if args.quick else 20_000
+    data_n = args.data_files or (1_000 if args.quick else 20_000)
+    parts = set(args.only or ("hashing", "latency", "burst", "data", "drop"))
     results: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="mw-bench-watch-") as d:
         tmp = Path(d)
-        results["hashing"] = bench_hashing(tmp, 256 if args.quick else 1024)
-        print("hashing", json.dumps(results["hashing"]), flush=True)
-        results["latency"] = bench_latency(tmp, samples)
-        print("latency", json.dumps(results["latency"]), flush=True)
-        results["burst"] = bench_burst(tmp, burst)
-        print("burst", json.dumps(results["burst"]), flush=True)
+        if "hashing" in parts:
+            results["hashing"] = bench_hashing(tmp, 256 if args.quick else 1024)
+            print("hashing", json.dumps(results["hashing"]), flush=True)
+        if "latency" in parts:
+            results["latency"] = bench_latency(tmp, samples)
+            print("latency", json.dumps(results["latency"]), flush=True)
+        if "drop" in parts:
+            rounds = 3 if args.quick else 8
+            results["drop"] = bench_drop(tmp, rounds, 5)
+            print("drop", json.dumps(results["drop"]), flush=True)
+        if "burst" in parts:
+            results["burst"] = bench_burst(tmp, burst)
+            print("burst", json.dumps(results["burst"]), flush=True)
+        if "data" in parts:
+            # One commit per file against groups, on a small burst, same run.
+            small = min(data_n, 200)
+            for g in (1, 200):
+                key = f"data_small_group{g}"
+                results[key] = bench_data_burst(tmp, small, group_size=g, tag=key)
+                print(key, json.dumps(results[key]), flush=True)
+            results["data_burst"] = bench_data_burst(tmp, data_n, group_size=200, tag="big")
+            print("data_burst", json.dumps(results["data_burst"]), flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

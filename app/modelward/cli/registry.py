@@ -4,26 +4,142 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 from modelward.cli.common import command, group, open_registry, version_json
 from modelward.cli.output import Result, fmt_size, fmt_time, lines, table
-from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.errors import InvalidInput, ModelWardError, NotFound
+
+GROUP_FILES = 200
+"""Files recorded per registry commit by ``register PATH...``."""
+GROUP_SECONDS = 1.0
+
+
+def _files_of(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The model files named by ``paths`` (a folder: the files directly in it), and the misses."""
+    from modelward.core.watch.ingest import is_temporary  # deferred: start-up cost
+
+    files: list[Path] = []
+    missing: list[tuple[str, str]] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for child in sorted(p.iterdir()):
+                if child.is_file() and not child.is_symlink() and not is_temporary(child.name):
+                    files.append(child)
+        elif p.exists():
+            files.append(p)
+        else:
+            missing.append((raw, "no such file"))
+    return files, missing
 
 
 def cmd_register(args: argparse.Namespace) -> Result:
     from modelward.core.intake import accept_model_file  # deferred: start-up cost
 
+    if len(args.path) == 1 and not Path(args.path[0]).is_dir():
+        # One file: as before (a refusal is the command's error).
+        reg = open_registry(args)
+        name = args.name or _name_for(args.path[0])
+        res = accept_model_file(reg, args.path[0], name=name).register_result()
+        out = version_json(res.version)
+        out["created"] = res.created
+        v = res.version
+        what = "registered" if res.created else "already registered as"
+        text = [f"{what} {v.ref}  sha256 {v.sha256}  ({v.format}, {fmt_size(v.size)})"]
+        if v.status != "ok":
+            text.append(f"status: {v.status}")
+        return Result(out, lines(*text))
+    if args.name:
+        folders = [p for p in args.path if Path(p).is_dir()]
+        what = f"{folders[0]} is a folder" if folders else "several files were given"
+        raise InvalidInput(
+            f"{what}: --name names the model of one file; without it each file is "
+            "registered under a name made from its file name"
+        )
+    return _register_many(args)
+
+
+def _name_for(path: str | Path) -> str:
+    from modelward.core.intake import model_name_for  # deferred: start-up cost
+
+    return model_name_for(path)
+
+
+def _register_many(args: argparse.Namespace) -> Result:
+    """``register PATH...``: one sandbox worker for all, one commit per group of files."""
+    from modelward.core.artifacts.sandbox import default_sandbox  # deferred: start-up cost
+    from modelward.core.intake import accept_model_file
+    from modelward.core.intake.result import REFUSED, IntakeResult
+
     reg = open_registry(args)
-    res = accept_model_file(reg, args.path, name=args.name).register_result()
-    out = version_json(res.version)
-    out["created"] = res.created
-    v = res.version
-    what = "registered" if res.created else "already registered as"
-    text = [f"{what} {v.ref}  sha256 {v.sha256}  ({v.format}, {fmt_size(v.size)})"]
-    if v.status != "ok":
-        text.append(f"status: {v.status}")
-    return Result(out, lines(*text))
+    files, missing = _files_of(args.path)
+    if files:
+        default_sandbox().warm_up_in_background()  # starts while the first file is copied
+    outcome: list[dict[str, Any]] = [
+        {"path": raw, "status": "error", "reason": why} for raw, why in missing
+    ]
+
+    def one(p: Path) -> dict[str, Any]:
+        try:
+            res: IntakeResult = accept_model_file(reg, p, name=_name_for(p))
+        except (InvalidInput, NotFound) as e:
+            return {"path": str(p), "status": "error", "reason": str(e)}
+        if res.status == REFUSED or res.version is None:
+            return {"path": str(p), "status": "refused", "reason": res.reason or "refused"}
+        v = res.version
+        return {
+            "path": str(p),
+            "status": "registered" if res.created else "duplicate",
+            "ref": v.ref,
+            "sha256": v.sha256,
+            "format": v.format,
+            "size": v.size,
+            "version_status": v.status,
+        }
+
+    i = 0
+    while i < len(files):
+        done: list[dict[str, Any]] = []
+        chunk = files[i : i + GROUP_FILES]
+        started = time.monotonic()
+        tried = 0
+        try:
+            with reg.group():
+                for p in chunk:
+                    tried += 1
+                    done.append(one(p))
+                    if time.monotonic() - started > GROUP_SECONDS:
+                        break  # others waiting for the registry get their turn
+        except ModelWardError:
+            # The group was rolled back as a whole: each file again, alone.
+            done = [one(p) for p in chunk[:tried]]
+        outcome.extend(done)
+        i += len(done)
+
+    text: list[str] = []
+    errors: list[str] = []
+    for o in outcome:
+        if o["status"] == "registered":
+            text.append(
+                f"registered {o['ref']}  sha256 {o['sha256']}  ({o['format']}, {fmt_size(o['size'])})"
+            )
+        elif o["status"] == "duplicate":
+            text.append(f"already registered as {o['ref']}  ({o['path']})")
+        else:
+            errors.append(f"{o['status']}: {o['path']}: {o['reason']}")
+    counts = {
+        k: sum(1 for o in outcome if o["status"] == k)
+        for k in ("registered", "duplicate", "refused", "error")
+    }
+    failed = counts["refused"] + counts["error"]
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no files"
+    text.append(summary)
+    ok = failed == 0
+    data = {"files": outcome, **counts, "ok": ok}
+    return Result(data, lines(*text), ok=ok, errors=errors)
 
 
 def _list_spec(args: argparse.Namespace) -> Any:
@@ -184,9 +300,13 @@ def cmd_trust(args: argparse.Namespace) -> Result:
 
 def add_parsers(sub: Any) -> None:
     """register, list, show, alias, convert, trust."""
-    sp = command(sub, "register", cmd_register, "register a model file (it is never executed)")
-    sp.add_argument("path", help="model file: skops, joblib or pickle")
-    sp.add_argument("--name", required=True, help="model name")
+    sp = command(sub, "register", cmd_register, "register model files (they are never executed)")
+    sp.add_argument(
+        "path", nargs="+", help="model files (skops, joblib or pickle) or folders of them"
+    )
+    sp.add_argument(
+        "--name", help="model name of a single file (default: derived from the file's name)"
+    )
 
     sp = command(sub, "list", cmd_list, "list model versions")
     sp.add_argument("name", nargs="?", help="only this model (its exact name)")

@@ -32,6 +32,7 @@ import queue
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -127,27 +128,16 @@ def _inspect(req: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def worker_main() -> None:
-    """Entry point of the ``inspect`` worker: serve requests on stdin until it closes."""
-    proto_out = os.fdopen(os.dup(1), "wb")
-    # Anything else written to stdout (by us or by C code) must not corrupt the
-    # protocol: point file descriptor 1 at stderr.
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    proto_in = sys.stdin.buffer
-    budget = int(os.environ.get("MODELWARD_SANDBOX_MEMORY_MB", DEFAULT_MEMORY_MB)) << 20
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import sklearn  # noqa: F401 - warm up before the first file
-
-        default_allowlist()
+def _serve_files(proto_in: IO[bytes], proto_out: IO[bytes], budget: int) -> None:
+    """Answer inspection requests from ``proto_in`` until it closes (one worker's life)."""
     _write_frame(proto_out, {"ready": True, "pid": os.getpid()})
     while True:
         req = _read_frame(proto_in)
         if req is None:
             return
         size = int(req.get("size", 0))
-        limit = _cap_memory(max(budget, 8 * size))
+        mine = int(req.get("memory_mb") or 0) << 20 or budget
+        limit = _cap_memory(max(mine, 8 * size))
         try:
             reply: dict[str, Any] = {"ok": True, "meta": _inspect(req)}
             fatal = False
@@ -168,6 +158,263 @@ def worker_main() -> None:
         _write_frame(proto_out, reply)
         if fatal:  # a worker that ran out of memory is not trusted with the next file
             return
+
+
+def worker_main() -> None:
+    """Entry point of the ``inspect`` worker: serve requests on stdin until it closes.
+
+    With ``MODELWARD_SANDBOX_SERVE`` set it is the user's session server
+    instead (see :func:`serve_session`).
+    """
+    proto_out = os.fdopen(os.dup(1), "wb")
+    # Anything else written to stdout (by us or by C code) must not corrupt the
+    # protocol: point file descriptor 1 at stderr.
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    proto_in = sys.stdin.buffer
+    budget = int(os.environ.get("MODELWARD_SANDBOX_MEMORY_MB", DEFAULT_MEMORY_MB)) << 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import sklearn  # noqa: F401 - warm up before the first file
+
+        default_allowlist()
+    serve = os.environ.get(SERVE_ENV)
+    if serve:
+        serve_session(serve, budget)
+        return
+    _serve_files(proto_in, proto_out, budget)
+
+
+def _wait_reply(
+    replies: queue.Queue[Any], timeout: float, cancel: Callable[[], bool] | None
+) -> tuple[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout", None
+        try:
+            msg = replies.get(timeout=min(left, 0.1))
+        except queue.Empty:
+            if cancel is not None and cancel():
+                return "cancelled", None
+            continue
+        return ("reply", msg) if msg is not None else ("died", None)
+
+
+# ----------------------------------------------------------------------------- session server
+SERVE_ENV = "MODELWARD_SANDBOX_SERVE"
+SERVER_ENV = "MODELWARD_SANDBOX_SERVER"
+"""``0`` turns the session server off: every process starts its own workers."""
+SERVER_IDLE = 600.0
+"""Seconds the session server waits for a new connection before it exits."""
+
+
+def server_address() -> str | None:
+    """Where this installation's session server listens, or ``None`` where there is none.
+
+    Linux only (the server forks; a fork after scikit-learn's imports is not
+    safe on macOS, and Windows has no fork). The socket lives in a folder
+    only the user can enter, named after this installation, so two
+    checkouts or versions never share a server.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get(SERVER_ENV, "1") == "0":
+        return None
+    base = os.environ.get("XDG_RUNTIME_DIR") or ""
+    if not base or not os.path.isdir(base):
+        base = os.path.join(tempfile.gettempdir(), f"modelward-{os.getuid()}")
+    else:
+        base = os.path.join(base, "modelward")
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        st = os.stat(base)
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None  # a folder someone else can enter: no server
+    here = os.path.dirname(os.path.abspath(__file__))
+    # The loaders' code is part of the key: an edited checkout gets a new server.
+    stamps = [
+        str(os.stat(os.path.join(here, f)).st_mtime_ns)
+        for f in ("sandbox.py", "safeload.py", "allowlist.py", "metadata.py")
+        if os.path.exists(os.path.join(here, f))
+    ]
+    key = "|".join([sys.executable, here, *stamps, str(sys.version_info[:2])])
+    return os.path.join(base, f"sandbox-{hashlib.sha256(key.encode()).hexdigest()[:16]}.sock")
+
+
+def serve_session(address: str, budget: int, idle: float | None = None) -> None:
+    """The session server: scikit-learn imported once, one forked worker per connection.
+
+    A worker (a fork of this process) serves its one client exactly as a
+    worker started alone would, under the same memory cap per file, and
+    exits when the client closes; the server itself never reads a model
+    file. Only the same user may connect (checked with the peer's
+    credentials). The server exits after ``idle`` seconds without a new
+    connection, or when another server already holds the address.
+    """
+    import fcntl  # POSIX only, like the server
+    import signal
+    import socket
+
+    idle = float(os.environ.get("MODELWARD_SANDBOX_IDLE", SERVER_IDLE)) if idle is None else idle
+    lock = open(address + ".lock", "a")  # noqa: SIM115 - held for the server's life
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # another server is alive
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(address)  # a dead server's socket
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o077)
+    try:
+        srv.bind(address)
+    finally:
+        os.umask(old)
+    srv.listen(16)
+    srv.settimeout(idle)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+    ident = os.stat(address).st_ino
+    try:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                return
+            creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            if struct.unpack("3i", creds)[1] != os.getuid():
+                conn.close()
+                continue
+            pid = os.fork()
+            if pid == 0:  # the worker
+                code = 0
+                try:
+                    srv.close()
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    conn.settimeout(None)
+                    _serve_files(conn.makefile("rb"), conn.makefile("wb"), budget)
+                except BaseException:
+                    code = 1
+                finally:
+                    os._exit(code)
+            conn.close()
+    finally:
+        with contextlib.suppress(OSError):
+            if os.stat(address).st_ino == ident:
+                os.unlink(address)
+        srv.close()
+
+
+class _SessionWorker:
+    """A worker forked by the session server, reached over its socket (same face as :class:`_Worker`)."""
+
+    def __init__(self, sock: Any):
+        self.sock = sock
+        self.pid: int | None = None
+        self._in = sock.makefile("rb")
+        self._out = sock.makefile("wb")
+        self._done = threading.Event()
+        self.replies: queue.Queue[Any] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="mw-sandbox-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                msg = _read_frame(self._in)
+                if isinstance(msg, dict) and msg.get("ready") and self.pid is None:
+                    self.pid = int(msg["pid"])
+                self.replies.put(msg)
+                if msg is None:
+                    break
+        except Exception:
+            self.replies.put(None)
+        self._done.set()
+
+    def wait_reply(
+        self, timeout: float, cancel: Callable[[], bool] | None = None
+    ) -> tuple[str, Any]:
+        return _wait_reply(self.replies, timeout, cancel)
+
+    def send(self, msg: Any) -> bool:
+        try:
+            _write_frame(self._out, msg)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    @property
+    def returncode(self) -> int | None:
+        return None  # not our child: its exit status is the server's to reap
+
+    @property
+    def alive(self) -> bool:
+        if self._done.is_set() or self.pid is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, 9)
+        self._close_socket()
+
+    def close(self) -> None:
+        self._close_socket()  # the worker reads the end of its input and exits
+
+    def _close_socket(self) -> None:
+        import socket
+
+        # Shut down first: it wakes the reader thread (closing its file while it
+        # reads would wait on the file's lock forever); the worker reads the end.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self._done.wait(5)
+        for f in (self._out, self._in):
+            with contextlib.suppress(Exception):
+                f.close()
+        with contextlib.suppress(Exception):
+            self.sock.close()
+
+
+def _connect_session(address: str, *, start: bool, wait: float) -> _SessionWorker | None:
+    """A worker from the session server at ``address``; starts the server when there is none."""
+    import socket
+
+    deadline = time.monotonic() + wait
+    started = False
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(address)
+            return _SessionWorker(sock)
+        except OSError:
+            sock.close()
+        if not start:
+            return None
+        if not started:
+            started = True
+            env = _worker_env(DEFAULT_MEMORY_MB)
+            env[SERVE_ENV] = address
+            try:
+                subprocess.Popen(
+                    worker_command("inspect"),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,  # outlives this process: that is its point
+                    close_fds=True,
+                )
+            except OSError:
+                return None
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.02)
 
 
 # ----------------------------------------------------------------------------- app side
@@ -206,18 +453,11 @@ class _Worker:
         self, timeout: float, cancel: Callable[[], bool] | None = None
     ) -> tuple[str, Any]:
         """``("reply", msg)``, ``("died", None)``, ``("timeout", None)`` or ``("cancelled", None)``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "timeout", None
-            try:
-                msg = self.replies.get(timeout=min(left, 0.1))
-            except queue.Empty:
-                if cancel is not None and cancel():
-                    return "cancelled", None
-                continue
-            return ("reply", msg) if msg is not None else ("died", None)
+        return _wait_reply(self.replies, timeout, cancel)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
 
     def send(self, msg: Any) -> bool:
         try:
@@ -294,10 +534,11 @@ class Sandbox:
         self.memory_mb = memory_mb
         self.max_workers = max(1, max_workers)
         self._command = list(command) if command is not None else None
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[_Worker | _SessionWorker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._started = 0
         self._closed = False
+        self._warming = False
         self.workers_started = 0  # lifetime count, for tests and diagnostics
 
     def __enter__(self) -> Sandbox:
@@ -312,9 +553,16 @@ class Sandbox:
 
         return worker_command("inspect")
 
-    def _start(self) -> _Worker:
+    def _start(self) -> _Worker | _SessionWorker:
         debug = bool(os.environ.get("MODELWARD_DEBUG"))
-        w = _Worker(self._argv(), _worker_env(self.memory_mb), debug)
+        address = server_address() if self._command is None and not debug else None
+        w: _Worker | _SessionWorker | None = None
+        if address is not None:
+            # A fork of the user's session server: ready in milliseconds, not
+            # the seconds a new Python with scikit-learn takes.
+            w = _connect_session(address, start=True, wait=STARTUP_TIMEOUT)
+        if w is None:
+            w = _Worker(self._argv(), _worker_env(self.memory_mb), debug)
         self.workers_started += 1
         kind, msg = w.wait_reply(STARTUP_TIMEOUT)
         if kind != "reply" or not (isinstance(msg, dict) and msg.get("ready")):
@@ -325,7 +573,7 @@ class Sandbox:
             )
         return w
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self) -> _Worker | _SessionWorker:
         while True:
             with self._lock:
                 if self._closed:
@@ -353,7 +601,7 @@ class Sandbox:
                 self._started -= 1
             raise
 
-    def _release(self, w: _Worker) -> None:
+    def _release(self, w: _Worker | _SessionWorker) -> None:
         with self._lock:
             closed = self._closed
         if closed:
@@ -361,7 +609,7 @@ class Sandbox:
         else:
             self._idle.put(w)
 
-    def _discard(self, w: _Worker) -> None:
+    def _discard(self, w: _Worker | _SessionWorker) -> None:
         w.kill()
         with self._lock:
             self._started -= 1
@@ -369,6 +617,21 @@ class Sandbox:
     def warm_up(self) -> None:
         """Start one worker now (e.g. at app start) so the first file does not wait for it."""
         self._release(self._acquire())
+
+    def warm_up_in_background(self) -> None:
+        """:meth:`warm_up` on a thread of its own, once per sandbox (``watch`` starting)."""
+        with self._lock:
+            if self._warming or self._closed:
+                return
+            self._warming = True
+
+        def run() -> None:
+            try:
+                self.warm_up()
+            except ModelWardError:  # the first real inspection reports it properly
+                pass
+
+        threading.Thread(target=run, name="mw-sandbox-warm-up", daemon=True).start()
 
     def inspect(
         self,
@@ -419,6 +682,7 @@ class Sandbox:
             "sha256": sha256,
             "size": size,
             "extra_globals": [list(p) for p in extra_globals],
+            "memory_mb": self.memory_mb,
         }
         w = self._acquire()
         if not w.send(req):
@@ -444,11 +708,11 @@ class Sandbox:
             raise RejectedFile(
                 f"reading the file took longer than {limit:.0f} s; the inspection was stopped"
             )
-        code = w.proc.returncode
+        code = w.returncode
         how = f" (signal {-code})" if code is not None and code < 0 else ""
         raise RejectedFile(f"the file crashed the inspection worker{how}")
 
-    def _discard_quietly(self, w: _Worker) -> None:
+    def _discard_quietly(self, w: _Worker | _SessionWorker) -> None:
         # Already returned to the pool as idle; it will be found dead and replaced.
         pass
 

@@ -60,7 +60,7 @@ from modelward.core.registry.schema import (
     SCHEMA_VERSION_KEY,
     STORAGE_COMPATIBILITY_VERSION,
 )
-from modelward.core.registry.tx import Tx, _first
+from modelward.core.registry.tx import Tx, TxGroup, _first, current_group, open_group
 
 log = logging.getLogger(__name__)
 
@@ -429,6 +429,9 @@ class RegistryConnection:
     # ------------------------------------------------------------------ helpers
     @contextlib.contextmanager
     def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if (group := current_group(self._local)) is not None:  # see its own writes
+            yield group.tx.cur
+            return
         with self._lease() as con:
             cur = con.cursor()
             try:
@@ -443,6 +446,10 @@ class RegistryConnection:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One write transaction plus audit events, committed together or not at all."""
+        if (group := current_group(self._local)) is not None:  # joins self.group()
+            with group.join() as tx:
+                yield tx
+            return
         with self._write_lock, self._lease() as con:
             if self.read_only:
                 raise RegistryUnwritable(
@@ -516,6 +523,9 @@ class RegistryConnection:
     def unacknowledged_loss(self) -> dict[str, Any] | None:
         """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""
         return self.journal.unacknowledged_loss()
+    def group(self) -> contextlib.AbstractContextManager[TxGroup]:
+        """Commit this thread's transactions until exit as one (see :class:`TxGroup`)."""
+        return open_group(self)
 
     def _translate_write_error(self, e: Exception) -> ModelWardError:
         msg = str(e)

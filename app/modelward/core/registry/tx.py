@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
-from typing import Any
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 import modelward.core.registry.audit as _audit
 import modelward.core.registry.state as _state
 from modelward.core.clock import utcnow
+from modelward.core.errors import RegistryError
+
+if TYPE_CHECKING:
+    from modelward.core.registry.connection import RegistryConnection
 
 
 def _first(result: Any) -> Any:
@@ -26,6 +32,10 @@ def _loads(text: str | None) -> Any:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
+
+
+_CATALOGUE = re.compile(r"\b(models|versions|version_metrics|aliases)\b", re.IGNORECASE)
+"""Tables whose change makes a resolved version stale."""
 
 
 class Tx:
@@ -45,8 +55,13 @@ class Tx:
         self._sealed: list[list[Any]] = []
         self._direct = False
         self.changes = _state.Recorder(cur)
+        # Inside a group: versions resolved by reference, dropped when the
+        # catalogue changes (see TxGroup). ``None`` outside groups.
+        self.memo: dict[str, Any] | None = None
 
     def q(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        if self.memo and _CATALOGUE.search(sql) and not sql.lstrip()[:6].upper() == "SELECT":
+            self.memo.clear()
         if _writes_audit(sql):
             # A columnar writer continuing the chain itself (bulk): our events first.
             self._write_pending()
@@ -161,3 +176,74 @@ class Tx:
 def _writes_audit(sql: str) -> bool:
     head = sql.lstrip()[:40].upper()
     return head.startswith("INSERT") and " AUDIT" in head
+
+class GroupRolledBack(RegistryError):
+    """A group of registrations was rolled back as a whole: nothing of it was recorded.
+
+    Raised when a change inside :meth:`Registry.group` failed (its own
+    transaction would have rolled back alone) or when the group's commit
+    failed. The caller does the group's items again one by one.
+    """
+
+
+class TxGroup:
+    """Many write transactions of one thread committed as one (one commit, one fsync).
+
+    Inside :meth:`Registry.group`, ``registry.transaction()`` on the same
+    thread joins the group's transaction and ``registry.read()`` reads through
+    it, so every change of the group is seen by the rest of the group and
+    none is seen (or durable) outside it before the group commits.
+    ``Registry.resolve`` answers repeated references from memory until a
+    statement of the group writes to models, versions, their metrics or
+    aliases (a burst of batches resolves its model five times per file).
+    """
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+        self.failed: BaseException | None = None
+        self.joined = 0
+
+    @contextlib.contextmanager
+    def join(self) -> Iterator[Tx]:
+        """One member transaction: a failure marks the whole group for rollback."""
+        self.joined += 1
+        try:
+            yield self.tx
+        except BaseException as e:
+            # DuckDB has no savepoints: the member's half-done writes cannot be
+            # undone alone, so the group must not commit.
+            if self.failed is None:
+                self.failed = e
+            raise
+
+
+def current_group(local: Any) -> TxGroup | None:
+    """The group open on this thread (``local`` is the connection's thread state)."""
+    return getattr(local, "group", None)
+
+
+@contextlib.contextmanager
+def open_group(conn: RegistryConnection) -> Iterator[TxGroup]:
+    """Body of :meth:`Registry.group`: one write transaction that members join.
+
+    A group nested in a group on the same thread joins the outer one.
+    """
+    outer = current_group(conn._local)
+    if outer is not None:
+        yield outer
+        return
+    with conn.transaction() as tx:
+        tx.memo = {}
+        group = TxGroup(tx)
+        local = conn._local
+        local.group = group
+        try:
+            yield group
+        finally:
+            local.group = None
+        if group.failed is not None:
+            # Raising here rolls the shared transaction back.
+            raise GroupRolledBack(
+                f"a change in a group of {group.joined} failed "
+                f"({type(group.failed).__name__}: {group.failed}); nothing of the group was saved"
+            )

