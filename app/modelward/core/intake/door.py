@@ -395,6 +395,7 @@ def accept_batch(
                     name=shown,
                     schema=facts.schema,
                     options=dict(options or {}),
+                    exclude=facts.row_mask,
                 )
         except RejectedFile as rej:
             # Readers name the file they read: name the source instead.
@@ -410,6 +411,7 @@ def accept_batch(
         schema=facts.schema,
         source=arrival.source,
         model_name=model_name,
+        flags=_stored_flags(facts.flags, facts.flagged_rows),
     )
     if not created:
         _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
@@ -425,4 +427,12 @@ def accept_batch(
         schema=facts.schema,
         monitoring=monitoring,
         flags=facts.flags,
+        flagged_rows=facts.flagged_rows,
     )
+
+
+def _stored_flags(flags: dict[str, dict[str, Any]], flagged_rows: int) -> dict[str, Any] | None:
+    """What the dataset's audit event keeps of the flags: counts, examples, the lines."""
+    if not flags:
+        return None
+    return {"flagged_rows": flagged_rows, "columns": flags}
