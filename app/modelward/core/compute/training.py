@@ -723,6 +723,8 @@ def _train_job(
                     description=description,
                 )
                 timings["save_s"] = time.perf_counter() - t0
+                for digest in (sha, snap_sha):  # recorded: no longer a crash's leftover
+                    registry.artifacts.settle(digest)
                 v = res.version
                 result = TrainResult(
                     name=v.name,

@@ -282,6 +282,7 @@ def accept_model_file(
         task=task,
         description=description,
     )
+    registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
     if not res.created:
         _duplicate(registry, arrival, "version", res.version.id, res.version.ref)
     progress(1.0, "registered")
@@ -413,6 +414,7 @@ def accept_batch(
         model_name=model_name,
         flags=_stored_flags(facts.flags, facts.flagged_rows),
     )
+    registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
     if not created:
         _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
     progress(1.0, "recorded")
