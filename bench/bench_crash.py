@@ -233,8 +233,15 @@ def kill_batch(
     return start + n + 1
 
 
-def run(kills: int, rows: int, seed: int, verbose: bool = False) -> list[Tally]:
-    """``kills`` SIGKILLs, shared between the three kinds; the tallies per kind."""
+def run(
+    kills: int, rows: int, seed: int, verbose: bool = False, budget: float | None = None
+) -> list[Tally]:
+    """``kills`` SIGKILLs, shared between the three kinds; the tallies per kind.
+
+    With ``budget`` (seconds), stops after the kill that passes it: the
+    tallies say how many kills were actually done.
+    """
+    began = time.perf_counter()
     rng = random.Random(seed)
     tallies = {k: Tally(k) for k in ("log", "register", "batch")}
     plan = [("log", "register", "batch")[i % 3] for i in range(kills)]
@@ -264,6 +271,9 @@ def run(kills: int, rows: int, seed: int, verbose: bool = False) -> list[Tally]:
         acked_batches: dict[str, int] = {}
         log_start = batch_start = 0
         for i, kind in enumerate(plan):
+            if budget is not None and time.perf_counter() - began > budget:
+                print(f"time budget spent after {i} kills", flush=True)
+                break
             t = tallies[kind]
             if kind == "log":
                 log_start = kill_log(home, t, rng, acked_versions, log_start)
@@ -359,6 +369,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument(
+        "--max-minutes", type=float, help="stop after this long (the kills done are reported)"
+    )
     args = ap.parse_args()
     if os.name != "posix":
         print("SIGKILL is POSIX: run this on Linux or macOS", file=sys.stderr)
@@ -366,7 +379,8 @@ def main() -> int:
     kills = args.kills or (10 if args.quick else 100)
     rows = args.rows or (20_000 if args.quick else 200_000)
     t0 = time.perf_counter()
-    tallies = run(kills, rows, args.seed, args.verbose)
+    budget = args.max_minutes * 60 if args.max_minutes else None
+    tallies = run(kills, rows, args.seed, args.verbose, budget)
     seconds = time.perf_counter() - t0
     print("\n".join(_table(tallies, rows)))
     print(f"{sum(t.kills for t in tallies)} kills in {seconds:.0f} s")

@@ -129,3 +129,32 @@ def test_markers_of_a_live_process_are_left_alone(tmp_path):
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_a_dead_marker_on_recorded_bytes_only_loses_the_marker(tmp_path):
+    """A process killed after recording (before dropping its marker): the bytes stay."""
+    from modelward.core.artifacts.store import _HOST
+    from modelward.core.intake import accept_model_file
+    from support.models import write_joblib
+
+    reg = Registry(tmp_path / "reg")
+    try:
+        v = accept_model_file(reg, write_joblib(tmp_path / "m.joblib"), name="m").version
+        assert v is not None
+    finally:
+        reg.close()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    marker = tmp_path / "reg" / "artifacts" / f".placed-{_HOST}-{gone.stdout.strip()}-{v.sha256}"
+    marker.touch()
+    again = Registry(tmp_path / "reg")
+    try:
+        assert again.leftovers.get("orphans") == []
+        again.artifacts.verify(v.sha256)
+        assert not marker.exists()
+    finally:
+        again.close()
