@@ -127,6 +127,7 @@ def _refuse(
         sha256=arrival.sha256,
         drop_stored=arrival.created,
     )
+    registry.artifacts.settle(arrival.sha256)
     return IntakeResult(
         kind,
         REFUSED,
@@ -167,6 +168,7 @@ def _unstored_on_error(registry: Registry, arrival: _Arrival) -> Iterator[None]:
         if arrival.created:
             with contextlib.suppress(OSError):
                 registry.artifacts.path_for(arrival.sha256).unlink()
+        registry.artifacts.settle(arrival.sha256)
         raise
 
 
@@ -176,6 +178,7 @@ def _seen(registry: Registry, arrival: _Arrival, seen: SeenFn | None) -> bool:
     if arrival.created:  # stored only to be hashed: nothing refers to it
         with contextlib.suppress(OSError):
             registry.artifacts.path_for(arrival.sha256).unlink()
+    registry.artifacts.settle(arrival.sha256)
     return True
 
 
