@@ -316,11 +316,13 @@ def _check_classes(y: Any, recipe: Recipe) -> None:
         )
 
 
-def _id_columns(df: Any, recipe: Recipe, features: list[str]) -> tuple[list[str], list[str]]:
-    """Features without the id-like columns (unless kept), and the warning that names them."""
+def _id_columns(
+    df: Any, recipe: Recipe, features: list[str]
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """Features without the id-like columns (unless kept), the warning, and what was left out."""
     found = id_like_frame(df[features]) if features else {}
     if not found:
-        return features, []
+        return features, [], {}
     one = len(found) == 1
     if one:
         ((c, why),) = found.items()
@@ -329,16 +331,26 @@ def _id_columns(df: Any, recipe: Recipe, features: list[str]) -> tuple[list[str]
         names = ", ".join(f"{c!r} ({why})" for c, why in found.items())
         looks = f"columns {names} look like identifiers"
     if recipe.features:
-        return features, [
-            f"{looks}: a model that learns from {'it' if one else 'them'} only "
-            "memorises rows; leave it out of --features"
-        ]
+        return (
+            features,
+            [
+                f"{looks}: a model that learns from {'it' if one else 'them'} only "
+                "memorises rows; leave it out of --features"
+            ],
+            {},
+        )
     if recipe.keep_id_columns:
-        return features, [f"{looks}: kept as feature{'' if one else 's'} (--keep-id-columns)"]
+        return features, [f"{looks}: kept as feature{'' if one else 's'} (--keep-id-columns)"], {}
     kept = [c for c in features if c not in found]
-    return kept, [
-        f"{looks}: left out of the features; keep {'it' if one else 'them'} with --keep-id-columns"
-    ]
+    left_out = {c: f"looks like an identifier ({why})" for c, why in found.items()}
+    return (
+        kept,
+        [
+            f"{looks}: left out of the features; keep {'it' if one else 'them'} with "
+            "--keep-id-columns"
+        ],
+        left_out,
+    )
 
 
 def _prepare(df: Any, recipe: Recipe) -> tuple[Any, Any, str, dict[str, Any]]:
@@ -372,8 +384,10 @@ def _prepare(df: Any, recipe: Recipe) -> tuple[Any, Any, str, dict[str, Any]]:
         features = [c for c in recipe.features if c not in excluded]
     else:
         features = [str(c) for c in df.columns if c not in excluded]
-    features, warned = _id_columns(df, recipe, features)
+    features, warned, left_out = _id_columns(df, recipe, features)
     kinds, dropped = _data.column_kinds(df, features, explicit=bool(recipe.features))
+    # Left out, not unknown: validation and intake take files that still carry them.
+    dropped = {**left_out, **dropped}
     if not kinds:
         raise InvalidInput("no usable feature columns: every column is the target or left out")
     X = _data.feature_frame(df, kinds)

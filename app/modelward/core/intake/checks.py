@@ -108,6 +108,7 @@ def _allowed_extra(registry: Registry, model_name: str, options: dict[str, Any])
         except NotFound:
             continue
         out += [str(sig[k]) for k in ("target", "time_column") if sig.get(k)]
+        out += [str(c) for c in sig.get("dropped") or {}]  # left out by the training (ids)
         break
     return out
 
