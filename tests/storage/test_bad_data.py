@@ -16,6 +16,7 @@ from modelward.core.intake import accept_batch
 from modelward.core.registry import Registry
 from modelward.core.tables import BadTable, open_table
 from support.bad_data import (
+    _cli,
     run_inbox,
     run_subprocess_paths,
     setup_registry,
@@ -156,8 +157,86 @@ def test_train_warns_on_an_id_like_column(corpus):
     import json
 
     doc = json.loads(proc.stdout)
-    assert any("'loan_id' looks like an identifier" in w for w in doc["warnings"])
+    assert doc["warnings"] == [
+        "column 'loan_id' looks like an identifier (named like an identifier): left out of the "
+        "features; keep it with --keep-id-columns"
+    ]
     assert "Warning" not in proc.stderr
+    reg = Registry(home)
+    try:
+        features = [f["name"] for f in reg.resolve(doc["ref"]).signature["features"]]
+    finally:
+        reg.close()
+    assert features == ["age", "income", "debt_ratio"]
+
+    kept = _cli(
+        "train",
+        "--data",
+        str(root / "corpus" / "id_column.csv"),
+        "--target",
+        "target",
+        "--estimator",
+        "LogisticRegression",
+        "--name",
+        "with_id",
+        "--keep-id-columns",
+        "--registry",
+        str(home),
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert "warning: column 'loan_id' looks like an identifier" in kept.stdout
+    assert "kept as feature (--keep-id-columns)" in kept.stdout
+
+
+def test_train_refuses_a_target_outside_the_declared_classes(corpus):
+    root, good, _files, home = corpus
+    proc = _cli(
+        "train",
+        "--data",
+        str(root / "corpus" / "label_outside_classes.csv"),
+        "--target",
+        "target",
+        "--classes",
+        "0,1",
+        "--estimator",
+        "LogisticRegression",
+        "--name",
+        "strict",
+        "--registry",
+        str(home),
+    )
+    assert proc.returncode == 2, proc.stderr
+    said = [ln for ln in proc.stderr.splitlines() if ln.startswith("modelward: error:")]
+    assert len(said) == 1, proc.stderr
+    assert "outside the declared classes ('0', '1'): '2', '9', first in row 1" in said[0]
+    reg = Registry(home)
+    try:
+        assert "strict" not in [m.name for m in reg.list_models()]
+        failed = [e for e in reg.audit_events(limit=None) if e.action == "run.failed"]
+        assert any("outside the declared classes" in str(e.after) for e in failed)
+    finally:
+        reg.close()
+
+
+def test_train_refuses_a_continuous_column_as_classes(corpus):
+    root, _good, _files, home = corpus
+    proc = _cli(
+        "train",
+        "--data",
+        str(root / "corpus" / "continuous_target.csv"),
+        "--target",
+        "target",
+        "--estimator",
+        "LogisticRegression",
+        "--name",
+        "cont",
+        "--registry",
+        str(home),
+        env={"MODELWARD_TRAIN_MAX_CLASSES": "40"},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "more than the limit of 40 classes (train_max_classes)" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_values_outside_the_reference_are_flagged_in_the_batch_result(corpus, tmp_path):

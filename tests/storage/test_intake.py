@@ -229,3 +229,69 @@ def test_watched_folders_take_models_and_batches_through_the_door(reg, tmp_path)
     ]
     assert len(list(reg.quarantine_dir.glob("*.bin"))) == 2
     assert WatchService(reg).run_once() == []  # taken once
+
+
+# --------------------------------------------------------------------------- row-level flags
+def _profiled_champion(reg: Registry, tmp_path: Path):
+    """A binary champion trained on income 20..80 and age 18..80, with its reference profile."""
+    import numpy as np
+    import pandas as pd
+
+    from modelward import api
+    from modelward.core.monitoring.service import profile_version
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"income": rng.uniform(20, 80, 2000), "age": rng.uniform(18, 80, 2000)})
+    y = (ref["income"] > 50).astype(int)
+    v = api.log_model(LogisticRegression().fit(ref, y), "scorer", X=ref, y=y, registry=reg)
+    reg.set_alias(v.ref, "champion", "first")
+    ref.assign(label=y).to_csv(tmp_path / "reference.csv", index=False)
+    profile_version(reg, "scorer@champion", tmp_path / "reference.csv", target="label")
+    batch = ref.sample(500, random_state=1).assign(label=y.sample(500, random_state=1))
+    return batch.reset_index(drop=True)
+
+
+def test_implausible_rows_are_flagged_stored_and_left_out_of_performance(reg, tmp_path):
+    batch = _profiled_champion(reg, tmp_path)
+    # Rows 4 and 8 (counted from 1): ages far outside 18..80; row 10: a label the model never saw.
+    batch.loc[3, "age"] = -5
+    batch.loc[7, "age"] = 250
+    batch.loc[9, "label"] = 2
+    batch.loc[20, "age"] = 85  # outside the range but within the margin: not flagged
+    batch.to_csv(tmp_path / "b.csv", index=False)
+
+    res = accept_batch(
+        reg, tmp_path / "b.csv", model_name="scorer", options={"label_column": "label"}
+    )
+
+    assert res.status == ACCEPTED
+    assert res.flagged_rows == 3
+    assert res.flags_line == "3 flagged (age out of range: 2, label outside classes: 1)"
+    assert [e["row"] for e in res.flags["age"]["examples"]] == [4, 8]
+    assert "row 4: -5" in res.flags["age"]["what"]
+    assert res.flags["label"]["outside_classes"] == 1
+    assert "row 10: 2" in res.flags["label"]["what"]
+    # Excluded from the realized performance, and said so.
+    assert res.monitoring is not None
+    assert res.monitoring["excluded_from_performance"] == 3
+    assert "3 flagged row(s) left out" in res.monitoring["verdict"]
+    with reg.read() as cur:
+        n = cur.execute(
+            "SELECT DISTINCT n FROM mon_performance WHERE batch_id = ?",
+            [res.monitoring["batch_id"]],
+        ).fetchall()
+    assert n == [(497,)]
+    # Stored with the batch: its dataset's audit event carries the flags.
+    ev = [e for e in reg.audit_events(limit=None) if e.action == "dataset.registered"][0]
+    assert ev.after["flags"]["flagged_rows"] == 3
+    assert ev.after["flags"]["columns"]["label"]["outside_classes"] == 1
+
+
+def test_a_clean_batch_has_no_row_flags(reg, tmp_path):
+    batch = _profiled_champion(reg, tmp_path)
+    batch.to_csv(tmp_path / "b.csv", index=False)
+    res = accept_batch(
+        reg, tmp_path / "b.csv", model_name="scorer", options={"label_column": "label"}
+    )
+    assert res.flagged_rows == 0 and res.flags_line == ""
+    assert res.monitoring is not None and res.monitoring["excluded_from_performance"] == 0

@@ -247,6 +247,12 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, dict]:
         df.loc[7, "default"] = np.nan
     elif kind == "continuous target":
         df["default"] = df["income"].fillna(0) / 7
+    elif kind == "a class outside the declared ones":
+        df.loc[16, "default"] = 2
+        kw = {"classes": (0, 1)}
+    elif kind == "too many classes":
+        df["default"] = np.arange(60) * 3  # a count, unique per row: not classes
+        df["default"] = df["default"].sample(frac=1, random_state=0).to_numpy()
     path = tmp_path / "bad.csv"
     df.to_csv(path, index=False)
     return path, kw
@@ -262,9 +268,18 @@ def _bad(kind: str, tmp_path: Path) -> tuple[Path, dict]:
         ("fewer rows than folds", ["4 rows", "5 folds"]),
         ("empty target", ["'default'", "row 8"]),
         ("continuous target", ["'default'", "continuous"]),
+        (
+            "a class outside the declared ones",
+            ["'default'", "outside the declared classes ('0', '1')", "'2'", "row 17"],
+        ),
+        (
+            "too many classes",
+            ["'default'", "60 distinct values", "limit of 50 classes (train_max_classes)"],
+        ),
     ],
 )
-def test_bad_input_is_named_and_registers_nothing(reg, tmp_path, kind, words):
+def test_bad_input_is_named_and_registers_nothing(reg, tmp_path, kind, words, monkeypatch):
+    monkeypatch.setenv("MODELWARD_TRAIN_MAX_CLASSES", "50")
     path, kw = _bad(kind, tmp_path)
     before = registry_state(reg)
     with pytest.raises(InvalidInput) as e:
@@ -316,3 +331,52 @@ def test_dask_backend_on_a_local_cluster(reg, credit_csv):
             reg, r, "dask", compute=Compute(n_jobs=2, dask_scheduler=cluster.scheduler_address)
         )
     assert remote.metrics == local.metrics
+
+
+def test_a_refused_target_is_audited_with_its_sentence(reg, tmp_path):
+    path, kw = _bad("a class outside the declared ones", tmp_path)
+    with pytest.raises(InvalidInput):
+        train(reg, recipe(path, **kw), "bad")
+    failed = [e for e in reg.audit_events(limit=None) if e.action == "run.failed"]
+    assert len(failed) == 1
+    assert "outside the declared classes" in failed[0].after["error"]
+
+
+def _with_ids(tmp_path: Path) -> Path:
+    df = credit_frame()
+    # A row number that only increases, and an id by name (shuffled, so only its name tells).
+    df.insert(0, "row", np.arange(1, len(df) + 1))
+    df.insert(0, "loan_id", np.random.default_rng(1).permutation(len(df)) + 5000)
+    path = tmp_path / "ids.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def _features(reg: Registry, ref: str) -> list[str]:
+    return [f["name"] for f in reg.resolve(ref).signature["features"]]
+
+
+def test_id_like_columns_are_left_out_with_a_warning_unless_kept(reg, tmp_path):
+    path = _with_ids(tmp_path)
+    res = train(reg, recipe(path, features=()), "ids", progress=lambda *_: None)
+    assert "loan_id" not in _features(reg, res.ref) and "row" not in _features(reg, res.ref)
+    assert res.warnings == [
+        "columns 'loan_id' (named like an identifier), 'row' (unique per row and increasing) "
+        "look like identifiers: left out of the features; keep them with --keep-id-columns"
+    ]
+    kept = train(reg, recipe(path, keep_id_columns=True), "ids")
+    assert {"loan_id", "row"} <= set(_features(reg, kept.ref))
+    assert "kept as features" in kept.warnings[0]
+    # Named explicitly: used, with a warning.
+    named = train(reg, recipe(path, features=("loan_id", "income")), "ids")
+    assert _features(reg, named.ref) == ["loan_id", "income"]
+    assert "'loan_id' looks like an identifier" in named.warnings[0]
+
+
+def test_an_old_recipe_keeps_its_id_columns_so_it_retrains_the_same(reg, tmp_path):
+    path = _with_ids(tmp_path)
+    old = recipe(path).to_json()
+    old["recipe_version"] = 1
+    del old["keep_id_columns"]
+    assert Recipe.from_json(old).keep_id_columns is True
+    assert Recipe.from_json(recipe(path).to_json()).keep_id_columns is False

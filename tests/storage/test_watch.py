@@ -336,3 +336,65 @@ def test_data_inbox_runs_the_monitoring_checks(tmp_path):
     assert "income" in by_name["2026-03.csv"].detail
     series = batches(reg, version_id_of(reg, "scorer@champion"))
     assert list(series["drifted"]) == [False, True]
+
+
+def test_watch_cli_prints_the_flags_of_an_ingested_batch(tmp_path):
+    """The watcher's line for a batch says how many rows were flagged, and why, names made safe."""
+    import numpy as np
+    import pandas as pd
+
+    from modelward import api
+    from modelward.core.monitoring.service import profile_version
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"income": rng.uniform(20, 80, 2000), "age": rng.uniform(18, 80, 2000)})
+    y = (ref["income"] > 50).astype(int)
+    reg = Registry(tmp_path / "reg")
+    v = api.log_model(LogisticRegression().fit(ref, y), "scorer", X=ref, y=y, registry=reg)
+    reg.set_alias(v.ref, "champion", "first")
+    ref.assign(label=y).to_csv(tmp_path / "reference.csv", index=False)
+    profile_version(reg, "scorer@champion", tmp_path / "reference.csv", target="label")
+    reg.close()
+    batch = ref.head(1000).assign(label=y.head(1000))
+    batch.loc[:9, "age"] = 500  # rows 1-10
+    batch.loc[10:11, "label"] = 7  # rows 11-12
+    src = tmp_path / "batch.csv"
+    batch.to_csv(src, index=False)
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    add = subprocess.run(
+        [sys.executable, "-m", "modelward", "folders", "add", str(inbox), "--kind", "data"]
+        + ["--model", "scorer", "--label", "label", "--registry", str(tmp_path / "reg")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert add.returncode == 0, add.stderr
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelward", "watch", "--registry", str(tmp_path / "reg")]
+        + ["--settle", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("watching 1 folder")
+        assert proc.stdout.readline().startswith("started")
+        shutil.copy(src, inbox / "evil\u202ename.csv")
+        line = proc.stdout.readline()
+        assert line.startswith("ingested"), line
+        assert (
+            "1,000 rows for scorer, 12 flagged (age out of range: 10, label outside classes: 2)"
+            in line
+        )
+        assert "12 flagged row(s) left out of the performance figures" in line
+        assert "\\u202e" in line and "\u202e" not in line
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and "Warning" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -315,6 +315,49 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
         inbox="flag",
         monitor="flag",
     )
+    add(
+        "parquet_field_2mib.parquet",
+        "a 2 MiB text value in a Parquet column",
+        lambda p: _parquet(
+            p, {**cols, "note": ["x" * (2 << 20) if k == 5 else "ok" for k in range(len(base))]}
+        ),
+    )
+
+    def parquet_no_stats(p: Path) -> None:
+        note = ["y" * (2 << 20) if k == 9 else "ok" for k in range(len(base))]
+        pq.write_table(pa.table({**cols, "note": note}), p, write_statistics=False)
+
+    add(
+        "parquet_field_no_stats.parquet",
+        "a 2 MiB text value in a Parquet column without statistics",
+        parquet_no_stats,
+    )
+    add(
+        "parquet_2500_columns.parquet",
+        "a Parquet file with 2,500 columns",
+        lambda p: _parquet(p, {**cols, **{f"c{k}": [0.0] * len(base) for k in range(2500)}}),
+    )
+    add(
+        "label_outside_classes.csv",
+        "labels 2 and 9 where the model knows 0 and 1",
+        text(
+            _csv(
+                [(*r[:3], 2 if k % 50 == 0 else 9 if k == 7 else r[3]) for k, r in enumerate(base)]
+            )
+        ),
+        train="either",
+        drift="either",
+        inbox="flag",
+        monitor="either",
+    )
+    add(
+        "continuous_target.csv",
+        "a continuous (integer) column as the target",
+        text(_csv([(*r[:3], int(r[1])) for r in base])),
+        drift="either",
+        inbox="flag",
+        monitor="either",
+    )
     return out
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import train
@@ -193,3 +193,67 @@ def test_comparison_view_shows_differences_and_promotes(qtbot, two_versions, cre
         page.promote("tree is simpler")
     assert done.args[0].moved
     assert win.registry.resolve("credit@champion").version == 2
+
+
+def _click_feature_box(qtbot, dlg, column: str) -> None:
+    """Click the check box of a feature, the way a user does."""
+    from modelward.ui.dialogs.training import COLUMN_ROLE
+
+    lst = dlg.features_list
+    item = next(lst.item(i) for i in range(lst.count()) if lst.item(i).data(COLUMN_ROLE) == column)
+    lst.scrollToItem(item)
+    rect = lst.visualItemRect(item)
+    qtbot.mouseClick(
+        lst.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=rect.topLeft() + QPoint(12, rect.height() // 2),
+    )
+
+
+def _checked(dlg, column: str) -> bool:
+    from modelward.ui.dialogs.training import COLUMN_ROLE
+
+    lst = dlg.features_list
+    return any(
+        lst.item(i).data(COLUMN_ROLE) == column
+        and lst.item(i).checkState() == Qt.CheckState.Checked
+        for i in range(lst.count())
+    )
+
+
+def test_ticking_an_id_like_column_asks_first(qtbot, make_main_window, credit_csv):
+    from PySide6.QtWidgets import QMessageBox
+
+    win = make_main_window()
+    dlg = open_dialog(qtbot, win, credit_csv)
+    assert not _checked(dlg, "customer_id")  # unticked by default
+    assert _checked(dlg, "income")
+
+    # Ticked, then "Leave it out": unticked again.
+    _click_feature_box(qtbot, dlg, "customer_id")
+    qtbot.waitUntil(lambda: dlg.id_confirm is not None and dlg.id_confirm.isVisible())
+    assert "customer_id" in dlg.id_confirm.text()
+    qtbot.mouseClick(
+        dlg.id_confirm.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: dlg.id_confirm is None)
+    assert not _checked(dlg, "customer_id")
+    assert dlg.recipe().keep_id_columns is False
+    assert "customer_id" not in dlg.recipe().features
+
+    # Ticked, then "Use it": kept, and the recipe says so (training keeps it).
+    _click_feature_box(qtbot, dlg, "customer_id")
+    qtbot.waitUntil(lambda: dlg.id_confirm is not None and dlg.id_confirm.isVisible())
+    qtbot.mouseClick(
+        dlg.id_confirm.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: dlg.id_confirm is None)
+    assert _checked(dlg, "customer_id")
+    recipe = dlg.recipe()
+    assert recipe.keep_id_columns is True
+    # Unticking and ticking again does not ask twice.
+    _click_feature_box(qtbot, dlg, "customer_id")
+    assert not _checked(dlg, "customer_id")
+    _click_feature_box(qtbot, dlg, "customer_id")
+    assert _checked(dlg, "customer_id") and dlg.id_confirm is None
+    dlg.close()

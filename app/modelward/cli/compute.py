@@ -15,7 +15,7 @@ from modelward.cli.common import (
 )
 from modelward.cli.output import Result, fmt_metrics, lines, table
 from modelward.core.errors import ApprovalRequired, InvalidInput
-from modelward.core.tables import id_like_columns, open_table
+from modelward.core.tables import open_table
 
 if TYPE_CHECKING:
     from modelward.core.compute.recipe import Recipe
@@ -49,17 +49,18 @@ def _recipe(args: argparse.Namespace) -> Recipe:
         search_space=args.search_param or [],
         n_iter=args.n_iter,
         seed=args.seed,
+        classes=args.classes or (),
+        keep_id_columns=args.keep_id_columns,
     )
 
 
 def cmd_train(args: argparse.Namespace) -> Result:
-    warnings: list[str] = []
     if not args.from_lineage:
         # The data is checked before the heavy imports: a bad file is refused at once.
         recipe = _recipe(args)
         if not args.name:
             raise InvalidInput("train needs --name NAME (the model to add the version to)")
-        warnings = _id_warnings(recipe)
+        _check_data(recipe)
     # deferred: start-up cost
     from modelward.core.compute.parallel import Compute
     from modelward.core.compute.training import retrain_from_lineage, train
@@ -106,25 +107,15 @@ def cmd_train(args: argparse.Namespace) -> Result:
     if res.reproduced is not None:
         text.append(f"  metrics reproduced exactly: {'yes' if res.reproduced else 'NO'}")
     doc = res.to_json()
-    if not args.from_lineage:
-        doc["warnings"] = warnings
-        text.extend(f"warning: {w}" for w in warnings)
+    text.extend(f"warning: {w}" for w in res.warnings)
     return Result(doc, lines(*text))
 
 
-def _id_warnings(recipe: Recipe) -> list[str]:
-    """Feature columns that look like row ids: trained on, they make a model that only looks good."""
+def _check_data(recipe: Recipe) -> None:
+    """Open the data with the strict reader: a bad file is refused before anything loads."""
     if str(recipe.data).startswith("dataset:") or not Path(recipe.data).is_file():
-        return []  # train says what is missing, after the registry is opened
-    table = open_table(recipe.data)
-    exclude = [c for c in (recipe.target, getattr(recipe.split, "time_column", None)) if c]
-    if recipe.features:
-        exclude += [c for c in table.columns if c not in recipe.features]
-    return [
-        f"column {name!r} looks like an identifier ({why}); a model should not learn from it: "
-        "leave it out with --features"
-        for name, why in id_like_columns(table, exclude=exclude).items()
-    ]
+        return  # train says what is missing, after the registry is opened
+    open_table(recipe.data)
 
 
 def cmd_validate(args: argparse.Namespace) -> Result:
@@ -248,6 +239,17 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--search-param", action="append", metavar="K=[V,…]", help="values to search")
     sp.add_argument("--n-iter", type=int, default=10, help="candidates of a random search")
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument(
+        "--classes",
+        metavar="A,B,…",
+        help="the classes the target may hold; any other value refuses the training",
+    )
+    sp.add_argument(
+        "--keep-id-columns",
+        action="store_true",
+        help="keep columns that look like row ids (loan_id, 1,2,3…) as features "
+        "(default: left out, with a warning)",
+    )
     sp.add_argument("--n-jobs", type=int, default=1, help="folds fitted at once")
     sp.add_argument("--recipe", metavar="FILE", help="a recipe as JSON instead of the options")
     sp.add_argument(

@@ -101,11 +101,13 @@ def record_dataset(
     schema: dict[str, str],
     source: str | None,
     model_name: str | None = None,
+    flags: dict[str, Any] | None = None,
 ) -> tuple[int, bool]:
     """Record a dataset once per fingerprint; returns ``(id, created)``.
 
-    A new dataset writes one ``dataset.registered`` audit event; known bytes
-    return the existing id and write nothing.
+    A new dataset writes one ``dataset.registered`` audit event (with the
+    intake's ``flags``, when given); known bytes return the existing id and
+    write nothing.
     """
     with registry.transaction() as tx:
         found = tx.q("SELECT id FROM datasets WHERE fingerprint = ?", [fingerprint]).fetchall()
@@ -127,6 +129,7 @@ def record_dataset(
                 "rows": rows,
                 "model": model_name,
                 "columns": len(schema),
+                **({"flags": flags} if flags else {}),
             },
         )
     return int(did), True

@@ -67,6 +67,8 @@ class Settings:
     """A CSV line (so any field in it) longer than this is refused."""
     data_max_file_bytes: int = 8 << 30
     """A data file larger than this is refused before it is read."""
+    train_max_classes: int = 100
+    """A classification target with more distinct values is refused (a continuous column?)."""
     schema_version: int = SCHEMA_VERSION
 
     def validate(self) -> Settings:
@@ -81,7 +83,12 @@ class Settings:
             raise InvalidInput("key_metric_columns must be between 0 and 8")
         if not 1 <= self.max_jobs <= 16:
             raise InvalidInput("max_jobs must be between 1 and 16")
-        for key in ("data_max_columns", "data_max_field_bytes", "data_max_file_bytes"):
+        for key in (
+            "data_max_columns",
+            "data_max_field_bytes",
+            "data_max_file_bytes",
+            "train_max_classes",
+        ):
             if int(getattr(self, key)) < 1:
                 raise InvalidInput(f"{key} must be at least 1")
         return self

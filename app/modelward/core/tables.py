@@ -57,6 +57,8 @@ __all__ = [
     "check_signature",
     "explain",
     "id_like_columns",
+    "id_like_frame",
+    "id_like_name",
     "lookalike",
     "open_table",
     "scan_table",
@@ -364,13 +366,78 @@ def _open_parquet(p: Path, shown: str, expected: Sequence[str] | None, lim: Limi
         )
     if meta.num_rows == 0:
         raise BadTable(f"{shown} has no rows (a Parquet file with 0 rows)")
+    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if unpacked > lim.max_file_bytes:
+        raise BadTable(
+            f"{shown} decompresses to {unpacked} bytes, more than the limit of "
+            f"{_mib(lim.max_file_bytes)} (data_max_file_bytes)"
+        )
     source = f"read_parquet({_lit(p)})"
     types = _describe(source, shown)
     if list(types) != names:
         raise BadTable(f"{shown}: its column names could not be read exactly")
     table = Table(p, shown, PARQUET, types, source, rows=int(meta.num_rows))
+    _check_parquet_fields(table, meta, schema, lim)
     _check_text_in_numbers(table)
     return table
+
+
+def _check_parquet_fields(table: Table, meta: Any, schema: Any, lim: Limits) -> None:
+    """Refuse a text or binary value longer than ``data_max_field_bytes``.
+
+    The metadata decides first: a column whose every chunk is smaller than
+    the limit (uncompressed) cannot hold a longer value, and statistics that
+    show a longer minimum or maximum refuse at once; only the columns left
+    are measured by reading them.
+    """
+    import pyarrow as pa  # deferred: start-up cost
+
+    limit = lim.max_field_bytes
+    texts = [
+        i
+        for i, t in enumerate(schema.types)
+        if pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))
+    ]
+    unsure: list[str] = []
+    for i in texts:
+        name = table.columns[i]
+        big = False
+        for g in range(meta.num_row_groups):
+            chunk = meta.row_group(g).column(i)
+            st = chunk.statistics
+            if st is not None and st.has_min_max:
+                longest = max(
+                    len(v if isinstance(v, bytes) else str(v).encode()) for v in (st.min, st.max)
+                )
+                if longest > limit:
+                    _field_too_long(table, name, longest, limit)
+            big = big or chunk.total_uncompressed_size > limit
+        if big:
+            unsure.append(name)
+    if not unsure:
+        return
+    con = _connection()
+    try:
+        parts = ", ".join(f"max(octet_length(CAST({quote(c)} AS BLOB)))" for c in unsure)
+        got = con.sql(f"SELECT {parts} FROM {table.source}").fetchall()[0]
+    except duckdb.Error as e:
+        raise explain(e, table.label) from None
+    finally:
+        con.close()
+    for c, n in zip(unsure, got, strict=True):
+        if n is not None and int(n) > limit:
+            _field_too_long(table, c, int(n), limit)
+
+
+def _field_too_long(table: Table, column: str, size: int, limit: int) -> None:
+    raise BadTable(
+        f"{table.label}: column {_shown(column)} holds a value of {size} bytes, more than "
+        f"the limit of {_mib(limit)} (data_max_field_bytes)"
+    )
 
 
 # --- CSV -------------------------------------------------------------------------------
@@ -779,7 +846,40 @@ def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableSc
     return TableScan(rows, flags)
 
 
-_ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$|^uuid$|_uuid$|^key$|_key$)", re.IGNORECASE)
+_ID_NAME = re.compile(r"(^id$|[_ -]id$|^id_|^uuid$|_uuid$|^key$|_key$)", re.IGNORECASE)
+_CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # loanId; not "paid" or "valid"
+
+
+def id_like_name(name: str) -> bool:
+    """Whether a column is named like a row identifier (``id``, ``loan_id``, ``loanId``, ``*_key``)."""
+    return bool(_ID_NAME.search(name) or _CAMEL_ID.search(name))
+
+
+def id_like_frame(df: Any, *, exclude: Sequence[str] = ()) -> dict[str, str]:
+    """Columns of a DataFrame that look like row identifiers, with why.
+
+    The same rule as :func:`id_like_columns`: named like one, or integers
+    (at least 20 rows) that are unique per row and only increase or only
+    decrease. A model that learns from an identifier only memorises rows.
+    """
+    from pandas.api import types as pt  # deferred: start-up cost
+
+    out: dict[str, str] = {}
+    for col in df.columns:
+        c = str(col)
+        if c in exclude:
+            continue
+        if id_like_name(c):
+            out[c] = "named like an identifier"
+            continue
+        v = df[col]
+        if not pt.is_integer_dtype(v) or pt.is_bool_dtype(v):
+            continue
+        v = v.dropna()
+        if len(v) >= 20 and len(v) == len(df) and v.is_unique:
+            if v.is_monotonic_increasing or v.is_monotonic_decreasing:
+                out[c] = "unique per row and increasing"
+    return out
 
 
 def id_like_columns(table: Table, *, exclude: Sequence[str] = ()) -> dict[str, str]:
@@ -789,8 +889,12 @@ def id_like_columns(table: Table, *, exclude: Sequence[str] = ()) -> dict[str, s
     integers that are unique per row and only increase.
     """
     cols = [c for c in table.columns if c not in exclude]
-    ints = [c for c in cols if table.types[c].upper().rstrip("0123456789").endswith("INT")]
-    named = [c for c in cols if _ID_NAME.search(c)]
+    named = [c for c in cols if id_like_name(c)]
+    ints = [
+        c
+        for c in cols
+        if c not in named and table.types[c].upper().rstrip("0123456789").endswith("INT")
+    ]
     out: dict[str, str] = {c: "named like an identifier" for c in named}
     if not ints:
         return out

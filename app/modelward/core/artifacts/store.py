@@ -12,6 +12,7 @@ removes what a dead process left and never what a live one is writing.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import io
@@ -35,6 +36,19 @@ FOREIGN_AGE = 24 * 3600.0
 """Seconds after which a temporary entry whose maker cannot be checked (another
 machine on a shared folder, a name from an older ModelWard) counts as left over."""
 _HOST = platform.host_tag()
+_PLACED_RE = re.compile(r"^\.placed-([0-9a-f]{8})-(\d+)-([0-9a-f]{64})$")
+_PLACED: set[Path] = set()
+"""This process's placement markers, removed when it exits normally."""
+
+
+def _drop_markers() -> None:
+    for marker in list(_PLACED):
+        with contextlib.suppress(OSError):
+            marker.unlink()
+    _PLACED.clear()
+
+
+atexit.register(_drop_markers)
 
 
 def temp_prefix(kind: str) -> str:
@@ -141,6 +155,7 @@ class ArtifactStore:
                 os.fsync(fout.fileno())
             digest = h.hexdigest()
             dest = self.path_for(digest)
+            self._mark_placed(digest)  # before the bytes are in place, or found there
             if dest.is_file():
                 os.unlink(tmp)
                 return digest, size, False
@@ -163,6 +178,80 @@ class ArtifactStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+    def _marker(self, sha256: str) -> Path:
+        return self.root / f".placed-{_HOST}-{os.getpid()}-{sha256}"
+
+    def _mark_placed(self, sha256: str) -> None:
+        """Name this process as the placer of ``sha256`` until a record refers to it.
+
+        A process killed between placing bytes and recording what uses them
+        leaves its marker; :meth:`sweep_placed` at the next start removes the
+        bytes if no record refers to them. A normal exit drops the markers.
+        """
+        marker = self._marker(sha256)
+        with contextlib.suppress(OSError):
+            marker.touch()
+            _PLACED.add(marker)
+
+    def settle(self, sha256: str) -> None:
+        """``sha256`` is recorded (or given up): this process's marker for it goes."""
+        marker = self._marker(sha256)
+        _PLACED.discard(marker)
+        with contextlib.suppress(OSError):
+            marker.unlink()
+
+    def _markers(self) -> dict[str, list[tuple[str, int, Path]]]:
+        out: dict[str, list[tuple[str, int, Path]]] = {}
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return out
+        for e in entries:
+            m = _PLACED_RE.match(e.name)
+            if m is not None:
+                out.setdefault(m.group(3), []).append((m.group(1), int(m.group(2)), Path(e.path)))
+        return out
+
+    @staticmethod
+    def _dead(host: str, pid: int) -> bool:
+        return host == _HOST and not platform.process_alive(pid)
+
+    def sweep_placed(self, referenced: Callable[[list[str]], set[str]]) -> list[str]:
+        """Remove artifacts that ended processes placed and no record refers to.
+
+        ``referenced`` gets candidate digests and returns those a record
+        names. An artifact is removed only when every marker of it belongs to
+        an ended process of this machine; it is first moved aside, and put
+        back if a live process marked it meanwhile (it found the bytes there
+        and is about to record them). Returns the digests removed.
+        """
+        markers = self._markers()
+        candidates = [sha for sha, ms in markers.items() if all(self._dead(h, p) for h, p, _ in ms)]
+        if not candidates:
+            return []
+        used = referenced(candidates)
+        removed: list[str] = []
+        for sha in candidates:
+            if sha not in used and self.has(sha):
+                aside = self.root / f"{temp_prefix('incoming')}gone-{sha}"
+                try:
+                    os.replace(self.path_for(sha), aside)
+                except OSError:
+                    continue
+                again = self._markers().get(sha, [])
+                if any(not self._dead(h, p) for h, p, _ in again):
+                    os.replace(aside, self.path_for(sha))  # in use after all
+                    continue
+                with contextlib.suppress(OSError):
+                    os.chmod(aside, 0o600)
+                    os.unlink(aside)
+                removed.append(sha)
+            for h, p, path in markers[sha]:
+                if self._dead(h, p):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+        return removed
 
     def verify(self, sha256: str) -> Path:
         """Return the artifact's path after checking its bytes against ``sha256``."""

@@ -28,7 +28,9 @@ __all__ = [
 
 SPLIT_KINDS = ("holdout", "kfold", "stratified", "time")
 TASKS = ("auto", "classification", "regression")
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
+# Version 1 recipes kept every column as a feature, ids included: read back so, they
+# retrain to the same model.
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,14 @@ class Recipe:
     split, search, seed
         Validation split, optional parameter search, and the random seed used
         for the split, the search and the estimator's ``random_state``.
+    classes
+        The classes the target may hold (classification): a row with any
+        other value refuses the training. Empty: any (up to the
+        ``train_max_classes`` setting).
+    keep_id_columns
+        Keep columns that look like row identifiers (``loan_id``, unique
+        increasing integers) among the features when ``features`` is empty;
+        by default they are left out, with a warning naming them.
 
     Examples
     --------
@@ -133,6 +143,8 @@ class Recipe:
     split: Split = field(default_factory=Split)
     search: Search | None = None
     seed: int = 0
+    classes: tuple[Any, ...] = ()
+    keep_id_columns: bool = False
 
     def check(self) -> None:
         """Raise :class:`InvalidInput` for a recipe that cannot run (before touching data)."""
@@ -144,6 +156,8 @@ class Recipe:
             raise InvalidInput(f"unknown task {self.task!r}: use one of {', '.join(TASKS)}")
         if self.target in self.features:
             raise InvalidInput(f"the target column {self.target!r} cannot also be a feature")
+        if len(set(map(str, self.classes))) != len(self.classes):
+            raise InvalidInput("the declared classes name a class twice")
         self.split.check()
         if self.search is not None:
             self.search.check()
@@ -159,6 +173,8 @@ class Recipe:
         task = self.resolved_task()
         if self.split.kind == "stratified" and task != "classification":
             raise InvalidInput("a stratified split needs a classification target")
+        if self.classes and task != "classification":
+            raise InvalidInput(f"{self.estimator} is a regressor: classes apply to classifiers")
 
     def resolved_task(self) -> str:
         """``classification`` or ``regression``, from the estimator when ``task`` is auto."""
@@ -181,6 +197,7 @@ class Recipe:
         """A JSON-ready dict (``Recipe.from_json`` reads it back)."""
         d = asdict(self)
         d["features"] = list(self.features)
+        d["classes"] = list(self.classes)
         d["recipe_version"] = RECIPE_VERSION
         return json.loads(json.dumps(d, default=_json_default))  # type: ignore[no-any-return]
 
@@ -200,6 +217,8 @@ class Recipe:
             raise InvalidInput(
                 f"the recipe was written by a newer ModelWard (recipe version {version})"
             )
+        if version < 2:
+            d.setdefault("keep_id_columns", True)
         known = {f for f in cls.__dataclass_fields__}
         extra = sorted(set(d) - known)
         if extra:
@@ -212,6 +231,7 @@ class Recipe:
                 split=split,
                 search=search,
                 features=tuple(d.pop("features", ()) or ()),
+                classes=tuple(d.pop("classes", ()) or ()),
                 params=dict(d.pop("params", None) or {}),
                 **d,
             )
@@ -337,6 +357,8 @@ def recipe_from_fields(
     n_iter: int = 10,
     search_folds: int = 3,
     seed: int = 0,
+    classes: str | list[Any] | tuple[Any, ...] = (),
+    keep_id_columns: bool = False,
 ) -> Recipe:
     """Build a :class:`Recipe` from plain fields, as a form or the command line gives them.
 
@@ -361,6 +383,11 @@ def recipe_from_fields(
         Candidates of a random search, and the cross-validation folds of a search.
     seed
         The recipe's random seed.
+    classes
+        The classes the target may hold, as a sequence or one comma-separated
+        string (numbers in it are read as numbers).
+    keep_id_columns
+        Keep id-like columns among the features (see :class:`Recipe`).
 
     Returns
     -------
@@ -384,6 +411,8 @@ def recipe_from_fields(
     if missing:
         raise InvalidInput(f"a training recipe needs {', '.join(missing)}")
     cols = features.split(",") if isinstance(features, str) else list(features)
+    if isinstance(classes, str):
+        classes = [parse_param(f"c={c.strip()}")[1] for c in classes.split(",") if c.strip()]
     return Recipe(
         data=named["data"],
         target=named["target"],
@@ -402,4 +431,6 @@ def recipe_from_fields(
             else None
         ),
         seed=seed,
+        classes=tuple(classes),
+        keep_id_columns=keep_id_columns,
     )

@@ -31,6 +31,8 @@ from modelward.core.compute.recipe import Recipe, resolve_estimator
 from modelward.core.errors import IntegrityError, InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.refs import validate_name
+from modelward.core.settings import load_settings
+from modelward.core.tables import id_like_frame
 
 __all__ = [
     "FitResult",
@@ -79,6 +81,7 @@ class FitResult:
     params: dict[str, Any]
     signature: dict[str, Any]
     search: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class TrainResult:
     timings: dict[str, float]
     reproduced: bool | None = None
     original_metrics: dict[str, float] | None = None
+    warnings: list[str] = field(default_factory=list)
+    """One line each: what the training left out or would not trust (id-like columns)."""
 
     @property
     def ref(self) -> str:
@@ -278,8 +283,81 @@ def _candidates(recipe: Recipe) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- pure fit
+def _class_key(v: Any) -> str:
+    """A class as text, so that ``1``, ``1.0`` and ``"1"`` are the same class."""
+    v = v.item() if hasattr(v, "item") else v
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+def _check_classes(y: Any, recipe: Recipe) -> None:
+    """Refuse a target outside the declared classes, or with more classes than the limit."""
+    import numpy as np  # deferred: start-up cost
+
+    uniq = np.unique(y)
+    if recipe.classes:
+        declared = {_class_key(c) for c in recipe.classes}
+        keys = [k for k in (_class_key(u) for u in uniq) if k not in declared]
+        if keys:
+            first = next(i for i, v in enumerate(y) if _class_key(v) == keys[0]) + 1
+            shown = ", ".join(repr(k) for k in keys[:5]) + (" …" if len(keys) > 5 else "")
+            allowed = ", ".join(repr(_class_key(c)) for c in recipe.classes)
+            raise InvalidInput(
+                f"the target column {recipe.target!r} holds {len(keys)} value(s) outside the "
+                f"declared classes ({allowed}): {shown}, first in row {first}"
+            )
+    limit = int(load_settings().train_max_classes)
+    if len(uniq) > limit:
+        raise InvalidInput(
+            f"the target column {recipe.target!r} has {len(uniq):,} distinct values, more than "
+            f"the limit of {limit} classes (train_max_classes); for a continuous target choose "
+            "a regressor"
+        )
+
+
+def _id_columns(
+    df: Any, recipe: Recipe, features: list[str]
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """Features without the id-like columns (unless kept), the warning, and what was left out."""
+    found = id_like_frame(df[features]) if features else {}
+    if not found:
+        return features, [], {}
+    one = len(found) == 1
+    if one:
+        ((c, why),) = found.items()
+        looks = f"column {c!r} looks like an identifier ({why})"
+    else:
+        names = ", ".join(f"{c!r} ({why})" for c, why in found.items())
+        looks = f"columns {names} look like identifiers"
+    if recipe.features:
+        return (
+            features,
+            [
+                f"{looks}: a model that learns from {'it' if one else 'them'} only "
+                "memorises rows; leave it out of --features"
+            ],
+            {},
+        )
+    if recipe.keep_id_columns:
+        return features, [f"{looks}: kept as feature{'' if one else 's'} (--keep-id-columns)"], {}
+    kept = [c for c in features if c not in found]
+    left_out = {c: f"looks like an identifier ({why})" for c, why in found.items()}
+    return (
+        kept,
+        [
+            f"{looks}: left out of the features; keep {'it' if one else 'them'} with "
+            "--keep-id-columns"
+        ],
+        left_out,
+    )
+
+
 def _prepare(df: Any, recipe: Recipe) -> tuple[Any, Any, str, dict[str, Any]]:
-    """Checks, ordering and feature typing: ``(X, y, task, signature)``."""
+    """Checks, ordering and feature typing: ``(X, y, task, signature)``.
+
+    ``signature["warnings"]`` holds what the checks warn about (id-like columns).
+    """
     import numpy as np  # deferred: start-up cost
 
     task = recipe.resolved_task()
@@ -306,7 +384,10 @@ def _prepare(df: Any, recipe: Recipe) -> tuple[Any, Any, str, dict[str, Any]]:
         features = [c for c in recipe.features if c not in excluded]
     else:
         features = [str(c) for c in df.columns if c not in excluded]
+    features, warned, left_out = _id_columns(df, recipe, features)
     kinds, dropped = _data.column_kinds(df, features, explicit=bool(recipe.features))
+    # Left out, not unknown: validation and intake take files that still carry them.
+    dropped = {**left_out, **dropped}
     if not kinds:
         raise InvalidInput("no usable feature columns: every column is the target or left out")
     X = _data.feature_frame(df, kinds)
@@ -317,6 +398,8 @@ def _prepare(df: Any, recipe: Recipe) -> tuple[Any, Any, str, dict[str, Any]]:
         y = y_series.astype(str).to_numpy(dtype=object)
     else:
         y = y_series.to_numpy()
+    if task == "classification":
+        _check_classes(y, recipe)
     signature: dict[str, Any] = {
         "features": [{"name": c, "kind": k, "dtype": str(df[c].dtype)} for c, k in kinds.items()],
         "target": recipe.target,
@@ -326,6 +409,8 @@ def _prepare(df: Any, recipe: Recipe) -> tuple[Any, Any, str, dict[str, Any]]:
     }
     if task == "classification":
         signature["classes"] = [v.item() if hasattr(v, "item") else v for v in np.unique(y)]
+    if warned:
+        signature["warnings"] = warned
     return X, y, task, signature
 
 
@@ -459,6 +544,7 @@ def fit_recipe(
         params=params,
         signature=signature,
         search=search_log,
+        warnings=list(signature.get("warnings", [])),
     )
 
 
@@ -651,6 +737,8 @@ def _train_job(
                     description=description,
                 )
                 timings["save_s"] = time.perf_counter() - t0
+                for digest in (sha, snap_sha):  # recorded: no longer a crash's leftover
+                    registry.artifacts.settle(digest)
                 v = res.version
                 result = TrainResult(
                     name=v.name,
@@ -664,6 +752,7 @@ def _train_job(
                     data_fingerprint=fingerprint,
                     snapshot_sha256=snap_sha,
                     timings=timings,
+                    warnings=fitted.warnings,
                 )
                 registry.finish_run(
                     run_id,
@@ -674,6 +763,7 @@ def _train_job(
                         "fold_metrics": result.fold_metrics,
                         "search": _json_safe(fitted.search),
                         "timings": timings,
+                        "warnings": fitted.warnings,
                     },
                     version_id=v.id,
                 )

@@ -30,6 +30,7 @@ from modelward.core.intake.result import (
     REFUSED,
     SEEN,
     IntakeResult,
+    flag_summary,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "accept_model_file",
     "check_batch",
     "expected_features",
+    "flag_summary",
     "model_name_for",
     "quarantine",
     "stored_view",

@@ -15,11 +15,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import NotFound, RejectedFile
+from modelward.core.monitoring.profile import NumericProfile
 from modelward.core.monitoring.quality import SchemaMismatch
 from modelward.core.monitoring.service import check_batch as monitor_check
+from modelward.core.monitoring.service import get_profile, stored_kind
 from modelward.core.registry import Registry
-from modelward.core.tables import BadTable, check_signature, open_table, scan_table
+from modelward.core.tables import (
+    BadTable,
+    Table,
+    check_signature,
+    open_table,
+    quote,
+    scan_table,
+)
+
+RANGE_MARGIN = 0.1
+"""How far past the reference's range a value may lie before its row is flagged,
+as a share of that range (``age`` seen from 18 to 80: below 11.8 or above 86.2)."""
+
+_EXAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -27,14 +45,31 @@ class BatchFacts:
     """What the check learned about a batch.
 
     Its columns (DuckDB types) and rows; ``flags`` maps a column to what is
-    readable but implausible in it (``infinite``/``nan`` counts and a ``what``
-    line); ``extra`` lists columns the model does not know that were kept.
+    readable but implausible in it (``infinite``/``nan``/``out_of_range``/
+    ``outside_classes`` counts, ``examples`` and a ``what`` line); ``extra``
+    lists columns the model does not know that were kept. ``flagged_rows``
+    counts the rows with a row-level flag (a feature out of the reference's
+    range by more than :data:`RANGE_MARGIN`, ±inf in a feature, a label
+    outside the trained classes); ``row_mask`` marks them, in file order, so
+    that the champion check leaves them out of its performance figures.
     """
 
     schema: dict[str, str]
     rows: int
     flags: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)
+    flagged_rows: int = 0
+    row_mask: Any = None
+
+
+def _version_of(registry: Registry, model_name: str) -> Any:
+    """The champion, else the latest version; ``None`` when the model has none."""
+    for ref in (f"{model_name}@champion", model_name):
+        try:
+            return registry.resolve(ref)
+        except NotFound:
+            continue
+    return None
 
 
 def expected_signature(registry: Registry, model_name: str) -> dict[str, str | None] | None:
@@ -73,6 +108,7 @@ def _allowed_extra(registry: Registry, model_name: str, options: dict[str, Any])
         except NotFound:
             continue
         out += [str(sig[k]) for k in ("target", "time_column") if sig.get(k)]
+        out += [str(c) for c in sig.get("dropped") or {}]  # left out by the training (ids)
         break
     return out
 
@@ -130,7 +166,130 @@ def check_batch(
     flags = dict(scan.flags)
     for c in extra:
         flags[c] = {"extra": True, "what": "not a column of the model: kept, not monitored"}
-    return BatchFacts(table.types, scan.rows, flags, extra)
+    n_flagged, mask = 0, None
+    if model_name is not None:
+        version = _version_of(registry, model_name)
+        if version is not None:
+            features = [c for c in (expected or {}) if c in table.types]
+            n_flagged, mask = _row_flags(registry, version, table, features, opts, flags)
+    return BatchFacts(table.types, scan.rows, flags, extra, n_flagged, mask)
+
+
+def _label_column(version: Any, table: Table, opts: dict[str, Any]) -> str | None:
+    for c in (opts.get("label_column"), (version.signature or {}).get("target")):
+        if c and str(c) in table.types:
+            return str(c)
+    return None
+
+
+def _classes_sql(column: str, table: Table, classes: list[Any]) -> str:
+    """A condition true where ``column`` holds a label that is none of ``classes``."""
+    q = quote(column)
+    if all(isinstance(c, bool) for c in classes):
+        listed = ", ".join(f"'{str(c).lower()}'" for c in classes)
+        return f"({q} IS NOT NULL AND lower(CAST({q} AS VARCHAR)) NOT IN ({listed}))"
+    if all(isinstance(c, int | float) and not isinstance(c, bool) for c in classes):
+        listed = ", ".join(repr(float(c)) for c in classes)
+        return f"({q} IS NOT NULL AND coalesce(TRY_CAST({q} AS DOUBLE) NOT IN ({listed}), true))"
+    listed = ", ".join("'" + str(c).replace("'", "''") + "'" for c in classes)
+    return f"({q} IS NOT NULL AND CAST({q} AS VARCHAR) NOT IN ({listed}))"
+
+
+def _short(v: Any) -> str:
+    text = repr(v) if isinstance(v, str) else str(v)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _row_flags(
+    registry: Registry,
+    version: Any,
+    table: Table,
+    features: list[str],
+    opts: dict[str, Any],
+    flags: dict[str, dict[str, Any]],
+) -> tuple[int, Any]:
+    """Row-level flags against the model: counts and examples into ``flags``; the row mask.
+
+    A numeric feature is flagged where it is ±inf, or beyond the champion's
+    reference range by more than :data:`RANGE_MARGIN` of that range; the
+    label where it is none of the trained classes.
+    """
+    prof = get_profile(registry, version.id)
+    conds: list[tuple[str, str, str, str]] = []  # (column, key, sql, what)
+    for c in features:
+        if not table.numeric(c):
+            continue
+        d = f"CAST({quote(c)} AS DOUBLE)"
+        conds.append((c, "infinite", f"isinf({d})", "infinite value(s)"))
+        fp = prof.features.get(c) if prof is not None else None
+        if isinstance(fp, NumericProfile) and len(fp.edges) >= 2:
+            lo, hi = float(fp.edges[0]), float(fp.edges[-1])
+            m = RANGE_MARGIN * (hi - lo)
+            conds.append(
+                (
+                    c,
+                    "out_of_range",
+                    f"(isfinite({d}) AND ({d} < {lo - m!r} OR {d} > {hi + m!r}))",
+                    f"value(s) outside the trained range [{lo:g}, {hi:g}] by more than "
+                    f"{RANGE_MARGIN:.0%} of it",
+                )
+            )
+    label = _label_column(version, table, opts)
+    classes = list((version.signature or {}).get("classes") or [])
+    if not classes and prof is not None:
+        kind = stored_kind(prof)  # a logged model's classes are in its profile
+        if kind is not None and kind.kind != "regression":
+            classes = list(kind.classes)
+    if label is not None and classes:
+        shown = ", ".join(_short(c) for c in classes[:10]) + (" …" if len(classes) > 10 else "")
+        conds.append(
+            (
+                label,
+                "outside_classes",
+                _classes_sql(label, table, classes),
+                f"label(s) outside the trained classes ({shown})",
+            )
+        )
+    if not conds:
+        return 0, None
+    con = duck_connect()
+    try:
+        counts = con.sql(
+            "SELECT "
+            + ", ".join(f"count_if(coalesce({sql}, false))" for _, _, sql, _ in conds)
+            + f" FROM {table.source}"
+        ).fetchall()[0]
+        if not any(counts):
+            return 0, None
+        for (col, key, sql, what), n in zip(conds, counts, strict=True):
+            if not n:
+                continue
+            ex = con.sql(
+                f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(col)} AS v, "
+                f"coalesce({sql}, false) AS f FROM {table.source}) WHERE f ORDER BY rn "
+                f"LIMIT {_EXAMPLES}"
+            ).fetchall()
+            examples = [{"row": int(r), "value": _short(v)} for r, v in ex]
+            entry = flags.setdefault(col, {})
+            rows = ", ".join(f"row {e['row']}: {e['value']}" for e in examples)
+            if key in entry:  # ±inf counted by the scan already: add where
+                entry["what"] = f"{entry['what']} ({rows})"
+            else:
+                line = f"{int(n)} {what} ({rows})"
+                entry["what"] = f"{entry['what']}; {line}" if entry.get("what") else line
+            entry[key] = int(n)
+            entry.setdefault("examples", []).extend(examples)
+            entry.setdefault("row_level", []).append(key)
+        either = " OR ".join(f"coalesce({sql}, false)" for _, _, sql, _ in conds)
+        mask = con.sql(f"SELECT ({either}) AS f FROM {table.source}").fetchnumpy()["f"]
+    except duckdb.Error:
+        return 0, None  # the table was read already; a flag is a hint, never a refusal
+    finally:
+        con.close()
+    import numpy as np  # deferred: start-up cost
+
+    arr = np.asarray(mask, dtype=bool)
+    return int(arr.sum()), arr
 
 
 @contextlib.contextmanager
@@ -151,11 +310,14 @@ def monitor_batch(
     name: str,
     schema: dict[str, str],
     options: dict[str, Any] | None = None,
+    exclude: Any = None,
 ) -> dict[str, Any] | None:
     """Check the batch against the champion's reference profile, when there is one.
 
     A batch whose columns or types do not match the reference is refused; a
-    model without a champion or a profile yet is simply not checked.
+    model without a champion or a profile yet is simply not checked. Rows
+    marked in ``exclude`` (the intake's row-level flags) are left out of the
+    performance figures; how many is returned as ``excluded_from_performance``.
 
     Returns
     -------
@@ -181,6 +343,7 @@ def monitor_batch(
                 name=name,
                 id_column=id_col,
                 label_column=label,
+                exclude=exclude,
             )
     except SchemaMismatch as e:
         raise RejectedFile(f"schema mismatch: {e}") from None
@@ -194,6 +357,7 @@ def monitor_batch(
             "drifted": None,
             "verdict": f"not checked against the champion: the model cannot score it ({why})",
             "performance": {},
+            "excluded_from_performance": 0,
             "flags": {},
         }
     except NotFound:
@@ -221,11 +385,14 @@ def monitor_batch(
             }
     if flags:
         verdict += f"; {len(flags)} column(s) flagged"
+    if res.excluded_rows:
+        verdict += f"; {res.excluded_rows:,} flagged row(s) left out of the performance figures"
     return {
         "batch_id": res.batch_id,
         "drift_share": report.drift_share,
         "drifted": report.drifted,
         "verdict": verdict,
         "performance": res.performance,
+        "excluded_from_performance": res.excluded_rows,
         "flags": flags,
     }

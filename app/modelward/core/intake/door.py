@@ -127,6 +127,7 @@ def _refuse(
         sha256=arrival.sha256,
         drop_stored=arrival.created,
     )
+    registry.artifacts.settle(arrival.sha256)
     return IntakeResult(
         kind,
         REFUSED,
@@ -167,6 +168,7 @@ def _unstored_on_error(registry: Registry, arrival: _Arrival) -> Iterator[None]:
         if arrival.created:
             with contextlib.suppress(OSError):
                 registry.artifacts.path_for(arrival.sha256).unlink()
+        registry.artifacts.settle(arrival.sha256)
         raise
 
 
@@ -176,6 +178,7 @@ def _seen(registry: Registry, arrival: _Arrival, seen: SeenFn | None) -> bool:
     if arrival.created:  # stored only to be hashed: nothing refers to it
         with contextlib.suppress(OSError):
             registry.artifacts.path_for(arrival.sha256).unlink()
+    registry.artifacts.settle(arrival.sha256)
     return True
 
 
@@ -282,6 +285,7 @@ def accept_model_file(
         task=task,
         description=description,
     )
+    registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
     if not res.created:
         _duplicate(registry, arrival, "version", res.version.id, res.version.ref)
     progress(1.0, "registered")
@@ -395,6 +399,7 @@ def accept_batch(
                     name=shown,
                     schema=facts.schema,
                     options=dict(options or {}),
+                    exclude=facts.row_mask,
                 )
         except RejectedFile as rej:
             # Readers name the file they read: name the source instead.
@@ -410,7 +415,9 @@ def accept_batch(
         schema=facts.schema,
         source=arrival.source,
         model_name=model_name,
+        flags=_stored_flags(facts.flags, facts.flagged_rows),
     )
+    registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
     if not created:
         _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
     progress(1.0, "recorded")
@@ -425,4 +432,12 @@ def accept_batch(
         schema=facts.schema,
         monitoring=monitoring,
         flags=facts.flags,
+        flagged_rows=facts.flagged_rows,
     )
+
+
+def _stored_flags(flags: dict[str, dict[str, Any]], flagged_rows: int) -> dict[str, Any] | None:
+    """What the dataset's audit event keeps of the flags: counts, examples, the lines."""
+    if not flags:
+        return None
+    return {"flagged_rows": flagged_rows, "columns": flags}

@@ -18,7 +18,32 @@ DUPLICATE = "duplicate"
 SEEN = "seen"
 """The caller's ``seen`` check said it had taken these bytes already: nothing was done."""
 REFUSED = "refused"
+
+_ROW_FLAGS = {
+    "out_of_range": "out of range",
+    "infinite": "infinite",
+    "outside_classes": "outside classes",
+}
 """A check refused the bytes: quarantined with its reason, one ``ingest.rejected`` event."""
+
+
+def flag_summary(flags: dict[str, dict[str, Any]], flagged_rows: int) -> str:
+    """One line on a batch's row-level flags, or ``""`` when no row is flagged.
+
+    Examples
+    --------
+    >>> flag_summary({"age": {"out_of_range": 2, "row_level": ["out_of_range"]}}, 2)
+    '2 flagged (age out of range: 2)'
+    """
+    if not flagged_rows:
+        return ""
+    parts = [
+        f"{col} {_ROW_FLAGS[key]}: {int(f[key]):,}"
+        for col, f in flags.items()
+        for key in f.get("row_level", ())
+        if key in _ROW_FLAGS
+    ]
+    return f"{flagged_rows:,} flagged" + (f" ({', '.join(parts)})" if parts else "")
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,13 @@ class IntakeResult:
     monitoring: dict[str, Any] | None = None
     flags: dict[str, dict[str, Any]] = field(default_factory=dict)
     """For batches: column -> readable but implausible values (counts, ``what``)."""
+    flagged_rows: int = 0
+    """For batches: rows with a row-level flag (left out of the performance figures)."""
+
+    @property
+    def flags_line(self) -> str:
+        """``12 flagged (age out of range: 10, label outside classes: 2)``, or ``""``."""
+        return flag_summary(self.flags, self.flagged_rows)
 
     @property
     def accepted(self) -> bool:

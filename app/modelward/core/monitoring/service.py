@@ -66,6 +66,7 @@ class BatchResult:
     performance: dict[str, dict[str, float]]  # kind (realized/estimated) -> metric -> value
     model_kind: str = BINARY  # binary | multiclass | regression: decides the metric set
     performance_notes: list[str] = field(default_factory=list)  # how estimated, what is undefined
+    excluded_rows: int = 0  # rows flagged at intake, left out of the performance figures
 
     def to_json(self) -> dict[str, Any]:
         d = self.report.to_json()
@@ -76,6 +77,7 @@ class BatchResult:
             performance=self.performance,
             model_kind=self.model_kind,
             performance_notes=self.performance_notes,
+            excluded_rows=self.excluded_rows,
         )
         return d
 
@@ -207,6 +209,7 @@ def check_batch(
     thresholds: str = "auto",
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    exclude: np.ndarray | None = None,
 ) -> BatchResult:
     """Check one batch for a registered version and store the results.
 
@@ -224,6 +227,9 @@ def check_batch(
         Labels in the batch itself: performance is realized, not estimated.
         The metrics are those of the model's kind; ``performance_notes`` of
         the result says how an estimate was made, or why a metric is missing.
+    exclude
+        One boolean per row, in file order: rows the intake flagged as
+        implausible, left out of the performance figures (drift still sees them).
 
     Raises
     ------
@@ -279,11 +285,19 @@ def check_batch(
     notes: list[str] = []
     model_info = _model_info(prof, kind)
     thr = float(model_info.get("threshold", 0.5))
-    if scores.size and label_column:
-        perf["realized"] = realized_metrics(labels, scores, thr, kind=kind, proba=proba)
-        notes += realized_notes(labels, scores, kind, proba is not None)
-    elif scores.size:
-        est, how = estimate_for(kind, scores, proba, model_info, thr)
+    p_scores, p_labels, p_proba = scores, labels, proba
+    excluded = 0
+    if exclude is not None and exclude.shape == scores.shape and exclude.any():
+        keep = ~exclude
+        excluded = int(exclude.sum())
+        p_scores, p_labels = scores[keep], labels[keep]
+        p_proba = proba[keep] if proba is not None else None
+        notes.append(f"{excluded} flagged row(s) left out of the performance figures")
+    if p_scores.size and label_column:
+        perf["realized"] = realized_metrics(p_labels, p_scores, thr, kind=kind, proba=p_proba)
+        notes += realized_notes(p_labels, p_scores, kind, p_proba is not None)
+    elif p_scores.size:
+        est, how = estimate_for(kind, p_scores, p_proba, model_info, thr)
         if est:
             perf["estimated"] = est
         notes.append(how)
@@ -323,7 +337,7 @@ def check_batch(
             ],
         )
         _insert_features(tx, bid, report, counts)
-        _insert_performance(tx, bid, perf, now, len(scores))
+        _insert_performance(tx, bid, perf, now, len(p_scores))
         if scores.size:
             tx.cur.register(
                 "_mw_pred", {"row_id": ids, "score": scores, "label": labels.astype(np.float64)}
@@ -340,10 +354,11 @@ def check_batch(
                 "rows": counts.n_rows,
                 "drift_share": report.drift_share,
                 "drifted": report.drifted,
+                **({"excluded_from_performance": excluded} if excluded else {}),
             },
         )
     progress(1.0, "batch checked")
-    return BatchResult(bid, v.ref, bname, report, perf, kind.kind, notes)
+    return BatchResult(bid, v.ref, bname, report, perf, kind.kind, notes, excluded)
 
 
 def _insert_features(tx: Any, bid: int, report: DriftReport, counts: Any) -> None:

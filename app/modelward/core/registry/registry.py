@@ -32,6 +32,24 @@ log = logging.getLogger(__name__)
 __all__ = ["Registry"]
 
 
+def _referenced(con: duckdb.DuckDBPyConnection, shas: list[str]) -> set[str]:
+    """Which of ``shas`` any text column of any table names (a conservative search)."""
+    cols = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND data_type = 'VARCHAR' AND NOT internal"
+    ).fetchall()
+    found: set[str] = set()
+    for table, col in cols:
+        q = f'"{table}"."{col}"'
+        rows = con.execute(
+            f'SELECT DISTINCT s FROM "{table}", unnest(?::VARCHAR[]) AS u(s) '
+            f"WHERE {q} IS NOT NULL AND contains({q}, s)",
+            [shas],
+        ).fetchall()
+        found.update(r[0] for r in rows)
+    return found
+
+
 class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
     """A ModelWard registry home: ``registry.duckdb``, ``artifacts/``, ``quarantine/``, ``logs/``.
 
@@ -100,6 +118,12 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
             self.leftovers["temp_files"] = self.artifacts.sweep_leftovers()
         except Exception:  # a cleanup must never stop the open
             log.exception("removing crash leftovers from %s failed", self.artifacts.root)
+        try:
+            self.leftovers["orphans"] = self.artifacts.sweep_placed(
+                lambda shas: _referenced(con, shas)
+            )
+        except Exception:
+            log.exception("removing artifacts of ended processes in %s failed", self.home)
         try:
             self.leftovers["interrupted_runs"] = close_dead_runs(con, self.actor)
         except Exception:

@@ -49,7 +49,9 @@ def ingest_batch(
         "rows": rows,
         "model": folder.model_name,
     }
-    detail = f"batch of {rows} rows for {folder.model_name}"
+    detail = f"{rows:,} rows for {folder.model_name}" + (
+        f", {res.flags_line}" if res.flags_line else ""
+    )
     if res.monitoring is not None:
         result["monitoring"] = res.monitoring
         detail += f"; {res.monitoring['verdict']}"

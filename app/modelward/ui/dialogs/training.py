@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -162,6 +163,10 @@ class TrainingDialog(QDialog):
         self.result: dict[str, Any] | None = None
         self.columns: list[str] = []
         self.id_like: set[str] = set()
+        self.id_confirm: QMessageBox | None = None
+        """The open question "use this id-like column as a feature?", if one is asked."""
+        self._confirmed_ids: set[str] = set()
+        self._filling_features = False
         self.task = ""
         """What the target's values allow (``classification``, ``regression`` or ``""``)."""
         self._tasks: dict[str, list[str]] = {
@@ -333,6 +338,7 @@ class TrainingDialog(QDialog):
         self.browse_button.clicked.connect(self._on_browse_clicked)
         self.data_edit.editingFinished.connect(self._on_data_edited)
         self.target_combo.currentTextChanged.connect(self._update_features)
+        self.features_list.itemChanged.connect(self._on_feature_changed)
         self.split_combo.currentTextChanged.connect(self._update_split_fields)
         self.search_kind.currentTextChanged.connect(self._update_split_fields)
         self.train_button.clicked.connect(self.start)
@@ -440,6 +446,7 @@ class TrainingDialog(QDialog):
     def _update_features(self, *_a: object) -> None:
         if getattr(self, "_fresh_features", False):
             unchecked = set(self.id_like)  # a new file: id-like columns start unchecked
+            self._confirmed_ids = set()
             self._fresh_features = False
         else:
             unchecked = {
@@ -448,6 +455,7 @@ class TrainingDialog(QDialog):
                 if self.features_list.item(i).checkState() == Qt.CheckState.Unchecked
             }
         target = self.target_combo.currentText()
+        self._filling_features = True
         self.features_list.clear()
         for c in self.columns:
             if c == target:
@@ -459,8 +467,43 @@ class TrainingDialog(QDialog):
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             it.setCheckState(Qt.CheckState.Unchecked if c in unchecked else Qt.CheckState.Checked)
             self.features_list.addItem(it)
+        self._filling_features = False
         self.task = self._target_tasks.get(target, "")
         self._fill_estimators()
+
+    def _on_feature_changed(self, item: QListWidgetItem) -> None:
+        """Ticking an id-like column asks first: a model that learns ids only memorises rows."""
+        column = str(item.data(COLUMN_ROLE))
+        if (
+            self._filling_features
+            or column not in self.id_like
+            or column in self._confirmed_ids
+            or item.checkState() != Qt.CheckState.Checked
+        ):
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Use an id-like column?",
+            f"“{column}” looks like a row id (unique per row). A model that learns from it "
+            "only memorises the rows it was trained on and does worse on new ones.\n\n"
+            "Use it as a feature anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText("Use it")
+        box.button(QMessageBox.StandardButton.No).setText("Leave it out")
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+                self._confirmed_ids.add(column)
+            else:
+                self.set_feature_checked(column, False)
+            self.id_confirm = None
+
+        box.finished.connect(answered)
+        self.id_confirm = box
+        box.open()
 
     def offered_estimators(self) -> list[str]:
         """The estimators the combo lists for the current target."""
@@ -526,6 +569,8 @@ class TrainingDialog(QDialog):
             raise InvalidInput("check at least one feature column")
         # All checked means "every column", so the recipe stays valid for new columns.
         all_checked = len(features) == len([it for it in items if it.data(COLUMN_ROLE) != time_col])
+        if self.id_confirm is not None:
+            raise InvalidInput("answer whether to use the id-like column first")
         estimator = self.estimator_combo.currentText().strip()
         if not estimator:
             raise InvalidInput("choose an estimator")
@@ -545,6 +590,8 @@ class TrainingDialog(QDialog):
             n_iter=self.search_iter.value(),
             search_folds=self.search_folds.value(),
             seed=self.seed_spin.value(),
+            # A ticked id-like column was confirmed: training keeps it.
+            keep_id_columns=any(f in self.id_like for f in features),
         )
 
     def start(self) -> None:
