@@ -186,7 +186,11 @@ def column_stats(
         out["jensenshannon"] = js_distance(rg, cg)
         out["ks"], out["ks_p"] = ks_from_counts(rc, counts)
         std = prof.stats.get("std") or 0.0
-        w = wasserstein_from_bins(rc, rs, counts, sums if sums is not None else counts * 0.0)
+        # Both samples' mass sits at the reference bin means: the batch's own bin
+        # means would add within-bin noise that the calibrated bound does not know.
+        at_ref = np.divide(rs, rc, out=np.zeros(len(rc)), where=rc > 0)
+        cur_sums = np.where(rc > 0, at_ref * counts, sums if sums is not None else 0.0)
+        w = wasserstein_from_bins(rc, rs, counts, cur_sums)
         out["wasserstein"] = w / std if std > 0 else w
     else:
         out["psi"] = psi(rc, counts)
