@@ -252,13 +252,13 @@ def _drift_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--method",
         choices=["psi", "ks", "wasserstein", "jensenshannon", "chi2"],
-        help="use this method wherever it applies (default: by type and size)",
+        help="use this one statistic wherever it applies (default: the combined lenses)",
     )
     sp.add_argument(
         "--thresholds",
         choices=["auto", "fixed", "reference"],
         default="auto",
-        help="fixed conventions or mean + 3 sigma over reference chunks",
+        help="bounds from the reference (auto, reference) or fixed conventions",
     )
     sp.add_argument("--features", help="columns to monitor, comma-separated (default: all)")
     sp.add_argument("--categorical", help="numeric columns to treat as categorical")

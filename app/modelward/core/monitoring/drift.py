@@ -14,23 +14,38 @@ Numeric columns (reference bins: quantile bins, 100 by default):
   SciPy's asymptotic two-sample one (``kstwo.sf(D, round(n m / (n + m)))``;
   the limiting Kolmogorov distribution when that exceeds 10 000).
 * **Wasserstein** (normalised by the reference standard deviation): the
-  mass of each bin placed at the mean of the values in that bin; exact for
-  discrete data, otherwise off by at most the mean within-bin spread.
+  mass of each bin, in either sample, placed at the mean of the reference's
+  values in that bin (batch values outside the reference range at their own
+  mean); exact for discrete data, otherwise off by at most the mean
+  within-bin spread.
 * **Jensen–Shannon distance** (base 2, 0..1) on the reference deciles.
 
 Categorical columns: **chi-square** homogeneity test of the 2 × k table,
 **PSI** and **Jensen–Shannon** on category frequencies; categories the
 reference never saw are counted in their own cell, not dropped.
 
-Defaults: a p-value test at small samples (``n <= 1000``: KS / chi-square,
-Benjamini–Hochberg corrected across features, α = 0.05), PSI above that (at
-large ``n`` every test rejects for shifts too small to matter; PSI measures
-the size of the shift: ≥ 0.1 amber, ≥ 0.25 red, the banking convention).
-Thresholds of distance methods can instead be derived from the reference's
-own variability: mean + 3σ of the statistic over the reference chunks, each
-compared with the whole reference, rescaled from the chunk size to the
-batch size when the batch is smaller than a chunk (never made tighter than
-the chunks' own variation).
+The default (``combined``) is the same at every batch size, so detection
+has no cliff: each column is judged by several lenses at once,
+
+* numeric: PSI on the deciles, Wasserstein (in reference σ) and
+  Jensen–Shannon; categorical: PSI and Jensen–Shannon, each drifted when
+  above its bound, the larger of its 99.99 % sampling quantile at the
+  batch's size and the reference's own chunk-to-chunk spread (both
+  calibrated once, when the profile is built: see
+  :func:`modelward.core.monitoring.profile.reference_lenses`);
+* the Kolmogorov–Smirnov (numeric) or chi-square (categorical) test, its
+  p-value adjusted across columns (Benjamini–Hochberg by default, α =
+  0.05); it counts when its distance (KS D, total variation) also exceeds
+  the reference's chunk spread, so at large ``n`` it does not flag shifts the
+  reference itself shows between its chunks;
+* the missing rate: Fisher's exact test (p < 1e-4) and a change beyond the
+  reference's chunk spread.
+
+The reason names every lens that fired and by how much. A method given by
+the user judges every column it applies to by that one statistic (p-value
+methods with the correction; PSI by the 0.1 / 0.25 banking convention under
+``thresholds="auto"``; other distances by mean + 3σ over the reference
+chunks), and the report's ``method`` says when a report mixes families.
 """
 
 from __future__ import annotations
@@ -623,14 +638,15 @@ def compare(
     counts
         The batch counted into the profile's bins (:func:`summarize`).
     methods
-        Column -> method, overriding the default choice (``psi``, ``ks``,
+        Column -> method, overriding the default ``combined`` (``psi``, ``ks``,
         ``wasserstein``, ``jensenshannon`` for numeric; ``chi2``, ``psi``,
         ``jensenshannon`` for categorical). The key ``"*"`` applies to every
         column it fits.
     thresholds
-        ``auto`` (PSI fixed, other distances from the reference), ``fixed``
-        (conventions: PSI 0.1, Wasserstein and JS 0.1) or ``reference``
-        (every distance from the reference's chunk variability).
+        ``auto`` (the combined lenses' bounds from the reference; for a
+        user-chosen PSI, the 0.1 / 0.25 convention), ``fixed`` (conventions:
+        PSI 0.1, Wasserstein and JS 0.1) or ``reference`` (every distance from
+        the reference's chunk variability).
     alpha, correction
         Level and multiple-testing correction (``bh``, ``holm``, ``none``)
         of the p-value tests across columns.
