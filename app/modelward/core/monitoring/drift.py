@@ -33,7 +33,8 @@ has no cliff: each column is judged by several lenses at once,
   batch's size and the reference's own chunk-to-chunk spread (both
   calibrated once, when the profile is built: see
   :func:`modelward.core.monitoring.profile.reference_lenses`);
-* the Kolmogorov–Smirnov (numeric) or chi-square (categorical) test, its
+* the Kolmogorov–Smirnov test joined by Welch's test of the means (numeric:
+  the smaller p-value doubled) or the chi-square test (categorical), its
   p-value adjusted across columns (Benjamini–Hochberg by default, α =
   0.05); it counts when its distance (KS D, total variation) also exceeds
   the reference's chunk spread, so at large ``n`` it does not flag shifts the
@@ -226,6 +227,21 @@ def missing_test(ref_missing: int, ref_rows: int, missing: int, rows: int) -> fl
     return float(fisher_exact(table).pvalue)
 
 
+def welch_mean_test(ref_stats: Mapping[str, float], n_ref: int, cur: NumCounts) -> float:
+    """Two-sided p-value of Welch's z-test that the batch mean equals the reference mean."""
+    from scipy.special import ndtr  # deferred: start-up cost
+
+    n = cur.n
+    if n < 2 or n_ref < 2 or "mean" not in ref_stats:
+        return 1.0
+    mean = cur.total / n
+    var = max(cur.total_sq / n - mean * mean, 0.0) * n / (n - 1)
+    se = math.sqrt(var / n + ref_stats.get("std", 0.0) ** 2 / n_ref)
+    if se <= 0 or not math.isfinite(se):
+        return 1.0
+    return float(2.0 * ndtr(-abs(mean - ref_stats["mean"]) / se))
+
+
 def lens_threshold(lenses: Mapping[str, float], lens: str, n: int, n_ref: int) -> float:
     """The bound of one lens for a batch of ``n`` rows (see ``reference_lenses``)."""
     if n <= 0 or n_ref <= 0:
@@ -242,7 +258,7 @@ def choose_method(kind: str, n_current: int) -> tuple[str, str]:
         return COMBINED, (
             f"numeric, n={n_current}: PSI on the reference deciles, Wasserstein (in reference "
             "σ) and Jensen–Shannon, each against its bound from the reference, plus the "
-            "Kolmogorov–Smirnov test (BH-adjusted) and the missing rate"
+            "Kolmogorov–Smirnov and Welch tests (BH-adjusted) and the missing rate"
         )
     return COMBINED, (
         f"categorical, n={n_current}: PSI and Jensen–Shannon on category frequencies, each "
@@ -491,6 +507,12 @@ def _combined_drift(
     stats["missing_threshold"] = miss_floor
     missing_fires = bool(p_miss < LENS_TAIL and delta > miss_floor)
     test = "ks" if numeric else "chi2"
+    test_p = stats[f"{test}_p"]
+    if isinstance(cur, NumCounts):
+        # KS is weak for a pure change of mean; Welch's test of the means (from the
+        # pass's sums) joins it, the smaller p-value doubled (Bonferroni)
+        stats["mean_p"] = welch_mean_test(prof.stats, n_ref, cur)
+        test_p = min(1.0, 2.0 * min(test_p, stats["mean_p"]))
     effect = stats["ks"] if numeric else stats["tvd"]
     floor = 0.0 if fixed else prof.lenses.get("ks_floor" if numeric else "tvd_floor", 0.0)
     unseen = cur.unseen if isinstance(cur, CatCounts) else {}
@@ -500,7 +522,7 @@ def _combined_drift(
         kind=prof.kind,
         method=COMBINED,
         statistic=float("nan"),
-        p_value=stats[f"{test}_p"],
+        p_value=test_p,
         p_adjusted=None,
         threshold=float("nan"),
         threshold_source="",
@@ -513,7 +535,7 @@ def _combined_drift(
         unseen=int(sum(unseen.values())),
         unseen_examples=tuple(top),
     )
-    return _Pending(fd, found, test, stats[f"{test}_p"], effect, floor, fixed, missing_fires)
+    return _Pending(fd, found, test, test_p, effect, floor, fixed, missing_fires)
 
 
 _LENS_LABEL = {
@@ -521,7 +543,7 @@ _LENS_LABEL = {
     "wasserstein": "Wasserstein",
     "jensenshannon": "Jensen–Shannon",
     "missing": "missing-rate change",
-    "ks": "KS",
+    "ks": "KS/Welch",
     "chi2": "chi-square",
 }
 
