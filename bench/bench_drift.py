@@ -272,6 +272,7 @@ def main() -> None:
     ap.add_argument("--rates", action="store_true", help="only the error rates")
     ap.add_argument("--speed", action="store_true", help="only speed and memory")
     ap.add_argument("--whole", action="store_true", help="only the whole-process ratio")
+    ap.add_argument("--batches", type=int, default=200, help="batches per error-rate cell")
     ap.add_argument("--workdir", help="keep generated files here (default: a temp folder)")
     args = ap.parse_args()
     results: dict = {}
@@ -289,7 +290,7 @@ def main() -> None:
                 results[f"speed_{rows}"] = speed(rows, wd, args.repeats)
                 print(json.dumps(results[f"speed_{rows}"]), flush=True)
     if not args.speed:
-        results["rates"] = rates()
+        results["rates"] = rates(n_batches=args.batches)
         print(json.dumps(results["rates"], indent=2))
     _ = resource  # peak memory is measured in a child process
 

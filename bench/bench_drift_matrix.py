@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -154,10 +155,13 @@ def modelward_matrix(cells, nulls) -> tuple[dict, dict]:
 def peer_matrix(tool: str, python: str, jobs: list[dict], workdir: Path) -> list[dict]:
     path = workdir / f"jobs_{tool}.json"
     path.write_text(json.dumps(jobs))
+    # no usage telemetry from either tool (this machine is offline anyway)
+    env = {**os.environ, "NML_DISABLE_USAGE_LOGGING": "1", "DO_NOT_TRACK": "1"}
     out = subprocess.run(
         [python, str(HERE / "_drift_peer_driver.py"), tool, str(path)],
         capture_output=True,
         text=True,
+        env=env,
     )
     if out.returncode != 0:
         raise SystemExit(f"{tool} failed:\n{out.stderr[-3000:]}")
