@@ -1,6 +1,6 @@
 """Evidently or NannyML side of bench_drift_matrix.py; runs in the peer's own virtualenv.
 
-Usage: python _drift_peer_driver.py evidently|nannyml JOBS.json
+Usage: python _drift_peer_driver.py evidently|nannyml JOBS.json [PARTIAL.jsonl]
 JOBS.json holds a list of jobs, each ``{"reference": path, "current": path,
 "numeric": [...], "categorical": [...], "chunk_size": int}`` (Parquet files).
 Prints one JSON list on stdout: per job ``{"drifted": {column: bool}, "seconds": s}``.
@@ -82,10 +82,14 @@ def main() -> None:
     run = {"evidently": evidently_job, "nannyml": nannyml_job}[tool]
     cache: dict[str, Any] = {}
     results = []
-    for job in jobs:
+    partial = len(sys.argv) > 3  # a file that gets one line per finished job
+    for i, job in enumerate(jobs):
         t = time.perf_counter()
         drifted = run(job, cache)
         results.append({"drifted": drifted, "seconds": time.perf_counter() - t})
+        if partial:
+            with open(sys.argv[3], "a") as fh:
+                fh.write(json.dumps({"job": i, **results[-1]}) + "\n")
     print(json.dumps(results))
 
 

@@ -121,6 +121,8 @@ def write(path: Path, t: dict[str, np.ndarray]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if path.exists():  # the data are seeded: a kept work folder is reused
+        return
     pq.write_table(pa.table(t), path)
 
 
@@ -152,13 +154,31 @@ def modelward_matrix(cells, nulls) -> tuple[dict, dict]:
     return det, fa
 
 
+def priority(job: dict, kind: str, n: int) -> int:
+    """Order of the peers' jobs: small shifted batches, the null batches, then the large."""
+    if kind == "null":
+        return 1
+    return 0 if n <= 5000 else (2 if n <= 20_000 else 3)
+
+
+def read_partial(path: Path, n_jobs: int) -> list[dict | None]:
+    """Results a driver wrote one line per finished job (a run stopped early leaves gaps)."""
+    out: list[dict | None] = [None] * n_jobs
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        out[int(r["job"])] = r
+    return out
+
+
 def peer_matrix(tool: str, python: str, jobs: list[dict], workdir: Path) -> list[dict]:
     path = workdir / f"jobs_{tool}.json"
     path.write_text(json.dumps(jobs))
+    partial = workdir / f"partial_{tool}.jsonl"
+    partial.unlink(missing_ok=True)
     # no usage telemetry from either tool (this machine is offline anyway)
     env = {**os.environ, "NML_DISABLE_USAGE_LOGGING": "1", "DO_NOT_TRACK": "1"}
     out = subprocess.run(
-        [python, str(HERE / "_drift_peer_driver.py"), tool, str(path)],
+        [python, str(HERE / "_drift_peer_driver.py"), tool, str(path), str(partial)],
         capture_output=True,
         text=True,
         env=env,
@@ -179,6 +199,16 @@ def main() -> None:
     ap.add_argument("--tools", default="modelward,evidently,nannyml")
     ap.add_argument("--workdir", help="keep the generated files here (default: a temp folder)")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument(
+        "--peer-results",
+        nargs="*",
+        help="tool=FILE: read a driver's (possibly partial) per-job lines instead of running it",
+    )
+    ap.add_argument(
+        "--reuse-modelward",
+        action="store_true",
+        help="reuse ModelWard's verdicts from --peer-cache (only while the code is unchanged)",
+    )
     ap.add_argument(
         "--peer-cache",
         help="keep Evidently's and NannyML's verdicts here and reuse them (the data are seeded)",
@@ -219,6 +249,9 @@ def main() -> None:
             nulls.append((n, ref, batches))
         for j in jobs:
             j.update(numeric=NUMERIC, categorical=CATEGORICAL)
+        order = sorted(range(len(jobs)), key=lambda i: (priority(jobs[i], *keys[i]), i))
+        jobs, keys = [jobs[i] for i in order], [keys[i] for i in order]
+        given = dict(x.split("=", 1) for x in args.peer_results or [])
 
         results: dict = {
             "sizes": list(sizes),
@@ -228,18 +261,36 @@ def main() -> None:
         det: dict[str, dict] = {}
         fa: dict[str, dict] = {}
         secs: dict[str, float] = {}
+        cache = Path(args.peer_cache) if args.peer_cache else None
+        sig = json.dumps([[k, n] for k, n in keys] + [args.seeds])
         if "modelward" in tools:
-            t = time.perf_counter()
-            d, f = modelward_matrix(cells, nulls)
-            secs["modelward"] = time.perf_counter() - t
+            stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
+            mw = stored.get("modelward", {})
+            if args.reuse_modelward and mw.get("sig") == sig:
+                d = {(k, n): v for k, n, v in mw["det"]}
+                f = {int(n): v for n, v in mw["fa"].items()}
+                secs["modelward"] = mw["seconds"]
+            else:
+                t = time.perf_counter()
+                d, f = modelward_matrix(cells, nulls)
+                secs["modelward"] = time.perf_counter() - t
+                if cache:
+                    stored["modelward"] = {
+                        "sig": sig,
+                        "det": [[k, n, v] for (k, n), v in d.items()],
+                        "fa": f,
+                        "seconds": secs["modelward"],
+                    }
+                    cache.write_text(json.dumps(stored))
             det["modelward"], fa["modelward"] = d, f
         for tool in ("evidently", "nannyml"):
             if tool not in tools:
                 continue
-            cache = Path(args.peer_cache) if args.peer_cache else None
             stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
-            sig = json.dumps([[k, n] for k, n in keys] + [args.seeds])
-            if stored.get(tool, {}).get("sig") == sig:
+            if tool in given:
+                res = read_partial(Path(given[tool]), len(jobs))
+                secs[tool] = sum(r["seconds"] for r in res if r)
+            elif stored.get(tool, {}).get("sig") == sig:
                 res, secs[tool] = stored[tool]["results"], stored[tool]["seconds"]
             else:
                 t = time.perf_counter()
@@ -250,6 +301,8 @@ def main() -> None:
                     cache.write_text(json.dumps(stored))
             d, flagged, total = {}, {}, {}
             for (what, n), r in zip(keys, res, strict=True):
+                if r is None:
+                    continue  # the run was stopped before this job
                 if what == "shift":
                     for kind, col in SHIFTS.items():
                         d.setdefault((kind, n), []).append(bool(r["drifted"][col]))
@@ -257,6 +310,9 @@ def main() -> None:
                     flagged[n] = flagged.get(n, 0) + sum(r["drifted"].values())
                     total[n] = total.get(n, 0) + len(r["drifted"])
             det[tool], fa[tool] = d, {n: flagged[n] / total[n] for n in flagged}
+            results.setdefault("null_batches_done", {})[tool] = {
+                n: total[n] // len(NUMERIC + CATEGORICAL) for n in total
+            }
         print_table(det, fa, sizes, args.seeds, tools)
         misses = target_misses(det, sizes)
         print(
@@ -289,7 +345,7 @@ def target_misses(det: dict, sizes) -> list[str]:
     for kind in SHIFTS:
         for n in sizes:
             mw = sum(det["modelward"][(kind, n)])
-            peers = {t: sum(det[t][(kind, n)]) for t in det if t != "modelward"}
+            peers = {t: sum(det[t].get((kind, n), [])) for t in det if t != "modelward"}
             k = len(det["modelward"][(kind, n)])
             need = (2 * k + 2) // 3  # 2 of 3
             if any(v >= need for v in peers.values()) and mw < need:
@@ -298,6 +354,12 @@ def target_misses(det: dict, sizes) -> list[str]:
                     + ", ".join(f"{t} {v}/{k}" for t, v in peers.items())
                 )
     return out
+
+
+def _cell(hits: list[bool] | None, seeds: int) -> str:
+    if not hits:
+        return "–"
+    return str(sum(hits)) if len(hits) == seeds else f"{sum(hits)}/{len(hits)}"
 
 
 def print_table(det: dict, fa: dict, sizes, seeds: int, tools) -> None:
@@ -310,7 +372,7 @@ def print_table(det: dict, fa: dict, sizes, seeds: int, tools) -> None:
     for kind in SHIFTS:
         cells = []
         for n in sizes:
-            cells.append(" / ".join(str(sum(det[t][(kind, n)])) for t in shown))
+            cells.append(" / ".join(_cell(det[t].get((kind, n)), seeds) for t in shown))
         print(f"| {kind} | " + " | ".join(cells) + " |")
     print("\nFalse alarms per column (no shift)\n")
     print("| n | " + " | ".join(shown) + " |")
