@@ -14,8 +14,15 @@ Memory: peak RSS of a fresh process that builds the profile and checks a batch.
 Error rates: batches drawn from the reference distribution (false alarms) and
 batches with known shifts (detection), at two batch sizes.
 
+Whole process (``--whole``): ``modelward drift --reference R --current C``
+as a fresh process, as a ratio to a floor script run in the same loop (a
+fresh process that reads both Parquet files with PyArrow and bins every
+column once: numeric columns into 100 quantile bins of the reference, Arrow
+value counts for categorical ones), rounds interleaved.
+
 Run: ``python bench/bench_drift.py --rows 1000000`` (add ``--rows 10000000``;
-``--rates`` for the error rates only).
+``--rates`` for the error rates only; ``--whole`` for the whole-process ratio
+only).
 """
 
 from __future__ import annotations
@@ -77,6 +84,56 @@ def floor_pass(path: Path, profile) -> float:
             else:
                 b[c].value_counts()
     return time.perf_counter() - t
+
+
+FLOOR_SCRIPT = """
+import sys
+import numpy as np
+import pyarrow.parquet as pq
+import pyarrow.types as pt
+ref, cur = pq.read_table(sys.argv[1]), pq.read_table(sys.argv[2])
+for name in ref.column_names:
+    a, b = ref[name], cur[name]
+    if pt.is_floating(a.type) or pt.is_integer(a.type):
+        x, y = a.to_numpy().astype(float), b.to_numpy().astype(float)
+        e = np.unique(np.quantile(x[:: max(1, len(x) // 200000)], np.linspace(0, 1, 101)))
+        np.bincount(np.searchsorted(e, x), minlength=len(e) + 1)
+        np.bincount(np.searchsorted(e, y), minlength=len(e) + 1)
+    else:
+        a.value_counts()
+        b.value_counts()
+"""
+
+
+def whole_process(rows: int, workdir: Path, repeats: int) -> dict:
+    """``modelward drift`` as a fresh process against the floor script, interleaved."""
+    ref, cur = workdir / f"ref_{rows}.parquet", workdir / f"cur_{rows}.parquet"
+    if not ref.exists():
+        generate(ref, rows, 1)
+        generate(cur, rows, 2)
+    floor_cmd = [sys.executable, "-c", FLOOR_SCRIPT, str(ref), str(cur)]
+    mw_cmd = [sys.executable, "-m", "modelward", "drift", "--reference", str(ref)]
+    mw_cmd += ["--current", str(cur)]
+
+    def run(cmd: list[str]) -> float:
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - t
+
+    pairs = []
+    for _ in range(repeats):
+        f = run(floor_cmd)
+        m = run(mw_cmd)
+        pairs.append((f, m, m / f))
+    a = np.array(pairs)
+    return {
+        "rows": rows,
+        "repeats": repeats,
+        "floor_process_s": round(float(np.median(a[:, 0])), 2),
+        "drift_process_s": round(float(np.median(a[:, 1])), 2),
+        "ratio": round(float(np.median(a[:, 2])), 2),
+        "ratio_range": [round(float(a[:, 2].min()), 2), round(float(a[:, 2].max()), 2)],
+    }
 
 
 def timed(fn) -> float:
@@ -214,9 +271,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rates", action="store_true", help="only the error rates")
     ap.add_argument("--speed", action="store_true", help="only speed and memory")
+    ap.add_argument("--whole", action="store_true", help="only the whole-process ratio")
+    ap.add_argument("--batches", type=int, default=200, help="batches per error-rate cell")
     ap.add_argument("--workdir", help="keep generated files here (default: a temp folder)")
     args = ap.parse_args()
     results: dict = {}
+    if args.whole:
+        with tempfile.TemporaryDirectory() as tmp:
+            wd = Path(args.workdir or tmp)
+            for rows in args.rows or [1_000_000]:
+                results[f"whole_{rows}"] = whole_process(rows, wd, args.repeats)
+                print(json.dumps(results[f"whole_{rows}"]), flush=True)
+        return
     if not args.rates:
         with tempfile.TemporaryDirectory() as tmp:
             wd = Path(args.workdir or tmp)
@@ -224,7 +290,7 @@ def main() -> None:
                 results[f"speed_{rows}"] = speed(rows, wd, args.repeats)
                 print(json.dumps(results[f"speed_{rows}"]), flush=True)
     if not args.speed:
-        results["rates"] = rates()
+        results["rates"] = rates(n_batches=args.batches)
         print(json.dumps(results["rates"], indent=2))
     _ = resource  # peak memory is measured in a child process
 

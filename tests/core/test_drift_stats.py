@@ -98,12 +98,14 @@ def test_multiple_testing_corrections():
         adjust_pvalues(p, "bonferroni-ish")
 
 
-def test_method_choice_by_type_and_size():
-    assert choose_method("numeric", 500)[0] == "ks"
-    assert choose_method("numeric", 5000)[0] == "psi"
-    assert choose_method("categorical", 200)[0] == "chi2"
-    assert choose_method("categorical", 20000)[0] == "psi"
-    assert "1000" in choose_method("numeric", 5000)[1]
+def test_method_is_one_family_at_every_size():
+    # Before issue 15 the method switched from KS/chi-square to PSI alone above
+    # 1000 rows (a cliff in detection); now every size is judged the same way.
+    for n in (200, 500, 1000, 1001, 5000, 1_000_000):
+        assert choose_method("numeric", n)[0] == "combined"
+        assert choose_method("categorical", n)[0] == "combined"
+    why = choose_method("numeric", 5000)[1]
+    assert "PSI" in why and "Wasserstein" in why and "Kolmogorov" in why and "missing" in why
 
 
 def _table(rng: np.random.Generator, n: int, shift: float = 0.0, cat_p=(0.5, 0.3, 0.2)):
@@ -137,9 +139,10 @@ def test_known_drift_flagged(profile, n):
     assert rep.feature("a").drifted and rep.feature("k").drifted
     assert not rep.feature("c").drifted
     f = rep.feature("a")
-    assert f.method == ("ks" if n <= 1000 else "psi")
+    assert f.method == "combined" and rep.method == "combined"
     assert f.n_current == n and f.n_reference == 20000 and f.reason
-    assert (f.p_value is not None) == (f.method == "ks")
+    # the test's p-value is kept at every size, raw and BH-adjusted
+    assert f.p_value is not None and f.p_adjusted is not None
 
 
 def test_unseen_categories_are_counted(profile):
@@ -199,3 +202,166 @@ def test_cbpe_estimates_realized_performance_when_calibrated():
     est, real = estimate_metrics(s, cal), realized_metrics(y, s)
     for k in ("accuracy", "precision", "recall", "f1", "roc_auc"):
         assert est[k] == pytest.approx(real[k], abs=0.02), k
+
+
+# --------------------------------------------------------------------------- issue 15
+def _detections(profile, n: int, seeds: range, **shift) -> int:
+    hits = 0
+    for s in seeds:
+        rep = check_drift(_table(np.random.default_rng(1000 + s), n, **shift), profile)
+        hits += rep.feature("a").drifted
+    return hits
+
+
+def test_no_cliff_between_1000_and_1001_rows(profile):
+    # Before issue 15 a +0.25σ shift went from 10/10 detected at n=1000 to 0/10 at
+    # n=1001, where the method switched to PSI >= 0.1 alone.
+    at_1000 = _detections(profile, 1000, range(10), shift=0.25)
+    at_1001 = _detections(profile, 1001, range(10, 20), shift=0.25)
+    assert at_1000 >= 9 and at_1001 >= 9
+    # and large batches keep seeing it
+    assert _detections(profile, 50_000, range(20, 22), shift=0.25) == 2
+
+
+def test_small_shifts_seen_by_a_lens_at_large_n(profile):
+    # an exponential whose scale grew x1.35 has PSI below 0.1 yet is drift
+    t = _table(np.random.default_rng(30), 20_000)
+    t["c"] = np.random.default_rng(31).exponential(2.7, 20_000)
+    f = check_drift(t, profile).feature("c")
+    assert f.drifted and f.stats["psi"] < 0.1
+    assert "wasserstein" in f.fired
+
+
+def test_missing_rate_change_is_drift(profile):
+    rng = np.random.default_rng(40)
+    t = _table(rng, 5000)
+    t["a"] = np.where(rng.random(5000) < 0.20, np.nan, t["a"])
+    rep = check_drift(t, profile)
+    f = rep.feature("a")
+    assert f.drifted and "missing" in f.fired
+    assert "missing rate 0.0% → 19.4%" in f.reason
+    assert f.stats["missing_rate"] == pytest.approx(0.2, abs=0.02)
+    # the same share of missing values as the reference is not
+    assert not check_drift(_table(rng, 5000), profile).feature("a").drifted
+
+
+def test_missing_rate_from_1_to_20_percent():
+    rng = np.random.default_rng(41)
+    ref = rng.normal(size=20000)
+    ref[rng.random(20000) < 0.01] = np.nan
+    prof = build_profile({"x": ref, "y": rng.normal(size=20000)})
+    for n, rate, want in ((500, 0.20, True), (500, 0.01, False), (100_000, 0.011, False)):
+        x = rng.normal(size=n)
+        x[rng.random(n) < rate] = np.nan
+        f = check_drift({"x": x, "y": rng.normal(size=n)}, prof).feature("x")
+        assert f.drifted is want, (n, rate, f.reason)
+
+
+def test_p_values_are_bh_adjusted_and_drive_the_verdict(profile):
+    rep = check_drift(_table(np.random.default_rng(50), 800, shift=0.3), profile)
+    raw = [f.p_value for f in rep.features]
+    assert all(p is not None for p in raw)
+    adj = stats.false_discovery_control(raw, method="bh")
+    assert [f.p_adjusted for f in rep.features] == pytest.approx(adj)
+    assert "Benjamini" in rep.features[0].threshold_source or "BH" in (
+        rep.features[0].threshold_source
+    )
+
+
+def test_reason_names_the_lens_and_by_how_much(profile):
+    rep = check_drift(_table(np.random.default_rng(60), 5000, shift=0.5), profile)
+    f = rep.feature("a")
+    assert f.drifted and f.lens in ("psi", "wasserstein", "jensenshannon")
+    assert f.reason.startswith("drift seen by ")
+    assert "×)" in f.reason and "KS/Welch p (BH)" in f.reason
+    assert f.statistic >= f.threshold
+    quiet = rep.feature("c")
+    assert not quiet.drifted and quiet.reason.startswith("no lens fired: closest ")
+    assert quiet.threshold_source.startswith("reference: ")
+
+
+def test_one_method_family_per_report_or_said(profile):
+    t = _table(np.random.default_rng(70), 3000)
+    assert check_drift(t, profile).method == "combined"
+    mixed = check_drift(t, profile, methods={"*": "wasserstein"})
+    assert mixed.method.startswith("mixed: wasserstein for a, b, c; combined for k")
+
+
+def test_lenses_are_stored_with_the_profile(profile):
+    from modelward.core.monitoring.profile import ReferenceProfile
+
+    lenses = profile.features["a"].lenses
+    assert {"psi_floor", "wasserstein_floor", "ks_floor", "missing_floor"} <= set(lenses)
+    assert any(k.startswith("psi_null_") for k in lenses)
+    again = ReferenceProfile.from_json(profile.to_json())
+    assert again.features["a"].lenses == pytest.approx(lenses)
+    # a profile stored before the lenses existed gets them when checked
+    doc = profile.to_json()
+    for c in doc["features"]:
+        c.pop("lenses")
+    old = ReferenceProfile.from_json(doc)
+    rep = check_drift(_table(np.random.default_rng(71), 2000), old)
+    assert old.features["a"].lenses == pytest.approx(lenses)
+    assert not rep.feature("a").drifted
+
+
+def test_multivariate_source_says_no_rescaling_when_none(profile):
+    big = check_drift(_table(np.random.default_rng(80), 5000), profile).multivariate
+    assert "widened" not in big["threshold_source"]
+    small = check_drift(_table(np.random.default_rng(81), 300), profile).multivariate
+    assert "widened" in small["threshold_source"]
+
+
+def test_cli_drift_prints_adjusted_p_values_and_reasons(tmp_path):
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    ref = _table(np.random.default_rng(90), 5000)
+    cur = _table(np.random.default_rng(91), 1500, shift=0.5)
+    cur["c"] = np.where(np.random.default_rng(92).random(1500) < 0.2, np.nan, cur["c"])
+    for name, t in (("ref.csv", ref), ("cur.csv", cur)):
+        pacsv.write_csv(pa.table(t), tmp_path / name)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelward",
+            "drift",
+            "--reference",
+            str(tmp_path / "ref.csv"),
+            "--current",
+            str(tmp_path / "cur.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "P (BH)" in out and "LENS" in out
+    assert "method: combined at every size" in out
+    assert "why a: drift seen by" in out and "why c: drift seen by missing rate" in out
+    js = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelward",
+            "drift",
+            "--reference",
+            str(tmp_path / "ref.csv"),
+            "--current",
+            str(tmp_path / "cur.csv"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    doc = __import__("json").loads(js.stdout)
+    a = next(f for f in doc["features"] if f["name"] == "a")
+    line = next(x for x in out.splitlines() if x.startswith("a "))
+    assert f"{a['p_adjusted']:.3g}" in line.split()
+    assert doc["method"] == "combined" and a["fired"]

@@ -107,7 +107,7 @@ def test_page_renders_series(qtbot, window):
     reason = snap.details["reason"][0, 2]
     assert reason and reason in tip.replace("&gt;", ">").replace("&lt;", "<")
     assert "Threshold" in tip and "p-value" in tip and "drifted" in tip
-    assert method in ("ks", "psi", "wasserstein", "jensenshannon")
+    assert method in ("combined", "ks", "psi", "wasserstein", "jensenshannon")
     # the overlay opened on the strongest drift of the latest batch
     assert page.histogram.hist is not None and "a · 2026-03" in page.histogram.caption
     assert "batches" in page.subtitle.text() and "3" in page.subtitle.text()

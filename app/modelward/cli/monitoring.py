@@ -53,15 +53,32 @@ def _refuse_infinite(table: Table, flags: dict[str, Any]) -> None:
 
 
 def drift_text(rep: Any) -> str:
-    """A drift report as a table of columns and the verdict lines under it."""
+    """A drift report as a table of columns and the verdict lines under it.
+
+    The p-value printed is the one the verdict uses (adjusted across columns
+    when a correction is on), and every drifted column says which lens fired.
+    """
+    corr = {"bh": "BH", "holm": "Holm"}.get(rep.correction)
+    p_head = f"P ({corr})" if corr else "P-VALUE"
     rows = []
     for f in rep.features:
-        p = "-" if f.p_value is None else f"{f.p_value:.3g}"
+        pv = f.p_adjusted if f.p_adjusted is not None else f.p_value
+        p = "-" if pv is None else f"{pv:.3g}"
         flag = {"red": "DRIFT", "amber": "drift (amber)"}.get(f.severity, "") if f.drifted else ""
-        rows.append((f.name, f.kind, f.method, f"{f.statistic:.4g}", p, f"{f.threshold:.4g}", flag))
-    out = [
-        table(["FEATURE", "KIND", "METHOD", "STATISTIC", "P-VALUE", "THRESHOLD", "DRIFTED"], rows)
-    ]
+        lens = getattr(f, "lens", "") or f.method
+        rows.append((f.name, f.kind, lens, f"{f.statistic:.4g}", f"{f.threshold:.4g}", p, flag))
+    out = [table(["FEATURE", "KIND", "LENS", "STATISTIC", "THRESHOLD", p_head, "DRIFTED"], rows)]
+    method = getattr(rep, "method", "")
+    if method == "combined":
+        out.append(
+            "\nmethod: combined at every size (PSI, Wasserstein, Jensen–Shannon against "
+            "bounds from the reference; KS / chi-square test; missing rate)"
+        )
+    elif method:
+        out.append(f"\nmethod: {method}")
+    for f in rep.features:
+        if f.drifted and f.reason:
+            out.append(f"why {f.name}: {f.reason}")
     n = sum(f.drifted for f in rep.features)
     verdict = "DRIFTED" if rep.drifted else "no dataset drift"
     out.append(
@@ -70,8 +87,9 @@ def drift_text(rep: Any) -> str:
     )
     if rep.prediction is not None:
         pr = rep.prediction
+        lens = getattr(pr, "lens", "") or pr.method
         out.append(
-            f"prediction drift: {pr.method} {pr.statistic:.4g} ({'drifted' if pr.drifted else 'ok'})"
+            f"prediction drift: {lens} {pr.statistic:.4g} ({'drifted' if pr.drifted else 'ok'})"
         )
     if rep.multivariate:
         mv = rep.multivariate
@@ -234,13 +252,13 @@ def _drift_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--method",
         choices=["psi", "ks", "wasserstein", "jensenshannon", "chi2"],
-        help="use this method wherever it applies (default: by type and size)",
+        help="use this one statistic wherever it applies (default: the combined lenses)",
     )
     sp.add_argument(
         "--thresholds",
         choices=["auto", "fixed", "reference"],
         default="auto",
-        help="fixed conventions or mean + 3 sigma over reference chunks",
+        help="bounds from the reference (auto, reference) or fixed conventions",
     )
     sp.add_argument("--features", help="columns to monitor, comma-separated (default: all)")
     sp.add_argument("--categorical", help="numeric columns to treat as categorical")

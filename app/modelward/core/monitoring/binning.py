@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 
 @dataclass
@@ -216,6 +217,20 @@ def _count_categorical(arr: Any, index: dict[str, int] | None, into: CatCounts) 
                 into.counts[i] += k
 
 
+_BLAS: list[ThreadpoolController] = []
+
+
+def _one_blas_thread() -> Any:
+    """Limit BLAS to one thread: a threaded ``zᵀz`` on a busy machine swings 2× in time.
+
+    The controller (a scan of the loaded libraries) is made once per process;
+    each limit costs microseconds.
+    """
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
+
+
 def moments(batch: Mapping[str, Any], spec: PCASpec) -> Moments:
     """Sum and cross-products of the standardised numeric columns (missing -> mean)."""
     z = np.empty((len(batch[spec.columns[0]]), len(spec.columns)), order="F")
@@ -225,7 +240,9 @@ def moments(batch: Mapping[str, Any], spec: PCASpec) -> Moments:
     bad = ~np.isfinite(z)
     if bad.any():
         z[bad] = 0.0  # a missing value counts as the reference mean
-    return Moments(len(z), z.sum(axis=0), z.T @ z)
+    with _one_blas_thread():
+        zz = z.T @ z
+    return Moments(len(z), z.sum(axis=0), zz)
 
 
 def slice_batch(batch: Mapping[str, Any], start: int, stop: int) -> dict[str, Any]:

@@ -14,23 +14,39 @@ Numeric columns (reference bins: quantile bins, 100 by default):
   SciPy's asymptotic two-sample one (``kstwo.sf(D, round(n m / (n + m)))``;
   the limiting Kolmogorov distribution when that exceeds 10 000).
 * **Wasserstein** (normalised by the reference standard deviation): the
-  mass of each bin placed at the mean of the values in that bin; exact for
-  discrete data, otherwise off by at most the mean within-bin spread.
+  mass of each bin, in either sample, placed at the mean of the reference's
+  values in that bin (batch values outside the reference range at their own
+  mean); exact for discrete data, otherwise off by at most the mean
+  within-bin spread.
 * **Jensen–Shannon distance** (base 2, 0..1) on the reference deciles.
 
 Categorical columns: **chi-square** homogeneity test of the 2 × k table,
 **PSI** and **Jensen–Shannon** on category frequencies; categories the
 reference never saw are counted in their own cell, not dropped.
 
-Defaults: a p-value test at small samples (``n <= 1000``: KS / chi-square,
-Benjamini–Hochberg corrected across features, α = 0.05), PSI above that (at
-large ``n`` every test rejects for shifts too small to matter; PSI measures
-the size of the shift: ≥ 0.1 amber, ≥ 0.25 red, the banking convention).
-Thresholds of distance methods can instead be derived from the reference's
-own variability: mean + 3σ of the statistic over the reference chunks, each
-compared with the whole reference, rescaled from the chunk size to the
-batch size when the batch is smaller than a chunk (never made tighter than
-the chunks' own variation).
+The default (``combined``) is the same at every batch size, so detection
+has no cliff: each column is judged by several lenses at once,
+
+* numeric: PSI on the deciles, Wasserstein (in reference σ) and
+  Jensen–Shannon; categorical: PSI and Jensen–Shannon, each drifted when
+  above its bound, the larger of its 99.99 % sampling quantile at the
+  batch's size and the reference's own chunk-to-chunk spread (both
+  calibrated once, when the profile is built: see
+  :func:`modelward.core.monitoring.profile.reference_lenses`);
+* the Kolmogorov–Smirnov test joined by Welch's test of the means (numeric:
+  the smaller p-value doubled) or the chi-square test (categorical), its
+  p-value adjusted across columns (Benjamini–Hochberg by default, α =
+  0.05); it counts when its distance (KS D, total variation) also exceeds
+  the reference's chunk spread, so at large ``n`` it does not flag shifts the
+  reference itself shows between its chunks;
+* the missing rate: Fisher's exact test (p < 1e-4) and a change beyond the
+  reference's chunk spread.
+
+The reason names every lens that fired and by how much. A method given by
+the user judges every column it applies to by that one statistic (p-value
+methods with the correction; PSI by the 0.1 / 0.25 banking convention under
+``thresholds="auto"``; other distances by mean + 3σ over the reference
+chunks), and the report's ``method`` says when a report mixes families.
 """
 
 from __future__ import annotations
@@ -52,20 +68,27 @@ from modelward.core.monitoring.binning import (
     NumCounts,
 )
 from modelward.core.monitoring.profile import (
+    LENS_TAIL,
+    LINEAR_LENSES,
     CategoricalProfile,
     NumericProfile,
     ReferenceProfile,
     ScoreFn,
+    add_lenses,
     build_profile,
+    decile_starts,
+    null_constant,
 )
 from modelward.core.monitoring.quality import check_schema, quality_of
 from modelward.core.monitoring.source import DEFAULT_BATCH_ROWS, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
+COMBINED = "combined"
 NUMERIC_METHODS = ("psi", "ks", "wasserstein", "jensenshannon")
 CATEGORICAL_METHODS = ("chi2", "psi", "jensenshannon")
 P_VALUE_METHODS = ("ks", "chi2")
-SMALL_SAMPLE = 1000
+NUMERIC_LENSES = ("psi", "wasserstein", "jensenshannon")
+CATEGORICAL_LENSES = ("psi", "jensenshannon")
 PSI_AMBER = 0.1
 PSI_RED = 0.25
 FIXED_DISTANCE = 0.1  # Wasserstein (in reference std) and JS distance
@@ -141,14 +164,6 @@ def chi2_from_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
-def decile_starts(ref_counts: np.ndarray, n_groups: int = 10) -> np.ndarray:
-    """Start indices that merge fine bins into (about) ``n_groups`` equal-mass groups."""
-    cum = np.cumsum(ref_counts) / max(ref_counts.sum(), 1)
-    cuts = np.searchsorted(cum, np.arange(1, n_groups) / n_groups - 1e-12) + 1
-    cuts = cuts[cuts < len(ref_counts)]
-    return np.unique(np.concatenate([[0], cuts]))
-
-
 def adjust_pvalues(p: Sequence[float], method: str = "bh") -> np.ndarray:
     """Benjamini–Hochberg (``bh``) or Holm (``holm``) adjusted p-values (``none`` keeps them)."""
     arr = np.asarray(p, dtype=np.float64)
@@ -187,35 +202,68 @@ def column_stats(
         out["jensenshannon"] = js_distance(rg, cg)
         out["ks"], out["ks_p"] = ks_from_counts(rc, counts)
         std = prof.stats.get("std") or 0.0
-        w = wasserstein_from_bins(rc, rs, counts, sums if sums is not None else counts * 0.0)
+        # Both samples' mass sits at the reference bin means: the batch's own bin
+        # means would add within-bin noise that the calibrated bound does not know.
+        at_ref = np.divide(rs, rc, out=np.zeros(len(rc)), where=rc > 0)
+        cur_sums = np.where(rc > 0, at_ref * counts, sums if sums is not None else 0.0)
+        w = wasserstein_from_bins(rc, rs, counts, cur_sums)
         out["wasserstein"] = w / std if std > 0 else w
     else:
         out["psi"] = psi(rc, counts)
         out["jensenshannon"] = js_distance(rc, counts)
         out["chi2"], out["chi2_p"] = chi2_from_counts(rc, counts)
+        pr, pc = _props(np.asarray(rc, float)), _props(np.asarray(counts, float))
+        out["tvd"] = float(0.5 * np.abs(pr - pc).sum()) if pc.sum() > 0 else float("nan")
     return out
 
 
+def missing_test(ref_missing: int, ref_rows: int, missing: int, rows: int) -> float:
+    """Two-sided p-value of Fisher's exact test that two missing rates are equal."""
+    from scipy.stats import fisher_exact  # deferred: start-up cost
+
+    if ref_rows <= 0 or rows <= 0 or (ref_missing == 0 and missing == 0):
+        return 1.0
+    table = [[missing, rows - missing], [ref_missing, ref_rows - ref_missing]]
+    return float(fisher_exact(table).pvalue)
+
+
+def welch_mean_test(ref_stats: Mapping[str, float], n_ref: int, cur: NumCounts) -> float:
+    """Two-sided p-value of Welch's z-test that the batch mean equals the reference mean."""
+    from scipy.special import ndtr  # deferred: start-up cost
+
+    n = cur.n
+    if n < 2 or n_ref < 2 or "mean" not in ref_stats:
+        return 1.0
+    mean = cur.total / n
+    var = max(cur.total_sq / n - mean * mean, 0.0) * n / (n - 1)
+    se = math.sqrt(var / n + ref_stats.get("std", 0.0) ** 2 / n_ref)
+    if se <= 0 or not math.isfinite(se):
+        return 1.0
+    return float(2.0 * ndtr(-abs(mean - ref_stats["mean"]) / se))
+
+
+def lens_threshold(lenses: Mapping[str, float], lens: str, n: int, n_ref: int) -> float:
+    """The bound of one lens for a batch of ``n`` rows (see ``reference_lenses``)."""
+    if n <= 0 or n_ref <= 0:
+        return float("inf")
+    s = 1.0 / n + 1.0 / n_ref
+    c = null_constant(lenses, lens, n)
+    null = c * (s if lens in LINEAR_LENSES else math.sqrt(s))
+    return max(null, lenses.get(f"{lens}_floor", 0.0))
+
+
 def choose_method(kind: str, n_current: int) -> tuple[str, str]:
-    """The default method for a column, and why."""
+    """The default method for a column, and why (the same at every size)."""
     if kind == "numeric":
-        if n_current <= SMALL_SAMPLE:
-            return "ks", (
-                f"numeric, n={n_current} <= {SMALL_SAMPLE}: the Kolmogorov–Smirnov test keeps "
-                "its power on small samples and gives a p-value"
-            )
-        return "psi", (
-            f"numeric, n={n_current} > {SMALL_SAMPLE}: tests reject for negligible shifts at "
-            "this size; PSI on the reference deciles measures how large the shift is"
+        return COMBINED, (
+            f"numeric, n={n_current}: PSI on the reference deciles, Wasserstein (in reference "
+            "σ) and Jensen–Shannon, each against its bound from the reference, plus the "
+            "Kolmogorov–Smirnov and Welch tests (BH-adjusted) and the missing rate"
         )
-    if n_current <= SMALL_SAMPLE:
-        return "chi2", (
-            f"categorical, n={n_current} <= {SMALL_SAMPLE}: the chi-square test of category "
-            "counts gives a p-value"
-        )
-    return "psi", (
-        f"categorical, n={n_current} > {SMALL_SAMPLE}: PSI on category frequencies measures "
-        "how large the shift is"
+    return COMBINED, (
+        f"categorical, n={n_current}: PSI and Jensen–Shannon on category frequencies, each "
+        "against its bound from the reference, plus the chi-square test (BH-adjusted) and "
+        "the missing rate"
     )
 
 
@@ -283,10 +331,13 @@ class FeatureDrift:
     stats: dict[str, float] = field(default_factory=dict)
     unseen: int = 0
     unseen_examples: tuple[str, ...] = ()
+    lens: str = ""  # the lens ``statistic`` and ``threshold`` belong to (combined method)
+    fired: tuple[str, ...] = ()  # every lens that found drift
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["unseen_examples"] = list(self.unseen_examples)
+        d["fired"] = list(self.fired)
         for k in ("statistic", "p_value", "p_adjusted", "threshold"):
             d[k] = _finite(d[k])
         d["stats"] = {k: _finite(v) for k, v in self.stats.items()}
@@ -314,6 +365,7 @@ class DriftReport:
     prediction: FeatureDrift | None = None
     multivariate: dict[str, Any] | None = None
     quality: Any = None
+    method: str = COMBINED  # the method family of every column, or "mixed: ..."
 
     def feature(self, name: str) -> FeatureDrift:
         for f in self.features:
@@ -328,6 +380,7 @@ class DriftReport:
             "drifted": self.drifted,
             "share_threshold": self.share_threshold,
             "correction": self.correction,
+            "method": self.method,
             "n_reference": self.n_reference,
             "n_current": self.n_current,
             "prediction": self.prediction.to_json() if self.prediction else None,
@@ -340,7 +393,7 @@ def _column_drift(
     prof: NumericProfile | CategoricalProfile,
     cur: NumCounts | CatCounts,
     *,
-    method: str | None,
+    method: str,
     thresholds: str,
     n_reference: int,
     chunk_rows: np.ndarray,
@@ -351,9 +404,7 @@ def _column_drift(
     stats = column_stats(prof, counts, sums)
     reason = ""
     allowed = NUMERIC_METHODS if prof.kind == "numeric" else CATEGORICAL_METHODS
-    if method is None:
-        method, reason = choose_method(prof.kind, n_cur)
-    elif method not in allowed:
+    if method not in allowed:
         raise InvalidInput(
             f"method {method!r} does not apply to {prof.kind} column {prof.name!r}; "
             f"use one of {', '.join(allowed)}"
@@ -408,8 +459,186 @@ def _column_drift(
     return _replace(fd, drifted=drifted, severity=sev), None
 
 
+@dataclass
+class _Pending:
+    """A column judged by the combined method, waiting for its BH-adjusted p-value."""
+
+    fd: FeatureDrift
+    lenses: list[tuple[str, float, float]]  # name, statistic, bound
+    test: str
+    test_p: float
+    effect: float  # the test's distance (KS D, total variation)
+    effect_floor: float
+    fixed: bool
+    missing_fires: bool
+
+
+def _combined_drift(
+    prof: NumericProfile | CategoricalProfile,
+    cur: NumCounts | CatCounts,
+    *,
+    thresholds: str,
+    n_reference_rows: int,
+) -> _Pending:
+    counts = cur.counts if cur.counts is not None else np.zeros(1, dtype=np.int64)
+    n_cur = int(counts.sum())
+    n_ref = int(prof.total_counts.sum())
+    sums = cur.sums if isinstance(cur, NumCounts) else None
+    stats = column_stats(prof, counts, sums)
+    numeric = isinstance(prof, NumericProfile)
+    fixed = thresholds == "fixed"
+    lens_names = NUMERIC_LENSES if numeric else CATEGORICAL_LENSES
+    found: list[tuple[str, float, float]] = []
+    for lens in lens_names:
+        if fixed:
+            thr = PSI_AMBER if lens == "psi" else FIXED_DISTANCE
+        else:
+            thr = lens_threshold(prof.lenses, lens, n_cur, n_ref)
+        stats[f"{lens}_threshold"] = thr
+        found.append((lens, stats[lens], thr))
+    # the missing rate: a significant change larger than the reference's own chunk spread
+    ref_missing, rows = int(prof.missing.sum()), n_cur + int(cur.missing)
+    r_ref = ref_missing / max(n_reference_rows, 1)
+    r_cur = cur.missing / rows if rows else 0.0
+    p_miss = missing_test(ref_missing, n_reference_rows, int(cur.missing), rows)
+    delta = abs(r_cur - r_ref)
+    stats.update(missing_rate=r_cur, reference_missing_rate=r_ref, missing_p=p_miss)
+    miss_floor = prof.lenses.get("missing_floor", 0.0)
+    stats["missing_threshold"] = miss_floor
+    missing_fires = bool(p_miss < LENS_TAIL and delta > miss_floor)
+    test = "ks" if numeric else "chi2"
+    test_p = stats[f"{test}_p"]
+    if isinstance(cur, NumCounts):
+        # KS is weak for a pure change of mean; Welch's test of the means (from the
+        # pass's sums) joins it, the smaller p-value doubled (Bonferroni)
+        stats["mean_p"] = welch_mean_test(prof.stats, n_ref, cur)
+        test_p = min(1.0, 2.0 * min(test_p, stats["mean_p"]))
+    effect = stats["ks"] if numeric else stats["tvd"]
+    floor = 0.0 if fixed else prof.lenses.get("ks_floor" if numeric else "tvd_floor", 0.0)
+    unseen = cur.unseen if isinstance(cur, CatCounts) else {}
+    top = sorted(unseen, key=lambda v: -unseen[v])[:10]
+    fd = FeatureDrift(
+        name=prof.name,
+        kind=prof.kind,
+        method=COMBINED,
+        statistic=float("nan"),
+        p_value=test_p,
+        p_adjusted=None,
+        threshold=float("nan"),
+        threshold_source="",
+        drifted=False,
+        severity="ok",
+        n_reference=n_ref,
+        n_current=n_cur,
+        reason="",
+        stats=stats,
+        unseen=int(sum(unseen.values())),
+        unseen_examples=tuple(top),
+    )
+    return _Pending(fd, found, test, test_p, effect, floor, fixed, missing_fires)
+
+
+_LENS_LABEL = {
+    "psi": "PSI",
+    "wasserstein": "Wasserstein",
+    "jensenshannon": "Jensen–Shannon",
+    "missing": "missing-rate change",
+    "ks": "KS/Welch",
+    "chi2": "chi-square",
+}
+
+
+def _finish_combined(
+    pend: _Pending, p_adj: float, alpha: float, correction: str, n_tests: int
+) -> FeatureDrift:
+    """The verdict of a combined column once its p-value is adjusted."""
+    fd = pend.fd
+    ratios = [
+        (name, stat, thr, (stat / thr) if thr > 0 and math.isfinite(thr) else 0.0)
+        for name, stat, thr in pend.lenses
+        if math.isfinite(stat)
+    ]
+    fired = [r for r in ratios if r[3] >= 1.0 and r[1] > 0]
+    test_fires = bool(math.isfinite(p_adj) and p_adj < alpha and pend.effect > pend.effect_floor)
+    st = fd.stats
+    if pend.missing_fires:
+        fired.append(
+            (
+                "missing",
+                abs(st["missing_rate"] - st["reference_missing_rate"]),
+                st["missing_threshold"],
+                float("inf"),
+            )
+        )
+    names = [r[0] for r in fired] + ([pend.test] if test_fires else [])
+    top = max(ratios, key=lambda r: r[3]) if ratios else None
+    tname = _LENS_LABEL[pend.test]
+    corr = {"bh": "BH", "holm": "Holm", "none": "unadjusted"}[correction]
+    parts = [
+        f"{_LENS_LABEL[n]} {s:.4g} ≥ {t:.4g} ({r:.1f}×)"
+        if n != "missing"
+        else f"missing rate {fd.stats['reference_missing_rate']:.1%} → "
+        f"{fd.stats['missing_rate']:.1%} (Fisher p {fd.stats['missing_p']:.2g})"
+        for n, s, t, r in fired
+    ]
+    if test_fires:
+        parts.append(f"{tname} p ({corr}) {p_adj:.2g} < {alpha:g}")
+    if parts:
+        reason = "drift seen by " + "; ".join(parts)
+    else:
+        reason = "no lens fired"
+        if top is not None:
+            reason += (
+                f": closest {_LENS_LABEL[top[0]]} {top[1]:.4g} of {top[2]:.4g} ({top[3]:.2f}×)"
+            )
+        reason += f"; {tname} p ({corr}) {p_adj:.2g}"
+        if math.isfinite(p_adj) and p_adj < alpha:
+            reason += (
+                f", but its distance {pend.effect:.3g} is within the reference's own chunk "
+                f"spread ({pend.effect_floor:.3g})"
+            )
+    if pend.fixed:
+        source = (
+            f"fixed: PSI ≥ {PSI_AMBER:g}, Wasserstein and Jensen–Shannon ≥ {FIXED_DISTANCE:g} "
+            f"(conventions); {tname} p < α = {alpha:g} after {corr} correction across "
+            f"{n_tests} tests; missing rate by Fisher's test (p < {LENS_TAIL:g})"
+        )
+    else:
+        source = (
+            "reference: each lens's bound is the larger of its 99.99 % sampling quantile at "
+            f"n={fd.n_current} (simulated from the reference's bins) and the reference's "
+            f"chunk-to-chunk spread (mean + 3σ); {tname} p < α = {alpha:g} after {corr} "
+            f"correction across {n_tests} tests; missing rate by Fisher's test "
+            f"(p < {LENS_TAIL:g}) beyond the chunk spread"
+        )
+    lead = max(fired, key=lambda r: r[3]) if fired else top
+    if lead is not None and (fired or not test_fires):
+        lens, stat, thr = lead[0], lead[1], lead[2]
+    else:  # only the test fired (or nothing to show)
+        lens, stat, thr = pend.test, pend.effect, pend.effect_floor
+    severe = any(r[3] >= 2.0 for r in fired) or (test_fires and p_adj < alpha / 100)
+    return _replace(
+        fd,
+        lens=lens,
+        statistic=stat,
+        threshold=thr,
+        p_adjusted=p_adj,
+        threshold_source=source,
+        drifted=bool(names),
+        severity=("red" if severe else "amber") if names else "ok",
+        reason=reason,
+        fired=tuple(names),
+    )
+
+
 def _replace(fd: FeatureDrift, **kw: Any) -> FeatureDrift:
     return dataclasses.replace(fd, **kw)
+
+
+def _method_summary(used: Mapping[str, list[str]]) -> str:
+    if len(used) <= 1:
+        return next(iter(used), COMBINED)
+    return "mixed: " + "; ".join(f"{m} for {', '.join(cols)}" for m, cols in used.items())
 
 
 def compare(
@@ -431,14 +660,15 @@ def compare(
     counts
         The batch counted into the profile's bins (:func:`summarize`).
     methods
-        Column -> method, overriding the default choice (``psi``, ``ks``,
+        Column -> method, overriding the default ``combined`` (``psi``, ``ks``,
         ``wasserstein``, ``jensenshannon`` for numeric; ``chi2``, ``psi``,
         ``jensenshannon`` for categorical). The key ``"*"`` applies to every
         column it fits.
     thresholds
-        ``auto`` (PSI fixed, other distances from the reference), ``fixed``
-        (conventions: PSI 0.1, Wasserstein and JS 0.1) or ``reference``
-        (every distance from the reference's chunk variability).
+        ``auto`` (the combined lenses' bounds from the reference; for a
+        user-chosen PSI, the 0.1 / 0.25 convention), ``fixed`` (conventions:
+        PSI 0.1, Wasserstein and JS 0.1) or ``reference`` (every distance from
+        the reference's chunk variability).
     alpha, correction
         Level and multiple-testing correction (``bh``, ``holm``, ``none``)
         of the p-value tests across columns.
@@ -447,9 +677,12 @@ def compare(
     """
     if thresholds not in ("auto", "fixed", "reference"):
         raise InvalidInput(f"unknown thresholds {thresholds!r}: use auto, fixed or reference")
+    add_lenses(profile)
     methods = dict(methods or {})
     results: list[FeatureDrift] = []
+    pending: dict[int, _Pending] = {}
     pvals: list[tuple[int, float]] = []
+    used: dict[str, list[str]] = {}
     for name, prof in profile.features.items():
         cur = counts.numeric.get(name) if prof.kind == "numeric" else counts.categorical.get(name)
         if cur is None:
@@ -458,6 +691,15 @@ def compare(
         allowed = NUMERIC_METHODS if prof.kind == "numeric" else CATEGORICAL_METHODS
         if name not in methods and wanted not in allowed:
             wanted = None
+        if wanted is None or wanted == COMBINED:
+            pend = _combined_drift(
+                prof, cur, thresholds=thresholds, n_reference_rows=profile.n_rows
+            )
+            pending[len(results)] = pend
+            pvals.append((len(results), pend.test_p))
+            used.setdefault(COMBINED, []).append(name)
+            results.append(pend.fd)
+            continue
         fd, p = _column_drift(
             prof,
             cur,
@@ -466,6 +708,7 @@ def compare(
             n_reference=profile.n_rows,
             chunk_rows=profile.chunk_rows,
         )
+        used.setdefault(wanted, []).append(name)
         if p is not None:
             pvals.append((len(results), p))
         results.append(fd)
@@ -473,6 +716,9 @@ def compare(
         raw = [p if np.isfinite(p) else 1.0 for _, p in pvals]
         adj = adjust_pvalues(raw, correction)
         for (i, _), pa in zip(pvals, adj, strict=True):
+            if i in pending:
+                results[i] = _finish_combined(pending[i], float(pa), alpha, correction, len(pvals))
+                continue
             fd = results[i]
             drifted = bool(pa < alpha)
             results[i] = _replace(
@@ -497,25 +743,34 @@ def compare(
         correction,
         profile.n_rows,
         counts.n_rows,
+        method=_method_summary(used),
     )
     if profile.score is not None and counts.score is not None:
-        fd, p = _column_drift(
-            profile.score,
-            counts.score,
-            method=methods.get("score"),
-            thresholds=thresholds,
-            n_reference=profile.n_rows,
-            chunk_rows=profile.chunk_rows,
-        )
-        if p is not None:
-            fd = _replace(
-                fd,
-                p_adjusted=p,
-                drifted=bool(p < alpha),
-                severity="red" if p < alpha else "ok",
-                threshold=alpha,
-                threshold_source=f"p-value below α = {alpha:g}",
+        wanted = methods.get("score")
+        if wanted is None or wanted == COMBINED:
+            pend = _combined_drift(
+                profile.score, counts.score, thresholds=thresholds, n_reference_rows=profile.n_rows
             )
+            p = pend.test_p if np.isfinite(pend.test_p) else 1.0
+            fd = _finish_combined(pend, p, alpha, "none", 1)
+        else:
+            fd, p = _column_drift(
+                profile.score,
+                counts.score,
+                method=wanted,
+                thresholds=thresholds,
+                n_reference=profile.n_rows,
+                chunk_rows=profile.chunk_rows,
+            )
+            if p is not None:
+                fd = _replace(
+                    fd,
+                    p_adjusted=p,
+                    drifted=bool(p < alpha),
+                    severity="red" if p < alpha else "ok",
+                    threshold=alpha,
+                    threshold_source=f"p-value below α = {alpha:g}",
+                )
         report.prediction = fd
     mv = profile.multivariate
     if mv is not None and counts.moments is not None and counts.moments.n > 0:
@@ -527,9 +782,10 @@ def compare(
             scale = max(math.sqrt(m / counts.moments.n), 1.0)  # never tighter than chunks
             thr = float(ce.mean() + 3 * ce.std(ddof=1) * scale)
             src = (
-                f"reference: mean + 3σ of the error over {len(ce)} reference chunks, "
-                f"σ rescaled from {m:.0f} to {counts.moments.n} rows"
+                f"reference: mean + 3σ of the error over {len(ce)} reference chunks of {m:.0f} rows"
             )
+            if scale > 1.0:
+                src += f", σ widened × {scale:.3g} for a batch of {counts.moments.n} rows"
         report.multivariate = {
             "method": "pca_reconstruction",
             "statistic": err,

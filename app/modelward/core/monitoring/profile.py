@@ -61,6 +61,13 @@ SAMPLE_SIZE = 200_000
 IN_MEMORY_CELLS = 50_000_000
 QUANTILE_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 PCA_VARIANCE = 0.65
+EPS = 1e-4  # floor of a proportion in PSI
+LENS_TAIL = 1e-4  # each lens's sampling bound is its 99.99 % quantile under no drift
+LENS_DRAWS = 200
+# batch sizes the sampling bounds are simulated at; between them the constant is
+# interpolated in log n (small batches of many-category columns have heavier tails)
+LENS_GRID = (100, 400, 2000, 10000)
+LINEAR_LENSES = ("psi",)  # noise ~ 1/n; every other lens ~ 1/sqrt(n)
 
 ScoreFn = Callable[[Mapping[str, Any]], np.ndarray]
 
@@ -76,6 +83,7 @@ class NumericProfile:
     missing: np.ndarray  # (K,) int64
     stats: dict[str, float]
     kind: str = NUMERIC
+    lenses: dict[str, float] = field(default_factory=dict)  # see reference_lenses
 
     @property
     def total_counts(self) -> np.ndarray:
@@ -100,6 +108,7 @@ class CategoricalProfile:
     missing: np.ndarray  # (K,) int64
     stats: dict[str, float]
     kind: str = CATEGORICAL
+    lenses: dict[str, float] = field(default_factory=dict)  # see reference_lenses
 
     @property
     def total_counts(self) -> np.ndarray:
@@ -154,6 +163,7 @@ class ReferenceProfile:
                 "counts": p.counts.tolist(),
                 "missing": p.missing.tolist(),
                 "stats": p.stats,
+                "lenses": p.lenses,
             }
             if isinstance(p, NumericProfile):
                 d["edges"] = p.edges.tolist()
@@ -194,6 +204,8 @@ class ReferenceProfile:
         def col(c: Mapping[str, Any]) -> NumericProfile | CategoricalProfile:
             counts = np.asarray(c["counts"], dtype=np.int64)
             missing = np.asarray(c["missing"], dtype=np.int64)
+            # profiles stored before the lenses existed get them on first use
+            lenses = {str(k): float(v) for k, v in (c.get("lenses") or {}).items()}
             if c["kind"] == NUMERIC:
                 return NumericProfile(
                     c["name"],
@@ -202,9 +214,10 @@ class ReferenceProfile:
                     np.asarray(c["sums"], dtype=np.float64),
                     missing,
                     dict(c["stats"]),
+                    lenses=lenses,
                 )
             return CategoricalProfile(
-                c["name"], list(c["categories"]), counts, missing, dict(c["stats"])
+                c["name"], list(c["categories"]), counts, missing, dict(c["stats"]), lenses=lenses
             )
 
         mv = d.get("multivariate")
@@ -477,11 +490,13 @@ def build_profile(
             )
     chunk_rows = np.diff(bounds)
     prof = ReferenceProfile(n_rows, chunk_rows, feats, source=src.label)
+    add_lenses(prof)
     if pca_spec is not None:
         prof.multivariate = _fit_pca(pca_spec, [p.moments for p in parts])  # type: ignore[misc]
     if scores:
         all_scores = np.concatenate(scores)
         prof.score = score_profile(all_scores, bounds, n_bins)
+        prof.score.lenses = reference_lenses(prof.score, n_rows, chunk_rows)
         proba = proba_fn() if proba_fn is not None else None
         if labels:
             y = np.concatenate(labels)
@@ -595,3 +610,176 @@ def _fit_pca(spec: PCASpec, chunk_moments: list[Moments]) -> PCAProfile:
         float(chunk_errors.mean()),
         chunk_errors,
     )
+
+
+# --------------------------------------------------------------------------- lenses
+def decile_starts(ref_counts: np.ndarray, n_groups: int = 10) -> np.ndarray:
+    """Start indices that merge fine bins into (about) ``n_groups`` equal-mass groups."""
+    cum = np.cumsum(ref_counts) / max(ref_counts.sum(), 1)
+    cuts = np.searchsorted(cum, np.arange(1, n_groups) / n_groups - 1e-12) + 1
+    cuts = cuts[cuts < len(ref_counts)]
+    return np.unique(np.concatenate([[0], cuts]))
+
+
+def _rows_props(c: np.ndarray) -> np.ndarray:
+    tot = c.sum(axis=-1, keepdims=True).astype(np.float64)
+    out: np.ndarray = np.divide(c, tot, out=np.zeros(c.shape), where=tot > 0)
+    return out
+
+
+def lens_values(
+    prof: NumericProfile | CategoricalProfile, cur: np.ndarray, ref: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Every lens of many current count vectors at once (rows of ``cur``) against ``ref``.
+
+    Used to calibrate the lenses (simulated batches, reference chunks); the
+    check itself computes each statistic with SciPy (see
+    :func:`modelward.core.monitoring.drift.column_stats`). Wasserstein here
+    places every bin's mass at the reference bin mean.
+    """
+    from scipy.spatial.distance import jensenshannon  # deferred: start-up cost
+
+    rc = prof.total_counts if ref is None else ref
+    cur = np.atleast_2d(cur)
+    out: dict[str, np.ndarray] = {}
+    if isinstance(prof, NumericProfile):
+        starts = decile_starts(prof.total_counts)
+        rg = np.add.reduceat(rc, starts)
+        cg = np.add.reduceat(cur, starts, axis=1)
+        p, q = _rows_props(rg), _rows_props(cg)
+        pe, qe = np.maximum(p, EPS), np.maximum(q, EPS)
+        out["psi"] = np.sum((qe - pe) * np.log(qe / pe), axis=1)
+        out["jensenshannon"] = np.asarray(
+            jensenshannon(np.broadcast_to(p, q.shape), q, base=2, axis=1)
+        )
+        fr, fc = np.cumsum(_rows_props(rc)), np.cumsum(_rows_props(cur), axis=1)
+        out["ks"] = np.max(np.abs(fc - fr), axis=1)
+        tc, ts = prof.total_counts, prof.total_sums
+        has = tc > 0
+        x = ts[has] / tc[has]
+        gaps = np.diff(x)
+        std = prof.stats.get("std") or 0.0
+        w = np.abs(fc[:, has][:, :-1] - fr[has][:-1]) @ gaps
+        out["wasserstein"] = w / std if std > 0 else w
+    else:
+        p, q = _rows_props(rc), _rows_props(cur)
+        pe, qe = np.maximum(p, EPS), np.maximum(q, EPS)
+        out["psi"] = np.sum((qe - pe) * np.log(qe / pe), axis=1)
+        out["jensenshannon"] = np.asarray(
+            jensenshannon(np.broadcast_to(p, q.shape), q, base=2, axis=1)
+        )
+        out["tvd"] = 0.5 * np.sum(np.abs(q - p), axis=1)
+    return out
+
+
+def _tail_constant(t: np.ndarray, tail: float) -> float:
+    """Upper ``1 - tail`` quantile of ``t`` from a scaled chi-square with its mean and variance.
+
+    A Satterthwaite fit reaches further into the tail than a few hundred
+    draws can, and these statistics are quadratic forms (or close to one).
+    """
+    from scipy.special import chdtri  # deferred: start-up cost
+
+    t = t[np.isfinite(t)]
+    mean, var = float(t.mean()), float(t.var(ddof=1))
+    if mean <= 0 or var <= 0:
+        return float(np.max(t)) if t.size else 0.0
+    g, h = var / (2 * mean), 2 * mean * mean / var
+    return float(max(g * chdtri(h, tail), np.max(t)))
+
+
+def _lognormal_tail(t: np.ndarray, tail: float) -> float:
+    """Upper ``1 - tail`` quantile of ``t`` from a log-normal with its log-mean and log-σ."""
+    from scipy.special import ndtri  # deferred: start-up cost
+
+    t = t[np.isfinite(t) & (t > 0)]
+    if t.size < 3:
+        return float(np.max(t)) if t.size else 0.0
+    lt = np.log(t)
+    return float(max(math.exp(lt.mean() + ndtri(1.0 - tail) * lt.std(ddof=1)), np.max(t)))
+
+
+def reference_lenses(
+    prof: NumericProfile | CategoricalProfile, n_rows: int, chunk_rows: np.ndarray
+) -> dict[str, float]:
+    """Calibrate every drift lens of one column; stored with the profile.
+
+    For each lens two numbers:
+
+    * ``<lens>_null_<n>``: its sampling bound. Batches of ``n`` rows (for
+      each ``n`` in ``LENS_GRID``) drawn from the reference's own bin
+      proportions give the statistic's distribution with no drift; ``c`` is
+      the 99.99 % quantile of ``n·stat`` (PSI) or ``√n·stat`` (the
+      distances), so a batch of ``n`` rows is held to ``c(n) · (1/n +
+      1/N_ref)`` (or its square root), ``c`` interpolated in log n: the bound
+      shrinks smoothly as batches grow, with no size at which the method
+      changes.
+    * ``<lens>_floor``: the reference's own chunk-to-chunk variation, mean +
+      3σ of the statistic of each reference chunk against the whole
+      reference (scaled from "part of the reference" to a fresh batch of a
+      chunk's size). A large batch is never held to a tighter bound than
+      this, so shifts the reference itself shows between its chunks are not
+      drift.
+
+    Plus ``missing_floor`` (the same for the missing rate), ``chunk_rows``
+    and ``n_rows``.
+    """
+    rc = prof.total_counts
+    n_ref = int(rc.sum())
+    out: dict[str, float] = {"n_rows": float(n_rows), "chunk_rows": float(np.mean(chunk_rows))}
+    if n_ref > 0 and len(rc) > 1:
+        rng = np.random.default_rng(20261205)
+        pooled: list[np.ndarray] = []
+        for n_sim in LENS_GRID:
+            # Poisson cells, not a multinomial: the same proportions to well within
+            # the fit's error, at a fraction of the cost on 100 bins
+            sim = rng.poisson(n_sim * rc / n_ref, size=(LENS_DRAWS, len(rc)))
+            for lens, v in lens_values(prof, sim).items():
+                if lens in ("ks", "tvd"):
+                    continue  # the test's own p-value covers sampling
+                if lens == "wasserstein":
+                    pooled.append(v * math.sqrt(n_sim))
+                    continue
+                t = v * n_sim if lens in LINEAR_LENSES else v * v * n_sim
+                c = _tail_constant(t, LENS_TAIL)
+                out[f"{lens}_null_{n_sim}"] = c if lens in LINEAR_LENSES else math.sqrt(c)
+        if pooled:
+            # √n·W barely depends on n, and its tail is heavier than a scaled
+            # chi-square's: a log-normal fit to every draw of the grid (slightly
+            # conservative, measured against 20 000 draws) holds it.
+            c = _lognormal_tail(np.concatenate(pooled), LENS_TAIL)
+            for n_sim in LENS_GRID:
+                out[f"wasserstein_null_{n_sim}"] = c
+    k = prof.counts.shape[0]
+    m = float(np.mean(chunk_rows))
+    denom = 1.0 / m - 1.0 / max(n_rows, 1)
+    if k >= 3 and denom > 0 and n_ref > 0:
+        fresh = (1.0 / m + 1.0 / n_rows) / denom
+        for lens, v in lens_values(prof, prof.counts).items():
+            v = v[np.isfinite(v)]
+            if v.size < 3:
+                continue
+            scale = fresh if lens in LINEAR_LENSES else math.sqrt(fresh)
+            out[f"{lens}_floor"] = float((v.mean() + 3 * v.std(ddof=1)) * scale)
+        rates = prof.missing / np.maximum(np.asarray(chunk_rows, dtype=np.float64), 1)
+        dev = np.abs(rates - prof.missing.sum() / n_rows)
+        out["missing_floor"] = float((dev.mean() + 3 * dev.std(ddof=1)) * math.sqrt(fresh))
+    return out
+
+
+def null_constant(lenses: Mapping[str, float], lens: str, n: int) -> float:
+    """The sampling constant of ``lens`` at ``n`` rows, interpolated in log n on ``LENS_GRID``."""
+    grid = [g for g in LENS_GRID if f"{lens}_null_{g}" in lenses]
+    if not grid:
+        return 0.0
+    vals = [lenses[f"{lens}_null_{g}"] for g in grid]
+    return float(np.interp(math.log(max(n, 1)), np.log(grid), vals))
+
+
+def add_lenses(prof: ReferenceProfile) -> None:
+    """Calibrate the lenses of every column that has none yet (older stored profiles)."""
+    for p in prof.features.values():
+        if not p.lenses:
+            p.lenses = reference_lenses(p, prof.n_rows, prof.chunk_rows)
+    if prof.score is not None and not prof.score.lenses:
+        prof.score.lenses = reference_lenses(prof.score, prof.n_rows, prof.chunk_rows)
