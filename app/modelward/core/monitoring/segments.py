@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from typing import Any
 import numpy as np
 
 from modelward.core.errors import InvalidInput
-from modelward.core.monitoring.source import NUMERIC, TableSource, _connection, quote
+from modelward.core.monitoring.drift import check_drift
+from modelward.core.monitoring.profile import build_profile
+from modelward.core.monitoring.source import NUMERIC, TableSource, _connection, open_source, quote
 
 __all__ = [
     "GAP_THRESHOLDS",
@@ -38,6 +41,7 @@ __all__ = [
     "filtered",
     "group_gaps",
     "prediction_summary",
+    "segment_drift",
     "segments_of",
 ]
 
@@ -370,3 +374,62 @@ def prediction_summary(
             for i, c in zip(idx.tolist(), n.tolist(), strict=True)
         }
     return out
+
+
+# --------------------------------------------------------------------------- two files
+def column_values(src: TableSource, column: str) -> np.ndarray:
+    """All values of one column (the segment column of a batch)."""
+    parts = [
+        b[column]
+        if isinstance(b[column], np.ndarray)
+        else np.asarray(b[column].to_pylist(), dtype=object)
+        for b in src.batches([column])
+    ]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def segment_drift(
+    reference: str | os.PathLike[str] | Mapping[str, Any],
+    current: str | os.PathLike[str] | Mapping[str, Any],
+    column: str,
+    *,
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+    **kw: Any,
+) -> dict[str, Any]:
+    """Drift of each segment of ``column``: the reference's rows of a segment against the current's.
+
+    The segments are those of the current data (:func:`segments_of`); the
+    segment column itself is not compared. ``kw`` goes to
+    :func:`~modelward.core.monitoring.drift.check_drift`.
+
+    Returns
+    -------
+    dict
+        ``{"column", "segments": [{segment, rows, reference_rows, drift_share,
+        drifted, drifted_features}]}``.
+    """
+    ref = open_source(reference, categorical=categorical)
+    cur = open_source(current, categorical=categorical)
+    for src in (ref, cur):
+        if column not in src.kinds:
+            raise InvalidInput(f"{src.label} has no segment column {column!r}")
+    values = column_values(cur, column)
+    ref_values = column_values(ref, column)
+    cols = [c for c in (features or ref.columns) if c != column]
+    out: list[dict[str, Any]] = []
+    for seg in segments_of(column, values, cur.kinds[column]):
+        n, n_ref = int(seg.mask(values).sum()), int(seg.mask(ref_values).sum())
+        entry: dict[str, Any] = {"segment": seg.label, "rows": n, "reference_rows": n_ref}
+        out.append(entry)
+        if min(n, n_ref) < MIN_SEGMENT_ROWS:
+            entry["note"] = f"fewer than {MIN_SEGMENT_ROWS} rows on a side: not measured"
+            continue
+        prof = build_profile(filtered(ref, column, seg), features=cols, categorical=categorical)
+        rep = check_drift(filtered(cur, column, seg), prof, **kw)
+        entry.update(
+            drift_share=rep.drift_share,
+            drifted=rep.drifted,
+            drifted_features=[f.name for f in rep.features if f.drifted],
+        )
+    return {"column": column, "segments": out}
