@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -269,6 +270,19 @@ def _alert_gaps(reg: Any, res: Any) -> list[str]:
     return [f"alert {alert.id}: group gap past its threshold ({what})"]
 
 
+def _warm_model_loader() -> threading.Thread:
+    def run() -> None:
+        # (no warnings.catch_warnings here: it swaps process-wide filters, not thread-safe)
+        with contextlib.suppress(Exception):
+            from modelward.core.artifacts.safeload import warm_loaders
+
+            warm_loaders()
+
+    t = threading.Thread(target=run, name="warm-model-loader", daemon=True)
+    t.start()
+    return t
+
+
 def cmd_monitor(args: argparse.Namespace) -> Result:
     if args.time and args.batch_id is not None and not (args.batch or args.labels):
         reg = open_registry(args)
@@ -288,7 +302,10 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
     flag_lines: list[str] = []
     flags: dict[str, Any] = {}
     if args.batch and not args.reference:
-        # A batch is checked before the heavy imports: a bad file is refused at once.
+        # A batch is checked before the model is loaded: a bad file is refused at once.
+        # The model loader's imports (scikit-learn, skops: seconds) run meanwhile on a
+        # second thread, since the scan runs in DuckDB without the GIL.
+        _warm_model_loader()
         batch = open_table(args.batch, label=str(args.batch))
         extra_lines = _check_batch_columns(reg, args, batch)
         flag_lines, flags = _flag_lines(batch)
@@ -336,7 +353,7 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
             res = service.check_batch(
                 reg,
                 args.ref,
-                args.batch,
+                batch,  # opened and scanned above: not opened again
                 name=args.name,
                 batch_time=args.time,
                 id_column=args.id_column,

@@ -52,6 +52,7 @@ from modelward.core.progress import CancelToken, ProgressFn, check, no_progress,
 if TYPE_CHECKING:
     from modelward.core.domain import ModelVersion
     from modelward.core.registry import Registry
+    from modelward.core.tables import Table
 
 __all__ = [
     "BatchResult",
@@ -224,7 +225,7 @@ def get_profile(reg: Registry, version_id: int) -> ReferenceProfile | None:
 def check_batch(
     reg: Registry,
     ref: str,
-    batch: str | os.PathLike[str] | Mapping[str, Any],
+    batch: str | os.PathLike[str] | Mapping[str, Any] | Table,
     *,
     name: str | None = None,
     batch_time: str | None = None,
@@ -247,7 +248,8 @@ def check_batch(
     reg, ref
         The registry and the version (``NAME@champion``, ``NAME:3``, …).
     batch
-        CSV/Parquet path or column arrays.
+        CSV/Parquet path, column arrays, or a table the caller already opened
+        (:func:`~modelward.core.tables.open_table`; not read again to open it).
     name
         How the batch is shown (default: the file name).
     batch_time
@@ -365,13 +367,13 @@ def check_batch(
     rows_logged = bool(id_column) if log_rows is None else bool(log_rows)
     summary = prediction_summary(scores, kind.kind, kind.classes, thr) if scores.size else {}
     summary["rows_logged"] = rows_logged and bool(scores.size)
-    ids = (
-        np.array(
+    ids = np.empty(0, dtype=object)
+    if rows_logged and id_column:
+        ids = np.array(
             [str(x) for x in np.concatenate(counts.collected[id_column]).tolist()], dtype=object
         )
-        if id_column
-        else np.array([str(i) for i in range(len(scores))], dtype=object)
-    )
+    elif rows_logged:
+        ids = np.arange(len(scores)).astype(str).astype(object)
     bname = name or src.label.replace("\\", "/").rsplit("/", 1)[-1]
     now = utcnow()
     if batch_time:
