@@ -170,6 +170,7 @@ class QtMonitoringChart(QWidget):
         for side in ("left", "bottom"):
             self.item.getAxis(side).enableAutoSIPrefix(False)
         self.plot.setMinimumHeight(170)
+        self._free_title_width()
         lay.addWidget(self.plot)
         self.snapshot: MonitoringSnapshot | None = None
         # Says so on the chart when a series has nothing to draw (never for a value of 0).
@@ -179,6 +180,20 @@ class QtMonitoringChart(QWidget):
         self.empty_note.setStyleSheet(f"color: {c['muted']}; background: transparent;")
         self.empty_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.empty_note.hide()
+
+    def _free_title_width(self) -> None:
+        """A long title must not widen the plot past its panel (pyqtgraph makes the title's
+        width a minimum of the layout, which pushed the heatmap's last columns out of view in
+        a small window); the text is cut at the panel's edges instead."""
+        title = self.item.titleLabel
+        update = title.updateMin
+
+        def update_min() -> None:
+            update()
+            title.setMinimumWidth(0)
+
+        title.updateMin = update_min
+        update_min()
 
     def set_empty_note(self, text: str) -> None:
         """Show ``text`` over the plot area ("" hides it)."""
@@ -796,27 +811,37 @@ class QtGroupChart(QtMonitoringChart):
             ],
             pen=pg.mkPen(None),
         )
-        ticks = [(float(x), f"{g.get('column', '')}={n}") for x, n in zip(xg, names, strict=True)]
-        ticks += [
-            (float(x), f"{sg.get('column', '')}={e['segment']}")
-            for x, e in zip(xs, segs, strict=True)
-        ]
+        ticks = [(float(x), str(n)) for x, n in zip(xg, names, strict=True)]
+        ticks += [(float(x), str(e["segment"])) for x, e in zip(xs, segs, strict=True)]
         self.labels = [t for _x, t in ticks]
         self.item.getAxis("bottom").setTicks([ticks, []])
-        n = max(len(ticks), 1)
-        self.item.setXRange(-0.7, n - 0.3, padding=0)
-        self.item.setYRange(0, 1.25, padding=0)
+        hi = max([float(x) for x, _t in ticks], default=0.0)
+        self.item.getViewBox().disableAutoRange()
+        self.item.setXRange(-0.7, hi + 0.7, padding=0)
+        self.item.setYRange(0, 1.3, padding=0)
         title = "Groups and segments"
-        if snap.groups_batch:
-            title += f" · latest: {snap.groups_batch}"
         self.item.setTitle(title, color=c["text"], size="10pt")
+        parts = []
+        if names:
+            parts.append(f"groups of {g.get('column', '')}")
+        if segs:
+            parts.append(f"segments by {sg.get('column', '')}")
+        self.item.setLabel(
+            "bottom",
+            f"{' · '.join(parts)} · batch {snap.groups_batch}" if ticks else "",
+            color=c["muted"],
+        )
         gaps = g.get("gaps") or {}
         verdicts = []
         for key, gap in gaps.items():
             v = gap.get("value")
             name = key.replace("_", " ")
             shown = "—" if v is None else f"{v:.2f}"
-            verdicts.append(f"{name} {shown}" + (" ⚠ past threshold" if gap.get("crossed") else ""))
+            side = "min" if key.endswith("ratio") else "max"
+            limit = f"{side} {gap.get('threshold')}"
+            verdicts.append(
+                f"{name} {shown} ({limit})" + (" ⚠ past threshold" if gap.get("crossed") else "")
+            )
         self.plot.setToolTip("\n".join(verdicts))
         if not ticks:
             note = g.get("note") or (
@@ -825,11 +850,11 @@ class QtGroupChart(QtMonitoringChart):
             )
             self.set_empty_note(note)
         elif any(gap.get("crossed") for gap in gaps.values()):
-            crossed = [k.replace("_", " ") for k, v in gaps.items() if v.get("crossed")]
+            n_crossed = sum(bool(v.get("crossed")) for v in gaps.values())
             self.set_empty_note("")
             self.item.setTitle(
-                f"{title} · <span style='color:{c['danger']}'>gap past threshold: "
-                f"{html.escape(', '.join(crossed))}</span>",
+                f"Groups and segments · <span style='color:{c['danger']}'>⚠ {n_crossed} "
+                f"gap{'s' if n_crossed != 1 else ''} past threshold</span>",
                 color=c["text"],
                 size="10pt",
             )

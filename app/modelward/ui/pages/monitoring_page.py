@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -166,11 +167,17 @@ class MonitoringPage(QWidget):
         head.addWidget(self.back_button)
         head.addSpacing(8)
         self.title = label("Monitoring", "PageTitle")
-        head.addWidget(self.title)
-        head.addStretch(1)
+        # a long version name is clipped rather than widening the page past a small window
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setMinimumWidth(120)
+        head.addWidget(self.title, 1)
         head.addWidget(label("Version", "Muted"))
         self.version_combo = QComboBox()
         self.version_combo.setMinimumWidth(190)
+        self.version_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.version_combo.setMinimumContentsLength(22)
         self.version_combo.setToolTip("Versions with a reference profile (champion first)")
         self.version_combo.activated.connect(lambda _i: self.show_version(self._combo_ref()))
         head.addWidget(self.version_combo)
