@@ -83,7 +83,9 @@ class Segment:
                 out &= v < self.hi
             return out
         as_text = _as_text(values)
-        return as_text == (self.value if self.value is not None else "(missing)")
+        return np.asarray(
+            as_text == (self.value if self.value is not None else "(missing)"), dtype=bool
+        )
 
 
 def _as_text(values: Any) -> np.ndarray:
