@@ -327,18 +327,23 @@ def test_opens_on_the_champion_marked_in_the_version_list(qtbot, make_main_windo
 
 
 def test_zero_drift_share_is_drawn_and_empty_series_say_so(qtbot, window):
-    page = open_page(qtbot, window)
-    snap = page.snapshot
-    shares = snap.batches["drift_share"]
-    assert shares[0] == 0.0  # the first batches did not drift at all
-    heights = np.asarray(page.drift_share.bars.opts["height"])
-    assert len(heights) == 3 and (heights > 0).all()
-    assert page.drift_share.empty_note.isHidden()
-    # three monthly batches land on three months
     from datetime import UTC, datetime
 
-    months = {datetime.fromtimestamp(float(t), UTC).month for t in snap.times}
+    from modelward.core.monitoring import service
+
+    page = open_page(qtbot, window)
+    # three monthly batches land on three months
+    months = {datetime.fromtimestamp(float(t), UTC).month for t in page.snapshot.times}
     assert months == {1, 2, 3}
+    same, y = _table(600, 1)  # the reference itself: nothing drifted
+    same["y"] = y
+    with qtbot.waitSignal(page.sig_snapshot_shown, timeout=20_000):
+        service.check_batch(window.registry, REF, same, batch_time="2026-04-28", label_column="y")
+    snap = page.snapshot
+    assert snap.n_batches == 4 and snap.batches["drift_share"][-1] == 0.0
+    heights = np.asarray(page.drift_share.bars.opts["height"])
+    assert len(heights) == 4 and (heights > 0).all()  # 0 % is drawn, not left blank
+    assert page.drift_share.empty_note.isHidden()
     # no protected attribute and no segments yet: the chart says so, with the way to get them
     note = page.groups.empty_note
     assert not note.isHidden() and "--protected" in note.text()
