@@ -86,3 +86,54 @@ def test_override_floor():
     with pytest.raises(ValueError, match="never"):
         Allowlist([("subprocess", "Popen")])
     assert Allowlist([("numpy", "clip")]).allows("numpy", "clip")
+
+
+def test_per_pair_rule_agrees_with_the_full_enumeration():
+    """A load decides each named global lazily; it must allow exactly what the full list does."""
+    from modelward.core.artifacts.allowlist import _LazyBase
+
+    full = default_allowlist()
+    lazy = _LazyBase()
+    for pair, obj in full.items():
+        assert lazy.get(pair) is obj, pair
+    # neighbours of allowed names: functions, imported names, unknown modules, test modules
+    for pair in [
+        ("sklearn.tree._classes", "check_is_fitted"),  # a function imported there
+        ("sklearn.tree._classes", "BaseEstimator"),  # a class defined elsewhere
+        ("sklearn.tree._export", "export_graphviz"),
+        ("sklearn.utils._testing", "TempMemmap"),
+        ("sklearn.utils.parallel", "Parallel"),
+        ("sklearn.datasets._base", "load_iris"),
+        ("sklearn.nope", "Thing"),
+        ("sklearn..tree", "Tree"),
+        ("sklearn.tree._tree", "Tree.__init__"),
+        ("sklearn.utils", "np"),
+        ("scipy.io", "loadmat"),
+        ("numpy", "load"),
+        ("os", "system"),
+    ]:
+        assert pair not in full, pair
+        assert lazy.get(pair) is None, pair
+        assert not Allowlist().allows(*pair), pair
+
+
+def test_loading_does_not_enumerate_sklearn(tmp_path):
+    """Building the per-process allowlist imports only the modules a file names."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pickle\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "import numpy as np\n"
+        "m = LogisticRegression().fit(np.array([[0.0],[1.0],[2.0],[3.0]]), [0,0,1,1])\n"
+        "data = pickle.dumps(m)\n"
+        "before = len(sys.modules)\n"
+        "from modelward.core.artifacts.safeload import load_bytes\n"
+        "obj = load_bytes(data, 'pickle')\n"
+        "assert obj.predict([[3.0]])[0] == 1\n"
+        "print(len(sys.modules) - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # the full enumeration imports ~300 more scikit-learn modules
+    assert int(out.stdout.strip()) < 120, out.stdout

@@ -293,3 +293,97 @@ def test_page_shows_the_metrics_of_the_model_kind(qtbot, make_main_window, tmp_p
             page.metric_combo.activated.emit(combo.index("log_loss"))
         assert "Log loss (lower is better)" in page.performance.item.titleLabel.text
     assert f"· {kind}" in page.title.text()
+
+
+def test_opens_on_the_champion_marked_in_the_version_list(qtbot, make_main_window, tmp_path):
+    """tiny:1 has the recent batches, tiny:2 is the champion: the page opens on tiny:2."""
+    from sklearn.linear_model import LogisticRegression
+
+    from modelward import api
+    from modelward.core.monitoring import service
+    from modelward.core.registry import Registry
+
+    reg = Registry(tmp_path / "r", idle_release=0.2)
+    ref, y = _table(400, 1)
+    X = np.column_stack([ref["a"], ref["b"], ref["c"]])
+    for _ in range(2):
+        api.log_model(
+            LogisticRegression().fit(X, y), "tiny", registry=reg, tags={"features": "a,b,c"}
+        )
+    ref["y"] = y
+    for r in ("tiny:1", "tiny:2"):
+        service.profile_version(reg, r, ref, target="y")
+    check(reg, 1, 0.0)
+    reg.set_alias("tiny:2", "champion", "better on the holdout")
+    win = make_main_window(registry=reg)
+    page = win.monitoring_page
+    with qtbot.waitSignal(page.sig_snapshot_shown, timeout=20_000):
+        win.show_monitoring()  # no version chosen
+    assert page.snapshot.ref == "tiny:2"
+    assert page.version_combo.currentData() == "tiny:2"
+    assert "★ champion" in page.version_combo.currentText()
+    assert page.version_combo.itemData(1) == "tiny:1"
+    assert "★" not in page.version_combo.itemText(1)
+
+
+def test_zero_drift_share_is_drawn_and_empty_series_say_so(qtbot, window):
+    from datetime import UTC, datetime
+
+    from modelward.core.monitoring import service
+
+    page = open_page(qtbot, window)
+    # three monthly batches land on three months
+    months = {datetime.fromtimestamp(float(t), UTC).month for t in page.snapshot.times}
+    assert months == {1, 2, 3}
+    same, y = _table(600, 1)  # the reference itself: nothing drifted
+    same["y"] = y
+    with qtbot.waitSignal(page.sig_snapshot_shown, timeout=20_000):
+        service.check_batch(window.registry, REF, same, batch_time="2026-04-28", label_column="y")
+    snap = page.snapshot
+    assert snap.n_batches == 4 and snap.batches["drift_share"][-1] == 0.0
+    heights = np.asarray(page.drift_share.bars.opts["height"])
+    assert len(heights) == 4 and (heights > 0).all()  # 0 % is drawn, not left blank
+    assert page.drift_share.empty_note.isHidden()
+    # no protected attribute and no segments yet: the chart says so, with the way to get them
+    note = page.groups.empty_note
+    assert not note.isHidden() and "--protected" in note.text()
+
+
+def test_group_gaps_and_segments_are_drawn(qtbot, window):
+    from modelward.core.monitoring import service
+    from modelward.core.registry import Registry
+
+    page = open_page(qtbot, window)
+    reg = window.registry
+    batch, y = _table(600, 40)
+    rng = np.random.default_rng(40)
+    batch["y"] = y
+    batch["region"] = np.array(rng.choice(["north", "south"], 600), dtype=object)
+    batch["sex"] = np.where(batch["a"] > 0.3, "f", "m").astype(object)
+    with qtbot.waitSignal(page.sig_snapshot_shown, timeout=20_000):
+        res = service.check_batch(
+            reg,
+            REF,
+            batch,
+            name="2026-04",
+            batch_time="2026-04-28",
+            label_column="y",
+            segment_by="region",
+            protected="sex",
+        )
+    assert isinstance(reg, Registry) and "selection_rate_ratio" in res.groups["crossed"]
+    snap = page.snapshot
+    assert snap.groups_batch == "2026-04" and set(snap.groups["by_group"]) == {"f", "m"}
+    # groups in order, then segments by size
+    assert page.groups.labels[:2] == ["f", "m"] and set(page.groups.labels[2:]) == {
+        "north",
+        "south",
+    }
+    assert page.groups.empty_note.isHidden()
+    assert "⚠" in page.lower_tabs.tabText(1)
+    heights = np.asarray(page.groups.selection.opts["height"])
+    assert heights.tolist() == pytest.approx(
+        [snap.groups["by_group"][k]["selection_rate"] for k in ("f", "m")]
+    )
+    header, rows = page.groups.table()
+    assert header[:3] == ["batch", "attribute", "group"] and len(rows) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -145,7 +146,24 @@ def cmd_drift(args: argparse.Namespace) -> Result:
     ok = not (args.fail_on_drift and rep.drifted)
     doc = rep.to_json()
     doc["flags"] = scan_flags
-    return Result(doc, lines(drift_text(rep), *flags), ok=ok)
+    seg_lines: list[str] = []
+    if args.segment_by:
+        from modelward.core.monitoring.segments import segment_drift  # deferred: start-up cost
+
+        with _quiet_numbers():
+            doc["segments"] = segment_drift(
+                args.reference,
+                args.current,
+                args.segment_by,
+                features=csv(args.features) or None,
+                categorical=csv(args.categorical),
+                methods={"*": args.method} if args.method else None,
+                thresholds=args.thresholds,
+                correction=args.correction,
+                drift_share=args.drift_share,
+            )
+        seg_lines = segments_text(doc["segments"])
+    return Result(doc, lines(drift_text(rep), *seg_lines, *flags), ok=ok)
 
 
 def _check_batch_columns(reg: Any, args: argparse.Namespace, batch: Table) -> list[str]:
@@ -161,14 +179,138 @@ def _check_batch_columns(reg: Any, args: argparse.Namespace, batch: Table) -> li
     else:
         return []
     allowed = [str(x) for x in (sig.get("target"), sig.get("time_column")) if x]
-    allowed += [str(x) for x in (args.id_column, args.label_column) if x]
+    allowed += [
+        str(x)
+        for x in (
+            args.id_column,
+            args.label_column,
+            args.segment_by,
+            args.protected,
+            args.date_column,
+        )
+        if x
+    ]
     extra = check_signature(
         batch, expected, allow_extra=not args.strict_columns, allowed_extra=allowed
     )
     return [f"flag {c}: not a column of the model: kept, not monitored" for c in extra]
 
 
+def segments_text(segs: dict[str, Any]) -> list[str]:
+    """Drift (and performance) per segment as a table."""
+    if not segs or not segs.get("segments"):
+        return []
+    rows = []
+    for e in segs["segments"]:
+        perf = e.get("performance") or {}
+        shown = ", ".join(f"{k} {v:.4f}" for m in perf.values() for k, v in sorted(m.items())[:3])
+        share = e.get("drift_share")
+        rows.append(
+            (
+                str(e["segment"]),
+                f"{e['rows']:,}",
+                "-" if share is None else f"{share:.2f}",
+                ("DRIFTED" if e.get("drifted") else "ok")
+                if share is not None
+                else e.get("note", ""),
+                ", ".join(e.get("drifted_features") or [])[:40],
+                shown,
+            )
+        )
+    return [
+        f"\nsegments by {segs['column']}:",
+        table(
+            ["SEGMENT", "ROWS", "DRIFT SHARE", "VERDICT", "DRIFTED COLUMNS", "PERFORMANCE"], rows
+        ),
+    ]
+
+
+def groups_text(groups: dict[str, Any]) -> list[str]:
+    """Per-group rates of a protected attribute and the gaps against their thresholds."""
+    if not groups:
+        return []
+    if groups.get("note"):
+        return [f"\ngroups by {groups.get('column')}: {groups['note']}"]
+
+    def pct(v: Any) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    rows = [
+        (
+            g,
+            f"{int(m.get('n') or 0):,}",
+            pct(m.get("selection_rate")),
+            pct(m.get("true_positive_rate")),
+            pct(m.get("calibration")),
+        )
+        for g, m in groups.get("by_group", {}).items()
+    ]
+    out = [
+        f"\ngroups by {groups.get('column')} (protected):",
+        table(["GROUP", "ROWS", "SELECTION RATE", "TRUE-POSITIVE RATE", "CALIBRATION"], rows),
+    ]
+    for name, gap in groups.get("gaps", {}).items():
+        side = "minimum" if name.endswith("ratio") else "maximum"
+        verdict = "CROSSED" if gap["crossed"] else "ok"
+        out.append(
+            f"gap {name.replace('_', ' ')}: {pct(gap['value'])} ({side} {gap['threshold']:g}): {verdict}"
+        )
+    return out
+
+
+def _gap_thresholds(text: str | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in csv(text):
+        key, _, value = part.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise InvalidInput(f"--gap-thresholds takes NAME=NUMBER pairs, not {part!r}") from None
+    return out
+
+
+def _alert_gaps(reg: Any, res: Any) -> list[str]:
+    """One alert per batch whose group gaps crossed a threshold."""
+    crossed = res.groups.get("crossed") or []
+    if not crossed:
+        return []
+    from modelward.core.policies.alerts import raise_alert
+
+    gaps = {k: res.groups["gaps"][k] for k in crossed}
+    what = ", ".join(f"{k.replace('_', ' ')} {v['value']:.3f}" for k, v in gaps.items())
+    alert = raise_alert(
+        reg,
+        res.version_ref.split(":")[0].split("@")[0],
+        "group-gap",
+        f"batch {res.name}: groups of {res.groups.get('column')} differ past the threshold ({what})",
+        numbers={"batch_id": res.batch_id, "version": res.version_ref, "gaps": gaps},
+    )
+    return [f"alert {alert.id}: group gap past its threshold ({what})"]
+
+
+def _warm_model_loader() -> threading.Thread:
+    def run() -> None:
+        # (no warnings.catch_warnings here: it swaps process-wide filters, not thread-safe)
+        with contextlib.suppress(Exception):
+            from modelward.core.artifacts.safeload import warm_loaders
+
+            warm_loaders()
+
+    t = threading.Thread(target=run, name="warm-model-loader", daemon=True)
+    t.start()
+    return t
+
+
 def cmd_monitor(args: argparse.Namespace) -> Result:
+    if args.time and args.batch_id is not None and not (args.batch or args.labels):
+        reg = open_registry(args)
+        from modelward.core.monitoring import service  # deferred: start-up cost
+
+        when = service.set_data_time(reg, args.batch_id, args.time)
+        return Result(
+            {"batch_id": args.batch_id, "data_time": when},
+            lines(f"batch {args.batch_id}: data time set to {when}"),
+        )
     if not (args.reference or args.batch or args.labels):
         raise InvalidInput("nothing to do: give --batch PATH, --reference PATH or --labels PATH")
     if args.labels and (args.batch_id is None or not args.id_column or not args.label_column):
@@ -178,7 +320,10 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
     flag_lines: list[str] = []
     flags: dict[str, Any] = {}
     if args.batch and not args.reference:
-        # A batch is checked before the heavy imports: a bad file is refused at once.
+        # A batch is checked before the model is loaded: a bad file is refused at once.
+        # The model loader's imports (scikit-learn, skops: seconds) run meanwhile on a
+        # second thread, since the scan runs in DuckDB without the GIL.
+        _warm_model_loader()
         batch = open_table(args.batch, label=str(args.batch))
         extra_lines = _check_batch_columns(reg, args, batch)
         flag_lines, flags = _flag_lines(batch)
@@ -198,6 +343,7 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
             features=csv(args.features) or None,
             categorical=csv(args.categorical),
             exclude=csv(args.exclude),
+            protected=args.protected,
         )
         out["profile"] = {"rows": prof.n_rows, "features": list(prof.features)}
         text.append(f"profiled {prof.n_rows:,} reference rows, {len(prof.features)} columns")
@@ -225,13 +371,18 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
             res = service.check_batch(
                 reg,
                 args.ref,
-                args.batch,
+                batch,  # opened and scanned above: not opened again
                 name=args.name,
                 batch_time=args.time,
                 id_column=args.id_column,
                 label_column=args.label_column,
                 methods={"*": args.method} if args.method else None,
                 thresholds=args.thresholds,
+                segment_by=args.segment_by,
+                protected=args.protected,
+                gap_thresholds=_gap_thresholds(args.gap_thresholds),
+                date_column=args.date_column,
+                log_rows=True if args.log_rows else None,
             )
         out.update(res.to_json())
         out["flags"] = flags
@@ -245,6 +396,10 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
                 f"{kind} performance: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(m.items()))
             )
         text.extend(f"note: {note}" for note in res.performance_notes)
+        text.append(f"data time: {res.data_time} (from {res.data_time_source})")
+        text.extend(segments_text(res.segments))
+        text.extend(groups_text(res.groups))
+        text.extend(_alert_gaps(reg, res))
     return Result(out, lines(*text))
 
 
@@ -280,6 +435,7 @@ def add_parsers(sub: Any) -> None:
         help="share of drifted columns that makes the data set drifted",
     )
     sp.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the data set drifted")
+    sp.add_argument("--segment-by", metavar="COLUMN", help="also drift per value/band of COLUMN")
     sp.add_argument(
         "--allow-extra",
         action="store_true",
@@ -295,7 +451,32 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--target", help="label column of the reference (calibration, performance)")
     sp.add_argument("--exclude", help="reference columns not to monitor (ids), comma-separated")
     sp.add_argument("--name", help="batch name (default: the file name)")
-    sp.add_argument("--time", help="batch time, ISO 8601 (default: now)")
+    sp.add_argument(
+        "--data-time",
+        "--time",
+        dest="time",
+        help="when the batch's rows happened, ISO 8601 (default: a date in the file name, "
+        "then a date column, then now); with --batch-id alone: change a checked batch's",
+    )
+    sp.add_argument("--date-column", help="the batch's date column (its earliest date)")
+    sp.add_argument(
+        "--segment-by", metavar="COLUMN", help="drift and performance per value/band of COLUMN"
+    )
+    sp.add_argument(
+        "--protected",
+        metavar="COLUMN",
+        help="protected attribute: gaps between its groups (with --reference: kept for later batches)",
+    )
+    sp.add_argument(
+        "--gap-thresholds",
+        metavar="NAME=X,...",
+        help="selection_rate_ratio (min, 0.8), tpr_difference and calibration_difference (max, 0.1)",
+    )
+    sp.add_argument(
+        "--log-rows",
+        action="store_true",
+        help="store every row's prediction (default: a summary; rows are kept with --id-column)",
+    )
     sp.add_argument("--id-column", help="row ids, kept so late labels can be joined")
     sp.add_argument("--label-column", help="labels in the batch, or in --labels")
     sp.add_argument("--labels", metavar="PATH", help="late labels for --batch-id, joined by id")

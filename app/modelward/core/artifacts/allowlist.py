@@ -24,13 +24,20 @@ What is allowed:
 - ``copyreg._reconstructor`` and a few builtin containers.
 
 Nothing here can open a file, import a module by name, evaluate code or load
-another pickle. The sets are built once per process (about half a second).
+another pickle.
+
+A load does not enumerate scikit-learn (that imports ~300 modules, seconds
+per process): :class:`Allowlist` applies the same rule to each global a file
+actually names, importing only that one scikit-learn module, and keeps the
+verdict for the rest of the process. :func:`default_allowlist` still builds
+the whole enumeration (tests prove the per-name rule agrees with it).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import os
 import pkgutil
 import types
 import warnings
@@ -277,9 +284,6 @@ def default_allowlist() -> dict[Pair, Any]:
         ``{(module, qualname): object}``. Built once per process from the
         installed scikit-learn, numpy and scipy.
     """
-    import numpy as np  # deferred: start-up cost
-    import scipy.sparse  # deferred: start-up cost
-
     allowed: dict[Pair, Any] = {}
     for mod in _sklearn_modules():
         for attr, value in vars(mod).items():
@@ -296,6 +300,97 @@ def default_allowlist() -> dict[Pair, Any]:
                 if key not in _SKLEARN_DENIED:
                     allowed[key] = value
     allowed.update(_scorer_functions())
+    allowed.update(_fixed_allowlist())
+    allowed.update(_sparse_allowlist())
+    return allowed
+
+
+def never_allowed(module: str, name: str) -> bool:
+    """``True`` for globals no reviewer override can allow."""
+    if module == "builtins" or module == "__builtin__":
+        return name in NEVER_BUILTINS or name.startswith("_")
+    return any(module == m or module.startswith(m + ".") for m in NEVER_MODULES) and (
+        (module, name) not in _NUMPY_FUNCS  # joblib.numpy_pickle.NumpyArrayWrapper
+    )
+
+
+def parse_global(text: str) -> Pair:
+    """``"module:qualname"`` or ``"module.qualname"`` (split at the last dot) into a pair."""
+    if ":" in text:
+        module, _, name = text.partition(":")
+    else:
+        module, _, name = text.rpartition(".")
+    module, name = module.strip(), name.strip()
+    if not module or not name:
+        raise ValueError(f"not a global name: {text!r} (use module:name)")
+    return module, name
+
+
+def _sklearn_pair(module: str, name: str) -> Any:
+    """The object behind an allowed scikit-learn global, or ``None``.
+
+    The same rule as :func:`default_allowlist`, for one pair: a class defined
+    in that very (non-test) scikit-learn module, a Cython pickle helper of
+    it, or a metric function behind a named scorer. Only a module inside the
+    installed scikit-learn package is imported, never a name from elsewhere.
+    """
+    if not _sklearn_module_ok(module) or (module, name) in _SKLEARN_DENIED:
+        return None
+    if not all(p.isidentifier() for p in module.split(".")):
+        return None
+    import sklearn  # deferred: start-up cost
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mod = importlib.import_module(module)
+    except Exception:  # no such module, or an optional dependency is missing
+        return None
+    root = os.path.dirname(os.path.abspath(sklearn.__file__))
+    where = getattr(mod, "__file__", None)
+    if (
+        mod.__name__ != module
+        or not isinstance(where, str)
+        or os.path.commonpath([root, os.path.abspath(where)]) != root
+    ):
+        return None
+    members = vars(mod)
+    if "." not in name:
+        value = members.get(name)
+        if isinstance(value, type):
+            ok = value.__module__ == module and value.__qualname__ == name
+            if ok:
+                return value
+        if (
+            value is not None
+            and not isinstance(value, type)
+            and callable(value)
+            and (name == "newObj" or name.startswith("__pyx_unpickle_"))
+            and getattr(value, "__module__", module) == module
+        ):
+            return value
+    # a nested or renamed class: allowed when the module itself exposes it under some name
+    for value in members.values():
+        if isinstance(value, type) and value.__module__ == module and value.__qualname__ == name:
+            return value
+    return _scorer_function(module, name)
+
+
+@functools.cache
+def _scorer_table() -> dict[Pair, Any]:
+    return _scorer_functions()
+
+
+def _scorer_function(module: str, name: str) -> Any:
+    return _scorer_table().get((module, name))
+
+
+@functools.cache
+def _fixed_allowlist() -> dict[Pair, Any]:
+    """Everything but scikit-learn: builtins, numpy, scipy.sparse (cheap, once per process)."""
+    import numpy as np  # deferred: start-up cost
+
+    allowed: dict[Pair, Any] = {}
     for module, name in _BUILTINS:
         if (module, name) == ("_codecs", "encode"):
             allowed[(module, name)] = _latin1_encode
@@ -323,6 +418,14 @@ def default_allowlist() -> dict[Pair, Any]:
         cls = getattr(numpy.random, attr, None)
         if isinstance(cls, type):
             allowed[(cls.__module__, cls.__qualname__)] = cls
+    return allowed
+
+
+@functools.cache
+def _sparse_allowlist() -> dict[Pair, Any]:
+    import scipy.sparse  # deferred: start-up cost
+
+    allowed: dict[Pair, Any] = {}
     for attr in dir(scipy.sparse):
         value = getattr(scipy.sparse, attr)
         if isinstance(value, type) and issubclass(
@@ -332,25 +435,34 @@ def default_allowlist() -> dict[Pair, Any]:
     return allowed
 
 
-def never_allowed(module: str, name: str) -> bool:
-    """``True`` for globals no reviewer override can allow."""
-    if module == "builtins" or module == "__builtin__":
-        return name in NEVER_BUILTINS or name.startswith("_")
-    return any(module == m or module.startswith(m + ".") for m in NEVER_MODULES) and (
-        (module, name) not in _NUMPY_FUNCS  # joblib.numpy_pickle.NumpyArrayWrapper
-    )
+class _LazyBase:
+    """The default allowlist, decided per pair on first use and kept for the process."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Pair, Any] = {}
+
+    def get(self, pair: Pair) -> Any:
+        try:
+            return self._seen[pair]
+        except KeyError:
+            pass
+        module, name = pair
+        found = _fixed_allowlist().get(pair)
+        if found is None and module.split(".")[0] == "scipy":
+            found = _sparse_allowlist().get(pair)
+        if found is None and module.split(".")[0] == "sklearn":
+            found = _sklearn_pair(module, name)
+        self._seen[pair] = found
+        return found
+
+    def __contains__(self, pair: object) -> bool:
+        return isinstance(pair, tuple) and len(pair) == 2 and self.get(pair) is not None
 
 
-def parse_global(text: str) -> Pair:
-    """``"module:qualname"`` or ``"module.qualname"`` (split at the last dot) into a pair."""
-    if ":" in text:
-        module, _, name = text.partition(":")
-    else:
-        module, _, name = text.rpartition(".")
-    module, name = module.strip(), name.strip()
-    if not module or not name:
-        raise ValueError(f"not a global name: {text!r} (use module:name)")
-    return module, name
+@functools.cache
+def lazy_allowlist() -> _LazyBase:
+    """The process-wide per-pair view of :func:`default_allowlist` (see the module docstring)."""
+    return _LazyBase()
 
 
 class Allowlist:
@@ -365,14 +477,14 @@ class Allowlist:
     """
 
     def __init__(self, extra: Iterable[Pair] = ()):
-        self.base = default_allowlist()
+        self.base = lazy_allowlist()
         self.extra = frozenset(tuple(p) for p in extra)
         for module, name in self.extra:
             if never_allowed(module, name):
                 raise ValueError(f"global {module}.{name} can never be allowed")
 
     def allows(self, module: str, name: str) -> bool:
-        return (module, name) in self.base or (module, name) in self.extra
+        return self.base.get((module, name)) is not None or (module, name) in self.extra
 
     def resolve(self, module: str, name: str) -> Any:
         """The object for an allowed global; ``KeyError`` when it is not allowed."""

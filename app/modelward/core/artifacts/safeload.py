@@ -22,6 +22,8 @@ import _compat_pickle
 import io
 import pickle
 import pickletools
+import sys
+import threading
 import types
 import zlib
 from collections.abc import Iterable
@@ -359,8 +361,41 @@ def skops_type_pair(type_name: str, allow: Allowlist) -> Pair | None:
     return None
 
 
+_SKOPS_IMPORT = threading.Lock()
+
+
+def _skops_io() -> Any:
+    """``skops.io``, imported without enumerating scikit-learn.
+
+    At import skops lists every scikit-learn estimator (``all_estimators()``
+    imports ~300 modules, and dask where it is installed: 2-4 s per process)
+    only to build its own default trust list. Loads here never rely on that
+    list: every type a file names is checked against our allowlist and passed
+    as ``trusted``. So the enumeration is skipped while skops imports, which
+    leaves its defaults narrower, never wider.
+    """
+    with _SKOPS_IMPORT:
+        if "skops.io" not in sys.modules:
+            import sklearn.utils  # deferred: start-up cost
+
+            real = sklearn.utils.all_estimators
+            sklearn.utils.all_estimators = lambda *a, **k: []  # type: ignore[assignment]
+            try:
+                import skops.io  # noqa: F401  # deferred: start-up cost
+            finally:
+                sklearn.utils.all_estimators = real
+    return sys.modules["skops.io"]
+
+
+def warm_loaders() -> None:
+    """Import scikit-learn and the skops loader now (a caller overlaps them with file I/O)."""
+    import sklearn  # noqa: F401  # deferred: start-up cost
+
+    _skops_io()
+
+
 def _load_skops(data: bytes, allow: Allowlist) -> Any:
-    import skops.io as sio  # deferred: start-up cost
+    sio = _skops_io()
 
     try:
         untrusted = sio.get_untrusted_types(data=data)

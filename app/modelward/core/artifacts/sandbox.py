@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
 from modelward.core import platform
-from modelward.core.artifacts.allowlist import Allowlist, default_allowlist
+from modelward.core.artifacts.allowlist import Allowlist, lazy_allowlist
 from modelward.core.artifacts.metadata import describe_estimator
 from modelward.core.artifacts.safeload import load_bytes
 from modelward.core.errors import Cancelled, ModelWardError, RejectedFile
@@ -177,7 +177,7 @@ def worker_main() -> None:
         warnings.simplefilter("ignore")
         import sklearn  # noqa: F401 - warm up before the first file
 
-        default_allowlist()
+        lazy_allowlist()
     serve = os.environ.get(SERVE_ENV)
     if serve:
         serve_session(serve, budget)

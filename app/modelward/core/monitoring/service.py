@@ -38,12 +38,21 @@ from modelward.core.monitoring.performance import (
 from modelward.core.monitoring.profile import NumericProfile, ReferenceProfile, build_profile
 from modelward.core.monitoring.quality import SchemaMismatch, check_schema, quality_of
 from modelward.core.monitoring.scoring import ModelScorer
+from modelward.core.monitoring.segments import (
+    MIN_SEGMENT_ROWS,
+    data_time_of,
+    filtered,
+    group_gaps,
+    prediction_summary,
+    segments_of,
+)
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 if TYPE_CHECKING:
     from modelward.core.domain import ModelVersion
     from modelward.core.registry import Registry
+    from modelward.core.tables import Table
 
 __all__ = [
     "BatchResult",
@@ -51,6 +60,8 @@ __all__ = [
     "check_batch",
     "get_profile",
     "profile_version",
+    "set_data_time",
+    "set_protected",
     "stored_kind",
 ]
 
@@ -66,6 +77,11 @@ class BatchResult:
     performance: dict[str, dict[str, float]]  # kind (realized/estimated) -> metric -> value
     model_kind: str = BINARY  # binary | multiclass | regression: decides the metric set
     performance_notes: list[str] = field(default_factory=list)  # how estimated, what is undefined
+    data_time: str = ""  # when the rows happened (the charts' time axis)
+    data_time_source: str = "arrival"  # "file name", "column NAME", "arrival" or "given"
+    predictions: dict[str, Any] = field(default_factory=dict)  # summary; "rows_logged" when per row
+    segments: dict[str, Any] = field(default_factory=dict)  # see :func:`_segment_results`
+    groups: dict[str, Any] = field(default_factory=dict)  # see :func:`~.segments.group_gaps`
     excluded_rows: int = 0  # rows flagged at intake, left out of the performance figures
 
     def to_json(self) -> dict[str, Any]:
@@ -77,6 +93,11 @@ class BatchResult:
             performance=self.performance,
             model_kind=self.model_kind,
             performance_notes=self.performance_notes,
+            data_time=self.data_time,
+            data_time_source=self.data_time_source,
+            predictions=self.predictions,
+            segments=self.segments,
+            groups=self.groups,
             excluded_rows=self.excluded_rows,
         )
         return d
@@ -139,12 +160,15 @@ def profile_version(
     features: Sequence[str] | None = None,
     categorical: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    protected: str | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
 ) -> ReferenceProfile:
     """Profile the reference data of a version (with its model's scores) and store it.
 
     Replaces an earlier profile of the same version; audited as ``monitor.profiled``.
+    ``protected`` names a protected attribute kept with the profile: every
+    later batch check reports the gaps between its groups.
     """
 
     v = reg.resolve(ref)
@@ -164,6 +188,10 @@ def profile_version(
         proba_fn=scorer.take_proba,
     )
     check(cancel)
+    if protected:
+        if protected not in src.kinds:
+            raise InvalidInput(f"{src.label} has no column {protected!r}")
+        prof.model["protected"] = protected
     text = json.dumps(prof.to_json(), separators=(",", ":"))
     with reg.transaction() as tx:
         tx.q("DELETE FROM mon_profiles WHERE version_id = ?", [v.id])
@@ -199,7 +227,7 @@ def get_profile(reg: Registry, version_id: int) -> ReferenceProfile | None:
 def check_batch(
     reg: Registry,
     ref: str,
-    batch: str | os.PathLike[str] | Mapping[str, Any],
+    batch: str | os.PathLike[str] | Mapping[str, Any] | Table,
     *,
     name: str | None = None,
     batch_time: str | None = None,
@@ -207,6 +235,11 @@ def check_batch(
     label_column: str | None = None,
     methods: Mapping[str, str] | None = None,
     thresholds: str = "auto",
+    segment_by: str | None = None,
+    protected: str | None = None,
+    gap_thresholds: Mapping[str, float] | None = None,
+    date_column: str | None = None,
+    log_rows: bool | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     exclude: np.ndarray | None = None,
@@ -218,11 +251,28 @@ def check_batch(
     reg, ref
         The registry and the version (``NAME@champion``, ``NAME:3``, …).
     batch
-        CSV/Parquet path or column arrays.
-    name, batch_time
-        How the batch is shown (default: the file name; the check time).
+        CSV/Parquet path, column arrays, or a table the caller already opened
+        (:func:`~modelward.core.tables.open_table`; not read again to open it).
+    name
+        How the batch is shown (default: the file name).
+    batch_time
+        The batch's data time, when given; else it is read from a date in the
+        file name, then the earliest value of a date column (``date_column``
+        or the first one), then the arrival time (see ``data_time_source``).
     id_column
         Row ids, stored with the scores so late labels can be joined.
+    segment_by
+        A column whose values (or quartile bands, for a numeric column with
+        many values) split the batch: drift and performance per segment.
+    protected
+        A protected attribute (default: the one stored with the profile):
+        the gaps between its groups (selection-rate ratio, true-positive-rate
+        difference, calibration difference) against ``gap_thresholds``
+        (default :data:`~modelward.core.monitoring.segments.GAP_THRESHOLDS`).
+    log_rows
+        Store every row's prediction (needed to attach late labels). Default:
+        only when ``id_column`` is given; otherwise a summary is stored
+        (``predictions`` of the result).
     label_column
         Labels in the batch itself: performance is realized, not estimated.
         The metrics are those of the model's kind; ``performance_notes`` of
@@ -256,14 +306,21 @@ def check_batch(
     if prof.score is not None:
         skip = [c for c in (id_column, label_column) if c]
         scorer = _scorer(reg, v, src, skip, stored_kind(prof))
-    collect = [c for c in (id_column, label_column) if c]
+    stored_protected = prof.model.get("protected") or None
+    if not protected and stored_protected in src.kinds:
+        protected = stored_protected  # declared with the profile; a batch without it is skipped
+    for what, col in (("segment", segment_by), ("protected", protected)):
+        if col and col not in src.kinds:
+            raise InvalidInput(f"{src.label} has no {what} column {col!r}")
+    collect = list(dict.fromkeys(c for c in (id_column, label_column, segment_by, protected) if c))
+    end = 0.8 if segment_by else 0.9
     counts = summarize(
         src,
         prof,
         score_fn=scorer,
         score_columns=scorer.columns if scorer is not None else (),
         collect=collect,
-        progress=sub_progress(progress, 0.0, 0.9),
+        progress=sub_progress(progress, 0.0, end),
         cancel=cancel,
     )
     report = compare(prof, counts, methods=methods, thresholds=thresholds)
@@ -281,8 +338,6 @@ def check_batch(
         if label_column
         else np.full(len(scores), np.nan)
     )
-    perf: dict[str, dict[str, float]] = {}
-    notes: list[str] = []
     model_info = _model_info(prof, kind)
     thr = float(model_info.get("threshold", 0.5))
     p_scores, p_labels, p_proba = scores, labels, proba
@@ -292,24 +347,64 @@ def check_batch(
         excluded = int(exclude.sum())
         p_scores, p_labels = scores[keep], labels[keep]
         p_proba = proba[keep] if proba is not None else None
-        notes.append(f"{excluded} flagged row(s) left out of the performance figures")
-    if p_scores.size and label_column:
-        perf["realized"] = realized_metrics(p_labels, p_scores, thr, kind=kind, proba=p_proba)
-        notes += realized_notes(p_labels, p_scores, kind, p_proba is not None)
-    elif p_scores.size:
-        est, how = estimate_for(kind, p_scores, p_proba, model_info, thr)
-        if est:
-            perf["estimated"] = est
-        notes.append(how)
-    ids = (
-        np.array(
+    perf, notes = _performance(
+        kind, p_scores, p_labels if label_column else None, p_proba, model_info
+    )
+    if excluded:
+        notes.insert(0, f"{excluded} flagged row(s) left out of the performance figures")
+    segs: dict[str, Any] = {}
+    if segment_by:
+        segs = _segment_results(
+            src,
+            prof,
+            segment_by,
+            np.concatenate(counts.collected[segment_by]),
+            scorer,
+            label_column,
+            kind,
+            model_info,
+            methods=methods,
+            thresholds=thresholds,
+            progress=sub_progress(progress, end, 0.9),
+            cancel=cancel,
+        )
+    groups: dict[str, Any] = {}
+    if protected and scores.size:
+        if kind.kind == BINARY:
+            groups = group_gaps(
+                np.concatenate(counts.collected[protected]),
+                scores,
+                labels if label_column else None,
+                thr,
+                thresholds=gap_thresholds,
+            )
+        else:
+            groups = {"note": f"group gaps are defined for binary classifiers, not {kind.kind}"}
+        groups["column"] = protected
+    rows_logged = bool(id_column) if log_rows is None else bool(log_rows)
+    summary = prediction_summary(scores, kind.kind, kind.classes, thr) if scores.size else {}
+    summary["rows_logged"] = rows_logged and bool(scores.size)
+    ids = np.empty(0, dtype=object)
+    if rows_logged and id_column:
+        ids = np.array(
             [str(x) for x in np.concatenate(counts.collected[id_column]).tolist()], dtype=object
         )
-        if id_column
-        else np.array([str(i) for i in range(len(scores))], dtype=object)
-    )
+    elif rows_logged:
+        ids = np.arange(len(scores)).astype(str).astype(object)
     bname = name or src.label.replace("\\", "/").rsplit("/", 1)[-1]
     now = utcnow()
+    if batch_time:
+        when, when_source = batch_time, "given"
+    else:
+        when, when_source = data_time_of(src, now, column=date_column)
+    doc = report.to_json()
+    doc.update(
+        data_time_source=when_source,
+        predictions=summary,
+        segments=segs,
+        groups=groups,
+        model_kind=kind.kind,
+    )
     with reg.transaction() as tx:
         bid = tx.next_id("seq_mon_batches")
         mv = report.multivariate or {}
@@ -321,7 +416,7 @@ def check_batch(
                 v.id,
                 bname,
                 src.label,
-                batch_time or now,
+                when,
                 now,
                 tx.actor,
                 counts.n_rows,
@@ -333,32 +428,181 @@ def check_batch(
                 mv.get("threshold"),
                 mv.get("drifted"),
                 bool(label_column),
-                json.dumps(report.to_json(), default=str),
+                json.dumps(doc, default=str),
             ],
         )
         _insert_features(tx, bid, report, counts)
         _insert_performance(tx, bid, perf, now, len(p_scores))
-        if scores.size:
+        if scores.size and rows_logged:
             tx.cur.register(
                 "_mw_pred", {"row_id": ids, "score": scores, "label": labels.astype(np.float64)}
             )
             tx.q("INSERT INTO mon_predictions SELECT ?, row_id, score, label FROM _mw_pred", [bid])
             tx.cur.unregister("_mw_pred")
+        after: dict[str, Any] = {
+            "batch_id": bid,
+            "batch": bname,
+            "rows": counts.n_rows,
+            "drift_share": report.drift_share,
+            "drifted": report.drifted,
+            "data_time": when,
+        }
+        if excluded:
+            after["excluded_from_performance"] = excluded
+        if groups.get("crossed"):
+            after["group_gaps_crossed"] = groups["crossed"]
+        tx.audit("monitor.checked", "version", v.ref, after=after)
+    progress(1.0, "batch checked")
+    return BatchResult(
+        bid,
+        v.ref,
+        bname,
+        report,
+        perf,
+        kind.kind,
+        notes,
+        data_time=when,
+        data_time_source=when_source,
+        predictions=summary,
+        segments=segs,
+        groups=groups,
+        excluded_rows=excluded,
+    )
+
+
+def _performance(
+    kind: ModelKind,
+    scores: np.ndarray,
+    labels: np.ndarray | None,
+    proba: np.ndarray | None,
+    model_info: Mapping[str, Any],
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Realized metrics with labels, an estimate (or a note saying why none) without."""
+    perf: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
+    thr = float(model_info.get("threshold", 0.5))
+    if scores.size and labels is not None:
+        perf["realized"] = realized_metrics(labels, scores, thr, kind=kind, proba=proba)
+        notes += realized_notes(labels, scores, kind, proba is not None)
+    elif scores.size:
+        est, how = estimate_for(kind, scores, proba, model_info, thr)
+        if est:
+            perf["estimated"] = est
+        notes.append(how)
+    return perf, notes
+
+
+def _segment_results(
+    src: TableSource,
+    prof: ReferenceProfile,
+    column: str,
+    values: np.ndarray,
+    scorer: ModelScorer | None,
+    label_column: str | None,
+    kind: ModelKind,
+    model_info: Mapping[str, Any],
+    *,
+    methods: Mapping[str, str] | None,
+    thresholds: str,
+    progress: ProgressFn,
+    cancel: CancelToken | None,
+) -> dict[str, Any]:
+    """Drift and performance of each segment of ``column`` (each read as a batch of its own).
+
+    Returns ``{"column", "segments": [{segment, rows, drift_share, drifted,
+    drifted_features, performance, notes}]}``; a segment under
+    :data:`~modelward.core.monitoring.segments.MIN_SEGMENT_ROWS` rows is listed
+    with its row count only.
+    """
+    segs = segments_of(column, values, src.kinds[column])
+    out: list[dict[str, Any]] = []
+    for i, seg in enumerate(segs):
+        check(cancel)
+        n = int(seg.mask(values).sum())
+        entry: dict[str, Any] = {"segment": seg.label, "rows": n}
+        out.append(entry)
+        if n < MIN_SEGMENT_ROWS:
+            entry["note"] = f"fewer than {MIN_SEGMENT_ROWS} rows: not measured"
+            continue
+        part = filtered(src, column, seg)
+        c = summarize(
+            part,
+            prof,
+            score_fn=scorer,
+            score_columns=scorer.columns if scorer is not None else (),
+            collect=[label_column] if label_column else [],
+        )
+        rep = compare(prof, c, methods=methods, thresholds=thresholds)
+        sc = np.concatenate(c.collected["__score__"]) if "__score__" in c.collected else np.empty(0)
+        proba = scorer.take_proba() if scorer is not None else None
+        lab = (
+            encode_labels(np.concatenate(c.collected[label_column]), kind) if label_column else None
+        )
+        perf, notes = _performance(kind, sc, lab, proba, model_info)
+        entry.update(
+            drift_share=rep.drift_share,
+            drifted=rep.drifted,
+            drifted_features=[f.name for f in rep.features if f.drifted],
+            performance=perf,
+            notes=notes,
+        )
+        progress((i + 1) / len(segs), f"segment {seg.label}")
+    return {"column": column, "segments": out}
+
+
+def set_data_time(reg: Registry, batch_id: int, when: str) -> str:
+    """Change the data time of a checked batch (charts place it there); audited.
+
+    ``when`` is an ISO date or time (``2025-03-01``). Returns the time stored.
+    """
+    import datetime as dt
+
+    text = when.strip()
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"not a date or time: {when!r} (use YYYY-MM-DD)") from None
+    with reg.transaction() as tx:
+        row = tx.q("SELECT batch_time, report FROM mon_batches WHERE id = ?", [batch_id]).fetchall()
+        if not row:
+            raise NotFound(f"no monitored batch with id {batch_id}")
+        doc = json.loads(row[0][1] or "{}")
+        doc["data_time_source"] = "given"
+        tx.q(
+            "UPDATE mon_batches SET batch_time = ?, report = ? WHERE id = ?",
+            [text, json.dumps(doc, default=str), batch_id],
+        )
         tx.audit(
-            "monitor.checked",
+            "monitor.data_time_set",
+            "batch",
+            batch_id,
+            before={"data_time": row[0][0]},
+            after={"data_time": text},
+        )
+    return text
+
+
+def set_protected(reg: Registry, ref: str, column: str | None) -> None:
+    """Declare (or clear, with ``None``) the protected attribute of a profiled version; audited."""
+    v = reg.resolve(ref)
+    prof = get_profile(reg, v.id)
+    if prof is None:
+        raise NotFound(f"{v.ref} has no reference profile yet")
+    before = prof.model.get("protected")
+    if column:
+        prof.model["protected"] = column
+    else:
+        prof.model.pop("protected", None)
+    text = json.dumps(prof.to_json(), separators=(",", ":"))
+    with reg.transaction() as tx:
+        tx.q("UPDATE mon_profiles SET profile = ? WHERE version_id = ?", [text, v.id])
+        tx.audit(
+            "monitor.protected_set",
             "version",
             v.ref,
-            after={
-                "batch_id": bid,
-                "batch": bname,
-                "rows": counts.n_rows,
-                "drift_share": report.drift_share,
-                "drifted": report.drifted,
-                **({"excluded_from_performance": excluded} if excluded else {}),
-            },
+            before={"protected": before},
+            after={"protected": column},
         )
-    progress(1.0, "batch checked")
-    return BatchResult(bid, v.ref, bname, report, perf, kind.kind, notes, excluded)
 
 
 def _insert_features(tx: Any, bid: int, report: DriftReport, counts: Any) -> None:
@@ -404,17 +648,12 @@ def _insert_features(tx: Any, bid: int, report: DriftReport, counts: Any) -> Non
 def _insert_performance(
     tx: Any, bid: int, perf: Mapping[str, Mapping[str, float]], now: str, n: int
 ) -> None:
-    rows = [
-        [bid, metric, kind, float(value), n, now]
-        for kind, metrics in perf.items()
-        for metric, value in metrics.items()
-    ]
-    if rows:  # one statement: DuckDB's INSERT OR REPLACE costs ~10 ms per statement
-        tx.q(
-            "INSERT OR REPLACE INTO mon_performance VALUES "
-            + ",".join(["(?,?,?,?,?,?)"] * len(rows)),
-            [v for r in rows for v in r],
-        )
+    for kind, metrics in perf.items():
+        for metric, value in metrics.items():  # a handful of rows
+            tx.q(
+                "INSERT OR REPLACE INTO mon_performance VALUES (?,?,?,?,?,?)",
+                [bid, metric, kind, float(value), n, now],
+            )
 
 
 def attach_labels(
@@ -483,6 +722,14 @@ def attach_labels(
         score = np.asarray(got["score"], dtype=np.float64)
         y = np.asarray(got["label"], dtype=np.float64)
         if y.size == 0:
+            logged = tx.q(
+                "SELECT count(*) FROM mon_predictions WHERE batch_id = ?", [batch_id]
+            ).fetchall()[0][0]
+            if not logged:
+                raise InvalidInput(
+                    f"batch {batch_id} kept a summary of its predictions, not each row: "
+                    "check batches with an id column (CLI: --id-column) to attach labels later"
+                )
             raise InvalidInput(f"no id in {src.label} matches a row of batch {batch_id}")
         # per-row class probabilities are not stored: multiclass log loss stays unrealized
         metrics = realized_metrics(y, score, thr, kind=kind)

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: Charts of the monitoring page that export their data.
-CHARTS = ("performance", "drift_share", "heatmap", "multivariate")
+CHARTS = ("performance", "drift_share", "heatmap", "multivariate", "groups")
 DEFAULT_SHARE_THRESHOLD = 0.5
 
 
@@ -58,6 +58,10 @@ class MonitoringSnapshot:
     metrics: tuple[str, ...] = ()
     times: np.ndarray = field(default_factory=lambda: np.empty(0))
     kind: str = ""  # binary | multiclass | regression ("" when the profile does not say)
+    # the latest batch's protected-group gaps and segments (see ``check_batch``), with its name
+    groups: dict[str, Any] = field(default_factory=dict)
+    segments: dict[str, Any] = field(default_factory=dict)
+    groups_batch: str = ""
 
     @property
     def n_batches(self) -> int:
@@ -65,15 +69,32 @@ class MonitoringSnapshot:
 
 
 def monitored_versions(reg: Registry) -> list[str]:
-    """Refs (``NAME:N``) of the versions with a reference profile, most recent batch first."""
+    """Refs (``NAME:N``) of the versions with a reference profile: champions first, then by
+    most recent batch."""
+    return [ref for ref, _aliases in monitored_version_rows(reg)]
+
+
+def monitored_version_rows(reg: Registry) -> list[tuple[str, list[str]]]:
+    """``(ref, aliases)`` of every profiled version, champions first, then by most recent batch.
+
+    The monitoring page opens on the first one (a champion, never an
+    unaliased old version while a champion is monitored) and marks the aliases in its list.
+    """
     with reg._read() as cur:
         rows = cur.execute(
-            "SELECT m.name, v.version, max(b.batch_time) AS last FROM mon_profiles p "
+            "WITH al AS (SELECT version_id, list(alias ORDER BY alias) AS aliases "
+            "FROM aliases GROUP BY version_id), "
+            "mv AS (SELECT m.name, v.version, max(b.batch_time) AS last, "
+            "any_value(coalesce(al.aliases, [])) AS aliases FROM mon_profiles p "
             "JOIN versions v ON v.id = p.version_id JOIN models m ON m.id = v.model_id "
+            "LEFT JOIN al ON al.version_id = v.id "
             "LEFT JOIN mon_batches b ON b.version_id = p.version_id "
-            "GROUP BY m.name, v.version ORDER BY last DESC NULLS LAST, m.name, v.version DESC"
+            "GROUP BY m.name, v.version) "
+            "SELECT name, version, last, aliases FROM mv "
+            "ORDER BY list_contains(aliases, 'champion') DESC, len(aliases) > 0 DESC, "
+            "last DESC NULLS LAST, name, version DESC"
         ).fetchall()
-    return [f"{name}:{ver}" for name, ver, _ in rows]
+    return [(f"{name}:{ver}", list(aliases or [])) for name, ver, _last, aliases in rows]
 
 
 def drift_details(reg: Registry, version_id: int, features: list[str]) -> dict[str, Any]:
@@ -197,6 +218,7 @@ def load_snapshot(reg: Registry, ref: str, metric: str = "roc_auc") -> Monitorin
         matrix = series.drift_matrix(reg, v.id, "statistic")
         ratio = series.drift_matrix(reg, v.id, "ratio")["value"]
         details = drift_details(reg, v.id, matrix["features"])
+        groups, segments, groups_batch = latest_groups(reg, v.id)
     details["ratio"] = ratio
     return MonitoringSnapshot(
         ref=v.ref,
@@ -210,7 +232,27 @@ def load_snapshot(reg: Registry, ref: str, metric: str = "roc_auc") -> Monitorin
         metrics=metrics,
         times=batch_times(b["batch_time"]),
         kind=kind,
+        groups=groups,
+        segments=segments,
+        groups_batch=groups_batch,
     )
+
+
+def latest_groups(reg: Registry, version_id: int) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The protected-group gaps and segments of the latest batch that has either, and its name."""
+    with reg._read() as cur:
+        rows = cur.execute(
+            "SELECT name, json_extract(report, '$.groups'), json_extract(report, '$.segments') "
+            "FROM mon_batches WHERE version_id = ? "
+            "AND (json_extract(report, '$.groups.column') IS NOT NULL "
+            "OR json_extract(report, '$.segments.column') IS NOT NULL) "
+            "ORDER BY batch_time DESC, id DESC LIMIT 1",
+            [version_id],
+        ).fetchall()
+    if not rows:
+        return {}, {}, ""
+    name, g, sg = rows[0]
+    return json.loads(g) if g else {}, json.loads(sg) if sg else {}, str(name)
 
 
 def _cell(v: Any) -> Any:
@@ -305,6 +347,28 @@ def chart_table(snap: MonitoringSnapshot, chart: str) -> tuple[list[str], list[l
             for j in range(snap.n_batches)
             for i, f in enumerate(m["features"])
             if m["method"][i, j]
+        ]
+    elif chart == "groups":
+        header = ["batch", "attribute", "group", "rows", "selection_rate", "true_positive_rate"]
+        header += ["calibration", "drift_share"]
+        g, sg = snap.groups, snap.segments
+        rows = [
+            [
+                snap.groups_batch,
+                g.get("column", ""),
+                k,
+                m.get("n"),
+                m.get("selection_rate"),
+                m.get("true_positive_rate"),
+                m.get("calibration"),
+                None,
+            ]
+            for k, m in (g.get("by_group") or {}).items()
+        ]
+        rows += [
+            [snap.groups_batch, sg.get("column", ""), e["segment"], e["rows"], None, None, None]
+            + [e.get("drift_share")]
+            for e in sg.get("segments") or []
         ]
     else:
         raise InvalidInput(f"unknown chart {chart!r}; use one of {', '.join(CHARTS)}")

@@ -20,7 +20,7 @@ import numpy as np
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.tables import NUMERIC_TYPES, explain, open_table
+from modelward.core.tables import NUMERIC_TYPES, Table, explain, open_table
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -162,7 +162,7 @@ def _first_line(e: BaseException) -> str:
 
 
 def open_source(
-    data: str | os.PathLike[str] | Mapping[str, Any],
+    data: str | os.PathLike[str] | Mapping[str, Any] | Table,
     *,
     categorical: Sequence[str] = (),
 ) -> TableSource:
@@ -173,7 +173,8 @@ def open_source(
     data
         Path to a ``.csv``/``.tsv`` (optionally gzipped) or ``.parquet`` file,
         or a mapping ``{column: array}`` (NumPy arrays; strings or objects
-        are categorical).
+        are categorical), or a :class:`~modelward.core.tables.Table` the
+        caller has already opened (its checks are not run again).
     categorical
         Columns to treat as categorical even if they are numeric (codes).
 
@@ -184,6 +185,8 @@ def open_source(
     InvalidInput
         The file cannot be read as a table.
     """
+    if isinstance(data, Table):  # already opened (and checked) by the caller: not read again
+        return _from_table(data, categorical)
     if isinstance(data, Mapping):
         kinds: dict[str, str] = {}
         lengths = set()
@@ -205,11 +208,14 @@ def open_source(
     name = path.name.lower()
     if not name.endswith((".parquet", ".pq", ".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")):
         raise InvalidInput(f"{path}: use a .csv or .parquet file")
-    table = open_table(path, label=str(path))
+    return _from_table(open_table(path, label=str(path)), categorical)
+
+
+def _from_table(table: Table, categorical: Sequence[str]) -> TableSource:
     sql = table.source
     cols, types = table.columns, list(table.types.values())
     kinds = {c: kind_of_sql_type(t) for c, t in zip(cols, types, strict=True)}
     for c in categorical:
         if c in kinds:
             kinds[c] = CATEGORICAL
-    return TableSource(str(path), kinds, _sql=sql)
+    return TableSource(table.label, kinds, _sql=sql)

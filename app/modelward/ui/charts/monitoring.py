@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from pyqtgraph import exporters
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QFontMetricsF
-from PySide6.QtWidgets import QGraphicsRectItem, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from modelward.core.monitoring.performance import higher_is_better
 from modelward.core.monitoring.snapshot import MonitoringSnapshot, chart_table, histogram_table
@@ -170,8 +170,46 @@ class QtMonitoringChart(QWidget):
         for side in ("left", "bottom"):
             self.item.getAxis(side).enableAutoSIPrefix(False)
         self.plot.setMinimumHeight(170)
+        self._free_title_width()
         lay.addWidget(self.plot)
         self.snapshot: MonitoringSnapshot | None = None
+        # Says so on the chart when a series has nothing to draw (never for a value of 0).
+        self.empty_note = QLabel(self.plot)
+        self.empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_note.setWordWrap(True)
+        self.empty_note.setStyleSheet(f"color: {c['muted']}; background: transparent;")
+        self.empty_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty_note.hide()
+
+    def _free_title_width(self) -> None:
+        """A long title must not widen the plot past its panel (pyqtgraph makes the title's
+        width a minimum of the layout, which pushed the heatmap's last columns out of view in
+        a small window); the text is cut at the panel's edges instead."""
+        title = self.item.titleLabel
+        update = title.updateMin
+
+        def update_min() -> None:
+            update()
+            title.setMinimumWidth(0)
+
+        title.updateMin = update_min
+        update_min()
+
+    def set_empty_note(self, text: str) -> None:
+        """Show ``text`` over the plot area ("" hides it)."""
+        self.empty_note.setText(text)
+        self.empty_note.setVisible(bool(text))
+        self._place_note()
+
+    def _place_note(self) -> None:
+        r = self.item.getViewBox().sceneBoundingRect().toRect()
+        if r.width() < 20 or r.height() < 20:
+            r = self.plot.rect()
+        self.empty_note.setGeometry(r.adjusted(12, 12, -12, -12))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._place_note()
 
     def set_snapshot(self, snap: MonitoringSnapshot) -> None:
         self.snapshot = snap
@@ -329,6 +367,15 @@ class QtPerformanceChart(QtMonitoringChart):
                 item.setData(x, y)
             else:
                 item.setData([], [])
+        name = metric_label(snap.metric)
+        if snap.n_batches == 0:
+            self.set_empty_note("No batch checked yet")
+        elif not (np.isfinite(p["realized"]).any() or np.isfinite(p["estimated"]).any()):
+            self.set_empty_note(
+                f"No {name} for any batch: no labels yet and no estimate for this metric"
+            )
+        else:
+            self.set_empty_note("")
         lo, hi, ref = p["band_lower"], p["band_upper"], p["reference"]
         has_band = bool(np.isfinite(lo) and np.isfinite(hi))
         self.band.setVisible(has_band)
@@ -378,14 +425,27 @@ class QtDriftShareChart(QtMonitoringChart):
         x = snap.times
         finite = x[np.isfinite(x)]
         step = float(np.median(np.diff(finite))) if finite.size > 1 else 86400.0 * 30
+        share = np.asarray(b["drift_share"], dtype=np.float64)
+        known = np.isfinite(share)
         colors = [c["danger"] if d else _alpha(SERIES[0], 200) for d in b["drifted"].tolist()]
+        # A share of 0 % is a result, not a gap: it gets a thin bar of its own.
+        zero = known & (share <= 0.0)
+        colors = [
+            _alpha(c["muted"], 220) if z else col for z, col in zip(zero, colors, strict=True)
+        ]
         self.bars.setOpts(
-            x=x,
-            height=np.nan_to_num(b["drift_share"]),
+            x=x[known],
+            height=np.where(zero, 0.012, share)[known],
             width=step * 0.62,
-            brushes=colors,
+            brushes=[col for col, k in zip(colors, known, strict=True) if k],
             pen=pg.mkPen(None),
         )
+        if snap.n_batches == 0:
+            self.set_empty_note("No batch checked yet")
+        elif not known.any():
+            self.set_empty_note("No drift share for any batch")
+        else:
+            self.set_empty_note("")
         thr = snap.details["share_threshold"]
         self.threshold.setValue(float(thr[-1]) if len(thr) else 0.5)
         self._fit_x(x)
@@ -425,6 +485,14 @@ class QtMultivariateChart(QtMonitoringChart):
         self.threshold.setData(x, b["multivariate_threshold"])
         d = b["multivariate_drifted"].astype(bool)
         self.drifted.setData(x[d], b["multivariate_error"][d])
+        if snap.n_batches == 0:
+            self.set_empty_note("No batch checked yet")
+        elif not np.isfinite(np.asarray(b["multivariate_error"], dtype=np.float64)).any():
+            self.set_empty_note(
+                "No multivariate check: the reference profile has too few numeric columns"
+            )
+        else:
+            self.set_empty_note("")
         self._fit_x(x)
         _y_range(self.item, [b["multivariate_error"], b["multivariate_threshold"]], 0.35)
 
@@ -680,6 +748,118 @@ class QtDriftHeatmap(QtMonitoringChart):
         self._selected = (feature, bid)
         self._mark(self.selected, i, j)
         self.sig_cell_clicked.emit(feature, bid, str(s.batches["name"][j]))
+
+
+class QtGroupChart(QtMonitoringChart):
+    """The latest batch's protected groups (selection rate and true-positive rate per group,
+    the gap verdicts in the title) and its segments (drift share per segment, red when the
+    segment drifted)."""
+
+    chart = "groups"
+
+    def __init__(self, parent=None):
+        super().__init__("Groups and segments", "rate / share", dates=False, parent=parent)
+        legend = _legend(self.plot, 3)
+        self.selection = pg.BarGraphItem(x=[], height=[], width=0.38, brush=SERIES[0])
+        self.tpr = pg.BarGraphItem(x=[], height=[], width=0.38, brush=SERIES[1])
+        self.segment = pg.BarGraphItem(x=[], height=[], width=0.6, brush=SERIES[2])
+        for item, name in (
+            (self.selection, "selection rate"),
+            (self.tpr, "true-positive rate"),
+            (self.segment, "segment drift share"),
+        ):
+            self.item.addItem(item)
+            legend.addItem(item, name)
+        self.item.getViewBox().setMouseEnabled(x=False, y=False)
+        self.item.setYRange(0, 1.25, padding=0)
+        self.item.getAxis("left").setTicks(
+            [[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)], []]
+        )
+        self.labels: list[str] = []
+
+    def _update_chart(self, snap: MonitoringSnapshot) -> None:
+        c = theme_colors()
+        g, sg = snap.groups or {}, snap.segments or {}
+        by_group = g.get("by_group") or {}
+        names = list(by_group)
+        sel = [by_group[k].get("selection_rate") for k in names]
+        tpr = [by_group[k].get("true_positive_rate") for k in names]
+        xg = np.arange(len(names), dtype=np.float64)
+        self.selection.setOpts(
+            x=xg - 0.2, height=np.array([np.nan if v is None else v for v in sel], float)
+        )
+        has_tpr = any(v is not None for v in tpr)
+        self.tpr.setOpts(
+            x=(xg + 0.2) if has_tpr else [],
+            height=np.array([np.nan if v is None else v for v in tpr], float) if has_tpr else [],
+        )
+        segs = [e for e in sg.get("segments") or [] if e.get("drift_share") is not None]
+        start = len(names) + (1 if names and segs else 0)
+        xs = start + np.arange(len(segs), dtype=np.float64)
+        share = np.array([e["drift_share"] for e in segs], dtype=np.float64)
+        self.segment.setOpts(
+            x=xs,
+            height=np.maximum(share, 0.012),  # 0 % is a result: a thin bar, not a gap
+            width=0.6,
+            brushes=[
+                c["danger"]
+                if e.get("drifted")
+                else _alpha(SERIES[2], 210)
+                if e["drift_share"] > 0
+                else _alpha(c["muted"], 220)
+                for e in segs
+            ],
+            pen=pg.mkPen(None),
+        )
+        ticks = [(float(x), str(n)) for x, n in zip(xg, names, strict=True)]
+        ticks += [(float(x), str(e["segment"])) for x, e in zip(xs, segs, strict=True)]
+        self.labels = [t for _x, t in ticks]
+        self.item.getAxis("bottom").setTicks([ticks, []])
+        hi = max([float(x) for x, _t in ticks], default=0.0)
+        self.item.getViewBox().disableAutoRange()
+        self.item.setXRange(-0.7, hi + 0.7, padding=0)
+        self.item.setYRange(0, 1.3, padding=0)
+        title = "Groups and segments"
+        self.item.setTitle(title, color=c["text"], size="10pt")
+        parts = []
+        if names:
+            parts.append(f"groups of {g.get('column', '')}")
+        if segs:
+            parts.append(f"segments by {sg.get('column', '')}")
+        self.item.setLabel(
+            "bottom",
+            f"{' · '.join(parts)} · batch {snap.groups_batch}" if ticks else "",
+            color=c["muted"],
+        )
+        gaps = g.get("gaps") or {}
+        verdicts = []
+        for key, gap in gaps.items():
+            v = gap.get("value")
+            name = key.replace("_", " ")
+            shown = "—" if v is None else f"{v:.2f}"
+            side = "min" if key.endswith("ratio") else "max"
+            limit = f"{side} {gap.get('threshold')}"
+            verdicts.append(
+                f"{name} {shown} ({limit})" + (" ⚠ past threshold" if gap.get("crossed") else "")
+            )
+        self.plot.setToolTip("\n".join(verdicts))
+        if not ticks:
+            note = g.get("note") or (
+                "No protected attribute or segments yet.\nCheck batches with "
+                "--protected COLUMN or --segment-by COLUMN (modelward monitor)"
+            )
+            self.set_empty_note(note)
+        elif any(gap.get("crossed") for gap in gaps.values()):
+            n_crossed = sum(bool(v.get("crossed")) for v in gaps.values())
+            self.set_empty_note("")
+            self.item.setTitle(
+                f"Groups and segments · <span style='color:{c['danger']}'>⚠ {n_crossed} "
+                f"gap{'s' if n_crossed != 1 else ''} past threshold</span>",
+                color=c["text"],
+                size="10pt",
+            )
+        else:
+            self.set_empty_note("")
 
 
 def coarsen(edges: np.ndarray, props: np.ndarray, max_bins: int = MAX_HIST_BINS):

@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -35,7 +37,7 @@ from modelward.core.monitoring import series
 from modelward.core.monitoring.snapshot import (
     MonitoringSnapshot,
     load_snapshot,
-    monitored_versions,
+    monitored_version_rows,
     write_csv,
 )
 from modelward.core.registry import Registry
@@ -44,6 +46,7 @@ from modelward.ui.bridge import JobBridge, Reader
 from modelward.ui.charts.monitoring import (
     QtDriftHeatmap,
     QtDriftShareChart,
+    QtGroupChart,
     QtHistogramOverlay,
     QtMonitoringChart,
     QtMultivariateChart,
@@ -164,15 +167,19 @@ class MonitoringPage(QWidget):
         head.addWidget(self.back_button)
         head.addSpacing(8)
         self.title = label("Monitoring", "PageTitle")
-        head.addWidget(self.title)
-        head.addStretch(1)
+        # a long version name is clipped rather than widening the page past a small window
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setMinimumWidth(120)
+        head.addWidget(self.title, 1)
         head.addWidget(label("Version", "Muted"))
         self.version_combo = QComboBox()
         self.version_combo.setMinimumWidth(190)
-        self.version_combo.setToolTip("Versions with a reference profile")
-        self.version_combo.activated.connect(
-            lambda _i: self.show_version(self.version_combo.currentText())
+        self.version_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
+        self.version_combo.setMinimumContentsLength(22)
+        self.version_combo.setToolTip("Versions with a reference profile (champion first)")
+        self.version_combo.activated.connect(lambda _i: self.show_version(self._combo_ref()))
         head.addWidget(self.version_combo)
         head.addSpacing(6)
         head.addWidget(label("Metric", "Muted"))
@@ -192,12 +199,14 @@ class MonitoringPage(QWidget):
         self.multivariate = QtMultivariateChart()
         self.heatmap = QtDriftHeatmap()
         self.histogram = QtHistogramOverlay()
+        self.groups = QtGroupChart()
         self.charts: dict[str, QtMonitoringChart] = {
             c.chart: c
             for c in (
                 self.performance,
                 self.drift_share,
                 self.multivariate,
+                self.groups,
                 self.heatmap,
                 self.histogram,
             )
@@ -206,8 +215,14 @@ class MonitoringPage(QWidget):
         for p in self.panels.values():
             p.sig_export_requested.connect(self._on_export_requested)
         left = QSplitter(Qt.Orientation.Vertical)
-        for k in ("performance", "drift_share", "multivariate"):
+        for k in ("performance", "drift_share"):
             left.addWidget(self.panels[k])
+        # multivariate drift and the protected groups / segments share one slot
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.setDocumentMode(True)
+        self.lower_tabs.addTab(self.panels["multivariate"], "Multivariate")
+        self.lower_tabs.addTab(self.panels["groups"], "Groups and segments")
+        left.addWidget(self.lower_tabs)
         left.setSizes([320, 220, 200])
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.panels["heatmap"])
@@ -235,7 +250,7 @@ class MonitoringPage(QWidget):
 
         Without ``ref``, the monitored versions are listed and the first is shown.
         """
-        self.reader.submit(Channel.VERSIONS, monitored_versions, self.registry)
+        self.reader.submit(Channel.VERSIONS, monitored_version_rows, self.registry)
         if ref:
             self.ref = ref
             self.title.setText(f"Monitoring · {ref}")
@@ -289,15 +304,27 @@ class MonitoringPage(QWidget):
         elif channel == Channel.SNAPSHOT:
             self.subtitle.setText(message)
 
-    def _update_versions(self, refs: list[str]) -> None:
+    def _combo_ref(self) -> str:
+        data = self.version_combo.currentData()
+        return str(data) if data else self.version_combo.currentText()
+
+    def _select_ref(self, ref: str) -> None:
+        """Select ``ref`` in the version list (added at the top when it is not listed)."""
+        i = self.version_combo.findData(ref)
+        if i < 0:
+            self.version_combo.insertItem(0, ref, ref)
+            i = 0
+        self.version_combo.setCurrentIndex(i)
+
+    def _update_versions(self, rows: list[tuple[str, list[str]]]) -> None:
         current = self.snapshot.ref if self.snapshot else self.ref
+        refs = [ref for ref, _aliases in rows]
         self.version_combo.clear()
-        self.version_combo.addItems(refs)
-        if current and current in refs:
-            self.version_combo.setCurrentText(current)
-        elif current:
-            self.version_combo.insertItem(0, current)
-            self.version_combo.setCurrentIndex(0)
+        for ref, aliases in rows:
+            mark = "  ★ " + ", ".join(aliases) if aliases else ""
+            self.version_combo.addItem(f"{ref}{mark}", ref)
+        if current:
+            self._select_ref(current)
         if not self.ref and refs:
             self.show_version(refs[0])
         elif not refs and not self.ref:
@@ -315,15 +342,15 @@ class MonitoringPage(QWidget):
         self._head = snap.head
         self.metric_name = snap.metric
         self.title.setText(f"Monitoring · {snap.ref}" + (f" · {snap.kind}" if snap.kind else ""))
-        if self.version_combo.findText(snap.ref) < 0:
-            self.version_combo.insertItem(0, snap.ref)
-        self.version_combo.setCurrentText(snap.ref)
+        self._select_ref(snap.ref)
         self.metric_combo.clear()
         for m in snap.metrics or (snap.metric,):
             self.metric_combo.addItem(metric_label(m), m)
         self.metric_combo.setCurrentIndex(max(self.metric_combo.findData(snap.metric), 0))
         for c in self.charts.values():
             c.set_snapshot(snap)
+        crossed = bool((snap.groups or {}).get("crossed"))
+        self.lower_tabs.setTabText(1, "Groups and segments" + ("  ⚠" if crossed else ""))
         self.subtitle.setText(self._summary(snap))
         if snap.n_batches == 0:
             self._show_empty(
