@@ -851,6 +851,7 @@ def score_file(
 
                     counts, dask_info = score_dask.score_partitions(
                         dask,
+                        impl=(_Model, _Writer, _score_record_batch),
                         payload=(version.sha256, version.format, model_bytes, extra_globals),
                         model=model,
                         path=path,
