@@ -40,7 +40,12 @@ from modelward.core.watch.folders import SCORING, WatchedFolder, display_name
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCORING", "output_name", "score_inbox_batch", "shadow_agreement"]
+__all__ = [
+    "SCORING",
+    "output_name",
+    "score_inbox_batch",
+    "shadow_agreement",
+]
 
 _SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
 
