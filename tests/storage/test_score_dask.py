@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,7 +62,13 @@ def test_score_on_a_local_cluster_gives_the_rows_of_a_local_run(run_cli, cluster
     proc = run_cli("score", "credit:1", *common, "-o", str(local), timeout=300)
     assert proc.returncode == 0, proc.stderr
     proc = run_cli(
-        "score", "credit:1", *common, "-o", str(remote), "--dask", cluster.scheduler_address,
+        "score",
+        "credit:1",
+        *common,
+        "-o",
+        str(remote),
+        "--dask",
+        cluster.scheduler_address,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
