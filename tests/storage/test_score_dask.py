@@ -18,13 +18,13 @@ from modelward.core.registry import Registry
 
 distributed = pytest.importorskip("distributed")
 
-FEATURES = ["age", "income", "debt", "region"]
+FEATURES = ["age", "income", "debt"]
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=FEATURES[:3])
-    df["region"] = rng.choice(["north", "south", "east"], size=n)
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=FEATURES)
+    df["region"] = rng.choice(["north", "south", "east"], size=n)  # not a feature: not read
     df.insert(0, "loan_id", np.arange(n, dtype=np.int64))
     return df
 
@@ -34,7 +34,7 @@ def cluster():
     from distributed import LocalCluster
 
     c = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", host="127.0.0.1"
     )
     try:
         yield c
@@ -46,9 +46,9 @@ def test_score_on_a_local_cluster_gives_the_rows_of_a_local_run(run_cli, cluster
     home = tmp_path / "reg"
     reg = Registry(home)
     train = _frame(500, seed=0)
-    X = train[FEATURES].astype({"region": "category"})
+    X = train[FEATURES]
     y = (train["age"] > 0).astype(int)
-    clf = HistGradientBoostingClassifier(max_iter=15, categorical_features="from_dtype").fit(X, y)
+    clf = HistGradientBoostingClassifier(max_iter=15).fit(X, y)
     log_estimator(reg, clf, "credit", X=X, y=y)
     reg.close()
 
@@ -106,7 +106,7 @@ def test_dask_needs_a_parquet_input(run_cli, tmp_path):
     home = tmp_path / "reg"
     reg = Registry(home)
     train = _frame(200, seed=0)
-    X = train[["age", "income", "debt"]]
+    X = train[FEATURES]
     log_estimator(reg, HistGradientBoostingClassifier(max_iter=5).fit(X, X["age"] > 0), "c", X=X)
     reg.close()
     data = tmp_path / "d.csv"

@@ -54,7 +54,7 @@ def test_scoring_page_from_an_empty_registry(qtbot, make_main_window, tmp_path, 
     qtbot.waitUntil(lambda: page.folders.rowCount() == 1, timeout=30_000)
     assert page.folders.isVisibleTo(page) and not page.empty_label.isVisibleTo(page)
     cells = [page.folders.item(0, c).text() for c in range(page.folders.columnCount())]
-    assert cells[:5] == [str(inbox), str(outbox), "credit", "credit:1", "2"]
+    assert cells[:5] == [str(inbox), str(outbox), "credit", "credit:1", "v2"]
 
     # a batch dropped in the inbox is scored by the running watcher and shows up
     _frame(60, seed=1).to_csv(inbox / "monday.csv", index=False)

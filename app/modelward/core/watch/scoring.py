@@ -24,8 +24,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ import numpy as np
 from modelward.core.compute.score import read_manifest, score_file
 from modelward.core.errors import InvalidInput, ModelWardError, NotFound, RejectedFile
 from modelward.core.intake.quarantine import quarantine
+from modelward.core.platform import process_alive
 from modelward.core.registry import Registry
 from modelward.core.registry.predictions import SHADOW, list_shadows, log_predictions
 from modelward.core.watch.folders import SCORING, WatchedFolder, display_name
@@ -80,6 +83,42 @@ def output_name(folder: WatchedFolder, path: Path, sha256: str) -> Path:
     if man is not None and man.get("input", {}).get("sha256") == sha256:
         return first
     return outbox / f"{stem}.{sha256[:8]}.scored{ext}"
+
+
+@contextlib.contextmanager
+def _claim(out: Path) -> Iterator[None]:
+    """Hold the batch's output name against another process scoring it at the same time.
+
+    A hidden ``.<out>.claim`` file created exclusively, holding the owner's
+    pid; a claim whose process is gone (killed) is taken over.
+    """
+    lock = out.with_name(f".{out.name}.claim")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and process_alive(pid):
+                raise ModelWardError(
+                    f"{display_name(out.name)} is being scored by process {pid}; "
+                    "the batch is tried again later"
+                ) from None
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        break
+    else:
+        raise ModelWardError(f"cannot claim {display_name(out.name)}; tried again later")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
 
 
 def _sweep_partials(out: Path) -> None:
@@ -227,70 +266,71 @@ def score_inbox_batch(
     if not outbox.is_dir():
         raise ModelWardError(f"the outbox {display_name(outbox)} does not exist")
     out = output_name(folder, path, sha)
-    man = read_manifest(out)
-    if man is not None and man.get("input", {}).get("sha256") == sha and out.exists():
-        # Written before a crash stopped us recording it: it is not scored twice.
-        ref = str(man["model"]["ref"])
-        rows = man.get("rows", {})
-        return (
-            sha,
-            "registered",
-            f"already scored by {ref} -> {display_name(out.name)}",
-            {"output": str(out), "ref": ref, "rows": rows, "recovered": True},
-            ref,
+    with _claim(out):
+        man = read_manifest(out)
+        if man is not None and man.get("input", {}).get("sha256") == sha and out.exists():
+            # Written before a crash stopped us recording it: it is not scored twice.
+            ref = str(man["model"]["ref"])
+            rows = man.get("rows", {})
+            return (
+                sha,
+                "registered",
+                f"already scored by {ref} -> {display_name(out.name)}",
+                {"output": str(out), "ref": ref, "rows": rows, "recovered": True},
+                ref,
+            )
+        _sweep_partials(out)
+        try:
+            champion = registry.resolve(f"{folder.model_name}@champion")
+        except NotFound:
+            raise ModelWardError(
+                f"{folder.model_name} has no champion yet; the batch waits for one"
+            ) from None
+        id_col = folder.options.get("id_column")
+        ids = [str(id_col)] if id_col else []
+        batch_id = sha[:16]
+        shadows = [v for v in list_shadows(registry, folder.model_name) if v != champion.version]
+        try:
+            res = score_file(
+                registry,
+                champion.ref,  # resolved for this batch; the manifest records it
+                path,
+                out,
+                id_columns=ids,
+                fmt=folder.options.get("format"),
+                log="rows" if folder.options.get("log_rows") else "summary",
+                batch_id=batch_id,
+                keep_predictions=bool(shadows),
+                manifest_extra={
+                    "scoring_folder": {
+                        "inbox": folder.path,
+                        "outbox": str(outbox),
+                        "source": str(path),
+                        "champion": champion.ref,
+                    }
+                },
+            )
+        except InvalidInput as e:
+            reason = str(e)
+            q = quarantine(registry, path, source=str(path), reason=reason, sha256=sha)
+            raise RejectedFile(reason, path=str(path), quarantined_to=str(q)) from None
+        result: dict[str, Any] = {
+            "output": res.output,
+            "manifest": res.manifest,
+            "ref": res.ref,
+            "rows": {"in": res.rows_in, "scored": res.rows_scored, "rejected": res.rows_rejected},
+            "batch_id": batch_id,
+            "seconds": round(res.seconds, 3),
+        }
+        detail = (
+            f"scored {res.rows_scored:,} of {res.rows_in:,} rows with {res.ref} -> "
+            f"{display_name(Path(res.output).name)}"
         )
-    _sweep_partials(out)
-    try:
-        champion = registry.resolve(f"{folder.model_name}@champion")
-    except NotFound:
-        raise ModelWardError(
-            f"{folder.model_name} has no champion yet; the batch waits for one"
-        ) from None
-    id_col = folder.options.get("id_column")
-    ids = [str(id_col)] if id_col else []
-    batch_id = sha[:16]
-    shadows = [v for v in list_shadows(registry, folder.model_name) if v != champion.version]
-    try:
-        res = score_file(
-            registry,
-            champion.ref,  # resolved for this batch; the manifest records it
-            path,
-            out,
-            id_columns=ids,
-            fmt=folder.options.get("format"),
-            log="rows" if folder.options.get("log_rows") else "summary",
-            batch_id=batch_id,
-            keep_predictions=bool(shadows),
-            manifest_extra={
-                "scoring_folder": {
-                    "inbox": folder.path,
-                    "outbox": str(outbox),
-                    "source": str(path),
-                    "champion": champion.ref,
-                }
-            },
-        )
-    except InvalidInput as e:
-        reason = str(e)
-        q = quarantine(registry, path, source=str(path), reason=reason, sha256=sha)
-        raise RejectedFile(reason, path=str(path), quarantined_to=str(q)) from None
-    result: dict[str, Any] = {
-        "output": res.output,
-        "manifest": res.manifest,
-        "ref": res.ref,
-        "rows": {"in": res.rows_in, "scored": res.rows_scored, "rejected": res.rows_rejected},
-        "batch_id": batch_id,
-        "seconds": round(res.seconds, 3),
-    }
-    detail = (
-        f"scored {res.rows_scored:,} of {res.rows_in:,} rows with {res.ref} -> "
-        f"{display_name(Path(res.output).name)}"
-    )
-    if res.rows_rejected:
-        detail += f"; {res.rows_rejected:,} rejected"
-    if shadows and res.predictions is not None:
-        result["shadows"] = _score_shadows(
-            registry, folder, path, champion, res.predictions, ids, batch_id
-        )
-        detail += f"; {len(shadows)} shadow(s)"
-    return sha, "registered", detail, result, res.ref
+        if res.rows_rejected:
+            detail += f"; {res.rows_rejected:,} rejected"
+        if shadows and res.predictions is not None:
+            result["shadows"] = _score_shadows(
+                registry, folder, path, champion, res.predictions, ids, batch_id
+            )
+            detail += f"; {len(shadows)} shadow(s)"
+        return sha, "registered", detail, result, res.ref

@@ -195,11 +195,11 @@ class ScoringPage(QWidget):
         setup_table(self.batches)
         self.batches.setTextElideMode(Qt.TextElideMode.ElideLeft)
         bh2 = self.batches.horizontalHeader()
-        for col, w in ((0, 150), (1, 180), (2, 100), (3, 80), (4, 75), (5, 70)):
+        for col, w in ((0, 140), (1, 150), (2, 95), (3, 70), (4, 74), (5, 76)):
             bh2.resizeSection(col, w)
         bl.addWidget(self.batches, 1)
         split.addWidget(bottom)
-        split.setSizes([220, 420])
+        split.setSizes([170, 470])
         lay.addWidget(split, 1)
 
         self.add_button.clicked.connect(self.sig_add_requested)
@@ -224,7 +224,7 @@ class ScoringPage(QWidget):
                 _item(f["outbox"], f["outbox"]),
                 _item(f["model"]),
                 _item(f["champion"] or "no champion", "The version that scores the next batch"),
-                _item(", ".join(s.split(":")[-1] for s in f["shadows"]) or None,
+                _item(", ".join("v" + s.split(":")[-1] for s in f["shadows"]) or None,
                       ", ".join(f["shadows"])),
                 _item(f["state"]),
                 _item(f["waiting"], number=True),
