@@ -274,6 +274,18 @@ def test_shadow_challenger_scores_in_the_shadow_and_labels_give_realized_metrics
     b = rows[rows.version == 2].set_index("id")["prediction"]
     assert shadow["agreement"] == pytest.approx(float((a == b.loc[a.index]).mean()))
 
+    # compare shows the challenger's record in the shadow beside the metrics
+    labelled = tmp_path / "labelled.csv"
+    df.assign(defaulted=y).drop(columns=["loan_id"]).to_csv(labelled, index=False)
+    proc = _ok(
+        run_cli(
+            *("compare", "credit:1", "credit:2", "--data", str(labelled), "--target", "defaulted"),
+            *("--n-boot", "50", "--registry", str(home)),
+        )
+    )
+    assert "in the shadow: 1 batch(es), 200 rows, agreement" in proc.stdout
+    assert "realized on 150 labelled rows: roc_auc" in proc.stdout
+
     _ok(run_cli("shadow", "remove", "credit", "2", "--registry", str(home)))
     assert _audit(home, "shadow.removed")[0]["entity"] == "credit:2"
 

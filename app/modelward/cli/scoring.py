@@ -81,6 +81,30 @@ def _num(v: Any, fmt: str = "{:.3f}") -> str:
     return "-" if v is None else fmt.format(v)
 
 
+def shadow_evidence(reg: Any, ref: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """What the prediction log says of ``ref`` scoring in the shadow (for ``compare``)."""
+    from modelward.core.compute.predlog import prediction_report  # deferred: start-up cost
+
+    v = reg.resolve(ref)
+    rep = prediction_report(reg, v.name)
+    mine = next(
+        (e for e in rep["versions"] if e["version"] == v.version and e["role"] == "shadow"), None
+    )
+    if mine is None:
+        return None, []
+    real = mine.get("realized") or {}
+    text = (
+        f"in the shadow: {mine['batches']} batch(es), {mine['rows']:,} rows, agreement "
+        f"{_num(mine.get('agreement'), '{:.1%}')} with the champion, score PSI "
+        f"{_num(mine.get('score_psi'))}"
+    )
+    if real.get("labelled_rows"):
+        text += f", realized on {real['labelled_rows']:,} labelled rows: " + ", ".join(
+            f"{k} {real[k]:.4g}" for k in ("roc_auc", "accuracy", "mae") if k in real
+        )
+    return mine, [text]
+
+
 def cmd_shadow_show(args: argparse.Namespace) -> Result:
     from modelward.core.compute.predlog import prediction_report  # deferred: start-up cost
 
