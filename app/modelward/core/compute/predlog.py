@@ -203,7 +203,7 @@ def prediction_report(registry: Any, model: str) -> dict[str, Any]:
         roles = {b.role for b in batches}
         n = sum(b.rows for b in batches)
         means = [
-            (b.summary.get("score_mean"), b.rows)
+            (float(b.summary["score_mean"]), b.rows)
             for b in batches
             if b.summary.get("score_mean") is not None
         ]
@@ -219,10 +219,13 @@ def prediction_report(registry: Any, model: str) -> dict[str, Any]:
         }
         if SHADOW in roles:
             vs = [b.summary.get("vs_champion") or {} for b in batches if b.role == SHADOW]
-            comp = [(v.get("agreement"), v.get("rows_compared") or 0) for v in vs]
-            comp = [(a, w) for a, w in comp if a is not None and w]
+            comp = [
+                (float(v["agreement"]), int(v.get("rows_compared") or 0))
+                for v in vs
+                if v.get("agreement") is not None and v.get("rows_compared")
+            ]
             diffs = [
-                (v.get("mean_abs_score_diff"), v.get("rows_compared") or 0)
+                (float(v["mean_abs_score_diff"]), int(v.get("rows_compared") or 0))
                 for v in vs
                 if v.get("mean_abs_score_diff") is not None
             ]

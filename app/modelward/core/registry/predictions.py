@@ -20,7 +20,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -293,6 +293,30 @@ def _store_rows(registry: Registry, ids: Any, pred: np.ndarray, score: np.ndarra
     pq.write_table(pa.table(cols), buf, compression="zstd")
     sha, _ = registry.artifacts.put_bytes(buf.getvalue())
     return sha
+
+
+@overload
+def read_predictions(
+    registry: Registry,
+    model: str,
+    *,
+    version: int | None = ...,
+    batch_id: str | None = ...,
+    role: str | None = ...,
+    rows: Literal[False] = ...,
+) -> list[LoggedBatch]: ...
+
+
+@overload
+def read_predictions(
+    registry: Registry,
+    model: str,
+    *,
+    version: int | None = ...,
+    batch_id: str | None = ...,
+    role: str | None = ...,
+    rows: Literal[True],
+) -> Any: ...
 
 
 def read_predictions(
