@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -335,6 +336,10 @@ def _numeric(col: Any, name: str, reasons: np.ndarray) -> np.ndarray:
     t = col.type
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
         values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    elif (pa.types.is_string(t) or pa.types.is_large_string(t)) and (
+        fast := _text_to_float(col)
+    ) is not None:
+        values = fast
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         text = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object).str.strip()
         missing = text.isna() | text.str.lower().isin(_MISSING_TOKENS)
@@ -350,6 +355,34 @@ def _numeric(col: Any, name: str, reasons: np.ndarray) -> np.ndarray:
         if reasons[i] is None:
             reasons[i] = f"column {name!r} holds an infinite value"
     return values
+
+
+def _text_to_float(col: Any) -> np.ndarray | None:
+    """Text of numbers as float64 in Arrow's kernels; ``None`` when any cell is not a number.
+
+    The usual CSV column: every cell a number or a missing-value token. A
+    column with one bad cell takes the slower path that names the bad rows.
+    """
+    import pyarrow as pa  # deferred: start-up cost
+    import pyarrow.compute as pc  # deferred: start-up cost
+
+    trimmed = pc.utf8_trim_whitespace(col)
+    missing = pc.or_kleene(
+        pc.is_null(trimmed),
+        pc.is_in(pc.utf8_lower(trimmed), value_set=_MISSING_ARROW()),
+    )
+    try:
+        numbers = pc.cast(pc.if_else(missing, pa.scalar(None, pa.string()), trimmed), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+@functools.cache
+def _MISSING_ARROW() -> Any:  # noqa: N802 - a constant, built on first use
+    import pyarrow as pa  # deferred: start-up cost
+
+    return pa.array(sorted(_MISSING_TOKENS), type=pa.string())
 
 
 def _categorical(col: Any, name: str) -> np.ndarray:
