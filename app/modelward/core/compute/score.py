@@ -668,7 +668,7 @@ class _Kept:
         score, _ = score_column(proba, pred)
         self.summary.add(pred, score)
         if self.keep_rows:
-            self.ids.append(ids)
+            self.ids.append(ids.to_pylist() if hasattr(ids, "to_pylist") else ids)
             self.preds.append(np.asarray(pred))
             if proba is not None:
                 self.probas.append(proba)
@@ -692,7 +692,7 @@ def _score_record_batch(
     offset: int,
     schema: Any,
 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None, list[list[Any]], Any]:
-    """One record batch: ``(output table, rows, prediction, proba, rejected rows, ids kept)``."""
+    """One record batch: ``(output table, rows, prediction, proba, rejected rows, id column)``."""
     import pyarrow as pa  # deferred: start-up cost
 
     n = batch.num_rows
@@ -708,8 +708,7 @@ def _score_record_batch(
         id_vals = [batch.column(c).take(bad).to_pylist() for c in ids]
         for k, i in enumerate(bad):
             rejected.append([offset + int(i) + 1, *(v[k] for v in id_vals), reasons[i]])
-    kept_ids = table.column(0).to_pylist()
-    return table, rows, pred, proba, rejected, kept_ids
+    return table, rows, pred, proba, rejected, table.column(0)
 
 
 def _check_log(log: str) -> str:

@@ -95,7 +95,7 @@ def _score_partition(
             score, _ = score_column(proba, pred)
             summary.add(pred, score)
             if keep_rows:
-                kept.append((kept_ids, pred, proba))
+                kept.append((kept_ids.to_pylist(), pred, proba))
             rejected.extend(bad)
             n_in += batch.num_rows
             n_scored += int(rows.size)

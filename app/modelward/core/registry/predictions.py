@@ -112,10 +112,10 @@ class ScoreSummary:
     def add(self, predictions: Any, score: Any) -> None:
         pred = np.asarray(predictions)
         self.rows += int(pred.size)
-        if pred.size and pred.dtype.kind in "OUSbi":
-            vals, counts = np.unique(pred.astype(str), return_counts=True)
+        if pred.size and pred.dtype.kind in "OUSbiu":
+            vals, counts = np.unique(pred, return_counts=True)
             for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
-                self.classes[v] = self.classes.get(v, 0) + int(c)
+                self.classes[str(v)] = self.classes.get(str(v), 0) + int(c)
         s = np.asarray(score, dtype=np.float64) if score is not None else np.empty(0)
         s = s[np.isfinite(s)]
         if not s.size:
