@@ -17,10 +17,22 @@ two whole processes:
   ``proba_0``, ``proba_1``) with ``pyarrow.parquet.ParquetWriter``.
 
 Both use every core and 65,536-row batches. Peak memory is each child's
-``ru_maxrss`` (``os.wait4``). Usage::
+``ru_maxrss`` (``os.wait4``).
+
+``--inbox N`` measures a scoring folder instead: a warm watcher (a
+``WatchService`` started in this process, the champion already scored one
+batch) and N batches of ``--inbox-rows`` rows (CSV) renamed into the inbox one
+after the other; each latency is from the rename to the output's manifest in
+the outbox. The floor is the same batch scored in this process with the
+estimator already loaded (read the CSV with pyarrow, ``predict_proba``, write
+Parquet), so the figure to read is the p95 latency minus the floor's own time.
+Usage::
 
     python bench/bench_score.py                 # 1,000,000 rows, 3 rounds
     python bench/bench_score.py --rows 200000 --rounds 5
+    python bench/bench_score.py --rows 10000000 --rounds 1 --models logreg
+    python bench/bench_score.py --inbox 30      # 10,000-row batches through a scoring folder
+    python bench/bench_score.py --quick         # 100,000 rows, 1 round; 10 inbox batches
 """
 
 from __future__ import annotations
@@ -123,9 +135,19 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", metavar="FILE", help="write the raw figures as JSON")
+    ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    ap.add_argument("--inbox", type=int, metavar="N", help="N batches through a scoring folder")
+    ap.add_argument("--inbox-rows", type=int, default=10_000)
+    ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--setup", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--setup-small", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.quick:
+        args.rows, args.rounds = min(args.rows, 100_000), 1
+        args.inbox = min(args.inbox, 10) if args.inbox else None
+    if args.inbox:
+        bench_inbox(args)
+        return
     if args.setup:
         make_data(Path(args.setup) / "in.parquet", args.rows)
         make_models(Path(args.setup) / "in.parquet", Path(args.setup) / "reg", Path(args.setup))
@@ -143,7 +165,7 @@ def main() -> None:
         subprocess.run(
             [sys.executable, __file__, "--setup", tmp, "--rows", str(args.rows)], check=True
         )
-        models = {name: t / f"{name}.joblib" for name in MODELS}
+        models = {name: t / f"{name}.joblib" for name in args.models}
         small = t / "small.parquet"
         subprocess.run([sys.executable, __file__, "--setup-small", tmp], check=True)
         print(
@@ -214,6 +236,96 @@ def main() -> None:
                 },
                 indent=2,
             )
+        )
+
+
+def _floor_batch(est, src: Path, out: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pacsv.read_csv(src)
+    X = table.select([f"x{i}" for i in range(25)]).to_pandas()
+    proba = est.predict_proba(X)
+    cols = {"id": table.column("id"), "prediction": pa.array(est.classes_[proba.argmax(axis=1)])}
+    for j, c in enumerate(est.classes_):
+        cols[f"proba_{c}"] = pa.array(proba[:, j])
+    pq.write_table(pa.table(cols), out)
+
+
+def bench_inbox(args: argparse.Namespace) -> None:
+    """Batch renamed into a scoring inbox -> output in the outbox, with a warm watcher."""
+    import joblib
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    from threadpoolctl import threadpool_limits
+
+    from modelward.core.registry import Registry
+    from modelward.core.watch import add_folder
+    from modelward.core.watch.service import WatchService
+
+    with tempfile.TemporaryDirectory(prefix="bench-inbox-") as tmp, threadpool_limits(1):
+        t = Path(tmp)
+        data = t / "in.parquet"
+        make_data(data, max(args.inbox_rows * 2, 60_000))
+        make_models(data, t / "reg", t)
+        reg = Registry(t / "reg", idle_release=0.5)
+        name = args.models[0]
+        reg.set_alias(f"{name}:1", "champion", "bench")
+        inbox, outbox, stage = t / "inbox", t / "outbox", t / "stage"
+        stage.mkdir()
+        add_folder(reg, inbox, "scoring", model_name=name, options={"outbox": str(outbox)})
+        rows = pq.read_table(data).slice(0, args.inbox_rows).drop(["y"])
+        batches = []
+        for k in range(args.inbox + 1):
+            src = stage / f"batch{k:03d}.csv"
+            pacsv.write_csv(rows, src)
+            batches.append(src)
+        est = joblib.load(t / f"{name}.joblib")
+        svc = WatchService(reg, settle=0.2, rescan_interval=5.0)
+        svc.start()
+        latencies, floors = [], []
+        try:
+            for k, src in enumerate(batches):
+                dest = inbox / src.name
+                manifest = outbox / f"{src.stem}.scored.csv.manifest.json"
+                t0 = time.perf_counter()
+                os.replace(src, dest)
+                if not svc.wait_for(lambda r, k=k: len(r) > k, 120):
+                    raise SystemExit(f"batch {k} was not scored in 120 s")
+                elapsed = time.perf_counter() - t0
+                assert manifest.exists(), manifest
+                f0 = time.perf_counter()
+                _floor_batch(est, dest, t / "floor.parquet")
+                floor = time.perf_counter() - f0
+                if k == 0:  # the warm-up batch: the watcher's first load of the model
+                    print(f"  warm-up batch {elapsed:.2f} s", flush=True)
+                    continue
+                latencies.append(elapsed)
+                floors.append(floor)
+                print(f"  batch {k:3d}  {elapsed:6.3f} s   floor {floor:6.3f} s", flush=True)
+        finally:
+            svc.stop()
+            reg.close()
+
+    def p95(xs: list[float]) -> float:
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+
+    med = statistics.median
+    print()
+    print(
+        "| batch rows | batches | latency p95 s | median (min–max) | floor median s | p95 − floor median |"
+    )
+    print("|---|---:|---:|---|---:|---:|")
+    print(
+        f"| {args.inbox_rows:,} | {len(latencies)} | {p95(latencies):.3f} "
+        f"| {med(latencies):.3f} ({min(latencies):.3f}–{max(latencies):.3f}) "
+        f"| {med(floors):.3f} | {p95(latencies) - med(floors):.3f} |"
+    )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"inbox_rows": args.inbox_rows, "latencies": latencies, "floors": floors})
         )
 
 

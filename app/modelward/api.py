@@ -21,7 +21,17 @@ from modelward.core.registry import Registry
 if TYPE_CHECKING:
     from modelward.core.compute.score import ScoreResult
 
-__all__ = ["log_model", "load_model", "list_models", "open_registry", "score"]
+__all__ = [
+    "add_labels",
+    "add_shadow",
+    "list_models",
+    "load_model",
+    "log_model",
+    "open_registry",
+    "prediction_report",
+    "remove_shadow",
+    "score",
+]
 
 RegistryLike = Registry | str | os.PathLike[str] | None
 
@@ -120,6 +130,8 @@ def score(
     threshold: float | None = None,
     fmt: str | None = None,
     threads: int | None = None,
+    log_rows: bool = False,
+    dask: str | None = None,
 ) -> ScoreResult:
     """Score a CSV or Parquet file with ``ref`` and write the predictions to ``out``.
 
@@ -143,6 +155,12 @@ def score(
         ``csv`` or ``parquet`` (default: by the output's extension).
     threads
         Threads of the job (default: every core).
+    log_rows
+        Keep every prediction in the prediction log (a summary is always
+        kept), so labels that arrive later (:func:`add_labels`) join them by id.
+    dask
+        ``tcp://host:port`` of a Dask scheduler: a Parquet input is scored
+        across the cluster's workers.
 
     Returns
     -------
@@ -161,4 +179,60 @@ def score(
         fmt=fmt,
         threshold=threshold,
         threads=threads or os.cpu_count() or 1,
+        log="rows" if log_rows else "summary",
+        dask=dask,
     )
+
+
+def add_shadow(
+    name: str, version: int, registry: RegistryLike = None, *, reason: str | None = None
+) -> str:
+    """Let ``name:version`` score ``name``'s scoring-folder batches in the shadow (audited).
+
+    Its predictions go to the prediction log, never to the outbox; see
+    :func:`prediction_report`. Returns the version's reference.
+    """
+    from modelward.core.registry.predictions import add_shadow as _add
+
+    return _add(open_registry(registry), name, version, reason=reason)
+
+
+def remove_shadow(
+    name: str, version: int, registry: RegistryLike = None, *, reason: str | None = None
+) -> str:
+    """Stop ``name:version`` scoring in the shadow (audited)."""
+    from modelward.core.registry.predictions import remove_shadow as _remove
+
+    return _remove(open_registry(registry), name, version, reason=reason)
+
+
+def add_labels(
+    name: str,
+    data: str | os.PathLike[str],
+    id_column: str,
+    registry: RegistryLike = None,
+    *,
+    label_column: str | None = None,
+) -> dict[str, Any]:
+    """Store labels that arrived later for ``name``'s scored rows, keyed by ``id_column``.
+
+    Returns ``rows`` stored, the ``label_column`` used and how many ids
+    ``matched`` predictions logged at row level.
+    """
+    # deferred: start-up cost (the strict reader brings DuckDB)
+    from modelward.core.compute.predlog import add_labels as _add
+
+    return _add(open_registry(registry), name, data, id_column=id_column, label_column=label_column)
+
+
+def prediction_report(name: str, registry: RegistryLike = None) -> dict[str, Any]:
+    """The prediction log of ``name`` per version: champion and shadow challengers.
+
+    Per version: batches and rows scored, mean score; for a shadow its
+    ``agreement`` with the champion, ``mean_abs_score_diff`` and
+    ``score_psi``; ``realized`` metrics where labels arrived.
+    """
+    # deferred: start-up cost (NumPy and scikit-learn)
+    from modelward.core.compute.predlog import prediction_report as _report
+
+    return _report(open_registry(registry), name)

@@ -89,6 +89,7 @@ EXPECT: dict[str, Check] = {
     Ids.PAGE_ALERTS: lambda w, seen, new: w.pages.currentIndex() == w.policies.alerts_index,
     Ids.PAGE_APPROVALS: lambda w, s, n: w.pages.currentIndex() == w.policies.approvals_index,
     Ids.PAGE_POLICIES: lambda w, s, n: w.pages.currentIndex() == w.policies.policies_index,
+    Ids.PAGE_SCORING: lambda w, s, n: w.pages.currentWidget() is w.scoring.page,
     Ids.FIND: _page(Page.REGISTRY),
     Ids.REFRESH: lambda w, seen, new: not w.versions_model.loading,
     Ids.BACK: lambda w, seen, new: (

@@ -3,7 +3,7 @@
 From the repository root::
 
     python tools/screenshots                      # everything, into docs/screenshots
-    python tools/screenshots OUTDIR [PART ...]    # PART: window, training, policies, monitoring
+    python tools/screenshots OUTDIR [PART ...]    # PART: window, training, policies, monitoring, scoring
 
 ``window`` (welcome, registry, model page, jobs, audit, watched folders, the
 alerts/approvals/policy views and the training, validation and comparison
@@ -24,6 +24,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "app")]  # these scripts, then the checkou
 
 import shots_monitoring  # noqa: E402
 import shots_policies  # noqa: E402
+import shots_scoring  # noqa: E402
 import shots_window  # noqa: E402
 
 PARTS = {
@@ -31,12 +32,13 @@ PARTS = {
     "training": shots_window.training_main,
     "policies": shots_policies.main,
     "monitoring": shots_monitoring.main,
+    "scoring": shots_scoring.main,
 }
 
 
 def main(argv: list[str]) -> int:
     out = argv[0] if argv else str(ROOT / "docs" / "screenshots")
-    parts = argv[1:] or ["window", "monitoring"]
+    parts = argv[1:] or ["window", "monitoring", "scoring"]
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         sys.stderr.write(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}\n")

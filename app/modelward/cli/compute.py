@@ -212,6 +212,10 @@ def cmd_compare(args: argparse.Namespace) -> Result:
     text.append("promotion " + ("allowed" if res.promotion_allowed else "NOT allowed"))
     if promoted:
         text.append(f"{args.alias} -> {promoted}")
+    from modelward.cli.scoring import shadow_evidence  # deferred: start-up cost
+
+    out["shadow"], shadow_text = shadow_evidence(reg, res.challenger.ref)
+    text += shadow_text
     # Asked to promote and refused by the gates: a failure, in text and in JSON alike.
     return Result(out, lines(*text), ok=res.promotion_allowed or not args.promote)
 

@@ -27,6 +27,9 @@ def cmd_folders_add(args: argparse.Namespace) -> Result:
             ("label_column", args.label),
             ("id_column", args.id_column),
             ("timestamp_column", args.timestamp),
+            ("outbox", args.outbox),
+            ("format", args.format),
+            ("log_rows", args.log_rows),
         )
         if v
     }
@@ -176,7 +179,10 @@ def add_parsers(sub: Any) -> None:
     fsub = group(sub, "folders", "watched folders (models and data inboxes)")
     sp = command(fsub, "add", cmd_folders_add, "watch a folder")
     sp.add_argument("path")
-    sp.add_argument("--kind", choices=["models", "data"], default="models")
+    sp.add_argument("--kind", choices=["models", "data", "scoring"], default="models")
+    sp.add_argument("--outbox", help="scoring folders: where the scored batches go")
+    sp.add_argument("--format", choices=["csv", "parquet"], help="scoring folders: output format")
+    sp.add_argument("--log-rows", action="store_true", help="scoring folders: log every prediction")
     sp.add_argument("--model", help="model name (required for data folders)")
     sp.add_argument("--polling", action="store_true", help="poll (for network shares)")
     sp.add_argument("--label", help="label column of data batches")

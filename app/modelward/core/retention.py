@@ -14,6 +14,7 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.errors import InvalidInput
+from modelward.core.registry.predictions import prune_predictions
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -84,6 +85,7 @@ def apply_retention(
         n = tx.q("SELECT count(*) FROM mon_batches WHERE batch_time < ?", [cutoff]).fetchall()
         counts["mon_batches"] = int(n[0][0])
         tx.q("DELETE FROM mon_batches WHERE batch_time < ?", [cutoff])
+        counts["pred_log"] = prune_predictions(tx, cutoff)  # the scoring prediction log
         tx.audit(
             "retention.applied",
             "registry",

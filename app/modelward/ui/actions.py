@@ -47,6 +47,7 @@ class Ids:
     PAGE_ALERTS = "act_page_alerts"
     PAGE_APPROVALS = "act_page_approvals"
     PAGE_POLICIES = "act_page_policies"
+    PAGE_SCORING = "act_page_scoring"
     FIND = "act_find"
     REFRESH = "act_refresh"
     BACK = "act_back"
@@ -116,6 +117,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Ids.PAGE_ALERTS, "A&lerts", "View", lambda w: w.policies.show_alerts()),
     ActionSpec(Ids.PAGE_APPROVALS, "A&pprovals", "View", lambda w: w.policies.show_approvals()),
     ActionSpec(Ids.PAGE_POLICIES, "P&olicies", "View", lambda w: w.policies.show_policies()),
+    ActionSpec(Ids.PAGE_SCORING, "&Scoring", "View", lambda w: w.scoring.show(),
+               tip="Inboxes scored by a model's champion, and their last batches"),
     ActionSpec(Ids.FIND, "&Find…", "View", lambda w: w.focus_search(), K.Find,
                separator_before=True),
     ActionSpec(Ids.REFRESH, "Re&fresh", "View", lambda w: w.refresh_all(), K.Refresh),

@@ -55,6 +55,7 @@ from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
 from modelward.ui.pages.monitoring_page import MonitoringPage
 from modelward.ui.pages.registry_page import RegistryPage
+from modelward.ui.pages.scoring_page import install as install_scoring_page
 from modelward.ui.pages.validation_page import ValidationPage, open_in_window
 from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         # Alerts, approvals and policies (pages, the policy loop); reports, bundles, backup.
         self.policies = PolicyController(self)
         self.evidence = EvidenceController(self)
+        self.scoring = install_scoring_page(self)  # the Scoring page, after the others
         self._build_actions()
         self._connect()
         self._restore_layout()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -37,14 +38,29 @@ import numpy as np
 
 import modelward.core.compute.data as _data
 from modelward import __version__
-from modelward.core.artifacts.safeload import load_artifact
+from modelward.core.artifacts.allowlist import Allowlist
+from modelward.core.artifacts.safeload import approved_globals, load_bytes
 from modelward.core.clock import utcnow
 from modelward.core.compute.parallel import limited_threads
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import current_user
+from modelward.core.registry.predictions import (
+    CHAMPION,
+    ScoreSummary,
+    log_predictions,
+    score_column,
+)
 
-__all__ = ["FORMATS", "ScoreResult", "output_paths", "score_file", "stored_threshold"]
+__all__ = [
+    "FORMATS",
+    "LOG_MODES",
+    "ScoreResult",
+    "output_paths",
+    "read_manifest",
+    "score_file",
+    "stored_threshold",
+]
 
 FORMATS = ("csv", "parquet")
 _NUMERIC = "numeric"
@@ -85,6 +101,10 @@ class ScoreResult:
     columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
     audit_seq: int | None = None
+    batch_id: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+    predictions: tuple[Any, Any, Any] | None = field(default=None, repr=False, compare=False)
+    """``(ids, prediction, proba)`` when asked for (``keep_predictions``); not in the JSON."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +130,8 @@ class ScoreResult:
             "columns": self.columns,
             "seconds": round(self.seconds, 3),
             "audit_seq": self.audit_seq,
+            "batch_id": self.batch_id,
+            "summary": self.summary,
         }
 
 
@@ -117,6 +139,15 @@ def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     """``(output, rejected rows, manifest)`` for the output path ``out``."""
     p = Path(out)
     return p, p.with_name(p.name + ".rejected.csv"), p.with_name(p.name + ".manifest.json")
+
+
+def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The manifest beside the output ``out``, or ``None`` when there is none (or it is unreadable)."""
+    try:
+        doc = json.loads(output_paths(out)[2].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def stored_threshold(version: Any) -> float | None:
@@ -305,6 +336,10 @@ def _numeric(col: Any, name: str, reasons: np.ndarray) -> np.ndarray:
     t = col.type
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
         values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    elif (pa.types.is_string(t) or pa.types.is_large_string(t)) and (
+        fast := _text_to_float(col)
+    ) is not None:
+        values = fast
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         text = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object).str.strip()
         missing = text.isna() | text.str.lower().isin(_MISSING_TOKENS)
@@ -320,6 +355,34 @@ def _numeric(col: Any, name: str, reasons: np.ndarray) -> np.ndarray:
         if reasons[i] is None:
             reasons[i] = f"column {name!r} holds an infinite value"
     return values
+
+
+def _text_to_float(col: Any) -> np.ndarray | None:
+    """Text of numbers as float64 in Arrow's kernels; ``None`` when any cell is not a number.
+
+    The usual CSV column: every cell a number or a missing-value token. A
+    column with one bad cell takes the slower path that names the bad rows.
+    """
+    import pyarrow as pa  # deferred: start-up cost
+    import pyarrow.compute as pc  # deferred: start-up cost
+
+    trimmed = pc.utf8_trim_whitespace(col)
+    missing = pc.or_kleene(
+        pc.is_null(trimmed),
+        pc.is_in(pc.utf8_lower(trimmed), value_set=_MISSING_ARROW()),
+    )
+    try:
+        numbers = pc.cast(pc.if_else(missing, pa.scalar(None, pa.string()), trimmed), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+@functools.cache
+def _MISSING_ARROW() -> Any:  # noqa: N802 - a constant, built on first use
+    import pyarrow as pa  # deferred: start-up cost
+
+    return pa.array(sorted(_MISSING_TOKENS), type=pa.string())
 
 
 def _categorical(col: Any, name: str) -> np.ndarray:
@@ -588,6 +651,72 @@ def _temp_beside(path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- the run
+LOG_MODES = ("none", "summary", "rows")
+
+
+@dataclass
+class _Kept:
+    """What one run keeps of its predictions: the log's summary, and rows when asked."""
+
+    summary: ScoreSummary
+    keep_rows: bool
+    ids: list[Any] = field(default_factory=list)
+    preds: list[np.ndarray] = field(default_factory=list)
+    probas: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, ids: Any, pred: np.ndarray, proba: np.ndarray | None) -> None:
+        score, _ = score_column(proba, pred)
+        self.summary.add(pred, score)
+        if self.keep_rows:
+            self.ids.append(ids.to_pylist() if hasattr(ids, "to_pylist") else ids)
+            self.preds.append(np.asarray(pred))
+            if proba is not None:
+                self.probas.append(proba)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        ids = (
+            np.concatenate([np.asarray(i, dtype=object) for i in self.ids])
+            if self.ids
+            else (np.empty(0, dtype=object))
+        )
+        pred = np.concatenate(self.preds) if self.preds else np.empty(0)
+        proba = np.concatenate(self.probas) if self.probas else None
+        return ids, pred, proba
+
+
+def _score_record_batch(
+    model: _Model,
+    batch: Any,
+    ids: Sequence[str],
+    thr: float | None,
+    offset: int,
+    schema: Any,
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None, list[list[Any]], Any]:
+    """One record batch: ``(output table, rows, prediction, proba, rejected rows, id column)``."""
+    import pyarrow as pa  # deferred: start-up cost
+
+    n = batch.num_rows
+    if any(not k for k in model.kinds.values()):
+        _decide_csv_kinds(model, batch)
+    reasons = np.full(n, None, dtype=object)
+    X = _features_frame(model, batch, reasons)
+    rows, pred, proba = _predict_rows(model, X, reasons)
+    table = _output_table(model, batch, ids, rows, pred, proba, thr, offset, schema, pa)
+    rejected: list[list[Any]] = []
+    bad = np.flatnonzero(_flagged(reasons))
+    if bad.size:
+        id_vals = [batch.column(c).take(bad).to_pylist() for c in ids]
+        for k, i in enumerate(bad):
+            rejected.append([offset + int(i) + 1, *(v[k] for v in id_vals), reasons[i]])
+    return table, rows, pred, proba, rejected, table.column(0)
+
+
+def _check_log(log: str) -> str:
+    if log not in LOG_MODES:
+        raise InvalidInput(f"unknown prediction log mode {log!r}: use none, summary or rows")
+    return log
+
+
 def score_file(
     registry: Any,
     ref: str,
@@ -599,6 +728,12 @@ def score_file(
     threshold: float | None = None,
     threads: int = 1,
     batch_rows: int = _BATCH_ROWS,
+    log: str = "summary",
+    batch_id: str | None = None,
+    role: str = CHAMPION,
+    keep_predictions: bool = False,
+    manifest_extra: dict[str, Any] | None = None,
+    dask: str | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
 ) -> ScoreResult:
@@ -628,6 +763,24 @@ def score_file(
         BLAS/OpenMP and reader threads of this job.
     batch_rows
         Rows per record batch (memory is bounded by a few batches).
+    log
+        The prediction log (:mod:`modelward.core.registry.predictions`):
+        ``summary`` (default) keeps a summary of the predictions, ``rows`` the
+        rows too (id, prediction, score; late labels join them by id),
+        ``none`` nothing.
+    batch_id
+        The batch's key in the log; default the first 16 hex digits of the input's SHA-256.
+    role
+        ``champion`` or ``shadow`` (as logged).
+    keep_predictions
+        Return the predictions in :attr:`ScoreResult.predictions` (a shadow
+        challenger is compared with them).
+    manifest_extra
+        More keys for the manifest (a scoring folder records its inbox).
+    dask
+        ``tcp://host:port`` of a Dask scheduler: a Parquet input is split by
+        row groups across the workers, each writes its part, and the parts
+        are assembled here (see :func:`modelward.core.compute.score_dask.score_partitions`).
     progress, cancel
         Reported and checked between record batches.
 
@@ -643,8 +796,8 @@ def score_file(
         cannot be written, a threshold that does not apply; nothing is written.
     NotFound, RejectedFile, Cancelled
     """
-    import pyarrow as pa  # deferred: start-up cost
 
+    _check_log(log)
     started = time.monotonic()
     started_at = utcnow()
     progress(0.0, "resolving the model")
@@ -661,7 +814,9 @@ def score_file(
     ids = list(dict.fromkeys(str(c) for c in id_columns))
 
     progress(0.02, "loading the model")
-    est = load_artifact(registry.artifacts, version.sha256, version.format, registry=registry)
+    model_bytes = registry.artifacts.read_bytes(version.sha256)  # verifies the digest
+    extra_globals = approved_globals(registry, version.sha256)
+    est = load_bytes(model_bytes, version.format, Allowlist(extra_globals))
     model = _describe_model(version, est)
     stored = stored_threshold(version)
     thr = float(threshold) if threshold is not None else stored
@@ -686,6 +841,11 @@ def score_file(
     renamed: list[Path] = []
     hasher = _Hasher(path)
     before = _stamp(path)
+    kept = _Kept(
+        ScoreSummary(probability=model.has_proba or model.classes is not None),
+        keep_rows=log == "rows" or keep_predictions,
+    )
+    dask_info: dict[str, Any] | None = None
     try:
         with (
             limited_threads(threads),
@@ -712,45 +872,61 @@ def score_file(
             out_fmt = _output_format(out_path, fmt, inp.fmt)
             _infer_kinds(model, inp)
             schema = _output_schema(model, ids, inp, thr is not None)
-            writer = _Writer(tmp_out, out_fmt)
             n_in = n_scored = n_rejected = 0
             with open(tmp_rej, "w", encoding="utf-8", newline="") as rf:
                 rej = csv.writer(rf)
                 rej.writerow(["row", *ids, "reason"])
-                for batch in inp.batches:
-                    check(cancel)
-                    n = batch.num_rows
-                    if n == 0:
-                        continue
-                    if any(not k for k in model.kinds.values()):
-                        _decide_csv_kinds(model, batch)
-                    reasons = np.full(n, None, dtype=object)
-                    X = _features_frame(model, batch, reasons)
-                    rows, pred, proba = _predict_rows(model, X, reasons)
-                    table = _output_table(
-                        model, batch, ids, rows, pred, proba, thr, n_in, schema, pa
+                if dask is not None:
+                    if inp.fmt != "parquet":
+                        raise InvalidInput("scoring on a Dask cluster takes a Parquet input")
+                    from modelward.core.compute import score_dask  # deferred: Dask is optional
+
+                    counts, dask_info = score_dask.score_partitions(
+                        dask,
+                        impl=(_Model, _Writer, _score_record_batch),
+                        payload=(version.sha256, version.format, model_bytes, extra_globals),
+                        model=model,
+                        path=path,
+                        ids=ids,
+                        thr=thr,
+                        schema=schema,
+                        out_path=tmp_out,
+                        out_fmt=out_fmt,
+                        batch_rows=batch_rows,
+                        kept=kept,
+                        rejected=rej,
+                        progress=progress,
+                        cancel=cancel,
                     )
-                    writer.write(table)
-                    bad = np.flatnonzero(_flagged(reasons))
-                    if bad.size:
-                        id_vals = [batch.column(c).take(bad).to_pylist() for c in ids]
-                        for k, i in enumerate(bad):
-                            rej.writerow([n_in + int(i) + 1, *(v[k] for v in id_vals), reasons[i]])
-                    n_in += n
-                    n_scored += int(rows.size)
-                    n_rejected += int(bad.size)
-                    if inp.total_rows:
-                        progress(
-                            0.05 + 0.9 * n_in / inp.total_rows,
-                            f"scored {n_in:,} of {inp.total_rows:,} rows",
+                    n_in, n_scored, n_rejected = counts
+                else:
+                    writer = _Writer(tmp_out, out_fmt)
+                    for batch in inp.batches:
+                        check(cancel)
+                        n = batch.num_rows
+                        if n == 0:
+                            continue
+                        table, rows, pred, proba, bad, kept_ids = _score_record_batch(
+                            model, batch, ids, thr, n_in, schema
                         )
-                    else:
-                        progress(0.5, f"scored {n_in:,} rows")
+                        writer.write(table)
+                        kept.add(kept_ids, pred, proba)
+                        rej.writerows(bad)
+                        n_in += n
+                        n_scored += int(rows.size)
+                        n_rejected += len(bad)
+                        if inp.total_rows:
+                            progress(
+                                0.05 + 0.9 * n_in / inp.total_rows,
+                                f"scored {n_in:,} of {inp.total_rows:,} rows",
+                            )
+                        else:
+                            progress(0.5, f"scored {n_in:,} rows")
+                    writer.close(schema)
                 rf.flush()
                 os.fsync(rf.fileno())
             if n_in == 0:
                 raise InvalidInput(f"{path.name} has no rows to score")
-            writer.close(schema)
             check(cancel)
         _fsync(tmp_out)
         hasher.join()
@@ -759,6 +935,7 @@ def score_file(
         if _stamp(path) != before:  # the hash would not be of the bytes that were scored
             raise InvalidInput(f"{path.name} changed while it was being scored; score it again")
         progress(0.96, "writing the manifest")
+        bid = batch_id or hasher.digest[:16]
         out_sha = _sha256_file(tmp_out)
         rej_sha = _sha256_file(tmp_rej) if n_rejected else None
         manifest = {
@@ -782,10 +959,15 @@ def score_file(
             "rows": {"in": n_in, "scored": n_scored, "rejected": n_rejected},
             "id_columns": ids,
             "threshold": {"value": thr, "source": thr_source, "stored": stored},
+            "batch_id": bid,
+            "prediction_log": log,
             "started_at": started_at,
             "finished_at": utcnow(),
             "user": current_user(),
         }
+        if dask_info is not None:
+            manifest["dask"] = dask_info
+        manifest.update(manifest_extra or {})
         man_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         with open(tmp_man, "wb") as f:
             f.write(man_bytes)
@@ -807,6 +989,22 @@ def score_file(
         os.replace(tmp_man, manifest_path)
         renamed.append(manifest_path)
         _fsync_dir(folder)
+        kept_ids, kept_pred, kept_proba = kept.arrays() if kept.keep_rows else (None, None, None)
+        if log != "none":
+            log_predictions(
+                registry,
+                version.name,
+                version.version,
+                bid,
+                kept_ids,
+                kept_pred if kept_pred is not None else np.empty(0),
+                kept_proba,
+                rows=log == "rows",
+                role=role,
+                id_column=ids[0] if ids else "row",
+                source=str(path),
+                summary=kept.summary.to_json(),
+            )
         with registry.transaction() as tx:
             seq = tx.audit(
                 "score.completed",
@@ -819,6 +1017,8 @@ def score_file(
                     "rows": manifest["rows"],
                     "output": str(out_path),
                     "threshold": thr,
+                    "batch_id": bid,
+                    "role": role,
                 },
             )
     except BaseException:
@@ -848,6 +1048,9 @@ def score_file(
         columns=list(schema.names),
         seconds=time.monotonic() - started,
         audit_seq=int(seq),
+        batch_id=bid,
+        summary=kept.summary.to_json(),
+        predictions=(kept_ids, kept_pred, kept_proba) if keep_predictions else None,
     )
 
 

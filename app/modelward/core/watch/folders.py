@@ -15,7 +15,8 @@ from modelward.core.registry import Registry
 
 MODELS = "models"
 DATA = "data"
-KINDS = (MODELS, DATA)
+SCORING = "scoring"  # an inbox scored by the model's champion into an outbox (watch/scoring.py)
+KINDS = (MODELS, DATA, SCORING)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,21 @@ def display_name(text: str | Path) -> str:
     return s if len(s) <= 240 else s[:120] + "…" + s[-100:]
 
 
+def scoring_options(inbox: str | Path, options: dict[str, Any] | None) -> dict[str, Any]:
+    """A scoring folder's options with its outbox made absolute (created; never the inbox)."""
+    opts = dict(options or {})
+    if not opts.get("outbox"):
+        raise InvalidInput("a scoring folder writes to an outbox: give --outbox DIR")
+    out = Path(str(opts["outbox"])).expanduser().absolute()
+    if out == Path(inbox).expanduser().absolute():
+        raise InvalidInput("the outbox must be another folder than the inbox")
+    if out.exists() and not out.is_dir():
+        raise InvalidInput(f"{display_name(out)} is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    opts["outbox"] = str(out)
+    return opts
+
+
 def _row(r: tuple[Any, ...]) -> WatchedFolder:
     return WatchedFolder(
         int(r[0]), r[1], r[2], r[3], bool(r[4]), bool(r[5]), json.loads(r[6] or "{}")
@@ -81,9 +97,11 @@ def add_folder(
 ) -> WatchedFolder:
     """Watch ``path``; returns the folder (the existing one if already watched)."""
     if kind not in KINDS:
-        raise InvalidInput(f"unknown folder kind {kind!r}: use 'models' or 'data'")
-    if kind == DATA and not model_name:
-        raise InvalidInput("a data folder is bound to a model: give --model NAME")
+        raise InvalidInput(f"unknown folder kind {kind!r}: use 'models', 'data' or 'scoring'")
+    if kind in (DATA, SCORING) and not model_name:
+        raise InvalidInput(f"a {kind} folder is bound to a model: give --model NAME")
+    if kind == SCORING:
+        options = scoring_options(path, options)
     if model_name is not None:
         validate_name(model_name)
     p = Path(path).expanduser().absolute()

@@ -27,7 +27,8 @@ from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
 from modelward.core.intake import SEEN, accept_model_file, model_name_for
 from modelward.core.registry import Registry
 from modelward.core.watch.batches import ingest_batch
-from modelward.core.watch.folders import DATA, MODELS, WatchedFolder, display_name
+from modelward.core.watch.folders import DATA, MODELS, SCORING, WatchedFolder, display_name
+from modelward.core.watch.scoring import score_inbox_batch
 
 if TYPE_CHECKING:
     from modelward.core.jobs import JobRunner
@@ -238,6 +239,12 @@ def ingest_file(
             batch.raise_if_refused()
             ref = batch.ref
             status = "registered"
+        elif folder.kind == SCORING:
+            sha, status, detail, result, ref = score_inbox_batch(
+                registry, folder, target, seen=seen
+            )
+            if status == "duplicate":
+                return IngestResult(folder.id, str(p), sha, "duplicate", "already taken", None)
         else:  # pragma: no cover - guarded by add_folder
             raise InvalidInput(f"unknown folder kind {folder.kind}")
     except RejectedFile as rej:

@@ -111,7 +111,7 @@ class QtWatchedFoldersModel(HeaderedTableModel):
         if column == 0:
             return display_name(f.path)
         if column == 1:
-            return "Models" if f.kind == MODELS else "Data batches"
+            return {MODELS: "Models", "scoring": "Scoring"}.get(f.kind, "Data batches")
         if column == 2:
             return display_name(f.model_name) if f.model_name else "from file name"
         if column == 3:
