@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         self._model_select: int | None = None
         self._closed = False
         self._job_actions: dict[int, str] = {}
+        self._own_writers: set[int] = set()  # jobs whose worker has the registry file
+        self._poll_deferred = False
 
         self.versions_model = QtVersionsTableModel(registry, self.reader, self)
         self.versions_model.metric_columns = self.settings.key_metric_columns
@@ -285,6 +287,7 @@ class MainWindow(QMainWindow):
             self.jobs.sig_job_submitted,
         ):
             sig.connect(self._update_jobs_status, q)
+        self.jobs.sig_job_cancelled.connect(self._release_reads, q)
         self.jobs.sig_job_progressed.connect(lambda *_: self._update_jobs_status(), q)
         self.jobs.sig_job_finished.connect(self._on_job_finished, q)
         self.jobs.sig_job_failed.connect(self._on_job_failed, q)
@@ -398,6 +401,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ background reads
     def _poll(self) -> None:
+        if self._own_writers:
+            self._poll_deferred = True
+            return
         self.reader.submit("poll", tasks.poll_changes, self.registry, self._poll_sig)
 
     def _on_read_done(self, channel: str, token: int, result: Any) -> None:
@@ -477,9 +483,29 @@ class MainWindow(QMainWindow):
         )
 
     def create_demo(self) -> int:
-        return self.submit_job(
+        job_id = self.submit_job(
             JobKind.DEMO, "Create demo workspace", tasks.create_demo, self.registry
         )
+        self.hold_reads_for(job_id)
+        return job_id
+
+    def hold_reads_for(self, job_id: int) -> None:
+        """Leave the registry file to job ``job_id``'s worker until that job ends.
+
+        A worker that writes step after step (the demo workspace) would
+        otherwise hand the file back and forth with this window's change
+        polls: each change it writes makes the window open the file to read
+        the audit head, and the worker then waits for the window to let go.
+        Changes seen meanwhile are read once, when the job ends.
+        """
+        self._own_writers.add(job_id)
+
+    def _release_reads(self, job_id: int) -> None:
+        if job_id in self._own_writers:
+            self._own_writers.discard(job_id)
+            if not self._own_writers and self._poll_deferred:
+                self._poll_deferred = False
+                self._poll()
 
     def verify_chain(self) -> int:
         self.show_page(Page.AUDIT)
@@ -506,6 +532,7 @@ class MainWindow(QMainWindow):
         self.reader.submit("compare", tasks.load_versions, self.registry, [ref_a, ref_b])
 
     def _on_job_finished(self, job_id: int, result: Any) -> None:
+        self._release_reads(job_id)
         action = self._job_actions.pop(job_id, "")
         if action == "verify" and isinstance(result, AuditReport):
             self.audit_page.show_report(result)
@@ -522,6 +549,7 @@ class MainWindow(QMainWindow):
         self.refresh_all()
 
     def _on_job_failed(self, job_id: int, message: str) -> None:
+        self._release_reads(job_id)
         if self._job_actions.pop(job_id, "") == "verify":
             self.audit_page.show_report(None, message)
         self.notify(message, error=True)

@@ -98,19 +98,49 @@ def verify_audit(ctx: JobContext, registry: Registry) -> object:
     return report
 
 
+class StepLog:
+    """A job context whose progress also writes each new step into the job's log.
+
+    The Jobs pane then shows the steps as they happen, not only the summary at
+    the end; fraction-only updates (the same step going on) are not logged.
+    """
+
+    def __init__(self, ctx: JobContext):
+        self._ctx = ctx
+        self._last = ""
+        self.cancel = ctx.cancel
+
+    def progress(self, fraction: float, status: str = "") -> None:
+        self._ctx.progress(fraction, status)
+        if status and status != self._last:
+            self._last = status
+            self._ctx.log(status)
+
+    def log(self, line: str) -> None:
+        self._ctx.log(line)
+
+
+DEMO_IDLE_RELEASE = 0.5
+"""Seconds the demo's worker keeps the file between its writes (as ``modelward demo`` does)."""
+
+
 def create_demo(ctx: JobContext, registry: Registry) -> str:
     """The same demo workspace as ``modelward demo``, built in a worker process.
 
     Training and twelve months of monitoring hold the GIL for seconds (pandas,
-    scikit-learn): in a thread of the window they would freeze it.
+    scikit-learn): in a thread of the window they would freeze it. The window
+    leaves the file to the worker while it runs (``MainWindow.hold_reads_for``);
+    the worker keeps it between its writes, as the CLI does.
     """
+    registry.close()  # our idle connection: let the worker in at once
     request = {
         "kind": "demo",
         "registry": str(registry.home),
         "actor": registry.actor,
         "busy_timeout": registry.busy_timeout,
+        "idle_release": DEMO_IDLE_RELEASE,
     }
-    done = FullDemo(**worker_job(ctx, request))
+    done = FullDemo(**worker_job(StepLog(ctx), request))
     for line in done.lines():
         ctx.log(line)
     return f"Demo workspace ready: champion {done.champion}"
