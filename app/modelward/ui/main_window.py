@@ -50,6 +50,7 @@ from modelward.ui.models.jobs_table import QtJobsTableModel
 from modelward.ui.models.versions_table import QtVersionsTableModel
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
 from modelward.ui.pages.audit_page import AuditPage
+from modelward.ui.pages.compare_many_page import CompareManyPage
 from modelward.ui.pages.compare_page import ComparePage
 from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
 
     sig_model_page_loaded = Signal(str)
     """model name: the model page shows fresh data."""
+    sig_compare_many_opened = Signal(object)
+    """the :class:`CompareManyPage` just opened in its own window."""
     sig_registry_changed = Signal(int)
     """audit head: the registry changed (here or in another process)."""
     sig_watch_event_shown = Signal(str)
@@ -268,6 +271,7 @@ class MainWindow(QMainWindow):
         self.model_page.sig_back_requested.connect(self.show_table)
         self.model_page.sig_set_alias_requested.connect(self.open_alias_dialog)
         self.model_page.sig_compare_requested.connect(self.compare)
+        self.model_page.sig_compare_many_requested.connect(self.compare_many)
         self.model_page.sig_monitor_requested.connect(self.open_monitoring)
         self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
         self.nav.currentRowChanged.connect(self._on_page_changed)
@@ -428,6 +432,11 @@ class MainWindow(QMainWindow):
             dlg = AuditEventDialog(result, self)
             dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dlg.open()
+        elif channel == "compare-many":
+            page = CompareManyPage(self.registry, self.jobs, result)
+            n = len(result.versions)
+            open_in_window(page, f"Compare {n} versions", self)
+            self.sig_compare_many_opened.emit(page)
         elif channel == "compare":
             a, b = result
             dlg = CompareDialog(a, b, self)
@@ -530,6 +539,25 @@ class MainWindow(QMainWindow):
 
     def compare(self, ref_a: str, ref_b: str) -> None:
         self.reader.submit("compare", tasks.load_versions, self.registry, [ref_a, ref_b])
+
+    def selected_refs(self) -> list[str]:
+        """The versions selected where the user is: the model page's, else the registry's."""
+        if self.is_model_page_shown():
+            return [v.ref for v in self.model_page.selected_versions()]
+        return self.registry_page.selected_refs()
+
+    def compare_selected(self) -> bool:
+        """Compare the selected versions side by side (two or more); False when fewer."""
+        refs = self.selected_refs()
+        if len(refs) < 2:
+            self.notify("Select two or more versions to compare (Ctrl+click or Shift+click)")
+            return False
+        self.compare_many(refs)
+        return True
+
+    def compare_many(self, refs: list[str]) -> None:
+        """Open the side-by-side comparison of ``refs`` (read in the background)."""
+        self.reader.submit("compare-many", tasks.load_compare_set, self.registry, refs)
 
     def _on_job_finished(self, job_id: int, result: Any) -> None:
         self._release_reads(job_id)

@@ -1,0 +1,41 @@
+"""File → Create demo workspace: the window's own worker writes; the window does not knock."""
+
+from __future__ import annotations
+
+import time
+
+from modelward.ui.actions import Ids
+
+
+def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_on_itself(
+    qtbot, make_main_window
+):
+    win = make_main_window()
+    qtbot.waitUntil(lambda: not win.versions_model.loading, timeout=10_000)
+    lines: list[tuple[float, str]] = []
+    win.jobs.sig_job_logged.connect(lambda _j, line: lines.append((time.monotonic(), line)))
+    opened: list[float] = []
+    original = win.registry._open_with_retry
+
+    def counting():  # the window's own opens of the file
+        opened.append(time.monotonic())
+        return original()
+
+    win.registry._open_with_retry = counting
+    started = time.monotonic()
+    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=240_000):
+        win.acts[Ids.DEMO].trigger()
+        assert win._own_writers  # the window leaves the file to its worker at once
+    end = time.monotonic()
+    text = [line for _t, line in lines]
+    assert not [t for t in text if "waiting for the registry" in t], text
+    # steps arrive one by one while the job runs, not all at the end
+    steps = [t for t, line in lines if "checking the batch of" in line]
+    assert len(steps) == 12, text
+    assert steps[-1] - steps[0] > 0.5 and end - steps[0] > 1.0
+    assert any("training logistic regression" in line for line in text)
+    # the window read nothing while its worker wrote; then it shows the result
+    assert not win._own_writers
+    during = [t for t in opened if started + 1.5 < t < end]  # after the first step is logged
+    assert not during, "the window opened the file while its worker wrote"
+    qtbot.waitUntil(lambda: win.versions_model.rowCount() >= 3, timeout=20_000)
