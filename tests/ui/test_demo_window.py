@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import traceback
+
 from modelward.ui.actions import Ids
 
 
@@ -17,8 +19,11 @@ def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_o
     opened: list[float] = []
     original = win.registry._open_with_retry
 
+    stacks: list[list[str]] = []
+
     def counting():  # the window's own opens of the file
         opened.append(time.monotonic())
+        stacks.append([f.name for f in traceback.extract_stack(limit=12)][-7:])
         return original()
 
     win.registry._open_with_retry = counting
@@ -37,5 +42,5 @@ def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_o
     # the window read nothing while its worker wrote; then it shows the result
     assert not win._own_writers
     during = [t for t in opened if started + 1.5 < t < end]  # after the first step is logged
-    assert not during, "the window opened the file while its worker wrote"
+    assert not during, ("the window opened the file while its worker wrote", stacks)
     qtbot.waitUntil(lambda: win.versions_model.rowCount() >= 3, timeout=20_000)

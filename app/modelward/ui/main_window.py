@@ -414,6 +414,10 @@ class MainWindow(QMainWindow):
         if not self.reader.is_current(channel, token):
             return
         if channel == "poll":
+            if self._own_writers:
+                # A poll sent before the window's worker started: read again at its end.
+                self._poll_deferred = True
+                return
             self._poll_sig, head = result
             if head is not None and head != self._head:
                 first = self._head is None
@@ -512,8 +516,9 @@ class MainWindow(QMainWindow):
     def _release_reads(self, job_id: int) -> None:
         if job_id in self._own_writers:
             self._own_writers.discard(job_id)
-            if not self._own_writers and self._poll_deferred:
+            if not self._own_writers:
                 self._poll_deferred = False
+                self.refresh_all()  # what the worker wrote, in every table at once
                 self._poll()
 
     def verify_chain(self) -> int:
