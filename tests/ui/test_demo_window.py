@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-
 import traceback
 
 from modelward.ui.actions import Ids
