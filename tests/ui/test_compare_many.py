@@ -194,3 +194,37 @@ def test_measured_on_names_the_data():
     ) == ("holdout latest 20% of a.csv")
     assert mixed_note(["a", "a"]) == ""
     assert "2 different data sets" in mixed_note(["a", "b"])
+
+
+def test_the_model_page_and_the_two_version_dialog_say_where_metrics_were_measured(
+    qtbot, make_main_window, trained
+):
+    from modelward.ui.dialogs.compare import CompareDialog
+
+    reg, _csv = trained
+    win = make_main_window(reg)
+    with qtbot.waitSignal(win.sig_model_page_loaded, timeout=10_000):
+        win.open_model("loans")
+    m = win.model_page.versions_model
+    heads = [m.headerData(c, Qt.Orientation.Horizontal) for c in range(m.columnCount())]
+    col = heads.index("Metrics measured on")
+    shown = {m.index(r, col).data() for r in range(m.rowCount())}
+    assert shown == {"holdout 25% of loans.csv", "3-fold CV on loans.csv"}
+    marked = [c for c, h in enumerate(heads) if h.endswith(MIXED_MARK)]
+    assert marked, heads  # v1 and v2 were measured on different data: every metric is marked
+    tip = m.headerData(marked[0], Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "2 different data sets" in tip
+    assert "measured on" in m.index(0, marked[0]).data(Qt.ItemDataRole.ToolTipRole)
+    # the registry's metric columns say the numbers may come from different data
+    vm = win.versions_model
+    last = vm.columnCount() - 1
+    assert "different data" in vm.headerData(
+        last, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+    )
+    a, b = reg.resolve("loans:1"), reg.resolve("loans:2")
+    reg.close()
+    dlg = CompareDialog(a, b, win)
+    qtbot.addWidget(dlg)
+    table = dlg.tabs.widget(0)
+    assert table.item(0, 0).text() == "measured on"
+    assert table.item(0, 3).text() == f"{MIXED_MARK} different data"
