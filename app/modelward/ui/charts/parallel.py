@@ -48,8 +48,12 @@ class Axis:
     def position(self, value: Any) -> float:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return float("nan")
+        if self.kind != "category" and not _is_number(value):
+            return float("nan")
         if self.kind == "category":
             text = _text(value)
+            if text not in self.categories:
+                return float("nan")
             n = len(self.categories)
             return 0.5 if n < 2 else self.categories.index(text) / (n - 1)
         x = float(value)
@@ -82,15 +86,16 @@ def parallel_axes(items: list[Item], score_name: str) -> tuple[list[Axis], np.nd
     for k in keys:
         values = [it.params.get(k) for it in items]
         present = [v for v in values if v is not None]
-        if len({_text(v) for v in values}) < 2:
-            continue  # the same everywhere: says nothing
+        if len({_text(v) for v in present}) < 2:
+            # The same wherever it is set (or set on one estimator only): no axis.
+            continue
         if present and all(_is_number(v) for v in present):
             lo, hi = float(min(present)), float(max(present))
             log = lo > 0 and hi / lo >= 100
             spread = math.log10(hi / lo) if log else (hi - lo) / (abs(hi) + abs(lo) or 1)
             axes.append((spread + 1, Axis(k, "log" if log else "number", lo, hi)))
         else:
-            cats = sorted({_text(v) for v in values})
+            cats = sorted({_text(v) for v in present})
             if len(cats) > 30:
                 continue  # free text (paths, ids) is no axis
             axes.append((len(cats) / 30, Axis(k, "category", categories=cats)))
@@ -159,8 +164,8 @@ class ParallelCoordinates(QWidget):
             pen = pg.mkPen(colour, width=1.0 if it.candidate else 2.6)
             if it.candidate:
                 pen.setStyle(Qt.PenStyle.SolidLine)
-            ok = ~np.isnan(ys)
-            curve = pg.PlotCurveItem(xs[ok], ys[ok], pen=pen)
+            # A parameter the item does not have (another estimator's) breaks its line.
+            curve = pg.PlotCurveItem(xs, ys, pen=pen, connect="finite")
             curve.setToolTip(f"{it.label}: {self.score_name} {_fmt(it.score)}")
             item.addItem(curve)
         item.setXRange(-0.3, max(n - 1, 1) + 0.3, padding=0)

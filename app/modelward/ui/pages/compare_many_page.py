@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.jobs import JobKind
+from modelward.core.monitoring.performance import higher_is_better
 from modelward.ui import tasks
 from modelward.ui.bridge import JobBridge
 from modelward.ui.charts.base import plot_image_bytes, theme_colors
@@ -97,7 +98,7 @@ class CompareManyPage(JobPage):
             if mixed and head is not None:
                 head.setToolTip(self.mixed_label.text())
         best = {
-            n: (max if n not in ("rmse", "mae", "log_loss", "brier") else min)(
+            n: (max if higher_is_better(n) else min)(
                 (v.metrics[n] for v in self.versions if n in v.metrics), default=None
             )
             for n in names
@@ -120,6 +121,8 @@ class CompareManyPage(JobPage):
                         item.setForeground(QColor(c["success"]))
                 self.metrics_table.setItem(r, col, item)
         self.metrics_table.resizeColumnsToContents()
+        # Numbers stay next to their header; the table does not stretch the last one away.
+        self.metrics_table.horizontalHeader().setStretchLastSection(False)
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(8, 8, 8, 8)
@@ -258,6 +261,7 @@ class CompareManyPage(JobPage):
         self.charts = QtValidationCharts()
         split.addWidget(self.charts)
         split.setSizes([140, 460])
+        self.curves_split = split
         lay.addWidget(split, 1)
         self.rescore_button.clicked.connect(self.start)
         return box
@@ -310,6 +314,17 @@ class CompareManyPage(JobPage):
                     item.setToolTip(f"{names[col - 2]} of {ref}, measured on {name}")
                 t.setItem(r, col, item)
         t.resizeColumnsToContents()
+        t.horizontalHeader().setStretchLastSection(False)
+        # Every re-scored row in view (a table of a few versions), the charts take the rest.
+        need = (
+            t.horizontalHeader().height()
+            + sum(t.rowHeight(r) for r in range(t.rowCount()))
+            + t.horizontalScrollBar().sizeHint().height()
+            + 2 * t.frameWidth()
+            + 2
+        )
+        total = sum(self.curves_split.sizes())
+        self.curves_split.setSizes([need, max(total - need, 200)])
         series = [(ref, res.get("curves") or {}) for ref, res in results.items()]
         self.charts.show_series(str(result.get("task") or "classification"), series)
         self.curves_note.setText(
