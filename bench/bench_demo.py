@@ -184,6 +184,7 @@ def main() -> None:
     print(f"| ratio window / CLI build part | {fmt(ratio_build, '×', 2)} |")
     print(f"| event-loop stall while it builds, max | {fmt(stall_max, 'ms', 0)} |")
     print(f"| event-loop stall while it builds, p99 | {fmt(stall_p99, 'ms', 0)} |")
+    print(f"| GUI-thread CPU between two beats while it builds, max | {fmt(busy_max, 'ms', 0)} |")
     print(
         f"| idle baseline (same window, nothing to do {IDLE_S:g} s), max | {fmt(idle_max, 'ms', 0)} |"
     )
