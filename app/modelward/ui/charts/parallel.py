@@ -164,8 +164,10 @@ class ParallelCoordinates(QWidget):
             pen = pg.mkPen(colour, width=1.0 if it.candidate else 2.6)
             if it.candidate:
                 pen.setStyle(Qt.PenStyle.SolidLine)
-            # A parameter the item does not have (another estimator's) breaks its line.
-            curve = pg.PlotCurveItem(xs, ys, pen=pen, connect="finite")
+            # An axis the item has no value on (another estimator's parameter) is
+            # stepped over, so every line still reaches the score.
+            ok = ~np.isnan(ys)
+            curve = pg.PlotCurveItem(xs[ok], ys[ok], pen=pen)
             curve.setToolTip(f"{it.label}: {self.score_name} {_fmt(it.score)}")
             item.addItem(curve)
         item.setXRange(-0.3, max(n - 1, 1) + 0.3, padding=0)
