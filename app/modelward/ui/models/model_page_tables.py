@@ -28,8 +28,11 @@ FIXED_VERSION_COLUMNS: tuple[Column[ModelVersion], ...] = (
     Column("Format", lambda v: v.format),
     Column("Created", lambda v: display_ts(v.created_at, minutes=True)),
     Column("By", lambda v: v.created_by),
-    Column("Metrics measured on", version_measured_on, tooltip=version_measured_on),
 )  # fmt: skip
+MEASURED_ON: Column[ModelVersion] = Column(
+    "Metrics measured on", version_measured_on, tooltip=version_measured_on
+)
+"""After the metrics: on a narrow screen the numbers come first, where they were measured next."""
 
 
 def _metric_column(key: str, best: float | None, mixed: bool) -> Column[ModelVersion]:
@@ -69,7 +72,7 @@ class ModelVersionsTableModel(RowTableModel[ModelVersion]):
         n = len(FIXED_VERSION_COLUMNS)
         self.mixed_note = note
         self.header_tips = {n + i: note for i in range(len(metric_columns))} if note else {}
-        self.set_rows(versions, (*FIXED_VERSION_COLUMNS, *metric_columns))
+        self.set_rows(versions, (*FIXED_VERSION_COLUMNS, *metric_columns, MEASURED_ON))
 
 
 def _move(e: AliasEvent) -> str:

@@ -120,9 +120,7 @@ class ModelPage(QWidget):
         self.versions.setModel(self.versions_model)
         setup_table(self.versions)
         # The estimator gives way first; the aliases only when that saves the scroll bar.
-        self.versions_fitter = ColumnFitter(
-            self.versions, flexible=(3, 7), spare=3, last_resort=(1,)
-        )
+        self.versions_fitter = ColumnFitter(self.versions, flexible=(3,), spare=3, last_resort=(1,))
         self.versions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         split.addWidget(self.versions)
         self.tabs = QTabWidget()
