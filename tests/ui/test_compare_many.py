@@ -85,8 +85,14 @@ def test_compare_selected_from_the_registry_shows_metrics_with_their_data_and_ev
     _select(win.registry_page.table, [0])
     win.acts[Ids.COMPARE_SELECTED].trigger()
     assert "two or more" in win.statusBar().currentMessage()
+    assert not win.registry_page.compare_button.isEnabled()
     _select(win.registry_page.table, [0, 1, 2])
-    page = _open_compare(qtbot, win)
+    assert win.registry_page.compare_button.isEnabled()
+    pages: list = []
+    win.sig_compare_many_opened.connect(pages.append)
+    qtbot.mouseClick(win.registry_page.compare_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(pages), timeout=15_000)
+    page = pages[0]
     assert {v.ref for v in page.versions} == {"loans:1", "loans:2", "logged:1"}
     # metrics: each row says what it was measured on; mixed data is marked, with a tooltip
     t = page.metrics_table

@@ -263,6 +263,7 @@ class MainWindow(QMainWindow):
         acts = self.acts
         self.settings_button.clicked.connect(acts[Ids.SETTINGS].trigger)
         self.welcome_page.sig_demo_requested.connect(acts[Ids.DEMO].trigger)
+        self.registry_page.compare_button.clicked.connect(acts[Ids.COMPARE_SELECTED].trigger)
         self.welcome_page.sig_register_requested.connect(acts[Ids.REGISTER].trigger)
         self.welcome_page.sig_watch_requested.connect(acts[Ids.WATCH].trigger)
         self.registry_page.register_button.clicked.connect(acts[Ids.REGISTER].trigger)
