@@ -514,12 +514,24 @@ class MainWindow(QMainWindow):
         """
         self._own_writers.add(job_id)
 
+    def reads_held(self) -> bool:
+        """Whether a worker of this window has the registry file (reads wait for its end).
+
+        Change-driven reads (polls, the policies' refresh) are dropped meanwhile;
+        at the end of that job every table is read again once.
+        """
+        if self._own_writers:
+            self._poll_deferred = True
+            return True
+        return False
+
     def _release_reads(self, job_id: int) -> None:
         if job_id in self._own_writers:
             self._own_writers.discard(job_id)
             if not self._own_writers:
                 self._poll_deferred = False
                 self.refresh_all()  # what the worker wrote, in every table at once
+                self.policies.refresh()
                 self._poll()
 
     def verify_chain(self) -> int:
