@@ -99,6 +99,11 @@ EXPECT: dict[str, Check] = {
     Ids.TRAIN: _window_with("TrainingDialog"),
     Ids.VALIDATE: _window_with("ValidationPage"),
     Ids.COMPARE_ON_DATA: _window_with("ComparePage"),
+    # nothing selected here: it says how to select (tests/ui/test_compare_many.py opens it)
+    Ids.COMPARE_SELECTED: lambda w, seen, new: (
+        "two or more" in w.statusBar().currentMessage()
+        or _window_with("CompareManyPage")(w, seen, new)
+    ),
     Ids.REPORT: _modal("QFileDialog"),
     Ids.EXPORT: _modal("ExportDialog"),
     Ids.POLICY: _modal("PolicyDialog"),

@@ -226,6 +226,37 @@ def training_views(app, win, folder: Path, outdir: Path, theme: str, wait, settl
     cmp.grab().save(str(outdir / f"compare{suffix}.png"))
     cmp.close()
     settle(app)
+    compare_many_views(app, win, recipe, holdout_csv, outdir, theme, finished)
+
+
+def compare_many_views(app, win, recipe, holdout_csv: str, outdir: Path, theme: str, finished):
+    """Three loan-default versions side by side: each tab, at both sizes."""
+    from modelward.core.compute.recipe import Split
+    from modelward.core.compute.training import train
+
+    third = recipe.replace(
+        estimator="LogisticRegression", params={"C": 0.1, "max_iter": 400}, split=Split()
+    )
+    train(win.registry, third, "loan-default")
+    win.registry.close()
+    pages: list = []
+    win.sig_compare_many_opened.connect(pages.append)
+    win.compare_many(["loan-default:1", "loan-default:2", "loan-default:3"])
+    wait_until(lambda: bool(pages), 30_000)
+    page = pages[-1]
+    dlg = page.window()
+    page.tabs.setCurrentIndex(2)
+    page.data_edit.setText(holdout_csv)
+    page.extra_check.setChecked(True)
+    page.start()
+    finished(page)
+    for i, tab in enumerate(("metrics", "params", "curves")):
+        page.tabs.setCurrentIndex(i)
+        dlg.resize(1360, 820)
+        settle(app, 30)
+        grab_sizes(app, dlg, outdir, f"compare-many-{tab}-{theme}", settle, (1360, 820))
+    dlg.close()
+    settle(app)
 
 
 def training_main(out: str) -> None:

@@ -93,6 +93,7 @@ def run_request(
         request["registry"],
         actor=request.get("actor"),
         busy_timeout=request.get("busy_timeout"),
+        idle_release=float(request.get("idle_release") or 0.0),
         on_wait=waiting,
     )
     try:

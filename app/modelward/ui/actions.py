@@ -54,6 +54,7 @@ class Ids:
     TRAIN = "act_train"
     VALIDATE = "act_validate"
     COMPARE_ON_DATA = "act_compare_on_data"
+    COMPARE_SELECTED = "act_compare_selected"
     REPORT = "act_report"
     EXPORT = "act_export_bundle"
     POLICY = "act_policy"
@@ -130,6 +131,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                tip="ROC, PR, calibration and metrics on labelled data"),
     ActionSpec(Ids.COMPARE_ON_DATA, "&Champion vs challenger…", "Model",
                lambda w: w.open_comparison(), tip="Compare two versions on the same data"),
+    ActionSpec(Ids.COMPARE_SELECTED, "Compare &selected versions…", "Model",
+               lambda w: w.compare_selected(), "Ctrl+Shift+C",
+               "Metrics, parameters against the score and curves of the selected versions"),
     ActionSpec(Ids.REPORT, "Report… (HTML or PDF)", "Model",
                lambda w: w.evidence.choose_and_report(),
                tip="The model card and validation report of the selected version",

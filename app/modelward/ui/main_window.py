@@ -50,6 +50,7 @@ from modelward.ui.models.jobs_table import QtJobsTableModel
 from modelward.ui.models.versions_table import QtVersionsTableModel
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
 from modelward.ui.pages.audit_page import AuditPage
+from modelward.ui.pages.compare_many_page import CompareManyPage
 from modelward.ui.pages.compare_page import ComparePage
 from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
 
     sig_model_page_loaded = Signal(str)
     """model name: the model page shows fresh data."""
+    sig_compare_many_opened = Signal(object)
+    """the :class:`CompareManyPage` just opened in its own window."""
     sig_registry_changed = Signal(int)
     """audit head: the registry changed (here or in another process)."""
     sig_watch_event_shown = Signal(str)
@@ -120,6 +123,8 @@ class MainWindow(QMainWindow):
         self._model_select: int | None = None
         self._closed = False
         self._job_actions: dict[int, str] = {}
+        self._own_writers: set[int] = set()  # jobs whose worker has the registry file
+        self._poll_deferred = False
 
         self.versions_model = QtVersionsTableModel(registry, self.reader, self)
         self.versions_model.metric_columns = self.settings.key_metric_columns
@@ -260,6 +265,7 @@ class MainWindow(QMainWindow):
         acts = self.acts
         self.settings_button.clicked.connect(acts[Ids.SETTINGS].trigger)
         self.welcome_page.sig_demo_requested.connect(acts[Ids.DEMO].trigger)
+        self.registry_page.compare_button.clicked.connect(acts[Ids.COMPARE_SELECTED].trigger)
         self.welcome_page.sig_register_requested.connect(acts[Ids.REGISTER].trigger)
         self.welcome_page.sig_watch_requested.connect(acts[Ids.WATCH].trigger)
         self.registry_page.register_button.clicked.connect(acts[Ids.REGISTER].trigger)
@@ -268,6 +274,7 @@ class MainWindow(QMainWindow):
         self.model_page.sig_back_requested.connect(self.show_table)
         self.model_page.sig_set_alias_requested.connect(self.open_alias_dialog)
         self.model_page.sig_compare_requested.connect(self.compare)
+        self.model_page.sig_compare_many_requested.connect(self.compare_many)
         self.model_page.sig_monitor_requested.connect(self.open_monitoring)
         self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
         self.nav.currentRowChanged.connect(self._on_page_changed)
@@ -287,6 +294,7 @@ class MainWindow(QMainWindow):
             self.jobs.sig_job_submitted,
         ):
             sig.connect(self._update_jobs_status, q)
+        self.jobs.sig_job_cancelled.connect(self._release_reads, q)
         self.jobs.sig_job_progressed.connect(lambda *_: self._update_jobs_status(), q)
         self.jobs.sig_job_finished.connect(self._on_job_finished, q)
         self.jobs.sig_job_failed.connect(self._on_job_failed, q)
@@ -400,12 +408,19 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ background reads
     def _poll(self) -> None:
+        if self._own_writers:
+            self._poll_deferred = True
+            return
         self.reader.submit("poll", tasks.poll_changes, self.registry, self._poll_sig)
 
     def _on_read_done(self, channel: str, token: int, result: Any) -> None:
         if not self.reader.is_current(channel, token):
             return
         if channel == "poll":
+            if self._own_writers:
+                # A poll sent before the window's worker started: read again at its end.
+                self._poll_deferred = True
+                return
             self._poll_sig, head = result
             if head is not None and head != self._head:
                 first = self._head is None
@@ -424,6 +439,11 @@ class MainWindow(QMainWindow):
             dlg = AuditEventDialog(result, self)
             dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dlg.open()
+        elif channel == "compare-many":
+            page = CompareManyPage(self.registry, self.jobs, result)
+            n = len(result.versions)
+            open_in_window(page, f"Compare {n} versions", self)
+            self.sig_compare_many_opened.emit(page)
         elif channel == "compare":
             a, b = result
             dlg = CompareDialog(a, b, self)
@@ -479,9 +499,42 @@ class MainWindow(QMainWindow):
         )
 
     def create_demo(self) -> int:
-        return self.submit_job(
+        job_id = self.submit_job(
             JobKind.DEMO, "Create demo workspace", tasks.create_demo, self.registry
         )
+        self.hold_reads_for(job_id)
+        return job_id
+
+    def hold_reads_for(self, job_id: int) -> None:
+        """Leave the registry file to job ``job_id``'s worker until that job ends.
+
+        A worker that writes step after step (the demo workspace) would
+        otherwise hand the file back and forth with this window's change
+        polls: each change it writes makes the window open the file to read
+        the audit head, and the worker then waits for the window to let go.
+        Changes seen meanwhile are read once, when the job ends.
+        """
+        self._own_writers.add(job_id)
+
+    def reads_held(self) -> bool:
+        """Whether a worker of this window has the registry file (reads wait for its end).
+
+        Change-driven reads (polls, the policies' refresh) are dropped meanwhile;
+        at the end of that job every table is read again once.
+        """
+        if self._own_writers:
+            self._poll_deferred = True
+            return True
+        return False
+
+    def _release_reads(self, job_id: int) -> None:
+        if job_id in self._own_writers:
+            self._own_writers.discard(job_id)
+            if not self._own_writers:
+                self._poll_deferred = False
+                self.refresh_all()  # what the worker wrote, in every table at once
+                self.policies.refresh()
+                self._poll()
 
     def verify_chain(self) -> int:
         self.show_page(Page.AUDIT)
@@ -507,7 +560,27 @@ class MainWindow(QMainWindow):
     def compare(self, ref_a: str, ref_b: str) -> None:
         self.reader.submit("compare", tasks.load_versions, self.registry, [ref_a, ref_b])
 
+    def selected_refs(self) -> list[str]:
+        """The versions selected where the user is: the model page's, else the registry's."""
+        if self.is_model_page_shown():
+            return [v.ref for v in self.model_page.selected_versions()]
+        return self.registry_page.selected_refs()
+
+    def compare_selected(self) -> bool:
+        """Compare the selected versions side by side (two or more); False when fewer."""
+        refs = self.selected_refs()
+        if len(refs) < 2:
+            self.notify("Select two or more versions to compare (Ctrl+click or Shift+click)")
+            return False
+        self.compare_many(refs)
+        return True
+
+    def compare_many(self, refs: list[str]) -> None:
+        """Open the side-by-side comparison of ``refs`` (read in the background)."""
+        self.reader.submit("compare-many", tasks.load_compare_set, self.registry, refs)
+
     def _on_job_finished(self, job_id: int, result: Any) -> None:
+        self._release_reads(job_id)
         action = self._job_actions.pop(job_id, "")
         if action == "verify" and isinstance(result, AuditReport):
             self.audit_page.show_report(result)
@@ -524,6 +597,7 @@ class MainWindow(QMainWindow):
         self.refresh_all()
 
     def _on_job_failed(self, job_id: int, message: str) -> None:
+        self._release_reads(job_id)
         if self._job_actions.pop(job_id, "") == "verify":
             self.audit_page.show_report(None, message)
         self.notify(message, error=True)

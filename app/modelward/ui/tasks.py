@@ -6,9 +6,11 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from modelward.core.compute.worker import worker_job
 from modelward.core.demo import FullDemo
+from modelward.core.domain import ModelVersion
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
 from modelward.core.intake import accept_model_file, model_name_for
 from modelward.core.jobs import JobContext
@@ -98,19 +100,49 @@ def verify_audit(ctx: JobContext, registry: Registry) -> object:
     return report
 
 
+class StepLog:
+    """A job context whose progress also writes each new step into the job's log.
+
+    The Jobs pane then shows the steps as they happen, not only the summary at
+    the end; fraction-only updates (the same step going on) are not logged.
+    """
+
+    def __init__(self, ctx: JobContext):
+        self._ctx = ctx
+        self._last = ""
+        self.cancel = ctx.cancel
+
+    def progress(self, fraction: float, status: str = "") -> None:
+        self._ctx.progress(fraction, status)
+        if status and status != self._last:
+            self._last = status
+            self._ctx.log(status)
+
+    def log(self, line: str) -> None:
+        self._ctx.log(line)
+
+
+DEMO_IDLE_RELEASE = 0.5
+"""Seconds the demo's worker keeps the file between its writes (as ``modelward demo`` does)."""
+
+
 def create_demo(ctx: JobContext, registry: Registry) -> str:
     """The same demo workspace as ``modelward demo``, built in a worker process.
 
     Training and twelve months of monitoring hold the GIL for seconds (pandas,
-    scikit-learn): in a thread of the window they would freeze it.
+    scikit-learn): in a thread of the window they would freeze it. The window
+    leaves the file to the worker while it runs (``MainWindow.hold_reads_for``);
+    the worker keeps it between its writes, as the CLI does.
     """
+    registry.close()  # our idle connection: let the worker in at once
     request = {
         "kind": "demo",
         "registry": str(registry.home),
         "actor": registry.actor,
         "busy_timeout": registry.busy_timeout,
+        "idle_release": DEMO_IDLE_RELEASE,
     }
-    done = FullDemo(**worker_job(ctx, request))
+    done = FullDemo(**worker_job(StepLog(ctx), request))
     for line in done.lines():
         ctx.log(line)
     return f"Demo workspace ready: champion {done.champion}"
@@ -172,3 +204,56 @@ def export_audit(ctx: JobContext, registry: Registry, path: str) -> str:
     res = export(registry, path, progress=ctx.progress, cancel=ctx.cancel)
     chain = "chain intact" if res.get("chain_ok") else "chain NOT intact"
     return f"Exported {res['events']:,} audit events to {Path(path).name} ({chain})"
+
+
+@dataclass(frozen=True)
+class CompareSet:
+    """What the compare-many window shows: the versions and their runs' search candidates."""
+
+    versions: tuple[ModelVersion, ...]
+    candidates: dict[str, list[dict[str, Any]]]  # ref -> [{"params": {...}, METRIC: mean}]
+
+
+def load_compare_set(registry: Registry, refs: list[str]) -> CompareSet:
+    """Resolve ``refs`` and read every candidate their training runs searched (reader thread)."""
+    versions = tuple(registry.resolve(r) for r in dict.fromkeys(refs))
+    candidates: dict[str, list[dict[str, Any]]] = {}
+    for v in versions:
+        run_id = (v.lineage or {}).get("run_id")
+        if isinstance(run_id, int):
+            search = registry.run_result(run_id).get("search") or []
+            candidates[v.ref] = [c for c in search if isinstance(c, dict)]
+    return CompareSet(versions, candidates)
+
+
+def rescore_versions(ctx: JobContext, request: dict[str, Any], refs: list[str]) -> dict[str, Any]:
+    """Validate each of ``refs`` on the same labelled file, one worker after the other.
+
+    ``request`` is a ``validate`` worker request without its ``ref``. Returns
+    ``{"data": PATH, "task": TASK, "results": {ref: validation}}``.
+    """
+    results: dict[str, Any] = {}
+    task = "classification"
+    n = len(refs)
+    for i, ref in enumerate(refs):
+        ctx.raise_if_cancelled()
+        ctx.log(f"scoring {ref} on {Path(str(request['data'])).name}")
+        part = StepLog(_Scaled(ctx, i / n, (i + 1) / n))
+        res = worker_job(part, {**request, "ref": ref})
+        results[ref] = res
+        task = str(res.get("task") or task)
+    return {"data": request["data"], "task": task, "results": results}
+
+
+class _Scaled:
+    """A job context whose progress covers ``lo``..``hi`` of the real one."""
+
+    def __init__(self, ctx: JobContext, lo: float, hi: float):
+        self._ctx, self._lo, self._hi = ctx, lo, hi
+        self.cancel = ctx.cancel
+
+    def progress(self, fraction: float, status: str = "") -> None:
+        self._ctx.progress(self._lo + (self._hi - self._lo) * fraction, status)
+
+    def log(self, line: str) -> None:
+        self._ctx.log(line)

@@ -28,6 +28,7 @@ LIGHT = {
     "warning": "#b7791f",
     "success": "#1f8a4c",
     "scroll": "#c3c8d0",
+    "check_border": "#8a93a3",
 }
 DARK = {
     "window": "#1d1f23",
@@ -48,6 +49,7 @@ DARK = {
     "warning": "#e0b25a",
     "success": "#5cc98a",
     "scroll": "#4a505a",
+    "check_border": "#8b94a3",
 }
 
 
@@ -98,6 +100,8 @@ def _palette(c: dict[str, str]) -> QPalette:
 
 def style_sheet(c: dict[str, str]) -> str:
     text = resource("style.qss").read_text("utf-8")
+    # The check images: a forward-slash path is what QSS url() reads on every platform.
+    text = text.replace("{icons}", resource("icons/check.png").parent.as_posix())
     for key, value in c.items():
         text = text.replace("{" + key + "}", value)
     return text

@@ -221,6 +221,19 @@ class RunsMixin(RegistryConnection):
             )
         return n
 
+    def run_result(self, run_id: int) -> dict[str, Any]:
+        """The stored result of run ``run_id`` (``{}`` for an unknown or unfinished run).
+
+        A training run's result carries ``search``: every candidate of its
+        parameter search with its mean cross-validated score.
+        """
+        with self._read() as cur:
+            row = cur.execute("SELECT result FROM runs WHERE id = ?", [run_id]).fetchone()
+        if not row or not row[0]:
+            return {}
+        value = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+        return value if isinstance(value, dict) else {}
+
     def metric_history(self, run_id: int, key: str) -> dict[str, Any]:
         """A metric series as numpy arrays ``step``, ``ts``, ``value``, ordered by step."""
         with self._read() as cur:

@@ -84,3 +84,58 @@ def unit_range(plot: pg.PlotWidget) -> None:
     # a little room on both sides, so the ticks at 0 and 1 are drawn
     plot.setXRange(-0.03, 1.03, padding=0)
     plot.setYRange(-0.03, 1.03, padding=0)
+
+
+def plot_image_bytes(plot: pg.PlotWidget, fmt: str, title: str = "") -> bytes:
+    """A plot as PNG (2x, crisp in documents) or SVG bytes; GUI thread (it renders the scene).
+
+    The same method as the monitoring charts: pyqtgraph 0.14.0's SVG exporter
+    cannot parse the paths newer Qt writes (pyqtgraph issue #3485), so Qt's
+    own SVG generator draws the scene when it fails.
+    """
+    from pyqtgraph import exporters
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
+
+    item = plot.getPlotItem()
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if fmt == "svg":
+        try:
+            return bytes(exporters.SVGExporter(item).export(toBytes=True))
+        except ValueError:
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            exp = exporters.ImageExporter(item)
+            source = exp.getSourceRect()
+            target = QRectF(0, 0, source.width(), source.height())
+            gen = QSvgGenerator()
+            gen.setOutputDevice(buf)
+            gen.setSize(target.size().toSize())
+            gen.setViewBox(target)
+            gen.setTitle(title)
+            gen.setResolution(plot.logicalDpiX())
+            painter = QPainter(gen)
+            bg = QColor(theme_colors()["base"])
+            try:
+                painter.fillRect(target, bg)
+                exp.setExportMode(
+                    True,
+                    {
+                        "antialias": True,
+                        "background": bg,
+                        "painter": painter,
+                        "resolutionScale": 1.0,
+                    },
+                )
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+                exp.getScene().render(painter, target, QRectF(source))
+            finally:
+                exp.setExportMode(False)
+                painter.end()
+            return bytes(QByteArray(buf.data()).data())
+    exp = exporters.ImageExporter(item)
+    exp.parameters()["width"] = max(int(item.sceneBoundingRect().width()), 1) * 2
+    img = exp.export(toBytes=True)
+    img.save(buf, "PNG")
+    return bytes(QByteArray(buf.data()).data())

@@ -177,6 +177,8 @@ class PolicyController(Controller):
     # ------------------------------------------------------------ reading
     def refresh(self) -> None:
         """Read alerts, approvals and policies again (reader thread)."""
+        if self.window.reads_held():
+            return  # the window's own worker has the file; read again when it ends
         if not self._closed:
             self.window.reader.submit(SNAPSHOT, load_snapshot, self.registry)
 

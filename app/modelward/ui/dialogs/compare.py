@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from modelward.core.domain import ModelVersion
+from modelward.ui.measured import MIXED_MARK, mixed_note, version_measured_on
 from modelward.ui.widgets import label, setup_table
 
 
@@ -47,7 +48,10 @@ def diff_rows(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, str, str,
 
 
 def metric_rows(a: ModelVersion, b: ModelVersion) -> list[tuple[str, str, str, str]]:
-    out = []
+    """The data each side was measured on first, then one row per metric."""
+    on_a, on_b = version_measured_on(a), version_measured_on(b)
+    same = on_a == on_b
+    out = [("measured on", on_a, on_b, "same data" if same else f"{MIXED_MARK} different data")]
     for key in sorted(set(a.metrics) | set(b.metrics)):
         va, vb = a.metrics.get(key), b.metrics.get(key)
         delta = f"{vb - va:+.4g}" if va is not None and vb is not None else ""
@@ -67,6 +71,12 @@ class CompareDialog(QDialog):
         tabs = QTabWidget()
         self.tabs = tabs
         mt = self._table(("Metric", a.ref, b.ref, "Δ (B − A)"), metric_rows(a, b))
+        note = mixed_note([version_measured_on(a), version_measured_on(b)])
+        if note:
+            # Measured on different data: the deltas are no verdict; say so where they are.
+            for c in range(4):
+                mt.item(0, c).setToolTip(note)
+            lay.addWidget(label(note, "Error", wrap=True))
         tabs.addTab(mt, "Metrics")
         changed = diff_rows(a.params, b.params)
         tabs.addTab(

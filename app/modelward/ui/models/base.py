@@ -27,6 +27,7 @@ class HeaderedTableModel(QAbstractTableModel):
     """A flat table: subclasses give ``headers`` and ``_row_count()``, and ``data()``."""
 
     headers: tuple[str, ...] = ()
+    header_tips: dict[int, str] = {}  # noqa: RUF012  (replaced per instance, never mutated)
 
     def _row_count(self) -> int:
         raise NotImplementedError
@@ -50,4 +51,6 @@ class HeaderedTableModel(QAbstractTableModel):
             return self.headers[section]
         if role == Qt.ItemDataRole.TextAlignmentRole and self.is_numeric(section):
             return RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.header_tips.get(section)
         return None

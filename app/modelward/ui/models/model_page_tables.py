@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from modelward.core.clock import display_ts
 from modelward.core.domain import AliasEvent, AuditEvent, ModelVersion
 from modelward.core.query import PREFERRED_METRICS
+from modelward.ui.measured import MIXED_MARK, mixed_note, version_measured_on
 from modelward.ui.models.rows import Column, RowTableModel
 from modelward.ui.models.versions_table import (
     STATUS_COLORS,
@@ -28,9 +29,13 @@ FIXED_VERSION_COLUMNS: tuple[Column[ModelVersion], ...] = (
     Column("Created", lambda v: display_ts(v.created_at, minutes=True)),
     Column("By", lambda v: v.created_by),
 )  # fmt: skip
+MEASURED_ON: Column[ModelVersion] = Column(
+    "Metrics measured on", version_measured_on, tooltip=version_measured_on
+)
+"""After the metrics: on a narrow screen the numbers come first, where they were measured next."""
 
 
-def _metric_column(key: str, best: float | None) -> Column[ModelVersion]:
+def _metric_column(key: str, best: float | None, mixed: bool) -> Column[ModelVersion]:
     def text(v: ModelVersion) -> str:
         val = v.metrics.get(key)
         return "—" if val is None else format_metric(val)
@@ -38,7 +43,11 @@ def _metric_column(key: str, best: float | None) -> Column[ModelVersion]:
     def bold(v: ModelVersion) -> bool:
         return best is not None and v.metrics.get(key) == best
 
-    return Column(metric_header(key), text, bold=bold, numeric=True)
+    def tip(v: ModelVersion) -> str:
+        return f"{key} of {v.ref}, measured on {version_measured_on(v)}"
+
+    head = metric_header(key) + (f" {MIXED_MARK}" if mixed else "")
+    return Column(head, text, bold=bold, tooltip=tip, numeric=True)
 
 
 class ModelVersionsTableModel(RowTableModel[ModelVersion]):
@@ -52,13 +61,18 @@ class ModelVersionsTableModel(RowTableModel[ModelVersion]):
         keys = [k for k in PREFERRED_METRICS if k in present] + sorted(
             present - set(PREFERRED_METRICS)
         )
+        # Numbers measured on different data are marked: their best is no verdict.
+        note = mixed_note(version_measured_on(v) for v in versions)
         metric_columns = []
         for k in keys:
             best: float | None = None
             if len(versions) > 1 and k not in LOWER_IS_BETTER:
                 best = max(v.metrics.get(k, float("-inf")) for v in versions)
-            metric_columns.append(_metric_column(k, best))
-        self.set_rows(versions, (*FIXED_VERSION_COLUMNS, *metric_columns))
+            metric_columns.append(_metric_column(k, best, bool(note)))
+        n = len(FIXED_VERSION_COLUMNS)
+        self.mixed_note = note
+        self.header_tips = {n + i: note for i in range(len(metric_columns))} if note else {}
+        self.set_rows(versions, (*FIXED_VERSION_COLUMNS, *metric_columns, MEASURED_ON))
 
 
 def _move(e: AliasEvent) -> str:

@@ -16,6 +16,12 @@ from modelward.ui.models.base import RIGHT
 from modelward.ui.models.paged import PagedTableModel
 from modelward.ui.models.roles import REF_ROLE, ROW_ID_ROLE, STATE_ROLE
 
+METRIC_HEADER_TIP = (
+    "As recorded with each version, on the data it was measured on (its own holdout, "
+    "a validation set): different versions' numbers may come from different data. Select "
+    "versions and use Model → Compare selected to see where each was measured, or to "
+    "score them all on one file."
+)
 FIXED_HEADERS = ("Model", "Version", "Aliases", "Status", "Estimator", "Created", "Created by")
 _SORT_KEYS = query.COLUMNS  # same order as FIXED_HEADERS
 STATUS_LABELS = {
@@ -150,6 +156,17 @@ class QtVersionsTableModel(PagedTableModel):
 
     def is_numeric(self, column: int) -> bool:
         return column == 1 or column >= len(FIXED_HEADERS)  # version, metrics
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.ToolTipRole
+            and orientation == Qt.Orientation.Horizontal
+            and section >= len(FIXED_HEADERS)
+        ):
+            return METRIC_HEADER_TIP
+        return super().headerData(section, orientation, role)
 
     def _cell(self, row: tuple[Any, ...], column: int, role: int) -> Any:
         if role == _DISPLAY:

@@ -66,6 +66,8 @@ class ModelPage(QWidget):
     """model name, the selected version (0 if none)."""
     sig_compare_requested = Signal(str, str)
     """two refs to compare."""
+    sig_compare_many_requested = Signal(list)
+    """three or more refs to compare side by side."""
     sig_monitor_requested = Signal(str)
     """ref: show the monitoring page of this version."""
 
@@ -92,7 +94,10 @@ class ModelPage(QWidget):
         bar = QHBoxLayout()
         bar.setSpacing(8)
         self.compare_button = QPushButton("Compare…")
-        self.compare_button.setToolTip("Select two versions, then compare them")
+        self.compare_button.setToolTip(
+            "Two selected versions: their differences; three or more: side by side "
+            "with parameters against the score"
+        )
         self.alias_button = QPushButton("Set alias…")
         self.alias_button.setToolTip(
             "Point an alias (champion, staging, …) at the selected version"
@@ -301,6 +306,9 @@ class ModelPage(QWidget):
         if self.data is None or len(self.data.versions) < 2:
             return
         sel = self.selected_versions()
+        if len(sel) >= 3:
+            self.sig_compare_many_requested.emit([v.ref for v in sel])
+            return
         if len(sel) >= 2:
             a, b = sel[1], sel[0]
         else:

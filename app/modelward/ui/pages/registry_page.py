@@ -40,6 +40,13 @@ class RegistryPage(QWidget):
         self.count_label = label("", "CountLabel")
         head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
         head.addStretch(1)
+        self.compare_button = QPushButton("Compare selected")
+        self.compare_button.setToolTip(
+            "Select two or more versions (Ctrl+click, Shift+click), then compare them "
+            "side by side (Ctrl+Shift+C)"
+        )
+        self.compare_button.setEnabled(False)
+        head.addWidget(self.compare_button)
         self.register_button = QPushButton("Register a model…")
         self.register_button.setToolTip("Check model files and register them (Ctrl+O)")
         self.register_button.setProperty("primary", True)
@@ -80,6 +87,8 @@ class RegistryPage(QWidget):
         self.table.doubleClicked.connect(self._on_table_activated)
         on_enter(self.table, self._on_table_activated)
         model.sig_loaded.connect(self._on_model_loaded)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        model.modelReset.connect(self._on_selection_changed)
         model.sig_load_failed.connect(self._on_load_failed)
         self._fitted: tuple[tuple[str, ...], int] = ((), 0)
 
@@ -136,6 +145,10 @@ class RegistryPage(QWidget):
         ref = index.data(REF_ROLE)
         if ref:
             self.sig_version_activated.emit(ref)
+
+    def _on_selection_changed(self, *_a: object) -> None:
+        rows = {ix.row() for ix in self.table.selectionModel().selectedRows()}
+        self.compare_button.setEnabled(len(rows) >= 2)
 
     def selected_refs(self) -> list[str]:
         rows = sorted({ix.row() for ix in self.table.selectionModel().selectedRows()})

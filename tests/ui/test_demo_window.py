@@ -1,0 +1,59 @@
+"""File → Create demo workspace: the window's own worker writes; the window does not knock."""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from modelward.ui.actions import Ids
+
+
+def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_on_itself(
+    qtbot, make_main_window
+):
+    win = make_main_window()
+    qtbot.waitUntil(lambda: not win.versions_model.loading, timeout=10_000)
+    qtbot.waitUntil(lambda: win._head is not None, timeout=20_000)  # the first poll answered
+
+    def drain() -> None:
+        """Wait until every read queued so far ran (the reader is one FIFO thread)."""
+        token: list[int] = []
+        with qtbot.waitSignal(
+            win.reader.sig_read_done,
+            timeout=30_000,
+            check_params_cb=lambda ch, tok, _r: ch == "test-drain" and tok in token,
+        ):
+            token.append(win.reader.submit("test-drain", lambda: None))
+
+    drain()  # the start-up reads (first page, first poll, policies) …
+    drain()  # … and those their answers queued
+    lines: list[tuple[float, str]] = []
+    win.jobs.sig_job_logged.connect(lambda _j, line: lines.append((time.monotonic(), line)))
+    opened: list[float] = []
+    original = win.registry._open_with_retry
+
+    stacks: list[list[str]] = []
+
+    def counting():  # the window's own opens of the file
+        opened.append(time.monotonic())
+        stacks.append([f.name for f in traceback.extract_stack(limit=12)][-7:-4])
+        return original()
+
+    win.registry._open_with_retry = counting
+    started = time.monotonic()
+    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=240_000):
+        win.acts[Ids.DEMO].trigger()
+        assert win._own_writers  # the window leaves the file to its worker at once
+    end = time.monotonic()
+    text = [line for _t, line in lines]
+    assert not [t for t in text if "waiting for the registry" in t], text
+    # steps arrive one by one while the job runs, not all at the end
+    steps = [t for t, line in lines if "checking the batch of" in line]
+    assert len(steps) == 12, text
+    assert steps[-1] - steps[0] > 0.5 and end - steps[0] > 1.0
+    assert any("training logistic regression" in line for line in text)
+    # the window read nothing while its worker wrote; then it shows the result
+    assert not win._own_writers
+    during = [t for t in opened if started < t < end]
+    assert not during, ("the window opened the file while its worker wrote", stacks)
+    qtbot.waitUntil(lambda: win.versions_model.rowCount() >= 3, timeout=20_000)
