@@ -523,6 +523,7 @@ class RegistryConnection:
     def unacknowledged_loss(self) -> dict[str, Any] | None:
         """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""
         return self.journal.unacknowledged_loss()
+
     def group(self) -> contextlib.AbstractContextManager[TxGroup]:
         """Commit this thread's transactions until exit as one (see :class:`TxGroup`)."""
         return open_group(self)

@@ -177,6 +177,7 @@ def _writes_audit(sql: str) -> bool:
     head = sql.lstrip()[:40].upper()
     return head.startswith("INSERT") and " AUDIT" in head
 
+
 class GroupRolledBack(RegistryError):
     """A group of registrations was rolled back as a whole: nothing of it was recorded.
 
