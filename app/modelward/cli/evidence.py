@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, fmt_size, lines, table
+from modelward.cli.policies import add_key_parsers
 from modelward.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -254,6 +255,7 @@ def add_parsers(sub: Any) -> None:
     sp = command(ksub, "untrust", cmd_keys_untrust, "stop accepting bundles from a key")
     sp.add_argument("key_id")
     sp.add_argument("--reason", required=True)
+    add_key_parsers(ksub)  # the personal keys that sign approvals
 
     sp = command(
         sub, "backup", cmd_backup, "consistent, verified snapshot of the registry and artifacts"

@@ -259,7 +259,7 @@ def list_personal_keys(home: Path | None = None) -> list[PersonalKey]:
 
 
 def find_personal_key(who: str | None = None, *, home: Path | None = None) -> PersonalKey:
-    """One of this account's keys: by key id (or its prefix) or name; ``None`` for the only one.
+    """One of this account's keys: by key id (or its prefix), name (or its start); ``None``: the only one.
 
     Raises
     ------
@@ -284,6 +284,8 @@ def find_personal_key(who: str | None = None, *, home: Path | None = None) -> Pe
         return keys[0]
     w = " ".join(who.split()).casefold()
     hits = [k for k in keys if k.key_id.startswith(w) or k.name.casefold() == w]
+    if not hits:  # a unique start of the name will do ("bob" for "Bob Checker")
+        hits = [k for k in keys if k.name.casefold().startswith(w)]
     if not hits:
         raise NotFound(f"no personal key {who!r} in {_people(home)}")
     if len(hits) > 1:
