@@ -159,7 +159,12 @@ def cmd_verify(args: argparse.Namespace) -> Result:
             res,
             f"backup intact: {res['audit']['events']} audit events, {res['artifacts']} artifacts",
         )
-    res = verify_registry(_registry(args), repair=args.repair, grace=max(args.min_age, 0.0) * 60.0)
+    reg = _registry(args)
+    res = verify_registry(reg, repair=args.repair, grace=max(args.min_age, 0.0) * 60.0)
+    from modelward.core.policies.keys import verify_approvals  # deferred: start-up cost
+
+    res["problems"] += [f"signed approvals: {p}" for p in verify_approvals(reg)]
+    res["ok"] = res["ok"] and not res["problems"]
     extra: list[str] = []
     if res["removed"]:
         total = sum(u["size"] for u in res["unreferenced"] if u["sha256"] in res["removed"])

@@ -130,13 +130,14 @@ def migrate_registry_keys(registry: Registry, dest: Path | None = None) -> str |
             shutil.move(src, target)
         moved.append(src.name)
     if moved:
-        registry.record_event(
-            "key.moved",
-            "registry",
-            registry.home.name,
-            before={"folder": str(old)},
-            after={"folder": str(dest), "files": moved, "left": kept},
-        )
+        with registry.transaction() as tx:
+            tx.audit(
+                "key.moved",
+                "registry",
+                registry.home.name,
+                before={"folder": str(old)},
+                after={"folder": str(dest), "files": moved, "left": kept},
+            )
     with_left = f"; {', '.join(kept)} left in {old} (a key of that name exists)" if kept else ""
     line = (
         f"modelward: moved this registry's signing key(s) {', '.join(moved)} out of the "
