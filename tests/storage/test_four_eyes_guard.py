@@ -127,8 +127,7 @@ def test_a_row_set_to_approved_without_a_signature_moves_nothing(protected, peop
     req = _request(protected, people)
     with protected.transaction() as tx:  # "approved" by a plain SQL client, no key
         tx.q(
-            "UPDATE pol_approvals SET status = 'approved', decided_by = 'Bob Checker' "
-            "WHERE id = ?",
+            "UPDATE pol_approvals SET status = 'approved', decided_by = 'Bob Checker' WHERE id = ?",
             [req.id],
         )
     opened = open_registry(protected.home)

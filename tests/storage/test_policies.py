@@ -348,7 +348,9 @@ def test_cli_policy_alerts_and_approvals(tmp_path, run_cli):
         assert p.returncode == 0, p.stderr
     p = run_cli("keys", "bootstrap", "--key", "alice", "--reason", "first key", *r, env=alice)
     assert p.returncode == 0 and "key.bootstrap" in p.stdout, p.stderr
-    p = run_cli("keys", "trust-request", "--key", "bob", "--reason", "checker", "--json", *r, env=bob)
+    p = run_cli(
+        "keys", "trust-request", "--key", "bob", "--reason", "checker", "--json", *r, env=bob
+    )
     bob_id = json.loads(p.stdout)["key_id"]
     p = run_cli("keys", "trust-approve", bob_id, "--key", "alice", "--reason", "ok", *r, env=alice)
     assert p.returncode == 2 and "same OS account" in p.stderr
@@ -370,7 +372,9 @@ def test_cli_policy_alerts_and_approvals(tmp_path, run_cli):
     assert p.returncode == 2
     assert "cannot also approve it" in p.stderr and "Traceback" not in p.stderr
     # The case: requesting as "Alice", approving as "Bob" from the same account: refused.
-    p = run_cli("approve", str(rid), "--key", "bob", "--meaning", "ok", "--reason", "x", *r, env=bob)
+    p = run_cli(
+        "approve", str(rid), "--key", "bob", "--meaning", "ok", "--reason", "x", *r, env=bob
+    )
     assert p.returncode == 2 and "same OS account" in p.stderr
     p = run_cli(
         "approve", str(rid), "--key", "bob", "--meaning", "ok", "--reason", "x", *r,

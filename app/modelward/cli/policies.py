@@ -498,8 +498,7 @@ def _unlock(who: str | None) -> SigningIdentity:
 
 def _trusted_rows(keys: Sequence[Any]) -> list[tuple[Any, ...]]:
     return [
-        (k.key_id, k.name, k.os_user, k.status, (k.approved_by_key or "-"), k.reason)
-        for k in keys
+        (k.key_id, k.name, k.os_user, k.status, (k.approved_by_key or "-"), k.reason) for k in keys
     ]
 
 
@@ -550,8 +549,10 @@ def cmd_keys_trusted(args: argparse.Namespace) -> Result:
     return Result(
         data,
         lines(
-            table(["KEY ID", "NAME", "OS USER", "STATUS", "APPROVED BY", "REASON"],
-                  _trusted_rows(keys)),
+            table(
+                ["KEY ID", "NAME", "OS USER", "STATUS", "APPROVED BY", "REASON"],
+                _trusted_rows(keys),
+            ),
             "one OS account may request and approve: "
             + ("ALLOWED (single-user workspace)" if same else "no"),
         ),
