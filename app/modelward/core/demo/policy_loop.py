@@ -209,14 +209,15 @@ def run_demo_loop(
     req = None
     with tempfile.TemporaryDirectory(prefix="modelward-demo-keys-") as tmp:
         signers = demo_signers(registry, Path(tmp), owner, approver)
-        for pending in pending_approvals(registry, model=LOOP_MODEL) if signers else []:
-            req = approve(
-                registry,
-                pending.id,
-                signers[1],
-                "approved for production use",
-                "challenger beats the champion on the drifted applications",
-            )
+        if signers is not None:
+            for request in pending_approvals(registry, model=LOOP_MODEL):
+                req = approve(
+                    registry,
+                    request.id,
+                    signers[1],
+                    "approved for production use",
+                    "challenger beats the champion on the drifted applications",
+                )
     runs = list_policy_runs(registry, model=LOOP_MODEL, limit=1)
     after = registry.resolve(f"{LOOP_MODEL}@champion").ref
     progress(1.0, "closed loop done")

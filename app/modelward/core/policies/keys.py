@@ -635,7 +635,7 @@ def verify_approvals(registry: Registry) -> list[str]:
     boots = {str(e.entity_id) for e in registry.audit_events(action="key.bootstrap", limit=None)}
     allowed_ever = bool(registry.audit_events(action="approvals.same_account", limit=1))
     moves = [
-        (ev.seq, ev.after.get("approval_id"))
+        (ev.seq, int(ev.after["approval_id"]))
         for ev in registry.audit_events(action="alias.set", limit=None)
         if isinstance(ev.after, dict) and ev.after.get("approval_id") is not None
     ]
@@ -662,11 +662,11 @@ def verify_approvals(registry: Registry) -> list[str]:
         )
     # Every protected move the audit trail records must rest on a checked approval.
     for seq, aid in moves:
-        if int(aid) not in status:
+        if aid not in status:
             out.append(f"alias move (audit event {seq}) cites approval {aid}, which is missing")
-        elif int(aid) >= signed_from and status[int(aid)] != "approved":
+        elif aid >= signed_from and status[aid] != "approved":
             out.append(
-                f"alias move (audit event {seq}) cites approval {aid}, which is {status[int(aid)]}"
+                f"alias move (audit event {seq}) cites approval {aid}, which is {status[aid]}"
             )
     return out
 
