@@ -249,7 +249,7 @@ def test_compare_refused_promotion_fails_in_json_too(run_cli, tmp_path):
     [
         ["show", "ghost@champion"],
         ["drift", "--reference", "missing.csv", "--current", "missing.csv"],
-        ["approve", "7", "--name", "b", "--meaning", "m", "--reason", "r"],
+        ["approve", "7", "--key", "b", "--meaning", "m", "--reason", "r"],
     ],
 )
 def test_a_refusal_is_the_same_in_a_real_process(run_cli, tmp_path, argv):
