@@ -295,3 +295,30 @@ def test_a_missing_personal_key_is_named(reg):
     create_personal_key("Alice Other", passphrase("Alice Other"))
     with pytest.raises(InvalidInput, match="more than one"):
         find_personal_key()
+
+
+def test_two_forged_keys_vouching_for_each_other_are_found(reg):
+    enrol(reg, "Alice Analyst", "Bob Checker")
+    from modelward.core.policies.keys import (
+        TRUSTED,
+        TrustedKey,
+        trust_approval_record,
+        trust_request_record,
+    )
+
+    a, b = person("Mallory"), person("Mallet")
+    rows = []
+    for me, other in ((a, b), (b, a)):
+        k = TrustedKey(
+            me.key.key_id, me.key.name, "m", "test:m", me.key.public_key, TRUSTED, "forged",
+            "2026-01-01T00:00:00Z", "", other.key.key_id, "2026-01-01T00:00:01Z", None,
+        )  # fmt: skip
+        k = TrustedKey(**{**k.to_json(), "request_sig": me.sign(trust_request_record(k))})
+        sig = other.sign(trust_approval_record(k, other.key.key_id, k.approved_at))
+        rows.append([*k.to_json().values()][:-1] + [sig])
+    with reg.transaction() as tx:
+        for row in rows:
+            tx.q("INSERT INTO trusted_keys VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
+    problems = verify_approvals(reg)
+    assert sum("was not admitted through keys this registry trusted" in p for p in problems) == 2
+    assert not [p for p in problems if "Alice" in p or "Bob" in p], problems

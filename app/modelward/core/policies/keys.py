@@ -614,6 +614,29 @@ def _check_keys(q: Query, boots: set[str]) -> list[str]:
             out.append(f"key {k.key_id} ({k.name}) approved itself")
     if len([k for k in keys.values() if k.bootstrap]) > 1:
         out.append("more than one key claims to be the registry's first (bootstrap) key")
+    # Every admitted key must descend from the recorded first key through keys
+    # admitted before it: two forged keys vouching for each other do not.
+    admitted = {k.key_id for k in keys.values() if k.bootstrap and k.key_id in boots}
+    grown = True
+    while grown:
+        grown = False
+        for k in keys.values():
+            by = keys.get(k.approved_by_key or "")
+            if (
+                k.key_id not in admitted
+                and k.status != PENDING
+                and by is not None
+                and by.key_id in admitted
+                and (by.approved_at or "") <= (k.approved_at or "")
+            ):
+                admitted.add(k.key_id)
+                grown = True
+    for k in keys.values():
+        if k.status != PENDING and k.key_id not in admitted:
+            out.append(
+                f"key {k.key_id} ({k.name}) was not admitted through keys this registry "
+                "trusted, starting from its first key"
+            )
     return out
 
 
