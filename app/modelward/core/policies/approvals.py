@@ -209,7 +209,8 @@ def request_approval(
     with registry.transaction() as tx:
         key_id = None
         if signer is not None:
-            key_id = require_trusted(tx.q, signer, "a promotion request").key_id
+            mine = require_trusted(tx.q, signer, "a promotion request")
+            key_id, requested_by = mine.key_id, mine.name  # the name the registry trusts
         if comparison_id is not None:
             rows = tx.q(
                 "SELECT challenger_version_id, promotion_allowed FROM comparisons WHERE id = ?",
