@@ -19,6 +19,9 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    # Personal keys live under XDG_CONFIG_HOME; never a developer's own override or passphrase.
+    monkeypatch.delenv("MODELWARD_KEYS_DIR", raising=False)
+    monkeypatch.delenv("MODELWARD_KEY_PASSPHRASE", raising=False)
     # Keep BLAS/OpenMP to one thread per process on the 2-core CI machine.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
 

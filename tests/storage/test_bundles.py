@@ -24,12 +24,25 @@ from support.evidence import build
 
 
 @pytest.fixture(scope="module")
-def src(tmp_path_factory: pytest.TempPathFactory):
+def keys_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The user config keys folder the module's registries keep their keys in."""
+    return tmp_path_factory.mktemp("keys")
+
+
+@pytest.fixture(autouse=True)
+def _keys_home(keys_home, monkeypatch):
+    monkeypatch.setenv("MODELWARD_KEYS_DIR", str(keys_home))
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory: pytest.TempPathFactory, keys_home):
     base = tmp_path_factory.mktemp("bundles")
-    reg, ref = build(base / "dev", batches=2)
-    key = create_key(reg, "dev")
-    path = base / "credit.mwbundle"
-    export_bundle(reg, ref, path)
+    with pytest.MonkeyPatch.context() as mp:  # module scope: set before the per-test env
+        mp.setenv("MODELWARD_KEYS_DIR", str(keys_home))
+        reg, ref = build(base / "dev", batches=2)
+        key = create_key(reg, "dev")
+        path = base / "credit.mwbundle"
+        export_bundle(reg, ref, path)
     return reg, ref, key, path
 
 
@@ -202,14 +215,14 @@ def test_hostile_archives_are_refused_and_nothing_lands_outside(
 
 
 def test_cli_export_trust_import(run_cli, tmp_path, src):
-    dev, ref, _, _ = src
+    dev, ref, key, _ = src
     prod = tmp_path / "prod"
     bundle = tmp_path / "cli.mwbundle"
     r = run_cli("--registry", str(dev.home), "export", ref, "-o", str(bundle), "--json")
     assert r.returncode == 0, r.stderr
     r = run_cli("--registry", str(prod), "import", str(bundle))
     assert r.returncode == 4 and "does not trust" in r.stderr and "Traceback" not in r.stderr
-    pub = dev.home / "keys" / "dev.pub"
+    pub = Path(key.public_path)
     r = run_cli("--registry", str(prod), "keys", "trust", str(pub), "--reason", "ours")
     assert r.returncode == 0, r.stderr
     r = run_cli("--registry", str(prod), "import", str(bundle), "--json")

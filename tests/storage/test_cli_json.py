@@ -83,10 +83,11 @@ def _cases(tmp: Path) -> dict[tuple[str, ...], list[str]]:
         ("alerts", "ack"): ["alerts", "ack", "99"],
         ("approvals", "list"): [],
         ("approvals", "request"): [
-            *("approvals", "request", "ghost:1", "--name", "a", "--reason", "r"),
+            *("approvals", "request", "ghost:1", "--key", "a", "--reason", "r"),
         ],
-        ("approve",): ["approve", "99", "--name", "b", "--meaning", "m", "--reason", "r"],
-        ("reject",): ["reject", "99", "--name", "b", "--reason", "r"],
+        ("approvals", "same-account"): ["approvals", "same-account", "allow"],
+        ("approve",): ["approve", "99", "--key", "b", "--meaning", "m", "--reason", "r"],
+        ("reject",): ["reject", "99", "--key", "b", "--reason", "r"],
         ("report",): ["report", "ghost:1", "-o", f"{out}.html"],
         ("export",): ["export", "ghost:1", "-o", f"{out}.mwb"],
         ("import",): ["import", str(tmp / "missing.mwb")],
@@ -94,6 +95,13 @@ def _cases(tmp: Path) -> dict[tuple[str, ...], list[str]]:
         ("keys", "list"): [],
         ("keys", "trust"): ["keys", "trust", str(tmp / "missing.pub"), "--reason", "r"],
         ("keys", "untrust"): ["keys", "untrust", "0123456789abcdef", "--reason", "r"],
+        ("keys", "init"): ["keys", "init", "--name", " "],
+        ("keys", "mine"): [],
+        ("keys", "trusted"): [],
+        ("keys", "bootstrap"): ["keys", "bootstrap", "--key", "nobody", "--reason", "r"],
+        ("keys", "trust-request"): ["keys", "trust-request", "--key", "nobody", "--reason", "r"],
+        ("keys", "trust-approve"): ["keys", "trust-approve", "0123", "--reason", "r"],
+        ("keys", "revoke"): ["keys", "revoke", "0123", "--reason", "r"],
         ("backup",): [],
         ("restore",): ["restore", str(tmp / "missing.zip")],
         ("verify",): ["verify", "--backup", str(tmp / "missing.zip")],
@@ -105,7 +113,7 @@ def _cases(tmp: Path) -> dict[tuple[str, ...], list[str]]:
 
 
 # Commands that do not open the registry: a broken one is no failure for them.
-_NO_REGISTRY = {("drift",), ("restore",), ("selftest",)}
+_NO_REGISTRY = {("drift",), ("restore",), ("selftest",), ("keys", "init"), ("keys", "mine")}
 # Minimal arguments to parse, for the run against a broken registry.
 _BROKEN_ARGS: dict[tuple[str, ...], list[str]] = {
     ("audit", "export"): ["audit", "export", "-o", "audit.csv"],
@@ -241,7 +249,7 @@ def test_compare_refused_promotion_fails_in_json_too(run_cli, tmp_path):
     [
         ["show", "ghost@champion"],
         ["drift", "--reference", "missing.csv", "--current", "missing.csv"],
-        ["approve", "7", "--name", "b", "--meaning", "m", "--reason", "r"],
+        ["approve", "7", "--key", "b", "--meaning", "m", "--reason", "r"],
     ],
 )
 def test_a_refusal_is_the_same_in_a_real_process(run_cli, tmp_path, argv):

@@ -11,6 +11,7 @@ from modelward.core.policies.approvals import SelfApproval
 from modelward.core.policies.model import Policy
 from modelward.core.registry import Registry
 from support.models import write_joblib
+from support.people import account, enrol
 
 
 @pytest.fixture
@@ -23,6 +24,16 @@ def protected(tmp_path):
     return reg
 
 
+@pytest.fixture
+def people(protected):
+    return enrol(protected, "Alice Maker", "Bob Checker")
+
+
+def _request(reg, people, reason="better"):
+    with account("Alice Maker"):
+        return request_approval(reg, "m:2", signer=people["Alice Maker"], reason=reason)
+
+
 def test_direct_move_of_a_protected_alias_is_refused(protected):
     with pytest.raises(ApprovalRequired, match="four-eyes"):
         protected.set_alias("m:2", "champion", "I just want to")
@@ -30,16 +41,23 @@ def test_direct_move_of_a_protected_alias_is_refused(protected):
     protected.set_alias("m:2", "staging", "unprotected aliases move freely")
 
 
-def test_an_approval_moves_exactly_its_alias_once(protected):
-    req = request_approval(protected, "m:2", requested_by="Alice Maker", reason="better")
+def test_an_approval_moves_exactly_its_alias_once(protected, people):
+    alice, bob = people["Alice Maker"], people["Bob Checker"]
+    req = _request(protected, people)
     with pytest.raises(ApprovalRequired, match="pending, not approved"):
         protected.set_alias("m:2", "champion", "too early", approval_id=req.id)
-    with pytest.raises(SelfApproval):
-        approve(protected, req.id, "alice maker ", "approved for production use", "mine")
-    approve(protected, req.id, "Bob Checker", "approved for production use", "gates passed")
+    with pytest.raises(SelfApproval), account("Alice Maker"):
+        approve(protected, req.id, alice, "approved for production use", "mine")
+    with account("Bob Checker"):
+        approve(protected, req.id, bob, "approved for production use", "gates passed")
     assert protected.resolve("m@champion").version == 2
     move = protected.audit_events(action="alias.set", limit=1)[0]
-    assert move.after == {"version": 2, "approval_id": req.id, "approved_by": "Bob Checker"}
+    assert move.after == {
+        "version": 2,
+        "approval_id": req.id,
+        "approved_by": "Bob Checker",
+        "approved_key": bob.key.key_id,
+    }
     # The same approval cannot move the alias again (e.g. back after a rollback).
     with pytest.raises(ApprovalRequired, match="for another move"):
         protected.set_alias("m:1", "champion", "reuse", approval_id=req.id)
@@ -49,8 +67,8 @@ def test_an_approval_moves_exactly_its_alias_once(protected):
 
 
 # --------------------------------------------------------------------------- fails closed
-def test_a_registry_opened_without_the_guard_never_moves_a_protected_alias(protected):
-    req = request_approval(protected, "m:2", requested_by="Alice Maker", reason="better")
+def test_a_registry_opened_without_the_guard_never_moves_a_protected_alias(protected, people):
+    req = _request(protected, people)
     bare = Registry(protected.home)  # built directly: no guard installed
     assert bare.alias_guard is None
     with pytest.raises(ApprovalRequired, match="four-eyes"):
@@ -80,20 +98,43 @@ def test_a_guard_once_installed_cannot_be_swapped(protected):
     assert protected.alias_guard is check_alias_move
 
 
-def test_open_registry_installs_the_guard_and_moves_an_approved_alias(protected):
+def test_open_registry_installs_the_guard_and_moves_an_approved_alias(protected, people):
     from modelward.core.policies import open_registry
+    from modelward.core.policies.approvals import _decide
     from modelward.core.policies.guard import check_alias_move
 
-    req = request_approval(protected, "m:2", requested_by="Alice Maker", reason="better")
-    with protected.transaction() as tx:  # approved by someone else in another program
-        tx.q(
-            "UPDATE pol_approvals SET status = 'approved', decided_by = 'Bob' WHERE id = ?",
-            [req.id],
+    req = _request(protected, people)
+    with account("Bob Checker"):  # signed by Bob in another program, which did not move it
+        _decide(
+            protected,
+            req.id,
+            status="approved",
+            signer=people["Bob Checker"],
+            meaning="approved for production use",
+            reason="gates passed",
+            now=None,
         )
     opened = open_registry(protected.home)
     assert opened.alias_guard is check_alias_move
     opened.set_alias("m:2", "champion", "approved", approval_id=req.id)
     assert opened.resolve("m@champion").version == 2
+
+
+def test_a_row_set_to_approved_without_a_signature_moves_nothing(protected, people):
+    from modelward.core.policies import open_registry
+    from modelward.core.policies.keys import verify_approvals
+
+    req = _request(protected, people)
+    with protected.transaction() as tx:  # "approved" by a plain SQL client, no key
+        tx.q(
+            "UPDATE pol_approvals SET status = 'approved', decided_by = 'Bob Checker' WHERE id = ?",
+            [req.id],
+        )
+    opened = open_registry(protected.home)
+    with pytest.raises(ApprovalRequired, match="not signed"):
+        opened.set_alias("m:2", "champion", "forged", approval_id=req.id)
+    assert opened.resolve("m@champion").version == 1
+    assert any("decision is not signed" in p for p in verify_approvals(opened))
 
 
 def test_an_unreadable_policy_protects_every_alias(protected):

@@ -28,6 +28,7 @@ from modelward.core.policies import (
 )
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, FolderWatcher, add_folder
+from support.people import account, enrol
 
 ROWS = 500
 
@@ -108,19 +109,23 @@ def test_drift_to_promotion_with_four_eyes(loop, tmp_path):
     assert req.version_ref == challenger and req.requested_by == "Alice Maker"
     assert req.comparison_id == run.comparison_id
 
-    # The maker cannot be the checker, however the name is typed.
-    with pytest.raises(SelfApproval, match="different person"):
-        approve(reg, req.id, "  alice MAKER ", "approved for production use", "looks good")
+    # The maker (the policy's owner) cannot be the checker, with whatever key they hold.
+    people = enrol(reg, "Alice Maker", "Bob Checker")
+    with account("Alice Maker"), pytest.raises(SelfApproval, match="different person"):
+        approve(reg, req.id, people["Alice Maker"], "approved for production use", "looks good")
     assert reg.resolve(f"{LOOP_MODEL}@champion").ref == champion
 
     bob = Registry(reg.home, idle_release=0.2, actor="bob")
-    decided = approve(bob, req.id, "Bob Checker", "approved for production use", "gates passed")
+    with account("Bob Checker"):
+        decided = approve(
+            bob, req.id, people["Bob Checker"], "approved for production use", "gates passed"
+        )
     assert decided.status == "approved"
     assert decided.decided_by == "Bob Checker" and decided.decided_os_user
     assert reg.resolve(f"{LOOP_MODEL}@champion").ref == challenger
     assert list_policy_runs(reg, model=LOOP_MODEL)[0].status == "promoted"
-    with pytest.raises(InvalidInput, match="already approved"):
-        approve(bob, req.id, "Carol", "approved", "again")
+    with account("Alice Maker"), pytest.raises(InvalidInput, match="already approved"):
+        approve(bob, req.id, people["Alice Maker"], "approved", "again")
 
     # The audit trail holds each step, in order, with its numbers.
     events = reg.audit_events(limit=None, newest_first=False)
@@ -165,8 +170,12 @@ def test_drift_to_promotion_with_four_eyes(loop, tmp_path):
         "version": int(challenger.rsplit(":", 1)[1]),
         "approval_id": 1,
         "approved_by": "Bob Checker",
+        "approved_key": people["Bob Checker"].key.key_id,
     }
     assert reg.verify_audit().ok
+    from modelward.core.policies.keys import verify_approvals
+
+    assert verify_approvals(reg) == []
 
     # Alerts: stored, in the log file, explained.
     kinds = [a.kind for a in list_alerts(reg, model=LOOP_MODEL)]

@@ -38,6 +38,7 @@ from modelward.core.registry import Registry
 from modelward.core.watch import DATA, add_folder
 from modelward.core.watch.ingest import ingest_file
 from support.models import write_joblib
+from support.people import account, enrol, passphrase
 
 
 @pytest.fixture
@@ -146,47 +147,65 @@ def test_a_failing_or_hanging_alert_command_is_recorded_not_raised(reg):
 # --------------------------------------------------------------------------- approvals
 def test_maker_checker_refuses_self_approval_and_signs(reg, tmp_path):
     champion, challenger = _versions(reg, tmp_path)
-    req = request_approval(reg, challenger, requested_by="Alice", reason="better AUC")
-    assert req.pending and req.requested_os_user
-    for same in ("Alice", " alice ", "ALICE"):
-        with pytest.raises(SelfApproval, match="cannot also approve"):
-            approve(reg, req.id, same, "approved for production use", "fine")
-    with pytest.raises(InvalidInput, match="meaning"):
-        approve(reg, req.id, "Bob", " ", "fine")
-    with pytest.raises(InvalidInput, match="reason"):
-        approve(reg, req.id, "Bob", "approved", "")
+    people = enrol(reg, "Alice", "Bob")
+    alice, bob = people["Alice"], people["Bob"]
+    with pytest.raises(InvalidInput, match="must be signed with your personal key"):
+        request_approval(reg, challenger, requested_by="Alice", reason="better AUC")
+    with account("Alice"):
+        req = request_approval(reg, challenger, signer=alice, reason="better AUC")
+    assert req.pending and req.requested_os_user and req.requested_key == alice.key.key_id
+    assert req.requested_by == "Alice" and req.request_sig
+    with account("Alice"), pytest.raises(SelfApproval, match="cannot also approve"):
+        approve(reg, req.id, alice, "approved for production use", "fine")
+    with account("Alice"), pytest.raises(SelfApproval, match="same OS account"):
+        approve(reg, req.id, bob, "approved for production use", "fine")  # Bob's key, Alice's seat
+    with account("Bob"):
+        with pytest.raises(InvalidInput, match="meaning"):
+            approve(reg, req.id, bob, " ", "fine")
+        with pytest.raises(InvalidInput, match="reason"):
+            approve(reg, req.id, bob, "approved", "")
+        with pytest.raises(InvalidInput, match="personal key"):
+            approve(reg, req.id, "Bob", "approved", "typed names sign nothing")
     assert reg.resolve("credit@champion").ref == champion
-    bob = Registry(reg.home, actor="bob")
-    done = approve(bob, req.id, "Bob", "approved for production use", "fine")
-    assert (done.status, done.decided_by, done.meaning) == (
+    bob_reg = Registry(reg.home, actor="bob")
+    with account("Bob"):
+        done = approve(bob_reg, req.id, bob, "approved for production use", "fine")
+    assert (done.status, done.decided_by, done.meaning, done.decided_key) == (
         "approved",
         "Bob",
         "approved for production use",
+        bob.key.key_id,
     )
     assert reg.resolve("credit@champion").ref == challenger
     ev = reg.audit_events(action="approval.approved")[0]
     assert ev.actor == "bob" and ev.after["signed_by"] == "Bob" and ev.after["signed_at"]
+    assert ev.after["signature"] == done.decision_sig
     alias = reg.audit_events(action="alias.set")[0]
     assert f"approval {req.id} by Bob" in alias.reason
 
 
 def test_reject_supersede_and_expire(reg, tmp_path):
     champion, challenger = _versions(reg, tmp_path)
-    first = request_approval(reg, challenger, requested_by="Alice", reason="try 1")
-    second = request_approval(reg, challenger, requested_by="Alice", reason="try 2")
+    people = enrol(reg, "Alice", "Bob", "Carol")
+    alice = people["Alice"]
+    with account("Alice"):
+        first = request_approval(reg, challenger, signer=alice, reason="try 1")
+        second = request_approval(reg, challenger, signer=alice, reason="try 2")
     assert get_approval(reg, first.id).status == "superseded"
     assert [r.id for r in pending_approvals(reg)] == [second.id]
-    rej = reject(reg, second.id, "Carol", "not before the audit")
+    with account("Carol"):
+        rej = reject(reg, second.id, people["Carol"], "not before the audit")
     assert rej.status == "rejected" and rej.decided_by == "Carol"
-    with pytest.raises(InvalidInput, match="already rejected"):
-        approve(reg, second.id, "Bob", "approved", "too late")
+    with account("Bob"), pytest.raises(InvalidInput, match="already rejected"):
+        approve(reg, second.id, people["Bob"], "approved", "too late")
     assert reg.resolve("credit@champion").ref == champion
 
     past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
-    old = request_approval(reg, challenger, requested_by="Alice", reason="r", ttl_hours=1, now=past)
+    with account("Alice"):
+        old = request_approval(reg, challenger, signer=alice, reason="r", ttl_hours=1, now=past)
     assert pending_approvals(reg) == []  # already past its expiry
-    with pytest.raises(InvalidInput, match="expired"):
-        approve(reg, old.id, "Bob", "approved", "late")
+    with account("Bob"), pytest.raises(InvalidInput, match="expired"):
+        approve(reg, old.id, people["Bob"], "approved", "late")
     assert get_approval(reg, old.id).status == "expired"
     assert expire_approvals(reg) == []  # already marked
     actions = [
@@ -227,9 +246,8 @@ def test_run_due_expires_and_fires_schedules_and_label_counts(reg, tmp_path):
         "detail": "300 new labelled rows arrived (at least 250)",
     }
 
-    req = request_approval(
-        reg, "m:2", requested_by="Alice", reason="r", now=now - dt.timedelta(days=4)
-    )
+    alice = enrol(reg, "Alice")["Alice"]
+    req = request_approval(reg, "m:2", signer=alice, reason="r", now=now - dt.timedelta(days=4))
     run_due(reg)
     assert get_approval(reg, req.id).status == "expired"
     assert list_alerts(reg)[0].kind == "approval-expired"
@@ -322,22 +340,62 @@ def test_cli_policy_alerts_and_approvals(tmp_path, run_cli):
     # A protected alias does not move by hand while four-eyes is on.
     p = run_cli("alias", "set", "credit:2", "champion", "--reason", "shortcut", *r)
     assert p.returncode == 2 and "protected by four-eyes" in p.stderr
+    # One person, one OS account, two keys: "Alice" requests, "Bob" approves.
+    alice = {"MODELWARD_KEY_PASSPHRASE": passphrase("Alice")}
+    bob = {"MODELWARD_KEY_PASSPHRASE": passphrase("Bob")}
+    for who, env in (("Alice", alice), ("Bob", bob)):
+        p = run_cli("keys", "init", "--name", who, env=env)
+        assert p.returncode == 0, p.stderr
+    p = run_cli("keys", "bootstrap", "--key", "alice", "--reason", "first key", *r, env=alice)
+    assert p.returncode == 0 and "key.bootstrap" in p.stdout, p.stderr
     p = run_cli(
-        "approvals", "request", "credit:2", "--name", "Alice", "--reason", "better", "--json", *r
+        "keys", "trust-request", "--key", "bob", "--reason", "checker", "--json", *r, env=bob
     )
+    bob_id = json.loads(p.stdout)["key_id"]
+    p = run_cli("keys", "trust-approve", bob_id, "--key", "alice", "--reason", "ok", *r, env=alice)
+    assert p.returncode == 2 and "same OS account" in p.stderr
+    p = run_cli("approvals", "same-account", "allow", "--reason", "single-user setup", *r)
+    assert p.returncode == 0, p.stderr
+    p = run_cli("keys", "trust-approve", bob_id, "--key", "alice", "--reason", "ok", *r, env=alice)
+    assert p.returncode == 0, p.stderr
+    p = run_cli("approvals", "same-account", "refuse", "--reason", "setup done", *r)
+    assert p.returncode == 0 and "must differ" in p.stdout
+
+    p = run_cli(
+        "approvals", "request", "credit:2", "--key", "alice", "--reason", "better", "--json", *r,
+        env=alice,
+    )  # fmt: skip
     rid = json.loads(p.stdout)["id"]
-    p = run_cli("approve", str(rid), "--name", "alice", "--meaning", "ok", "--reason", "x", *r)
+    p = run_cli(
+        "approve", str(rid), "--key", "alice", "--meaning", "ok", "--reason", "x", *r, env=alice
+    )
     assert p.returncode == 2
     assert "cannot also approve it" in p.stderr and "Traceback" not in p.stderr
+    # The case: requesting as "Alice", approving as "Bob" from the same account: refused.
+    p = run_cli(
+        "approve", str(rid), "--key", "bob", "--meaning", "ok", "--reason", "x", *r, env=bob
+    )
+    assert p.returncode == 2 and "same OS account" in p.stderr
+    p = run_cli(
+        "approve", str(rid), "--key", "bob", "--meaning", "ok", "--reason", "x", *r,
+        env={"MODELWARD_KEY_PASSPHRASE": "not-bobs-passphrase"},
+    )  # fmt: skip
+    assert p.returncode == 2
+    assert p.stderr.strip() == (
+        f"modelward: error: the passphrase for Bob's key ({bob_id}) is wrong"
+    )
     p = run_cli("approvals", "list", "--json", *r)
     assert [a["id"] for a in json.loads(p.stdout)["approvals"]] == [rid]
+    p = run_cli("approvals", "same-account", "allow", "--reason", "single-user demo", *r)
     p = run_cli(
-        "approve", str(rid), "--name", "Bob", "--meaning", "approved for production use",
-        "--reason", "gates passed", "--json", *r,
+        "approve", str(rid), "--key", "bob", "--meaning", "approved for production use",
+        "--reason", "gates passed", "--json", *r, env=bob,
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["decided_by"] == "Bob"
-    p = run_cli("reject", str(rid), "--name", "Carol", "--reason", "no", *r)
+    p = run_cli("verify", "--json", *r)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = run_cli("reject", str(rid), "--key", "alice", "--reason", "no", *r, env=alice)
     assert p.returncode == 2 and "already approved" in p.stderr
 
     p = run_cli("alerts", "list", "--json", *r)

@@ -31,6 +31,7 @@ def test_demo_without_display_builds_checks_reports_and_screenshots(tmp_path):
     summary = (run / "summary.txt").read_text()
     assert "12 monthly batches checked" in summary
     assert "closed loop: drift -> alert -> retrain -> approval -> promotion" in summary
+    _signed_by_demo_keys(reg)
     card = (run / "model-card.html").read_text(encoding="utf-8")
     assert "credit-risk" in card
     for external in ('src="http', 'href="http', "url(http", "@import"):  # self-contained
@@ -48,6 +49,29 @@ def test_demo_without_display_builds_checks_reports_and_screenshots(tmp_path):
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert "monthly batches already checked" in again.stdout
+
+
+def _signed_by_demo_keys(home) -> None:
+    """The loop's approval is signed by a throw-away demo key; the one-account setting audited."""
+    from modelward.core.identity import list_personal_keys
+    from modelward.core.policies.keys import trusted_keys, verify_approvals
+    from modelward.core.registry import Registry
+
+    reg = Registry(home)
+    try:
+        assert verify_approvals(reg) == []
+        assert {k.name for k in trusted_keys(reg, status="trusted")} == {
+            "Model Owner",
+            "Second Reviewer",
+        }
+        (ev,) = reg.audit_events(action="approvals.same_account")
+        assert ev.after == {"allowed": True} and "demo" in ev.reason
+        (signed,) = reg.audit_events(action="approval.approved")
+        assert signed.after["signed_by"] == "Second Reviewer" and signed.after["signature"]
+    finally:
+        reg.close()
+    assert list_personal_keys() == []  # the demo keys were never the user's, and are gone
+    assert not [p for p in home.rglob("*") if p.suffix in (".key", ".pem")]
 
 
 def test_plain_modelward_without_display_says_so(tmp_path):

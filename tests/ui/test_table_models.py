@@ -23,6 +23,7 @@ from modelward.ui.models.policy_tables import (
     RunsTableModel,
 )
 from modelward.ui.models.rows import ROW_ROLE
+from support.people import account, enrol
 from support.policy_ui import OWNER, protected_registry
 
 
@@ -31,9 +32,13 @@ def snapshot(tmp_path):
     reg = protected_registry(tmp_path)
     raise_alert(reg, "m", "trigger", "m: 62% of the columns drifted", severity="warning")
     raise_alert(reg, None, "info", "nothing to see")
-    req = request_approval(reg, "m:2", requested_by=OWNER, reason="v2 beats v1")
-    approve(reg, req.id, "Second Reviewer", "approved", "gates passed")
-    request_approval(reg, "m:1", requested_by=OWNER, reason="back to v1")
+    people = enrol(reg, OWNER, "Second Reviewer")
+    with account(OWNER):
+        req = request_approval(reg, "m:2", signer=people[OWNER], reason="v2 beats v1")
+    with account("Second Reviewer"):
+        approve(reg, req.id, people["Second Reviewer"], "approved", "gates passed")
+    with account(OWNER):
+        request_approval(reg, "m:1", signer=people[OWNER], reason="back to v1")
     hit = TriggerHit("psi_above", 0.41, 0.25, "PSI of income 0.41 above 0.25")
     policy_engine.fire(reg, get_policy(reg, "m"), [hit])
     snap = load_snapshot(reg)

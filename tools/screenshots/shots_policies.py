@@ -66,9 +66,14 @@ def policy_views(app: Any, win: Any, outdir: Path, wait: Any, settle: Any) -> No
     pending = pending_approvals(reg)
     if pending:
         center.approvals_page.select_request(pending[0].id)
+        from modelward.core.identity import ENV_KEYS_DIR, create_personal_key
+
+        # The reviewer's own key, in a throw-away keys folder (never the user's).
+        os.environ[ENV_KEYS_DIR] = tempfile.mkdtemp(prefix="modelward-shot-keys-")
+        create_personal_key("Second Reviewer", "screenshot-passphrase")
         dlg = center.open_signature_dialog(pending[0].id, True)
         if dlg is not None:
-            dlg.name.setText("Second Reviewer")
+            dlg.passphrase.setText("screenshot-passphrase")
             dlg.reason.setPlainText(
                 "Challenger passed the gates on the drifted applications; report reviewed."
             )

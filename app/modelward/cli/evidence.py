@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, fmt_size, lines, table
+from modelward.cli.policies import add_key_parsers
 from modelward.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -178,6 +179,10 @@ def cmd_verify(args: argparse.Namespace) -> Result:
         if bad:
             res["problems"].append(bad)
             res["ok"] = False
+    from modelward.core.policies.keys import verify_approvals  # deferred: start-up cost
+
+    res["problems"] += [f"signed approvals: {p}" for p in verify_approvals(reg)]
+    res["ok"] = res["ok"] and not res["problems"]
     extra: list[str] = []
     if res["ok"]:
         res["head"] = sign_head(reg)
@@ -282,6 +287,7 @@ def add_parsers(sub: Any) -> None:
     sp = command(ksub, "untrust", cmd_keys_untrust, "stop accepting bundles from a key")
     sp.add_argument("key_id")
     sp.add_argument("--reason", required=True)
+    add_key_parsers(ksub)  # the personal keys that sign approvals
 
     sp = command(
         sub, "backup", cmd_backup, "consistent, verified snapshot of the registry and artifacts"

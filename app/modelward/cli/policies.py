@@ -1,17 +1,29 @@
-"""Policies, alerts and approvals: policy set/show/remove/runs, alerts, approvals, approve, reject."""
+"""Policies, alerts and approvals: policy set/show/remove/runs, alerts, approvals, approve, reject.
+
+Also the personal-key commands of ``modelward keys`` (init, mine, trusted, bootstrap,
+trust-request, trust-approve, revoke), hooked into the ``keys`` group by
+:func:`add_key_parsers`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import shlex
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelward.cli.common import UNSET, command, csv, group, open_registry
 from modelward.cli.output import Result, fmt_time, lines, table
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.identity import ENV_PASSPHRASE
+
+if TYPE_CHECKING:
+    from modelward.core.identity import SigningIdentity
 
 
 def _off_float(text: str) -> float | None:
@@ -250,7 +262,7 @@ def cmd_approvals_request(args: argparse.Namespace) -> Result:
     req = request_approval(
         open_registry(args),
         args.ref,
-        requested_by=args.name,
+        signer=_unlock(args.key),
         reason=args.reason,
         alias=args.alias,
         comparison_id=args.comparison,
@@ -259,8 +271,8 @@ def cmd_approvals_request(args: argparse.Namespace) -> Result:
     return Result(
         req.to_json(),
         f"approval request {req.id}: {req.version_ref} to {req.alias}, requested by "
-        f"{req.requested_by}; someone else approves it with: modelward approve {req.id} "
-        "--name NAME --meaning TEXT --reason TEXT",
+        f"{req.requested_by} (signed, key {req.requested_key}); someone else approves it "
+        f"with their own key: modelward approve {req.id} --meaning TEXT --reason TEXT",
     )
 
 
@@ -268,10 +280,12 @@ def cmd_approve(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
     from modelward.core.policies import approve
 
-    req = approve(open_registry(args), args.id, args.name, args.meaning, args.reason)
+    reg = open_registry(args)
+    req = approve(reg, args.id, _unlock(args.key), args.meaning, args.reason)
     return Result(
         req.to_json(),
-        f"approved request {req.id}, signed by {req.decided_by} (OS user {req.decided_os_user}) "
+        f"approved request {req.id}, signed by {req.decided_by} (key {req.decided_key}, "
+        f"OS user {req.decided_os_user}) "
         f"at {req.decided_at}: {req.model}@{req.alias} -> {req.version_ref}",
     )
 
@@ -280,7 +294,8 @@ def cmd_reject(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
     from modelward.core.policies import reject
 
-    req = reject(open_registry(args), args.id, args.name, args.reason, meaning=args.meaning)
+    reg = open_registry(args)
+    req = reject(reg, args.id, _unlock(args.key), args.reason, meaning=args.meaning)
     return Result(
         req.to_json(),
         f"rejected request {req.id}, signed by {req.decided_by}; {req.model}@{req.alias} stays",
@@ -423,7 +438,7 @@ def add_parsers(sub: Any) -> None:
     sp = command(apsub, "request", cmd_approvals_request, "ask for REF to be promoted")
     sp.add_argument("ref", help="the version to promote, e.g. credit:4")
     sp.add_argument("--alias", default="champion")
-    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    _key_arg(sp)
     sp.add_argument("--reason", required=True)
     sp.add_argument("--comparison", type=int, help="the comparison whose gates allow it")
     sp.add_argument("--hours", type=float, default=72.0, help="hours until it expires")
@@ -432,11 +447,202 @@ def add_parsers(sub: Any) -> None:
         sub, "approve", cmd_approve, "approve a promotion request (a different person signs)"
     )
     sp.add_argument("id", type=int)
-    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    _key_arg(sp)
     sp.add_argument("--meaning", required=True, help="e.g. 'approved for production use'")
     sp.add_argument("--reason", required=True)
     sp = command(sub, "reject", cmd_reject, "reject a promotion request (signed)")
     sp.add_argument("id", type=int)
-    sp.add_argument("--name", required=True, help="your name, as you sign it")
+    _key_arg(sp)
     sp.add_argument("--reason", required=True)
     sp.add_argument("--meaning", default="rejected")
+    sp = command(
+        apsub,
+        "same-account",
+        cmd_same_account,
+        "allow or refuse one OS account both requesting and approving (single-user demo only)",
+    )
+    sp.add_argument("setting", choices=["allow", "refuse", "show"])
+    sp.add_argument("--reason", help="why (needed to change it; kept in the audit trail)")
+
+
+# ----------------------------------------------------------------------------- personal keys
+def _key_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--key",
+        metavar="KEY",
+        help="your personal key: its id or your name (default: your only key); the "
+        f"passphrase is asked for, or read from {ENV_PASSPHRASE}",
+    )
+
+
+def _read_passphrase(prompt: str, *, confirm: bool = False) -> str | None:
+    """The passphrase from the environment (automation), else a prompt on a terminal."""
+    env = os.environ.get(ENV_PASSPHRASE)
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        return None  # the core names the missing passphrase in one sentence
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("again: ") != first:
+        raise InvalidInput("the two passphrases differ; nothing was created")
+    return first
+
+
+def _unlock(who: str | None) -> SigningIdentity:
+    # deferred: start-up cost
+    from modelward.core.identity import find_personal_key, unlock
+
+    key = find_personal_key(who)
+    return unlock(key, _read_passphrase(f"passphrase for {key.label}: "))
+
+
+def _trusted_rows(keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (k.key_id, k.name, k.os_user, k.status, (k.approved_by_key or "-"), k.reason) for k in keys
+    ]
+
+
+def cmd_keys_init(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.identity import create_personal_key
+
+    secret = _read_passphrase(f"new passphrase for {args.name}'s key: ", confirm=True)
+    k = create_personal_key(args.name, secret)
+    return Result(
+        k.to_json(),
+        lines(
+            f"created the personal key of {k.name}: {k.key_id} (kept in {k.path}, "
+            "encrypted with your passphrase)",
+            "ask a registry to trust it: modelward keys trust-request --reason TEXT "
+            "(or, for a registry that trusts no key yet: modelward keys bootstrap --reason TEXT)",
+        ),
+    )
+
+
+def cmd_keys_mine(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.identity import keys_home, list_personal_keys
+
+    keys = list_personal_keys()
+    data = {"keys": [k.to_json() for k in keys], "folder": str(keys_home())}
+    if not keys:
+        return Result(data, "you have no personal key yet: modelward keys init --name NAME")
+    return Result(
+        data,
+        table(
+            ["KEY ID", "NAME", "OS USER", "CREATED", "FILE"],
+            [(k.key_id, k.name, k.os_user, fmt_time(k.created_at, 16), k.path) for k in keys],
+        ),
+    )
+
+
+def cmd_keys_trusted(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies.keys import same_account_allowed, trusted_keys
+
+    reg = open_registry(args)
+    keys = trusted_keys(reg)
+    same = same_account_allowed(reg)
+    data = {"keys": [k.to_json() for k in keys], "same_account_allowed": same}
+    if not keys:
+        return Result(data, "this registry trusts no personal key yet: modelward keys bootstrap")
+    return Result(
+        data,
+        lines(
+            table(
+                ["KEY ID", "NAME", "OS USER", "STATUS", "APPROVED BY", "REASON"],
+                _trusted_rows(keys),
+            ),
+            "one OS account may request and approve: "
+            + ("ALLOWED (single-user workspace)" if same else "no"),
+        ),
+    )
+
+
+def cmd_keys_bootstrap(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies.keys import bootstrap_key
+
+    k = bootstrap_key(open_registry(args), _unlock(args.key), reason=args.reason)
+    return Result(
+        k.to_json(),
+        f"{k.name}'s key {k.key_id} is the first key this registry trusts (audited as "
+        "key.bootstrap); every further key needs another holder's approval",
+    )
+
+
+def cmd_keys_trust_request(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies.keys import request_key_trust
+
+    k = request_key_trust(open_registry(args), _unlock(args.key), reason=args.reason)
+    return Result(
+        k.to_json(),
+        f"asked this registry to trust {k.name}'s key {k.key_id}; another key holder "
+        f"approves it with: modelward keys trust-approve {k.key_id} --reason TEXT",
+    )
+
+
+def cmd_keys_trust_approve(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies.keys import approve_key_trust
+
+    k = approve_key_trust(open_registry(args), args.key_id, _unlock(args.key), reason=args.reason)
+    return Result(k.to_json(), f"this registry now trusts {k.name}'s key {k.key_id}")
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies.keys import revoke_key
+
+    k = revoke_key(open_registry(args), args.key_id, _unlock(args.key), reason=args.reason)
+    return Result(k.to_json(), f"{k.name}'s key {k.key_id} is revoked: it signs nothing more")
+
+
+def cmd_same_account(args: argparse.Namespace) -> Result:
+    # deferred: start-up cost
+    from modelward.core.policies.keys import allow_same_account, same_account_allowed
+
+    reg = open_registry(args)
+    if args.setting != "show":
+        if not args.reason:
+            raise InvalidInput("changing the same-account setting needs --reason")
+        allow_same_account(reg, args.setting == "allow", reason=args.reason)
+    same = same_account_allowed(reg)
+    return Result(
+        {"same_account_allowed": same},
+        "one OS account may both request and approve a promotion (the keys must still differ)"
+        if same
+        else "the approver's OS account must differ from the requester's",
+    )
+
+
+def add_key_parsers(ksub: Any) -> None:
+    """The personal-key commands, added to the ``keys`` group."""
+    sp = command(ksub, "init", cmd_keys_init, "create your personal key (once, passphrase)")
+    sp.add_argument("--name", required=True, help="your full name, as you sign approvals")
+    command(ksub, "mine", cmd_keys_mine, "list the personal keys of this OS account")
+    command(ksub, "trusted", cmd_keys_trusted, "list the personal keys this registry trusts")
+    sp = command(
+        ksub, "bootstrap", cmd_keys_bootstrap, "trust your key as a new registry's first key"
+    )
+    _key_arg(sp)
+    sp.add_argument("--reason", required=True)
+    sp = command(
+        ksub, "trust-request", cmd_keys_trust_request, "ask this registry to trust your key"
+    )
+    _key_arg(sp)
+    sp.add_argument("--reason", required=True)
+    sp = command(
+        ksub,
+        "trust-approve",
+        cmd_keys_trust_approve,
+        "trust another person's requested key (signed with yours)",
+    )
+    sp.add_argument("key_id", metavar="KEY_ID")
+    _key_arg(sp)
+    sp.add_argument("--reason", required=True)
+    sp = command(ksub, "revoke", cmd_keys_revoke, "stop trusting a personal key")
+    sp.add_argument("key_id", metavar="KEY_ID")
+    _key_arg(sp)
+    sp.add_argument("--reason", required=True)

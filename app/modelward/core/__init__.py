@@ -1,7 +1,8 @@
 """Qt-free core of ModelWard, on three floors; an import only points down.
 
 - kernel: ``errors``, ``clock``, ``refs``, ``paths``, ``domain``, ``duck``,
-  ``progress``, ``platform``, ``text``, ``settings``, ``query``, ``jobs``, ``workers``;
+  ``progress``, ``platform``, ``text``, ``settings``, ``query``, ``jobs``, ``workers``,
+  ``identity`` (personal signing keys);
 - storage: ``registry`` (the DuckDB file, its audit trail) above ``artifacts``
   (the content-addressed store, formats, the trust boundary);
 - services: ``tables`` (the strict reader of data files), then

@@ -6,22 +6,42 @@ Monthly batches arrive in its data inbox (the same ingestion path the folder
 watcher takes): the first ones look like the training data, then applicants
 shift and the relation of utilisation to default turns around. The policy
 fires, trains a challenger on the new labelled data, validates both on the
-same held-out rows, requests approval from the model owner's name, and a
-second reviewer approves: the champion alias moves, and the audit trail holds
-every step with its numbers.
+same held-out rows, requests approval in the model owner's name, and a
+second reviewer approves with a signed record: the champion alias moves, and
+the audit trail holds every step with its numbers.
+
+Both people are played by the one OS account running the demo. The demo
+creates two throw-away personal keys in a temporary folder (never the user's
+own keys folder), trusts them in the demo registry (the first as its
+bootstrap key, the second approved by the first), and switches on the
+explicit, audited same-account setting of a single-user workspace. The keys
+are deleted when the loop ends: their public halves stay in the registry, so
+``verify`` still checks what they signed, and nobody can sign with them again.
+A registry that already trusts keys of real people is not given demo keys:
+the request is left for a person to approve.
 """
 
 from __future__ import annotations
 
+import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import train
+from modelward.core.identity import SigningIdentity, create_personal_key, unlock
 from modelward.core.monitoring.service import profile_version
 from modelward.core.policies.approvals import approve, pending_approvals
 from modelward.core.policies.engine import list_policy_runs
+from modelward.core.policies.keys import (
+    allow_same_account,
+    approve_key_trust,
+    bootstrap_key,
+    request_key_trust,
+    trusted_keys,
+)
 from modelward.core.policies.model import Policy, Triggers
 from modelward.core.policies.store import set_policy
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
@@ -99,6 +119,31 @@ def train_loop_champion(
     return res.ref
 
 
+def demo_signers(
+    registry: Registry, home: Path, owner: str, approver: str
+) -> tuple[SigningIdentity, SigningIdentity] | None:
+    """Two demo keys in ``home``, trusted by ``registry`` (same account allowed, audited).
+
+    ``None`` when the registry already trusts keys: demo keys are never added
+    beside real people's.
+    """
+    if trusted_keys(registry):
+        return None
+    secret = secrets.token_urlsafe(18)  # lives as long as the temporary folder
+    maker = unlock(create_personal_key(owner, secret, home=home), secret)
+    checker = unlock(create_personal_key(approver, secret, home=home), secret)
+    bootstrap_key(registry, maker, reason="demo workspace: the model owner's demo key")
+    allow_same_account(
+        registry,
+        True,
+        reason="demo workspace: one OS account plays both the model owner and the second "
+        "reviewer (single-user demo only)",
+    )
+    request_key_trust(registry, checker, reason="demo workspace: the second reviewer's demo key")
+    approve_key_trust(registry, checker.key.key_id, maker, reason="demo workspace")
+    return maker, checker
+
+
 @dataclass(frozen=True)
 class LoopResult:
     """What the demo loop did."""
@@ -125,7 +170,8 @@ def run_demo_loop(
     registry
         Where to run it (usually the demo workspace).
     owner, approver
-        The maker (the policy's owner, who requests) and the checker (who approves).
+        The maker (the policy's owner, in whose name the policy requests) and
+        the checker (who approves, signed with a throw-away demo key).
     rows
         Rows per monthly batch.
     """
@@ -161,14 +207,17 @@ def run_demo_loop(
         ingest_file(registry, folder, path)
     progress(0.85, "second reviewer signs the approval")
     req = None
-    for pending in pending_approvals(registry, model=LOOP_MODEL):
-        req = approve(
-            registry,
-            pending.id,
-            approver,
-            "approved for production use",
-            "challenger beats the champion on the drifted applications",
-        )
+    with tempfile.TemporaryDirectory(prefix="modelward-demo-keys-") as tmp:
+        signers = demo_signers(registry, Path(tmp), owner, approver)
+        if signers is not None:
+            for request in pending_approvals(registry, model=LOOP_MODEL):
+                req = approve(
+                    registry,
+                    request.id,
+                    signers[1],
+                    "approved for production use",
+                    "challenger beats the champion on the drifted applications",
+                )
     runs = list_policy_runs(registry, model=LOOP_MODEL, limit=1)
     after = registry.resolve(f"{LOOP_MODEL}@champion").ref
     progress(1.0, "closed loop done")

@@ -2,14 +2,19 @@
 
 A promotion to a protected alias (by default ``champion``) is first a
 *request*: who asked, for which version and alias, why, and until when it is
-valid. A different person must then approve it; the approval is recorded
-like an electronic signature: the re-entered name of the approver, the OS user
-who was logged in, the meaning of the signature ("approved for production
-use"), the reason and the time. Only then does the alias move.
+valid, signed with the requester's personal key (:mod:`modelward.core.identity`).
+A different person must then approve it, signed with their own key: the
+record they sign names the move, the meaning of the signature ("approved for
+production use"), the reason, the time, their key and their OS account, and
+carries the request's signature. Only then does the alias move.
 
-On one workstation "a different person" is checked on the re-entered names
-(trimmed, case-insensitive); the OS user is recorded beside them. Requests,
-approvals, rejections, expiries and supersessions are audit events.
+"A different person" means a different key the registry trusts
+(:mod:`modelward.core.policies.keys`) and, unless the registry explicitly
+allows it (a single-user demo), a different OS account. A request made by a
+policy run is not signed by a person: the policy's owner (by name) and the
+run's OS account may then not approve it. Requests, approvals, rejections,
+expiries and supersessions are audit events; ``verify`` re-checks every
+signature (:func:`modelward.core.policies.keys.verify_approvals`).
 
 The window's approval dialog is a view over :func:`pending_approvals`,
 :func:`approve` and :func:`reject`.
@@ -23,8 +28,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.core import platform
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.identity import SigningIdentity
 from modelward.core.policies.guard import guard_registry
+from modelward.core.policies.keys import (
+    check_distinct,
+    decision_record,
+    request_record,
+    require_trusted,
+)
 from modelward.core.policies.runs import after_promotion, after_rejection
 from modelward.core.policies.store import get_policy
 from modelward.core.refs import current_user
@@ -57,7 +70,7 @@ PENDING, APPROVED, REJECTED, EXPIRED, SUPERSEDED = (
 
 
 class SelfApproval(InvalidInput):
-    """The person who requested a promotion tried to approve it (four-eyes)."""
+    """The requester's key, or (by default) OS account, tried to approve the request (four-eyes)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,12 @@ class ApprovalRequest:
     decided_os_user: str | None = None
     meaning: str | None = None
     decision_reason: str | None = None
+    requested_key: str | None = None
+    requested_account: str | None = None
+    request_sig: str | None = None
+    decided_key: str | None = None
+    decided_account: str | None = None
+    decision_sig: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -94,7 +113,8 @@ class ApprovalRequest:
 _COLS = (
     "id, model_name, version_id, version_ref, alias, comparison_id, policy_run_id, status, "
     "reason, requested_at, requested_by, requested_os_user, expires_at, decided_at, decided_by, "
-    "decided_os_user, meaning, decision_reason"
+    "decided_os_user, meaning, decision_reason, requested_key, requested_account, request_sig, "
+    "decided_key, decided_account, decision_sig"
 )
 
 
@@ -105,10 +125,6 @@ def _row(r: Sequence[Any]) -> ApprovalRequest:
     for i in (5, 6):
         vals[i] = None if vals[i] is None else int(vals[i])
     return ApprovalRequest(*vals)
-
-
-def _same_person(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _iso(t: _dt.datetime) -> str:
@@ -134,7 +150,8 @@ def request_approval(
     registry: Registry,
     version_ref: str,
     *,
-    requested_by: str,
+    signer: SigningIdentity | None = None,
+    requested_by: str | None = None,
     reason: str,
     alias: str = "champion",
     comparison_id: int | None = None,
@@ -150,8 +167,12 @@ def request_approval(
         The registry.
     version_ref
         The version to promote (``NAME:VERSION``; an alias is resolved now).
+    signer
+        The requester's unlocked personal key (:func:`modelward.core.identity.unlock`);
+        the registry must trust it. Only a policy run (``policy_run_id``) may
+        request without one.
     requested_by
-        The maker's name, as they sign it (the OS user is recorded beside it).
+        For a policy run's unsigned request: the policy owner's name.
     reason
         Why the promotion is wanted (the triggers, the gates that passed).
     alias
@@ -167,8 +188,16 @@ def request_approval(
     """
 
     guard_registry(registry)
+    if signer is not None:
+        requested_by = signer.key.name
+    elif policy_run_id is None:
+        raise InvalidInput(
+            "a promotion request must be signed with your personal key "
+            "(create one with 'modelward keys init')"
+        )
     if not requested_by or not requested_by.strip():
         raise InvalidInput("an approval request needs the requester's name")
+    requested_by = " ".join(requested_by.split())
     if not reason or not reason.strip():
         raise InvalidInput("an approval request needs a reason")
     if ttl_hours <= 0:
@@ -176,7 +205,12 @@ def request_approval(
     v = registry.resolve(version_ref)
     t = _now(now)
     expires = _iso(t + _dt.timedelta(hours=ttl_hours))
+    account = platform.user_id()
     with registry.transaction() as tx:
+        key_id = None
+        if signer is not None:
+            mine = require_trusted(tx.q, signer, "a promotion request")
+            key_id, requested_by = mine.key_id, mine.name  # the name the registry trusts
         if comparison_id is not None:
             rows = tx.q(
                 "SELECT challenger_version_id, promotion_allowed FROM comparisons WHERE id = ?",
@@ -202,9 +236,22 @@ def request_approval(
                 after={"request_id": int(oid), "by_request_for": v.ref},
             )
         rid = tx.next_id("seq_pol_approvals")
+        record = request_record(
+            request_id=rid,
+            model=v.name,
+            version=v.ref,
+            alias=alias,
+            reason=reason.strip(),
+            time=_iso(t),
+            expires_at=expires,
+            requested_by=requested_by,
+            key_id=key_id,
+            os_account=account,
+        )
+        sig = signer.sign(record) if signer is not None else None
         tx.q(
             f"INSERT INTO pol_approvals ({_COLS}) VALUES "
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL)",
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL,?,?,?,NULL,NULL,NULL)",
             [
                 rid,
                 v.name,
@@ -216,9 +263,12 @@ def request_approval(
                 PENDING,
                 reason.strip(),
                 _iso(t),
-                requested_by.strip(),
+                requested_by,
                 current_user(),
                 expires,
+                key_id,
+                account,
+                sig,
             ],
         )
         tx.audit(
@@ -228,8 +278,11 @@ def request_approval(
             after={
                 "request_id": rid,
                 "version": v.ref,
-                "requested_by": requested_by.strip(),
+                "requested_by": requested_by,
+                "key_id": key_id,
                 "os_user": current_user(),
+                "os_account": account,
+                "signature": sig,
                 "comparison_id": comparison_id,
                 "policy_run_id": policy_run_id,
                 "expires_at": expires,
@@ -318,15 +371,17 @@ def _decide(
     request_id: int,
     *,
     status: str,
-    name: str,
+    signer: SigningIdentity,
     meaning: str,
     reason: str,
-    os_user: str | None,
     now: _dt.datetime | None,
 ) -> ApprovalRequest:
     verb = "approving" if status == APPROVED else "rejecting"
-    if not name or not name.strip():
-        raise InvalidInput(f"{verb} needs your name, as you sign it")
+    if not isinstance(signer, SigningIdentity):
+        raise InvalidInput(
+            f"{verb} needs your personal key, unlocked with its passphrase "
+            "(create one with 'modelward keys init')"
+        )
     if not meaning or not meaning.strip():
         raise InvalidInput(f"{verb} needs the meaning of your signature")
     if not reason or not reason.strip():
@@ -340,28 +395,55 @@ def _decide(
         )
     if req.status != PENDING:
         raise InvalidInput(f"approval request {request_id} is already {req.status}")
-    if status == APPROVED and _same_person(name, req.requested_by):
-        raise SelfApproval(
-            f"{name.strip()} requested this promotion and cannot also approve it: "
-            "a different person must approve (four-eyes)"
-        )
-    who_os = os_user or current_user()
-    signature = {
-        "request_id": request_id,
-        "version": req.version_ref,
-        "signed_by": name.strip(),
-        "os_user": who_os,
-        "meaning": meaning.strip(),
-        "signed_at": t,
-        "requested_by": req.requested_by,
-    }
+    who_os, account = current_user(), platform.user_id()
     with registry.transaction() as tx:
+        mine = require_trusted(tx.q, signer, f"a decision on request {request_id}")
+        if status == APPROVED:
+            why = check_distinct(
+                tx.q,
+                requester_key=req.requested_key,
+                requester_name=req.requested_by,
+                requester_account=req.requested_account or "",
+                approver_key=mine.key_id,
+                approver_name=mine.name,
+                approver_account=account,
+            )
+            if why:
+                raise SelfApproval(why)
+        record = decision_record(
+            request_id=request_id,
+            model=req.model,
+            version=req.version_ref,
+            alias=req.alias,
+            decision=status,
+            meaning=meaning.strip(),
+            reason=reason.strip(),
+            time=t,
+            signed_by=mine.name,
+            key_id=mine.key_id,
+            os_account=account,
+            request_sig=req.request_sig,
+        )
+        sig = signer.sign(record)
         # Guarded by status: two people deciding at once cannot both win.
         n = tx.q(
             "UPDATE pol_approvals SET status = ?, decided_at = ?, decided_by = ?, "
-            "decided_os_user = ?, meaning = ?, decision_reason = ? "
+            "decided_os_user = ?, meaning = ?, decision_reason = ?, decided_key = ?, "
+            "decided_account = ?, decision_sig = ? "
             "WHERE id = ? AND status = ? RETURNING id",
-            [status, t, name.strip(), who_os, meaning.strip(), reason.strip(), request_id, PENDING],
+            [
+                status,
+                t,
+                mine.name,
+                who_os,
+                meaning.strip(),
+                reason.strip(),
+                mine.key_id,
+                account,
+                sig,
+                request_id,
+                PENDING,
+            ],
         ).fetchall()
         if not n:
             raise InvalidInput(f"approval request {request_id} was decided meanwhile")
@@ -369,7 +451,18 @@ def _decide(
             f"approval.{status}",
             "alias",
             f"{req.model}@{req.alias}",
-            after=signature,
+            after={
+                "request_id": request_id,
+                "version": req.version_ref,
+                "signed_by": mine.name,
+                "key_id": mine.key_id,
+                "os_user": who_os,
+                "os_account": account,
+                "meaning": meaning.strip(),
+                "signed_at": t,
+                "requested_by": req.requested_by,
+                "signature": sig,
+            },
             reason=reason.strip(),
         )
     return get_approval(registry, request_id)
@@ -378,14 +471,13 @@ def _decide(
 def approve(
     registry: Registry,
     request_id: int,
-    approver_name: str,
+    signer: SigningIdentity,
     meaning: str,
     reason: str,
     *,
-    os_user: str | None = None,
     now: _dt.datetime | None = None,
 ) -> ApprovalRequest:
-    """Approve a pending request (signed) and move the alias.
+    """Approve a pending request (signed with the approver's key) and move the alias.
 
     Parameters
     ----------
@@ -393,15 +485,15 @@ def approve(
         The registry (its ``actor`` is the audit's *who*).
     request_id
         The request to approve.
-    approver_name
-        The approver's name, re-entered as a signature. It must differ from
-        the requester's (trimmed, case-insensitive).
+    signer
+        The approver's unlocked personal key. The registry must trust it; it
+        must differ from the requester's key and, unless the registry allows
+        it (:func:`modelward.core.policies.keys.allow_same_account`), the
+        approver's OS account must differ from the requester's.
     meaning
         What the signature means, e.g. "approved for production use".
     reason
         Why.
-    os_user
-        The logged-in OS user (default: the current one).
 
     Returns
     -------
@@ -411,7 +503,10 @@ def approve(
     Raises
     ------
     SelfApproval
-        The approver is the requester.
+        The approver is the requester (same key, same OS account, or the
+        owner of the policy that asked).
+    KeyNotTrusted
+        The registry does not trust the approver's key.
     InvalidInput
         The request is not pending, or expired.
     """
@@ -419,10 +514,9 @@ def approve(
         registry,
         request_id,
         status=APPROVED,
-        name=approver_name,
+        signer=signer,
         meaning=meaning,
         reason=reason,
-        os_user=os_user,
         now=now,
     )
     v = registry.get_version_by_id(req.version_id)
@@ -440,22 +534,20 @@ def approve(
 def reject(
     registry: Registry,
     request_id: int,
-    name: str,
+    signer: SigningIdentity,
     reason: str,
     *,
     meaning: str = "rejected",
-    os_user: str | None = None,
     now: _dt.datetime | None = None,
 ) -> ApprovalRequest:
-    """Reject a pending request (signed, audited); the alias stays where it is."""
+    """Reject a pending request (signed with the rejecter's key, audited); the alias stays."""
     req = _decide(
         registry,
         request_id,
         status=REJECTED,
-        name=name,
+        signer=signer,
         meaning=meaning,
         reason=reason,
-        os_user=os_user,
         now=now,
     )
     after_rejection(registry, req)

@@ -5,7 +5,9 @@ model's policy protects the alias, and refuses the move unless a guard is
 installed and returns the approval it consumed (see
 :mod:`modelward.core.registry.aliases`). This module is that guard:
 :func:`check_alias_move` checks an approval request and consumes it in the
-same commit as the move it allows. :func:`open_registry` opens a registry
+same commit as the move it allows, after re-checking the signatures behind it
+(a row set to "approved" by another program, without the approver's key, does
+not move anything). :func:`open_registry` opens a registry
 with the guard installed; :func:`guard_registry` installs it on one handed in.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 
 from modelward.core.clock import utcnow
 from modelward.core.errors import ApprovalRequired
+from modelward.core.policies.keys import SIGNED_FROM_META, approval_row, check_approval
 from modelward.core.policies.model import Policy
 from modelward.core.registry import Registry
 from modelward.core.registry.aliases import protection_hint
@@ -39,21 +42,27 @@ def check_alias_move(
     if approval_id is None:
         raise ApprovalRequired(hint)
     found = tx.q(
-        "SELECT status, model_name, alias, version_id, decided_by, applied_at "
+        "SELECT status, model_name, alias, version_id, decided_by, applied_at, decided_key "
         "FROM pol_approvals WHERE id = ?",
         [approval_id],
     ).fetchall()
     if not found:
         raise ApprovalRequired(f"approval request {approval_id} does not exist; {hint}")
-    status, m, a, vid, decided_by, applied_at = found[0]
+    status, m, a, vid, decided_by, applied_at, decided_key = found[0]
     if (m, a, int(vid)) != (model, alias, int(version_id)):
         raise ApprovalRequired(f"approval request {approval_id} is for another move; {hint}")
     if status != "approved":
         raise ApprovalRequired(f"approval request {approval_id} is {status}, not approved")
     if applied_at is not None:
         raise ApprovalRequired(f"approval request {approval_id} was already used at {applied_at}")
+    signed_from = tx.q("SELECT value FROM meta WHERE key = ?", [SIGNED_FROM_META]).fetchall()
+    if int(approval_id) >= int(signed_from[0][0] if signed_from else 1):
+        row = approval_row(tx.q, int(approval_id))
+        problems = check_approval(tx.q, row) if row is not None else ["it is missing"]
+        if problems:
+            raise ApprovalRequired(f"approval request {approval_id} does not hold: {problems[0]}")
     tx.q("UPDATE pol_approvals SET applied_at = ? WHERE id = ?", [utcnow(), approval_id])
-    return {"approval_id": int(approval_id), "approved_by": decided_by}
+    return {"approval_id": int(approval_id), "approved_by": decided_by, "approved_key": decided_key}
 
 
 def guard_registry(registry: Registry) -> Registry:

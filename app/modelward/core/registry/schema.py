@@ -310,6 +310,32 @@ MIGRATIONS: list[list[str]] = [
     [
         "ALTER TABLE audit ADD COLUMN delta VARCHAR",
     ],
+    # 7 -> 8: approvals signed by people (issue 16): the personal keys a registry trusts,
+    # and the signatures behind each request and decision. Requests made before this
+    # migration carry none; ``signed_approvals_from`` says where signing began.
+    [
+        """CREATE TABLE trusted_keys (
+            key_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            os_user VARCHAR NOT NULL,
+            os_account VARCHAR NOT NULL,
+            public_key VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            requested_at VARCHAR NOT NULL,
+            request_sig VARCHAR NOT NULL,
+            approved_by_key VARCHAR,
+            approved_at VARCHAR,
+            approval_sig VARCHAR)""",
+        "ALTER TABLE pol_approvals ADD COLUMN requested_key VARCHAR",
+        "ALTER TABLE pol_approvals ADD COLUMN requested_account VARCHAR",
+        "ALTER TABLE pol_approvals ADD COLUMN request_sig VARCHAR",
+        "ALTER TABLE pol_approvals ADD COLUMN decided_key VARCHAR",
+        "ALTER TABLE pol_approvals ADD COLUMN decided_account VARCHAR",
+        "ALTER TABLE pol_approvals ADD COLUMN decision_sig VARCHAR",
+        "INSERT INTO meta SELECT 'signed_approvals_from', "
+        "CAST(coalesce(max(id), 0) + 1 AS VARCHAR) FROM pol_approvals",
+    ],
 ]
 
 BASELINE_FROM = 7

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QListWidgetItem, QMessageBox, QPushButton, QWidget
 
+from modelward.core.identity import list_personal_keys
 from modelward.core.jobs import JobKind
 from modelward.core.policies import acknowledge_alert, acknowledge_all
 from modelward.core.policies.service import RUN, PolicyEvent, PolicyService
@@ -32,13 +33,19 @@ from modelward.ui.controllers.base import Controller
 from modelward.ui.controllers.policy_tasks import (
     ApprovalNeeded,
     PolicySnapshot,
+    create_key_job,
     decide_job,
     gates_text,
     load_snapshot,
     request_job,
     save_policy_job,
 )
-from modelward.ui.dialogs.approval import RequestApprovalDialog, SignatureDialog
+from modelward.ui.dialogs.approval import (
+    KeyPicker,
+    PersonalKeyDialog,
+    RequestApprovalDialog,
+    SignatureDialog,
+)
 from modelward.ui.dialogs.policy import PolicyDialog
 from modelward.ui.pages.alerts_page import AlertsPage
 from modelward.ui.pages.policies_approvals import ApprovalsPage
@@ -279,16 +286,48 @@ class PolicyController(Controller):
 
     def open_request_dialog(self, need: ApprovalNeeded) -> RequestApprovalDialog:
         dlg = RequestApprovalDialog(
-            need.ref, need.alias, need.message, self.registry.actor, need.reason, self.window
+            need.ref, need.alias, need.message, list_personal_keys(), need.reason, self.window
         )
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.picker.sig_new_key_requested.connect(lambda: self.open_key_dialog(dlg.picker))
         dlg.accepted.connect(lambda: self.request_approval(*dlg.values()))
         dlg.open()
         self.request_dialog = dlg
         return dlg
 
+    def open_key_dialog(self, picker: KeyPicker | None = None) -> PersonalKeyDialog:
+        """Create this person's key (a job), then offer it in ``picker``."""
+        dlg = PersonalKeyDialog(parent=self.window)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(res: Any) -> None:
+            key, said = res
+            if picker is not None:
+                picker.set_keys(list_personal_keys(), select=key.key_id)
+            self.window.notify(said)
+
+        dlg.accepted.connect(
+            lambda: self.submit(
+                JobKind.OTHER,
+                "Create your personal key",
+                create_key_job,
+                self.registry,
+                *dlg.values(),
+                done=done,
+            )
+        )
+        dlg.open()
+        self.key_dialog = dlg
+        return dlg
+
     def request_approval(
-        self, ref: str, alias: str, requested_by: str, reason: str, ttl_hours: float = 72.0
+        self,
+        ref: str,
+        alias: str,
+        key_id: str,
+        passphrase: str,
+        reason: str,
+        ttl_hours: float = 72.0,
     ) -> int:
         def done(req: Any) -> None:
             self.window.notify(
@@ -303,7 +342,8 @@ class PolicyController(Controller):
             self.registry,
             ref,
             alias,
-            requested_by,
+            key_id,
+            passphrase,
             reason,
             ttl_hours,
             done=done,
@@ -314,8 +354,11 @@ class PolicyController(Controller):
         if req is None:
             return None
         gates = gates_text(self.snapshot.gates.get(req.comparison_id or -1, []))
-        dlg = SignatureDialog(req, approve, current_user(), gates, self.window)
+        dlg = SignatureDialog(
+            req, approve, current_user(), gates, self.window, keys=list_personal_keys()
+        )
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.picker.sig_new_key_requested.connect(lambda: self.open_key_dialog(dlg.picker))
         dlg.sig_signed.connect(lambda *v: self.decide(*v, dialog=dlg))
         dlg.open()
         self.signature_dialog = dlg
@@ -325,7 +368,8 @@ class PolicyController(Controller):
         self,
         request_id: int,
         approve: bool,
-        name: str,
+        key_id: str,
+        passphrase: str,
         meaning: str,
         reason: str,
         *,
@@ -355,7 +399,8 @@ class PolicyController(Controller):
             self.registry,
             request_id,
             approve,
-            name,
+            key_id,
+            passphrase,
             meaning,
             reason,
             done=done,

@@ -11,6 +11,7 @@ from typing import Any
 
 from modelward.core.clock import display_ts
 from modelward.core.errors import ApprovalRequired
+from modelward.core.identity import PersonalKey, create_personal_key, unlock
 from modelward.core.jobs import JobContext
 from modelward.core.policies import (
     Alert,
@@ -28,6 +29,7 @@ from modelward.core.policies import (
     set_policy,
     unread_count,
 )
+from modelward.core.policies.keys import bootstrap_key, request_key_trust, trusted_keys
 from modelward.core.policies.queries import comparison_gates, model_names
 from modelward.core.registry import Registry
 
@@ -159,13 +161,15 @@ def request_job(
     registry: Registry,
     ref: str,
     alias: str,
-    requested_by: str,
+    key_id: str,
+    passphrase: str,
     reason: str,
     ttl_hours: float,
 ) -> ApprovalRequest:
     ctx.progress(0.2, f"requesting approval to move {alias} to {ref}")
+    signer = unlock(key_id or None, passphrase)
     req = request_approval(
-        registry, ref, requested_by=requested_by, reason=reason, alias=alias, ttl_hours=ttl_hours
+        registry, ref, signer=signer, reason=reason, alias=alias, ttl_hours=ttl_hours
     )
     ctx.log(
         f"request {req.id}: {req.version_ref} to {req.alias}, by {req.requested_by}, "
@@ -179,17 +183,19 @@ def decide_job(
     registry: Registry,
     request_id: int,
     approve_it: bool,
-    name: str,
+    key_id: str,
+    passphrase: str,
     meaning: str,
     reason: str,
 ) -> ApprovalRequest:
     """Approve (moves the alias, profiles the new version) or reject a request, signed."""
     verb = "approving" if approve_it else "rejecting"
     ctx.progress(0.1, f"{verb} request {request_id}")
+    signer = unlock(key_id or None, passphrase)
     if approve_it:
-        req = approve(registry, request_id, name, meaning, reason)
+        req = approve(registry, request_id, signer, meaning, reason)
     else:
-        req = reject(registry, request_id, name, reason, meaning=meaning)
+        req = reject(registry, request_id, signer, reason, meaning=meaning)
     ctx.log(
         f"request {req.id} {req.status}: signed by {req.decided_by} (OS user "
         f"{req.decided_os_user}) at {req.decided_at}, meaning {req.meaning!r}: "
@@ -205,3 +211,23 @@ def save_policy_job(
     stored = set_policy(registry, policy, reason=reason)
     ctx.log(f"policy of {stored.model} stored (owner {stored.owner})")
     return stored
+
+
+def create_key_job(
+    ctx: JobContext, registry: Registry, name: str, passphrase: str
+) -> tuple[PersonalKey, str]:
+    """Create this person's key and ask the registry to trust it (the first key: at once)."""
+    ctx.progress(0.2, f"creating the personal key of {name}")
+    key = create_personal_key(name, passphrase)
+    me = unlock(key, passphrase)
+    if trusted_keys(registry):
+        request_key_trust(registry, me, reason=f"{name} signs promotions")
+        said = (
+            f"Key {key.key_id} created; another key holder approves it before it signs here "
+            f"(modelward keys trust-approve {key.key_id})"
+        )
+    else:
+        bootstrap_key(registry, me, reason=f"{name}: the first key of this registry")
+        said = f"Key {key.key_id} created: the first key this registry trusts"
+    ctx.log(said)
+    return key, said

@@ -48,10 +48,11 @@ class ApprovalsPage(QWidget):
         self.open_button = QPushButton("Open model")
         self.open_button.setToolTip("Open the model page of the selected request")
         self.reject_button = QPushButton("Reject…")
-        self.reject_button.setToolTip("Refuse the selected request, signed with your name")
+        self.reject_button.setToolTip("Refuse the selected request, signed with your personal key")
         self.approve_button = QPushButton("Approve…")
         self.approve_button.setToolTip(
-            "Approve the selected request, signed with your name (not your own request)"
+            "Approve the selected request, signed with your personal key (not your own request, "
+            "not from the requester's OS account)"
         )
         self.approve_button.setProperty("primary", True)
         for b in (self.open_button, self.reject_button, self.approve_button):
@@ -148,9 +149,15 @@ class ApprovalsPage(QWidget):
             self.details.setPlainText("")
             return
         gates = self.snapshot.gates.get(q.comparison_id or -1, [])
+        signed = (
+            f"signed with key {q.requested_key}"
+            if q.requested_key
+            else "requested by its policy run, not signed by a person"
+        )
         lines = [
             f"Move {q.model}@{q.alias} to {q.version_ref}, requested by {q.requested_by} "
-            f"(OS user {q.requested_os_user}) at {display_ts(q.requested_at, minutes=True)} UTC; expires "
+            f"(OS user {q.requested_os_user}, {signed}) at "
+            f"{display_ts(q.requested_at, minutes=True)} UTC; expires "
             f"{display_ts(q.expires_at, minutes=True)} UTC.",
             f"Reason: {q.reason}",
         ]

@@ -1,9 +1,16 @@
 """Signing keys (Ed25519, through ``cryptography``) and the signers a registry trusts.
 
-A key pair lives under ``<registry home>/keys/``: ``NAME.key`` (the private
-key, PKCS#8 PEM, readable by its owner only) and ``NAME.pub`` (one line,
-``modelward-ed25519 <base64 public key> NAME``, safe to hand to anyone). A
-key's id is the first 16 hex digits of the SHA-256 of its 32 public bytes.
+A registry's key pairs live in the user's own config folder, never in the
+registry folder (so they do not travel with every copy and backup of it):
+``<user config>/ModelWard/keys/registries/<registry id>/`` holds ``NAME.key``
+(the private key, PKCS#8 PEM, readable by its owner only: mode 0600, an
+owner-only ACL on Windows) and ``NAME.pub`` (one line, ``modelward-ed25519
+<base64 public key> NAME``, safe to hand to anyone). A key's id is the first
+16 hex digits of the SHA-256 of its 32 public bytes.
+
+Keys that older versions kept in ``<registry home>/keys/`` are moved there at
+first use (:func:`migrate_registry_keys`, audited as ``key.moved``, one
+warning line on stderr).
 
 Another machine accepts bundles signed by a key only after someone imported
 its ``.pub`` explicitly (:func:`trust_signer`, audited); the public key used
@@ -13,9 +20,10 @@ to verify a bundle always comes from that trust list, never from the bundle.
 from __future__ import annotations
 
 import base64
-import hashlib
+import logging
 import os
 import re
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from modelward.core import platform
 from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.identity import key_id_of, registry_id, registry_key_dir
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
@@ -33,12 +42,16 @@ __all__ = [
     "create_key",
     "key_id_of",
     "list_keys",
+    "load_registry_signing_key",
     "load_signing_key",
+    "migrate_registry_keys",
     "parse_public",
     "trust_signer",
     "trusted_signers",
     "untrust_signer",
 ]
+
+log = logging.getLogger(__name__)
 
 _KEY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _PUB_PREFIX = "modelward-ed25519"
@@ -73,13 +86,67 @@ class Signer:
         return asdict(self)
 
 
-def keys_dir(registry: Registry) -> Path:
+def legacy_keys_dir(registry: Registry) -> Path:
+    """Where keys were kept before they moved out of the registry folder."""
     return registry.home / "keys"
 
 
-def key_id_of(raw_public: bytes) -> str:
-    """The short id of a public key: 16 hex digits of its SHA-256."""
-    return hashlib.sha256(raw_public).hexdigest()[:16]
+def keys_dir(registry: Registry) -> Path:
+    """This registry's key folder in the user config folder (moving old keys there first)."""
+    d = registry_key_dir(registry_id(registry))
+    migrate_registry_keys(registry, d)
+    return d
+
+
+def migrate_registry_keys(registry: Registry, dest: Path | None = None) -> str | None:
+    """Move keys kept in ``<registry home>/keys/`` to the user config folder; say so.
+
+    Each private key is re-written owner-only at its new place before the old
+    file is removed; a name already taken there is left in place and named.
+    Audited as ``key.moved``. Returns the one line said to the user (also
+    logged as a warning), or ``None`` when there was nothing to move.
+    """
+    old = legacy_keys_dir(registry)
+    files = sorted(p for p in old.glob("*") if p.suffix in (".key", ".pub")) if old.is_dir() else []
+    if not files:
+        return None
+    dest = dest or registry_key_dir(registry_id(registry))
+    dest.mkdir(parents=True, exist_ok=True)
+    moved, kept = [], []
+    for src in files:
+        target = dest / src.name
+        if target.exists():
+            kept.append(src.name)
+            continue
+        if src.suffix == ".key":
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(src.read_bytes())
+                f.flush()
+                os.fsync(f.fileno())
+            platform.restrict_to_owner(target)
+            src.unlink()
+        else:
+            shutil.move(src, target)
+        moved.append(src.name)
+    if moved:
+        with registry.transaction() as tx:
+            tx.audit(
+                "key.moved",
+                "registry",
+                registry.home.name,
+                before={"folder": str(old)},
+                after={"folder": str(dest), "files": moved, "left": kept},
+            )
+    with_left = f"; {', '.join(kept)} left in {old} (a key of that name exists)" if kept else ""
+    line = (
+        f"modelward: moved this registry's signing key(s) {', '.join(moved)} out of the "
+        f"registry folder to {dest} (audited){with_left}"
+    )
+    log.warning(line)
+    if not any(old.iterdir()):
+        old.rmdir()
+    return line
 
 
 def _raw_public(private: Any) -> bytes:
@@ -127,6 +194,8 @@ def create_key(registry: Registry, name: str) -> KeyInfo:
 
 def list_keys(registry: Registry) -> list[KeyInfo]:
     """This registry's own key pairs (those with a readable ``.pub``)."""
+    if registry.read_only and not registry.meta().get("registry_id"):
+        return []  # no id can be given to a registry opened read-only: it has no keys yet
     d = keys_dir(registry)
     out = []
     for pub in sorted(d.glob("*.pub")) if d.is_dir() else []:
@@ -144,6 +213,16 @@ def list_keys(registry: Registry) -> list[KeyInfo]:
             )
         )
     return out
+
+
+def load_registry_signing_key(registry: Registry, name: str | None = None) -> tuple[str, Any]:
+    """``(key_id, Ed25519 private key)`` the registry signs with (checkpoints, bundles).
+
+    Its only key, or ``name``; an old key inside the registry folder is moved
+    out first. The file is unencrypted (a watcher signs unattended) and
+    private to its owner.
+    """
+    return load_signing_key(registry, name)
 
 
 def load_signing_key(registry: Registry, name: str | None = None) -> tuple[str, Any]:
