@@ -218,7 +218,7 @@ def server_address() -> str | None:
     only the user can enter, named after this installation, so two
     checkouts or versions never share a server.
     """
-    if not sys.platform.startswith("linux") or os.environ.get(SERVER_ENV, "1") == "0":
+    if not platform.IS_LINUX or os.environ.get(SERVER_ENV, "1") == "0":
         return None
     base = os.environ.get("XDG_RUNTIME_DIR") or ""
     if not base or not os.path.isdir(base):

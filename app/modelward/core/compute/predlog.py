@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput
 from modelward.core.registry.predictions import (
     CHAMPION,
@@ -53,7 +54,6 @@ def add_labels(
         ``rows`` stored, ``label_column``, ``matched`` (ids found in the
         row-level prediction log).
     """
-    import duckdb  # deferred: start-up cost
 
     registry.resolve(model)  # the model must exist
     table = open_table(data)
@@ -76,7 +76,7 @@ def add_labels(
             )
     if label_column not in table.columns:
         raise InvalidInput(f"{table.label} has no label column {label_column!r}")
-    con = duckdb.connect()
+    con = duck_connect()
     try:
         got = con.execute(
             f"SELECT CAST({quote(id_column)} AS VARCHAR), CAST({quote(label_column)} AS VARCHAR) "

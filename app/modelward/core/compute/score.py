@@ -38,6 +38,7 @@ import numpy as np
 
 import modelward.core.compute.data as _data
 from modelward import __version__
+from modelward.core import platform
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import approved_globals, load_bytes
 from modelward.core.clock import utcnow
@@ -570,11 +571,6 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # Windows cannot open a folder; its rename is durable
-        _fsync(folder)
-
-
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -988,7 +984,7 @@ def score_file(
         renamed.append(out_path)
         os.replace(tmp_man, manifest_path)
         renamed.append(manifest_path)
-        _fsync_dir(folder)
+        platform.fsync_dir(folder)
         kept_ids, kept_pred, kept_proba = kept.arrays() if kept.keep_rows else (None, None, None)
         if log != "none":
             log_predictions(

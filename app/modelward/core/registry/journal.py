@@ -30,7 +30,6 @@ nothing, a power cut may lose the newest lines, which ``verify`` then names).
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import threading
@@ -39,6 +38,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from modelward.core import platform
 
 __all__ = [
     "JOURNAL_SUFFIX",
@@ -126,7 +127,7 @@ class Journal:
             finally:
                 os.close(fd)
             if new:
-                _fsync_dir(self.path.parent)
+                platform.fsync_dir(self.path.parent)
 
         return _syncer().submit(sync)
 
@@ -224,17 +225,6 @@ def _syncer() -> ThreadPoolExecutor:
         if _SYNCER is None:
             _SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mw-journal")
         return _SYNCER
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def describe(events: Iterable[Sequence[Any]] | None) -> list[str]:

@@ -125,6 +125,8 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
         except Exception:
             log.exception("removing artifacts of ended processes in %s failed", self.home)
         try:
-            self.leftovers["interrupted_runs"] = close_dead_runs(con, self.actor)
+            self.leftovers["interrupted_runs"] = close_dead_runs(
+                con, self.actor, commit=self._commit, layouts=self._layouts
+            )
         except Exception:
             log.exception("closing the runs of ended processes in %s failed", self.home)

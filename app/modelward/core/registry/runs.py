@@ -31,7 +31,12 @@ def run_owner() -> dict[str, Any]:
     return {"host": _HOST, "pid": os.getpid()}
 
 
-def close_dead_runs(con: duckdb.DuckDBPyConnection, actor: str) -> list[int]:
+def close_dead_runs(
+    con: duckdb.DuckDBPyConnection,
+    actor: str,
+    commit: Callable[[duckdb.DuckDBPyConnection, Tx], None] | None = None,
+    layouts: dict[str, Any] | None = None,
+) -> list[int]:
     """Close as ``interrupted`` the runs left ``running`` by a process of this machine that died.
 
     Runs of a live process, of another machine, or without a recorded owner
@@ -44,6 +49,11 @@ def close_dead_runs(con: duckdb.DuckDBPyConnection, actor: str) -> list[int]:
         An open, writable connection (the registry calls this while opening).
     actor
         Who the audit events name.
+    commit
+        The registry's commit (it seals the events with the state delta and
+        journals them); a bare ``COMMIT`` when ``None`` (tests of this function).
+    layouts
+        The registry's table layouts, shared with its other transactions.
 
     Returns
     -------
@@ -67,6 +77,8 @@ def close_dead_runs(con: duckdb.DuckDBPyConnection, actor: str) -> list[int]:
     try:
         cur.execute("BEGIN TRANSACTION")
         tx = Tx(cur, actor)
+        if layouts is not None:
+            tx.changes.layouts = layouts
         now = utcnow()
         for rid, owner in dead:
             error = f"interrupted: its process (pid {owner['pid']}) ended without finishing it"
@@ -82,7 +94,11 @@ def close_dead_runs(con: duckdb.DuckDBPyConnection, actor: str) -> list[int]:
                 before={"status": "running", "owner": owner},
                 after={"status": INTERRUPTED, "error": error},
             )
-        cur.execute("COMMIT")
+        if commit is not None:
+            commit(cur, tx)
+        else:
+            tx.seal()
+            cur.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):
             cur.execute("ROLLBACK")
