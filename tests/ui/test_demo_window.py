@@ -27,6 +27,11 @@ def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_o
 
     drain()  # the start-up reads (first page, first poll, policies) …
     drain()  # … and those their answers queued
+    # the watcher's start (a timer, then its control thread reads the folders once)
+    # is start-up too
+    qtbot.waitUntil(lambda: win.watch.service.running, timeout=60_000)
+    with qtbot.waitSignal(win.watch.sig_folders_changed, timeout=60_000):
+        win.watch._submit(lambda: None)  # one FIFO control thread: runs after the start
     lines: list[tuple[float, str]] = []
     win.jobs.sig_job_logged.connect(lambda _j, line: lines.append((time.monotonic(), line)))
     opened: list[float] = []
