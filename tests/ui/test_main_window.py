@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from modelward.ui.actions import Ids as Actions
 from support.models import write_joblib
 
 
@@ -73,6 +74,13 @@ def test_register_set_alias_and_audit_through_the_window(
     with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=10_000):
         win.verify_chain()
     assert "Chain intact" in win.audit_page.verify_label.text()
+    # An edit behind ModelWard's back (no event): the window's verify names it, as the CLI does.
+    with win.registry._lease() as con:
+        con.execute("UPDATE versions SET status = 'forged' WHERE version = 1")
+    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=30_000):
+        win.acts[Actions.VERIFY].trigger()
+    text = win.audit_page.verify_label.text()
+    assert text.startswith("✗") and "versions" in text, text
 
 
 def test_search_box_filters_and_reports_bad_syntax(qtbot, make_main_window, tmp_path):
@@ -249,7 +257,6 @@ def test_settings_and_layout_are_restored(qtbot, make_main_window):
 
 
 def test_shortcuts_exist_for_the_main_actions(make_main_window):
-    from modelward.ui.actions import Ids as Actions
 
     win = make_main_window()
     for name, keys in [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,8 @@ from modelward.core.domain import ModelVersion
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
 from modelward.core.intake import accept_model_file, model_name_for
 from modelward.core.jobs import JobContext
-from modelward.core.progress import sub_progress
+from modelward.core.policies.keys import verify_approvals
+from modelward.core.progress import check, sub_progress
 from modelward.core.registry import Registry
 
 MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
@@ -90,13 +91,22 @@ def set_alias(ctx: JobContext, registry: Registry, ref: str, alias: str, reason:
 
 
 def verify_audit(ctx: JobContext, registry: Registry) -> object:
+    """What ``modelward audit verify`` checks: the chain, the state, the journal, the signatures."""
     ctx.progress(0.05, "walking the chain")
     report = registry.verify_audit()
-    ctx.log(
-        "chain intact"
-        if report.ok
-        else f"chain broken at {report.first_broken_seq}: {report.problem}"
-    )
+    if not report.ok:
+        ctx.log(f"chain broken at {report.first_broken_seq}: {report.problem}")
+        return report
+    ctx.progress(0.3, "rebuilding the state from the events, checking the journal")
+    problems = [p for p in registry.verify_records()["problems"] if not p.startswith("audit trail:")]
+    check(ctx.cancel)
+    ctx.progress(0.8, "checking the signatures behind approvals")
+    problems += [f"signed approvals: {p}" for p in verify_approvals(registry)]
+    if problems:
+        for p in problems:
+            ctx.log(p)
+        return replace(report, ok=False, problem="; ".join(problems))
+    ctx.log("chain intact; the tables match the events, the journal agrees, signatures hold")
     return report
 
 

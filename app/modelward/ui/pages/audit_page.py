@@ -160,7 +160,13 @@ class AuditPage(QWidget):
         if report is None:
             text, name = f"Could not verify: {error}", "Error"
         elif report.ok:
-            text, name = f"✓ Chain intact: {report.events:,} events verified", "Ok"
+            text = (
+                f"✓ Chain intact: {report.events:,} events verified; the tables match them,"
+                " the journal agrees, the approval signatures hold"
+            )
+            name = "Ok"
+        elif report.first_broken_seq is None:
+            text, name = f"✗ {report.problem}", "Error"
         else:
             text = f"✗ Chain broken at event {report.first_broken_seq}: {report.problem}"
             name = "Error"
