@@ -13,6 +13,7 @@ from modelward.core.errors import InvalidInput
 def cmd_run(args: argparse.Namespace) -> Result:
     """Take every file waiting in every watched folder, run every due policy, wait, exit."""
     # deferred: start-up cost
+    from modelward.core.evidence.head import head_line, sign_head
     from modelward.core.policies.service import PolicyService
     from modelward.core.registry import Registry
     from modelward.core.watch.service import WatchService
@@ -29,6 +30,9 @@ def cmd_run(args: argparse.Namespace) -> Result:
         finished = policies.wait_idle(args.timeout)
     finally:
         policies.stop()
+    # A signed checkpoint of the audit head at the end of every run: driven by the
+    # OS scheduler, this is the registry's periodic anchor (docs/audit.md).
+    head = sign_head(reg)
     errors = [f for f in files if f.status == "error"]
     doc = {
         "files": [
@@ -43,10 +47,12 @@ def cmd_run(args: argparse.Namespace) -> Result:
         ],
         "policy_runs": [{"id": r.id, "model": r.model, "status": r.status} for r in runs],
         "finished": finished,
+        "head": head,
     }
     text = [f"{f.status:<11} {f.shown_path}  {f.detail}".rstrip() for f in files]
     text += [f"policy run {r.id} for {r.model}: {r.status}" for r in runs]
     text.append(f"{len(files)} file(s), {len(runs)} policy run(s)")
+    text.append(head_line(head))
     msgs = [] if finished else [f"modelward: policy jobs still running after {args.timeout:g} s"]
     return Result(doc, lines(*text), ok=not errors and finished, errors=msgs)
 

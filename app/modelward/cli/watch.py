@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from typing import Any
 
 from modelward.cli.common import command, group, open_registry
 from modelward.cli.output import Result, table
 from modelward.core import platform
-from modelward.core.errors import InvalidInput
+from modelward.core.errors import InvalidInput, ModelWardError
 from modelward.core.text import dumps_json, safe_display
 
 
@@ -97,6 +98,7 @@ def cmd_watch(args: argparse.Namespace) -> Result:
     as jobs on the policy service's runner, beside the watcher.
     """
     # deferred: start-up cost
+    from modelward.core.evidence.head import head_line, sign_head
     from modelward.core.policies.service import PolicyService
     from modelward.core.registry import Registry
     from modelward.core.watch import DATA, MODELS, add_folder, list_folders
@@ -164,10 +166,23 @@ def cmd_watch(args: argparse.Namespace) -> Result:
     watch.subscribe(show)
     if not args.json:
         print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
+
+    def checkpoint() -> None:
+        """Sign the audit head into the journal: the watcher's periodic anchor."""
+        try:
+            say("checkpoint", head_line(sign_head(reg)))
+        except ModelWardError as e:
+            print(f"modelward: checkpoint: {safe_display(str(e))}", file=sys.stderr, flush=True)
+
     watch.start()
     policies.start()
+    checkpoint()
+    every = max(float(args.checkpoint_every), 1.0) * 60.0
+    due = time.monotonic() + every
     while not stop.wait(0.5):
-        pass
+        if time.monotonic() >= due:
+            due = time.monotonic() + every
+            checkpoint()
     watch.stop()
     policies.stop()
     reg.close()
@@ -203,5 +218,12 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--data", metavar="DIR", help="data inbox to add and watch")
     sp.add_argument("--model", metavar="NAME", help="model of the data inbox (or of --models)")
     sp.add_argument("--polling", action="store_true", help="poll instead of native events")
+    sp.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=60.0,
+        metavar="MINUTES",
+        help="sign the audit head into the journal this often (default 60; also at start)",
+    )
     sp.add_argument("--settle", type=float, default=1.0, help=argparse.SUPPRESS)
     sp.add_argument("--policy-interval", type=float, default=60.0, help=argparse.SUPPRESS)
