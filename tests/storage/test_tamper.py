@@ -331,15 +331,43 @@ def test_a_whole_folder_rolled_back_is_caught_by_the_head_kept_outside(golden, t
     assert r.returncode != 0 and "rolled back" in r.stdout + r.stderr
 
 
+def _reads_whole(db: Path) -> bool:
+    """Whether a plain DuckDB client reads every row of every table of ``db``."""
+    try:
+        con = duckdb.connect(str(db), config={"autoinstall_known_extensions": False})
+    except duckdb.Error:
+        return False
+    try:
+        for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+        ).fetchall():
+            con.execute(f'SELECT * FROM "{t}"').fetchall()
+        return True
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+
+
 def test_a_damaged_block_is_reported_by_verify_not_first_by_list(golden, tmp_path, run_cli):
     home = tmp_path / "reg"
     shutil.copytree(golden["home"], home)  # type: ignore[arg-type]
     db = home / DB
-    data = bytearray(db.read_bytes())
-    # the last used block of the file: table data, not the headers DuckDB reads on open
-    pos = len(data) - 4096 * 3 + 100
-    data[pos] ^= 0xFF
-    db.write_bytes(data)
+    clean = db.read_bytes()
+    # A block that holds table data (a plain client then fails to read a table),
+    # found from the end of the file (headers, which DuckDB reads on open, are first).
+    probe = tmp_path / "probe.duckdb"
+    damaged = None
+    for block in range(len(clean) // 4096 - 1, 2, -1):
+        data = bytearray(clean)
+        data[block * 4096 + 100] ^= 0xFF
+        probe.write_bytes(data)
+        probe.with_name(probe.name + ".wal").unlink(missing_ok=True)
+        if not _reads_whole(probe):
+            damaged = data
+            break
+    assert damaged is not None, "no block of table data found"
+    db.write_bytes(damaged)
     r = run_cli("--registry", str(home), "verify")
     assert r.returncode != 0
     assert "damaged" in (r.stdout + r.stderr).lower() or "could not be read" in r.stdout + r.stderr

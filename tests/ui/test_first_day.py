@@ -19,10 +19,18 @@ import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
+from modelward.core.identity import list_personal_keys
 from modelward.ui.actions import Ids
 from modelward.ui.main_window import Page, RegistryView
+from support.people import account, enrol, passphrase
 
 MAKER, CHECKER = "Alice Maker", "Bob Checker"
+
+
+def _choose(dlg, who: str) -> None:
+    key = next(k for k in list_personal_keys() if k.name == who)
+    dlg.key.setCurrentIndex(dlg.key.findData(key.key_id))
+    dlg.passphrase.setText(passphrase(who))
 
 
 def _table(path: Path, n: int, seed: int, shift: float = 0.0) -> Path:
@@ -55,6 +63,11 @@ def test_the_first_day_from_an_empty_registry_through_the_window_only(
     qtbot.waitUntil(
         lambda: win.registry_stack.currentIndex() == RegistryView.WELCOME, timeout=10_000
     )
+
+    # The two people of the day each hold a personal key the registry trusts (a
+    # one-time set-up per person, not part of a model's first day; trusting a
+    # colleague's key is a CLI step today: `modelward keys trust-approve`).
+    enrol(win.registry, MAKER, CHECKER)
 
     # 1. Train a model: Model → Train a model…, the file, a name, Train.
     from modelward.ui.dialogs.training import TrainingDialog
@@ -106,8 +119,8 @@ def test_the_first_day_from_an_empty_registry_through_the_window_only(
     ask = next(b for b in center.request_box.buttons() if b.text() == "Request approval…")
     ask.click()
     rdlg = center.request_dialog
-    rdlg.requested_by.setText(MAKER)
-    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=30_000):
+    _choose(rdlg, MAKER)  # the maker's key and passphrase: the request is signed
+    with account(MAKER), qtbot.waitSignal(win.jobs.sig_job_finished, timeout=30_000):
         qtbot.mouseClick(rdlg.ok_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: center.approvals_badge.count() == 1, timeout=10_000)
 
@@ -116,9 +129,9 @@ def test_the_first_day_from_an_empty_registry_through_the_window_only(
     center.approvals_page.pending.selectRow(0)
     qtbot.mouseClick(center.approvals_page.approve_button, Qt.MouseButton.LeftButton)
     sdlg = center.signature_dialog
-    sdlg.name.setText(CHECKER)
+    _choose(sdlg, CHECKER)  # another person's key, on another OS account
     sdlg.reason.setPlainText("reviewed the training and the holdout")
-    with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=120_000):
+    with account(CHECKER), qtbot.waitSignal(win.jobs.sig_job_finished, timeout=120_000):
         qtbot.mouseClick(sdlg.ok_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not shiboken6.isValid(sdlg) or not sdlg.isVisible(), timeout=10_000)
     reg = win.registry

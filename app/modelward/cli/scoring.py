@@ -8,6 +8,7 @@ from typing import Any
 
 from modelward.cli.common import command, group, open_registry, run_cancellable, status_printer
 from modelward.cli.output import Result, lines, table
+from modelward.core.errors import NotFound
 
 
 def cmd_score(args: argparse.Namespace) -> Result:
@@ -108,7 +109,10 @@ def shadow_evidence(reg: Any, ref: str) -> tuple[dict[str, Any] | None, list[str
 def cmd_shadow_show(args: argparse.Namespace) -> Result:
     from modelward.core.compute.predlog import prediction_report  # deferred: start-up cost
 
-    rep = prediction_report(open_registry(args), args.model)
+    reg = open_registry(args)
+    if args.model not in {m.name for m in reg.list_models()}:
+        raise NotFound(f"no model named {args.model!r} in {reg.home}")
+    rep = prediction_report(reg, args.model)
     if not rep["versions"]:
         return Result(rep, f"nothing logged for {args.model} yet")
     rows = []
