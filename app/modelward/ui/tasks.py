@@ -98,7 +98,9 @@ def verify_audit(ctx: JobContext, registry: Registry) -> object:
         ctx.log(f"chain broken at {report.first_broken_seq}: {report.problem}")
         return report
     ctx.progress(0.3, "rebuilding the state from the events, checking the journal")
-    problems = [p for p in registry.verify_records()["problems"] if not p.startswith("audit trail:")]
+    problems = [
+        p for p in registry.verify_records()["problems"] if not p.startswith("audit trail:")
+    ]
     check(ctx.cancel)
     ctx.progress(0.8, "checking the signatures behind approvals")
     problems += [f"signed approvals: {p}" for p in verify_approvals(registry)]
