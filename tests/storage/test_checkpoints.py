@@ -20,13 +20,22 @@ def test_every_run_once_signs_a_checkpoint_that_verify_checks(run_cli, tmp_path)
     Registry(home).close()
     made = run_cli("keys", "create", "registry", "--registry", str(home))
     assert made.returncode == 0, made.stderr
+    heads = []
     for _ in range(2):
         proc = run_cli("run", "--once", "--json", "--registry", str(home))
         assert proc.returncode == 0, proc.stderr
-        head = json.loads(proc.stdout)["head"]
-        assert head["signature"] and head["key_id"]
+        heads.append(json.loads(proc.stdout)["head"])
+        assert heads[-1]["signature"] and heads[-1]["key_id"]
+    # nothing changed between the two runs: one checkpoint, not two
+    assert heads[0] == heads[1]
     cps = _checkpoints(home)
-    assert len(cps) == 2 and all(c["signature"] for c in cps)
+    assert len(cps) == 1 and cps[0]["signature"] == heads[0]["signature"]
+    reg = Registry(home)
+    reg.record_event("test.changed", "test", 1)  # the head moves
+    reg.close()
+    proc = run_cli("run", "--once", "--json", "--registry", str(home))
+    assert json.loads(proc.stdout)["head"]["seq"] > heads[0]["seq"]
+    assert len(_checkpoints(home)) == 2
     text = run_cli("run", "--once", "--registry", str(home)).stdout
     assert "audit head " in text and "signed by key" in text
     ok = run_cli("verify", "--registry", str(home))

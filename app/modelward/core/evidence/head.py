@@ -12,6 +12,7 @@ matches the head printed in an earlier report.
 from __future__ import annotations
 
 import base64
+import json
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.clock import utcnow
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["head_line", "sign_head"]
 
 
-def sign_head(registry: Registry, key: str | None = None) -> dict[str, Any]:
+def sign_head(
+    registry: Registry, key: str | None = None, *, only_if_moved: bool = False
+) -> dict[str, Any]:
     """Sign the current head and append the checkpoint to the journal.
 
     Parameters
@@ -33,6 +36,11 @@ def sign_head(registry: Registry, key: str | None = None) -> dict[str, Any]:
         The registry.
     key
         The signing key's name (``None``: the registry's only key).
+    only_if_moved
+        When the journal's newest line is already a checkpoint of this head,
+        return that checkpoint instead of writing another (a scheduler that
+        runs ``run --once`` every minute does not grow the journal while
+        nothing changes).
 
     Returns
     -------
@@ -51,6 +59,10 @@ def sign_head(registry: Registry, key: str | None = None) -> dict[str, Any]:
         ).fetchall()
     seq, h = (int(row[0][0]), str(row[0][1])) if row else (0, "0" * 64)
     head: dict[str, Any] = {"seq": seq, "hash": h, "ts": utcnow()}
+    if only_if_moved:
+        last = _last_checkpoint(registry)
+        if last is not None and (last.get("seq"), last.get("hash")) == (seq, h):
+            return {k: v for k, v in last.items() if k != "k"}
     try:
         kid, private = load_signing_key(registry, key)
     except (NotFound, InvalidInput) as e:
@@ -63,6 +75,19 @@ def sign_head(registry: Registry, key: str | None = None) -> dict[str, Any]:
     if _journal.enabled() and not registry.read_only:
         registry.journal.append([{"k": "checkpoint", **head}])
     return head
+
+
+def _last_checkpoint(registry: Registry) -> dict[str, Any] | None:
+    """The journal's newest line when it is a signed checkpoint, else ``None``."""
+    path = registry.journal.path
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, path.stat().st_size - 4096))
+            tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        rec = json.loads(tail)
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) and rec.get("k") == "checkpoint" else None
 
 
 def head_line(head: dict[str, Any]) -> str:
