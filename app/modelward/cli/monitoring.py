@@ -296,7 +296,10 @@ def _warm_model_loader() -> threading.Thread:
 
             warm_loaders()
 
-    t = threading.Thread(target=run, name="warm-model-loader", daemon=True)
+    # Not a daemon: a process that refuses the batch and ends while this thread is
+    # inside a C++ extension's import aborted ("FATAL: exception not rethrown")
+    # when finalisation killed it; the interpreter now waits for it at exit.
+    t = threading.Thread(target=run, name="warm-model-loader", daemon=False)
     t.start()
     return t
 

@@ -170,7 +170,9 @@ def cmd_watch(args: argparse.Namespace) -> Result:
     def checkpoint() -> None:
         """Sign the audit head into the journal: the watcher's periodic anchor."""
         try:
-            say("checkpoint", head_line(sign_head(reg)))
+            head = sign_head(reg, only_if_moved=True)
+            if "signature" in head:  # without a registry key nothing is anchored
+                say("checkpoint", head_line(head))
         except ModelWardError as e:
             print(f"modelward: checkpoint: {safe_display(str(e))}", file=sys.stderr, flush=True)
 
