@@ -61,6 +61,7 @@ from modelward.core.registry import Registry
 from modelward.core.registry.journal import JOURNAL_SUFFIX
 from modelward.core.registry.recovery import first_line, recovery_message, stamp
 from modelward.core.registry.recovery import set_aside as _set_aside
+from modelward.core.registry.registry import referenced_digests
 
 if TYPE_CHECKING:
     import duckdb
@@ -415,29 +416,6 @@ def restore(
 ORPHAN_GRACE = 15 * 60.0
 """Seconds an unreferenced artifact is left alone: a process may have stored it and
 be about to record the version or dataset that refers to it."""
-
-
-def referenced_digests(cur: duckdb.DuckDBPyConnection) -> set[str]:
-    """Every SHA-256 the database names anywhere: a conservative set of artifacts in use.
-
-    Every text column of every table is searched (versions, datasets,
-    validations, lineage JSON with snapshots and bundle evidence, monitoring
-    profiles and reports, policy data, the audit trail), so an artifact any
-    record points at, in any column, is never called unreferenced.
-    """
-    cols = cur.execute(
-        "SELECT table_name, column_name FROM duckdb_columns() "
-        "WHERE schema_name = 'main' AND data_type = 'VARCHAR' AND NOT internal"
-    ).fetchall()
-    found: set[str] = set()
-    for table, col in cols:
-        q = f'"{table}"."{col}"'
-        rows = cur.execute(
-            f"SELECT DISTINCT unnest(regexp_extract_all({q}, '[0-9a-f]{{64}}')) "
-            f'FROM "{table}" WHERE {q} IS NOT NULL'
-        ).fetchall()
-        found.update(r[0] for r in rows)
-    return found
 
 
 def _unreferenced(

@@ -32,22 +32,32 @@ log = logging.getLogger(__name__)
 __all__ = ["Registry"]
 
 
-def _referenced(con: duckdb.DuckDBPyConnection, shas: list[str]) -> set[str]:
-    """Which of ``shas`` any text column of any table names (a conservative search)."""
-    cols = con.execute(
+def referenced_digests(cur: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every SHA-256 the database names anywhere: a conservative set of artifacts in use.
+
+    Every text column of every table is searched (versions, datasets,
+    validations, lineage JSON with snapshots and bundle evidence, monitoring
+    profiles and reports, policy data, the audit trail), so an artifact any
+    record points at, in any column, is never called unreferenced.
+    """
+    cols = cur.execute(
         "SELECT table_name, column_name FROM duckdb_columns() "
         "WHERE schema_name = 'main' AND data_type = 'VARCHAR' AND NOT internal"
     ).fetchall()
     found: set[str] = set()
     for table, col in cols:
         q = f'"{table}"."{col}"'
-        rows = con.execute(
-            f'SELECT DISTINCT s FROM "{table}", unnest(?::VARCHAR[]) AS u(s) '
-            f"WHERE {q} IS NOT NULL AND contains({q}, s)",
-            [shas],
+        rows = cur.execute(
+            f"SELECT DISTINCT unnest(regexp_extract_all({q}, '[0-9a-f]{{64}}')) "
+            f'FROM "{table}" WHERE {q} IS NOT NULL'
         ).fetchall()
         found.update(r[0] for r in rows)
     return found
+
+
+def _referenced(con: duckdb.DuckDBPyConnection, shas: list[str]) -> set[str]:
+    """Which of ``shas`` any text column of any table names (a conservative search)."""
+    return referenced_digests(con) & set(shas)
 
 
 class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
