@@ -9,6 +9,7 @@ from PySide6.QtGui import QFontMetrics, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QStyle,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
     QTableView,
     QTableWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +33,24 @@ def label(
         w.setObjectName(name)
     w.setWordWrap(wrap)
     return w
+
+
+def page_layout(page: QWidget, title: str) -> tuple[QVBoxLayout, QHBoxLayout, QLabel]:
+    """The frame every page shares: margins, a title with a count beside it, a head row.
+
+    Returns the page's layout, the head row (after its stretch: add the page's
+    buttons to it) and the count label (empty until the page sets it).
+    """
+    lay = QVBoxLayout(page)
+    lay.setContentsMargins(20, 16, 20, 12)
+    lay.setSpacing(10)
+    head = QHBoxLayout()
+    head.addWidget(label(title, "PageTitle"))
+    count = label("", "CountLabel")
+    head.addWidget(count, 0, Qt.AlignmentFlag.AlignBottom)
+    head.addStretch(1)
+    lay.addLayout(head)
+    return lay, head, count
 
 
 def setup_table(view: QTableView | QTableWidget, *, stretch_last: bool = True) -> None:

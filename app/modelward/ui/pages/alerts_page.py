@@ -6,19 +6,17 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
 from modelward.core.policies import Alert
 from modelward.ui.controllers.policy_tasks import PolicySnapshot, explain_alert
 from modelward.ui.models.policy_tables import AlertsTableModel
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.widgets import label, page_layout, setup_table
 
 
 class AlertsPage(QWidget):
@@ -35,14 +33,7 @@ class AlertsPage(QWidget):
         super().__init__(parent)
         self.snapshot = PolicySnapshot()
         self._alerts: list[Alert] = []
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Alerts", "PageTitle"))
-        self.count_label = label("", "CountLabel")
-        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
+        lay, head, self.count_label = page_layout(self, "Alerts")
         self.unread_only = QCheckBox("Unread only")
         self.ack_button = QPushButton("Acknowledge")
         self.ack_button.setToolTip("Mark the selected alerts as seen (recorded in the audit trail)")
@@ -52,7 +43,6 @@ class AlertsPage(QWidget):
         self.open_button.setToolTip("Open the model page of the selected alert")
         for w in (self.unread_only, self.open_button, self.ack_button, self.ack_all_button):
             head.addWidget(w)
-        lay.addLayout(head)
         lay.addWidget(
             label(
                 "Raised by policies (triggers, failed gates, approvals) and kept in the audit "

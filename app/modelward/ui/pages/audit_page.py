@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -20,7 +19,7 @@ from modelward.core.domain import AuditReport
 from modelward.core.errors import InvalidInput
 from modelward.ui.models.audit_table import QtAuditTableModel
 from modelward.ui.models.roles import ROW_ID_ROLE
-from modelward.ui.widgets import label, on_enter, setup_table
+from modelward.ui.widgets import label, on_enter, page_layout, setup_table
 
 ACTIONS = ("", "version", "alias", "model", "ingest", "run", "registry", "metrics")
 
@@ -36,14 +35,7 @@ class AuditPage(QWidget):
     def __init__(self, model: QtAuditTableModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Audit trail", "PageTitle"))
-        self.count_label = label("", "CountLabel")
-        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
+        lay, head, self.count_label = page_layout(self, "Audit trail")
         self.verify_label = label("", "Muted")
         head.addWidget(self.verify_label)
         self.verify_button = QPushButton("Verify chain")
@@ -59,7 +51,6 @@ class AuditPage(QWidget):
         )
         head.addWidget(self.details_button)
         head.addWidget(self.export_button)
-        lay.addLayout(head)
         filters = QHBoxLayout()
         filters.setSpacing(8)
         self.entity = QLineEdit()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from modelward.core.jobs import JobState
 from modelward.ui.bridge import JobBridge
 from modelward.ui.models.jobs_table import QtJobsTableModel, format_elapsed
-from modelward.ui.widgets import ProgressDelegate, label, setup_table
+from modelward.ui.widgets import ProgressDelegate, label, page_layout, setup_table
 
 
 class JobsPage(QWidget):
@@ -28,15 +28,7 @@ class JobsPage(QWidget):
         self.model = model
         self._job_id: int | None = None
         self._follow: int | None = None
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Jobs", "PageTitle"))
-        self.summary = label("", "CountLabel")
-        head.addWidget(self.summary, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
-        lay.addLayout(head)
+        lay, head, self.summary = page_layout(self, "Jobs")
         split = QSplitter(Qt.Orientation.Horizontal)
         self.table = QTableView()
         self.table.setModel(model)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -22,7 +21,7 @@ from modelward.ui.models.policy_tables import (
     PendingRow,
     PendingTableModel,
 )
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.widgets import label, page_layout, setup_table
 
 
 class ApprovalsPage(QWidget):
@@ -37,14 +36,7 @@ class ApprovalsPage(QWidget):
         super().__init__(parent)
         self.snapshot = PolicySnapshot()
         self._pending: list[ApprovalRequest] = []
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Approvals", "PageTitle"))
-        self.count_label = label("", "CountLabel")
-        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
+        lay, head, self.count_label = page_layout(self, "Approvals")
         self.open_button = QPushButton("Open model")
         self.open_button.setToolTip("Open the model page of the selected request")
         self.reject_button = QPushButton("Reject…")
@@ -57,7 +49,6 @@ class ApprovalsPage(QWidget):
         self.approve_button.setProperty("primary", True)
         for b in (self.open_button, self.reject_button, self.approve_button):
             head.addWidget(b)
-        lay.addLayout(head)
         lay.addWidget(
             label(
                 "Moving a protected alias needs a second person: the requester cannot approve "

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
 from modelward.core.policies import Policy, PolicyRun
 from modelward.ui.controllers.policy_tasks import PolicySnapshot
 from modelward.ui.models.policy_tables import PoliciesTableModel, RunsTableModel
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.widgets import label, page_layout, setup_table
 
 
 class PoliciesPage(QWidget):
@@ -31,14 +30,7 @@ class PoliciesPage(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.snapshot = PolicySnapshot()
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Policies", "PageTitle"))
-        self.count_label = label("", "CountLabel")
-        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
+        lay, head, self.count_label = page_layout(self, "Policies")
         self.new_button = QPushButton("New policy…")
         self.new_button.setToolTip("Triggers, actions and four-eyes for a model")
         self.edit_button = QPushButton("Edit…")
@@ -46,7 +38,6 @@ class PoliciesPage(QWidget):
         self.edit_button.setProperty("primary", True)
         head.addWidget(self.new_button)
         head.addWidget(self.edit_button)
-        lay.addLayout(head)
         split = QSplitter(Qt.Orientation.Vertical)
         self.policies_model = PoliciesTableModel(self)
         self.policies = QTableView()

@@ -5,18 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
 from modelward.core.errors import InvalidInput
 from modelward.ui.models.roles import REF_ROLE
 from modelward.ui.models.versions_table import QtVersionsTableModel
-from modelward.ui.widgets import ColumnFitter, label, on_enter, setup_table
+from modelward.ui.widgets import ColumnFitter, label, on_enter, page_layout, setup_table
 
 SEARCH_HINT = (
     "Search: name:credit alias:champion roc_auc>0.8 created>2026-01-01 -status:quarantined"
@@ -32,14 +30,7 @@ class RegistryPage(QWidget):
     def __init__(self, model: QtVersionsTableModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Registry", "PageTitle"))
-        self.count_label = label("", "CountLabel")
-        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
+        lay, head, self.count_label = page_layout(self, "Registry")
         self.compare_button = QPushButton("Compare selected")
         self.compare_button.setToolTip(
             "Select two or more versions (Ctrl+click, Shift+click), then compare them "
@@ -51,7 +42,6 @@ class RegistryPage(QWidget):
         self.register_button.setToolTip("Check model files and register them (Ctrl+O)")
         self.register_button.setProperty("primary", True)
         head.addWidget(self.register_button)
-        lay.addLayout(head)
         self.search = QLineEdit()
         self.search.setObjectName("Search")
         self.search.setPlaceholderText(SEARCH_HINT)

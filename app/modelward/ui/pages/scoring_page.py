@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from modelward.core.clock import display_ts
 from modelward.core.watch.deployments import scoring_overview
 from modelward.core.watch.folders import SCORING
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.widgets import label, page_layout, setup_table
 
 if TYPE_CHECKING:
     from modelward.ui.main_window import MainWindow
@@ -133,14 +133,7 @@ class ScoringPage(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.overview: dict[str, Any] = {"folders": [], "batches": [], "throughput": None}
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Scoring", "PageTitle"))
-        self.throughput_label = label("", "CountLabel")
-        head.addWidget(self.throughput_label, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
+        lay, head, self.throughput_label = page_layout(self, "Scoring")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Read the folders and batches again")
         self.open_button = QPushButton("Open output")
@@ -152,7 +145,6 @@ class ScoringPage(QWidget):
         self.add_button.setProperty("primary", True)
         for b in (self.refresh_button, self.open_button, self.add_button):
             head.addWidget(b)
-        lay.addLayout(head)
         self.error_label = label("", "Error", wrap=True)
         self.error_label.hide()
         lay.addWidget(self.error_label)

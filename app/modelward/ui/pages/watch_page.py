@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from modelward.core.watch import WatchedFolder
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
-from modelward.ui.widgets import label, setup_table
+from modelward.ui.widgets import label, page_layout, setup_table
 
 
 class WatchPage(QWidget):
@@ -34,14 +34,7 @@ class WatchPage(QWidget):
         self.folders = folders
         self.feed = feed
         self.bridge = folders.bridge
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 16, 20, 12)
-        lay.setSpacing(10)
-        head = QHBoxLayout()
-        head.addWidget(label("Watched folders", "PageTitle"))
-        self.count_label = label("", "CountLabel")
-        head.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addStretch(1)
+        lay, head, self.count_label = page_layout(self, "Watched folders")
         self.rescan_button = QPushButton("Rescan")
         self.rescan_button.setToolTip("List every folder now (files missed while closed)")
         self.pause_button = QPushButton("Pause")
@@ -63,7 +56,6 @@ class WatchPage(QWidget):
             self.add_button,
         ):
             head.addWidget(b)
-        lay.addLayout(head)
         self.error_label = label("", "Error", wrap=True)
         self.error_label.hide()
         lay.addWidget(self.error_label)
