@@ -536,13 +536,9 @@ def check_approval(q: Query, row: Sequence[Any]) -> list[str]:
             key_id=req_key,
             os_account=req_acct,
         )
-        if k is None or k.status == PENDING:
-            out.append(f"approval request {rid} is signed by key {req_key}, which is not trusted")
-        elif k.name != req_by or not verify_record(k.public_key, rec, req_sig):
-            out.append(
-                f"approval request {rid}: the signature of {req_by} does not match the request "
-                "as stored (edited or forged)"
-            )
+        why = _signature_problem(k, req_key, req_by, rec, req_sig, "request")
+        if why:
+            out.append(f"approval request {rid}{why}")
     if status in ("approved", "rejected") or applied is not None:
         if dec_key is None or dec_sig is None:
             out.append(f"approval request {rid} is {status} but the decision is not signed")
@@ -562,13 +558,9 @@ def check_approval(q: Query, row: Sequence[Any]) -> list[str]:
             os_account=dec_acct,
             request_sig=req_sig,
         )
-        if k is None or k.status == PENDING:
-            out.append(f"approval request {rid} is decided by key {dec_key}, which is not trusted")
-        elif k.name != dec_by or not verify_record(k.public_key, rec, dec_sig):
-            out.append(
-                f"approval request {rid}: the signature of {dec_by} does not match the decision "
-                "as stored (edited or forged)"
-            )
+        why = _signature_problem(k, dec_key, dec_by, rec, dec_sig, "decision")
+        if why:
+            out.append(f"approval request {rid}{why}")
         if status == "approved":
             why = check_distinct(
                 q,
@@ -584,6 +576,18 @@ def check_approval(q: Query, row: Sequence[Any]) -> list[str]:
         elif applied is not None:
             out.append(f"approval request {rid} is {status} but moved an alias")
     return out
+
+
+def _signature_problem(
+    k: TrustedKey | None, key_id: str, name: str, record: dict[str, Any], sig: str | None, what: str
+) -> str | None:
+    """The end of a sentence saying why a signed request or decision does not hold, or ``None``."""
+    verb = "signed" if what == "request" else "decided"
+    if k is None or k.status == PENDING:
+        return f" is {verb} by key {key_id}, which is not trusted"
+    if k.name != name or not verify_record(k.public_key, record, sig):
+        return f": the signature of {name} does not match the {what} as stored (edited or forged)"
+    return None
 
 
 def _check_keys(q: Query, boots: set[str]) -> list[str]:
