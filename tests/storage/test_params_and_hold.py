@@ -156,3 +156,37 @@ def test_list_reads_while_watch_holds_the_registry(run_cli, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_a_held_registry_never_answers_from_a_stale_memo(run_cli, tmp_path):
+    from modelward.core.registry.bulk import bulk_add_versions
+
+    home = tmp_path / "reg"
+    setup = Registry(home)
+    recs = []
+    for i in range(3):
+        art = tmp_path / f"a{i}.bin"
+        art.write_bytes(b"artifact %d" % i)
+        recs.append(
+            {"name": "credit", "sha256": setup.artifacts.put_file(art)[0], "size": 10,
+             "format": "skops"}
+        )  # fmt: skip
+    bulk_add_versions(setup, recs)
+    setup.close()
+    held = Registry(home, idle_release=HOLD)
+    held.set_alias("credit:1", "champion", reason="first")
+    assert held.resolve("credit@champion").version == 1
+    assert held.resolve("credit@champion").version == 1  # answered while held
+    held.set_alias("credit:2", "champion", reason="its own move")
+    assert held.resolve("credit@champion").version == 2
+    other = Registry(home)  # another instance of this process (shares DuckDB's database)
+    other.set_alias("credit:3", "champion", reason="a colleague's move")
+    assert held.resolve("credit@champion").version == 3
+    assert held.is_connected
+    # another process knocks, moves the alias back, and the held registry sees it
+    proc = run_cli(
+        "alias", "set", "credit:1", "champion", "--reason", "cli", "--registry", str(home)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert held.resolve("credit@champion").version == 1
+    held.close()

@@ -85,6 +85,38 @@ HOLD = 120.0
 last operation, and let go at once when another process knocks."""
 
 
+_HEADS: dict[str, tuple[int, str]] = {}
+"""Per database file: the audit chain's ``(seq, hash)`` as this process's last commit left it.
+
+While this process has the file open no other process can write it, so the
+next transaction starts from the known head instead of reading the chain's
+tail (a query per registration). Kept per file, not per instance, because two
+:class:`RegistryConnection` of one process share DuckDB's database; dropped
+whenever one of them closes or opens the file, or a transaction fails."""
+
+
+class _Resolved:
+    """Per database file: versions resolved by reference while the file is held.
+
+    Held, the file cannot change but through this process's own transactions,
+    and each of those bumps the generation and empties the memo; a lookup that
+    raced with a write is not kept (its generation moved on).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.by_ref: dict[str, Any] = {}
+
+    def forget(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.by_ref.clear()
+
+
+_RESOLVED: dict[str, _Resolved] = {}
+
+
 class RegistryConnection:
     """The registry's database file, leased per operation (see the module docstring).
 
@@ -130,6 +162,8 @@ class RegistryConnection:
         self.journal = _journal.Journal(self.db_path)
         # Table layouts for the state recorder; emptied when the connection reopens.
         self._layouts: dict[str, Any] = {}
+        self._head_key = str(self.db_path)
+        self._resolved = _RESOLVED.setdefault(self._head_key, _Resolved())
 
     def _open_first(self) -> None:
         """Fail early, with a clear message, for a path that cannot be a registry."""
@@ -156,6 +190,7 @@ class RegistryConnection:
                     self._con.close()
                 self._con = None
                 self._layouts = {}
+                self._forget()
 
     @property
     def is_connected(self) -> bool:
@@ -192,6 +227,15 @@ class RegistryConnection:
                             self._release_timer = t
                             t.start()
 
+    def _forget(self) -> None:
+        """Drop what is known about the file without reading it (it may change now)."""
+        _HEADS.pop(self._head_key, None)
+        self._resolved.forget()
+
+    def _memo_of_held(self) -> _Resolved | None:
+        """The memo of resolved references, while this instance holds the file between calls."""
+        return self._resolved if self.idle_release > 0 and self._con is not None else None
+
     def _watch_idle(self) -> None:
         """While the connection is held: let go on a knock or when the idle time is up."""
         while True:
@@ -210,6 +254,7 @@ class RegistryConnection:
 
     def _close_now(self) -> None:
         self._layouts = {}
+        self._forget()
         if self._con is not None:
             with contextlib.suppress(Exception):
                 self._con.close()
@@ -288,6 +333,7 @@ class RegistryConnection:
         }
         self.read_only = False
         recovered = None
+        self._forget()  # the file may have changed while it was closed
         if exists and self._want_read_only:
             con_ro = self._open_reading(pinned)
             if con_ro is not None:
@@ -519,7 +565,9 @@ class RegistryConnection:
             cur = con.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
-                tx = Tx(cur, self.actor)
+                # known again only once this transaction commits
+                tx = Tx(cur, self.actor, tail=_HEADS.pop(self._head_key, None))
+                self._resolved.forget()
                 tx.changes.layouts = self._layouts
                 try:
                     yield tx
@@ -533,6 +581,9 @@ class RegistryConnection:
                     with contextlib.suppress(Exception):
                         cur.execute("ROLLBACK")
                     raise self._translate_write_error(e) from None
+                self._resolved.forget()
+                if (head := tx.known_head()) is not None:
+                    _HEADS[self._head_key] = head
             except duckdb.Error as e:
                 raise self._translate_write_error(e) from None
             finally:

@@ -187,10 +187,22 @@ class VersionsMixin(RegistryConnection):
         if memo is not None and ref in memo:
             return cast(ModelVersion, memo[ref])
         with self._read() as cur:
+            held = self._memo_of_held() if group is None else None
+            generation = -1
+            if held is not None:
+                with held.lock:
+                    generation = held.generation
+                    known = held.by_ref.get(ref)
+                if known is not None:
+                    return cast(ModelVersion, known)
             found = self._resolve_fast(cur, name, number, alias)
             if found is not None:
                 if memo is not None:
                     memo[ref] = found
+                if held is not None:
+                    with held.lock:
+                        if held.generation == generation:
+                            held.by_ref[ref] = found
                 return found
             # Not found: the slower path below says what is missing.
             mid = self._model_id(cur, name)
