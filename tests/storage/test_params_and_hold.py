@@ -190,3 +190,22 @@ def test_a_held_registry_never_answers_from_a_stale_memo(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert held.resolve("credit@champion").version == 1
     held.close()
+
+
+def test_list_parses_without_the_other_command_groups(tmp_path):
+    from modelward.cli.runner import command_of
+
+    assert command_of(["--registry", "R", "--json", "list", "--filter", "x"]) == "list"
+    assert command_of(["--registry=R", "show", "a@b"]) == "show"
+    assert command_of(["--version"]) is None and command_of([]) is None
+    code = (
+        "import sys; from modelward.cli import main; "
+        f"rc = main(['list', '--registry', {str(tmp_path / 'reg')!r}]); "
+        "print(rc, sorted(m for m in sys.modules if m.startswith('modelward.cli.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rc, loaded = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert rc == "0"
+    for group in ("compute", "monitoring", "policies", "evidence", "scoring", "watch", "entry"):
+        assert f"modelward.cli.{group}" not in loaded, loaded
