@@ -416,6 +416,8 @@ class RegistryConnection:
                 else None
             )
             clean = row is not None and int(row[0]) == SCHEMA_VERSION
+            if clean and not self._started and self._leftovers_waiting(con):
+                clean = False  # the writable open's first-open sweep cleans them
             if clean and _journal.enabled():
                 last = self.journal.last_head()
                 if last is not None:
@@ -429,6 +431,10 @@ class RegistryConnection:
             return None
         self._prepared = True
         return con
+
+    def _leftovers_waiting(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether a crash left something the first writable open would clean (see subclasses)."""
+        return False
 
     def _on_first_open(self, con: duckdb.DuckDBPyConnection) -> None:
         """Called once per instance, the first time the file is opened writable (crash leftovers)."""
