@@ -23,7 +23,7 @@ tens of milliseconds) still lets the CLI, a notebook or a training worker in.
 ``read_only=True`` (``list``, ``show``) opens the file for reading when it can:
 no checkpoint on close, no start-up sweep. It falls back to the writable open
 (and its recovery) when the file is new, needs a migration, has a damaged log,
-or is behind its journal.
+is behind its journal, or a crash left something for the start-up sweep.
 
 Inside a process there is one connection; each thread works through its own
 ``cursor()``. Writes are serialised by a process-wide lock and each runs in one
