@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from modelward.core.domain import ModelInfo, ModelVersion
 from modelward.core.paths import resolve_home
 from modelward.core.registry import Registry
+from modelward.core.registry.connection import HOLD
 
 if TYPE_CHECKING:
     from modelward.core.compute.score import ScoreResult
@@ -44,8 +45,8 @@ def open_registry(registry: RegistryLike = None) -> Registry:
     """A :class:`Registry` for ``registry`` (a path, ``None`` for the default, or one).
 
     Paths are opened once per process and kept: a notebook that logs in a loop
-    reuses the connection, which is released a second after the last call so
-    the window and the CLI can get in.
+    reuses the connection, which is held between calls (no reopen) and let go
+    as soon as the window or the CLI knocks, or after a long idle time.
     """
     if isinstance(registry, Registry):
         return registry
@@ -53,7 +54,7 @@ def open_registry(registry: RegistryLike = None) -> Registry:
     with _OPEN_LOCK:
         reg = _OPEN.get(home)
         if reg is None:
-            reg = Registry(home, idle_release=1.0)
+            reg = Registry(home, idle_release=HOLD)
             _OPEN[home] = reg
         return reg
 
@@ -68,6 +69,7 @@ def log_model(
     *,
     tags: dict[str, str] | None = None,
     description: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Save ``estimator`` in the safe skops format and register it as a new version.
 
@@ -81,10 +83,17 @@ def log_model(
         Optional training data: records its fingerprint, and the signature
         (column names and types) when ``X`` has columns.
     metrics
-        Scalar metrics to store with the version.
+        Scalar metrics to store with the version (searchable: ``roc_auc>0.8``).
     registry
         A registry path or :class:`Registry`; default ``MODELWARD_HOME`` or the
         user data folder.
+    tags, description
+        Recorded with the version.
+    params
+        Parameters you state (``{"learning_rate": 0.1, "features": "v2"}``):
+        scalars, searchable as ``param.NAME`` (``param.features=v2``). The
+        estimator's own hyperparameters are recorded anyway (and searchable
+        the same way); a stated parameter of the same name wins in the search.
 
     Returns
     -------
@@ -103,6 +112,7 @@ def log_model(
         metrics=metrics,
         tags=tags,
         description=description,
+        params=params,
     )
 
 

@@ -17,6 +17,25 @@ happens).
 
 from __future__ import annotations
 
-from modelward.cli.entry import build_parser, main
+import argparse
+import sys
+from collections.abc import Sequence
+
+from modelward.cli import runner
 
 __all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``modelward`` parser with every command group's subcommands."""
+    # deferred: start-up cost (every command group; ``list`` and ``show`` skip them)
+    from modelward.cli.entry import build_parser as full
+
+    return full()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = runner.fast_parser(args) or build_parser()
+    return runner.run(parser, args)

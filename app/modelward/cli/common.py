@@ -49,8 +49,13 @@ def group(sub: Any, name: str, help: str) -> Any:
     return p.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
 
 
-def open_registry(args: argparse.Namespace, *, warn_recovered: bool = False) -> Registry:
-    """The registry of ``--registry``; waiting for another process is said on stderr."""
+def open_registry(
+    args: argparse.Namespace, *, warn_recovered: bool = False, **options: Any
+) -> Registry:
+    """The registry of ``--registry``; waiting for another process is said on stderr.
+
+    ``options`` go to :class:`Registry` (``read_only``, ``idle_release``).
+    """
     # deferred: start-up cost
     from modelward.core.registry import Registry
 
@@ -58,7 +63,7 @@ def open_registry(args: argparse.Namespace, *, warn_recovered: bool = False) -> 
         if not args.json:
             print(f"modelward: {msg}", file=sys.stderr)
 
-    reg = Registry(args.registry, on_wait=waiting)
+    reg = Registry(args.registry, on_wait=waiting, **options)
     if (warn_recovered or (reg.recovered or {}).get("lost")) and reg.recovered and not args.json:
         from modelward.core.evidence.backup import recovery_message  # deferred: start-up cost
 

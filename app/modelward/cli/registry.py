@@ -36,6 +36,45 @@ def _files_of(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     return files, missing
 
 
+def _pairs(items: list[str] | None, what: str) -> list[tuple[str, str]]:
+    """``NAME=VALUE`` options as pairs (a missing ``=`` is one clear error)."""
+    out = []
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--{what} {item!r}: use --{what} NAME=VALUE")
+        out.append((name.strip(), value))
+    return out
+
+
+def _metrics_of(args: argparse.Namespace) -> dict[str, float] | None:
+    metrics: dict[str, float] = {}
+    for name, value in _pairs(getattr(args, "metric", None), "metric"):
+        try:
+            metrics[name] = float(value)
+        except ValueError:
+            raise InvalidInput(f"--metric {name}={value}: {value!r} is not a number") from None
+    return metrics or None
+
+
+def _params_of(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--param`` values: a number or true/false when they read as one, else the text."""
+    params: dict[str, Any] = {}
+    for name, value in _pairs(getattr(args, "param", None), "param"):
+        parsed: Any = value
+        if value.lower() in ("true", "false"):
+            parsed = value.lower() == "true"
+        else:
+            for kind in (int, float):
+                try:
+                    parsed = kind(value)
+                    break
+                except ValueError:
+                    continue
+        params[name] = parsed
+    return params or None
+
+
 def cmd_register(args: argparse.Namespace) -> Result:
     from modelward.core.intake import accept_model_file  # deferred: start-up cost
 
@@ -43,7 +82,9 @@ def cmd_register(args: argparse.Namespace) -> Result:
         # One file: as before (a refusal is the command's error).
         reg = open_registry(args)
         name = args.name or _name_for(args.path[0])
-        res = accept_model_file(reg, args.path[0], name=name).register_result()
+        res = accept_model_file(
+            reg, args.path[0], name=name, metrics=_metrics_of(args), params=_params_of(args)
+        ).register_result()
         out = version_json(res.version)
         out["created"] = res.created
         v = res.version
@@ -74,6 +115,7 @@ def _register_many(args: argparse.Namespace) -> Result:
     from modelward.core.intake import accept_model_file
     from modelward.core.intake.result import REFUSED, IntakeResult
 
+    metrics, params = _metrics_of(args), _params_of(args)
     reg = open_registry(args)
     files, missing = _files_of(args.path)
     if files:
@@ -84,7 +126,9 @@ def _register_many(args: argparse.Namespace) -> Result:
 
     def one(p: Path) -> dict[str, Any]:
         try:
-            res: IntakeResult = accept_model_file(reg, p, name=_name_for(p))
+            res: IntakeResult = accept_model_file(
+                reg, p, name=_name_for(p), metrics=metrics, params=params
+            )
         except (InvalidInput, NotFound) as e:
             return {"path": str(p), "status": "error", "reason": str(e)}
         if res.status == REFUSED or res.version is None:
@@ -168,11 +212,27 @@ def _list_spec(args: argparse.Namespace) -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> Result:
-    from modelward.core import query  # deferred: start-up cost
 
     if args.limit < 0:
         raise InvalidInput("--limit must be 0 (all) or a positive number")
-    reg = open_registry(args)
+    reg = _open_reading(args)
+    try:
+        return _list(args, reg)
+    finally:
+        reg.close()
+
+
+def _open_reading(args: argparse.Namespace) -> Any:
+    """The registry opened once for this command's reads (read-only when the file allows)."""
+    from modelward.core.registry.connection import HOLD  # deferred: start-up cost
+
+    # One open for the whole command (not one per query); a knock still frees it.
+    return open_registry(args, read_only=True, idle_release=HOLD)
+
+
+def _list(args: argparse.Namespace, reg: Any) -> Result:
+    from modelward.core import query  # deferred: start-up cost
+
     spec = _list_spec(args)
     if spec.metric_keys and not query.has_metric(reg, spec.metric_keys[0]):
         raise InvalidInput(
@@ -185,7 +245,8 @@ def cmd_list(args: argparse.Namespace) -> Result:
     by_id = {v.id: v for v in reg.list_versions(where="v.id IN (SELECT unnest(?))", params=[ids])}
     versions = [by_id[i] for i in ids if i in by_id]
     data: dict[str, Any] = {
-        "versions": [version_json(v) for v in versions],
+        # the JSON form of each version only when it is printed (a fifth of the text path)
+        "versions": [version_json(v) for v in versions] if args.json else [],
         "total": total,
         "truncated": len(versions) < total,
     }
@@ -222,8 +283,11 @@ def cmd_list(args: argparse.Namespace) -> Result:
 
 
 def cmd_show(args: argparse.Namespace) -> Result:
-    reg = open_registry(args)
-    v = reg.resolve(args.ref)
+    reg = _open_reading(args)
+    try:
+        v = reg.resolve(args.ref)
+    finally:
+        reg.close()
     rows: list[tuple[str, Any]] = [
         ("aliases", ", ".join(v.aliases) or "-"),
         ("sha256", v.sha256),
@@ -237,6 +301,8 @@ def cmd_show(args: argparse.Namespace) -> Result:
         rows.append((f"lineage.{k}", val))
     for k, val in sorted(v.metrics.items()):
         rows.append((f"metric.{k}", f"{val:.6g}"))
+    for k, val in sorted((v.params.get("logged") or {}).items()):
+        rows.append((f"param.{k}", val))
     if v.signature:
         rows.append(("signature", json.dumps(v.signature)[:200]))
     text = lines(f"{v.ref}", *(f"  {k:<18} {val}" for k, val in rows))
@@ -306,6 +372,20 @@ def add_parsers(sub: Any) -> None:
     )
     sp.add_argument(
         "--name", help="model name of a single file (default: derived from the file's name)"
+    )
+    sp.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a metric to record (repeat for more; with several files, on each); "
+        "searchable: list --filter 'auc>0.8'",
+    )
+    sp.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a parameter to record (repeat for more; with several files, on each); "
+        "searchable: list --filter 'param.NAME=VALUE'",
     )
 
     sp = command(sub, "list", cmd_list, "list model versions")

@@ -101,13 +101,15 @@ def cmd_watch(args: argparse.Namespace) -> Result:
     from modelward.core.evidence.head import head_line, sign_head
     from modelward.core.policies.service import PolicyService
     from modelward.core.registry import Registry
+    from modelward.core.registry.connection import HOLD
     from modelward.core.watch import DATA, MODELS, add_folder, list_folders
     from modelward.core.watch.folders import display_name
     from modelward.core.watch.service import WatchService
 
     if args.data and not args.model:
         raise InvalidInput("--data needs --model NAME (the model its batches are checked against)")
-    reg = Registry(args.registry, idle_release=0.5)
+    # Held between polls; another process's knock frees it within a tick.
+    reg = Registry(args.registry, idle_release=HOLD)
     if args.models:
         add_folder(
             reg,

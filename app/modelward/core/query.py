@@ -16,6 +16,10 @@ spaces); all terms must match::
 ``version OP N``          version number compare (``version>=3``, ``version:3``)
 ``created OP DATE``       creation time compare, ISO date or date-time
 ``METRIC OP NUMBER``      a stored metric compare (``roc_auc>0.8``, ``rmse<=12``)
+``param.NAME OP VALUE``   a parameter: one stated at registration (``--param``,
+                          ``log_model(params=)``), else the estimator's own
+                          (``param.max_depth>=5``, ``param.solver=lbfgs``;
+                          ``:`` on text means contains)
 ``TEXT``                  model name or estimator contains TEXT
 ``-TERM``                 negates any term
 ========================  =====================================================
@@ -145,6 +149,8 @@ def _term_sql(term: str) -> tuple[str, list[Any]]:
             # ``created<=2026-01-31`` includes that whole day; ``>`` starts the day after.
             return f"v.created_at {'<' if op == '<=' else '>='} (? || 'U')", [d]
         return f"v.created_at {op} ?", [d]
+    if lkey.startswith("param.") and len(key) > 6:
+        return _param_sql(term, key[6:], op, val)
     # Anything else compares a metric.
     if op == ":":
         op = "="
@@ -154,6 +160,28 @@ def _term_sql(term: str) -> tuple[str, list[Any]]:
         f"AND mx.key = ? AND mx.value {op} ?)",
         [key, value],
     )
+
+
+def _param_sql(term: str, name: str, op: str, val: str) -> tuple[str, list[Any]]:
+    """``param.NAME OP VALUE``: the stated parameter, else the estimator's own of that name."""
+    # Stated parameters live under params.logged, the estimator's under params.params.
+    path = '"' + name.replace('"', "") + '"'
+    expr = (
+        "coalesce(json_extract_string(v.params, '$.logged.' || ?), "
+        "json_extract_string(v.params, '$.params.' || ?))"
+    )
+    args: list[Any] = [path, path]
+    try:
+        number: float | None = float(val)
+    except ValueError:
+        number = None
+    if number is not None or op in (">", ">=", "<", "<="):
+        value = _number(term, val)
+        cmp = "=" if op == ":" else op
+        return f"TRY_CAST({expr} AS DOUBLE) {cmp} ?", [*args, value]
+    if op == ":":
+        return f"{expr} ILIKE ? ESCAPE '\\'", [*args, _like(val)]
+    return f"lower({expr}) {op} lower(?)", [*args, val]
 
 
 def parse_search(text: str) -> Filter:

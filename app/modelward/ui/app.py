@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from modelward.core.errors import ModelWardError
 from modelward.core.paths import resource
 from modelward.core.registry import Registry
+from modelward.core.registry.connection import HOLD
 from modelward.core.settings import Settings, Theme, load_settings
 from modelward.ui.crash import install_excepthook, uninstall_excepthook
 from modelward.ui.main_window import MainWindow
@@ -21,11 +22,11 @@ from modelward.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 
-IDLE_RELEASE = 1.0
+IDLE_RELEASE = HOLD
 """Seconds the window keeps the database open after a burst of reads or writes.
 
-DuckDB lets one process hold the file; releasing it between bursts lets the CLI
-and notebooks get in while the window is open (they retry for a while)."""
+DuckDB lets one process hold the file; the window lets go as soon as the CLI or
+a notebook knocks (they retry for a while), and after this long idle anyway."""
 
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)

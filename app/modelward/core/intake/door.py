@@ -48,6 +48,7 @@ from modelward.core.intake.result import (
 from modelward.core.progress import ProgressFn, no_progress
 from modelward.core.refs import validate_name
 from modelward.core.registry import Registry
+from modelward.core.registry.versions import LOGGED_PARAMS, logged_params
 from modelward.core.text import is_unsafe_char
 
 
@@ -182,6 +183,15 @@ def _seen(registry: Registry, arrival: _Arrival, seen: SeenFn | None) -> bool:
     return True
 
 
+def _with_logged(
+    described: dict[str, Any] | None, params: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The version's ``params`` JSON: what inspection described, plus the stated parameters."""
+    if not params:
+        return described
+    return {**(described or {}), LOGGED_PARAMS: dict(params)}
+
+
 def accept_model_file(
     registry: Registry,
     incoming: Incoming,
@@ -194,6 +204,7 @@ def accept_model_file(
     description: str | None = None,
     task: str | None = None,
     declared: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
     inspect: bool = True,
     seen: SeenFn | None = None,
     progress: ProgressFn = no_progress,
@@ -214,6 +225,9 @@ def accept_model_file(
     lineage, metrics, tags, description, task
         Recorded with the new version. A file given by path also records
         ``lineage["source"]`` (its absolute path) unless ``lineage`` names one.
+    params
+        Parameters the user states (``--param``, ``log_model(params=)``): kept
+        under ``params["logged"]`` and searched as ``param.NAME``.
     declared
         Metadata the file's origin declares (a bundle's manifest):
         ``estimator_class``, ``params``, ``signature``, ``status``; kept
@@ -245,6 +259,7 @@ def accept_model_file(
         The store or the registry cannot be written (nothing was recorded).
     """
     validate_name(name)
+    stated = logged_params(params) if params else None  # a bad name fails before the copy
     decl = dict(declared or {})
     if not inspect and not decl.get("format"):
         raise InvalidInput("a model file taken without inspection must declare its format")
@@ -276,7 +291,7 @@ def accept_model_file(
         size=arrival.size,
         format=fmt,
         estimator_class=decl.get("estimator_class") or meta.get("estimator_class"),
-        params=decl["params"] if "params" in decl else meta.get("params"),
+        params=_with_logged(decl["params"] if "params" in decl else meta.get("params"), stated),
         signature=decl["signature"] if "signature" in decl else meta.get("signature"),
         lineage=full_lineage,
         metrics=dict(metrics) if metrics is not None else None,

@@ -58,6 +58,7 @@ def log_estimator(
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
     source: str = "notebook",
+    params: Mapping[str, Any] | None = None,
 ) -> ModelVersion:
     """Save ``estimator`` in the skops format and register it as a version of ``name``.
 
@@ -74,6 +75,9 @@ def log_estimator(
         (column names and types) when ``X`` has columns.
     metrics, tags, description
         Recorded with the version.
+    params
+        Parameters you state (searchable as ``param.NAME``), beside the
+        estimator's own hyperparameters, which are recorded anyway.
     source
         Where the estimator came from, for lineage and audit.
 
@@ -109,5 +113,6 @@ def log_estimator(
         metrics=metrics,
         tags=tags,
         description=description,
+        params=params,
     )
     return result.register_result().version

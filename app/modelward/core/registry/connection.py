@@ -2,20 +2,28 @@
 
 DuckDB lets one process open a database file at a time; while it does, no other
 process can open it, not even read-only. Analysts keep the window open and run
-the CLI or a notebook beside it, so a registry holds its connection only while
-it works: each operation leases the connection (opening it if needed) and the
-connection is closed when the last lease ends (or after ``idle_release``
-seconds, for the window, which reads often). A process that finds the file
+the CLI or a notebook beside it. Each operation leases the connection (opening
+it if needed); when the last lease ends the connection is closed at once
+(``idle_release=0``) or *held* for up to ``idle_release`` seconds (the window,
+``watch``, the notebook API: :data:`HOLD`), so a process that works in bursts
+does not pay the reopen (an alias lookup on a held registry takes well under
+2 ms; a reopen costs tens of milliseconds). A process that finds the file
 locked retries with backoff for up to ``busy_timeout`` seconds and then raises
 :class:`RegistryBusy` with the holder's PID; it never surfaces DuckDB's raw error.
 
 A waiting process also *knocks*: it keeps a small ``registry.duckdb.wait`` file
-fresh while it waits. A holder that keeps its connection between operations
-(``idle_release``) closes it at the end of its current operation when it sees a
-fresh knock that is not its own, and gives the waiter a moment to get in before
-it opens the file again. Without this a window in use (a table being scrolled
-reads every few tens of milliseconds) would never be idle long enough for the
-CLI, a notebook or a training worker to register anything.
+fresh while it waits. A holder lets go when it sees a fresh knock that is not
+its own: at the end of its current operation if it is working, or within
+:data:`KNOCK_POLL` seconds if it is idle (a small thread watches the knock file
+while the connection is held idle), and it gives the waiter a moment to get in
+before it opens the file again. So holding costs the others one knock, never
+the full idle time, and a window in use (a table being scrolled reads every few
+tens of milliseconds) still lets the CLI, a notebook or a training worker in.
+
+``read_only=True`` (``list``, ``show``) opens the file for reading when it can:
+no checkpoint on close, no start-up sweep. It falls back to the writable open
+(and its recovery) when the file is new, needs a migration, has a damaged log,
+is behind its journal, or a crash left something for the start-up sweep.
 
 Inside a process there is one connection; each thread works through its own
 ``cursor()``. Writes are serialised by a process-wide lock and each runs in one
@@ -69,6 +77,44 @@ KNOCK_FRESH = 2.0
 """Seconds a knock counts: waiters renew theirs at every retry (at most every 0.25 s)."""
 GIVE_WAY = 3.0
 """Seconds at most a knocked holder waits before it opens the file again."""
+KNOCK_POLL = 0.05
+"""Seconds between looks at the knock file while a connection is held idle."""
+HOLD = 120.0
+"""``idle_release`` of the processes that use the registry in bursts (window,
+``watch``, the notebook API): they keep the connection this long after their
+last operation, and let go at once when another process knocks."""
+
+
+_HEADS: dict[str, tuple[int, str]] = {}
+"""Per database file: the audit chain's ``(seq, hash)`` as this process's last commit left it.
+
+While this process has the file open no other process can write it, so the
+next transaction starts from the known head instead of reading the chain's
+tail (a query per registration). Kept per file, not per instance, because two
+:class:`RegistryConnection` of one process share DuckDB's database; dropped
+whenever one of them closes or opens the file, or a transaction fails."""
+
+
+class _Resolved:
+    """Per database file: versions resolved by reference while the file is held.
+
+    Held, the file cannot change but through this process's own transactions,
+    and each of those bumps the generation and empties the memo; a lookup that
+    raced with a write is not kept (its generation moved on).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.by_ref: dict[str, Any] = {}
+
+    def forget(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.by_ref.clear()
+
+
+_RESOLVED: dict[str, _Resolved] = {}
 
 
 class RegistryConnection:
@@ -88,6 +134,7 @@ class RegistryConnection:
         idle_release: float = 0.0,
         on_wait: Callable[[str], None] | None = None,
         actor: str | None = None,
+        read_only: bool = False,
     ):
         self.home = resolve_home(home)
         self.db_path = self.home / DB_NAME
@@ -102,8 +149,9 @@ class RegistryConnection:
         self._refs = 0
         self._lease_lock = threading.RLock()
         self._write_lock = threading.RLock()
-        self._release_timer: threading.Timer | None = None
+        self._release_timer: threading.Thread | None = None
         self._release_at = 0.0
+        self._want_read_only = read_only
         self._prepared = False
         self._closed = False
         self.read_only = False
@@ -114,6 +162,8 @@ class RegistryConnection:
         self.journal = _journal.Journal(self.db_path)
         # Table layouts for the state recorder; emptied when the connection reopens.
         self._layouts: dict[str, Any] = {}
+        self._head_key = str(self.db_path)
+        self._resolved = _RESOLVED.setdefault(self._head_key, _Resolved())
 
     def _open_first(self) -> None:
         """Fail early, with a clear message, for a path that cannot be a registry."""
@@ -135,14 +185,12 @@ class RegistryConnection:
     def close(self) -> None:
         """Close the connection (it reopens on the next operation)."""
         with self._lease_lock:
-            if self._release_timer is not None:
-                self._release_timer.cancel()
-                self._release_timer = None
             if self._con is not None and self._refs == 0:
                 with contextlib.suppress(Exception):
                     self._con.close()
                 self._con = None
                 self._layouts = {}
+                self._forget()
 
     @property
     def is_connected(self) -> bool:
@@ -170,31 +218,43 @@ class RegistryConnection:
                     if self.idle_release <= 0 or self._knocked():
                         self._close_now()
                     else:
-                        # One timer per idle period, not one per read: a timer
-                        # that fires early re-arms itself for the time left.
                         self._release_at = time.monotonic() + self.idle_release
                         if self._release_timer is None:
-                            self._arm_release(self.idle_release)
+                            # One watcher per held connection, not one timer per read.
+                            t = threading.Thread(
+                                target=self._watch_idle, name="modelward-registry-hold", daemon=True
+                            )
+                            self._release_timer = t
+                            t.start()
 
-    def _arm_release(self, delay: float) -> None:
-        t = threading.Timer(delay, self._release_if_idle)
-        t.daemon = True
-        self._release_timer = t
-        t.start()
+    def _forget(self) -> None:
+        """Drop what is known about the file without reading it (it may change now)."""
+        _HEADS.pop(self._head_key, None)
+        self._resolved.forget()
 
-    def _release_if_idle(self) -> None:
-        with self._lease_lock:
-            self._release_timer = None
-            if self._refs != 0 or self._con is None:
-                return
-            left = self._release_at - time.monotonic()
-            if left > 0.005:
-                self._arm_release(left)
-            else:
-                self._close_now()
+    def _memo_of_held(self) -> _Resolved | None:
+        """The memo of resolved references, while this instance holds the file between calls."""
+        return self._resolved if self.idle_release > 0 and self._con is not None else None
+
+    def _watch_idle(self) -> None:
+        """While the connection is held: let go on a knock or when the idle time is up."""
+        while True:
+            time.sleep(KNOCK_POLL)
+            knocked = self._knocked()  # a stat (and a tiny read) outside the lock
+            with self._lease_lock:
+                if self._con is None:
+                    self._release_timer = None
+                    return
+                if self._refs != 0:
+                    continue  # at work: the lease's end checks the knock itself
+                if knocked or time.monotonic() >= self._release_at:
+                    self._close_now()
+                    self._release_timer = None
+                    return
 
     def _close_now(self) -> None:
         self._layouts = {}
+        self._forget()
         if self._con is not None:
             with contextlib.suppress(Exception):
                 self._con.close()
@@ -248,7 +308,8 @@ class RegistryConnection:
     def _knocked(self) -> bool:
         """Whether another process is waiting for the file (a fresh knock not ours)."""
         try:
-            if time.time() - self._knock_path.stat().st_mtime > KNOCK_FRESH:
+            st = self._knock_path.stat()
+            if time.time() - st.st_mtime > KNOCK_FRESH or st.st_size == 0:
                 return False
             pid = int(self._knock_path.read_text() or 0)
         except (OSError, ValueError):
@@ -272,6 +333,12 @@ class RegistryConnection:
         }
         self.read_only = False
         recovered = None
+        self._forget()  # the file may have changed while it was closed
+        if exists and self._want_read_only:
+            con_ro = self._open_reading(pinned)
+            if con_ro is not None:
+                self.read_only = True
+                return con_ro
         try:
             try:
                 con = duck_connect(str(self.db_path), config=pinned)
@@ -323,6 +390,51 @@ class RegistryConnection:
                 con.close()
             raise
         return con
+
+    def _open_reading(
+        self, pinned: dict[str, str | bool | int | float | list[str]]
+    ) -> duckdb.DuckDBPyConnection | None:
+        """Open for reading only, or ``None`` when the writable open must do its work first.
+
+        That is: a damaged log (recovery sets it aside), a schema to migrate,
+        a database behind its journal (replay), or a lost change to record.
+        """
+        try:
+            con = duck_connect(str(self.db_path), read_only=True, config=pinned)
+        except duckdb.Error as e:
+            err = self._translate_open_error(e)
+            if isinstance(err, RegistryBusy):
+                raise err from None
+            return None
+        try:
+            has_meta = _first(
+                con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'")
+            )[0]
+            row = (
+                _first(con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
+                if has_meta
+                else None
+            )
+            clean = row is not None and int(row[0]) == SCHEMA_VERSION
+            if clean and not self._started and self._leftovers_waiting(con):
+                clean = False  # the writable open's first-open sweep cleans them
+            if clean and _journal.enabled():
+                last = self.journal.last_head()
+                if last is not None:
+                    db_seq = _first(con.execute("SELECT coalesce(max(seq), 0) FROM audit"))[0]
+                    clean = last[0] <= int(db_seq)
+        except duckdb.Error:
+            clean = False
+        if not clean:
+            with contextlib.suppress(Exception):
+                con.close()
+            return None
+        self._prepared = True
+        return con
+
+    def _leftovers_waiting(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether a crash left something the first writable open would clean (see subclasses)."""
+        return False
 
     def _on_first_open(self, con: duckdb.DuckDBPyConnection) -> None:
         """Called once per instance, the first time the file is opened writable (crash leftovers)."""
@@ -452,14 +564,16 @@ class RegistryConnection:
             return
         with self._write_lock, self._lease() as con:
             if self.read_only:
+                why = "was opened for reading" if self._want_read_only else "is read-only for you"
                 raise RegistryUnwritable(
-                    f"the registry {self.home} is read-only for you ({self.actor}); "
-                    "nothing was changed"
+                    f"the registry {self.home} {why} ({self.actor}); nothing was changed"
                 )
             cur = con.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
-                tx = Tx(cur, self.actor)
+                # known again only once this transaction commits
+                tx = Tx(cur, self.actor, tail=_HEADS.pop(self._head_key, None))
+                self._resolved.forget()
                 tx.changes.layouts = self._layouts
                 try:
                     yield tx
@@ -473,6 +587,9 @@ class RegistryConnection:
                     with contextlib.suppress(Exception):
                         cur.execute("ROLLBACK")
                     raise self._translate_write_error(e) from None
+                self._resolved.forget()
+                if (head := tx.known_head()) is not None:
+                    _HEADS[self._head_key] = head
             except duckdb.Error as e:
                 raise self._translate_write_error(e) from None
             finally:

@@ -73,11 +73,17 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
         (default ``MODELWARD_BUSY_TIMEOUT`` or 30).
     idle_release
         Seconds the connection stays open after the last operation. ``0``
-        closes it at once (CLI, notebooks); the window uses about a second.
+        closes it at once (most CLI commands); the window, ``watch`` and the
+        notebook API hold it (:data:`~modelward.core.registry.connection.HOLD`)
+        and let go as soon as another process knocks.
     on_wait
         Called once with a message when we start waiting for another process.
     actor
         Overrides the OS user recorded in audit events (tests, services).
+    read_only
+        Open for reading only when the file allows it (no checkpoint on close,
+        no start-up sweep); a file that needs recovery or a migration is
+        opened writable first. Writes then raise ``RegistryUnwritable``.
     alias_guard
         The four-eyes check for protected aliases (see
         :mod:`modelward.core.registry.aliases`). Without one, protected
@@ -100,6 +106,7 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
         on_wait: Callable[[str], None] | None = None,
         actor: str | None = None,
         alias_guard: AliasGuard | None = None,
+        read_only: bool = False,
     ):
         super().__init__(
             home,
@@ -107,6 +114,7 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
             idle_release=idle_release,
             on_wait=on_wait,
             actor=actor,
+            read_only=read_only,
         )
         self.artifacts = ArtifactStore(self.home / "artifacts")
         self.quarantine_dir = self.home / "quarantine"
@@ -116,6 +124,21 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
         if alias_guard is not None:
             self.install_alias_guard(alias_guard)
         self._open_first()
+
+    def _leftovers_waiting(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Temporary files or markers in the store, or runs still marked running.
+
+        A read-only open (``list``, ``show``) then opens writable once, so that
+        the first command after a crash still cleans up, as it always did.
+        """
+        try:
+            with os.scandir(self.artifacts.root) as entries:
+                if any(e.name.startswith(".") for e in entries):
+                    return True
+        except OSError:
+            pass
+        running = con.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()
+        return bool(running and running[0])
 
     def _on_first_open(self, con: duckdb.DuckDBPyConnection) -> None:
         """Clean what a crashed process left: its temporary files, its unfinished runs.

@@ -47,10 +47,13 @@ class Tx:
     transaction's state delta inside its hash.
     """
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection, actor: str):
+    def __init__(
+        self, cur: duckdb.DuckDBPyConnection, actor: str, tail: tuple[int, str] | None = None
+    ):
         self.cur = cur
         self.actor = actor
-        self._tail: tuple[int, str] | None = None
+        # The chain's head when the caller knows it (its own last commit); else read once.
+        self._tail: tuple[int, str] | None = tail
         self._pending: list[list[Any]] = []
         self._sealed: list[list[Any]] = []
         self._direct = False
@@ -165,6 +168,10 @@ class Tx:
     def wrote_audit_directly(self) -> bool:
         """Whether a columnar writer inserted audit rows itself (their rows are not in :meth:`seal`)."""
         return self._direct
+
+    def known_head(self) -> tuple[int, str] | None:
+        """The chain's ``(seq, hash)`` after :meth:`seal` when known without a read."""
+        return None if self._pending else self._tail
 
     def head(self) -> tuple[int, str]:
         """The chain's ``(seq, hash)`` as this transaction leaves it."""

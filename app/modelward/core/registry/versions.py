@@ -7,14 +7,16 @@ stores and checks them and then records a version here with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
 from modelward.core.domain import ModelInfo, ModelVersion, RegisterResult
-from modelward.core.errors import NotFound
+from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.refs import parse_ref, validate_name
 from modelward.core.registry.connection import RegistryConnection
 from modelward.core.registry.tx import Tx, _dumps, _first, _loads, current_group
@@ -26,6 +28,53 @@ _VERSION_COLS = (
     "v.id, v.model_id, m.name, v.version, v.sha256, v.size, v.format, v.estimator_class, "
     "v.params, v.signature, v.lineage, v.tags, v.status, v.created_at, v.created_by"
 )
+
+
+LOGGED_PARAMS = "logged"
+"""The key of a version's ``params`` JSON under which the parameters a user states are kept."""
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+
+
+def logged_params(params: Mapping[str, Any]) -> dict[str, str | int | float | bool | None]:
+    """Check and normalise the parameters a user states for a version.
+
+    Parameters
+    ----------
+    params
+        ``{name: value}``; names as in the search syntax (letters, digits,
+        ``_ . -``), values scalars (NumPy scalars are taken as their value;
+        anything else is stored as its text).
+
+    Returns
+    -------
+    dict
+        What is stored under ``params["logged"]`` and searched by ``param.NAME``.
+
+    Raises
+    ------
+    InvalidInput
+        A name the search could not name, or a value that is not finite.
+    """
+    out: dict[str, str | int | float | bool | None] = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not _PARAM_NAME.match(name):
+            raise InvalidInput(
+                f"parameter name {name!r}: use letters, digits, '_', '.' or '-' "
+                "(starting with a letter or '_')"
+            )
+        item = getattr(value, "item", None)
+        if callable(item) and not isinstance(value, (str, bytes)):
+            try:
+                value = item()  # a NumPy scalar
+            except (TypeError, ValueError):
+                pass
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput(f"parameter {name}: {value!r} is not a finite number")
+        if value is None or isinstance(value, (bool, int, float, str)):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out
 
 
 class VersionsMixin(RegistryConnection):
@@ -138,10 +187,22 @@ class VersionsMixin(RegistryConnection):
         if memo is not None and ref in memo:
             return cast(ModelVersion, memo[ref])
         with self._read() as cur:
+            held = self._memo_of_held() if group is None else None
+            generation = -1
+            if held is not None:
+                with held.lock:
+                    generation = held.generation
+                    known = held.by_ref.get(ref)
+                if known is not None:
+                    return cast(ModelVersion, known)
             found = self._resolve_fast(cur, name, number, alias)
             if found is not None:
                 if memo is not None:
                     memo[ref] = found
+                if held is not None:
+                    with held.lock:
+                        if held.generation == generation:
+                            held.by_ref[ref] = found
                 return found
             # Not found: the slower path below says what is missing.
             mid = self._model_id(cur, name)
