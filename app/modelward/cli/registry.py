@@ -340,7 +340,13 @@ def add_parsers(sub: Any) -> None:
 
     sp = command(sub, "convert", cmd_convert, "re-save an accepted pickle/joblib version as skops")
     sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
-    sp.add_argument("--to", default="skops", choices=["skops"], help="target format")
+    sp.add_argument(
+        "--to",
+        default="skops",
+        choices=["skops", "native"],
+        help="target format (native: a trusted XGBoost/LightGBM/CatBoost pickle in its "
+        "library's own format)",
+    )
 
     sp = command(
         sub,
