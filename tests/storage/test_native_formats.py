@@ -371,3 +371,25 @@ def test_train_xgboost_and_lightgbm_from_a_recipe(models, tmp_path):
         model = api.load_model(v.ref, registry=reg)
         assert model.named_steps["model"].n_jobs == 1  # threads limited per job
         assert model.predict_proba(data.drop(columns=["default"])).shape == (N, 2)
+
+
+# ----------------------------------------------------------------------------- watched folder
+def test_a_watched_folder_takes_native_files_copied_in(models, tmp_path):
+    from modelward.core.watch import MODELS, FolderWatcher, add_folder
+
+    reg = Registry(tmp_path / "reg", idle_release=0.2)
+    inbox = tmp_path / "inbox"
+    add_folder(reg, inbox, MODELS, model_name="dropped")
+    w = FolderWatcher(reg, settle=0.3, rescan_interval=60)
+    w.start()
+    try:
+        shutil.copy(models["xgb-binary.json"], inbox / "booster.json")
+        shutil.copy(models["onnx-reg.onnx"], inbox / "linear.onnx")
+        (inbox / "evil.onnx").write_bytes(HOSTILE["fake.onnx"])
+        assert w.wait_for(lambda r: len(r) >= 3, 120)
+    finally:
+        w.stop()
+    statuses = sorted(r.status for r in w.results)
+    assert statuses == ["registered", "registered", "rejected"], w.results
+    formats = sorted(v.format for v in reg.list_versions("dropped"))
+    assert formats == ["onnx", "xgboost-json"]

@@ -230,6 +230,11 @@ def cmd_show(args: argparse.Namespace) -> Result:
         ("format", v.format),
         ("size", fmt_size(v.size)),
         ("estimator", v.estimator_class or "-"),
+    ]
+    native = v.params.get("native") if isinstance(v.params, dict) else None
+    if isinstance(native, dict) and native.get("extra"):  # read by XGBoost, LightGBM, ONNX...
+        rows.append(("needs", f"modelward[{native['extra']}] ({native.get('library')})"))
+    rows += [
         ("status", v.status),
         ("created", f"{v.created_at} by {v.created_by}"),
     ]
