@@ -57,7 +57,11 @@ COMMON_CLASSIFIERS: tuple[str, ...] = (
     "RandomForestClassifier",
     "DecisionTreeClassifier",
 )
-COMMON_REGRESSORS: tuple[str, ...] = ("Ridge", "HistGradientBoostingRegressor", "RandomForestRegressor")
+COMMON_REGRESSORS: tuple[str, ...] = (
+    "Ridge",
+    "HistGradientBoostingRegressor",
+    "RandomForestRegressor",
+)
 # XGBoost and LightGBM where their extras are installed (the check imports neither).
 COMMON_CLASSIFIERS += tuple(n for n in ("XGBClassifier", "LGBMClassifier") if boosting_available(n))
 COMMON_REGRESSORS += tuple(n for n in ("XGBRegressor", "LGBMRegressor") if boosting_available(n))
