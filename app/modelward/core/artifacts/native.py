@@ -525,8 +525,9 @@ class NativeModel(BaseEstimator):  # type: ignore[misc]
         Threads for prediction (``None``: the library's default).
     """
 
-    def __init__(self, backend: _Backend):
+    def __init__(self, backend: _Backend, source: bytes = b""):
         self._backend = backend
+        self._source = source
         self.kind = backend.kind
         self.library = backend.library
         self.library_version = backend.library_version
@@ -563,15 +564,17 @@ class NativeModel(BaseEstimator):  # type: ignore[misc]
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.library} {self._backend.objective}, {self.kind})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        raise TypeError("a native model is not pickled; save it in its own format")
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Between our own processes (joblib workers): the file's bytes, parsed again there
+        # by the library, never the library's objects.
+        return (_rebuild, (self._source, self.kind, self._backend.threads))
 
 
 class NativeClassifier(ClassifierMixin, NativeModel):  # type: ignore[misc]
     """A native classifier: ``predict_proba`` columns follow ``classes_``."""
 
-    def __init__(self, backend: _Backend):
-        super().__init__(backend)
+    def __init__(self, backend: _Backend, source: bytes = b""):
+        super().__init__(backend, source)
         self.classes_ = np.asarray(list(backend.classes or []))
 
     def predict_proba(self, X: Any) -> Any:
@@ -649,8 +652,12 @@ def load_native(
     if backend.task == "classification":
         if not backend.classes or len(backend.classes) < 2:
             raise RejectedFile(f"a {library_name(kind)} classifier without classes")
-        return NativeClassifier(backend)
-    return NativeRegressor(backend)
+        return NativeClassifier(backend, data)
+    return NativeRegressor(backend, data)
+
+
+def _rebuild(data: bytes, kind: str, threads: int | None) -> NativeModel:
+    return load_native(data, kind, threads=threads)
 
 
 def describe_native(model: NativeModel) -> dict[str, Any]:
