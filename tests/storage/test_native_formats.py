@@ -393,3 +393,22 @@ def test_a_watched_folder_takes_native_files_copied_in(models, tmp_path):
     assert statuses == ["registered", "registered", "rejected"], w.results
     formats = sorted(v.format for v in reg.list_versions("dropped"))
     assert formats == ["onnx", "xgboost-json"]
+
+
+def test_a_loaded_model_works_with_sklearn_inspection_and_joblib_workers(models):
+    """Explanations use scikit-learn's inspection tools; joblib workers get the file's bytes."""
+    import pickle
+
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.inspection import partial_dependence, permutation_importance
+
+    X, binary, *_ = _frames()
+    m = load_native(models["lgb-binary.txt"], "lightgbm-text")
+    assert is_classifier(m)
+    assert is_regressor(load_native(models["xgb-reg.json"], "xgboost-json"))
+    again = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(again.predict_proba(X), m.predict_proba(X))
+    imp = permutation_importance(m, X, binary, n_repeats=2, random_state=0)
+    assert imp.importances_mean[:2].min() > imp.importances_mean[2:].max()  # age, income matter
+    pd_ = partial_dependence(m, X, ["age"], grid_resolution=5)
+    assert pd_["average"].shape == (1, 5)
