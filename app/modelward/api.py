@@ -69,7 +69,11 @@ def log_model(
     tags: dict[str, str] | None = None,
     description: str | None = None,
 ) -> ModelVersion:
-    """Save ``estimator`` in the safe skops format and register it as a new version.
+    """Save ``estimator`` safely and register it as a new version.
+
+    scikit-learn estimators are saved as skops; XGBoost, LightGBM and CatBoost
+    models in their own library's format. The saved bytes are proved to load
+    back before anything is recorded.
 
     Parameters
     ----------

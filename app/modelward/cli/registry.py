@@ -307,7 +307,10 @@ def add_parsers(sub: Any) -> None:
     """register, list, show, alias, convert, trust."""
     sp = command(sub, "register", cmd_register, "register model files (they are never executed)")
     sp.add_argument(
-        "path", nargs="+", help="model files (skops, joblib or pickle) or folders of them"
+        "path",
+        nargs="+",
+        help="model files (skops, joblib, pickle, XGBoost, LightGBM, CatBoost, ONNX) "
+        "or folders of them",
     )
     sp.add_argument(
         "--name", help="model name of a single file (default: derived from the file's name)"
