@@ -412,3 +412,27 @@ def test_a_loaded_model_works_with_sklearn_inspection_and_joblib_workers(models)
     assert imp.importances_mean[:2].min() > imp.importances_mean[2:].max()  # age, income matter
     pd_ = partial_dependence(m, X, ["age"], grid_resolution=5)
     assert pd_["average"].shape == (1, 5)
+
+
+def test_onnx_with_one_input_per_column_and_zipmap(tmp_path):
+    """skl2onnx from a DataFrame: one input per column (a text one too), probabilities as maps."""
+    from skl2onnx import to_onnx
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, binary, *_ = _frames()
+    X = X.astype("float32").assign(band=np.where(X.debt > 0, "high", "low"))
+    prep = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["age", "income", "debt", "tenure"]),
+            ("cat", OneHotEncoder(), ["band"]),
+        ]
+    )
+    pipe = make_pipeline(prep, LogisticRegression()).fit(X, binary)
+    (tmp_path / "pipe.onnx").write_bytes(to_onnx(pipe, X[:1]).SerializeToString())
+    m = load_native(tmp_path / "pipe.onnx", detect_native(tmp_path / "pipe.onnx") or "")
+    assert list(m.feature_names_in_) == list(X.columns)
+    shuffled = X[X.columns[::-1]]
+    np.testing.assert_allclose(m.predict_proba(shuffled), pipe.predict_proba(X), atol=1e-5)
