@@ -322,6 +322,7 @@ def test_log_model_saves_boosting_models_natively_and_they_load_back(tmp_path):
     pipe = make_pipeline(StandardScaler(), xgb.XGBClassifier(n_estimators=3)).fit(X, binary)
     v = api.log_model(pipe, "pipe", registry=reg)
     assert v.format == "skops"
+    assert v.params["extras"] == ["xgboost"]  # the registry says what loading it needs
     np.testing.assert_allclose(
         api.load_model("pipe", registry=reg).predict_proba(X), pipe.predict_proba(X), rtol=1e-6
     )

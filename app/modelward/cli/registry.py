@@ -234,6 +234,8 @@ def cmd_show(args: argparse.Namespace) -> Result:
     native = v.params.get("native") if isinstance(v.params, dict) else None
     if isinstance(native, dict) and native.get("extra"):  # read by XGBoost, LightGBM, ONNX...
         rows.append(("needs", f"modelward[{native['extra']}] ({native.get('library')})"))
+    elif isinstance(v.params, dict) and v.params.get("extras"):  # a pipeline's boosting step
+        rows.append(("needs", ", ".join(f"modelward[{e}]" for e in v.params["extras"])))
     rows += [
         ("status", v.status),
         ("created", f"{v.created_at} by {v.created_by}"),

@@ -167,6 +167,10 @@ def _saved(estimator: Any, sio: Any) -> tuple[bytes, dict[str, Any]]:
     return data, {
         "format": "skops",
         "estimator_class": meta["estimator_class"],
-        "params": {"params": meta["params"], "steps": meta["steps"]},
+        "params": {
+            "params": meta["params"],
+            "steps": meta["steps"],
+            **({"extras": meta["extras"]} if meta.get("extras") else {}),
+        },
         "signature": meta["signature"],
     }
