@@ -88,9 +88,13 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     except ImportError:  # the catboost extra is not in the test extra (it is heavy)
         cb = None
     if cb is not None:
-        c = cb.CatBoostClassifier(iterations=5, depth=2, verbose=0, thread_count=1)
+        c = cb.CatBoostClassifier(
+            iterations=5, depth=2, verbose=0, thread_count=1, allow_writing_files=False
+        )
         c.fit(X, binary).save_model(str(d / "cb-binary.cbm"))
-        r = cb.CatBoostRegressor(iterations=5, depth=2, verbose=0, thread_count=1)
+        r = cb.CatBoostRegressor(
+            iterations=5, depth=2, verbose=0, thread_count=1, allow_writing_files=False
+        )
         r.fit(X, value).save_model(str(d / "cb-reg.json"), format="json")
         out["cb-binary.cbm"] = d / "cb-binary.cbm"
         out["cb-reg.json"] = d / "cb-reg.json"
