@@ -71,7 +71,11 @@ def log_model(
     description: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Save ``estimator`` in the safe skops format and register it as a new version.
+    """Save ``estimator`` safely and register it as a new version.
+
+    scikit-learn estimators are saved as skops; XGBoost, LightGBM and CatBoost
+    models in their own library's format. The saved bytes are proved to load
+    back before anything is recorded.
 
     Parameters
     ----------

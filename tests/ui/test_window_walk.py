@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -392,6 +393,9 @@ def test_the_estimators_offered_follow_the_target(qtbot, make_main_window, loans
     offered = dlg.offered_estimators()
     assert "LogisticRegression" in offered
     assert not [n for n in offered if n.endswith("Regressor") or n in ("Ridge", "LinearRegression")]
+    libs = {"XGBClassifier": "xgboost", "LGBMClassifier": "lightgbm"}
+    boosting = [n for n, lib in libs.items() if importlib.util.find_spec(lib)]
+    assert set(boosting) <= set(offered)  # XGBoost/LightGBM where their extras are installed
 
     dlg.target_combo.setCurrentText("amount")  # continuous
     offered = dlg.offered_estimators()

@@ -228,7 +228,9 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--data", help="CSV or Parquet file, or dataset:ID")
     sp.add_argument("--target", help="column to predict")
     sp.add_argument(
-        "--estimator", help="scikit-learn classifier or regressor, e.g. LogisticRegression"
+        "--estimator",
+        help="scikit-learn classifier or regressor, e.g. LogisticRegression "
+        "(XGBClassifier, LGBMRegressor... where installed)",
     )
     sp.add_argument("--param", action="append", metavar="K=V", help="hyper-parameter (repeatable)")
     sp.add_argument("--name", help="model name to add the version to")

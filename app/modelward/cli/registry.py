@@ -294,6 +294,13 @@ def cmd_show(args: argparse.Namespace) -> Result:
         ("format", v.format),
         ("size", fmt_size(v.size)),
         ("estimator", v.estimator_class or "-"),
+    ]
+    native = v.params.get("native") if isinstance(v.params, dict) else None
+    if isinstance(native, dict) and native.get("extra"):  # read by XGBoost, LightGBM, ONNX...
+        rows.append(("needs", f"modelward[{native['extra']}] ({native.get('library')})"))
+    elif isinstance(v.params, dict) and v.params.get("extras"):  # a pipeline's boosting step
+        rows.append(("needs", ", ".join(f"modelward[{e}]" for e in v.params["extras"])))
+    rows += [
         ("status", v.status),
         ("created", f"{v.created_at} by {v.created_by}"),
     ]
@@ -368,7 +375,10 @@ def add_parsers(sub: Any) -> None:
     """register, list, show, alias, convert, trust."""
     sp = command(sub, "register", cmd_register, "register model files (they are never executed)")
     sp.add_argument(
-        "path", nargs="+", help="model files (skops, joblib or pickle) or folders of them"
+        "path",
+        nargs="+",
+        help="model files (skops, joblib, pickle, XGBoost, LightGBM, CatBoost, ONNX) "
+        "or folders of them",
     )
     sp.add_argument(
         "--name", help="model name of a single file (default: derived from the file's name)"
@@ -420,7 +430,13 @@ def add_parsers(sub: Any) -> None:
 
     sp = command(sub, "convert", cmd_convert, "re-save an accepted pickle/joblib version as skops")
     sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
-    sp.add_argument("--to", default="skops", choices=["skops"], help="target format")
+    sp.add_argument(
+        "--to",
+        default="skops",
+        choices=["skops", "native"],
+        help="target format (native: a trusted XGBoost/LightGBM/CatBoost pickle in its "
+        "library's own format)",
+    )
 
     sp = command(
         sub,

@@ -55,6 +55,26 @@ def steps_of(obj: Any) -> list[str]:
     return out
 
 
+_EXTRA_LIBRARIES = ("xgboost", "lightgbm", "catboost")
+
+
+def extras_of(obj: Any) -> list[str]:
+    """Package extras a (pipeline of) estimator(s) needs to load: ``["xgboost"]``..."""
+    found: set[str] = set()
+    parts = [obj]
+    get_params = getattr(obj, "get_params", None)
+    if callable(get_params):
+        try:
+            parts += list(get_params(deep=True).values())
+        except Exception:  # a broken estimator: only its own class counts
+            pass
+    for part in parts:
+        top = type(part).__module__.split(".")[0]
+        if top in _EXTRA_LIBRARIES:
+            found.add(top)
+    return sorted(found)
+
+
 def describe_estimator(obj: Any) -> dict[str, Any]:
     """Metadata of a (fitted) estimator, all JSON-able.
 
@@ -87,4 +107,7 @@ def describe_estimator(obj: Any) -> dict[str, Any]:
     ver = getattr(obj, "_sklearn_version", None)
     if isinstance(ver, str):
         meta["sklearn_version"] = ver
+    extras = extras_of(obj)
+    if extras:  # a boosting step: loading it needs modelward[xgboost]...
+        meta["extras"] = extras
     return meta
