@@ -29,7 +29,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -421,24 +421,33 @@ class FolderWatcher:
         while i < len(ready) and not self._stop.is_set():
             if len(ready) - i == 1 or self.group_size <= 1:
                 folder, p, cur = ready[i]
-                self._apply(folder, p, cur, self._ingest_one(folder, p))
+                # Held for the file: with idle_release, a check that takes longer than
+                # the release delay would otherwise close and reopen the registry
+                # between its steps (measured: three opens for one 10,000-row batch).
+                with self._held():
+                    result = self._ingest_one(folder, p)
+                self._apply(folder, p, cur, result)
                 i += 1
                 continue
             done: list[tuple[WatchedFolder, Path, tuple[int, float], IngestResult]] = []
             started = time.monotonic()
             chunk = ready[i : i + self.group_size]
             try:
-                # What the group's files share is looked up once: which of them were
-                # taken before (one query, not one per file), each model's context.
-                lookups = GroupLookups(
-                    taken_digests(self.registry, [(f.id, str(q)) for f, q, _ in chunk])
-                )
-                with self.registry.group():
-                    for folder, p, cur in chunk:
-                        done.append((folder, p, cur, self._ingest_one(folder, p, lookups)))
-                        if self._stop.is_set() or time.monotonic() - started > self.group_seconds:
-                            break  # keep a group short: visible soon, others get their turn
-                    flush_records(self.registry, lookups)
+                with self._held():
+                    # What the group's files share is looked up once: which of them were
+                    # taken before (one query, not one per file), each model's context.
+                    lookups = GroupLookups(
+                        taken_digests(self.registry, [(f.id, str(q)) for f, q, _ in chunk])
+                    )
+                    with self.registry.group():
+                        for folder, p, cur in chunk:
+                            done.append((folder, p, cur, self._ingest_one(folder, p, lookups)))
+                            if (
+                                self._stop.is_set()
+                                or time.monotonic() - started > self.group_seconds
+                            ):
+                                break  # keep a group short: visible soon, others get their turn
+                        flush_records(self.registry, lookups)
             except Exception as e:  # a group rolled back, or its commit failed
                 log.warning(
                     "a group of %d files was rolled back (%s); taking them one by one", len(done), e
@@ -448,6 +457,16 @@ class FolderWatcher:
             for folder, p, cur, result in done:
                 self._apply(folder, p, cur, result)
             i += len(done)
+
+    @contextlib.contextmanager
+    def _held(self) -> Iterator[None]:
+        """The registry held open for a file or a group (one open, however long it takes)."""
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(self.registry.session())
+            except Exception as e:  # cannot open: each file's own attempt reports why
+                log.debug("cannot hold the registry open: %s", e)
+            yield
 
     def _ingest_one(
         self, folder: WatchedFolder, p: Path, lookups: GroupLookups | None = None
