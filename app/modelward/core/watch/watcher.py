@@ -50,6 +50,9 @@ from modelward.core.watch.ingest import (
 )
 
 if TYPE_CHECKING:
+    from watchdog.observers import ObserverType
+    from watchdog.observers.api import BaseObserver
+
     from modelward.core.jobs import JobRunner
 
 log = logging.getLogger(__name__)
@@ -96,7 +99,7 @@ class FolderStatus:
     backlog: int = 0
 
 
-def _native_observer(default: Callable[[], object]) -> object:
+def _native_observer(default: ObserverType) -> BaseObserver:
     """The OS's observer; on Linux one that reports a file moved in from elsewhere as a move.
 
     inotify's plain emitter reports a rename from outside the folder as a
