@@ -14,6 +14,7 @@ Run: ``python bench/bench_bad_data.py [--workers 3] [--verbose]``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -50,6 +51,7 @@ def main() -> int:
         t_procs = time.perf_counter() - t0
     outcomes = inbox + procs
     print(f"corpus: {len(files)} bad data files; inbox {t_inbox:.1f} s, processes {t_procs:.1f} s")
+    print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     head = f"{'path':<8} {'files':>5} {'refused':>7} {'flagged/ok':>10} {'silent':>6} "
     head += f"{'traceback':>9} {'warning':>7} {'not 1 line':>10} {'committed':>9}"
     print(head)

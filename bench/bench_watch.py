@@ -247,6 +247,7 @@ def bench_data_burst(tmp: Path, n: int, *, group_size: int, tag: str) -> dict[st
         "plain_files_per_s": round(n / plain, 1),
         "ratio_to_plain": round(elapsed / plain, 1),
         "audit_chain_ok": chain_ok,
+        "load": [round(x, 1) for x in os.getloadavg()],
     }
 
 
@@ -342,6 +343,97 @@ def bench_drop(tmp: Path, rounds: int, per_round: int) -> dict[str, object]:
         "commit_median_s": round(statistics.median(commit), 3) if commit else None,
         "commit_p95_s": round(p95(commit), 3) if commit else None,
         "list_process_median_s": round(statistics.median(list_runs), 3),
+        "load": [round(x, 1) for x in os.getloadavg()],
+    }
+
+
+def bench_inbox(tmp: Path, batches: int, rows: int) -> dict[str, object]:
+    """Data batch renamed into a model's data inbox -> checked and recorded (warm watcher).
+
+    The model has a profiled champion, so each batch goes through the strict
+    reader, the signature and row-level checks and the champion check (drift,
+    performance) before its ``ingested`` event, which is sent after the
+    commit. Batches of ``rows`` rows × 3 features + a label, renamed in one at
+    a time from a staging folder, after the previous one was recorded. The
+    floor reads the same file once with pyarrow's CSV reader in this process.
+    """
+    import pandas as pd
+    import pyarrow.csv as pacsv
+    from sklearn.linear_model import LogisticRegression
+
+    from modelward import api
+    from modelward.core.monitoring.service import profile_version
+    from modelward.core.watch import DATA
+
+    reg = Registry(tmp / "inbox-reg", idle_release=0.5)
+    rng = np.random.default_rng(0)
+    cols = ["age", "income", "debt_ratio"]
+    X = pd.DataFrame(rng.normal(size=(2_000, 3)), columns=cols)
+    y = (X["age"] > 0).astype(int)
+    api.log_model(LogisticRegression().fit(X, y), "inboxed", X=X, registry=reg)
+    reg.set_alias("inboxed:1", "champion", "bench")
+    profile_version(
+        reg,
+        "inboxed@champion",
+        {**{c: X[c].to_numpy() for c in cols}, "label": y.to_numpy()},
+        target="label",
+    )
+    inbox = tmp / "data-inbox-drop"
+    add_folder(reg, inbox, DATA, model_name="inboxed", options={"label_column": "label"})
+    stage = tmp / "inbox-stage"
+    stage.mkdir()
+    arrived: dict[str, float] = {}
+    cond = threading.Condition()
+
+    def on_event(e):
+        if e.kind in ("ingested", "rejected", "error"):
+            with cond:
+                arrived[Path(e.path).name] = time.perf_counter()
+                cond.notify_all()
+
+    w = FolderWatcher(reg, on_event=on_event, settle=1.0, rescan_interval=600)
+    w.start()
+    lat: list[float] = []
+    floors: list[float] = []
+    statuses: dict[str, int] = {}
+    try:
+        for k in range(batches + 1):  # the first one warms the watcher up; not counted
+            B = rng.normal(size=(rows, 3))
+            frame = pd.DataFrame(B, columns=cols)
+            frame["label"] = (B[:, 0] > 0).astype(int)
+            name = f"batch-{k:04d}.csv"
+            frame.to_csv(stage / name, index=False)
+            t = time.perf_counter()
+            pacsv.read_csv(stage / name)
+            floor = time.perf_counter() - t
+            t0 = time.perf_counter()
+            os.replace(stage / name, inbox / name)
+            with cond:
+                cond.wait_for(lambda n=name: n in arrived, timeout=120)
+            if k:
+                lat.append(arrived.get(name, float("nan")) - t0)
+                floors.append(floor)
+        for r in w.results:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+    finally:
+        w.stop()
+        reg.close()
+
+    def p95(xs: list[float]) -> float:
+        ys = sorted(xs)
+        return ys[max(0, int(round(0.95 * len(ys))) - 1)]
+
+    return {
+        "batches": len(lat),
+        "rows": rows,
+        "statuses": statuses,
+        "visible_median_s": round(statistics.median(lat), 3),
+        "visible_p95_s": round(p95(lat), 3),
+        "visible_min_s": round(min(lat), 3),
+        "visible_max_s": round(max(lat), 3),
+        "floor_read_median_s": round(statistics.median(floors), 3),
+        "p95_minus_floor_s": round(p95(lat) - statistics.median(floors), 3),
+        "load": [round(x, 1) for x in os.getloadavg()],
     }
 
 
@@ -350,14 +442,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="bench/results/watch.json")
     ap.add_argument(
-        "--only", choices=("hashing", "latency", "burst", "data", "drop"), action="append"
+        "--only", choices=("hashing", "latency", "burst", "data", "drop", "inbox"), action="append"
     )
+    ap.add_argument("--inbox-batches", type=int, help="batches through the data inbox")
+    ap.add_argument("--inbox-rows", type=int, default=10_000)
     ap.add_argument("--data-files", type=int, help="CSV files in the data burst")
     args = ap.parse_args()
     samples = 20 if args.quick else 60
     burst = 2_000 if args.quick else 20_000
     data_n = args.data_files or (1_000 if args.quick else 20_000)
-    parts = set(args.only or ("hashing", "latency", "burst", "data", "drop"))
+    parts = set(args.only or ("hashing", "latency", "burst", "data", "drop", "inbox"))
     results: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="mw-bench-watch-") as d:
         tmp = Path(d)
@@ -371,6 +465,10 @@ def main() -> None:
             rounds = 3 if args.quick else 8
             results["drop"] = bench_drop(tmp, rounds, 5)
             print("drop", json.dumps(results["drop"]), flush=True)
+        if "inbox" in parts:
+            nb = args.inbox_batches or (10 if args.quick else 30)
+            results["inbox"] = bench_inbox(tmp, nb, args.inbox_rows)
+            print("inbox", json.dumps(results["inbox"]), flush=True)
         if "burst" in parts:
             results["burst"] = bench_burst(tmp, burst)
             print("burst", json.dumps(results["burst"]), flush=True)

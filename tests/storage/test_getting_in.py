@@ -282,3 +282,77 @@ def test_resolve_in_a_group_is_remembered_until_the_catalogue_changes(tmp_path):
         assert reg.resolve("m").version == 2  # a new version: looked up again
         reg.set_alias("m:1", "champion", "first")
         assert reg.resolve("m:1").aliases == ("champion",)
+
+
+# --------------------------------------------------------------------------- checks over a group
+def test_a_group_looks_up_what_its_files_share_once(tmp_path, monkeypatch):
+    import modelward.core.watch.ingest as ingest
+    import modelward.core.watch.watcher as watcher
+
+    reg = Registry(tmp_path / "reg", idle_release=0.2)
+    _scorer(reg)
+    inbox = tmp_path / "inbox"
+    add_folder(reg, inbox, DATA, model_name="scorer")
+    n = 8
+    for i in range(n):
+        _batch(inbox / f"b{i}.csv", i, bad=(i == 5))
+    contexts: list[str] = []
+    lookups: list[int] = []
+    real_context, real_taken = ingest.model_context, watcher.taken_digests
+
+    def counting_context(registry, name):
+        contexts.append(name)
+        return real_context(registry, name)
+
+    def counting_taken(registry, files):
+        lookups.append(len(files))
+        return real_taken(registry, files)
+
+    monkeypatch.setattr(ingest, "model_context", counting_context)
+    monkeypatch.setattr(watcher, "taken_digests", counting_taken)
+    first = FolderWatcher(reg, group_seconds=600).run_once()
+    assert sorted(r.status for r in first) == ["registered"] * (n - 1) + ["rejected"]
+    assert contexts == ["scorer"] and lookups == [n]  # once for the group, not once per file
+    assert _events(reg, "ingest.rejected") == 1
+    # The same bytes at the same paths, touched: seen from the group's one lookup, nothing new.
+    for p in inbox.iterdir():
+        os.utime(p, (1_000_000_000, 1_000_000_000))
+    again = FolderWatcher(reg, group_seconds=600).run_once()
+    assert [r.status for r in again] == ["duplicate"] * n and lookups == [n, n]
+    with reg.read() as cur:
+        assert cur.execute("SELECT count(*) FROM ingested_files").fetchone()[0] == n
+        assert cur.execute("SELECT count(*) FROM datasets").fetchone()[0] == n - 1
+    assert _events(reg, "ingest.rejected") == 1
+    assert reg.verify_audit().ok
+
+
+def test_a_batch_is_opened_once_for_its_checks_and_the_champion_check(tmp_path, monkeypatch):
+    import modelward.core.monitoring.source as source
+    import modelward.core.tables as tables
+    from modelward.core.intake import accept_batch
+
+    reg = Registry(tmp_path / "reg", idle_release=0.2)
+    _scorer(reg)
+    reg.set_alias("scorer:1", "champion", "first")
+    from modelward.core.monitoring.service import profile_version
+
+    rng = np.random.default_rng(3)
+    reference = {c: rng.normal(size=200) for c in ("age", "income", "debt_ratio")}
+    profile_version(reg, "scorer@champion", reference)
+    opened: list[str] = []
+    real = tables.open_table
+
+    def counting(path, **kw):
+        opened.append(Path(path).name)
+        return real(path, **kw)
+
+    monkeypatch.setattr(tables, "open_table", counting)
+    monkeypatch.setattr(source, "open_table", counting)
+    import modelward.core.intake.checks as checks
+
+    monkeypatch.setattr(checks, "open_table", counting)
+    _batch(tmp_path / "b.csv", 1)
+    res = accept_batch(reg, tmp_path / "b.csv", model_name="scorer")
+    assert res.status == "accepted" and res.monitoring is not None
+    assert res.monitoring["batch_id"] is not None  # the champion check ran
+    assert opened == ["b.csv"]

@@ -101,6 +101,17 @@ def test_file_moved_in_from_elsewhere(watched, tmp_path):
     assert _statuses(w) == ["registered"]
 
 
+def test_file_renamed_in_from_elsewhere_is_taken_without_settling(watched, tmp_path):
+    # A rename delivers the whole file at once: it must not wait the settle
+    # time (here far longer than the wait below), nor for a rescan.
+    reg, inbox, _, w = watched(settle=600, rescan=600)
+    outside = tmp_path / "outside.joblib"
+    outside.write_bytes(_model_bytes(6))
+    os.replace(outside, inbox / "renamed.joblib")
+    assert w.wait_for(lambda r: len(r) >= 1, 120)
+    assert _statuses(w) == ["registered"]
+
+
 def test_changed_bytes_at_a_known_path_are_a_new_version(watched):
     reg, inbox, _, w = watched(rescan=60)
     (inbox / "m.joblib").write_bytes(_model_bytes(4))

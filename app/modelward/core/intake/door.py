@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 from modelward.core.artifacts.trust import inspect_untrusted
 from modelward.core.datasets import record_dataset
 from modelward.core.errors import InvalidInput, NotFound, RejectedFile
-from modelward.core.intake.checks import check_batch, monitor_batch
+from modelward.core.intake.checks import ModelContext, check_batch, model_context, monitor_batch
 from modelward.core.intake.quarantine import quarantine
 from modelward.core.intake.result import (
     ACCEPTED,
@@ -357,6 +357,7 @@ def accept_batch(
     options: Mapping[str, Any] | None = None,
     monitor: bool = True,
     seen: SeenFn | None = None,
+    context: ModelContext | None = None,
     progress: ProgressFn = no_progress,
 ) -> IntakeResult:
     """Take one data batch (CSV or Parquet) into the registry as a dataset, or refuse it.
@@ -382,6 +383,9 @@ def accept_batch(
         Check the batch against the champion's reference profile.
     seen
         As for :func:`accept_model_file`.
+    context
+        :func:`~modelward.core.intake.checks.model_context` of ``model_name``,
+        shared by the batches a caller takes in a row (default: looked up).
     progress
         ``(fraction, status)``.
 
@@ -403,7 +407,11 @@ def accept_batch(
     ):
         try:
             progress(0.4, "checking")
-            facts = check_batch(registry, view, model_name=model_name, options=dict(options or {}))
+            if model_name is not None and (context is None or context.model_name != model_name):
+                context = model_context(registry, model_name)
+            facts = check_batch(
+                registry, view, model_name=model_name, options=dict(options or {}), context=context
+            )
             monitoring = None
             if monitor and model_name is not None:
                 progress(0.6, "checking against the champion")
@@ -415,6 +423,8 @@ def accept_batch(
                     schema=facts.schema,
                     options=dict(options or {}),
                     exclude=facts.row_mask,
+                    table=facts.table,  # read once: not opened and sniffed again
+                    context=context,
                 )
         except RejectedFile as rej:
             # Readers name the file they read: name the source instead.

@@ -12,6 +12,7 @@ from modelward.core.watch.folders import WatchedFolder
 
 if TYPE_CHECKING:
     from modelward.core.intake import IntakeResult
+    from modelward.core.intake.checks import ModelContext
     from modelward.core.jobs import JobRunner
 
 __all__ = ["expected_features", "ingest_batch"]
@@ -24,13 +25,15 @@ def ingest_batch(
     *,
     seen: SeenFn | None = None,
     runner: JobRunner | None = None,
+    context: ModelContext | None = None,
 ) -> tuple[IntakeResult, str, dict[str, Any]]:
     """Take one batch through the door; returns ``(intake result, detail, result)``.
 
     The bytes are copied into the store and checked there (never at ``path``);
     the model's policy then sees the stored bytes too. A refused batch is
     returned as such (already quarantined and audited), as is one ``seen``
-    before; only an accepted one reaches the policy.
+    before; only an accepted one reaches the policy. ``context`` is the
+    model's checks context when the caller shares one between batches.
     """
     assert folder.model_name is not None
     res = accept_batch(
@@ -40,6 +43,7 @@ def ingest_batch(
         source=str(path),
         options=folder.options,
         seen=seen,
+        context=context,
     )
     if res.dataset_id is None:  # refused, or seen before: the caller reports it
         return res, res.reason or "", {}
