@@ -62,9 +62,11 @@ from modelward.core.policies.runs import finish_run as _finish
 from modelward.core.policies.runs import start_run as _start_run
 from modelward.core.policies.store import get_policy, list_policies
 from modelward.core.policies.triggers import (
+    GROUP_GAP,
     BatchNumbers,
     TriggerHit,
     evaluate_triggers,
+    group_gap_hit,
     numbers_of_batch,
 )
 from modelward.core.progress import sub_progress
@@ -230,7 +232,7 @@ def _after_batch(
             notes.append(f"not checked: {e}")
     record_batch(registry, model, dataset_id, sha256, rows, label_column=label, batch_id=batch_id)
     if policy is None or not policy.enabled:
-        return None
+        return _gap_alert(registry, model, batch_id)
     numbers = numbers_of_batch(registry, int(batch_id)) if batch_id is not None else None
     since = _last_action_at(registry, policy)
     hits = evaluate_triggers(
@@ -250,6 +252,52 @@ def _after_batch(
     out["policy_run_id"] = run.id
     out["summary"] = f"policy fired ({', '.join(out['fired'])}): {run.status}"
     return out
+
+
+def _gap_alert(registry: Registry, model: str, batch_id: Any) -> dict[str, Any] | None:
+    """Without a policy, a batch whose group gaps crossed their thresholds still alerts."""
+    if batch_id is None:
+        return None
+    numbers = numbers_of_batch(registry, int(batch_id))
+    hit = group_gap_hit(numbers)
+    if hit is None:
+        return None
+    alert = _raise_gap_alert(registry, model, [hit], numbers, None, (), 10.0)
+    return {
+        "batch_id": batch_id,
+        "fired": [hit.trigger],
+        "alert_id": alert.id,
+        "summary": f"alert {alert.id}: group gap past its threshold",
+    }
+
+
+def _raise_gap_alert(
+    registry: Registry,
+    model: str,
+    hits: list[TriggerHit],
+    numbers: BatchNumbers,
+    run_id: int | None,
+    command: tuple[str, ...],
+    timeout: float,
+) -> _alerts.Alert:
+    return _alerts.raise_alert(
+        registry,
+        model,
+        "group-gap",
+        f"{model}: " + "; ".join(h.detail for h in hits),
+        severity=_alerts.WARNING,
+        numbers={
+            "triggers": [h.to_json() for h in hits],
+            "batch": numbers.batch,
+            "batch_id": numbers.batch_id,
+            "version": numbers.version,
+            "column": numbers.groups_column,
+            "gaps": numbers.groups_crossed,
+        },
+        policy_run_id=run_id,
+        command=command,
+        timeout=timeout,
+    )
 
 
 # --------------------------------------------------------------------------- acting
@@ -272,7 +320,19 @@ def fire(
         inline runner; ``job_id`` names the job).
     """
     run_id = _start_run(registry, policy, hits, numbers)
-    if policy.alert:
+    gaps_only = all(h.trigger == GROUP_GAP for h in hits)
+    if gaps_only and numbers is not None:
+        # a gap between protected groups alerts even when other triggers only act
+        _raise_gap_alert(
+            registry,
+            policy.model,
+            hits,
+            numbers,
+            run_id,
+            policy.alert_command,
+            policy.alert_timeout,
+        )
+    elif policy.alert:
         _alerts.raise_alert(
             registry,
             policy.model,
@@ -288,7 +348,7 @@ def fire(
             command=policy.alert_command,
             timeout=policy.alert_timeout,
         )
-    if not policy.retrain:
+    if not policy.retrain or gaps_only:  # retraining does not close a gap between groups
         _finish(registry, run_id, ALERTED)
         return get_policy_run(registry, run_id)
     busy = _busy(registry, policy)

@@ -124,6 +124,9 @@ class Policy:
         Seconds the alert command may take.
     owner
         Who set the policy: the *maker* of the promotions it requests.
+    alert_group_gaps
+        Alert when a checked batch's gaps between the groups of its protected
+        attribute cross their thresholds (never a reason to retrain).
     enabled
         A disabled policy is kept but never fires.
     """
@@ -146,6 +149,7 @@ class Policy:
     alert_timeout: float = 10.0
     owner: str = ""
     enabled: bool = True
+    alert_group_gaps: bool = True
 
     def check(self) -> None:
         """Raise :class:`InvalidInput` for a policy that cannot work."""
