@@ -5,6 +5,9 @@ model's eight columns, CSV):
 
 - **fast path**: ``modelward monitor credit-risk@champion --batch cur.csv`` (the
   reference was profiled once, before the rounds);
+- **fast path, already scored**: the same on a batch that ``modelward score
+  --log-rows`` scored before the rounds: its scores are read back from the
+  prediction log and the model is not loaded;
 - **fast path, rows logged**: the same with ``--log-rows`` (every prediction
   written to the registry, what every check did before);
 - **full check**: ``modelward drift --reference ref.csv --current cur.csv`` (two
@@ -171,6 +174,15 @@ def main() -> None:
         ]
     )
 
+    # a second batch scored before the rounds with its rows logged: its check reads the
+    # scores back from the prediction log and never loads the model
+    scored = work / "cur_scored.csv"
+    generate(scored, rows, 4)
+    run(
+        [py, "-m", "modelward", "score", REF, "--registry", str(home), "--data", str(scored)]
+        + ["-o", str(work / "scored_out.parquet"), "--log-rows"]
+    )
+
     variants = {
         "fast": [
             py,
@@ -182,6 +194,17 @@ def main() -> None:
             str(home),
             "--batch",
             str(cur),
+        ],
+        "fast_from_log": [
+            py,
+            "-m",
+            "modelward",
+            "monitor",
+            REF,
+            "--registry",
+            str(home),
+            "--batch",
+            str(scored),
         ],
         "fast_rows": [
             py,
@@ -221,6 +244,9 @@ def main() -> None:
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()))
     ratio = {
         "fast_vs_full": [f / g for f, g in zip(times["fast"], times["full"], strict=True)],
+        "fast_from_log_vs_full": [
+            f / g for f, g in zip(times["fast_from_log"], times["full"], strict=True)
+        ],
         "fast_vs_full_model": [
             f / g for f, g in zip(times["fast"], times["full_model"], strict=True)
         ],
