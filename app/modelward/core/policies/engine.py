@@ -31,10 +31,12 @@ import modelward.core.compute.data as _data
 import modelward.core.policies.alerts as _alerts
 from modelward.core.clock import utcnow
 from modelward.core.compute.compare import compare, promote
+from modelward.core.compute.predlog import _realized
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import train
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
 from modelward.core.jobs import JobKind, JobRunner
+from modelward.core.monitoring.performance import higher_is_better
 from modelward.core.monitoring.service import check_batch
 from modelward.core.policies.approvals import (
     expire_approvals,
@@ -70,6 +72,7 @@ from modelward.core.policies.triggers import (
     numbers_of_batch,
 )
 from modelward.core.progress import sub_progress
+from modelward.core.registry.predictions import list_shadows, read_labels, read_predictions
 
 if TYPE_CHECKING:
     from modelward.core.jobs import Job, JobContext
@@ -85,6 +88,7 @@ __all__ = [
     "list_policy_runs",
     "record_batch",
     "run_due",
+    "shadow_comparison",
 ]
 
 log = logging.getLogger(__name__)
@@ -298,6 +302,129 @@ def _raise_gap_alert(
         command=command,
         timeout=timeout,
     )
+
+
+SHADOW_BEATS = "shadow_beats_champion"
+
+
+def shadow_comparison(registry: Registry, policy: Policy) -> list[dict[str, Any]]:
+    """Each shadow challenger's realized metric against the champion's, on shared rows.
+
+    Only labelled rows that both the champion and the challenger scored (and
+    logged row by row) count, so both are measured on the same rows.
+
+    Returns
+    -------
+    list of dict
+        ``ref``, ``rows`` (labelled rows compared), ``champion`` and
+        ``challenger`` (the metric), ``gain`` (positive: the challenger is
+        better), for each shadow version with labelled rows.
+    """
+    metric = policy.shadow_metric
+    if not metric:
+        return []
+    try:
+        champ = registry.resolve(f"{policy.model}@{policy.alias}")
+    except ModelWardError:
+        return []
+    shadows = [v for v in list_shadows(registry, policy.model) if v != champ.version]
+    labels = read_labels(registry, policy.model) if shadows else {}
+    if not labels:
+        return []
+    rows = read_predictions(registry, policy.model, rows=True)
+    versions = rows.column("version").to_numpy()
+    ids = rows.column("id").to_numpy(zero_copy_only=False)
+    champ_ids = set(ids[versions == champ.version].tolist())
+    higher = higher_is_better(metric)
+    out = []
+    for v in shadows:
+        common = champ_ids & set(ids[versions == v].tolist()) & labels.keys()
+        labs = {i: labels[i] for i in common}
+        rc = _realized(rows, labs, champ.version) or {}
+        rs = _realized(rows, labs, v) or {}
+        if metric not in rc or metric not in rs:
+            continue
+        gain = (rs[metric] - rc[metric]) if higher else (rc[metric] - rs[metric])
+        out.append(
+            {
+                "ref": f"{policy.model}:{v}",
+                "champion_ref": champ.ref,
+                "rows": len(common),
+                "champion": rc[metric],
+                "challenger": rs[metric],
+                "gain": gain,
+            }
+        )
+    return out
+
+
+def _shadow_rule(registry: Registry, policy: Policy) -> PolicyRun | None:
+    """Request the promotion of a shadow challenger that beats the champion (see ``Policy``)."""
+    if _busy(registry, policy):
+        return None  # a retraining runs or a request waits: one decision at a time
+    metric = str(policy.shadow_metric)
+    best = None
+    for c in shadow_comparison(registry, policy):
+        if c["rows"] >= policy.shadow_min_rows and c["gain"] >= policy.shadow_margin:
+            if best is None or c["gain"] > best["gain"]:
+                best = c
+    if best is None:
+        return None
+    detail = (
+        f"shadow challenger {best['ref']} has realized {metric} {best['challenger']:.4f} "
+        f"against the champion {best['champion_ref']}'s {best['champion']:.4f} on the same "
+        f"{best['rows']:,} labelled rows (better by {best['gain']:.4f}; the policy asks "
+        f"{policy.shadow_margin:g} over at least {policy.shadow_min_rows:,} rows)"
+    )
+    hit = TriggerHit(SHADOW_BEATS, best["gain"], float(policy.shadow_margin), detail)
+    run_id = _start_run(registry, policy, [hit], None)
+    if policy.alert:
+        _alerts.raise_alert(
+            registry,
+            policy.model,
+            "trigger",
+            f"{policy.model}: {detail}",
+            severity=_alerts.WARNING,
+            numbers={"triggers": [hit.to_json()], "shadow": best},
+            policy_run_id=run_id,
+            command=policy.alert_command,
+            timeout=policy.alert_timeout,
+        )
+    if not (policy.promote and policy.needs_approval):
+        _step(
+            registry,
+            run_id,
+            policy.model,
+            "shadow",
+            True,
+            detail + f"; promote it with: alias set {best['ref']} {policy.alias}",
+        )
+        _finish(registry, run_id, ALERTED)
+        return get_policy_run(registry, run_id)
+    req = request_approval(
+        registry,
+        best["ref"],
+        requested_by=policy.owner or registry.actor,
+        reason=detail,
+        alias=policy.alias,
+        policy_run_id=run_id,
+        ttl_hours=policy.approval_ttl_hours,
+    )
+    _step(
+        registry,
+        run_id,
+        policy.model,
+        "approval-requested",
+        True,
+        f"promotion of {best['ref']} to {policy.alias} needs approval by someone other than "
+        f"{req.requested_by} (request {req.id}, expires {req.expires_at})",
+        {"request_id": req.id, "requested_by": req.requested_by},
+        approval_id=req.id,
+        challenger_ref=best["ref"],
+        champion_ref=best["champion_ref"],
+    )
+    _finish(registry, run_id, AWAITING)
+    return get_policy_run(registry, run_id)
 
 
 # --------------------------------------------------------------------------- acting
@@ -703,6 +830,10 @@ def run_due(
         )
     runs = []
     for policy in list_policies(registry):
+        if policy.enabled and policy.shadow_metric:
+            run = _shadow_rule(registry, policy)
+            if run is not None:
+                runs.append(run)
         t = policy.triggers
         if not policy.enabled or (t.every_days is None and t.new_labelled_rows is None):
             continue
