@@ -257,8 +257,12 @@ def _logged_scorer(
     """
     if kind is None or kind.kind not in (BINARY, REGRESSION):
         return None
+    # a binary model's logged score must be its probability (what the check bins), not a label
     logged = [
-        b for b in read_predictions(reg, v.name, version=v.version) if b.rows_sha256 is not None
+        b
+        for b in read_predictions(reg, v.name, version=v.version)
+        if b.rows_sha256 is not None
+        and (kind.kind != BINARY or b.summary.get("score_is_probability", False))
     ]
     if scored_batch:
         if not any(b.batch_id == scored_batch for b in logged):
