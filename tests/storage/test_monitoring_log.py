@@ -70,8 +70,11 @@ def test_scored_batch_is_checked_from_the_log_without_loading_the_model(run_cli,
     assert out["scores_from_log"] == key
     # the same scores as the model gives: prediction drift and the estimate agree
     assert out["prediction"]["statistic"] == pytest.approx(direct.report.prediction.statistic)
-    assert out["performance"] == pytest.approx(direct.performance)
-    assert out["predictions"]["score_mean"] == pytest.approx(direct.predictions["score_mean"])
+    assert set(out["performance"]) == set(direct.performance)
+    for kind, metrics in direct.performance.items():
+        assert out["performance"][kind] == pytest.approx(metrics)
+    assert out["predictions"]["mean"] == pytest.approx(direct.predictions["mean"])
+    assert out["predictions"]["quantiles"] == pytest.approx(direct.predictions["quantiles"])
 
     reg = Registry(home)
     ev = [e for e in reg.audit_events() if e.action == "monitor.checked"][-1]
