@@ -77,7 +77,7 @@ def test_scored_batch_is_checked_from_the_log_without_loading_the_model(run_cli,
     assert out["predictions"]["quantiles"] == pytest.approx(direct.predictions["quantiles"])
 
     reg = Registry(home)
-    ev = [e for e in reg.audit_events() if e.action == "monitor.checked"][-1]
+    ev = reg.audit_events(action="monitor.checked")[0]  # newest first
     assert ev.after["scores_from_log"] == key
     # the fault is real: a batch the log does not have needs the model, and fails
     other = tmp_path / "other.csv"
