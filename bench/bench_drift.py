@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -115,24 +116,38 @@ def whole_process(rows: int, workdir: Path, repeats: int) -> dict:
     mw_cmd = [sys.executable, "-m", "modelward", "drift", "--reference", str(ref)]
     mw_cmd += ["--current", str(cur)]
 
-    def run(cmd: list[str]) -> float:
+    def run(cmd: list[str]) -> tuple[float, float]:
+        """Wall seconds and peak RSS (MB) of one child process."""
         t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - t
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(p.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{cmd[2:4]} failed")
+        return time.perf_counter() - t, usage.ru_maxrss / 1024
 
-    pairs = []
+    pairs, loads = [], []
     for _ in range(repeats):
-        f = run(floor_cmd)
-        m = run(mw_cmd)
-        pairs.append((f, m, m / f))
+        loads.append(os.getloadavg()[0])
+        f, f_mb = run(floor_cmd)
+        m, m_mb = run(mw_cmd)
+        pairs.append((f, m, m / f, f_mb, m_mb))
     a = np.array(pairs)
+
+    def spread(col: int, nd: int = 2) -> list[float]:
+        return [round(float(a[:, col].min()), nd), round(float(a[:, col].max()), nd)]
+
     return {
         "rows": rows,
         "repeats": repeats,
         "floor_process_s": round(float(np.median(a[:, 0])), 2),
+        "floor_process_range": spread(0),
         "drift_process_s": round(float(np.median(a[:, 1])), 2),
+        "drift_process_range": spread(1),
         "ratio": round(float(np.median(a[:, 2])), 2),
-        "ratio_range": [round(float(a[:, 2].min()), 2), round(float(a[:, 2].max()), 2)],
+        "ratio_range": spread(2),
+        "floor_peak_rss_mb": round(float(np.max(a[:, 3])), 1),
+        "drift_peak_rss_mb": round(float(np.max(a[:, 4])), 1),
+        "load_1min": [round(x, 1) for x in loads],
     }
 
 

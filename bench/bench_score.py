@@ -53,7 +53,7 @@ import sys, joblib, numpy as np, pyarrow as pa, pyarrow.parquet as pq
 model_path, data, out = sys.argv[1:4]
 model = joblib.load(model_path)
 features = [f"x{i}" for i in range(25)]
-pf = pq.ParquetFile(data)
+pf = pq.ParquetFile(data, pre_buffer=False)  # the same reader options as modelward's
 writer = None
 for batch in pf.iter_batches(batch_size=65536, columns=["id", *features]):
     X = batch.select(features).to_pandas()

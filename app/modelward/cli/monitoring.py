@@ -322,18 +322,23 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
     batch: Table | None = None
     flag_lines: list[str] = []
     flags: dict[str, Any] = {}
+    # deferred: start-up cost (numpy and the drift statistics)
+    from modelward.core.monitoring import service
+
     if args.batch and not args.reference:
         # A batch is checked before the model is loaded: a bad file is refused at once.
         # The model loader's imports (scikit-learn, skops: seconds) run meanwhile on a
-        # second thread, since the scan runs in DuckDB without the GIL.
-        _warm_model_loader()
+        # second thread, since the scan runs in DuckDB without the GIL. Not when the
+        # batch was scored before with its rows logged: its scores are read back.
+        if not args.rescore and not args.scored_batch:
+            args.scored_batch = service.logged_batch_key(reg, args.ref, args.batch)
+        if args.rescore or not args.scored_batch:
+            _warm_model_loader()
         batch = open_table(args.batch, label=str(args.batch))
         extra_lines = _check_batch_columns(reg, args, batch)
         flag_lines, flags = _flag_lines(batch)
         flag_lines += extra_lines
         _refuse_infinite(batch, flags)
-    # deferred: start-up cost (numpy and the drift statistics)
-    from modelward.core.monitoring import service
 
     out: dict[str, Any] = {}
     text: list[str] = []
@@ -386,11 +391,18 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
                 gap_thresholds=_gap_thresholds(args.gap_thresholds),
                 date_column=args.date_column,
                 log_rows=True if args.log_rows else None,
+                scored_batch=args.scored_batch,
+                reuse_log=not args.rescore,
             )
         out.update(res.to_json())
         out["flags"] = flags
         text.extend(flag_lines)
         text.append(f"batch {res.batch_id} ({res.name}) checked against {res.version_ref}\n")
+        if res.scores_from_log:
+            text.append(
+                f"scores read from the prediction log (batch {res.scores_from_log}, as scored); "
+                "the model was not loaded"
+            )
         text.append(drift_text(res.report))
         if res.performance:
             text.append(f"model kind: {res.model_kind}")
@@ -479,6 +491,15 @@ def add_parsers(sub: Any) -> None:
         "--log-rows",
         action="store_true",
         help="store every row's prediction (default: a summary; rows are kept with --id-column)",
+    )
+    sp.add_argument(
+        "--scored-batch",
+        metavar="ID",
+        help="the prediction log's id of this batch, scored before with --log-rows (default: "
+        "found by the file's SHA-256): its scores are read back, the model is not loaded",
+    )
+    sp.add_argument(
+        "--rescore", action="store_true", help="score the batch even when its scores are logged"
     )
     sp.add_argument("--id-column", help="row ids, kept so late labels can be joined")
     sp.add_argument("--label-column", help="labels in the batch, or in --labels")

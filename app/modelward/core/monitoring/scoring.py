@@ -21,7 +21,7 @@ import numpy as np
 
 from modelward.core.monitoring.performance import BINARY, MULTICLASS, ModelKind, encode_labels
 
-__all__ = ["ModelScorer"]
+__all__ = ["LogMismatch", "LoggedScorer", "ModelScorer"]
 
 
 class ModelScorer:
@@ -84,3 +84,55 @@ class ModelScorer:
 
             return pd.DataFrame({c: arr(c) for c in self.columns})
         return np.column_stack([np.asarray(batch[c], dtype=np.float64) for c in self.columns])
+
+
+class LogMismatch(Exception):
+    """The logged predictions do not line up with the batch's rows (the model scores it)."""
+
+
+class LoggedScorer:
+    """Scores read back from the prediction log, handed out in file order.
+
+    A batch that ``score`` already scored with row-level logging is not
+    scored a second time: the check takes the logged score of each row (the
+    probability of ``classes_[1]`` for a binary classifier, the prediction of
+    a regressor, exactly what :class:`ModelScorer` returns), and the model
+    is never loaded. Multiclass models are scored again (the log keeps the
+    top probability, not every class's).
+
+    Parameters
+    ----------
+    scores
+        One logged score per row, in the order the batch is read.
+    kind
+        The model's kind (from the profile).
+    batch_id
+        The log's key of the batch (shown, audited).
+    """
+
+    def __init__(self, scores: np.ndarray, kind: ModelKind, batch_id: str) -> None:
+        self.scores = np.asarray(scores, dtype=np.float64)
+        self.kind = kind
+        self.batch_id = batch_id
+        self.columns: list[str] = []
+        self._at = 0
+
+    def __call__(self, batch: Mapping[str, Any]) -> np.ndarray:
+        n = len(next(iter(batch.values()))) if batch else 0
+        if self._at + n > len(self.scores):
+            raise LogMismatch(f"the batch has more rows than the {len(self.scores)} logged")
+        out = self.scores[self._at : self._at + n]
+        self._at += n
+        return out
+
+    def check_used_up(self) -> None:
+        """Raise :class:`LogMismatch` unless every logged score was handed out."""
+        if self._at != len(self.scores):
+            raise LogMismatch(f"the batch has {self._at} rows, the log {len(self.scores)}")
+
+    def subset(self, mask: np.ndarray) -> LoggedScorer:
+        """The scores of the rows ``mask`` selects (a segment), from its first row."""
+        return LoggedScorer(self.scores[np.asarray(mask, dtype=bool)], self.kind, self.batch_id)
+
+    def take_proba(self) -> np.ndarray | None:
+        return None

@@ -13,10 +13,12 @@ given a classification metric.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +30,7 @@ from modelward.core.monitoring.drift import DriftReport, compare, summarize
 from modelward.core.monitoring.performance import (
     BINARY,
     KINDS,
+    REGRESSION,
     ModelKind,
     encode_labels,
     estimate_for,
@@ -37,7 +40,7 @@ from modelward.core.monitoring.performance import (
 )
 from modelward.core.monitoring.profile import NumericProfile, ReferenceProfile, build_profile
 from modelward.core.monitoring.quality import SchemaMismatch, check_schema, quality_of
-from modelward.core.monitoring.scoring import ModelScorer
+from modelward.core.monitoring.scoring import LoggedScorer, LogMismatch, ModelScorer
 from modelward.core.monitoring.segments import (
     MIN_SEGMENT_ROWS,
     data_time_of,
@@ -48,6 +51,7 @@ from modelward.core.monitoring.segments import (
 )
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+from modelward.core.registry.predictions import read_predictions
 
 if TYPE_CHECKING:
     from modelward.core.domain import ModelVersion
@@ -59,6 +63,7 @@ __all__ = [
     "attach_labels",
     "check_batch",
     "get_profile",
+    "logged_batch_key",
     "profile_version",
     "set_data_time",
     "set_protected",
@@ -83,10 +88,12 @@ class BatchResult:
     segments: dict[str, Any] = field(default_factory=dict)  # see :func:`_segment_results`
     groups: dict[str, Any] = field(default_factory=dict)  # see :func:`~.segments.group_gaps`
     excluded_rows: int = 0  # rows flagged at intake, left out of the performance figures
+    scores_from_log: str | None = None  # the log's batch id when the scores were read back
 
     def to_json(self) -> dict[str, Any]:
         d = self.report.to_json()
         d.update(
+            scores_from_log=self.scores_from_log,
             batch_id=self.batch_id,
             version=self.version_ref,
             name=self.name,
@@ -224,6 +231,81 @@ def get_profile(reg: Registry, version_id: int) -> ReferenceProfile | None:
 
 
 # --------------------------------------------------------------------------- batches
+def _file_key(path: Path) -> str:
+    """The prediction log's key of a batch file: the first 16 hex digits of its SHA-256."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _logged_scorer(
+    reg: Registry,
+    v: ModelVersion,
+    batch: Any,
+    kind: ModelKind | None,
+    scored_batch: str | None,
+) -> LoggedScorer | None:
+    """Scores of this batch from the prediction log, when ``score`` logged its rows.
+
+    The batch is found by ``scored_batch`` (the log's batch id; one the log
+    lacks is refused) or else by its file's SHA-256, the key ``score`` logs
+    it under. ``None`` when the version never logged this batch's rows, or
+    its kind needs more than one score per row (multiclass): the model
+    scores the batch then.
+    """
+    if kind is None or kind.kind not in (BINARY, REGRESSION):
+        return None
+    # a binary model's logged score must be its probability (what the check bins), not a label
+    logged = [
+        b
+        for b in read_predictions(reg, v.name, version=v.version)
+        if b.rows_sha256 is not None
+        and (kind.kind != BINARY or b.summary.get("score_is_probability", False))
+    ]
+    if scored_batch:
+        if not any(b.batch_id == scored_batch for b in logged):
+            raise NotFound(
+                f"{v.ref} has no row-level predictions logged for batch {scored_batch!r} "
+                "(score it with --log-rows)"
+            )
+        key = scored_batch
+    else:
+        path = getattr(batch, "path", None) or (
+            Path(batch) if isinstance(batch, (str, os.PathLike)) else None
+        )
+        if not logged or path is None or not Path(path).is_file():
+            return None
+        key = _file_key(Path(path))
+        if not any(b.batch_id == key for b in logged):
+            return None
+    rows = read_predictions(reg, v.name, version=v.version, batch_id=key, rows=True)
+    scores = rows.column("score").to_numpy(zero_copy_only=False)
+    if rows.num_rows == 0 or not np.isfinite(np.asarray(scores, dtype=np.float64)).all():
+        return None  # no score per row (a classifier without probabilities)
+    return LoggedScorer(scores, kind, key)
+
+
+def logged_batch_key(reg: Registry, ref: str, path: str | os.PathLike[str]) -> str | None:
+    """The log's batch id of ``path`` when ``score`` logged its rows for ``ref``, else ``None``.
+
+    Cheap when nothing was logged row by row (no file is hashed then); the
+    CLI asks first, so that it does not start loading the model for a batch
+    whose scores are in the log.
+    """
+    v = reg.resolve(ref)
+    logged = {
+        b.batch_id
+        for b in read_predictions(reg, v.name, version=v.version)
+        if b.rows_sha256 is not None
+    }
+    if not logged or not Path(path).is_file():
+        return None
+    key = _file_key(Path(path))
+    return key if key in logged else None
+
+
 def check_batch(
     reg: Registry,
     ref: str,
@@ -243,6 +325,8 @@ def check_batch(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     exclude: np.ndarray | None = None,
+    scored_batch: str | None = None,
+    reuse_log: bool = True,
 ) -> BatchResult:
     """Check one batch for a registered version and store the results.
 
@@ -280,6 +364,15 @@ def check_batch(
     exclude
         One boolean per row, in file order: rows the intake flagged as
         implausible, left out of the performance figures (drift still sees them).
+    scored_batch, reuse_log
+        A batch that ``score`` already scored with this version and logged
+        row by row is not scored again: its scores are read from the
+        prediction log and the model is not loaded (``scores_from_log`` of
+        the result). The batch is found by ``scored_batch`` (the log's batch
+        id; one the log lacks is refused) or by its file's SHA-256;
+        ``reuse_log=False`` scores it anyway. A log that does not line up
+        with the batch's rows (scoring rejected some), or a multiclass model
+        (the log keeps one score per row), is scored again.
 
     Raises
     ------
@@ -302,8 +395,10 @@ def check_batch(
         raise InvalidInput(f"{src.label} has no id column {id_column!r}")
     if label_column and label_column not in src.kinds:
         raise InvalidInput(f"{src.label} has no label column {label_column!r}")
-    scorer: ModelScorer | None = None
-    if prof.score is not None:
+    scorer: ModelScorer | LoggedScorer | None = None
+    if prof.score is not None and (reuse_log or scored_batch):
+        scorer = _logged_scorer(reg, v, batch, stored_kind(prof), scored_batch)
+    if prof.score is not None and scorer is None:
         skip = [c for c in (id_column, label_column) if c]
         scorer = _scorer(reg, v, src, skip, stored_kind(prof))
     stored_protected = prof.model.get("protected") or None
@@ -314,15 +409,32 @@ def check_batch(
             raise InvalidInput(f"{src.label} has no {what} column {col!r}")
     collect = list(dict.fromkeys(c for c in (id_column, label_column, segment_by, protected) if c))
     end = 0.8 if segment_by else 0.9
-    counts = summarize(
-        src,
-        prof,
-        score_fn=scorer,
-        score_columns=scorer.columns if scorer is not None else (),
-        collect=collect,
-        progress=sub_progress(progress, 0.0, end),
-        cancel=cancel,
-    )
+    try:
+        counts = summarize(
+            src,
+            prof,
+            score_fn=scorer,
+            score_columns=scorer.columns if scorer is not None else (),
+            collect=collect,
+            progress=sub_progress(progress, 0.0, end),
+            cancel=cancel,
+        )
+        if isinstance(scorer, LoggedScorer):
+            scorer.check_used_up()
+    except LogMismatch:
+        # the log does not line up with the rows (scoring rejected some): score it here
+        skip = [c for c in (id_column, label_column) if c]
+        scorer = _scorer(reg, v, src, skip, stored_kind(prof))
+        counts = summarize(
+            src,
+            prof,
+            score_fn=scorer,
+            score_columns=scorer.columns,
+            collect=collect,
+            progress=sub_progress(progress, 0.0, end),
+            cancel=cancel,
+        )
+    from_log = scorer.batch_id if isinstance(scorer, LoggedScorer) else None
     report = compare(prof, counts, methods=methods, thresholds=thresholds)
     report.quality = quality_of(prof, counts)
     check(cancel)
@@ -404,6 +516,7 @@ def check_batch(
         segments=segs,
         groups=groups,
         model_kind=kind.kind,
+        scores_from_log=from_log,
     )
     with reg.transaction() as tx:
         bid = tx.next_id("seq_mon_batches")
@@ -451,6 +564,8 @@ def check_batch(
             after["excluded_from_performance"] = excluded
         if groups.get("crossed"):
             after["group_gaps_crossed"] = groups["crossed"]
+        if from_log:
+            after["scores_from_log"] = from_log
         tx.audit("monitor.checked", "version", v.ref, after=after)
     progress(1.0, "batch checked")
     return BatchResult(
@@ -467,6 +582,7 @@ def check_batch(
         segments=segs,
         groups=groups,
         excluded_rows=excluded,
+        scores_from_log=from_log,
     )
 
 
@@ -497,7 +613,7 @@ def _segment_results(
     prof: ReferenceProfile,
     column: str,
     values: np.ndarray,
-    scorer: ModelScorer | None,
+    scorer: ModelScorer | LoggedScorer | None,
     label_column: str | None,
     kind: ModelKind,
     model_info: Mapping[str, Any],
@@ -525,10 +641,11 @@ def _segment_results(
             entry["note"] = f"fewer than {MIN_SEGMENT_ROWS} rows: not measured"
             continue
         part = filtered(src, column, seg)
+        seg_scorer = scorer.subset(seg.mask(values)) if isinstance(scorer, LoggedScorer) else scorer
         c = summarize(
             part,
             prof,
-            score_fn=scorer,
+            score_fn=seg_scorer,
             score_columns=scorer.columns if scorer is not None else (),
             collect=[label_column] if label_column else [],
         )

@@ -31,10 +31,12 @@ import modelward.core.compute.data as _data
 import modelward.core.policies.alerts as _alerts
 from modelward.core.clock import utcnow
 from modelward.core.compute.compare import compare, promote
+from modelward.core.compute.predlog import _realized
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import train
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
 from modelward.core.jobs import JobKind, JobRunner
+from modelward.core.monitoring.performance import higher_is_better
 from modelward.core.monitoring.service import check_batch
 from modelward.core.policies.approvals import (
     expire_approvals,
@@ -62,12 +64,15 @@ from modelward.core.policies.runs import finish_run as _finish
 from modelward.core.policies.runs import start_run as _start_run
 from modelward.core.policies.store import get_policy, list_policies
 from modelward.core.policies.triggers import (
+    GROUP_GAP,
     BatchNumbers,
     TriggerHit,
     evaluate_triggers,
+    group_gap_hit,
     numbers_of_batch,
 )
 from modelward.core.progress import sub_progress
+from modelward.core.registry.predictions import list_shadows, read_labels, read_predictions
 
 if TYPE_CHECKING:
     from modelward.core.jobs import Job, JobContext
@@ -83,6 +88,7 @@ __all__ = [
     "list_policy_runs",
     "record_batch",
     "run_due",
+    "shadow_comparison",
 ]
 
 log = logging.getLogger(__name__)
@@ -230,7 +236,7 @@ def _after_batch(
             notes.append(f"not checked: {e}")
     record_batch(registry, model, dataset_id, sha256, rows, label_column=label, batch_id=batch_id)
     if policy is None or not policy.enabled:
-        return None
+        return _gap_alert(registry, model, batch_id)
     numbers = numbers_of_batch(registry, int(batch_id)) if batch_id is not None else None
     since = _last_action_at(registry, policy)
     hits = evaluate_triggers(
@@ -250,6 +256,175 @@ def _after_batch(
     out["policy_run_id"] = run.id
     out["summary"] = f"policy fired ({', '.join(out['fired'])}): {run.status}"
     return out
+
+
+def _gap_alert(registry: Registry, model: str, batch_id: Any) -> dict[str, Any] | None:
+    """Without a policy, a batch whose group gaps crossed their thresholds still alerts."""
+    if batch_id is None:
+        return None
+    numbers = numbers_of_batch(registry, int(batch_id))
+    hit = group_gap_hit(numbers)
+    if hit is None:
+        return None
+    alert = _raise_gap_alert(registry, model, [hit], numbers, None, (), 10.0)
+    return {
+        "batch_id": batch_id,
+        "fired": [hit.trigger],
+        "alert_id": alert.id,
+        "summary": f"alert {alert.id}: group gap past its threshold",
+    }
+
+
+def _raise_gap_alert(
+    registry: Registry,
+    model: str,
+    hits: list[TriggerHit],
+    numbers: BatchNumbers,
+    run_id: int | None,
+    command: tuple[str, ...],
+    timeout: float,
+) -> _alerts.Alert:
+    return _alerts.raise_alert(
+        registry,
+        model,
+        "group-gap",
+        f"{model}: " + "; ".join(h.detail for h in hits),
+        severity=_alerts.WARNING,
+        numbers={
+            "triggers": [h.to_json() for h in hits],
+            "batch": numbers.batch,
+            "batch_id": numbers.batch_id,
+            "version": numbers.version,
+            "column": numbers.groups_column,
+            "gaps": numbers.groups_crossed,
+        },
+        policy_run_id=run_id,
+        command=command,
+        timeout=timeout,
+    )
+
+
+SHADOW_BEATS = "shadow_beats_champion"
+
+
+def shadow_comparison(registry: Registry, policy: Policy) -> list[dict[str, Any]]:
+    """Each shadow challenger's realized metric against the champion's, on shared rows.
+
+    Only labelled rows that both the champion and the challenger scored (and
+    logged row by row) count, so both are measured on the same rows.
+
+    Returns
+    -------
+    list of dict
+        ``ref``, ``rows`` (labelled rows compared), ``champion`` and
+        ``challenger`` (the metric), ``gain`` (positive: the challenger is
+        better), for each shadow version with labelled rows.
+    """
+    metric = policy.shadow_metric
+    if not metric:
+        return []
+    try:
+        champ = registry.resolve(f"{policy.model}@{policy.alias}")
+    except ModelWardError:
+        return []
+    shadows = [v for v in list_shadows(registry, policy.model) if v != champ.version]
+    labels = read_labels(registry, policy.model) if shadows else {}
+    if not labels:
+        return []
+    rows = read_predictions(registry, policy.model, rows=True)
+    versions = rows.column("version").to_numpy()
+    ids = rows.column("id").to_numpy(zero_copy_only=False)
+    champ_ids = set(ids[versions == champ.version].tolist())
+    higher = higher_is_better(metric)
+    out = []
+    for v in shadows:
+        common = champ_ids & set(ids[versions == v].tolist()) & labels.keys()
+        labs = {i: labels[i] for i in common}
+        rc = _realized(rows, labs, champ.version) or {}
+        rs = _realized(rows, labs, v) or {}
+        if metric not in rc or metric not in rs:
+            continue
+        gain = (rs[metric] - rc[metric]) if higher else (rc[metric] - rs[metric])
+        out.append(
+            {
+                "ref": f"{policy.model}:{v}",
+                "champion_ref": champ.ref,
+                "rows": len(common),
+                "champion": rc[metric],
+                "challenger": rs[metric],
+                "gain": gain,
+            }
+        )
+    return out
+
+
+def _shadow_rule(registry: Registry, policy: Policy) -> PolicyRun | None:
+    """Request the promotion of a shadow challenger that beats the champion (see ``Policy``)."""
+    if _busy(registry, policy):
+        return None  # a retraining runs or a request waits: one decision at a time
+    metric = str(policy.shadow_metric)
+    best = None
+    for c in shadow_comparison(registry, policy):
+        if c["rows"] >= policy.shadow_min_rows and c["gain"] >= policy.shadow_margin:
+            if best is None or c["gain"] > best["gain"]:
+                best = c
+    if best is None:
+        return None
+    detail = (
+        f"shadow challenger {best['ref']} has realized {metric} {best['challenger']:.4f} "
+        f"against the champion {best['champion_ref']}'s {best['champion']:.4f} on the same "
+        f"{best['rows']:,} labelled rows (better by {best['gain']:.4f}; the policy asks "
+        f"{policy.shadow_margin:g} over at least {policy.shadow_min_rows:,} rows)"
+    )
+    hit = TriggerHit(SHADOW_BEATS, best["gain"], float(policy.shadow_margin), detail)
+    run_id = _start_run(registry, policy, [hit], None)
+    if policy.alert:
+        _alerts.raise_alert(
+            registry,
+            policy.model,
+            "trigger",
+            f"{policy.model}: {detail}",
+            severity=_alerts.WARNING,
+            numbers={"triggers": [hit.to_json()], "shadow": best},
+            policy_run_id=run_id,
+            command=policy.alert_command,
+            timeout=policy.alert_timeout,
+        )
+    if not (policy.promote and policy.needs_approval):
+        _step(
+            registry,
+            run_id,
+            policy.model,
+            "shadow",
+            True,
+            detail + f"; promote it with: alias set {best['ref']} {policy.alias}",
+        )
+        _finish(registry, run_id, ALERTED)
+        return get_policy_run(registry, run_id)
+    req = request_approval(
+        registry,
+        best["ref"],
+        requested_by=policy.owner or registry.actor,
+        reason=detail,
+        alias=policy.alias,
+        policy_run_id=run_id,
+        ttl_hours=policy.approval_ttl_hours,
+    )
+    _step(
+        registry,
+        run_id,
+        policy.model,
+        "approval-requested",
+        True,
+        f"promotion of {best['ref']} to {policy.alias} needs approval by someone other than "
+        f"{req.requested_by} (request {req.id}, expires {req.expires_at})",
+        {"request_id": req.id, "requested_by": req.requested_by},
+        approval_id=req.id,
+        challenger_ref=best["ref"],
+        champion_ref=best["champion_ref"],
+    )
+    _finish(registry, run_id, AWAITING)
+    return get_policy_run(registry, run_id)
 
 
 # --------------------------------------------------------------------------- acting
@@ -272,7 +447,19 @@ def fire(
         inline runner; ``job_id`` names the job).
     """
     run_id = _start_run(registry, policy, hits, numbers)
-    if policy.alert:
+    gaps_only = all(h.trigger == GROUP_GAP for h in hits)
+    if gaps_only and numbers is not None:
+        # a gap between protected groups alerts even when other triggers only act
+        _raise_gap_alert(
+            registry,
+            policy.model,
+            hits,
+            numbers,
+            run_id,
+            policy.alert_command,
+            policy.alert_timeout,
+        )
+    elif policy.alert:
         _alerts.raise_alert(
             registry,
             policy.model,
@@ -288,7 +475,7 @@ def fire(
             command=policy.alert_command,
             timeout=policy.alert_timeout,
         )
-    if not policy.retrain:
+    if not policy.retrain or gaps_only:  # retraining does not close a gap between groups
         _finish(registry, run_id, ALERTED)
         return get_policy_run(registry, run_id)
     busy = _busy(registry, policy)
@@ -643,6 +830,10 @@ def run_due(
         )
     runs = []
     for policy in list_policies(registry):
+        if policy.enabled and policy.shadow_metric:
+            run = _shadow_rule(registry, policy)
+            if run is not None:
+                runs.append(run)
         t = policy.triggers
         if not policy.enabled or (t.every_days is None and t.new_labelled_rows is None):
             continue

@@ -124,6 +124,19 @@ class Policy:
         Seconds the alert command may take.
     owner
         Who set the policy: the *maker* of the promotions it requests.
+    shadow_metric
+        Promote a shadow challenger whose realized ``shadow_metric``
+        (``roc_auc``, ``accuracy``, ``mae``), on the labelled rows both it and
+        the champion scored, beats the champion's by at least
+        ``shadow_margin`` over at least ``shadow_min_rows`` rows: checked by
+        every periodic run (``run --once``, the timer), it raises an alert and
+        requests approval (or, without four-eyes, is reported for a person to
+        promote). ``None``: off.
+    shadow_margin, shadow_min_rows
+        The margin and the labelled rows that rule needs.
+    alert_group_gaps
+        Alert when a checked batch's gaps between the groups of its protected
+        attribute cross their thresholds (never a reason to retrain).
     enabled
         A disabled policy is kept but never fires.
     """
@@ -146,6 +159,10 @@ class Policy:
     alert_timeout: float = 10.0
     owner: str = ""
     enabled: bool = True
+    alert_group_gaps: bool = True
+    shadow_metric: str | None = None
+    shadow_margin: float = 0.01
+    shadow_min_rows: int = 500
 
     def check(self) -> None:
         """Raise :class:`InvalidInput` for a policy that cannot work."""
@@ -166,6 +183,10 @@ class Policy:
             raise InvalidInput("the alert command timeout must be positive")
         for g in self.gates:
             parse_gate(g)
+        if float(self.shadow_margin) < 0:
+            raise InvalidInput("the shadow margin cannot be negative")
+        if int(self.shadow_min_rows) < 1:
+            raise InvalidInput("the shadow rule needs at least 1 labelled row")
         if self.retrain and not self.promote and not self.alert:
             raise InvalidInput("a policy that retrains should alert or promote")
 

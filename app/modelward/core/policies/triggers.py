@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from modelward.core.policies.model import Policy
     from modelward.core.registry import Registry
 
-__all__ = ["BatchNumbers", "TriggerHit", "evaluate_triggers", "numbers_of_batch"]
+__all__ = [
+    "GROUP_GAP",
+    "BatchNumbers",
+    "TriggerHit",
+    "evaluate_triggers",
+    "group_gap_hit",
+    "numbers_of_batch",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,10 @@ class BatchNumbers:
     performance_kind: str | None = None  # realized | estimated
     performance: dict[str, float] = field(default_factory=dict)
     reference: dict[str, float] = field(default_factory=dict)  # the champion's own metrics
+    groups_column: str | None = None  # the protected attribute the gaps are between
+    groups_crossed: dict[str, dict[str, float]] = field(
+        default_factory=dict
+    )  # gap -> value, threshold
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +97,13 @@ def numbers_of_batch(registry: Registry, batch_id: int) -> BatchNumbers:
         if value is not None:
             perf.setdefault(kind, {})[metric] = float(value)
     kind = "realized" if "realized" in perf else ("estimated" if "estimated" in perf else None)
+    groups = doc.get("groups") or {}
+    gaps = groups.get("gaps") or {}
+    crossed = {
+        str(g): {"value": float(gaps[g]["value"]), "threshold": float(gaps[g]["threshold"])}
+        for g in groups.get("crossed") or []
+        if g in gaps
+    }
     return BatchNumbers(
         model=model,
         batch_id=batch_id,
@@ -97,6 +115,32 @@ def numbers_of_batch(registry: Registry, batch_id: int) -> BatchNumbers:
         performance_kind=kind,
         performance=perf.get(kind, {}) if kind else {},
         reference={k: float(v) for k, v in ref_rows if v is not None},
+        groups_column=groups.get("column"),
+        groups_crossed=crossed,
+    )
+
+
+GROUP_GAP = "group_gap"  # alerts, never retrains: a retrained model can keep the gap
+
+
+def group_gap_hit(numbers: BatchNumbers) -> TriggerHit | None:
+    """A hit when the batch's gaps between protected groups crossed their thresholds."""
+    if not numbers.groups_crossed:
+        return None
+    name, worst = max(
+        numbers.groups_crossed.items(),
+        key=lambda kv: abs(kv[1]["value"] - kv[1]["threshold"]),
+    )
+    what = ", ".join(
+        f"{g.replace('_', ' ')} {v['value']:.3f} (threshold {v['threshold']:g})"
+        for g, v in numbers.groups_crossed.items()
+    )
+    return TriggerHit(
+        GROUP_GAP,
+        worst["value"],
+        worst["threshold"],
+        f"groups of {numbers.groups_column or 'the protected attribute'} in "
+        f"{numbers.batch or 'the batch'} differ past the threshold: {what}",
     )
 
 
@@ -187,6 +231,9 @@ def evaluate_triggers(
                         f"than the champion's {ref:.4f} (more than {t.performance_drop:g})",
                     )
                 )
+        gap = group_gap_hit(numbers) if policy.alert_group_gaps else None
+        if gap is not None:
+            hits.append(gap)
     if t.new_labelled_rows is not None and labelled_rows_since >= t.new_labelled_rows:
         hits.append(
             TriggerHit(
