@@ -260,12 +260,21 @@ def cmd_convert(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
     from modelward.core.intake.convert import convert_version
 
-    res = convert_version(open_registry(args), args.ref, to=args.to)
+    res = convert_version(
+        open_registry(args), args.ref, to=args.to, data=args.data, tolerance=args.tolerance
+    )
     out = version_json(res.version)
     out["created"] = res.created
     v = res.version
     what = "converted to" if res.created else "already converted as"
-    return Result(out, f"{args.ref}: {what} {v.ref}  ({v.format}, sha256 {v.sha256[:12]}…)")
+    text = [f"{args.ref}: {what} {v.ref}  ({v.format}, sha256 {v.sha256[:12]}…)"]
+    par = v.lineage.get("onnx_parity")
+    if par:
+        text.append(
+            f"parity: max |difference| of a {par['compared']} {par['max_abs_diff']:.3g} on "
+            f"{par['rows']} rows of {par['data']} (tolerance {par['tolerance']:g})"
+        )
+    return Result(out, lines(*text))
 
 
 def cmd_trust(args: argparse.Namespace) -> Result:
@@ -338,9 +347,27 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("alias")
     sp.add_argument("--reason", required=True)
 
-    sp = command(sub, "convert", cmd_convert, "re-save an accepted pickle/joblib version as skops")
+    sp = command(
+        sub,
+        "convert",
+        cmd_convert,
+        "re-save a version as skops, or as ONNX after a parity check (a new version)",
+    )
     sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
-    sp.add_argument("--to", default="skops", choices=["skops"], help="target format")
+    sp.add_argument("--to", default="skops", choices=["skops", "onnx"], help="target format")
+    sp.add_argument(
+        "--data",
+        metavar="FILE",
+        help="onnx: the table the parity check scores (default: the version's validation "
+        "data, else its training snapshot); CSV, Parquet or dataset:ID",
+    )
+    sp.add_argument(
+        "--tolerance",
+        type=float,
+        metavar="X",
+        help="onnx: the largest |difference| of a probability (classifiers) or prediction "
+        "(regressors) accepted (default 1e-4)",
+    )
 
     sp = command(
         sub,
