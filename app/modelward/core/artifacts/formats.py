@@ -7,11 +7,13 @@ opcodes with :mod:`pickletools` (which only parses, it never executes).
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import io
 import lzma
 import os
 import pickletools
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -22,7 +24,15 @@ from modelward.core.errors import RejectedFile
 SKOPS = "skops"
 PICKLE = "pickle"
 JOBLIB = "joblib"
-FORMATS = (SKOPS, PICKLE, JOBLIB)
+XGBOOST_JSON = "xgboost-json"
+XGBOOST_UBJ = "xgboost-ubj"
+LIGHTGBM_TEXT = "lightgbm-text"
+CATBOOST_CBM = "catboost-cbm"
+CATBOOST_JSON = "catboost-json"
+ONNX = "onnx"
+NATIVE_FORMATS = (XGBOOST_JSON, XGBOOST_UBJ, LIGHTGBM_TEXT, CATBOOST_CBM, CATBOOST_JSON, ONNX)
+"""Models saved by their own library in a format that is data, not code (never pickle)."""
+FORMATS = (SKOPS, PICKLE, JOBLIB, *NATIVE_FORMATS)
 
 # How many decompressed bytes we look at to classify a compressed stream.
 _SNIFF = 1 << 20
@@ -32,9 +42,14 @@ _SNIFF = 1 << 20
 class FormatInfo:
     """What a model file is, as far as its bytes tell without running it."""
 
-    format: str  # skops | pickle | joblib
+    format: str  # skops | pickle | joblib | one of NATIVE_FORMATS
     compression: str | None = None  # zlib gzip bz2 xz lzma lz4, for joblib
     protocol: int | None = None  # pickle protocol, where known
+
+    @property
+    def native(self) -> bool:
+        """Saved by its own library (XGBoost, LightGBM, CatBoost, ONNX), not pickled."""
+        return self.format in NATIVE_FORMATS
 
     @property
     def label(self) -> str:
@@ -63,6 +78,102 @@ _OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"Rar!", "a RAR archive"),
     (b"7z\xbc\xaf", "a 7-Zip archive"),
 )
+
+
+_XGB_JSON = re.compile(rb'^\s*\{\s*"learner"\s*:')
+_XGB_UBJ = re.compile(rb"^\{(?:[iU].|I..|l....|L........)learner", re.DOTALL)
+_LGB_TEXT = re.compile(rb"^tree\r?\nversion=v\d")
+_CATBOOST_JSON = re.compile(rb'^\s*\{\s*"(?:features_info|model_info|oblivious_trees)"\s*:')
+# Fields of onnx.ModelProto (onnx.proto): numbers and wire types.
+_ONNX_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise ValueError("varint runs off the end")
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, pos
+
+
+def _looks_like_onnx(head: bytes, size: int) -> bool:
+    """An ONNX ``ModelProto`` by its first protobuf fields: ``ir_version``, then known fields.
+
+    Walks the top-level fields of the sniffed prefix (a parse of tags and
+    lengths only); a field running past the prefix is fine when the file is
+    longer. The library's own parser decides the rest, in the sandbox.
+    """
+    if not head.startswith(b"\x08"):
+        return False
+    pos = 0
+    seen: set[int] = set()
+    try:
+        while pos < len(head):
+            key, pos = _varint(head, pos)
+            field, wire = key >> 3, key & 7
+            if _ONNX_FIELDS.get(field) != wire:
+                return False
+            seen.add(field)
+            if wire == 0:
+                value, pos = _varint(head, pos)
+                if field == 1 and not 1 <= value <= 100:
+                    return False
+            else:
+                length, pos = _varint(head, pos)
+                pos += length
+                if pos > len(head) and pos > size:
+                    return False
+    except ValueError:
+        return len(head) < size and 1 in seen and len(seen) >= 2
+    return 1 in seen and (7 in seen or len(head) < size)
+
+
+def sniff_native(head: bytes, path: Path | None = None) -> str | None:
+    """The native kind of a file from its first bytes (``head``), or ``None``.
+
+    ``path`` gives the file's size for a prefix that ends inside a field.
+    """
+    if not head:
+        return None
+    if head.startswith(b"CBM1"):
+        return CATBOOST_CBM
+    if _LGB_TEXT.match(head):
+        return LIGHTGBM_TEXT
+    if _XGB_UBJ.match(head):
+        return XGBOOST_UBJ
+    if head.lstrip()[:1] == b"{":
+        if _XGB_JSON.match(head):
+            return XGBOOST_JSON
+        if _CATBOOST_JSON.match(head):
+            return CATBOOST_JSON
+        return None
+    size = len(head)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            size = path.stat().st_size
+    if _looks_like_onnx(head, size):
+        return ONNX
+    return None
+
+
+def native_hint(module: str) -> str | None:
+    """How to save a pickled model of ``module``'s library in its own format, or ``None``."""
+    top = module.split(".")[0]
+    if top == "xgboost":
+        return 'save XGBoost models with model.save_model("model.json") and register that file'
+    if top == "lightgbm":
+        return (
+            'save LightGBM models with model.booster_.save_model("model.txt") '
+            "and register that file"
+        )
+    if top in ("catboost", "_catboost"):
+        return 'save CatBoost models with model.save_model("model.cbm") and register that file'
+    return None
 
 
 def _looks_like(head: bytes) -> str:
@@ -214,6 +325,9 @@ def detect_format(path: str | os.PathLike[str]) -> FormatInfo:
     for magic, what in _OTHER_MAGIC:
         if head.startswith(magic):
             raise RejectedFile(f"not a model file: it looks like {what}")
+    native = sniff_native(head, p)
+    if native is not None:
+        return FormatInfo(native)
     compression = _compression_of(head)
     if compression is not None:
         inner = _decompressed_head(p, compression)

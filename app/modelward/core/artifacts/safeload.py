@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.artifacts.allowlist import Allowlist, Pair
+from modelward.core.artifacts.formats import NATIVE_FORMATS, native_hint
 from modelward.core.artifacts.overrides import overrides_for
 from modelward.core.errors import IntegrityError, RejectedFile
 
@@ -62,6 +63,14 @@ def _fix_name(module: str, name: str, proto: int) -> Pair:
 
 
 def _not_allowed(module: str, name: str) -> RejectedFile:
+    hint = native_hint(module)
+    if hint is not None:
+        # A boosting library's wrapper in a pickle: say how to save it safely instead.
+        return RejectedFile(
+            f"global {module}.{name} is not allowed: pickled models of this library are "
+            f"refused; {hint} (a reviewer-trusted file converts with "
+            "'modelward convert REF --to native')"
+        )
     return RejectedFile(f"global {module}.{name} is not allowed")
 
 
@@ -271,8 +280,10 @@ def load_bytes(data: bytes, fmt: str, allow: Allowlist | None = None) -> Any:
     data
         The whole file.
     fmt
-        ``"pickle"``, ``"joblib"`` or ``"skops"`` (from
-        :func:`~modelward.core.artifacts.formats.detect_format`).
+        ``"pickle"``, ``"joblib"``, ``"skops"`` or a native kind
+        (``"xgboost-json"``..., read by its own library, see
+        :mod:`~modelward.core.artifacts.native`), from
+        :func:`~modelward.core.artifacts.formats.detect_format`.
     allow
         The allowlist; defaults to :class:`Allowlist` with no extras.
 
@@ -288,6 +299,11 @@ def load_bytes(data: bytes, fmt: str, allow: Allowlist | None = None) -> Any:
         stream, or something that is not an estimator.
     """
     allow = allow if allow is not None else Allowlist()
+    if fmt in NATIVE_FORMATS:
+        # deferred: start-up cost (the adapters are scikit-learn estimators)
+        from modelward.core.artifacts.native import load_native
+
+        return load_native(data, fmt)
     if fmt == "skops":
         obj = _load_skops(data, allow)
     elif fmt == "pickle":

@@ -41,6 +41,7 @@ from typing import IO, Any
 
 from modelward.core import platform
 from modelward.core.artifacts.allowlist import Allowlist, lazy_allowlist
+from modelward.core.artifacts.formats import NATIVE_FORMATS
 from modelward.core.artifacts.metadata import describe_estimator
 from modelward.core.artifacts.safeload import load_bytes
 from modelward.core.errors import Cancelled, ModelWardError, RejectedFile
@@ -109,6 +110,14 @@ def _inspect(req: dict[str, Any]) -> dict[str, Any]:
     if expected and hashlib.sha256(data).hexdigest() != expected:
         raise RejectedFile("the file changed after it was hashed; it was not loaded")
     allow = Allowlist([tuple(p) for p in req.get("extra_globals", [])])  # type: ignore[misc]
+    if req["format"] in NATIVE_FORMATS:
+        from modelward.core.artifacts.native import describe_native  # deferred: start-up cost
+
+        native = load_bytes(data, req["format"], allow)
+        meta = describe_native(native)
+        meta["status"] = "ok"
+        json.dumps(meta)
+        return meta
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         obj = load_bytes(data, req["format"], allow)
@@ -236,7 +245,7 @@ def server_address() -> str | None:
     # The loaders' code is part of the key: an edited checkout gets a new server.
     stamps = [
         str(os.stat(os.path.join(here, f)).st_mtime_ns)
-        for f in ("sandbox.py", "safeload.py", "allowlist.py", "metadata.py")
+        for f in ("sandbox.py", "safeload.py", "allowlist.py", "metadata.py", "native.py")
         if os.path.exists(os.path.join(here, f))
     ]
     key = "|".join([sys.executable, here, *stamps, str(sys.version_info[:2])])

@@ -100,6 +100,11 @@ def inspect_untrusted(
         "status": raw.get("status", "ok"),
         "sklearn_version": saved,
     }
+    if raw.get("native"):
+        # The library that reads it, and the package extra that brings that library.
+        meta["params"]["native"] = raw["native"]
+        meta["params"]["sklearn_version"] = None
+        meta["sklearn_version"] = None
     if extra:
         meta["params"]["trusted_globals"] = sorted(f"{m}.{n}" for m, n in extra)
     return info, meta

@@ -1,0 +1,762 @@
+"""Gradient-boosting and ONNX models in their own safe formats, with a scikit-learn face.
+
+XGBoost (``save_model`` JSON or UBJSON), LightGBM (the text model),
+CatBoost (``.cbm`` or JSON) and ONNX files are data, not programs: each is
+read by its own library's parser, never by pickle. Their bytes are
+recognised by :func:`detect_native` (the sniffing itself lives in
+:mod:`~modelward.core.artifacts.formats`, so that every model file is triaged
+in one place), loaded by :func:`load_native` in the sandbox first and then
+wherever a version is used, and written from live estimators by
+:func:`save_native`.
+
+:func:`load_native` returns a thin adapter, :class:`NativeClassifier` or
+:class:`NativeRegressor`, that gives the rest of the app what a fitted
+scikit-learn estimator gives: ``predict``, ``predict_proba`` (classifiers
+only), ``classes_``, ``feature_names_in_`` (when the file names its
+features), ``n_features_in_``, and ``library`` / ``extra`` / ``kind``. It
+takes a DataFrame (columns are picked by name when the file names them) or
+an array.
+
+Each library is an optional extra of the package (:func:`required_extra`);
+a load without it raises :class:`MissingExtra` with one sentence saying
+what to install.
+
+This module imports scikit-learn at module level (the adapters are
+scikit-learn estimators); :mod:`~modelward.core.artifacts.safeload` imports it
+only when a native file is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+from modelward.core.artifacts.formats import (
+    CATBOOST_CBM,
+    CATBOOST_JSON,
+    LIGHTGBM_TEXT,
+    NATIVE_FORMATS,
+    ONNX,
+    XGBOOST_JSON,
+    XGBOOST_UBJ,
+    native_hint,
+    sniff_native,
+)
+from modelward.core.errors import InvalidInput, RejectedFile
+
+__all__ = [
+    "NATIVE_FORMATS",
+    "MissingExtra",
+    "NativeClassifier",
+    "NativeModel",
+    "NativeRegressor",
+    "describe_native",
+    "detect_native",
+    "is_native",
+    "library_name",
+    "load_native",
+    "native_hint",
+    "native_kind_of",
+    "required_extra",
+    "save_native",
+    "suffix_for",
+]
+
+# kind -> (extra, the library's import name, how a user calls it)
+_KINDS: dict[str, tuple[str, str, str]] = {
+    XGBOOST_JSON: ("xgboost", "xgboost", "XGBoost"),
+    XGBOOST_UBJ: ("xgboost", "xgboost", "XGBoost"),
+    LIGHTGBM_TEXT: ("lightgbm", "lightgbm", "LightGBM"),
+    CATBOOST_CBM: ("catboost", "catboost", "CatBoost"),
+    CATBOOST_JSON: ("catboost", "catboost", "CatBoost"),
+    ONNX: ("onnx", "onnxruntime", "ONNX"),
+}
+_SUFFIX = {
+    XGBOOST_JSON: ".json",
+    XGBOOST_UBJ: ".ubj",
+    LIGHTGBM_TEXT: ".txt",
+    CATBOOST_CBM: ".cbm",
+    CATBOOST_JSON: ".json",
+    ONNX: ".onnx",
+}
+
+
+class MissingExtra(RejectedFile):
+    """The library that reads this kind of model is not installed (one sentence says which extra)."""
+
+    exit_code = 3
+
+
+# ----------------------------------------------------------------------------- kinds
+def is_native(fmt: str | None) -> bool:
+    """Whether a registered format is one of the native kinds (not skops, pickle or joblib)."""
+    return fmt in _KINDS
+
+
+def detect_native(path: str | os.PathLike[str]) -> str | None:
+    """The native kind of a file from its bytes, or ``None``.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str or None
+        ``"xgboost-json"``, ``"xgboost-ubj"``, ``"lightgbm-text"``,
+        ``"catboost-cbm"``, ``"catboost-json"``, ``"onnx"``, or ``None`` for
+        anything else (including skops, pickle and joblib files).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return None
+    return sniff_native(head, Path(path))
+
+
+def required_extra(kind: str) -> str:
+    """The package extra that reads ``kind``: ``"xgboost"``, ``"lightgbm"``, ``"catboost"`` or ``"onnx"``.
+
+    Raises
+    ------
+    InvalidInput
+        ``kind`` is not a native kind.
+    """
+    try:
+        return _KINDS[kind][0]
+    except KeyError:
+        raise InvalidInput(f"{kind!r} is not a native model format") from None
+
+
+def library_name(kind: str) -> str:
+    """How users call the library of ``kind`` (``"XGBoost"``, ``"ONNX"``...)."""
+    return _KINDS[kind][2] if kind in _KINDS else kind
+
+
+def suffix_for(kind: str) -> str:
+    """The usual file suffix of ``kind`` (``".json"``, ``".ubj"``, ``".txt"``, ``".cbm"``, ``".onnx"``)."""
+    return _SUFFIX.get(kind, ".bin")
+
+
+def missing_extra_message(kind: str, what: str = "this version") -> str:
+    """The one sentence said when ``kind``'s library is not installed."""
+    extra, _, shown = _KINDS[kind]
+    article = "an" if shown[0] in "AEIOUX" else "a"
+    return f"{what} is {article} {shown} model; install modelward[{extra}] to load it"
+
+
+def _library(kind: str, what: str = "this version") -> Any:
+    """Import the library for ``kind`` or raise :class:`MissingExtra`."""
+    module = _KINDS[kind][1]
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(missing_extra_message(kind, what)) from None
+
+
+def _version_of(module: Any) -> str:
+    return str(getattr(module, "__version__", "unknown"))
+
+
+# ----------------------------------------------------------------------------- adapters
+def _softmax(z: Any) -> Any:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class _Backend:
+    """One loaded model of one library: raw scores for a table."""
+
+    kind: str
+    library: str
+    library_version: str
+    task: str  # classification | regression
+    n_classes: int = 0
+    classes: Sequence[Any] | None = None
+    feature_names: list[str] | None = None
+    n_features: int = 0
+    objective: str = ""
+    threads: int | None = None
+
+    def scores(self, X: Any) -> Any:
+        """Probabilities ``(n, k)`` for classifiers, values ``(n,)`` for regressors."""
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        return {"objective": self.objective}
+
+
+def _columns(X: Any, names: list[str] | None, n: int) -> Any:
+    """``X`` with exactly the model's columns in its order (by name when it has names)."""
+    cols = getattr(X, "columns", None)
+    if cols is not None:
+        if names:
+            have = {str(c) for c in cols}
+            missing = [c for c in names if c not in have]
+            if missing:
+                shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+                raise ValueError(f"the data lacks the model's columns: {shown}")
+            if [str(c) for c in cols] != names:
+                X = X[names]
+            return X
+        if len(cols) != n:
+            raise ValueError(f"the model takes {n} columns, the data has {len(cols)}")
+        return X
+    arr = np.asarray(X)
+    if arr.ndim != 2 or (n and arr.shape[1] != n):
+        raise ValueError(f"the model takes {n} columns, the data has shape {arr.shape}")
+    return arr
+
+
+def _categorical(X: Any) -> Any:
+    """Text columns as pandas categories (the boosting libraries do not take object columns)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None:
+        return X
+    text = [c for c, t in dtypes.items() if str(t) in ("object", "string", "str")]
+    if not text:
+        return X
+    X = X.copy()
+    for c in text:
+        X[c] = X[c].astype("category")
+    return X
+
+
+class _XGBoost(_Backend):
+    def __init__(self, data: bytes, kind: str):
+        xgb = _library(kind)
+        self.kind, self.library, self.library_version = kind, "xgboost", _version_of(xgb)
+        booster = xgb.Booster()
+        booster.load_model(bytearray(data))
+        cfg = json.loads(booster.save_config())
+        learner = cfg["learner"]
+        self.objective = str(learner["objective"]["name"])
+        model_param = learner.get("learner_model_param", {})
+        self.n_features = int(booster.num_features())
+        self.feature_names = list(booster.feature_names) if booster.feature_names else None
+        sk = {}
+        with contextlib.suppress(ValueError, TypeError):
+            sk = json.loads(booster.attr("scikit_learn") or "{}")
+        k = int(float(model_param.get("num_class", 0) or 0))
+        if self.objective.startswith(("binary:", "multi:")) or sk.get("_estimator_type") == (
+            "classifier"
+        ):
+            self.task = "classification"
+            self.n_classes = max(k, 2)
+            self.classes = list(range(self.n_classes))
+        else:
+            self.task = "regression"
+        self.booster = booster
+
+    def scores(self, X: Any) -> Any:
+        X = _categorical(_columns(X, self.feature_names, self.n_features))
+        if self.threads:
+            self.booster.set_param({"nthread": int(self.threads)})
+        if self.task == "regression":
+            out = np.asarray(self.booster.inplace_predict(X))
+            return out.reshape(len(out), -1)[:, 0] if out.ndim > 1 else out
+        probabilistic = self.objective in ("binary:logistic", "multi:softprob")
+        raw = np.asarray(
+            self.booster.inplace_predict(X, predict_type="value" if probabilistic else "margin")
+        )
+        if self.n_classes == 2:
+            p = raw.reshape(-1) if probabilistic else 1.0 / (1.0 + np.exp(-raw.reshape(-1)))
+            return np.column_stack([1.0 - p, p])
+        raw = raw.reshape(len(raw), self.n_classes)
+        return raw if probabilistic else _softmax(raw)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "objective": self.objective,
+            "num_boosted_rounds": int(self.booster.num_boosted_rounds()),
+        }
+
+
+_LGB_CLASSIFY = ("binary", "multiclass", "multiclassova")
+
+
+class _LightGBM(_Backend):
+    def __init__(self, data: bytes, kind: str):
+        lgb = _library(kind)
+        self.kind, self.library, self.library_version = kind, "lightgbm", _version_of(lgb)
+        text = data.decode("utf-8")
+        header: dict[str, str] = {}
+        for line in text.split("\n", 200)[:200]:
+            line = line.strip()
+            if line.startswith("Tree="):
+                break
+            key, sep, value = line.partition("=")
+            if sep:
+                header[key] = value
+        self.booster = lgb.Booster(model_str=text)
+        self.objective = header.get("objective", "").split(" ")[0]
+        self.n_features = int(self.booster.num_feature())
+        names = list(self.booster.feature_name())
+        # LightGBM names columns Column_0... when it was trained on an array.
+        default = [f"Column_{i}" for i in range(len(names))]
+        self.feature_names = names if names and names != default else None
+        if self.objective in _LGB_CLASSIFY:
+            self.task = "classification"
+            self.n_classes = max(int(header.get("num_class", "1") or 1), 2)
+            self.classes = list(range(self.n_classes))
+        else:
+            self.task = "regression"
+
+    def scores(self, X: Any) -> Any:
+        X = _categorical(_columns(X, self.feature_names, self.n_features))
+        kw = {"num_threads": int(self.threads)} if self.threads else {}
+        out = np.asarray(self.booster.predict(X, **kw))
+        if self.task == "regression":
+            return out.reshape(-1)
+        if self.n_classes == 2:
+            p = out.reshape(-1)
+            return np.column_stack([1.0 - p, p])
+        return out.reshape(len(out), self.n_classes)
+
+    def params(self) -> dict[str, Any]:
+        return {"objective": self.objective, "num_trees": int(self.booster.num_trees())}
+
+
+_CATBOOST_CLASSIFY = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+
+
+class _CatBoost(_Backend):
+    def __init__(self, data: bytes, kind: str):
+        cb = _library(kind)
+        self.kind, self.library, self.library_version = kind, "catboost", _version_of(cb)
+        model = cb.CatBoost()
+        if kind == CATBOOST_CBM:
+            model.load_model(blob=data)
+        else:  # CatBoost reads JSON models from a file only
+            with tempfile.TemporaryDirectory(prefix="modelward-catboost-") as tmp:
+                p = Path(tmp) / "model.json"
+                p.write_bytes(data)
+                model.load_model(str(p), format="json")
+        self.model = model
+        self.objective = str(model._object._get_loss_function_name() or "")
+        names = [str(n) for n in (model.feature_names_ or [])]
+        self.n_features = len(names)
+        default = [str(i) for i in range(len(names))]
+        self.feature_names = names if names and names != default else None
+        classes = getattr(model, "classes_", None)
+        if self.objective in _CATBOOST_CLASSIFY and classes is not None and len(classes):
+            self.task = "classification"
+            self.classes = [c.item() if hasattr(c, "item") else c for c in list(classes)]
+            self.n_classes = len(self.classes)
+        else:
+            self.task = "regression"
+
+    def scores(self, X: Any) -> Any:
+        X = _columns(X, self.feature_names, self.n_features)
+        kw = {"thread_count": int(self.threads)} if self.threads else {}
+        if self.task == "regression":
+            return np.asarray(self.model.predict(X, **kw)).reshape(-1)
+        p = np.asarray(self.model.predict(X, prediction_type="Probability", **kw))
+        return p.reshape(len(p), -1)
+
+    def params(self) -> dict[str, Any]:
+        return {"objective": self.objective, "tree_count": int(self.model.tree_count_ or 0)}
+
+
+_ONNX_NUMPY = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(string)": object,
+    "tensor(bool)": np.bool_,
+}
+_ONNX_CLASS_ATTRS = ("classlabels_int64s", "classlabels_strings", "classlabels_ints")
+
+
+def _onnx_class_labels(data: bytes) -> list[Any] | None:
+    """Class labels from the graph's classifier or ZipMap node, when the ``onnx`` package is there."""
+    try:
+        import onnx  # part of the onnx extra; only for reading node attributes
+    except ImportError:
+        return None
+    model = onnx.load_model_from_string(data)
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if attr.name in _ONNX_CLASS_ATTRS:
+                if attr.ints:
+                    return [int(v) for v in attr.ints]
+                if attr.strings:
+                    return [s.decode("utf-8") for s in attr.strings]
+    return None
+
+
+class _Onnx(_Backend):
+    FEATURES_KEY = "feature_names"
+    """``metadata_props`` entry (a JSON list) naming the columns of a single tensor input."""
+
+    def __init__(self, data: bytes, kind: str, threads: int | None = None):
+        ort = _library(kind)
+        self.kind, self.library, self.library_version = kind, "onnxruntime", _version_of(ort)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        self.threads = threads
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+            opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        self.inputs = list(self.session.get_inputs())
+        outputs = list(self.session.get_outputs())
+        meta = self.session.get_modelmeta()
+        self.producer = str(meta.producer_name or "")
+        custom = dict(meta.custom_metadata_map or {})
+        if len(self.inputs) == 1:
+            shape = self.inputs[0].shape
+            width = shape[1] if len(shape) == 2 and isinstance(shape[1], int) else 0
+            self.n_features = int(width)
+            names = None
+            with contextlib.suppress(ValueError, TypeError):
+                names = json.loads(custom.get(self.FEATURES_KEY, "null"))
+            if isinstance(names, list) and (not width or len(names) == width):
+                self.feature_names = [str(n) for n in names]
+                self.n_features = len(names)
+            self.per_column = False
+        else:
+            self.feature_names = [i.name for i in self.inputs]
+            self.n_features = len(self.inputs)
+            self.per_column = True
+        self.label_out: str | None = None
+        self.proba_out: str | None = None
+        for o in outputs:
+            if o.type.startswith("seq(map") or (
+                o.type == "tensor(float)" and len(o.shape) == 2 and self.label_out is not None
+            ):
+                self.proba_out = o.name
+            elif self.label_out is None and len(outputs) > 1:
+                self.label_out = o.name
+        self.zipmap = any(o.type.startswith("seq(map") for o in outputs)
+        if self.proba_out is not None:
+            self.task = "classification"
+            classes = _onnx_class_labels(data)
+            if classes is None:
+                width = next(o.shape for o in outputs if o.name == self.proba_out)
+                k = width[1] if len(width) == 2 and isinstance(width[1], int) else 2
+                classes = list(range(k))
+            self.classes = classes
+            self.n_classes = len(classes)
+        else:
+            self.task = "regression"
+            self.value_out = outputs[0].name
+        self.objective = "classifier" if self.task == "classification" else "regressor"
+
+    def feeds(self, X: Any) -> dict[str, Any]:
+        X = _columns(X, self.feature_names, self.n_features)
+        if not self.per_column:
+            dtype = _ONNX_NUMPY.get(self.inputs[0].type, np.float32)
+            return {self.inputs[0].name: np.asarray(X, dtype=dtype)}
+        out = {}
+        for i, inp in enumerate(self.inputs):
+            col = X[inp.name] if hasattr(X, "columns") else X[:, i]
+            dtype = _ONNX_NUMPY.get(inp.type, np.float32)
+            arr = np.asarray(col)
+            if dtype is object:
+                arr = arr.astype(str).astype(object)
+            else:
+                arr = arr.astype(dtype)
+            out[inp.name] = arr.reshape(-1, 1)
+        return out
+
+    def scores(self, X: Any) -> Any:
+        feeds = self.feeds(X)
+        if self.task == "regression":
+            (out,) = self.session.run([self.value_out], feeds)
+            return np.asarray(out, dtype=np.float64).reshape(-1)
+        (proba,) = self.session.run([self.proba_out], feeds)
+        if self.zipmap:
+            keys = list(self.classes or [])
+            return np.array([[row[k] for k in keys] for row in proba], dtype=np.float64)
+        return np.asarray(proba, dtype=np.float64)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "producer": self.producer,
+            "inputs": [f"{i.name}: {i.type}" for i in self.inputs[:50]],
+        }
+
+
+_BACKENDS: dict[str, type[_Backend]] = {
+    XGBOOST_JSON: _XGBoost,
+    XGBOOST_UBJ: _XGBoost,
+    LIGHTGBM_TEXT: _LightGBM,
+    CATBOOST_CBM: _CatBoost,
+    CATBOOST_JSON: _CatBoost,
+    ONNX: _Onnx,
+}
+
+
+class NativeModel(BaseEstimator):  # type: ignore[misc]
+    """A model of another library, loaded from its own format, with a scikit-learn face.
+
+    Attributes
+    ----------
+    kind : str
+        The format (``"xgboost-json"``...).
+    library, library_version : str
+        The library that reads it and its version here.
+    extra : str
+        The package extra that brings the library (``modelward[extra]``).
+    n_features_in_ : int
+        Columns it takes.
+    feature_names_in_ : ndarray of str
+        Present only when the file names its columns.
+    n_jobs : int or None
+        Threads for prediction (``None``: the library's default).
+    """
+
+    def __init__(self, backend: _Backend):
+        self._backend = backend
+        self.kind = backend.kind
+        self.library = backend.library
+        self.library_version = backend.library_version
+        self.extra = required_extra(backend.kind)
+        self.n_features_in_ = int(backend.n_features)
+        if backend.feature_names:
+            self.feature_names_in_ = np.asarray(backend.feature_names, dtype=object)
+
+    @property
+    def n_jobs(self) -> int | None:
+        return self._backend.threads
+
+    @n_jobs.setter
+    def n_jobs(self, value: int | None) -> None:
+        self._backend.threads = value
+        if isinstance(self._backend, _Onnx) and value:
+            pass  # an ONNX session's threads are fixed when it is built
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The model's own facts (objective, size), not constructor arguments."""
+        return {"library": self.library, "format": self.kind, **self._backend.params()}
+
+    def set_params(self, **params: Any) -> NativeModel:
+        raise InvalidInput("a loaded native model cannot be re-parameterised; retrain it instead")
+
+    def fit(self, X: Any, y: Any = None) -> NativeModel:
+        raise InvalidInput(
+            f"a loaded {self.library} model cannot be refitted here; train a new version"
+        )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.library} {self._backend.objective}, {self.kind})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("a native model is not pickled; save it in its own format")
+
+
+class NativeClassifier(ClassifierMixin, NativeModel):  # type: ignore[misc]
+    """A native classifier: ``predict_proba`` columns follow ``classes_``."""
+
+    def __init__(self, backend: _Backend):
+        super().__init__(backend)
+        self.classes_ = np.asarray(list(backend.classes or []))
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities, ``(n_rows, n_classes)``."""
+        return self._backend.scores(X)
+
+    def predict(self, X: Any) -> Any:
+        """The most probable class of each row."""
+        return self.classes_[np.argmax(self._backend.scores(X), axis=1)]
+
+
+class NativeRegressor(RegressorMixin, NativeModel):  # type: ignore[misc]
+    """A native regressor."""
+
+    def predict(self, X: Any) -> Any:
+        """The predicted value of each row."""
+        return self._backend.scores(X)
+
+
+def _describe_error(kind: str, e: BaseException) -> str:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    # Library errors start with a source location ("src/learner.cc:123: ..."): drop it.
+    first = re.sub(r"^\[[^\]]*\]\s*", "", first)
+    first = re.sub(r"^[\w./\\-]+\.(?:cc|cpp|h|py):\d+:\s*", "", first)
+    if len(first) > 160:
+        first = first[:157] + "…"
+    return f"not a readable {library_name(kind)} model ({first})"
+
+
+def load_native(
+    path_or_bytes: str | os.PathLike[str] | bytes,
+    kind: str,
+    *,
+    threads: int | None = None,
+) -> NativeModel:
+    """Load a native model file with its own library and wrap it.
+
+    Parameters
+    ----------
+    path_or_bytes
+        The file, or its bytes.
+    kind
+        Its kind from :func:`detect_native` (or the registered format).
+    threads
+        Threads its predictions may use (``None``: the library's default).
+
+    Returns
+    -------
+    NativeModel
+        :class:`NativeClassifier` or :class:`NativeRegressor`.
+
+    Raises
+    ------
+    MissingExtra
+        The library is not installed; the message names the extra.
+    RejectedFile
+        The bytes are not a readable model of that kind (one sentence).
+    """
+    if kind not in _BACKENDS:
+        raise RejectedFile(f"unknown native model format {kind!r}")
+    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
+        data = bytes(path_or_bytes)
+    else:
+        data = Path(path_or_bytes).read_bytes()
+    _library(kind)  # a missing library is said before anything else
+    try:
+        backend = (
+            _Onnx(data, kind, threads) if kind == ONNX else _BACKENDS[kind](data, kind)  # type: ignore[call-arg]
+        )
+    except (RejectedFile, MemoryError):
+        raise
+    except Exception as e:  # the library's parser refused the bytes
+        raise RejectedFile(_describe_error(kind, e)) from None
+    backend.threads = threads
+    if backend.task == "classification":
+        if not backend.classes or len(backend.classes) < 2:
+            raise RejectedFile(f"a {library_name(kind)} classifier without classes")
+        return NativeClassifier(backend)
+    return NativeRegressor(backend)
+
+
+def describe_native(model: NativeModel) -> dict[str, Any]:
+    """Plain metadata of a loaded native model (as :func:`describe_estimator` gives for scikit-learn).
+
+    Keys: ``estimator_class``, ``steps``, ``params``, ``signature`` and
+    ``native`` (``kind``, ``library``, ``library_version``, ``extra``,
+    ``task``, ``objective``).
+    """
+    b = model._backend
+    sig: dict[str, Any] = {"n_features_in": int(model.n_features_in_)}
+    if b.feature_names:
+        sig["feature_names"] = list(b.feature_names)
+    if isinstance(model, NativeClassifier):
+        sig["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+    sig["task"] = b.task
+    native = {
+        "kind": b.kind,
+        "library": b.library,
+        "library_version": b.library_version,
+        "extra": model.extra,
+        "task": b.task,
+        "objective": b.objective,
+    }
+    return {
+        "estimator_class": f"{b.library}:{b.objective}" if b.objective else b.library,
+        "steps": [],
+        "params": {k: v for k, v in model.get_params().items()},
+        "signature": sig,
+        "native": native,
+    }
+
+
+# ----------------------------------------------------------------------------- saving
+def native_kind_of(model: Any) -> str | None:
+    """The native kind :func:`save_native` writes for ``model``, or ``None`` if it has none.
+
+    XGBoost's and LightGBM's scikit-learn wrappers and boosters, and
+    CatBoost models, by their class's module (no import of the libraries).
+    """
+    module = type(model).__module__.split(".")[0]
+    if module == "xgboost":
+        return XGBOOST_UBJ
+    if module == "lightgbm":
+        return LIGHTGBM_TEXT
+    if module in ("catboost", "_catboost"):
+        return CATBOOST_CBM
+    return None
+
+
+def _check_labels(model: Any) -> None:
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        return
+    labels = list(classes)
+    if labels != list(range(len(labels))):
+        shown = ", ".join(repr(c) for c in labels[:4])
+        raise InvalidInput(
+            f"{type(model).__name__} was trained on the labels {shown}…; its native file keeps "
+            "only class numbers: encode the target as 0..k-1 before training"
+        )
+
+
+def save_native(model: Any, path: str | os.PathLike[str]) -> str:
+    """Write a live XGBoost, LightGBM or CatBoost model in its own safe format.
+
+    Parameters
+    ----------
+    model
+        A fitted ``XGBClassifier``/``XGBRegressor``/``Booster``,
+        ``LGBMClassifier``/``LGBMRegressor``/``Booster``, or CatBoost model.
+    path
+        Where to write it (the suffix is not changed: see :func:`suffix_for`).
+
+    Returns
+    -------
+    str
+        The kind written (``"xgboost-ubj"``, ``"lightgbm-text"``, ``"catboost-cbm"``).
+
+    Raises
+    ------
+    InvalidInput
+        Not such a model, not fitted, or a LightGBM classifier trained on
+        labels other than ``0..k-1`` (its text file cannot keep them).
+    """
+    kind = native_kind_of(model)
+    out = os.fspath(path)
+    if kind == XGBOOST_UBJ:
+        booster = model.get_booster() if hasattr(model, "get_booster") else model
+        if hasattr(model, "get_booster"):
+            # The wrapper's own save keeps its estimator type; UBJ is compact and exact.
+            model.save_model(out + ".ubj")
+            os.replace(out + ".ubj", out)
+        else:
+            booster.save_model(out + ".ubj")
+            os.replace(out + ".ubj", out)
+        return kind
+    if kind == LIGHTGBM_TEXT:
+        booster = getattr(model, "booster_", model) if hasattr(model, "fit") else model
+        if not hasattr(booster, "save_model"):
+            raise InvalidInput(f"{type(model).__name__} is not fitted")
+        _check_labels(model)
+        booster.save_model(out)
+        return kind
+    if kind == CATBOOST_CBM:
+        if not getattr(model, "is_fitted", lambda: True)():
+            raise InvalidInput(f"{type(model).__name__} is not fitted")
+        model.save_model(out, format="cbm")
+        return kind
+    raise InvalidInput(
+        f"{type(model).__module__}.{type(model).__name__} has no native format; "
+        "XGBoost, LightGBM and CatBoost models do"
+    )
