@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+except ImportError:  # an ONNX version scores without scikit-learn: plain bases then
+    BaseEstimator = type("BaseEstimator", (), {})  # type: ignore[misc,assignment]
+    ClassifierMixin = type("ClassifierMixin", (), {})  # type: ignore[misc,assignment]
+    RegressorMixin = type("RegressorMixin", (), {})  # type: ignore[misc,assignment]
 
 from modelward.core.artifacts.formats import (
     CATBOOST_CBM,
@@ -471,7 +477,7 @@ class _Onnx(_Backend):
                 arr = arr.astype(str).astype(object)
             else:
                 arr = arr.astype(dtype)
-            out[inp.name] = arr.reshape(-1, 1)
+            out[inp.name] = arr if len(inp.shape) == 1 else arr.reshape(-1, 1)
         return out
 
     def scores(self, X: Any) -> Any:

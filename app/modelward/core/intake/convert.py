@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import modelward.core.compute.data as _data
+from modelward.core.artifacts.native import load_native
 from modelward.core.artifacts.safeload import load_artifact
 from modelward.core.errors import InvalidInput, NotFound, RejectedFile
 from modelward.core.intake.door import accept_model_file
@@ -44,8 +45,9 @@ DEFAULT_TOLERANCE = 1e-4
 """Largest absolute difference of a probability (or prediction) an ONNX conversion may show."""
 PARITY_ROWS = 100_000
 """Rows of the parity data compared at most (the first ones)."""
-MISSING_TEXT = ""
-"""What a missing category is fed to a converted ONNX model as (ONNX strings have no NaN)."""
+MISSING_TEXT = "nan"
+"""What a missing category is fed to a converted ONNX model as (ONNX strings have no NaN;
+the native adapter feeds text columns with ``astype(str)``, which writes NaN so)."""
 META_INPUTS = "modelward.inputs"
 """ONNX metadata key: the feature columns in order, ``[{name, kind}]`` (JSON)."""
 META_CLASSES = "modelward.classes"
@@ -333,7 +335,8 @@ def onnx_bytes(model: Any, features: list[dict[str, Any]], task: str) -> bytes:
     as :data:`MISSING_TEXT`). Classifiers give ``label`` and
     ``probabilities`` (a plain tensor, no ZipMap). The column list, the task
     and the classes are written into the model's metadata
-    (:data:`META_INPUTS`, :data:`META_TASK`, :data:`META_CLASSES`).
+    (:data:`META_INPUTS`, :data:`META_TASK`, :data:`META_CLASSES`). Inputs
+    are plain columns ``[N]`` (what MLflow's ONNX flavor feeds too).
 
     Raises
     ------
@@ -415,41 +418,6 @@ def _flat_inputs(onx: Any) -> None:
         graph.node.insert(0, node)
 
 
-def onnx_feed(session: Any, X: Any) -> dict[str, Any]:
-    """The inputs of an ONNX session from a DataFrame of feature columns.
-
-    A session with one input per column (as :func:`onnx_bytes` writes) gets
-    each column in the input's type and rank (``[N]`` or ``[N, 1]``), missing
-    text as :data:`MISSING_TEXT`; a session with a single tensor input gets
-    the columns stacked as float32.
-    """
-    import numpy as np  # deferred: start-up cost
-
-    ins = session.get_inputs()
-    cols = set(map(str, X.columns))
-    if all(i.name in cols for i in ins):
-        feed: dict[str, Any] = {}
-        for i in ins:
-            s = X[i.name]
-            if i.type == "tensor(string)":
-                arr = s.astype(object).where(s.notna(), MISSING_TEXT).astype(str)
-                col = arr.to_numpy(dtype=object)
-            else:
-                dt = {"tensor(double)": np.float64, "tensor(int64)": np.int64}.get(
-                    i.type, np.float32
-                )
-                col = s.to_numpy(dtype=dt)
-            feed[i.name] = col if len(i.shape or ()) == 1 else col.reshape(-1, 1)
-        return feed
-    if len(ins) == 1:
-        return {ins[0].name: X.to_numpy(dtype=np.float32)}
-    raise InvalidInput(
-        "the ONNX model's inputs ("
-        + ", ".join(i.name for i in ins)
-        + ") are not the feature columns"
-    )
-
-
 def _parity_data(registry: Registry, src: ModelVersion, data: str | None) -> tuple[Any, str]:
     """The table the parity check scores, and how it is shown."""
     if data is not None:
@@ -501,28 +469,23 @@ def parity(
         The table lacks a feature column, or has no rows.
     """
     import numpy as np  # deferred: start-up cost
-    import onnxruntime as ort  # deferred: optional extra
 
     _data.check_columns(df, features, allow_extra=True)
     if len(df) == 0:
         raise InvalidInput(f"{data or 'the parity data'} has no rows to compare on")
     X = _data.feature_frame(df, {c["name"]: c["kind"] for c in features})
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    session = ort.InferenceSession(onx, opts, providers=["CPUExecutionProvider"])
-    outputs = session.run(None, onnx_feed(session, X))
+    # The adapter every later use of the version goes through (score, validate, monitor).
+    converted = load_native(onx, ONNX, threads=1)
     labels_agree: float | None = None
     if task == "classification":
         want = np.asarray(model.predict_proba(X), dtype=np.float64)
-        got = np.asarray(outputs[1], dtype=np.float64)
+        got = np.asarray(converted.predict_proba(X), dtype=np.float64)
         compared = "probability"
-        labels = np.asarray(outputs[0]).ravel()
-        labels_agree = float(
-            np.mean(labels.astype(str) == np.asarray(model.predict(X)).astype(str))
-        )
+        ours = np.asarray(converted.predict(X)).astype(str)
+        labels_agree = float(np.mean(ours == np.asarray(model.predict(X)).astype(str)))
     else:
         want = np.asarray(model.predict(X), dtype=np.float64).ravel()
-        got = np.asarray(outputs[0], dtype=np.float64).ravel()
+        got = np.asarray(converted.predict(X), dtype=np.float64).ravel()
         compared = "prediction"
     if want.shape != got.shape:
         diff = math.inf
