@@ -18,16 +18,25 @@ GROUP_SECONDS = 1.0
 
 
 def _files_of(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The model files named by ``paths`` (a folder: the files directly in it), and the misses."""
+    """The model files named by ``paths`` (a folder: the files directly in it), and the misses.
+
+    An MLflow model folder (one with an ``MLmodel`` file) counts as one model,
+    given itself or found in a folder.
+    """
+    from modelward.core.intake.mlflow import is_mlflow_folder  # deferred: start-up cost
     from modelward.core.watch.ingest import is_temporary  # deferred: start-up cost
 
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
+        if is_mlflow_folder(p):
+            files.append(p)
+        elif p.is_dir():
             for child in sorted(p.iterdir()):
-                if child.is_file() and not child.is_symlink() and not is_temporary(child.name):
+                if is_temporary(child.name) or child.is_symlink():
+                    continue
+                if child.is_file() or is_mlflow_folder(child):
                     files.append(child)
         elif p.exists():
             files.append(p)
@@ -37,13 +46,15 @@ def _files_of(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def cmd_register(args: argparse.Namespace) -> Result:
-    from modelward.core.intake import accept_model_file  # deferred: start-up cost
+    # deferred: start-up cost
+    from modelward.core.intake.mlflow import accept_model_path, is_mlflow_folder
 
-    if len(args.path) == 1 and not Path(args.path[0]).is_dir():
-        # One file: as before (a refusal is the command's error).
+    one = args.path[0]
+    if len(args.path) == 1 and (not Path(one).is_dir() or is_mlflow_folder(one)):
+        # One file (or one MLflow model folder): as before (a refusal is the command's error).
         reg = open_registry(args)
-        name = args.name or _name_for(args.path[0])
-        res = accept_model_file(reg, args.path[0], name=name).register_result()
+        name = args.name or _name_for(one)
+        res = accept_model_path(reg, one, name=name).register_result()
         out = version_json(res.version)
         out["created"] = res.created
         v = res.version
@@ -51,6 +62,10 @@ def cmd_register(args: argparse.Namespace) -> Result:
         text = [f"{what} {v.ref}  sha256 {v.sha256}  ({v.format}, {fmt_size(v.size)})"]
         if v.status != "ok":
             text.append(f"status: {v.status}")
+        mlflow = v.lineage.get("mlflow") or {}
+        if mlflow:
+            text.append(f"MLflow flavor {mlflow.get('flavor')} ({mlflow.get('model_file')})")
+        text.extend(f"warning: {w}" for w in mlflow.get("warnings") or [])
         return Result(out, lines(*text))
     if args.name:
         folders = [p for p in args.path if Path(p).is_dir()]
@@ -71,7 +86,7 @@ def _name_for(path: str | Path) -> str:
 def _register_many(args: argparse.Namespace) -> Result:
     """``register PATH...``: one sandbox worker for all, one commit per group of files."""
     from modelward.core.artifacts.sandbox import default_sandbox  # deferred: start-up cost
-    from modelward.core.intake import accept_model_file
+    from modelward.core.intake.mlflow import accept_model_path
     from modelward.core.intake.result import REFUSED, IntakeResult
 
     reg = open_registry(args)
@@ -84,7 +99,7 @@ def _register_many(args: argparse.Namespace) -> Result:
 
     def one(p: Path) -> dict[str, Any]:
         try:
-            res: IntakeResult = accept_model_file(reg, p, name=_name_for(p))
+            res: IntakeResult = accept_model_path(reg, p, name=_name_for(p))
         except (InvalidInput, NotFound) as e:
             return {"path": str(p), "status": "error", "reason": str(e)}
         if res.status == REFUSED or res.version is None:
@@ -311,7 +326,10 @@ def add_parsers(sub: Any) -> None:
     """register, list, show, alias, convert, trust."""
     sp = command(sub, "register", cmd_register, "register model files (they are never executed)")
     sp.add_argument(
-        "path", nargs="+", help="model files (skops, joblib or pickle) or folders of them"
+        "path",
+        nargs="+",
+        help="model files (skops, joblib, pickle, ONNX, XGBoost, LightGBM, CatBoost), MLflow "
+        "model folders, or folders of them",
     )
     sp.add_argument(
         "--name", help="model name of a single file (default: derived from the file's name)"

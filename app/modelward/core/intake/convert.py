@@ -196,7 +196,7 @@ def _to_onnx(
     if not task:
         task = "classification" if hasattr(model, "predict_proba") else "regression"
     onx = onnx_bytes(model, features, task)
-    df, shown = _parity_data(registry, src, data)
+    df, shown = validation_frame(registry, src, data)
     par = parity(model, onx, df, features, task, tolerance=tol, data=shown)
     with tempfile.TemporaryDirectory(prefix="modelward-convert-") as tmp:
         path = Path(tmp) / f"{src.name}-v{src.version}.onnx"
@@ -418,8 +418,18 @@ def _flat_inputs(onx: Any) -> None:
         graph.node.insert(0, node)
 
 
-def _parity_data(registry: Registry, src: ModelVersion, data: str | None) -> tuple[Any, str]:
-    """The table the parity check scores, and how it is shown."""
+def validation_frame(registry: Registry, src: ModelVersion, data: str | None) -> tuple[Any, str]:
+    """A version's validation data as a DataFrame (its first rows), and how it is shown.
+
+    ``data`` when given (a path or ``dataset:ID``); else the data of the
+    version's newest validation that can still be read; else its training
+    snapshot.
+
+    Raises
+    ------
+    InvalidInput
+        None of them exists.
+    """
     if data is not None:
         path = _data.resolve_source(data, registry)
         return _data.read_table(path, limit=PARITY_ROWS), str(data)
