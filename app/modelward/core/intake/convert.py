@@ -423,7 +423,7 @@ def validation_frame(registry: Registry, src: ModelVersion, data: str | None) ->
 
     ``data`` when given (a path or ``dataset:ID``); else the data of the
     version's newest validation that can still be read; else its training
-    snapshot.
+    snapshot; else the same for the version it was converted from.
 
     Raises
     ------
@@ -433,10 +433,29 @@ def validation_frame(registry: Registry, src: ModelVersion, data: str | None) ->
     if data is not None:
         path = _data.resolve_source(data, registry)
         return _data.read_table(path, limit=PARITY_ROWS), str(data)
+    v: ModelVersion | None = src
+    for _hop in range(8):  # a conversion's data is its source's
+        if v is None:
+            break
+        found = _own_validation_data(registry, v)
+        if found is not None:
+            return found
+        parent = (v.lineage or {}).get("converted_from")
+        try:
+            v = registry.resolve(str(parent)) if parent else None
+        except NotFound:
+            v = None
+    raise InvalidInput(
+        f"{src.ref} has no validation data or training snapshot to check against; "
+        "give a table with --data FILE"
+    )
+
+
+def _own_validation_data(registry: Registry, v: ModelVersion) -> tuple[Any, str] | None:
     with registry.read() as cur:
         rows = cur.execute(
             "SELECT data_source FROM validations WHERE version_id = ? ORDER BY id DESC",
-            [src.id],
+            [v.id],
         ).fetchall()
     for (source,) in rows:
         if not source:
@@ -447,14 +466,11 @@ def validation_frame(registry: Registry, src: ModelVersion, data: str | None) ->
             continue
         if path.is_file():
             return _data.read_table(path, limit=PARITY_ROWS), f"the validation data {source}"
-    snap = (src.lineage or {}).get("snapshot_sha256")
+    snap = (v.lineage or {}).get("snapshot_sha256")
     if snap and registry.artifacts.has(str(snap)):
         path = registry.artifacts.verify(str(snap))
         return _data.read_table(path, limit=PARITY_ROWS), "the training snapshot"
-    raise InvalidInput(
-        f"{src.ref} has no validation data or training snapshot to check the ONNX model "
-        "against; give a labelled or unlabelled table with --data FILE"
-    )
+    return None
 
 
 def parity(
