@@ -108,7 +108,7 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
             {"type": _mlflow_type(f, onnx), "name": str(f["name"]), "required": True}
             for f in features
         ]
-        example_rows = _write_example(registry, v, features, tmp / "input_example.json")
+        example_rows = _write_example(registry, v, features, tmp / "input_example.json", onnx)
         requirements = _requirements(onnx)
         (tmp / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
         py = platform.python_version()
@@ -227,7 +227,9 @@ def _requirements(onnx: bool) -> list[str]:
     return [f"{d}=={_installed(d)}" if _installed(d) else d for d in dists]
 
 
-def _write_example(registry: Registry, v: Any, features: list[dict[str, Any]], path: Path) -> int:
+def _write_example(
+    registry: Registry, v: Any, features: list[dict[str, Any]], path: Path, onnx: bool
+) -> int:
     """Up to :data:`EXAMPLE_ROWS` complete rows of the validation data (split orient); 0 if none."""
     try:
         df, _shown = validation_frame(registry, v, None)
@@ -240,12 +242,10 @@ def _write_example(registry: Registry, v: Any, features: list[dict[str, Any]], p
     if rows.empty:
         return 0
     cols: dict[str, list[Any]] = {}
+    cast = {"string": str, "long": int, "boolean": bool, "double": float}
     for f in features:
-        s = rows[str(f["name"])]
-        if f.get("kind") == "categorical":
-            cols[str(f["name"])] = [str(x) for x in s]
-        else:
-            cols[str(f["name"])] = [float(x) for x in s]
+        to = cast[_mlflow_type(f, onnx)]
+        cols[str(f["name"])] = [to(x) for x in rows[str(f["name"])]]
     doc = {
         "columns": names,
         "data": [[cols[n][i] for n in names] for i in range(len(rows))],
