@@ -107,7 +107,9 @@ def main() -> int:
                 if "predict_error" in got:
                     line += f"; predict on a DataFrame failed: {got['predict_error']}"
                 if "pred" not in got:
-                    line += f"; with text columns as objects too: {got['predict_error_object_columns']}"
+                    line += (
+                        f"; with text columns as objects too: {got['predict_error_object_columns']}"
+                    )
                     ok = False
                 else:
                     if got.get("with_object_columns"):

@@ -301,6 +301,12 @@ def _bool_safe_trees() -> Iterator[None]:
             te.add_node = original
 
 
+def _routes_columns(model: Any) -> bool:
+    """Whether the model's first step picks its columns by name (a ColumnTransformer)."""
+    first = model.steps[0][1] if hasattr(model, "steps") and model.steps else model
+    return type(first).__name__ == "ColumnTransformer"
+
+
 def _onnx_ready(model: Any) -> Any:
     """A copy of ``model`` whose imputers of text columns look for :data:`MISSING_TEXT`.
 
@@ -330,9 +336,11 @@ def _imputes_text(imputer: Any) -> bool:
 def onnx_bytes(model: Any, features: list[dict[str, Any]], task: str) -> bytes:
     """Convert a fitted scikit-learn model (or pipeline) to ONNX bytes with skl2onnx.
 
-    One input per feature column, named after it, shaped ``[N, 1]``: float
-    for numeric columns, string for categorical ones (a missing category fed
-    as :data:`MISSING_TEXT`). Classifiers give ``label`` and
+    A pipeline that starts with a ColumnTransformer gets one input per
+    feature column, named after it: float for numeric columns, string for
+    categorical ones (a missing category fed as :data:`MISSING_TEXT`); any
+    other model one float tensor ``X`` ``[N, n_features]`` whose column names
+    are in the metadata (``feature_names``). Classifiers give ``label`` and
     ``probabilities`` (a plain tensor, no ZipMap). The column list, the task
     and the classes are written into the model's metadata
     (:data:`META_INPUTS`, :data:`META_TASK`, :data:`META_CLASSES`). Inputs
@@ -354,15 +362,25 @@ def onnx_bytes(model: Any, features: list[dict[str, Any]], task: str) -> bytes:
         raise InvalidInput(
             "converting to ONNX needs skl2onnx and onnxruntime: install modelward[onnx]"
         ) from None
-    inputs = [
-        (
-            c["name"],
-            StringTensorType([None, 1])
-            if c["kind"] == _data.CATEGORICAL
-            else FloatTensorType([None, 1]),
-        )
-        for c in features
-    ]
+    per_column = _routes_columns(model)
+    if per_column:
+        inputs: list[tuple[str, Any]] = [
+            (
+                c["name"],
+                StringTensorType([None, 1])
+                if c["kind"] == _data.CATEGORICAL
+                else FloatTensorType([None, 1]),
+            )
+            for c in features
+        ]
+    else:
+        text = [c["name"] for c in features if c["kind"] == _data.CATEGORICAL]
+        if text:
+            raise InvalidInput(
+                f"the model takes the text column {text[0]!r} without a ColumnTransformer "
+                "to encode it, so ONNX cannot feed it"
+            )
+        inputs = [("X", FloatTensorType([None, len(features)]))]
     ready = _onnx_ready(model)
     options: dict[Any, Any] = {}
     if task == "classification":
@@ -382,7 +400,10 @@ def onnx_bytes(model: Any, features: list[dict[str, Any]], task: str) -> bytes:
         meta[META_CLASSES] = json.dumps(
             [v.item() if hasattr(v, "item") else v for v in classes], default=str
         )
-    _flat_inputs(onx)
+    if per_column:
+        _flat_inputs(onx)
+    else:  # one tensor: the native adapter picks the columns by these names
+        meta["feature_names"] = json.dumps([c["name"] for c in features])
     for key, value in meta.items():
         prop = onx.metadata_props.add()
         prop.key, prop.value = key, value
