@@ -132,8 +132,11 @@ def test_register_mlflow_folders_onnx_accepted_sklearn_pickle_refused(env: dict[
     # the signature's columns are what validation checks the data against
     bad = env["root"] / "no-debt.csv"
     _frame(30, seed=3).drop(columns=["debt"]).to_csv(bad, index=False)
-    r = _cli("validate", "from-mlflow:1", "--data", str(bad), "--target", "default", "--registry", reg_dir)  # fmt: skip
-    assert r.returncode != 0 and "debt" in r.stderr and "Traceback" not in r.stderr
+    from modelward.core.compute.validation import validate
+    from modelward.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="debt"):
+        validate(Registry(reg_dir), "from-mlflow:1", str(bad), target="default", store=False)
 
     folder = _sklearn_folder(env["root"])
     r = _cli("register", str(folder), "--name", "sk", "--registry", reg_dir)
@@ -212,8 +215,9 @@ def test_export_mlflow_writes_a_folder_that_registers_back_as_the_same_version(
 
     # A skops version exports with MLflow's sklearn flavor (skops serialization).
     out2 = env["root"] / "exported-skops"
-    r = _cli("export", "credit:1", "--format", "mlflow", "--out", str(out2), "--registry", reg_dir)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    from modelward.core.evidence.mlflow_export import export_mlflow
+
+    assert export_mlflow(reg, "credit:1", out2)["flavor"] == "sklearn"
     sk = safe_yaml((out2 / "MLmodel").read_text())["flavors"]["sklearn"]
     assert sk["serialization_format"] == "skops" and sk["pickled_model"] == "model.skops"
     assert (
