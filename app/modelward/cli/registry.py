@@ -245,6 +245,11 @@ def cmd_show(args: argparse.Namespace) -> Result:
         ("format", v.format),
         ("size", fmt_size(v.size)),
         ("estimator", v.estimator_class or "-"),
+    ]
+    native = v.params.get("native") if isinstance(v.params, dict) else None
+    if isinstance(native, dict) and native.get("extra"):  # read by XGBoost, LightGBM, ONNX...
+        rows.append(("needs", f"modelward[{native['extra']}] ({native.get('library')})"))
+    rows += [
         ("status", v.status),
         ("created", f"{v.created_at} by {v.created_by}"),
     ]
@@ -372,7 +377,13 @@ def add_parsers(sub: Any) -> None:
         "re-save a version as skops, or as ONNX after a parity check (a new version)",
     )
     sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
-    sp.add_argument("--to", default="skops", choices=["skops", "onnx"], help="target format")
+    sp.add_argument(
+        "--to",
+        default="skops",
+        choices=["skops", "onnx", "native"],
+        help="target format (onnx: a scikit-learn pipeline, after a parity check; native: a "
+        "trusted XGBoost/LightGBM/CatBoost pickle in its library's own format)",
+    )
     sp.add_argument(
         "--data",
         metavar="FILE",

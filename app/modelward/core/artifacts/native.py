@@ -102,6 +102,10 @@ class MissingExtra(RejectedFile):
 
     exit_code = 3
 
+    def __init__(self, reason: str, **kw: Any):
+        super().__init__(reason, **kw)
+        self.args = (reason,)  # not "rejected: ...": nothing is wrong with the file
+
 
 # ----------------------------------------------------------------------------- kinds
 def is_native(fmt: str | None) -> bool:

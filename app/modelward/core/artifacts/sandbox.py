@@ -111,13 +111,19 @@ def _inspect(req: dict[str, Any]) -> dict[str, Any]:
         raise RejectedFile("the file changed after it was hashed; it was not loaded")
     allow = Allowlist([tuple(p) for p in req.get("extra_globals", [])])  # type: ignore[misc]
     if req["format"] in NATIVE_FORMATS:
-        from modelward.core.artifacts.native import describe_native  # deferred: start-up cost
+        # deferred: start-up cost
+        from modelward.core.artifacts.native import MissingExtra, describe_native
 
-        native = load_bytes(data, req["format"], allow)
+        try:
+            native = load_bytes(data, req["format"], allow)
+        except MissingExtra as e:
+            raise RejectedFile(e.reason.replace("this version", "this file", 1)) from None
         meta = describe_native(native)
         meta["status"] = "ok"
         json.dumps(meta)
         return meta
+    if req.get("op") == "native":
+        return _to_native(data, req, allow)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         obj = load_bytes(data, req["format"], allow)
@@ -135,6 +141,27 @@ def _inspect(req: dict[str, Any]) -> dict[str, Any]:
                 meta["sklearn_version"] = str(saved)
     json.dumps(meta)  # plain data only, checked here rather than on the wire
     return meta
+
+
+def _to_native(data: bytes, req: dict[str, Any], allow: Allowlist) -> dict[str, Any]:
+    """Load a reviewer-trusted pickle of a boosting model and save it natively (in the worker).
+
+    The unpickling happens here, in the sandbox, with the reviewer's approved
+    globals only; the app gets back the new file's path and kind.
+    """
+    from modelward.core.artifacts.native import native_kind_of, save_native  # deferred
+
+    obj = load_bytes(data, req["format"], allow)
+    del data
+    kind = native_kind_of(obj)
+    if kind is None:
+        raise RejectedFile(
+            f"the file holds a {type(obj).__name__}, which has no native format "
+            "(XGBoost, LightGBM and CatBoost models do)"
+        )
+    out = str(req["out"])
+    save_native(obj, out)
+    return {"kind": kind, "out": out, "estimator_class": describe_estimator(obj)["estimator_class"]}
 
 
 def _serve_files(proto_in: IO[bytes], proto_out: IO[bytes], budget: int) -> None:
@@ -683,15 +710,34 @@ class Sandbox:
         SandboxUnavailable
             No worker could be started (the file was not judged).
         """
+        return self._request(
+            path,
+            {"format": fmt},
+            sha256=sha256,
+            extra_globals=extra_globals,
+            timeout=timeout,
+            cancel=cancel,
+        )
+
+    def _request(
+        self,
+        path: str | os.PathLike[str],
+        fields: dict[str, Any],
+        *,
+        sha256: str | None,
+        extra_globals: Iterable[tuple[str, str]],
+        timeout: float | None,
+        cancel: Callable[[], bool] | None,
+    ) -> dict[str, Any]:
         size = os.path.getsize(path)
         limit = (self.timeout if timeout is None else timeout) + size / (20 << 20)
         req = {
             "path": os.fspath(path),
-            "format": fmt,
             "sha256": sha256,
             "size": size,
             "extra_globals": [list(p) for p in extra_globals],
             "memory_mb": self.memory_mb,
+            **fields,
         }
         w = self._acquire()
         if not w.send(req):
@@ -720,6 +766,52 @@ class Sandbox:
         code = w.returncode
         how = f" (signal {-code})" if code is not None and code < 0 else ""
         raise RejectedFile(f"the file crashed the inspection worker{how}")
+
+    def save_native(
+        self,
+        path: str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        *,
+        fmt: str,
+        sha256: str | None = None,
+        extra_globals: Iterable[tuple[str, str]] = (),
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Unpickle a trusted boosting model in a worker and write it natively to ``out``.
+
+        Parameters
+        ----------
+        path
+            The pickle or joblib file (normally the store's copy).
+        out
+            Where the worker writes the native file.
+        fmt
+            ``"pickle"`` or ``"joblib"``.
+        sha256
+            The digest the bytes must have.
+        extra_globals
+            The globals a reviewer approved for these bytes.
+        timeout
+            Overrides the sandbox's time limit.
+
+        Returns
+        -------
+        dict
+            ``kind`` (the native format written), ``out`` and ``estimator_class``.
+
+        Raises
+        ------
+        RejectedFile
+            The file could not be loaded with those globals, or holds no boosting model.
+        """
+        return self._request(
+            path,
+            {"op": "native", "format": fmt, "out": os.fspath(out)},
+            sha256=sha256,
+            extra_globals=extra_globals,
+            timeout=timeout,
+            cancel=None,
+        )
 
     def _discard_quietly(self, w: _Worker | _SessionWorker) -> None:
         # Already returned to the pool as idle; it will be found dead and replaced.

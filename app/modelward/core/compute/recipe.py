@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import importlib.util
 import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -273,6 +274,49 @@ def _all_estimators() -> dict[str, type]:
     return dict(all_estimators(type_filter=["classifier", "regressor"]))
 
 
+BOOSTING_ESTIMATORS: dict[str, tuple[str, str]] = {
+    "XGBClassifier": ("xgboost", "XGBoost"),
+    "XGBRegressor": ("xgboost", "XGBoost"),
+    "LGBMClassifier": ("lightgbm", "LightGBM"),
+    "LGBMRegressor": ("lightgbm", "LightGBM"),
+}
+"""Gradient-boosting libraries' scikit-learn wrappers a recipe may name: their extra, their name."""
+
+
+def boosting_defaults(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters a training job sets on a boosting estimator unless the recipe sets them.
+
+    One thread per fit (``n_jobs=1``), as scikit-learn's estimators get
+    through the job's thread limit: these libraries start their own OpenMP
+    pools and would otherwise take every core of a shared machine. LightGBM
+    is kept quiet (it prints per-iteration warnings to stdout).
+    """
+    if cls.__name__ not in BOOSTING_ESTIMATORS:
+        return {}
+    out: dict[str, Any] = {}
+    if "n_jobs" not in params:
+        out["n_jobs"] = 1
+    if cls.__name__.startswith("LGBM") and "verbose" not in params:
+        out["verbose"] = -1
+    return out
+
+
+def boosting_available(short: str) -> bool:
+    """Whether the library of a boosting estimator is installed (without importing it)."""
+    lib = BOOSTING_ESTIMATORS.get(short)
+    return lib is not None and importlib.util.find_spec(lib[0]) is not None
+
+
+def _boosting_estimator(short: str) -> type:
+    module, shown = BOOSTING_ESTIMATORS[short]
+    try:
+        return getattr(importlib.import_module(module), short)  # type: ignore[no-any-return]
+    except ImportError:
+        raise InvalidInput(
+            f"{short} is a {shown} estimator; install modelward[{module}] to train it"
+        ) from None
+
+
 @functools.cache
 def _find_estimator(short: str) -> type | None:
     from sklearn.base import ClassifierMixin, RegressorMixin  # deferred: start-up cost
@@ -291,11 +335,20 @@ def estimator_names(task: str | None = None) -> list[str]:
     filt = {"classification": ["classifier"], "regression": ["regressor"]}.get(
         task or "", ["classifier", "regressor"]
     )
-    return sorted(name for name, _ in all_estimators(type_filter=filt))
+    names = [name for name, _ in all_estimators(type_filter=filt)]
+    # XGBoost and LightGBM where their extra is installed.
+    for short in BOOSTING_ESTIMATORS:
+        kind = "classification" if short.endswith("Classifier") else "regression"
+        if task in (None, "", kind) and boosting_available(short):
+            names.append(short)
+    return sorted(names)
 
 
 def resolve_estimator(name: str) -> type:
     """The scikit-learn estimator class called ``name`` (a short or dotted name).
+
+    Also XGBoost's and LightGBM's scikit-learn wrappers (``XGBClassifier``,
+    ``LGBMRegressor``...; see :data:`BOOSTING_ESTIMATORS`) where installed.
 
     Raises
     ------
@@ -303,6 +356,10 @@ def resolve_estimator(name: str) -> type:
         When no scikit-learn classifier or regressor has that name.
     """
     short = name.rsplit(".", 1)[-1]
+    if short in BOOSTING_ESTIMATORS and (
+        "." not in name or name.split(".")[0] == BOOSTING_ESTIMATORS[short][0]
+    ):
+        return _boosting_estimator(short)
     found = None if short.startswith("_") else _find_estimator(short)
     if found is None or (("." in name) and not name.startswith("sklearn.")):
         close = difflib.get_close_matches(short, list(_all_estimators()), n=3)

@@ -27,7 +27,7 @@ import modelward.core.compute.data as _data
 from modelward import __version__
 from modelward.core.compute.metrics import compute_metrics, predict, primary_metric
 from modelward.core.compute.parallel import Compute, run_tasks
-from modelward.core.compute.recipe import Recipe, resolve_estimator
+from modelward.core.compute.recipe import Recipe, boosting_defaults, resolve_estimator
 from modelward.core.errors import IntegrityError, InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.refs import validate_name
@@ -168,6 +168,7 @@ def _make_estimator(recipe: Recipe, params: dict[str, Any]) -> Any:
     full = dict(params)
     if "random_state" in est.get_params(deep=False) and "random_state" not in full:
         full["random_state"] = recipe.seed
+    full.update(boosting_defaults(cls, full))  # XGBoost/LightGBM: one thread per fit
     try:
         return est.set_params(**full)
     except (ValueError, TypeError) as e:

@@ -228,7 +228,7 @@ def validate(
             progress(1.0, "reused a stored validation")
             return load_validation(registry, found)
     progress(0.1, "loading the model")
-    model = load_artifact(registry.artifacts, version.sha256, version.format)
+    model = load_artifact(registry.artifacts, version.sha256, version.format, registry=registry)
     X, y, task, target = prepare_frame(version, model, df, target=target, allow_extra=allow_extra)
     check(cancel)
     run_id = (

@@ -1,4 +1,9 @@
-"""Convert a registered version to another format: skops, or ONNX with a parity check.
+"""Convert a registered version to another format: skops, its library's own, or ONNX.
+
+``--to native`` is for a reviewer-trusted pickle of an XGBoost, LightGBM or
+CatBoost model: the sandbox worker unpickles it with the reviewer's approved
+globals and saves it natively (:func:`convert_to_native`); the app never
+unpickles it.
 
 Both conversions load the source with the restricted loader (after its
 SHA-256 is verified), write the new file, and send it through the intake door
@@ -30,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import modelward.core.compute.data as _data
 from modelward.core.artifacts.native import load_native
-from modelward.core.artifacts.safeload import load_artifact
+from modelward.core.artifacts.safeload import approved_globals, load_artifact
+from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.errors import InvalidInput, NotFound, RejectedFile
 from modelward.core.intake.door import accept_model_file
 from modelward.core.intake.quarantine import quarantine
@@ -39,8 +45,9 @@ if TYPE_CHECKING:
     from modelward.core.domain import ModelVersion, RegisterResult
     from modelward.core.registry import Registry
 
-TARGETS = ("skops", "onnx")
 ONNX = "onnx"
+NATIVE = "native"
+TARGETS = ("skops", ONNX, NATIVE)
 DEFAULT_TOLERANCE = 1e-4
 """Largest absolute difference of a probability (or prediction) an ONNX conversion may show."""
 PARITY_ROWS = 100_000
@@ -91,7 +98,7 @@ def convert_version(
     ref
         ``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS``.
     to
-        ``"skops"`` or ``"onnx"``.
+        ``"skops"``, ``"onnx"``, or ``"native"`` (see :func:`convert_to_native`).
     data
         ONNX only: the table (CSV, Parquet or ``dataset:ID``) the parity check
         scores; default the version's newest validation data, else its
@@ -119,6 +126,8 @@ def convert_version(
         raise InvalidInput(f"cannot convert to {to!r}; supported: {', '.join(TARGETS)}")
     if to != ONNX and (data is not None or tolerance is not None):
         raise InvalidInput("--data and --tolerance belong to the parity check of --to onnx")
+    if to == NATIVE:
+        return convert_to_native(registry, ref)
     src = registry.resolve(ref)
     if src.format == to:
         raise InvalidInput(f"{src.ref} is already in the {to} format")
@@ -131,6 +140,41 @@ def convert_version(
         path = Path(tmp) / f"{src.name}-v{src.version}.skops"
         sio.dump(model, path)
         return _register(registry, src, path, conversion_lineage(src))
+
+
+def convert_to_native(registry: Registry, ref: str) -> RegisterResult:
+    """Re-save a trusted pickled XGBoost, LightGBM or CatBoost version in its own format.
+
+    The source's bytes are unpickled only in the sandbox worker, with the
+    globals a reviewer approved for them (``modelward trust``); the worker
+    writes the native file, which then enters through the intake door like
+    any file (and is read back by its library there). The new version's
+    lineage names the source; metrics and tags are copied.
+
+    Raises
+    ------
+    InvalidInput
+        The version is not a pickle or joblib file.
+    RejectedFile
+        Its bytes do not load with the approved globals, or hold no boosting model.
+    """
+    src = registry.resolve(ref)
+    if src.format not in ("pickle", "joblib"):
+        raise InvalidInput(
+            f"{src.ref} is {src.format}; only pickle and joblib versions convert to native"
+        )
+    extra = approved_globals(registry, src.sha256)
+    with tempfile.TemporaryDirectory(prefix="modelward-convert-") as tmp:
+        out = Path(tmp) / f"{src.name}-v{src.version}.native"
+        made = default_sandbox().save_native(
+            registry.artifacts.path_for(src.sha256),
+            out,
+            fmt=src.format,
+            sha256=src.sha256,
+            extra_globals=extra,
+        )
+        lineage = conversion_lineage(src, converted_from_class=made.get("estimator_class"))
+        return _register(registry, src, out, lineage)
 
 
 def _register(

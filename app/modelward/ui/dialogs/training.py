@@ -37,7 +37,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from modelward.core.compute.recipe import SPLIT_KINDS, Recipe, recipe_from_fields
+from modelward.core.compute.recipe import (
+    SPLIT_KINDS,
+    Recipe,
+    boosting_available,
+    recipe_from_fields,
+)
 from modelward.core.compute.worker import ScoreBuffer, worker_job
 from modelward.core.errors import InvalidInput, ModelWardError
 from modelward.core.jobs import JobKind
@@ -46,13 +51,20 @@ from modelward.ui.charts.scores import QtScoreChart
 from modelward.ui.widgets import label, setup_table
 
 # Shown at once; the full list of scikit-learn estimators is read in the background.
-COMMON_CLASSIFIERS = (
+COMMON_CLASSIFIERS: tuple[str, ...] = (
     "LogisticRegression",
     "HistGradientBoostingClassifier",
     "RandomForestClassifier",
     "DecisionTreeClassifier",
 )
-COMMON_REGRESSORS = ("Ridge", "HistGradientBoostingRegressor", "RandomForestRegressor")
+COMMON_REGRESSORS: tuple[str, ...] = (
+    "Ridge",
+    "HistGradientBoostingRegressor",
+    "RandomForestRegressor",
+)
+# XGBoost and LightGBM where their extras are installed (the check imports neither).
+COMMON_CLASSIFIERS += tuple(n for n in ("XGBClassifier", "LGBMClassifier") if boosting_available(n))
+COMMON_REGRESSORS += tuple(n for n in ("XGBRegressor", "LGBMRegressor") if boosting_available(n))
 COMMON_ESTIMATORS = COMMON_CLASSIFIERS + COMMON_REGRESSORS
 CLASSIFICATION, REGRESSION = "classification", "regression"
 COLUMN_ROLE = Qt.ItemDataRole.UserRole
