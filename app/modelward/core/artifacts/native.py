@@ -422,6 +422,7 @@ class _Onnx(_Backend):
         if threads:
             opts.intra_op_num_threads = int(threads)
             opts.inter_op_num_threads = 1
+        self.data = data  # a new thread count needs a new session
         self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
         self.inputs = list(self.session.get_inputs())
         outputs = list(self.session.get_outputs())
@@ -548,8 +549,8 @@ class NativeModel(BaseEstimator):  # type: ignore[misc]
     @n_jobs.setter
     def n_jobs(self, value: int | None) -> None:
         self._backend.threads = value
-        if isinstance(self._backend, _Onnx) and value:
-            pass  # an ONNX session's threads are fixed when it is built
+        if isinstance(self._backend, _Onnx) and value:  # fixed when a session is built
+            self._backend = _Onnx(self._backend.data, self.kind, value)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The model's own facts (objective, size), not constructor arguments."""
