@@ -39,6 +39,20 @@ def cmd_report(args: argparse.Namespace) -> Result:
 
 
 def cmd_export(args: argparse.Namespace) -> Result:
+    if args.format == "mlflow":
+        # deferred: start-up cost
+        from modelward.core.evidence.mlflow_export import export_mlflow
+
+        res = export_mlflow(_registry(args), args.ref, args.output)
+        example = res["input_example_rows"]
+        return Result(
+            res,
+            lines(
+                f"exported {res['ref']} to {res['path']} as an MLflow model folder "
+                f"({res['flavor']} flavor, {', '.join(res['files'])})",
+                f"input example: {example} rows" if example else "no input example",
+            ),
+        )
     from modelward.core.evidence.bundles import export_bundle  # deferred: start-up cost
 
     res = export_bundle(
@@ -257,9 +271,23 @@ def add_parsers(sub: Any) -> None:
     )
     sp.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples for the intervals")
 
-    sp = command(sub, "export", cmd_export, "write a version and its evidence to one signed bundle")
+    sp = command(
+        sub,
+        "export",
+        cmd_export,
+        "write a version and its evidence to one signed bundle, or as an MLflow model folder",
+    )
     sp.add_argument("ref")
-    sp.add_argument("-o", "--output", required=True, metavar="FILE")
+    sp.add_argument(
+        "-o", "--output", "--out", required=True, metavar="PATH", help="bundle file, or folder"
+    )
+    sp.add_argument(
+        "--format",
+        choices=["bundle", "mlflow"],
+        default="bundle",
+        help="bundle (default): a signed ModelWard bundle; mlflow: an MLflow model folder "
+        "(skops or ONNX inside, with its signature and an input example)",
+    )
     sp.add_argument("--key", help="signing key name (default: the only one)")
     sp.add_argument("--unsigned", action="store_true", help="seal with a hash only, no signature")
     sp.add_argument("--no-data", action="store_true", help="leave the training data snapshot out")

@@ -18,16 +18,25 @@ GROUP_SECONDS = 1.0
 
 
 def _files_of(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The model files named by ``paths`` (a folder: the files directly in it), and the misses."""
+    """The model files named by ``paths`` (a folder: the files directly in it), and the misses.
+
+    An MLflow model folder (one with an ``MLmodel`` file) counts as one model,
+    given itself or found in a folder.
+    """
+    from modelward.core.intake.mlflow import is_mlflow_folder  # deferred: start-up cost
     from modelward.core.watch.ingest import is_temporary  # deferred: start-up cost
 
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
+        if is_mlflow_folder(p):
+            files.append(p)
+        elif p.is_dir():
             for child in sorted(p.iterdir()):
-                if child.is_file() and not child.is_symlink() and not is_temporary(child.name):
+                if is_temporary(child.name) or child.is_symlink():
+                    continue
+                if child.is_file() or is_mlflow_folder(child):
                     files.append(child)
         elif p.exists():
             files.append(p)
@@ -76,14 +85,16 @@ def _params_of(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_register(args: argparse.Namespace) -> Result:
-    from modelward.core.intake import accept_model_file  # deferred: start-up cost
+    # deferred: start-up cost
+    from modelward.core.intake.mlflow import accept_model_path, is_mlflow_folder
 
-    if len(args.path) == 1 and not Path(args.path[0]).is_dir():
-        # One file: as before (a refusal is the command's error).
+    one = args.path[0]
+    if len(args.path) == 1 and (not Path(one).is_dir() or is_mlflow_folder(one)):
+        # One file (or one MLflow model folder): as before (a refusal is the command's error).
         reg = open_registry(args)
-        name = args.name or _name_for(args.path[0])
-        res = accept_model_file(
-            reg, args.path[0], name=name, metrics=_metrics_of(args), params=_params_of(args)
+        name = args.name or _name_for(one)
+        res = accept_model_path(
+            reg, one, name=name, metrics=_metrics_of(args), params=_params_of(args)
         ).register_result()
         out = version_json(res.version)
         out["created"] = res.created
@@ -92,6 +103,10 @@ def cmd_register(args: argparse.Namespace) -> Result:
         text = [f"{what} {v.ref}  sha256 {v.sha256}  ({v.format}, {fmt_size(v.size)})"]
         if v.status != "ok":
             text.append(f"status: {v.status}")
+        mlflow = v.lineage.get("mlflow") or {}
+        if mlflow:
+            text.append(f"MLflow flavor {mlflow.get('flavor')} ({mlflow.get('model_file')})")
+        text.extend(f"warning: {w}" for w in mlflow.get("warnings") or [])
         return Result(out, lines(*text))
     if args.name:
         folders = [p for p in args.path if Path(p).is_dir()]
@@ -112,7 +127,7 @@ def _name_for(path: str | Path) -> str:
 def _register_many(args: argparse.Namespace) -> Result:
     """``register PATH...``: one sandbox worker for all, one commit per group of files."""
     from modelward.core.artifacts.sandbox import default_sandbox  # deferred: start-up cost
-    from modelward.core.intake import accept_model_file
+    from modelward.core.intake.mlflow import accept_model_path
     from modelward.core.intake.result import REFUSED, IntakeResult
 
     metrics, params = _metrics_of(args), _params_of(args)
@@ -126,7 +141,7 @@ def _register_many(args: argparse.Namespace) -> Result:
 
     def one(p: Path) -> dict[str, Any]:
         try:
-            res: IntakeResult = accept_model_file(
+            res: IntakeResult = accept_model_path(
                 reg, p, name=_name_for(p), metrics=metrics, params=params
             )
         except (InvalidInput, NotFound) as e:
@@ -333,12 +348,21 @@ def cmd_convert(args: argparse.Namespace) -> Result:
     # deferred: start-up cost
     from modelward.core.intake.convert import convert_version
 
-    res = convert_version(open_registry(args), args.ref, to=args.to)
+    res = convert_version(
+        open_registry(args), args.ref, to=args.to, data=args.data, tolerance=args.tolerance
+    )
     out = version_json(res.version)
     out["created"] = res.created
     v = res.version
     what = "converted to" if res.created else "already converted as"
-    return Result(out, f"{args.ref}: {what} {v.ref}  ({v.format}, sha256 {v.sha256[:12]}…)")
+    text = [f"{args.ref}: {what} {v.ref}  ({v.format}, sha256 {v.sha256[:12]}…)"]
+    par = v.lineage.get("onnx_parity")
+    if par:
+        text.append(
+            f"parity: max |difference| of a {par['compared']} {par['max_abs_diff']:.3g} on "
+            f"{par['rows']} rows of {par['data']} (tolerance {par['tolerance']:g})"
+        )
+    return Result(out, lines(*text))
 
 
 def cmd_trust(args: argparse.Namespace) -> Result:
@@ -377,8 +401,8 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument(
         "path",
         nargs="+",
-        help="model files (skops, joblib, pickle, XGBoost, LightGBM, CatBoost, ONNX) "
-        "or folders of them",
+        help="model files (skops, joblib, pickle, ONNX, XGBoost, LightGBM, CatBoost), MLflow "
+        "model folders, or folders of them",
     )
     sp.add_argument(
         "--name", help="model name of a single file (default: derived from the file's name)"
@@ -428,14 +452,32 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("alias")
     sp.add_argument("--reason", required=True)
 
-    sp = command(sub, "convert", cmd_convert, "re-save an accepted pickle/joblib version as skops")
+    sp = command(
+        sub,
+        "convert",
+        cmd_convert,
+        "re-save a version as skops, or as ONNX after a parity check (a new version)",
+    )
     sp.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
     sp.add_argument(
         "--to",
         default="skops",
-        choices=["skops", "native"],
-        help="target format (native: a trusted XGBoost/LightGBM/CatBoost pickle in its "
-        "library's own format)",
+        choices=["skops", "onnx", "native"],
+        help="target format (onnx: a scikit-learn pipeline, after a parity check; native: a "
+        "trusted XGBoost/LightGBM/CatBoost pickle in its library's own format)",
+    )
+    sp.add_argument(
+        "--data",
+        metavar="FILE",
+        help="onnx: the table the parity check scores (default: the version's validation "
+        "data, else its training snapshot); CSV, Parquet or dataset:ID",
+    )
+    sp.add_argument(
+        "--tolerance",
+        type=float,
+        metavar="X",
+        help="onnx: the largest |difference| of a probability (classifiers) or prediction "
+        "(regressors) accepted (default 1e-4)",
     )
 
     sp = command(

@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+except ImportError:  # an ONNX version scores without scikit-learn: plain bases then
+    BaseEstimator = type("BaseEstimator", (), {})  # type: ignore[misc,assignment]
+    ClassifierMixin = type("ClassifierMixin", (), {})  # type: ignore[misc,assignment]
+    RegressorMixin = type("RegressorMixin", (), {})  # type: ignore[misc,assignment]
 
 from modelward.core.artifacts.formats import (
     CATBOOST_CBM,
@@ -416,6 +422,7 @@ class _Onnx(_Backend):
         if threads:
             opts.intra_op_num_threads = int(threads)
             opts.inter_op_num_threads = 1
+        self.data = data  # a new thread count needs a new session
         self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
         self.inputs = list(self.session.get_inputs())
         outputs = list(self.session.get_outputs())
@@ -475,7 +482,7 @@ class _Onnx(_Backend):
                 arr = arr.astype(str).astype(object)
             else:
                 arr = arr.astype(dtype)
-            out[inp.name] = arr.reshape(-1, 1)
+            out[inp.name] = arr if len(inp.shape) == 1 else arr.reshape(-1, 1)
         return out
 
     def scores(self, X: Any) -> Any:
@@ -543,8 +550,8 @@ class NativeModel(BaseEstimator):  # type: ignore[misc]
     @n_jobs.setter
     def n_jobs(self, value: int | None) -> None:
         self._backend.threads = value
-        if isinstance(self._backend, _Onnx) and value:
-            pass  # an ONNX session's threads are fixed when it is built
+        if isinstance(self._backend, _Onnx) and value:  # fixed when a session is built
+            self._backend = _Onnx(self._backend.data, self.kind, value)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The model's own facts (objective, size), not constructor arguments."""

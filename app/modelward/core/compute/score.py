@@ -815,6 +815,8 @@ def score_file(
     model_bytes = registry.artifacts.read_bytes(version.sha256)  # verifies the digest
     extra_globals = approved_globals(registry, version.sha256)
     est = load_bytes(model_bytes, version.format, Allowlist(extra_globals))
+    if getattr(est, "extra", None) and threads:  # a native model: its library's own threads
+        est.n_jobs = threads
     model = _describe_model(version, est)
     stored = stored_threshold(version)
     thr = float(threshold) if threshold is not None else stored

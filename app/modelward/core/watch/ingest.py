@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelward.core.artifacts.mlflow_folder import MLMODEL, folder_state
 from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
-from modelward.core.intake import SEEN, accept_model_file, model_name_for
+from modelward.core.intake import SEEN, model_name_for
 from modelward.core.intake.checks import ModelContext, model_context
+from modelward.core.intake.mlflow import accept_model_path
 from modelward.core.registry import Registry
 from modelward.core.watch.batches import ingest_batch
 from modelward.core.watch.folders import DATA, MODELS, SCORING, WatchedFolder, display_name
@@ -235,22 +237,6 @@ def ignore_link(registry: Registry, folder: WatchedFolder, p: Path) -> IngestRes
     return IngestResult(folder.id, str(p), "", IGNORED, reason)
 
 
-def mlflow_model_file(folder: Path) -> Path | None:
-    """The scikit-learn model file of an MLflow model folder (one with an ``MLmodel`` file)."""
-    mlmodel = folder / "MLmodel"
-    if not mlmodel.is_file():
-        return None
-    text = mlmodel.read_text(encoding="utf-8", errors="replace")
-    m = re.search(r"^\s*pickled_model:\s*(\S+)\s*$", text, re.MULTILINE)
-    candidates = [m.group(1)] if m else []
-    candidates += ["model.skops", "model.pkl", "model.joblib"]
-    for name in candidates:
-        p = (folder / name).resolve()
-        if p.is_file() and p.parent == folder.resolve():  # never a path out of the folder
-            return p
-    return None
-
-
 def ingest_file(
     registry: Registry,
     folder: WatchedFolder,
@@ -273,12 +259,11 @@ def ingest_file(
     if p.is_symlink():
         return ignore_link(registry, folder, p)
     if p.is_dir():
-        found = mlflow_model_file(p) if folder.kind == MODELS else None
-        if found is None:
+        if folder.kind != MODELS or folder_state(p) is None:
             return IngestResult(
-                folder.id, str(p), "", "skipped", "a folder without an MLmodel file"
+                folder.id, str(p), "", "skipped", "not a complete MLflow model folder (yet)"
             )
-        target = found
+        target = p / MLMODEL  # its state is the folder's; the door reads the whole folder
     try:
         st = target.stat()
     except OSError as e:
@@ -298,11 +283,11 @@ def ingest_file(
     sha = ""
     try:
         if folder.kind == MODELS:
-            res = accept_model_file(
+            res = accept_model_path(
                 registry,
-                target,
+                p,
                 name=folder.model_name or model_name_for(p),
-                source=str(target),
+                source=str(p),
                 lineage={"inbox": folder.path, "source": str(p.absolute())},
                 seen=seen,
             )

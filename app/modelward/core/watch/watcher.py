@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelward.core.artifacts.mlflow_folder import folder_state
 from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.registry import Registry
 from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
@@ -45,7 +46,6 @@ from modelward.core.watch.ingest import (
     flush_records,
     ingest_file,
     is_temporary,
-    mlflow_model_file,
     taken_digests,
 )
 
@@ -373,11 +373,7 @@ class FolderWatcher:
         if _stat.S_ISDIR(st.st_mode):
             if folder.kind != MODELS:
                 return None
-            model_file = mlflow_model_file(p)
-            if model_file is None:
-                return None
-            mst = model_file.stat()
-            return mst.st_size, max(mst.st_mtime, st.st_mtime)
+            return folder_state(p)  # None until its MLmodel and model file are there
         if not _stat.S_ISREG(st.st_mode):
             return None
         return st.st_size, st.st_mtime
