@@ -16,17 +16,35 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 import modelward.core.monitoring.series as _series
-from modelward.core.compute.compare import _metric_on_rows
+from modelward.core.compute.compare import _metric_on_rows, evaluate_gates, parse_gate
 from modelward.core.compute.validation import load_validation
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput
 from modelward.core.evidence.head import head_line, sign_head
+from modelward.core.monitoring.snapshot import latest_groups
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 if TYPE_CHECKING:
     from modelward.core.registry import Registry
 
-__all__ = ["gather_facts", "metric_intervals"]
+__all__ = ["CURVE_KEYS", "gather_facts", "metric_intervals", "threshold_matrix"]
+
+# what a report shows of a validation's stored curves (the rest, e.g. residual
+# points, stays in the registry)
+CURVE_KEYS = (
+    "roc",
+    "pr",
+    "calibration",
+    "confusion_matrix",
+    "classes",
+    "explanations",
+    "intervals",
+    "interval_method",
+    "lift",
+    "gains",
+    "bands",
+    "calibration_test",
+)
 
 _APPROVAL_ACTIONS = ("alias.", "trust.", "approval.", "bundle.", "version.status", "policy.")
 
@@ -140,11 +158,12 @@ def gather_facts(
         )
     lin = v.lineage
     recipe = lin.get("recipe") or {}
-    features = (v.signature or {}).get("features") or []
+    features = (v.signature or {}).get("features") or (v.signature or {}).get("columns") or []
+    logged = lin.get("training_data") if isinstance(lin.get("training_data"), dict) else {}
     data = {
         "source": lin.get("data") or lin.get("source"),
-        "fingerprint": lin.get("data_fingerprint"),
-        "rows": lin.get("data_rows"),
+        "fingerprint": lin.get("data_fingerprint") or logged.get("fingerprint"),
+        "rows": lin.get("data_rows") or logged.get("rows"),
         "snapshot_sha256": lin.get("snapshot_sha256"),
         "target": recipe.get("target"),
         "period": _period(registry, lin, recipe),
@@ -164,35 +183,45 @@ def gather_facts(
         "provenance": lin.get("provenance"),
     }
     validations = []
+    threshold = decision_threshold(v)
     for i, vid in enumerate(val_ids):
         check(cancel)
         progress(0.1 + 0.7 * i / max(len(val_ids), 1), "confidence intervals")
         newest = vid == val_ids[-1]
-        res = load_validation(registry, vid, predictions=newest and n_boot > 0)
+        res = load_validation(
+            registry, vid, predictions=newest and (n_boot > 0 or threshold is not None)
+        )
         ci = (
             metric_intervals(res.predictions, res.metrics, n_boot=n_boot, cancel=cancel)
-            if res.predictions is not None
+            if res.predictions is not None and n_boot > 0
             else {}
         )
-        validations.append(
-            {
-                "id": vid,
-                "data_fingerprint": res.data_fingerprint,
-                "data_source": res.data_source,
-                "rows": res.rows,
-                "target": res.target,
-                "task": res.task,
-                "metrics": res.metrics,
-                "intervals": {k: list(x) for k, x in ci.items()},
-                "n_boot": n_boot if ci else 0,
-                "curves": {
-                    k: res.curves[k]
-                    for k in ("roc", "pr", "calibration", "confusion_matrix", "classes")
-                    if k in res.curves
-                },
-                "predictions_sha256": res.predictions_sha256,
-            }
-        )
+        stored = res.curves.get("intervals") or {}
+        intervals: dict[str, list[float]] = {k: list(x) for k, x in ci.items()}
+        methods = {k: f"percentile bootstrap, {n_boot} resamples" for k in intervals}
+        for k, pair in stored.items() if isinstance(stored, dict) else ():
+            lo, hi = (_finite(x) for x in (list(pair) + [None, None])[:2])
+            if lo is not None and hi is not None:
+                # the interval stored with the validation is the one filed
+                intervals[k] = [lo, hi]
+                methods[k] = str(res.curves.get("interval_method") or "stored with the validation")
+        entry: dict[str, Any] = {
+            "id": vid,
+            "data_fingerprint": res.data_fingerprint,
+            "data_source": res.data_source,
+            "rows": res.rows,
+            "target": res.target,
+            "task": res.task,
+            "metrics": res.metrics,
+            "intervals": intervals,
+            "interval_methods": methods,
+            "n_boot": n_boot if ci else 0,
+            "curves": {k: res.curves[k] for k in CURVE_KEYS if k in res.curves},
+            "predictions_sha256": res.predictions_sha256,
+        }
+        if newest and threshold is not None and res.predictions is not None:
+            entry["threshold"] = threshold_matrix(res.predictions, float(threshold["threshold"]))
+        validations.append(entry)
     progress(0.85, "monitoring history")
     b = _series.batches(registry, v.id)
     metric = "roc_auc" if (task or "classification") == "classification" else "r2"
@@ -214,6 +243,10 @@ def gather_facts(
         "reference": _finite(perf["reference"]) if perf else None,
         "band": [_finite(perf["band_lower"]), _finite(perf["band_upper"])] if perf else None,
     }
+    groups, segments, groups_batch = latest_groups(registry, v.id)
+    monitoring["groups"] = groups
+    monitoring["segments"] = segments
+    monitoring["groups_batch"] = groups_batch
     approvals = [e for e in events if e["action"].startswith(_APPROVAL_ACTIONS)]
     for e in approvals:
         for k in ("before", "after"):
@@ -234,7 +267,7 @@ def gather_facts(
             "created_by": v.created_by,
         },
         "model": {
-            "task": task,
+            "task": task or (validations[-1]["task"] if validations else None),
             "purpose": description or v.tags.get("purpose"),
             "owner": v.tags.get("owner") or v.created_by,
         },
@@ -243,8 +276,11 @@ def gather_facts(
         "validations": validations,
         "monitoring": monitoring,
         "approvals": approvals,
+        "decision_threshold": threshold,
+        "gates": _gates(registry, v, validations),
     }
     facts["limitations"] = _limitations(facts)
+    head = sign_head(registry)
     facts["hashes"] = {
         "model_sha256": v.sha256,
         "training_data_fingerprint": data["fingerprint"],
@@ -252,8 +288,9 @@ def gather_facts(
         "validation_data": [x["data_fingerprint"] for x in validations],
         "validation_predictions": [x["predictions_sha256"] for x in validations],
         # the registry's signed audit head: an outside copy for the reader to keep
-        "registry_head": head_line(sign_head(registry)),
+        "registry_head": head_line(head),
     }
+    facts["audit_head"] = head
     progress(1.0, "facts gathered")
     return facts
 
@@ -320,3 +357,139 @@ def _limitations(f: dict[str, Any]) -> list[str]:
             "The training data is not recorded (the model was registered, not trained here)."
         )
     return out
+
+
+def decision_threshold(version: Any) -> dict[str, Any] | None:
+    """The decision threshold stored with a version, wherever it was put, or ``None``.
+
+    Read tolerantly: a ``decision_threshold`` key in the version's metadata,
+    lineage or tags, as a mapping (``threshold``, ``cost_fp``, ``cost_fn``,
+    ``set_by``, ``set_at``), a JSON text of one, or a bare number.
+    """
+    for holder in ("metadata", "meta", "lineage", "tags", "signature"):
+        d = getattr(version, holder, None)
+        raw = d.get("decision_threshold") if isinstance(d, dict) else None
+        if raw is None:
+            continue
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                continue
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = {"threshold": raw}
+        if isinstance(raw, dict) and _finite(raw.get("threshold")) is not None:
+            return {**raw, "threshold": float(raw["threshold"])}
+    return None
+
+
+def threshold_matrix(predictions: Any, threshold: float) -> dict[str, Any] | None:
+    """Confusion matrix and rates of a binary classifier's scores cut at ``threshold``.
+
+    Returns ``None`` when the predictions have no positive-class score.
+    ``matrix`` is ``[[tn, fp], [fn, tp]]`` (rows: true class, columns: decision).
+    """
+    import numpy as np  # deferred: start-up cost
+
+    score = predictions.positive_score()
+    if score is None:
+        return None
+    classes = list(predictions.classes)
+    y = np.asarray(predictions.y_true) == classes[1]
+    hit = np.asarray(score, dtype=float) >= threshold
+    tp, fp = int(np.sum(hit & y)), int(np.sum(hit & ~y))
+    fn, tn = int(np.sum(~hit & y)), int(np.sum(~hit & ~y))
+    n = max(tp + fp + fn + tn, 1)
+    return {
+        "threshold": threshold,
+        "classes": [str(c) for c in classes],
+        "matrix": [[tn, fp], [fn, tp]],
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+        "flagged_share": (tp + fp) / n,
+    }
+
+
+def _gates(registry: Registry, v: Any, validations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The model's policy gates checked against this version's records.
+
+    A threshold gate is evaluated on the newest validation's metrics with the
+    comparison module's own :func:`evaluate_gates`; a "not worse than the
+    champion" gate can only be read from a stored comparison in which this
+    version was the challenger.
+    """
+    with registry.read() as cur:
+        try:
+            row = cur.execute(
+                "SELECT policy FROM pol_policies WHERE model_name = ?", [v.name]
+            ).fetchall()
+        except duckdb.Error:
+            row = []
+        comps = cur.execute(
+            "SELECT id, gates, promotion_allowed, created_at FROM comparisons "
+            "WHERE challenger_version_id = ? ORDER BY id DESC LIMIT 1",
+            [v.id],
+        ).fetchall()
+    texts: list[str] = []
+    if row:
+        try:
+            texts = [str(g) for g in (json.loads(row[0][0]).get("gates") or [])]
+        except (ValueError, AttributeError):
+            texts = []
+    compared = {}
+    comparison = None
+    if comps:
+        cid, gtext, allowed, at = comps[0]
+        stored = json.loads(gtext or "[]")
+        compared = {str(g.get("gate")): g for g in stored if isinstance(g, dict)}
+        comparison = {"id": int(cid), "promotion_allowed": bool(allowed), "at": at}
+        texts += [g for g in compared if g not in texts]
+    metrics = validations[-1]["metrics"] if validations else {}
+    results = []
+    for text in texts:
+        try:
+            gate = parse_gate(text)
+        except InvalidInput as e:
+            results.append({"gate": text, "passed": None, "detail": str(e), "source": "policy"})
+            continue
+        if gate.kind == "not_worse":
+            got = compared.get(str(gate)) or compared.get(text)
+            if got is None:
+                results.append(
+                    {
+                        "gate": str(gate),
+                        "passed": None,
+                        "detail": "needs a comparison with the champion; none is stored",
+                        "source": "–",
+                    }
+                )
+            else:
+                results.append(
+                    {
+                        "gate": str(gate),
+                        "passed": bool(got.get("passed")),
+                        "detail": str(got.get("detail") or ""),
+                        "source": f"comparison {comparison['id'] if comparison else ''}",
+                    }
+                )
+            continue
+        if not validations:
+            results.append(
+                {
+                    "gate": str(gate),
+                    "passed": None,
+                    "detail": "no stored validation",
+                    "source": "policy",
+                }
+            )
+            continue
+        r = evaluate_gates([gate], metrics, [])[0]
+        results.append(
+            {
+                "gate": r.gate,
+                "passed": r.passed,
+                "detail": r.detail,
+                "source": f"validation {validations[-1]['id']}",
+            }
+        )
+    return {"results": results, "comparison": comparison}
