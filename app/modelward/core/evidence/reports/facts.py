@@ -159,7 +159,8 @@ def gather_facts(
     lin = v.lineage
     recipe = lin.get("recipe") or {}
     features = (v.signature or {}).get("features") or (v.signature or {}).get("columns") or []
-    logged = lin.get("training_data") if isinstance(lin.get("training_data"), dict) else {}
+    td = lin.get("training_data")
+    logged: dict[str, Any] = td if isinstance(td, dict) else {}
     data = {
         "source": lin.get("data") or lin.get("source"),
         "fingerprint": lin.get("data_fingerprint") or logged.get("fingerprint"),
@@ -226,7 +227,7 @@ def gather_facts(
     b = _series.batches(registry, v.id)
     metric = "roc_auc" if (task or "classification") == "classification" else "r2"
     perf = _series.performance_series(registry, v.id, metric) if len(b["batch_id"]) else None
-    monitoring = {
+    monitoring: dict[str, Any] = {
         "metric": metric,
         "batches": [
             {
@@ -244,9 +245,12 @@ def gather_facts(
         "band": [_finite(perf["band_lower"]), _finite(perf["band_upper"])] if perf else None,
     }
     groups, segments, groups_batch = latest_groups(registry, v.id)
-    monitoring["groups"] = groups
-    monitoring["segments"] = segments
-    monitoring["groups_batch"] = groups_batch
+    monitoring = {
+        **monitoring,
+        "groups": groups,
+        "segments": segments,
+        "groups_batch": groups_batch,
+    }
     approvals = [e for e in events if e["action"].startswith(_APPROVAL_ACTIONS)]
     for e in approvals:
         for k in ("before", "after"):
@@ -445,7 +449,7 @@ def _gates(registry: Registry, v: Any, validations: list[dict[str, Any]]) -> dic
         comparison = {"id": int(cid), "promotion_allowed": bool(allowed), "at": at}
         texts += [g for g in compared if g not in texts]
     metrics = validations[-1]["metrics"] if validations else {}
-    results = []
+    results: list[dict[str, Any]] = []
     for text in texts:
         try:
             gate = parse_gate(text)

@@ -191,6 +191,12 @@ def _float(x: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _fnan(x: Any) -> float:
+    """A finite float, or NaN (a gap in a chart)."""
+    f = _float(x)
+    return math.nan if f is None else f
+
+
 def _split(split: Any) -> str | None:
     if not isinstance(split, dict):
         return split if split is None else str(split)
@@ -218,7 +224,7 @@ def _pairs(d: Any, *keys: str) -> tuple[list[float], ...] | None:
         xs = d.get(k)
         if not isinstance(xs, list | tuple) or not xs:
             return None
-        out.append([_float(x) if _float(x) is not None else math.nan for x in xs])
+        out.append([_fnan(x) for x in xs])
     n = min(len(x) for x in out)
     return tuple(x[:n] for x in out)
 
@@ -291,13 +297,14 @@ def charts(facts: dict[str, Any]) -> dict[str, str]:
             ylim=(0, 1),
             diagonal=True,
         )
-    ex = c.get("explanations") if isinstance(c.get("explanations"), dict) else {}
+    found = c.get("explanations")
+    ex: dict[str, Any] = found if isinstance(found, dict) else {}
     imp = [r for r in ex.get("importance") or [] if isinstance(r, dict)]
     if imp:
         imp = sorted(imp, key=lambda r: -(_float(r.get("mean")) or 0.0))[:15]
         out["importance"] = bar_chart(
             [str(r.get("feature")) for r in imp],
-            [_float(r.get("mean")) if _float(r.get("mean")) is not None else math.nan for r in imp],
+            [_fnan(r.get("mean")) for r in imp],
             spread=[_float(r.get("std")) or 0.0 for r in imp],
             title="Permutation importance (bar: mean, whisker: ± 1 sd over repeats)",
             xlabel="drop in score when the feature's values are shuffled",
@@ -356,7 +363,7 @@ def _pdp_chart(pd: dict[str, Any]) -> str | None:
     """One partial-dependence chart: the average bold, ICE lines thin and faint."""
     feature = str(pd.get("feature"))
     grid = list(pd.get("grid") or [])
-    avg = [_float(v) if _float(v) is not None else math.nan for v in pd.get("average") or []]
+    avg = [_fnan(v) for v in pd.get("average") or []]
     if not grid or not avg:
         return None
     target = pd.get("target")
@@ -374,7 +381,7 @@ def _pdp_chart(pd: dict[str, Any]) -> str | None:
         Series(
             "",
             xs,
-            [_float(v) if _float(v) is not None else math.nan for v in row],
+            [_fnan(v) for v in row],
             color="#8aa9d6",
             width=0.8,
             opacity=0.35,
@@ -863,7 +870,7 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
                 )
             )
             cm = x["curves"].get("confusion_matrix")
-            if cm and x is primary:
+            if cm and primary is not None and x is primary:
                 cls = [escape(str(c)) for c in x["curves"].get("classes", [])]
                 parts.append(
                     "<p>Confusion matrix of the predicted classes (rows: true class, columns: predicted)</p>"
@@ -943,7 +950,11 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
                 ("Validation data fingerprints", " ".join(h["validation_data"])),
                 ("Validation predictions SHA-256", " ".join(h["validation_predictions"])),
                 ("Facts SHA-256", h.get("facts_sha256")),
-                ("Registry audit head", h.get("registry_head")),
+                # the audit head is on the summary page, as a table of its own
+                (
+                    "Registry audit head",
+                    None if facts.get("audit_head") else h.get("registry_head"),
+                ),
             ]
             if val
         ],
