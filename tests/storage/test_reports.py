@@ -216,3 +216,46 @@ def test_what_is_missing_is_stated_once(src, tmp_path):
     assert "validate first" not in html and "run modelward" not in html.lower()
     # tags are a table, not JSON
     assert "<th>Tag</th>" in html or "The version has no tags." in html
+
+
+def test_gini_ks_and_error_intervals_match_independent_computations():
+    import numpy as np
+    from scipy.stats import ks_2samp
+    from sklearn.metrics import brier_score_loss, log_loss, mean_absolute_error, roc_auc_score
+
+    from modelward.core.compute.metrics import Predictions
+
+    rng = np.random.default_rng(5)
+    n = 300
+    y = rng.integers(0, 2, n)
+    s = np.clip(0.3 * y + rng.random(n) * 0.7, 0.01, 0.99)
+    p = Predictions(
+        y_true=y,
+        y_pred=(s >= 0.5).astype(int),
+        task="classification",
+        classes=np.array([0, 1]),
+        proba=np.c_[1 - s, s],
+    )
+    keys = {"gini": 0.0, "ks": 0.0, "log_loss": 0.0, "brier_score_loss": 0.0}
+    ci = metric_intervals(p, keys, n_boot=40, seed=3)
+    r = np.random.default_rng(3)
+    draws = [r.integers(0, n, n) for _ in range(40)]
+    want = {
+        "gini": [2 * roc_auc_score(y[i], s[i]) - 1 for i in draws],
+        "ks": [ks_2samp(s[i][y[i] == 1], s[i][y[i] == 0]).statistic for i in draws],
+        "log_loss": [log_loss(y[i], s[i]) for i in draws],
+        "brier_score_loss": [brier_score_loss(y[i], s[i]) for i in draws],
+    }
+    for k, vals in want.items():
+        assert ci[k] == pytest.approx(tuple(np.quantile(vals, [0.025, 0.975]))), k
+
+    t = rng.normal(size=n)
+    pr = t + rng.normal(scale=0.5, size=n)
+    reg = Predictions(y_true=t, y_pred=pr, task="regression")
+    ci = metric_intervals(reg, {"rmse": 0.5, "mae": 0.4}, n_boot=40, seed=3)
+    r = np.random.default_rng(3)
+    draws = [r.integers(0, n, n) for _ in range(40)]
+    rmse = [np.sqrt(np.mean((t[i] - pr[i]) ** 2)) for i in draws]
+    mae = [mean_absolute_error(t[i], pr[i]) for i in draws]
+    assert ci["rmse"] == pytest.approx(tuple(np.quantile(rmse, [0.025, 0.975])))
+    assert ci["mae"] == pytest.approx(tuple(np.quantile(mae, [0.025, 0.975])))

@@ -61,7 +61,8 @@ def metric_intervals(
     """Percentile bootstrap intervals for the metrics that can be resampled by row.
 
     Returns ``metric -> (low, high)`` for accuracy, balanced accuracy, F1,
-    ROC AUC, average precision and R² (those present in ``metrics``).
+    ROC AUC, Gini, KS, average precision, log loss, Brier score, R², RMSE and
+    MAE (those present in ``metrics``).
     """
     import numpy as np  # deferred: start-up cost
 
@@ -72,6 +73,10 @@ def metric_intervals(
     for key in metrics:
         if key == "accuracy":
             fns[key] = lambda idx: float(np.mean(yt[idx] == yp[idx]))
+            continue
+        own = _row_metric(key, p)
+        if own is not None:
+            fns[key] = own
             continue
         try:
             fns[key] = _metric_on_rows(key, p)
@@ -95,6 +100,47 @@ def metric_intervals(
             lo, hi = np.quantile(arr, [alpha / 2, 1 - alpha / 2])
             out[k] = (float(lo), float(hi))
     return out
+
+
+def _row_metric(key: str, p: Any) -> Callable[[Any], float] | None:
+    """``idx -> metric`` for the metrics the comparison module does not resample."""
+    import numpy as np  # deferred: start-up cost
+
+    if key in ("rmse", "mae") and p.task != "classification":
+        err = np.asarray(p.y_true, dtype=float) - np.asarray(p.y_pred, dtype=float)
+        if key == "rmse":
+            return lambda idx: float(np.sqrt(np.mean(err[idx] ** 2)))
+        return lambda idx: float(np.mean(np.abs(err[idx])))
+    score = p.positive_score() if key in ("gini", "ks", "brier_score_loss", "log_loss") else None
+    if score is None:
+        return None
+    y = np.asarray(p.y_true) == p.classes[1]
+    s = np.asarray(score, dtype=float)
+    if key == "gini":
+        auc = _metric_on_rows("roc_auc", p)
+        return lambda idx: 2.0 * auc(idx) - 1.0
+    if key == "ks":
+        return lambda idx: _ks(s[idx], y[idx])
+    if p.proba is None:
+        return None
+    q = np.clip(s, 1e-15, 1 - 1e-15)
+    if key == "brier_score_loss":
+        return lambda idx: float(np.mean((q[idx] - y[idx]) ** 2))
+    return lambda idx: float(-np.mean(np.where(y[idx], np.log(q[idx]), np.log(1 - q[idx]))))
+
+
+def _ks(score: Any, positive: Any) -> float:
+    """The Kolmogorov-Smirnov distance between the scores of positives and negatives."""
+    import numpy as np  # deferred: start-up cost
+
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(score, kind="mergesort")
+    s, pos = score[order], positive[order]
+    cum_pos, cum_neg = np.cumsum(pos) / n_pos, np.cumsum(~pos) / n_neg
+    last = np.r_[s[1:] != s[:-1], True]  # compare the CDFs after each distinct score
+    return float(np.max(np.abs(cum_pos[last] - cum_neg[last])))
 
 
 def _json_rows(rows: list[tuple[Any, ...]], cols: tuple[str, ...]) -> list[dict[str, Any]]:
