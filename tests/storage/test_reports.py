@@ -259,3 +259,42 @@ def test_gini_ks_and_error_intervals_match_independent_computations():
     mae = [mean_absolute_error(t[i], pr[i]) for i in draws]
     assert ci["rmse"] == pytest.approx(tuple(np.quantile(rmse, [0.025, 0.975])))
     assert ci["mae"] == pytest.approx(tuple(np.quantile(mae, [0.025, 0.975])))
+
+
+def test_group_gaps_and_segments_of_the_latest_batch_are_tables(src):
+    from modelward.core.evidence.reports import render_html
+
+    reg, ref = src
+    facts = gather_facts(reg, ref, n_boot=0)
+    facts["monitoring"]["groups_batch"] = "2025-03"
+    facts["monitoring"]["groups"] = {
+        "column": "region",
+        "by_group": {
+            "north": {
+                "n": 120,
+                "selection_rate": 0.31,
+                "true_positive_rate": 0.7,
+                "calibration": 0.02,
+            },
+            "south": {
+                "n": 90,
+                "selection_rate": 0.52,
+                "true_positive_rate": 0.8,
+                "calibration": 0.05,
+            },
+        },
+        "gaps": {"selection_rate_ratio": {"value": 0.596, "threshold": 0.8, "crossed": True}},
+        "crossed": ["selection_rate_ratio"],
+    }
+    facts["monitoring"]["segments"] = {
+        "column": "region",
+        "segments": [{"segment": "east", "rows": 80, "drift_share": 0.25, "drifted": False}],
+    }
+    html = render_html(facts)
+    _no_raw_json(html)
+    flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _body(html)))
+    assert "Group gaps by region (batch 2025-03)" in flat
+    assert re.search(r"south 90 0\.520 0\.800 0\.050", flat)
+    assert re.search(r"selection_rate_ratio 0\.596 0\.800 yes", flat)
+    assert re.search(r"Segments by region .*east 80 0\.25 no", flat)
+    assert len(re.findall(r"not recorded", html, re.I)) == 1
