@@ -221,14 +221,23 @@ def test_what_is_missing_is_stated_once(src, tmp_path):
 def test_gini_ks_and_error_intervals_match_independent_computations():
     import numpy as np
     from scipy.stats import ks_2samp
-    from sklearn.metrics import brier_score_loss, log_loss, mean_absolute_error, roc_auc_score
+    from sklearn.metrics import (
+        average_precision_score,
+        balanced_accuracy_score,
+        brier_score_loss,
+        f1_score,
+        log_loss,
+        mean_absolute_error,
+        r2_score,
+        roc_auc_score,
+    )
 
     from modelward.core.compute.metrics import Predictions
 
     rng = np.random.default_rng(5)
     n = 300
     y = rng.integers(0, 2, n)
-    s = np.clip(0.3 * y + rng.random(n) * 0.7, 0.01, 0.99)
+    s = np.round(np.clip(0.3 * y + rng.random(n) * 0.7, 0.01, 0.99), 2)  # with ties
     p = Predictions(
         y_true=y,
         y_pred=(s >= 0.5).astype(int),
@@ -236,7 +245,19 @@ def test_gini_ks_and_error_intervals_match_independent_computations():
         classes=np.array([0, 1]),
         proba=np.c_[1 - s, s],
     )
-    keys = {"gini": 0.0, "ks": 0.0, "log_loss": 0.0, "brier_score_loss": 0.0}
+    keys = dict.fromkeys(
+        (
+            "gini",
+            "ks",
+            "log_loss",
+            "brier_score_loss",
+            "roc_auc",
+            "average_precision",
+            "f1",
+            "balanced_accuracy",
+        ),
+        0.0,
+    )
     ci = metric_intervals(p, keys, n_boot=40, seed=3)
     r = np.random.default_rng(3)
     draws = [r.integers(0, n, n) for _ in range(40)]
@@ -245,6 +266,10 @@ def test_gini_ks_and_error_intervals_match_independent_computations():
         "ks": [ks_2samp(s[i][y[i] == 1], s[i][y[i] == 0]).statistic for i in draws],
         "log_loss": [log_loss(y[i], s[i]) for i in draws],
         "brier_score_loss": [brier_score_loss(y[i], s[i]) for i in draws],
+        "roc_auc": [roc_auc_score(y[i], s[i]) for i in draws],
+        "average_precision": [average_precision_score(y[i], s[i]) for i in draws],
+        "f1": [f1_score(y[i], p.y_pred[i]) for i in draws],
+        "balanced_accuracy": [balanced_accuracy_score(y[i], p.y_pred[i]) for i in draws],
     }
     for k, vals in want.items():
         assert ci[k] == pytest.approx(tuple(np.quantile(vals, [0.025, 0.975]))), k
@@ -252,13 +277,15 @@ def test_gini_ks_and_error_intervals_match_independent_computations():
     t = rng.normal(size=n)
     pr = t + rng.normal(scale=0.5, size=n)
     reg = Predictions(y_true=t, y_pred=pr, task="regression")
-    ci = metric_intervals(reg, {"rmse": 0.5, "mae": 0.4}, n_boot=40, seed=3)
+    ci = metric_intervals(reg, {"rmse": 0.5, "mae": 0.4, "r2": 0.7}, n_boot=40, seed=3)
     r = np.random.default_rng(3)
     draws = [r.integers(0, n, n) for _ in range(40)]
     rmse = [np.sqrt(np.mean((t[i] - pr[i]) ** 2)) for i in draws]
     mae = [mean_absolute_error(t[i], pr[i]) for i in draws]
     assert ci["rmse"] == pytest.approx(tuple(np.quantile(rmse, [0.025, 0.975])))
     assert ci["mae"] == pytest.approx(tuple(np.quantile(mae, [0.025, 0.975])))
+    r2 = [r2_score(t[i], pr[i]) for i in draws]
+    assert ci["r2"] == pytest.approx(tuple(np.quantile(r2, [0.025, 0.975])))
 
 
 def test_group_gaps_and_segments_of_the_latest_batch_are_tables(src):

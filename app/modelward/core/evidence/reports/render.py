@@ -118,13 +118,11 @@ def _table(
     return "\n".join(out)
 
 
-def _kv(rows: list[tuple[str, Any]], missing: list[str] | None = None, where: str = "") -> str:
-    """A definition table of the rows that have a value; the others go to ``missing``."""
+def _kv(rows: list[tuple[str, Any]]) -> str:
+    """A definition table of the rows that have a value (the summary lists what is missing)."""
     shown = []
     for k, v in rows:
         if _empty(v):
-            if missing is not None:
-                missing.append(f"{where}{k}" if where else k)
             continue
         shown.append([f"<b>{escape(k)}</b>", v if isinstance(v, _Html) else _v(v)])
     return _table(None, shown, cls="kv") if shown else ""
@@ -444,7 +442,7 @@ def not_recorded(facts: dict[str, Any]) -> list[str]:
         c = primary["curves"]
         binary = bool(c.get("roc"))
         if not primary["intervals"]:
-            out.append("Confidence intervals of the metrics (no stored predictions or intervals)")
+            out.append("Confidence intervals of the metrics (none stored, none bootstrapped)")
         if not isinstance(c.get("explanations"), dict):
             out.append("Explanations (permutation importance, partial dependence)")
         if binary:
