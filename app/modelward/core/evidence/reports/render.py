@@ -97,21 +97,25 @@ def _table(
     num: set[int] | None = None,
     nowrap: set[int] | None = None,
     cls: str = "",
+    full: bool = False,
+    widths: list[str] | None = None,
 ) -> str:
     num, nowrap = num or set(), nowrap or set()
-    out = [
-        f'<table{f" class={chr(34)}{cls}{chr(34)}" if cls else ""} cellspacing="0" cellpadding="3">'
-    ]
+    attrs = f' class="{cls}"' if cls else ""
+    attrs += ' width="100%"' if full else ""
+    out = [f'<table{attrs} cellspacing="0" cellpadding="3">']
     if headers:
         # a header row in <thead>: the PDF repeats it on every page the table spans
         out.append(
             "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr></thead>"
         )
-    for r in rows:
+    for n, r in enumerate(rows):
         cells = []
         for i, c in enumerate(r):
             # a class, not the nowrap attribute: Qt's rich text honours only the CSS
             attr = ' class="num"' if i in num else ' class="nw"' if i in nowrap else ""
+            if widths and n == 0 and not headers and i < len(widths) and widths[i]:
+                attr += f' width="{widths[i]}"'
             cells.append(f"<td{attr}>{c}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
@@ -940,7 +944,7 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
     hashes = _table(
         None,
         [
-            [f"<b>{escape(k)}</b>", _mono(val)]
+            [f"<b>{escape(k)}</b>", "<br>".join(_mono(x) for x in str(val).split())]
             for k, val in [
                 ("Model file SHA-256", h["model_sha256"]),
                 ("Training data fingerprint", h["training_data_fingerprint"]),
@@ -957,6 +961,7 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
             if val
         ],
         cls="kv",
+        nowrap={0, 1},  # a SHA-256 on one line
     )
     return {
         **_summary(facts, missing),
