@@ -101,6 +101,27 @@ def test_a_heading_that_would_end_a_page_moves_to_the_next(qapp):
     assert fixed.pages[1][0] == "7. Monitoring"
 
 
+def test_a_short_table_whose_row_would_split_moves_whole_to_the_next_page(qapp):
+    from PySide6.QtGui import QTextDocument
+
+    from modelward.core.evidence.reports.render import _table
+    from modelward.ui.pdf import _text_size, layout_report, pagination_facts
+
+    cell = "<br>".join(f"line {k}" for k in range(6))
+    tail = _table(None, [[f"<b>hash {i}</b><br>{cell}"] for i in range(3)])
+    for n in range(30, 90):
+        plain = QTextDocument()
+        plain.setHtml(_filler(n) + tail)
+        plain.setPageSize(_text_size())
+        if pagination_facts(plain).split_rows:  # Qt alone cuts a row here
+            break
+    else:
+        pytest.fail("no filler length put a row across a page end")
+    fixed = pagination_facts(layout_report(_filler(n) + tail, {}))
+    assert fixed.split_rows == []
+    assert fixed.pages[1][0] == "hash 0"
+
+
 def test_long_tables_repeat_their_header_and_keep_dates_whole(qapp, tmp_path):
     from PySide6.QtGui import QTextCursor
 

@@ -130,6 +130,10 @@ def _keep_headings_with_next(doc: QTextDocument) -> int:
             nxt = block.next()
             while nxt.isValid() and not nxt.text().strip() and not _has_image(nxt):
                 nxt = nxt.next()
+            if _split_row_moved(doc, block, page_h):
+                moved += 1
+                changed = True
+                break
             if nxt.isValid() and _keeps_with_next(block):
                 here = int(_top(doc, block) // page_h)
                 there = int((_top(doc, nxt) + 1) // page_h)
@@ -145,6 +149,40 @@ def _keep_headings_with_next(doc: QTextDocument) -> int:
         if not changed:
             break
     return moved
+
+
+def _split_cell(doc: QTextDocument, block: Any, page_h: float) -> Any:
+    """The table whose cell starting at ``block`` runs over a page end, else ``None``."""
+    cursor = QTextCursor(block)
+    table = cursor.currentTable()
+    if table is None:
+        return None
+    cell = table.cellAt(cursor)
+    if cell.firstCursorPosition().block() != block:
+        return None
+    last = cell.lastCursorPosition().block()
+    if int(_top(doc, block) // page_h) == int((_bottom(doc, last) - 1) // page_h):
+        return None
+    return table
+
+
+def _split_row_moved(doc: QTextDocument, block: Any, page_h: float) -> bool:
+    """Qt splits a row whose cell has several lines: move its table to the next page.
+
+    Only a table shorter than a page is moved (a longer one must split
+    somewhere, and Qt repeats its header row there).
+    """
+    table = _split_cell(doc, block, page_h)
+    if table is None:
+        return False
+    fmt = table.format()
+    if fmt.pageBreakPolicy() & QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore:
+        return False
+    if doc.documentLayout().frameBoundingRect(table).height() >= page_h:
+        return False
+    fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+    table.setFormat(fmt)
+    return True
 
 
 def _breaks_before(block: Any) -> bool:
@@ -369,14 +407,6 @@ def pagination_facts(doc: QTextDocument) -> PageFacts:
                 (_top(doc, nxt) + 1) // page_h
             ):
                 out.orphan_headings.append(text)
-        cursor = QTextCursor(b)
-        if cursor.currentTable() is not None and lay is not None and lay.lineCount():
-            cell = cursor.currentTable().cellAt(cursor)
-            first = cell.firstCursorPosition().block()
-            if first == b:
-                last = cell.lastCursorPosition().block()
-                p0 = int(_top(doc, first) // page_h)
-                p1 = int((_bottom(doc, last) - 1) // page_h)
-                if p0 != p1:
-                    out.split_rows.append(text)
+        if lay is not None and lay.lineCount() and _split_cell(doc, b, page_h) is not None:
+            out.split_rows.append(text)
     return out

@@ -944,7 +944,8 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
     hashes = _table(
         None,
         [
-            [f"<b>{escape(k)}</b>", "<br>".join(_mono(x) for x in str(val).split())]
+            # the label above its value: a SHA-256 keeps one line on the narrowest page
+            [f"<b>{escape(k)}</b><br>" + "<br>".join(_mono(x) for x in str(val).split())]
             for k, val in [
                 ("Model file SHA-256", h["model_sha256"]),
                 ("Training data fingerprint", h["training_data_fingerprint"]),
@@ -961,7 +962,7 @@ def _sections(facts: dict[str, Any]) -> dict[str, str]:
             if val
         ],
         cls="kv",
-        nowrap={0, 1},  # a SHA-256 on one line
+        nowrap={0},
     )
     return {
         **_summary(facts, missing),
