@@ -176,6 +176,10 @@ def test_cli_writes_the_pdf_report(run_cli, card, tmp_path):
     ).stdout
     pages = text.split("\f")
     assert "1. Summary" in pages[0] and "page 1 of" in pages[0]
+    # every section is drawn (Qt once stopped drawing after a table that spans pages)
+    for n in range(1, 11):
+        assert re.search(rf"^\s*{n}\. [A-Z]", text, re.M), n
+    assert "Report SHA-256" in text and "Not recorded" in pages[0]
     for page in pages:
         lines = [ln.strip() for ln in page.splitlines() if ln.strip()]
         # the last line of text on a page is its footer, never a section heading

@@ -226,8 +226,14 @@ def layout_report(html: str, images: dict[str, Any]) -> QTextDocument:
     for url, img in images.items():
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), img)
     doc.setHtml(html)
-    doc.setPageSize(_text_size())
-    _keep_headings_with_next(doc)
+    size = _text_size()
+    doc.setPageSize(size)
+    if _keep_headings_with_next(doc):
+        # lay the whole document out again: after the incremental relayouts of
+        # the moves, Qt's drawing stopped short of blocks that follow a table
+        # that spans pages (its layout checkpoints were stale)
+        doc.setPageSize(QSizeF(size.width(), size.height() + 1))
+        doc.setPageSize(size)
     return doc
 
 
