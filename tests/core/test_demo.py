@@ -33,6 +33,11 @@ def test_demo_workspace(tmp_path):
     champion = reg.resolve(f"{DEMO_MODEL}@champion")
     assert champion.ref == result.champion
     assert champion.metrics["roc_auc"] == max(v.metrics["roc_auc"] for v in versions)
+    with reg.read() as cur:  # validated on its hold-out, so its model card is filled
+        rows = cur.execute(
+            "SELECT rows, target FROM validations WHERE version_id = ?", [champion.id]
+        ).fetchall()
+    assert rows == [(1000, "default")]
     assert seen == sorted(seen)
     assert seen[-1] == 1.0
     model = api.load_model(f"{DEMO_MODEL}@champion", registry=reg)

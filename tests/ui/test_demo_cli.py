@@ -34,6 +34,7 @@ def test_demo_without_display_builds_checks_reports_and_screenshots(tmp_path):
     _signed_by_demo_keys(reg)
     card = (run / "model-card.html").read_text(encoding="utf-8")
     assert "credit-risk" in card
+    assert "percentile bootstrap" in card  # the demo validated its champion: metrics with intervals
     for external in ('src="http', 'href="http', "url(http", "@import"):  # self-contained
         assert external not in card
     shots = sorted(p.name for p in (run / "screenshots").glob("*.png"))

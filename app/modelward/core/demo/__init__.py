@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelward.core.compute.validation import validate
 from modelward.core.demo.data import DEMO_MODEL, FEATURES, credit_data
 from modelward.core.demo.monitoring import add_monitoring_demo
 from modelward.core.demo.policy_loop import run_demo_loop
@@ -64,6 +65,7 @@ def create_demo_workspace(
     DemoResult
         The refs of the two versions and the champion's ref.
     """
+    import pandas as pd  # deferred: start-up cost
     from sklearn.ensemble import HistGradientBoostingClassifier  # deferred: start-up cost
     from sklearn.linear_model import LogisticRegression  # deferred: start-up cost
     from sklearn.model_selection import train_test_split  # deferred: start-up cost
@@ -72,6 +74,8 @@ def create_demo_workspace(
 
     progress(0.02, "generating credit data")
     X, y = credit_data()
+    # named columns: the versions record their features, so they can be validated
+    X = pd.DataFrame(X, columns=list(FEATURES))
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
     candidates = [
         (
@@ -108,6 +112,13 @@ def create_demo_workspace(
     best = refs[max(range(len(refs)), key=lambda k: scores[k])]
     progress(0.97, "setting the champion")
     registry.set_alias(best, "champion", "demo workspace: best hold-out ROC AUC")
+    check(cancel)
+    progress(0.98, "validating the champion on the hold-out")
+    # a stored validation fills the champion's model card (metrics, curves, intervals)
+    holdout = registry.home / "demo" / "credit-holdout.csv"
+    holdout.parent.mkdir(parents=True, exist_ok=True)
+    X_te.assign(default=y_te).to_csv(holdout, index=False)
+    validate(registry, best, str(holdout), target="default", cancel=cancel)
     progress(1.0, "demo workspace ready")
     return DemoResult(tuple(refs), best)
 

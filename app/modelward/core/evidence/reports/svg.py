@@ -13,7 +13,7 @@ from html import escape as _html_escape
 
 from modelward.core.text import safe_display
 
-__all__ = ["Series", "line_chart"]
+__all__ = ["Series", "bar_chart", "line_chart"]
 
 
 def escape(text: str) -> str:
@@ -36,6 +36,9 @@ class Series:
     markers: bool = False
     line: bool = True
     highlight: Sequence[bool] = field(default_factory=list)  # red rings on these points
+    width: float = 2.0
+    opacity: float = 1.0
+    legend: bool = True
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -179,9 +182,10 @@ def line_chart(
                 run.append(f"{px(x):.1f},{py(y):.1f}")
                 continue
             if s.line and len(run) > 1:
+                fade = f' stroke-opacity="{s.opacity:g}"' if s.opacity < 1 else ""
                 out.append(
                     f'<polyline points="{" ".join(run)}" fill="none" stroke="{color}" '
-                    f'stroke-width="2"{dash}/>'
+                    f'stroke-width="{s.width:g}"{dash}{fade}/>'
                 )
             run = []
         if s.markers:
@@ -196,6 +200,8 @@ def line_chart(
     # legend (top-left inside the plot)
     ly = mt + 14
     for i, s in enumerate(series):
+        if not s.legend:
+            continue
         color = s.color or PALETTE[i % len(PALETTE)]
         dash = ' stroke-dasharray="6,4"' if s.dashed else ""
         out.append(
@@ -213,6 +219,109 @@ def line_chart(
     out.append(
         f'<text x="14" y="{mt + ph / 2:.1f}" font-size="11" text-anchor="middle" fill="#333" '
         f'transform="rotate(-90 14 {mt + ph / 2:.1f})">{escape(ylabel)}</text>'
+    )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str = "",
+    spread: Sequence[float] | None = None,
+    color: str = PALETTE[0],
+    width: int = 460,
+    height: int | None = None,
+) -> str:
+    """A horizontal SVG bar chart, one bar per label, with optional ± spread whiskers.
+
+    Parameters
+    ----------
+    labels, values
+        One bar each, drawn top to bottom in the order given.
+    spread
+        Half-width of a whisker around each value (a standard deviation over
+        repeats, say); NaN or a missing entry draws none.
+
+    Returns
+    -------
+    str
+        ``<svg …>…</svg>``.
+    """
+    n = len(labels)
+    bar = 16
+    longest = max((len(str(lab)) for lab in labels), default=4)
+    ml, mr, mt, mb = min(max(60, 7 * longest + 12), width // 2), 16, 30, 38
+    height = height or mt + mb + max(n, 1) * (bar + 6)
+    pw, ph = width - ml - mr, height - mt - mb
+    sp = [float(x) if x is not None else math.nan for x in (spread or [])]
+    sp += [math.nan] * (n - len(sp))
+    ends = [0.0]
+    for v, e in zip(values, sp, strict=False):
+        if math.isfinite(v):
+            ends += [v, v + e, v - e] if math.isfinite(e) else [v]
+    x0, x1 = min(ends), max(ends)
+    if x1 <= x0:
+        x1 = x0 + 1.0
+    pad = (x1 - x0) * 0.05
+    x0, x1 = (x0 - pad if x0 < 0 else x0), x1 + pad
+
+    def px(x: float) -> float:
+        return ml + (x - x0) / (x1 - x0) * pw
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{width / 2:.1f}" y="18" font-size="13" font-weight="bold" '
+        f'text-anchor="middle" fill="#222">{escape(title)}</text>',
+    ]
+    for t in _ticks(x0, x1):
+        out.append(
+            f'<line x1="{px(t):.1f}" y1="{mt}" x2="{px(t):.1f}" y2="{mt + ph}" '
+            'stroke="#e6e6e6" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{px(t):.1f}" y="{mt + ph + 14}" font-size="10" text-anchor="middle" '
+            f'fill="#555">{_fmt(t)}</text>'
+        )
+    slot = ph / max(n, 1)
+    for i, (lab, v) in enumerate(zip(labels, values, strict=False)):
+        cy = mt + slot * (i + 0.5)
+        out.append(
+            f'<text x="{ml - 6}" y="{cy + 4:.1f}" font-size="10" text-anchor="end" '
+            f'fill="#333">{escape(str(lab))}</text>'
+        )
+        if not math.isfinite(v):
+            continue
+        a, b = sorted((px(0.0 if x0 <= 0 <= x1 else x0), px(v)))
+        h = min(bar, slot * 0.7)
+        out.append(
+            f'<rect x="{a:.1f}" y="{cy - h / 2:.1f}" width="{max(b - a, 1):.1f}" '
+            f'height="{h:.1f}" fill="{color}" fill-opacity="0.85"/>'
+        )
+        e = sp[i]
+        if math.isfinite(e) and e > 0:
+            lo, hi = px(v - e), px(v + e)
+            out.append(
+                f'<line x1="{lo:.1f}" y1="{cy:.1f}" x2="{hi:.1f}" y2="{cy:.1f}" '
+                'stroke="#222" stroke-width="1.2"/>'
+            )
+            for x in (lo, hi):
+                out.append(
+                    f'<line x1="{x:.1f}" y1="{cy - 4:.1f}" x2="{x:.1f}" y2="{cy + 4:.1f}" '
+                    'stroke="#222" stroke-width="1.2"/>'
+                )
+    out.append(
+        f'<line x1="{px(0.0) if x0 <= 0 <= x1 else ml:.1f}" y1="{mt}" '
+        f'x2="{px(0.0) if x0 <= 0 <= x1 else ml:.1f}" y2="{mt + ph}" stroke="#888" '
+        'stroke-width="1"/>'
+    )
+    out.append(
+        f'<text x="{ml + pw / 2:.1f}" y="{height - 8}" font-size="11" text-anchor="middle" '
+        f'fill="#333">{escape(xlabel)}</text>'
     )
     out.append("</svg>")
     return "\n".join(out)
