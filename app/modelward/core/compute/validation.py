@@ -510,7 +510,7 @@ def _binary_refusal(v: Any) -> str | None:
 
 def _refuse(
     registry: Any, v: Any, message: str, attempted: dict[str, Any], reason: str | None
-) -> None:
+) -> NoReturn:
     """Record the refused change (one audit event, nothing else) and raise."""
     with registry.transaction() as tx:
         tx.audit(
