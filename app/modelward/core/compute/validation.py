@@ -44,6 +44,7 @@ __all__ = [
     "decision_threshold",
     "set_decision_threshold",
     "find_validation",
+    "latest_validation",
     "load_validation",
     "prepare_frame",
     "validate",
@@ -629,3 +630,13 @@ def clear_decision_threshold(
             reason=reason,
         )
     return replace(decision_threshold(registry, v.ref), audit_seq=int(seq))
+
+
+def latest_validation(registry: Any, ref: str) -> int | None:
+    """The id of the newest stored validation of version ``ref``, or ``None``."""
+    v = registry.resolve(ref)
+    with registry.read() as cur:
+        rows = cur.execute(
+            "SELECT id FROM validations WHERE version_id = ? ORDER BY id DESC LIMIT 1", [v.id]
+        ).fetchall()
+    return int(rows[0][0]) if rows else None
