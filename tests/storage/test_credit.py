@@ -339,7 +339,7 @@ def test_a_refused_threshold_is_one_sentence_nothing_stored_and_audited(home, re
 def test_api_sets_and_reads_the_threshold(home):
     import modelward.api as api
 
-    reg = str(home / "reg")
+    reg = Registry(home / "reg")  # a path works too; an object closes at the end of the test
     doc = api.set_threshold("credit:1", 0.4, cost_fp=1.0, cost_fn=3.0, registry=reg)
     assert doc.threshold == 0.4 and doc.audit_seq
     assert api.get_threshold("credit:1", registry=reg).cost_fn == 3.0
@@ -354,5 +354,6 @@ def test_api_sets_and_reads_the_threshold(home):
         api.set_threshold("credit:1", 0.2, cost_fn=-1, registry=reg)
     assert api.get_threshold("credit:1", registry=reg).threshold == 0.4
     assert api.get_threshold("amount", registry=reg).threshold is None
-    refused = _events(api.open_registry(reg), "version.threshold_refused")
+    refused = _events(reg, "version.threshold_refused")
     assert {e.entity_id for e in refused} >= {"credit:1", "amount:1"}
+    reg.close()
