@@ -24,6 +24,7 @@ from modelward.core.clock import utcnow
 from modelward.core.compute.metrics import (
     DEFAULT_BOOT,
     Predictions,
+    ThresholdCurve,
     bootstrap_intervals,
     credit_curves,
     curves,
@@ -43,6 +44,7 @@ __all__ = [
     "clear_decision_threshold",
     "decision_threshold",
     "set_decision_threshold",
+    "threshold_curve",
     "find_validation",
     "latest_validation",
     "load_validation",
@@ -640,3 +642,13 @@ def latest_validation(registry: Any, ref: str) -> int | None:
             "SELECT id FROM validations WHERE version_id = ? ORDER BY id DESC LIMIT 1", [v.id]
         ).fetchall()
     return int(rows[0][0]) if rows else None
+
+
+def threshold_curve(registry: Any, validation_id: int) -> Any:
+    """The :class:`~modelward.core.compute.metrics.ThresholdCurve` of a stored binary
+    validation (its predictions read back once), or ``None`` for other tasks."""
+    res = load_validation(registry, validation_id)
+    p = res.predictions
+    if p is None or not p.binary or p.positive_score() is None:
+        return None
+    return ThresholdCurve.from_predictions(p)
