@@ -357,3 +357,35 @@ def test_api_sets_and_reads_the_threshold(home):
     refused = _events(reg, "version.threshold_refused")
     assert {e.entity_id for e in refused} >= {"credit:1", "amount:1"}
     reg.close()
+
+
+def test_a_scoring_folder_decides_with_the_stored_threshold(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from modelward import api
+    from modelward.core.intake.estimator import log_estimator
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 2)), columns=["income", "debt"])
+    y = (X["debt"] - X["income"] + rng.logistic(size=300) > 0).astype(int)
+    home = tmp_path / "reg"
+    reg = Registry(home)
+    log_estimator(reg, LogisticRegression().fit(X, y), "loans", X=X, y=y)
+    reg.set_alias("loans:1", "champion", "first")
+    api.set_threshold("loans@champion", 0.8, registry=reg, reason="strict")
+    reg.close()
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    added = cli(
+        home, "folders", "add", str(inbox), "--kind", "scoring", "--model", "loans",
+        "--outbox", str(outbox),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    X.assign(loan_id=range(300)).to_csv(inbox / "monday.csv", index=False)
+    ran = cli(home, "run", "--once", "--json")
+    assert ran.returncode == 0, ran.stderr
+    out = next(outbox.glob("monday*.csv"))
+    table = pd.read_csv(out)
+    np.testing.assert_array_equal(table["decision"], (table["proba_1"] >= 0.8).astype(int))
+    assert (table["decision"] != table["prediction"]).any()  # not the 0.5 argmax
+    manifest = json.loads(Path(str(out) + ".manifest.json").read_text())
+    assert manifest["threshold"] == {"value": 0.8, "source": "version", "stored": 0.8}
