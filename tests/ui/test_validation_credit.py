@@ -78,7 +78,7 @@ def test_validation_page_threshold_and_intervals(qtbot, make_main_window, files)
     names = [model.index(r, 0).data() for r in range(model.rowCount())]
     row = names.index("gini")
     lo, hi = curves["intervals"]["gini"]
-    assert model.index(row, 2).data() == f"{lo:.4g} – {hi:.4g}"
+    assert model.index(row, 2).data() == f"{lo:.4f}–{hi:.4f}"
     assert "B=500" in page.interval_note.text()
     assert "Hosmer–Lemeshow" in page.calibration_note.text()
     # lift and gains, bands

@@ -183,14 +183,23 @@ class JobPage(QWidget):
         raise NotImplementedError
 
 
+def _num(v: Any) -> str:
+    """A metric as a validator reads it: four decimals (large errors in four figures)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{x:.4f}" if abs(x) < 1000 else fmt(x)
+
+
 class MetricsIntervalModel(RowTableModel[tuple[str, Any, Any]]):
     """Metric, value and its bootstrap interval (``–`` where there is none), by name."""
 
     columns = (
         Column("Metric", lambda m: m[0]),
-        Column("Value", lambda m: fmt(m[1]), numeric=True),
+        Column("Value", lambda m: _num(m[1]), numeric=True),
         Column("95% interval",
-               lambda m: f"{fmt(m[2][0])} – {fmt(m[2][1])}" if m[2] else "–", numeric=True),
+               lambda m: f"{_num(m[2][0])}–{_num(m[2][1])}" if m[2] else "–", numeric=True),
     )  # fmt: skip
 
     def set_metrics(self, metrics: dict[str, Any], intervals: dict[str, Any] | None = None) -> None:
@@ -202,7 +211,7 @@ class BandsTableModel(RowTableModel[dict[str, Any]]):
     """The score-band table: highest scores first."""
 
     columns = (
-        Column("Band (score)", lambda b: b["band"]),
+        Column("Band (score)", lambda b: f"{_num(b['low'])} – {_num(b['high'])}"),
         Column("Rows", lambda b: f"{b['population']:,}", numeric=True),
         Column("Events", lambda b: f"{b['events']:,}", numeric=True),
         Column("Event rate", lambda b: f"{b['event_rate']:.2%}", numeric=True),
@@ -253,31 +262,37 @@ class ThresholdPanel(QWidget):
             wrap=True,
         )
         lay.addWidget(self.help)
-        row = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 1000)
+        self.slider.setMinimumWidth(220)
         self.slider.setToolTip("Move the decision threshold")
         self.spin = QDoubleSpinBox()
         self.spin.setRange(0.0, 1.0)
         self.spin.setDecimals(3)
         self.spin.setSingleStep(0.01)
         self.spin.setToolTip("The decision threshold (0–1)")
+        self.spin.setFixedWidth(90)
         self.cost_fp = QDoubleSpinBox()
         self.cost_fn = QDoubleSpinBox()
         for box, tip in ((self.cost_fp, "false positive"), (self.cost_fn, "false negative")):
             box.setRange(0.0, 1e9)
             box.setDecimals(2)
             box.setValue(1.0)
+            box.setFixedWidth(110)
             box.setToolTip(f"The cost of one {tip}")
+        row = QHBoxLayout()
         row.addWidget(label("Threshold", "SectionTitle"))
         row.addWidget(self.slider, 1)
         row.addWidget(self.spin)
-        row.addSpacing(12)
-        row.addWidget(label("Cost of a false positive", "Muted"))
-        row.addWidget(self.cost_fp)
-        row.addWidget(label("of a false negative", "Muted"))
-        row.addWidget(self.cost_fn)
         lay.addLayout(row)
+        costs = QHBoxLayout()
+        costs.addWidget(label("Cost of a false positive", "Muted"))
+        costs.addWidget(self.cost_fp)
+        costs.addSpacing(12)
+        costs.addWidget(label("Cost of a false negative", "Muted"))
+        costs.addWidget(self.cost_fn)
+        costs.addStretch(1)
+        lay.addLayout(costs)
         body = QHBoxLayout()
         self.confusion = QtConfusionTable()
         self.confusion.setMinimumHeight(150)
@@ -443,7 +458,7 @@ class ValidationPage(JobPage):
         left_lay.setContentsMargins(0, 0, 0, 0)
         self.metrics_model = MetricsIntervalModel(self)
         self.metrics = table_view(self.metrics_model)
-        self.metrics.setMinimumWidth(260)
+        self.metrics.setMinimumWidth(300)
         left_lay.addWidget(self.metrics, 1)
         self.interval_note = label("", "Muted", wrap=True)
         left_lay.addWidget(self.interval_note)
@@ -464,7 +479,7 @@ class ValidationPage(JobPage):
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([330, 900])
+        split.setSizes([340, 900])
         lay.addWidget(split, 1)
         self.validate_button.clicked.connect(self.start)
         self.threshold.set_button.clicked.connect(self.set_threshold)
@@ -514,6 +529,7 @@ class ValidationPage(JobPage):
         self.credit_charts.show_curves(result["ref"], curves)
         self.bands_model.set_rows(curves.get("bands") or [])
         self.bands.resizeColumnsToContents()
+        self.bands.horizontalHeader().setStretchLastSection(False)
         binary = "lift" in curves
         for i in (1, 2, 3):
             self.tabs.setTabVisible(i, binary)
