@@ -25,6 +25,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -222,6 +223,7 @@ def write_docs(res: dict) -> None:
 
 
 def main() -> int:
+    warnings.simplefilter("ignore")  # a resample without a decided event: sklearn warns, 0 is right
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100,000 rows, B=100, K=5")
     ap.add_argument("--rows", type=int)

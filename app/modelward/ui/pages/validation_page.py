@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -473,6 +474,9 @@ class ValidationPage(JobPage):
         self.tabs.addTab(self.credit_charts, "Lift and gains")
         self.bands_model = BandsTableModel(self)
         self.bands = table_view(self.bands_model)
+        # a dozen rows at most: sized to their text and headers, whichever tab is showing
+        self.bands.horizontalHeader().setStretchLastSection(False)
+        self.bands.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.tabs.addTab(self.bands, "Score bands")
         self.threshold = ThresholdPanel()
         self.tabs.addTab(self.threshold, "Threshold")
@@ -528,8 +532,6 @@ class ValidationPage(JobPage):
         self.charts.show_series(result["task"], [(result["ref"], curves)])
         self.credit_charts.show_curves(result["ref"], curves)
         self.bands_model.set_rows(curves.get("bands") or [])
-        self.bands.resizeColumnsToContents()
-        self.bands.horizontalHeader().setStretchLastSection(False)
         binary = "lift" in curves
         for i in (1, 2, 3):
             self.tabs.setTabVisible(i, binary)
