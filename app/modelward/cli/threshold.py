@@ -17,19 +17,13 @@ from modelward.cli.output import Result, lines
 def _at_threshold(reg: Any, ref: str, value: float, cost_fp: float, cost_fn: float) -> Any:
     """The effect of ``value`` on the newest stored validation of ``ref`` (or ``None``)."""
     # deferred: start-up cost
-    from modelward.core.compute.metrics import ThresholdCurve
-    from modelward.core.compute.validation import latest_validation, load_validation
+    from modelward.core.compute.validation import latest_validation, threshold_curve
 
     vid = latest_validation(reg, ref)
-    if vid is None:
+    curve = threshold_curve(reg, vid) if vid is not None else None
+    if curve is None:
         return None
-    res = load_validation(reg, vid)
-    if res.predictions is None or not res.predictions.binary:
-        return None
-    if res.predictions.positive_score() is None:
-        return None
-    point = ThresholdCurve.from_predictions(res.predictions).at(value, cost_fp, cost_fn)
-    return vid, res.rows, point
+    return vid, curve.n, curve.at(value, cost_fp, cost_fn)
 
 
 def _describe(reg: Any, doc: Any) -> tuple[dict[str, Any], list[str]]:

@@ -649,6 +649,6 @@ def threshold_curve(registry: Any, validation_id: int) -> Any:
     validation (its predictions read back once), or ``None`` for other tasks."""
     res = load_validation(registry, validation_id)
     p = res.predictions
-    if p is None or not p.binary or p.positive_score() is None:
+    if p is None or not p.binary or p.proba is None:  # a threshold is on a probability
         return None
     return ThresholdCurve.from_predictions(p)
