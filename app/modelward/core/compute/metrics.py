@@ -3,7 +3,12 @@
 Metric names follow scikit-learn: ``accuracy``, ``balanced_accuracy``,
 ``roc_auc``, ``average_precision`` (the area under the precision-recall
 curve), ``log_loss``, ``brier_score_loss``, ``f1`` (``f1_macro`` for more than
-two classes), ``rmse``, ``mae``, ``r2``.
+two classes), ``rmse``, ``mae``, ``r2``. A validation adds ``precision``,
+``recall``, ``gini`` (2·AUC − 1) and ``ks`` (the Kolmogorov–Smirnov statistic),
+lift and gains, score bands, the calibration test and percentile-bootstrap
+intervals of every metric (:func:`validation_metrics`, :func:`credit_curves`,
+:func:`bootstrap_intervals`), and :class:`ThresholdCurve` answers "what does
+this decision threshold do" in O(log n).
 """
 
 from __future__ import annotations
