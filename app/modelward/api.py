@@ -21,6 +21,7 @@ from modelward.core.registry.connection import HOLD
 
 if TYPE_CHECKING:
     from modelward.core.compute.score import ScoreResult
+    from modelward.core.compute.validation import DecisionThreshold, ValidationResult
 
 __all__ = [
     "add_labels",
@@ -32,6 +33,9 @@ __all__ = [
     "prediction_report",
     "remove_shadow",
     "score",
+    "get_threshold",
+    "set_threshold",
+    "validate",
 ]
 
 RegistryLike = Registry | str | os.PathLike[str] | None
@@ -250,3 +254,66 @@ def prediction_report(name: str, registry: RegistryLike = None) -> dict[str, Any
     from modelward.core.compute.predlog import prediction_report as _report
 
     return _report(open_registry(registry), name)
+
+
+# ---------------------------------------------------------------- credit-style validation (#19)
+def validate(
+    ref: str,
+    data: str | os.PathLike[str],
+    registry: RegistryLike = None,
+    *,
+    target: str | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+    band_edges: Any = None,
+) -> ValidationResult:
+    """Validate ``ref`` on a labelled table: metrics with bootstrap intervals, Gini, KS,
+    lift and gains, score bands and the calibration test (stored, audited).
+
+    See :class:`modelward.core.compute.validation.ValidationResult` for what
+    ``curves`` holds.
+    """
+    # deferred: start-up cost (NumPy, pandas and scikit-learn)
+    from modelward.core.compute.validation import validate as _validate
+
+    return _validate(
+        open_registry(registry),
+        ref,
+        str(data),
+        target=target,
+        n_boot=n_boot,
+        seed=seed,
+        band_edges=band_edges,
+    )
+
+
+def set_threshold(
+    ref: str,
+    threshold: float,
+    registry: RegistryLike = None,
+    *,
+    cost_fp: float | None = None,
+    cost_fn: float | None = None,
+    reason: str | None = None,
+) -> DecisionThreshold:
+    """Store ``threshold`` as the decision threshold of the binary model ``ref`` (audited).
+
+    ``score`` then decides each row with it (score ≥ threshold: the second
+    class). A threshold outside [0, 1] or a model that is not a binary
+    classifier is refused (:class:`~modelward.core.errors.InvalidInput`), and
+    the refusal is audited.
+    """
+    # deferred: start-up cost
+    from modelward.core.compute.validation import set_decision_threshold
+
+    return set_decision_threshold(
+        open_registry(registry), ref, threshold, cost_fp=cost_fp, cost_fn=cost_fn, reason=reason
+    )
+
+
+def get_threshold(ref: str, registry: RegistryLike = None) -> DecisionThreshold:
+    """The decision threshold stored with ``ref`` (``threshold`` is ``None`` when there is none)."""
+    # deferred: start-up cost
+    from modelward.core.compute.validation import decision_threshold
+
+    return decision_threshold(open_registry(registry), ref)

@@ -38,6 +38,7 @@ def _validations(reg: Registry) -> int:
 
 
 def test_classification_metrics_are_sklearns_on_the_same_predictions(setup):
+    from scipy.stats import ks_2samp
     from sklearn import metrics as m
 
     from modelward.core.artifacts.safeload import load_artifact
@@ -60,6 +61,11 @@ def test_classification_metrics_are_sklearns_on_the_same_predictions(setup):
         "average_precision": m.average_precision_score(y, proba[:, 1]),
         "log_loss": m.log_loss(y, proba),
         "brier_score_loss": m.brier_score_loss(y, proba[:, 1]),
+        # credit-style validation (#19)
+        "precision": m.precision_score(y, pred),
+        "recall": m.recall_score(y, pred),
+        "gini": 2 * m.roc_auc_score(y, proba[:, 1]) - 1,
+        "ks": ks_2samp(proba[y == 1, 1], proba[y == 0, 1]).statistic,
     }
     assert res.metrics == pytest.approx(want, rel=1e-12)
     assert res.curves["confusion_matrix"] == m.confusion_matrix(y, pred).tolist()

@@ -3,7 +3,7 @@
 From the repository root::
 
     python tools/screenshots                      # everything, into docs/screenshots
-    python tools/screenshots OUTDIR [PART ...]    # PART: window, training, policies, monitoring, scoring
+    python tools/screenshots OUTDIR [PART ...]    # PART: window, training, policies, monitoring, scoring, validation
 
 ``window`` (welcome, registry, model page, jobs, audit, watched folders, the
 alerts/approvals/policy views and the training, validation and comparison
@@ -25,6 +25,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "app")]  # these scripts, then the checkou
 import shots_monitoring  # noqa: E402
 import shots_policies  # noqa: E402
 import shots_scoring  # noqa: E402
+import shots_validation  # noqa: E402
 import shots_window  # noqa: E402
 
 PARTS = {
@@ -33,6 +34,7 @@ PARTS = {
     "policies": shots_policies.main,
     "monitoring": shots_monitoring.main,
     "scoring": shots_scoring.main,
+    "validation": shots_validation.main,
 }
 
 

@@ -130,17 +130,67 @@ def cmd_validate(args: argparse.Namespace) -> Result:
             target=args.target,
             allow_extra=args.allow_extra,
             store=not args.no_store,
+            n_boot=args.n_boot,
+            seed=args.seed,
+            band_edges=args.bands,
             progress=status_printer(args),
             cancel=tok,
         )
     )
-    text = [f"{res.ref} on {res.rows} rows ({res.task}, target {res.target})"]
-    text += [f"  {k:<18} {v:.6g}" for k, v in sorted(res.metrics.items())]
-    if "confusion_matrix" in res.curves:
-        text.append(f"  confusion matrix (rows: true {res.curves['classes']}, columns: predicted)")
-        for row in res.curves["confusion_matrix"]:
+    return Result(res.to_json(), lines(*validation_text(res)))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.6g}"
+
+
+def validation_text(res: Any) -> list[str]:
+    """The human text of a validation: metrics with their intervals, bands, calibration."""
+    crv = res.curves
+    text = [f"{res.ref} on {res.rows:,} rows ({res.task}, target {res.target})"]
+    iv = crv.get("intervals") or {}
+    rows = []
+    for k, v in sorted(res.metrics.items()):
+        lo_hi = iv.get(k)
+        rows.append([k, _fmt(v), f"{_fmt(lo_hi[0])} – {_fmt(lo_hi[1])}" if lo_hi else "–"])
+    text += ["  " + r for r in table(["metric", "value", "95% interval"], rows).splitlines()]
+    if crv.get("interval_method"):
+        text.append(f"  intervals: {crv['interval_method']}")
+    if "confusion_matrix" in crv:
+        text.append(f"  confusion matrix (rows: true {crv['classes']}, columns: predicted)")
+        for row in crv["confusion_matrix"]:
             text.append("    " + "  ".join(f"{c:>7}" for c in row))
-    return Result(res.to_json(), lines(*text))
+    for c in crv.get("per_class") or []:
+        text.append(
+            f"  class {c['class']} against the rest: gini {_fmt(c['gini'])}, ks {_fmt(c['ks'])}"
+        )
+    cal = crv.get("calibration_test")
+    if cal:
+        text.append(
+            f"  calibration: Hosmer–Lemeshow {cal['hosmer_lemeshow']:.3f} (df {cal['df']}, "
+            f"p {cal['p_value']:.3g}) · expected calibration error {cal['ece']:.4f}"
+        )
+    lift = crv.get("lift")
+    if lift:
+        at = {round(f, 2): v for f, v in zip(lift["fraction"], lift["lift"], strict=True)}
+        shown = [f"top {int(f * 100)}% {at[f]:.2f}" for f in (0.1, 0.2, 0.3, 0.5) if f in at]
+        text.append("  lift: " + ", ".join(shown))
+    bands = crv.get("bands")
+    if bands:
+        text.append("  score bands (highest scores first)")
+        body = [
+            [
+                b["band"],
+                f"{b['population']:,}",
+                f"{b['events']:,}",
+                f"{b['event_rate']:.2%}",
+                f"{b['cum_capture']:.2%}",
+            ]
+            for b in bands
+        ]
+        hdr = ["band", "population", "events", "event rate", "cumulative capture"]
+        text += ["    " + r for r in table(hdr, body).splitlines()]
+    return text
 
 
 def cmd_compare(args: argparse.Namespace) -> Result:
@@ -272,6 +322,13 @@ def add_parsers(sub: Any) -> None:
         "--allow-extra", action="store_true", help="ignore columns the model does not use"
     )
     sp.add_argument("--no-store", action="store_true", help="do not record the validation")
+    sp.add_argument(
+        "--n-boot", type=int, default=500, help="bootstrap resamples of the intervals (default 500)"
+    )
+    sp.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    sp.add_argument(
+        "--bands", metavar="E1,E2,…", help="score-band edges (default: the deciles of the score)"
+    )
 
     sp = command(sub, "compare", cmd_compare, "champion vs challenger on the same data, with gates")
     sp.add_argument("champion", help="REF of the champion, e.g. credit@champion")

@@ -15,6 +15,7 @@ import modelward.cli.registry as registry
 import modelward.cli.run as run
 import modelward.cli.runner as runner
 import modelward.cli.scoring as scoring
+import modelward.cli.threshold as threshold
 import modelward.cli.watch as watch
 from modelward import __version__
 from modelward.cli.common import COMMON
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for module in GROUPS:
         module.add_parsers(sub)
+    threshold.add_parsers(sub)  # credit-style validation (#19)
     return p
 
 

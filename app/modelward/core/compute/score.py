@@ -152,16 +152,19 @@ def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def stored_threshold(version: Any) -> float | None:
-    """The decision threshold stored with a version (its signature or its tags), if any.
+    """The decision threshold stored with a version (its tags, else its signature), if any.
+
+    A tag is what ``modelward threshold set`` stores (audited); it wins over a
+    threshold recorded with the model file.
 
     Raises
     ------
     InvalidInput
         A stored threshold that is not a number between 0 and 1.
     """
-    raw = (version.signature or {}).get(THRESHOLD_KEY)
+    raw = (version.tags or {}).get(THRESHOLD_KEY)
     if raw is None:
-        raw = (version.tags or {}).get(THRESHOLD_KEY)
+        raw = (version.signature or {}).get(THRESHOLD_KEY)
     if raw is None:
         return None
     try:

@@ -11,22 +11,42 @@ later checks (a champion/challenger comparison) reuse them.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import modelward.core.compute.data as _data
 from modelward.core.artifacts.safeload import load_artifact
 from modelward.core.clock import utcnow
-from modelward.core.compute.metrics import Predictions, compute_metrics, curves, predict
+from modelward.core.compute.metrics import (
+    DEFAULT_BOOT,
+    Predictions,
+    ThresholdCurve,
+    bootstrap_intervals,
+    credit_curves,
+    curves,
+    interval_method,
+    predict,
+    validation_metrics,
+)
+from modelward.core.compute.score import THRESHOLD_KEY, stored_threshold
 from modelward.core.errors import InvalidInput, ModelWardError, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 __all__ = [
+    "COST_FN_KEY",
+    "COST_FP_KEY",
+    "DecisionThreshold",
     "ValidationResult",
+    "clear_decision_threshold",
+    "decision_threshold",
+    "set_decision_threshold",
+    "threshold_curve",
     "find_validation",
+    "latest_validation",
     "load_validation",
     "prepare_frame",
     "validate",
@@ -42,6 +62,15 @@ class ValidationResult:
     (``recall``, ``precision``) and ``calibration`` (``mean_predicted``,
     ``fraction_positive``); for regression ``residual_histogram`` and
     ``residuals`` (``predicted``, ``residual``).
+
+    Every validation also holds ``intervals`` (``{metric: [low, high]}``,
+    percentile bootstrap) and ``interval_method`` (in words, with B and the
+    seed). Binary: ``lift`` (``fraction``, ``lift``), ``gains`` (``fraction``,
+    ``captured``), ``bands`` (the score-band table, highest scores first, see
+    :func:`~modelward.core.compute.metrics.score_bands`) and, with
+    probabilities, ``calibration_test`` (``hosmer_lemeshow``, ``df``,
+    ``p_value``, ``ece``); more than two classes: ``per_class`` (Gini and KS
+    of each class against the rest).
     """
 
     ref: str
@@ -180,6 +209,9 @@ def validate(
     allow_extra: bool = False,
     store: bool = True,
     reuse: bool = True,
+    n_boot: int = DEFAULT_BOOT,
+    seed: int = 0,
+    band_edges: Any = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
 ) -> ValidationResult:
@@ -203,6 +235,10 @@ def validate(
     reuse
         Return the stored validation of the same version on the same data
         (same fingerprint) instead of scoring again.
+    n_boot, seed
+        Bootstrap resamples and the seed of the metrics' intervals.
+    band_edges
+        Edges of the score bands (binary); default the score's deciles.
 
     Returns
     -------
@@ -222,14 +258,21 @@ def validate(
     df = _data.read_table(path)
     fingerprint = _data.fingerprint_frame(df)
     check(cancel)
-    if reuse and store:
+    edges = _band_edges(band_edges)
+    # a stored validation answers only for the default bands and intervals (and
+    # one from before the intervals were recorded is done again)
+    if reuse and store and edges is None and n_boot == DEFAULT_BOOT and seed == 0:
         found = find_validation(registry, version.id, fingerprint, target=target)
         if found is not None:
-            progress(1.0, "reused a stored validation")
-            return load_validation(registry, found)
+            stored = load_validation(registry, found)
+            if "intervals" in stored.curves:
+                progress(1.0, "reused a stored validation")
+                return stored
     progress(0.1, "loading the model")
     model = load_artifact(registry.artifacts, version.sha256, version.format, registry=registry)
     X, y, task, target = prepare_frame(version, model, df, target=target, allow_extra=allow_extra)
+    if n_boot < 0:
+        raise InvalidInput(f"the number of bootstrap resamples must be 0 or more, not {n_boot}")
     check(cancel)
     run_id = (
         registry.create_run(
@@ -244,10 +287,20 @@ def validate(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             preds = predict(
-                model, X, y, task, progress=sub_progress(progress, 0.2, 0.85), cancel=cancel
+                model, X, y, task, progress=sub_progress(progress, 0.2, 0.7), cancel=cancel
             )
-            metrics = compute_metrics(preds)
+            metrics = validation_metrics(preds)
             chart = curves(preds)
+            chart.update(credit_curves(preds, band_edges=edges))
+            chart["intervals"] = bootstrap_intervals(
+                preds,
+                metrics,
+                n_boot=n_boot,
+                seed=seed,
+                progress=sub_progress(progress, 0.7, 0.88),
+                cancel=cancel,
+            )
+            chart["interval_method"] = interval_method(n_boot, seed)
         check(cancel)
         result = ValidationResult(
             ref=version.ref,
@@ -266,6 +319,21 @@ def validate(
             result = _store(registry, result, run_id)
     progress(1.0, "validated")
     return result
+
+
+def _band_edges(edges: Any) -> list[float] | None:
+    """User band edges as increasing numbers, or ``None`` (deciles)."""
+    if edges is None:
+        return None
+    if isinstance(edges, str):
+        edges = [e for e in edges.replace(";", ",").split(",") if e.strip()]
+    try:
+        vals = sorted(float(e) for e in edges)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"band edges must be numbers, like 0.1,0.2,0.5; not {edges!r}") from None
+    if len(set(vals)) < 2 or len(set(vals)) != len(vals) or not all(map(math.isfinite, vals)):
+        raise InvalidInput("band edges must be at least two different finite numbers, each once")
+    return vals
 
 
 def _store(registry: Any, result: ValidationResult, run_id: int) -> ValidationResult:
@@ -366,3 +434,221 @@ def load_validation(
         data_source=r[4],
         predictions=preds,
     )
+
+
+# --------------------------------------------------------------------------- decision threshold
+COST_FP_KEY = "decision_cost_fp"
+COST_FN_KEY = "decision_cost_fn"
+"""Version tags holding the costs a decision threshold was chosen with."""
+
+
+@dataclass(frozen=True)
+class DecisionThreshold:
+    """The decision threshold stored with a version (``threshold`` ``None``: none).
+
+    ``source`` is ``"tag"`` (set with :func:`set_decision_threshold`, audited),
+    ``"signature"`` (recorded with the model file) or ``None``.
+    """
+
+    ref: str
+    threshold: float | None
+    cost_fp: float | None = None
+    cost_fn: float | None = None
+    source: str | None = None
+    audit_seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "threshold": self.threshold,
+            "cost_fp": self.cost_fp,
+            "cost_fn": self.cost_fn,
+            "source": self.source,
+            "audit_seq": self.audit_seq,
+        }
+
+
+def _num(raw: Any) -> float | None:
+    try:
+        return None if raw is None else float(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def decision_threshold(registry: Any, ref: str) -> DecisionThreshold:
+    """The decision threshold stored with version ``ref`` (what ``score`` uses)."""
+    v = registry.resolve(ref)
+    tags = v.tags or {}
+    value = stored_threshold(v)
+    source = (
+        "tag" if tags.get(THRESHOLD_KEY) is not None else "signature" if value is not None else None
+    )
+    return DecisionThreshold(
+        ref=v.ref,
+        threshold=value,
+        cost_fp=_num(tags.get(COST_FP_KEY)),
+        cost_fn=_num(tags.get(COST_FN_KEY)),
+        source=source,
+    )
+
+
+def _binary_refusal(v: Any) -> str | None:
+    """Why version ``v`` cannot hold a decision threshold, or ``None`` when it can."""
+    sig = v.signature or {}
+    if sig.get("task") == "regression":
+        return f"a decision threshold applies to a binary classifier; {v.ref} is a regressor"
+    classes = sig.get("classes")
+    if classes is None:
+        return (
+            f"{v.ref} does not record its classes, so it cannot be told to be a binary "
+            "classifier; a decision threshold applies to one"
+        )
+    if len(classes) != 2:
+        return (
+            f"a decision threshold applies to a binary classifier; {v.ref} has "
+            f"{len(classes)} classes"
+        )
+    return None
+
+
+def _refuse(
+    registry: Any, v: Any, message: str, attempted: dict[str, Any], reason: str | None
+) -> NoReturn:
+    """Record the refused change (one audit event, nothing else) and raise."""
+    with registry.transaction() as tx:
+        tx.audit(
+            "version.threshold_refused",
+            "version",
+            v.ref,
+            after={**attempted, "refused": message},
+            reason=reason,
+        )
+    raise InvalidInput(message)
+
+
+def set_decision_threshold(
+    registry: Any,
+    ref: str,
+    threshold: float,
+    *,
+    cost_fp: float | None = None,
+    cost_fn: float | None = None,
+    reason: str | None = None,
+) -> DecisionThreshold:
+    """Store ``threshold`` with version ``ref`` as its decision threshold (audited).
+
+    The threshold is kept in the version's tags (``decision_threshold``, and
+    the costs it was chosen with in ``decision_cost_fp`` / ``decision_cost_fn``);
+    ``score`` decides a binary model's rows with it (score ≥ threshold: the
+    second class). One ``version.threshold_set`` event in the same transaction.
+
+    Raises
+    ------
+    InvalidInput
+        A threshold outside [0, 1], a negative cost, or a version that is not a
+        binary classifier: nothing is stored, and a ``version.threshold_refused``
+        event records the attempt.
+    NotFound
+    """
+    v = registry.resolve(ref)
+    attempted = {"threshold": threshold, "cost_fp": cost_fp, "cost_fn": cost_fn}
+    value = _num(threshold)
+    if value is None or not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        _refuse(
+            registry,
+            v,
+            f"the threshold must be between 0 and 1, not {threshold}",
+            attempted,
+            reason,
+        )
+    for name, cost in (("false positive", cost_fp), ("false negative", cost_fn)):
+        c = _num(cost) if cost is not None else 0.0
+        if c is None or not math.isfinite(c) or c < 0:
+            _refuse(
+                registry,
+                v,
+                f"the cost of a {name} must be a number ≥ 0, not {cost}",
+                attempted,
+                reason,
+            )
+    why = _binary_refusal(v)
+    if why is not None:
+        _refuse(registry, v, why, attempted, reason)
+    assert value is not None
+    before = decision_threshold(registry, v.ref)
+    tags = dict(v.tags or {})
+    tags[THRESHOLD_KEY] = repr(value)
+    for key, cost in ((COST_FP_KEY, cost_fp), (COST_FN_KEY, cost_fn)):
+        if cost is None:
+            tags.pop(key, None)
+        else:
+            tags[key] = repr(float(cost))
+    with registry.transaction() as tx:
+        tx.q(
+            "UPDATE versions SET tags = ? WHERE id = ?",
+            [json.dumps(tags, sort_keys=True, ensure_ascii=False), v.id],
+        )
+        seq = tx.audit(
+            "version.threshold_set",
+            "version",
+            v.ref,
+            before={
+                "threshold": before.threshold,
+                "cost_fp": before.cost_fp,
+                "cost_fn": before.cost_fn,
+            },
+            after={"threshold": value, "cost_fp": cost_fp, "cost_fn": cost_fn},
+            reason=reason,
+        )
+    return replace(decision_threshold(registry, v.ref), audit_seq=int(seq))
+
+
+def clear_decision_threshold(
+    registry: Any, ref: str, *, reason: str | None = None
+) -> DecisionThreshold:
+    """Remove the decision threshold set with :func:`set_decision_threshold` (audited)."""
+    v = registry.resolve(ref)
+    before = decision_threshold(registry, v.ref)
+    tags = {
+        k: val
+        for k, val in (v.tags or {}).items()
+        if k not in (THRESHOLD_KEY, COST_FP_KEY, COST_FN_KEY)
+    }
+    with registry.transaction() as tx:
+        tx.q(
+            "UPDATE versions SET tags = ? WHERE id = ?",
+            [json.dumps(tags, sort_keys=True, ensure_ascii=False), v.id],
+        )
+        seq = tx.audit(
+            "version.threshold_cleared",
+            "version",
+            v.ref,
+            before={
+                "threshold": before.threshold,
+                "cost_fp": before.cost_fp,
+                "cost_fn": before.cost_fn,
+            },
+            after={"threshold": None},
+            reason=reason,
+        )
+    return replace(decision_threshold(registry, v.ref), audit_seq=int(seq))
+
+
+def latest_validation(registry: Any, ref: str) -> int | None:
+    """The id of the newest stored validation of version ``ref``, or ``None``."""
+    v = registry.resolve(ref)
+    with registry.read() as cur:
+        rows = cur.execute(
+            "SELECT id FROM validations WHERE version_id = ? ORDER BY id DESC LIMIT 1", [v.id]
+        ).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def threshold_curve(registry: Any, validation_id: int) -> Any:
+    """The :class:`~modelward.core.compute.metrics.ThresholdCurve` of a stored binary
+    validation (its predictions read back once), or ``None`` for other tasks."""
+    res = load_validation(registry, validation_id)
+    p = res.predictions
+    if p is None or not p.binary or p.proba is None:  # a threshold is on a probability
+        return None
+    return ThresholdCurve.from_predictions(p)

@@ -190,3 +190,47 @@ class QtValidationCharts(QWidget):
         scatter.addItem(pg.InfiniteLine(angle=0, pos=0, pen=pg.mkPen(c["muted"], width=1)))
         self._add("residual_histogram", hist, (0, 0))
         self._add("residuals", scatter, (0, 1))
+
+
+class QtCreditCharts(QWidget):
+    """Cumulative gains and lift of a binary validation (rows sorted by score, highest first)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(8)
+        self.plots: dict[str, pg.PlotWidget] = {}
+
+    def clear(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.deleteLater()
+        self.plots = {}
+
+    def show_curves(self, name: str, curves: dict[str, Any]) -> None:
+        """Draw ``curves["gains"]`` and ``curves["lift"]`` (nothing when they are absent)."""
+        self.clear()
+        c = theme_colors()
+        gains, lift = curves.get("gains"), curves.get("lift")
+        if gains:
+            p = make_plot(
+                "Cumulative gains", "share of rows, highest scores first", "share of events"
+            )
+            add_legend(p, "bottom-right")
+            diagonal(p)
+            p.plot(gains["fraction"], gains["captured"], pen=pen(0), name=name)
+            unit_range(p)
+            self.plots["gains"] = p
+            self.grid.addWidget(p, 0, 0)
+        if lift:
+            p = make_plot("Lift", "share of rows, highest scores first", "lift (× the base rate)")
+            add_legend(p, "top-right")
+            p.addItem(pg.InfiniteLine(angle=0, pos=1.0, pen=pg.mkPen(c["muted"], width=1)))
+            p.plot(lift["fraction"], lift["lift"], pen=pen(0), name=name)
+            p.setXRange(0, 1.02, padding=0)
+            p.setYRange(0, max([*lift["lift"], 1.0]) * 1.08, padding=0)
+            self.plots["lift"] = p
+            self.grid.addWidget(p, 0, 1)
