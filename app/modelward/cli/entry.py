@@ -11,6 +11,7 @@ import modelward.cli.app as app
 import modelward.cli.audit as audit
 import modelward.cli.compute as compute
 import modelward.cli.evidence as evidence
+import modelward.cli.explain as explain
 import modelward.cli.monitoring as monitoring
 import modelward.cli.policies as policies
 import modelward.cli.registry as registry
@@ -25,6 +26,7 @@ from modelward.core.paths import resolve_home
 
 # Each module declares its own commands; the order here is the order of --help.
 GROUPS = (registry, audit, watch, run, compute, scoring, monitoring, policies, evidence, app)
+GROUPS = (*GROUPS[:5], explain, *GROUPS[5:])  # explain after validate and compare
 
 
 def build_parser() -> argparse.ArgumentParser:
