@@ -21,6 +21,7 @@ from dataclasses import asdict
 from typing import Any
 
 from modelward.core.compute.compare import compare
+from modelward.core.compute.explain import explain_validation, reasons_for
 from modelward.core.compute.parallel import Compute
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import FoldScore, train
@@ -103,6 +104,8 @@ def run_request(
             return _validate(reg, request, progress, cancel)
         if kind == "demo":
             return _demo(reg, progress, cancel)
+        if kind in ("explain", "reasons"):
+            return _explain(reg, request, progress, cancel)
         return _compare(reg, request, progress, cancel)
     finally:
         reg.close()
@@ -160,6 +163,28 @@ def _validate(
         cancel=cancel,
     )
     return res.to_json()
+
+
+def _explain(
+    reg: Any, request: dict[str, Any], progress: Callable[[float, str], None], cancel: CancelToken
+) -> dict[str, Any]:
+    # explain: ``validation_id`` (global explanations, stored with it);
+    # reasons: ``ref``, ``data``, ``rows``, optional ``k`` (reason codes).
+    if request["kind"] == "explain":
+        _need(request, "validation_id")
+        doc = explain_validation(
+            reg, int(request["validation_id"]), progress=progress, cancel=cancel
+        )
+        return {"validation_id": int(request["validation_id"]), "explanations": doc}
+    _need(request, "ref", "data", "rows")
+    return reasons_for(
+        reg,
+        str(request["ref"]),
+        str(request["data"]),
+        rows=str(request["rows"]),
+        k=int(request.get("k") or 5),
+        allow_extra=True,
+    )
 
 
 def _compare(

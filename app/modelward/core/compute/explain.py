@@ -36,7 +36,7 @@ import numpy as np
 import modelward.core.compute.data as _data
 from modelward.core.artifacts.safeload import load_artifact
 from modelward.core.compute.parallel import limited_threads
-from modelward.core.compute.reasons import ReasonExplainer
+from modelward.core.compute.reasons import ReasonColumns, ReasonExplainer
 from modelward.core.compute.validation import (
     _features_of,
     load_validation,
@@ -56,6 +56,7 @@ __all__ = [
     "explainer_for",
     "feature_frame",
     "parse_rows",
+    "reason_columns",
     "reasons_for",
     "scoring_for",
 ]
@@ -483,3 +484,16 @@ def reasons_for(
     doc = res.to_json(k, chosen)
     doc["ref"] = version.ref
     return doc
+
+
+def reason_columns(
+    registry: Any, version: Any, model: Any, features: list[str], k: int, dask: str | None
+) -> ReasonColumns:
+    """The reason-code columns of a scoring run (``score --reasons K``)."""
+    if dask is not None:
+        raise InvalidInput("reason codes are not computed on a Dask cluster; score without --dask")
+    if int(k) < 1:
+        raise InvalidInput(f"--reasons takes a number of codes from 1, not {k}")
+    return ReasonColumns(
+        lambda X: explainer_for(registry, version, model, X), int(k), len(features)
+    )

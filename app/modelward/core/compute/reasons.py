@@ -44,6 +44,7 @@ from modelward.core.errors import InvalidInput
 
 __all__ = [
     "FALLBACK_MAX_ROWS",
+    "ReasonColumns",
     "ReasonExplainer",
     "Reasons",
     "TREE_MODELS",
@@ -679,3 +680,61 @@ def _leaf_of(tree: _Tree, x: np.ndarray) -> int:
         node = int(tree.left[node] if left else tree.right[node])
     return node
 
+
+
+class ReasonColumns:
+    """The ``reason_i`` / ``reason_i_value`` columns ``score --reasons K`` appends.
+
+    ``make`` builds the :class:`ReasonExplainer` from the first batch's
+    features (its fallback background); every later batch uses the same one.
+    """
+
+    def __init__(self, make: Any, k: int, n_features: int) -> None:
+        self.make = make
+        self.k = max(1, min(int(k), n_features))
+        self.explainer: ReasonExplainer | None = None
+        self.base: Any = None
+
+    def extend(self, schema: Any) -> Any:
+        """``schema`` with the reason columns added."""
+        import pyarrow as pa  # deferred: start-up cost
+
+        self.base = schema
+        taken = set(schema.names)
+        clash = [c for c in reason_columns(self.k) if c in taken]
+        if clash:
+            raise InvalidInput(f"the output column {clash[0]!r} would clash with a reason column")
+        for i in range(1, self.k + 1):
+            schema = schema.append(pa.field(f"reason_{i}", pa.string()))
+            schema = schema.append(pa.field(f"reason_{i}_value", pa.float64()))
+        return schema
+
+    def append(self, table: Any, X: Any) -> Any:
+        """``table`` (one row per row of ``X``) with each row's top ``k`` codes."""
+        import pyarrow as pa  # deferred: start-up cost
+
+        if self.explainer is None:
+            self.explainer = self.make(X)
+        n = len(X)
+        if n:
+            res = self.explainer.explain(X)
+            order = np.argsort(-np.abs(res.contributions), axis=1, kind="stable")[:, : self.k]
+            names = np.asarray(res.features, dtype=object)[order]
+            values = np.take_along_axis(res.contributions, order, axis=1)
+        for i in range(self.k):
+            table = table.append_column(
+                f"reason_{i + 1}", pa.array(names[:, i] if n else [], type=pa.string())
+            )
+            table = table.append_column(
+                f"reason_{i + 1}_value", pa.array(values[:, i] if n else [], type=pa.float64())
+            )
+        return table
+
+    def describe(self) -> dict[str, Any]:
+        """For the manifest: how many codes, by which method, meaning what."""
+        ex = self.explainer
+        return {
+            "k": self.k,
+            "method": ex.method if ex else None,
+            "meaning": ex.meaning if ex else None,
+        }
