@@ -204,6 +204,29 @@ class _NotAdditive(Exception):
     """The pipeline mixes original columns: no exact per-column attribution."""
 
 
+class _Later(Exception):
+    """The columns can only be mapped with rows to probe, which come with the first call."""
+
+
+def _one_to_one(ct: Any, n_in: int) -> list[int]:
+    """Input column of each output column of a ColumnTransformer of one-to-one steps."""
+    out: list[int] = []
+    names_in = [str(c) for c in getattr(ct, "feature_names_in_", [])]
+    for _, trans, cols in ct.transformers_:
+        if trans == "drop":
+            continue
+        sel = np.asarray(cols)
+        if sel.dtype == bool:
+            out += np.flatnonzero(sel).tolist()
+        elif sel.dtype.kind in "iu":
+            out += sel.tolist()
+        else:
+            out += [names_in.index(str(c)) for c in sel]
+    if any(not 0 <= i < n_in for i in out):
+        raise _NotAdditive("the booster's encoder does not map columns one to one")
+    return out
+
+
 def _membership(owner: list[int], n_orig: int) -> np.ndarray:
     m = np.zeros((len(owner), n_orig))
     for t, j in enumerate(owner):
@@ -414,6 +437,25 @@ def _forest(final: Any) -> tuple[list[_Tree], np.ndarray, float]:
 
 
 # --------------------------------------------------------------------------- the explainer
+_METHODS = {
+    "linear": (
+        "exact linear (coefficient x (value - background mean))",
+        "each column's share of the score relative to the average row of the "
+        "background data; exact for a linear model",
+    ),
+    "tree": (
+        "TreeSHAP, path-dependent (exact Shapley values of the trees)",
+        "each column's exact Shapley share of the model's raw score, relative to "
+        "the average training row (features left out follow the training rows' splits)",
+    ),
+    "sampled": (
+        "sampled permutation Shapley (approximate, 8 feature orders, 16 background rows)",
+        "an estimate of each column's Shapley share of the output relative to "
+        "the mean output on a background sample; noisy: small values may swap order",
+    ),
+}
+
+
 class ReasonExplainer:
     """Reason codes for one fitted model (a pipeline or a bare estimator).
 
@@ -460,9 +502,11 @@ class ReasonExplainer:
             )
         if kind in ("tree", "linear"):
             try:
-                self._member = self._column_map()
                 if kind == "tree":
                     self._trees = _forest(self.final)
+                self._member = self._column_map()
+            except _Later:
+                pass  # mapped on the first rows explained
             except _NotAdditive:
                 if method != "auto":
                     raise InvalidInput(
@@ -470,20 +514,11 @@ class ReasonExplainer:
                     ) from None
                 kind = "sampled"
         self.kind = kind
-        self.method = {
-            "linear": "exact linear (coefficient x (value - background mean))",
-            "tree": "TreeSHAP, path-dependent (exact Shapley values of the trees)",
-            "sampled": "sampled permutation Shapley (approximate, 8 feature orders, "
-            "16 background rows)",
-        }[kind]
-        self.meaning = {
-            "linear": "each column's share of the score relative to the average row of the "
-            "background data; exact for a linear model",
-            "tree": "each column's exact Shapley share of the model's raw score, relative to "
-            "the average training row (features left out follow the training rows' splits)",
-            "sampled": "an estimate of each column's Shapley share of the output relative to "
-            "the mean output on a background sample; noisy: small values may swap order",
-        }[kind]
+        self.method, self.meaning = _METHODS[kind]
+
+    def _become_sampled(self) -> None:
+        self.kind = "sampled"
+        self.method, self.meaning = _METHODS["sampled"]
 
     # ---------------------------------------------------------------- transforms
     def _transform(self, X: Any) -> np.ndarray:
@@ -492,8 +527,9 @@ class ReasonExplainer:
             Xt = self._hgb_pre.transform(Xt)
         return _dense(Xt)
 
-    def _column_map(self) -> np.ndarray:
-        names: list[str] | None = None
+    def _column_map(self, probe: Any = None) -> np.ndarray:
+        """Which original column each column the final estimator sees comes from."""
+        owner: list[int] | None
         try:
             names_pre = (
                 [str(n) for n in self.pre.get_feature_names_out()]
@@ -501,19 +537,21 @@ class ReasonExplainer:
                 else list(self.features)
             )
             owner = _names_map(names_pre, self.features)
-            if owner is not None and self._hgb_pre is not None:
-                inner = [str(n) for n in self._hgb_pre.get_feature_names_out()]
-                pos = _names_map(inner, names_pre)
-                owner = None if pos is None else [owner[i] for i in pos]
-            names = names_pre
         except Exception:  # a transformer without feature names: probe instead
             owner = None
         if owner is None:
-            bg = self.background
-            if bg is None:
-                raise _NotAdditive("no background rows to map the transformed columns with")
-            owner = _probe_map(self._transform, bg[self.features], self.features)
-        del names
+            rows = self.background if self.background is not None else probe
+            if rows is None:
+                raise _Later
+            pre_only = self._hgb_pre
+            self._hgb_pre = None  # probe the pipeline's own steps; the booster's come below
+            try:
+                owner = _probe_map(self._transform, rows[self.features], self.features)
+            finally:
+                self._hgb_pre = pre_only
+        if self._hgb_pre is not None:
+            # the booster's own encoder: one output per input column, encoded ones first
+            owner = [owner[i] for i in _one_to_one(self._hgb_pre, len(owner))]
         return _membership(owner, len(self.features))
 
     # ---------------------------------------------------------------- what is explained
@@ -556,6 +594,11 @@ class ReasonExplainer:
         """
         X = X[self.features] if hasattr(X, "columns") else X
         n = len(X)
+        if self.kind in ("tree", "linear") and self._member is None:
+            try:
+                self._member = self._column_map(probe=X)
+            except _NotAdditive:
+                self._become_sampled()
         idx = self._class_index(X, n)
         if self.kind == "linear":
             base, contrib = self._linear(X, idx)
