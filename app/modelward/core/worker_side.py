@@ -21,7 +21,12 @@ from dataclasses import asdict
 from typing import Any
 
 from modelward.core.compute.compare import compare
-from modelward.core.compute.explain import explain_validation, reasons_for
+from modelward.core.compute.explain import (
+    explain_validation,
+    preview_rows,
+    reasons_for,
+    stored_explanations,
+)
 from modelward.core.compute.parallel import Compute
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import FoldScore, train
@@ -168,14 +173,19 @@ def _validate(
 def _explain(
     reg: Any, request: dict[str, Any], progress: Callable[[float, str], None], cancel: CancelToken
 ) -> dict[str, Any]:
-    # explain: ``validation_id`` (global explanations, stored with it);
+    # explain: ``validation_id`` (global explanations, stored with it), optional
+    # ``reuse`` (stored ones if any) and ``preview`` (that many rows for a table);
     # reasons: ``ref``, ``data``, ``rows``, optional ``k`` (reason codes).
     if request["kind"] == "explain":
         _need(request, "validation_id")
-        doc = explain_validation(
-            reg, int(request["validation_id"]), progress=progress, cancel=cancel
-        )
-        return {"validation_id": int(request["validation_id"]), "explanations": doc}
+        vid = int(request["validation_id"])
+        doc = stored_explanations(reg, vid) if request.get("reuse") else None
+        if doc is None:
+            doc = explain_validation(reg, vid, progress=progress, cancel=cancel)
+        out: dict[str, Any] = {"validation_id": vid, "explanations": doc}
+        if request.get("preview"):
+            out["preview"] = preview_rows(reg, vid, int(request["preview"]))
+        return out
     _need(request, "ref", "data", "rows")
     return reasons_for(
         reg,

@@ -56,6 +56,8 @@ __all__ = [
     "explainer_for",
     "feature_frame",
     "parse_rows",
+    "preview_rows",
+    "stored_explanations",
     "reason_columns",
     "reasons_for",
     "scoring_for",
@@ -497,3 +499,42 @@ def reason_columns(
     return ReasonColumns(
         lambda X: explainer_for(registry, version, model, X), int(k), len(features)
     )
+
+
+def stored_explanations(registry: Any, validation_id: int) -> dict[str, Any] | None:
+    """The explanations stored with validation ``validation_id``, or ``None``."""
+    val = load_validation(registry, validation_id, predictions=False)
+    doc = val.curves.get("explanations")
+    return doc if isinstance(doc, dict) else None
+
+
+def preview_rows(registry: Any, validation_id: int, n: int = 200) -> dict[str, Any]:
+    """The first ``n`` rows of a validation: its data and what the model said, for a table.
+
+    Returns
+    -------
+    dict
+        ``columns`` (``row``, the target, ``prediction``, a score column when
+        there is one, then the features) and ``rows`` (JSON-safe lists).
+    """
+    val = load_validation(registry, validation_id)
+    assert val.predictions is not None
+    p = val.predictions
+    df = _data.read_table(_data.resolve_source(val.data_source or "", registry), limit=n)
+    k = min(n, len(df), len(p.y_pred))
+    cols = ["row", val.target, "prediction"]
+    data: list[list[Any]] = [
+        list(range(1, k + 1)),
+        [_plain(v) for v in np.asarray(p.y_true)[:k].tolist()],
+        [_plain(v) for v in np.asarray(p.y_pred)[:k].tolist()],
+    ]
+    score = p.positive_score()
+    if score is not None:
+        cols.append("score")
+        data.append([_plain(float(v)) for v in np.asarray(score)[:k]])
+    for c in df.columns:
+        if c == val.target:
+            continue
+        cols.append(str(c))
+        data.append([_plain(v) for v in df[c].iloc[:k].tolist()])
+    return {"columns": cols, "rows": [list(r) for r in zip(*data, strict=True)]}

@@ -30,6 +30,7 @@ from modelward.ui.bridge import JobBridge
 from modelward.ui.charts.validation import QtValidationCharts
 from modelward.ui.models.rows import RowTableModel
 from modelward.ui.models.validation_tables import MetricsTableModel
+from modelward.ui.pages.explain_panel import ExplainPanel
 from modelward.ui.pickers import VersionPicker
 from modelward.ui.requests import ValidateRequest, WorkerRequest
 from modelward.ui.texts import window_text
@@ -224,6 +225,9 @@ class ValidationPage(JobPage):
         split.addWidget(self.charts)
         split.setSizes([260, 900])
         lay.addWidget(split, 1)
+        self.explain_panel = ExplainPanel(registry, jobs, self)  # issue 19: explanations
+        lay.addWidget(self.explain_panel, 1)
+        self.sig_result_shown.connect(self.explain_panel.show_validation)
         self.validate_button.clicked.connect(self.start)
 
     def start(self) -> None:
