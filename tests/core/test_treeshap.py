@@ -25,7 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import modelward.core.compute.reasons as reasons
-from modelward.core.compute.reasons import ReasonExplainer, _Tree, _forest, tree_shap
+from modelward.core.compute.reasons import ReasonExplainer, _forest, _Tree, tree_shap
 from modelward.core.errors import InvalidInput
 
 COLS = ["a", "b", "c", "d"]
@@ -84,7 +84,10 @@ def _brute_force(tree: _Tree, x: np.ndarray, p: int) -> np.ndarray:
 def test_treeshap_equals_brute_force_shapley_values(make):
     X, y = _frame(nan=True)
     est = make()
-    est.fit(X if not isinstance(est, DecisionTreeClassifier) else X.fillna(0), y if not isinstance(est, DecisionTreeClassifier) else (y > 0).astype(int))
+    est.fit(
+        X if not isinstance(est, DecisionTreeClassifier) else X.fillna(0),
+        y if not isinstance(est, DecisionTreeClassifier) else (y > 0).astype(int),
+    )
     trees, _, _ = _forest(est)
     Xn = X.to_numpy()[:12]
     if isinstance(est, DecisionTreeClassifier):

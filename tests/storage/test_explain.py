@@ -59,7 +59,11 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         train_csv, test_csv = tmp / f"{name}-train.csv", tmp / f"{name}-test.csv"
         _frame(240, 0, target).to_csv(train_csv, index=False)
         _frame(160, 1, target).to_csv(test_csv, index=False)
-        train(reg, Recipe(data=str(train_csv), target=target, estimator=estimator, params=params), name)
+        train(
+            reg,
+            Recipe(data=str(train_csv), target=target, estimator=estimator, params=params),
+            name,
+        )
         files[name] = test_csv
     yield reg, files, tmp
     reg.close()
@@ -78,7 +82,9 @@ def _cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_explain_stores_the_contract_with_the_validation(world):
     reg, files, tmp = world
-    proc = _cli(tmp, "explain", "credit:1", "--data", str(files["credit"]), "--repeats", "2", "--json")
+    proc = _cli(
+        tmp, "explain", "credit:1", "--data", str(files["credit"]), "--repeats", "2", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     doc = out["explanations"]
@@ -104,7 +110,18 @@ def test_cli_explain_stores_the_contract_with_the_validation(world):
 
 def test_cli_row_reason_codes_and_score_reason_columns(world):
     reg, files, tmp = world
-    proc = _cli(tmp, "explain", "credit:1", "--data", str(files["credit"]), "--rows", "2-3", "--top", "4", "--json")
+    proc = _cli(
+        tmp,
+        "explain",
+        "credit:1",
+        "--data",
+        str(files["credit"]),
+        "--rows",
+        "2-3",
+        "--top",
+        "4",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["method"].startswith("TreeSHAP")
@@ -114,7 +131,9 @@ def test_cli_row_reason_codes_and_score_reason_columns(world):
         total = r["base"] + sum(c["contribution"] for c in r["reasons"])
         assert total == pytest.approx(r["output"], abs=1e-9)  # 4 codes = every column
     out = tmp / "scored.csv"
-    proc = _cli(tmp, "score", "credit:1", "--data", str(files["credit"]), "-o", str(out), "--reasons", "2")
+    proc = _cli(
+        tmp, "score", "credit:1", "--data", str(files["credit"]), "-o", str(out), "--reasons", "2"
+    )
     assert proc.returncode == 0, proc.stderr
     scored = pd.read_csv(out)
     assert list(scored.columns[-4:]) == ["reason_1", "reason_1_value", "reason_2", "reason_2_value"]

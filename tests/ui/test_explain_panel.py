@@ -26,7 +26,12 @@ def test_validating_explains_and_a_clicked_row_shows_its_reason_codes(
     qtbot, make_main_window, credit_csv
 ):
     win = make_main_window()
-    base = Recipe(data=str(credit_csv), target="default", estimator="HistGradientBoostingClassifier", params={"max_iter": 15})
+    base = Recipe(
+        data=str(credit_csv),
+        target="default",
+        estimator="HistGradientBoostingClassifier",
+        params={"max_iter": 15},
+    )
     train(win.registry, base, "credit")
     dlg = win.open_validation("credit:1", str(credit_csv))
     qtbot.addWidget(dlg)

@@ -25,8 +25,19 @@ from modelward.core.errors import ModelWardError
 from modelward.core.paths import resolve_home
 
 # Each module declares its own commands; the order here is the order of --help.
-GROUPS = (registry, audit, watch, run, compute, scoring, monitoring, policies, evidence, app)
-GROUPS = (*GROUPS[:5], explain, *GROUPS[5:])  # explain after validate and compare
+GROUPS = (
+    registry,
+    audit,
+    watch,
+    run,
+    compute,
+    explain,
+    scoring,
+    monitoring,
+    policies,
+    evidence,
+    app,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,8 +25,7 @@ def cmd_explain(args: argparse.Namespace) -> Result:
         text = [f"{doc['ref']}: reason codes by {doc['method']}", f"  ({doc['meaning']})"]
         for r in doc["rows"]:
             text.append(
-                f"row {r['row']}: {r['explains']} = {r['output']:.4g} "
-                f"(base {r['base']:.4g})"
+                f"row {r['row']}: {r['explains']} = {r['output']:.4g} (base {r['base']:.4g})"
             )
             text += [f"  {c['feature']:<24} {c['contribution']:+.4g}" for c in r["reasons"]]
         return Result(doc, lines(*text))

@@ -144,7 +144,10 @@ def explain_model(
     dict
         The ``explanations`` document (see the module's docstring).
     """
-    from sklearn.inspection import partial_dependence, permutation_importance  # deferred: start-up cost
+    from sklearn.inspection import (  # deferred: start-up cost
+        partial_dependence,
+        permutation_importance,
+    )
     from sklearn.metrics import get_scorer  # deferred: start-up cost
 
     n, d = len(X), X.shape[1]
@@ -400,7 +403,7 @@ def stored_background(registry: Any, version_id: int) -> Any:
     return None
 
 
-def explainer_for(registry: Any, version: Any, model: Any, X: Any) -> Any:
+def explainer_for(registry: Any, version: Any, model: Any, X: Any) -> ReasonExplainer:
     """A :class:`~modelward.core.compute.reasons.ReasonExplainer` for ``version``.
 
     Its background is the one stored with the version's newest explanations
@@ -435,7 +438,9 @@ def parse_rows(text: str, n: int) -> list[int]:
             elif part:
                 out.append(int(part))
     except ValueError:
-        raise InvalidInput(f"rows {text!r}: use a number, a range like 1-10, or a list 1,4,9") from None
+        raise InvalidInput(
+            f"rows {text!r}: use a number, a range like 1-10, or a list 1,4,9"
+        ) from None
     bad = [r for r in out if not 1 <= r <= n]
     if bad or not out:
         raise InvalidInput(

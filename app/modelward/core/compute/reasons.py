@@ -271,7 +271,7 @@ def _hgb_tree(pred: Any) -> _Tree:
     nodes = pred.nodes
     leaf = nodes["is_leaf"].astype(bool)
     cats: dict[int, np.ndarray] = {}
-    bitsets = getattr(pred, "raw_left_cat_bitsets", None)
+    bitsets: Any = getattr(pred, "raw_left_cat_bitsets", None)
     for n in np.flatnonzero(nodes["is_categorical"].astype(bool) & ~leaf):
         words = np.asarray(bitsets[nodes["bitset_idx"][n]], dtype=np.uint32)
         bits = (words[:, None] >> np.arange(32, dtype=np.uint32)) & 1
@@ -326,7 +326,7 @@ def _unit_phi(o: np.ndarray, z: np.ndarray) -> np.ndarray:
     full = np.prod(g, axis=1)  # (rows, nodes)
     # g > 0 wherever z > 0 (covers are positive), so dividing one factor out is safe
     integral = np.einsum("rq,rjq,q->rj", full, 1.0 / g, w)
-    return (o - z[None, :]) * integral
+    return np.asarray((o - z[None, :]) * integral)
 
 
 def _paths(tree: _Tree) -> list[tuple[int, list[tuple[int, bool]]]]:
@@ -569,9 +569,14 @@ class ReasonExplainer:
         name = type(self.final).__name__
         if self.classes is None:
             loss = str(getattr(self.final, "loss", "squared_error"))
-            if self.kind == "tree" and name.startswith("HistGradientBoosting") and loss in (
-                "poisson",
-                "gamma",
+            if (
+                self.kind == "tree"
+                and name.startswith("HistGradientBoosting")
+                and loss
+                in (
+                    "poisson",
+                    "gamma",
+                )
             ):
                 return ["log of the prediction"] * len(idx)
             return ["prediction"] * len(idx)
@@ -639,7 +644,9 @@ class ReasonExplainer:
         out = np.zeros((n, len(self.features)))
         expected = np.zeros(trees[0].value.shape[1]) if trees else np.zeros(1)
         for start in range(0, max(n, 1), _CHUNK):
-            part = X.iloc[start : start + _CHUNK] if hasattr(X, "iloc") else X[start : start + _CHUNK]
+            part = (
+                X.iloc[start : start + _CHUNK] if hasattr(X, "iloc") else X[start : start + _CHUNK]
+            )
             Xt = self._transform(part)
             rows = np.arange(start, start + len(Xt))
             phi = np.zeros((len(Xt), Xt.shape[1], expected.size))
@@ -658,9 +665,7 @@ class ReasonExplainer:
                 else self.model.predict(first)
             ).reshape(1, -1)
             Xt = self._transform(first)
-            trees_sum = sum(
-                (t.value[_leaf_of(t, Xt[0])] for t in trees), np.zeros(expected.shape)
-            )
+            trees_sum = sum((t.value[_leaf_of(t, Xt[0])] for t in trees), np.zeros(expected.shape))
             const = raw[0] - scale * trees_sum
         base_all = const + scale * expected
         return base_all[idx] if base_all.size > 1 else np.full(n, base_all[0]), out
@@ -694,8 +699,12 @@ class ReasonExplainer:
                 t = np.broadcast_to(take[None, :, :, j, None], (r, d + 1, m, b))
                 cols[c] = np.where(
                     t,
-                    xv[:, None, None, None].astype(object) if xv.dtype == object else xv[:, None, None, None],
-                    bv[None, None, None, :].astype(object) if bv.dtype == object else bv[None, None, None, :],
+                    xv[:, None, None, None].astype(object)
+                    if xv.dtype == object
+                    else xv[:, None, None, None],
+                    bv[None, None, None, :].astype(object)
+                    if bv.dtype == object
+                    else bv[None, None, None, :],
                 ).reshape(-1)
             frame = type(X)(cols)[self.features] if hasattr(X, "columns") else None
             f = self._output(frame, idx[s : s + r].repeat((d + 1) * m * b))
@@ -722,7 +731,6 @@ def _leaf_of(tree: _Tree, x: np.ndarray) -> int:
         left = _goes_left(tree, x[None, :], np.array([node]))[0, 0]
         node = int(tree.left[node] if left else tree.right[node])
     return node
-
 
 
 class ReasonColumns:

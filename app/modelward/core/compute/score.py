@@ -42,6 +42,7 @@ from modelward.core import platform
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import approved_globals, load_bytes
 from modelward.core.clock import utcnow
+from modelward.core.compute.explain import reason_columns
 from modelward.core.compute.parallel import limited_threads
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
@@ -823,8 +824,6 @@ def score_file(
     est = load_bytes(model_bytes, version.format, Allowlist(extra_globals))
     model = _describe_model(version, est)
     if reasons:
-        from modelward.core.compute.explain import reason_columns  # deferred: start-up cost
-
         model.reasons = reason_columns(registry, version, est, model.features, reasons, dask)
     stored = stored_threshold(version)
     thr = float(threshold) if threshold is not None else stored

@@ -100,6 +100,4 @@ class QtDependenceChart(QWidget):
         bottom.setTicks([[(float(i), str(g)) for i, g in enumerate(grid)]] if categorical else None)
         item.setLabel("bottom", str(entry.get("feature", "")), color=c["muted"])
         item.setLabel("left", str(entry.get("target", "")), color=c["muted"])
-        item.setTitle(
-            f"Partial dependence of {entry.get('feature')}", color=c["text"], size="10pt"
-        )
+        item.setTitle(f"Partial dependence of {entry.get('feature')}", color=c["text"], size="10pt")
