@@ -65,7 +65,7 @@ def bare(path: Path, model: object, top: int, max_rows: int, pd_rows: int) -> fl
         Xp = Xs.iloc[pd_rows_idx].reset_index(drop=True)
         for j in order[:top]:
             feat = Xs.columns[j]
-            cat = not np.issubdtype(Xp[feat].dtype, np.number)
+            cat = not np.issubdtype(np.asarray(Xp[feat]).dtype, np.number)
             partial_dependence(
                 model,
                 Xp,
