@@ -82,6 +82,10 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="validation rows")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reason-rows", type=int, default=100_000)
+    ap.add_argument("--train-rows", type=int, default=100_000)
+    ap.add_argument(
+        "--only", choices=["explain", "reasons"], help="run one of the two measurements"
+    )
     ap.add_argument("--quick", action="store_true", help="100,000 rows, 10,000 reason rows")
     ap.add_argument("--json", help="write the raw numbers here")
     args = ap.parse_args()
@@ -100,11 +104,16 @@ def main() -> None:
     from modelward.core.registry import Registry
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    out: dict[str, object] = {"rows": args.rows, "rounds": args.rounds}
+    out: dict[str, object] = {
+        "rows": args.rows,
+        "rounds": args.rounds,
+        "train_rows": args.train_rows,
+        "reason_rows": args.reason_rows,
+    }
     with tempfile.TemporaryDirectory(prefix="mw-bench-explain-") as tmp:
         t = Path(tmp)
         train_path, val_path = t / "train.parquet", t / "val.parquet"
-        make_data(train_path, 100_000)
+        make_data(train_path, args.train_rows)
         make_data(val_path, args.rows)
         reg = Registry(t / "reg")
         recipe = Recipe(
@@ -123,7 +132,7 @@ def main() -> None:
         job_t: list[float] = []
         bare_t: list[float] = []
         statuses: list[float] = []
-        for r in range(args.rounds):
+        for r in range(0 if args.only == "reasons" else args.rounds):
             for who in ("bare", "job") if r % 2 == 0 else ("job", "bare"):
                 if who == "bare":
                     bare_t.append(bare(val_path, model, 5, MAX_ROWS, PD_ROWS))
@@ -137,7 +146,7 @@ def main() -> None:
                     f"round {r + 1} {who}: {(bare_t if who == 'bare' else job_t)[-1]:.1f} s",
                     file=sys.stderr,
                 )
-        ratios = [j / b for j, b in zip(job_t, bare_t, strict=True)]
+        ratios = [j / b for j, b in zip(job_t, bare_t, strict=True)] or [float("nan")]
         out["explain"] = {
             "job_s": job_t,
             "bare_s": bare_t,
@@ -150,40 +159,41 @@ def main() -> None:
         # reason codes on scored rows
         import pandas as pd
 
-        df = pd.read_parquet(val_path).iloc[: args.reason_rows]
-        X, _, _, _ = prepare_frame(v, model, df)
-        ex = ReasonExplainer(model, list(X.columns))
-        times = []
-        for _ in range(max(1, args.rounds)):
-            t0 = time.perf_counter()
-            with threadpool_limits(1):
-                res = ex.explain(X)
-            times.append(time.perf_counter() - t0)
-        raw = model.decision_function(X)
-        out["reasons"] = {
-            "rows": len(X),
-            "method": res.method,
-            "seconds": times,
-            "us_per_row_median": statistics.median(times) / len(X) * 1e6,
-            "max_additivity_error": float(np.abs(res.output - raw).max()),
-        }
-        try:
-            import shap  # not a dependency: a cross-check when installed
-        except ImportError:
-            shap = None
-        if shap is not None:
-            Xt = model[:-1].transform(X)
-            t0 = time.perf_counter()
-            with threadpool_limits(1):
-                sv = shap.TreeExplainer(model[-1]).shap_values(Xt)
-            shap_s = time.perf_counter() - t0
-            # shap explains the one-hot columns; summed per original column like ours
-            mapped = np.asarray(sv) @ ex._member
-            out["reasons"]["shap_seconds"] = shap_s
-            out["reasons"]["shap_us_per_row"] = shap_s / len(X) * 1e6
-            out["reasons"]["max_difference_to_shap"] = float(
-                np.abs(mapped - res.contributions).max()
-            )
+        if args.only != "explain" and args.reason_rows:
+            df = pd.read_parquet(val_path).iloc[: args.reason_rows]
+            X, _, _, _ = prepare_frame(v, model, df)
+            ex = ReasonExplainer(model, list(X.columns))
+            times = []
+            for _ in range(max(1, args.rounds)):
+                t0 = time.perf_counter()
+                with threadpool_limits(1):
+                    res = ex.explain(X)
+                times.append(time.perf_counter() - t0)
+            raw = model.decision_function(X)
+            out["reasons"] = {
+                "rows": len(X),
+                "method": res.method,
+                "seconds": times,
+                "us_per_row_median": statistics.median(times) / len(X) * 1e6,
+                "max_additivity_error": float(np.abs(res.output - raw).max()),
+            }
+            try:
+                import shap  # not a dependency: a cross-check when installed
+            except ImportError:
+                shap = None
+            if shap is not None:
+                Xt = model[:-1].transform(X)
+                t0 = time.perf_counter()
+                with threadpool_limits(1):
+                    sv = shap.TreeExplainer(model[-1]).shap_values(Xt)
+                shap_s = time.perf_counter() - t0
+                # shap explains the one-hot columns; summed per original column like ours
+                mapped = np.asarray(sv) @ ex._member
+                out["reasons"]["shap_seconds"] = shap_s
+                out["reasons"]["shap_us_per_row"] = shap_s / len(X) * 1e6
+                out["reasons"]["max_difference_to_shap"] = float(
+                    np.abs(mapped - res.contributions).max()
+                )
         reg.close()
     out["load_average"] = os.getloadavg()
     text = json.dumps(out, indent=2)
