@@ -72,6 +72,7 @@ def _cases(tmp: Path) -> dict[tuple[str, ...], list[str]]:
         ],
         ("validate",): ["validate", "ghost:1", "--data", csv],
         ("compare",): ["compare", "ghost:1", "ghost:2", "--data", csv],
+        ("explain",): ["explain", "ghost:1", "--data", csv],
         ("score",): ["score", "ghost:1", "--data", csv, "-o", f"{out}.csv"],
         ("shadow", "add"): ["shadow", "add", "ghost", "2"],
         ("shadow", "remove"): ["shadow", "remove", "ghost", "2"],
