@@ -36,6 +36,8 @@ __all__ = [
     "get_threshold",
     "set_threshold",
     "validate",
+    "explain",
+    "reasons",
 ]
 
 RegistryLike = Registry | str | os.PathLike[str] | None
@@ -150,6 +152,7 @@ def score(
     threads: int | None = None,
     log_rows: bool = False,
     dask: str | None = None,
+    reasons: int = 0,
 ) -> ScoreResult:
     """Score a CSV or Parquet file with ``ref`` and write the predictions to ``out``.
 
@@ -179,6 +182,8 @@ def score(
     dask
         ``tcp://host:port`` of a Dask scheduler: a Parquet input is scored
         across the cluster's workers.
+    reasons
+        Add each row's top ``reasons`` reason codes as columns (see :func:`reasons`).
 
     Returns
     -------
@@ -199,6 +204,7 @@ def score(
         threads=threads or os.cpu_count() or 1,
         log="rows" if log_rows else "summary",
         dask=dask,
+        reasons=reasons,
     )
 
 
@@ -317,3 +323,75 @@ def get_threshold(ref: str, registry: RegistryLike = None) -> DecisionThreshold:
     from modelward.core.compute.validation import decision_threshold
 
     return decision_threshold(open_registry(registry), ref)
+
+
+# --------------------------------------------------------------------------- explanations (#19)
+def explain(
+    ref: str,
+    data: str | os.PathLike[str],
+    registry: RegistryLike = None,
+    *,
+    target: str | None = None,
+    allow_extra: bool = False,
+    n_repeats: int = 5,
+    top: int = 5,
+    max_rows: int = 100_000,
+) -> dict[str, Any]:
+    """What drives ``ref`` on the labelled table ``data``: importance and partial dependence.
+
+    Validates ``ref`` on ``data`` (or reuses the stored validation), computes
+    permutation importance and partial dependence with ICE curves, and stores
+    them with the validation (``curves["explanations"]``).
+
+    Returns
+    -------
+    dict
+        ``validation_id`` and ``explanations`` (``method``, ``rows_used``,
+        ``importance``, ``pdp``, ``background``).
+    """
+    # deferred: start-up cost (scikit-learn)
+    from modelward.core.compute.explain import explain_version
+
+    vid, doc = explain_version(
+        open_registry(registry),
+        ref,
+        str(data),
+        target=target,
+        allow_extra=allow_extra,
+        n_repeats=n_repeats,
+        top=top,
+        max_rows=max_rows,
+    )
+    return {"validation_id": vid, "explanations": doc}
+
+
+def reasons(
+    ref: str,
+    data: str | os.PathLike[str],
+    registry: RegistryLike = None,
+    *,
+    rows: str | list[int] | None = None,
+    k: int = 5,
+    allow_extra: bool = False,
+) -> dict[str, Any]:
+    """Reason codes: each row's top ``k`` features with signed contributions.
+
+    Parameters
+    ----------
+    rows
+        Row numbers from 1 (``"1-10"`` or ``[3, 7]``); default every row.
+
+    Returns
+    -------
+    dict
+        ``method`` (exact linear, TreeSHAP or the sampled fallback), ``meaning``,
+        and ``rows``: per row ``row``, ``explains`` (log-odds, probability or
+        prediction), ``base``, ``output`` and ``reasons`` (``feature``,
+        ``contribution``); ``base`` plus all contributions is ``output``.
+    """
+    # deferred: start-up cost (scikit-learn)
+    from modelward.core.compute.explain import reasons_for
+
+    return reasons_for(
+        open_registry(registry), ref, str(data), rows=rows, k=k, allow_extra=allow_extra
+    )

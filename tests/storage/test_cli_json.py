@@ -72,6 +72,7 @@ def _cases(tmp: Path) -> dict[tuple[str, ...], list[str]]:
         ],
         ("validate",): ["validate", "ghost:1", "--data", csv],
         ("compare",): ["compare", "ghost:1", "ghost:2", "--data", csv],
+        ("explain",): ["explain", "ghost:1", "--data", csv],
         ("score",): ["score", "ghost:1", "--data", csv, "-o", f"{out}.csv"],
         ("threshold", "set"): ["threshold", "set", "ghost:1", "0.5"],
         ("threshold", "show"): ["threshold", "show", "ghost"],

@@ -9,6 +9,7 @@ import modelward.cli.app as app
 import modelward.cli.audit as audit
 import modelward.cli.compute as compute
 import modelward.cli.evidence as evidence
+import modelward.cli.explain as explain
 import modelward.cli.monitoring as monitoring
 import modelward.cli.policies as policies
 import modelward.cli.registry as registry
@@ -21,7 +22,19 @@ from modelward import __version__
 from modelward.cli.common import COMMON
 
 # Each module declares its own commands; the order here is the order of --help.
-GROUPS = (registry, audit, watch, run, compute, scoring, monitoring, policies, evidence, app)
+GROUPS = (
+    registry,
+    audit,
+    watch,
+    run,
+    compute,
+    explain,
+    scoring,
+    monitoring,
+    policies,
+    evidence,
+    app,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ def cmd_score(args: argparse.Namespace) -> Result:
             dask=args.dask,
             progress=status_printer(args),
             cancel=tok,
+            reasons=args.reasons,
         )
     )
     text = [
@@ -184,6 +185,13 @@ def add_parsers(sub: Any) -> None:
         "--dask",
         metavar="SCHEDULER",
         help="tcp://host:port: split a Parquet input across the Dask cluster's workers",
+    )
+    sp.add_argument(
+        "--reasons",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add each row's K reason codes (reason_1, reason_1_value, …)",
     )
 
     sp = command(

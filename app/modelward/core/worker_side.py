@@ -21,6 +21,12 @@ from dataclasses import asdict
 from typing import Any
 
 from modelward.core.compute.compare import compare
+from modelward.core.compute.explain import (
+    explain_validation,
+    preview_rows,
+    reasons_for,
+    stored_explanations,
+)
 from modelward.core.compute.parallel import Compute
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import FoldScore, train
@@ -103,6 +109,8 @@ def run_request(
             return _validate(reg, request, progress, cancel)
         if kind == "demo":
             return _demo(reg, progress, cancel)
+        if kind in ("explain", "reasons"):
+            return _explain(reg, request, progress, cancel)
         return _compare(reg, request, progress, cancel)
     finally:
         reg.close()
@@ -160,6 +168,33 @@ def _validate(
         cancel=cancel,
     )
     return res.to_json()
+
+
+def _explain(
+    reg: Any, request: dict[str, Any], progress: Callable[[float, str], None], cancel: CancelToken
+) -> dict[str, Any]:
+    # explain: ``validation_id`` (global explanations, stored with it), optional
+    # ``reuse`` (stored ones if any) and ``preview`` (that many rows for a table);
+    # reasons: ``ref``, ``data``, ``rows``, optional ``k`` (reason codes).
+    if request["kind"] == "explain":
+        _need(request, "validation_id")
+        vid = int(request["validation_id"])
+        doc = stored_explanations(reg, vid) if request.get("reuse") else None
+        if doc is None:
+            doc = explain_validation(reg, vid, progress=progress, cancel=cancel)
+        out: dict[str, Any] = {"validation_id": vid, "explanations": doc}
+        if request.get("preview"):
+            out["preview"] = preview_rows(reg, vid, int(request["preview"]))
+        return out
+    _need(request, "ref", "data", "rows")
+    return reasons_for(
+        reg,
+        str(request["ref"]),
+        str(request["data"]),
+        rows=str(request["rows"]),
+        k=int(request.get("k") or 5),
+        allow_extra=True,
+    )
 
 
 def _compare(

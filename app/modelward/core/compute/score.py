@@ -42,6 +42,7 @@ from modelward.core import platform
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import approved_globals, load_bytes
 from modelward.core.clock import utcnow
+from modelward.core.compute.explain import reason_columns
 from modelward.core.compute.parallel import limited_threads
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
@@ -188,6 +189,7 @@ class _Model:
     has_proba: bool
     argmax_predicts: bool
     rejects_nan: bool
+    reasons: Any = None  # a reasons.ReasonColumns when reason codes are asked for
 
     @property
     def binary(self) -> bool:
@@ -702,7 +704,10 @@ def _score_record_batch(
     reasons = np.full(n, None, dtype=object)
     X = _features_frame(model, batch, reasons)
     rows, pred, proba = _predict_rows(model, X, reasons)
-    table = _output_table(model, batch, ids, rows, pred, proba, thr, offset, schema, pa)
+    base = schema if model.reasons is None else model.reasons.base  # without reason columns
+    table = _output_table(model, batch, ids, rows, pred, proba, thr, offset, base, pa)
+    if model.reasons is not None:
+        table = model.reasons.append(table, X.iloc[rows])
     rejected: list[list[Any]] = []
     bad = np.flatnonzero(_flagged(reasons))
     if bad.size:
@@ -737,6 +742,7 @@ def score_file(
     dask: str | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    reasons: int = 0,
 ) -> ScoreResult:
     """Score the rows of ``data`` with the model ``ref`` and write them to ``out``.
 
@@ -782,6 +788,9 @@ def score_file(
         ``tcp://host:port`` of a Dask scheduler: a Parquet input is split by
         row groups across the workers, each writes its part, and the parts
         are assembled here (see :func:`modelward.core.compute.score_dask.score_partitions`).
+    reasons
+        Add each row's ``reasons`` top reason codes (``reason_1``,
+        ``reason_1_value``, …; see :mod:`modelward.core.compute.reasons`).
     progress, cancel
         Reported and checked between record batches.
 
@@ -821,6 +830,8 @@ def score_file(
     if getattr(est, "extra", None) and threads:  # a native model: its library's own threads
         est.n_jobs = threads
     model = _describe_model(version, est)
+    if reasons:
+        model.reasons = reason_columns(registry, version, est, model.features, reasons, dask)
     stored = stored_threshold(version)
     thr = float(threshold) if threshold is not None else stored
     thr_source = "option" if threshold is not None else ("version" if stored is not None else None)
@@ -875,6 +886,8 @@ def score_file(
             out_fmt = _output_format(out_path, fmt, inp.fmt)
             _infer_kinds(model, inp)
             schema = _output_schema(model, ids, inp, thr is not None)
+            if model.reasons is not None:
+                schema = model.reasons.extend(schema)
             n_in = n_scored = n_rejected = 0
             with open(tmp_rej, "w", encoding="utf-8", newline="") as rf:
                 rej = csv.writer(rf)
@@ -970,6 +983,8 @@ def score_file(
         }
         if dask_info is not None:
             manifest["dask"] = dask_info
+        if model.reasons is not None:
+            manifest["reasons"] = model.reasons.describe()
         manifest.update(manifest_extra or {})
         man_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         with open(tmp_man, "wb") as f:

@@ -43,6 +43,7 @@ from modelward.ui.bridge import JobBridge
 from modelward.ui.charts.validation import QtConfusionTable, QtCreditCharts, QtValidationCharts
 from modelward.ui.models.rows import Column, RowTableModel
 from modelward.ui.models.validation_tables import fmt
+from modelward.ui.pages.explain_panel import ExplainPanel
 from modelward.ui.pickers import VersionPicker
 from modelward.ui.requests import ValidateRequest, WorkerRequest
 from modelward.ui.texts import window_text
@@ -484,7 +485,16 @@ class ValidationPage(JobPage):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setSizes([340, 900])
-        lay.addWidget(split, 1)
+        # the explanations below the numbers, in a splitter the analyst can drag
+        self.explain_panel = ExplainPanel(registry, jobs, self)
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.setChildrenCollapsible(False)
+        outer.addWidget(split)
+        outer.addWidget(self.explain_panel)
+        outer.setStretchFactor(0, 3)
+        outer.setStretchFactor(1, 2)
+        lay.addWidget(outer, 1)
+        self.sig_result_shown.connect(self.explain_panel.show_validation)
         self.validate_button.clicked.connect(self.start)
         self.threshold.set_button.clicked.connect(self.set_threshold)
         self.threshold_job: int | None = None

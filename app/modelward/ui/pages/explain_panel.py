@@ -1,0 +1,294 @@
+"""The Explanations panel of a validation: what drives the model, and why it decided a row.
+
+When a validation is shown, the panel asks the worker for its explanations
+(computed and stored with the validation the first time, read back after
+that) and the first rows of its data. It draws permutation importance with
+whiskers and partial dependence with ICE curves; clicking a row of the
+predictions asks the worker for that row's reason codes. All of the work
+runs in the worker process, never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from modelward.core.compute.worker import run_in_worker
+from modelward.core.jobs import JobKind
+from modelward.ui.bridge import JobBridge
+from modelward.ui.charts.explain import QtDependenceChart, QtImportanceChart
+from modelward.ui.texts import window_text
+from modelward.ui.widgets import label, setup_table
+
+PREVIEW_ROWS = 200
+REASONS_SHOWN = 8
+
+
+def run_explain_job(ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """A job that runs an ``explain`` or ``reasons`` request in the worker.
+
+    Like :func:`~modelward.core.compute.worker.worker_job`, with a short grace
+    after cancel: nothing is stored before the end, so a worker that does not
+    stop within a second is simply terminated (closing the window does not wait).
+    """
+
+    def on_message(msg: dict[str, Any]) -> None:
+        if "progress" in msg:
+            ctx.progress(float(msg["progress"]), str(msg.get("status") or ""))
+
+    return run_in_worker(request, on_message, ctx.cancel, grace=1.0)
+
+
+def _cell(value: Any) -> QTableWidgetItem:
+    if isinstance(value, float):
+        text = f"{value:.4g}"
+    else:
+        text = "" if value is None else str(value)
+    item = QTableWidgetItem(text)
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+class ExplainPanel(QWidget):
+    """Importance, partial dependence and per-row reason codes of one validation."""
+
+    sig_explained = Signal(object)
+    """the explanations document, once drawn."""
+    sig_reasons_shown = Signal(object)
+    """the reason codes of the clicked row, once shown."""
+    sig_failed = Signal(str)
+    """one sentence: a job of the panel failed or was cancelled."""
+
+    def __init__(self, registry: Any, jobs: JobBridge, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.registry = registry
+        self.jobs = jobs
+        self.validation: dict[str, Any] | None = None
+        self.explanations: dict[str, Any] | None = None
+        self.reasons: dict[str, Any] | None = None
+        self.explain_job: int | None = None
+        self.reasons_job: int | None = None
+        q = Qt.ConnectionType.QueuedConnection
+        jobs.sig_job_progressed.connect(self._on_progress, q)
+        jobs.sig_job_finished.connect(self._on_finished, q)
+        jobs.sig_job_failed.connect(self._on_failed, q)
+        jobs.sig_job_cancelled.connect(self._on_cancelled, q)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(label("Explanations", "SectionTitle"))
+        self.method_label = label("", "Muted", wrap=True)
+        head.addWidget(self.method_label, 1)
+        self.status_label = label("", "Muted")
+        head.addWidget(self.status_label)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(160)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        head.addWidget(self.progress)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop computing the explanations")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.cancel)
+        head.addWidget(self.cancel_button)
+        lay.addLayout(head)
+        self.error_label = label("", "Error", wrap=True)
+        self.error_label.hide()
+        lay.addWidget(self.error_label)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.importance = QtImportanceChart()
+        split.addWidget(self.importance)
+        pd_box = QWidget()
+        pd_lay = QVBoxLayout(pd_box)
+        pd_lay.setContentsMargins(0, 0, 0, 0)
+        self.feature_combo = QComboBox()
+        self.feature_combo.setToolTip("The feature (and class) whose partial dependence is drawn")
+        self.feature_combo.currentIndexChanged.connect(self._draw_pdp)
+        pd_lay.addWidget(self.feature_combo)
+        self.dependence = QtDependenceChart()
+        pd_lay.addWidget(self.dependence, 1)
+        split.addWidget(pd_box)
+
+        rows_box = QWidget()
+        rows_lay = QVBoxLayout(rows_box)
+        rows_lay.setContentsMargins(0, 0, 0, 0)
+        rows_lay.addWidget(label("Click a row for its reason codes", "Muted"))
+        self.rows_table = QTableWidget()
+        setup_table(self.rows_table)
+        self.rows_table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.rows_table.cellClicked.connect(self._row_clicked)
+        rows_lay.addWidget(self.rows_table, 2)
+        self.reasons_label = label("", "Muted", wrap=True)
+        rows_lay.addWidget(self.reasons_label)
+        self.reasons_table = QTableWidget(0, 2)
+        self.reasons_table.setHorizontalHeaderLabels(["feature", "contribution"])
+        setup_table(self.reasons_table)
+        rows_lay.addWidget(self.reasons_table, 1)
+        split.addWidget(rows_box)
+        split.setSizes([300, 380, 420])
+        lay.addWidget(split, 1)
+        self.hide()  # until a validation is shown
+
+    # ------------------------------------------------------------------ jobs
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "registry": str(self.registry.home),
+            "actor": self.registry.actor,
+            "busy_timeout": self.registry.busy_timeout,
+        }
+
+    def show_validation(self, result: dict[str, Any]) -> None:
+        """Explain a shown ``ValidationResult.to_json()`` (stored ones are read back)."""
+        vid = result.get("validation_id")
+        if vid is None:
+            return
+        self.validation = result
+        self.show()
+        self._error("")
+        stored = (result.get("curves") or {}).get("explanations")
+        if stored:
+            self._draw(stored)
+        request = {
+            **self._fields(),
+            "kind": "explain",
+            "validation_id": int(vid),
+            "reuse": True,
+            "preview": PREVIEW_ROWS,
+        }
+        self.status_label.setText("Explaining…")
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.explain_job = self.jobs.submit(
+            JobKind.VALIDATE, f"Explain {result.get('ref')}", run_explain_job, request
+        )
+
+    def cancel(self) -> None:
+        if self.explain_job is not None:
+            self.jobs.runner.cancel(self.explain_job)
+
+    def _row_clicked(self, row: int, _column: int) -> None:
+        if self.validation is None or self.reasons_job is not None:
+            return
+        item = self.rows_table.item(row, 0)
+        if item is None:
+            return
+        number = int(item.text())
+        request = {
+            **self._fields(),
+            "kind": "reasons",
+            "ref": self.validation["ref"],
+            "data": self.validation.get("data_source"),
+            "rows": str(number),
+            "k": REASONS_SHOWN,
+        }
+        self.reasons_label.setText(f"Reason codes of row {number}…")
+        self.reasons_job = self.jobs.submit(
+            JobKind.OTHER, f"Reason codes of row {number}", run_explain_job, request
+        )
+
+    def _on_progress(self, job_id: int, fraction: float, status: str) -> None:
+        if job_id == self.explain_job:
+            self.progress.setValue(int(fraction * 1000))
+            if status:
+                self.status_label.setText(status)
+
+    def _explain_done(self) -> None:
+        self.explain_job = None
+        self.progress.hide()
+        self.cancel_button.hide()
+
+    def _on_finished(self, job_id: int, result: Any) -> None:
+        if job_id == self.explain_job:
+            self._explain_done()
+            self.status_label.setText("")
+            if result.get("preview"):
+                self._fill_rows(result["preview"])
+            self._draw(result["explanations"])
+            self.sig_explained.emit(result["explanations"])
+        elif job_id == self.reasons_job:
+            self.reasons_job = None
+            self._show_reasons(result)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self.explain_job:
+            self._explain_done()
+            self.status_label.setText("")
+        elif job_id == self.reasons_job:
+            self.reasons_job = None
+            self.reasons_label.setText("")
+        else:
+            return
+        self._error(message)
+        self.sig_failed.emit(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id == self.explain_job:
+            self._explain_done()
+            self.status_label.setText("Cancelled")
+            self.sig_failed.emit("cancelled")
+        elif job_id == self.reasons_job:
+            self.reasons_job = None
+
+    def _error(self, message: str) -> None:
+        self.error_label.setText(f"⚠ {window_text(message)}" if message else "")
+        self.error_label.setVisible(bool(message))
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self, doc: dict[str, Any]) -> None:
+        self.explanations = doc
+        self.method_label.setText(f"{doc.get('method', '')} · {doc.get('rows_used', 0):,} rows")
+        self.importance.show_importance(list(doc.get("importance") or []))
+        self.feature_combo.blockSignals(True)
+        self.feature_combo.clear()
+        for entry in doc.get("pdp") or []:
+            self.feature_combo.addItem(f"{entry['feature']} · {entry['target']}")
+        self.feature_combo.blockSignals(False)
+        self._draw_pdp(0)
+
+    def _draw_pdp(self, index: int) -> None:
+        entries = (self.explanations or {}).get("pdp") or []
+        self.dependence.show_curve(entries[index] if 0 <= index < len(entries) else None)
+
+    def _fill_rows(self, preview: dict[str, Any]) -> None:
+        cols, rows = preview["columns"], preview["rows"]
+        t = self.rows_table
+        t.clear()
+        t.setColumnCount(len(cols))
+        t.setRowCount(len(rows))
+        t.setHorizontalHeaderLabels([str(c) for c in cols])
+        for r, values in enumerate(rows):
+            for c, v in enumerate(values):
+                t.setItem(r, c, _cell(v))
+        t.resizeColumnsToContents()
+
+    def _show_reasons(self, doc: dict[str, Any]) -> None:
+        self.reasons = doc
+        row = doc["rows"][0]
+        self.reasons_label.setText(
+            f"Row {row['row']}: {row['explains']} {row['output']:.4g} (average {row['base']:.4g}) "
+            f"· {doc['method']}: {doc['meaning']}"
+        )
+        t = self.reasons_table
+        t.setRowCount(len(row["reasons"]))
+        for i, code in enumerate(row["reasons"]):
+            t.setItem(i, 0, _cell(code["feature"]))
+            t.setItem(i, 1, _cell(f"{code['contribution']:+.4g}"))
+        self.sig_reasons_shown.emit(doc)
