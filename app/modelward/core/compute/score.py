@@ -22,7 +22,6 @@ import csv
 import functools
 import hashlib
 import json
-import math
 import os
 import secrets
 import tempfile
@@ -42,6 +41,7 @@ from modelward.core import platform
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import approved_globals, load_bytes
 from modelward.core.clock import utcnow
+from modelward.core.compute.decision import stored_threshold
 from modelward.core.compute.explain import reason_columns
 from modelward.core.compute.parallel import limited_threads
 from modelward.core.errors import InvalidInput
@@ -69,8 +69,6 @@ _NUMERIC = "numeric"
 _CATEGORICAL = "categorical"
 # Text that means "no value" in a column of numbers (as the training reader reads it).
 _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
-# Tags or signature keys that hold a version's decision threshold.
-THRESHOLD_KEY = "decision_threshold"
 _BATCH_ROWS = 65_536
 
 
@@ -150,31 +148,6 @@ def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
-
-
-def stored_threshold(version: Any) -> float | None:
-    """The decision threshold stored with a version (its tags, else its signature), if any.
-
-    A tag is what ``modelward threshold set`` stores (audited); it wins over a
-    threshold recorded with the model file.
-
-    Raises
-    ------
-    InvalidInput
-        A stored threshold that is not a number between 0 and 1.
-    """
-    raw = (version.tags or {}).get(THRESHOLD_KEY)
-    if raw is None:
-        raw = (version.signature or {}).get(THRESHOLD_KEY)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise InvalidInput(f"{version.ref} stores the decision threshold {raw!r}, not 0–1")
-    return value
 
 
 # --------------------------------------------------------------------------- the model

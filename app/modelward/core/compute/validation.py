@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import modelward.core.compute.data as _data
 from modelward.core.artifacts.safeload import load_artifact
 from modelward.core.clock import utcnow
+from modelward.core.compute.decision import THRESHOLD_KEY, stored_threshold
 from modelward.core.compute.metrics import (
     DEFAULT_BOOT,
     Predictions,
@@ -32,7 +33,6 @@ from modelward.core.compute.metrics import (
     predict,
     validation_metrics,
 )
-from modelward.core.compute.score import THRESHOLD_KEY, stored_threshold
 from modelward.core.errors import InvalidInput, ModelWardError, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 

@@ -50,6 +50,8 @@ def accept_mlflow_folder(
     lineage: Mapping[str, Any] | None = None,
     seen: SeenFn | None = None,
     progress: ProgressFn = no_progress,
+    metrics: Mapping[str, float] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> IntakeResult:
     """Take an MLflow model folder into the registry as a version of ``name``, or refuse it.
 
@@ -65,8 +67,8 @@ def accept_mlflow_folder(
         Where it came from (default: the folder's path).
     lineage
         More lineage (a watched folder's ``inbox``).
-    seen, progress
-        As for :func:`~modelward.core.intake.accept_model_file`.
+    seen, progress, metrics, params
+        As for :func:`~modelward.core.intake.accept_model_file` (``register --metric/--param``).
 
     Returns
     -------
@@ -95,6 +97,8 @@ def accept_mlflow_folder(
         declared=declared,
         seen=seen,
         progress=progress,
+        metrics=metrics,
+        params=params,
     )
 
 
