@@ -39,8 +39,11 @@ def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_o
 
     stacks: list[list[str]] = []
 
-    def counting():  # the window's own opens of the file
-        opened.append(time.monotonic())
+    def counting():  # the window's own opens of the file while its worker has it
+        # (the job's end releases the reads at once, and the reader thread may
+        # open the file before this test's wait returns: those opens are right)
+        if win._own_writers:
+            opened.append(time.monotonic())
         stacks.append([f.name for f in traceback.extract_stack(limit=12)][-7:-4])
         return original()
 
