@@ -60,6 +60,13 @@ def main(out: str) -> None:
         page.start()
         loop.exec()
         wait_until(lambda pg=page: pg.threshold.set_button.isEnabled(), 60_000)
+        # the explanations follow the validation as their own job: shoot them done
+        wait_until(lambda pg=page: not pg.explain_panel.progress.isVisible(), 300_000)
+        table = page.explain_panel.rows_table
+        if table.rowCount() > 2:
+            table.selectRow(2)
+            table.cellClicked.emit(2, 0)
+            wait_until(lambda pg=page: pg.explain_panel.reasons_table.rowCount() > 0, 120_000)
         page.threshold.cost_fn.setValue(5.0)
         page.threshold.spin.setValue(0.3)
         for i, tab in enumerate(TABS):
