@@ -645,7 +645,9 @@ def _credit(x: dict[str, Any]) -> str:
                 ],
                 [
                     [
-                        escape(str(b.get("band"))),
+                        # the number, not the stored label: the label repeats the
+                        # two edges beside it and broke mid-number in the PDF
+                        str(i),
                         _num(_float(b.get("low"))),
                         _num(_float(b.get("high"))),
                         _v(b.get("population")),
@@ -653,7 +655,7 @@ def _credit(x: dict[str, Any]) -> str:
                         _pct(b.get("event_rate")),
                         _pct(b.get("cum_capture")),
                     ]
-                    for b in bands
+                    for i, b in enumerate(bands, 1)
                 ],
                 num={1, 2, 3, 4, 5, 6},
             )
