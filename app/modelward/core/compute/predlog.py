@@ -32,7 +32,7 @@ from modelward.core.registry.predictions import (
 )
 from modelward.core.tables import open_table, quote
 
-__all__ = ["add_labels", "prediction_report", "psi"]
+__all__ = ["add_labels", "prediction_report", "psi", "realized"]
 
 
 def add_labels(
@@ -116,7 +116,13 @@ def _pooled_hist(batches: list[LoggedBatch]) -> list[int] | None:
     return [int(sum(col)) for col in zip(*hists, strict=True)]
 
 
-def _realized(rows: Any, labels: dict[str, str | None], version: int) -> dict[str, Any] | None:
+def realized(rows: Any, labels: dict[str, str | None], version: int) -> dict[str, Any] | None:
+    """Realized metrics of ``version`` on the logged ``rows`` whose ids have a label.
+
+    ``rows`` is the prediction log's Arrow table (``id``, ``version``, ``prediction``, ``score``),
+    ``labels`` maps a row id to its label. ``None`` when no labelled row of
+    that version is logged.
+    """
     if not labels or rows.num_rows == 0:
         return None
     mine = rows.filter(np.asarray(rows.column("version").to_numpy()) == version)
@@ -242,7 +248,7 @@ def prediction_report(registry: Any, model: str) -> dict[str, Any]:
                 _pooled_hist([b for b in champ_batches if b.batch_id in shadow_ids]),
                 _pooled_hist([b for b in batches if b.role == SHADOW]),
             )
-        entry["realized"] = _realized(rows, labels, version) if rows is not None else None
+        entry["realized"] = realized(rows, labels, version) if rows is not None else None
         versions.append(entry)
     return {
         "model": model,

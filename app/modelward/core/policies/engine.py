@@ -31,7 +31,7 @@ import modelward.core.compute.data as _data
 import modelward.core.policies.alerts as _alerts
 from modelward.core.clock import utcnow
 from modelward.core.compute.compare import compare, promote
-from modelward.core.compute.predlog import _realized
+from modelward.core.compute.predlog import realized
 from modelward.core.compute.recipe import Recipe
 from modelward.core.compute.training import train
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
@@ -340,8 +340,8 @@ def shadow_comparison(registry: Registry, policy: Policy) -> list[dict[str, Any]
     for v in shadows:
         common = champ_ids & set(ids[versions == v].tolist()) & labels.keys()
         labs = {i: labels[i] for i in common}
-        rc = _realized(rows, labs, champ.version) or {}
-        rs = _realized(rows, labs, v) or {}
+        rc = realized(rows, labs, champ.version) or {}
+        rs = realized(rows, labs, v) or {}
         if metric not in rc or metric not in rs:
             continue
         gain = (rs[metric] - rc[metric]) if higher else (rc[metric] - rs[metric])
