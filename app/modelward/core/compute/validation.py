@@ -583,24 +583,8 @@ def set_decision_threshold(
             tags.pop(key, None)
         else:
             tags[key] = repr(float(cost))
-    with registry.transaction() as tx:
-        tx.q(
-            "UPDATE versions SET tags = ? WHERE id = ?",
-            [json.dumps(tags, sort_keys=True, ensure_ascii=False), v.id],
-        )
-        seq = tx.audit(
-            "version.threshold_set",
-            "version",
-            v.ref,
-            before={
-                "threshold": before.threshold,
-                "cost_fp": before.cost_fp,
-                "cost_fn": before.cost_fn,
-            },
-            after={"threshold": value, "cost_fp": cost_fp, "cost_fn": cost_fn},
-            reason=reason,
-        )
-    return replace(decision_threshold(registry, v.ref), audit_seq=int(seq))
+    after = {"threshold": value, "cost_fp": cost_fp, "cost_fn": cost_fn}
+    return _write_threshold_tags(registry, v, tags, "version.threshold_set", before, after, reason)
 
 
 def clear_decision_threshold(
@@ -614,13 +598,29 @@ def clear_decision_threshold(
         for k, val in (v.tags or {}).items()
         if k not in (THRESHOLD_KEY, COST_FP_KEY, COST_FN_KEY)
     }
+    after = {"threshold": None}
+    return _write_threshold_tags(
+        registry, v, tags, "version.threshold_cleared", before, after, reason
+    )
+
+
+def _write_threshold_tags(
+    registry: Any,
+    v: Any,
+    tags: dict[str, Any],
+    action: str,
+    before: DecisionThreshold,
+    after: dict[str, Any],
+    reason: str | None,
+) -> DecisionThreshold:
+    """Store a version's new tags and the audit event of the threshold change, in one transaction."""
     with registry.transaction() as tx:
         tx.q(
             "UPDATE versions SET tags = ? WHERE id = ?",
             [json.dumps(tags, sort_keys=True, ensure_ascii=False), v.id],
         )
         seq = tx.audit(
-            "version.threshold_cleared",
+            action,
             "version",
             v.ref,
             before={
@@ -628,7 +628,7 @@ def clear_decision_threshold(
                 "cost_fp": before.cost_fp,
                 "cost_fn": before.cost_fn,
             },
-            after={"threshold": None},
+            after=after,
             reason=reason,
         )
     return replace(decision_threshold(registry, v.ref), audit_seq=int(seq))
