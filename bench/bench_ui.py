@@ -106,7 +106,9 @@ def cold_start(home: Path, runs: int = 5) -> tuple[float, float, float, str]:
     return base, qt, statistics.median(times) + base, heavy
 
 
-def in_window(home: Path, model_mb: int, parts: set[str], scenarios: list[str]) -> dict[str, float]:
+def in_window(
+    home: Path, model_mb: int, parts: set[str], scenarios: list[str], profile: int = 0
+) -> dict[str, float]:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from modelward.core.registry import Registry
@@ -133,7 +135,7 @@ def in_window(home: Path, model_mb: int, parts: set[str], scenarios: list[str]) 
     if "filter" in parts:
         out.update(filter_times(win, wait))
     if "stall" in parts:
-        out.update(stall(win, wait, model_mb, scenarios))
+        out.update(stall(win, wait, model_mb, scenarios, profile))
     if "gc" in parts:
         out.update(gc_pause())
     win.shutdown()
@@ -207,7 +209,7 @@ def filter_times(win, wait) -> dict[str, float]:
     }
 
 
-def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
+def stall(win, wait, model_mb: int, scenarios: list[str], profile: int = 0) -> dict[str, float]:
     """Event-loop gaps (10 ms heartbeat) per scenario, each with its own idle baseline.
 
     ``idle``: nothing but the heartbeat (what the shared machine's scheduler
@@ -274,12 +276,15 @@ def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
             joblib.dump(big_model, big)
         gaps: list[float] = []
         busy: list[float] = []
+        spans: list[tuple[float, float, float]] = []
         clock = QElapsedTimer()
         clock.start()
         last = [clock.nsecsElapsed()]
         cpu = [time.thread_time()]
 
-        def beat(gaps=gaps, busy=busy, clock=clock, last=last, cpu=cpu):
+        wall = [time.perf_counter()]
+
+        def beat(gaps=gaps, busy=busy, clock=clock, last=last, cpu=cpu, wall=wall, spans=spans):
             now = clock.nsecsElapsed()
             gaps.append((now - last[0]) / 1e6)
             last[0] = now
@@ -288,10 +293,22 @@ def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
             c = time.thread_time()
             busy.append((c - cpu[0]) * 1000)
             cpu[0] = c
+            w = time.perf_counter()
+            spans.append((wall[0], w, busy[-1]))
+            wall[0] = w
 
         hb = QTimer()
         hb.setInterval(10)
         hb.timeout.connect(beat)
+        sampler = None
+        if profile:
+            from _gui_sampler import EventLog, Sampler
+            from PySide6.QtWidgets import QApplication
+
+            sampler = Sampler()
+            sampler.start()
+            events = EventLog()
+            QApplication.instance().installEventFilter(events.filter)
         hb.start()
         done["n"] = 0
         load0 = os.getloadavg()[0]
@@ -319,6 +336,12 @@ def stall(win, wait, model_mb: int, scenarios: list[str]) -> dict[str, float]:
             QTimer.singleShot(30, loop.quit)
             loop.exec()
         hb.stop()
+        if sampler is not None:
+            sampler.stop()
+            print(f"\n=== {name}: the {profile} gaps with the most GUI-thread CPU", file=sys.stderr)
+            sampler.report(spans[5:], profile)
+            QApplication.instance().removeEventFilter(events.filter)
+            events.report(spans[5:], profile)
         stalls = sorted(g - 10 for g in gaps[5:])
         out[f"{name}_max_ms"] = max(stalls)
         out[f"{name}_p99_ms"] = stalls[int(0.99 * (len(stalls) - 1))]
@@ -374,6 +397,13 @@ def main() -> None:
     ap.add_argument("--only", default="cold,filter,stall,gc", help="comma list of parts to run")
     ap.add_argument("--scenarios", default="idle,scroll,register,fit,all")
     ap.add_argument("--home", help="reuse a registry built by an earlier run (kept)")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="sample the GUI thread's stack and print what ran in the N busiest gaps",
+    )
     a = ap.parse_args()
     parts = set(a.only.split(","))
     with tempfile.TemporaryDirectory(prefix="mw-bench-ui-") as t:
@@ -389,7 +419,7 @@ def main() -> None:
             load = os.getloadavg()[0]
             base, qt, start, heavy = cold_start(home, a.runs)
         w = (
-            in_window(home, a.model_mb, parts, a.scenarios.split(","))
+            in_window(home, a.model_mb, parts, a.scenarios.split(","), a.profile)
             if parts & {"filter", "stall", "gc"}
             else {}
         )
