@@ -73,12 +73,18 @@ class EventLog:
         log = self
         self.rows: list[tuple[float, float, str]] = []
         names = {int(v.value): k for k, v in QEvent.Type.__members__.items()}
+        paint, timer = int(QEvent.Type.Paint.value), int(QEvent.Type.Timer.value)
 
         class _Filter(QObject):
             def eventFilter(self, obj, ev):  # noqa: N802 (Qt's name)
                 t = int(ev.type())
                 who = type(obj).__name__
                 on = obj.objectName() if hasattr(obj, "objectName") else ""
+                if t == paint:
+                    r = ev.rect()
+                    on += f" {r.width()}x{r.height()}+{r.x()}+{r.y()}"
+                elif t == timer:
+                    on += f" timer {ev.timerId()}"
                 log.rows.append(
                     (time.perf_counter(), time.thread_time(), f"{names.get(t, t)} {who} {on}")
                 )
@@ -101,3 +107,7 @@ class EventLog:
             )
             for ms, what in sorted(steps, key=lambda s: -s[0])[:8]:
                 print(f"  {ms:6.1f} ms  {what}", file=sys.stderr)
+            print("  in order (>= 0.5 ms):", file=sys.stderr)
+            for ms, what in steps:
+                if ms >= 0.5:
+                    print(f"    {ms:6.1f} ms  {what}", file=sys.stderr)
