@@ -32,10 +32,15 @@ Index = QModelIndex | QPersistentModelIndex
 PAGE = 200
 MAX_PAGES = 160  # 32,000 rows in memory at most
 PLACEHOLDER = "…"
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 
 
 class PagedTableModel(HeaderedTableModel):
-    """Subclasses give ``headers``, ``_count``, ``_page`` and ``_cell``."""
+    """Subclasses give ``headers``, ``_count``, ``_page`` and ``_cell``.
+
+    No ``flags()`` here: QAbstractTableModel's own answer (enabled, selectable, no
+    children) is the one wanted, and it costs no Python call per cell per paint.
+    """
 
     sig_loaded = Signal(int, float)
     """row count, seconds from the query change to the first page in the model."""
@@ -64,6 +69,9 @@ class PagedTableModel(HeaderedTableModel):
         self._rows = 0
         self._pages: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
         self._pending: set[int] = set()
+        # The page data() read last (its index, its rows): a paint reads one or two pages.
+        self._hot = -1
+        self._hot_rows: list[tuple[Any, ...]] = []
         self._recent: deque[int] = deque(maxlen=8)
         self._t0 = 0.0
         self.loading = False
@@ -126,6 +134,7 @@ class PagedTableModel(HeaderedTableModel):
             self.headers = new_headers
             self._rows = n
             self._pages.clear()
+            self._hot = -1
             self._pending.clear()
             if rows:
                 self._pages[0] = rows
@@ -138,6 +147,7 @@ class PagedTableModel(HeaderedTableModel):
             if gen != self._gen or not rows:
                 return
             self._pages[page] = rows
+            self._hot = -1
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
             first = page * PAGE
@@ -181,22 +191,25 @@ class PagedTableModel(HeaderedTableModel):
     def _row_count(self) -> int:
         return self._rows
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # The hot path of every paint (a view asks ~7 roles of each cell on screen):
+        # no Qt call but index.row()/column(), and the page last read is kept at hand.
         if role not in self.roles:
             return None
         r = index.row()
-        if not (0 <= r < self._rows) or not index.isValid():
+        if r < 0 or r >= self._rows:
             return None
-        row = self._row(r)
-        if row is None:
-            return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
-        return shown(self._cell(row, index.column(), role), role)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        page = r // PAGE
+        if page == self._hot:
+            rows = self._hot_rows
+        else:
+            rows = self._pages.get(page)
+            if rows is None:
+                self._row(r)  # starts the page's load
+                return PLACEHOLDER if role == _DISPLAY else None
+            self._pages.move_to_end(page)
+            self._hot, self._hot_rows = page, rows
+        i = r - page * PAGE
+        if i >= len(rows):
+            return PLACEHOLDER if role == _DISPLAY else None
+        return shown(self._cell(rows[i], index.column(), role), role)

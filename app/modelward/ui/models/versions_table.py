@@ -55,6 +55,8 @@ def metric_header(key: str) -> str:
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+# Made once: data() answers the status column's colour on every paint.
+_STATUS_QCOLORS = {k: QColor(v) for k, v in STATUS_COLORS.items()}
 
 
 def _display(r: tuple[Any, ...]) -> tuple[str, ...]:
@@ -175,7 +177,7 @@ class QtVersionsTableModel(PagedTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and self.is_numeric(column):
             return RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and column == 3 and row[4] in STATUS_COLORS:
-            return QColor(STATUS_COLORS[row[4]])
+            return _STATUS_QCOLORS[row[4]]
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 4:
                 return row[5]
