@@ -16,6 +16,7 @@ from modelward.core.paths import resource
 from modelward.core.registry import Registry
 from modelward.core.registry.connection import HOLD
 from modelward.core.settings import Settings, Theme, load_settings
+from modelward.ui.bridge import call_niced
 from modelward.ui.crash import install_excepthook, uninstall_excepthook
 from modelward.ui.main_window import MainWindow
 from modelward.ui.theme import apply_theme
@@ -76,7 +77,11 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
     settings = _settings()
     app = make_app(settings.theme)
     try:
-        reg = Registry(registry or settings.registry or None, idle_release=IDLE_RELEASE)
+        # Opened off the GUI thread, nicer: the database's worker threads are made
+        # by the opening thread and keep its priority (issue 21: a busy host).
+        reg = call_niced(
+            lambda: Registry(registry or settings.registry or None, idle_release=IDLE_RELEASE)
+        )
     except ModelWardError as e:
         QMessageBox.critical(None, "ModelWard", f"The registry cannot be opened.\n\n{e}")
         return 1
@@ -101,7 +106,7 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
 def open_and_close(registry: str | os.PathLike[str] | Path, timeout_ms: int = 15_000) -> int:
     """Open the window on ``registry``, wait until the table shows it, close. Returns the row count."""
     app = make_app(Theme.LIGHT)
-    reg = Registry(registry, idle_release=IDLE_RELEASE)
+    reg = call_niced(lambda: Registry(registry, idle_release=IDLE_RELEASE))
     win = MainWindow(reg, Settings(), save_settings_on_change=False)
     win.show()
     loop = QEventLoop()

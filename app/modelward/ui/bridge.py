@@ -53,6 +53,32 @@ def freeze_long_lived() -> bool:
     return True
 
 
+def call_niced(fn: Callable[[], Any], nice: int = READ_NICE) -> Any:
+    """Run ``fn()`` on a fresh thread ``nice`` steps nicer and wait for its result.
+
+    For starting a service from the GUI thread: the threads ``fn`` starts (a
+    timer loop, a database's worker threads) inherit the niceness of the thread
+    that creates them (Linux), so started from here they never compete with the
+    GUI thread for a core on a busy host. Exceptions are re-raised here.
+    """
+    out: list[Any] = []
+    err: list[BaseException] = []
+
+    def run() -> None:
+        lower_thread_priority(nice)
+        try:
+            out.append(fn())
+        except BaseException as e:  # handed to the caller
+            err.append(e)
+
+    t = threading.Thread(target=run, name="mw-niced-start", daemon=True)
+    t.start()
+    t.join()
+    if err:
+        raise err[0]
+    return out[0]
+
+
 _warming = threading.Event()
 
 

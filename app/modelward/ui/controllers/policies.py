@@ -29,6 +29,7 @@ from modelward.core.jobs import JobKind
 from modelward.core.policies import acknowledge_alert, acknowledge_all
 from modelward.core.policies.service import RUN, PolicyEvent, PolicyService
 from modelward.core.refs import current_user
+from modelward.ui.bridge import call_niced
 from modelward.ui.controllers.base import Controller
 from modelward.ui.controllers.policy_tasks import (
     ApprovalNeeded,
@@ -120,7 +121,9 @@ class PolicyController(Controller):
         self._connect()
         self.sig_policy_event.connect(self._on_policy_event, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = self.service.subscribe(self.sig_policy_event.emit)
-        self.service.start()
+        # Its timer thread (and a database it opens) below the GUI thread, like every
+        # other thread the window starts (issue 21: a busy host).
+        call_niced(self.service.start)
 
     # ------------------------------------------------------------ building
     def _add_page(self, text: str, page: QWidget) -> tuple[int, NavBadge]:
