@@ -126,18 +126,26 @@ class ColumnFitter:
             bottom = model.rowCount() - 1
         rows = range(top, min(bottom, top + 60) + 1)
         fm = view.fontMetrics()
+        advance: dict[str, int] = {}  # a column repeats its texts (statuses, dates, names)
         floor, want = [], []
         for c in range(n):
             text = str(model.headerData(c, Qt.Orientation.Horizontal) or "")
             need = hfm.horizontalAdvance(text) + 32  # padding and the sort arrow
             widest = 0
             for r in rows:
+                # model.data, not index.data: a direct call, no trip through C++.
                 ix = model.index(r, c)
-                value = ix.data()
+                value = model.data(ix, Qt.ItemDataRole.DisplayRole)
                 if value:
-                    font = ix.data(Qt.ItemDataRole.FontRole)
-                    metrics = QFontMetrics(font) if font is not None else fm
-                    widest = max(widest, metrics.horizontalAdvance(str(value)))
+                    font = model.data(ix, Qt.ItemDataRole.FontRole)
+                    value = str(value)
+                    if font is not None:
+                        width = QFontMetrics(font).horizontalAdvance(value)
+                    else:
+                        width = advance.get(value, -1)
+                        if width < 0:
+                            width = advance[value] = fm.horizontalAdvance(value)
+                    widest = max(widest, width)
             floor.append(need)
             want.append(max(need, min(widest + 20, self.CAP)))
         return floor, want
