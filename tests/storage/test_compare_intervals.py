@@ -16,7 +16,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelward.core.compute.compare import compare
-from modelward.core.compute.validation import load_validation, validate
+from modelward.core.compute.validation import ensure_intervals, load_validation, validate
 from modelward.core.intake.estimator import log_estimator
 from modelward.core.registry import Registry
 
@@ -61,8 +61,11 @@ def test_compare_defers_the_intervals_and_validate_adds_the_same_numbers(home):
     assert [d.to_json() for d in again.differences] == [d.to_json() for d in res.differences]
     assert _validate_runs(reg) == runs
 
-    # validate: the intervals from the stored predictions, equal to a validation from scratch
+    # a report reads them without storing; validate stores them: both equal a fresh validation
     fresh = validate(reg, "credit:1", test_csv, store=False, target="default")
+    peek = ensure_intervals(reg, res.champion.validation_id, store=False)
+    assert peek.curves["intervals"] == fresh.curves["intervals"]
+    assert load_validation(reg, res.champion.validation_id).curves["intervals_deferred"]
     v = validate(reg, "credit:1", test_csv, target="default")
     assert v.validation_id == res.champion.validation_id and _validate_runs(reg) == runs
     assert v.metrics == fresh.metrics

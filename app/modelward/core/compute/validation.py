@@ -43,6 +43,7 @@ __all__ = [
     "ValidationResult",
     "clear_decision_threshold",
     "decision_threshold",
+    "ensure_intervals",
     "set_decision_threshold",
     "threshold_curve",
     "find_validation",
@@ -281,7 +282,7 @@ def validate(
                 progress(1.0, "reused a stored validation")
                 return stored
             if stored.curves.get("intervals_deferred"):
-                return _add_intervals(registry, stored, progress, cancel)
+                return ensure_intervals(registry, found, progress=progress, cancel=cancel)
     progress(0.1, "loading the model")
     model = load_artifact(registry.artifacts, version.sha256, version.format, registry=registry)
     X, y, task, target = prepare_frame(version, model, df, target=target, allow_extra=allow_extra)
@@ -338,11 +339,30 @@ def validate(
     return result
 
 
-def _add_intervals(
-    registry: Any, stored: ValidationResult, progress: ProgressFn, cancel: CancelToken | None
+def ensure_intervals(
+    registry: Any,
+    validation_id: int,
+    *,
+    store: bool = True,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
 ) -> ValidationResult:
-    """Bootstrap a stored validation's deferred intervals from its stored predictions; store them."""
-    assert stored.predictions is not None and stored.validation_id is not None
+    """A stored validation with its metrics' intervals, bootstrapped now if ``compare`` deferred them.
+
+    The intervals are computed from the stored predictions with the default
+    resamples and seed, so they are the numbers :func:`validate` would have
+    stored; with ``store`` they are stored with the validation (a report,
+    which only reads, passes ``False``).
+
+    Returns
+    -------
+    ValidationResult
+        With ``predictions`` loaded.
+    """
+    stored = load_validation(registry, validation_id)
+    if not stored.curves.get("intervals_deferred"):
+        return stored
+    assert stored.predictions is not None
     progress(0.1, "confidence intervals of a stored validation")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -355,16 +375,21 @@ def _add_intervals(
             cancel=cancel,
         )
     check(cancel)
+    if not store:
+        curves = {k: v for k, v in stored.curves.items() if k != "intervals_deferred"}
+        curves["intervals"] = found
+        curves["interval_method"] = interval_method(DEFAULT_BOOT, 0)
+        return replace(stored, curves=curves)
     with registry.transaction() as tx:
         # read again inside the write: explanations may have been added meanwhile
-        rows = tx.q("SELECT curves FROM validations WHERE id = ?", [stored.validation_id])
-        curves = json.loads(rows.fetchall()[0][0])
+        rows = tx.q("SELECT curves FROM validations WHERE id = ?", [validation_id]).fetchall()
+        curves = json.loads(rows[0][0])
         curves.pop("intervals_deferred", None)
         curves["intervals"] = found
         curves["interval_method"] = interval_method(DEFAULT_BOOT, 0)
         tx.q(
             "UPDATE validations SET curves = ? WHERE id = ?",
-            [json.dumps(curves, allow_nan=False), stored.validation_id],
+            [json.dumps(curves, allow_nan=False), validation_id],
         )
     progress(1.0, "reused a stored validation")
     return replace(stored, curves=curves)
