@@ -90,6 +90,7 @@ def test_a_row_of_a_scored_batch_shows_the_reason_codes_of_the_version_that_scor
     ]
     assert expected["method"] in panel.reasons_label.text()
     assert "log-odds" in panel.reasons_label.text()
+    assert panel.meaning_label.text() == f"Meaning: {expected['meaning']}"
     assert win.jobs.runner.jobs()[-1].kind == "explain"
 
     # an input changed since it was scored is not explained with other data

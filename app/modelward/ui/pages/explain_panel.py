@@ -128,10 +128,14 @@ class ReasonRows(QWidget):
         rh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         rh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         rh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.reasons_table.setMinimumHeight(
-            4 * self.reasons_table.verticalHeader().defaultSectionSize()
-        )
+        row_h = self.reasons_table.verticalHeader().defaultSectionSize()
+        self.reasons_table.setMinimumHeight(4 * row_h)
+        self.rows_table.setMinimumHeight(4 * row_h)
         codes_lay.addWidget(self.reasons_table, 1)
+        # what the numbers mean, in words, under them (and on every part's tooltip)
+        self.meaning_label = label("", "Muted", wrap=True)
+        self.meaning_label.hide()
+        codes_lay.addWidget(self.meaning_label)
         # the rows above their codes (a validation's panel), or beside them (the Scoring page)
         self.split = QSplitter(orientation)
         self.split.addWidget(self.rows_table)
@@ -160,6 +164,7 @@ class ReasonRows(QWidget):
         self._error("")
         self.title_label.setText(title or "Click a row for its reason codes")
         self.reasons_label.setText("")
+        self.meaning_label.hide()
         self.reasons_table.setRowCount(0)
         cols, rows = preview["columns"], preview["rows"]
         t = self.rows_table
@@ -180,6 +185,7 @@ class ReasonRows(QWidget):
         self.rows_table.setRowCount(0)
         self.reasons_table.setRowCount(0)
         self.reasons_label.setText("")
+        self.meaning_label.hide()
         name = Path(output).name
         self.title_label.setText(f"Opening {name}…")
         request = {**self._fields(), "kind": "batch", "output": output, "preview": PREVIEW_ROWS}
@@ -259,8 +265,13 @@ class ReasonRows(QWidget):
         row = doc["rows"][0]
         self.reasons_label.setText(
             f"Row {row['row']}: {row['explains']} {row['output']:.4g} (average {row['base']:.4g}) "
-            f"· {doc['method']}: {doc['meaning']}"
+            f"· {doc['method']}"
         )
+        self.meaning_label.setText(f"Meaning: {doc['meaning']}")
+        self.meaning_label.show()
+        tip = f"{doc['method']}: {doc['meaning']}"
+        for w in (self.reasons_label, self.meaning_label, self.reasons_table):
+            w.setToolTip(tip)
         t = self.reasons_table
         t.setRowCount(len(row["reasons"]))
         for i, code in enumerate(row["reasons"]):
@@ -351,7 +362,7 @@ class ExplainPanel(QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 4)
-        split.setSizes([260, 360, 480])
+        split.setSizes([240, 320, 540])
         lay.addWidget(split, 1)
         self.hide()  # until a validation is shown
 
