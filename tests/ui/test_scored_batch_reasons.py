@@ -12,7 +12,7 @@ from modelward.core.intake.estimator import log_estimator
 from modelward.ui.actions import Ids
 
 FEATURES = ["age", "income", "debt"]
-WORKER_MS = 60_000
+WORKER_MS = 240_000
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:

@@ -130,9 +130,9 @@ class ReasonRows(QWidget):
         rh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         row_h = self.reasons_table.verticalHeader().defaultSectionSize()
         self.reasons_table.setMinimumHeight(4 * row_h)
-        self.rows_table.setMinimumHeight(4 * row_h)
         codes_lay.addWidget(self.reasons_table, 1)
-        # what the numbers mean, in words, under them (and on every part's tooltip)
+        # what the numbers mean, in words, under them when there is room (and always
+        # on the tooltips: on a small screen the codes themselves keep the height)
         self.meaning_label = label("", "Muted", wrap=True)
         self.meaning_label.hide()
         codes_lay.addWidget(self.meaning_label)
@@ -145,6 +145,18 @@ class ReasonRows(QWidget):
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
         lay.addWidget(self.split, 1)
+        self.split.splitterMoved.connect(lambda _p, _i: self._fit_meaning())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_meaning()
+
+    def _fit_meaning(self) -> None:
+        codes = self.reasons_table.parentWidget()
+        lb = self.meaning_label
+        room = codes.height() - self.reasons_label.height() - self.reasons_table.minimumHeight()
+        need = lb.heightForWidth(max(codes.width(), 1)) + 12
+        lb.setVisible(bool(lb.text()) and self.reasons is not None and room >= need)
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -164,6 +176,7 @@ class ReasonRows(QWidget):
         self._error("")
         self.title_label.setText(title or "Click a row for its reason codes")
         self.reasons_label.setText("")
+        self.meaning_label.setText("")
         self.meaning_label.hide()
         self.reasons_table.setRowCount(0)
         cols, rows = preview["columns"], preview["rows"]
@@ -185,6 +198,7 @@ class ReasonRows(QWidget):
         self.rows_table.setRowCount(0)
         self.reasons_table.setRowCount(0)
         self.reasons_label.setText("")
+        self.meaning_label.setText("")
         self.meaning_label.hide()
         name = Path(output).name
         self.title_label.setText(f"Opening {name}…")
@@ -268,7 +282,7 @@ class ReasonRows(QWidget):
             f"· {doc['method']}"
         )
         self.meaning_label.setText(f"Meaning: {doc['meaning']}")
-        self.meaning_label.show()
+        self._fit_meaning()
         tip = f"{doc['method']}: {doc['meaning']}"
         for w in (self.reasons_label, self.meaning_label, self.reasons_table):
             w.setToolTip(tip)
