@@ -136,6 +136,10 @@ class ReasonRows(QWidget):
         self.meaning_label = label("", "Muted", wrap=True)
         self.meaning_label.hide()
         codes_lay.addWidget(self.meaning_label)
+        # the codes' line and at least four table rows, never squeezed under each other
+        codes.setMinimumHeight(
+            self.reasons_table.minimumHeight() + 2 * self.fontMetrics().lineSpacing() + 8
+        )
         # the rows above their codes (a validation's panel), or beside them (the Scoring page)
         self.split = QSplitter(orientation)
         self.split.addWidget(self.rows_table)
