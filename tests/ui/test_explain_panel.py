@@ -42,6 +42,9 @@ def test_validating_explains_and_a_clicked_row_shows_its_reason_codes(
         qtbot.mouseClick(page.validate_button, Qt.MouseButton.LeftButton)
     doc = explained.args[0]
     assert panel.isVisible() and "permutation importance" in panel.method_label.text()
+    # the Jobs page lists it as its own kind, with what it explains
+    titles = [j.title for j in win.jobs.runner.jobs() if j.kind == "explain"]
+    assert any(t.startswith("Explanations of credit:1 (validation ") for t in titles)
     # importance bars with whiskers, largest at the top
     chart = panel.importance
     assert chart.features[-1] == doc["importance"][0]["feature"]
@@ -73,3 +76,11 @@ def test_validating_explains_and_a_clicked_row_shows_its_reason_codes(
     assert panel.reasons_table.rowCount() == 4  # every column of this model
     assert "log-odds of class 1" in panel.reasons_label.text()
     assert "TreeSHAP" in panel.reasons_label.text()
+    # each code with the clicked row's value of that feature
+    values = {
+        table.horizontalHeaderItem(c).text(): table.item(2, c).text()
+        for c in range(table.columnCount())
+    }
+    for i, code in enumerate(codes["rows"][0]["reasons"]):
+        assert panel.reasons_table.item(i, 0).text() == code["feature"]
+        assert panel.reasons_table.item(i, 1).text() == values[code["feature"]]

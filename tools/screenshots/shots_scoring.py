@@ -2,8 +2,10 @@
 
 Builds a small registry (two versions of ``credit-risk``, v2 champion, v1 in
 the shadow), one scoring folder, and three batches scored by the running
-watcher (one with rejected rows), then saves ``scoring-{light,dark}-WxH.png``
-and ``model-page-deployed-{light,dark}-1600x1000.png``.
+watcher (one with rejected rows), then saves ``scoring-{light,dark}-WxH.png``,
+the newest batch opened with a row's reason codes
+(``scoring-reasons-{light,dark}-WxH.png``) and
+``model-page-deployed-{light,dark}-WxH.png``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ def _frame(n: int, seed: int):
     df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["age", "income", "debt_ratio"])
     df.insert(0, "loan_id", [f"A{seed}{i:06d}" for i in range(n)])
     return df
+
+
+def _click(button) -> None:
+    """Click ``button`` as a user would (no pytest-qt here)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def main(out: str) -> None:
@@ -81,6 +91,18 @@ def main(out: str) -> None:
             win.resize(w, h)
             settle(app, 30)
             win.grab().save(str(outdir / f"scoring-{theme}-{w}x{h}.png"))
+        # the newest batch opened for its reason codes, a row clicked
+        win.resize(1600, 1000)
+        _click(page.explain_button)
+        panel = win.scoring.reasons
+        wait_until(lambda pn=panel: pn.rows_table.rowCount() > 0, 300_000)
+        panel.rows_table.selectRow(2)
+        panel.rows_table.cellClicked.emit(2, 0)
+        wait_until(lambda pn=panel: pn.reasons_table.rowCount() > 0, 300_000)
+        for w, h in SIZES:
+            win.resize(w, h)
+            settle(app, 30)
+            win.grab().save(str(outdir / f"scoring-reasons-{theme}-{w}x{h}.png"))
         win.resize(1600, 1000)
         win.open_model("credit-risk", 2)
         wait(win.sig_model_page_loaded)

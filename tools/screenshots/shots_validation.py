@@ -66,7 +66,7 @@ def main(out: str) -> None:
         if table.rowCount() > 2:
             table.selectRow(2)
             table.cellClicked.emit(2, 0)
-            wait_until(lambda pg=page: pg.explain_panel.reasons_table.rowCount() > 0, 120_000)
+            wait_until(lambda pg=page: pg.explain_panel.reasons_table.rowCount() > 0, 900_000)
         page.threshold.cost_fn.setValue(5.0)
         page.threshold.spin.setValue(0.3)
         for i, tab in enumerate(TABS):

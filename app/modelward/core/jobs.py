@@ -40,6 +40,7 @@ class JobKind(enum.StrEnum):
     REGISTER = "register"
     TRAIN = "train"
     VALIDATE = "validate"
+    EXPLAIN = "explain"
     DRIFT = "drift"
     REPORT = "report"
     DEMO = "demo"

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from modelward.core.compute.batch_reasons import batch_preview, scored_batch
 from modelward.core.compute.compare import compare
 from modelward.core.compute.explain import (
     explain_validation,
@@ -109,7 +110,7 @@ def run_request(
             return _validate(reg, request, progress, cancel)
         if kind == "demo":
             return _demo(reg, progress, cancel)
-        if kind in ("explain", "reasons"):
+        if kind in ("explain", "reasons", "batch"):
             return _explain(reg, request, progress, cancel)
         return _compare(reg, request, progress, cancel)
     finally:
@@ -175,7 +176,12 @@ def _explain(
 ) -> dict[str, Any]:
     # explain: ``validation_id`` (global explanations, stored with it), optional
     # ``reuse`` (stored ones if any) and ``preview`` (that many rows for a table);
-    # reasons: ``ref``, ``data``, ``rows``, optional ``k`` (reason codes).
+    # reasons: ``ref`` and ``data``, or the ``output`` of a scored batch (its
+    # manifest names both), ``rows``, optional ``k`` (reason codes);
+    # batch: ``output`` (a scored batch's first ``preview`` rows, checked).
+    if request["kind"] == "batch":
+        _need(request, "output")
+        return batch_preview(str(request["output"]), int(request.get("preview") or 200))
     if request["kind"] == "explain":
         _need(request, "validation_id")
         vid = int(request["validation_id"])
@@ -186,6 +192,9 @@ def _explain(
         if request.get("preview"):
             out["preview"] = preview_rows(reg, vid, int(request["preview"]))
         return out
+    if request.get("output"):
+        batch = scored_batch(str(request["output"]))
+        request = {**request, "ref": batch["ref"], "data": batch["data"]}
     _need(request, "ref", "data", "rows")
     return reasons_for(
         reg,

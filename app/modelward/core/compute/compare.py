@@ -595,7 +595,10 @@ def compare(
     """Validate champion and challenger on the same data and compare them.
 
     Each validation is stored (or reused, when the same version was already
-    validated on the same data). The differences, the gate results and the
+    validated on the same data). A new one is stored without its metrics'
+    own bootstrap intervals (``intervals_deferred``): the comparison needs only
+    the paired differences, and the next ``validate`` of that version on that
+    data computes them from the stored predictions. The differences, the gate results and the
     decision are stored as a comparison with an audit event.
 
     Returns
@@ -615,6 +618,7 @@ def compare(
         target=target,
         allow_extra=allow_extra,
         store=store,
+        intervals=False,  # the paired differences below carry the comparison's intervals
         progress=sub_progress(progress, 0.0, 0.35),
         cancel=cancel,
     )
@@ -625,6 +629,7 @@ def compare(
         target=target,
         allow_extra=allow_extra,
         store=store,
+        intervals=False,
         progress=sub_progress(progress, 0.35, 0.7),
         cancel=cancel,
     )

@@ -43,6 +43,7 @@ __all__ = [
     "ValidationResult",
     "clear_decision_threshold",
     "decision_threshold",
+    "ensure_intervals",
     "set_decision_threshold",
     "threshold_curve",
     "find_validation",
@@ -65,7 +66,9 @@ class ValidationResult:
 
     Every validation also holds ``intervals`` (``{metric: [low, high]}``,
     percentile bootstrap) and ``interval_method`` (in words, with B and the
-    seed). Binary: ``lift`` (``fraction``, ``lift``), ``gains`` (``fraction``,
+    seed), except one stored by ``compare``, which holds
+    ``intervals_deferred`` until the next validation of that version on that
+    data adds them. Binary: ``lift`` (``fraction``, ``lift``), ``gains`` (``fraction``,
     ``captured``), ``bands`` (the score-band table, highest scores first, see
     :func:`~modelward.core.compute.metrics.score_bands`) and, with
     probabilities, ``calibration_test`` (``hosmer_lemeshow``, ``df``,
@@ -212,6 +215,7 @@ def validate(
     n_boot: int = DEFAULT_BOOT,
     seed: int = 0,
     band_edges: Any = None,
+    intervals: bool = True,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
 ) -> ValidationResult:
@@ -239,6 +243,13 @@ def validate(
         Bootstrap resamples and the seed of the metrics' intervals.
     band_edges
         Edges of the score bands (binary); default the score's deciles.
+    intervals
+        Bootstrap the metrics' intervals now. ``False`` (what ``compare``
+        does: it bootstraps the paired differences instead) stores the
+        validation with ``intervals_deferred``; the next validation of the
+        same version on the same data computes them from the stored
+        predictions (the same numbers: same rows, resamples and seed) and
+        stores them, without scoring again.
 
     Returns
     -------
@@ -265,9 +276,13 @@ def validate(
         found = find_validation(registry, version.id, fingerprint, target=target)
         if found is not None:
             stored = load_validation(registry, found)
-            if "intervals" in stored.curves:
+            if "intervals" in stored.curves or (
+                stored.curves.get("intervals_deferred") and not intervals
+            ):
                 progress(1.0, "reused a stored validation")
                 return stored
+            if stored.curves.get("intervals_deferred"):
+                return ensure_intervals(registry, found, progress=progress, cancel=cancel)
     progress(0.1, "loading the model")
     model = load_artifact(registry.artifacts, version.sha256, version.format, registry=registry)
     X, y, task, target = prepare_frame(version, model, df, target=target, allow_extra=allow_extra)
@@ -292,15 +307,18 @@ def validate(
             metrics = validation_metrics(preds)
             chart = curves(preds)
             chart.update(credit_curves(preds, band_edges=edges))
-            chart["intervals"] = bootstrap_intervals(
-                preds,
-                metrics,
-                n_boot=n_boot,
-                seed=seed,
-                progress=sub_progress(progress, 0.7, 0.88),
-                cancel=cancel,
-            )
-            chart["interval_method"] = interval_method(n_boot, seed)
+            if intervals:
+                chart["intervals"] = bootstrap_intervals(
+                    preds,
+                    metrics,
+                    n_boot=n_boot,
+                    seed=seed,
+                    progress=sub_progress(progress, 0.7, 0.88),
+                    cancel=cancel,
+                )
+                chart["interval_method"] = interval_method(n_boot, seed)
+            else:
+                chart["intervals_deferred"] = True
         check(cancel)
         result = ValidationResult(
             ref=version.ref,
@@ -319,6 +337,62 @@ def validate(
             result = _store(registry, result, run_id)
     progress(1.0, "validated")
     return result
+
+
+def ensure_intervals(
+    registry: Any,
+    validation_id: int,
+    *,
+    store: bool = True,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> ValidationResult:
+    """A stored validation with its metrics' intervals, bootstrapped now if ``compare`` deferred them.
+
+    The intervals are computed from the stored predictions with the default
+    resamples and seed, so they are the numbers :func:`validate` would have
+    stored; with ``store`` they are stored with the validation (a report,
+    which only reads, passes ``False``).
+
+    Returns
+    -------
+    ValidationResult
+        With ``predictions`` loaded.
+    """
+    stored = load_validation(registry, validation_id)
+    if not stored.curves.get("intervals_deferred"):
+        return stored
+    assert stored.predictions is not None
+    progress(0.1, "confidence intervals of a stored validation")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = bootstrap_intervals(
+            stored.predictions,
+            stored.metrics,
+            n_boot=DEFAULT_BOOT,
+            seed=0,
+            progress=sub_progress(progress, 0.1, 0.95),
+            cancel=cancel,
+        )
+    check(cancel)
+    if not store:
+        curves = {k: v for k, v in stored.curves.items() if k != "intervals_deferred"}
+        curves["intervals"] = found
+        curves["interval_method"] = interval_method(DEFAULT_BOOT, 0)
+        return replace(stored, curves=curves)
+    with registry.transaction() as tx:
+        # read again inside the write: explanations may have been added meanwhile
+        rows = tx.q("SELECT curves FROM validations WHERE id = ?", [validation_id]).fetchall()
+        curves = json.loads(rows[0][0])
+        curves.pop("intervals_deferred", None)
+        curves["intervals"] = found
+        curves["interval_method"] = interval_method(DEFAULT_BOOT, 0)
+        tx.q(
+            "UPDATE validations SET curves = ? WHERE id = ?",
+            [json.dumps(curves, allow_nan=False), validation_id],
+        )
+    progress(1.0, "reused a stored validation")
+    return replace(stored, curves=curves)
 
 
 def _band_edges(edges: Any) -> list[float] | None:

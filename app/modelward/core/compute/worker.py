@@ -52,7 +52,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WORKER_NAME = "train"
-KINDS = ("train", "validate", "compare", "demo", "explain", "reasons")
+KINDS = ("train", "validate", "compare", "demo", "explain", "reasons", "batch")
 MessageFn = Callable[[dict[str, Any]], None]
 
 

@@ -1,21 +1,25 @@
-"""The Explanations panel of a validation: what drives the model, and why it decided a row.
+"""The Explanations panel of a validation, and the reason codes of a row of any batch.
 
 When a validation is shown, the panel asks the worker for its explanations
 (computed and stored with the validation the first time, read back after
 that) and the first rows of its data. It draws permutation importance with
-whiskers and partial dependence with ICE curves; clicking a row of the
-predictions asks the worker for that row's reason codes. All of the work
-runs in the worker process, never on the GUI thread.
+whiskers and partial dependence with ICE curves. :class:`ReasonRows` is the
+table of a batch's rows (a validation's, or a scored batch's on the Scoring
+page) where clicking a row asks the worker for that row's reason codes. All
+of the work runs in the worker process, never on the GUI thread (and never
+unpickles in the window's process).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -34,6 +38,7 @@ from modelward.ui.widgets import label, setup_table
 
 PREVIEW_ROWS = 200
 REASONS_SHOWN = 8
+REASONS_MIN_WIDTH = 360
 
 
 def run_explain_job(ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +68,242 @@ def _cell(value: Any) -> QTableWidgetItem:
     return item
 
 
+class ReasonRows(QWidget):
+    """A batch's first rows; clicking one shows its reason codes (computed in the worker).
+
+    A *source* says which rows these are, as the worker's ``reasons`` request
+    takes them: ``{"ref": REF, "data": PATH}`` (a validation) or ``{"output":
+    PATH}`` (a scored batch: its manifest names the version and the input).
+    """
+
+    sig_rows_shown = Signal(object)
+    """the preview (``columns``, ``rows`` and, for a scored batch, its ``ref``), once shown."""
+    sig_reasons_shown = Signal(object)
+    """the reason codes of the clicked row, once shown."""
+    sig_failed = Signal(str)
+    """one sentence: opening the batch or explaining a row failed."""
+
+    def __init__(
+        self,
+        registry: Any,
+        jobs: JobBridge,
+        parent: QWidget | None = None,
+        *,
+        orientation: Qt.Orientation = Qt.Orientation.Vertical,
+    ):
+        super().__init__(parent)
+        self.registry = registry
+        self.jobs = jobs
+        self.source: dict[str, Any] | None = None
+        self.reasons: dict[str, Any] | None = None
+        self.batch_job: int | None = None
+        self.reasons_job: int | None = None
+        self._clicked: int | None = None
+        q = Qt.ConnectionType.QueuedConnection
+        jobs.sig_job_finished.connect(self._on_finished, q)
+        jobs.sig_job_failed.connect(self._on_failed, q)
+        jobs.sig_job_cancelled.connect(self._on_cancelled, q)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.title_label = label("Click a row for its reason codes", "Muted", wrap=True)
+        lay.addWidget(self.title_label)
+        self.error_label = label("", "Error", wrap=True)
+        self.error_label.hide()
+        lay.addWidget(self.error_label)
+        self.rows_table = QTableWidget()
+        setup_table(self.rows_table)
+        self.rows_table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.rows_table.cellClicked.connect(self._row_clicked)
+        codes = QWidget()
+        codes_lay = QVBoxLayout(codes)
+        codes_lay.setContentsMargins(0, 0, 0, 0)
+        self.reasons_label = label("", "Muted", wrap=True)
+        codes_lay.addWidget(self.reasons_label)
+        self.reasons_table = QTableWidget(0, 3)
+        self.reasons_table.setHorizontalHeaderLabels(["feature", "value", "contribution"])
+        setup_table(self.reasons_table, stretch_last=False)
+        # the feature name takes what is left; its value and contribution are never elided
+        rh = self.reasons_table.horizontalHeader()
+        rh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        rh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        rh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        row_h = self.reasons_table.verticalHeader().defaultSectionSize()
+        self.reasons_table.setMinimumHeight(4 * row_h)
+        codes_lay.addWidget(self.reasons_table, 1)
+        # what the numbers mean, in words, under them when there is room (and always
+        # on the tooltips: on a small screen the codes themselves keep the height)
+        self.meaning_label = label("", "Muted", wrap=True)
+        self.meaning_label.hide()
+        codes_lay.addWidget(self.meaning_label)
+        # the codes' line and at least four table rows, never squeezed under each other
+        codes.setMinimumHeight(
+            self.reasons_table.minimumHeight() + 2 * self.fontMetrics().lineSpacing() + 8
+        )
+        # the rows above their codes (a validation's panel), or beside them (the Scoring page)
+        self.split = QSplitter(orientation)
+        self.split.addWidget(self.rows_table)
+        self.split.addWidget(codes)
+        self.split.setCollapsible(0, False)
+        self.split.setCollapsible(1, False)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        lay.addWidget(self.split, 1)
+        self.split.splitterMoved.connect(lambda _p, _i: self._fit_meaning())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_meaning()
+
+    def _fit_meaning(self) -> None:
+        codes = self.reasons_table.parentWidget()
+        lb = self.meaning_label
+        room = codes.height() - self.reasons_label.height() - self.reasons_table.minimumHeight()
+        need = lb.heightForWidth(max(codes.width(), 1)) + 12
+        lb.setVisible(bool(lb.text()) and self.reasons is not None and room >= need)
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "registry": str(self.registry.home),
+            "actor": self.registry.actor,
+            "busy_timeout": self.registry.busy_timeout,
+        }
+
+    def _error(self, message: str) -> None:
+        self.error_label.setText(f"⚠ {window_text(message)}" if message else "")
+        self.error_label.setVisible(bool(message))
+
+    # ------------------------------------------------------------------ the rows
+    def show_rows(self, source: dict[str, Any], preview: dict[str, Any], title: str = "") -> None:
+        """Show ``preview`` (``columns``, ``rows``: the first is the row number) from ``source``."""
+        self.source = dict(source)
+        self._error("")
+        self.title_label.setText(title or "Click a row for its reason codes")
+        self.reasons_label.setText("")
+        self.meaning_label.setText("")
+        self.meaning_label.hide()
+        self.reasons_table.setRowCount(0)
+        cols, rows = preview["columns"], preview["rows"]
+        t = self.rows_table
+        t.clear()
+        t.setColumnCount(len(cols))
+        t.setRowCount(len(rows))
+        t.setHorizontalHeaderLabels([str(c) for c in cols])
+        for r, values in enumerate(rows):
+            for c, v in enumerate(values):
+                t.setItem(r, c, _cell(v))
+        t.resizeColumnsToContents()
+        self.sig_rows_shown.emit(preview)
+
+    def open_batch(self, output: str) -> int:
+        """Open the scored batch written to ``output``: its first rows, checked (a job)."""
+        self.source = None
+        self._error("")
+        self.rows_table.setRowCount(0)
+        self.reasons_table.setRowCount(0)
+        self.reasons_label.setText("")
+        self.meaning_label.setText("")
+        self.meaning_label.hide()
+        name = Path(output).name
+        self.title_label.setText(f"Opening {name}…")
+        request = {**self._fields(), "kind": "batch", "output": output, "preview": PREVIEW_ROWS}
+        self.batch_job = self.jobs.submit(
+            JobKind.EXPLAIN, f"Open scored batch {name}", run_explain_job, request
+        )
+        return self.batch_job
+
+    def _row_clicked(self, row: int, _column: int) -> None:
+        if self.source is None or self.reasons_job is not None:
+            return
+        item = self.rows_table.item(row, 0)
+        if item is None:
+            return
+        number = int(item.text())
+        self._clicked = row
+        request = {
+            **self._fields(),
+            "kind": "reasons",
+            **self.source,
+            "rows": str(number),
+            "k": REASONS_SHOWN,
+        }
+        what = self.source.get("ref") or Path(str(self.source.get("output"))).name
+        self.reasons_label.setText(f"Reason codes of row {number}…")
+        self.reasons_job = self.jobs.submit(
+            JobKind.EXPLAIN, f"Reason codes of row {number} · {what}", run_explain_job, request
+        )
+
+    def _value_of(self, feature: str) -> Any:
+        """The clicked row's value of ``feature`` (from the table: what the user clicked)."""
+        t = self.rows_table
+        if self._clicked is None:
+            return None
+        for c in range(t.columnCount()):
+            h = t.horizontalHeaderItem(c)
+            if h is not None and h.text() == feature:
+                item = t.item(self._clicked, c)
+                return item.text() if item is not None else None
+        return None
+
+    # ------------------------------------------------------------------ jobs
+    def _on_finished(self, job_id: int, result: Any) -> None:
+        if job_id == self.batch_job:
+            self.batch_job = None
+            title = (
+                f"{Path(result['output']).name}, scored by {result['ref']} "
+                f"({Path(result['data']).name}): click a row for its reason codes"
+            )
+            self.show_rows({"output": result["output"]}, result, title)
+        elif job_id == self.reasons_job:
+            self.reasons_job = None
+            self._show_reasons(result)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id == self.batch_job:
+            self.batch_job = None
+            self.title_label.setText("")
+        elif job_id == self.reasons_job:
+            self.reasons_job = None
+            self.reasons_label.setText("")
+        else:
+            return
+        self._error(message)
+        self.sig_failed.emit(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id == self.batch_job:
+            self.batch_job = None
+            self.title_label.setText("")
+        elif job_id == self.reasons_job:
+            self.reasons_job = None
+            self.reasons_label.setText("")
+
+    def _show_reasons(self, doc: dict[str, Any]) -> None:
+        self.reasons = doc
+        row = doc["rows"][0]
+        self.reasons_label.setText(
+            f"Row {row['row']}: {row['explains']} {row['output']:.4g} (average {row['base']:.4g}) "
+            f"· {doc['method']}"
+        )
+        self.meaning_label.setText(f"Meaning: {doc['meaning']}")
+        self._fit_meaning()
+        tip = f"{doc['method']}: {doc['meaning']}"
+        for w in (self.reasons_label, self.meaning_label, self.reasons_table):
+            w.setToolTip(tip)
+        t = self.reasons_table
+        t.setRowCount(len(row["reasons"]))
+        for i, code in enumerate(row["reasons"]):
+            t.setItem(i, 0, _cell(code["feature"]))
+            value = _cell(self._value_of(code["feature"]))
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            t.setItem(i, 1, value)
+            t.setItem(i, 2, _cell(f"{code['contribution']:+.4g}"))
+            t.item(i, 2).setTextAlignment(
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            )
+        self.sig_reasons_shown.emit(doc)
+
+
 class ExplainPanel(QWidget):
     """Importance, partial dependence and per-row reason codes of one validation."""
 
@@ -79,9 +320,7 @@ class ExplainPanel(QWidget):
         self.jobs = jobs
         self.validation: dict[str, Any] | None = None
         self.explanations: dict[str, Any] | None = None
-        self.reasons: dict[str, Any] | None = None
         self.explain_job: int | None = None
-        self.reasons_job: int | None = None
         q = Qt.ConnectionType.QueuedConnection
         jobs.sig_job_progressed.connect(self._on_progress, q)
         jobs.sig_job_finished.connect(self._on_finished, q)
@@ -112,7 +351,7 @@ class ExplainPanel(QWidget):
         self.error_label.hide()
         lay.addWidget(self.error_label)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self.split = split = QSplitter(Qt.Orientation.Horizontal)
         self.importance = QtImportanceChart()
         split.addWidget(self.importance)
         pd_box = QWidget()
@@ -126,33 +365,33 @@ class ExplainPanel(QWidget):
         pd_lay.addWidget(self.dependence, 1)
         split.addWidget(pd_box)
 
-        rows_box = QWidget()
-        rows_lay = QVBoxLayout(rows_box)
-        rows_lay.setContentsMargins(0, 0, 0, 0)
-        rows_lay.addWidget(label("Click a row for its reason codes", "Muted"))
-        self.rows_table = QTableWidget()
-        setup_table(self.rows_table)
-        self.rows_table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.rows_table.cellClicked.connect(self._row_clicked)
-        rows_lay.addWidget(self.rows_table, 2)
-        self.reasons_label = label("", "Muted", wrap=True)
-        rows_lay.addWidget(self.reasons_label)
-        self.reasons_table = QTableWidget(0, 2)
-        self.reasons_table.setHorizontalHeaderLabels(["feature", "contribution"])
-        setup_table(self.reasons_table)
-        rows_lay.addWidget(self.reasons_table, 1)
-        split.addWidget(rows_box)
-        split.setSizes([300, 380, 420])
+        self.rows = ReasonRows(registry, jobs)
+        self.rows.setMinimumWidth(REASONS_MIN_WIDTH)
+        self.rows.sig_reasons_shown.connect(self.sig_reasons_shown)
+        self.rows.sig_failed.connect(self.sig_failed)
+        # one widget does the rows and their codes; these names stay for callers
+        self.rows_table = self.rows.rows_table
+        self.reasons_table = self.rows.reasons_table
+        self.reasons_label = self.rows.reasons_label
+        split.addWidget(self.rows)
+        for i in range(3):
+            split.setCollapsible(i, False)
+        # the rows and their codes get the widest share: they are read, the charts glanced at
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 4)
+        split.setSizes([240, 320, 540])
         lay.addWidget(split, 1)
         self.hide()  # until a validation is shown
 
+    @property
+    def reasons(self) -> dict[str, Any] | None:
+        """The reason codes shown last."""
+        return self.rows.reasons
+
     # ------------------------------------------------------------------ jobs
     def _fields(self) -> dict[str, Any]:
-        return {
-            "registry": str(self.registry.home),
-            "actor": self.registry.actor,
-            "busy_timeout": self.registry.busy_timeout,
-        }
+        return self.rows._fields()
 
     def show_validation(self, result: dict[str, Any]) -> None:
         """Explain a shown ``ValidationResult.to_json()`` (stored ones are read back)."""
@@ -177,32 +416,15 @@ class ExplainPanel(QWidget):
         self.progress.show()
         self.cancel_button.show()
         self.explain_job = self.jobs.submit(
-            JobKind.VALIDATE, f"Explain {result.get('ref')}", run_explain_job, request
+            JobKind.EXPLAIN,
+            f"Explanations of {result.get('ref')} (validation {int(vid)})",
+            run_explain_job,
+            request,
         )
 
     def cancel(self) -> None:
         if self.explain_job is not None:
             self.jobs.runner.cancel(self.explain_job)
-
-    def _row_clicked(self, row: int, _column: int) -> None:
-        if self.validation is None or self.reasons_job is not None:
-            return
-        item = self.rows_table.item(row, 0)
-        if item is None:
-            return
-        number = int(item.text())
-        request = {
-            **self._fields(),
-            "kind": "reasons",
-            "ref": self.validation["ref"],
-            "data": self.validation.get("data_source"),
-            "rows": str(number),
-            "k": REASONS_SHOWN,
-        }
-        self.reasons_label.setText(f"Reason codes of row {number}…")
-        self.reasons_job = self.jobs.submit(
-            JobKind.OTHER, f"Reason codes of row {number}", run_explain_job, request
-        )
 
     def _on_progress(self, job_id: int, fraction: float, status: str) -> None:
         if job_id == self.explain_job:
@@ -219,23 +441,20 @@ class ExplainPanel(QWidget):
         if job_id == self.explain_job:
             self._explain_done()
             self.status_label.setText("")
-            if result.get("preview"):
-                self._fill_rows(result["preview"])
+            if result.get("preview") and self.validation is not None:
+                source = {
+                    "ref": self.validation["ref"],
+                    "data": self.validation.get("data_source"),
+                }
+                self.rows.show_rows(source, result["preview"])
             self._draw(result["explanations"])
             self.sig_explained.emit(result["explanations"])
-        elif job_id == self.reasons_job:
-            self.reasons_job = None
-            self._show_reasons(result)
 
     def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id == self.explain_job:
-            self._explain_done()
-            self.status_label.setText("")
-        elif job_id == self.reasons_job:
-            self.reasons_job = None
-            self.reasons_label.setText("")
-        else:
+        if job_id != self.explain_job:
             return
+        self._explain_done()
+        self.status_label.setText("")
         self._error(message)
         self.sig_failed.emit(message)
 
@@ -244,8 +463,6 @@ class ExplainPanel(QWidget):
             self._explain_done()
             self.status_label.setText("Cancelled")
             self.sig_failed.emit("cancelled")
-        elif job_id == self.reasons_job:
-            self.reasons_job = None
 
     def _error(self, message: str) -> None:
         self.error_label.setText(f"⚠ {window_text(message)}" if message else "")
@@ -266,29 +483,3 @@ class ExplainPanel(QWidget):
     def _draw_pdp(self, index: int) -> None:
         entries = (self.explanations or {}).get("pdp") or []
         self.dependence.show_curve(entries[index] if 0 <= index < len(entries) else None)
-
-    def _fill_rows(self, preview: dict[str, Any]) -> None:
-        cols, rows = preview["columns"], preview["rows"]
-        t = self.rows_table
-        t.clear()
-        t.setColumnCount(len(cols))
-        t.setRowCount(len(rows))
-        t.setHorizontalHeaderLabels([str(c) for c in cols])
-        for r, values in enumerate(rows):
-            for c, v in enumerate(values):
-                t.setItem(r, c, _cell(v))
-        t.resizeColumnsToContents()
-
-    def _show_reasons(self, doc: dict[str, Any]) -> None:
-        self.reasons = doc
-        row = doc["rows"][0]
-        self.reasons_label.setText(
-            f"Row {row['row']}: {row['explains']} {row['output']:.4g} (average {row['base']:.4g}) "
-            f"· {doc['method']}: {doc['meaning']}"
-        )
-        t = self.reasons_table
-        t.setRowCount(len(row["reasons"]))
-        for i, code in enumerate(row["reasons"]):
-            t.setItem(i, 0, _cell(code["feature"]))
-            t.setItem(i, 1, _cell(f"{code['contribution']:+.4g}"))
-        self.sig_reasons_shown.emit(doc)

@@ -4,7 +4,9 @@ The page reads :func:`~modelward.core.watch.deployments.scoring_overview` on the
 window's reader thread whenever the registry changes; the window's watcher
 does the scoring (a scoring folder is a watched folder). :func:`install` adds
 the page to a window (navigation, a small *Deployed* line on the model page)
-so the window itself needs one call.
+so the window itself needs one call. *Reason codes* opens the selected batch's
+first rows (with the version that scored it, from its manifest): clicking a row
+shows its reason codes, computed in the worker like the validation panel's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 from modelward.core.clock import display_ts
 from modelward.core.watch.deployments import scoring_overview
 from modelward.core.watch.folders import SCORING
+from modelward.ui.pages.explain_panel import ReasonRows
 from modelward.ui.widgets import label, page_layout, setup_table
 
 if TYPE_CHECKING:
@@ -129,6 +132,8 @@ class ScoringPage(QWidget):
 
     sig_add_requested = Signal()
     sig_refresh_requested = Signal()
+    sig_explain_requested = Signal(str)
+    """the output of the selected batch, whose rows the user wants explained."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -138,18 +143,24 @@ class ScoringPage(QWidget):
         self.refresh_button.setToolTip("Read the folders and batches again")
         self.open_button = QPushButton("Open output")
         self.open_button.setToolTip("Open the selected batch's scored file")
+        self.explain_button = QPushButton("Reason codes")
+        self.explain_button.setToolTip(
+            "Show the selected batch's rows; click one for its reason codes "
+            "(its top features with signed contributions)"
+        )
+        self.reasons: QWidget | None = None
         self.add_button = QPushButton("Add scoring folder…")
         self.add_button.setToolTip(
             "An inbox whose batches the model's champion scores into an outbox"
         )
         self.add_button.setProperty("primary", True)
-        for b in (self.refresh_button, self.open_button, self.add_button):
+        for b in (self.refresh_button, self.open_button, self.explain_button, self.add_button):
             head.addWidget(b)
         self.error_label = label("", "Error", wrap=True)
         self.error_label.hide()
         lay.addWidget(self.error_label)
 
-        split = QSplitter(Qt.Orientation.Vertical)
+        self.split = split = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -197,6 +208,7 @@ class ScoringPage(QWidget):
         self.add_button.clicked.connect(self.sig_add_requested)
         self.refresh_button.clicked.connect(self.sig_refresh_requested)
         self.open_button.clicked.connect(self.open_selected)
+        self.explain_button.clicked.connect(self.explain_selected)
         self.batches.itemSelectionChanged.connect(self._update_buttons)
         self.batches.itemDoubleClicked.connect(lambda _it: self.open_selected())
         self.set_overview(self.overview)
@@ -261,6 +273,27 @@ class ScoringPage(QWidget):
 
     def _update_buttons(self) -> None:
         self.open_button.setEnabled(self.selected_output() is not None)
+        self.explain_button.setEnabled(self.selected_output() is not None)
+
+    def set_reasons_panel(self, panel: QWidget) -> None:
+        """Put the panel that shows a batch's rows and reason codes under the batches."""
+        self.reasons = panel
+        self.split.addWidget(panel)
+        self.split.setCollapsible(self.split.indexOf(panel), False)
+        panel.hide()  # until a batch is opened
+
+    def explain_selected(self) -> None:
+        """Ask for the selected batch's rows (the controller opens them in the panel)."""
+        out = self.selected_output()
+        if out is None:
+            return
+        self.show_error("")
+        if self.reasons is not None and not self.reasons.isVisible():
+            self.reasons.show()
+            # the rows and their codes take most of the page; the folders and batches shrink
+            total = sum(self.split.sizes())
+            self.split.setSizes([total * 2 // 10, total * 3 // 10, total * 5 // 10])
+        self.sig_explain_requested.emit(out)
 
     def open_selected(self) -> None:
         out = self.selected_output()
@@ -291,6 +324,12 @@ class ScoringController(QObject):
         mp_layout.insertWidget(min(2, mp_layout.count()), self.deployed_label)
         self.page.sig_refresh_requested.connect(self.refresh)
         self.page.sig_add_requested.connect(self.open_add_dialog)
+        # A scored batch's rows and their reason codes: the validation panel's widget.
+        self.reasons = ReasonRows(
+            window.registry, window.jobs, orientation=Qt.Orientation.Horizontal
+        )
+        self.page.set_reasons_panel(self.reasons)
+        self.page.sig_explain_requested.connect(self.reasons.open_batch)
         window.reader.sig_read_done.connect(self._on_read_done, Qt.ConnectionType.QueuedConnection)
         window.reader.sig_read_failed.connect(
             self._on_read_failed, Qt.ConnectionType.QueuedConnection

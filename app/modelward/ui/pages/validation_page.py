@@ -491,8 +491,9 @@ class ValidationPage(JobPage):
         outer.setChildrenCollapsible(False)
         outer.addWidget(split)
         outer.addWidget(self.explain_panel)
-        outer.setStretchFactor(0, 3)
-        outer.setStretchFactor(1, 2)
+        # half each: the rows to click and their codes need the height on a small screen
+        outer.setStretchFactor(0, 1)
+        outer.setStretchFactor(1, 1)
         lay.addWidget(outer, 1)
         self.sig_result_shown.connect(self.explain_panel.show_validation)
         self.validate_button.clicked.connect(self.start)

@@ -17,7 +17,7 @@ import duckdb
 
 import modelward.core.monitoring.series as _series
 from modelward.core.compute.compare import _metric_on_rows, evaluate_gates, parse_gate
-from modelward.core.compute.validation import load_validation
+from modelward.core.compute.validation import ensure_intervals, load_validation
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput
 from modelward.core.evidence.head import head_line, sign_head
@@ -311,6 +311,8 @@ def gather_facts(
         res = load_validation(
             registry, vid, predictions=newest and (n_boot > 0 or threshold is not None)
         )
+        if res.curves.get("intervals_deferred"):  # a compare's: what validate would store
+            res = ensure_intervals(registry, vid, store=False, cancel=cancel)
         ci = (
             metric_intervals(res.predictions, res.metrics, n_boot=n_boot, cancel=cancel)
             if res.predictions is not None and n_boot > 0
