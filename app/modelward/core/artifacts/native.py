@@ -66,6 +66,7 @@ __all__ = [
     "NativeClassifier",
     "NativeModel",
     "NativeRegressor",
+    "PROBABILITY_OUTPUTS",
     "describe_native",
     "detect_native",
     "is_native",
@@ -73,6 +74,7 @@ __all__ = [
     "load_native",
     "native_hint",
     "native_kind_of",
+    "onnx_per_class_outputs",
     "required_extra",
     "save_native",
     "suffix_for",
@@ -398,7 +400,11 @@ def _onnx_class_labels(data: bytes) -> list[Any] | None:
         import onnx  # part of the onnx extra; only for reading node attributes
     except ImportError:
         return None
-    model = onnx.load_model_from_string(data)
+    return _class_labels_of(onnx.load_model_from_string(data))
+
+
+def _class_labels_of(model: Any) -> list[Any] | None:
+    """Class labels from the classifier or ZipMap node of a ``ModelProto``."""
     for node in model.graph.node:
         for attr in node.attribute:
             if attr.name in _ONNX_CLASS_ATTRS:
@@ -407,6 +413,123 @@ def _onnx_class_labels(data: bytes) -> list[Any] | None:
                 if attr.strings:
                     return [s.decode("utf-8") for s in attr.strings]
     return None
+
+
+PROBABILITY_OUTPUTS = "modelward.probability_outputs"
+"""ONNX metadata key: the per-class probability outputs of a classifier, in class order (JSON)."""
+
+
+def _probability_tensor(graph: Any) -> tuple[str, int, Any, list[Any]] | None:
+    """The classifier's ``[N, k]`` probability tensor: ``(name, elem_type, k, outputs to drop)``.
+
+    A ZipMap's input (the ZipMap output and node are dropped), or a 2-D float
+    output after the label. ``None`` for a regressor or an unknown layout.
+    """
+    from onnx import TensorProto  # deferred: part of the onnx extra
+
+    outputs = list(graph.output)
+    for o in outputs:
+        if o.type.HasField("sequence_type"):
+            node = next((n for n in graph.node if o.name in n.output), None)
+            if node is None or node.op_type != "ZipMap":
+                return None
+            return str(node.input[0]), TensorProto.FLOAT, None, [o]
+    if len(outputs) < 2:
+        return None
+    for o in outputs[1:]:
+        t = o.type.tensor_type
+        if t.elem_type in (TensorProto.FLOAT, TensorProto.DOUBLE) and len(t.shape.dim) == 2:
+            width = t.shape.dim[1]
+            k = int(width.dim_value) if width.HasField("dim_value") else None
+            return str(o.name), int(t.elem_type), k, [o]
+    return None
+
+
+def onnx_per_class_outputs(data: bytes, classes: Sequence[Any] | None = None) -> bytes:
+    """An ONNX classifier with one 1-D probability output per class, for MLflow and DataFrames.
+
+    The ``[N, k]`` probability output (or a ZipMap's list of maps) is
+    replaced by ``k`` outputs ``probability_<class>`` of shape ``[N]`` (a
+    ``Gather`` of each column inside the graph); the label output stays.
+    MLflow's ONNX flavor puts every output in one DataFrame column, which a
+    2-D output cannot fill. The outputs are named in the metadata
+    (:data:`PROBABILITY_OUTPUTS`), which is how :func:`load_native` reads
+    the same probabilities back. A regressor, a file already in this form or
+    a layout not recognised is returned unchanged.
+
+    Parameters
+    ----------
+    data
+        The ONNX model's bytes.
+    classes
+        The class labels in column order (default: the graph's classifier
+        node, else ``0..k-1``).
+
+    Returns
+    -------
+    bytes
+        The new model's bytes (or ``data`` itself when nothing changed).
+    """
+    import onnx  # deferred: part of the onnx extra
+
+    model = onnx.load_model_from_string(data)
+    if not _split_probabilities(model, classes):
+        return data
+    return bytes(model.SerializeToString())
+
+
+def _split_probabilities(model: Any, classes: Sequence[Any] | None = None) -> bool:
+    """:func:`onnx_per_class_outputs` on a ``ModelProto`` in place; whether it changed."""
+    from onnx import TensorProto, helper  # deferred: part of the onnx extra
+
+    if any(p.key == PROBABILITY_OUTPUTS for p in model.metadata_props):
+        return False
+    graph = model.graph
+    found = _probability_tensor(graph)
+    if found is None:
+        return False
+    source, elem, k, drop = found
+    if classes is None:
+        classes = _class_labels_of(model)
+    if classes is None and k:
+        classes = list(range(k))
+    if not classes or len(classes) < 2 or (k and len(classes) != k):
+        return False
+    taken = {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    taken |= {o for n in graph.node for o in n.output}
+    batch = None
+    if not drop[0].type.HasField("sequence_type"):
+        batch = drop[0].type.tensor_type.shape.dim[0]
+    dim0: Any = None
+    if batch is not None and batch.HasField("dim_param"):
+        dim0 = batch.dim_param
+    elif batch is not None and batch.HasField("dim_value") and batch.dim_value:
+        dim0 = int(batch.dim_value)
+    names: list[str] = []
+    for j, c in enumerate(classes):
+        name = f"probability_{c}"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        index = f"modelward_class_index_{j}"
+        graph.initializer.append(helper.make_tensor(index, TensorProto.INT64, [], [j]))
+        graph.node.append(
+            helper.make_node("Gather", [source, index], [name], axis=1, name=f"{name}_gather")
+        )
+        graph.output.append(helper.make_tensor_value_info(name, elem, [dim0]))
+        names.append(name)
+    dropped = {o.name for o in drop}
+    kept = [o for o in graph.output if o.name not in dropped]
+    del graph.output[:]
+    graph.output.extend(kept)
+    zipmaps = [n for n in graph.node if n.op_type == "ZipMap" and set(n.output) & dropped]
+    for n in zipmaps:
+        graph.node.remove(n)
+    if not any(op.domain in ("", "ai.onnx") for op in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("", 13))
+    prop = model.metadata_props.add()
+    prop.key, prop.value = PROBABILITY_OUTPUTS, json.dumps(names)
+    return True
 
 
 class _Onnx(_Backend):
@@ -446,6 +569,15 @@ class _Onnx(_Backend):
             self.per_column = True
         self.label_out: str | None = None
         self.proba_out: str | None = None
+        self.proba_outs: list[str] | None = None
+        per_class = None
+        with contextlib.suppress(ValueError, TypeError):
+            per_class = json.loads(custom.get(PROBABILITY_OUTPUTS, "null"))
+        have = {o.name for o in outputs}
+        if isinstance(per_class, list) and len(per_class) >= 2 and set(per_class) <= have:
+            # One 1-D output per class (what MLflow's ONNX flavor can put in a DataFrame).
+            self.proba_outs = [str(n) for n in per_class]
+            outputs = [o for o in outputs if o.name not in set(self.proba_outs)]
         for o in outputs:
             if o.type.startswith("seq(map") or (
                 o.type == "tensor(float)" and len(o.shape) == 2 and self.label_out is not None
@@ -454,7 +586,14 @@ class _Onnx(_Backend):
             elif self.label_out is None and len(outputs) > 1:
                 self.label_out = o.name
         self.zipmap = any(o.type.startswith("seq(map") for o in outputs)
-        if self.proba_out is not None:
+        if self.proba_outs is not None:
+            self.task = "classification"
+            classes = _onnx_class_labels(data)
+            if classes is None or len(classes) != len(self.proba_outs):
+                classes = list(range(len(self.proba_outs)))
+            self.classes = classes
+            self.n_classes = len(classes)
+        elif self.proba_out is not None:
             self.task = "classification"
             classes = _onnx_class_labels(data)
             if classes is None:
@@ -490,6 +629,12 @@ class _Onnx(_Backend):
         if self.task == "regression":
             (out,) = self.session.run([self.value_out], feeds)
             return np.asarray(out, dtype=np.float64).reshape(-1)
+        if self.proba_outs is not None:
+            cols = self.session.run(self.proba_outs, feeds)
+            out = np.empty((len(cols[0]), len(cols)), dtype=np.float64)
+            for j, col in enumerate(cols):
+                out[:, j] = col
+            return out
         (proba,) = self.session.run([self.proba_out], feeds)
         if self.zipmap:
             keys = list(self.classes or [])
