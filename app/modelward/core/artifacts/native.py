@@ -241,10 +241,16 @@ def _categorical(X: Any) -> Any:
     text = [c for c, t in dtypes.items() if str(t) in ("object", "string", "str")]
     if not text:
         return X
-    X = X.copy()
-    for c in text:
-        X[c] = X[c].astype("category")
-    return X
+    # Only the text columns are converted; the others stay the caller's arrays (no copy).
+    return X.astype(dict.fromkeys(text, "category"))
+
+
+def _two_columns(p: Any) -> Any:
+    """``[1 - p, p]`` as one ``(n, 2)`` array, written once."""
+    out = np.empty((len(p), 2), dtype=p.dtype)
+    out[:, 1] = p
+    np.subtract(1.0, p, out=out[:, 0])
+    return out
 
 
 class _XGBoost(_Backend):
@@ -273,10 +279,15 @@ class _XGBoost(_Backend):
             self.task = "regression"
         self.booster = booster
 
+    _applied_threads: int | None = None
+
     def scores(self, X: Any) -> Any:
+        # The frame goes to inplace_predict as it is: XGBoost reads pandas columns in place
+        # (no copy here); columns are picked only when the frame has others or another order.
         X = _categorical(_columns(X, self.feature_names, self.n_features))
-        if self.threads:
+        if self.threads and self.threads != self._applied_threads:
             self.booster.set_param({"nthread": int(self.threads)})
+            self._applied_threads = self.threads
         if self.task == "regression":
             out = np.asarray(self.booster.inplace_predict(X))
             return out.reshape(len(out), -1)[:, 0] if out.ndim > 1 else out
@@ -286,7 +297,7 @@ class _XGBoost(_Backend):
         )
         if self.n_classes == 2:
             p = raw.reshape(-1) if probabilistic else 1.0 / (1.0 + np.exp(-raw.reshape(-1)))
-            return np.column_stack([1.0 - p, p])
+            return _two_columns(p)
         raw = raw.reshape(len(raw), self.n_classes)
         return raw if probabilistic else _softmax(raw)
 
@@ -334,8 +345,7 @@ class _LightGBM(_Backend):
         if self.task == "regression":
             return out.reshape(-1)
         if self.n_classes == 2:
-            p = out.reshape(-1)
-            return np.column_stack([1.0 - p, p])
+            return _two_columns(out.reshape(-1))
         return out.reshape(len(out), self.n_classes)
 
     def params(self) -> dict[str, Any]:
@@ -611,16 +621,21 @@ class _Onnx(_Backend):
         X = _columns(X, self.feature_names, self.n_features)
         if not self.per_column:
             dtype = _ONNX_NUMPY.get(self.inputs[0].type, np.float32)
-            return {self.inputs[0].name: np.asarray(X, dtype=dtype)}
+            # One pass: a frame's float64 columns (a column-major view) cast to the row-major
+            # float32 matrix onnxruntime reads; handed a column-major one, it would copy again.
+            values = X
+            if hasattr(X, "dtypes"):
+                same = all(t == np.float64 for t in X.dtypes)
+                values = X.to_numpy() if same else X.to_numpy(dtype=dtype)
+            return {self.inputs[0].name: np.asarray(values, dtype=dtype, order="C")}
         out = {}
         for i, inp in enumerate(self.inputs):
             col = X[inp.name] if hasattr(X, "columns") else X[:, i]
             dtype = _ONNX_NUMPY.get(inp.type, np.float32)
-            arr = np.asarray(col)
             if dtype is object:
-                arr = arr.astype(str).astype(object)
+                arr = np.asarray(col).astype(str).astype(object)
             else:
-                arr = arr.astype(dtype)
+                arr = np.asarray(col, dtype=dtype)  # no copy when the column has that type
             out[inp.name] = arr if len(inp.shape) == 1 else arr.reshape(-1, 1)
         return out
 

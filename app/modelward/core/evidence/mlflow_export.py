@@ -335,16 +335,18 @@ def _skops_types(data: bytes) -> list[str]:
     return sorted(_skops_io().get_untrusted_types(data=data))
 
 
+_REQUIREMENTS: dict[str, list[tuple[str, ...]]] = {
+    "onnx": [("onnxruntime",), ("onnx",)],
+    "sklearn": [("scikit-learn",), ("skops",), ("scipy",)],
+    "xgboost": [("xgboost", "xgboost-cpu"), ("scipy",)],
+    "lightgbm": [("lightgbm",), ("scipy",)],
+}
+"""What each flavor imports (a group names alternative distributions of one library)."""
+
+
 def _requirements(fmt: str) -> list[str]:
     """The pinned requirements of a folder with a ``fmt`` model (what its flavor imports)."""
-    flavor = _FLAVOR[fmt]
-    wanted: list[tuple[str, ...]] = {
-        "onnx": [("onnxruntime",), ("onnx",)],
-        "sklearn": [("scikit-learn",), ("skops",), ("scipy",)],
-        "xgboost": [("xgboost", "xgboost-cpu"), ("scipy",)],
-        "lightgbm": [("lightgbm",), ("scipy",)],
-    }[flavor]
-    wanted += [("numpy",), ("pandas",)]
+    wanted = [*_REQUIREMENTS[_FLAVOR[fmt]], ("numpy",), ("pandas",)]
     return [_pinned(*dists) or dists[0] for dists in wanted]
 
 
