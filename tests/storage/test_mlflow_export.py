@@ -131,9 +131,7 @@ def test_an_onnx_classifier_exports_one_probability_output_per_class(env, ref, c
     feeds = {}
     for i in sess.get_inputs():
         col = df[i.name].to_numpy()
-        feeds[i.name] = (
-            col.astype(object) if i.type == "tensor(string)" else col.astype(np.float32)
-        )
+        feeds[i.name] = col.astype(object) if i.type == "tensor(string)" else col.astype(np.float32)
     got = sess.run(None, feeds)
     proba = np.column_stack(got[1:])
     ours = api.load_model(ref, registry=reg).predict_proba(df)
