@@ -11,7 +11,10 @@ In a scratch registry it makes, on 300 rows with a text column:
 
 * scikit-learn: a binary classifier (LogisticRegression), a 3-class one
   (LogisticRegression on text labels) and a regressor (Ridge), each as skops
-  and converted to ONNX (``convert --to onnx``);
+  and converted to ONNX (``convert --to onnx``), and a 3-class one on the
+  numeric columns alone (no text column for MLflow's ONNX flavor to trip on);
+* an ONNX classifier made elsewhere (skl2onnx's defaults: a ZipMap of
+  probabilities), which the export rewrites with one output per class;
 * XGBoost and LightGBM: a binary classifier, a 3-class one and a regressor
   each, saved natively and registered (numeric columns only: MLflow's
   boosting flavors feed ``DMatrix(df)`` / ``Booster.predict(df)``, which do
@@ -50,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 TOLERANCE = 1e-6
+NUMERIC = ["income", "debt", "age"]
 
 DRIVER = r"""
 import json, sys, warnings
@@ -111,6 +115,22 @@ def _data(n: int = 300, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+def _external_onnx(reg: Any, root: Path, df: pd.DataFrame) -> str:
+    """An ONNX classifier made elsewhere: skl2onnx's defaults (a ZipMap of probabilities)."""
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    from modelward.core.intake import accept_model_file
+
+    X = df[NUMERIC].to_numpy(np.float32)
+    onx = to_onnx(LogisticRegression(max_iter=500).fit(X, df["tier"]), X[:1])
+    prop = onx.metadata_props.add()
+    prop.key, prop.value = "feature_names", json.dumps(NUMERIC)
+    path = root / "external.onnx"
+    path.write_bytes(onx.SerializeToString())
+    return str(accept_model_file(reg, path, name="external").register_result().version.ref)
+
+
 def _boosters(root: Path, df: pd.DataFrame) -> list[tuple[str, Path]]:
     """XGBoost and LightGBM models (binary, 3-class, regressor) saved natively."""
     import lightgbm as lgb
@@ -118,7 +138,7 @@ def _boosters(root: Path, df: pd.DataFrame) -> list[tuple[str, Path]]:
 
     from modelward.core.artifacts.native import save_native
 
-    X = df[["income", "debt", "age"]]
+    X = df[NUMERIC]
     out = []
     kw = {"n_estimators": 20, "max_depth": 3, "n_jobs": 1}
     for lib, cls, reg in (
@@ -178,19 +198,17 @@ def main() -> int:
         df.to_csv(data, index=False)
         reg = Registry(root / "reg")
         refs: list[str] = []
-        for name, est, target in (
-            ("binary", "LogisticRegression", "default"),
-            ("threeclass", "LogisticRegression", "segment"),
-            ("regressor", "Ridge", "amount"),
+        text = ("income", "region", "debt", "age")
+        for name, est, target, feats in (
+            ("binary", "LogisticRegression", "default", text),
+            ("threeclass", "LogisticRegression", "segment", text),
+            ("regressor", "Ridge", "amount", text),
+            ("numeric", "LogisticRegression", "segment", tuple(NUMERIC)),
         ):
-            recipe = Recipe(
-                data=str(data),
-                target=target,
-                estimator=est,
-                features=("income", "region", "debt", "age"),
-            )
+            recipe = Recipe(data=str(data), target=target, estimator=est, features=feats)
             train(reg, recipe, name)
             refs += [f"{name}:1", convert_version(reg, f"{name}:1", to="onnx").version.ref]
+        refs.append(_external_onnx(reg, root, df))
         for name, path in _boosters(root, df):
             res = accept_model_file(reg, path, name=name)
             refs.append(res.register_result().version.ref)
@@ -224,7 +242,7 @@ def main() -> int:
                 if hasattr(model, "predict_proba")
                 else None
             )
-            line = f"{ref:<14} {res['flavor']:<9}"
+            line = f"{ref:<16} {res['flavor']:<9}" + (" rewritten" if res["rewritten"] else "")
             rec: dict[str, Any] = {
                 "ref": ref,
                 "flavor": res["flavor"],
