@@ -17,6 +17,12 @@ features), ``n_features_in_``, and ``library`` / ``extra`` / ``kind``. It
 takes a DataFrame (columns are picked by name when the file names them) or
 an array.
 
+An ONNX classifier's probabilities are read from a ``[N, k]`` output, a
+ZipMap, or one ``[N]`` output per class named in the file's metadata: the form
+ModelWard's own conversions write, because MLflow's ONNX flavor can put only
+1-D outputs in a DataFrame (:func:`onnx_per_class_outputs` rewrites a file
+into it).
+
 Each library is an optional extra of the package (:func:`required_extra`);
 a load without it raises :class:`MissingExtra` with one sentence saying
 what to install.
@@ -278,8 +284,7 @@ class _XGBoost(_Backend):
         else:
             self.task = "regression"
         self.booster = booster
-
-    _applied_threads: int | None = None
+        self._applied_threads: int | None = None  # the booster's nthread, set once
 
     def scores(self, X: Any) -> Any:
         # The frame goes to inplace_predict as it is: XGBoost reads pandas columns in place
