@@ -35,7 +35,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from modelward.core.artifacts.formats import LIGHTGBM_TEXT, ONNX, XGBOOST_JSON, XGBOOST_UBJ
+from modelward.core.artifacts.formats import (
+    CATBOOST_CBM,
+    CATBOOST_JSON,
+    LIGHTGBM_TEXT,
+    ONNX,
+    XGBOOST_JSON,
+    XGBOOST_UBJ,
+)
 from modelward.core.artifacts.mlflow_folder import MLMODEL, dump_yaml
 from modelward.core.artifacts.native import onnx_per_class_outputs
 from modelward.core.clock import utcnow
@@ -123,6 +130,11 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
     """
     v = registry.resolve(ref)
     model_file = _MODEL_FILES.get(v.format)
+    if model_file is None and v.format in (CATBOOST_CBM, CATBOOST_JSON):
+        raise InvalidInput(
+            f"{v.ref} is a CatBoost model, which export --format mlflow does not write yet "
+            "(skops, ONNX, XGBoost and LightGBM versions it does); a signed bundle carries it"
+        )
     if model_file is None:
         raise InvalidInput(
             f"{v.ref} is a {v.format} file; an MLflow folder carries skops, ONNX, XGBoost "
