@@ -142,7 +142,8 @@ def main() -> int:
             if kind == "lgb":
                 return np.asarray(lbooster.predict(frame, num_threads=1))
             feed = {onnx_feed_names[0]: frame[feats].to_numpy(np.float32)}
-            return np.asarray(sess.run(["probabilities"], feed)[0])[:, 1]
+            # a ModelWard conversion has one output per class (label, probability_0, _1)
+            return np.asarray(sess.run(["probability_1"], feed)[0])
 
         def floor(kind: str, out: Path) -> None:
             pf = pq.ParquetFile(data)

@@ -26,12 +26,14 @@ from modelward.core.artifacts.formats import detect_format  # noqa: E402
 from modelward.core.artifacts.native import (  # noqa: E402
     NativeClassifier,
     NativeRegressor,
+    _categorical,
     detect_native,
     load_native,
     required_extra,
     save_native,
 )
 from modelward.core.errors import InvalidInput  # noqa: E402
+from modelward.core.intake.convert import onnx_bytes  # noqa: E402
 from modelward.core.registry import Registry  # noqa: E402
 
 N = 300
@@ -441,3 +443,42 @@ def test_onnx_with_one_input_per_column_and_zipmap(tmp_path):
     assert list(m.feature_names_in_) == list(X.columns)
     shuffled = X[X.columns[::-1]]
     np.testing.assert_allclose(m.predict_proba(shuffled), pipe.predict_proba(X), atol=1e-5)
+
+
+def test_the_adapters_feed_the_libraries_without_extra_copies(models):
+    """XGBoost and LightGBM get the caller's columns; ONNX one row-major float32 matrix."""
+    X, *_ = _frames()
+    batch = X.assign(band=np.where(X.debt > 0, "high", "low")).copy()
+    before = batch.copy()
+    xm = load_native(models["xgb-binary.json"], "xgboost-json", threads=1)
+    p = xm.predict_proba(batch[list(X.columns)])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    booster = xgb.Booster()
+    booster.load_model(str(models["xgb-binary.json"]))
+    np.testing.assert_array_equal(p[:, 1], booster.inplace_predict(X))
+    # A frame with other columns first: its own columns are picked, nothing of it is changed.
+    np.testing.assert_array_equal(xm.predict_proba(batch[["band", *X.columns]]), p)
+    pd.testing.assert_frame_equal(batch, before)
+    # Text columns become categories only in what the library sees, not in the caller's frame.
+    seen = _categorical(batch)
+    assert str(seen["band"].dtype) == "category" and str(batch["band"].dtype) != "category"
+    assert np.shares_memory(seen["age"].to_numpy(), batch["age"].to_numpy())
+    # ONNX: one input tensor fed as a C-contiguous float32 matrix, cast once.
+    om = load_native(models["onnx-binary.onnx"], "onnx", threads=1)
+    (feed,) = om._backend.feeds(X).values()
+    assert feed.dtype == np.float32 and feed.flags.c_contiguous and feed.shape == X.shape
+    # Per-column inputs of the right type go in as they are.
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(
+        ColumnTransformer([("num", StandardScaler(), list(X.columns))]), LogisticRegression()
+    ).fit(X, (X.age > 0).astype(int))
+    feats = [{"name": c, "kind": "numeric"} for c in X.columns]
+    per_col = load_native(onnx_bytes(pipe, feats, "classification"), "onnx")
+    X32 = X.astype(np.float32)
+    feeds = per_col._backend.feeds(X32)
+    assert np.shares_memory(feeds["age"], X32["age"].to_numpy())
+    np.testing.assert_allclose(per_col.predict_proba(X), pipe.predict_proba(X), atol=1e-5)

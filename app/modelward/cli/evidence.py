@@ -51,6 +51,11 @@ def cmd_export(args: argparse.Namespace) -> Result:
                 f"exported {res['ref']} to {res['path']} as an MLflow model folder "
                 f"({res['flavor']} flavor, {', '.join(res['files'])})",
                 f"input example: {example} rows" if example else "no input example",
+                *(
+                    ["model.onnx given one probability output per class (new bytes)"]
+                    if res.get("rewritten")
+                    else []
+                ),
             ),
         )
     from modelward.core.evidence.bundles import export_bundle  # deferred: start-up cost
@@ -286,7 +291,7 @@ def add_parsers(sub: Any) -> None:
         choices=["bundle", "mlflow"],
         default="bundle",
         help="bundle (default): a signed ModelWard bundle; mlflow: an MLflow model folder "
-        "(skops or ONNX inside, with its signature and an input example)",
+        "(skops, ONNX, XGBoost or LightGBM inside, with its signature and an input example)",
     )
     sp.add_argument("--key", help="signing key name (default: the only one)")
     sp.add_argument("--unsigned", action="store_true", help="seal with a hash only, no signature")

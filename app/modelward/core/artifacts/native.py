@@ -17,6 +17,12 @@ features), ``n_features_in_``, and ``library`` / ``extra`` / ``kind``. It
 takes a DataFrame (columns are picked by name when the file names them) or
 an array.
 
+An ONNX classifier's probabilities are read from a ``[N, k]`` output, a
+ZipMap, or one ``[N]`` output per class named in the file's metadata: the form
+ModelWard's own conversions write, because MLflow's ONNX flavor can put only
+1-D outputs in a DataFrame (:func:`onnx_per_class_outputs` rewrites a file
+into it).
+
 Each library is an optional extra of the package (:func:`required_extra`);
 a load without it raises :class:`MissingExtra` with one sentence saying
 what to install.
@@ -66,6 +72,7 @@ __all__ = [
     "NativeClassifier",
     "NativeModel",
     "NativeRegressor",
+    "PROBABILITY_OUTPUTS",
     "describe_native",
     "detect_native",
     "is_native",
@@ -73,6 +80,7 @@ __all__ = [
     "load_native",
     "native_hint",
     "native_kind_of",
+    "onnx_per_class_outputs",
     "required_extra",
     "save_native",
     "suffix_for",
@@ -239,10 +247,16 @@ def _categorical(X: Any) -> Any:
     text = [c for c, t in dtypes.items() if str(t) in ("object", "string", "str")]
     if not text:
         return X
-    X = X.copy()
-    for c in text:
-        X[c] = X[c].astype("category")
-    return X
+    # Only the text columns are converted; the others stay the caller's arrays (no copy).
+    return X.astype(dict.fromkeys(text, "category"))
+
+
+def _two_columns(p: Any) -> Any:
+    """``[1 - p, p]`` as one ``(n, 2)`` array, written once."""
+    out = np.empty((len(p), 2), dtype=p.dtype)
+    out[:, 1] = p
+    np.subtract(1.0, p, out=out[:, 0])
+    return out
 
 
 class _XGBoost(_Backend):
@@ -270,11 +284,15 @@ class _XGBoost(_Backend):
         else:
             self.task = "regression"
         self.booster = booster
+        self._applied_threads: int | None = None  # the booster's nthread, set once
 
     def scores(self, X: Any) -> Any:
+        # The frame goes to inplace_predict as it is: XGBoost reads pandas columns in place
+        # (no copy here); columns are picked only when the frame has others or another order.
         X = _categorical(_columns(X, self.feature_names, self.n_features))
-        if self.threads:
+        if self.threads and self.threads != self._applied_threads:
             self.booster.set_param({"nthread": int(self.threads)})
+            self._applied_threads = self.threads
         if self.task == "regression":
             out = np.asarray(self.booster.inplace_predict(X))
             return out.reshape(len(out), -1)[:, 0] if out.ndim > 1 else out
@@ -284,7 +302,7 @@ class _XGBoost(_Backend):
         )
         if self.n_classes == 2:
             p = raw.reshape(-1) if probabilistic else 1.0 / (1.0 + np.exp(-raw.reshape(-1)))
-            return np.column_stack([1.0 - p, p])
+            return _two_columns(p)
         raw = raw.reshape(len(raw), self.n_classes)
         return raw if probabilistic else _softmax(raw)
 
@@ -332,8 +350,7 @@ class _LightGBM(_Backend):
         if self.task == "regression":
             return out.reshape(-1)
         if self.n_classes == 2:
-            p = out.reshape(-1)
-            return np.column_stack([1.0 - p, p])
+            return _two_columns(out.reshape(-1))
         return out.reshape(len(out), self.n_classes)
 
     def params(self) -> dict[str, Any]:
@@ -398,7 +415,11 @@ def _onnx_class_labels(data: bytes) -> list[Any] | None:
         import onnx  # part of the onnx extra; only for reading node attributes
     except ImportError:
         return None
-    model = onnx.load_model_from_string(data)
+    return _class_labels_of(onnx.load_model_from_string(data))
+
+
+def _class_labels_of(model: Any) -> list[Any] | None:
+    """Class labels from the classifier or ZipMap node of a ``ModelProto``."""
     for node in model.graph.node:
         for attr in node.attribute:
             if attr.name in _ONNX_CLASS_ATTRS:
@@ -407,6 +428,123 @@ def _onnx_class_labels(data: bytes) -> list[Any] | None:
                 if attr.strings:
                     return [s.decode("utf-8") for s in attr.strings]
     return None
+
+
+PROBABILITY_OUTPUTS = "modelward.probability_outputs"
+"""ONNX metadata key: the per-class probability outputs of a classifier, in class order (JSON)."""
+
+
+def _probability_tensor(graph: Any) -> tuple[str, int, Any, list[Any]] | None:
+    """The classifier's ``[N, k]`` probability tensor: ``(name, elem_type, k, outputs to drop)``.
+
+    A ZipMap's input (the ZipMap output and node are dropped), or a 2-D float
+    output after the label. ``None`` for a regressor or an unknown layout.
+    """
+    from onnx import TensorProto  # deferred: part of the onnx extra
+
+    outputs = list(graph.output)
+    for o in outputs:
+        if o.type.HasField("sequence_type"):
+            node = next((n for n in graph.node if o.name in n.output), None)
+            if node is None or node.op_type != "ZipMap":
+                return None
+            return str(node.input[0]), TensorProto.FLOAT, None, [o]
+    if len(outputs) < 2:
+        return None
+    for o in outputs[1:]:
+        t = o.type.tensor_type
+        if t.elem_type in (TensorProto.FLOAT, TensorProto.DOUBLE) and len(t.shape.dim) == 2:
+            width = t.shape.dim[1]
+            k = int(width.dim_value) if width.HasField("dim_value") else None
+            return str(o.name), int(t.elem_type), k, [o]
+    return None
+
+
+def onnx_per_class_outputs(data: bytes, classes: Sequence[Any] | None = None) -> bytes:
+    """An ONNX classifier with one 1-D probability output per class, for MLflow and DataFrames.
+
+    The ``[N, k]`` probability output (or a ZipMap's list of maps) is
+    replaced by ``k`` outputs ``probability_<class>`` of shape ``[N]`` (a
+    ``Gather`` of each column inside the graph); the label output stays.
+    MLflow's ONNX flavor puts every output in one DataFrame column, which a
+    2-D output cannot fill. The outputs are named in the metadata
+    (:data:`PROBABILITY_OUTPUTS`), which is how :func:`load_native` reads
+    the same probabilities back. A regressor, a file already in this form or
+    a layout not recognised is returned unchanged.
+
+    Parameters
+    ----------
+    data
+        The ONNX model's bytes.
+    classes
+        The class labels in column order (default: the graph's classifier
+        node, else ``0..k-1``).
+
+    Returns
+    -------
+    bytes
+        The new model's bytes (or ``data`` itself when nothing changed).
+    """
+    import onnx  # deferred: part of the onnx extra
+
+    model = onnx.load_model_from_string(data)
+    if not _split_probabilities(model, classes):
+        return data
+    return bytes(model.SerializeToString())
+
+
+def _split_probabilities(model: Any, classes: Sequence[Any] | None = None) -> bool:
+    """:func:`onnx_per_class_outputs` on a ``ModelProto`` in place; whether it changed."""
+    from onnx import TensorProto, helper  # deferred: part of the onnx extra
+
+    if any(p.key == PROBABILITY_OUTPUTS for p in model.metadata_props):
+        return False
+    graph = model.graph
+    found = _probability_tensor(graph)
+    if found is None:
+        return False
+    source, elem, k, drop = found
+    if classes is None:
+        classes = _class_labels_of(model)
+    if classes is None and k:
+        classes = list(range(k))
+    if not classes or len(classes) < 2 or (k and len(classes) != k):
+        return False
+    taken = {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    taken |= {o for n in graph.node for o in n.output}
+    batch = None
+    if not drop[0].type.HasField("sequence_type"):
+        batch = drop[0].type.tensor_type.shape.dim[0]
+    dim0: Any = None
+    if batch is not None and batch.HasField("dim_param"):
+        dim0 = batch.dim_param
+    elif batch is not None and batch.HasField("dim_value") and batch.dim_value:
+        dim0 = int(batch.dim_value)
+    names: list[str] = []
+    for j, c in enumerate(classes):
+        name = f"probability_{c}"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        index = f"modelward_class_index_{j}"
+        graph.initializer.append(helper.make_tensor(index, TensorProto.INT64, [], [j]))
+        graph.node.append(
+            helper.make_node("Gather", [source, index], [name], axis=1, name=f"{name}_gather")
+        )
+        graph.output.append(helper.make_tensor_value_info(name, elem, [dim0]))
+        names.append(name)
+    dropped = {o.name for o in drop}
+    kept = [o for o in graph.output if o.name not in dropped]
+    del graph.output[:]
+    graph.output.extend(kept)
+    zipmaps = [n for n in graph.node if n.op_type == "ZipMap" and set(n.output) & dropped]
+    for n in zipmaps:
+        graph.node.remove(n)
+    if not any(op.domain in ("", "ai.onnx") for op in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("", 13))
+    prop = model.metadata_props.add()
+    prop.key, prop.value = PROBABILITY_OUTPUTS, json.dumps(names)
+    return True
 
 
 class _Onnx(_Backend):
@@ -446,6 +584,15 @@ class _Onnx(_Backend):
             self.per_column = True
         self.label_out: str | None = None
         self.proba_out: str | None = None
+        self.proba_outs: list[str] | None = None
+        per_class = None
+        with contextlib.suppress(ValueError, TypeError):
+            per_class = json.loads(custom.get(PROBABILITY_OUTPUTS, "null"))
+        have = {o.name for o in outputs}
+        if isinstance(per_class, list) and len(per_class) >= 2 and set(per_class) <= have:
+            # One 1-D output per class (what MLflow's ONNX flavor can put in a DataFrame).
+            self.proba_outs = [str(n) for n in per_class]
+            outputs = [o for o in outputs if o.name not in set(self.proba_outs)]
         for o in outputs:
             if o.type.startswith("seq(map") or (
                 o.type == "tensor(float)" and len(o.shape) == 2 and self.label_out is not None
@@ -454,7 +601,14 @@ class _Onnx(_Backend):
             elif self.label_out is None and len(outputs) > 1:
                 self.label_out = o.name
         self.zipmap = any(o.type.startswith("seq(map") for o in outputs)
-        if self.proba_out is not None:
+        if self.proba_outs is not None:
+            self.task = "classification"
+            classes = _onnx_class_labels(data)
+            if classes is None or len(classes) != len(self.proba_outs):
+                classes = list(range(len(self.proba_outs)))
+            self.classes = classes
+            self.n_classes = len(classes)
+        elif self.proba_out is not None:
             self.task = "classification"
             classes = _onnx_class_labels(data)
             if classes is None:
@@ -472,16 +626,21 @@ class _Onnx(_Backend):
         X = _columns(X, self.feature_names, self.n_features)
         if not self.per_column:
             dtype = _ONNX_NUMPY.get(self.inputs[0].type, np.float32)
-            return {self.inputs[0].name: np.asarray(X, dtype=dtype)}
+            # One pass: a frame's float64 columns (a column-major view) cast to the row-major
+            # float32 matrix onnxruntime reads; handed a column-major one, it would copy again.
+            values = X
+            if hasattr(X, "dtypes"):
+                same = all(t == np.float64 for t in X.dtypes)
+                values = X.to_numpy() if same else X.to_numpy(dtype=dtype)
+            return {self.inputs[0].name: np.asarray(values, dtype=dtype, order="C")}
         out = {}
         for i, inp in enumerate(self.inputs):
             col = X[inp.name] if hasattr(X, "columns") else X[:, i]
             dtype = _ONNX_NUMPY.get(inp.type, np.float32)
-            arr = np.asarray(col)
             if dtype is object:
-                arr = arr.astype(str).astype(object)
+                arr = np.asarray(col).astype(str).astype(object)
             else:
-                arr = arr.astype(dtype)
+                arr = np.asarray(col, dtype=dtype)  # no copy when the column has that type
             out[inp.name] = arr if len(inp.shape) == 1 else arr.reshape(-1, 1)
         return out
 
@@ -490,6 +649,12 @@ class _Onnx(_Backend):
         if self.task == "regression":
             (out,) = self.session.run([self.value_out], feeds)
             return np.asarray(out, dtype=np.float64).reshape(-1)
+        if self.proba_outs is not None:
+            cols = self.session.run(self.proba_outs, feeds)
+            out = np.empty((len(cols[0]), len(cols)), dtype=np.float64)
+            for j, col in enumerate(cols):
+                out[:, j] = col
+            return out
         (proba,) = self.session.run([self.proba_out], feeds)
         if self.zipmap:
             keys = list(self.classes or [])

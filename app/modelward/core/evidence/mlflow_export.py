@@ -1,12 +1,25 @@
 """A version written out as an MLflow model folder, for teams that also run MLflow.
 
-The folder holds the version's own bytes (``model.onnx`` or ``model.skops``,
-never a pickle), an ``MLmodel`` naming MLflow's flavor for them (``onnx``, or
-``sklearn`` with ``serialization_format: skops``) and ``python_function``,
-the signature from the version's feature columns and types, an input example
-(rows of its validation data without gaps), and the requirements pinned to
-the versions installed here. Registering the folder again gives back the
-same version (same bytes). The export is audited (``version.exported``).
+The folder holds the version's own bytes, never a pickle: ``model.onnx``,
+``model.skops``, XGBoost's ``model.ubj``/``model.json`` or LightGBM's
+``model.lgb`` (its text model). ``MLmodel`` names MLflow's flavor for them
+(``onnx``; ``sklearn`` with ``serialization_format: skops``; ``xgboost`` or
+``lightgbm`` with ``model_class`` the library's ``Booster``) and
+``python_function``, so ``mlflow.pyfunc.load_model(folder).predict(df)``
+works; the signature comes from the version's feature columns and types, the
+outputs from what the flavor's ``predict`` returns. An input example (rows of
+its validation data without gaps) and the requirements pinned to the versions
+installed here complete it. Nothing here imports MLflow or the boosting
+libraries.
+
+An ONNX classifier whose probabilities are one ``[N, k]`` output (a file
+registered from elsewhere, or converted before ModelWard wrote the per-class
+form) is written with one ``[N]`` output per class instead
+(:func:`~modelward.core.artifacts.native.onnx_per_class_outputs`): MLflow's
+ONNX flavor puts every output in one DataFrame column. Any other version
+(and every ONNX conversion ModelWard makes now) is written byte for byte, so
+registering the folder again gives back the same version. The export is
+audited (``version.exported``).
 """
 
 from __future__ import annotations
@@ -22,7 +35,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from modelward.core.artifacts.formats import (
+    CATBOOST_CBM,
+    CATBOOST_JSON,
+    LIGHTGBM_TEXT,
+    ONNX,
+    XGBOOST_JSON,
+    XGBOOST_UBJ,
+)
 from modelward.core.artifacts.mlflow_folder import MLMODEL, dump_yaml
+from modelward.core.artifacts.native import onnx_per_class_outputs
 from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput
 from modelward.core.intake.convert import validation_frame
@@ -31,7 +53,21 @@ from modelward.core.registry import Registry
 __all__ = ["EXAMPLE_ROWS", "export_mlflow"]
 
 EXAMPLE_ROWS = 5
-_MODEL_FILES = {"onnx": "model.onnx", "skops": "model.skops"}
+_MODEL_FILES = {
+    ONNX: "model.onnx",
+    "skops": "model.skops",
+    XGBOOST_UBJ: "model.ubj",
+    XGBOOST_JSON: "model.json",
+    LIGHTGBM_TEXT: "model.lgb",
+}
+# format -> the MLflow flavor that loads it
+_FLAVOR = {
+    ONNX: "onnx",
+    "skops": "sklearn",
+    XGBOOST_UBJ: "xgboost",
+    XGBOOST_JSON: "xgboost",
+    LIGHTGBM_TEXT: "lightgbm",
+}
 
 
 def _installed(dist: str) -> str | None:
@@ -39,6 +75,15 @@ def _installed(dist: str) -> str | None:
         return version(dist)
     except PackageNotFoundError:
         return None
+
+
+def _pinned(*dists: str) -> str | None:
+    """``dist==version`` of the first of ``dists`` installed here (xgboost or xgboost-cpu...)."""
+    for d in dists:
+        v = _installed(d)
+        if v:
+            return f"{d}=={v}"
+    return None
 
 
 def _mlflow_type(feature: dict[str, Any], onnx: bool) -> str:
@@ -71,21 +116,29 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
     Returns
     -------
     dict
-        ``ref``, ``path``, ``flavor``, ``files`` (name -> SHA-256),
-        ``input_example_rows``, ``audit_seq``.
+        ``ref``, ``path``, ``flavor`` (``onnx``, ``sklearn``, ``xgboost``,
+        ``lightgbm``), ``files`` (name -> SHA-256), ``input_example_rows``,
+        ``rewritten`` (an ONNX classifier given per-class outputs: its
+        bytes differ from the version's), ``audit_seq``.
 
     Raises
     ------
     InvalidInput
-        A pickle/joblib or another format MLflow cannot load safely (convert
-        it first), a version without feature columns, or ``out`` in use.
+        A pickle/joblib, CatBoost or another format this export does not
+        write (convert it first), a version without feature columns, or
+        ``out`` in use.
     """
     v = registry.resolve(ref)
     model_file = _MODEL_FILES.get(v.format)
+    if model_file is None and v.format in (CATBOOST_CBM, CATBOOST_JSON):
+        raise InvalidInput(
+            f"{v.ref} is a CatBoost model, which export --format mlflow does not write yet "
+            "(skops, ONNX, XGBoost and LightGBM versions it does); a signed bundle carries it"
+        )
     if model_file is None:
         raise InvalidInput(
-            f"{v.ref} is a {v.format} file; an MLflow folder carries skops or ONNX: "
-            f"convert it first (modelward convert {v.ref} --to onnx, or --to skops)"
+            f"{v.ref} is a {v.format} file; an MLflow folder carries skops, ONNX, XGBoost "
+            f"or LightGBM: convert it first (modelward convert {v.ref} --to onnx, or --to skops)"
         )
     sig = v.signature or {}
     features = list(sig.get("features") or [])
@@ -98,18 +151,22 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
     dest = Path(out)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise InvalidInput(f"{dest} exists and is not an empty folder")
-    onnx = v.format == "onnx"
+    onnx = v.format == ONNX
+    flavor = _FLAVOR[v.format]
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
     tmp.mkdir(parents=True)
     try:
         data = registry.artifacts.read_bytes(v.sha256)  # verified against its digest
-        (tmp / model_file).write_bytes(data)
+        written = data
+        if onnx and sig.get("task") == "classification":
+            written = onnx_per_class_outputs(data)
+        (tmp / model_file).write_bytes(written)
         inputs = [
             {"type": _mlflow_type(f, onnx), "name": str(f["name"]), "required": True}
             for f in features
         ]
         example_rows = _write_example(registry, v, features, tmp / "input_example.json", onnx)
-        requirements = _requirements(onnx)
+        requirements = _requirements(v.format)
         (tmp / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
         py = platform.python_version()
         (tmp / "python_env.yaml").write_text(
@@ -123,16 +180,22 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
             encoding="utf-8",
         )
         doc: dict[str, Any] = {
-            "flavors": _flavors(v, model_file, onnx, py, data),
+            "flavors": _flavors(v, model_file, py, data),
             "model_uuid": uuid.uuid4().hex,
             "utc_time_created": utcnow(),
-            "signature": {"inputs": json.dumps(inputs), "outputs": None, "params": None},
+            "signature": {
+                "inputs": json.dumps(inputs),
+                "outputs": _outputs(v, written),
+                "params": None,
+            },
             "metadata": {
                 "modelward_ref": v.ref,
                 "modelward_sha256": v.sha256,
                 "modelward_format": v.format,
             },
         }
+        if written is not data:
+            doc["metadata"]["modelward_rewritten"] = "one probability output per class"
         if sig.get("task") == "classification" and sig.get("classes") is not None:
             doc["metadata"]["classes"] = list(sig["classes"])
         if example_rows:
@@ -153,7 +216,6 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    flavor = "onnx" if onnx else "sklearn"
     with registry.transaction() as tx:
         seq = tx.audit(
             "version.exported",
@@ -173,44 +235,109 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
         "flavor": flavor,
         "files": files,
         "input_example_rows": example_rows,
+        "rewritten": written is not data,
         "audit_seq": seq,
     }
 
 
-def _flavors(v: Any, model_file: str, onnx: bool, py: str, data: bytes) -> dict[str, Any]:
+def _flavors(v: Any, model_file: str, py: str, data: bytes) -> dict[str, Any]:
     env = {"virtualenv": "python_env.yaml"}
-    if onnx:
+    flavor = _FLAVOR[v.format]
+    if flavor == "sklearn":
         return {
-            "onnx": {
-                "code": None,
-                "data": model_file,
-                "onnx_version": _installed("onnx") or "unknown",
-                "providers": ["CPUExecutionProvider"],
-            },
             "python_function": {
-                "data": model_file,
                 "env": env,
-                "loader_module": "mlflow.onnx",
+                "loader_module": "mlflow.sklearn",
+                "model_path": model_file,
+                "predict_fn": "predict",
                 "python_version": py,
             },
+            "sklearn": {
+                "code": None,
+                "pickled_model": model_file,
+                "serialization_format": "skops",
+                "sklearn_version": (v.params or {}).get("sklearn_version")
+                or _installed("scikit-learn"),
+                "skops_trusted_types": _skops_types(data),
+            },
         }
-    return {
-        "python_function": {
-            "env": env,
-            "loader_module": "mlflow.sklearn",
-            "model_path": model_file,
-            "predict_fn": "predict",
-            "python_version": py,
-        },
-        "sklearn": {
-            "code": None,
-            "pickled_model": model_file,
-            "serialization_format": "skops",
-            "sklearn_version": (v.params or {}).get("sklearn_version")
-            or _installed("scikit-learn"),
-            "skops_trusted_types": _skops_types(data),
-        },
+    pyfunc = {
+        "data": model_file,
+        "env": env,
+        "loader_module": f"mlflow.{flavor}",
+        "python_version": py,
     }
+    if flavor == "onnx":
+        own: dict[str, Any] = {
+            "code": None,
+            "data": model_file,
+            "onnx_version": _installed("onnx") or "unknown",
+            "providers": ["CPUExecutionProvider"],
+        }
+    elif flavor == "xgboost":
+        # The Booster: pyfunc's predict gives probabilities (or values), as ModelWard scores.
+        own = {
+            "code": None,
+            "data": model_file,
+            "model_class": "xgboost.core.Booster",
+            "model_format": "json" if v.format == XGBOOST_JSON else "ubj",
+            "xgb_version": _library_version(v, "xgboost", "xgboost-cpu"),
+        }
+    else:
+        own = {
+            "code": None,
+            "data": model_file,
+            "model_class": "lightgbm.basic.Booster",
+            "lgb_version": _library_version(v, "lightgbm"),
+        }
+    return {flavor: own, "python_function": pyfunc}
+
+
+def _library_version(v: Any, *dists: str) -> str:
+    """The library's version installed here, else the one the version was registered with."""
+    for d in dists:
+        here = _installed(d)
+        if here:
+            return here
+    native = (v.params or {}).get("native") or {}
+    return str(native.get("library_version") or "unknown")
+
+
+def _outputs(v: Any, written: bytes) -> str | None:
+    """The signature's outputs: what the flavor's pyfunc ``predict`` returns (JSON), or ``None``."""
+    sig = v.signature or {}
+    classes = list(sig.get("classes") or [])
+    classify = sig.get("task") == "classification"
+    if v.format == ONNX:
+        return json.dumps(_onnx_outputs(written)) if written else None
+    if v.format in (XGBOOST_UBJ, XGBOOST_JSON, LIGHTGBM_TEXT):
+        # Booster.predict: P(class 1) for two classes, [N, k] for more, the value for regressors.
+        dtype = "float64" if v.format == LIGHTGBM_TEXT else "float32"
+        shape = [-1, len(classes)] if classify and len(classes) > 2 else [-1]
+        return json.dumps([{"type": "tensor", "tensor-spec": {"dtype": dtype, "shape": shape}}])
+    return None
+
+
+def _onnx_outputs(data: bytes) -> list[dict[str, Any]]:
+    """One column per graph output (MLflow's ONNX flavor gives each its own column)."""
+    import onnx  # deferred: part of the onnx extra, only an ONNX export needs it
+
+    types = {
+        onnx.TensorProto.FLOAT: "float",
+        onnx.TensorProto.DOUBLE: "double",
+        onnx.TensorProto.INT64: "long",
+        onnx.TensorProto.INT32: "integer",
+        onnx.TensorProto.STRING: "string",
+        onnx.TensorProto.BOOL: "boolean",
+    }
+    return [
+        {
+            "type": types.get(o.type.tensor_type.elem_type, "binary"),
+            "name": o.name,
+            "required": True,
+        }
+        for o in onnx.load_model_from_string(data).graph.output
+    ]
 
 
 def _skops_types(data: bytes) -> list[str]:
@@ -220,11 +347,19 @@ def _skops_types(data: bytes) -> list[str]:
     return sorted(_skops_io().get_untrusted_types(data=data))
 
 
-def _requirements(onnx: bool) -> list[str]:
-    dists = ["onnxruntime", "onnx", "numpy", "pandas"] if onnx else ["scikit-learn", "skops"]
-    if not onnx:
-        dists += ["numpy", "scipy", "pandas"]
-    return [f"{d}=={_installed(d)}" if _installed(d) else d for d in dists]
+_REQUIREMENTS: dict[str, list[tuple[str, ...]]] = {
+    "onnx": [("onnxruntime",), ("onnx",)],
+    "sklearn": [("scikit-learn",), ("skops",), ("scipy",)],
+    "xgboost": [("xgboost", "xgboost-cpu"), ("scipy",)],
+    "lightgbm": [("lightgbm",), ("scipy",)],
+}
+"""What each flavor imports (a group names alternative distributions of one library)."""
+
+
+def _requirements(fmt: str) -> list[str]:
+    """The pinned requirements of a folder with a ``fmt`` model (what its flavor imports)."""
+    wanted = [*_REQUIREMENTS[_FLAVOR[fmt]], ("numpy",), ("pandas",)]
+    return [_pinned(*dists) or dists[0] for dists in wanted]
 
 
 def _write_example(

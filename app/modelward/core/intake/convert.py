@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import modelward.core.compute.data as _data
-from modelward.core.artifacts.native import load_native
+from modelward.core.artifacts.native import load_native, onnx_per_class_outputs
 from modelward.core.artifacts.safeload import approved_globals, load_artifact
 from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.errors import InvalidInput, NotFound, RejectedFile
@@ -385,8 +385,9 @@ def onnx_bytes(model: Any, features: list[dict[str, Any]], task: str) -> bytes:
     categorical ones (a missing category fed as :data:`MISSING_TEXT`); any
     other model one float tensor ``X`` ``[N, n_features]`` whose column names
     are in the metadata (``feature_names``). Classifiers give ``label`` and
-    ``probabilities`` (a plain tensor, no ZipMap). The column list, the task
-    and the classes are written into the model's metadata
+    one ``[N]`` output ``probability_<class>`` per class (no ZipMap and no
+    2-D output; see :func:`~modelward.core.artifacts.native.onnx_per_class_outputs`).
+    The column list, the task and the classes are written into the model's metadata
     (:data:`META_INPUTS`, :data:`META_TASK`, :data:`META_CLASSES`). Inputs
     are plain columns ``[N]`` (what MLflow's ONNX flavor feeds too).
 
@@ -452,7 +453,11 @@ def onnx_bytes(model: Any, features: list[dict[str, Any]], task: str) -> bytes:
         prop = onx.metadata_props.add()
         prop.key, prop.value = key, value
     onx.producer_name = "modelward"
-    return bytes(onx.SerializeToString())
+    out = bytes(onx.SerializeToString())
+    if task == "classification":
+        # One [N] output per class: what MLflow's ONNX flavor can put in a DataFrame.
+        out = onnx_per_class_outputs(out)
+    return out
 
 
 def _flat_inputs(onx: Any) -> None:
