@@ -12,6 +12,7 @@ pyarrow is needed.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,14 @@ def _connection() -> Any:
     global _con
     with _lock:
         if _con is None:
-            _con = duck_connect()
+            # a bounded buffer pool: it would otherwise keep the blocks of every
+            # file read, and memory would grow with the file (see scoring)
+            _con = duck_connect(
+                config={
+                    "memory_limit": "512MB",
+                    "temp_directory": os.path.join(tempfile.gettempdir(), "modelward-duckdb-spill"),
+                }
+            )
         return _con.cursor()
 
 
