@@ -190,7 +190,7 @@ def score(
     ScoreResult
         Row counts, paths and hashes of what was written.
     """
-    # deferred: start-up cost (scoring brings pyarrow, pandas and scikit-learn)
+    # deferred: start-up cost (scoring brings DuckDB, pandas and scikit-learn)
     from modelward.core.compute.score import score_file
 
     return score_file(

@@ -268,7 +268,7 @@ def test_shadow_challenger_scores_in_the_shadow_and_labels_give_realized_metrics
 
     # the champion's agreement, checked by hand from the logged rows
     reg = Registry(home)
-    rows = read_predictions(reg, "credit", rows=True).to_pandas()
+    rows = read_predictions(reg, "credit", rows=True)
     reg.close()
     a = rows[rows.version == 1].set_index("id")["prediction"]
     b = rows[rows.version == 2].set_index("id")["prediction"]
@@ -332,7 +332,7 @@ def test_score_logs_a_summary_by_default_rows_when_asked_and_retention_prunes(ho
         "credit:2", data, tmp_path / "o2.csv", registry=reg, id_columns=["loan_id"], log_rows=True
     )
     rows = read_predictions(reg, "credit", version=2, rows=True)
-    assert rows.num_rows == 90 and rows.column("id").to_pylist()[0] == "L8-0000000"
+    assert len(rows) == 90 and rows["id"].tolist()[0] == "L8-0000000"
     import datetime as dt
 
     out = apply_retention(reg, days=1, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=3))

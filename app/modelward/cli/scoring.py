@@ -13,26 +13,32 @@ from modelward.core.errors import NotFound
 
 def cmd_score(args: argparse.Namespace) -> Result:
     from modelward.core.compute.score import score_file  # deferred: start-up cost
+    from modelward.core.registry.connection import HOLD  # deferred: start-up cost
 
-    reg = open_registry(args)
+    # held for the whole run (one open, not one per step); a knock from another
+    # process still makes it let go at once while the rows are being scored
+    reg = open_registry(args, idle_release=HOLD)
     threads = args.threads if args.threads and args.threads > 0 else (os.cpu_count() or 1)
-    res = run_cancellable(
-        lambda tok: score_file(
-            reg,
-            args.ref,
-            args.data,
-            args.output,
-            id_columns=args.id_column or [],
-            fmt=args.format,
-            threshold=args.threshold,
-            threads=threads,
-            log="none" if args.no_log else ("rows" if args.log_rows else "summary"),
-            dask=args.dask,
-            progress=status_printer(args),
-            cancel=tok,
-            reasons=args.reasons,
+    try:
+        res = run_cancellable(
+            lambda tok: score_file(
+                reg,
+                args.ref,
+                args.data,
+                args.output,
+                id_columns=args.id_column or [],
+                fmt=args.format,
+                threshold=args.threshold,
+                threads=threads,
+                log="none" if args.no_log else ("rows" if args.log_rows else "summary"),
+                dask=args.dask,
+                progress=status_printer(args),
+                cancel=tok,
+                reasons=args.reasons,
+            )
         )
-    )
+    finally:
+        reg.close()
     text = [
         f"scored {res.rows_scored:,} of {res.rows_in:,} rows with {res.ref} -> {res.output}",
         f"  manifest {res.manifest}",

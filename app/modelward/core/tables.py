@@ -328,37 +328,88 @@ def open_table(
 # --- Parquet ---------------------------------------------------------------------------
 
 
-def _open_parquet(p: Path, shown: str, expected: Sequence[str] | None, lim: Limits) -> Table:
-    import pyarrow as pa  # deferred: start-up cost
-    import pyarrow.parquet as pq  # deferred: start-up cost
+@dataclass(frozen=True)
+class _ParquetMeta:
+    """What the strict reader needs of a Parquet footer (read by DuckDB, not pyarrow)."""
 
+    num_rows: int
+    leaves: int  # physical (leaf) columns, what the column limit counts
+    names: list[str]  # top-level columns, in file order
+    nested: list[str]  # top-level columns that are groups (list, struct, map)
+    text: list[str]  # top-level columns of variable-length bytes (text or binary)
+    utf8: set[str]  # of those, the ones holding text (their statistics are comparable)
+    unpacked: int  # uncompressed bytes of every row group
+
+
+def _parquet_meta(p: Path, shown: str) -> _ParquetMeta:
+    """The footer's counts and schema; :class:`BadTable` when it cannot be read."""
+    con = _connection()
+    try:
+        try:
+            rows = con.execute(f"SELECT num_rows FROM parquet_file_metadata({_lit(p)})").fetchall()
+        except duckdb.Error:
+            raise BadTable(
+                f"{shown} is not a complete Parquet file (its footer is damaged)"
+            ) from None
+        try:
+            schema = con.execute(
+                "SELECT name, type, num_children, converted_type, logical_type "
+                f"FROM parquet_schema({_lit(p)})"
+            ).fetchall()
+            unpacked = con.execute(
+                "SELECT coalesce(sum(b), 0) FROM (SELECT any_value(row_group_bytes) AS b "
+                f"FROM parquet_metadata({_lit(p)}) GROUP BY row_group_id)"
+            ).fetchall()[0][0]
+        except duckdb.Error:
+            raise BadTable(f"{shown} has a Parquet schema that cannot be read") from None
+    finally:
+        con.close()
+    # the schema is a tree flattened depth first: the root, then each column
+    # followed by its children (``num_children`` of them)
+    names: list[str] = []
+    nested: list[str] = []
+    text: list[str] = []
+    utf8: set[str] = set()
+    leaves = 0
+    i = 1
+    while i < len(schema):
+        name, ptype, children, converted, logical = schema[i]
+        names.append(str(name))
+        if children:
+            nested.append(str(name))
+            todo = int(children)
+            i += 1
+            while todo:  # skip the whole subtree
+                todo += int(schema[i][2] or 0) - 1
+                leaves += 0 if schema[i][2] else 1
+                i += 1
+            continue
+        leaves += 1
+        if ptype == "BYTE_ARRAY" and converted != "DECIMAL":
+            text.append(str(name))
+            if converted in ("UTF8", "ENUM", "JSON") or "String" in str(logical or ""):
+                utf8.add(str(name))
+        i += 1
+    return _ParquetMeta(int(rows[0][0]), leaves, names, nested, text, utf8, int(unpacked))
+
+
+def _open_parquet(p: Path, shown: str, expected: Sequence[str] | None, lim: Limits) -> Table:
     with open(p, "rb") as f:
         f.seek(-4, os.SEEK_END)
         tail = f.read(4)
     if tail != b"PAR1":
         raise BadTable(f"{shown} is not a complete Parquet file (truncated or damaged)")
-    try:
-        meta = pq.read_metadata(p)
-    except Exception:
-        raise BadTable(f"{shown} is not a complete Parquet file (its footer is damaged)") from None
-    if meta.num_columns > lim.max_columns:
+    meta = _parquet_meta(p, shown)
+    if meta.leaves > lim.max_columns:
         raise BadTable(
-            f"{shown} has {meta.num_columns} columns, more than the limit of {lim.max_columns} "
+            f"{shown} has {meta.leaves} columns, more than the limit of {lim.max_columns} "
             "(data_max_columns)"
         )
-    try:
-        schema = meta.schema.to_arrow_schema()
-    except Exception:
-        raise BadTable(f"{shown} has a Parquet schema that cannot be read") from None
-    names = [str(n) for n in schema.names]
+    names = meta.names
     if not names:
         raise BadTable(f"{shown} has no columns")
     _check_header(shown, names, expected)
-    nested = [
-        n
-        for n, t in zip(names, schema.types, strict=True)
-        if pa.types.is_nested(t) or pa.types.is_dictionary(t) and pa.types.is_nested(t.value_type)
-    ]
+    nested = meta.nested
     if nested:
         raise BadTable(
             f"{shown}: nested (list, struct or map) column{'s' if len(nested) > 1 else ''} "
@@ -366,23 +417,22 @@ def _open_parquet(p: Path, shown: str, expected: Sequence[str] | None, lim: Limi
         )
     if meta.num_rows == 0:
         raise BadTable(f"{shown} has no rows (a Parquet file with 0 rows)")
-    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if unpacked > lim.max_file_bytes:
+    if meta.unpacked > lim.max_file_bytes:
         raise BadTable(
-            f"{shown} decompresses to {unpacked} bytes, more than the limit of "
+            f"{shown} decompresses to {meta.unpacked} bytes, more than the limit of "
             f"{_mib(lim.max_file_bytes)} (data_max_file_bytes)"
         )
     source = f"read_parquet({_lit(p)})"
     types = _describe(source, shown)
     if list(types) != names:
         raise BadTable(f"{shown}: its column names could not be read exactly")
-    table = Table(p, shown, PARQUET, types, source, rows=int(meta.num_rows))
-    _check_parquet_fields(table, meta, schema, lim)
+    table = Table(p, shown, PARQUET, types, source, rows=meta.num_rows)
+    _check_parquet_fields(table, meta, lim)
     _check_text_in_numbers(table)
     return table
 
 
-def _check_parquet_fields(table: Table, meta: Any, schema: Any, lim: Limits) -> None:
+def _check_parquet_fields(table: Table, meta: _ParquetMeta, lim: Limits) -> None:
     """Refuse a text or binary value longer than ``data_max_field_bytes``.
 
     The metadata decides first: a column whose every chunk is smaller than
@@ -390,45 +440,42 @@ def _check_parquet_fields(table: Table, meta: Any, schema: Any, lim: Limits) -> 
     show a longer minimum or maximum refuse at once; only the columns left
     are measured by reading them.
     """
-    import pyarrow as pa  # deferred: start-up cost
-
     limit = lim.max_field_bytes
-    texts = [
-        i
-        for i, t in enumerate(schema.types)
-        if pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-        or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))
-    ]
+    if not meta.text:
+        return
+    con = _connection()
+    try:
+        got = con.execute(
+            "SELECT path_in_schema, max(total_uncompressed_size), "
+            "max(octet_length(encode(stats_min_value))), "
+            "max(octet_length(encode(stats_max_value))) "
+            f"FROM parquet_metadata({_lit(table.path)}) GROUP BY path_in_schema"
+        ).fetchall()
+    except duckdb.Error as e:
+        raise explain(e, table.label) from None
+    finally:
+        con.close()
+    chunks = {str(r[0]): r[1:] for r in got}
     unsure: list[str] = []
-    for i in texts:
-        name = table.columns[i]
-        big = False
-        for g in range(meta.num_row_groups):
-            chunk = meta.row_group(g).column(i)
-            st = chunk.statistics
-            if st is not None and st.has_min_max:
-                longest = max(
-                    len(v if isinstance(v, bytes) else str(v).encode()) for v in (st.min, st.max)
-                )
-                if longest > limit:
-                    _field_too_long(table, name, longest, limit)
-            big = big or chunk.total_uncompressed_size > limit
-        if big:
+    for name in meta.text:
+        size, lo, hi = chunks.get(name, (None, None, None))
+        if name in meta.utf8:
+            longest = max(int(lo or 0), int(hi or 0))
+            if longest > limit:
+                _field_too_long(table, name, longest, limit)
+        if size is not None and int(size) > limit:
             unsure.append(name)
     if not unsure:
         return
     con = _connection()
     try:
         parts = ", ".join(f"max(octet_length(CAST({quote(c)} AS BLOB)))" for c in unsure)
-        got = con.sql(f"SELECT {parts} FROM {table.source}").fetchall()[0]
+        measured = con.sql(f"SELECT {parts} FROM {table.source}").fetchall()[0]
     except duckdb.Error as e:
         raise explain(e, table.label) from None
     finally:
         con.close()
-    for c, n in zip(unsure, got, strict=True):
+    for c, n in zip(unsure, measured, strict=True):
         if n is not None and int(n) > limit:
             _field_too_long(table, c, int(n), limit)
 

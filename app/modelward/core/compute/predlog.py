@@ -88,7 +88,7 @@ def add_labels(
     labels = [r[1] for r in got]
     n = store_labels(registry, model, ids, labels, source=str(data))
     logged = read_predictions(registry, model, rows=True)
-    known = set(logged.column("id").to_pylist()) if logged.num_rows else set()
+    known = set(logged["id"].tolist())
     return {
         "rows": n,
         "label_column": label_column,
@@ -119,18 +119,18 @@ def _pooled_hist(batches: list[LoggedBatch]) -> list[int] | None:
 def realized(rows: Any, labels: dict[str, str | None], version: int) -> dict[str, Any] | None:
     """Realized metrics of ``version`` on the logged ``rows`` whose ids have a label.
 
-    ``rows`` is the prediction log's Arrow table (``id``, ``version``, ``prediction``, ``score``),
+    ``rows`` is the prediction log's frame (``id``, ``version``, ``prediction``, ``score``),
     ``labels`` maps a row id to its label. ``None`` when no labelled row of
     that version is logged.
     """
-    if not labels or rows.num_rows == 0:
+    if not labels or len(rows) == 0:
         return None
-    mine = rows.filter(np.asarray(rows.column("version").to_numpy()) == version)
-    if mine.num_rows == 0:
+    mine = rows[rows["version"].to_numpy() == version]
+    if len(mine) == 0:
         return None
-    ids = mine.column("id").to_pylist()
-    pred = mine.column("prediction").to_pylist()
-    score = mine.column("score").to_pylist()
+    ids = mine["id"].tolist()
+    pred = mine["prediction"].tolist()
+    score = mine["score"].tolist()
     y, p, s = [], [], []
     for i, pr, sc in zip(ids, pred, score, strict=True):
         lab = labels.get(str(i))

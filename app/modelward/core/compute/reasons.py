@@ -746,24 +746,20 @@ class ReasonColumns:
         self.explainer: ReasonExplainer | None = None
         self.base: Any = None
 
-    def extend(self, schema: Any) -> Any:
-        """``schema`` with the reason columns added."""
-        import pyarrow as pa  # deferred: start-up cost
-
+    def extend(self, schema: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """``schema`` (``(name, DuckDB type)`` pairs) with the reason columns added."""
         self.base = schema
-        taken = set(schema.names)
+        taken = {name for name, _ in schema}
         clash = [c for c in reason_columns(self.k) if c in taken]
         if clash:
             raise InvalidInput(f"the output column {clash[0]!r} would clash with a reason column")
+        out = list(schema)
         for i in range(1, self.k + 1):
-            schema = schema.append(pa.field(f"reason_{i}", pa.string()))
-            schema = schema.append(pa.field(f"reason_{i}_value", pa.float64()))
-        return schema
+            out += [(f"reason_{i}", "VARCHAR"), (f"reason_{i}_value", "DOUBLE")]
+        return out
 
-    def append(self, table: Any, X: Any) -> Any:
-        """``table`` (one row per row of ``X``) with each row's top ``k`` codes."""
-        import pyarrow as pa  # deferred: start-up cost
-
+    def append(self, columns: dict[str, Any], X: Any) -> None:
+        """Add each row's top ``k`` codes to ``columns`` (one row per row of ``X``)."""
         if self.explainer is None:
             self.explainer = self.make(X)
         n = len(X)
@@ -773,13 +769,12 @@ class ReasonColumns:
             names = np.asarray(res.features, dtype=object)[order]
             values = np.take_along_axis(res.contributions, order, axis=1)
         for i in range(self.k):
-            table = table.append_column(
-                f"reason_{i + 1}", pa.array(names[:, i] if n else [], type=pa.string())
+            columns[f"reason_{i + 1}"] = (
+                np.array([str(v) for v in names[:, i]], dtype=object) if n else np.empty(0, object)
             )
-            table = table.append_column(
-                f"reason_{i + 1}_value", pa.array(values[:, i] if n else [], type=pa.float64())
+            columns[f"reason_{i + 1}_value"] = (
+                np.asarray(values[:, i], dtype=np.float64) if n else np.empty(0)
             )
-        return table
 
     def describe(self) -> dict[str, Any]:
         """For the manifest: how many codes, by which method, meaning what."""

@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import load_bytes
 from modelward.core.compute.parallel import _dask_client, limited_threads
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check
 from modelward.core.registry.predictions import ScoreSummary, score_column
@@ -56,21 +55,20 @@ def _score_partition(
     impl: tuple[Any, Any, Any],
     payload: tuple[str, str, bytes, list[Any]],
     model_desc: dict[str, Any],
+    plan: Any,
     path: str,
-    row_groups: list[int],
-    offset: int,
-    ids: list[str],
+    rows: tuple[int, int],
     thr: float | None,
-    schema: Any,
+    schema: list[tuple[str, str]],
     part_path: str,
-    out_fmt: str,
     batch_rows: int,
     keep_rows: bool,
 ) -> dict[str, Any]:
-    """Score some row groups of ``path`` into ``part_path`` (runs on a worker).
+    """Score the rows ``rows[0] <= i < rows[1]`` of ``path`` into ``part_path`` (on a worker).
 
-    ``impl`` is scoring's ``(model class, writer class, record-batch scorer)``,
+    ``impl`` is scoring's ``(model class, writer class, batch scorer)``,
     handed over so this module does not import the one that imports it.
+    The part is Parquet whatever the output: exact types.
     """
     model_cls, writer_cls, score_batch = impl
     est = _worker_model(payload)
@@ -78,28 +76,37 @@ def _score_partition(
     summary = ScoreSummary(probability=model.has_proba or model.classes is not None)
     rejected: list[list[Any]] = []
     kept: list[tuple[list[Any], np.ndarray, np.ndarray | None]] = []
+    offset, end = rows
     n_in = n_scored = 0
-    writer = writer_cls(Path(part_path), out_fmt)
-    pf = pq.ParquetFile(path)
-    with limited_threads(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for batch in pf.iter_batches(
-            batch_size=batch_rows, row_groups=row_groups, columns=[*model.features, *ids]
-        ):
-            if batch.num_rows == 0:
-                continue
-            table, rows, pred, proba, bad, kept_ids = score_batch(
-                model, batch, ids, thr, offset + n_in, schema
-            )
-            writer.write(table)
-            score, _ = score_column(proba, pred)
-            summary.add(pred, score)
-            if keep_rows:
-                kept.append((kept_ids.to_pylist(), pred, proba))
-            rejected.extend(bad)
-            n_in += batch.num_rows
-            n_scored += int(rows.size)
-    writer.close(schema)
+    writer = writer_cls(Path(part_path), "parquet", schema)
+    lit = "'" + path.replace("'", "''") + "'"
+    con = duck_connect()
+    try:
+        con.execute("SET threads = 1")
+        cur = con.execute(
+            f"SELECT {plan.select} FROM read_parquet({lit}, file_row_number = true) "
+            f"WHERE file_row_number >= {int(offset)} AND file_row_number < {int(end)}"
+        )
+        with limited_threads(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            while len(batch := cur.fetch_df_chunk(max(1, -(-batch_rows // 2048)))):
+                for start in range(0, len(batch), batch_rows):
+                    piece = batch.iloc[start : start + batch_rows]
+                    cols, scored, pred, proba, bad, kept_ids = score_batch(
+                        model, plan, piece, thr, offset + n_in, schema
+                    )
+                    writer.write(cols)
+                    score, _ = score_column(proba, pred)
+                    summary.add(pred, score)
+                    if keep_rows:
+                        kept.append((np.asarray(kept_ids, dtype=object).tolist(), pred, proba))
+                    rejected.extend(bad)
+                    n_in += len(piece)
+                    n_scored += int(scored.size)
+        writer.close()
+    finally:
+        con.close()
+        writer.discard()
     return {
         "rows_in": n_in,
         "rows_scored": n_scored,
@@ -128,12 +135,13 @@ def score_partitions(
     address: str,
     *,
     impl: tuple[Any, Any, Any],
+    plan: Any,
     payload: tuple[str, str, bytes, list[Any]],
     model: Any,
     path: Path,
     ids: list[str],
     thr: float | None,
-    schema: Any,
+    schema: list[tuple[str, str]],
     out_path: Path,
     out_fmt: str,
     batch_rows: int,
@@ -147,8 +155,16 @@ def score_partitions(
     Returns ``((rows in, scored, rejected), what the manifest records)``.
     """
     writer_cls = impl[1]
-    meta = pq.ParquetFile(path).metadata
-    group_rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    lit = "'" + str(path).replace("'", "''") + "'"
+    con = duck_connect()
+    try:
+        got = con.execute(
+            "SELECT row_group_id, any_value(row_group_num_rows) "
+            f"FROM parquet_metadata({lit}) GROUP BY row_group_id ORDER BY row_group_id"
+        ).fetchall()
+    finally:
+        con.close()
+    group_rows = [int(r[1]) for r in got]
     desc = {
         "features": model.features,
         "kinds": model.kinds,
@@ -161,10 +177,11 @@ def score_partitions(
     try:
         with _dask_client(address) as client:
             workers = list(client.scheduler_info().get("workers", {}))
-            plan = _partitions(meta.num_row_groups, group_rows, max(1, 2 * len(workers)))
+            parts_plan = _partitions(len(group_rows), group_rows, max(1, 2 * len(workers)))
             shared = client.scatter(payload, broadcast=True)  # the model goes out once
             futures = []
-            for k, (groups, offset) in enumerate(plan):
+            for k, (groups, offset) in enumerate(parts_plan):
+                end = offset + sum(group_rows[g] for g in groups)
                 part = out_path.with_name(f"{out_path.name}.part{k:04d}.partial")
                 parts.append(part)
                 futures.append(
@@ -173,14 +190,12 @@ def score_partitions(
                         impl,
                         shared,
                         desc,
+                        plan,
                         str(path),
-                        groups,
-                        offset,
-                        ids,
+                        (offset, end),
                         thr,
                         schema,
                         str(part),
-                        "parquet",  # parts are Parquet whatever the output: exact types
                         batch_rows,
                         kept.keep_rows,
                         pure=False,
@@ -194,11 +209,10 @@ def score_partitions(
                     0.05 + 0.8 * (k + 1) / len(futures), f"partition {k + 1} of {len(futures)}"
                 )
         progress(0.86, "assembling the partitions")
-        writer = writer_cls(out_path, out_fmt)
+        writer = writer_cls(out_path, out_fmt, schema)
         n_in = n_scored = n_rej = 0
         for res in results:
-            for b in pq.ParquetFile(res["part"]).iter_batches(batch_size=batch_rows):
-                writer.write(pa.Table.from_batches([b]))
+            writer.add_part(Path(res["part"]))
             rejected.writerows(res["rejected"])
             part_summary = res["summary"]
             _merge(kept.summary, part_summary)
@@ -210,14 +224,17 @@ def score_partitions(
             n_in += res["rows_in"]
             n_scored += res["rows_scored"]
             n_rej += len(res["rejected"])
-        writer.close(schema)
+        try:
+            writer.close()
+        finally:
+            writer.discard()
     finally:
         for p in parts:
             with contextlib.suppress(OSError):
                 p.unlink()
     info = {
         "scheduler": address,
-        "partitions": len(plan),
+        "partitions": len(parts_plan),
         "workers": len(workers),
         "worker_pids": sorted({r["worker"] for r in results}),
     }

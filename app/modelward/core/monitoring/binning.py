@@ -15,6 +15,7 @@ Bins of a numeric column with edges ``e[0] < … < e[E-1]``: bin ``b`` holds
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,10 +200,13 @@ def count_numeric(x: np.ndarray, edges: np.ndarray) -> NumCounts:
 
 
 def _count_categorical(arr: Any, index: dict[str, int] | None, into: CatCounts) -> None:
-    vc = arr.value_counts()
-    values = vc.field("values").to_pylist()
-    counts = vc.field("counts").to_numpy()
-    for v, k in zip(values, counts.tolist(), strict=True):
+    if isinstance(arr, np.ndarray):  # text as objects, missing as None (the table source)
+        found = Counter(arr.tolist())
+        values, counts = list(found), list(found.values())
+    else:
+        vc = arr.value_counts()
+        values, counts = vc.field("values").to_pylist(), vc.field("counts").to_numpy().tolist()
+    for v, k in zip(values, counts, strict=True):
         if v is None:
             into.missing += k
         elif index is None:

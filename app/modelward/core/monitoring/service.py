@@ -281,8 +281,8 @@ def _logged_scorer(
         if not any(b.batch_id == key for b in logged):
             return None
     rows = read_predictions(reg, v.name, version=v.version, batch_id=key, rows=True)
-    scores = rows.column("score").to_numpy(zero_copy_only=False)
-    if rows.num_rows == 0 or not np.isfinite(np.asarray(scores, dtype=np.float64)).all():
+    scores = rows["score"].to_numpy()
+    if len(rows) == 0 or not np.isfinite(np.asarray(scores, dtype=np.float64)).all():
         return None  # no score per row (a classifier without probabilities)
     return LoggedScorer(scores, kind, key)
 

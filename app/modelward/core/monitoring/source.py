@@ -2,14 +2,17 @@
 
 Monitoring never loads a whole file: a :class:`TableSource` yields record
 batches of a bounded number of rows, numeric columns as ``float64`` NumPy
-arrays (missing values as NaN) and categorical columns as Arrow string arrays
-(so value counts stay in C). Reading goes through one private in-memory DuckDB
-connection per process (a cursor per call), never the registry's database.
+arrays (missing values as NaN) and categorical columns as NumPy object arrays
+of text (missing values as ``None``). Reading goes through one private
+in-memory DuckDB connection per process (a cursor per call), never the
+registry's database, and DuckDB hands the rows over as NumPy arrays: no
+pyarrow is needed.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +42,14 @@ def _connection() -> Any:
     global _con
     with _lock:
         if _con is None:
-            _con = duck_connect()
+            # a bounded buffer pool: it would otherwise keep the blocks of every
+            # file read, and memory would grow with the file (see scoring)
+            _con = duck_connect(
+                config={
+                    "memory_limit": "512MB",
+                    "temp_directory": os.path.join(tempfile.gettempdir(), "modelward-duckdb-spill"),
+                }
+            )
         return _con.cursor()
 
 
@@ -59,7 +69,7 @@ def quote(name: str) -> str:
 
 
 Batch = dict[str, Any]
-"""One chunk of rows: column name -> float64 array (numeric) or Arrow array (categorical)."""
+"""One chunk of rows: column name -> float64 array (numeric) or object array of text (categorical)."""
 
 
 @dataclass
@@ -109,8 +119,6 @@ class TableSource:
         yield from self._file_batches(columns, rows)
 
     def _array_batches(self, columns: Sequence[str], rows: int) -> Iterator[Batch]:
-        import pyarrow as pa  # deferred: start-up cost
-
         assert self._arrays is not None
         n = self.count()
         for start in range(0, n, rows):
@@ -121,7 +129,7 @@ class TableSource:
                     out[c] = np.asarray(part, dtype=np.float64)
                 else:
                     vals = [None if v is None else str(v) for v in np.asarray(part).tolist()]
-                    out[c] = pa.array(vals, type=pa.string())
+                    out[c] = np.array(vals, dtype=object)
             yield out
 
     def _file_batches(self, columns: Sequence[str], rows: int) -> Iterator[Batch]:
@@ -132,26 +140,27 @@ class TableSource:
         cur = _connection()
         try:
             try:
-                reader = cur.sql(f"SELECT {', '.join(exprs)} FROM {self._sql}").to_arrow_reader(
-                    rows
-                )
+                result = cur.execute(f"SELECT {', '.join(exprs)} FROM {self._sql}")
             except Exception as e:
                 raise explain(e, self.label) from None
+            # DuckDB hands over whole vectors of 2,048 rows
+            vectors = max(1, rows // 2048)
             while True:
                 try:
-                    rb = reader.read_next_batch()
-                except StopIteration:
-                    break
+                    df = result.fetch_df_chunk(vectors)
                 except Exception as e:
                     raise explain(e, self.label) from None
-                out: Batch = {}
+                if len(df) == 0:
+                    break
+                arrays: Batch = {}
                 for i, c in enumerate(columns):
-                    col = rb.column(i)
+                    col = df.iloc[:, i]
                     if self.kinds[c] == NUMERIC:
-                        out[c] = col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+                        arrays[c] = col.to_numpy(dtype=np.float64, na_value=np.nan)
                     else:
-                        out[c] = col
-                yield out
+                        arrays[c] = col.to_numpy(dtype=object, na_value=None)
+                for start in range(0, len(df), rows):
+                    yield {c: a[start : start + rows] for c, a in arrays.items()}
         finally:
             cur.close()
 

@@ -332,8 +332,8 @@ def shadow_comparison(registry: Registry, policy: Policy) -> list[dict[str, Any]
     if not labels:
         return []
     rows = read_predictions(registry, policy.model, rows=True)
-    versions = rows.column("version").to_numpy()
-    ids = rows.column("id").to_numpy(zero_copy_only=False)
+    versions = rows["version"].to_numpy()
+    ids = rows["id"].to_numpy(dtype=object)
     champ_ids = set(ids[versions == champ.version].tolist())
     higher = higher_is_better(metric)
     out = []

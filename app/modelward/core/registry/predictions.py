@@ -15,16 +15,18 @@ below both scoring (compute) and monitoring, which read the log through
 
 from __future__ import annotations
 
-import io
 import json
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
 from modelward.core.clock import utcnow
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -278,21 +280,39 @@ def log_predictions(
 
 
 def _store_rows(registry: Registry, ids: Any, pred: np.ndarray, score: np.ndarray | None) -> str:
-    import pyarrow as pa  # deferred: start-up cost
-    import pyarrow.parquet as pq  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
-    id_arr = pa.array([None if v is None else str(v) for v in ids], type=pa.string())
-    pred_arr = pa.array(pred.astype(str) if pred.dtype.kind not in "fiub" else pred)
-    cols = {"id": id_arr, "prediction": pred_arr}
-    cols["score"] = (
-        pa.array(score, type=pa.float64())
-        if score is not None
-        else pa.nulls(len(pred), type=pa.float64())
+    frame = pd.DataFrame(
+        {
+            "id": np.array([None if v is None else str(v) for v in ids], dtype=object),
+            "prediction": pred.astype(str) if pred.dtype.kind not in "fiub" else pred,
+            "score": (
+                np.asarray(score, dtype=np.float64)
+                if score is not None
+                else np.zeros(len(pred), dtype=np.float64)
+            ),
+        },
+        copy=False,
     )
-    buf = io.BytesIO()
-    pq.write_table(pa.table(cols), buf, compression="zstd")
-    sha, _ = registry.artifacts.put_bytes(buf.getvalue())
+    # no score (a classifier without probabilities): a column of nulls, as before
+    score_sql = "score" if score is not None else "CAST(NULL AS DOUBLE) AS score"
+    with tempfile.TemporaryDirectory(prefix="modelward-log-") as tmp:
+        part = Path(tmp) / "rows.parquet"
+        con = duck_connect()
+        try:
+            con.register("mw_rows", frame)
+            con.execute(
+                f"COPY (SELECT CAST(id AS VARCHAR) AS id, prediction, {score_sql} FROM mw_rows) "
+                f"TO '{_sql_path(part)}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+        finally:
+            con.close()
+        sha, _ = registry.artifacts.put_bytes(part.read_bytes())
     return sha
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 @overload
@@ -332,8 +352,8 @@ def read_predictions(
 
     Returns
     -------
-    list of LoggedBatch, or pyarrow.Table
-        With ``rows``: one table of ``batch_id``, ``version``, ``role``, ``id``,
+    list of LoggedBatch, or pandas.DataFrame
+        With ``rows``: one frame of ``batch_id``, ``version``, ``role``, ``id``,
         ``prediction`` (as text) and ``score``, from the batches logged at row level.
     """
     if not _exists(registry, "pred_log"):
@@ -356,31 +376,40 @@ def read_predictions(
         ]
     if not rows:
         return found
-    import pyarrow as pa  # deferred: start-up cost
-    import pyarrow.parquet as pq  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
+    columns = ["batch_id", "version", "role", "id", "prediction", "score"]
     parts = []
-    for b in found:
-        if b.rows_sha256 is None:
-            continue
-        t = pq.read_table(io.BytesIO(registry.artifacts.read_bytes(b.rows_sha256)))
-        t = t.set_column(1, "prediction", t.column("prediction").cast(pa.string()))
-        n = t.num_rows
-        t = t.add_column(0, "role", pa.array([b.role] * n, type=pa.string()))
-        t = t.add_column(0, "version", pa.array([b.version] * n, type=pa.int32()))
-        t = t.add_column(0, "batch_id", pa.array([b.batch_id] * n, type=pa.string()))
-        parts.append(t)
-    schema = pa.schema(
-        [
-            ("batch_id", pa.string()),
-            ("version", pa.int32()),
-            ("role", pa.string()),
-            ("id", pa.string()),
-            ("prediction", pa.string()),
-            ("score", pa.float64()),
-        ]
-    )
-    return pa.concat_tables(parts) if parts else schema.empty_table()
+    with tempfile.TemporaryDirectory(prefix="modelward-log-") as tmp:
+        con = duck_connect()
+        try:
+            for k, b in enumerate(found):
+                if b.rows_sha256 is None:
+                    continue
+                part = Path(tmp) / f"{k}.parquet"
+                part.write_bytes(registry.artifacts.read_bytes(b.rows_sha256))
+                parts.append(
+                    con.execute(
+                        "SELECT ?::VARCHAR AS batch_id, ?::INTEGER AS version, ?::VARCHAR AS role,"
+                        " CAST(id AS VARCHAR) AS id, CAST(prediction AS VARCHAR) AS prediction,"
+                        f" CAST(score AS DOUBLE) AS score FROM read_parquet('{_sql_path(part)}')",
+                        [b.batch_id, b.version, b.role],
+                    ).df()
+                )
+        finally:
+            con.close()
+    if not parts:
+        return pd.DataFrame(
+            {
+                "batch_id": pd.Series([], dtype=object),
+                "version": pd.Series([], dtype=np.int32),
+                "role": pd.Series([], dtype=object),
+                "id": pd.Series([], dtype=object),
+                "prediction": pd.Series([], dtype=object),
+                "score": pd.Series([], dtype=np.float64),
+            }
+        )[columns]
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 def prune_predictions(tx: Tx, cutoff: str) -> int:
@@ -443,18 +472,19 @@ def store_labels(
 
     Audited once (``labels.added``, with the count and the source). Returns the count.
     """
-    import pyarrow as pa  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
     if len(ids) != len(labels):
         raise InvalidInput("one label per id")
     now = utcnow()
-    table = pa.table(
+    table = pd.DataFrame(
         {
-            "model": pa.array([model] * len(ids), type=pa.string()),
-            "id": pa.array([str(i) for i in ids], type=pa.string()),
-            "label": pa.array([None if v is None else str(v) for v in labels], type=pa.string()),
-            "arrived_at": pa.array([now] * len(ids), type=pa.string()),
-        }
+            "model": np.full(len(ids), model, dtype=object),
+            "id": np.array([str(i) for i in ids], dtype=object),
+            "label": np.array([None if v is None else str(v) for v in labels], dtype=object),
+            "arrived_at": np.full(len(ids), now, dtype=object),
+        },
+        copy=False,
     )
     with registry.transaction() as tx:
         _ensure(tx)
@@ -462,8 +492,8 @@ def store_labels(
         try:
             tx.q(
                 "INSERT OR REPLACE INTO pred_labels "
-                "SELECT model, id, last(label), last(arrived_at) FROM mw_labels_in "
-                "GROUP BY model, id"
+                "SELECT CAST(model AS VARCHAR), CAST(id AS VARCHAR), last(CAST(label AS VARCHAR)),"
+                " last(CAST(arrived_at AS VARCHAR)) FROM mw_labels_in GROUP BY 1, 2"
             )
         finally:
             tx.cur.unregister("mw_labels_in")
