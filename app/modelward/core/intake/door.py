@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import re
 import shutil
@@ -37,7 +38,13 @@ from modelward.core import platform
 from modelward.core.artifacts.trust import inspect_untrusted
 from modelward.core.datasets import record_dataset, record_datasets
 from modelward.core.errors import InvalidInput, NotFound, RejectedFile
-from modelward.core.intake.checks import ModelContext, check_batch, model_context, monitor_batch
+from modelward.core.intake.checks import (
+    ModelContext,
+    check_batch,
+    check_batches,
+    model_context,
+    monitor_batch,
+)
 from modelward.core.intake.quarantine import quarantine
 from modelward.core.intake.result import (
     ACCEPTED,
@@ -607,31 +614,37 @@ def accept_batches(
     out: list[GroupBatch | None] = [None] * len(paths)
     taken: list[tuple[int, _Arrival, str, Path, Any, dict[str, Any] | None]] = []
     written: list[_Arrival] = []
+    stored: list[tuple[int, _Arrival, str, Path]] = []
+    opts = dict(options or {})
     try:
         for k, path in enumerate(paths):
             arrival = _store(registry, path, None, no_progress, durable=False)
             if arrival.created:
                 written.append(arrival)
-            if seen is not None and _seen(registry, arrival, lambda sha, p=path: seen(p, sha)):
+            if seen is not None and _seen(registry, arrival, functools.partial(seen, path)):
                 out[k] = GroupBatch(
                     IntakeResult(BATCH, SEEN, arrival.source, arrival.sha256, arrival.size)
                 )
                 continue
             shown = Path(path).name
             view = _view_in(views, registry.artifacts.path_for(arrival.sha256), shown, k)
-            with _unstored_on_error(registry, arrival):
+            stored.append((k, arrival, shown, view))
+        if model_name is not None and (context is None or context.model_name != model_name):
+            context = model_context(registry, model_name)
+        with contextlib.ExitStack() as undo:
+            for _, arrival, _, _ in stored:
+                undo.enter_context(_unstored_on_error(registry, arrival))
+            checked = check_batches(
+                registry,
+                [view for _, _, _, view in stored],
+                model_name=model_name,
+                options=opts,
+                context=context,
+            )
+            for (k, arrival, shown, view), facts in zip(stored, checked, strict=True):
                 try:
-                    if model_name is not None and (
-                        context is None or context.model_name != model_name
-                    ):
-                        context = model_context(registry, model_name)
-                    facts = check_batch(
-                        registry,
-                        view,
-                        model_name=model_name,
-                        options=dict(options or {}),
-                        context=context,
-                    )
+                    if isinstance(facts, RejectedFile):
+                        raise facts
                     monitoring = None
                     if monitor and model_name is not None:
                         monitoring = monitor_batch(
@@ -640,7 +653,7 @@ def accept_batches(
                             model_name=model_name,
                             name=shown,
                             schema=facts.schema,
-                            options=dict(options or {}),
+                            options=opts,
                             exclude=facts.row_mask,
                             table=facts.table,
                             context=context,
@@ -650,7 +663,7 @@ def accept_batches(
                     view.unlink(missing_ok=True)
                     out[k] = GroupBatch(_refuse(registry, BATCH, arrival, reason))
                     continue
-            taken.append((k, arrival, shown, view, facts, monitoring))
+                taken.append((k, arrival, shown, view, facts, monitoring))
         # The bytes are on disk before any record names them: one flush for the group.
         _flush_stored(registry, [a.sha256 for a in written])
         ids = record_datasets(
@@ -670,7 +683,7 @@ def accept_batches(
             ],
         )
     except BaseException:
-        for _, arrival, *_ in taken:
+        for _, arrival, *_ in stored:
             if arrival.created:
                 with contextlib.suppress(OSError):
                     registry.artifacts.path_for(arrival.sha256).unlink()

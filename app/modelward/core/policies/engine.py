@@ -157,6 +157,7 @@ def record_batches(
 
     ``batches``: ``(dataset id, sha256, rows, label column)`` each.
     """
+    batches = list({b[0]: b for b in reversed(batches)}.values())[::-1]  # one row per dataset
     if not batches:
         return
     import numpy as np  # deferred: start-up cost
