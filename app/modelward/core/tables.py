@@ -33,6 +33,7 @@ import contextlib
 import csv
 import gzip
 import io
+import itertools
 import os
 import re
 import threading
@@ -525,8 +526,9 @@ def _head(p: Path, shown: str, gz: bool, lim: Limits) -> tuple[str, bool]:
 
 
 def _split(text: str, delim: str) -> list[list[str]]:
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"'))
-    return [r for r in rows if r != []][:_HEAD_LINES]
+    # Only the first lines decide: a 10,000-row batch was split whole, once per candidate.
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delim, quotechar='"')
+    return list(itertools.islice((r for r in rows if r != []), _HEAD_LINES))
 
 
 def _pick_delimiter(shown: str, text: str) -> tuple[str, list[list[str]]]:
