@@ -116,20 +116,22 @@ class ArtifactStore:
             return self._write_stream(fin, total, progress)[:2]
 
     def put_file_new(
-        self, src: BinaryIO, total: int, progress: ProgressFn = _noop
+        self, src: BinaryIO, total: int, progress: ProgressFn = _noop, *, durable: bool = True
     ) -> tuple[str, int, bool]:
         """Like :meth:`put_file` for an open stream; also says whether the bytes are new here.
 
         The intake door needs to know, so that a refused file it stored is
         removed again while bytes already kept for something else stay.
+        ``durable=False`` skips the two fsyncs: the caller flushes many files
+        at once before it records any of them.
         """
-        return self._write_stream(src, total, progress)
+        return self._write_stream(src, total, progress, durable=durable)
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         return self._write_stream(io.BytesIO(data), len(data), _noop)[:2]
 
     def _write_stream(
-        self, fin: BinaryIO, total: int, progress: ProgressFn
+        self, fin: BinaryIO, total: int, progress: ProgressFn, *, durable: bool = True
     ) -> tuple[str, int, bool]:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -152,7 +154,8 @@ class ArtifactStore:
                     if total:
                         progress(min(size / total, 1.0), "copying")
                 fout.flush()
-                os.fsync(fout.fileno())
+                if durable:
+                    os.fsync(fout.fileno())
             digest = h.hexdigest()
             dest = self.path_for(digest)
             self._mark_placed(digest)  # before the bytes are in place, or found there
@@ -162,7 +165,8 @@ class ArtifactStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             platform.make_read_only(tmp)
             platform.replace_file(tmp, dest)
-            _fsync_dir(dest.parent)
+            if durable:
+                _fsync_dir(dest.parent)
             return digest, size, True
         except OSError as e:
             with contextlib.suppress(OSError):

@@ -28,6 +28,7 @@ from modelward.core.monitoring.service import get_profile, stored_kind
 from modelward.core.registry import Registry
 from modelward.core.tables import (
     BadTable,
+    Limits,
     Table,
     check_signature,
     open_table,
@@ -198,11 +199,27 @@ def check_batch(
     if model_name is not None and (context is None or context.model_name != model_name):
         context = model_context(registry, model_name)
     ctx = context if model_name is not None else None
+    table, extra = _open_checked(path, ctx, opts, allow_extra)
+    try:
+        scan = scan_table(table)
+    except BadTable as e:
+        raise RejectedFile(str(e)) from None
+    return _facts(ctx, table, extra, scan, opts)
+
+
+def _open_checked(
+    path: Path,
+    ctx: ModelContext | None,
+    opts: dict[str, Any],
+    allow_extra: bool,
+    limits: Limits | None = None,
+) -> tuple[Table, list[str]]:
+    """The strict reader's table and its check against the model's columns (extra ones kept)."""
     expected = ctx.expected if ctx is not None else None
     try:
-        table = open_table(path, expected=list(expected) if expected else None)
+        table = open_table(path, expected=list(expected) if expected else None, limits=limits)
         extra: list[str] = []
-        if expected is not None and model_name is not None:
+        if expected is not None and ctx is not None:
             # A producer's batch often carries ids or labels the inbox was not told of:
             # kept, and shown in the flags, unless the inbox says allow_extra: false.
             keep = allow_extra or bool(opts.get("allow_extra", True))
@@ -210,19 +227,136 @@ def check_batch(
                 table,
                 expected,
                 allow_extra=keep,
-                allowed_extra=_allowed_extra(ctx.version if ctx else None, opts),
+                allowed_extra=_allowed_extra(ctx.version, opts),
             )
-        scan = scan_table(table)
     except BadTable as e:
         raise RejectedFile(str(e)) from None
+    return table, extra
+
+
+def _facts(
+    ctx: ModelContext | None, table: Table, extra: list[str], scan: Any, opts: dict[str, Any]
+) -> BatchFacts:
     flags = dict(scan.flags)
     for c in extra:
         flags[c] = {"extra": True, "what": "not a column of the model: kept, not monitored"}
     n_flagged, mask = 0, None
     if ctx is not None and ctx.version is not None:
-        features = [c for c in (expected or {}) if c in table.types]
+        features = [c for c in (ctx.expected or {}) if c in table.types]
         n_flagged, mask = _row_flags(ctx.version, ctx.profile, table, features, opts, flags)
     return BatchFacts(table.types, scan.rows, flags, extra, n_flagged, mask, table)
+
+
+def check_batches(
+    registry: Registry,
+    paths: list[Path],
+    *,
+    model_name: str | None,
+    options: dict[str, Any] | None = None,
+    context: ModelContext | None = None,
+) -> list[BatchFacts | RejectedFile]:
+    """:func:`check_batch` for many stored batches of one model, in fewer reads.
+
+    Each batch is opened by the strict reader on its own (its delimiter,
+    header, types, text in number columns), then CSV batches that read the
+    same way (same options and column types) are scanned together: one
+    query counts, for each file, its rows, ±inf and NaN, and the row-level
+    flags' conditions. A batch with something to report (no rows, a flag)
+    or a group whose query fails is checked again alone, so every result,
+    refusal sentence and flag is what :func:`check_batch` gives.
+
+    Returns
+    -------
+    list
+        Per path, in order: its :class:`BatchFacts`, or the
+        :class:`~modelward.core.errors.RejectedFile` that refuses it.
+    """
+    opts = dict(options or {})
+    if model_name is not None and (context is None or context.model_name != model_name):
+        context = model_context(registry, model_name)
+    ctx = context if model_name is not None else None
+    out: list[BatchFacts | RejectedFile | None] = [None] * len(paths)
+    same: dict[tuple[Any, ...], list[tuple[int, Table, list[str]]]] = {}
+    limits = Limits.from_settings()  # read once for the group, not once per file
+    for k, path in enumerate(paths):
+        try:
+            table, extra = _open_checked(path, ctx, opts, False, limits)
+        except RejectedFile as rej:
+            out[k] = rej
+            continue
+        key = _read_alike(table)
+        same.setdefault(key or ("alone", k), []).append((k, table, extra))
+    for key, members in same.items():
+        clean = _scan_together(ctx, members, opts) if key[0] != "alone" and len(members) > 1 else {}
+        for k, table, extra in members:
+            rows = clean.get(k)
+            if rows is not None:
+                # Nothing to flag: what check_batch finds for a clean table.
+                flags = {
+                    c: {"extra": True, "what": "not a column of the model: kept, not monitored"}
+                    for c in extra
+                }
+                out[k] = BatchFacts(table.types, rows, flags, extra, 0, None, table)
+                continue
+            try:
+                out[k] = _facts(ctx, table, extra, scan_table(table), opts)
+            except BadTable as e:
+                out[k] = RejectedFile(str(e))
+    return [r for r in out if r is not None]
+
+
+def _read_alike(table: Table) -> tuple[Any, ...] | None:
+    """What CSV tables read together must share: the reader's options and the column types."""
+    head = "read_csv(" + _literal(table.path) + ", "
+    if table.format != "csv" or not table.source.startswith(head) or "compression" in table.source:
+        return None
+    return ("csv", table.source[len(head) :], tuple(table.types.items()))
+
+
+def _literal(text: Any) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _scan_together(
+    ctx: ModelContext | None, members: list[tuple[int, Table, list[str]]], opts: dict[str, Any]
+) -> dict[int, int]:
+    """Rows of each member table found clean by one query over them all (the rest: absent)."""
+    _, first, _ = members[0]
+    head = "read_csv(" + _literal(first.path) + ", "
+    files = "[" + ", ".join(_literal(t.path) for _, t, _ in members) + "]"
+    types = "{" + ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in first.types.items()) + "}"
+    source = f"read_csv({files}, filename='_mw_file', types={types}, " + first.source[len(head) :]
+    numeric = [c for c in first.columns if first.numeric(c)]
+    parts = []
+    for c in numeric:
+        d = f"CAST({quote(c)} AS DOUBLE)"
+        parts.append(f"count_if(isinf({d}) OR isnan({d}))")
+    # Touch the text columns too, as scan_table does: a bad row anywhere fails the query.
+    parts.extend(f"count({quote(c)})" for c in first.columns if c not in numeric)
+    if ctx is not None and ctx.version is not None:
+        features = [c for c in (ctx.expected or {}) if c in first.types]
+        conds = _flag_conditions(ctx.version, ctx.profile, first, features, opts)
+        parts.extend(f"count_if(coalesce({sql}, false))" for _, _, sql, _ in conds)
+    con = _connection()
+    try:
+        got = con.sql(
+            f"SELECT _mw_file, count(*), {', '.join(parts) or '0'} FROM {source} GROUP BY ALL"
+        ).fetchall()
+    except duckdb.Error:
+        return {}  # each is scanned alone, which names the file and the row
+    finally:
+        con.close()
+    # Columns: ±inf/NaN per number column, then the text columns' counts, then the flags.
+    flagged = [i for i in range(len(parts)) if i < len(numeric) or i >= len(first.columns)]
+    by_path = {str(t.path): k for k, t, _ in members}
+    clean: dict[int, int] = {}
+    for row in got:
+        k = by_path.get(str(row[0]))
+        rows = int(row[1])
+        if k is None or rows == 0 or any(int(row[2 + i] or 0) for i in flagged):
+            continue
+        clean[k] = rows
+    return clean
 
 
 def _label_column(version: Any, table: Table, opts: dict[str, Any]) -> str | None:
@@ -250,21 +384,10 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _row_flags(
-    version: Any,
-    prof: Any,
-    table: Table,
-    features: list[str],
-    opts: dict[str, Any],
-    flags: dict[str, dict[str, Any]],
-) -> tuple[int, Any]:
-    """Row-level flags against the model: counts and examples into ``flags``; the row mask.
-
-    A numeric feature is flagged where it is ±inf, or beyond the champion's
-    reference range by more than :data:`RANGE_MARGIN` of that range; the
-    label where it is none of the trained classes. ``prof`` is the
-    version's reference profile (``None`` without one).
-    """
+def _flag_conditions(
+    version: Any, prof: Any, table: Table, features: list[str], opts: dict[str, Any]
+) -> list[tuple[str, str, str, str]]:
+    """The row-level flags' conditions: ``(column, key, SQL true where flagged, what)``."""
     conds: list[tuple[str, str, str, str]] = []  # (column, key, sql, what)
     for c in features:
         if not table.numeric(c):
@@ -300,6 +423,25 @@ def _row_flags(
                 f"label(s) outside the trained classes ({shown})",
             )
         )
+    return conds
+
+
+def _row_flags(
+    version: Any,
+    prof: Any,
+    table: Table,
+    features: list[str],
+    opts: dict[str, Any],
+    flags: dict[str, dict[str, Any]],
+) -> tuple[int, Any]:
+    """Row-level flags against the model: counts and examples into ``flags``; the row mask.
+
+    A numeric feature is flagged where it is ±inf, or beyond the champion's
+    reference range by more than :data:`RANGE_MARGIN` of that range; the
+    label where it is none of the trained classes. ``prof`` is the
+    version's reference profile (``None`` without one).
+    """
+    conds = _flag_conditions(version, prof, table, features, opts)
     if not conds:
         return 0, None
     con = _connection()

@@ -22,19 +22,29 @@ watched folder, a bundle, a conversion) goes through
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from modelward.core import platform
 from modelward.core.artifacts.trust import inspect_untrusted
-from modelward.core.datasets import record_dataset
+from modelward.core.datasets import record_dataset, record_datasets
 from modelward.core.errors import InvalidInput, NotFound, RejectedFile
-from modelward.core.intake.checks import ModelContext, check_batch, model_context, monitor_batch
+from modelward.core.intake.checks import (
+    ModelContext,
+    check_batch,
+    check_batches,
+    model_context,
+    monitor_batch,
+)
 from modelward.core.intake.quarantine import quarantine
 from modelward.core.intake.result import (
     ACCEPTED,
@@ -89,9 +99,18 @@ def model_name_for(path: str | os.PathLike[str]) -> str:
 
 
 def _store(
-    registry: Registry, incoming: Incoming, source: str | None, progress: ProgressFn
+    registry: Registry,
+    incoming: Incoming,
+    source: str | None,
+    progress: ProgressFn,
+    *,
+    durable: bool = True,
 ) -> _Arrival:
-    """Copy ``incoming`` into the store once, hashing while copying."""
+    """Copy ``incoming`` into the store once, hashing while copying.
+
+    ``durable=False``: not flushed to disk yet; the caller flushes (see
+    :func:`_flush_stored`) before it records anything that refers to it.
+    """
     store = registry.artifacts
     if isinstance(incoming, Stored):
         if not store.has(incoming.sha256):
@@ -113,7 +132,7 @@ def _store(
     except PermissionError:
         raise InvalidInput(f"cannot read {src}: permission denied") from None
     with fin:
-        sha, size, created = store.put_file_new(fin, total, progress)
+        sha, size, created = store.put_file_new(fin, total, progress, durable=durable)
     return _Arrival(sha, size, created, source or str(src), src)
 
 
@@ -466,3 +485,228 @@ def _stored_flags(flags: dict[str, dict[str, Any]], flagged_rows: int) -> dict[s
     if not flags:
         return None
     return {"flagged_rows": flagged_rows, "columns": flags}
+
+
+def _flush_stored(registry: Registry, digests: list[str]) -> None:
+    """Make stored files (written with ``durable=False``) and their folder entries durable.
+
+    On Linux one ``syncfs`` of the store's file system flushes them all (one
+    flush for a group, instead of two fsyncs per file); elsewhere, or if it
+    fails, each file and each folder is flushed on its own.
+    """
+    if not digests:
+        return
+    root = registry.artifacts.root
+    if _syncfs(root):
+        return
+    folders = set()
+    for sha in digests:
+        path = registry.artifacts.path_for(sha)
+        folders.add(path.parent)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for folder in folders:
+        platform.fsync_dir(folder)
+
+
+def _syncfs(path: Path) -> bool:
+    """``syncfs(2)`` on the file system holding ``path``; ``False`` where there is none."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+    except (OSError, AttributeError):
+        return False
+    try:
+        return bool(libc.syncfs(fd) == 0)
+    except AttributeError:
+        return False
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def batch_views(registry: Registry) -> Iterator[Path]:
+    """A private folder of the store for the views of a group of batches, removed on exit."""
+    folder = registry.artifacts.temp_dir("view")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _view_in(folder: Path, stored: Path, name: str, k: int) -> Path:
+    """``stored`` linked into ``folder`` under ``name`` (in a numbered subfolder if taken)."""
+    view = folder / name
+    if view.exists() or view.is_symlink():
+        sub = folder / str(k)
+        sub.mkdir(exist_ok=True)
+        view = sub / name
+    try:
+        os.link(stored, view)
+    except OSError:
+        view = view.with_name("batch" + "".join(Path(name).suffixes[-2:]))
+        try:
+            os.link(stored, view)
+        except OSError:
+            shutil.copyfile(stored, view)
+    return view
+
+
+@dataclass(frozen=True)
+class GroupBatch:
+    """One batch of :func:`accept_batches`: its result, and its view in the group's folder."""
+
+    result: IntakeResult
+    view: Path | None = None
+
+
+def accept_batches(
+    registry: Registry,
+    paths: list[Path],
+    *,
+    model_name: str | None,
+    views: Path,
+    options: Mapping[str, Any] | None = None,
+    monitor: bool = True,
+    seen: Callable[[Path, str], bool] | None = None,
+    context: ModelContext | None = None,
+) -> list[GroupBatch]:
+    """Take many data batches for one model: each stored and checked alone, recorded together.
+
+    What :func:`accept_batch` does for each of ``paths``, in order, but with
+    one flush of the store for all of them and one transaction recording
+    every accepted batch (datasets written columnar, one
+    ``dataset.registered`` event each). A refused batch is quarantined and
+    audited on its own (one ``ingest.rejected`` event) and nothing of it is
+    recorded; a batch ``seen`` before is stored nowhere. Errors that are not
+    the file's fault (a busy registry, a full disk) are raised: the caller
+    takes the batches again one by one.
+
+    Parameters
+    ----------
+    registry
+        The registry; inside :meth:`Registry.group` the records join its transaction.
+    paths
+        The batches (files), each shown by its file name.
+    model_name, options, monitor, context
+        As for :func:`accept_batch`.
+    seen
+        Called with a path and its stored bytes' SHA-256; ``True``: taken
+        before from that path (nothing is written for it).
+    views
+        A folder from :func:`batch_views`: each accepted batch's stored bytes
+        are linked there under its name, for the caller's later readers (the
+        model's policy), until the folder is removed.
+
+    Returns
+    -------
+    list of GroupBatch
+        One per path, in order.
+    """
+    out: list[GroupBatch | None] = [None] * len(paths)
+    taken: list[tuple[int, _Arrival, str, Path, Any, dict[str, Any] | None]] = []
+    written: list[_Arrival] = []
+    stored: list[tuple[int, _Arrival, str, Path]] = []
+    opts = dict(options or {})
+    try:
+        for k, path in enumerate(paths):
+            arrival = _store(registry, path, None, no_progress, durable=False)
+            if arrival.created:
+                written.append(arrival)
+            if seen is not None and _seen(registry, arrival, functools.partial(seen, path)):
+                out[k] = GroupBatch(
+                    IntakeResult(BATCH, SEEN, arrival.source, arrival.sha256, arrival.size)
+                )
+                continue
+            shown = Path(path).name
+            view = _view_in(views, registry.artifacts.path_for(arrival.sha256), shown, k)
+            stored.append((k, arrival, shown, view))
+        if model_name is not None and (context is None or context.model_name != model_name):
+            context = model_context(registry, model_name)
+        with contextlib.ExitStack() as undo:
+            for _, arrival, _, _ in stored:
+                undo.enter_context(_unstored_on_error(registry, arrival))
+            checked = check_batches(
+                registry,
+                [view for _, _, _, view in stored],
+                model_name=model_name,
+                options=opts,
+                context=context,
+            )
+            for (k, arrival, shown, view), facts in zip(stored, checked, strict=True):
+                try:
+                    if isinstance(facts, RejectedFile):
+                        raise facts
+                    monitoring = None
+                    if monitor and model_name is not None:
+                        monitoring = monitor_batch(
+                            registry,
+                            view,
+                            model_name=model_name,
+                            name=shown,
+                            schema=facts.schema,
+                            options=opts,
+                            exclude=facts.row_mask,
+                            table=facts.table,
+                            context=context,
+                        )
+                except RejectedFile as rej:
+                    reason = rej.reason.replace(str(view), arrival.source)
+                    view.unlink(missing_ok=True)
+                    out[k] = GroupBatch(_refuse(registry, BATCH, arrival, reason))
+                    continue
+                taken.append((k, arrival, shown, view, facts, monitoring))
+        # The bytes are on disk before any record names them: one flush for the group.
+        _flush_stored(registry, [a.sha256 for a in written])
+        ids = record_datasets(
+            registry,
+            [
+                {
+                    "fingerprint": arrival.sha256,
+                    "name": shown,
+                    "role": "batch",
+                    "rows": facts.rows,
+                    "schema": facts.schema,
+                    "source": arrival.source,
+                    "model_name": model_name,
+                    "flags": _stored_flags(facts.flags, facts.flagged_rows),
+                }
+                for _, arrival, shown, _, facts, _ in taken
+            ],
+        )
+    except BaseException:
+        for _, arrival, *_ in stored:
+            if arrival.created:
+                with contextlib.suppress(OSError):
+                    registry.artifacts.path_for(arrival.sha256).unlink()
+            registry.artifacts.settle(arrival.sha256)
+        raise
+    for (k, arrival, _, view, facts, monitoring), (did, created) in zip(taken, ids, strict=True):
+        registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
+        if not created:
+            _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
+        out[k] = GroupBatch(
+            IntakeResult(
+                BATCH,
+                ACCEPTED if created else DUPLICATE,
+                arrival.source,
+                arrival.sha256,
+                arrival.size,
+                dataset_id=did,
+                rows=facts.rows,
+                schema=facts.schema,
+                monitoring=monitoring,
+                flags=facts.flags,
+                flagged_rows=facts.flagged_rows,
+            ),
+            view,
+        )
+    return [g for g in out if g is not None]

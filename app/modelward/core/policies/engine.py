@@ -87,6 +87,7 @@ __all__ = [
     "get_policy_run",
     "list_policy_runs",
     "record_batch",
+    "record_batches",
     "run_due",
     "shadow_comparison",
 ]
@@ -147,6 +148,37 @@ def record_batch(
             "INSERT OR IGNORE INTO pol_data VALUES (?,?,?,?,?,?,?)",
             [model, dataset_id, sha256, rows, label_column, batch_id, utcnow()],
         )
+
+
+def record_batches(
+    registry: Registry, model: str, batches: list[tuple[int, str, int, str | None]]
+) -> None:
+    """:func:`record_batch` for many unchecked batches, in one columnar write.
+
+    ``batches``: ``(dataset id, sha256, rows, label column)`` each.
+    """
+    batches = list({b[0]: b for b in reversed(batches)}.values())[::-1]  # one row per dataset
+    if not batches:
+        return
+    import numpy as np  # deferred: start-up cost
+
+    cols: dict[str, Any] = {}
+    for i, k in enumerate(("did", "sha", "n", "label")):
+        cols[k] = np.empty(len(batches), dtype=object)
+        cols[k][:] = [b[i] for b in batches]
+    cols["at"] = np.full(len(batches), utcnow(), dtype=object)
+    with registry.transaction() as tx:
+        tx.cur.register("_mw_pol_data", cols)
+        try:
+            tx.q(
+                "INSERT INTO pol_data SELECT ?, CAST(n.did AS BIGINT), CAST(n.sha AS VARCHAR), "
+                "CAST(n.n AS BIGINT), CAST(n.label AS VARCHAR), NULL, CAST(n.at AS VARCHAR) "
+                "FROM _mw_pol_data n WHERE NOT EXISTS (SELECT 1 FROM pol_data p "
+                "WHERE p.model_name = ? AND p.dataset_id = n.did)",
+                [model, model],
+            )
+        finally:
+            tx.cur.unregister("_mw_pol_data")
 
 
 def evaluate_after_batch(

@@ -30,8 +30,9 @@ from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
 from modelward.core.intake import SEEN, model_name_for
 from modelward.core.intake.checks import ModelContext, model_context
 from modelward.core.intake.mlflow import accept_model_path
+from modelward.core.policies.store import get_policy
 from modelward.core.registry import Registry
-from modelward.core.watch.batches import ingest_batch
+from modelward.core.watch.batches import ingest_batch, ingest_batches
 from modelward.core.watch.folders import DATA, MODELS, SCORING, WatchedFolder, display_name
 from modelward.core.watch.scoring import score_inbox_batch
 
@@ -335,3 +336,73 @@ def ingest_file(
         return IngestResult(folder.id, str(p), sha, "error", str(e))
     _record(registry, folder, str(p), sha, st, status, result, lookups)
     return IngestResult(folder.id, str(p), sha, status, detail, ref)
+
+
+def _model_context(
+    registry: Registry, folder: WatchedFolder, lookups: GroupLookups
+) -> ModelContext:
+    assert folder.model_name is not None
+    context = lookups.contexts.get(folder.model_name)
+    if context is None:
+        context = lookups.contexts[folder.model_name] = model_context(registry, folder.model_name)
+    return context
+
+
+def ingest_data_files(
+    registry: Registry,
+    folder: WatchedFolder,
+    paths: list[Path],
+    *,
+    lookups: GroupLookups,
+    runner: JobRunner | None = None,
+) -> list[IngestResult]:
+    """Take many plain files of one data inbox at once; one :class:`IngestResult` per path.
+
+    Each file is judged as :func:`ingest_file` judges it (refused ones
+    quarantined and audited one by one, nothing recorded from them), but the
+    accepted ones are recorded together (:func:`~modelward.core.watch.batches.ingest_batches`):
+    one flush of the store and one columnar write for the group's datasets,
+    audit events, policy records and taken files. Call it inside
+    :meth:`Registry.group` so that all of it is one commit. Errors that are
+    not a file's fault are raised (the caller takes the files again one by one).
+    """
+    assert folder.kind == DATA and folder.model_name is not None
+    policy = get_policy(registry, folder.model_name)
+    if policy is not None and policy.enabled:
+        # A batch's policy may retrain and move the champion: the next batch must be
+        # checked against the new one, so each is taken whole before the next.
+        return [ingest_file(registry, folder, p, runner=runner, lookups=lookups) for p in paths]
+    out: dict[int, IngestResult] = {}
+    stats: dict[int, os.stat_result] = {}
+    todo: list[int] = []
+    for k, p in enumerate(paths):
+        try:
+            stats[k] = p.stat()
+        except OSError as e:
+            out[k] = IngestResult(folder.id, str(p), "", "error", f"cannot read: {e.strerror or e}")
+            continue
+        todo.append(k)
+    context = _model_context(registry, folder, lookups)
+
+    def seen(p: Path, sha: str) -> bool:
+        return (folder.id, str(p), sha) in lookups.taken
+
+    results = ingest_batches(
+        registry, folder, [paths[k] for k in todo], seen=seen, runner=runner, context=context
+    )
+    policy_acted = False
+    for k, (batch, detail, result) in zip(todo, results, strict=True):
+        p, st, sha = paths[k], stats[k], batch.sha256
+        if batch.status == SEEN:
+            out[k] = IngestResult(folder.id, str(p), sha, "duplicate", "already taken", None)
+        elif batch.dataset_id is None:  # refused (quarantined and audited already)
+            reason = batch.reason or "refused"
+            _record(registry, folder, str(p), sha, st, "rejected", {"reason": reason}, lookups)
+            out[k] = IngestResult(folder.id, str(p), sha, "rejected", reason)
+        else:
+            policy_acted |= "policy_run_id" in (result.get("policy") or {})
+            _record(registry, folder, str(p), sha, st, "registered", result, lookups)
+            out[k] = IngestResult(folder.id, str(p), sha, "registered", detail, batch.ref)
+    if policy_acted:
+        lookups.contexts.pop(folder.model_name, None)  # it may have moved the champion
+    return [out[k] for k in range(len(paths))]

@@ -37,13 +37,14 @@ from typing import TYPE_CHECKING
 from modelward.core.artifacts.mlflow_folder import folder_state
 from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.registry import Registry
-from modelward.core.watch.folders import MODELS, WatchedFolder, display_name, list_folders
+from modelward.core.watch.folders import DATA, MODELS, WatchedFolder, display_name, list_folders
 from modelward.core.watch.ingest import (
     IGNORED,
     GroupLookups,
     IngestResult,
     already_taken,
     flush_records,
+    ingest_data_files,
     ingest_file,
     is_temporary,
     taken_digests,
@@ -430,7 +431,8 @@ class FolderWatcher:
                 continue
             done: list[tuple[WatchedFolder, Path, tuple[int, float], IngestResult]] = []
             started = time.monotonic()
-            chunk = ready[i : i + self.group_size]
+            chunk = self._chunk(ready, i)
+            together = self._batched(*chunk[0][:2])
             try:
                 with self._held():
                     # What the group's files share is looked up once: which of them were
@@ -439,23 +441,64 @@ class FolderWatcher:
                         taken_digests(self.registry, [(f.id, str(q)) for f, q, _ in chunk])
                     )
                     with self.registry.group():
-                        for folder, p, cur in chunk:
-                            done.append((folder, p, cur, self._ingest_one(folder, p, lookups)))
-                            if (
-                                self._stop.is_set()
-                                or time.monotonic() - started > self.group_seconds
-                            ):
-                                break  # keep a group short: visible soon, others get their turn
+                        if together:
+                            # A data inbox's files: checked one by one, recorded together
+                            # (one flush of the store, columnar writes, one commit).
+                            folder = chunk[0][0]
+                            taken = ingest_data_files(
+                                self.registry,
+                                folder,
+                                [q for _, q, _ in chunk],
+                                lookups=lookups,
+                                runner=self.runner,
+                            )
+                            done = [(f, q, c, r) for (f, q, c), r in zip(chunk, taken, strict=True)]
+                        else:
+                            for folder, p, cur in chunk:
+                                done.append((folder, p, cur, self._ingest_one(folder, p, lookups)))
+                                if (
+                                    self._stop.is_set()
+                                    or time.monotonic() - started > self.group_seconds
+                                ):
+                                    break  # keep a group short: visible soon, others get their turn
                         flush_records(self.registry, lookups)
             except Exception as e:  # a group rolled back, or its commit failed
                 log.warning(
-                    "a group of %d files was rolled back (%s); taking them one by one", len(done), e
+                    "a group of %d files was rolled back (%s); taking them one by one",
+                    len(done) or len(chunk),
+                    e,
                 )
-                again = [(f, p, c) for f, p, c, _ in done] or [ready[i]]  # always progress
+                again = [(f, p, c) for f, p, c, _ in done] or (chunk if together else [ready[i]])
                 done = [(f, p, c, self._ingest_one(f, p)) for f, p, c in again]
             for folder, p, cur, result in done:
                 self._apply(folder, p, cur, result)
             i += len(done)
+
+    @staticmethod
+    def _batched(folder: WatchedFolder, p: Path) -> bool:
+        """Whether ``p`` is taken with the other files of its data inbox (a plain file)."""
+        return (
+            folder.kind == DATA
+            and folder.model_name is not None
+            and p.is_file()
+            and not p.is_symlink()
+        )
+
+    def _chunk(
+        self, ready: list[tuple[WatchedFolder, Path, tuple[int, float]]], i: int
+    ) -> list[tuple[WatchedFolder, Path, tuple[int, float]]]:
+        """The next group from ``ready[i]``: up to ``group_size`` files, a data inbox's alone."""
+        end = min(len(ready), i + self.group_size)
+        first = self._batched(*ready[i][:2])
+        j = i + 1
+        while j < end:
+            folder, p, _ = ready[j]
+            batched = self._batched(folder, p)
+            if (batched and folder.id == ready[i][0].id) if first else not batched:
+                j += 1
+                continue
+            break
+        return ready[i:j]
 
     @contextlib.contextmanager
     def _held(self) -> Iterator[None]:
