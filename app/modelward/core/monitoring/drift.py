@@ -765,6 +765,14 @@ _LENS_LABEL = {
 }
 
 
+def _test_parts(pend: _Pending) -> str:
+    """The two p-values a Cauchy-combined numeric test joined (unadjusted), for the reason."""
+    st = pend.fd.stats
+    if pend.test != "ad_smooth" or "smooth_p" not in st:
+        return ""
+    return f" (Anderson–Darling p {st['ad_p']:.2g}, smooth p {st['smooth_p']:.2g}, unadjusted)"
+
+
 def _finish_combined(
     pend: _Pending, p_adj: float, alpha: float, correction: str, n_tests: int
 ) -> FeatureDrift:
@@ -799,7 +807,7 @@ def _finish_combined(
         for n, s, t, r in fired
     ]
     if test_fires:
-        parts.append(f"{tname} p ({corr}) {p_adj:.2g} < {alpha:g}")
+        parts.append(f"{tname} p ({corr}) {p_adj:.2g} < {alpha:g}" + _test_parts(pend))
     if parts:
         reason = "drift seen by " + "; ".join(parts)
     else:
@@ -808,7 +816,7 @@ def _finish_combined(
             reason += (
                 f": closest {_LENS_LABEL[top[0]]} {top[1]:.4g} of {top[2]:.4g} ({top[3]:.2f}×)"
             )
-        reason += f"; {tname} p ({corr}) {p_adj:.2g}"
+        reason += f"; {tname} p ({corr}) {p_adj:.2g}" + _test_parts(pend)
         if math.isfinite(p_adj) and p_adj < alpha:
             reason += (
                 f", but its distance {pend.effect:.3g} is within the reference's own chunk "
