@@ -87,6 +87,7 @@ from modelward.core.monitoring.profile import (
 )
 from modelward.core.monitoring.quality import check_schema, quality_of
 from modelward.core.monitoring.source import DEFAULT_BATCH_ROWS, TableSource, open_source
+from modelward.core.monitoring.tails import chi2_sf, log_gamma
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 
 COMBINED = "combined"
@@ -249,8 +250,6 @@ def smooth_from_counts(
     and variance (a bimodal batch, a change of tail weight) where omnibus
     tests such as Anderson–Darling are weak at small ``n``.
     """
-    from scipy.special import chdtrc  # deferred: start-up cost
-
     r, c = np.asarray(ref, np.float64), np.asarray(cur, np.float64)
     big_n, n = float(r.sum()), float(c.sum())
     if big_n <= 0 or n <= 0:
@@ -266,7 +265,7 @@ def smooth_from_counts(
         return float("nan"), float("nan")
     proj = v[:, keep].T @ (mc - mr)
     stat = float((proj**2 / w[keep]).sum())
-    return stat, float(chdtrc(int(keep.sum()), stat))
+    return stat, chi2_sf(int(keep.sum()), stat)
 
 
 def cauchy_combine(p_values: Sequence[float]) -> float:
@@ -330,15 +329,13 @@ def chi2_from_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     SciPy's ``chi2_contingency(table, correction=False)`` for a 2 × k table,
     computed here (importing ``scipy.stats`` costs seconds at start-up).
     """
-    from scipy.special import chdtrc  # deferred: start-up cost
-
     table = np.vstack([ref, cur]).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 0.0, 1.0
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     stat = float(((table - expected) ** 2 / expected).sum())
-    return stat, float(chdtrc(table.shape[1] - 1, stat))
+    return stat, chi2_sf(table.shape[1] - 1, stat)
 
 
 def adjust_pvalues(p: Sequence[float], method: str = "bh") -> np.ndarray:
@@ -418,8 +415,6 @@ def missing_test(ref_missing: int, ref_rows: int, missing: int, rows: int) -> fl
     tolerance 1e-7), over the whole support at once; computed here because
     importing ``scipy.stats`` costs seconds at start-up.
     """
-    from scipy.special import gammaln  # deferred: start-up cost
-
     if ref_rows <= 0 or rows <= 0 or (ref_missing == 0 and missing == 0):
         return 1.0
     total_missing = missing + ref_missing
@@ -427,7 +422,7 @@ def missing_test(ref_missing: int, ref_rows: int, missing: int, rows: int) -> fl
     x = np.arange(lo, hi + 1, dtype=np.float64)
 
     def log_choose(n: float, k: np.ndarray) -> np.ndarray:
-        out: np.ndarray = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+        out: np.ndarray = math.lgamma(n + 1) - log_gamma(k + 1) - log_gamma(n - k + 1)
         return out
 
     logp = log_choose(rows, x) + log_choose(ref_rows, total_missing - x)

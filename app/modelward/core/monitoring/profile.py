@@ -54,6 +54,7 @@ from modelward.core.monitoring.source import (
     TableSource,
     open_source,
 )
+from modelward.core.monitoring.tails import chi2_isf, norm_isf
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 PROFILE_FORMAT = 1
@@ -696,25 +697,21 @@ def _tail_constant(t: np.ndarray, tail: float) -> float:
     A Satterthwaite fit reaches further into the tail than a few hundred
     draws can, and these statistics are quadratic forms (or close to one).
     """
-    from scipy.special import chdtri  # deferred: start-up cost
-
     t = t[np.isfinite(t)]
     mean, var = float(t.mean()), float(t.var(ddof=1))
     if mean <= 0 or var <= 0:
         return float(np.max(t)) if t.size else 0.0
     g, h = var / (2 * mean), 2 * mean * mean / var
-    return float(max(g * chdtri(h, tail), np.max(t)))
+    return float(max(g * chi2_isf(h, tail), np.max(t)))
 
 
 def _lognormal_tail(t: np.ndarray, tail: float) -> float:
     """Upper ``1 - tail`` quantile of ``t`` from a log-normal with its log-mean and log-σ."""
-    from scipy.special import ndtri  # deferred: start-up cost
-
     t = t[np.isfinite(t) & (t > 0)]
     if t.size < 3:
         return float(np.max(t)) if t.size else 0.0
     lt = np.log(t)
-    return float(max(math.exp(lt.mean() + ndtri(1.0 - tail) * lt.std(ddof=1)), np.max(t)))
+    return float(max(math.exp(lt.mean() + norm_isf(tail) * lt.std(ddof=1)), np.max(t)))
 
 
 def reference_lenses(
