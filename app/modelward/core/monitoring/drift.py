@@ -426,7 +426,7 @@ def missing_test(ref_missing: int, ref_rows: int, missing: int, rows: int) -> fl
         return out
 
     logp = log_choose(rows, x) + log_choose(ref_rows, total_missing - x)
-    logp -= log_choose(rows + ref_rows, np.float64(total_missing))
+    logp -= log_choose(rows + ref_rows, np.array([float(total_missing)]))
     observed = logp[missing - lo]
     p = float(np.exp(logp[logp <= observed + math.log1p(1e-7)]).sum())
     return min(max(p, 0.0), 1.0)

@@ -649,7 +649,8 @@ def js_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
             return out
 
         js = (rel(p).sum(axis=-1) + rel(q).sum(axis=-1)) / (2.0 * math.log(2.0))
-    return np.sqrt(np.maximum(js, 0.0))
+    dist: np.ndarray = np.sqrt(np.maximum(js, 0.0))
+    return dist
 
 
 def lens_values(
