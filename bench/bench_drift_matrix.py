@@ -205,6 +205,13 @@ def main() -> None:
         help="tool=FILE: read a driver's (possibly partial) per-job lines instead of running it",
     )
     ap.add_argument(
+        "--only-sizes",
+        type=int,
+        nargs="*",
+        help="run ModelWard and show the table for these sizes only, keeping the job list of "
+        "the mode (so --peer-results files of a full run still line up)",
+    )
+    ap.add_argument(
         "--reuse-modelward",
         action="store_true",
         help="reuse ModelWard's verdicts from --peer-cache (only while the code is unchanged)",
@@ -263,20 +270,23 @@ def main() -> None:
         secs: dict[str, float] = {}
         cache = Path(args.peer_cache) if args.peer_cache else None
         sig = json.dumps([[k, n] for k, n in keys] + [args.seeds])
+        mw_sig = json.dumps([[k, n] for k, n in keys] + [args.seeds, args.only_sizes or []])
         if "modelward" in tools:
             stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
             mw = stored.get("modelward", {})
-            if args.reuse_modelward and mw.get("sig") == sig:
+            if args.reuse_modelward and mw.get("sig") == mw_sig:
                 d = {(k, n): v for k, n, v in mw["det"]}
                 f = {int(n): v for n, v in mw["fa"].items()}
                 secs["modelward"] = mw["seconds"]
             else:
                 t = time.perf_counter()
-                d, f = modelward_matrix(cells, nulls)
+                d, f = modelward_matrix(
+                    [c for c in cells if not args.only_sizes or c[0] in args.only_sizes], nulls
+                )
                 secs["modelward"] = time.perf_counter() - t
                 if cache:
                     stored["modelward"] = {
-                        "sig": sig,
+                        "sig": mw_sig,
                         "det": [[k, n, v] for (k, n), v in d.items()],
                         "fa": f,
                         "seconds": secs["modelward"],
@@ -313,8 +323,9 @@ def main() -> None:
             results.setdefault("null_batches_done", {})[tool] = {
                 n: total[n] // len(NUMERIC + CATEGORICAL) for n in total
             }
-        print_table(det, fa, sizes, args.seeds, tools)
-        misses = target_misses(det, sizes)
+        shown = [n for n in sizes if not args.only_sizes or n in args.only_sizes]
+        print_table(det, fa, shown, args.seeds, tools)
+        misses = target_misses(det, shown)
         print(
             f"\ntool seconds (whole matrix): {json.dumps({k: round(v, 1) for k, v in secs.items()})}"
         )

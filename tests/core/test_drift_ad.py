@@ -1,4 +1,4 @@
-"""The binned two-sample Anderson–Darling test of the combined drift method."""
+"""The numeric test of the combined drift method: binned Anderson–Darling and smooth tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from scipy.stats import anderson_ksamp
 
-from modelward.core.monitoring.drift import ad_from_counts
+from modelward.core.monitoring.drift import (
+    ad_from_counts,
+    cauchy_combine,
+    missing_test,
+    smooth_from_counts,
+)
 
 EDGES = np.quantile(np.random.default_rng(0).normal(size=20_000), np.linspace(0, 1, 101)[1:-1])
 
@@ -52,3 +57,95 @@ def test_more_power_than_ks_for_a_change_of_scale():
         cur = _counts(rng.normal(0, 1.25, 300))
         wins += ad_from_counts(ref, cur)[1] < ks_from_counts(ref, cur)[1]
     assert wins >= 30
+
+
+def test_smooth_test_is_the_two_proportion_test_for_two_values():
+    # two values: one component, the squared z of the difference of proportions
+    # with the reference's variance times (1/n + 1/N)
+    stat, p = smooth_from_counts(np.array([0, 500, 0, 500, 0]), np.array([0, 60, 0, 40, 0]))
+    z = 0.1 / np.sqrt(0.25 * (1 / 100 + 1 / 1000))
+    assert stat == pytest.approx(z**2)
+    assert p == pytest.approx(2 * 0.5 * __import__("math").erfc(z / np.sqrt(2)))
+
+
+def test_smooth_test_is_calibrated_and_finds_a_shape_change_anderson_darling_misses():
+    rng = np.random.default_rng(4)
+    ref = _counts(rng.normal(size=20_000))
+    null = np.array([smooth_from_counts(ref, _counts(rng.normal(size=200)))[1] for _ in range(400)])
+    assert 0.02 < (null < 0.05).mean() < 0.09
+    # same mean and variance, two modes: Anderson–Darling rarely sees it at n = 500
+    smooth_hits = ad_hits = 0
+    for _ in range(20):
+        x = np.where(rng.random(500) < 0.5, -0.8, 0.8) + rng.normal(0, 0.6, 500)
+        smooth_hits += smooth_from_counts(ref, _counts(x))[1] < 0.001
+        ad_hits += ad_from_counts(ref, _counts(x))[1] < 0.001
+    assert smooth_hits >= 16 and ad_hits <= 8
+
+
+def test_cauchy_combination():
+    assert cauchy_combine([0.3, 0.3]) == pytest.approx(0.3)
+    assert cauchy_combine([1e-20, 0.9]) == pytest.approx(2e-20)  # the smallest, times k
+    assert cauchy_combine([float("nan"), 0.2]) == pytest.approx(0.2)
+    assert np.isnan(cauchy_combine([]))
+    # valid for independent uniforms: its level is the nominal one
+    rng = np.random.default_rng(5)
+    ps = np.array([cauchy_combine(rng.random(2)) for _ in range(4000)])
+    assert 0.04 < (ps < 0.05).mean() < 0.06
+
+
+def test_missing_rate_test_equals_scipy_fisher_exact():
+    from scipy.stats import fisher_exact
+
+    for cur_miss, rows, ref_miss, ref_rows in [
+        (3, 100, 10, 1000),
+        (30, 800, 500, 5000),
+        (200, 1000, 10, 20_000),
+        (1, 2, 0, 3),
+        (5, 10, 5, 10),
+    ]:
+        want = fisher_exact([[cur_miss, rows - cur_miss], [ref_miss, ref_rows - ref_miss]])
+        assert missing_test(ref_miss, ref_rows, cur_miss, rows) == pytest.approx(
+            want.pvalue, rel=1e-6
+        )
+    assert missing_test(0, 100, 0, 50) == 1.0
+
+
+def test_the_check_imports_no_scipy(tmp_path):
+    # scipy.stats costs seconds at the start of every `drift` process, scipy.special about one
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from modelward.core.monitoring.drift import check_drift\n"
+        "from modelward.core.monitoring.profile import build_profile\n"
+        "rng = np.random.default_rng(0)\n"
+        "ref = {'a': rng.normal(size=3000), 'k': rng.choice(['x', 'y'], 3000),\n"
+        "       'm': np.where(rng.random(3000) < 0.1, np.nan, 1.0)}\n"
+        "cur = {'a': rng.normal(0.5, 1, 300), 'k': rng.choice(['x', 'z'], 300),\n"
+        "       'm': np.where(rng.random(300) < 0.3, np.nan, 1.0)}\n"
+        "rep = check_drift(cur, build_profile(ref))\n"
+        "assert rep.feature('a').drifted and rep.feature('m').drifted\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_distribution_tails_equal_scipy():
+    from scipy.special import chdtrc, chdtri, gammaln, ndtri
+
+    from modelward.core.monitoring.tails import chi2_isf, chi2_sf, log_gamma, norm_isf
+
+    for df in (1, 2, 3, 4, 7, 49, 500, 3000, 0.37, 2.5, 120.8):
+        for x in (1e-3, 0.5, 2, 10, 80, 700, 4000):
+            want = chdtrc(df, x)
+            if want > 1e-290:
+                assert chi2_sf(df, x) == pytest.approx(want, rel=1e-9)
+    for df in (0.3, 1, 1.5, 3.7, 15.5, 99, 1000):
+        for tail in (1e-4, 1e-2, 0.3):
+            assert chi2_isf(df, tail) == pytest.approx(chdtri(df, tail), rel=1e-9)
+    assert norm_isf(1e-4) == pytest.approx(ndtri(1 - 1e-4), rel=1e-12)
+    x = np.array([0.5, 1.0, 2.5, 10.0, 1e6 + 0.5])
+    assert log_gamma(x) == pytest.approx(gammaln(x), rel=1e-12)

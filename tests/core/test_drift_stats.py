@@ -273,7 +273,9 @@ def test_reason_names_the_lens_and_by_how_much(profile):
     f = rep.feature("a")
     assert f.drifted and f.lens in ("psi", "wasserstein", "jensenshannon")
     assert f.reason.startswith("drift seen by ")
-    assert "×)" in f.reason and "Anderson–Darling p (BH)" in f.reason
+    assert (
+        "×)" in f.reason and "Anderson–Darling + smooth test (Cauchy-combined) p (BH)" in f.reason
+    )
     assert f.statistic >= f.threshold
     quiet = rep.feature("c")
     assert not quiet.drifted and quiet.reason.startswith("no lens fired: closest ")

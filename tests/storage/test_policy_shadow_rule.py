@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -10,11 +12,11 @@ from modelward.core.intake.estimator import log_estimator
 from modelward.core.policies import (
     Policy,
     Triggers,
+    get_policy,
     list_alerts,
     list_policy_runs,
     pending_approvals,
     run_due,
-    set_policy,
 )
 from modelward.core.policies.engine import shadow_comparison
 from modelward.core.registry import Registry
@@ -52,16 +54,31 @@ def test_shadow_that_beats_the_champion_is_proposed_for_approval(run_cli, tmp_pa
             est.classes_[proba.argmax(axis=1)], proba, rows=True, role=role,
             id_column="loan_id",
         )  # fmt: skip
-    set_policy(
-        reg,
-        Policy(
-            "credit",
-            Triggers(drift_share_above=None),
-            shadow_metric="roc_auc",
-            shadow_margin=0.01,
-            shadow_min_rows=500,
-            owner="Alice",
-        ),
+    reg.close()
+    # the rule set through the command line's flags, as a user does
+    got = run_cli(
+        *("policy", "set", "credit", "--drift-share", "off", "--owner", "Alice"),
+        *("--shadow-metric", "roc_auc", "--shadow-margin", "0.01", "--shadow-min-rows", "500"),
+        *("--no-group-gap-alerts", "--registry", str(home), "--json"),
+        timeout=900,
+    )
+    assert got.returncode == 0, got.stderr
+    saved = json.loads(got.stdout)
+    assert (saved["shadow_metric"], saved["shadow_margin"], saved["shadow_min_rows"]) == (
+        "roc_auc",
+        0.01,
+        500,
+    )
+    assert saved["alert_group_gaps"] is False and saved["triggers"]["drift_share_above"] is None
+    reg = Registry(home)
+    assert get_policy(reg, "credit") == Policy(
+        "credit",
+        Triggers(drift_share_above=None),
+        shadow_metric="roc_auc",
+        shadow_margin=0.01,
+        shadow_min_rows=500,
+        owner="Alice",
+        alert_group_gaps=False,
     )
     assert run_due(reg) == [] and not pending_approvals(reg, model="credit")  # no labels yet
     reg.close()
@@ -88,4 +105,18 @@ def test_shadow_that_beats_the_champion_is_proposed_for_approval(run_cli, tmp_pa
     assert "600 labelled rows" in req.reason
     assert any(a.policy_run_id == run.id for a in list_alerts(reg, model="credit"))
     assert run_due(reg) == []  # a request waits: not asked again
+    reg.close()
+
+    # 'off' switches the rule off and keeps the rest; the text says so
+    got = run_cli(
+        *("policy", "set", "credit", "--shadow-metric", "off", "--group-gap-alerts"),
+        *("--registry", str(home)),
+        timeout=900,
+    )
+    assert got.returncode == 0, got.stderr
+    assert "shadow rule    off" in got.stdout and "group gaps     alert" in got.stdout
+    reg = Registry(home)
+    p = get_policy(reg, "credit")
+    assert p is not None and p.shadow_metric is None and p.alert_group_gaps
+    assert p.shadow_min_rows == 500 and p.owner == "Alice"
     reg.close()

@@ -318,7 +318,19 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
         raise InvalidInput("nothing to do: give --batch PATH, --reference PATH or --labels PATH")
     if args.labels and (args.batch_id is None or not args.id_column or not args.label_column):
         raise InvalidInput("--labels needs --batch-id, --id-column and --label-column")
-    reg = open_registry(args)
+    from modelward.core.registry.connection import HOLD  # deferred: start-up cost
+
+    # Held between the check's many reads and writes (one open instead of one per
+    # operation, each a second or more on a busy machine), and let go at once when
+    # another process knocks, as the window and `watch` do.
+    reg = open_registry(args, idle_release=HOLD)
+    try:
+        return _monitor(reg, args)
+    finally:
+        reg.close()
+
+
+def _monitor(reg: Any, args: argparse.Namespace) -> Result:
     batch: Table | None = None
     flag_lines: list[str] = []
     flags: dict[str, Any] = {}

@@ -35,6 +35,20 @@ def _off_float(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"expected a number or 'off', not {text!r}") from None
 
 
+_SHADOW_METRICS = ("roc_auc", "accuracy", "mae")  # what the prediction log's realized() gives
+
+
+def _shadow_metric(text: str) -> str | None:
+    value = text.strip().lower()
+    if value in ("off", "none", "no"):
+        return None
+    if value not in _SHADOW_METRICS:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(_SHADOW_METRICS)} or 'off', not {text!r}"
+        )
+    return value
+
+
 def _off_int(text: str) -> int | None:
     value = _off_float(text)
     return None if value is None else int(value)
@@ -63,6 +77,9 @@ _ACTION_ARGS = {
     "alert_timeout": "alert_timeout",
     "owner": "owner",
     "enabled": "enabled",
+    "group_gap_alerts": "alert_group_gaps",
+    "shadow_margin": "shadow_margin",
+    "shadow_min_rows": "shadow_min_rows",
 }
 
 
@@ -98,6 +115,13 @@ def policy_text(p: Any) -> str:
         ("protected", ", ".join(p.protected_aliases) or "-"),
         ("owner", p.owner),
         ("alert command", " ".join(p.alert_command) or "-"),
+        (
+            "shadow rule",
+            f"{p.shadow_metric} better by {p.shadow_margin:g} over {p.shadow_min_rows:,} rows"
+            if p.shadow_metric
+            else "off",
+        ),
+        ("group gaps", "alert" if p.alert_group_gaps else "no alert"),
     ]
     return lines(*(f"  {k:<14} {v}" for k, v in rows))
 
@@ -135,6 +159,8 @@ def cmd_policy_set(args: argparse.Namespace) -> Result:
         changes["gates"] = tuple(g for g in args.gate if g)
     if args.alert_command is not None:
         changes["alert_command"] = tuple(shlex.split(args.alert_command))
+    if args.shadow_metric is not UNSET:
+        changes["shadow_metric"] = args.shadow_metric
     if trig:
         changes["triggers"] = replace(policy.triggers, **trig)
     policy = set_policy(reg, policy.replace(**changes), reason=args.reason)
@@ -403,6 +429,34 @@ def _policy_set_parser(psub: Any) -> None:
     act.add_argument("--owner", help="who requests the promotions (default: you)")
     act.add_argument("--enable", dest="enabled", action="store_true", default=None)
     act.add_argument("--disable", dest="enabled", action="store_false")
+    act.add_argument(
+        "--group-gap-alerts",
+        action=bool_opt,
+        default=None,
+        help="alert when a batch's gaps between protected groups cross their thresholds",
+    )
+    shadow = sp.add_argument_group(
+        "shadow rule (promote a shadow challenger that beats the champion)"
+    )
+    shadow.add_argument(
+        "--shadow-metric",
+        type=_shadow_metric,
+        default=UNSET,
+        metavar="METRIC",
+        help="realized metric compared (roc_auc, accuracy, mae; 'off' switches the rule off)",
+    )
+    shadow.add_argument(
+        "--shadow-margin",
+        type=float,
+        metavar="M",
+        help="how much better the challenger must be (default 0.01)",
+    )
+    shadow.add_argument(
+        "--shadow-min-rows",
+        type=int,
+        metavar="ROWS",
+        help="labelled rows both must have scored (default 500)",
+    )
     sp.add_argument("--from-json", metavar="FILE", help="start from a policy saved as JSON")
     sp.add_argument("--reason", help="why (kept in the audit trail)")
 

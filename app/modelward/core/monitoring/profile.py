@@ -54,6 +54,7 @@ from modelward.core.monitoring.source import (
     TableSource,
     open_source,
 )
+from modelward.core.monitoring.tails import chi2_isf, norm_isf
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 
 PROFILE_FORMAT = 1
@@ -627,18 +628,41 @@ def _rows_props(c: np.ndarray) -> np.ndarray:
     return out
 
 
+def js_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen–Shannon distance (base 2, 0..1) of each row of ``q`` against ``p``.
+
+    The same numbers as SciPy's ``jensenshannon(p, q, base=2, axis=-1)`` (each
+    row normalised to sum 1), in NumPy: importing ``scipy.spatial`` costs
+    about a second at the start of every check.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    p = np.broadcast_to(np.asarray(p, dtype=np.float64), q.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = p / p.sum(axis=-1, keepdims=True)
+        q = q / q.sum(axis=-1, keepdims=True)
+        m = (p + q) / 2.0
+
+        def rel(x: np.ndarray) -> np.ndarray:
+            pos = x > 0
+            ratio = np.where(pos, x, 1.0) / np.where(m > 0, m, 1.0)
+            out: np.ndarray = np.where(pos, x * np.log(ratio), 0.0)
+            return out
+
+        js = (rel(p).sum(axis=-1) + rel(q).sum(axis=-1)) / (2.0 * math.log(2.0))
+    dist: np.ndarray = np.sqrt(np.maximum(js, 0.0))
+    return dist
+
+
 def lens_values(
     prof: NumericProfile | CategoricalProfile, cur: np.ndarray, ref: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """Every lens of many current count vectors at once (rows of ``cur``) against ``ref``.
 
     Used to calibrate the lenses (simulated batches, reference chunks); the
-    check itself computes each statistic with SciPy (see
+    check itself computes each statistic one column at a time (see
     :func:`modelward.core.monitoring.drift.column_stats`). Wasserstein here
     places every bin's mass at the reference bin mean.
     """
-    from scipy.spatial.distance import jensenshannon  # deferred: start-up cost
-
     rc = prof.total_counts if ref is None else ref
     cur = np.atleast_2d(cur)
     out: dict[str, np.ndarray] = {}
@@ -649,9 +673,7 @@ def lens_values(
         p, q = _rows_props(rg), _rows_props(cg)
         pe, qe = np.maximum(p, EPS), np.maximum(q, EPS)
         out["psi"] = np.sum((qe - pe) * np.log(qe / pe), axis=1)
-        out["jensenshannon"] = np.asarray(
-            jensenshannon(np.broadcast_to(p, q.shape), q, base=2, axis=1)
-        )
+        out["jensenshannon"] = js_rows(p, q)
         fr, fc = np.cumsum(_rows_props(rc)), np.cumsum(_rows_props(cur), axis=1)
         out["ks"] = np.max(np.abs(fc - fr), axis=1)
         tc, ts = prof.total_counts, prof.total_sums
@@ -665,9 +687,7 @@ def lens_values(
         p, q = _rows_props(rc), _rows_props(cur)
         pe, qe = np.maximum(p, EPS), np.maximum(q, EPS)
         out["psi"] = np.sum((qe - pe) * np.log(qe / pe), axis=1)
-        out["jensenshannon"] = np.asarray(
-            jensenshannon(np.broadcast_to(p, q.shape), q, base=2, axis=1)
-        )
+        out["jensenshannon"] = js_rows(p, q)
         out["tvd"] = 0.5 * np.sum(np.abs(q - p), axis=1)
     return out
 
@@ -678,25 +698,21 @@ def _tail_constant(t: np.ndarray, tail: float) -> float:
     A Satterthwaite fit reaches further into the tail than a few hundred
     draws can, and these statistics are quadratic forms (or close to one).
     """
-    from scipy.special import chdtri  # deferred: start-up cost
-
     t = t[np.isfinite(t)]
     mean, var = float(t.mean()), float(t.var(ddof=1))
     if mean <= 0 or var <= 0:
         return float(np.max(t)) if t.size else 0.0
     g, h = var / (2 * mean), 2 * mean * mean / var
-    return float(max(g * chdtri(h, tail), np.max(t)))
+    return float(max(g * chi2_isf(h, tail), np.max(t)))
 
 
 def _lognormal_tail(t: np.ndarray, tail: float) -> float:
     """Upper ``1 - tail`` quantile of ``t`` from a log-normal with its log-mean and log-σ."""
-    from scipy.special import ndtri  # deferred: start-up cost
-
     t = t[np.isfinite(t) & (t > 0)]
     if t.size < 3:
         return float(np.max(t)) if t.size else 0.0
     lt = np.log(t)
-    return float(max(math.exp(lt.mean() + ndtri(1.0 - tail) * lt.std(ddof=1)), np.max(t)))
+    return float(max(math.exp(lt.mean() + norm_isf(tail) * lt.std(ddof=1)), np.max(t)))
 
 
 def reference_lenses(
