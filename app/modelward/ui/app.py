@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -71,6 +72,45 @@ def _settings() -> Settings:
         return Settings()
 
 
+def process_started() -> float | None:
+    """When this process started (seconds since the epoch), from ``/proc``; ``None`` elsewhere.
+
+    The kernel counts in clock ticks (10 ms on most Linux systems).
+    """
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith(b"btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+class FirstPaint(QObject):
+    """Prints, on stderr, when the watched window is first painted (``--smoke``).
+
+    The line carries the wall-clock time of the paint, so a caller that noted
+    when it started the process can compute start-to-window itself, and the
+    time since the process started by the kernel's count where there is one.
+    """
+
+    def __init__(self, window: QObject) -> None:
+        super().__init__(window)
+        self.painted_at: float | None = None
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Paint and self.painted_at is None:
+            self.painted_at = time.time()
+            started = process_started()
+            since = f", {self.painted_at - started:.3f} s after start" if started else ""
+            sys.stderr.write(f"first paint at {self.painted_at:.3f}{since}\n")
+            sys.stderr.flush()
+            watched.removeEventFilter(self)
+        return False
+
+
 def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> int:
     """Open the main window and run the event loop; returns the exit code."""
     settings = _settings()
@@ -82,6 +122,8 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
         return 1
     win = MainWindow(reg, settings)
     hook = install_excepthook(reg.home, lambda: win)
+    if smoke:
+        FirstPaint(win)
     win.show()
     if reg.recovered:  # a damaged write-ahead log was set aside while opening
         # Only after a recovery: the backup module costs ~0.1 s of start-up (measured).
