@@ -26,6 +26,7 @@ is skipped with a note.
     python bench/bench_bundle.py --quick        # the default build only, 3 rounds
     python bench/bench_bundle.py                # default + xgboost, lightgbm, onnx, catboost
     python bench/bench_bundle.py --extras onnx  # default + one extra
+    python bench/bench_bundle.py --skip-default --extras xgboost,lightgbm   # extras only
     MODELWARD_BUNDLE_PYARROW=0 python bench/bench_bundle.py --quick   # without pyarrow
 
 A build takes several minutes (about 10 at low priority on a shared 2-core
@@ -124,6 +125,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="the default build only, 3 rounds")
     ap.add_argument("--extras", help="comma-separated extras (default: all four)")
     ap.add_argument("--rounds", type=int, help="start-to-window rounds after the first (5)")
+    ap.add_argument(
+        "--skip-default",
+        action="store_true",
+        help="build only the extras (to run them beside a default build of the same commit)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the bundles (in --out)")
     ap.add_argument("--out", help="folder for the bundles (default: a temporary one)")
     ap.add_argument("--json", help="write the raw figures here")
@@ -144,7 +150,7 @@ def main() -> int:
     results: dict[str, dict[str, object]] = {}
     floor_cmd = [sys.executable, "-c", FLOOR]
     try:
-        for name in ["default", *names]:
+        for name in ([] if args.skip_default else ["default"]) + names:
             mods = () if name == "default" else EXTRAS[name]
             missing = [m for m in mods if importlib.util.find_spec(m) is None]
             if missing:

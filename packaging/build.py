@@ -12,6 +12,7 @@ packaging/smoke_test.py against the result.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -37,6 +38,32 @@ def tree_size(path: Path) -> int:
             if not p.is_symlink():
                 total += p.stat().st_size
     return total
+
+
+def link_duplicates(bundle: Path) -> int:
+    """Replace byte-identical copies of a library in two wheels' ``*.libs`` folders by symlinks.
+
+    NumPy's and SciPy's wheels each ship the same libgfortran and libquadmath
+    (3 MiB); both resolve it by ``$ORIGIN``, which a relative symlink keeps.
+    Not on Windows (no such folders there). Returns the bytes saved.
+    """
+    if os.name == "nt":
+        return 0
+    lib = bundle / "_internal"
+    seen: dict[tuple[str, int, str], Path] = {}
+    saved = 0
+    for folder in sorted(p for p in lib.glob("*.libs") if p.is_dir() and not p.is_symlink()):
+        for f in sorted(folder.iterdir()):
+            if f.is_symlink() or not f.is_file():
+                continue
+            key = (f.name, f.stat().st_size, hashlib.sha256(f.read_bytes()).hexdigest())
+            first = seen.setdefault(key, f)
+            if first is f:
+                continue
+            saved += f.stat().st_size
+            f.unlink()
+            f.symlink_to(os.path.relpath(first, f.parent))
+    return saved
 
 
 def largest_parts(bundle: Path, top: int = 10) -> list[tuple[str, int]]:
@@ -86,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT)
     bundle = Path(args.dist) / "modelward"
+    linked = link_duplicates(bundle)
+    if linked:
+        print(f"{linked / 2**20:.1f} MiB of duplicate libraries replaced by symlinks")
     dt = time.perf_counter() - t0
     size = tree_size(bundle)
     print(f"built {bundle} in {dt:.0f} s: {size / 2**20:.0f} MiB", flush=True)
