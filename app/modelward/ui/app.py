@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from modelward.core.errors import ModelWardError
 from modelward.core.paths import resource
@@ -88,26 +88,38 @@ def process_started() -> float | None:
 
 
 class FirstPaint(QObject):
-    """Prints, on stderr, when the watched window is first painted (``--smoke``).
+    """Prints, on stderr, when the window or any widget in it is first painted (``--smoke``).
 
     The line carries the wall-clock time of the paint, so a caller that noted
     when it started the process can compute start-to-window itself, and the
     time since the process started by the kernel's count where there is one.
+    The filter sits on the application, not the window: whichever of the
+    window's widgets is painted first counts.
     """
 
-    def __init__(self, window: QObject) -> None:
+    def __init__(self, window: QWidget) -> None:
         super().__init__(window)
+        self.window = window
         self.painted_at: float | None = None
-        window.installEventFilter(self)
+        app = QApplication.instance()
+        self._app = app
+        if app is not None:
+            app.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Type.Paint and self.painted_at is None:
+        if (
+            self.painted_at is None
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self.window
+        ):
             self.painted_at = time.time()
             started = process_started()
             since = f", {self.painted_at - started:.3f} s after start" if started else ""
             sys.stderr.write(f"first paint at {self.painted_at:.3f}{since}\n")
             sys.stderr.flush()
-            watched.removeEventFilter(self)
+            if self._app is not None:
+                self._app.removeEventFilter(self)
         return False
 
 
@@ -122,8 +134,8 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
         return 1
     win = MainWindow(reg, settings)
     hook = install_excepthook(reg.home, lambda: win)
-    if smoke:
-        FirstPaint(win)
+    # kept referenced until the loop ends: a collected wrapper would stop filtering
+    first_paint = FirstPaint(win) if smoke else None
     win.show()
     if reg.recovered:  # a damaged write-ahead log was set aside while opening
         # Only after a recovery: the backup module costs ~0.1 s of start-up (measured).
@@ -135,6 +147,7 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
     if smoke:
         QTimer.singleShot(1000, win.close)
     code = app.exec()
+    del first_paint
     win.shutdown()
     uninstall_excepthook(hook)
     return int(code)
