@@ -13,7 +13,8 @@ def test_first_paint_is_reported_once(qtbot, capsys) -> None:  # type: ignore[no
     w = QWidget()
     qtbot.addWidget(w)
     before = time.time()
-    watcher = FirstPaint(w)
+    calls: list[float] = []
+    watcher = FirstPaint(w, on_paint=lambda: calls.append(time.time()))
     w.show()
     qtbot.waitUntil(lambda: watcher.painted_at is not None, timeout=10_000)
     assert watcher.painted_at is not None and watcher.painted_at >= before
@@ -21,6 +22,7 @@ def test_first_paint_is_reported_once(qtbot, capsys) -> None:  # type: ignore[no
     qtbot.wait(50)
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("first paint at ")]
     assert len(lines) == 1
+    assert len(calls) == 1  # --smoke starts its one-second close here
     assert abs(float(lines[0].split()[3].rstrip(",")) - watcher.painted_at) < 0.002
 
 

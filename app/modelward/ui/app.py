@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
@@ -31,6 +32,8 @@ a notebook knocks (they retry for a while), and after this long idle anyway."""
 
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+SMOKE_LIMIT_MS = 120_000
+"""``--smoke`` closes the window after this long even if it was never painted."""
 
 
 def app_icon() -> QIcon:
@@ -97,9 +100,10 @@ class FirstPaint(QObject):
     window's widgets is painted first counts.
     """
 
-    def __init__(self, window: QWidget) -> None:
+    def __init__(self, window: QWidget, on_paint: Callable[[], None] | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self.on_paint = on_paint
         self.painted_at: float | None = None
         app = QApplication.instance()
         self._app = app
@@ -120,6 +124,8 @@ class FirstPaint(QObject):
             sys.stderr.flush()
             if self._app is not None:
                 self._app.removeEventFilter(self)
+            if self.on_paint is not None:
+                self.on_paint()
         return False
 
 
@@ -134,8 +140,13 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
         return 1
     win = MainWindow(reg, settings)
     hook = install_excepthook(reg.home, lambda: win)
-    # kept referenced until the loop ends: a collected wrapper would stop filtering
-    first_paint = FirstPaint(win) if smoke else None
+    # kept referenced until the loop ends: a collected wrapper would stop filtering.
+    # --smoke closes a second after the first paint, not after the show: on a
+    # busy host the loop can start more than a second after show(), and a
+    # fixed timer then closed the window before it was ever painted (seen).
+    first_paint = (
+        FirstPaint(win, on_paint=lambda: QTimer.singleShot(1000, win.close)) if smoke else None
+    )
     win.show()
     if reg.recovered:  # a damaged write-ahead log was set aside while opening
         # Only after a recovery: the backup module costs ~0.1 s of start-up (measured).
@@ -145,7 +156,7 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
             win, "ModelWard", "The registry was recovered: " + recovery_message(reg.recovered) + "."
         )
     if smoke:
-        QTimer.singleShot(1000, win.close)
+        QTimer.singleShot(SMOKE_LIMIT_MS, win.close)  # never painted: give up, do not hang
     code = app.exec()
     del first_paint
     win.shutdown()
