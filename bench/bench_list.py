@@ -5,7 +5,9 @@ What it measures, in one run with rounds interleaved:
 - A: ``modelward list --filter "name:credit roc_auc>0.9" --sort=-roc_auc --limit 100``
   as a real subprocess (start-up, opening the registry, count, one page, printing);
 - B: the floor, a subprocess that imports duckdb, opens the same file read-only
-  and runs the same two statements (count and one page of ids) on a bare cursor.
+  and runs the same two statements (count and one page of ids) on a bare cursor;
+- C and D, for the floor's own parts: ``python -c pass`` and
+  ``python -c "import duckdb"``.
 
 Both start a fresh Python; the ratio A/B is what ModelWard's CLI adds to the
 bare work. The registry is filled by ``bulk_add_versions`` (columnar). Both
@@ -129,10 +131,18 @@ def main() -> int:
             "100",
         ]
         floor = [sys.executable, "-c", FLOOR, db, "", count_sql, page_sql, *params]
+        bare = [sys.executable, "-c", "pass"]
+        duck = [sys.executable, "-c", "import duckdb"]
         timed(cli, env), timed(floor, env)  # warm the page cache and the bytecode
         a, b, a_cpu, b_cpu = [], [], [], []
+        c, c_cpu, d, d_cpu = [], [], [], []
         for _ in range(rounds):
-            for runs, cpus, cmd in ((a, a_cpu, cli), (b, b_cpu, floor)):
+            for runs, cpus, cmd in (
+                (a, a_cpu, cli),
+                (b, b_cpu, floor),
+                (c, c_cpu, bare),
+                (d, d_cpu, duck),
+            ):
                 wall, cpu = timed(cmd, env)
                 runs.append(wall)
                 cpus.append(cpu)
@@ -157,6 +167,8 @@ def main() -> int:
         f"| ratio (pair by pair) | {statistics.median(ratios):.2f}× "
         f"| {min(ratios):.2f}–{max(ratios):.2f}× | {statistics.median(cpu_ratios):.2f}× "
         f"| {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}× |",
+        row("`python -c pass`", c) + row("", c_cpu)[4:],
+        row("`python -c 'import duckdb'`", d) + row("", d_cpu)[4:],
     ]
     print("\n".join(lines))
     if args.write_docs:

@@ -4,10 +4,16 @@ Runs the frozen executable the way a user would, in a temporary registry:
 ``--version``, ``selftest`` (registry, parallel fit in loky worker processes,
 window offscreen), ``register`` of a joblib model file made here, ``show
 --json``, ``list --json``, ``audit verify``, ``train`` from a CSV made here
-(cross-validation in 2 worker processes), the ``--smoke`` window, and checks
-that worker arguments it does not know are refused cleanly. Any failure prints
-the command with its output and exits 1. Needs numpy, scikit-learn and joblib
-in the Python that runs it (to make the model file), not in the bundle's.
+(cross-validation in 2 worker processes), ``score`` of that CSV to CSV and
+Parquet with the trained version, ``drift`` of the CSV against itself, the
+``--smoke`` window (its time to first paint is printed), and checks that worker
+arguments it does not know are refused cleanly. ``--demo`` adds ``demo
+--no-gui`` (the demo workspace, its report and screenshots) and a ``score``
+and ``drift`` on the demo's hold-out. Any failure prints the command with its
+output and exits 1. Needs numpy, scikit-learn and joblib in the Python that
+runs it (to make the model file), not in the bundle's.
+
+    python packaging/smoke_test.py [EXE] [--demo]
 """
 
 from __future__ import annotations
@@ -76,7 +82,28 @@ def make_csv(path: Path) -> None:
             f.write(f"{a:.4f},{b:.4f},{colour},{int(a + b > 0)}\n")
 
 
-def smoke(exe: Path) -> None:
+def score_and_drift(
+    exe: Path, ref: str, data: Path, reg: str, out: Path, env: dict[str, str]
+) -> None:
+    """``score`` ``data`` with ``ref`` to CSV and Parquet, then ``drift`` of ``data`` against itself."""
+    for suffix in (".csv", ".parquet"):
+        target = out.with_suffix(suffix)
+        res = run(
+            exe, "score", ref, "--data", str(data), "-o", str(target),
+            "--registry", reg, "--json", env=env, timeout=600,
+        )  # fmt: skip
+        scored = json.loads(res.stdout)
+        if not (target.is_file() and scored.get("rows", {}).get("scored", 0) > 0):
+            raise SmokeFailure(f"score to {suffix} gave {scored}")
+    res = run(
+        exe, "drift", "--reference", str(data), "--current", str(data),
+        "--registry", reg, "--json", env=env, timeout=600,
+    )  # fmt: skip
+    if json.loads(res.stdout).get("drifted") is not False:
+        raise SmokeFailure(f"drift of a file against itself: {res.stdout[:300]}")
+
+
+def smoke(exe: Path, demo: bool = False) -> None:
     if not exe.is_file():
         raise SmokeFailure(f"no bundle at {exe}: build it first (packaging/build.sh)")
     with tempfile.TemporaryDirectory(prefix="modelward-smoke-") as tmpdir:
@@ -139,7 +166,21 @@ def smoke(exe: Path) -> None:
         if len(json.loads(res.stdout)["versions"]) != 2:
             raise SmokeFailure(f"list after training shows {res.stdout}")
 
-        run(exe, "--smoke", "--registry", reg, env=env, timeout=120)
+        score_and_drift(exe, "trained", data, reg, tmp / "scored", env)
+
+        res = run(exe, "--smoke", "--registry", reg, env=env, timeout=120)
+        painted = [line for line in res.stderr.splitlines() if line.startswith("first paint")]
+        if not painted:
+            raise SmokeFailure(f"--smoke never painted its window: {res.stderr[-300:]!r}")
+        print("    " + painted[0])
+
+        if demo:
+            home = tmp / "demo"
+            run(exe, "demo", "--no-gui", "--registry", str(home), env=env, timeout=1800)
+            holdout = home / "demo" / "credit-holdout.csv"
+            score_and_drift(
+                exe, "credit-risk@champion", holdout, str(home), tmp / "demo-scored", env
+            )
 
         # The frozen app is not a Python interpreter for anything but its workers.
         run(exe, "--mw-worker", "no-such-worker", expect=2, env=env)
@@ -148,11 +189,13 @@ def smoke(exe: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    demo = "--demo" in args
+    args = [a for a in args if a != "--demo"]
     exe = Path(args[0]).resolve() if args else DEFAULT_EXE
     t0 = time.perf_counter()
     try:
-        smoke(exe)
+        smoke(exe, demo=demo)
     except (SmokeFailure, subprocess.TimeoutExpired) as e:
         print(f"SMOKE TEST FAILED: {e}", file=sys.stderr)
         return 1

@@ -249,49 +249,53 @@ def _list(args: argparse.Namespace, reg: Any) -> Result:
     from modelward.core import query  # deferred: start-up cost
 
     spec = _list_spec(args)
-    if spec.metric_keys and not query.has_metric(reg, spec.metric_keys[0]):
-        raise InvalidInput(
-            f"cannot sort by {spec.metric_keys[0]!r}: no version has this metric, and it is "
-            "not a column (name, version, created, status, estimator, aliases, by)"
-        )
     limit = None if args.limit == 0 else args.limit
     total = query.count_rows(reg, spec)
-    ids = [r[0] for r in query.fetch_page(reg, spec, 0, limit if limit is not None else total)]
-    by_id = {v.id: v for v in reg.list_versions(where="v.id IN (SELECT unnest(?))", params=[ids])}
-    versions = [by_id[i] for i in ids if i in by_id]
-    data: dict[str, Any] = {
-        # the JSON form of each version only when it is printed (a fifth of the text path)
-        "versions": [version_json(v) for v in versions] if args.json else [],
-        "total": total,
-        "truncated": len(versions) < total,
-    }
-    if not versions:
+    # (id, name, version, aliases, status, estimator, created_at, created_by[, metric])
+    page = query.fetch_page(reg, spec, 0, limit if limit is not None else total)
+    metric = spec.metric_keys[0] if spec.metric_keys else None
+    # A metric no version has is refused; a page that shows the metric proves it
+    # exists (one query fewer in the usual case).
+    if metric is not None and all(r[8] is None for r in page):
+        if not query.has_metric(reg, metric):
+            raise InvalidInput(
+                f"cannot sort by {metric!r}: no version has this metric, and it is "
+                "not a column (name, version, created, status, estimator, aliases, by)"
+            )
+    ids = [r[0] for r in page]
+    data: dict[str, Any] = {"versions": [], "total": total, "truncated": len(page) < total}
+    if args.json:
+        # the whole version (metrics, params, lineage...) only for the JSON form
+        by_id = {
+            v.id: v for v in reg.list_versions(where="v.id IN (SELECT unnest(?))", params=[ids])
+        }
+        data["versions"] = [version_json(by_id[i]) for i in ids if i in by_id]
+    if not page:
         if total == 0 and not spec.filter:
             return Result(data, f"no models registered yet in {reg.home}")
         return Result(data, "no version matches" + (f" {args.filter!r}" if args.filter else ""))
-    metric = spec.metric_keys[0] if spec.metric_keys else None
+    formats = dict(reg.version_formats(ids))
     headers = ["MODEL", "VERSION", "ALIASES", "FORMAT", "ESTIMATOR", "STATUS", "CREATED"]
     rows = [
         [
-            v.name,
-            v.version,
-            ",".join(v.aliases) or "-",
-            v.format,
-            (v.estimator_class or "-").rsplit(".", 1)[-1],
-            v.status,
-            fmt_time(v.created_at),
+            r[1],
+            r[2],
+            (r[3] or "-").replace(", ", ","),
+            formats.get(r[0], "-"),
+            (r[5] or "-").rsplit(".", 1)[-1],
+            r[4],
+            fmt_time(r[6]),
         ]
-        for v in versions
+        for r in page
     ]
     if metric is not None:
         headers.append(metric.upper())
-        for row, v in zip(rows, versions, strict=True):
-            value = v.metrics.get(metric)
-            row.append("-" if value is None else f"{value:.4g}")
+        for row, r in zip(rows, page, strict=True):
+            row.append("-" if r[8] is None else f"{r[8]:.4g}")
     text = table(headers, rows)
     if data["truncated"]:
         text += (
-            f"\n{len(versions):,} of {total:,} versions shown"
+            f"\n{len(page):,} of {total:,} versions shown"
             " (--limit N, --limit 0 for all, or --filter to narrow)"
         )
     return Result(data, text)

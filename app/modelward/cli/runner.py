@@ -3,9 +3,11 @@
 :func:`main` is the CLI's front door. ``list`` and ``show`` are parsed by a
 parser holding only the registry commands, so they do not import every command
 group nor build the ~70 subparsers of ``--help`` (measured: together about a
-fifth of a ``list`` process's CPU time before this). Any other command, and any
-line that starts with an option other than ``--registry``/``--json``, gets the
-full parser of :func:`modelward.cli.entry.build_parser`.
+fifth of a ``list`` process's CPU time before this). A line without a command
+(the window: ``modelward [--registry PATH] [--smoke]``) gets a parser of those
+options only, for the same reason. Any other command, and any line with
+another option before its command, gets the full parser of
+:func:`modelward.cli.entry.build_parser`.
 """
 
 from __future__ import annotations
@@ -44,11 +46,32 @@ def command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+def opens_window(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` has no command: only ``--registry``, ``--json`` and ``--smoke``."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--json", "--smoke") or a.startswith("--registry="):
+            i += 1
+        elif a == "--registry":
+            i += 2
+        else:
+            return False
+    return True
+
+
 def fast_parser(argv: Sequence[str]) -> argparse.ArgumentParser | None:
-    """A parser with only the registry commands when ``argv`` runs one of :data:`FAST_COMMANDS`."""
-    if command_of(argv) not in FAST_COMMANDS:
+    """A small parser when ``argv`` runs one of :data:`FAST_COMMANDS` or opens the window.
+
+    ``None`` for anything else (the caller builds the full parser).
+    """
+    window = opens_window(argv)
+    if not window and command_of(argv) not in FAST_COMMANDS:
         return None
     p = argparse.ArgumentParser(prog="modelward", parents=[COMMON])
+    if window:
+        p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+        return p
     registry.add_parsers(p.add_subparsers(dest="command", metavar="COMMAND"))
     return p
 

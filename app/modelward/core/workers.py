@@ -30,7 +30,6 @@ in a source checkout, where these arguments never reach us in normal use.
 from __future__ import annotations
 
 import importlib
-import multiprocessing
 import runpy
 import sys
 from collections.abc import Sequence
@@ -170,6 +169,8 @@ def dispatch_worker(argv: Sequence[str]) -> bool:
     if is_frozen():
         # multiprocessing's spawned children (``--multiprocessing-fork``) and
         # its helpers: PyInstaller's freeze_support runs them and exits.
+        # deferred: start-up cost (about 4 ms; only the frozen app needs it here)
+        import multiprocessing
 
         multiprocessing.freeze_support()
     if args and args[0] == "--multiprocessing-fork":

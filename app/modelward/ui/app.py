@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from modelward.core.errors import ModelWardError
 from modelward.core.paths import resource
@@ -31,6 +33,8 @@ a notebook knocks (they retry for a while), and after this long idle anyway."""
 
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+SMOKE_LIMIT_MS = 120_000
+"""``--smoke`` closes the window after this long even if it was never painted."""
 
 
 def app_icon() -> QIcon:
@@ -72,6 +76,60 @@ def _settings() -> Settings:
         return Settings()
 
 
+def process_started() -> float | None:
+    """When this process started (seconds since the epoch), from ``/proc``; ``None`` elsewhere.
+
+    The kernel counts in clock ticks (10 ms on most Linux systems).
+    """
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith(b"btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+class FirstPaint(QObject):
+    """Prints, on stderr, when the window or any widget in it is first painted (``--smoke``).
+
+    The line carries the wall-clock time of the paint, so a caller that noted
+    when it started the process can compute start-to-window itself, and the
+    time since the process started by the kernel's count where there is one.
+    The filter sits on the application, not the window: whichever of the
+    window's widgets is painted first counts.
+    """
+
+    def __init__(self, window: QWidget, on_paint: Callable[[], None] | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.on_paint = on_paint
+        self.painted_at: float | None = None
+        app = QApplication.instance()
+        self._app = app
+        if app is not None:
+            app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if (
+            self.painted_at is None
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self.window
+        ):
+            self.painted_at = time.time()
+            started = process_started()
+            since = f", {self.painted_at - started:.3f} s after start" if started else ""
+            sys.stderr.write(f"first paint at {self.painted_at:.3f}{since}\n")
+            sys.stderr.flush()
+            if self._app is not None:
+                self._app.removeEventFilter(self)
+            if self.on_paint is not None:
+                self.on_paint()
+        return False
+
+
 def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> int:
     """Open the main window and run the event loop; returns the exit code."""
     settings = _settings()
@@ -87,6 +145,13 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
         return 1
     win = MainWindow(reg, settings)
     hook = install_excepthook(reg.home, lambda: win)
+    # kept referenced until the loop ends: a collected wrapper would stop filtering.
+    # --smoke closes a second after the first paint, not after the show: on a
+    # busy host the loop can start more than a second after show(), and a
+    # fixed timer then closed the window before it was ever painted (seen).
+    first_paint = (
+        FirstPaint(win, on_paint=lambda: QTimer.singleShot(1000, win.close)) if smoke else None
+    )
     win.show()
     if reg.recovered:  # a damaged write-ahead log was set aside while opening
         # Only after a recovery: the backup module costs ~0.1 s of start-up (measured).
@@ -96,8 +161,9 @@ def run_app(registry: str | os.PathLike[str] | None, *, smoke: bool = False) -> 
             win, "ModelWard", "The registry was recovered: " + recovery_message(reg.recovered) + "."
         )
     if smoke:
-        QTimer.singleShot(1000, win.close)
+        QTimer.singleShot(SMOKE_LIMIT_MS, win.close)  # never painted: give up, do not hang
     code = app.exec()
+    del first_paint
     win.shutdown()
     uninstall_excepthook(hook)
     return int(code)

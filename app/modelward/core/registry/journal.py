@@ -34,12 +34,14 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelward.core import platform
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = [
     "JOURNAL_SUFFIX",
@@ -102,6 +104,9 @@ class Journal:
         process never loses them; the fsync, which survives a power cut too, runs
         while DuckDB commits (its own fsync), instead of after it.
         """
+        # deferred: start-up cost (about 5 ms; a reading process never appends)
+        from concurrent.futures import Future
+
         if not records:
             done: Future[None] = Future()
             done.set_result(None)
@@ -220,6 +225,8 @@ _SYNCER_LOCK = threading.Lock()
 
 def _syncer() -> ThreadPoolExecutor:
     """One thread that fsyncs journal lines while the caller commits."""
+    from concurrent.futures import ThreadPoolExecutor  # deferred: start-up cost (see above)
+
     global _SYNCER
     with _SYNCER_LOCK:
         if _SYNCER is None:

@@ -125,7 +125,7 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
             self.install_alias_guard(alias_guard)
         self._open_first()
 
-    def _leftovers_waiting(self, con: duckdb.DuckDBPyConnection) -> bool:
+    def _leftovers_waiting(self, running: int) -> bool:
         """Temporary files or markers in the store, or runs still marked running.
 
         A read-only open (``list``, ``show``) then opens writable once, so that
@@ -137,8 +137,7 @@ class Registry(AliasesMixin, RunsMixin, AuditLogMixin):
                     return True
         except OSError:
             pass
-        running = con.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()
-        return bool(running and running[0])
+        return running > 0
 
     def _on_first_open(self, con: duckdb.DuckDBPyConnection) -> None:
         """Clean what a crashed process left: its temporary files, its unfinished runs.

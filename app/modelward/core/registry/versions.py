@@ -281,6 +281,16 @@ class VersionsMixin(RegistryConnection):
             rows = cur.execute(sql, args).fetchall()
             return self._versions_from_rows(cur, rows)
 
+    def version_formats(self, ids: Sequence[int]) -> list[tuple[int, str]]:
+        """``(id, format)`` of the versions ``ids``: the list command's one extra column."""
+        with self._read() as cur:
+            return [
+                (int(i), str(f))
+                for i, f in cur.execute(
+                    "SELECT id, format FROM versions WHERE id IN (SELECT unnest(?))", [list(ids)]
+                ).fetchall()
+            ]
+
     def count_versions(self, where: str | None = None, params: Sequence[Any] = ()) -> int:
         sql = "SELECT count(*) FROM versions v JOIN models m ON m.id = v.model_id"
         if where:
