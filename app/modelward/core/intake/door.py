@@ -22,12 +22,10 @@ watched folder, a bundle, a conversion) goes through
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from io import BytesIO
@@ -497,7 +495,7 @@ def _flush_stored(registry: Registry, digests: list[str]) -> None:
     if not digests:
         return
     root = registry.artifacts.root
-    if _syncfs(root):
+    if platform.syncfs(root):
         return
     folders = set()
     for sha in digests:
@@ -513,23 +511,6 @@ def _flush_stored(registry: Registry, digests: list[str]) -> None:
             os.close(fd)
     for folder in folders:
         platform.fsync_dir(folder)
-
-
-def _syncfs(path: Path) -> bool:
-    """``syncfs(2)`` on the file system holding ``path``; ``False`` where there is none."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(path, os.O_RDONLY)
-    except (OSError, AttributeError):
-        return False
-    try:
-        return bool(libc.syncfs(fd) == 0)
-    except AttributeError:
-        return False
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
