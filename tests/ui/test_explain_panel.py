@@ -84,3 +84,9 @@ def test_validating_explains_and_a_clicked_row_shows_its_reason_codes(
     for i, code in enumerate(codes["rows"][0]["reasons"]):
         assert panel.reasons_table.item(i, 0).text() == code["feature"]
         assert panel.reasons_table.item(i, 1).text() == values[code["feature"]]
+
+    # with numbers and explanations shown, the window still fits a 1024x700 screen:
+    # what does not fit scrolls inside it
+    dlg.resize(1024, 700)
+    qtbot.waitUntil(lambda: dlg.height() <= 700)
+    assert dlg.minimumSizeHint().height() <= 700

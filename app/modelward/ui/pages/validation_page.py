@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDoubleSpinBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSplitter,
     QTableView,
@@ -494,7 +496,13 @@ class ValidationPage(JobPage):
         # half each: the rows to click and their codes need the height on a small screen
         outer.setStretchFactor(0, 1)
         outer.setStretchFactor(1, 1)
-        lay.addWidget(outer, 1)
+        # Numbers and explanations together need about 800 px once a validation is
+        # shown; on a 1024x700 screen they scroll rather than push the window off it.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(outer)
+        lay.addWidget(scroll, 1)
         self.sig_result_shown.connect(self.explain_panel.show_validation)
         self.validate_button.clicked.connect(self.start)
         self.threshold.set_button.clicked.connect(self.set_threshold)
