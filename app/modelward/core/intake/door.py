@@ -459,10 +459,18 @@ def accept_batch(
         model_name=model_name,
         flags=_stored_flags(facts.flags, facts.flagged_rows),
     )
+    result = _recorded_batch(registry, arrival, did, created, facts, monitoring)
+    progress(1.0, "recorded")
+    return result
+
+
+def _recorded_batch(
+    registry: Registry, arrival: _Arrival, did: int, created: bool, facts: Any, monitoring: Any
+) -> IntakeResult:
+    """The result of a batch whose dataset is recorded (a duplicate is audited as one)."""
     registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
     if not created:
         _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
-    progress(1.0, "recorded")
     return IntakeResult(
         BATCH,
         ACCEPTED if created else DUPLICATE,
@@ -671,23 +679,7 @@ def accept_batches(
             registry.artifacts.settle(arrival.sha256)
         raise
     for (k, arrival, _, view, facts, monitoring), (did, created) in zip(taken, ids, strict=True):
-        registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
-        if not created:
-            _duplicate(registry, arrival, "dataset", did, f"dataset {did}")
         out[k] = GroupBatch(
-            IntakeResult(
-                BATCH,
-                ACCEPTED if created else DUPLICATE,
-                arrival.source,
-                arrival.sha256,
-                arrival.size,
-                dataset_id=did,
-                rows=facts.rows,
-                schema=facts.schema,
-                monitoring=monitoring,
-                flags=facts.flags,
-                flagged_rows=facts.flagged_rows,
-            ),
-            view,
+            _recorded_batch(registry, arrival, did, created, facts, monitoring), view
         )
     return [g for g in out if g is not None]
