@@ -86,6 +86,6 @@ def test_a_scoring_folder_the_registry_refuses_says_why_on_the_page(
     page = win.scoring.page
     win.scoring.show()
     win.scoring.add_folder(str(tmp_path / "same"), str(tmp_path / "same"), "credit", None)
-    qtbot.waitUntil(lambda: page.error_label.isVisibleTo(page), timeout=20_000)
+    qtbot.waitUntil(lambda: page.error_label.isVisibleTo(page), timeout=60_000)
     assert "another folder than the inbox" in page.error_label.text()
     assert page.folders.rowCount() == 0
