@@ -429,20 +429,11 @@ def accept_batch(
             facts = check_batch(
                 registry, view, model_name=model_name, options=dict(options or {}), context=context
             )
-            monitoring = None
             if monitor and model_name is not None:
                 progress(0.6, "checking against the champion")
-                monitoring = monitor_batch(
-                    registry,
-                    view,
-                    model_name=model_name,
-                    name=shown,
-                    schema=facts.schema,
-                    options=dict(options or {}),
-                    exclude=facts.row_mask,
-                    table=facts.table,  # read once: not opened and sniffed again
-                    context=context,
-                )
+            monitoring = _champion_check(
+                registry, view, shown, facts, model_name if monitor else None, options, context
+            )
         except RejectedFile as rej:
             # Readers name the file they read: name the source instead.
             reason = rej.reason.replace(str(view), arrival.source)
@@ -462,6 +453,31 @@ def accept_batch(
     result = _recorded_batch(registry, arrival, did, created, facts, monitoring)
     progress(1.0, "recorded")
     return result
+
+
+def _champion_check(
+    registry: Registry,
+    view: Path,
+    shown: str,
+    facts: Any,
+    model_name: str | None,
+    options: Mapping[str, Any] | None,
+    context: Any,
+) -> Any:
+    """The batch checked against its model's champion; ``None`` when no model is named."""
+    if model_name is None:
+        return None
+    return monitor_batch(
+        registry,
+        view,
+        model_name=model_name,
+        name=shown,
+        schema=facts.schema,
+        options=dict(options or {}),
+        exclude=facts.row_mask,
+        table=facts.table,  # read once: not opened and sniffed again
+        context=context,
+    )
 
 
 def _recorded_batch(
@@ -634,19 +650,9 @@ def accept_batches(
                 try:
                     if isinstance(facts, RejectedFile):
                         raise facts
-                    monitoring = None
-                    if monitor and model_name is not None:
-                        monitoring = monitor_batch(
-                            registry,
-                            view,
-                            model_name=model_name,
-                            name=shown,
-                            schema=facts.schema,
-                            options=opts,
-                            exclude=facts.row_mask,
-                            table=facts.table,
-                            context=context,
-                        )
+                    monitoring = _champion_check(
+                        registry, view, shown, facts, model_name if monitor else None, opts, context
+                    )
                 except RejectedFile as rej:
                     reason = rej.reason.replace(str(view), arrival.source)
                     view.unlink(missing_ok=True)
