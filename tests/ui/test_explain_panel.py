@@ -90,3 +90,7 @@ def test_validating_explains_and_a_clicked_row_shows_its_reason_codes(
     dlg.resize(1024, 700)
     qtbot.waitUntil(lambda: dlg.height() <= 700)
     assert dlg.minimumSizeHint().height() <= 700
+    # ... and the rows to click keep five rows' height (the page scrolls, not the table
+    # down to one row, as it did)
+    row_h = table.verticalHeader().defaultSectionSize()
+    qtbot.waitUntil(lambda: table.viewport().height() >= 5 * row_h)

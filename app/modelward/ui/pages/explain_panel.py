@@ -39,6 +39,8 @@ from modelward.ui.widgets import label, setup_table
 PREVIEW_ROWS = 200
 REASONS_SHOWN = 8
 REASONS_MIN_WIDTH = 360
+ROWS_SHOWN = 5
+"""rows of the clicked-for-codes table always visible (the page scrolls around them)."""
 
 
 def run_explain_job(ctx: Any, request: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +117,12 @@ class ReasonRows(QWidget):
         setup_table(self.rows_table)
         self.rows_table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.rows_table.cellClicked.connect(self._row_clicked)
+        # at least five rows to choose from, whatever the screen: on a small one the
+        # page around the panel scrolls rather than squeezing the table to one row
+        rows_h = self.rows_table.verticalHeader().defaultSectionSize()
+        self.rows_table.setMinimumHeight(
+            ROWS_SHOWN * rows_h + self.rows_table.horizontalHeader().sizeHint().height() + 4
+        )
         codes = QWidget()
         codes_lay = QVBoxLayout(codes)
         codes_lay.setContentsMargins(0, 0, 0, 0)
