@@ -64,6 +64,9 @@ GROUP_SECONDS = 1.0
 """A group commits after this long even if not full: files become visible soon."""
 BURST = 500
 """Ready files in one pass that make the watcher rescan its folders afterwards."""
+EVENTS_LOST = "events_lost"
+"""watchdog's event type when the OS dropped events (inotify's queue overflowed,
+Windows' change buffer): the folder is rescanned at once."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,11 @@ class FolderWatcher:
                 kind = event.event_type
                 if kind in ("deleted", "opened", "closed_no_write"):
                     return
+                if kind == EVENTS_LOST:
+                    # The OS dropped events (a burst overflowed its queue): look at
+                    # the folder itself rather than wait for the periodic rescan.
+                    q.put((folder.id, folder.path, EVENTS_LOST))
+                    return
                 if kind == "moved":
                     if event.dest_path:  # "" is a file moved out of the folder
                         q.put((folder.id, os.fsdecode(event.dest_path), "moved"))
@@ -331,6 +339,10 @@ class FolderWatcher:
     def _note(self, fid: int, path: str, kind: str) -> None:
         st = self.status.get(fid)
         if st is None:
+            return
+        if kind == EVENTS_LOST:
+            log.info("events were lost in %s; rescanning it", display_name(st.folder.path))
+            self._rescan_now.set()
             return
         folder = st.folder
         # A close or the rename that ends an atomic save: complete now. A
