@@ -67,10 +67,23 @@ def _outcome(reg: Registry, results) -> dict:
             ).fetchall()
         )
         pol = cur.execute("SELECT count(*) FROM pol_data").fetchone()[0]
+        # What the policy step remembers of each batch, and the champion checks themselves.
+        pol_rows = sorted(
+            cur.execute(
+                "SELECT d.name, p.rows, p.label_column, m.name FROM pol_data p "
+                "JOIN datasets d ON d.id = p.dataset_id "
+                "LEFT JOIN mon_batches m ON m.id = p.batch_id"
+            ).fetchall(),
+            key=str,
+        )
+        checks = sorted(
+            cur.execute("SELECT name, n_rows, drift_share, drifted FROM mon_batches").fetchall(),
+            key=str,
+        )
         taken = cur.execute("SELECT count(*) FROM ingested_files").fetchone()[0]
     events = {
         a: len(reg.audit_events(action=a))
-        for a in ("dataset.registered", "ingest.rejected", "ingest.duplicate")
+        for a in ("dataset.registered", "ingest.rejected", "ingest.duplicate", "monitor.checked")
     }
     flags = sorted(
         (e.after["name"], json.dumps(e.after.get("flags"), sort_keys=True))
@@ -80,6 +93,8 @@ def _outcome(reg: Registry, results) -> dict:
     return {
         "datasets": datasets,
         "pol_data": pol,
+        "pol_rows": pol_rows,
+        "checks": checks,
         "taken": taken,
         "events": events,
         "flags": flags,

@@ -600,7 +600,7 @@ def monitor_batch(
         verdict += f"; {len(flags)} column(s) flagged"
     if res.excluded_rows:
         verdict += f"; {res.excluded_rows:,} flagged row(s) left out of the performance figures"
-    return {
+    out = {
         "batch_id": res.batch_id,
         "drift_share": report.drift_share,
         "drifted": report.drifted,
@@ -609,3 +609,7 @@ def monitor_batch(
         "excluded_from_performance": res.excluded_rows,
         "flags": flags,
     }
+    crossed = (res.groups or {}).get("crossed")
+    if crossed:  # the model's policy step raises a group-gap alert for this batch
+        out["group_gaps_crossed"] = list(crossed)
+    return out
