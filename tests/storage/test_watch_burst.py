@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 from watchdog.events import EventsLostEvent
 
@@ -64,3 +65,23 @@ def test_placement_markers_of_one_process_share_one_file(tmp_path):
     for d in [*digests[1:], d5]:
         store.settle(d)
     assert not list(store.root.glob(".placed-*"))
+
+
+def test_the_door_names_a_folder_and_a_missing_file(tmp_path):
+    """The door opens a file first and asks after (no looks before it), with the same sentences."""
+    from modelward.core.errors import InvalidInput, NotFound
+    from modelward.core.intake import accept_batch
+
+    reg = Registry(tmp_path / "reg")
+    try:
+        (tmp_path / "a-folder").mkdir()
+        with pytest.raises(InvalidInput, match="is a folder, not a model file"):
+            accept_batch(reg, tmp_path / "a-folder", model_name=None)
+        with pytest.raises(NotFound, match="no such file"):
+            accept_batch(reg, tmp_path / "nothing.csv", model_name=None)
+        (tmp_path / "dangling.csv").symlink_to(tmp_path / "gone.csv")
+        with pytest.raises(NotFound, match="no such file"):
+            accept_batch(reg, tmp_path / "dangling.csv", model_name=None)
+        assert not list(reg.artifacts.root.glob(".incoming-*"))
+    finally:
+        reg.close()
