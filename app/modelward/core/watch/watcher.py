@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -377,17 +378,15 @@ class FolderWatcher:
             st = p.lstat()
         except OSError:
             return None
-        import stat as _stat
-
-        if _stat.S_ISLNK(st.st_mode):
+        if stat.S_ISLNK(st.st_mode):
             # Never followed (they can loop or leave the folder), but never
             # skipped in silence either: the link itself gets a verdict.
             return st.st_size, st.st_mtime
-        if _stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
             if folder.kind != MODELS:
                 return None
             return folder_state(p)  # None until its MLmodel and model file are there
-        if not _stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             return None
         return st.st_size, st.st_mtime
 
@@ -489,12 +488,12 @@ class FolderWatcher:
     @staticmethod
     def _batched(folder: WatchedFolder, p: Path) -> bool:
         """Whether ``p`` is taken with the other files of its data inbox (a plain file)."""
-        return (
-            folder.kind == DATA
-            and folder.model_name is not None
-            and p.is_file()
-            and not p.is_symlink()
-        )
+        if folder.kind != DATA or folder.model_name is None:
+            return False
+        try:
+            return stat.S_ISREG(os.lstat(p).st_mode)  # a plain file, not a link (one call)
+        except OSError:
+            return False
 
     def _chunk(
         self, ready: list[tuple[WatchedFolder, Path, tuple[int, float]]], i: int
