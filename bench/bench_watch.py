@@ -5,6 +5,7 @@ Usage::
     python bench/bench_watch.py            # full run (20,000-file bursts)
     python bench/bench_watch.py --quick    # 2,000 model files, 1,000 CSVs, fewer samples
     python bench/bench_watch.py --only data --data-files 20000   # one part alone
+    python bench/bench_watch.py --only data --data-files 2000 --data-small 0 --data-champion
 
 Figures:
 
@@ -190,20 +191,39 @@ def copy_and_hash(staging: Path, dest: Path) -> float:
     return time.perf_counter() - t
 
 
-def bench_data_burst(tmp: Path, n: int, *, group_size: int, tag: str) -> dict[str, object]:
-    """N CSVs moved into a watched data inbox at once; all must be listed as datasets."""
+def bench_data_burst(
+    tmp: Path, n: int, *, group_size: int, tag: str, champion: bool = False
+) -> dict[str, object]:
+    """N CSVs moved into a watched data inbox at once; all must be listed as datasets.
+
+    ``champion``: the model has a profiled champion, so every batch is also
+    checked against it (drift, predictions) and its rows flagged against the
+    trained range; the reference has the batches' distribution.
+    """
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
     from modelward import api
     from modelward.core.watch import DATA
 
+    load_start = [round(x, 1) for x in os.getloadavg()]
     staging = _csv_burst(tmp, n, tag)
     before = copy_and_hash(staging, tmp / f"copy-before-{tag}")
     reg = Registry(tmp / f"data-reg-{tag}", idle_release=0.5)
     rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["age", "income", "debt_ratio"])
-    api.log_model(LogisticRegression().fit(X, X["age"] > 0), "scorer", X=X, registry=reg)
+    if champion:
+        from modelward.core.monitoring.service import profile_version
+
+        Z = rng.normal(size=(2_000, 3))
+        X = pd.DataFrame(
+            {"age": 40 + 8 * Z[:, 0], "income": 50 + 10 * Z[:, 1], "debt_ratio": abs(Z[:, 2]) / 3}
+        )
+        api.log_model(LogisticRegression().fit(X, X["age"] > 40), "scorer", X=X, registry=reg)
+        reg.set_alias("scorer:1", "champion", "bench")
+        profile_version(reg, "scorer@champion", {c: X[c].to_numpy() for c in X.columns})
+    else:
+        X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["age", "income", "debt_ratio"])
+        api.log_model(LogisticRegression().fit(X, X["age"] > 0), "scorer", X=X, registry=reg)
     inbox = tmp / f"data-inbox-{tag}"
     add_folder(reg, inbox, DATA, model_name="scorer")
     w = FolderWatcher(reg, settle=1.0, rescan_interval=5, group_size=group_size)
@@ -222,6 +242,7 @@ def bench_data_burst(tmp: Path, n: int, *, group_size: int, tag: str) -> dict[st
         listed = int(
             cur.execute("SELECT count(*) FROM datasets WHERE role = 'batch'").fetchone()[0]
         )
+        checked = int(cur.execute("SELECT count(*) FROM mon_batches").fetchone()[0])
         distinct = int(
             cur.execute("SELECT count(DISTINCT fingerprint) FROM datasets").fetchone()[0]
         )
@@ -236,6 +257,8 @@ def bench_data_burst(tmp: Path, n: int, *, group_size: int, tag: str) -> dict[st
     return {
         "files": n,
         "group_size": group_size,
+        "champion": champion,
+        "checked_against_champion": checked,
         "moved_in_s": round(moved, 2),
         "all_done": ok,
         "listed": listed,
@@ -247,6 +270,7 @@ def bench_data_burst(tmp: Path, n: int, *, group_size: int, tag: str) -> dict[st
         "plain_files_per_s": round(n / plain, 1),
         "ratio_to_plain": round(elapsed / plain, 1),
         "audit_chain_ok": chain_ok,
+        "load_start": load_start,
         "load": [round(x, 1) for x in os.getloadavg()],
     }
 
@@ -447,6 +471,17 @@ def main() -> None:
     ap.add_argument("--inbox-batches", type=int, help="batches through the data inbox")
     ap.add_argument("--inbox-rows", type=int, default=10_000)
     ap.add_argument("--data-files", type=int, help="CSV files in the data burst")
+    ap.add_argument(
+        "--data-small",
+        type=int,
+        default=200,
+        help="files of the one-commit-per-file comparison before the burst (0: skip it)",
+    )
+    ap.add_argument(
+        "--data-champion",
+        action="store_true",
+        help="the data burst's model has a profiled champion: every batch is checked against it",
+    )
     args = ap.parse_args()
     samples = 20 if args.quick else 60
     burst = 2_000 if args.quick else 20_000
@@ -474,12 +509,16 @@ def main() -> None:
             print("burst", json.dumps(results["burst"]), flush=True)
         if "data" in parts:
             # One commit per file against groups, on a small burst, same run.
-            small = min(data_n, 200)
-            for g in (1, 200):
+            small = min(data_n, args.data_small)
+            for g in (1, 200) if small else ():
                 key = f"data_small_group{g}"
-                results[key] = bench_data_burst(tmp, small, group_size=g, tag=key)
+                results[key] = bench_data_burst(
+                    tmp, small, group_size=g, tag=key, champion=args.data_champion
+                )
                 print(key, json.dumps(results[key]), flush=True)
-            results["data_burst"] = bench_data_burst(tmp, data_n, group_size=200, tag="big")
+            results["data_burst"] = bench_data_burst(
+                tmp, data_n, group_size=200, tag="big", champion=args.data_champion
+            )
             print("data_burst", json.dumps(results["data_burst"]), flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -676,7 +676,10 @@ def _open_csv(
     types = guessed if guessed is not None else _describe(source, shown)
     if list(types) != list(names):
         raise BadTable(f"{shown}: its column names could not be read exactly")
-    table = Table(p, shown, CSV, types, source, delimiter=delim, decimal=decimal)
+    # A whole file of plain numbers was split here already: its rows are counted (not
+    # with a CR: DuckDB refuses mixed line ends, so its own scan must still decide).
+    rows_seen = len(rows) - 1 if guessed is not None and "\r" not in text else None
+    table = Table(p, shown, CSV, types, source, delimiter=delim, decimal=decimal, rows=rows_seen)
     _check_text_in_numbers(table)
     return table
 

@@ -287,7 +287,14 @@ def check_batches(
         key = _read_alike(table)
         same.setdefault(key or ("alone", k), []).append((k, table, extra))
     for key, members in same.items():
-        clean = _scan_together(ctx, members, opts) if key[0] != "alone" and len(members) > 1 else {}
+        clean: dict[int, int] = {}
+        if key[0] != "alone" and not _value_flags(ctx, members[0][1], opts):
+            # Whole files of plain numbers, split by the strict reader already: counted
+            # rows, no ±inf or NaN, no text, no flag to look for; nothing to scan.
+            clean = {k: int(t.rows) for k, t, _ in members if t.rows is not None and t.rows > 0}
+        rest = [m for m in members if m[0] not in clean]
+        if key[0] != "alone" and len(rest) > 1:
+            clean.update(_scan_together(ctx, rest, opts))
         for k, table, extra in members:
             rows = clean.get(k)
             if rows is not None:
@@ -315,6 +322,18 @@ def _read_alike(table: Table) -> tuple[Any, ...] | None:
 
 def _literal(text: Any) -> str:
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def _value_flags(ctx: ModelContext | None, table: Table, opts: dict[str, Any]) -> bool:
+    """Whether the row-level flags of ``table``'s batches look at values (a range, classes).
+
+    Infinite values aside, which plain numbers cannot be.
+    """
+    if ctx is None or ctx.version is None:
+        return False
+    features = [c for c in (ctx.expected or {}) if c in table.types]
+    conds = _flag_conditions(ctx.version, ctx.profile, table, features, opts)
+    return any(key != "infinite" for _, key, _, _ in conds)
 
 
 def _scan_together(
@@ -600,7 +619,7 @@ def monitor_batch(
         verdict += f"; {len(flags)} column(s) flagged"
     if res.excluded_rows:
         verdict += f"; {res.excluded_rows:,} flagged row(s) left out of the performance figures"
-    return {
+    out = {
         "batch_id": res.batch_id,
         "drift_share": report.drift_share,
         "drifted": report.drifted,
@@ -609,3 +628,7 @@ def monitor_batch(
         "excluded_from_performance": res.excluded_rows,
         "flags": flags,
     }
+    crossed = (res.groups or {}).get("crossed")
+    if crossed:  # the model's policy step raises a group-gap alert for this batch
+        out["group_gaps_crossed"] = list(crossed)
+    return out

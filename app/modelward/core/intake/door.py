@@ -118,18 +118,17 @@ def _store(
         sha, size, created = store.put_file_new(BytesIO(incoming), len(incoming), progress)
         return _Arrival(sha, size, created, source or "bytes", None)
     src = Path(incoming)
-    if not src.exists():
-        raise NotFound(f"no such file: {src}")
-    if src.is_dir():
-        raise InvalidInput(f"{src} is a folder, not a model file")
+    # Opened, then asked (one call each, not three looks first: a burst takes thousands).
     try:
-        total = src.stat().st_size
         fin: BinaryIO = open(src, "rb", buffering=0)  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise NotFound(f"no such file: {src}") from None
-    except PermissionError:
+    except (IsADirectoryError, PermissionError):
+        if src.is_dir():  # Windows refuses to open a folder with a permission error
+            raise InvalidInput(f"{src} is a folder, not a model file") from None
         raise InvalidInput(f"cannot read {src}: permission denied") from None
     with fin:
+        total = os.fstat(fin.fileno()).st_size
         sha, size, created = store.put_file_new(fin, total, progress, durable=durable)
     return _Arrival(sha, size, created, source or str(src), src)
 
@@ -550,10 +549,15 @@ def batch_views(registry: Registry) -> Iterator[Path]:
 def _view_in(folder: Path, stored: Path, name: str, k: int) -> Path:
     """``stored`` linked into ``folder`` under ``name`` (in a numbered subfolder if taken)."""
     view = folder / name
-    if view.exists() or view.is_symlink():
+    try:
+        os.link(stored, view)
+        return view
+    except FileExistsError:  # another batch of the group has this name
         sub = folder / str(k)
         sub.mkdir(exist_ok=True)
         view = sub / name
+    except OSError:
+        pass  # no hard link here: the fallbacks below
     try:
         os.link(stored, view)
     except OSError:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,12 +150,11 @@ def record_batch(
         )
 
 
-def record_batches(
-    registry: Registry, model: str, batches: list[tuple[int, str, int, str | None]]
-) -> None:
-    """:func:`record_batch` for many unchecked batches, in one columnar write.
+def record_batches(registry: Registry, model: str, batches: Sequence[tuple[Any, ...]]) -> None:
+    """:func:`record_batch` for many batches, in one columnar write.
 
-    ``batches``: ``(dataset id, sha256, rows, label column)`` each.
+    ``batches``: ``(dataset id, sha256, rows, label column)`` each, and the
+    monitoring batch id as a fifth item when the batch was checked.
     """
     batches = list({b[0]: b for b in reversed(batches)}.values())[::-1]  # one row per dataset
     if not batches:
@@ -163,16 +162,17 @@ def record_batches(
     import numpy as np  # deferred: start-up cost
 
     cols: dict[str, Any] = {}
-    for i, k in enumerate(("did", "sha", "n", "label")):
+    for i, k in enumerate(("did", "sha", "n", "label", "bid")):
         cols[k] = np.empty(len(batches), dtype=object)
-        cols[k][:] = [b[i] for b in batches]
+        cols[k][:] = [b[i] if i < len(b) else None for b in batches]
     cols["at"] = np.full(len(batches), utcnow(), dtype=object)
     with registry.transaction() as tx:
         tx.cur.register("_mw_pol_data", cols)
         try:
             tx.q(
                 "INSERT INTO pol_data SELECT ?, CAST(n.did AS BIGINT), CAST(n.sha AS VARCHAR), "
-                "CAST(n.n AS BIGINT), CAST(n.label AS VARCHAR), NULL, CAST(n.at AS VARCHAR) "
+                "CAST(n.n AS BIGINT), CAST(n.label AS VARCHAR), CAST(n.bid AS BIGINT), "
+                "CAST(n.at AS VARCHAR) "
                 "FROM _mw_pol_data n WHERE NOT EXISTS (SELECT 1 FROM pol_data p "
                 "WHERE p.model_name = ? AND p.dataset_id = n.did)",
                 [model, model],

@@ -101,12 +101,13 @@ def ingest_batches(
 
     The batches go through :func:`~modelward.core.intake.door.accept_batches`
     (one flush of the store, one columnar record of the datasets). A model
-    without an enabled policy remembers the batches that had no champion
-    check in one columnar write (what its policy step does for each of them,
-    :func:`~modelward.core.policies.engine.record_batches`); a batch checked
-    against the champion, or a model with an enabled policy, goes through
-    :func:`~modelward.core.policies.engine.evaluate_after_batch` batch by
-    batch, as alone. Returns one ``(intake result, detail, result)`` per path.
+    without an enabled policy remembers its batches in one columnar write
+    (what its policy step does for each of them,
+    :func:`~modelward.core.policies.engine.record_batches`, with the champion
+    check's id where there was one); a batch whose group gaps crossed their
+    thresholds (an alert to raise), or any batch of a model with an enabled
+    policy, goes through :func:`~modelward.core.policies.engine.evaluate_after_batch`
+    batch by batch, as alone. Returns one ``(intake result, detail, result)`` per path.
     """
     assert folder.model_name is not None
     model = folder.model_name
@@ -124,7 +125,7 @@ def ingest_batches(
         )
         policy = get_policy(registry, model)
         plain = policy is None or not policy.enabled
-        unchecked: list[tuple[int, str, int, str | None]] = []
+        recorded: list[tuple[int, str, int, str | None, int | None]] = []
         for g in group:
             res = g.result
             if res.dataset_id is None:
@@ -132,10 +133,15 @@ def ingest_batches(
                 continue
             detail, result = _taken(folder, res)
             checked = res.monitoring is not None and res.monitoring.get("batch_id") is not None
-            if plain and not checked:
+            if plain and not (
+                checked and res.monitoring and res.monitoring.get("group_gaps_crossed")
+            ):
+                # What the policy step does for such a batch, done for the group at once:
+                # remember it (with its check's id); no alert to raise.
                 schema = res.schema or {}
                 label = opts.get("label_column") if opts.get("label_column") in schema else None
-                unchecked.append((res.dataset_id, res.sha256, int(res.rows or 0), label))
+                bid = res.monitoring.get("batch_id") if checked and res.monitoring else None
+                recorded.append((res.dataset_id, res.sha256, int(res.rows or 0), label, bid))
             else:
                 assert g.view is not None
                 done = evaluate_after_batch(
@@ -153,5 +159,5 @@ def ingest_batches(
                     result["policy"] = done
                     detail += f"; {done['summary']}"
             out.append((res, detail, result))
-        record_batches(registry, model, unchecked)
+        record_batches(registry, model, recorded)
     return out

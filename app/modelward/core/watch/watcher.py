@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +65,9 @@ GROUP_SECONDS = 1.0
 """A group commits after this long even if not full: files become visible soon."""
 BURST = 500
 """Ready files in one pass that make the watcher rescan its folders afterwards."""
+EVENTS_LOST = "events_lost"
+"""watchdog's event type when the OS dropped events (inotify's queue overflowed,
+Windows' change buffer): the folder is rescanned at once."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,11 @@ class FolderWatcher:
                 kind = event.event_type
                 if kind in ("deleted", "opened", "closed_no_write"):
                     return
+                if kind == EVENTS_LOST:
+                    # The OS dropped events (a burst overflowed its queue): look at
+                    # the folder itself rather than wait for the periodic rescan.
+                    q.put((folder.id, folder.path, EVENTS_LOST))
+                    return
                 if kind == "moved":
                     if event.dest_path:  # "" is a file moved out of the folder
                         q.put((folder.id, os.fsdecode(event.dest_path), "moved"))
@@ -332,6 +341,10 @@ class FolderWatcher:
         st = self.status.get(fid)
         if st is None:
             return
+        if kind == EVENTS_LOST:
+            log.info("events were lost in %s; rescanning it", display_name(st.folder.path))
+            self._rescan_now.set()
+            return
         folder = st.folder
         # A close or the rename that ends an atomic save: complete now. A
         # modification without a close yet: a writer is at work, wait for it.
@@ -365,17 +378,15 @@ class FolderWatcher:
             st = p.lstat()
         except OSError:
             return None
-        import stat as _stat
-
-        if _stat.S_ISLNK(st.st_mode):
+        if stat.S_ISLNK(st.st_mode):
             # Never followed (they can loop or leave the folder), but never
             # skipped in silence either: the link itself gets a verdict.
             return st.st_size, st.st_mtime
-        if _stat.S_ISDIR(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
             if folder.kind != MODELS:
                 return None
             return folder_state(p)  # None until its MLmodel and model file are there
-        if not _stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             return None
         return st.st_size, st.st_mtime
 
@@ -477,12 +488,12 @@ class FolderWatcher:
     @staticmethod
     def _batched(folder: WatchedFolder, p: Path) -> bool:
         """Whether ``p`` is taken with the other files of its data inbox (a plain file)."""
-        return (
-            folder.kind == DATA
-            and folder.model_name is not None
-            and p.is_file()
-            and not p.is_symlink()
-        )
+        if folder.kind != DATA or folder.model_name is None:
+            return False
+        try:
+            return stat.S_ISREG(os.lstat(p).st_mode)  # a plain file, not a link (one call)
+        except OSError:
+            return False
 
     def _chunk(
         self, ready: list[tuple[WatchedFolder, Path, tuple[int, float]]], i: int
