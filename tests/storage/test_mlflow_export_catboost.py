@@ -15,6 +15,7 @@ module is skipped.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from importlib.metadata import version
@@ -183,3 +184,30 @@ def test_a_catboost_json_with_ctr_tables_is_recognised_and_exported(env, tmp_pat
     assert safe_yaml((out / "MLmodel").read_text())["flavors"]["catboost"]["save_format"] == "json"
     theirs = _mlflow_loader(out).predict_proba(df[FEATURES])
     assert np.max(np.abs(theirs - model.predict_proba(df[FEATURES]))) < 1e-12
+
+
+def test_a_watched_folder_takes_a_catboost_mlflow_folder_copied_in(env, tmp_path):
+    from modelward.core.watch.folders import MODELS, add_folder
+    from modelward.core.watch.watcher import FolderWatcher
+
+    src = env["root"] / "cb-value-watch"
+    export_mlflow(env["reg"], "cb-value:1", src)
+    reg = Registry(tmp_path / "reg")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    add_folder(reg, inbox, MODELS, model_name="watched")
+    w = FolderWatcher(reg, settle=0.2, rescan_interval=0.5)
+    w.start()
+    try:
+        shutil.copytree(src, inbox / "copied")
+        assert w.wait_for(lambda rs: any(r.status == "registered" for r in rs), timeout=60)
+    finally:
+        w.stop()
+    assert not [r for r in w.results if r.status in ("rejected", "error")]
+    v = reg.resolve("watched:1")
+    assert v.format == "catboost-cbm" and v.sha256 == env["reg"].resolve("cb-value:1").sha256
+    mlflow = v.lineage["mlflow"]
+    assert mlflow["flavor"] == "catboost" and mlflow["libraries"]["catboost"] == cb.__version__
+    assert [f["kind"] for f in v.signature["features"]] == [
+        "numeric", "categorical", "numeric", "numeric",
+    ]  # fmt: skip
