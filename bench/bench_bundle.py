@@ -4,7 +4,7 @@ For each build asked for, in one run:
 
 - builds ``packaging/build.py`` into a temporary folder, with
   ``MODELWARD_BUNDLE_EXTRAS`` set for the extra (``xgboost``, ``lightgbm``,
-  ``onnx`` = onnxruntime + onnx, ``catboost``), and no size budget;
+  ``onnx`` = onnxruntime + onnx + skl2onnx, ``catboost``), and no size budget;
 - its size (files, symlinks not counted, as the build prints it) and its ten
   largest parts;
 - start to window: the time from starting ``<bundle> --smoke --registry R``
@@ -31,6 +31,18 @@ is skipped with a note.
 
 A build takes several minutes (about 10 at low priority on a shared 2-core
 machine). Each bundle is deleted after it is measured (``--keep`` keeps them).
+
+Bundles built earlier (``--keep --out DIR``, or ``packaging/build.py --dist
+DIR/<name>`` with ``MODELWARD_BUNDLE_EXTRAS``) are measured without building
+with ``--existing DIR``: every ``DIR/<name>/modelward/`` (``default`` first,
+``--extras`` picks some). Each round takes every bundle in turn, cold then
+warm, then the bare Qt window: *cold* is a start after the bundle's own files
+were dropped from the page cache (``posix_fadvise(DONTNEED)`` on each file,
+no root needed; the system's libraries and Python's stay cached, as they are
+for a user who started any Qt program), *warm* the start right after it::
+
+    python bench/bench_bundle.py --existing /tmp/bundles --rounds 5
+    python bench/bench_bundle.py --existing /tmp/bundles --extras catboost --rounds 1   # a check
 """
 
 from __future__ import annotations
@@ -56,7 +68,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     # name -> (MODELWARD_BUNDLE_EXTRAS modules, module that must be importable here)
     "xgboost": ("xgboost",),
     "lightgbm": ("lightgbm",),
-    "onnx": ("onnxruntime", "onnx"),
+    "onnx": ("onnxruntime", "onnx", "skl2onnx"),
     "catboost": ("catboost",),
 }
 
@@ -120,6 +132,95 @@ def stats(xs: list[float]) -> str:
     return f"{statistics.median(xs):.2f} s ({min(xs):.2f}–{max(xs):.2f})"
 
 
+def evict(folder: Path) -> int:
+    """Drop ``folder``'s files from the page cache (clean pages; no root needed); returns files."""
+    n = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for f in files:
+            p = Path(dirpath) / f
+            if p.is_symlink():
+                continue
+            try:
+                fd = os.open(p, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                n += 1
+            finally:
+                os.close(fd)
+    return n
+
+
+def existing(root: Path, names: list[str] | None, rounds: int, out_json: str | None) -> int:
+    """Size and cold/warm start to window of bundles already built under ``root``."""
+    found = sorted(
+        (d.name for d in root.iterdir() if (d / "modelward").is_dir()),
+        key=lambda n: (n != "default", n),
+    )
+    if names:
+        found = [n for n in found if n in names]
+    if not found:
+        raise SystemExit(f"no bundle folders <name>/modelward/ under {root}")
+    if not hasattr(os, "posix_fadvise"):
+        raise SystemExit("cold starts need posix_fadvise (Linux)")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", OMP_NUM_THREADS="1")
+    env.pop("PYTHONPATH", None)
+    floor_cmd = [sys.executable, "-c", FLOOR]
+    cold: dict[str, list[float]] = {n: [] for n in found}
+    warm: dict[str, list[float]] = {n: [] for n in found}
+    floor: list[float] = []
+    load = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory(prefix="mw-start-") as tmp:
+        run_env = dict(env, HOME=str(Path(tmp) / "home"))
+        run_env["MODELWARD_HOME"] = str(Path(tmp) / "default-home")
+        for r in range(rounds):
+            # rotate the order so that no bundle always runs first
+            order = found[r % len(found) :] + found[: r % len(found)]
+            for name in order:
+                bundle = root / name / "modelward"
+                exe = bundle / ("modelward.exe" if os.name == "nt" else "modelward")
+                cmd = [str(exe), "--smoke", "--registry", str(Path(tmp) / f"reg-{name}")]
+                evict(bundle)
+                cold[name].append(first_paint(cmd, run_env))
+                warm[name].append(first_paint(cmd, run_env))
+            floor.append(first_paint(floor_cmd, run_env))
+            print(f"round {r + 1}/{rounds} done", flush=True)
+    load.append(os.getloadavg()[0])
+    sizes = {n: tree_size(root / n / "modelward") for n in found}
+    base = sizes.get("default")
+    lines = [
+        f"{len(found)} bundle(s) under {root}, {rounds} rounds, load {load[0]:.1f} at the start"
+        f" and {load[1]:.1f} at the end:",
+        "",
+        "| bundle | size | vs default | cold start to window, median (min–max) "
+        "| warm, median (min–max) | bare Qt window, median (min–max) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in found:
+        delta = "—" if n == "default" or base is None else f"+{(sizes[n] - base) / 2**20:.0f} MiB"
+        lines.append(
+            f"| {n} | {sizes[n] / 2**20:.0f} MiB | {delta} | {stats(cold[n])} | {stats(warm[n])} "
+            f"| {stats(floor)} |"
+        )
+    print("\n".join(lines))
+    if out_json:
+        record = {
+            n: {
+                "size_mib": round(sizes[n] / 2**20, 1),
+                "parts_mib": {
+                    k: round(v / 2**20, 1) for k, v in largest_parts(root / n / "modelward")
+                },
+                "cold_s": [round(x, 3) for x in cold[n]],
+                "warm_s": [round(x, 3) for x in warm[n]],
+            }
+            for n in found
+        }
+        record["_floor_s"] = [round(x, 3) for x in floor]  # type: ignore[assignment]
+        Path(out_json).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="the default build only, 3 rounds")
@@ -133,8 +234,16 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the bundles (in --out)")
     ap.add_argument("--out", help="folder for the bundles (default: a temporary one)")
     ap.add_argument("--json", help="write the raw figures here")
+    ap.add_argument(
+        "--existing",
+        metavar="DIR",
+        help="build nothing: time the bundles DIR/<name>/modelward/ already built (cold and warm)",
+    )
     args = ap.parse_args()
     rounds = args.rounds or (3 if args.quick else 5)
+    if args.existing:
+        picked = [e.strip() for e in args.extras.split(",")] if args.extras else None
+        return existing(Path(args.existing), picked, rounds, args.json)
     names = (
         []
         if args.quick

@@ -5,7 +5,7 @@ virtualenv that holds it and the libraries its flavors import, e.g.
 
     python -m venv /tmp/mlflow-venv
     /tmp/mlflow-venv/bin/pip install mlflow onnxruntime onnx skops scikit-learn pandas \
-        xgboost lightgbm
+        xgboost lightgbm catboost
 
 In a scratch registry it makes, on 300 rows with a text column:
 
@@ -18,16 +18,23 @@ In a scratch registry it makes, on 300 rows with a text column:
 * XGBoost and LightGBM: a binary classifier, a 3-class one and a regressor
   each, saved natively and registered (numeric columns only: MLflow's
   boosting flavors feed ``DMatrix(df)`` / ``Booster.predict(df)``, which do
-  not take text columns).
+  not take text columns);
+* CatBoost, where it is installed here: a binary classifier and a regressor
+  saved as ``.cbm`` and a 3-class one on text labels saved as CatBoost's
+  JSON, all with the text column as a categorical feature (CatBoost takes
+  text).
 
 It exports every version with ``export_mlflow``, then, in ONE process of the
 other interpreter, asks MLflow to ``mlflow.pyfunc.load_model(folder)`` and
 ``predict`` the whole table, and compares the answers with what ModelWard
 scores for the same rows (``predict_proba`` of classifiers, column by class;
 ``predict`` of regressors; skops classifiers: MLflow's sklearn flavor
-predicts labels, compared with ModelWard's labels). Prints one line per
-folder with the maximum absolute difference; exit code 1 when a check fails
-(difference above 1e-6 or MLflow cannot load or predict).
+predicts labels, compared with ModelWard's labels; CatBoost classifiers:
+MLflow's catboost flavor predicts labels too, compared with ModelWard's
+labels, and ``mlflow.catboost.load_model(folder).predict_proba`` is compared
+with ModelWard's probabilities). Prints one line per folder with the maximum
+absolute difference; exit code 1 when a check fails (difference above 1e-6,
+a label differs, or MLflow cannot load or predict).
 
 pandas 3 keeps text in string arrays that MLflow's ONNX flavor hands to
 onnxruntime as they are, which onnxruntime refuses; the driver then retries
@@ -67,6 +74,11 @@ for job in jobs:
         df = pd.read_csv(job["data"])[job["columns"]]
         model = mlflow.pyfunc.load_model(job["folder"])
         out["loader"] = model.metadata.flavors["python_function"]["loader_module"]
+        if out["loader"] == "mlflow.catboost":
+            import mlflow.catboost
+            raw = mlflow.catboost.load_model(job["folder"])
+            if hasattr(raw, "predict_proba"):
+                out["proba"] = raw.predict_proba(df).tolist()
     except Exception as e:
         out["load_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
         results.append(out)
@@ -157,6 +169,26 @@ def _boosters(root: Path, df: pd.DataFrame) -> list[tuple[str, Path]]:
     return out
 
 
+def _catboosts(root: Path, df: pd.DataFrame) -> list[tuple[str, Path]]:
+    """CatBoost models (binary and regressor as .cbm, 3-class as JSON), text column categorical."""
+    import catboost as cb
+
+    X = df[["income", "region", "debt", "age"]]
+    kw = {"iterations": 20, "depth": 3, "verbose": 0, "thread_count": 1}
+    out = []
+    for what, model, fmt in (
+        ("binary", cb.CatBoostClassifier(**kw, cat_features=["region"]), "cbm"),
+        ("3class", cb.CatBoostClassifier(**kw, cat_features=["region"]), "json"),
+        ("regressor", cb.CatBoostRegressor(**kw, cat_features=["region"]), "cbm"),
+    ):
+        target = {"binary": "default", "3class": "segment", "regressor": "amount"}[what]
+        model.fit(X, df[target])
+        path = root / f"cb-{what}.{fmt}"
+        model.save_model(str(path), format=fmt)
+        out.append((f"cb-{what}", path))
+    return out
+
+
 def _mlflow_answer(got: dict[str, Any], classes: list[Any] | None) -> np.ndarray:
     """MLflow's prediction as ModelWard's shape: ``(n, k)`` probabilities or ``(n,)`` values."""
     pred = got["pred"]
@@ -209,7 +241,12 @@ def main() -> int:
             train(reg, recipe, name)
             refs += [f"{name}:1", convert_version(reg, f"{name}:1", to="onnx").version.ref]
         refs.append(_external_onnx(reg, root, df))
-        for name, path in _boosters(root, df):
+        natives = _boosters(root, df)
+        try:
+            natives += _catboosts(root, df)
+        except ImportError:
+            print("catboost is not installed here: no CatBoost folders checked")
+        for name, path in natives:
             res = accept_model_file(reg, path, name=name)
             refs.append(res.register_result().version.ref)
 
@@ -258,12 +295,23 @@ def main() -> int:
                 ok = False
             else:
                 theirs = _mlflow_answer(got, classes)
-                if res["flavor"] == "sklearn" and classes is not None:
+                if res["flavor"] in ("sklearn", "catboost") and classes is not None:
                     ours = np.asarray(model.predict(X)).astype(str)
-                    agree = float(np.mean(np.asarray(theirs).astype(str) == ours))
+                    theirs_labels = np.asarray(theirs).reshape(-1).astype(str)
+                    agree = float(np.mean(theirs_labels == ours))
                     line += f" labels equal on {agree:.0%} of {len(X)} rows"
                     rec["labels_agree"] = agree
                     ok = ok and agree == 1.0
+                    if "proba" in got:  # mlflow.catboost.load_model(folder).predict_proba
+                        p_ours = np.asarray(model.predict_proba(X), dtype=float)
+                        p_theirs = np.asarray(got["proba"], dtype=float).reshape(p_ours.shape)
+                        diff = float(np.max(np.abs(p_theirs - p_ours)))
+                        line += (
+                            f"; predict_proba max |diff| {diff:.1e}"
+                            f" over {len(classes)} class probabilities"
+                        )
+                        rec["max_abs_diff"] = diff
+                        ok = ok and diff <= TOLERANCE
                 else:
                     ours = (
                         np.asarray(model.predict_proba(X), dtype=float)

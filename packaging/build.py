@@ -140,9 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.smoke:
         exe = bundle / ("modelward.exe" if os.name == "nt" else "modelward")
-        subprocess.run(
-            [sys.executable, str(ROOT / "packaging" / "smoke_test.py"), str(exe)], check=True
-        )
+        # each optional model library the build carries scores a model of its kind too
+        kinds = {"xgboost": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost"}
+        kinds["onnxruntime"] = "onnx"
+        checked = sorted({kinds[m.strip()] for m in extras.split(",") if m.strip() in kinds})
+        smoke = [sys.executable, str(ROOT / "packaging" / "smoke_test.py"), str(exe)]
+        if checked:
+            smoke += ["--extras", ",".join(checked)]
+        subprocess.run(smoke, check=True)
     return 0
 
 

@@ -9,11 +9,17 @@ Parquet with the trained version, ``drift`` of the CSV against itself, the
 ``--smoke`` window (its time to first paint is printed), and checks that worker
 arguments it does not know are refused cleanly. ``--demo`` adds ``demo
 --no-gui`` (the demo workspace, its report and screenshots) and a ``score``
-and ``drift`` on the demo's hold-out. Any failure prints the command with its
-output and exits 1. Needs numpy, scikit-learn and joblib in the Python that
-runs it (to make the model file), not in the bundle's.
+and ``drift`` on the demo's hold-out. ``--extras xgboost,lightgbm,catboost,onnx``
+checks a bundle built with those optional model libraries
+(``MODELWARD_BUNDLE_EXTRAS``): a model of each kind, saved natively here, is
+registered (loaded in the bundle's sandbox worker) and scores the CSV; for
+``onnx`` the trained version is converted with ``convert --to onnx`` (skl2onnx
+and onnxruntime in the bundle) and the ONNX version scores it. Any failure
+prints the command with its output and exits 1. Needs numpy, scikit-learn and
+joblib in the Python that runs it (to make the model file), not in the
+bundle's, and the library of each extra checked.
 
-    python packaging/smoke_test.py [EXE] [--demo]
+    python packaging/smoke_test.py [EXE] [--demo] [--extras xgboost,onnx]
 """
 
 from __future__ import annotations
@@ -82,6 +88,73 @@ def make_csv(path: Path) -> None:
             f.write(f"{a:.4f},{b:.4f},{colour},{int(a + b > 0)}\n")
 
 
+EXTRAS = ("xgboost", "lightgbm", "catboost", "onnx")
+"""The optional model libraries a bundle can carry (``onnx``: onnxruntime, onnx, skl2onnx)."""
+
+
+def make_native(kind: str, data: Path, folder: Path) -> Path:
+    """A classifier of ``kind`` on the smoke CSV, saved in its library's own format."""
+    import pandas as pd
+
+    df = pd.read_csv(data)
+    y = df["y"]
+    if kind == "xgboost":
+        import xgboost as xgb
+
+        path = folder / "native.ubj"
+        xgb.XGBClassifier(n_estimators=5, max_depth=2, n_jobs=1).fit(df[["a", "b"]], y).save_model(
+            path
+        )
+    elif kind == "lightgbm":
+        import lightgbm as lgb
+
+        model = lgb.LGBMClassifier(n_estimators=5, num_leaves=4, n_jobs=1, verbose=-1)
+        path = folder / "native.txt"
+        model.fit(df[["a", "b"]], y).booster_.save_model(str(path))
+    elif kind == "catboost":
+        import catboost as cb
+
+        model = cb.CatBoostClassifier(
+            iterations=5, depth=2, verbose=0, thread_count=1, cat_features=["colour"]
+        )
+        path = folder / "native.cbm"
+        model.fit(df[["a", "b", "colour"]], y).save_model(str(path))
+    else:
+        raise SmokeFailure(f"no native model for {kind!r}")
+    return path
+
+
+def check_extra(kind: str, exe: Path, data: Path, reg: str, tmp: Path, env: dict[str, str]) -> None:
+    """Register (or, for ONNX, convert) a model of ``kind`` in the bundle and score ``data``."""
+    if kind == "onnx":
+        res = run(
+            exe, "convert", "trained", "--to", "onnx", "--registry", reg, "--json",
+            env=env, timeout=600,
+        )  # fmt: skip
+        converted = json.loads(res.stdout)
+        if converted.get("format") != "onnx":
+            raise SmokeFailure(f"convert --to onnx gave {converted}")
+        ref = f"{converted['name']}:{converted['version']}"
+    else:
+        model = make_native(kind, data, tmp)
+        res = run(
+            exe, "register", str(model), "--name", f"native-{kind}", "--registry", reg, "--json",
+            env=env,
+        )  # fmt: skip
+        registered = json.loads(res.stdout)
+        if registered.get("status") != "ok" or not str(registered.get("format")).startswith(kind):
+            raise SmokeFailure(f"register of a {kind} model gave {registered}")
+        ref = f"native-{kind}"
+    target = tmp / f"scored-{kind}.csv"
+    res = run(
+        exe, "score", ref, "--data", str(data), "-o", str(target), "--registry", reg, "--json",
+        env=env, timeout=600,
+    )  # fmt: skip
+    scored = json.loads(res.stdout)
+    if not (target.is_file() and scored.get("rows", {}).get("scored", 0) > 0):
+        raise SmokeFailure(f"score with the {kind} model gave {scored}")
+
+
 def score_and_drift(
     exe: Path, ref: str, data: Path, reg: str, out: Path, env: dict[str, str]
 ) -> None:
@@ -103,7 +176,7 @@ def score_and_drift(
         raise SmokeFailure(f"drift of a file against itself: {res.stdout[:300]}")
 
 
-def smoke(exe: Path, demo: bool = False) -> None:
+def smoke(exe: Path, demo: bool = False, extras: tuple[str, ...] = ()) -> None:
     if not exe.is_file():
         raise SmokeFailure(f"no bundle at {exe}: build it first (packaging/build.sh)")
     with tempfile.TemporaryDirectory(prefix="modelward-smoke-") as tmpdir:
@@ -167,6 +240,8 @@ def smoke(exe: Path, demo: bool = False) -> None:
             raise SmokeFailure(f"list after training shows {res.stdout}")
 
         score_and_drift(exe, "trained", data, reg, tmp / "scored", env)
+        for kind in extras:
+            check_extra(kind, exe, data, reg, tmp, env)
 
         res = run(exe, "--smoke", "--registry", reg, env=env, timeout=120)
         painted = [line for line in res.stderr.splitlines() if line.startswith("first paint")]
@@ -192,10 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     demo = "--demo" in args
     args = [a for a in args if a != "--demo"]
+    extras: tuple[str, ...] = ()
+    if "--extras" in args:
+        i = args.index("--extras")
+        extras = tuple(e.strip() for e in args[i + 1].split(",") if e.strip())
+        del args[i : i + 2]
+        unknown = [e for e in extras if e not in EXTRAS]
+        if unknown:
+            print(f"unknown extra {unknown[0]!r}; known: {', '.join(EXTRAS)}", file=sys.stderr)
+            return 2
     exe = Path(args[0]).resolve() if args else DEFAULT_EXE
     t0 = time.perf_counter()
     try:
-        smoke(exe, demo=demo)
+        smoke(exe, demo=demo, extras=extras)
     except (SmokeFailure, subprocess.TimeoutExpired) as e:
         print(f"SMOKE TEST FAILED: {e}", file=sys.stderr)
         return 1

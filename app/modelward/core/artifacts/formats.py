@@ -83,7 +83,10 @@ _OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
 _XGB_JSON = re.compile(rb'^\s*\{\s*"learner"\s*:')
 _XGB_UBJ = re.compile(rb"^\{(?:[iU].|I..|l....|L........)learner", re.DOTALL)
 _LGB_TEXT = re.compile(rb"^tree\r?\nversion=v\d")
-_CATBOOST_JSON = re.compile(rb'^\s*\{\s*"(?:features_info|model_info|oblivious_trees)"\s*:')
+# CatBoost writes its keys sorted: a model with categorical features starts with its CTR tables.
+_CATBOOST_JSON = re.compile(
+    rb'^\s*\{\s*"(?:ctr_data|features_info|model_info|oblivious_trees)"\s*:'
+)
 # Fields of onnx.ModelProto (onnx.proto): numbers and wire types.
 _ONNX_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
 

@@ -1,16 +1,22 @@
 """A version written out as an MLflow model folder, for teams that also run MLflow.
 
 The folder holds the version's own bytes, never a pickle: ``model.onnx``,
-``model.skops``, XGBoost's ``model.ubj``/``model.json`` or LightGBM's
-``model.lgb`` (its text model). ``MLmodel`` names MLflow's flavor for them
-(``onnx``; ``sklearn`` with ``serialization_format: skops``; ``xgboost`` or
-``lightgbm`` with ``model_class`` the library's ``Booster``) and
-``python_function``, so ``mlflow.pyfunc.load_model(folder).predict(df)``
-works; the signature comes from the version's feature columns and types, the
-outputs from what the flavor's ``predict`` returns. An input example (rows of
-its validation data without gaps) and the requirements pinned to the versions
-installed here complete it. Nothing here imports MLflow or the boosting
-libraries.
+``model.skops``, XGBoost's ``model.ubj``/``model.json``, LightGBM's
+``model.lgb`` (its text model) or CatBoost's ``model.cb`` (its ``.cbm`` or
+JSON model, as ``mlflow.catboost`` names it). ``MLmodel`` names MLflow's
+flavor for them (``onnx``; ``sklearn`` with ``serialization_format: skops``;
+``xgboost`` or ``lightgbm`` with ``model_class`` the library's ``Booster``;
+``catboost`` with ``model_type`` ``CatBoostClassifier`` or
+``CatBoostRegressor`` and its ``save_format``) and ``python_function``, so
+``mlflow.pyfunc.load_model(folder).predict(df)`` works; the signature comes
+from the version's feature columns and types (a CatBoost model's categorical
+features from the file itself), the outputs from what the flavor's
+``predict`` returns (CatBoost: the class labels of a classifier, as MLflow's
+own flavor infers them). An input example (rows of its validation data
+without gaps) and the requirements pinned to the versions installed here
+complete it. Nothing here imports MLflow; the boosting libraries are not
+imported either, except CatBoost's for a CatBoost export (to read which
+features are categorical).
 
 An ONNX classifier whose probabilities are one ``[N, k]`` output (a file
 registered from elsewhere, or converted before ModelWard wrote the per-class
@@ -30,6 +36,7 @@ import json
 import os
 import platform
 import shutil
+import tempfile
 import uuid
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -44,7 +51,11 @@ from modelward.core.artifacts.formats import (
     XGBOOST_UBJ,
 )
 from modelward.core.artifacts.mlflow_folder import MLMODEL, dump_yaml
-from modelward.core.artifacts.native import onnx_per_class_outputs
+from modelward.core.artifacts.native import (
+    MissingExtra,
+    missing_extra_message,
+    onnx_per_class_outputs,
+)
 from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput
 from modelward.core.intake.convert import validation_frame
@@ -59,6 +70,9 @@ _MODEL_FILES = {
     XGBOOST_UBJ: "model.ubj",
     XGBOOST_JSON: "model.json",
     LIGHTGBM_TEXT: "model.lgb",
+    # mlflow.catboost's one file name, whatever its save_format
+    CATBOOST_CBM: "model.cb",
+    CATBOOST_JSON: "model.cb",
 }
 # format -> the MLflow flavor that loads it
 _FLAVOR = {
@@ -67,6 +81,8 @@ _FLAVOR = {
     XGBOOST_UBJ: "xgboost",
     XGBOOST_JSON: "xgboost",
     LIGHTGBM_TEXT: "lightgbm",
+    CATBOOST_CBM: "catboost",
+    CATBOOST_JSON: "catboost",
 }
 
 
@@ -117,28 +133,26 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
     -------
     dict
         ``ref``, ``path``, ``flavor`` (``onnx``, ``sklearn``, ``xgboost``,
-        ``lightgbm``), ``files`` (name -> SHA-256), ``input_example_rows``,
+        ``lightgbm``, ``catboost``), ``files`` (name -> SHA-256), ``input_example_rows``,
         ``rewritten`` (an ONNX classifier given per-class outputs: its
         bytes differ from the version's), ``audit_seq``.
 
     Raises
     ------
     InvalidInput
-        A pickle/joblib, CatBoost or another format this export does not
-        write (convert it first), a version without feature columns, or
-        ``out`` in use.
+        A pickle/joblib or another format this export does not write
+        (convert it first), a version without feature columns, or ``out``
+        in use.
+    MissingExtra
+        A CatBoost version where the catboost package is not installed.
     """
     v = registry.resolve(ref)
     model_file = _MODEL_FILES.get(v.format)
-    if model_file is None and v.format in (CATBOOST_CBM, CATBOOST_JSON):
-        raise InvalidInput(
-            f"{v.ref} is a CatBoost model, which export --format mlflow does not write yet "
-            "(skops, ONNX, XGBoost and LightGBM versions it does); a signed bundle carries it"
-        )
     if model_file is None:
         raise InvalidInput(
-            f"{v.ref} is a {v.format} file; an MLflow folder carries skops, ONNX, XGBoost "
-            f"or LightGBM: convert it first (modelward convert {v.ref} --to onnx, or --to skops)"
+            f"{v.ref} is a {v.format} file; an MLflow folder carries skops, ONNX, XGBoost, "
+            f"LightGBM or CatBoost: convert it first (modelward convert {v.ref} --to onnx, "
+            "or --to skops)"
         )
     sig = v.signature or {}
     features = list(sig.get("features") or [])
@@ -153,10 +167,17 @@ def export_mlflow(registry: Registry, ref: str, out: str | os.PathLike[str]) -> 
         raise InvalidInput(f"{dest} exists and is not an empty folder")
     onnx = v.format == ONNX
     flavor = _FLAVOR[v.format]
+    data = registry.artifacts.read_bytes(v.sha256)  # verified against its digest
+    if flavor == "catboost" and not sig.get("features"):
+        # A registered CatBoost file records only its feature names; its categorical
+        # features take text, so the signature must say string for them.
+        cats = _catboost_categorical(data, v.format, v.ref)
+        features = [
+            {**f, "kind": "categorical"} if i in cats else f for i, f in enumerate(features)
+        ]
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
     tmp.mkdir(parents=True)
     try:
-        data = registry.artifacts.read_bytes(v.sha256)  # verified against its digest
         written = data
         if onnx and sig.get("task") == "classification":
             written = onnx_per_class_outputs(data)
@@ -274,6 +295,17 @@ def _flavors(v: Any, model_file: str, py: str, data: bytes) -> dict[str, Any]:
             "onnx_version": _installed("onnx") or "unknown",
             "providers": ["CPUExecutionProvider"],
         }
+    elif flavor == "catboost":
+        # What mlflow.catboost.save_model writes: the estimator class its loader
+        # instantiates, and the format handed to CatBoost's load_model.
+        classify = (v.signature or {}).get("task") == "classification"
+        own = {
+            "catboost_version": _library_version(v, "catboost"),
+            "code": None,
+            "data": model_file,
+            "model_type": "CatBoostClassifier" if classify else "CatBoostRegressor",
+            "save_format": "json" if v.format == CATBOOST_JSON else "cbm",
+        }
     elif flavor == "xgboost":
         # The Booster: pyfunc's predict gives probabilities (or values), as ModelWard scores.
         own = {
@@ -315,7 +347,36 @@ def _outputs(v: Any, written: bytes) -> str | None:
         dtype = "float64" if v.format == LIGHTGBM_TEXT else "float32"
         shape = [-1, len(classes)] if classify and len(classes) > 2 else [-1]
         return json.dumps([{"type": "tensor", "tensor-spec": {"dtype": dtype, "shape": shape}}])
+    if v.format in (CATBOOST_CBM, CATBOOST_JSON):
+        # CatBoostClassifier.predict: the labels, (N,) for two classes, (N, 1) for more;
+        # CatBoostRegressor.predict: the values. Written as MLflow infers them.
+        if not classify:
+            return json.dumps([{"type": "double", "required": True}])
+        ints = bool(classes) and all(
+            isinstance(c, int) and not isinstance(c, bool) for c in classes
+        )
+        if len(classes) > 2:
+            spec = {"dtype": "int64" if ints else "object", "shape": [-1, 1]}
+            return json.dumps([{"type": "tensor", "tensor-spec": spec}])
+        return json.dumps([{"type": "long" if ints else "string", "required": True}])
     return None
+
+
+def _catboost_categorical(data: bytes, fmt: str, ref: str) -> set[int]:
+    """The indices of a CatBoost model's categorical features, read by CatBoost itself."""
+    try:
+        import catboost  # deferred: the catboost extra; only a CatBoost export needs it
+    except ImportError:
+        raise MissingExtra(missing_extra_message(fmt, ref)) from None
+    model = catboost.CatBoost()
+    if fmt == CATBOOST_CBM:
+        model.load_model(blob=data)
+    else:  # CatBoost reads JSON models from a file only
+        with tempfile.TemporaryDirectory(prefix="modelward-catboost-") as tmp:
+            path = Path(tmp) / "model.json"
+            path.write_bytes(data)
+            model.load_model(str(path), format="json")
+    return {int(i) for i in model.get_cat_feature_indices()}
 
 
 def _onnx_outputs(data: bytes) -> list[dict[str, Any]]:
@@ -352,6 +413,7 @@ _REQUIREMENTS: dict[str, list[tuple[str, ...]]] = {
     "sklearn": [("scikit-learn",), ("skops",), ("scipy",)],
     "xgboost": [("xgboost", "xgboost-cpu"), ("scipy",)],
     "lightgbm": [("lightgbm",), ("scipy",)],
+    "catboost": [("catboost",), ("scipy",)],
 }
 """What each flavor imports (a group names alternative distributions of one library)."""
 
