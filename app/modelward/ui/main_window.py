@@ -30,7 +30,7 @@ from modelward.core.domain import AuditReport
 from modelward.core.jobs import JobKind, JobState
 from modelward.core.registry import Registry
 from modelward.core.settings import Settings, save_settings
-from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
+from modelward.core.watch import MODELS, WatchedFolder
 from modelward.core.watch.folders import display_name
 from modelward.ui import tasks
 from modelward.ui.actions import Ids, build_actions, update_enabled
@@ -61,6 +61,7 @@ from modelward.ui.theme import apply_theme
 from modelward.ui.widgets import label
 
 if TYPE_CHECKING:
+    from modelward.core.watch import WatchEvent
     from modelward.ui.pages.monitoring_page import MonitoringPage
 
 # The pages and dialogs that draw charts (Monitoring, Validation, Compare, Training)
