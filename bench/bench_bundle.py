@@ -28,6 +28,11 @@ is skipped with a note.
     python bench/bench_bundle.py --extras onnx  # default + one extra
     python bench/bench_bundle.py --skip-default --extras xgboost,lightgbm   # extras only
     MODELWARD_BUNDLE_PYARROW=0 python bench/bench_bundle.py --quick   # without pyarrow
+    python bench/bench_bundle.py --bundle dist/modelward --rounds 9   # no build: start only
+
+With ``--bundle`` nothing is built: the bundle given (a folder made by
+``packaging/build.py``) is measured as the default one, its size and its start
+to window, interleaved with the bare Qt window as above.
 
 A build takes several minutes (about 10 at low priority on a shared 2-core
 machine). Each bundle is deleted after it is measured (``--keep`` keeps them).
@@ -133,11 +138,14 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the bundles (in --out)")
     ap.add_argument("--out", help="folder for the bundles (default: a temporary one)")
     ap.add_argument("--json", help="write the raw figures here")
+    ap.add_argument(
+        "--bundle", help="measure this already built bundle folder (no build; extras ignored)"
+    )
     args = ap.parse_args()
     rounds = args.rounds or (3 if args.quick else 5)
     names = (
         []
-        if args.quick
+        if args.quick or args.bundle
         else [e.strip() for e in (args.extras or ",".join(EXTRAS)).split(",") if e.strip()]
     )
     for name in names:
@@ -157,8 +165,11 @@ def main() -> int:
                 print(f"{name}: skipped, {', '.join(missing)} not installed here", flush=True)
                 continue
             dist = out / name
-            build_s = build(dist, out / "work" / name, mods)
-            bundle = dist / "modelward"
+            if args.bundle and name == "default":
+                build_s, bundle = 0.0, Path(args.bundle).resolve()
+            else:
+                build_s = build(dist, out / "work" / name, mods)
+                bundle = dist / "modelward"
             exe = bundle / ("modelward.exe" if os.name == "nt" else "modelward")
             size = tree_size(bundle)
             with tempfile.TemporaryDirectory(prefix="mw-start-") as tmp:
@@ -184,12 +195,12 @@ def main() -> int:
                 f"first {cold:.2f} s, then {stats(warm)}; bare Qt window {stats(floor)}",
                 flush=True,
             )
-            if not args.keep:
+            if not args.keep and not args.bundle:
                 shutil.rmtree(dist, ignore_errors=True)
                 shutil.rmtree(out / "work" / name, ignore_errors=True)
     finally:
         if not args.keep and not args.out:
-            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(out, ignore_errors=True)  # never the --bundle folder: not under out
 
     load = os.getloadavg()[0]
     base = results.get("default", {}).get("size_mib")

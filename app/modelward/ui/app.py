@@ -137,11 +137,15 @@ def smoke_charts(win: MainWindow) -> None:
     (pyqtgraph) failed to load would still pass the smoke test. Prints
     ``charts drawn`` on stderr once the page's charts were drawn.
     """
+    page = win.current_page()
     win.show_monitoring()
     image = win.monitoring_page.performance.grab()  # drawn even while the page says "none yet"
     if not image.isNull():
         sys.stderr.write(f"charts drawn ({image.width()}x{image.height()})\n")
         sys.stderr.flush()
+    # back to the page it opened on, which the window remembers for its next start
+    # (a start on the Monitoring page would build it before the first paint)
+    win.show_page(page)
     QTimer.singleShot(1000, win.close)
 
 

@@ -354,8 +354,12 @@ class MainWindow(QMainWindow):
         qs.sync()
 
     # ------------------------------------------------------------ navigation
-    def show_page(self, page: Page) -> None:
+    def show_page(self, page: Page | int) -> None:
         self.nav.setCurrentRow(int(page))
+
+    def current_page(self) -> int:
+        """The row of the page shown (a :class:`Page`, or a page a controller added)."""
+        return self.nav.currentRow()
 
     def show_registry(self) -> None:
         self.show_page(Page.REGISTRY)
