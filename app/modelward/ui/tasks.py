@@ -22,6 +22,13 @@ MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 # issue 21), and the window imports this module to build its first page.
 
 
+def model_name_for(path: str | os.PathLike[str]) -> str:
+    """The model name a file registers under (the intake door's rule; imported here, see above)."""
+    from modelward.core.intake import model_name_for as name_for
+
+    return name_for(path)
+
+
 @dataclass(frozen=True)
 class RegisterSummary:
     registered: tuple[str, ...] = ()
@@ -45,7 +52,7 @@ def register_paths(
     ctx: JobContext, registry: Registry, paths: list[str], name: str | None = None
 ) -> RegisterSummary:
     """Register files (and the model files in folders) through the trust boundary."""
-    from modelward.core.intake import accept_model_file, model_name_for  # start cost: see top
+    from modelward.core.intake import accept_model_file  # start cost: see the top
 
     files = expand_paths(paths)
     if not files:
