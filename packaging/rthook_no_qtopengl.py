@@ -16,6 +16,8 @@ def _missing(name):
     )
 
 
-_stub = types.ModuleType("PySide6.QtOpenGL", "Left out of the ModelWard bundle (OpenGL drawing is off).")
+_stub = types.ModuleType(
+    "PySide6.QtOpenGL", "Left out of the ModelWard bundle (OpenGL drawing is off)."
+)
 _stub.__getattr__ = _missing
 sys.modules.setdefault("PySide6.QtOpenGL", _stub)
