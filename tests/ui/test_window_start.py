@@ -83,3 +83,35 @@ def test_monitoring_page_takes_its_place_in_the_stack(qtbot, make_main_window) -
     assert win.monitoring_page is page  # built once
     win.show_page(Page.MONITORING)
     assert win.pages.currentWidget() is page
+
+
+STAND_IN = r"""
+import runpy, sys
+runpy.run_path(sys.argv[1])  # what the bundle's bootloader runs before the app
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication
+import PySide6.QtOpenGL as gl
+assert not hasattr(gl, "QOpenGLBuffer")  # the stand-in, not the binding
+app = QApplication([])
+w = pg.PlotWidget()
+w.plot(np.arange(50.0), np.sin(np.arange(50.0)))
+w.resize(300, 200)
+image = w.grab().toImage()
+print("drawn", image.width(), image.height())
+"""
+
+
+def test_charts_draw_with_the_bundles_qtopengl_stand_in(tmp_path: Path) -> None:
+    """The bundle leaves PySide6.QtOpenGL out; pyqtgraph must import and draw without it."""
+    hook = Path(APP).parent / "packaging" / "rthook_no_qtopengl.py"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", STAND_IN, str(hook)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "drawn 300 200" in out, out
