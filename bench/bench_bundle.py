@@ -28,6 +28,10 @@ is skipped with a note.
     python bench/bench_bundle.py --extras onnx  # default + one extra
     python bench/bench_bundle.py --skip-default --extras xgboost,lightgbm   # extras only
     MODELWARD_BUNDLE_PYARROW=0 python bench/bench_bundle.py --quick   # without pyarrow
+    python bench/bench_bundle.py --existing dist/modelward --rounds 9   # no build: start only
+
+With ``--existing`` nothing is built (see below); it also takes one bundle
+folder made by ``packaging/build.py``.
 
 A build takes several minutes (about 10 at low priority on a shared 2-core
 machine). Each bundle is deleted after it is measured (``--keep`` keeps them).

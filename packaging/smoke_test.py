@@ -248,6 +248,9 @@ def smoke(exe: Path, demo: bool = False, extras: tuple[str, ...] = ()) -> None:
         if not painted:
             raise SmokeFailure(f"--smoke never painted its window: {res.stderr[-300:]!r}")
         print("    " + painted[0])
+        # then the Monitoring page is built and a chart drawn: the chart library loads
+        if not any(line.startswith("charts drawn") for line in res.stderr.splitlines()):
+            raise SmokeFailure(f"--smoke drew no chart: {res.stderr[-300:]!r}")
 
         if demo:
             home = tmp / "demo"

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -24,7 +24,9 @@ from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.errors import ModelWardError
 from modelward.core.jobs import JobRunner, lower_thread_priority
 from modelward.core.watch import MODELS, add_folder
-from modelward.core.watch.service import WatchService
+
+if TYPE_CHECKING:
+    from modelward.core.watch.service import WatchService
 
 log = logging.getLogger(__name__)
 JOB_NICE = 10
@@ -253,10 +255,13 @@ class WatchBridge(QObject):
     ):
         super().__init__(parent)
         self.registry = registry
-        self.service = WatchService(
-            registry, runner=runner, settle=settle, rescan_interval=rescan_interval
-        )
-        self.service.subscribe(self.sig_watch_event.emit)
+        self._service_args = {
+            "runner": runner,
+            "settle": settle,
+            "rescan_interval": rescan_interval,
+        }
+        self._service: WatchService | None = None
+        self._service_lock = threading.Lock()
         self.folders: list[Any] = []
         # The watcher's own threads start from here and inherit this niceness.
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
@@ -267,9 +272,27 @@ class WatchBridge(QObject):
         )
 
     @property
+    def service(self) -> WatchService:
+        """The core service, made when first wanted: by :meth:`start` on the control thread.
+
+        Its module imports the intake checks, policies and scoring (NumPy and
+        more, about a third of the window's start, measured, issue 21), so the
+        window imports it off the GUI thread, after its first paint.
+        """
+        with self._service_lock:
+            if self._service is None:
+                from modelward.core.watch.service import WatchService  # start cost: see above
+
+                service = WatchService(self.registry, **self._service_args)
+                service.subscribe(self.sig_watch_event.emit)
+                self._service = service
+            return self._service
+
+    @property
     def watcher(self) -> Any:
         """The running :class:`~modelward.core.watch.FolderWatcher`, or ``None``."""
-        return self.service.watcher
+        service = self._service
+        return None if service is None else service.watcher
 
     # GUI thread: submit only.
     def start(self, legacy_paths: list[str] | tuple[str, ...] = ()) -> None:
@@ -295,11 +318,13 @@ class WatchBridge(QObject):
 
     def rescan(self) -> None:
         """Ask the running watcher for a full rescan now (sets a flag; returns at once)."""
-        self.service.rescan()
+        if self._service is not None:  # not started yet: its start scans anyway
+            self._service.rescan()
 
     def status(self, folder_id: int) -> Any:
         """The live ``FolderStatus`` of an active folder, or ``None``."""
-        return self.service.status(folder_id)
+        service = self._service
+        return None if service is None else service.status(folder_id)
 
     def _submit(self, change: Callable[[], Any]) -> None:
         if self._pool is not None:
@@ -340,4 +365,5 @@ class WatchBridge(QObject):
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        self.service.stop(timeout)
+        if self._service is not None:
+            self._service.stop(timeout)

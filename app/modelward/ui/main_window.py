@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
@@ -30,7 +30,7 @@ from modelward.core.domain import AuditReport
 from modelward.core.jobs import JobKind, JobState
 from modelward.core.registry import Registry
 from modelward.core.settings import Settings, save_settings
-from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
+from modelward.core.watch import MODELS, WatchedFolder
 from modelward.core.watch.folders import display_name
 from modelward.ui import tasks
 from modelward.ui.actions import Ids, build_actions, update_enabled
@@ -43,27 +43,31 @@ from modelward.ui.dialogs.audit_event import AuditEventDialog
 from modelward.ui.dialogs.compare import CompareDialog
 from modelward.ui.dialogs.register import RegisterNameDialog
 from modelward.ui.dialogs.settings import SettingsDialog
-from modelward.ui.dialogs.training import TrainingDialog
 from modelward.ui.dialogs.watch import AddFolderDialog
 from modelward.ui.models.audit_table import QtAuditTableModel
 from modelward.ui.models.jobs_table import QtJobsTableModel
 from modelward.ui.models.versions_table import QtVersionsTableModel
 from modelward.ui.models.watch_tables import QtWatchedFoldersModel, QtWatchFeedModel
 from modelward.ui.pages.audit_page import AuditPage
-from modelward.ui.pages.compare_many_page import CompareManyPage
-from modelward.ui.pages.compare_page import ComparePage
 from modelward.ui.pages.jobs_page import JobsPage
 from modelward.ui.pages.model_page import ModelPage, ModelPageData, load_model_page
-from modelward.ui.pages.monitoring_page import MonitoringPage
 from modelward.ui.pages.registry_page import RegistryPage
 from modelward.ui.pages.scoring_page import install as install_scoring_page
-from modelward.ui.pages.validation_page import ValidationPage, open_in_window
 from modelward.ui.pages.watch_page import WatchPage
 from modelward.ui.pages.welcome import WelcomePage
 from modelward.ui.registry_watch import RegistryFileWatcher
 from modelward.ui.texts import window_text
 from modelward.ui.theme import apply_theme
 from modelward.ui.widgets import label
+
+if TYPE_CHECKING:
+    from modelward.core.watch import WatchEvent
+    from modelward.ui.pages.monitoring_page import MonitoringPage
+
+# The pages and dialogs that draw charts (Monitoring, Validation, Compare, Training)
+# are imported where they are first built: their charts import pyqtgraph, about
+# 0.4 s of the window's start (measured, issue 21), and the first page shown, the
+# versions table, draws no chart.
 
 POLL_MS = 30_000
 """A slow safety poll: other processes' writes are heard from the registry file's change
@@ -215,13 +219,16 @@ class MainWindow(QMainWindow):
         self.jobs_page = JobsPage(self.jobs, self.jobs_model)
         self.audit_page = AuditPage(self.audit_model)
         self.watch_page = WatchPage(self.watch_folders_model, self.watch_feed_model)
-        self.monitoring_page = MonitoringPage(self.registry, self.jobs)
+        # The Monitoring page is built when first wanted (see monitoring_page);
+        # until then an empty widget keeps its place in the stack.
+        self._monitoring_page: MonitoringPage | None = None
+        self._monitoring_slot = QWidget()
         for w in (
             self.registry_stack,
             self.jobs_page,
             self.audit_page,
             self.watch_page,
-            self.monitoring_page,
+            self._monitoring_slot,
         ):
             self.pages.addWidget(w)
         root.addWidget(self.pages, 1)
@@ -276,7 +283,6 @@ class MainWindow(QMainWindow):
         self.model_page.sig_compare_requested.connect(self.compare)
         self.model_page.sig_compare_many_requested.connect(self.compare_many)
         self.model_page.sig_monitor_requested.connect(self.open_monitoring)
-        self.monitoring_page.sig_back_requested.connect(self._on_monitoring_back)
         self.nav.currentRowChanged.connect(self._on_page_changed)
         self.audit_page.sig_verify_requested.connect(acts[Ids.VERIFY].trigger)
         self.audit_page.sig_event_requested.connect(self.open_audit_event)
@@ -298,6 +304,27 @@ class MainWindow(QMainWindow):
         self.jobs.sig_job_progressed.connect(lambda *_: self._update_jobs_status(), q)
         self.jobs.sig_job_finished.connect(self._on_job_finished, q)
         self.jobs.sig_job_failed.connect(self._on_job_failed, q)
+
+    @property
+    def monitoring_page(self) -> MonitoringPage:
+        """The Monitoring page, built the first time it is wanted (shown, opened, asked for).
+
+        Its six charts import pyqtgraph (about 0.4 s, measured), which the
+        window's first paint does not need.
+        """
+        if self._monitoring_page is None:
+            from modelward.ui.pages.monitoring_page import MonitoringPage  # pyqtgraph: see above
+
+            page = MonitoringPage(self.registry, self.jobs)
+            page.sig_back_requested.connect(self._on_monitoring_back)
+            current = self.pages.currentIndex()
+            slot = self._monitoring_slot
+            self.pages.insertWidget(Page.MONITORING, page)
+            self.pages.removeWidget(slot)
+            slot.deleteLater()
+            self.pages.setCurrentIndex(current)
+            self._monitoring_page = page
+        return self._monitoring_page
 
     # ------------------------------------------------------------ layout persistence
     def _qsettings(self) -> QSettings:
@@ -327,8 +354,12 @@ class MainWindow(QMainWindow):
         qs.sync()
 
     # ------------------------------------------------------------ navigation
-    def show_page(self, page: Page) -> None:
+    def show_page(self, page: Page | int) -> None:
         self.nav.setCurrentRow(int(page))
+
+    def current_page(self) -> int:
+        """The row of the page shown (a :class:`Page`, or a page a controller added)."""
+        return self.nav.currentRow()
 
     def show_registry(self) -> None:
         self.show_page(Page.REGISTRY)
@@ -440,6 +471,9 @@ class MainWindow(QMainWindow):
             dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dlg.open()
         elif channel == "compare-many":
+            from modelward.ui.pages.compare_many_page import CompareManyPage  # pyqtgraph
+            from modelward.ui.pages.validation_page import open_in_window
+
             page = CompareManyPage(self.registry, self.jobs, result)
             n = len(result.versions)
             open_in_window(page, f"Compare {n} versions", self)
@@ -684,6 +718,8 @@ class MainWindow(QMainWindow):
 
     def open_training_dialog(self, data: str = "", name: str = "") -> Any:
         """The training dialog (the job it starts shows in Jobs and can be cancelled there)."""
+        from modelward.ui.dialogs.training import TrainingDialog  # pyqtgraph: see the imports
+
         dlg = TrainingDialog(
             self.registry, self.jobs, self, data=data, name=name or (self._model_name or "")
         )
@@ -694,6 +730,8 @@ class MainWindow(QMainWindow):
 
     def open_validation(self, ref: str = "", data: str = "") -> Any:
         """A window that validates a version on labelled data (ROC, PR, calibration, …)."""
+        from modelward.ui.pages.validation_page import ValidationPage, open_in_window  # pyqtgraph
+
         refs, _, chosen = self._known_refs()
         page = ValidationPage(
             self.registry,
@@ -707,6 +745,9 @@ class MainWindow(QMainWindow):
 
     def open_comparison(self, champion: str = "", challenger: str = "", data: str = "") -> Any:
         """A window that compares champion and challenger on the same data, with gates."""
+        from modelward.ui.pages.compare_page import ComparePage  # pyqtgraph: see the imports
+        from modelward.ui.pages.validation_page import open_in_window
+
         refs, champ, chosen = self._known_refs()
         page = ComparePage(
             self.registry,
@@ -851,6 +892,7 @@ class MainWindow(QMainWindow):
         self.evidence.shutdown(timeout)
         self.jobs.shutdown(timeout)
         self.watch.shutdown(timeout)
-        self.monitoring_page.shutdown(timeout)
+        if self._monitoring_page is not None:
+            self._monitoring_page.shutdown(timeout)
         self.reader.shutdown(timeout)
         self.registry.close()

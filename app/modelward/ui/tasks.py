@@ -8,17 +8,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from modelward.core.compute.worker import worker_job
-from modelward.core.demo import FullDemo
 from modelward.core.domain import ModelVersion
 from modelward.core.errors import InvalidInput, ModelWardError, RejectedFile
-from modelward.core.intake import accept_model_file, model_name_for
 from modelward.core.jobs import JobContext
-from modelward.core.policies.keys import verify_approvals
 from modelward.core.progress import check, sub_progress
 from modelward.core.registry import Registry
 
 MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
+
+# The job functions import the intake door, the worker, the demo and the approval
+# keys where they run (on a job thread): those packages import NumPy, the intake
+# checks, monitoring and policies, most of the window's start otherwise (measured,
+# issue 21), and the window imports this module to build its first page.
+
+
+def model_name_for(path: str | os.PathLike[str]) -> str:
+    """The model name a file registers under (the intake door's rule; imported here, see above)."""
+    from modelward.core.intake import model_name_for as name_for
+
+    return name_for(path)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ def register_paths(
     ctx: JobContext, registry: Registry, paths: list[str], name: str | None = None
 ) -> RegisterSummary:
     """Register files (and the model files in folders) through the trust boundary."""
+    from modelward.core.intake import accept_model_file  # start cost: see the top
+
     files = expand_paths(paths)
     if not files:
         raise InvalidInput("no model files (.skops, .joblib, .pkl) were found in what was dropped")
@@ -103,6 +113,8 @@ def verify_audit(ctx: JobContext, registry: Registry) -> object:
     ]
     check(ctx.cancel)
     ctx.progress(0.8, "checking the signatures behind approvals")
+    from modelward.core.policies.keys import verify_approvals  # start cost: see the top
+
     problems += [f"signed approvals: {p}" for p in verify_approvals(registry)]
     if problems:
         for p in problems:
@@ -154,6 +166,9 @@ def create_demo(ctx: JobContext, registry: Registry) -> str:
         "busy_timeout": registry.busy_timeout,
         "idle_release": DEMO_IDLE_RELEASE,
     }
+    from modelward.core.compute.worker import worker_job  # start cost: see the top
+    from modelward.core.demo import FullDemo
+
     done = FullDemo(**worker_job(StepLog(ctx), request))
     for line in done.lines():
         ctx.log(line)
@@ -244,6 +259,8 @@ def rescore_versions(ctx: JobContext, request: dict[str, Any], refs: list[str]) 
     ``request`` is a ``validate`` worker request without its ``ref``. Returns
     ``{"data": PATH, "task": TASK, "results": {ref: validation}}``.
     """
+    from modelward.core.compute.worker import worker_job  # start cost: see the top
+
     results: dict[str, Any] = {}
     task = "classification"
     n = len(refs)

@@ -13,16 +13,19 @@ from __future__ import annotations
 import time
 from collections import deque
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from modelward.core.watch import MODELS, WatchedFolder, WatchEvent
+from modelward.core.watch import MODELS, WatchedFolder
 from modelward.core.watch.folders import display_name
 from modelward.ui.bridge import WatchBridge
 from modelward.ui.models.base import RIGHT, HeaderedTableModel, shown
 from modelward.ui.models.roles import ROW_ID_ROLE, STATE_ROLE
+
+if TYPE_CHECKING:
+    from modelward.core.watch import WatchEvent
 
 Index = QModelIndex | QPersistentModelIndex
 FEED_MAX = 1000

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from modelward.core.compute.worker import run_in_worker
 from modelward.core.jobs import JobKind
 from modelward.ui.bridge import JobBridge
-from modelward.ui.charts.explain import QtDependenceChart, QtImportanceChart
 from modelward.ui.texts import window_text
 from modelward.ui.widgets import label, setup_table
 
@@ -358,6 +357,10 @@ class ExplainPanel(QWidget):
         self.error_label = label("", "Error", wrap=True)
         self.error_label.hide()
         lay.addWidget(self.error_label)
+
+        # Here, not at module level: the Scoring page, built with the window, imports
+        # this module for ReasonRows, and the charts import pyqtgraph (~0.4 s of start).
+        from modelward.ui.charts.explain import QtDependenceChart, QtImportanceChart
 
         self.split = split = QSplitter(Qt.Orientation.Horizontal)
         self.importance = QtImportanceChart()
