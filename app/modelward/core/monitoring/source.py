@@ -204,6 +204,7 @@ class TableSource:
     _sql: str | None = None
     _arrays: Mapping[str, Any] | None = None
     _typed_numeric: tuple[str, ...] | None = None  # read as numbers by DuckDB, codes or not
+    _types: Mapping[str, str] | None = None  # DuckDB's type of each column, when known
 
     @property
     def columns(self) -> list[str]:
@@ -382,4 +383,6 @@ def _from_table(table: Table, categorical: Sequence[str]) -> TableSource:
         if c in kinds:
             kinds[c] = CATEGORICAL
     numeric = tuple(c for c in cols if table.numeric(c))
-    return TableSource(table.label, kinds, _sql=sql, _typed_numeric=numeric)
+    return TableSource(
+        table.label, kinds, _sql=sql, _typed_numeric=numeric, _types=dict(table.types)
+    )
