@@ -12,7 +12,7 @@ from typing import Any
 from modelward.cli.common import command, csv, open_registry
 from modelward.cli.output import Result, lines, table
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.tables import Table, check_signature, open_table, scan_table
+from modelward.core.tables import Table, check_signature, open_table
 
 
 @contextlib.contextmanager
@@ -23,12 +23,6 @@ def _quiet_numbers() -> Iterator[None]:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
-
-
-def _flag_lines(table: Table) -> tuple[list[str], dict[str, Any]]:
-    """Read the whole file once (refusing unreadable rows) and describe its odd values."""
-    scan = scan_table(table)
-    return [f"flag {line}" for line in scan.notes()], scan.flags
 
 
 @contextlib.contextmanager
@@ -42,15 +36,6 @@ def _unscorable(table: Table) -> Iterator[None]:
         raise InvalidInput(
             f"the model cannot score {table.label}: a value is infinite or too large for it"
         ) from None
-
-
-def _refuse_infinite(table: Table, flags: dict[str, Any]) -> None:
-    inf = {c: f["infinite"] for c, f in flags.items() if f.get("infinite")}
-    if inf:
-        shown = ", ".join(f"{c!r} ({n})" for c, n in inf.items())
-        raise InvalidInput(
-            f"{table.label} holds infinite values in column(s) {shown}; a model cannot score them"
-        )
 
 
 def drift_text(rep: Any) -> str:
@@ -127,21 +112,27 @@ def cmd_drift(args: argparse.Namespace) -> Result:
         allow_extra=args.allow_extra or bool(csv(args.features)),
         against="the reference",
     )
-    flags, scan_flags = _flag_lines(cur)
     # deferred: start-up cost (numpy and the drift statistics); the files are checked first
     from modelward.core.monitoring.drift import drift_between
+    from modelward.core.monitoring.source import open_source
 
+    # The intake's flags of the current file (refused rows, ±inf, NaN) are counted in
+    # the check's own read of it, and the files opened above are not opened again.
+    scan = open_source(cur).intake_scan(refuse=False)
     with _quiet_numbers():
         rep = drift_between(
-            args.reference,
-            args.current,
+            ref,
+            cur,
             features=csv(args.features) or None,
             categorical=csv(args.categorical),
             methods={"*": args.method} if args.method else None,
             thresholds=args.thresholds,
             correction=args.correction,
             drift_share=args.drift_share,
+            scan=scan,
         )
+    found = scan.result(cur.label)
+    flags, scan_flags = [f"flag {line}" for line in found.notes()], found.flags
     # --fail-on-drift: a drifted data set is a failure, with or without --json.
     ok = not (args.fail_on_drift and rep.drifted)
     doc = rep.to_json()
@@ -332,25 +323,23 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
 
 def _monitor(reg: Any, args: argparse.Namespace) -> Result:
     batch: Table | None = None
-    flag_lines: list[str] = []
-    flags: dict[str, Any] = {}
+    extra_lines: list[str] = []
     # deferred: start-up cost (numpy and the drift statistics)
     from modelward.core.monitoring import service
 
+    looked_up = False
     if args.batch and not args.reference:
-        # A batch is checked before the model is loaded: a bad file is refused at once.
-        # The model loader's imports (scikit-learn, skops: seconds) run meanwhile on a
-        # second thread, since the scan runs in DuckDB without the GIL. Not when the
+        # The model loader's imports (scikit-learn, skops: seconds) start on a second
+        # thread while the batch is opened; the check then reads the batch once (the
+        # intake's flags are counted in that read) while the model loads. Not when the
         # batch was scored before with its rows logged: its scores are read back.
         if not args.rescore and not args.scored_batch:
             args.scored_batch = service.logged_batch_key(reg, args.ref, args.batch)
+            looked_up = True  # the check need not hash the file again to look
         if args.rescore or not args.scored_batch:
             _warm_model_loader()
         batch = open_table(args.batch, label=str(args.batch))
         extra_lines = _check_batch_columns(reg, args, batch)
-        flag_lines, flags = _flag_lines(batch)
-        flag_lines += extra_lines
-        _refuse_infinite(batch, flags)
 
     out: dict[str, Any] = {}
     text: list[str] = []
@@ -384,9 +373,6 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
         if batch is None:  # after a new reference profile: checked against it now
             batch = open_table(args.batch, label=str(args.batch))
             extra_lines = _check_batch_columns(reg, args, batch)
-            flag_lines, flags = _flag_lines(batch)
-            flag_lines += extra_lines
-            _refuse_infinite(batch, flags)
         with _quiet_numbers(), _unscorable(batch):
             res = service.check_batch(
                 reg,
@@ -404,8 +390,12 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
                 date_column=args.date_column,
                 log_rows=True if args.log_rows else None,
                 scored_batch=args.scored_batch,
-                reuse_log=not args.rescore,
+                reuse_log=not args.rescore and not (looked_up and not args.scored_batch),
+                intake_scan=True,  # the flags: refused rows, ±inf, NaN, in the check's read
             )
+        assert res.intake is not None
+        flags = res.intake.flags
+        flag_lines = [f"flag {line}" for line in res.intake.notes()] + extra_lines
         out.update(res.to_json())
         out["flags"] = flags
         text.extend(flag_lines)

@@ -19,14 +19,17 @@ The plain :func:`pickle.load` / :func:`joblib.load` are never used.
 from __future__ import annotations
 
 import _compat_pickle
+import importlib.abc
+import importlib.machinery
 import io
 import pickle
 import pickletools
 import sys
 import threading
 import types
+import warnings
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from modelward.core.artifacts.allowlist import Allowlist, Pair
@@ -378,6 +381,87 @@ def skops_type_pair(type_name: str, allow: Allowlist) -> Pair | None:
 
 
 _SKOPS_IMPORT = threading.Lock()
+_SKOPS_UTILS = "skops.io._utils"
+_MAIN_NAMES = frozenset({"__main__", "__mp_main__"})
+
+
+def fast_whichmodule(slow: Callable[[Any, str], str]) -> Callable[[Any, str], str]:
+    """skops's ``whichmodule`` with the same answers, without a ``getattr`` per loaded module.
+
+    skops names an object without ``__module__`` (a NumPy or SciPy ufunc) by
+    the first loaded module, in import order, whose attribute of that name
+    is the object. Its trusted-type tables do this at import for every ufunc
+    of NumPy and ``scipy.special`` (about 460) over every loaded module
+    (1,800 once scikit-learn is in): about 190,000 ``getattr`` calls, many
+    through modules' ``__getattr__`` hooks (0.4-0.6 s of CPU per process).
+    Here a plain module is asked through its ``__dict__`` (what ``getattr``
+    finds first for a name the module type does not define itself), and
+    ``slow``'s own ``getattr`` is kept for everything else: a module with a
+    ``__getattr__`` hook, a module subclass or other object in
+    ``sys.modules``, a name the module type defines, a dotted name. The walk,
+    its order and the ``"__main__"`` fallback are skops's, so the answer is
+    the same object for object (a test compares both over every ufunc).
+    """
+
+    def whichmodule(obj: Any, name: str) -> str:
+        if getattr(obj, "__module__", None) is not None or "." in name:
+            return slow(obj, name)
+        if hasattr(types.ModuleType, name):
+            return slow(obj, name)
+        with warnings.catch_warnings():
+            # as skops does: numpy.core's deprecation hook warns when asked
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for module_name, module in sys.modules.copy().items():
+                if module_name in _MAIN_NAMES or module is None:
+                    continue
+                if type(module) is types.ModuleType:
+                    d = module.__dict__
+                    if name in d:
+                        found = d[name]
+                    elif "__getattr__" in d:
+                        try:
+                            found = getattr(module, name, None)
+                        except (AttributeError, ImportError):
+                            continue
+                    else:
+                        continue
+                else:
+                    try:
+                        found = getattr(module, name, None)
+                    except (AttributeError, ImportError):
+                        continue
+                if found is obj:
+                    return module_name
+        return "__main__"
+
+    whichmodule.slow = slow  # type: ignore[attr-defined]
+    return whichmodule
+
+
+class _SkopsUtilsHook(importlib.abc.MetaPathFinder):
+    """Swaps :func:`fast_whichmodule` into ``skops.io._utils`` right after it executes.
+
+    It must be in place before ``skops.io._trusted_types`` runs (the package
+    imports both in one go), hence a finder for the one module name.
+    """
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != _SKOPS_UTILS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        loader = getattr(spec, "loader", None)
+        if spec is None or loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            run(module)
+            slow = getattr(module, "whichmodule", None)
+            if callable(slow):
+                module.whichmodule = fast_whichmodule(slow)  # type: ignore[attr-defined]
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 
 
 def _skops_io() -> Any:
@@ -388,7 +472,8 @@ def _skops_io() -> Any:
     only to build its own default trust list. Loads here never rely on that
     list: every type a file names is checked against our allowlist and passed
     as ``trusted``. So the enumeration is skipped while skops imports, which
-    leaves its defaults narrower, never wider.
+    leaves its defaults narrower, never wider. Its ufunc tables are built
+    with :func:`fast_whichmodule` (the same names, a fraction of the time).
     """
     with _SKOPS_IMPORT:
         if "skops.io" not in sys.modules:
@@ -396,9 +481,12 @@ def _skops_io() -> Any:
 
             real = sklearn.utils.all_estimators
             sklearn.utils.all_estimators = lambda *a, **k: []  # type: ignore[assignment]
+            hook = _SkopsUtilsHook()
+            sys.meta_path.insert(0, hook)
             try:
                 import skops.io  # noqa: F401  # deferred: start-up cost
             finally:
+                sys.meta_path.remove(hook)
                 sklearn.utils.all_estimators = real
     return sys.modules["skops.io"]
 
@@ -536,8 +624,31 @@ def load_artifact(
     RejectedFile
         The bytes fail the allowlist.
     """
+    data, allow = verified_bytes(store, sha256, registry=registry, extra_globals=extra_globals)
+    return load_bytes(data, fmt, allow)
+
+
+def verified_bytes(
+    store: ArtifactStore,
+    sha256: str,
+    *,
+    registry: Registry | None = None,
+    extra_globals: Iterable[Pair] = (),
+) -> tuple[bytes, Allowlist]:
+    """The first half of :func:`load_artifact`: the checked bytes and the allowlist for them.
+
+    Everything that reads the store and the registry happens here, on the
+    caller's thread; ``load_bytes(data, fmt, allow)`` (the imports and the
+    restricted load, seconds) may then run on another thread while the
+    caller reads a batch. The bytes returned are exactly those hashed.
+
+    Raises
+    ------
+    IntegrityError
+        The bytes no longer match ``sha256``, or are empty.
+    """
     data = store.read_bytes(sha256)  # verifies the digest of exactly these bytes
     if not data:
         raise IntegrityError(f"artifact {sha256[:12]}… is empty")
     extra = list(extra_globals) + approved_globals(registry, sha256)
-    return load_bytes(data, fmt, Allowlist(extra))
+    return data, Allowlist(extra)

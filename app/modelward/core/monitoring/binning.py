@@ -95,6 +95,7 @@ class BatchCounts:
     moments: Moments | None = None
     score: NumCounts | None = None
     collected: dict[str, list[Any]] = field(default_factory=dict)
+    scorer: Any = None  # the score function the pass used (a pending model's, once loaded)
 
 
 @dataclass
@@ -168,6 +169,12 @@ class Accumulator:
             assert self.out.score is not None
             self.out.score.merge(count_numeric(score, self.score_edges))
         self.out.n_rows += n
+
+    def add_score(self, score: np.ndarray) -> None:
+        """Count scores of rows already counted by :meth:`add` (scored later, in any order)."""
+        if self.score_edges is not None:
+            assert self.out.score is not None
+            self.out.score.merge(count_numeric(score, self.score_edges))
 
     def result(self) -> BatchCounts:
         return self.out

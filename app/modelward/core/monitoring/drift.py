@@ -61,7 +61,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -86,9 +86,19 @@ from modelward.core.monitoring.profile import (
     null_constant,
 )
 from modelward.core.monitoring.quality import check_schema, quality_of
-from modelward.core.monitoring.source import DEFAULT_BATCH_ROWS, TableSource, open_source
+from modelward.core.monitoring.scoring import PendingScorer
+from modelward.core.monitoring.source import (
+    DEFAULT_BATCH_ROWS,
+    Batch,
+    IntakeScan,
+    TableSource,
+    open_source,
+)
 from modelward.core.monitoring.tails import chi2_sf, log_gamma
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+
+if TYPE_CHECKING:
+    from modelward.core.tables import Table
 
 COMBINED = "combined"
 NUMERIC_METHODS = ("psi", "ks", "wasserstein", "jensenshannon")
@@ -1020,21 +1030,47 @@ def compare(
 
 
 # --------------------------------------------------------------------------- one pass
+class ScorerNeedsColumns(Exception):
+    """A model loaded during the pass needs a column the pass did not read (read again)."""
+
+    def __init__(self, scorer: Any) -> None:
+        super().__init__("the model needs columns the pass did not read")
+        self.scorer = scorer
+
+
+def _nbytes(b: Batch) -> int:
+    return sum(int(getattr(v, "nbytes", 0)) for v in b.values())
+
+
 def summarize(
     data: str | os.PathLike[str] | Mapping[str, Any] | TableSource,
     profile: ReferenceProfile,
     *,
-    score_fn: ScoreFn | None = None,
+    score_fn: ScoreFn | PendingScorer | None = None,
     score_columns: Sequence[str] = (),
     collect: Sequence[str] = (),
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    scan: IntakeScan | None = None,
 ) -> BatchCounts:
     """Read a batch once and count it into the profile's bins.
 
     ``collect`` names columns kept whole (ids, labels) in ``result.collected``,
     together with the scores under ``"__score__"`` when ``score_fn`` is given.
+
+    ``score_fn`` may be a :class:`~modelward.core.monitoring.scoring.PendingScorer`
+    (a model still loading): batches read before it is ready are held and
+    scored in order once it is; the scorer it became is in
+    ``result.scorer``. A scorer that needs a column the pass did not read
+    raises :class:`ScorerNeedsColumns` (with it) at the end of the pass.
+
+    With ``scan`` (an :class:`~modelward.core.monitoring.source.IntakeScan`
+    of the source), the intake's flag scan is counted in the same read,
+    and after the pass a table with no rows (``BadTable``) or with an
+    infinite value (``InvalidInput``) is refused, in that order and before
+    any error of the model's load; no row is scored once an infinite value
+    was seen.
     """
 
     src = data if isinstance(data, TableSource) else open_source(data)
@@ -1052,15 +1088,53 @@ def summarize(
     cols = list(dict.fromkeys([*profile.features, *score_columns, *collect]))
     kept: dict[str, list[Any]] = {c: [] for c in collect}
     scores: list[np.ndarray] = []
+    pending = score_fn if isinstance(score_fn, PendingScorer) else None
+    scorer: Any = None if pending is not None else score_fn
+    held: list[Batch] = []
+    held_bytes = 0
+    failed: BaseException | None = None  # the model's load, raised after the scan's refusals
+
+    def score(b: Batch) -> None:
+        s = np.asarray(scorer(b), dtype=np.float64)
+        scores.append(s)
+        acc.add_score(s)
+
+    def resolve() -> None:
+        nonlocal scorer, failed, held, held_bytes
+        assert pending is not None
+        try:
+            scorer = pending.result()
+        except Exception as e:
+            if scan is None:
+                raise
+            failed, held, held_bytes = e, [], 0
+            return
+        if not set(scorer.columns) <= set(cols):
+            failed, held, held_bytes = ScorerNeedsColumns(scorer), [], 0
+            scorer = None
+            return
+        for hb in held:
+            score(hb)
+        held, held_bytes = [], 0
+
     n_total = src.cheap_count() or 0
     done = 0
-    for b in src.batches(cols, rows=batch_rows):
+    for b in src.batches(cols, rows=batch_rows, scan=scan):
         check(cancel)
-        s = None
-        if score_fn is not None:
-            s = np.asarray(score_fn(b), dtype=np.float64)
-            scores.append(s)
-        acc.add(b, score=s)
+        acc.add(b)
+        wanted = score_fn is not None and failed is None
+        if wanted and scan is not None and scan.refuse and scan.infinite:
+            wanted, held, held_bytes = False, [], 0  # refused after the pass: not scored
+        if wanted:
+            if scorer is None:
+                assert pending is not None
+                if pending.ready() or held_bytes >= pending.hold_bytes:
+                    resolve()
+            if scorer is not None:
+                score(b)
+            elif failed is None:
+                held.append(b)
+                held_bytes += _nbytes(b)
         for c in collect:
             v = b[c]
             kept[c].append(
@@ -1068,10 +1142,19 @@ def summarize(
             )
         done += len(b[cols[0]])
         progress(done / n_total if n_total else 0.5, f"checked {done:,} rows")
+    if scan is not None:
+        scan.result(src.label)  # no rows: refused
+        if scan.refuse:
+            scan.refuse_infinite(src.label)
+    if pending is not None and scorer is None and failed is None:
+        resolve()
+    if failed is not None:
+        raise failed
     out = acc.result()
     out.collected = {c: v for c, v in kept.items()}
     if scores:
         out.collected["__score__"] = scores
+    out.scorer = scorer
     progress(1.0, "batch counted")
     return out
 
@@ -1088,10 +1171,17 @@ def check_drift(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    scan: IntakeScan | None = None,
 ) -> DriftReport:
-    """Drift and data quality of one batch against a stored profile (one read of the batch)."""
+    """Drift and data quality of one batch against a stored profile (one read of the batch).
 
-    counts = summarize(current, profile, batch_rows=batch_rows, progress=progress, cancel=cancel)
+    ``scan`` counts the intake's flags of the batch in the same read (see
+    :func:`summarize`).
+    """
+
+    counts = summarize(
+        current, profile, batch_rows=batch_rows, progress=progress, cancel=cancel, scan=scan
+    )
     report = compare(
         profile,
         counts,
@@ -1106,8 +1196,8 @@ def check_drift(
 
 
 def drift_between(
-    reference: str | os.PathLike[str] | Mapping[str, Any],
-    current: str | os.PathLike[str] | Mapping[str, Any],
+    reference: str | os.PathLike[str] | Mapping[str, Any] | Table,
+    current: str | os.PathLike[str] | Mapping[str, Any] | Table,
     *,
     features: Sequence[str] | None = None,
     categorical: Sequence[str] = (),
@@ -1115,7 +1205,10 @@ def drift_between(
     cancel: CancelToken | None = None,
     **kw: Any,
 ) -> DriftReport:
-    """Profile ``reference`` and check ``current`` against it (``modelward drift``)."""
+    """Profile ``reference`` and check ``current`` against it (``modelward drift``).
+
+    Either may be a table the caller already opened (not opened again).
+    """
     prof = build_profile(
         reference,
         features=features,

@@ -33,7 +33,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -56,6 +56,9 @@ from modelward.core.monitoring.source import (
 )
 from modelward.core.monitoring.tails import chi2_isf, norm_isf
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
+
+if TYPE_CHECKING:
+    from modelward.core.tables import Table
 
 PROFILE_FORMAT = 1
 SAMPLE_SIZE = 200_000
@@ -298,7 +301,7 @@ def _numeric_stats(
 
 
 def build_profile(
-    data: str | os.PathLike[str] | Mapping[str, Any] | TableSource,
+    data: str | os.PathLike[str] | Mapping[str, Any] | TableSource | Table,
     *,
     features: Sequence[str] | None = None,
     categorical: Sequence[str] = (),

@@ -14,14 +14,15 @@ model aside for its performance metrics.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from modelward.core.monitoring.performance import BINARY, MULTICLASS, ModelKind, encode_labels
 
-__all__ = ["LogMismatch", "LoggedScorer", "ModelScorer"]
+__all__ = ["LogMismatch", "LoggedScorer", "ModelScorer", "PendingScorer"]
 
 
 class ModelScorer:
@@ -136,3 +137,70 @@ class LoggedScorer:
 
     def take_proba(self) -> np.ndarray | None:
         return None
+
+
+class PendingScorer:
+    """A :class:`ModelScorer` being made on another thread while the batch is read.
+
+    Loading a model is mostly imports (scikit-learn, skops: seconds of CPU)
+    that need nothing from the batch, and reading and binning the batch
+    needs nothing from the model. So the model loads on a thread of its own
+    and the pass goes on; the batches read before it is ready are held (up
+    to ``hold_bytes``, then the pass waits) and scored in file order once it
+    is (see :func:`~modelward.core.monitoring.drift.summarize`).
+
+    Parameters
+    ----------
+    make
+        Loads the model and returns its scorer (runs on the thread; must not
+        touch the registry, which belongs to the caller's thread).
+    columns
+        The columns the pass reads for it: a superset of the scorer's
+        columns as far as they can be known before the model is (a scorer
+        that needs another column makes the pass run again).
+    hold_bytes
+        The most batch data held while the model loads.
+    """
+
+    def __init__(
+        self,
+        make: Callable[[], ModelScorer],
+        columns: Sequence[str],
+        *,
+        hold_bytes: int = 256 << 20,
+    ) -> None:
+        self.columns = list(columns)
+        self.hold_bytes = hold_bytes
+        self._value: ModelScorer | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        # Not a daemon: a thread killed inside a C++ extension's import at
+        # interpreter exit aborts the process; it is joined instead.
+        self._thread = threading.Thread(
+            target=self._run, args=(make,), name="model-load", daemon=False
+        )
+        self._thread.start()
+
+    def _run(self, make: Callable[[], ModelScorer]) -> None:
+        try:
+            self._value = make()
+        except BaseException as e:  # handed to the caller's thread by result()
+            self._error = e
+        finally:
+            self._done.set()
+
+    def ready(self) -> bool:
+        """Whether the model has loaded (or failed to)."""
+        return self._done.is_set()
+
+    def result(self) -> ModelScorer:
+        """The scorer, once the model has loaded; re-raises what the load raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+    def close(self) -> None:
+        """Wait for the thread (a check that failed leaves no load running behind it)."""
+        self._thread.join()

@@ -287,6 +287,8 @@ def date_in_name(name: str) -> str | None:
 def _date_columns(src: TableSource) -> list[str]:
     if src._arrays is not None:
         return [c for c, a in src._arrays.items() if np.asarray(a).dtype.kind == "M"]
+    if src._types is not None:  # the table's types, as DuckDB read them when it was opened
+        return [c for c, t in src._types.items() if t.upper().startswith(("DATE", "TIMESTAMP"))]
     cur = _connection()
     try:
         rel = cur.sql(f"SELECT * FROM {src._sql} LIMIT 0")

@@ -23,10 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from modelward.core.artifacts.safeload import load_artifact
+from modelward.core.artifacts.safeload import load_artifact, load_bytes, verified_bytes
 from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.monitoring.drift import DriftReport, compare, summarize
+from modelward.core.monitoring.drift import (
+    DriftReport,
+    ScorerNeedsColumns,
+    compare,
+    summarize,
+)
 from modelward.core.monitoring.performance import (
     BINARY,
     KINDS,
@@ -40,7 +45,12 @@ from modelward.core.monitoring.performance import (
 )
 from modelward.core.monitoring.profile import NumericProfile, ReferenceProfile, build_profile
 from modelward.core.monitoring.quality import SchemaMismatch, check_schema, quality_of
-from modelward.core.monitoring.scoring import LoggedScorer, LogMismatch, ModelScorer
+from modelward.core.monitoring.scoring import (
+    LoggedScorer,
+    LogMismatch,
+    ModelScorer,
+    PendingScorer,
+)
 from modelward.core.monitoring.segments import (
     MIN_SEGMENT_ROWS,
     data_time_of,
@@ -56,7 +66,7 @@ from modelward.core.registry.predictions import read_predictions
 if TYPE_CHECKING:
     from modelward.core.domain import ModelVersion
     from modelward.core.registry import Registry
-    from modelward.core.tables import Table
+    from modelward.core.tables import Table, TableScan
 
 __all__ = [
     "BatchResult",
@@ -89,6 +99,7 @@ class BatchResult:
     groups: dict[str, Any] = field(default_factory=dict)  # see :func:`~.segments.group_gaps`
     excluded_rows: int = 0  # rows flagged at intake, left out of the performance figures
     scores_from_log: str | None = None  # the log's batch id when the scores were read back
+    intake: TableScan | None = None  # the intake's flags counted in the pass (``intake_scan``)
 
     def to_json(self) -> dict[str, Any]:
         d = self.report.to_json()
@@ -121,6 +132,16 @@ def _scorer(
     """The scorer of the version's model (its kind derived from the model unless given)."""
 
     model = load_artifact(reg.artifacts, v.sha256, v.format, registry=reg)
+    return _scorer_of(model, v, src, skip, kind)
+
+
+def _scorer_of(
+    model: Any,
+    v: ModelVersion,
+    src: TableSource,
+    skip: Sequence[str],
+    kind: ModelKind | None,
+) -> ModelScorer:
     names = getattr(model, "feature_names_in_", None)
     if names is not None:
         cols = [str(c) for c in names]
@@ -140,6 +161,35 @@ def _scorer(
             f"{src.label} does not match the model: missing input column(s) {', '.join(missing)}"
         )
     return ModelScorer(model, kind or kind_of(v.signature, model), cols, by_name=names is not None)
+
+
+def _pending_scorer(
+    reg: Registry,
+    v: ModelVersion,
+    src: TableSource,
+    skip: Sequence[str],
+    kind: ModelKind | None,
+    prof: ReferenceProfile,
+) -> PendingScorer:
+    """The version's scorer, its model loading on a thread while the batch is read.
+
+    The artifact's bytes are read and checked against their SHA-256, and the
+    reviewer-approved globals read from the registry, here on the caller's
+    thread; the thread runs the same restricted load on exactly those bytes.
+    The pass reads every column the scorer could need (the profile's, the
+    version's recorded features, the numeric ones), a scorer needing another
+    makes the pass run again.
+    """
+    data, allow = verified_bytes(reg.artifacts, v.sha256, registry=reg)
+    fmt = v.format
+
+    def make() -> ModelScorer:
+        return _scorer_of(load_bytes(data, fmt, allow), v, src, skip, kind)
+
+    tagged = [c for c in (v.tags.get("features") or "").split(",") if c]
+    numeric = [c for c, k in src.kinds.items() if k == NUMERIC and c not in skip]
+    guess = [c for c in dict.fromkeys([*prof.features, *tagged, *numeric]) if c in src.kinds]
+    return PendingScorer(make, guess)
 
 
 def stored_kind(prof: ReferenceProfile) -> ModelKind | None:
@@ -327,6 +377,7 @@ def check_batch(
     exclude: np.ndarray | None = None,
     scored_batch: str | None = None,
     reuse_log: bool = True,
+    intake_scan: bool = False,
 ) -> BatchResult:
     """Check one batch for a registered version and store the results.
 
@@ -373,6 +424,16 @@ def check_batch(
         ``reuse_log=False`` scores it anyway. A log that does not line up
         with the batch's rows (scoring rejected some), or a multiclass model
         (the log keeps one score per row), is scored again.
+    intake_scan
+        Count the intake's flags (:func:`~modelward.core.tables.scan_table`:
+        rows, ±inf and NaN per numeric column, every row converted) in the
+        check's own read of the batch instead of a read of their own
+        (``intake`` of the result); a batch with no rows or with an infinite
+        value is refused after that read, before the model's errors and
+        before anything is stored.
+
+    The model loads on a thread while the batch is read (see
+    :class:`~modelward.core.monitoring.scoring.PendingScorer`).
 
     Raises
     ------
@@ -395,36 +456,47 @@ def check_batch(
         raise InvalidInput(f"{src.label} has no id column {id_column!r}")
     if label_column and label_column not in src.kinds:
         raise InvalidInput(f"{src.label} has no label column {label_column!r}")
-    scorer: ModelScorer | LoggedScorer | None = None
-    if prof.score is not None and (reuse_log or scored_batch):
-        scorer = _logged_scorer(reg, v, batch, stored_kind(prof), scored_batch)
-    if prof.score is not None and scorer is None:
-        skip = [c for c in (id_column, label_column) if c]
-        scorer = _scorer(reg, v, src, skip, stored_kind(prof))
     stored_protected = prof.model.get("protected") or None
     if not protected and stored_protected in src.kinds:
         protected = stored_protected  # declared with the profile; a batch without it is skipped
     for what, col in (("segment", segment_by), ("protected", protected)):
         if col and col not in src.kinds:
             raise InvalidInput(f"{src.label} has no {what} column {col!r}")
+    scorer: ModelScorer | LoggedScorer | PendingScorer | None = None
+    if prof.score is not None and (reuse_log or scored_batch):
+        scorer = _logged_scorer(reg, v, batch, stored_kind(prof), scored_batch)
+    skip = [c for c in (id_column, label_column) if c]
+    if prof.score is not None and scorer is None:
+        # the model loads on a thread while the pass reads the batch
+        scorer = _pending_scorer(reg, v, src, skip, stored_kind(prof), prof)
     collect = list(dict.fromkeys(c for c in (id_column, label_column, segment_by, protected) if c))
     end = 0.8 if segment_by else 0.9
+    scan = src.intake_scan() if intake_scan else None
     try:
-        counts = summarize(
-            src,
-            prof,
-            score_fn=scorer,
-            score_columns=scorer.columns if scorer is not None else (),
-            collect=collect,
-            progress=sub_progress(progress, 0.0, end),
-            cancel=cancel,
-        )
+        try:
+            counts = summarize(
+                src,
+                prof,
+                score_fn=scorer,
+                score_columns=scorer.columns if scorer is not None else (),
+                collect=collect,
+                progress=sub_progress(progress, 0.0, end),
+                cancel=cancel,
+                scan=scan,
+            )
+        finally:
+            if isinstance(scorer, PendingScorer):
+                scorer.close()
+        scorer = counts.scorer
         if isinstance(scorer, LoggedScorer):
             scorer.check_used_up()
-    except LogMismatch:
-        # the log does not line up with the rows (scoring rejected some): score it here
-        skip = [c for c in (id_column, label_column) if c]
-        scorer = _scorer(reg, v, src, skip, stored_kind(prof))
+    except (ScorerNeedsColumns, LogMismatch) as e:
+        # The loaded model reads a column the pass left out, or the log does not line
+        # up with the rows (scoring rejected some): read the batch again, scored here.
+        scorer = e.scorer if isinstance(e, ScorerNeedsColumns) else None
+        if scorer is None:
+            scorer = _scorer(reg, v, src, skip, stored_kind(prof))
+        scan = src.intake_scan() if intake_scan else None
         counts = summarize(
             src,
             prof,
@@ -433,7 +505,10 @@ def check_batch(
             collect=collect,
             progress=sub_progress(progress, 0.0, end),
             cancel=cancel,
+            scan=scan,
         )
+    assert not isinstance(scorer, PendingScorer)
+    intake = scan.result(src.label) if scan is not None else None
     from_log = scorer.batch_id if isinstance(scorer, LoggedScorer) else None
     report = compare(prof, counts, methods=methods, thresholds=thresholds)
     report.quality = quality_of(prof, counts)
@@ -583,6 +658,7 @@ def check_batch(
         groups=groups,
         excluded_rows=excluded,
         scores_from_log=from_log,
+        intake=intake,
     )
 
 

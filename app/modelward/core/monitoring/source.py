@@ -23,7 +23,7 @@ import numpy as np
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.tables import NUMERIC_TYPES, Table, explain, open_table
+from modelward.core.tables import NUMERIC_TYPES, BadTable, Table, TableScan, explain, open_table
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -71,6 +71,125 @@ def quote(name: str) -> str:
 Batch = dict[str, Any]
 """One chunk of rows: column name -> float64 array (numeric) or object array of text (categorical)."""
 
+_BITS = 62  # columns per bit mask (a BIGINT, kept clear of its sign bit)
+_TOUCHED = 200  # other columns touched at most, as the intake's scan does
+
+
+class IntakeScan:
+    """The intake's flag scan, counted inside the one pass that bins the batch.
+
+    What :func:`~modelward.core.tables.scan_table` finds in a read of its own
+    (the rows; ±inf and NaN per numeric column; every row converted, so a
+    cell that contradicts its column's type is refused) is counted from the
+    read the check makes anyway: the file is read once, not twice. For a
+    file, each numeric column's ±inf and NaN are one bit each of a few
+    ``BIGINT`` masks computed in SQL (a NaN is told from a missing value
+    there, not in a float array), and the first 200 other columns are
+    touched so that DuckDB converts them too.
+
+    Build one with :meth:`TableSource.intake_scan`.
+
+    Parameters
+    ----------
+    numeric
+        The columns DuckDB reads as numbers, in file order.
+    others
+        The other columns.
+    refuse
+        Refuse infinite values after the pass (a model is to score the batch).
+    """
+
+    def __init__(self, numeric: Sequence[str], others: Sequence[str], *, refuse: bool = True):
+        self.numeric = list(numeric)
+        self.others = list(others)[:_TOUCHED]
+        self.refuse = refuse
+        self.rows = 0
+        self.inf = dict.fromkeys(self.numeric, 0)
+        self.nan = dict.fromkeys(self.numeric, 0)
+
+    @property
+    def infinite(self) -> bool:
+        """Whether an infinite value was seen so far."""
+        return any(self.inf.values())
+
+    def result(self, label: str) -> TableScan:
+        """The scan as :func:`~modelward.core.tables.scan_table` returns it.
+
+        Raises
+        ------
+        BadTable
+            The table has no rows.
+        """
+        if self.rows == 0:
+            raise BadTable(f"{label} has no rows")
+        flags: dict[str, dict[str, Any]] = {}
+        for c in self.numeric:
+            inf, nan = self.inf[c], self.nan[c]
+            if inf or nan:
+                what = ", ".join(
+                    s
+                    for s in (
+                        f"{inf} infinite value(s)" if inf else "",
+                        f"{nan} NaN" if nan else "",
+                    )
+                    if s
+                )
+                flags[c] = {"infinite": inf, "nan": nan, "what": what}
+        return TableScan(self.rows, flags)
+
+    def refuse_infinite(self, label: str) -> None:
+        """Refuse a table holding ±inf in a numeric column (a model cannot score it).
+
+        Raises
+        ------
+        InvalidInput
+            Naming each column and its count.
+        """
+        inf = {c: n for c, n in self.inf.items() if n}
+        if inf:
+            shown = ", ".join(f"{c!r} ({n})" for c, n in inf.items())
+            raise InvalidInput(
+                f"{label} holds infinite values in column(s) {shown}; a model cannot score them"
+            )
+
+    def _masks(self) -> int:
+        return -(-len(self.numeric) // _BITS)
+
+    def _sql(self) -> list[str]:
+        """Extra select expressions: the inf masks, the NaN masks, the touch of the others."""
+        out = []
+        for what in ("isinf", "isnan"):
+            for k in range(self._masks()):
+                part = self.numeric[k * _BITS : (k + 1) * _BITS]
+                terms = " + ".join(
+                    f"(CASE WHEN {what}(CAST({quote(c)} AS DOUBLE)) "
+                    f"THEN CAST({1 << j} AS BIGINT) ELSE CAST(0 AS BIGINT) END)"
+                    for j, c in enumerate(part)
+                )
+                out.append(f"({terms}) AS __mw_{what}_{k}")
+        if self.others:
+            touched = " OR ".join(f"{quote(c)} IS NULL" for c in self.others)
+            out.append(f"({touched}) AS __mw_touched")
+        return out
+
+    def _count_masks(self, n: int, masks: Sequence[np.ndarray]) -> None:
+        m = self._masks()
+        for into, part in ((self.inf, masks[:m]), (self.nan, masks[m : 2 * m])):
+            for k, mask in enumerate(part):
+                if not mask.any():
+                    continue
+                for j, c in enumerate(self.numeric[k * _BITS : (k + 1) * _BITS]):
+                    into[c] += int(np.count_nonzero(mask & (1 << j)))
+        self.rows += n
+
+    def _count_arrays(self, n: int, arrays: Mapping[str, Any]) -> None:
+        for c in self.numeric:
+            a = np.asarray(arrays[c], dtype=np.float64)
+            if not np.isfinite(a).all():
+                self.inf[c] += int(np.count_nonzero(np.isinf(a)))
+                self.nan[c] += int(np.count_nonzero(np.isnan(a)))
+        self.rows += n
+
 
 @dataclass
 class TableSource:
@@ -84,10 +203,21 @@ class TableSource:
     kinds: dict[str, str]
     _sql: str | None = None
     _arrays: Mapping[str, Any] | None = None
+    _typed_numeric: tuple[str, ...] | None = None  # read as numbers by DuckDB, codes or not
+    _types: Mapping[str, str] | None = None  # DuckDB's type of each column, when known
 
     @property
     def columns(self) -> list[str]:
         return list(self.kinds)
+
+    def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
+        """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
+        if self._typed_numeric is not None:
+            numeric = list(self._typed_numeric)
+        else:
+            numeric = [c for c, k in self.kinds.items() if k == NUMERIC]
+        others = [c for c in self.kinds if c not in numeric]
+        return IntakeScan(numeric, others, refuse=refuse)
 
     def count(self) -> int:
         """Number of rows (metadata only for Parquet; a scan for CSV)."""
@@ -108,17 +238,29 @@ class TableSource:
             return self.count()
         return None
 
-    def batches(self, columns: Sequence[str], *, rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Batch]:
-        """Yield chunks of at most ``rows`` rows with the named columns."""
+    def batches(
+        self,
+        columns: Sequence[str],
+        *,
+        rows: int = DEFAULT_BATCH_ROWS,
+        scan: IntakeScan | None = None,
+    ) -> Iterator[Batch]:
+        """Yield chunks of at most ``rows`` rows with the named columns.
+
+        With ``scan`` (an :class:`IntakeScan` of this source), the intake's
+        flags are counted from the same read.
+        """
         missing = [c for c in columns if c not in self.kinds]
         if missing:
             raise InvalidInput(f"{self.label} has no column(s) {', '.join(missing)}")
         if self._arrays is not None:
-            yield from self._array_batches(columns, rows)
+            yield from self._array_batches(columns, rows, scan)
             return
-        yield from self._file_batches(columns, rows)
+        yield from self._file_batches(columns, rows, scan)
 
-    def _array_batches(self, columns: Sequence[str], rows: int) -> Iterator[Batch]:
+    def _array_batches(
+        self, columns: Sequence[str], rows: int, scan: IntakeScan | None
+    ) -> Iterator[Batch]:
         assert self._arrays is not None
         n = self.count()
         for start in range(0, n, rows):
@@ -130,17 +272,24 @@ class TableSource:
                 else:
                     vals = [None if v is None else str(v) for v in np.asarray(part).tolist()]
                     out[c] = np.array(vals, dtype=object)
+            if scan is not None:
+                part_arrays = {c: self._arrays[c][start : start + rows] for c in scan.numeric}
+                scan._count_arrays(min(rows, n - start), part_arrays)
             yield out
 
-    def _file_batches(self, columns: Sequence[str], rows: int) -> Iterator[Batch]:
+    def _file_batches(
+        self, columns: Sequence[str], rows: int, scan: IntakeScan | None
+    ) -> Iterator[Batch]:
         exprs = []
         for c in columns:
             cast = "DOUBLE" if self.kinds[c] == NUMERIC else "VARCHAR"
             exprs.append(f"CAST({quote(c)} AS {cast}) AS {quote(c)}")
+        extra = scan._sql() if scan is not None else []
+        n_masks = 2 * scan._masks() if scan is not None else 0
         cur = _connection()
         try:
             try:
-                result = cur.execute(f"SELECT {', '.join(exprs)} FROM {self._sql}")
+                result = cur.execute(f"SELECT {', '.join([*exprs, *extra])} FROM {self._sql}")
             except Exception as e:
                 raise explain(e, self.label) from None
             # DuckDB hands over whole vectors of 2,048 rows
@@ -159,6 +308,12 @@ class TableSource:
                         arrays[c] = col.to_numpy(dtype=np.float64, na_value=np.nan)
                     else:
                         arrays[c] = col.to_numpy(dtype=object, na_value=None)
+                if scan is not None:
+                    masks = [
+                        df.iloc[:, len(columns) + k].to_numpy(dtype=np.int64)
+                        for k in range(n_masks)
+                    ]
+                    scan._count_masks(len(df), masks)
                 for start in range(0, len(df), rows):
                     yield {c: a[start : start + rows] for c, a in arrays.items()}
         finally:
@@ -227,4 +382,7 @@ def _from_table(table: Table, categorical: Sequence[str]) -> TableSource:
     for c in categorical:
         if c in kinds:
             kinds[c] = CATEGORICAL
-    return TableSource(table.label, kinds, _sql=sql)
+    numeric = tuple(c for c in cols if table.numeric(c))
+    return TableSource(
+        table.label, kinds, _sql=sql, _typed_numeric=numeric, _types=dict(table.types)
+    )
