@@ -722,12 +722,18 @@ class _Writer:
 
             def insert(frame: Any) -> None:
                 nonlocal created
-                con.register("mw_batch", frame)
-                if created:
-                    con.execute(f"INSERT INTO {table} SELECT {cols} FROM mw_batch")
-                else:
-                    con.execute(f"CREATE TEMP TABLE {table} AS SELECT {cols} FROM mw_batch")
+                if not created:
+                    decl = ", ".join(f"{_sql_ident(n)} {t}" for n, t in self.schema)
+                    con.execute(f"CREATE TEMP TABLE {table} ({decl})")
+                    # A row of nulls first (rowid 0, left out of the output): copied
+                    # from a table whose statistics prove a column has no null,
+                    # DuckDB writes that Parquet column as required ("not null"),
+                    # which changes the output's schema from run to run
+                    nulls = ", ".join("NULL" for _ in self.schema)
+                    con.execute(f"INSERT INTO {table} VALUES ({nulls})")
                     created = True
+                con.register("mw_batch", frame)
+                con.execute(f"INSERT INTO {table} SELECT {cols} FROM mw_batch")
                 con.unregister("mw_batch")
 
             while (item := self._queue.get()) is not None:
@@ -749,7 +755,10 @@ class _Writer:
                     else:
                         if pending is not None:
                             insert(pending)
-                        con.execute(f"COPY {table} TO {target} ({self._options()})")
+                        con.execute(
+                            f"COPY (SELECT * FROM {table} WHERE rowid > 0) TO {target} "
+                            f"({self._options()})"
+                        )
                     pending = None
                     continue
                 if pending is None and not created:
