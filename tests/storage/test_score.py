@@ -488,3 +488,16 @@ def test_a_crashed_process_spill_folder_is_removed_by_the_next(tmp_path, monkeyp
     mine = score_mod._spill_folder()
     assert Path(mine) == root / str(os.getpid())
     assert sorted(p.name for p in root.iterdir()) == sorted([str(os.getppid()), "notes"])
+
+
+def test_an_id_column_named_rowid_comes_out_whole_across_batches(home, tmp_path):
+    df = _frame(1000, seed=9)
+    df.insert(0, "rowid", np.arange(1000) * 7)
+    data = tmp_path / "in.parquet"
+    df.to_parquet(data)
+    reg = Registry(home)
+    try:
+        score_file(reg, "credit:1", data, tmp_path / "o.csv", id_columns=["rowid"], batch_rows=100)
+    finally:
+        reg.close()
+    assert pd.read_csv(tmp_path / "o.csv")["rowid"].tolist() == df["rowid"].tolist()

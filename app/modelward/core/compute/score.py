@@ -717,6 +717,9 @@ class _Writer:
                 f"CAST({_sql_ident(n)} AS {t}) AS {_sql_ident(n)}" for n, t in self.schema
             )
             target = _sql_text(str(self.path))
+            # the row of nulls (see insert) by its row id, unless an id column is named rowid
+            named_rowid = any(n.lower() == "rowid" for n, _ in self.schema)
+            skip = "OFFSET 1" if named_rowid else "WHERE rowid > 0"
             pending: Any = None  # the first batch, held back in case it is the only one
             created = False
 
@@ -756,8 +759,7 @@ class _Writer:
                         if pending is not None:
                             insert(pending)
                         con.execute(
-                            f"COPY (SELECT * FROM {table} WHERE rowid > 0) TO {target} "
-                            f"({self._options()})"
+                            f"COPY (SELECT * FROM {table} {skip}) TO {target} ({self._options()})"
                         )
                     pending = None
                     continue
