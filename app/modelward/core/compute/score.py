@@ -341,9 +341,9 @@ def _duck() -> Iterator[Any]:
 # 300,000 rows. Streaming needs a few batches, and the output waits in a table
 # until it is written in one pass, so the pool is capped; anything larger spills
 # to a folder of this process in the system's temporary folder (never the
-# user's working folder). DuckDB names its spill files the same in every
-# process, so each process has its own folder; a crashed process's folder is
-# removed by the next process that opens one.
+# user's working folder). DuckDB deletes a spill folder it created when it
+# closes, whoever else spills there, so each process has its own folder; a
+# crashed process's folder is removed by the next process that opens one.
 _DUCK_MEMORY = "512MB"
 _SPILL_ROOT = "modelward-score-spill"
 
