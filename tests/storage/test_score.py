@@ -410,3 +410,94 @@ def test_rows_the_model_refuses_are_rejected_and_a_model_that_refuses_all_is_an_
         assert not (tmp_path / "p.csv").exists() and not list(tmp_path.glob(".p.csv*"))
     finally:
         reg.close()
+
+
+def test_an_output_larger_than_the_memory_cap_spills_and_keeps_its_rows(
+    home, tmp_path, monkeypatch
+):
+    """The output waits in a DuckDB table until it is written in one pass: past the
+    buffer pool's cap it spills to the temporary folder, and every row comes out
+    in order."""
+    import modelward.core.compute.score as score_mod
+    from modelward.core.duck import connect as duck_connect
+
+    n = 400_000
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=FEATURES)
+    df["key"] = rng.random(n)  # an id that does not compress
+    data = tmp_path / "in.parquet"
+    df.to_parquet(data, row_group_size=50_000)
+    spill = tmp_path / "spill"
+    con = duck_connect(config={"memory_limit": "12MB", "temp_directory": str(spill)})
+    monkeypatch.setattr(score_mod, "_DUCK", [con])
+    spilled: list[int] = []
+
+    def progress(_f: float, _s: str) -> None:
+        spilled.append(len(con.execute("SELECT * FROM duckdb_temporary_files()").fetchall()))
+
+    reg = Registry(home)
+    try:
+        res = score_file(
+            reg,
+            "credit:1",
+            data,
+            tmp_path / "o.parquet",
+            id_columns=["key"],
+            threads=1,
+            progress=progress,
+        )
+    finally:
+        reg.close()
+        con.close()
+    assert max(spilled) > 0, "the output never spilled"
+    table = pq.read_table(tmp_path / "o.parquet")
+    # the same Parquet schema as a one-batch run: every column may hold a null
+    assert all(f.nullable for f in table.schema)
+    out = table.to_pandas()
+    assert res.rows_scored == n
+    assert out["key"].tolist() == df["key"].tolist()
+    # credit:1 as the fixture fits it (deterministic), for a sample of rows
+    X0 = _frame()[FEATURES]
+    model = LogisticRegression().fit(X0, (X0["age"] + 0.5 * X0["income"] > 0).astype(int))
+    sample = np.arange(0, n, 997)
+    np.testing.assert_allclose(
+        out["proba_1"].to_numpy()[sample],
+        model.predict_proba(df[FEATURES].iloc[sample])[:, 1],
+        rtol=1e-12,
+    )
+
+
+def test_a_crashed_process_spill_folder_is_removed_by_the_next(tmp_path, monkeypatch):
+    import subprocess
+    import tempfile
+
+    import modelward.core.compute.score as score_mod
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    root = tmp_path / score_mod._SPILL_ROOT
+    (root / dead.stdout.strip()).mkdir(parents=True)
+    (root / dead.stdout.strip() / "duckdb_temp_storage_S32K-0.tmp").write_bytes(b"x" * 100)
+    (root / str(os.getppid())).mkdir()  # a live process's folder stays
+    (root / "notes").mkdir()  # and anything that is not a process's
+    mine = score_mod._spill_folder()
+    assert Path(mine) == root / str(os.getpid())
+    assert sorted(p.name for p in root.iterdir()) == sorted([str(os.getppid()), "notes"])
+
+
+def test_an_id_column_named_rowid_comes_out_whole_across_batches(home, tmp_path):
+    df = _frame(1000, seed=9)
+    df.insert(0, "rowid", np.arange(1000) * 7)
+    data = tmp_path / "in.parquet"
+    df.to_parquet(data)
+    reg = Registry(home)
+    try:
+        score_file(reg, "credit:1", data, tmp_path / "o.csv", id_columns=["rowid"], batch_rows=100)
+    finally:
+        reg.close()
+    assert pd.read_csv(tmp_path / "o.csv")["rowid"].tolist() == df["rowid"].tolist()

@@ -151,14 +151,17 @@ def test_sigkill_during_scoring_leaves_no_output_and_the_batch_is_scored_once(
     )
     try:
         deadline = time.monotonic() + 300
-        # The output is being written: its hidden temporary file has rows in it.
+        # The rows are being scored: the output's hidden temporary file exists
+        # (it is created before the first row is read, and written in one pass
+        # once every row is scored).
         while time.monotonic() < deadline:
-            parts = [p for p in outbox.glob(".big.scored.parquet.*.partial") if p.stat().st_size]
+            parts = list(outbox.glob(".big.scored.parquet.*.partial"))
             if parts or proc.poll() is not None:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the run ended before it could be killed"
         assert parts, "never saw the output being written"
+        assert not (outbox / "big.scored.parquet").exists()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
     finally:

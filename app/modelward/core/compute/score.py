@@ -26,6 +26,7 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -301,9 +302,12 @@ def _batches(con: Any, sql: str, batch_rows: int, path: Path) -> Iterator[Any]:
         except duckdb.Error as e:
             raise InvalidInput(f"cannot read {path.name}: {_first_line(e)}") from None
         vectors = max(1, -(-batch_rows // 2048))  # DuckDB hands over vectors of 2,048 rows
+        # a small first batch: the model starts while the next, full one is read
+        first = min(vectors, 4)
         while True:
             try:
-                df = result.fetch_df_chunk(vectors)
+                df = result.fetch_df_chunk(first or vectors)
+                first = 0
             except duckdb.Error as e:
                 raise InvalidInput(f"cannot read {path.name}: {_first_line(e)}") from None
             n = len(df)
@@ -334,18 +338,38 @@ def _duck() -> Iterator[Any]:
 
 # DuckDB's buffer pool keeps the blocks it has read while memory allows (80% of
 # RAM by default): reading a 1.5M-row file peaked 490 MB against 345 MB for
-# 300,000 rows. Streaming needs a few batches, so the pool is capped; anything
-# larger spills to the temporary folder, never to the user's working folder.
-_DUCK_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "memory_limit": "512MB",
-    "temp_directory": os.path.join(tempfile.gettempdir(), "modelward-duckdb-spill"),
-}
+# 300,000 rows. Streaming needs a few batches, and the output waits in a table
+# until it is written in one pass, so the pool is capped; anything larger spills
+# to a folder of this process in the system's temporary folder (never the
+# user's working folder). DuckDB deletes a spill folder it created when it
+# closes, whoever else spills there, so each process has its own folder; a
+# crashed process's folder is removed by the next process that opens one.
+_DUCK_MEMORY = "512MB"
+_SPILL_ROOT = "modelward-score-spill"
+
+
+def _spill_folder() -> str:
+    root = Path(tempfile.gettempdir()) / _SPILL_ROOT
+    with contextlib.suppress(OSError):
+        for old in root.iterdir():
+            if old.name.isdigit() and not platform.process_alive(int(old.name)):
+                shutil.rmtree(old, ignore_errors=True)
+    return str(root / str(os.getpid()))
 
 
 def _duck_cursor() -> Any:
     with _DUCK_LOCK:
         if not _DUCK:
-            _DUCK.append(duck_connect(config=_DUCK_CONFIG))
+            config: dict[str, str | bool | int | float | list[str]] = {
+                "memory_limit": _DUCK_MEMORY,
+                "temp_directory": _spill_folder(),
+            }
+            con = duck_connect(config=config)
+            # Prefetching reads a whole row group before its first rows come
+            # out: a 1M-row group (pandas' default) held 170 MB and kept the
+            # model waiting 0.6 s for its first batch. Pages are read as needed.
+            con.execute("SET GLOBAL disable_parquet_prefetching = true")
+            _DUCK.append(con)
         return _DUCK[0].cursor()
 
 
@@ -510,14 +534,26 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
 
 
 # --------------------------------------------------------------------------- scoring
+def _numbers(col: Any) -> np.ndarray:
+    """A column of numbers as float64, missing values as NaN (no copy when it already is)."""
+    if col.dtype == np.float64:
+        return np.asarray(col.to_numpy())
+    return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
 def _features_frame(model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray) -> Any:
     import pandas as pd  # deferred: start-up cost
 
+    numeric = all(how in ("num", "text_num") for _, how, _ in plan.features)
+    # Numbers only: one float64 block (column-major, as pyarrow hands a table to
+    # pandas), so the model's ``np.asarray(X)`` is a view; a frame of separate
+    # columns is copied into one array on every call (twice per batch for a pipeline)
+    block = np.empty((len(plan.features), len(batch))) if numeric and plan.features else None
     cols: dict[str, Any] = {}
-    for c, how, pos in plan.features:
+    for j, (c, how, pos) in enumerate(plan.features):
         col = batch.iloc[:, pos[0]]
         if how in ("num", "text_num"):
-            values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            values = _numbers(col)
             if how == "text_num":
                 bad_text = batch.iloc[:, pos[1]]
                 for i in np.flatnonzero(bad_text.notna().to_numpy()):
@@ -527,7 +563,10 @@ def _features_frame(model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray)
             for i in np.flatnonzero(np.isinf(values)):
                 if reasons[i] is None:
                     reasons[i] = f"column {c!r} holds an infinite value"
-            cols[c] = values
+            if block is not None:
+                block[j] = values
+            else:
+                cols[c] = values
         elif how == "cat_float":
             v = col.to_numpy(dtype=np.float64, na_value=np.nan)
             out = np.array([str(x) for x in v.tolist()], dtype=object)
@@ -535,12 +574,14 @@ def _features_frame(model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray)
             cols[c] = out
         else:
             cols[c] = col.to_numpy(dtype=object, na_value=np.nan)
-    frame = pd.DataFrame(cols, copy=False)
+    if block is not None:
+        frame = pd.DataFrame(block.T, columns=[c for c, _, _ in plan.features], copy=False)
+    else:
+        frame = pd.DataFrame(cols, copy=False)
     if model.rejects_nan:
-        for c in model.features:
-            s = frame[c]
-            missing = np.flatnonzero(s.isna().to_numpy())
-            for i in missing:
+        for j, c in enumerate(model.features):
+            isna = np.isnan(block[j]) if block is not None else frame[c].isna().to_numpy()
+            for i in np.flatnonzero(isna):
                 if reasons[i] is None:
                     reasons[i] = (
                         f"column {c!r} is missing and the model cannot take a missing value"
@@ -628,14 +669,19 @@ def _bisect(
 
 # --------------------------------------------------------------------------- writing
 class _Writer:
-    """The output under a temporary name, as Parquet or CSV, written by DuckDB.
+    """The output under a temporary name, as Parquet or CSV, written once by DuckDB.
 
-    Each batch is written by DuckDB as a hidden Parquet part beside the output
-    (``<temporary name>.NNNNNN.partial``, which a later run's sweep of
-    ``.partial`` files removes after a crash), on a thread of its own (DuckDB lets go of the GIL, so
-    the next batch is read and predicted meanwhile); :meth:`close` copies the
-    parts, in order, into the one output file (a single Parquet part is
-    renamed). Memory stays bounded by a few batches, whatever the input's size.
+    Each batch goes into a temporary table of the process's private DuckDB on
+    a thread of its own (DuckDB lets go of the GIL, so the next batch is read
+    and predicted meanwhile); :meth:`close` copies the table, in order, into
+    the output file in one pass. The table lives in DuckDB's buffer pool,
+    which is capped: a large output spills to DuckDB's temporary folder
+    (a folder of this process, see :func:`_duck_cursor`), so memory stays
+    bounded whatever the input's size. A run of a single batch skips the
+    table and writes the batch straight to the file.
+
+    Parquet parts written elsewhere (a Dask worker's) are taken with
+    :meth:`add_part` instead, and joined into the output by :meth:`close`.
     """
 
     def __init__(
@@ -645,32 +691,93 @@ class _Writer:
         self.fmt = fmt
         self.schema = list(schema)
         self.threads = max(1, int(threads))
+        self.rows = 0
         self._parts: list[Path] = []
+        self._batches = 0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="modelward-score-write", daemon=True)
         self._thread.start()
 
+    def _options(self) -> str:
+        if self.fmt == "parquet":
+            return "FORMAT parquet"
+        text = [_sql_ident(n) for n, t in self.schema if t.upper() == "VARCHAR"]
+        opts = "FORMAT csv, HEADER true"
+        if text:  # text quoted, as the CSV writer before DuckDB did
+            opts += f", FORCE_QUOTE ({', '.join(text)})"
+        return opts
+
     def _run(self) -> None:
         con = None
+        table = "mw_out"  # a temporary table: private to this cursor, gone with it
         try:
             con = _duck_cursor()
             cols = ", ".join(
                 f"CAST({_sql_ident(n)} AS {t}) AS {_sql_ident(n)}" for n, t in self.schema
             )
+            target = _sql_text(str(self.path))
+            # the row of nulls (see insert) by its row id, unless an id column is named rowid
+            named_rowid = any(n.lower() == "rowid" for n, _ in self.schema)
+            skip = "OFFSET 1" if named_rowid else "WHERE rowid > 0"
+            pending: Any = None  # the first batch, held back in case it is the only one
+            created = False
+
+            def insert(frame: Any) -> None:
+                nonlocal created
+                if not created:
+                    decl = ", ".join(f"{_sql_ident(n)} {t}" for n, t in self.schema)
+                    con.execute(f"CREATE TEMP TABLE {table} ({decl})")
+                    # A row of nulls first (rowid 0, left out of the output): copied
+                    # from a table whose statistics prove a column has no null,
+                    # DuckDB writes that Parquet column as required ("not null"),
+                    # which changes the output's schema from run to run
+                    nulls = ", ".join("NULL" for _ in self.schema)
+                    con.execute(f"INSERT INTO {table} VALUES ({nulls})")
+                    created = True
+                con.register("mw_batch", frame)
+                con.execute(f"INSERT INTO {table} SELECT {cols} FROM mw_batch")
+                con.unregister("mw_batch")
+
             while (item := self._queue.get()) is not None:
-                frame, part = item
-                con.register("mw_out", frame)
-                con.execute(
-                    f"COPY (SELECT {cols} FROM mw_out) TO {_sql_text(str(part))} (FORMAT parquet)"
-                )
-                con.unregister("mw_out")
+                kind, frame = item
+                if kind == "parts":
+                    files = ", ".join(_sql_text(str(p)) for p in self._parts)
+                    con.execute(
+                        f"COPY (SELECT * FROM read_parquet([{files}])) TO {target} "
+                        f"({self._options()})"
+                    )
+                    continue
+                if kind == "end":
+                    if pending is not None and not created:  # one batch: straight to the file
+                        con.register("mw_batch", pending)
+                        con.execute(
+                            f"COPY (SELECT {cols} FROM mw_batch) TO {target} ({self._options()})"
+                        )
+                        con.unregister("mw_batch")
+                    else:
+                        if pending is not None:
+                            insert(pending)
+                        con.execute(
+                            f"COPY (SELECT * FROM {table} {skip}) TO {target} ({self._options()})"
+                        )
+                    pending = None
+                    continue
+                if pending is None and not created:
+                    pending = frame
+                    continue
+                if pending is not None:
+                    insert(pending)
+                    pending = None
+                insert(frame)
         except BaseException as e:  # the caller raises it on its next call
             self._error = e
             while self._queue.get() is not None:
                 pass
         finally:
             if con is not None:
+                with contextlib.suppress(Exception):
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
                 con.close()
 
     def _check(self) -> None:
@@ -682,51 +789,37 @@ class _Writer:
         import pandas as pd  # deferred: start-up cost
 
         self._check()
-        part = self.path.with_name(f"{self.path.name}.{len(self._parts):06d}.partial")
-        self._parts.append(part)
-        self._queue.put((pd.DataFrame(columns, copy=False), part))
+        if self._parts:
+            raise RuntimeError("an output takes either batches or parts, not both")
+        frame = pd.DataFrame(columns, copy=False)
+        self._batches += 1
+        self.rows += len(frame)
+        self._queue.put(("batch", frame))
 
     def add_part(self, part: Path) -> None:
         """Take a Parquet part written elsewhere (a Dask worker's), in order."""
         self._check()
+        if self._batches:
+            raise RuntimeError("an output takes either batches or parts, not both")
         self._parts.append(part)
 
     def close(self) -> None:
         """Finish the output file (every row rejected: still a valid, empty table)."""
-        if not self._parts:
+        if not self._parts and not self._batches:
             self.write(
                 {n: np.empty(0, dtype=_EMPTY.get(t.upper(), object)) for n, t in self.schema}
             )
+        self._queue.put(("parts", None) if self._parts else ("end", None))
         self._queue.put(None)
         self._thread.join()
         self._check()
-        if len(self._parts) == 1 and self.fmt == "parquet":
-            os.replace(self._parts[0], self.path)
-            return
-        files = ", ".join(_sql_text(str(p)) for p in self._parts)
-        if self.fmt == "parquet":
-            opts = "FORMAT parquet"
-        else:
-            text = [_sql_ident(n) for n, t in self.schema if t.upper() == "VARCHAR"]
-            opts = "FORMAT csv, HEADER true"
-            if text:  # text quoted, as the CSV writer before DuckDB did
-                opts += f", FORCE_QUOTE ({', '.join(text)})"
-        with _duck() as con:
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet([{files}])) TO {_sql_text(str(self.path))} "
-                f"({opts})"
-            )
 
     def discard(self) -> None:
-        """Stop the writing thread and remove every part (a failed or cancelled run)."""
+        """Stop the writing thread and drop what it holds (a failed or cancelled run)."""
         if self._thread.is_alive():
             with contextlib.suppress(queue.Full):
                 self._queue.put(None, timeout=60)
             self._thread.join(timeout=60)
-        for part in self._parts:
-            if part != self.path:
-                with contextlib.suppress(OSError):
-                    part.unlink()
 
 
 _EMPTY = {"BIGINT": np.int64, "DOUBLE": np.float64, "BOOLEAN": np.bool_, "INTEGER": np.int32}
@@ -749,7 +842,7 @@ def _sha256_file(path: Path) -> str:
 
 
 class _Hasher(threading.Thread):
-    """The input's SHA-256, computed beside the scoring (it reads the same bytes)."""
+    """A file's SHA-256 on a thread of its own (the input's beside the scoring)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(name="modelward-score-hash", daemon=True)
@@ -870,7 +963,8 @@ def _score_record_batch(
     if model.reasons is not None:
         model.reasons.append(cols, X.iloc[rows])
     rejected: list[list[Any]] = []
-    bad = np.flatnonzero(_flagged(reasons))
+    # every row not scored has a reason: when all were scored, none has
+    bad = np.flatnonzero(_flagged(reasons)) if rows.size < n else np.empty(0, dtype=np.intp)
     if bad.size:
         id_vals = [
             batch.iloc[bad, pos].to_numpy(dtype=object, na_value=None).tolist()
@@ -1113,6 +1207,9 @@ def score_file(
             if n_in == 0:
                 raise InvalidInput(f"{path.name} has no rows to score")
             check(cancel)
+        # the output's digest is read while it is flushed to disk (it is in the page cache)
+        out_hasher = _Hasher(tmp_out)
+        out_hasher.start()
         _fsync(tmp_out)
         hasher.join()
         if hasher.error is not None:
@@ -1121,7 +1218,10 @@ def score_file(
             raise InvalidInput(f"{path.name} changed while it was being scored; score it again")
         progress(0.96, "writing the manifest")
         bid = batch_id or hasher.digest[:16]
-        out_sha = _sha256_file(tmp_out)
+        out_hasher.join()
+        if out_hasher.error is not None:
+            raise out_hasher.error
+        out_sha = out_hasher.digest
         rej_sha = _sha256_file(tmp_rej) if n_rejected else None
         manifest = {
             "modelward_version": __version__,
@@ -1177,7 +1277,8 @@ def score_file(
         renamed.append(manifest_path)
         platform.fsync_dir(folder)
         kept_ids, kept_pred, kept_proba = kept.arrays() if kept.keep_rows else (None, None, None)
-        with registry.session():  # the log and the audit event: one open
+        # the log and the audit event: one open, one commit
+        with registry.session(), registry.group():
             if log != "none":
                 log_predictions(
                     registry,

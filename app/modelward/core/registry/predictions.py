@@ -115,7 +115,15 @@ class ScoreSummary:
         pred = np.asarray(predictions)
         self.rows += int(pred.size)
         if pred.size and pred.dtype.kind in "OUSbiu":
-            vals, counts = np.unique(pred, return_counts=True)
+            whole = pred.dtype.kind in "biu"
+            lo, hi = (int(pred.min()), int(pred.max())) if whole else (0, 0)
+            if whole and -(2**62) < lo and hi < 2**62 and hi - lo < 65_536:
+                # whole-number labels: counted without sorting (np.unique sorts each batch)
+                tally = np.bincount((pred.astype(np.int64).ravel() - lo).astype(np.intp))
+                seen = np.flatnonzero(tally)
+                vals, counts = pred.dtype.type(seen + lo), tally[seen]
+            else:
+                vals, counts = np.unique(pred, return_counts=True)
             for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
                 self.classes[str(v)] = self.classes.get(str(v), 0) + int(c)
         s = np.asarray(score, dtype=np.float64) if score is not None else np.empty(0)
