@@ -418,8 +418,9 @@ def test_an_output_larger_than_the_memory_cap_spills_and_keeps_its_rows(
     """The output waits in a DuckDB table until it is written in one pass: past the
     buffer pool's cap it spills to the temporary folder, and every row comes out
     in order."""
+    import tempfile
+
     import modelward.core.compute.score as score_mod
-    from modelward.core.duck import connect as duck_connect
 
     n = 400_000
     rng = np.random.default_rng(7)
@@ -427,13 +428,23 @@ def test_an_output_larger_than_the_memory_cap_spills_and_keeps_its_rows(
     df["key"] = rng.random(n)  # an id that does not compress
     data = tmp_path / "in.parquet"
     df.to_parquet(data, row_group_size=50_000)
-    spill = tmp_path / "spill"
-    con = duck_connect(config={"memory_limit": "12MB", "temp_directory": str(spill)})
-    monkeypatch.setattr(score_mod, "_DUCK", [con])
+    # the engine's own connection, made afresh under a temporary folder where the
+    # spill folder does not exist yet (DuckDB makes only its last level), with a
+    # small cap
+    fresh = tmp_path / "tmp"
+    fresh.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(fresh))
+    monkeypatch.setattr(score_mod, "_DUCK_MEMORY", "12MB")
+    monkeypatch.setattr(score_mod, "_DUCK", [])
+    con = score_mod._duck_cursor()
     spilled: list[int] = []
 
+    folders: list[Path] = []
+
     def progress(_f: float, _s: str) -> None:
-        spilled.append(len(con.execute("SELECT * FROM duckdb_temporary_files()").fetchall()))
+        files = con.execute("SELECT path FROM duckdb_temporary_files()").fetchall()
+        spilled.append(len(files))
+        folders.extend(p for p in {Path(f).parent for (f,) in files} if p not in folders)
 
     reg = Registry(home)
     try:
@@ -449,7 +460,10 @@ def test_an_output_larger_than_the_memory_cap_spills_and_keeps_its_rows(
     finally:
         reg.close()
         con.close()
+        for c in score_mod._DUCK:
+            c.close()
     assert max(spilled) > 0, "the output never spilled"
+    assert folders == [fresh / score_mod._SPILL_ROOT / str(os.getpid())]
     table = pq.read_table(tmp_path / "o.parquet")
     # the same Parquet schema as a one-batch run: every column may hold a null
     assert all(f.nullable for f in table.schema)

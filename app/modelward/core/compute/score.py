@@ -27,6 +27,7 @@ import os
 import queue
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -349,7 +350,17 @@ _SPILL_ROOT = "modelward-score-spill"
 
 
 def _spill_folder() -> str:
+    """This process's spill folder (DuckDB makes only the last level of the path)."""
     root = Path(tempfile.gettempdir()) / _SPILL_ROOT
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        st = root.lstat()
+        # a shared temporary folder: someone else's folder (or a link) under our name
+        # is not used; a private one of our own is made instead
+        if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            return tempfile.mkdtemp(prefix=_SPILL_ROOT + "-")
+    except OSError:
+        return tempfile.mkdtemp(prefix=_SPILL_ROOT + "-")
     with contextlib.suppress(OSError):
         for old in root.iterdir():
             if old.name.isdigit() and not platform.process_alive(int(old.name)):
