@@ -257,6 +257,49 @@ def test_paused_folders_are_not_watched(tmp_path):
     assert w.status == {}
 
 
+def _first_two_lines(proc: subprocess.Popen[str]) -> list[str]:
+    """What ``watch`` says first: each folder's ``started`` line and ``watching N folder(s)``
+    (the watcher's thread and the command print them, in either order)."""
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(2)]
+    return sorted(
+        "watching 1 folder" if ln.startswith("watching 1 folder") else ln.split()[0] for ln in lines
+    )
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_a_file_saved_as_soon_as_watch_says_watching_is_taken_at_once(tmp_path):
+    """``watching`` is said once the folders are observed. It was printed before: a
+    model saved at once was found only by the first scan, and taken after settling."""
+    import time
+
+    reg, inbox, stage = tmp_path / "reg", tmp_path / "inbox", tmp_path / "stage"
+    stage.mkdir()
+    write_joblib(stage / "m.joblib")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelward", "watch", "--models", str(inbox)]
+        + ["--model", "credit", "--registry", str(reg), "--settle", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("watching"):
+                break
+        os.replace(stage / "m.joblib", inbox / "m.joblib")  # an atomic save
+        t0 = time.monotonic()
+        for line in proc.stdout:
+            if "m.joblib" in line:
+                break
+        # a rename is taken on its event; a file found by a scan waits 60 s to settle
+        assert line.startswith("ingested") and time.monotonic() - t0 < 45, line
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_watch_cli_headless_and_other_commands_still_work(tmp_path):
     reg = tmp_path / "reg"
@@ -282,8 +325,7 @@ def test_watch_cli_headless_and_other_commands_still_work(tmp_path):
     )
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("watching 1 folder")
-        assert proc.stdout.readline().startswith("started")
+        assert _first_two_lines(proc) == ["started", "watching 1 folder"]
         write_joblib(inbox / "m.joblib")
         line = proc.stdout.readline()
         assert line.startswith("ingested"), line
@@ -391,8 +433,7 @@ def test_watch_cli_prints_the_flags_of_an_ingested_batch(tmp_path):
     )
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("watching 1 folder")
-        assert proc.stdout.readline().startswith("started")
+        assert _first_two_lines(proc) == ["started", "watching 1 folder"]
         shutil.copy(src, inbox / "evil\u202ename.csv")
         line = proc.stdout.readline()
         assert line.startswith("ingested"), line

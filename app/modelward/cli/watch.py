@@ -166,8 +166,6 @@ def cmd_watch(args: argparse.Namespace) -> Result:
     policies.subscribe(on_policy)
     watch = WatchService(reg, runner=policies.runner, settle=args.settle)
     watch.subscribe(show)
-    if not args.json:
-        print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
 
     def checkpoint() -> None:
         """Sign the audit head into the journal: the watcher's periodic anchor."""
@@ -180,6 +178,10 @@ def cmd_watch(args: argparse.Namespace) -> Result:
 
     watch.start()
     policies.start()
+    # Said once the folders are observed: a file saved into one before that was
+    # seen only by a later scan, after it had settled (about a second), not at once
+    if not args.json:
+        print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
     checkpoint()
     every = max(float(args.checkpoint_every), 1.0) * 60.0
     due = time.monotonic() + every
