@@ -360,18 +360,31 @@ class _LightGBM(_Backend):
 _CATBOOST_CLASSIFY = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
 
 
+def load_catboost(data: bytes, kind: str, what: str = "this version") -> Any:
+    """A ``catboost.CatBoost`` read from a model's bytes by CatBoost itself.
+
+    Raises
+    ------
+    MissingExtra
+        catboost is not installed.
+    """
+    cb = _library(kind, what)
+    model = cb.CatBoost()
+    if kind == CATBOOST_CBM:
+        model.load_model(blob=data)
+    else:  # CatBoost reads JSON models from a file only
+        with tempfile.TemporaryDirectory(prefix="modelward-catboost-") as tmp:
+            p = Path(tmp) / "model.json"
+            p.write_bytes(data)
+            model.load_model(str(p), format="json")
+    return model
+
+
 class _CatBoost(_Backend):
     def __init__(self, data: bytes, kind: str):
-        cb = _library(kind)
-        self.kind, self.library, self.library_version = kind, "catboost", _version_of(cb)
-        model = cb.CatBoost()
-        if kind == CATBOOST_CBM:
-            model.load_model(blob=data)
-        else:  # CatBoost reads JSON models from a file only
-            with tempfile.TemporaryDirectory(prefix="modelward-catboost-") as tmp:
-                p = Path(tmp) / "model.json"
-                p.write_bytes(data)
-                model.load_model(str(p), format="json")
+        model = load_catboost(data, kind)
+        self.kind, self.library = kind, "catboost"
+        self.library_version = _version_of(_library(kind))
         self.model = model
         self.objective = str(model._object._get_loss_function_name() or "")
         names = [str(n) for n in (model.feature_names_ or [])]

@@ -36,7 +36,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import uuid
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -52,8 +51,7 @@ from modelward.core.artifacts.formats import (
 )
 from modelward.core.artifacts.mlflow_folder import MLMODEL, dump_yaml
 from modelward.core.artifacts.native import (
-    MissingExtra,
-    missing_extra_message,
+    load_catboost,
     onnx_per_class_outputs,
 )
 from modelward.core.clock import utcnow
@@ -364,18 +362,7 @@ def _outputs(v: Any, written: bytes) -> str | None:
 
 def _catboost_categorical(data: bytes, fmt: str, ref: str) -> set[int]:
     """The indices of a CatBoost model's categorical features, read by CatBoost itself."""
-    try:
-        import catboost  # deferred: the catboost extra; only a CatBoost export needs it
-    except ImportError:
-        raise MissingExtra(missing_extra_message(fmt, ref)) from None
-    model = catboost.CatBoost()
-    if fmt == CATBOOST_CBM:
-        model.load_model(blob=data)
-    else:  # CatBoost reads JSON models from a file only
-        with tempfile.TemporaryDirectory(prefix="modelward-catboost-") as tmp:
-            path = Path(tmp) / "model.json"
-            path.write_bytes(data)
-            model.load_model(str(path), format="json")
+    model = load_catboost(data, fmt, ref)  # the catboost extra; only a CatBoost export needs it
     return {int(i) for i in model.get_cat_feature_indices()}
 
 
