@@ -118,10 +118,7 @@ class ReasonRows(QWidget):
         self.rows_table.cellClicked.connect(self._row_clicked)
         # at least five rows to choose from, whatever the screen: on a small one the
         # page around the panel scrolls rather than squeezing the table to one row
-        rows_h = self.rows_table.verticalHeader().defaultSectionSize()
-        self.rows_table.setMinimumHeight(
-            ROWS_SHOWN * rows_h + self.rows_table.horizontalHeader().sizeHint().height() + 4
-        )
+        self._fit_rows_height()
         codes = QWidget()
         codes_lay = QVBoxLayout(codes)
         codes_lay.setContentsMargins(0, 0, 0, 0)
@@ -160,7 +157,24 @@ class ReasonRows(QWidget):
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
+        self._fit_rows_height()
         self._fit_meaning()
+
+    def _fit_rows_height(self) -> None:
+        """Room for :data:`ROWS_SHOWN` rows, measured as shown (the style sets the row height).
+
+        The header, the frame and the horizontal scroll bar that a wide table
+        shows come on top of the rows themselves.
+        """
+        t = self.rows_table
+        h = (
+            ROWS_SHOWN * t.verticalHeader().defaultSectionSize()
+            + t.horizontalHeader().sizeHint().height()
+            + t.horizontalScrollBar().sizeHint().height()
+            + 2 * t.frameWidth()
+        )
+        if t.minimumHeight() != h:
+            t.setMinimumHeight(h)
 
     def _fit_meaning(self) -> None:
         codes = self.reasons_table.parentWidget()
