@@ -41,24 +41,14 @@ from modelward.core.evidence.mlflow_export import export_mlflow  # noqa: E402
 from modelward.core.intake import accept_model_file  # noqa: E402
 from modelward.core.intake.convert import convert_version  # noqa: E402
 from modelward.core.registry import Registry  # noqa: E402
+from support.credit_frames import credit_frame  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 NUMERIC = ["income", "debt", "age"]
 
 
 def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "income": rng.normal(50, 15, n),
-            "region": rng.choice(["north", "south", "east"], n),
-            "debt": rng.normal(10, 5, n),
-            "age": rng.integers(20, 70, n).astype(float),
-        }
-    )
-    z = 0.08 * (df.debt - 10) - 0.05 * (df.income - 50)
-    df["default"] = (z + rng.logistic(size=n) * 0.5 > 0).astype(int)
-    df["segment"] = np.where(z > 0.4, "high", np.where(z < -0.4, "low", "mid"))
+    df, z = credit_frame(n, seed)
     df["tier"] = np.digitize(z, [-0.4, 0.4])
     df["amount"] = 2.0 * df.debt + 0.1 * df.age
     return df

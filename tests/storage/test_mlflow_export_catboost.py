@@ -32,23 +32,13 @@ from modelward.core.artifacts.mlflow_folder import read_mlmodel, safe_yaml  # no
 from modelward.core.evidence.mlflow_export import export_mlflow  # noqa: E402
 from modelward.core.intake import accept_model_file  # noqa: E402
 from modelward.core.registry import Registry  # noqa: E402
+from support.credit_frames import credit_frame  # noqa: E402
 
 FEATURES = ["income", "region", "debt", "age"]
 
 
 def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "income": rng.normal(50, 15, n),
-            "region": rng.choice(["north", "south", "east"], n),
-            "debt": rng.normal(10, 5, n),
-            "age": rng.integers(20, 70, n).astype(float),
-        }
-    )
-    z = 0.08 * (df.debt - 10) - 0.05 * (df.income - 50)
-    df["default"] = (z + rng.logistic(size=n) * 0.5 > 0).astype(int)
-    df["segment"] = np.where(z > 0.4, "high", np.where(z < -0.4, "low", "mid"))
+    df, _ = credit_frame(n, seed)
     df["amount"] = 2.0 * df.debt + np.where(df.region == "north", 3.0, 0.0)
     return df
 
