@@ -28,6 +28,7 @@ from modelward.core.intake import accept_model_file
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder
 from support.models import write_joblib
+from support.watch_cli import opening_lines
 
 REPO = Path(__file__).resolve().parents[2]
 EVIL = "evil\nname\ttab\u202egpj"
@@ -346,9 +347,7 @@ def test_watcher_killed_while_taking_a_large_csv_leaves_no_temp_file(run_cli, tm
     )
     try:
         assert proc.stdout is not None
-        # "started <folder>" and "watching 1 folder(s)", in either order
-        first = [proc.stdout.readline() for _ in range(2)]
-        assert any("watching" in ln for ln in first), first
+        assert opening_lines(proc) == ["started", "watching 1 folder"]
         os.rename(big, inbox / "big.csv")
         _wait(lambda: _temp_entries(home), 120, "the watcher to start taking the file")
     finally:

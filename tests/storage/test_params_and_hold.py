@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 from tests.support.models import write_joblib
+from tests.support.watch_cli import opening_lines
 
 from modelward import api
 from modelward.core import query
@@ -134,9 +135,7 @@ def test_list_reads_while_watch_holds_the_registry(run_cli, tmp_path):
     )
     try:
         assert proc.stdout is not None
-        # "started <folder>" and "watching 1 folder(s)", in either order
-        first = sorted(proc.stdout.readline()[:8] for _ in range(2))
-        assert first == ["started ", "watching"], first
+        assert opening_lines(proc) == ["started", "watching 1 folder"]
         write_joblib(inbox / "m.joblib")
         assert proc.stdout.readline().startswith("ingested")
         # watch holds the file between polls: a client that does not knock is refused

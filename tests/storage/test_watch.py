@@ -18,6 +18,7 @@ from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder, list_f
 from modelward.core.watch.folders import display_name
 from modelward.core.watch.ingest import is_temporary
 from support.models import write_joblib
+from support.watch_cli import opening_lines
 
 
 def _model_bytes(i: int) -> bytes:
@@ -257,16 +258,6 @@ def test_paused_folders_are_not_watched(tmp_path):
     assert w.status == {}
 
 
-def _first_two_lines(proc: subprocess.Popen[str]) -> list[str]:
-    """What ``watch`` says first: each folder's ``started`` line and ``watching N folder(s)``
-    (the watcher's thread and the command print them, in either order)."""
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline() for _ in range(2)]
-    return sorted(
-        "watching 1 folder" if ln.startswith("watching 1 folder") else ln.split()[0] for ln in lines
-    )
-
-
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_a_file_saved_as_soon_as_watch_says_watching_is_taken_at_once(tmp_path):
     """``watching`` is said once the folders are observed. It was printed before: a
@@ -325,7 +316,7 @@ def test_watch_cli_headless_and_other_commands_still_work(tmp_path):
     )
     try:
         assert proc.stdout is not None
-        assert _first_two_lines(proc) == ["started", "watching 1 folder"]
+        assert opening_lines(proc) == ["started", "watching 1 folder"]
         write_joblib(inbox / "m.joblib")
         line = proc.stdout.readline()
         assert line.startswith("ingested"), line
@@ -433,7 +424,7 @@ def test_watch_cli_prints_the_flags_of_an_ingested_batch(tmp_path):
     )
     try:
         assert proc.stdout is not None
-        assert _first_two_lines(proc) == ["started", "watching 1 folder"]
+        assert opening_lines(proc) == ["started", "watching 1 folder"]
         shutil.copy(src, inbox / "evil\u202ename.csv")
         line = proc.stdout.readline()
         assert line.startswith("ingested"), line
