@@ -103,3 +103,35 @@ def test_csv_round_trip_through_the_csv_module():
     buf = io.StringIO()
     csv.writer(buf).writerow([csv_cell(v) for v in ["=HYPERLINK(x)", "-0.5", 7]])
     assert next(csv.reader(io.StringIO(buf.getvalue()))) == ["'=HYPERLINK(x)", "-0.5", "7"]
+
+
+def test_streamed_lines_from_several_threads_stay_whole(monkeypatch):
+    """``watch`` prints from the watcher's, the policies' and its own thread: no line runs into another."""
+    import io
+    import threading
+    import time
+
+    from modelward.cli.output import stream_line
+
+    class Yielding(io.StringIO):
+        def write(self, s: str) -> int:
+            n = super().write(s)
+            time.sleep(0)  # let another thread in between two writes
+            return n
+
+    out = Yielding()
+    monkeypatch.setattr("sys.stdout", out)
+    start = threading.Barrier(4)
+
+    def speak(who: int) -> None:
+        start.wait()
+        for i in range(300):
+            stream_line(f"thread {who} line {i}")
+
+    threads = [threading.Thread(target=speak, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = out.getvalue().splitlines()
+    assert sorted(got) == sorted(f"thread {w} line {i}" for w in range(4) for i in range(300))

@@ -9,10 +9,15 @@ def opening_lines(proc: subprocess.Popen[str]) -> list[str]:
     """Its first two lines, sorted: each folder's ``started`` line and ``watching 1 folder``.
 
     The watcher's thread and the command print them, in either order (the
-    command says ``watching`` once the folders are observed).
+    command says ``watching`` once the folders are observed). If the process
+    ends first, the assertion carries what it wrote on stderr.
     """
     assert proc.stdout is not None
     lines = [proc.stdout.readline() for _ in range(2)]
+    if not all(ln.strip() for ln in lines):
+        proc.kill()
+        _out, err = proc.communicate(timeout=30)
+        raise AssertionError(f"watch said {lines!r}, exit {proc.returncode}; stderr:\n{err}")
     return sorted(
         "watching 1 folder" if ln.startswith("watching 1 folder") else ln.split()[0] for ln in lines
     )

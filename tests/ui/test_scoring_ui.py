@@ -89,3 +89,13 @@ def test_a_scoring_folder_the_registry_refuses_says_why_on_the_page(
     qtbot.waitUntil(lambda: page.error_label.isVisibleTo(page), timeout=60_000)
     assert "another folder than the inbox" in page.error_label.text()
     assert page.folders.rowCount() == 0
+    # The refusal is followed by a read of the folders; the sentence outlives it.
+    token: list[int] = []
+    with qtbot.waitSignal(
+        win.reader.sig_read_done,
+        timeout=60_000,
+        check_params_cb=lambda c, t, _r: c == scoring_page.CHANNEL and t in token,
+    ):
+        token.append(win.scoring.refresh())
+    assert page.error_label.isVisibleTo(page)
+    assert "another folder than the inbox" in page.error_label.text()

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from modelward.cli.output import Result
+from modelward.cli.output import Result, stream_line
 from modelward.core.progress import CancelToken
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def status_printer(args: argparse.Namespace) -> Callable[[float, str], None]:
     def progress(_fraction: float, status: str) -> None:
         if not args.json and status and status != last[0]:
             last[0] = status
-            print(f"  {status}", file=sys.stderr)
+            stream_line(f"  {status}", err=True)  # from the job's threads
 
     return progress
 
@@ -121,7 +121,7 @@ def run_cancellable(fn: Callable[[CancelToken], Any]) -> Any:
         try:
             t.join(0.2)
         except KeyboardInterrupt:
-            print("modelward: cancelling after the current step…", file=sys.stderr)
+            stream_line("modelward: cancelling after the current step…", err=True)
             token.cancel()
     if "error" in box:
         raise box["error"]

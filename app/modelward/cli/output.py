@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,26 @@ class Result:
 def lines(*parts: str) -> str:
     """Join text lines (a convenience for building :attr:`Result.text`)."""
     return "\n".join(parts)
+
+
+_LINE_LOCK = threading.Lock()
+
+
+def stream_line(text: str, *, err: bool = False) -> None:
+    """Write one whole line of a streaming command (``watch``) and flush it.
+
+    Such a command prints from several threads (the watcher's, the policies',
+    its own). ``print`` writes the text and its newline as two writes, so two
+    threads could run their lines together and leave an empty one: here the
+    line and its newline are one write, under one lock.
+    """
+    stream = sys.stderr if err else sys.stdout
+    with _LINE_LOCK:
+        try:
+            stream.write(text + "\n")
+            stream.flush()
+        except BrokenPipeError:  # `modelward watch | head`: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def print_json(doc: Any) -> None:

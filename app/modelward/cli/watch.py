@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 import time
 from typing import Any
 
 from modelward.cli.common import command, group, open_registry
-from modelward.cli.output import Result, table
+from modelward.cli.output import Result, stream_line, table
 from modelward.core import platform
 from modelward.core.errors import InvalidInput, ModelWardError
 from modelward.core.text import dumps_json, safe_display
@@ -129,10 +128,10 @@ def cmd_watch(args: argparse.Namespace) -> Result:
             line: dict[str, Any] = {"kind": kind, "detail": detail}
             if job is not None:
                 line["job"] = job
-            print(dumps_json(line, indent=None), flush=True)
+            stream_line(dumps_json(line, indent=None))
         else:
             prefix = f"{kind:<15} " + (f"job {job}  " if job is not None else "")
-            print(safe_display(f"{prefix}{detail}".rstrip()), flush=True)
+            stream_line(safe_display(f"{prefix}{detail}".rstrip()))
 
     def show(event: Any) -> None:
         where = display_name(event.path) if event.path else display_name(event.folder)
@@ -144,15 +143,15 @@ def cmd_watch(args: argparse.Namespace) -> Result:
             "ref": event.ref,
         }
         if args.json:
-            print(dumps_json(line, indent=None), flush=True)
+            stream_line(dumps_json(line, indent=None))
         else:
-            print(safe_display(f"{event.kind:<15} {where}  {event.detail}".rstrip()), flush=True)
+            stream_line(safe_display(f"{event.kind:<15} {where}  {event.detail}".rstrip()))
 
     def on_policy(event: Any) -> None:
         if event.kind in ("job-progress", "alert"):
             return
         if event.kind == "error":
-            print(f"modelward: policies: {safe_display(event.detail)}", file=sys.stderr, flush=True)
+            stream_line(f"modelward: policies: {safe_display(event.detail)}", err=True)
         else:
             say(event.kind, event.detail, event.job_id)
 
@@ -174,14 +173,14 @@ def cmd_watch(args: argparse.Namespace) -> Result:
             if "signature" in head:  # without a registry key nothing is anchored
                 say("checkpoint", head_line(head))
         except ModelWardError as e:
-            print(f"modelward: checkpoint: {safe_display(str(e))}", file=sys.stderr, flush=True)
+            stream_line(f"modelward: checkpoint: {safe_display(str(e))}", err=True)
 
     watch.start()
     policies.start()
     # Said once the folders are observed: a file saved into one before that was
     # seen only by a later scan, after it had settled (about a second), not at once
     if not args.json:
-        print(f"watching {len(folders)} folder(s); stop with Ctrl+C", flush=True)
+        stream_line(f"watching {len(folders)} folder(s); stop with Ctrl+C")
     checkpoint()
     every = max(float(args.checkpoint_every), 1.0) * 60.0
     due = time.monotonic() + every

@@ -173,6 +173,7 @@ class ScoringPage(QWidget):
             head.addWidget(b)
         self.error_label = label("", "Error", wrap=True)
         self.error_label.hide()
+        self._error_from_read = False
         lay.addWidget(self.error_label)
 
         self.split = split = QSplitter(Qt.Orientation.Vertical)
@@ -228,9 +229,21 @@ class ScoringPage(QWidget):
         self.batches.itemDoubleClicked.connect(lambda _it: self.open_selected())
         self.set_overview(self.overview)
 
-    def show_error(self, text: str) -> None:
+    def show_error(self, text: str, *, from_read: bool = False) -> None:
+        """One sentence under the buttons (``""`` hides it).
+
+        ``from_read``: the overview could not be read; the next good read takes
+        it away. Any other sentence (a refused folder, a moved file) stays until
+        the user's next action: a folder change is followed by a read at once,
+        which must not wipe out why the change was refused.
+        """
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
+        self._error_from_read = from_read and bool(text)
+
+    def clear_read_error(self) -> None:
+        if self._error_from_read:
+            self.show_error("")
 
     def set_overview(self, overview: dict[str, Any]) -> None:
         """Show what :func:`scoring_overview` read."""
@@ -361,8 +374,9 @@ class ScoringController(QObject):
         self.window.nav.setCurrentRow(self.index)
         self.refresh()
 
-    def refresh(self) -> None:
-        self.window.reader.submit(CHANNEL, _overview, self.window.registry)
+    def refresh(self) -> int:
+        """Read the overview on the window's reader; returns the read's token."""
+        return self.window.reader.submit(CHANNEL, _overview, self.window.registry)
 
     def refresh_model(self, name: str) -> None:
         self.window.reader.submit(
@@ -374,7 +388,7 @@ class ScoringController(QObject):
         if not self.window.reader.is_current(channel, token):
             return
         if channel == CHANNEL:
-            self.page.show_error("")
+            self.page.clear_read_error()
             self.page.set_overview(result)
         elif channel == MODEL_CHANNEL:
             name, ov = result
@@ -386,7 +400,7 @@ class ScoringController(QObject):
 
     def _on_read_failed(self, channel: str, _token: int, message: str) -> None:
         if channel == CHANNEL:
-            self.page.show_error(message)
+            self.page.show_error(message, from_read=True)
 
     def models(self) -> list[str]:
         return [m.name for m in self.window.registry.list_models()]
