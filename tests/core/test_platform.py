@@ -371,3 +371,20 @@ def test_has_display(monkeypatch: pytest.MonkeyPatch):
     assert platform.has_display() is (not platform.IS_LINUX)
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
     assert platform.has_display() is True
+
+
+def test_processor_time_of_a_process_is_read():
+    """The sandbox's time limit counts a worker's processor time with this (Linux, Windows)."""
+    import time
+
+    if not (platform.IS_LINUX or platform.IS_WINDOWS):
+        assert platform.process_cpu_seconds(os.getpid()) is None
+        return
+    before = platform.process_cpu_seconds(os.getpid())
+    t = time.process_time()
+    while time.process_time() - t < 0.3:
+        pass
+    after = platform.process_cpu_seconds(os.getpid())
+    assert before is not None and after is not None
+    assert 0.2 <= after - before <= 5.0
+    assert platform.process_cpu_seconds(2**22 + 12345) is None  # no such process

@@ -9,19 +9,26 @@ from pathlib import Path
 
 import pytest
 
+from modelward.core.artifacts import sandbox
 from modelward.core.artifacts.sandbox import Sandbox
 from modelward.core.errors import Cancelled, RejectedFile
 from support.models import write_joblib
 
-# A worker that hangs on files named HANGME.joblib (a fault we cannot
-# provoke with an allowlisted file) and inspects everything else normally.
+# A worker that spins on files named HANGME.joblib (a parser stuck in a loop:
+# a fault we cannot provoke with an allowlisted file), waits without working
+# on WAIT<seconds>.joblib (what a worker at low priority on a busy host does, or
+# one blocked on something), and inspects everything else normally.
 _HANGING_WORKER = (
     "import time\n"
     "import modelward.core.artifacts.sandbox as s\n"
     "real = s._inspect\n"
     "def fake(req):\n"
-    "    if req['path'].endswith('HANGME.joblib'):\n"
-    "        time.sleep(3600)\n"
+    "    name = req['path'].rsplit('/', 1)[-1].rsplit(chr(92), 1)[-1]\n"
+    "    if name == 'HANGME.joblib':\n"
+    "        while True:\n"
+    "            pass\n"
+    "    if name.startswith('WAIT'):\n"
+    "        time.sleep(float(name[4:-7]))\n"
     "    return real(req)\n"
     "s._inspect = fake\n"
     "s.worker_main()\n"
@@ -71,10 +78,27 @@ def test_a_hanging_file_is_killed_and_the_next_file_works(tmp_path: Path):
     hang = write_joblib(tmp_path / "HANGME.joblib")
     good = write_joblib(tmp_path / "good.joblib", seed=3)
     with Sandbox(timeout=2, max_workers=1, command=[sys.executable, "-c", _HANGING_WORKER]) as sb:
-        with pytest.raises(RejectedFile, match="took longer than"):
+        with pytest.raises(RejectedFile, match="took longer than 2 s of processor time"):
             sb.inspect(hang, fmt="joblib")
         assert sb.inspect(good, fmt="joblib")["status"] == "ok"
         assert sb.workers_started == 2
+
+
+def test_the_limit_is_processor_time_not_the_clock(tmp_path: Path):
+    """A good file whose worker waits for a core (a busy host) is not refused at the limit."""
+    waits = write_joblib(tmp_path / "WAIT3.joblib")
+    with Sandbox(timeout=1, max_workers=1, command=[sys.executable, "-c", _HANGING_WORKER]) as sb:
+        sb.warm_up()
+        assert sb.inspect(waits, fmt="joblib")["status"] == "ok"  # 3 s on the clock, ~0 s of CPU
+
+
+def test_a_worker_that_waits_too_long_on_the_clock_is_stopped(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(sandbox, "WALL_FACTOR", 2.0)
+    waits = write_joblib(tmp_path / "WAIT3600.joblib")
+    with Sandbox(timeout=1, max_workers=1, command=[sys.executable, "-c", _HANGING_WORKER]) as sb:
+        sb.warm_up()
+        with pytest.raises(RejectedFile, match=r"took longer than 2 s; the inspection"):
+            sb.inspect(waits, fmt="joblib")
 
 
 def test_cancel_stops_the_inspection(tmp_path: Path):

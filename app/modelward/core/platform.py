@@ -69,6 +69,10 @@ _PROTOTYPES: dict[str, dict[str, tuple[Any, list[Any]]]] = {
         "OpenProcess": (_HANDLE, [_DWORD, _BOOL, _DWORD]),
         "CloseHandle": (_BOOL, [_HANDLE]),
         "GetExitCodeProcess": (_BOOL, [_HANDLE, _PDWORD]),
+        "GetProcessTimes": (
+            _BOOL,
+            [_HANDLE, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p],
+        ),
         "K32GetProcessMemoryInfo": (_BOOL, [_HANDLE, ctypes.c_void_p, _DWORD]),
         "CreateJobObjectW": (_HANDLE, [ctypes.c_void_p, ctypes.c_wchar_p]),
         "AssignProcessToJobObject": (_BOOL, [_HANDLE, _HANDLE]),
@@ -145,6 +149,35 @@ def process_alive(pid: int) -> bool:
         if stat_line.rsplit(")", 1)[1].split()[0] == "Z":
             return False
     return True
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """Processor time (user + system) a process has used so far, or ``None`` if unknown.
+
+    Linux: ``/proc/PID/stat``; Windows: ``GetProcessTimes``. Elsewhere, or
+    for a process that is gone or not ours to inspect: ``None``.
+    """
+    if IS_WINDOWS:
+        kernel32 = _win_dll("kernel32")
+        handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            return None
+        try:
+            created, exited, kernel, user = (ctypes.c_ulonglong(0) for _ in range(4))
+            ok = kernel32.GetProcessTimes(
+                handle, *(ctypes.byref(t) for t in (created, exited, kernel, user))
+            )
+            return (kernel.value + user.value) / 1e7 if ok else None  # 100 ns units
+        finally:
+            kernel32.CloseHandle(handle)
+    if not IS_LINUX:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # fields[0] is the state (the stat file's 3rd field): utime and stime are its 14th and 15th
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def host_tag() -> str:

@@ -51,7 +51,16 @@ _HEADER = struct.Struct(">I")
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 DEFAULT_TIMEOUT = 120.0
-"""Seconds one file may take in the worker (plus one second per 20 MB)."""
+"""Seconds of processor time one file may take in the worker (plus one second per 20 MB)."""
+WALL_FACTOR = 10.0
+"""Wall time a file may take, as a multiple of its processor-time limit.
+
+The limit counts the worker's processor time, not the clock's: the worker runs
+at a lower priority, so on a busy host a good file may wait minutes for a core
+(a 200 MB model was refused after 130 s beside two busy loops). The clock still
+stops a worker that waits without working, and every worker where its
+processor time cannot be read (neither Linux nor Windows).
+"""
 DEFAULT_MEMORY_MB = 4096
 """Address space a file may add to the worker, in MB (at least 8x the file size)."""
 STARTUP_TIMEOUT = 90.0
@@ -222,18 +231,36 @@ def worker_main() -> None:
 
 
 def _wait_reply(
-    replies: queue.Queue[Any], timeout: float, cancel: Callable[[], bool] | None
+    replies: queue.Queue[Any],
+    timeout: float,
+    cancel: Callable[[], bool] | None,
+    pid: int | None = None,
 ) -> tuple[str, Any]:
-    deadline = time.monotonic() + timeout
+    """The worker's reply, or why there is none.
+
+    ``("reply", msg)``, ``("died", None)``, ``("cancelled", None)``, or
+    ``("timeout", "cpu")`` when the worker ``pid`` used ``timeout`` seconds of
+    processor time on this request, ``("timeout", seconds)`` when the clock ran
+    past ``seconds`` (``timeout`` × :data:`WALL_FACTOR` where the worker's
+    processor time is known, ``timeout`` where it is not).
+    """
+    cpu0 = platform.process_cpu_seconds(pid) if pid is not None else None
+    start = time.monotonic()
+    wall = timeout * WALL_FACTOR if cpu0 is not None else timeout
+    deadline = start + wall
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            return "timeout", None
+            return "timeout", wall
         try:
             msg = replies.get(timeout=min(left, 0.1))
         except queue.Empty:
             if cancel is not None and cancel():
                 return "cancelled", None
+            if cpu0 is not None and time.monotonic() - start >= timeout:
+                used = platform.process_cpu_seconds(pid)  # type: ignore[arg-type]
+                if used is not None and used - cpu0 >= timeout:
+                    return "timeout", "cpu"
             continue
         return ("reply", msg) if msg is not None else ("died", None)
 
@@ -370,7 +397,7 @@ class _SessionWorker:
     def wait_reply(
         self, timeout: float, cancel: Callable[[], bool] | None = None
     ) -> tuple[str, Any]:
-        return _wait_reply(self.replies, timeout, cancel)
+        return _wait_reply(self.replies, timeout, cancel, self.pid)
 
     def send(self, msg: Any) -> bool:
         try:
@@ -488,8 +515,8 @@ class _Worker:
     def wait_reply(
         self, timeout: float, cancel: Callable[[], bool] | None = None
     ) -> tuple[str, Any]:
-        """``("reply", msg)``, ``("died", None)``, ``("timeout", None)`` or ``("cancelled", None)``."""
-        return _wait_reply(self.replies, timeout, cancel)
+        """See :func:`_wait_reply`."""
+        return _wait_reply(self.replies, timeout, cancel, self.proc.pid)
 
     @property
     def returncode(self) -> int | None:
@@ -759,9 +786,14 @@ class Sandbox:
         self._discard(w)
         if kind == "cancelled":
             raise Cancelled("inspection cancelled")
+        if kind == "timeout" and msg == "cpu":
+            raise RejectedFile(
+                f"reading the file took longer than {limit:.0f} s of processor time; "
+                "the inspection was stopped"
+            )
         if kind == "timeout":
             raise RejectedFile(
-                f"reading the file took longer than {limit:.0f} s; the inspection was stopped"
+                f"reading the file took longer than {msg:.0f} s; the inspection was stopped"
             )
         code = w.returncode
         how = f" (signal {-code})" if code is not None and code < 0 else ""
