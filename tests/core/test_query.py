@@ -9,6 +9,7 @@ from modelward.core.query import (
     TableSpec,
     count_rows,
     fetch_page,
+    first_page,
     key_metrics,
     parse_search,
 )
@@ -144,6 +145,30 @@ def test_count_and_filter_in_pages(reg):
     assert count_rows(reg, spec) == 2
     rows = fetch_page(reg, spec, 0, 500)
     assert {r[2] for r in rows} == {1, 3}
+
+
+@pytest.mark.parametrize(
+    ("search", "sort", "descending"),
+    [
+        ("", "name", False),
+        ("", "metric:roc_auc", True),
+        ("", "metric:accuracy", False),
+        ("name:credit roc_auc>0.8", "metric:roc_auc", True),
+        ("alias:champion", "aliases", False),
+        ("name:nothing-like-this", "metric:roc_auc", True),
+        ("", "created_at", True),
+    ],
+)
+@pytest.mark.parametrize("limit", [1, 2, 100])
+def test_first_page_is_the_count_and_the_page_in_one(reg, search, sort, descending, limit):
+    """What the table and ``list`` show first: one statement, the same rows and count."""
+    spec = TableSpec(
+        filter=parse_search(search),
+        metric_keys=("roc_auc", "accuracy", "rmse"),
+        sort=sort,
+        descending=descending,
+    )
+    assert first_page(reg, spec, limit) == (count_rows(reg, spec), fetch_page(reg, spec, 0, limit))
 
 
 def test_sort_by_unknown_column_is_refused(reg):

@@ -250,9 +250,12 @@ def _list(args: argparse.Namespace, reg: Any) -> Result:
 
     spec = _list_spec(args)
     limit = None if args.limit == 0 else args.limit
-    total = query.count_rows(reg, spec)
     # (id, name, version, aliases, status, estimator, created_at, created_by[, metric])
-    page = query.fetch_page(reg, spec, 0, limit if limit is not None else total)
+    if limit is not None:
+        total, page = query.first_page(reg, spec, limit)  # the count and the page at once
+    else:
+        total = query.count_rows(reg, spec)
+        page = query.fetch_page(reg, spec, 0, total)
     metric = spec.metric_keys[0] if spec.metric_keys else None
     # A metric no version has is refused; a page that shows the metric proves it
     # exists (one query fewer in the usual case).

@@ -112,9 +112,13 @@ class PagedTableModel(HeaderedTableModel):
             self.set_spec(self._spec)
             self.refreshing = True  # the same query, new content (not a search or a sort)
 
-    def _load_first(self, spec: Any, gen: int) -> tuple[int, int, list[tuple[Any, ...]]]:
+    def _first(self, spec: Any, limit: int) -> tuple[int, list[tuple[Any, ...]]]:  # reader thread
+        """The row count and the first page (a subclass may read both at once)."""
         n = self._count(spec)
-        rows = self._page(spec, 0, PAGE) if n else []
+        return n, (self._page(spec, 0, limit) if n else [])
+
+    def _load_first(self, spec: Any, gen: int) -> tuple[int, int, list[tuple[Any, ...]]]:
+        n, rows = self._first(spec, PAGE)
         return gen, n, rows
 
     def _load_page(self, spec: Any, gen: int, page: int) -> tuple[int, int, list[tuple[Any, ...]]]:

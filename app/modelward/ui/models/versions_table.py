@@ -96,6 +96,10 @@ class QtVersionsTableModel(PagedTableModel):
         # Display texts are made here, on the reader thread: painting only indexes a tuple.
         return [(*r, _display(r)) for r in query.fetch_page(self.registry, spec, offset, limit)]
 
+    def _first(self, spec: query.TableSpec, limit: int) -> tuple[int, list[tuple[Any, ...]]]:
+        n, rows = query.first_page(self.registry, spec, limit)  # one statement for both
+        return n, [(*r, _display(r)) for r in rows]
+
     @property
     def metric_columns(self) -> int:
         """How many metric columns to show (the next load re-reads which)."""
