@@ -138,6 +138,8 @@ class Accumulator:
         }
         self.pca = pca
         self.score_edges = score_edges
+        self.elsewhere: set[str] = set()
+        """Categorical columns not in the batches: counted by DuckDB (:meth:`add_counted`)."""
         self.out = BatchCounts()
         for c, e in self.edges.items():
             self.out.numeric[c] = _empty_num(e)
@@ -154,14 +156,12 @@ class Accumulator:
 
     def add(self, batch: Mapping[str, Any], *, score: np.ndarray | None = None) -> None:
         """Count one batch (numeric arrays as float64, categorical as Arrow arrays)."""
-        n = 0
+        n = len(next(iter(batch.values()))) if batch else 0
         for c, e in self.edges.items():
-            x = batch[c]
-            n = len(x)
-            self.out.numeric[c].merge(count_numeric(x, e))
+            self.out.numeric[c].merge(count_numeric(batch[c], e))
         for c, idx in self.cat_index.items():
-            n = len(batch[c])
-            _count_categorical(batch[c], idx, self.out.categorical[c])
+            if c not in self.elsewhere:
+                _count_categorical(batch[c], idx, self.out.categorical[c])
         if self.pca is not None and self.pca.columns:
             assert self.out.moments is not None
             self.out.moments.merge(moments(batch, self.pca))
@@ -169,6 +169,10 @@ class Accumulator:
             assert self.out.score is not None
             self.out.score.merge(count_numeric(score, self.score_edges))
         self.out.n_rows += n
+
+    def add_counted(self, column: str, values: Sequence[str | None], counts: Sequence[int]) -> None:
+        """Add a categorical column counted elsewhere (by DuckDB, for rows :meth:`add` counts)."""
+        count_values(values, counts, self.cat_index[column], self.out.categorical[column])
 
     def add_score(self, score: np.ndarray) -> None:
         """Count scores of rows already counted by :meth:`add` (scored later, in any order)."""
@@ -213,6 +217,16 @@ def _count_categorical(arr: Any, index: dict[str, int] | None, into: CatCounts) 
     else:
         vc = arr.value_counts()
         values, counts = vc.field("values").to_pylist(), vc.field("counts").to_numpy().tolist()
+    count_values(values, counts, index, into)
+
+
+def count_values(
+    values: Sequence[str | None],
+    counts: Sequence[int],
+    index: Mapping[str, int] | None,
+    into: CatCounts,
+) -> None:
+    """Add ``counts[i]`` rows of ``values[i]`` (``None``: missing) to a categorical count."""
     for v, k in zip(values, counts, strict=True):
         if v is None:
             into.missing += k

@@ -1086,6 +1086,16 @@ def summarize(
         score_edges=profile.score.edges if (profile.score is not None and score_fn) else None,
     )
     cols = list(dict.fromkeys([*profile.features, *score_columns, *collect]))
+    # Text columns only counted (no model reads them, none is kept) are counted by
+    # DuckDB after the pass instead of as Python strings in it: 0.2 s per column
+    # and million rows saved (about a sixth of a whole `drift` at 1M rows).
+    counted = (
+        [] if score_fn is not None else [c for c in cats if c not in (*score_columns, *collect)]
+    )
+    if len(counted) == len(cols) or src.category_counts([]) is None:
+        counted = []  # nothing else to read, or a source DuckDB does not count
+    acc.elsewhere = set(counted)
+    cols = [c for c in cols if c not in acc.elsewhere]
     kept: dict[str, list[Any]] = {c: [] for c in collect}
     scores: list[np.ndarray] = []
     pending = score_fn if isinstance(score_fn, PendingScorer) else None
@@ -1150,6 +1160,11 @@ def summarize(
         resolve()
     if failed is not None:
         raise failed
+    if counted:
+        found = src.category_counts(counted)
+        assert found is not None
+        for c, rows in found.items():
+            acc.add_counted(c, [v for _k, v, _n in rows], [n for _k, _v, n in rows])
     out = acc.result()
     out.collected = {c: v for c, v in kept.items()}
     if scores:

@@ -384,6 +384,13 @@ def build_profile(
         raise InvalidInput(f"{src.label} has no rows")
     k = max(1, min(n_chunks, n_rows // 100))
     bounds = np.round(np.linspace(0, n_rows, k + 1)).astype(np.int64)
+    # Text columns only counted are counted per chunk by DuckDB after the pass,
+    # not as Python strings in it (see TableSource.category_counts).
+    kept = {*score_columns, *([label_column] if label_column else [])}
+    counted = [] if score_fn is not None else [c for c in cats if c not in kept]
+    if len(counted) == len(read_cols) or src.category_counts([], bounds.tolist()) is None:
+        counted = []
+    read_cols = [c for c in read_cols if c not in counted]
 
     # Read once if it fits comfortably; else stream twice (sample, then count).
     cached: list[dict[str, Any]] | None = None
@@ -431,6 +438,8 @@ def build_profile(
 
     # Pass 2: count every chunk into the bins.
     accs = [Accumulator(edges, {c: None for c in cats}, pca=pca_spec) for _ in range(k)]
+    for a in accs:
+        a.elsewhere = set(counted)
     scores: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     start = 0
@@ -453,6 +462,13 @@ def build_profile(
             pos = stop
         start += m
         progress(0.3 + 0.6 * start / n_rows, "profiling the reference")
+    if counted:
+        found = src.category_counts(counted, bounds.tolist())
+        assert found is not None
+        for c, rows in found.items():
+            for i, a in enumerate(accs):
+                mine = [(v, n) for chunk, v, n in rows if chunk == i]
+                a.add_counted(c, [v for v, _n in mine], [n for _v, n in mine])
     parts = [a.result() for a in accs]
     total = copy.deepcopy(parts[0])
     for p in parts[1:]:

@@ -238,6 +238,53 @@ class TableSource:
             return self.count()
         return None
 
+    def category_counts(
+        self, columns: Sequence[str], bounds: Sequence[int] | None = None
+    ) -> dict[str, list[tuple[int, str | None, int]]] | None:
+        """Each column's values and their counts, counted by DuckDB in one scan per column.
+
+        Rows ``(chunk, value, count)`` per column, values as :meth:`batches`
+        gives them (text, ``None`` for missing). ``chunk`` is 0 without
+        ``bounds``; with ``bounds`` (row positions ``0 = b0 < b1 < … < bk``) it is
+        the ``i`` with ``b[i] <= row < b[i+1]``, the row's position in the file.
+
+        Counting a text column in Python costs about 0.2 s per million rows
+        (DuckDB makes each value a Python string, then a ``Counter`` counts
+        them); DuckDB's own ``GROUP BY`` takes about 10 ms. Parquet only
+        (``None`` otherwise): its rows are numbered in the file, and its values
+        read the same in a ``GROUP BY`` as in :meth:`batches`. A CSV file's do
+        not: DuckDB may read ``CAST(flag AS VARCHAR)`` of a column it typed
+        BOOLEAN as the file's own text (``False``) in one plan and as
+        ``false`` in another, and a profile counted one way would then see a
+        batch counted the other way as unseen values.
+        """
+        src = self._sql or ""
+        if not (src.startswith("read_parquet(") and src.endswith(")")):
+            return None
+        chunk = "0"
+        if bounds is not None and len(bounds) > 2:
+            src = src[:-1] + ", file_row_number = true)"
+            cases = " ".join(
+                f"WHEN file_row_number < {int(b)} THEN {i}" for i, b in enumerate(bounds[1:-1])
+            )
+            chunk = f"CASE {cases} ELSE {len(bounds) - 2} END"
+        out: dict[str, list[tuple[int, str | None, int]]] = {}
+        cur = _connection()
+        try:
+            for c in columns:
+                sql = (
+                    f"SELECT {chunk} AS chunk, CAST({quote(c)} AS VARCHAR) AS value, "
+                    f"count(*) AS n FROM {src} GROUP BY ALL ORDER BY chunk, n DESC, value"
+                )
+                try:
+                    rows = cur.execute(sql).fetchall()
+                except Exception as e:
+                    raise explain(e, self.label) from None
+                out[c] = [(int(k), v, int(n)) for k, v, n in rows]
+        finally:
+            cur.close()
+        return out
+
     def batches(
         self,
         columns: Sequence[str],

@@ -1,0 +1,100 @@
+"""Text columns counted by DuckDB give exactly what counting their values in Python gives.
+
+(A CSV file is counted in Python both ways: see ``TableSource.category_counts``;
+the CSV case checks that it is.)
+
+``drift``, the stored-profile check and the reference profile count a text
+column that no model reads with one ``GROUP BY`` per column (per reference
+chunk, from Parquet's row numbers) instead of as Python strings in the pass.
+Each test runs the same file both ways: the Python way by making the source
+report that it cannot count (what arrays in memory report).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelward.core.monitoring import source as source_mod
+from modelward.core.monitoring.drift import check_drift, drift_between, summarize
+from modelward.core.monitoring.profile import build_profile
+from modelward.core.monitoring.source import open_source
+
+
+def _frame(n: int, seed: int, shift: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue", "it's \"odd\""], n, p=[0.5, 0.3, 0.15, 0.05])
+    if shift:
+        colour[: n // 10] = "violet"  # a value the reference never saw
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "colour": pd.array(colour, dtype=object),
+            "grade": rng.integers(1, 6, n),  # codes, monitored as categorical
+            "flag": rng.random(n) < 0.3,
+        }
+    )
+    df.loc[rng.random(n) < 0.07, "colour"] = None
+    return df
+
+
+def _python_way(monkeypatch) -> None:
+    monkeypatch.setattr(source_mod.TableSource, "category_counts", lambda *a, **k: None)
+
+
+@pytest.fixture
+def files(tmp_path):
+    ref, cur = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    _frame(5_003, 1).to_parquet(ref, row_group_size=700)
+    _frame(2_001, 2, shift=True).to_parquet(cur, row_group_size=300)
+    _frame(2_001, 2, shift=True).to_csv(tmp_path / "cur.csv", index=False)
+    return ref, cur, tmp_path / "cur.csv"
+
+
+def test_the_reference_profile_is_the_same_both_ways(files, monkeypatch):
+    ref, _cur, csv = files
+    assert open_source(ref).category_counts(["colour"], [0, 2000, 5003]) is not None
+    assert open_source(csv).category_counts(["colour"]) is None  # counted in Python
+    by_duckdb = build_profile(open_source(ref, categorical=["grade"]), n_chunks=7)
+    with monkeypatch.context() as m:
+        _python_way(m)
+        in_python = build_profile(open_source(ref, categorical=["grade"]), n_chunks=7)
+    a, b = by_duckdb.to_json(), in_python.to_json()
+    assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+    counts = by_duckdb.features["colour"].counts
+    assert counts.shape[0] == 7 and counts.sum() + by_duckdb.features["colour"].missing.sum() == 5_003
+
+
+@pytest.mark.parametrize("which", ["parquet", "csv"])
+def test_a_batch_is_counted_the_same_both_ways(files, monkeypatch, which):
+    ref, cur, csv = files
+    batch = cur if which == "parquet" else csv
+    prof = build_profile(open_source(ref, categorical=["grade"]), n_chunks=7)
+    got = summarize(open_source(batch, categorical=["grade"]), prof)
+    with monkeypatch.context() as m:
+        _python_way(m)
+        want = summarize(open_source(batch, categorical=["grade"]), prof)
+    assert got.n_rows == want.n_rows == 2_001
+    for c in ("colour", "grade", "flag"):
+        g, w = got.categorical[c], want.categorical[c]
+        assert g.missing == w.missing
+        assert np.array_equal(g.counts, w.counts)
+        assert g.unseen == w.unseen
+    assert set(got.categorical["colour"].unseen) == {"violet"}
+    report = check_drift(open_source(batch, categorical=["grade"]), prof)
+    assert report.feature("colour").drifted
+
+
+def test_drift_between_two_files_agrees_both_ways(files, monkeypatch):
+    ref, cur, _csv = files
+    got = drift_between(ref, cur).to_json()
+    with monkeypatch.context() as m:
+        _python_way(m)
+        want = drift_between(ref, cur).to_json()
+    got.pop("created_at", None), want.pop("created_at", None)
+    assert json.dumps(got, sort_keys=True, default=str) == json.dumps(
+        want, sort_keys=True, default=str
+    )
