@@ -26,7 +26,7 @@ from modelward.core.monitoring.source import open_source
 
 def _frame(n: int, seed: int, shift: bool = False) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    colour = rng.choice(["red", "green", "blue", "it's \"odd\""], n, p=[0.5, 0.3, 0.15, 0.05])
+    colour = rng.choice(["red", "green", "blue", 'it\'s "odd"'], n, p=[0.5, 0.3, 0.15, 0.05])
     if shift:
         colour[: n // 10] = "violet"  # a value the reference never saw
     df = pd.DataFrame(
@@ -65,7 +65,9 @@ def test_the_reference_profile_is_the_same_both_ways(files, monkeypatch):
     a, b = by_duckdb.to_json(), in_python.to_json()
     assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
     counts = by_duckdb.features["colour"].counts
-    assert counts.shape[0] == 7 and counts.sum() + by_duckdb.features["colour"].missing.sum() == 5_003
+    assert (
+        counts.shape[0] == 7 and counts.sum() + by_duckdb.features["colour"].missing.sum() == 5_003
+    )
 
 
 @pytest.mark.parametrize("which", ["parquet", "csv"])
