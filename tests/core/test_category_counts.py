@@ -100,3 +100,55 @@ def test_drift_between_two_files_agrees_both_ways(files, monkeypatch):
     assert json.dumps(got, sort_keys=True, default=str) == json.dumps(
         want, sort_keys=True, default=str
     )
+
+
+@pytest.mark.parametrize("ref_kind", ["csv", "parquet", "arrays"])
+@pytest.mark.parametrize("cur_kind", ["csv", "parquet", "arrays"])
+def test_a_boolean_column_reads_the_same_from_every_source(tmp_path, ref_kind, cur_kind):
+    """A CSV reference and a Parquet batch of the same rows: nothing new, nothing drifted.
+
+    (A CSV file's booleans came back as ``False``, arrays' as ``False``, Parquet's
+    as ``false``: every value was "unseen" and the column drifted.)
+    """
+    df = _frame(3_000, 5)
+
+    def made(kind: str, stem: str):
+        if kind == "arrays":
+            return {c: df[c].to_numpy() for c in df.columns}
+        path = tmp_path / f"{stem}.{kind}"
+        df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path)
+        return path
+
+    report = drift_between(made(ref_kind, "ref"), made(cur_kind, "cur"))
+    flag = report.feature("flag")
+    assert (flag.unseen, flag.drifted) == (0, False)
+    prof = build_profile(open_source(made(ref_kind, "ref2")))
+    assert sorted(prof.features["flag"].categories) == ["false", "true"]
+
+
+def test_a_profile_stored_with_true_and_false_reads_as_true_and_false(files):
+    ref, _cur, _csv = files
+    stored = build_profile(open_source(ref)).to_json()
+    flag = next(f for f in stored["features"] if f["name"] == "flag")
+    flag["categories"] = [v.capitalize() for v in flag["categories"]]  # as an older version wrote
+    from modelward.core.monitoring.profile import ReferenceProfile
+
+    prof = ReferenceProfile.from_json(stored)
+    assert sorted(prof.features["flag"].categories) == ["false", "true"]
+    assert check_drift(open_source(ref), prof).feature("flag").unseen == 0
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "arrays"])
+def test_segments_of_a_boolean_column_find_their_rows(tmp_path, kind):
+    from modelward.core.monitoring.segments import segment_drift
+
+    df = _frame(3_000, 6)
+    if kind == "arrays":
+        ref = cur = {c: df[c].to_numpy() for c in df.columns}
+    else:
+        ref = cur = tmp_path / f"d.{kind}"
+        df.to_csv(ref, index=False) if kind == "csv" else df.to_parquet(ref)
+    out = segment_drift(ref, cur, "flag", features=["x", "colour"])
+    rows = {s["segment"]: s["rows"] for s in out["segments"]}
+    assert rows == {"false": int((~df["flag"]).sum()), "true": int(df["flag"].sum())}
+    assert all("drift_share" in s for s in out["segments"])

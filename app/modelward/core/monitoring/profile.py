@@ -220,8 +220,13 @@ class ReferenceProfile:
                     dict(c["stats"]),
                     lenses=lenses,
                 )
+            categories = [str(v) for v in c["categories"]]
+            if categories and set(categories) <= {"True", "False"}:
+                # a boolean column profiled before booleans read as true/false everywhere
+                # (a CSV file or arrays gave True/False, Parquet true/false)
+                categories = [v.lower() for v in categories]
             return CategoricalProfile(
-                c["name"], list(c["categories"]), counts, missing, dict(c["stats"]), lenses=lenses
+                c["name"], categories, counts, missing, dict(c["stats"]), lenses=lenses
             )
 
         mv = d.get("multivariate")

@@ -30,7 +30,14 @@ import numpy as np
 from modelward.core.errors import InvalidInput
 from modelward.core.monitoring.drift import check_drift
 from modelward.core.monitoring.profile import build_profile
-from modelward.core.monitoring.source import NUMERIC, TableSource, _connection, open_source, quote
+from modelward.core.monitoring.source import (
+    NUMERIC,
+    TableSource,
+    _connection,
+    bool_text,
+    open_source,
+    quote,
+)
 
 __all__ = [
     "GAP_THRESHOLDS",
@@ -95,7 +102,7 @@ def _as_text(values: Any) -> np.ndarray:
         out = np.array([_num_text(x) for x in values.tolist()], dtype=object)
     else:
         out = np.array(
-            ["(missing)" if x is None else str(x) for x in values.tolist()], dtype=object
+            ["(missing)" if x is None else bool_text(x) for x in values.tolist()], dtype=object
         )
     return out
 
@@ -166,8 +173,18 @@ def filtered(src: TableSource, column: str, seg: Segment) -> TableSource:
         mask = seg.mask(np.asarray(src._arrays[column]))
         arrays = {c: np.asarray(a)[mask] for c, a in src._arrays.items()}
         return TableSource(f"{src.label} [{column}={seg.label}]", dict(src.kinds), _arrays=arrays)
-    sql = f"(SELECT * FROM {src._sql} WHERE {seg.where}) AS _mw_segment"
-    return TableSource(f"{src.label} [{column}={seg.label}]", dict(src.kinds), _sql=sql)
+    where = seg.where
+    if seg.value is not None and src.kinds.get(column) != NUMERIC:
+        # the value as the batches read it (booleans as true/false: see TableSource._text_sql)
+        where = f"{src._text_sql(column)} = {_sql_text(seg.value)}"
+    sql = f"(SELECT * FROM {src._sql} WHERE {where}) AS _mw_segment"
+    return TableSource(
+        f"{src.label} [{column}={seg.label}]",
+        dict(src.kinds),
+        _sql=sql,
+        _typed_numeric=src._typed_numeric,
+        _types=src._types,
+    )
 
 
 # --------------------------------------------------------------------------- group gaps

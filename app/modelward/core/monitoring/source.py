@@ -68,6 +68,13 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def bool_text(value: Any) -> str:
+    """A value as categorical text: booleans as ``true``/``false`` whatever read them."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return str(value)
+
+
 Batch = dict[str, Any]
 """One chunk of rows: column name -> float64 array (numeric) or object array of text (categorical)."""
 
@@ -210,6 +217,19 @@ class TableSource:
     def columns(self) -> list[str]:
         return list(self.kinds)
 
+    def _text_sql(self, column: str) -> str:
+        """The SQL for a categorical column's text (booleans as ``true``/``false``).
+
+        ``CAST(b AS VARCHAR)`` of a column DuckDB typed BOOLEAN from a CSV file
+        may come back as the file's own text (``False``), depending on the plan;
+        the same data from Parquet reads ``false``. A reference from one and a
+        batch from the other would see every value as new.
+        """
+        q = quote(column)
+        if (self._types or {}).get(column, "").upper() == "BOOLEAN":
+            return f"CASE WHEN {q} THEN 'true' WHEN NOT {q} THEN 'false' END"
+        return f"CAST({q} AS VARCHAR)"
+
     def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
         """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
         if self._typed_numeric is not None:
@@ -273,7 +293,7 @@ class TableSource:
         try:
             for c in columns:
                 sql = (
-                    f"SELECT {chunk} AS chunk, CAST({quote(c)} AS VARCHAR) AS value, "
+                    f"SELECT {chunk} AS chunk, {self._text_sql(c)} AS value, "
                     f"count(*) AS n FROM {src} GROUP BY ALL ORDER BY chunk, n DESC, value"
                 )
                 try:
@@ -317,7 +337,7 @@ class TableSource:
                 if self.kinds[c] == NUMERIC:
                     out[c] = np.asarray(part, dtype=np.float64)
                 else:
-                    vals = [None if v is None else str(v) for v in np.asarray(part).tolist()]
+                    vals = [None if v is None else bool_text(v) for v in np.asarray(part).tolist()]
                     out[c] = np.array(vals, dtype=object)
             if scan is not None:
                 part_arrays = {c: self._arrays[c][start : start + rows] for c in scan.numeric}
@@ -329,8 +349,10 @@ class TableSource:
     ) -> Iterator[Batch]:
         exprs = []
         for c in columns:
-            cast = "DOUBLE" if self.kinds[c] == NUMERIC else "VARCHAR"
-            exprs.append(f"CAST({quote(c)} AS {cast}) AS {quote(c)}")
+            if self.kinds[c] == NUMERIC:
+                exprs.append(f"CAST({quote(c)} AS DOUBLE) AS {quote(c)}")
+            else:
+                exprs.append(f"{self._text_sql(c)} AS {quote(c)}")
         extra = scan._sql() if scan is not None else []
         n_masks = 2 * scan._masks() if scan is not None else 0
         cur = _connection()
