@@ -152,3 +152,13 @@ def test_segments_of_a_boolean_column_find_their_rows(tmp_path, kind):
     rows = {s["segment"]: s["rows"] for s in out["segments"]}
     assert rows == {"false": int((~df["flag"]).sum()), "true": int(df["flag"].sum())}
     assert all("drift_share" in s for s in out["segments"])
+
+
+def test_a_column_named_like_duckdbs_row_number_is_counted_in_python(tmp_path):
+    df = _frame(1_000, 3).assign(file_row_number=np.arange(1_000) % 3)
+    path = tmp_path / "r.parquet"
+    df.to_parquet(path)
+    src = open_source(path, categorical=["file_row_number"])
+    assert src.category_counts(["colour"], [0, 500, 1_000]) is None
+    prof = build_profile(src, n_chunks=4)
+    assert prof.features["file_row_number"].categories == ["0", "1", "2"]

@@ -283,6 +283,8 @@ class TableSource:
             return None
         chunk = "0"
         if bounds is not None and len(bounds) > 2:
+            if "file_row_number" in self.kinds:  # a column of that name: DuckDB's would clash
+                return None
             src = src[:-1] + ", file_row_number = true)"
             cases = " ".join(
                 f"WHEN file_row_number < {int(b)} THEN {i}" for i, b in enumerate(bounds[1:-1])
