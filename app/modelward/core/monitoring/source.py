@@ -272,11 +272,11 @@ class TableSource:
         (DuckDB makes each value a Python string, then a ``Counter`` counts
         them); DuckDB's own ``GROUP BY`` takes about 10 ms. Parquet only
         (``None`` otherwise): its rows are numbered in the file, and its values
-        read the same in a ``GROUP BY`` as in :meth:`batches`. A CSV file's do
-        not: DuckDB may read ``CAST(flag AS VARCHAR)`` of a column it typed
-        BOOLEAN as the file's own text (``False``) in one plan and as
-        ``false`` in another, and a profile counted one way would then see a
-        batch counted the other way as unseen values.
+        read the same in a ``GROUP BY`` as in :meth:`batches`. A CSV file's
+        may not: DuckDB can push ``CAST(x AS VARCHAR)`` into the CSV reader and
+        hand back the file's own text (a number column read as categories:
+        ``01`` in one plan, ``1`` in another), and a profile counted one way
+        would see a batch counted the other way as unseen values.
         """
         src = self._sql or ""
         if not (src.startswith("read_parquet(") and src.endswith(")")):
