@@ -1,7 +1,7 @@
 """Text columns counted by DuckDB give exactly what counting their values in Python gives.
 
-(A CSV file is counted in Python both ways: see ``TableSource.category_counts``;
-the CSV case checks that it is.)
+(A CSV reference is counted in Python: DuckDB does not number a CSV file's
+rows, and the reference is counted per chunk of rows.)
 
 ``drift``, the stored-profile check and the reference profile count a text
 column that no model reads with one ``GROUP BY`` per column (per reference
@@ -57,7 +57,8 @@ def files(tmp_path):
 def test_the_reference_profile_is_the_same_both_ways(files, monkeypatch):
     ref, _cur, csv = files
     assert open_source(ref).category_counts(["colour"], [0, 2000, 5003]) is not None
-    assert open_source(csv).category_counts(["colour"]) is None  # counted in Python
+    assert open_source(csv).category_counts(["colour"]) is not None  # a batch: by DuckDB
+    assert open_source(csv).category_counts(["colour"], [0, 900, 2001]) is None  # no row numbers
     by_duckdb = build_profile(open_source(ref, categorical=["grade"]), n_chunks=7)
     with monkeypatch.context() as m:
         _python_way(m)
@@ -162,3 +163,20 @@ def test_a_column_named_like_duckdbs_row_number_is_counted_in_python(tmp_path):
     assert src.category_counts(["colour"], [0, 500, 1_000]) is None
     prof = build_profile(src, n_chunks=4)
     assert prof.features["file_row_number"].categories == ["0", "1", "2"]
+
+
+def test_numbers_read_as_categories_are_the_same_text_from_csv_and_parquet(tmp_path):
+    """A CSV file's own text (``2.50``, ``3``) is not what the batches see: DuckDB's is."""
+    n = 600
+    score = np.tile([1.0, 2.5, 3.0], n // 3)
+    (tmp_path / "ref.csv").write_text(
+        "x,score\n"
+        + "".join(f"{i},{ {1.0: '1.0', 2.5: '2.50', 3.0: '3'}[v] }\n" for i, v in enumerate(score))
+    )
+    pd.DataFrame({"x": np.arange(n, dtype=float), "score": score}).to_parquet(
+        tmp_path / "cur.parquet"
+    )
+    ref = open_source(tmp_path / "ref.csv", categorical=["score"])
+    assert sorted(next(ref.batches(["score"]))["score"][:3]) == ["1.0", "2.5", "3.0"]
+    report = drift_between(tmp_path / "ref.csv", tmp_path / "cur.parquet", categorical=["score"])
+    assert (report.feature("score").unseen, report.feature("score").drifted) == (0, False)

@@ -173,11 +173,7 @@ def filtered(src: TableSource, column: str, seg: Segment) -> TableSource:
         mask = seg.mask(np.asarray(src._arrays[column]))
         arrays = {c: np.asarray(a)[mask] for c, a in src._arrays.items()}
         return TableSource(f"{src.label} [{column}={seg.label}]", dict(src.kinds), _arrays=arrays)
-    where = seg.where
-    if seg.value is not None and src.kinds.get(column) != NUMERIC:
-        # the value as the batches read it (booleans as true/false: see TableSource._text_sql)
-        where = f"{src._text_sql(column)} = {_sql_text(seg.value)}"
-    sql = f"(SELECT * FROM {src._sql} WHERE {where}) AS _mw_segment"
+    sql = f"(SELECT * FROM {src._sql} WHERE {seg.where}) AS _mw_segment"
     return TableSource(
         f"{src.label} [{column}={seg.label}]",
         dict(src.kinds),

@@ -43,11 +43,18 @@ def _connection() -> Any:
     with _lock:
         if _con is None:
             # a bounded buffer pool: it would otherwise keep the blocks of every
-            # file read, and memory would grow with the file (see scoring)
+            # file read, and memory would grow with the file (see scoring).
+            # type_pushdown off: it pushes CAST(x AS VARCHAR) into the CSV reader,
+            # which then hands back the file's own text (False, 2.50) in some plans
+            # and DuckDB's (false, 2.5) in others; a CSV reference and a Parquet
+            # batch of the same rows then disagreed on every value of a boolean
+            # column. Off, every source reads the same text (and this reader's
+            # CSV scan of 1M rows x 25 columns took 1.5 s instead of 2.2 s).
             _con = duck_connect(
                 config={
                     "memory_limit": "512MB",
                     "temp_directory": os.path.join(tempfile.gettempdir(), "modelward-duckdb-spill"),
+                    "disabled_optimizers": "type_pushdown",
                 }
             )
         return _con.cursor()
@@ -217,19 +224,6 @@ class TableSource:
     def columns(self) -> list[str]:
         return list(self.kinds)
 
-    def _text_sql(self, column: str) -> str:
-        """The SQL for a categorical column's text (booleans as ``true``/``false``).
-
-        ``CAST(b AS VARCHAR)`` of a column DuckDB typed BOOLEAN from a CSV file
-        may come back as the file's own text (``False``), depending on the plan;
-        the same data from Parquet reads ``false``. A reference from one and a
-        batch from the other would see every value as new.
-        """
-        q = quote(column)
-        if (self._types or {}).get(column, "").upper() == "BOOLEAN":
-            return f"CASE WHEN {q} THEN 'true' WHEN NOT {q} THEN 'false' END"
-        return f"CAST({q} AS VARCHAR)"
-
     def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
         """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
         if self._typed_numeric is not None:
@@ -270,20 +264,17 @@ class TableSource:
 
         Counting a text column in Python costs about 0.2 s per million rows
         (DuckDB makes each value a Python string, then a ``Counter`` counts
-        them); DuckDB's own ``GROUP BY`` takes about 10 ms. Parquet only
-        (``None`` otherwise): its rows are numbered in the file, and its values
-        read the same in a ``GROUP BY`` as in :meth:`batches`. A CSV file's
-        may not: DuckDB can push ``CAST(x AS VARCHAR)`` into the CSV reader and
-        hand back the file's own text (a number column read as categories:
-        ``01`` in one plan, ``1`` in another), and a profile counted one way
-        would see a batch counted the other way as unseen values.
+        them); DuckDB's own ``GROUP BY`` takes about 10 ms. A CSV or Parquet
+        file only (``None`` for arrays in memory), and row ranges from Parquet
+        only: DuckDB numbers a Parquet file's rows, not a CSV file's.
         """
         src = self._sql or ""
-        if not (src.startswith("read_parquet(") and src.endswith(")")):
+        parquet = src.startswith("read_parquet(") and src.endswith(")")
+        if not (parquet or src.startswith("read_csv(")):
             return None
         chunk = "0"
         if bounds is not None and len(bounds) > 2:
-            if "file_row_number" in self.kinds:  # a column of that name: DuckDB's would clash
+            if not parquet or "file_row_number" in self.kinds:  # no row numbers, or a clash
                 return None
             src = src[:-1] + ", file_row_number = true)"
             cases = " ".join(
@@ -295,7 +286,7 @@ class TableSource:
         try:
             for c in columns:
                 sql = (
-                    f"SELECT {chunk} AS chunk, {self._text_sql(c)} AS value, "
+                    f"SELECT {chunk} AS chunk, CAST({quote(c)} AS VARCHAR) AS value, "
                     f"count(*) AS n FROM {src} GROUP BY ALL ORDER BY chunk, n DESC, value"
                 )
                 try:
@@ -351,10 +342,8 @@ class TableSource:
     ) -> Iterator[Batch]:
         exprs = []
         for c in columns:
-            if self.kinds[c] == NUMERIC:
-                exprs.append(f"CAST({quote(c)} AS DOUBLE) AS {quote(c)}")
-            else:
-                exprs.append(f"{self._text_sql(c)} AS {quote(c)}")
+            cast = "DOUBLE" if self.kinds[c] == NUMERIC else "VARCHAR"
+            exprs.append(f"CAST({quote(c)} AS {cast}) AS {quote(c)}")
         extra = scan._sql() if scan is not None else []
         n_masks = 2 * scan._masks() if scan is not None else 0
         cur = _connection()
