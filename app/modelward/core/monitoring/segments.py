@@ -174,13 +174,7 @@ def filtered(src: TableSource, column: str, seg: Segment) -> TableSource:
         arrays = {c: np.asarray(a)[mask] for c, a in src._arrays.items()}
         return TableSource(f"{src.label} [{column}={seg.label}]", dict(src.kinds), _arrays=arrays)
     sql = f"(SELECT * FROM {src._sql} WHERE {seg.where}) AS _mw_segment"
-    return TableSource(
-        f"{src.label} [{column}={seg.label}]",
-        dict(src.kinds),
-        _sql=sql,
-        _typed_numeric=src._typed_numeric,
-        _types=src._types,
-    )
+    return TableSource(f"{src.label} [{column}={seg.label}]", dict(src.kinds), _sql=sql)
 
 
 # --------------------------------------------------------------------------- group gaps
