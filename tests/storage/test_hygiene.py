@@ -28,7 +28,7 @@ from modelward.core.intake import accept_model_file
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder
 from support.models import write_joblib
-from support.watch_cli import opening_lines
+from support.watch_cli import opening_lines, start_watch
 
 REPO = Path(__file__).resolve().parents[2]
 EVIL = "evil\nname\ttab\u202egpj"
@@ -337,14 +337,10 @@ def test_watcher_killed_while_taking_a_large_csv_leaves_no_temp_file(run_cli, tm
     with open(big, "wb") as f:
         f.write(b"a,b\n")
         f.write(b"1.5,30.25\n" * 6_000_000)  # ~60 MB
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--data", str(inbox), "--model", "scorer"]
-        + ["--registry", str(home)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=_child_env(),
-    )
+    proc = start_watch(
+        "--data", str(inbox), "--model", "scorer", "--registry", str(home),
+        stderr=subprocess.STDOUT, env=_child_env(),
+    )  # fmt: skip
     try:
         assert proc.stdout is not None
         assert opening_lines(proc) == ["started", "watching 1 folder"]
@@ -405,13 +401,8 @@ def test_watch_cli_prints_a_line_for_a_link(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     os.symlink(tmp_path / "nowhere\u202egpj.joblib", inbox / "link\u202e.joblib")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--models", str(inbox)]
-        + ["--registry", str(home)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=_child_env(),
+    proc = start_watch(
+        "--models", str(inbox), "--registry", str(home), stderr=subprocess.STDOUT, env=_child_env()
     )
     try:
         assert proc.stdout is not None

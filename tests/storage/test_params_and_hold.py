@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 from tests.support.models import write_joblib
-from tests.support.watch_cli import opening_lines
+from tests.support.watch_cli import opening_lines, start_watch
 
 from modelward import api
 from modelward.core import query
@@ -126,12 +126,8 @@ def test_a_held_registry_lets_a_knocking_process_in(run_cli, tmp_path):
 def test_list_reads_while_watch_holds_the_registry(run_cli, tmp_path):
     home = tmp_path / "reg"
     inbox = tmp_path / "inbox"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--models", str(inbox)]
-        + ["--model", "credit", "--registry", str(home), "--settle", "0.3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_watch(
+        "--models", str(inbox), "--model", "credit", "--registry", str(home), "--settle", "0.3"
     )
     try:
         assert proc.stdout is not None

@@ -7,14 +7,13 @@ import json
 import os
 import queue
 import signal
-import subprocess
-import sys
 import threading
 
 from modelward.core.demo.policy_loop import LOOP_MODEL, loop_table, train_loop_champion
 from modelward.core.policies import Policy, Triggers, pending_approvals, set_policy
 from modelward.core.registry import Registry
 from modelward.core.watch import DATA, add_folder
+from support.watch_cli import start_watch
 
 
 def test_watch_runs_the_policy_as_a_job(tmp_path):
@@ -35,13 +34,7 @@ def test_watch_runs_the_policy_as_a_job(tmp_path):
     set_policy(reg, policy)
     reg.close()
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--registry", str(home), "--json",
-         "--settle", "0.2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    proc = start_watch("--registry", str(home), "--json", "--settle", "0.2")
     lines: queue.Queue[dict] = queue.Queue()
 
     def read() -> None:

@@ -28,6 +28,7 @@ from modelward.core.intake.estimator import log_estimator
 from modelward.core.registry import Registry
 from modelward.core.registry.predictions import read_predictions
 from modelward.core.retention import apply_retention
+from support.watch_cli import start_watch
 
 FEATURES = ["age", "income", "debt"]
 
@@ -299,12 +300,7 @@ def test_watch_headless_scores_a_batch_dropped_in_the_inbox(home, tmp_path):
     api_folder = __import__("modelward.core.watch", fromlist=["add_folder"]).add_folder
     api_folder(reg, inbox, "scoring", model_name="credit", options={"outbox": str(outbox)})
     reg.close()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--registry", str(home), "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_watch("--registry", str(home), "--json")
     try:
         _frame(40, seed=7).to_csv(inbox / ".drop.csv.tmp", index=False)
         os.replace(inbox / ".drop.csv.tmp", inbox / "drop.csv")

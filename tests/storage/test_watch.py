@@ -18,7 +18,7 @@ from modelward.core.watch import DATA, MODELS, FolderWatcher, add_folder, list_f
 from modelward.core.watch.folders import display_name
 from modelward.core.watch.ingest import is_temporary
 from support.models import write_joblib
-from support.watch_cli import opening_lines
+from support.watch_cli import opening_lines, start_watch
 
 
 def _model_bytes(i: int) -> bytes:
@@ -267,12 +267,8 @@ def test_a_file_saved_as_soon_as_watch_says_watching_is_taken_at_once(tmp_path):
     reg, inbox, stage = tmp_path / "reg", tmp_path / "inbox", tmp_path / "stage"
     stage.mkdir()
     write_joblib(stage / "m.joblib")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--models", str(inbox)]
-        + ["--model", "credit", "--registry", str(reg), "--settle", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_watch(
+        "--models", str(inbox), "--model", "credit", "--registry", str(reg), "--settle", "60"
     )
     try:
         assert proc.stdout is not None
@@ -415,13 +411,7 @@ def test_watch_cli_prints_the_flags_of_an_ingested_batch(tmp_path):
         timeout=120,
     )
     assert add.returncode == 0, add.stderr
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelward", "watch", "--registry", str(tmp_path / "reg")]
-        + ["--settle", "0.3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_watch("--registry", str(tmp_path / "reg"), "--settle", "0.3")
     try:
         assert proc.stdout is not None
         assert opening_lines(proc) == ["started", "watching 1 folder"]

@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from typing import Any
+
+
+def start_watch(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    """``modelward watch ARGS…`` as a real process, its output read as text.
+
+    stdout and stderr are pipes unless ``popen`` says otherwise (``stderr``,
+    ``env``).
+    """
+    kw: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    return subprocess.Popen([sys.executable, "-m", "modelward", "watch", *args], **{**kw, **popen})
 
 
 def opening_lines(proc: subprocess.Popen[str]) -> list[str]:
