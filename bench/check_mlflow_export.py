@@ -59,6 +59,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# the credit frame the MLflow export tests use (one definition for both)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.credit_frames import credit_frame  # noqa: E402
+
 TOLERANCE = 1e-6
 NUMERIC = ["income", "debt", "age"]
 
@@ -110,18 +114,9 @@ print(json.dumps(results, default=str))
 
 
 def _data(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "income": rng.normal(50, 15, n),
-            "region": rng.choice(["north", "south", "east"], n),
-            "debt": rng.normal(10, 5, n),
-            "age": rng.integers(20, 70, n).astype(float),
-        }
-    )
-    z = 0.08 * (df.debt - 10) - 0.05 * (df.income - 50)
-    df["default"] = (z + rng.logistic(size=n) * 0.5 > 0).astype(int)
-    df["segment"] = np.where(z > 0.4, "high", np.where(z < -0.4, "low", "mid"))
+    """The tests' credit frame, plus a 3-class ``tier`` and a regression target ``amount``."""
+    df, z = credit_frame(n, seed)
+    rng = np.random.default_rng(seed + 1)
     df["tier"] = np.digitize(z + rng.normal(0, 0.3, n), [-0.4, 0.4])  # 0, 1, 2
     df["amount"] = 2.0 * df.debt + 0.1 * df.age + np.where(df.region == "north", 3.0, 0.0)
     return df
