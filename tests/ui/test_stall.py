@@ -1,25 +1,37 @@
 """The window's event loop is never held long by the window's own work (issues 18, 21).
 
-A 10 ms heartbeat runs on the GUI thread while a training job fits and
-registers a model in its worker process (as the training dialog runs it) and
-the table of a few thousand versions is scrolled by jumps; the GUI thread's
-own CPU time between two beats (``time.thread_time``) must stay short. CPU
-time, not wall time: on a loaded host the wall gaps grow with the wait for a
-core, the CPU the window itself spends does not. The bound is generous (a
-repaint of the table costs ~20 ms): it catches a long handler coming back,
-such as the column sizing that read 1,000 rows per column (~200 ms) or a
-full garbage collection over the scientific stack (~100 ms).
+While a training job fits and registers a model in its worker process (as the
+training dialog runs it) and the table of a few thousand versions is scrolled
+by jumps, every event the GUI thread handles is timed by its own CPU
+(``time.thread_time``, read by an application-wide event filter as each event
+starts: an event's cost is the CPU until the next one starts).
+
+CPU, not wall time, and per event, not per heartbeat: on a loaded host the
+wall gaps grow with the wait for a core, and events queued behind a repaint
+add up between two beats. Even thread CPU swells under contention on a
+virtual machine: a table repaint that costs 12 ms on a quiet host was
+measured at 110 ms with two other processes spinning on the two cores (and a
+heartbeat version of this test failed CI at 107 ms). So the window's own
+handlers (queued signals, timers, read results) are bounded at 100 ms, twenty
+times what they cost here (~5 ms): that catches a long handler coming back,
+such as a synchronous registry read or a full collection over the scientific
+stack (~100 ms). A repaint is Qt drawing what is on screen and only gets a
+bound for gross faults (a query per cell); that the column sizing reads only
+the rows on screen is tested without a clock in ``test_widgets``.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import threading
 import time
+from itertools import pairwise
 
 import numpy as np
 
-BOUND_MS = 100.0
+HANDLER_MS = 100.0
+PAINT_MS = 400.0
 
 
 def _registry(home, n):
@@ -51,10 +63,10 @@ def _registry(home, n):
     return reg
 
 
-def test_gui_thread_cpu_between_beats_stays_short_while_a_fit_runs(
+def test_each_event_on_the_gui_thread_is_short_while_a_fit_runs(
     make_main_window, wait_loaded, qtbot, tmp_path, request
 ):
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
     from modelward.core.compute.recipe import Recipe
     from modelward.core.compute.worker import worker_job
@@ -84,18 +96,6 @@ def test_gui_thread_cpu_between_beats_stays_short_while_a_fit_runs(
     gc.collect()
     gc.freeze()
     request.addfinalizer(gc.unfreeze)
-    busy: list[float] = []
-    last = [time.thread_time()]
-
-    def beat() -> None:
-        now = time.thread_time()
-        busy.append(1000 * (now - last[0]))
-        last[0] = now
-
-    hb = QTimer()
-    hb.setInterval(10)
-    hb.timeout.connect(beat)
-    hb.start()
     ended: list[object] = []
     win.jobs.sig_job_finished.connect(lambda *a: ended.append(a))
     win.jobs.sig_job_failed.connect(lambda *a: ended.append(a))
@@ -113,6 +113,20 @@ def test_gui_thread_cpu_between_beats_stays_short_while_a_fit_runs(
             "n_jobs": 1,
         },
     )
+    # From here on the GUI thread runs only the window's event loop (the submission
+    # above is the test's own code, a dialog's in the product).
+    gui = threading.get_ident()
+    events: list[tuple[float, int, str]] = []
+
+    class Clock(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if threading.get_ident() == gui:  # the application's filter sees the main thread's
+                events.append((time.thread_time(), int(event.type()), type(obj).__name__))
+            return False
+
+    clock = Clock()
+    QCoreApplication.instance().installEventFilter(clock)
+    request.addfinalizer(lambda: QCoreApplication.instance().removeEventFilter(clock))
     # Scroll by jumps (each a full repaint, pages loading) while the job runs.
     sb = win.registry_page.table.verticalScrollBar()
     step = [0]
@@ -132,10 +146,25 @@ def test_gui_thread_cpu_between_beats_stays_short_while_a_fit_runs(
     # The registration reaches the table: its reload and repaint are measured too.
     qtbot.waitUntil(lambda: win.versions_model.rowCount() == 2_001, timeout=30_000)
     qtbot.wait(300)
-    hb.stop()
-    assert len(busy) > 20 and step[0] > 5
-    worst = max(busy[2:])
-    assert worst < BOUND_MS, (
-        f"the GUI thread ran {worst:.0f} ms of its own CPU between two heartbeats "
-        f"(bound {BOUND_MS:.0f} ms): a long handler on the GUI thread"
+    QCoreApplication.instance().removeEventFilter(clock)
+    assert step[0] > 5 and len(events) > 100
+    # Qt's repaint: the paint events and the update request that dispatches them.
+    painting = {
+        int(QEvent.Type.Paint),
+        int(QEvent.Type.UpdateRequest),
+        int(QEvent.Type.UpdateLater),
+    }
+    worst = {True: (0.0, ""), False: (0.0, "")}
+    for (t0, kind, receiver), (t1, _k, _r) in pairwise(events):
+        ms = 1000 * (t1 - t0)
+        is_paint = kind in painting
+        if ms > worst[is_paint][0]:
+            worst[is_paint] = (ms, f"{QEvent.Type(kind).name} to {receiver}")
+    assert worst[False][0] < HANDLER_MS, (
+        f"the GUI thread spent {worst[False][0]:.0f} ms of its own CPU on one event "
+        f"({worst[False][1]}; bound {HANDLER_MS:.0f} ms): a long handler on the GUI thread"
+    )
+    assert worst[True][0] < PAINT_MS, (
+        f"one repaint took {worst[True][0]:.0f} ms of the GUI thread's CPU "
+        f"({worst[True][1]}; bound {PAINT_MS:.0f} ms)"
     )
