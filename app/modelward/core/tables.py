@@ -887,7 +887,12 @@ def check_signature(
             f"have: {', '.join(_shown(e) for e in extra[:10])}{' …' if len(extra) > 10 else ''} "
             "(allow them with --allow-extra)"
         )
-    wrong = [n for n, k in kinds.items() if k == "numeric" and not table.numeric(n)]
+    # A true/false column is a number to a model fitted on it (pandas' bool is 0/1).
+    wrong = [
+        n
+        for n, k in kinds.items()
+        if k == "numeric" and not table.numeric(n) and table.types[n].upper() != "BOOLEAN"
+    ]
     if wrong:
         shown = ", ".join(f"{_shown(w)} ({table.types[w]})" for w in wrong[:10])
         raise BadTable(

@@ -482,7 +482,12 @@ def _plan(model: _Model, inp: _Input, ids: Sequence[str]) -> _Plan:
                 features.append((c, "num", [add(f"CAST({q} AS DOUBLE)")]))
             elif _is_text_sql(t):
                 trimmed = f"trim({q}, {_TRIM})"
-                value = f"TRY_CAST(CASE WHEN lower({trimmed}) IN {_MISSING_SQL} THEN NULL ELSE {trimmed} END AS DOUBLE)"
+                # true/false text is 1/0: a bool column is a number to a model fitted on it
+                value = (
+                    f"CASE lower({trimmed}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE "
+                    f"TRY_CAST(CASE WHEN lower({trimmed}) IN {_MISSING_SQL} THEN NULL "
+                    f"ELSE {trimmed} END AS DOUBLE) END"
+                )
                 bad = (
                     f"CASE WHEN {trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL} "
                     f"AND {value} IS NULL THEN {q} END"

@@ -38,15 +38,26 @@ class ModelScorer:
         The input columns, in the model's order.
     by_name
         Pass a DataFrame with these column names (the model was fitted on one).
+    numbers
+        True/false columns the model takes as numbers: the source reads them as
+        ``true``/``false`` text (a category to drift), the model gets 1 and 0
+        (what it was fitted on: pandas' bool is a number to scikit-learn).
     """
 
     def __init__(
-        self, model: Any, kind: ModelKind, columns: Sequence[str], *, by_name: bool
+        self,
+        model: Any,
+        kind: ModelKind,
+        columns: Sequence[str],
+        *,
+        by_name: bool,
+        numbers: Sequence[str] = (),
     ) -> None:
         self.model = model
         self.kind = kind
         self.columns = list(columns)
         self.by_name = by_name
+        self.numbers = frozenset(numbers)
         self.has_proba = kind.is_classifier and hasattr(model, "predict_proba")
         self._proba: list[np.ndarray] = []
 
@@ -78,13 +89,19 @@ class ModelScorer:
     def _frame(self, batch: Mapping[str, Any]) -> Any:
         def arr(c: str) -> np.ndarray:
             v = batch[c]
-            return v if isinstance(v, np.ndarray) else v.to_numpy(zero_copy_only=False)
+            a = v if isinstance(v, np.ndarray) else v.to_numpy(zero_copy_only=False)
+            if c in self.numbers and a.dtype.kind not in "biuf":
+                return np.array(
+                    [np.nan if x is None else float(x == "true") for x in a.tolist()],
+                    dtype=np.float64,
+                )
+            return a
 
         if self.by_name:
             import pandas as pd  # pandas only when the model was fitted on a DataFrame
 
             return pd.DataFrame({c: arr(c) for c in self.columns})
-        return np.column_stack([np.asarray(batch[c], dtype=np.float64) for c in self.columns])
+        return np.column_stack([np.asarray(arr(c), dtype=np.float64) for c in self.columns])
 
 
 class LogMismatch(Exception):

@@ -160,7 +160,19 @@ def _scorer_of(
         raise SchemaMismatch(
             f"{src.label} does not match the model: missing input column(s) {', '.join(missing)}"
         )
-    return ModelScorer(model, kind or kind_of(v.signature, model), cols, by_name=names is not None)
+    categorical = {
+        str(f.get("name"))
+        for f in (v.signature or {}).get("features") or []
+        if f.get("kind") == "categorical"
+    }
+    numbers = [c for c in src.booleans if c in cols and c not in categorical]
+    return ModelScorer(
+        model,
+        kind or kind_of(v.signature, model),
+        cols,
+        by_name=names is not None,
+        numbers=numbers,
+    )
 
 
 def _pending_scorer(

@@ -224,6 +224,13 @@ class TableSource:
     def columns(self) -> list[str]:
         return list(self.kinds)
 
+    @property
+    def booleans(self) -> list[str]:
+        """The true/false columns (read as ``true``/``false`` text, like every category)."""
+        if self._arrays is not None:
+            return [c for c in self.kinds if np.asarray(self._arrays[c]).dtype.kind == "b"]
+        return [c for c, t in (self._types or {}).items() if t.upper() == "BOOLEAN"]
+
     def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
         """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
         if self._typed_numeric is not None:

@@ -1,0 +1,103 @@
+"""A true/false feature column, through the user's commands, for every model kind.
+
+``modelward train`` on a CSV with a ``True``/``False`` column fits the model on
+pandas' bool, a number to scikit-learn. Scoring that very CSV refused every
+row ("column 'flag' should hold a number, not 'True'"), and ``monitor``
+refused the CSV and the Parquet copy alike ("numeric column 'flag' (BOOLEAN)
+does not hold numbers"); once let through, the monitor handed the model the
+text ``true``. Here the same rows as CSV and as Parquet are scored and
+monitored, and every prediction and realized metric equals the model's own
+on the frame pandas reads.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from modelward import api
+
+KINDS = {
+    "binary": "RandomForestClassifier",
+    "multiclass": "RandomForestClassifier",
+    "regression": "RandomForestRegressor",
+}
+
+
+def _frame(kind: str, n: int = 1500, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "flag": rng.random(n) < 0.4,
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
+    z = df.flag * 2.0 + (df.age - 50) / 15 + (df.region == "east") + rng.normal(0, 0.3, n)
+    if kind == "regression":
+        df["y"] = 100 + 10 * z
+    elif kind == "multiclass":
+        df["y"] = np.where(z < 0, "low", np.where(z < 1.5, "mid", "high"))
+    else:
+        df["y"] = (z > 0.8).astype(int)
+    return df
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_bool_column_is_scored_and_monitored_from_csv_and_parquet(kind, tmp_path, run_cli):
+    df = _frame(kind)
+    csv, parquet = tmp_path / "d.csv", tmp_path / "d.parquet"
+    df.to_csv(csv, index=False)
+    df.to_parquet(parquet, index=False)
+    home = str(tmp_path / "reg")
+    reg_args = ("--registry", home)
+    est = KINDS[kind]
+    trained = run_cli(
+        "train", *reg_args, "--data", str(csv), "--target", "y", "--name", "m",
+        "--estimator", est, "--param", "n_estimators=15", "--param", "random_state=0",
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    reg = api.open_registry(home)
+    try:
+        model = api.load_model("m:1", registry=reg)
+    finally:
+        reg.close()
+    X = pd.read_csv(csv)[["age", "flag", "region"]]
+    assert X["flag"].dtype == bool  # what the model was fitted on
+    want = model.predict(X)
+
+    for data in (csv, parquet):
+        out = tmp_path / f"scored-{data.suffix[1:]}.csv"
+        r = run_cli("score", "m:1", *reg_args, "--data", str(data), "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        assert "could not be scored" not in r.stderr
+        got = pd.read_csv(out)
+        assert len(got) == len(df)
+        if kind == "regression":
+            np.testing.assert_allclose(got["prediction"], want, rtol=0, atol=1e-9)
+        else:
+            assert got["prediction"].astype(str).tolist() == [str(v) for v in want]
+            proba = model.predict_proba(X)
+            cols = [f"proba_{c}" for c in model.classes_]
+            np.testing.assert_allclose(got[cols].to_numpy(), proba, rtol=0, atol=1e-9)
+
+    r = run_cli("monitor", "m:1", *reg_args, "--reference", str(csv), "--target", "y")
+    assert r.returncode == 0, r.stderr
+    r = run_cli(
+        "monitor", "m:1", *reg_args, "--batch", str(parquet), "--label-column", "y", "--json"
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    realized = doc["performance"]["realized"]
+    y = df["y"].to_numpy()
+    if kind == "regression":
+        assert realized["rmse"] == pytest.approx(skm.root_mean_squared_error(y, want), abs=1e-9)
+    else:
+        assert realized["accuracy"] == pytest.approx(skm.accuracy_score(y, want), abs=1e-12)
+    # the column drifts as the category it is: true/false shares, not 0/1 numbers
+    flag = next(f for f in doc["features"] if f["name"] == "flag")
+    assert flag["kind"] == "categorical"
