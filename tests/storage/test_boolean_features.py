@@ -1,13 +1,15 @@
-"""A true/false feature column, through the user's commands, for every model kind.
+"""True/false and numbers-as-text feature columns, through the user's commands, per kind.
 
 ``modelward train`` on a CSV with a ``True``/``False`` column fits the model on
 pandas' bool, a number to scikit-learn. Scoring that very CSV refused every
 row ("column 'flag' should hold a number, not 'True'"), and ``monitor``
 refused the CSV and the Parquet copy alike ("numeric column 'flag' (BOOLEAN)
 does not hold numbers"); once let through, the monitor handed the model the
-text ``true``. Here the same rows as CSV and as Parquet are scored and
-monitored, and every prediction and realized metric equals the model's own
-on the frame pandas reads.
+text ``true``. Codes with leading zeros (``001``) are numbers to training
+(pandas reads them so), and to scoring, but ``monitor`` refused them ("numeric
+column 'zip' (VARCHAR) does not hold numbers"). Here the same rows as CSV and
+as Parquet are scored and monitored, and every prediction and realized metric
+equals the model's own on the frame pandas reads.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ def _frame(kind: str, n: int = 1500, seed: int = 0) -> pd.DataFrame:
             "age": rng.integers(18, 80, n),
             "flag": rng.random(n) < 0.4,
             "region": rng.choice(["north", "south", "east"], n),
+            "zip": rng.choice(["001", "002", "017"], n),
         }
     )
     z = df.flag * 2.0 + (df.age - 50) / 15 + (df.region == "east") + rng.normal(0, 0.3, n)
+    z += (df.zip == "017") * 1.0
     if kind == "regression":
         df["y"] = 100 + 10 * z
     elif kind == "multiclass":
@@ -48,7 +52,9 @@ def _frame(kind: str, n: int = 1500, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_a_bool_column_is_scored_and_monitored_from_csv_and_parquet(kind, tmp_path, run_cli):
+def test_bool_and_text_number_columns_are_scored_and_monitored_from_csv_and_parquet(
+    kind, tmp_path, run_cli
+):
     df = _frame(kind)
     csv, parquet = tmp_path / "d.csv", tmp_path / "d.parquet"
     df.to_csv(csv, index=False)
@@ -66,8 +72,8 @@ def test_a_bool_column_is_scored_and_monitored_from_csv_and_parquet(kind, tmp_pa
         model = api.load_model("m:1", registry=reg)
     finally:
         reg.close()
-    X = pd.read_csv(csv)[["age", "flag", "region"]]
-    assert X["flag"].dtype == bool  # what the model was fitted on
+    X = pd.read_csv(csv)[["age", "flag", "region", "zip"]]
+    assert X["flag"].dtype == bool and X["zip"].dtype == np.int64  # what the model was fitted on
     want = model.predict(X)
 
     for data in (csv, parquet):
@@ -98,6 +104,6 @@ def test_a_bool_column_is_scored_and_monitored_from_csv_and_parquet(kind, tmp_pa
         assert realized["rmse"] == pytest.approx(skm.root_mean_squared_error(y, want), abs=1e-9)
     else:
         assert realized["accuracy"] == pytest.approx(skm.accuracy_score(y, want), abs=1e-12)
-    # the column drifts as the category it is: true/false shares, not 0/1 numbers
-    flag = next(f for f in doc["features"] if f["name"] == "flag")
-    assert flag["kind"] == "categorical"
+    # the columns drift as the categories they are: true/false, 001/017 shares
+    kinds = {f["name"]: f["kind"] for f in doc["features"]}
+    assert kinds["flag"] == kinds["zip"] == "categorical"

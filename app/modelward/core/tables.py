@@ -893,6 +893,9 @@ def check_signature(
         for n, k in kinds.items()
         if k == "numeric" and not table.numeric(n) and table.types[n].upper() != "BOOLEAN"
     ]
+    # Numbers kept as text (codes with leading zeros, a Parquet string column) are
+    # numbers to a model trained on them, as training and scoring read them.
+    wrong = [n for n in wrong if not _text_numbers(table, n)]
     if wrong:
         shown = ", ".join(f"{_shown(w)} ({table.types[w]})" for w in wrong[:10])
         raise BadTable(
@@ -900,6 +903,24 @@ def check_signature(
             f"{shown} {'do' if len(wrong) > 1 else 'does'} not hold numbers"
         )
     return extra
+
+
+def _text_numbers(table: Table, column: str) -> bool:
+    """Whether a text column holds numbers in every non-empty cell (and at least one)."""
+    if table.types[column].upper() != "VARCHAR":
+        return False
+    q = f"trim({quote(column)})"
+    con = _connection()
+    try:
+        bad, some = con.sql(
+            f"SELECT count_if({q} <> '' AND TRY_CAST({q} AS DOUBLE) IS NULL), "
+            f"count_if({q} <> '') FROM {table.source}"
+        ).fetchall()[0]
+    except duckdb.Error as e:
+        raise explain(e, table.label) from None
+    finally:
+        con.close()
+    return not bad and bool(some)
 
 
 def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableScan:

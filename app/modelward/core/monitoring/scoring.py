@@ -39,9 +39,10 @@ class ModelScorer:
     by_name
         Pass a DataFrame with these column names (the model was fitted on one).
     numbers
-        True/false columns the model takes as numbers: the source reads them as
-        ``true``/``false`` text (a category to drift), the model gets 1 and 0
-        (what it was fitted on: pandas' bool is a number to scikit-learn).
+        Columns the model takes as numbers that the source reads as text (a
+        category to drift): true/false columns, the model gets 1 and 0 (pandas'
+        bool is a number to scikit-learn), and numbers kept as text (codes with
+        leading zeros), the model gets the numbers, as training read them.
     """
 
     def __init__(
@@ -91,10 +92,7 @@ class ModelScorer:
             v = batch[c]
             a = v if isinstance(v, np.ndarray) else v.to_numpy(zero_copy_only=False)
             if c in self.numbers and a.dtype.kind not in "biuf":
-                return np.array(
-                    [np.nan if x is None else float(x == "true") for x in a.tolist()],
-                    dtype=np.float64,
-                )
+                return np.array([_number(x) for x in a.tolist()], dtype=np.float64)
             return a
 
         if self.by_name:
@@ -102,6 +100,17 @@ class ModelScorer:
 
             return pd.DataFrame({c: arr(c) for c in self.columns})
         return np.column_stack([np.asarray(arr(c), dtype=np.float64) for c in self.columns])
+
+
+def _number(text: str | None) -> float:
+    if text is None or not text.strip():
+        return np.nan
+    if text in ("true", "false"):
+        return float(text == "true")
+    try:
+        return float(text)
+    except ValueError:  # the column check lets only numbers through; a caller's arrays
+        return np.nan
 
 
 class LogMismatch(Exception):

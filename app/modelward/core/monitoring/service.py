@@ -160,12 +160,13 @@ def _scorer_of(
         raise SchemaMismatch(
             f"{src.label} does not match the model: missing input column(s) {', '.join(missing)}"
         )
-    categorical = {
-        str(f.get("name"))
-        for f in (v.signature or {}).get("features") or []
-        if f.get("kind") == "categorical"
-    }
-    numbers = [c for c in src.booleans if c in cols and c not in categorical]
+    kinds = {str(f.get("name")): f.get("kind") for f in (v.signature or {}).get("features") or []}
+    numbers = [
+        c
+        for c in cols
+        if src.kinds.get(c) != NUMERIC
+        and (kinds.get(c) == "numeric" or (c in src.booleans and kinds.get(c) != "categorical"))
+    ]
     return ModelScorer(
         model,
         kind or kind_of(v.signature, model),
