@@ -48,10 +48,22 @@ def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_o
         return original()
 
     win.registry._open_with_retry = counting
+    service = win.policies.service
+    rounds: list[tuple[float, bool]] = []
+    original_round = service.run_due_once
+
+    def counted_round(**kw):  # the policies' timer rounds, and whether the worker wrote
+        rounds.append((time.monotonic(), bool(win._own_writers)))
+        return original_round(**kw)
+
+    service.run_due_once = counted_round
     started = time.monotonic()
     with qtbot.waitSignal(win.jobs.sig_job_finished, timeout=240_000):
         win.acts[Ids.DEMO].trigger()
         assert win._own_writers  # the window leaves the file to its worker at once
+        # The policies' timer ticks while the worker writes (CI once saw its round
+        # open the file then): the round waits for the job's end.
+        service.poke()
     end = time.monotonic()
     text = [line for _t, line in lines]
     assert not [t for t in text if "waiting for the registry" in t], text
@@ -64,4 +76,7 @@ def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_o
     assert not win._own_writers
     during = [t for t in opened if started < t < end]
     assert not during, ("the window opened the file while its worker wrote", stacks)
+    assert not [t for t, writing in rounds if writing], rounds
+    # and the round put off runs once the worker is done
+    qtbot.waitUntil(lambda: any(t > started and not w for t, w in rounds), timeout=20_000)
     qtbot.waitUntil(lambda: win.versions_model.rowCount() >= 3, timeout=20_000)

@@ -550,6 +550,10 @@ class MainWindow(QMainWindow):
         """
         self._own_writers.add(job_id)
 
+    def has_own_writers(self) -> bool:
+        """Whether a worker of this window has the registry file (any thread may ask)."""
+        return bool(self._own_writers)
+
     def reads_held(self) -> bool:
         """Whether a worker of this window has the registry file (reads wait for its end).
 
@@ -568,6 +572,7 @@ class MainWindow(QMainWindow):
                 self._poll_deferred = False
                 self.refresh_all()  # what the worker wrote, in every table at once
                 self.policies.refresh()
+                self.policies.service.resume()
                 self._poll()
 
     def verify_chain(self) -> int:

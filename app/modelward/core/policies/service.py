@@ -103,6 +103,10 @@ class PolicyService:
         Seconds between two rounds of :meth:`run_due_once` once started.
     max_workers, nice
         For the runner the service makes.
+    held
+        While this returns ``True`` the timer's rounds are put off (the window's
+        own worker has the registry file); :meth:`resume` runs the round put
+        off, when that ends.
 
     Examples
     --------
@@ -119,9 +123,12 @@ class PolicyService:
         interval: float = 60.0,
         max_workers: int = 1,
         nice: int = 0,
+        held: Callable[[], bool] | None = None,
     ):
         self.registry = registry
         self.interval = interval
+        self._held = held
+        self._put_off = False
         self._owns_runner = runner is None
         self.runner: JobRunner = (
             runner
@@ -215,6 +222,11 @@ class PolicyService:
         """Run a round now instead of at the next tick (e.g. the user asked)."""
         self._wake.set()
 
+    def resume(self) -> None:
+        """Run the round put off while ``held`` said so, if one was (else nothing)."""
+        if self._put_off:
+            self._wake.set()
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -231,6 +243,12 @@ class PolicyService:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if self._held is not None and self._held():
+                self._put_off = True
+                self._wake.wait(self.interval)
+                self._wake.clear()
+                continue
+            self._put_off = False
             try:
                 self.run_due_once()
             except ModelWardError as e:  # a busy registry: try again next time

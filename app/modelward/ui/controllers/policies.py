@@ -111,8 +111,13 @@ class PolicyController(Controller):
         self._last_alert_id: int | None = None
         self._due: int | None = None
         # Policy loops (from the data inbox or the timer) run as the window's jobs.
+        # Its rounds wait while a worker of the window has the registry file (the
+        # demo workspace): the window then opens the file for nothing.
         self.service = PolicyService(
-            window.registry, runner=window.jobs.runner, interval=DUE_MS / 1000
+            window.registry,
+            runner=window.jobs.runner,
+            interval=DUE_MS / 1000,
+            held=window.has_own_writers,
         )
         self.tray = AlertTray(self)
         self._build_pages()
