@@ -107,3 +107,33 @@ def test_bool_and_text_number_columns_are_scored_and_monitored_from_csv_and_parq
     # the columns drift as the categories they are: true/false, 001/017 shares
     kinds = {f["name"]: f["kind"] for f in doc["features"]}
     assert kinds["flag"] == kinds["zip"] == "categorical"
+
+
+def test_a_registered_file_that_records_no_kinds_gets_true_false_as_numbers(tmp_path, run_cli):
+    # A skops file from elsewhere records its column names but not their types:
+    # a CSV column of True/False is read as 1/0, as pandas fitted the model.
+    import skops.io as sio
+    from sklearn.ensemble import RandomForestClassifier
+
+    df = _frame("binary")
+    csv, parquet = tmp_path / "d.csv", tmp_path / "d.parquet"
+    df.to_csv(csv, index=False)
+    df.to_parquet(parquet, index=False)
+    X = df[["age", "flag"]]
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, df["y"])
+    sio.dump(model, tmp_path / "m.skops")
+    home = ("--registry", str(tmp_path / "reg"))
+    r = run_cli("register", str(tmp_path / "m.skops"), "--name", "ext", *home)
+    assert r.returncode == 0, r.stderr
+    want = model.predict_proba(X)[:, 1]
+    for data in (csv, parquet):
+        out = tmp_path / f"o-{data.suffix[1:]}.csv"
+        r = run_cli("score", "ext:1", *home, "--data", str(data), "--out", str(out))
+        assert r.returncode == 0 and "could not be scored" not in r.stderr, r.stderr
+        np.testing.assert_allclose(pd.read_csv(out)["proba_1"], want, rtol=0, atol=1e-12)
+    r = run_cli("monitor", "ext:1", *home, "--reference", str(csv), "--target", "y")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("monitor", "ext:1", *home, "--batch", str(parquet), "--label-column", "y", "--json")
+    assert r.returncode == 0, r.stderr
+    realized = json.loads(r.stdout)["performance"]["realized"]
+    assert realized["roc_auc"] == pytest.approx(skm.roc_auc_score(df["y"], want), abs=1e-12)

@@ -520,7 +520,8 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
     """Columns whose kind the model does not record: numbers by their type (CSV: by their text).
 
     A CSV column is numeric when every cell of the first batch that is not
-    a missing-value token reads as a number (and there is at least one).
+    a missing-value token reads as a number or ``true``/``false`` (and there
+    is at least one): a model fitted on pandas' bool takes it as 1/0.
     """
     undecided = []
     for c in model.features:
@@ -540,7 +541,10 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
         trimmed = f"trim({_sql_ident(c)}, {_TRIM})"
         given = f"{trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL}"
         parts.append(f"count(*) FILTER (WHERE {given})")
-        parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS DOUBLE) IS NULL)")
+        parts.append(
+            f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS DOUBLE) IS NULL "
+            f"AND lower({trimmed}) NOT IN ('true', 'false'))"
+        )
     got = inp.con.execute(
         f"SELECT {', '.join(parts)} FROM (SELECT * FROM {inp.source} LIMIT {int(batch_rows)})"
     ).fetchall()[0]
