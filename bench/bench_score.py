@@ -19,6 +19,10 @@ two whole processes:
 Both use every core and 65,536-row batches. Peak memory is each child's
 ``ru_maxrss`` (``os.wait4``).
 
+``--csv`` scores the same rows written as CSV (DuckDB's ``COPY``, 17 significant
+digits), and the floor reads them with ``pyarrow.csv.open_csv`` (streaming, every
+column typed by pyarrow) instead of the Parquet reader.
+
 ``--inbox N`` measures a scoring folder instead: a warm watcher (a
 ``WatchService`` started in this process, the champion already scored one
 batch) and N batches of ``--inbox-rows`` rows (CSV) renamed into the inbox one
@@ -32,6 +36,7 @@ Usage::
     python bench/bench_score.py --rows 200000 --rounds 5
     python bench/bench_score.py --rows 10000000 --rounds 1 --models logreg
     python bench/bench_score.py --inbox 30      # 10,000-row batches through a scoring folder
+    python bench/bench_score.py --csv           # the same from a CSV file
     python bench/bench_score.py --quick         # 100,000 rows, 1 round; 10 inbox batches
 """
 
@@ -70,10 +75,20 @@ writer.close()
 """
 
 
+FLOOR_CSV = FLOOR.replace(
+    "pf = pq.ParquetFile(data, pre_buffer=False)  # the same reader options as modelward's\n",
+    "import pyarrow.csv as pc\n"
+    "reader = pc.open_csv(data, read_options=pc.ReadOptions(block_size=1 << 23))\n",
+).replace(
+    'for batch in pf.iter_batches(batch_size=65536, columns=["id", *features]):\n',
+    "for batch in reader:\n",
+)
+assert FLOOR_CSV != FLOOR
+
 MODELS = ("hgb", "logreg")
 
 
-def make_data(path: Path, n: int) -> None:
+def make_data(path: Path, n: int, *, csv: bool = False) -> None:
     import duckdb
 
     num = ", ".join(f"random() * 2 - 1 AS x{i}" for i in range(25))
@@ -86,6 +101,8 @@ def make_data(path: Path, n: int) -> None:
             FROM (SELECT range, {num} FROM range({n}))
         ) TO '{path}' (FORMAT parquet)"""
     )
+    if csv:
+        con.execute(f"COPY (SELECT * FROM '{path}') TO '{path.with_suffix('.csv')}' (HEADER)")
     con.close()
 
 
@@ -138,6 +155,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     ap.add_argument("--inbox", type=int, metavar="N", help="N batches through a scoring folder")
     ap.add_argument("--inbox-rows", type=int, default=10_000)
+    ap.add_argument("--csv", action="store_true", help="score a CSV file (floor: pyarrow.csv)")
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--setup", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--setup-small", metavar="DIR", help=argparse.SUPPRESS)
@@ -149,11 +167,11 @@ def main() -> None:
         bench_inbox(args)
         return
     if args.setup:
-        make_data(Path(args.setup) / "in.parquet", args.rows)
+        make_data(Path(args.setup) / "in.parquet", args.rows, csv=args.csv)
         make_models(Path(args.setup) / "in.parquet", Path(args.setup) / "reg", Path(args.setup))
         return
     if args.setup_small:
-        make_data(Path(args.setup_small) / "small.parquet", 1000)
+        make_data(Path(args.setup_small) / "small.parquet", 1000, csv=args.csv)
         return
 
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
@@ -162,21 +180,25 @@ def main() -> None:
         t0 = time.perf_counter()
         # Set up in a child, so this process stays small: a child's peak RSS
         # starts from its parent's at fork time.
+        as_csv = ["--csv"] if args.csv else []
         subprocess.run(
-            [sys.executable, __file__, "--setup", tmp, "--rows", str(args.rows)], check=True
+            [sys.executable, __file__, "--setup", tmp, "--rows", str(args.rows), *as_csv],
+            check=True,
         )
         models = {name: t / f"{name}.joblib" for name in args.models}
         small = t / "small.parquet"
-        subprocess.run([sys.executable, __file__, "--setup-small", tmp], check=True)
+        subprocess.run([sys.executable, __file__, "--setup-small", tmp, *as_csv], check=True)
+        if args.csv:
+            data, small = data.with_suffix(".csv"), small.with_suffix(".csv")
         print(
-            f"{args.rows:,} rows x 25 columns, {data.stat().st_size / 1e6:.0f} MB Parquet "
-            f"(setup {time.perf_counter() - t0:.1f} s)",
+            f"{args.rows:,} rows x 25 columns, {data.stat().st_size / 1e6:.0f} MB "
+            f"{'CSV' if args.csv else 'Parquet'} (setup {time.perf_counter() - t0:.1f} s)",
             flush=True,
         )
         env = dict(os.environ)
         env["MODELWARD_HOME"] = str(reg)
         floor_py = t / "floor.py"
-        floor_py.write_text(FLOOR)
+        floor_py.write_text(FLOOR_CSV if args.csv else FLOOR)
 
         def commands(name: str, src: Path) -> dict[str, list[str]]:
             out = t / f"out-{name}-{src.stem}.parquet"

@@ -492,6 +492,14 @@ def _plan(model: _Model, inp: _Input, ids: Sequence[str]) -> _Plan:
                     f"CASE WHEN {trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL} "
                     f"AND {value} IS NULL THEN {q} END"
                 )
+                # A cell that is a plain number (nearly all) skips the above: DuckDB's
+                # trim with a set of characters costs ~0.4 us a cell, 4/5 of a 1M x 20
+                # CSV's conversion. CASE evaluates a branch only for the rows it takes.
+                # (A NaN cast from "nan" takes the long way: a missing-value token.)
+                cast = f"TRY_CAST({q} AS DOUBLE)"
+                plain = f"{cast} IS NOT NULL AND NOT isnan({cast})"
+                value = f"CASE WHEN {plain} THEN {cast} ELSE {value} END"
+                bad = f"CASE WHEN {plain} THEN NULL ELSE {bad} END"
                 features.append((c, "text_num", [add(value), add(bad)]))
             else:
                 raise InvalidInput(f"column {c!r} should hold numbers but holds {t}")
