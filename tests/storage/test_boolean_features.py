@@ -137,3 +137,54 @@ def test_a_registered_file_that_records_no_kinds_gets_true_false_as_numbers(tmp_
     assert r.returncode == 0, r.stderr
     realized = json.loads(r.stdout)["performance"]["realized"]
     assert realized["roc_auc"] == pytest.approx(skm.roc_auc_score(df["y"], want), abs=1e-12)
+
+
+def test_a_yes_no_target_is_monitored_and_labelled_as_the_model_predicts(tmp_path, run_cli):
+    # DuckDB reads a CSV column of yes/no as BOOLEAN, so the model trained on it
+    # has the classes False/True; its labels come back as yes/no (the Parquet
+    # copy) or true/false (the CSV). Every label matched no class: monitor's
+    # realized accuracy was the share of "no" (0.57), f1 0, and the prediction
+    # log's accuracy 0.
+    df = _frame("binary")
+    df["y"] = np.where(df["y"] == 1, "yes", "no")
+    df["id"] = np.arange(len(df))
+    csv, parquet = tmp_path / "d.csv", tmp_path / "d.parquet"
+    df.to_csv(csv, index=False)
+    df.to_parquet(parquet, index=False)
+    home = ("--registry", str(tmp_path / "reg"))
+    r = run_cli(
+        "train", *home, "--data", str(csv), "--target", "y", "--name", "yn",
+        "--features", "age,flag,region", "--estimator", "LogisticRegression",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    reg = api.open_registry(home[1])
+    try:
+        model = api.load_model("yn:1", registry=reg)
+    finally:
+        reg.close()
+    assert list(model.classes_) == [False, True]
+    X = pd.read_csv(csv)[["age", "flag", "region"]]
+    truth = (df["y"] == "yes").to_numpy()
+    accuracy = skm.accuracy_score(truth, model.predict(X))
+    assert accuracy > 0.8
+
+    r = run_cli("monitor", "yn:1", *home, "--reference", str(csv), "--target", "y")
+    assert r.returncode == 0, r.stderr
+    for batch in (csv, parquet):
+        r = run_cli(
+            "monitor", "yn:1", *home, "--batch", str(batch), "--label-column", "y", "--json"
+        )
+        assert r.returncode == 0, r.stderr
+        realized = json.loads(r.stdout)["performance"]["realized"]
+        assert realized["accuracy"] == pytest.approx(accuracy, abs=1e-12), batch.suffix
+
+    scored = tmp_path / "s.csv"
+    r = run_cli(
+        "score", "yn:1", *home, "--data", str(parquet), "--out", str(scored),
+        "--id-column", "id", "--log-rows",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = run_cli("labels", "yn", *home, "--data", str(parquet), "--id", "id", "--label", "y")
+    assert r.returncode == 0, r.stderr
+    report = api.prediction_report("yn", registry=home[1])
+    assert report["versions"][0]["realized"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)

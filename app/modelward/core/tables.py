@@ -176,6 +176,22 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_BOOL_WORDS = {
+    **dict.fromkeys(("true", "t", "yes", "y", "1", "1.0"), True),
+    **dict.fromkeys(("false", "f", "no", "n", "0", "0.0"), False),
+}
+
+
+def bool_word(value: object) -> bool | None:
+    """The truth value DuckDB reads in ``value`` (``yes``, ``F``, ``1`` …), else ``None``.
+
+    DuckDB's CSV reader types a column of such words as BOOLEAN, so a model
+    trained on one has the classes ``False``/``True`` while its labels may come
+    back as the file's words.
+    """
+    return _BOOL_WORDS.get(str(value).strip().lower())
+
+
 def _shown(name: str) -> str:
     """A column name as Python would write it, invisible characters escaped."""
     out = []

@@ -30,7 +30,7 @@ from modelward.core.registry.predictions import (
     read_predictions,
     store_labels,
 )
-from modelward.core.tables import open_table, quote
+from modelward.core.tables import bool_word, open_table, quote
 
 __all__ = ["add_labels", "prediction_report", "psi", "realized"]
 
@@ -169,7 +169,9 @@ def _same(a: Any, b: Any) -> bool:
     try:
         return float(a) == float(b)
     except (TypeError, ValueError):
-        return False
+        # a model fitted on a true/false target predicts True/False; labels
+        # may come as the file's yes/no
+        return (x := bool_word(a)) is not None and x == bool_word(b)
 
 
 def _positive(classes: list[str], y: list[str]) -> str:
