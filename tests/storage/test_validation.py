@@ -150,6 +150,10 @@ def test_extra_columns_may_be_allowed(setup):
     df = credit_frame(n=50, seed=2)
     df["notes"] = "x"
     df.to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(
+        InvalidInput, match=r"a column .* 'notes' \(allow them with --allow-extra\)"
+    ):
+        validate(reg, "credit:1", str(tmp_path / "x.csv"))  # the refusal says the way out
     assert validate(reg, "credit:1", str(tmp_path / "x.csv"), allow_extra=True).rows == 50
 
 

@@ -370,8 +370,8 @@ def check_columns(
     extra = [str(c) for c in df.columns if c not in names and c not in allowed_extra]
     if extra and not allow_extra:
         raise InvalidInput(
-            f"the data has column{'s' if len(extra) > 1 else ''} the model was not trained on: "
-            f"{', '.join(repr(e) for e in extra)}"
+            f"the data has {'columns' if len(extra) > 1 else 'a column'} the model was not "
+            f"trained on: {', '.join(repr(e) for e in extra)} (allow them with --allow-extra)"
         )
     for c in expected:
         name, kind = str(c["name"]), c.get("kind")
