@@ -14,10 +14,12 @@ measured at 110 ms with two other processes spinning on the two cores (and a
 heartbeat version of this test failed CI at 107 ms). So the window's own
 handlers (queued signals, timers, read results) are bounded at 100 ms, twenty
 times what they cost here (~5 ms): that catches a long handler coming back,
-such as a synchronous registry read or a full collection over the scientific
-stack (~100 ms). A repaint is Qt drawing what is on screen and only gets a
-bound for gross faults (a query per cell); that the column sizing reads only
-the rows on screen is tested without a clock in ``test_widgets``.
+such as a synchronous registry read or the column sizing that read 1,000 rows
+per column (~200 ms). A repaint is Qt drawing what is on screen and only gets
+a bound for gross faults (a query per cell). Without a clock: the column
+sizing reads only the rows on screen (``test_widgets``), and the window
+freezes its start-up objects so that full collections stay short
+(``test_main_window``).
 """
 
 from __future__ import annotations
