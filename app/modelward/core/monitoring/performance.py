@@ -162,25 +162,6 @@ def encode_labels(y: np.ndarray, kind: ModelKind) -> np.ndarray:
     return out
 
 
-def positive_labels(y: np.ndarray, positive: Any = None) -> np.ndarray:
-    """Binary labels as 0/1 floats (NaN where missing).
-
-    ``positive`` is the positive class (the model's ``classes_[1]``); without
-    it, 1 for numeric labels and the largest label otherwise.
-    """
-    y = np.asarray(y)
-    if positive is None:
-        if y.dtype.kind in "fiub":
-            positive = 1
-        else:
-            vals = sorted(str(v) for v in y.tolist() if not _is_missing(v))
-            positive = vals[-1] if vals else ""
-    # a negative class that matches nothing: every other label counts as negative
-    numeric = isinstance(positive, (int, float, np.number)) and not isinstance(positive, bool)
-    other: Any = -math.inf if numeric else "\x00"
-    return encode_labels(y, ModelKind(BINARY, (other, positive)))
-
-
 def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
