@@ -1,4 +1,4 @@
-"""True/false and numbers-as-text feature columns, through the user's commands, per kind.
+"""True/false, yes/no and numbers-as-text feature columns, through the user's commands, per kind.
 
 ``modelward train`` on a CSV with a ``True``/``False`` column fits the model on
 pandas' bool, a number to scikit-learn. Scoring that very CSV refused every
@@ -38,10 +38,11 @@ def _frame(kind: str, n: int = 1500, seed: int = 0) -> pd.DataFrame:
             "flag": rng.random(n) < 0.4,
             "region": rng.choice(["north", "south", "east"], n),
             "zip": rng.choice(["001", "002", "017"], n),
+            "owner": rng.choice(["yes", "no"], n),  # a bool to DuckDB's CSV reader
         }
     )
     z = df.flag * 2.0 + (df.age - 50) / 15 + (df.region == "east") + rng.normal(0, 0.3, n)
-    z += (df.zip == "017") * 1.0
+    z += (df.zip == "017") * 1.0 + (df.owner == "yes") * 0.7
     if kind == "regression":
         df["y"] = 100 + 10 * z
     elif kind == "multiclass":
@@ -72,8 +73,9 @@ def test_bool_and_text_number_columns_are_scored_and_monitored_from_csv_and_parq
         model = api.load_model("m:1", registry=reg)
     finally:
         reg.close()
-    X = pd.read_csv(csv)[["age", "flag", "region", "zip"]]
-    assert X["flag"].dtype == bool and X["zip"].dtype == np.int64  # what the model was fitted on
+    X = pd.read_csv(csv)[["age", "flag", "region", "zip", "owner"]]
+    X["owner"] = X["owner"] == "yes"  # what the model was fitted on: DuckDB read a bool
+    assert X["flag"].dtype == bool and X["zip"].dtype == np.int64
     want = model.predict(X)
 
     for data in (csv, parquet):
@@ -90,6 +92,18 @@ def test_bool_and_text_number_columns_are_scored_and_monitored_from_csv_and_parq
             proba = model.predict_proba(X)
             cols = [f"proba_{c}" for c in model.classes_]
             np.testing.assert_allclose(got[cols].to_numpy(), proba, rtol=0, atol=1e-9)
+
+    # a truth word among numbers is no number: its row is refused, not read as 0
+    stray = pd.read_csv(csv, dtype=str)
+    stray.loc[3, "age"] = "n"
+    stray.to_csv(tmp_path / "stray.csv", index=False)
+    out = tmp_path / "stray-out.csv"
+    r = run_cli("score", "m:1", *reg_args, "--data", str(tmp_path / "stray.csv"), "--out", str(out))
+    assert r.returncode == 0 and "1 row(s) could not be scored" in r.stderr, r.stderr
+    assert (
+        "'age' should hold a number, not 'n'"
+        in (tmp_path / "stray-out.csv.rejected.csv").read_text()
+    )
 
     r = run_cli("monitor", "m:1", *reg_args, "--reference", str(csv), "--target", "y")
     assert r.returncode == 0, r.stderr

@@ -909,8 +909,9 @@ def check_signature(
         for n, k in kinds.items()
         if k == "numeric" and not table.numeric(n) and table.types[n].upper() != "BOOLEAN"
     ]
-    # Numbers kept as text (codes with leading zeros, a Parquet string column) are
-    # numbers to a model trained on them, as training and scoring read them.
+    # Numbers kept as text (codes with leading zeros, a Parquet string column) and
+    # truth words (yes/no) are numbers to a model trained on them, as training and
+    # scoring read them.
     wrong = [n for n in wrong if not _text_numbers(table, n)]
     if wrong:
         shown = ", ".join(f"{_shown(w)} ({table.types[w]})" for w in wrong[:10])
@@ -922,21 +923,27 @@ def check_signature(
 
 
 def _text_numbers(table: Table, column: str) -> bool:
-    """Whether a text column holds numbers in every non-empty cell (and at least one)."""
+    """Whether a text column's non-empty cells are all numbers, or all truth words (and one is).
+
+    A truth word is what DuckDB reads as BOOLEAN (:func:`bool_word`): a yes/no
+    column of a CSV was a bool, so a number, to the model trained on it.
+    """
     if table.types[column].upper() != "VARCHAR":
         return False
     q = f"trim({quote(column)})"
     con = _connection()
     try:
-        bad, some = con.sql(
+        not_number, not_truth, some = con.sql(
             f"SELECT count_if({q} <> '' AND TRY_CAST({q} AS DOUBLE) IS NULL), "
+            f"count_if({q} <> '' AND TRY_CAST({q} AS BOOLEAN) IS NULL), "
             f"count_if({q} <> '') FROM {table.source}"
         ).fetchall()[0]
     except duckdb.Error as e:
         raise explain(e, table.label) from None
     finally:
         con.close()
-    return not bad and bool(some)
+    # all numbers, or all truth words: a stray "n" among numbers is no number
+    return bool(some) and (not not_number or not not_truth)
 
 
 def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableScan:

@@ -169,6 +169,9 @@ class _Model:
     argmax_predicts: bool
     rejects_nan: bool
     reasons: Any = None  # a reasons.ReasonColumns when reason codes are asked for
+    # numeric text columns of truth words (yes/no, True/False): 1/0, as DuckDB's CSV
+    # reader typed them BOOLEAN for training (decided on the first batch)
+    truth: set[str] = field(default_factory=set)
 
     @property
     def binary(self) -> bool:
@@ -482,12 +485,9 @@ def _plan(model: _Model, inp: _Input, ids: Sequence[str]) -> _Plan:
                 features.append((c, "num", [add(f"CAST({q} AS DOUBLE)")]))
             elif _is_text_sql(t):
                 trimmed = f"trim({q}, {_TRIM})"
-                # true/false text is 1/0: a bool column is a number to a model fitted on it
-                value = (
-                    f"CASE lower({trimmed}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE "
-                    f"TRY_CAST(CASE WHEN lower({trimmed}) IN {_MISSING_SQL} THEN NULL "
-                    f"ELSE {trimmed} END AS DOUBLE) END"
-                )
+                given = f"CASE WHEN lower({trimmed}) IN {_MISSING_SQL} THEN NULL ELSE {trimmed} END"
+                as_type = "BOOLEAN" if c in model.truth else "DOUBLE"
+                value = f"CAST(TRY_CAST({given} AS {as_type}) AS DOUBLE)"
                 bad = (
                     f"CASE WHEN {trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL} "
                     f"AND {value} IS NULL THEN {q} END"
@@ -528,12 +528,16 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
     """Columns whose kind the model does not record: numbers by their type (CSV: by their text).
 
     A CSV column is numeric when every cell of the first batch that is not
-    a missing-value token reads as a number or ``true``/``false`` (and there
-    is at least one): a model fitted on pandas' bool takes it as 1/0.
+    a missing-value token reads as a number (and there is at least one). A
+    text column of truth words (``True``, ``no``, ``f``: what DuckDB's CSV
+    reader types BOOLEAN, a bool to the model fitted on it) is read as 1/0,
+    whether the model records its kind or not.
     """
-    undecided = []
+    undecided, numeric_text = [], []
     for c in model.features:
         if model.kinds[c]:
+            if model.kinds[c] == _NUMERIC and _is_text_sql(inp.types[c]):
+                numeric_text.append(c)  # numbers, or truth words?
             continue
         t = inp.types[c]
         if _is_numeric_sql(t):
@@ -542,23 +546,34 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
             model.kinds[c] = _CATEGORICAL
         else:
             undecided.append(c)
-    if not undecided:
+    if not undecided and not numeric_text:
         return
     parts = []
     for c in undecided:
         trimmed = f"trim({_sql_ident(c)}, {_TRIM})"
         given = f"{trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL}"
         parts.append(f"count(*) FILTER (WHERE {given})")
+        parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS DOUBLE) IS NULL)")
+        parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS BOOLEAN) IS NULL)")
+    for c in numeric_text:  # the cheap casts only: a kind known, nearly always numbers
+        q = _sql_ident(c)
+        parts.append(f"count({q})")
+        parts.append(f"count(*) FILTER (WHERE {q} IS NOT NULL AND TRY_CAST({q} AS DOUBLE) IS NULL)")
         parts.append(
-            f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS DOUBLE) IS NULL "
-            f"AND lower({trimmed}) NOT IN ('true', 'false'))"
+            f"count(*) FILTER (WHERE {q} IS NOT NULL AND TRY_CAST(trim({q}) AS BOOLEAN) IS NULL)"
         )
     got = inp.con.execute(
         f"SELECT {', '.join(parts)} FROM (SELECT * FROM {inp.source} LIMIT {int(batch_rows)})"
     ).fetchall()[0]
-    for k, c in enumerate(undecided):
-        given, bad = got[2 * k], got[2 * k + 1]
-        model.kinds[c] = _NUMERIC if given and not bad else _CATEGORICAL
+    for k, c in enumerate([*undecided, *numeric_text]):
+        given, not_number, not_truth = got[3 * k : 3 * k + 3]
+        # all truth words, some not numbers (1/0 alone are numbers): as DuckDB's CSV
+        # reader types such a column BOOLEAN; a stray "n" among numbers stays an error
+        if given and not_number and not not_truth:
+            model.truth.add(c)
+            model.kinds[c] = _NUMERIC
+        elif not model.kinds[c]:
+            model.kinds[c] = _NUMERIC if given and not not_number else _CATEGORICAL
 
 
 # --------------------------------------------------------------------------- scoring

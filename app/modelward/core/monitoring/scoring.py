@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from modelward.core.monitoring.performance import BINARY, MULTICLASS, ModelKind, encode_labels
+from modelward.core.tables import bool_word
 
 __all__ = ["LogMismatch", "LoggedScorer", "ModelScorer", "PendingScorer"]
 
@@ -40,9 +41,10 @@ class ModelScorer:
         Pass a DataFrame with these column names (the model was fitted on one).
     numbers
         Columns the model takes as numbers that the source reads as text (a
-        category to drift): true/false columns, the model gets 1 and 0 (pandas'
-        bool is a number to scikit-learn), and numbers kept as text (codes with
-        leading zeros), the model gets the numbers, as training read them.
+        category to drift): truth words (true/false, yes/no), the model gets 1
+        and 0 (the column was a bool, a number to scikit-learn), and numbers kept
+        as text (codes with leading zeros), the model gets the numbers, as
+        training read them.
     """
 
     def __init__(
@@ -105,12 +107,11 @@ class ModelScorer:
 def _number(text: str | None) -> float:
     if text is None or not text.strip():
         return np.nan
-    if text in ("true", "false"):
-        return float(text == "true")
     try:
         return float(text)
-    except ValueError:  # the column check lets only numbers through; a caller's arrays
-        return np.nan
+    except ValueError:  # a truth word (true, yes, F) as DuckDB reads one, else not a number
+        truth = bool_word(text)
+        return np.nan if truth is None else float(truth)
 
 
 class LogMismatch(Exception):
