@@ -169,8 +169,9 @@ class _Model:
     argmax_predicts: bool
     rejects_nan: bool
     reasons: Any = None  # a reasons.ReasonColumns when reason codes are asked for
-    # numeric text columns of truth words (yes/no, True/False): 1/0, as DuckDB's CSV
-    # reader typed them BOOLEAN for training (decided on the first batch)
+    # features fitted on bools (DuckDB's CSV reader types yes/no, True/False BOOLEAN):
+    # their text is read as truth words, 1/0. From the recorded dtypes, or, where
+    # none are recorded, from the first batch
     truth: set[str] = field(default_factory=set)
 
     @property
@@ -208,6 +209,8 @@ def _describe_model(version: Any, est: Any) -> _Model:
                 if dt.startswith(("int", "uint", "float", "bool", "Int", "Float", "UInt"))
                 else _CATEGORICAL
             )
+    recorded = [*(sig.get("features") or []), *(sig.get("columns") or [])]
+    truth = {str(f["name"]) for f in recorded if str(f.get("dtype", "")) == "bool"}
     classes = getattr(est, "classes_", None)
     final = _final_step(est)
     try:
@@ -224,6 +227,7 @@ def _describe_model(version: Any, est: Any) -> _Model:
         argmax_predicts=type(final).__name__ not in {"SVC", "NuSVC"},
         # a pipeline's tags speak for its first step only; it may impute later
         rejects_nan=not allow_nan and not hasattr(est, "steps"),
+        truth=truth & set(kinds),
     )
 
 
@@ -529,15 +533,13 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
 
     A CSV column is numeric when every cell of the first batch that is not
     a missing-value token reads as a number (and there is at least one). A
-    text column of truth words (``True``, ``no``, ``f``: what DuckDB's CSV
-    reader types BOOLEAN, a bool to the model fitted on it) is read as 1/0,
-    whether the model records its kind or not.
+    column whose cells are all truth words (``True``, ``no``, ``f``: what
+    DuckDB's CSV reader types BOOLEAN, a bool to the model fitted on it) is
+    numeric too, read as 1/0 (:attr:`_Model.truth`).
     """
-    undecided, numeric_text = [], []
+    undecided = []
     for c in model.features:
         if model.kinds[c]:
-            if model.kinds[c] == _NUMERIC and _is_text_sql(inp.types[c]):
-                numeric_text.append(c)  # numbers, or truth words?
             continue
         t = inp.types[c]
         if _is_numeric_sql(t):
@@ -546,7 +548,7 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
             model.kinds[c] = _CATEGORICAL
         else:
             undecided.append(c)
-    if not undecided and not numeric_text:
+    if not undecided:
         return
     parts = []
     for c in undecided:
@@ -555,24 +557,17 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
         parts.append(f"count(*) FILTER (WHERE {given})")
         parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS DOUBLE) IS NULL)")
         parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS BOOLEAN) IS NULL)")
-    for c in numeric_text:  # the cheap casts only: a kind known, nearly always numbers
-        q = _sql_ident(c)
-        parts.append(f"count({q})")
-        parts.append(f"count(*) FILTER (WHERE {q} IS NOT NULL AND TRY_CAST({q} AS DOUBLE) IS NULL)")
-        parts.append(
-            f"count(*) FILTER (WHERE {q} IS NOT NULL AND TRY_CAST(trim({q}) AS BOOLEAN) IS NULL)"
-        )
     got = inp.con.execute(
         f"SELECT {', '.join(parts)} FROM (SELECT * FROM {inp.source} LIMIT {int(batch_rows)})"
     ).fetchall()[0]
-    for k, c in enumerate([*undecided, *numeric_text]):
+    for k, c in enumerate(undecided):
         given, not_number, not_truth = got[3 * k : 3 * k + 3]
         # all truth words, some not numbers (1/0 alone are numbers): as DuckDB's CSV
         # reader types such a column BOOLEAN; a stray "n" among numbers stays an error
         if given and not_number and not not_truth:
             model.truth.add(c)
             model.kinds[c] = _NUMERIC
-        elif not model.kinds[c]:
+        else:
             model.kinds[c] = _NUMERIC if given and not not_number else _CATEGORICAL
 
 
