@@ -7,8 +7,11 @@ What it measures, in one run with rounds interleaved:
 - B: the floor, a subprocess that imports duckdb, opens the same file read-only
   and runs the same statement (the page of ids with the count of all matches,
   ``page_sql(..., with_total=True)``) on a bare cursor;
-- C and D, for the floor's own parts: ``python -c pass`` and
-  ``python -c "import duckdb"``.
+- B': the same floor importing DuckDB's engine module alone (``_duckdb``), as
+  ModelWard's registry does since session 10 (the package's Python layer is
+  about 100 ms of import);
+- C, D and D', for the floors' own parts: ``python -c pass``,
+  ``python -c "import duckdb"`` and ``python -c "import _duckdb"``.
 
 Both start a fresh Python; the ratio A/B is what ModelWard's CLI adds to the
 bare work. The registry is filled by ``bulk_add_versions`` (columnar). Both
@@ -49,6 +52,8 @@ params = [p for p in sys.argv[3:]]
 rows = con.execute(page_sql, params).fetchall()
 print(rows[0][-1] if rows else 0, len(rows))
 """
+FLOOR_ENGINE = FLOOR.replace("import sys, duckdb", "import sys, _duckdb as duckdb")
+assert FLOOR_ENGINE != FLOOR
 
 
 def fill(home: Path, n: int) -> None:
@@ -130,23 +135,39 @@ def main() -> int:
             "100",
         ]
         floor = [sys.executable, "-c", FLOOR, db, page_sql, *params]
-        bare = [sys.executable, "-c", "pass"]
-        duck = [sys.executable, "-c", "import duckdb"]
-        timed(cli, env), timed(floor, env)  # warm the page cache and the bytecode
-        a, b, a_cpu, b_cpu = [], [], [], []
-        c, c_cpu, d, d_cpu = [], [], [], []
+        engine_floor = [sys.executable, "-c", FLOOR_ENGINE, db, page_sql, *params]
+        commands = {
+            "`modelward list --filter …`": cli,
+            "floor: python + duckdb, the same statement": floor,
+            "floor: python + DuckDB's engine module alone (`_duckdb`, as ModelWard reads)": (
+                engine_floor
+            ),
+            "`python -c pass`": [sys.executable, "-c", "pass"],
+            "`python -c 'import duckdb'`": [sys.executable, "-c", "import duckdb"],
+            "`python -c 'import _duckdb'`": [sys.executable, "-c", "import _duckdb"],
+        }
+        for cmd in (cli, floor, engine_floor):
+            timed(cmd, env)  # warm the page cache and the bytecode
+        walls: dict[str, list[float]] = {k: [] for k in commands}
+        cpus: dict[str, list[float]] = {k: [] for k in commands}
         for _ in range(rounds):
-            for runs, cpus, cmd in (
-                (a, a_cpu, cli),
-                (b, b_cpu, floor),
-                (c, c_cpu, bare),
-                (d, d_cpu, duck),
-            ):
+            for name, cmd in commands.items():
                 wall, cpu = timed(cmd, env)
-                runs.append(wall)
-                cpus.append(cpu)
-    ratios = [x / y for x, y in zip(a, b, strict=True)]
-    cpu_ratios = [x / y for x, y in zip(a_cpu, b_cpu, strict=True)]
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+    names = list(commands)
+    a, b, e = (walls[names[i]] for i in range(3))
+    a_cpu, b_cpu, e_cpu = (cpus[names[i]] for i in range(3))
+
+    def ratio_row(
+        name: str, xs: list[float], ys: list[float], xc: list[float], yc: list[float]
+    ) -> str:
+        r = [x / y for x, y in zip(xs, ys, strict=True)]
+        rc = [x / y for x, y in zip(xc, yc, strict=True)]
+        return (
+            f"| {name} | {statistics.median(r):.2f}× | {min(r):.2f}–{max(r):.2f}× "
+            f"| {statistics.median(rc):.2f}× | {min(rc):.2f}–{max(rc):.2f}× |"
+        )
 
     def row(name: str, xs: list[float], unit: str = "ms", k: float = 1000) -> str:
         return (
@@ -161,13 +182,10 @@ def main() -> int:
         "",
         "| whole process | wall median | wall min–max | CPU median | CPU min–max |",
         "|---|---|---|---|---|",
-        row("`modelward list --filter …`", a) + row("", a_cpu)[4:],
-        row("floor: python + duckdb, the same statement", b) + row("", b_cpu)[4:],
-        f"| ratio (pair by pair) | {statistics.median(ratios):.2f}× "
-        f"| {min(ratios):.2f}–{max(ratios):.2f}× | {statistics.median(cpu_ratios):.2f}× "
-        f"| {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}× |",
-        row("`python -c pass`", c) + row("", c_cpu)[4:],
-        row("`python -c 'import duckdb'`", d) + row("", d_cpu)[4:],
+        *(row(k, walls[k]) + row("", cpus[k])[4:] for k in names[:3]),
+        ratio_row("ratio to the duckdb floor (pair by pair)", a, b, a_cpu, b_cpu),
+        ratio_row("ratio to the engine floor (pair by pair)", a, e, a_cpu, e_cpu),
+        *(row(k, walls[k]) + row("", cpus[k])[4:] for k in names[3:]),
     ]
     print("\n".join(lines))
     if args.write_docs:

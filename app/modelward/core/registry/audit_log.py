@@ -11,12 +11,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import duckdb
-
 import modelward.core.registry.audit as _audit
 import modelward.core.registry.journal as _journal
 import modelward.core.registry.recovery as _recovery
 import modelward.core.registry.state as _state
+from modelward.core import duck
 from modelward.core.domain import AuditEvent, AuditReport
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.registry.connection import RegistryConnection
@@ -154,7 +153,7 @@ class AuditLogMixin(RegistryConnection):
         problems: list[str] = []
         try:
             chain = self.verify_audit()
-        except duckdb.Error as e:
+        except duck.Error as e:
             chain = AuditReport(False, 0, None, f"the audit table could not be read: {e}", None)
         if not chain.ok:
             problems.append(f"audit trail: {chain.problem}")
@@ -178,7 +177,7 @@ class AuditLogMixin(RegistryConnection):
                 state = rep.to_json()
                 if not rep.ok:
                     problems.append(f"state: {rep.problem}")
-            except duckdb.Error as e:
+            except duck.Error as e:
                 problems.append(
                     f"the database could not be read whole: {_recovery.first_line(e)} — "
                     "restore it from a backup with 'modelward restore BACKUP --replace'"

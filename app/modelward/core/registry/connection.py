@@ -41,16 +41,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Self
-
-import duckdb
+from typing import TYPE_CHECKING, Any, Self
 
 import modelward.core.registry.journal as _journal
 import modelward.core.registry.recovery as _recovery
 import modelward.core.registry.state as _state
 from modelward import __version__
+from modelward.core import duck
 from modelward.core.clock import utcnow
-from modelward.core.duck import connect as duck_connect
+from modelward.core.duck import connect_engine as duck_connect
 from modelward.core.errors import (
     ModelWardError,
     NotARegistry,
@@ -69,6 +68,9 @@ from modelward.core.registry.schema import (
     STORAGE_COMPATIBILITY_VERSION,
 )
 from modelward.core.registry.tx import Tx, TxGroup, _first, current_group, open_group
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -342,14 +344,14 @@ class RegistryConnection:
         try:
             try:
                 con = duck_connect(str(self.db_path), config=pinned)
-            except duckdb.Error as e:
+            except duck.Error as e:
                 if not (exists and _recovery.is_corrupt_wal(e) and os.access(self.home, os.W_OK)):
                     raise
                 # A damaged log makes DuckDB refuse the whole file: set the log aside
                 # and open the last checkpoint, rather than fail on every start.
                 recovered = _recovery.set_aside_wal(self.db_path, e)
                 con = duck_connect(str(self.db_path), config=pinned)
-        except duckdb.Error as e:
+        except duck.Error as e:
             err = self._translate_open_error(e)
             if not (exists and isinstance(err, RegistryUnwritable)):
                 raise err from None
@@ -357,7 +359,7 @@ class RegistryConnection:
             # drive): open it read-only so browsing and verifying still work.
             try:
                 con = duck_connect(str(self.db_path), read_only=True, config=pinned)
-            except duckdb.Error as e2:
+            except duck.Error as e2:
                 raise self._translate_open_error(e2) from None
             self.read_only = True
         try:
@@ -381,7 +383,7 @@ class RegistryConnection:
             if not self.read_only and not self._started:
                 self._started = True
                 self._on_first_open(con)
-        except duckdb.Error as e:  # e.g. a damaged block met while checking the schema
+        except duck.Error as e:  # e.g. a damaged block met while checking the schema
             with contextlib.suppress(Exception):
                 con.close()
             raise self._translate_open_error(e) from None
@@ -401,7 +403,7 @@ class RegistryConnection:
         """
         try:
             con = duck_connect(str(self.db_path), read_only=True, config=pinned)
-        except duckdb.Error as e:
+        except duck.Error as e:
             err = self._translate_open_error(e)
             if isinstance(err, RegistryBusy):
                 raise err from None
@@ -426,7 +428,7 @@ class RegistryConnection:
                 last = self.journal.last_head()
                 if last is not None:
                     clean = last[0] <= int(db_seq)
-        except duckdb.Error:
+        except duck.Error:
             clean = False
         if not clean:
             with contextlib.suppress(Exception):
@@ -471,7 +473,7 @@ class RegistryConnection:
         if "version" in msg.lower() and "storage" in msg.lower():
             return RegistryTooNew(
                 f"{self.db_path} was written by a newer DuckDB storage format than this "
-                f"ModelWard (DuckDB {duckdb.__version__}) can read"
+                f"ModelWard (DuckDB {duck.VERSION}) can read"
             )
         first = msg.splitlines()[0] if msg else type(e).__name__
         return RegistryError(f"cannot open the registry {self.db_path}: {first}")
@@ -513,7 +515,7 @@ class RegistryConnection:
                     con.execute(stmt)
             meta = {
                 SCHEMA_VERSION_KEY: str(SCHEMA_VERSION),
-                "duckdb_version": duckdb.__version__,
+                "duckdb_version": duck.VERSION,
                 "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
                 "modelward_version": __version__,
             }
@@ -538,7 +540,7 @@ class RegistryConnection:
             # A migration may rewrite rows: the replay restarts from the tables as they are.
             tx.changes.deltas = _state.baseline(con)
             self._commit(con, tx)
-        except duckdb.Error as e:
+        except duck.Error as e:
             with contextlib.suppress(Exception):
                 con.execute("ROLLBACK")
             raise RegistryError(f"could not prepare the registry {self.db_path}: {e}") from None
@@ -589,14 +591,14 @@ class RegistryConnection:
                     raise
                 try:
                     self._commit(cur, tx)
-                except duckdb.Error as e:
+                except duck.Error as e:
                     with contextlib.suppress(Exception):
                         cur.execute("ROLLBACK")
                     raise self._translate_write_error(e) from None
                 self._resolved.forget()
                 if (head := tx.known_head()) is not None:
                     _HEADS[self._head_key] = head
-            except duckdb.Error as e:
+            except duck.Error as e:
                 raise self._translate_write_error(e) from None
             finally:
                 cur.close()

@@ -24,17 +24,18 @@ import contextlib
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 import modelward.core.registry.audit as _audit
 import modelward.core.registry.journal as _journal
-from modelward.core import platform
+from modelward.core import duck, platform
 from modelward.core.clock import utcnow
 from modelward.core.errors import RegistryCorrupt
 from modelward.core.registry.state import replayable, table_layout
 from modelward.core.registry.tx import Tx, _first
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "RECOVERY_DIR",
@@ -222,7 +223,7 @@ def replay_journal(
                 con.execute("BEGIN TRANSACTION")
                 _apply(con, events or [])
                 con.execute("COMMIT")
-            except duckdb.Error:
+            except duck.Error:
                 with contextlib.suppress(Exception):
                     con.execute("ROLLBACK")
                 ok = False

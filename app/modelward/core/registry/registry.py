@@ -19,13 +19,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.registry.aliases import AliasesMixin, AliasGuard
 from modelward.core.registry.audit_log import AuditLogMixin
 from modelward.core.registry.runs import RunsMixin, close_dead_runs
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,16 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from modelward.core import platform
 from modelward.core.clock import utcnow
 from modelward.core.errors import Cancelled, InvalidInput, ModelWardError
 from modelward.core.registry.connection import RegistryConnection
 from modelward.core.registry.tx import Tx, _dumps, _first
+
+if TYPE_CHECKING:
+    import duckdb
 
 INTERRUPTED = "interrupted"
 _HOST = platform.host_tag()

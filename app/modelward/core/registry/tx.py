@@ -8,14 +8,14 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 import modelward.core.registry.audit as _audit
 import modelward.core.registry.state as _state
 from modelward.core.clock import utcnow
 from modelward.core.errors import RegistryError
 
 if TYPE_CHECKING:
+    import duckdb
+
     from modelward.core.registry.connection import RegistryConnection
 
 
