@@ -180,3 +180,31 @@ def test_numbers_read_as_categories_are_the_same_text_from_csv_and_parquet(tmp_p
     assert sorted(next(ref.batches(["score"]))["score"][:3]) == ["1.0", "2.5", "3.0"]
     report = drift_between(tmp_path / "ref.csv", tmp_path / "cur.parquet", categorical=["score"])
     assert (report.feature("score").unseen, report.feature("score").drifted) == (0, False)
+
+
+@pytest.mark.parametrize("ref_kind", ["csv", "parquet", "arrays"])
+@pytest.mark.parametrize("cur_kind", ["csv", "parquet", "arrays"])
+def test_a_yes_no_column_is_one_column_from_every_source(tmp_path, ref_kind, cur_kind):
+    """DuckDB's CSV reader types yes/no as BOOLEAN (``true``/``false``); Parquet keeps ``yes``.
+
+    A CSV reference and a Parquet batch of the same rows called every value
+    new and the column drifted. A word that is no truth word stays unseen.
+    """
+    rng = np.random.default_rng(7)
+    answer = rng.choice(["yes", "no"], 3_000, p=[0.3, 0.7]).astype(object)
+    ref_df = pd.DataFrame({"x": rng.normal(size=3_000), "answer": answer})
+    cur_df = ref_df.copy()
+    cur_df.loc[:9, "answer"] = "maybe"  # not a truth word: new to a yes/no column
+
+    def made(df: pd.DataFrame, kind: str, stem: str):
+        if kind == "arrays":
+            return {c: df[c].to_numpy() for c in df.columns}
+        path = tmp_path / f"{stem}.{kind}"
+        df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path)
+        return path
+
+    same = drift_between(made(ref_df, ref_kind, "ref"), made(ref_df, cur_kind, "same"))
+    assert (same.feature("answer").unseen, same.feature("answer").drifted) == (0, False)
+    odd = drift_between(made(ref_df, ref_kind, "ref"), made(cur_df, cur_kind, "odd"))
+    assert odd.feature("answer").unseen == 10
+    assert list(odd.feature("answer").unseen_examples) == ["maybe"]

@@ -121,6 +121,10 @@ def test_bool_and_text_number_columns_are_scored_and_monitored_from_csv_and_parq
     # the columns drift as the categories they are: true/false, 001/017 shares
     kinds = {f["name"]: f["kind"] for f in doc["features"]}
     assert kinds["flag"] == kinds["zip"] == "categorical"
+    # yes/no is true/false in the CSV reference (DuckDB types it BOOLEAN) and yes/no in
+    # the Parquet batch: the same rows, so nothing is new and nothing drifted
+    owner = next(f for f in doc["features"] if f["name"] == "owner")
+    assert (owner["unseen"], owner["drifted"]) == (0, False), owner
 
 
 def test_a_registered_file_that_records_no_kinds_gets_true_false_as_numbers(tmp_path, run_cli):

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from modelward.core.tables import bool_word
+
 
 @dataclass
 class NumCounts:
@@ -133,8 +135,7 @@ class Accumulator:
     ):
         self.edges = dict(edges)
         self.cat_index = {
-            c: (None if cats is None else {v: i for i, v in enumerate(cats)})
-            for c, cats in categories.items()
+            c: (None if cats is None else category_index(cats)) for c, cats in categories.items()
         }
         self.pca = pca
         self.score_edges = score_edges
@@ -182,6 +183,42 @@ class Accumulator:
 
     def result(self) -> BatchCounts:
         return self.out
+
+
+class _TruthIndex(dict[str, int]):
+    """A true/false column's categories: any truth word finds the category of its value.
+
+    The same yes/no column is ``true``/``false`` where DuckDB's CSV reader typed
+    it BOOLEAN and ``yes``/``no`` where a Parquet file or arrays keep the text;
+    without this, a CSV reference and a Parquet batch of the same rows saw every
+    value as new.
+    """
+
+    def __init__(self, categories: Sequence[str]):
+        super().__init__({v: i for i, v in enumerate(categories)})
+        self.by_truth: dict[bool, int] = {}
+        for v, i in self.items():
+            b = bool_word(v)
+            assert b is not None
+            self.by_truth.setdefault(b, i)
+
+    def get(self, value: str, default: Any = None) -> Any:  # type: ignore[override]
+        i = super().get(value)
+        if i is None and (b := bool_word(value)) is not None:
+            i = self.by_truth.get(b)
+        return default if i is None else i
+
+
+def category_index(categories: Sequence[str]) -> dict[str, int]:
+    """Each reference category's position; for a true/false column, every truth word's.
+
+    A column is true/false when every category is a truth word (:func:`bool_word`:
+    true/false, yes/no, t/f, y/n, 1/0). A batch value that is no truth word stays
+    unseen there, as anywhere.
+    """
+    if categories and all(bool_word(v) is not None for v in categories):
+        return _TruthIndex(categories)
+    return {v: i for i, v in enumerate(categories)}
 
 
 def _empty_num(e: np.ndarray) -> NumCounts:
