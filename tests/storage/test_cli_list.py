@@ -99,36 +99,3 @@ def test_no_match_says_so(run_cli, home):
     proc = run_cli("list", "--registry", home, "--filter", "name:nothing-like-this")
     assert proc.returncode == 0
     assert "no version matches" in proc.stdout
-
-
-def test_list_reads_through_the_engine_without_the_duckdb_package(home):
-    """The DuckDB package's Python layer is ~100 ms of every process; `list` needs only SQL.
-
-    Fails when a module on the read path imports ``duckdb`` (not ``modelward.core.duck``).
-    """
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    code = (
-        "import runpy, sys\n"
-        f"sys.argv = ['modelward', 'list', '--registry', {home!r}, '--filter', 'name:credit',"
-        " '--sort=-roc_auc', '--limit', '3']\n"
-        "try:\n"
-        "    runpy.run_module('modelward', run_name='__main__')\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "assert '_duckdb' in sys.modules\n"
-        "assert 'duckdb' not in sys.modules, 'the duckdb package was imported'\n"
-    )
-    app = Path(__file__).resolve().parents[2] / "app"
-    res = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(app)),
-        check=False,
-    )
-    assert res.returncode == 0, res.stderr
-    assert "credit-09" in res.stdout

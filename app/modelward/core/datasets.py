@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from modelward.core import duck
 from modelward.core.clock import utcnow
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import RejectedFile
@@ -52,10 +51,10 @@ def read_schema(path: Any) -> tuple[dict[str, str], int]:
     reader = "read_parquet" if head == b"PAR1" else "read_csv"
     con = duck_connect()
     try:
-        rel = con.sql(f"SELECT * FROM {reader}(?)", params=[str(p)])
-        schema = {name: str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
+        desc = con.execute(f"SELECT * FROM {reader}(?) LIMIT 0", [str(p)]).description or []
+        schema = {str(d[0]): str(d[1]) for d in desc}
         rows = int(con.execute(f"SELECT count(*) FROM {reader}(?)", [str(p)]).fetchall()[0][0])
-    except duckdb.Error as e:
+    except duck.Error as e:
         first = str(e).splitlines()[0]
         raise RejectedFile(
             f"cannot read as a {'Parquet' if head == b'PAR1' else 'CSV'} table: {first}"

@@ -5,14 +5,14 @@
 * ``enable_progress_bar`` off: DuckDB draws its progress bar on stdout for long
   queries, which would corrupt ``--json`` output and scribble on terminals.
 
-The registry talks to DuckDB's engine alone (:data:`engine`, the ``_duckdb``
-extension module that the ``duckdb`` package re-exports). Importing the
-package costs about 100 ms more per process (its relational API, expression
-classes and version metadata, which it attaches to the connection class): a
-third of a whole ``modelward list``. Code that uses the relational API
-(``con.sql``, ``read_parquet``) gets its connection from :func:`connect`,
-which imports the package; the registry's connections come from
-:func:`connect_engine` and use SQL only (``execute``, ``fetch*``).
+ModelWard talks to DuckDB's engine alone (:data:`engine`, the ``_duckdb``
+extension module that the ``duckdb`` package re-exports) and runs SQL only
+(``execute``, ``fetch*``, ``register`` of NumPy and pandas columns). Importing
+the package costs about 100 ms more per process (its relational API,
+expression classes and version metadata, which it attaches to the connection
+class): a third of a whole ``modelward list``, and part of every command's
+start. Without the package, DuckDB cannot scan Arrow objects: ModelWard hands
+it NumPy arrays and pandas frames only.
 """
 
 from __future__ import annotations
@@ -49,15 +49,6 @@ def connect(
     The progress bar is a per-connection setting (it cannot be given at
     connect time); cursors made from this connection inherit it.
     """
-    import duckdb  # noqa: F401, F811  # attaches the relational API to every connection
-
-    return connect_engine(database, read_only=read_only, config=config)
-
-
-def connect_engine(
-    database: str = ":memory:", *, read_only: bool = False, config: Config | None = None
-) -> duckdb.DuckDBPyConnection:
-    """:func:`connect` without importing the ``duckdb`` package: SQL only."""
     con = engine.connect(database, read_only=read_only, config={**OFFLINE_CONFIG, **(config or {})})
     con.execute("SET enable_progress_bar = false")
     return con

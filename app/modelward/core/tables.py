@@ -41,13 +41,15 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-
+from modelward.core import duck
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput
 from modelward.core.settings import load_settings
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "NUMERIC_TYPES",
@@ -364,7 +366,7 @@ def _parquet_meta(p: Path, shown: str) -> _ParquetMeta:
     try:
         try:
             rows = con.execute(f"SELECT num_rows FROM parquet_file_metadata({_lit(p)})").fetchall()
-        except duckdb.Error:
+        except duck.Error:
             raise BadTable(
                 f"{shown} is not a complete Parquet file (its footer is damaged)"
             ) from None
@@ -377,7 +379,7 @@ def _parquet_meta(p: Path, shown: str) -> _ParquetMeta:
                 "SELECT coalesce(sum(b), 0) FROM (SELECT any_value(row_group_bytes) AS b "
                 f"FROM parquet_metadata({_lit(p)}) GROUP BY row_group_id)"
             ).fetchall()[0][0]
-        except duckdb.Error:
+        except duck.Error:
             raise BadTable(f"{shown} has a Parquet schema that cannot be read") from None
     finally:
         con.close()
@@ -468,7 +470,7 @@ def _check_parquet_fields(table: Table, meta: _ParquetMeta, lim: Limits) -> None
             "max(octet_length(encode(stats_max_value))) "
             f"FROM parquet_metadata({_lit(table.path)}) GROUP BY path_in_schema"
         ).fetchall()
-    except duckdb.Error as e:
+    except duck.Error as e:
         raise explain(e, table.label) from None
     finally:
         con.close()
@@ -487,8 +489,8 @@ def _check_parquet_fields(table: Table, meta: _ParquetMeta, lim: Limits) -> None
     con = _connection()
     try:
         parts = ", ".join(f"max(octet_length(CAST({quote(c)} AS BLOB)))" for c in unsure)
-        measured = con.sql(f"SELECT {parts} FROM {table.source}").fetchall()[0]
-    except duckdb.Error as e:
+        measured = con.execute(f"SELECT {parts} FROM {table.source}").fetchall()[0]
+    except duck.Error as e:
         raise explain(e, table.label) from None
     finally:
         con.close()
@@ -760,9 +762,9 @@ def _connection() -> duckdb.DuckDBPyConnection:
 def _describe(source: str, shown: str) -> dict[str, str]:
     con = _connection()
     try:
-        rel = con.sql(f"SELECT * FROM {source} LIMIT 0")
-        return {str(n): str(t) for n, t in zip(rel.columns, rel.types, strict=True)}
-    except duckdb.Error as e:
+        desc = con.execute(f"SELECT * FROM {source} LIMIT 0").description or []
+        return {str(d[0]): str(d[1]) for d in desc}
+    except duck.Error as e:
         raise explain(e, shown) from None
     finally:
         con.close()
@@ -822,13 +824,13 @@ def _check_text_in_numbers(table: Table) -> None:
         parts.append(f"count(TRY_CAST({q} AS DOUBLE))")
     con = _connection()
     try:
-        counts = con.sql(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
+        counts = con.execute(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
         for i, c in enumerate(text_cols):
             present, numbers = int(counts[2 * i]), int(counts[2 * i + 1])
             if numbers == 0 or numbers == present or numbers * 2 < present:
                 continue
             q = quote(c)
-            bad = con.sql(
+            bad = con.execute(
                 f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {q} AS v "
                 f"FROM {table.source}) WHERE v IS NOT NULL AND TRY_CAST(v AS DOUBLE) IS NULL "
                 f"ORDER BY rn LIMIT {_EXAMPLES}"
@@ -839,7 +841,7 @@ def _check_text_in_numbers(table: Table) -> None:
                 f"{table.label}: column {_shown(c)} holds numbers, but {n_bad} cell(s) hold text "
                 f"({shown})"
             )
-    except duckdb.Error as e:
+    except duck.Error as e:
         raise explain(e, table.label) from None
     finally:
         con.close()
@@ -933,12 +935,12 @@ def _text_numbers(table: Table, column: str) -> bool:
     q = f"trim({quote(column)})"
     con = _connection()
     try:
-        not_number, not_truth, some = con.sql(
+        not_number, not_truth, some = con.execute(
             f"SELECT count_if({q} <> '' AND TRY_CAST({q} AS DOUBLE) IS NULL), "
             f"count_if({q} <> '' AND TRY_CAST({q} AS BOOLEAN) IS NULL), "
             f"count_if({q} <> '') FROM {table.source}"
         ).fetchall()[0]
-    except duckdb.Error as e:
+    except duck.Error as e:
         raise explain(e, table.label) from None
     finally:
         con.close()
@@ -968,8 +970,8 @@ def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableSc
     parts.extend(f"count({o})" for o in others[:200])
     con = _connection()
     try:
-        got = con.sql(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
-    except duckdb.Error as e:
+        got = con.execute(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
+    except duck.Error as e:
         raise explain(e, table.label) from None
     finally:
         con.close()
@@ -1047,19 +1049,19 @@ def id_like_columns(table: Table, *, exclude: Sequence[str] = ()) -> dict[str, s
         parts.append(f"count(DISTINCT {q})")
     con = _connection()
     try:
-        got = con.sql(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
+        got = con.execute(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
         n = int(got[0])
         for i, c in enumerate(ints):
             if n < 20 or int(got[1 + i]) != n:
                 continue
             q = quote(c)
-            falls = con.sql(
+            falls = con.execute(
                 f"SELECT count(*) FROM (SELECT {q} - lag({q}) OVER () AS d FROM {table.source}) "
                 "WHERE d <= 0"
             ).fetchall()[0][0]
             if int(falls) == 0:
                 out[c] = "unique per row and increasing"
-    except duckdb.Error:
+    except duck.Error:
         return out  # a hint only: never a reason to fail
     finally:
         con.close()

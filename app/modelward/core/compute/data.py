@@ -15,8 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
+from modelward.core.duck import Error as DuckError
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.tables import Table, explain, open_table, scan_table
@@ -125,7 +124,7 @@ def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.
     with duck() as con:
         try:
             df = con.execute(sql).df()
-        except duckdb.Error as e:
+        except DuckError as e:
             raise explain(e, table.label) from None
     if df.shape[1] == 0:
         raise InvalidInput(f"{p.name} has no columns")
@@ -172,7 +171,7 @@ def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> 
                 "(FORMAT parquet, COMPRESSION zstd)"
             )
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(dest)}')").fetchall()
-        except duckdb.Error as e:
+        except DuckError as e:
             raise explain(e, table.label) from None
     # ±inf is refused here, naming the user's file rather than the copy read later.
     for col, flag in scan_table(open_table(dest, label=table.label)).flags.items():

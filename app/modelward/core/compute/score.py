@@ -41,7 +41,7 @@ import numpy as np
 
 import modelward.core.compute.data as _data
 from modelward import __version__
-from modelward.core import platform
+from modelward.core import duck, platform
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import approved_globals, load_bytes
 from modelward.core.clock import utcnow
@@ -301,13 +301,12 @@ def _ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 
 
 def _batches(con: Any, sql: str, batch_rows: int, path: Path) -> Iterator[Any]:
-    import duckdb  # deferred: start-up cost
 
     cur = con.cursor()  # a streaming result holds its connection: one cursor per stream
     try:
         try:
             result = cur.execute(sql)
-        except duckdb.Error as e:
+        except duck.Error as e:
             raise InvalidInput(f"cannot read {path.name}: {_first_line(e)}") from None
         vectors = max(1, -(-batch_rows // 2048))  # DuckDB hands over vectors of 2,048 rows
         # a small first batch: the model starts while the next, full one is read
@@ -316,7 +315,7 @@ def _batches(con: Any, sql: str, batch_rows: int, path: Path) -> Iterator[Any]:
             try:
                 df = result.fetch_df_chunk(first or vectors)
                 first = 0
-            except duckdb.Error as e:
+            except duck.Error as e:
                 raise InvalidInput(f"cannot read {path.name}: {_first_line(e)}") from None
             n = len(df)
             if n == 0:
@@ -413,7 +412,6 @@ def _sql_text(value: str) -> str:
 @contextlib.contextmanager
 def _open_input(path: Path, threads: int) -> Iterator[_Input]:
     """The input's columns, types and row count, and a DuckDB connection to stream it."""
-    import duckdb  # deferred: start-up cost
 
     with _duck() as con:
         con.execute(f"SET threads = {max(1, int(threads))}")
@@ -423,7 +421,7 @@ def _open_input(path: Path, threads: int) -> Iterator[_Input]:
             try:
                 desc = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
                 total = con.execute(f"SELECT num_rows FROM parquet_file_metadata({lit})").fetchall()
-            except duckdb.Error as e:
+            except duck.Error as e:
                 raise InvalidInput(
                     f"cannot read {path.name} as Parquet: {_first_line(e)}"
                 ) from None
@@ -434,7 +432,7 @@ def _open_input(path: Path, threads: int) -> Iterator[_Input]:
             src = f"read_csv({lit}, all_varchar = true, header = true)"
             try:
                 desc = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
-            except duckdb.Error as e:
+            except duck.Error as e:
                 raise InvalidInput(f"cannot read {path.name} as CSV: {_first_line(e)}") from None
             fmt, total_rows = "csv", None
         types = {str(r[0]): str(r[1]) for r in desc}

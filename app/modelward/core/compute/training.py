@@ -21,10 +21,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 import modelward.core.compute.data as _data
 from modelward import __version__
+from modelward.core import duck
 from modelward.core.compute.metrics import compute_metrics, predict, primary_metric
 from modelward.core.compute.parallel import Compute, run_tasks
 from modelward.core.compute.recipe import Recipe, boosting_defaults, resolve_estimator
@@ -568,7 +567,7 @@ def environment() -> dict[str, str]:
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
         "pandas": pandas.__version__,
-        "duckdb": duckdb.__version__,
+        "duckdb": duck.VERSION,
         "skops": skops.__version__,
         "modelward": __version__,
         "platform": platform.platform(),

@@ -34,10 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 import modelward.core.registry.audit as _audit
-from modelward.core import platform
+from modelward.core import duck, platform
 from modelward.core.artifacts.store import ArtifactStore
 from modelward.core.clock import utcnow
 from modelward.core.domain import AuditReport
@@ -193,7 +191,7 @@ def _check_database(db: Path) -> dict[str, Any]:
 
     try:
         con = _connect_ro(db)
-    except duckdb.Error as e:
+    except duck.Error as e:
         raise ArchiveRefused(f"the database in the backup does not open: {first_line(e)}") from None
     try:
         cur = con.execute(
@@ -203,7 +201,7 @@ def _check_database(db: Path) -> dict[str, Any]:
         rep = _audit.verify_rows(cur.fetchall())
         refs = {r[0] for r in con.execute("SELECT sha256 FROM versions").fetchall()}
         refs |= {r[0] for r in con.execute("SELECT predictions_sha256 FROM validations").fetchall()}
-    except duckdb.Error as e:
+    except duck.Error as e:
         raise ArchiveRefused(f"the database in the backup is damaged: {first_line(e)}") from None
     finally:
         con.close()
@@ -339,7 +337,7 @@ def restore(
     if db.exists():
         try:  # nobody else may hold it while we swap it
             duck_connect(str(db)).close()
-        except duckdb.Error as e:
+        except duck.Error as e:
             if "Could not set lock" in str(e) or "Conflicting lock" in str(e):
                 raise RegistryBusy(
                     f"the registry {root} is open in another program; close it first"
@@ -484,7 +482,7 @@ def verify_registry(
             shas |= {
                 r[0] for r in cur.execute("SELECT predictions_sha256 FROM validations").fetchall()
             }
-    except duckdb.Error as e:  # a damaged block: named by verify_records already
+    except duck.Error as e:  # a damaged block: named by verify_records already
         problems.append(f"the artifact references could not be read: {first_line(e)}")
     # Every artifact is content-addressed: models, data snapshots, reports, profiles.
     stored = set(registry.artifacts.stored_digests())
@@ -521,7 +519,7 @@ def verify_registry(
         try:
             with registry.read() as cur:
                 orphans, recent = _unreferenced(registry, cur, grace)
-        except duckdb.Error:  # a damaged block: reported above; nothing is removed
+        except duck.Error:  # a damaged block: reported above; nothing is removed
             orphans, recent = [], []
         sizes = _sizes(registry, orphans)
     progress(1.0, "verified")

@@ -15,10 +15,9 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-
+from modelward.core import duck
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import NotFound, RejectedFile
 from modelward.core.monitoring.profile import NumericProfile
@@ -35,6 +34,9 @@ from modelward.core.tables import (
     quote,
     scan_table,
 )
+
+if TYPE_CHECKING:
+    import duckdb
 
 RANGE_MARGIN = 0.1
 """How far past the reference's range a value may lie before its row is flagged,
@@ -358,10 +360,10 @@ def _scan_together(
         parts.extend(f"count_if(coalesce({sql}, false))" for _, _, sql, _ in conds)
     con = _connection()
     try:
-        got = con.sql(
+        got = con.execute(
             f"SELECT _mw_file, count(*), {', '.join(parts) or '0'} FROM {source} GROUP BY ALL"
         ).fetchall()
-    except duckdb.Error:
+    except duck.Error:
         return {}  # each is scanned alone, which names the file and the row
     finally:
         con.close()
@@ -465,7 +467,7 @@ def _row_flags(
         return 0, None
     con = _connection()
     try:
-        counts = con.sql(
+        counts = con.execute(
             "SELECT "
             + ", ".join(f"count_if(coalesce({sql}, false))" for _, _, sql, _ in conds)
             + f" FROM {table.source}"
@@ -475,7 +477,7 @@ def _row_flags(
         for (col, key, sql, what), n in zip(conds, counts, strict=True):
             if not n:
                 continue
-            ex = con.sql(
+            ex = con.execute(
                 f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(col)} AS v, "
                 f"coalesce({sql}, false) AS f FROM {table.source}) WHERE f ORDER BY rn "
                 f"LIMIT {_EXAMPLES}"
@@ -492,8 +494,8 @@ def _row_flags(
             entry.setdefault("examples", []).extend(examples)
             entry.setdefault("row_level", []).append(key)
         either = " OR ".join(f"coalesce({sql}, false)" for _, _, sql, _ in conds)
-        mask = con.sql(f"SELECT ({either}) AS f FROM {table.source}").fetchnumpy()["f"]
-    except duckdb.Error:
+        mask = con.execute(f"SELECT ({either}) AS f FROM {table.source}").fetchnumpy()["f"]
+    except duck.Error:
         return 0, None  # the table was read already; a flag is a hint, never a refusal
     finally:
         con.close()

@@ -298,12 +298,8 @@ def _date_columns(src: TableSource) -> list[str]:
         return [c for c, t in src._types.items() if t.upper().startswith(("DATE", "TIMESTAMP"))]
     cur = _connection()
     try:
-        rel = cur.sql(f"SELECT * FROM {src._sql} LIMIT 0")
-        return [
-            c
-            for c, t in zip(rel.columns, rel.types, strict=True)
-            if str(t).upper().startswith(("DATE", "TIMESTAMP"))
-        ]
+        desc = cur.execute(f"SELECT * FROM {src._sql} LIMIT 0").description or []
+        return [str(d[0]) for d in desc if str(d[1]).upper().startswith(("DATE", "TIMESTAMP"))]
     except Exception:
         return []
     finally:

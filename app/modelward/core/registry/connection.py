@@ -49,7 +49,7 @@ import modelward.core.registry.state as _state
 from modelward import __version__
 from modelward.core import duck
 from modelward.core.clock import utcnow
-from modelward.core.duck import connect_engine as duck_connect
+from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import (
     ModelWardError,
     NotARegistry,

@@ -13,9 +13,8 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 import modelward.core.monitoring.series as _series
+from modelward.core import duck
 from modelward.core.compute.compare import _metric_on_rows, evaluate_gates, parse_gate
 from modelward.core.compute.validation import ensure_intervals, load_validation
 from modelward.core.duck import connect as duck_connect
@@ -436,7 +435,7 @@ def _period(registry: Registry, lin: dict[str, Any], recipe: dict[str, Any]) -> 
             ).fetchall()[0]
         finally:
             con.close()
-    except duckdb.Error:
+    except duck.Error:
         return None
     return f"{lo} to {hi}" if lo is not None else None
 
@@ -548,7 +547,7 @@ def _gates(registry: Registry, v: Any, validations: list[dict[str, Any]]) -> dic
             row = cur.execute(
                 "SELECT policy FROM pol_policies WHERE model_name = ?", [v.name]
             ).fetchall()
-        except duckdb.Error:
+        except duck.Error:
             row = []
         comps = cur.execute(
             "SELECT id, gates, promotion_allowed, created_at FROM comparisons "
