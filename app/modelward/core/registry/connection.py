@@ -109,11 +109,24 @@ class _Resolved:
         self.lock = threading.Lock()
         self.generation = 0
         self.by_ref: dict[str, Any] = {}
+        self.epoch = 0
+        """Commits of this process to the file other than registrations (see ``models``)."""
+        self.models: dict[str, Any] = {}
+        """Per model name, what the last registration left (see ``VersionsMixin.add_version``),
+        valid while the file stays held and only registrations commit: a registration
+        changes nothing of another model, any other commit may change anything."""
 
     def forget(self) -> None:
         with self.lock:
             self.generation += 1
             self.by_ref.clear()
+
+    def committed(self, registration: bool) -> int:
+        """Count one commit; the epoch it leaves."""
+        with self.lock:
+            if not registration:
+                self.epoch += 1
+            return self.epoch
 
 
 _RESOLVED: dict[str, _Resolved] = {}
@@ -233,6 +246,8 @@ class RegistryConnection:
         """Drop what is known about the file without reading it (it may change now)."""
         _HEADS.pop(self._head_key, None)
         self._resolved.forget()
+        with self._resolved.lock:
+            self._resolved.models.clear()
 
     def _memo_of_held(self) -> _Resolved | None:
         """The memo of resolved references, while this instance holds the file between calls."""
@@ -598,6 +613,8 @@ class RegistryConnection:
                 self._resolved.forget()
                 if (head := tx.known_head()) is not None:
                     _HEADS[self._head_key] = head
+                for done in tx.after_commit:
+                    done()
             except duck.Error as e:
                 raise self._translate_write_error(e) from None
             finally:
@@ -644,6 +661,7 @@ class RegistryConnection:
                     synced.result()  # acknowledged only once the journal is on disk
                 except OSError as e:
                     log.error("the journal %s could not be synced: %s", self.journal.path, e)
+        tx.commit_epoch = self._resolved.committed(tx.registration is not None)
 
     def unacknowledged_loss(self) -> dict[str, Any] | None:
         """Changes a recovery could not replay, until someone acknowledges them (or ``None``)."""

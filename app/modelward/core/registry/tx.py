@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import modelward.core.registry.audit as _audit
@@ -61,6 +61,12 @@ class Tx:
         # Inside a group: versions resolved by reference, dropped when the
         # catalogue changes (see TxGroup). ``None`` outside groups.
         self.memo: dict[str, Any] | None = None
+        # The model a registration alone writes (VersionsMixin.add_version), and
+        # the epoch the commit left (see _Resolved.epoch).
+        self.registration: str | None = None
+        self.commit_epoch: int | None = None
+        # Run right after a successful commit, before the write lock is let go.
+        self.after_commit: list[Callable[[], None]] = []
 
     def q(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         if self.memo and _CATALOGUE.search(sql) and not sql.lstrip()[:6].upper() == "SELECT":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -75,6 +76,22 @@ def logged_params(params: Mapping[str, Any]) -> dict[str, str | int | float | bo
         else:
             out[name] = str(value)
     return out
+
+
+@dataclass
+class _ModelMemo:
+    """A model as this process's last registration of it left the file (while held).
+
+    Later registrations of the model then skip its id lookup and the scan of
+    its versions (two of the seven statements of a registration, and a scan
+    that grows with the model). Registrations of other models keep it; any
+    other commit, and any close or open of the file, make it stale.
+    """
+
+    model_id: int
+    next_version: int
+    shas: dict[str, int]
+    """Every digest of the model, with the id of its first version."""
 
 
 class VersionsMixin(RegistryConnection):
@@ -334,16 +351,19 @@ class VersionsMixin(RegistryConnection):
         # One lease for the write and the read-back, and as few statements as possible:
         # a notebook or CLI without a session pays one open/close per call.
         with self._lease(), self.transaction() as tx:
-            mid = self.ensure_model(tx, name, task=task, description=description)
-            existing, number = _first(
-                tx.q(
-                    # One scan; correlated subqueries here cost several times more.
-                    "SELECT arg_min(id, version) FILTER (WHERE sha256 = $sha), "
-                    "coalesce(max(version), 0) + 1 FROM versions WHERE model_id = $mid",
-                    {"mid": mid, "sha": sha256},
-                )
-            )
-            if existing is not None:
+            memo = self._model_memo(tx, name)
+            if tx.memo is None:  # not a group's member: this transaction writes model name only
+                tx.registration = name
+            shas: dict[str, int] | None
+            if memo is not None:  # the last registration of this model, nothing since
+                mid, number, shas = memo.model_id, memo.next_version, memo.shas
+                existing = shas.get(sha256)
+            else:
+                mid = self.ensure_model(tx, name, task=task, description=description)
+                existing, number, shas = self._version_scan(tx, mid, sha256)
+            if existing is not None:  # the same bytes: nothing is written
+                if memo is not None:
+                    tx.after_commit.append(lambda: self._remember_model(tx, name, memo))
                 return RegisterResult(self.get_version_by_id(int(existing)), False)
             now = utcnow()
             texts = [_dumps(params), _dumps(signature), _dumps(lineage), _dumps(tags)]
@@ -378,6 +398,10 @@ class VersionsMixin(RegistryConnection):
                     "metrics": clean_metrics,
                 },
             )
+            if tx.registration is not None and shas is not None:
+                shas[sha256] = new_id
+                after = _ModelMemo(mid, int(number) + 1, shas)
+                tx.after_commit.append(lambda: self._remember_model(tx, name, after))
         # Built from what was written (no read-back); the JSON round trip matches a read.
         version = ModelVersion(
             id=new_id,
@@ -398,6 +422,49 @@ class VersionsMixin(RegistryConnection):
             created_by=tx.actor,
         )
         return RegisterResult(version, True)
+
+    def _version_scan(
+        self, tx: Tx, mid: int, sha256: str
+    ) -> tuple[int | None, int, dict[str, int] | None]:
+        """The version holding ``sha256`` (or ``None``), the next number, and while held
+        every digest of the model with its first version (for :class:`_ModelMemo`)."""
+        if self._memo_of_held() is None or tx.memo is not None:
+            existing, number = _first(
+                tx.q(
+                    # One scan; correlated subqueries here cost several times more.
+                    "SELECT arg_min(id, version) FILTER (WHERE sha256 = $sha), "
+                    "coalesce(max(version), 0) + 1 FROM versions WHERE model_id = $mid",
+                    {"mid": mid, "sha": sha256},
+                )
+            )
+            return existing, int(number), None
+        rows = tx.q(
+            "SELECT sha256, arg_min(id, version), max(max(version)) OVER () "
+            "FROM versions WHERE model_id = ? GROUP BY sha256",
+            [mid],
+        ).fetchall()
+        shas = {str(r[0]): int(r[1]) for r in rows}
+        return shas.get(sha256), (int(rows[0][2]) + 1 if rows else 1), shas
+
+    def _model_memo(self, tx: Tx, name: str) -> _ModelMemo | None:
+        """What the last registration of ``name`` left, if nothing was committed since.
+
+        Only while the file is held (no other process can write it) and outside
+        a group (whose own earlier writes are not committed yet).
+        """
+        if tx.memo is not None or self._memo_of_held() is None:
+            return None
+        res = self._resolved
+        with res.lock:  # taken, not read: put back only by this registration's commit
+            found = res.models.pop(name, None)
+            return found[1] if found is not None and found[0] == res.epoch else None
+
+    def _remember_model(self, tx: Tx, name: str, memo: _ModelMemo) -> None:
+        """After the commit, under the write lock (so no registration of ``name`` runs meanwhile)."""
+        res = self._resolved
+        with res.lock:
+            if res.epoch == tx.commit_epoch:  # no other kind of commit came after this one
+                res.models[name] = (res.epoch, memo)
 
     def set_status(self, ref: str, status: str, reason: str) -> ModelVersion:
         v = self.resolve(ref)
