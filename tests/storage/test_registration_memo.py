@@ -10,6 +10,7 @@ docs/benchmarks.md, session 10).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelward import api
@@ -58,13 +59,20 @@ def test_alternating_models_are_numbered_right_without_a_scan(tmp_path, monkeypa
         reg.close()
 
 
-def test_any_other_commit_makes_it_stale(tmp_path, monkeypatch):
+@pytest.fixture
+def held(tmp_path):
+    """A held registry with m:1 and m:2 registered back to back."""
+    reg = Registry(tmp_path / "reg", idle_release=HOLD)
+    for i in range(2):
+        api.log_model(_model(1 + i), "m", registry=reg)
+    yield reg
+    reg.close()
+
+
+def test_any_other_commit_makes_it_stale(tmp_path, held, monkeypatch):
     scans = _scans(monkeypatch)
-    home = tmp_path / "reg"
-    reg = Registry(home, idle_release=HOLD)
+    reg, home = held, held.home
     try:
-        for i in range(2):
-            api.log_model(_model(1 + i), "m", registry=reg)
         art = tmp_path / "a.bin"
         art.write_bytes(b"not a model")
         # another write of this process adds m:3 behind the memo's back
@@ -80,7 +88,7 @@ def test_any_other_commit_makes_it_stale(tmp_path, monkeypatch):
             ],
         )
         assert api.log_model(_model(7), "m", registry=reg).version == 4
-        assert len(scans) == 2
+        assert len(scans) == 1
         # another instance of this process (same DuckDB database) registers m:5
         other = Registry(home)
         assert api.log_model(_model(8), "m", registry=other).version == 5
@@ -90,12 +98,9 @@ def test_any_other_commit_makes_it_stale(tmp_path, monkeypatch):
         reg.close()
 
 
-def test_another_process_registering_meanwhile_is_seen(tmp_path, run_cli):
-    home = tmp_path / "reg"
-    reg = Registry(home, idle_release=HOLD)
+def test_another_process_registering_meanwhile_is_seen(tmp_path, held, run_cli):
+    reg, home = held, held.home
     try:
-        for i in range(2):
-            api.log_model(_model(1 + i), "m", registry=reg)
         model_file = tmp_path / "m.skops"
         import skops.io as sio
 
