@@ -94,6 +94,13 @@ def test_any_other_commit_makes_it_stale(tmp_path, held, monkeypatch):
         assert api.log_model(_model(8), "m", registry=other).version == 5
         other.close()
         assert api.log_model(_model(9), "m", registry=reg).version == 6
+        # a non-held instance with its own session open registers between two held ones
+        other = Registry(home)
+        with other.session():
+            assert api.log_model(_model(10), "m", registry=reg).version == 7
+            assert api.log_model(_model(11), "m", registry=other).version == 8
+            assert api.log_model(_model(12), "m", registry=reg).version == 9
+        other.close()
     finally:
         reg.close()
 

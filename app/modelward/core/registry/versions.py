@@ -352,7 +352,10 @@ class VersionsMixin(RegistryConnection):
         # a notebook or CLI without a session pays one open/close per call.
         with self._lease(), self.transaction() as tx:
             memo = self._model_memo(tx, name)
-            if tx.memo is None:  # not a group's member: this transaction writes model name only
+            if tx.memo is None and self._memo_of_held() is not None:
+                # held, not a group's member: this transaction writes model ``name`` only,
+                # and its commit leaves the other models' memos valid (any other commit,
+                # a non-held instance's registrations included, makes them stale)
                 tx.registration = name
             shas: dict[str, int] | None
             if memo is not None:  # the last registration of this model, nothing since
