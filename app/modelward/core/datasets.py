@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
-from modelward.core import duck
 from modelward.core.clock import utcnow
-from modelward.core.duck import connect as duck_connect
-from modelward.core.errors import RejectedFile
 
 
 def fingerprint_arrays(X: Any, y: Any = None) -> dict[str, Any]:
@@ -34,36 +30,6 @@ def fingerprint_arrays(X: Any, y: Any = None) -> dict[str, Any]:
         else:
             h.update(np.ascontiguousarray(values).tobytes())
     return {"fingerprint": h.hexdigest(), "rows": rows, "columns": n_cols}
-
-
-def read_schema(path: Any) -> tuple[dict[str, str], int]:
-    """Column name → DuckDB type, and the row count, of a CSV or Parquet file.
-
-    Raises
-    ------
-    RejectedFile
-        When the file cannot be read as a table (with DuckDB's reason, shortened).
-    """
-
-    p = Path(path)
-    with open(p, "rb") as f:
-        head = f.read(4)
-    reader = "read_parquet" if head == b"PAR1" else "read_csv"
-    con = duck_connect()
-    try:
-        desc = con.execute(f"SELECT * FROM {reader}(?) LIMIT 0", [str(p)]).description or []
-        schema = {str(d[0]): str(d[1]) for d in desc}
-        rows = int(con.execute(f"SELECT count(*) FROM {reader}(?)", [str(p)]).fetchall()[0][0])
-    except duck.Error as e:
-        first = str(e).splitlines()[0]
-        raise RejectedFile(
-            f"cannot read as a {'Parquet' if head == b'PAR1' else 'CSV'} table: {first}"
-        ) from None
-    finally:
-        con.close()
-    if not schema:
-        raise RejectedFile("the table has no columns")
-    return schema, rows
 
 
 def register_dataset(

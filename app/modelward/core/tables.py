@@ -185,7 +185,11 @@ _BOOL_WORDS = {
 
 
 def bool_word(value: object) -> bool | None:
-    """The truth value DuckDB reads in ``value`` (``yes``, ``F``, ``1`` …), else ``None``.
+    """The truth value of a truth word in ``value`` (``yes``, ``F``, ``1`` …), else ``None``.
+
+    DuckDB's ``CAST(… AS BOOLEAN)`` words, in any case and with outer spaces
+    trimmed (DuckDB's cast trims none; callers' SQL trims first), plus ``1.0``
+    and ``0.0`` (a float column's text of 1 and 0).
 
     DuckDB's CSV reader types a column of such words as BOOLEAN, so a model
     trained on one has the classes ``False``/``True`` while its labels may come
