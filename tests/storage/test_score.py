@@ -270,6 +270,56 @@ def test_bad_input_one_sentence_no_output(run_cli, home, tmp_path, case):
         reg.close()
 
 
+def test_the_strict_reader_decides_the_separators_and_refuses_what_it_cannot_read(
+    run_cli, home, tmp_path
+):
+    """The same reader as every other data path: decimal commas read as numbers, not
+    rejected; a file it would have to guess at is refused, audited, and nothing written."""
+    df = _frame(50, seed=3)
+    points, commas = tmp_path / "points.csv", tmp_path / "commas.csv"
+    df.to_csv(points, index=False)
+    df.to_csv(commas, index=False, sep=";", decimal=",")
+    outs = []
+    for data in (points, commas):
+        out = tmp_path / f"{data.stem}.out.csv"
+        _ok(
+            run_cli(
+                "score", "credit:1", "--data", str(data), "-o", str(out), "--registry", str(home)
+            )
+        )
+        assert not output_paths(out)[1].exists()  # no row rejected
+        outs.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(outs[0], outs[1])
+
+    header = ",".join(FEATURES)
+    bad = {
+        "duplicate": (f"{header},age\n1,2,3,4\n", "appears twice"),
+        "spaces": ("age, income ,debt\n1,2,3\n", "spaces at its ends"),
+        "nul": (f"{header}\n1,2,\x003\n", "NUL byte"),
+        "mixed_decimals": ("age;income;debt\n1,5;2.5;3\n2,5;3.5;4\n", "ambiguous"),
+    }
+    folder = tmp_path / "refused"
+    folder.mkdir()
+    for name, (text, words) in bad.items():
+        data = tmp_path / f"{name}.csv"
+        data.write_text(text, encoding="utf-8")
+        out = folder / f"{name}.out.csv"
+        line = _one_clean_line(
+            run_cli(
+                "score", "credit:1", "--data", str(data), "-o", str(out), "--registry", str(home)
+            )
+        )
+        assert words in line, (name, line)
+    assert _leftovers(folder) == []
+    reg = Registry(home)
+    try:
+        refused = reg.audit_events(action="input.refused", limit=None)
+        assert sorted(Path(e.entity_id).name for e in refused) == sorted(f"{n}.csv" for n in bad)
+        assert {e.after["door"] for e in refused} == {"score"}
+    finally:
+        reg.close()
+
+
 # --------------------------------------------------------------------------- the core run
 def test_many_batches_number_rejected_rows_across_batches(home, tmp_path):
     df = _frame(1000, seed=4)

@@ -13,6 +13,8 @@ class ModelWardError(Exception):
     """Base class: ``str(err)`` is one clear sentence for the user."""
 
     exit_code = 1
+    audited_as: str | None = None
+    """The audit event that already records this error (``run.failed``), if any."""
 
 
 class RegistryError(ModelWardError):

@@ -1,7 +1,7 @@
 """The one strict reader of data files: CSV or Parquet, checked before it is used.
 
 Every data path (the inbox, ``train``, ``validate``, ``compare``, ``drift``,
-``monitor``, the API and the dialogs) opens a file with :func:`open_table`,
+``monitor``, ``score``, the API and the dialogs) opens a file with :func:`open_table`,
 which refuses, with one sentence naming the file, what it cannot read without
 guessing:
 
@@ -17,7 +17,8 @@ guessing:
   invisible characters): names are used exactly as written, never trimmed;
 - no rows, rows whose field count differs from the header's, nested
   (list/struct/map) columns, and a column of numbers holding text (``N/A``,
-  ``abc``, ``1,234``; with up to five example cells and their row numbers).
+  ``abc``, ``1,234``; with up to five example cells and their row numbers),
+  except where the caller rejects those rows one by one (scoring).
 
 :func:`check_signature` checks an open table against a model's columns, and
 :func:`scan_table` counts what is readable but implausible (±inf, NaN) so that
@@ -141,6 +142,7 @@ class Table:
     delimiter: str | None = None
     decimal: str | None = None
     rows: int | None = None
+    text_source: str | None = None  # a CSV read with every cell as text, the same options
 
     @property
     def columns(self) -> list[str]:
@@ -288,6 +290,7 @@ def open_table(
     label: str | None = None,
     expected: Sequence[str] | None = None,
     limits: Limits | None = None,
+    text_in_numbers: bool = True,
 ) -> Table:
     """Open a CSV or Parquet file strictly: refuse what would have to be guessed.
 
@@ -303,6 +306,11 @@ def open_table(
         Column names a model expects, to name the one a look-alike resembles.
     limits
         Default: :meth:`Limits.from_settings`.
+    text_in_numbers
+        Refuse a column of numbers holding some text (default). ``False``: the
+        caller takes such a file and handles each bad cell's row itself
+        (scoring rejects those rows, with their reasons), reading a CSV through
+        :attr:`Table.text_source`. Every other check still applies.
 
     Returns
     -------
@@ -333,19 +341,23 @@ def open_table(
     if head.startswith(b"PAR1"):
         if lower.endswith(_TEXT_NAMES) or lower.endswith(".gz"):
             raise BadTable(f"{shown} is named like a CSV file but holds Parquet bytes")
-        return _open_parquet(p, shown, expected, lim)
-    if lower.endswith(_PARQUET_NAMES):
+        table = _open_parquet(p, shown, expected, lim)
+    elif lower.endswith(_PARQUET_NAMES):
         what = "gzip bytes" if head.startswith(b"\x1f\x8b") else "no Parquet data (text?)"
         raise BadTable(f"{shown} is named .parquet but holds {what}")
-    if head.startswith(b"\x1f\x8b"):
+    elif head.startswith(b"\x1f\x8b"):
         if not lower.endswith(".gz"):
             raise BadTable(
                 f"{shown} holds gzip-compressed bytes but is not named .gz; "
                 "name it .csv.gz or decompress it"
             )
-        return _open_csv(p, shown, expected, lim, gz=True)
-    _refuse_magic(shown, head, lower)
-    return _open_csv(p, shown, expected, lim, gz=False)
+        table = _open_csv(p, shown, expected, lim, gz=True)
+    else:
+        _refuse_magic(shown, head, lower)
+        table = _open_csv(p, shown, expected, lim, gz=False)
+    if text_in_numbers:
+        _check_text_in_numbers(table)
+    return table
 
 
 # --- Parquet ---------------------------------------------------------------------------
@@ -451,7 +463,6 @@ def _open_parquet(p: Path, shown: str, expected: Sequence[str] | None, lim: Limi
         raise BadTable(f"{shown}: its column names could not be read exactly")
     table = Table(p, shown, PARQUET, types, source, rows=meta.num_rows)
     _check_parquet_fields(table, meta, lim)
-    _check_text_in_numbers(table)
     return table
 
 
@@ -687,13 +698,17 @@ def _open_csv(
     _scan_bytes(p, shown, gz, lim)
     names_sql = "[" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + "]"
     delim_sql = "\\t" if delim == "\t" else delim
-    source = (
-        f"read_csv({_lit(p)}, delim='{delim_sql}', header=true, quote='\"', escape='\"', "
-        f"decimal_separator='{decimal}', names={names_sql}, strict_mode=true, "
-        f"null_padding=false, max_line_size={int(lim.max_field_bytes)}, sample_size=20480"
-        + (", compression='gzip'" if gz else "")
-        + ")"
-    )
+
+    def read(typed: str) -> str:
+        return (
+            f"read_csv({_lit(p)}, delim='{delim_sql}', header=true, quote='\"', escape='\"', "
+            f"{typed}, names={names_sql}, strict_mode=true, null_padding=false, "
+            f"max_line_size={int(lim.max_field_bytes)}"
+            + (", compression='gzip'" if gz else "")
+            + ")"
+        )
+
+    source = read(f"decimal_separator='{decimal}', sample_size=20480")
     guessed = _plain_numbers(names, rows, text, decimal) if whole else None
     types = guessed if guessed is not None else _describe(source, shown)
     if list(types) != list(names):
@@ -701,9 +716,17 @@ def _open_csv(
     # A whole file of plain numbers was split here already: its rows are counted (not
     # with a CR: DuckDB refuses mixed line ends, so its own scan must still decide).
     rows_seen = len(rows) - 1 if guessed is not None and "\r" not in text else None
-    table = Table(p, shown, CSV, types, source, delimiter=delim, decimal=decimal, rows=rows_seen)
-    _check_text_in_numbers(table)
-    return table
+    return Table(
+        p,
+        shown,
+        CSV,
+        types,
+        source,
+        delimiter=delim,
+        decimal=decimal,
+        rows=rows_seen,
+        text_source=read("all_varchar=true"),
+    )
 
 
 _PLAIN_INT = re.compile(r"^-?(0|[1-9][0-9]{0,17})$")

@@ -58,7 +58,8 @@ from modelward.core.registry.predictions import (
     log_predictions,
     score_column,
 )
-from modelward.core.tables import NUMERIC_TYPES
+from modelward.core.registry.refusals import door
+from modelward.core.tables import NUMERIC_TYPES, PARQUET, check_signature, explain, open_table
 
 __all__ = [
     "FORMATS",
@@ -248,6 +249,7 @@ class _Input:
     total_rows: int | None
     source: str  # the DuckDB table expression that reads the file
     con: Any  # the reading connection (a private in-memory DuckDB)
+    decimal: str = "."  # a CSV's decimal separator, as the strict reader found it
 
     def batches(self, select: str, batch_rows: int) -> Iterator[Any]:
         """DataFrames of at most ``batch_rows`` rows of ``SELECT select FROM source``.
@@ -307,7 +309,7 @@ def _batches(con: Any, sql: str, batch_rows: int, path: Path) -> Iterator[Any]:
         try:
             result = cur.execute(sql)
         except duck.Error as e:
-            raise InvalidInput(f"cannot read {path.name}: {_first_line(e)}") from None
+            raise explain(e, path.name) from None  # the strict reader's sentence
         vectors = max(1, -(-batch_rows // 2048))  # DuckDB hands over vectors of 2,048 rows
         # a small first batch: the model starts while the next, full one is read
         first = min(vectors, 4)
@@ -315,8 +317,8 @@ def _batches(con: Any, sql: str, batch_rows: int, path: Path) -> Iterator[Any]:
             try:
                 df = result.fetch_df_chunk(first or vectors)
                 first = 0
-            except duck.Error as e:
-                raise InvalidInput(f"cannot read {path.name}: {_first_line(e)}") from None
+            except duck.Error as e:  # found past the reader's first look (a row late on)
+                raise explain(e, path.name) from None
             n = len(df)
             if n == 0:
                 return
@@ -390,17 +392,6 @@ def _duck_cursor() -> Any:
         return _DUCK[0].cursor()
 
 
-def _is_parquet(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
-    if not head:
-        raise InvalidInput(f"{path.name} is empty: there are no rows to score")
-    return head == b"PAR1"
-
-
 def _sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -410,33 +401,38 @@ def _sql_text(value: str) -> str:
 
 
 @contextlib.contextmanager
-def _open_input(path: Path, threads: int) -> Iterator[_Input]:
-    """The input's columns, types and row count, and a DuckDB connection to stream it."""
+def _open_input(
+    path: Path, threads: int, features: Sequence[str], ids: Sequence[str]
+) -> Iterator[_Input]:
+    """The input's columns, types and row count, and a DuckDB connection to stream it.
 
+    The file is opened by the strict reader (:func:`~modelward.core.tables.open_table`),
+    as every other data path opens one: what it cannot read without guessing (an
+    ambiguous delimiter or decimal separator, a NUL byte, text that is not UTF-8,
+    a duplicate or look-alike column name, a limit passed) is refused in one
+    sentence before a row is scored. A cell of text in a column of numbers is
+    not the file's fault: its row is rejected, with its reason, and the others
+    are scored; so a CSV is read with every cell as text, with the delimiter
+    and decimal separator the reader found.
+    """
+    table = open_table(path, label=path.name, expected=list(features), text_in_numbers=False)
+    # the model's columns (a look-alike named) and the ids; other columns are ignored
+    check_signature(table, list(features), allow_extra=True)
+    missing_ids = [c for c in ids if c not in table.types]
+    if missing_ids:
+        raise InvalidInput(
+            f"{path.name} has no id column{'s' if len(missing_ids) > 1 else ''} "
+            f"{', '.join(repr(m) for m in missing_ids)}"
+        )
     with _duck() as con:
         con.execute(f"SET threads = {max(1, int(threads))}")
-        lit = _sql_text(str(path))
-        if _is_parquet(path):
-            src = f"read_parquet({lit})"
-            try:
-                desc = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
-                total = con.execute(f"SELECT num_rows FROM parquet_file_metadata({lit})").fetchall()
-            except duck.Error as e:
-                raise InvalidInput(
-                    f"cannot read {path.name} as Parquet: {_first_line(e)}"
-                ) from None
-            fmt, total_rows = "parquet", int(total[0][0])
+        if table.format == PARQUET:
+            fmt, src, types, total_rows = "parquet", table.source, dict(table.types), table.rows
         else:
-            # every CSV field as text: the model's types are applied per row, so one
-            # bad value rejects one row instead of failing the file
-            src = f"read_csv({lit}, all_varchar = true, header = true)"
-            try:
-                desc = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
-            except duck.Error as e:
-                raise InvalidInput(f"cannot read {path.name} as CSV: {_first_line(e)}") from None
-            fmt, total_rows = "csv", None
-        types = {str(r[0]): str(r[1]) for r in desc}
-        yield _Input(path, fmt, list(types), types, total_rows, src, con)
+            assert table.text_source is not None
+            fmt, src, total_rows = "csv", table.text_source, table.rows
+            types = dict.fromkeys(table.types, "VARCHAR")
+        yield _Input(path, fmt, list(types), types, total_rows, src, con, table.decimal or ".")
 
 
 def _first_line(e: BaseException) -> str:
@@ -486,7 +482,8 @@ def _plan(model: _Model, inp: _Input, ids: Sequence[str]) -> _Plan:
             if _is_numeric_sql(t):
                 features.append((c, "num", [add(f"CAST({q} AS DOUBLE)")]))
             elif _is_text_sql(t):
-                trimmed = f"trim({q}, {_TRIM})"
+                cell = _as_number_text(q, inp)
+                trimmed = f"trim({cell}, {_TRIM})"
                 given = f"CASE WHEN lower({trimmed}) IN {_MISSING_SQL} THEN NULL ELSE {trimmed} END"
                 as_type = "BOOLEAN" if c in model.truth else "DOUBLE"
                 value = f"CAST(TRY_CAST({given} AS {as_type}) AS DOUBLE)"
@@ -498,7 +495,7 @@ def _plan(model: _Model, inp: _Input, ids: Sequence[str]) -> _Plan:
                 # trim with a set of characters costs ~0.4 us a cell, 4/5 of a 1M x 20
                 # CSV's conversion. CASE evaluates a branch only for the rows it takes.
                 # (A NaN cast from "nan" takes the long way: a missing-value token.)
-                cast = f"TRY_CAST({q} AS DOUBLE)"
+                cast = f"TRY_CAST({cell} AS DOUBLE)"
                 plain = f"{cast} IS NOT NULL AND NOT isnan({cast})"
                 value = f"CASE WHEN {plain} THEN {cast} ELSE {value} END"
                 bad = f"CASE WHEN {plain} THEN NULL ELSE {bad} END"
@@ -526,6 +523,11 @@ def _plan(model: _Model, inp: _Input, ids: Sequence[str]) -> _Plan:
     return _Plan(", ".join(exprs) or "1", features, id_cols)
 
 
+def _as_number_text(q: str, inp: _Input) -> str:
+    """A text cell as DuckDB reads numbers: a decimal comma (the file's separator) as a point."""
+    return f"replace({q}, ',', '.')" if inp.decimal == "," else q
+
+
 def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
     """Columns whose kind the model does not record: numbers by their type (CSV: by their text).
 
@@ -550,7 +552,7 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
         return
     parts = []
     for c in undecided:
-        trimmed = f"trim({_sql_ident(c)}, {_TRIM})"
+        trimmed = f"trim({_as_number_text(_sql_ident(c), inp)}, {_TRIM})"
         given = f"{trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL}"
         parts.append(f"count(*) FILTER (WHERE {given})")
         parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS DOUBLE) IS NULL)")
@@ -1017,6 +1019,7 @@ def _check_log(log: str) -> str:
     return log
 
 
+@door("score", source="data")
 def score_file(
     registry: Any,
     ref: str,
@@ -1161,22 +1164,9 @@ def score_file(
         with (
             limited_threads(threads),
             warnings.catch_warnings(),
-            _open_input(path, threads) as inp,
+            _open_input(path, threads, model.features, ids) as inp,
         ):
             warnings.simplefilter("ignore")
-            missing = [c for c in model.features if c not in inp.columns]
-            if missing:
-                raise InvalidInput(
-                    f"{path.name} lacks the model's column{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(repr(m) for m in missing[:10])}"
-                    + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-                )
-            missing_ids = [c for c in ids if c not in inp.columns]
-            if missing_ids:
-                raise InvalidInput(
-                    f"{path.name} has no id column{'s' if len(missing_ids) > 1 else ''} "
-                    f"{', '.join(repr(m) for m in missing_ids)}"
-                )
             if inp.total_rows == 0:
                 raise InvalidInput(f"{path.name} has no rows to score")
             hasher.start()

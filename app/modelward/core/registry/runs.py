@@ -173,6 +173,7 @@ class RunsMixin(RegistryConnection):
         except ModelWardError as e:
             if run_id is not None:
                 self.finish_run(run_id, "failed", error=str(e))
+                e.audited_as = "run.failed"  # a door does not record it again as a refusal
             raise
         except Exception as e:
             first = str(e).splitlines()[0] if str(e) else ""
