@@ -22,15 +22,23 @@ from modelward.core.registry.connection import HOLD
 if TYPE_CHECKING:
     from modelward.core.compute.score import ScoreResult
     from modelward.core.compute.validation import DecisionThreshold, ValidationResult
+    from modelward.core.domain import RegisterResult
+    from modelward.core.monitoring.drift import DriftReport
+    from modelward.core.monitoring.profile import ReferenceProfile
+    from modelward.core.monitoring.service import BatchResult
 
 __all__ = [
     "add_labels",
     "add_shadow",
+    "drift",
     "list_models",
     "load_model",
     "log_model",
+    "monitor",
     "open_registry",
     "prediction_report",
+    "profile",
+    "register",
     "remove_shadow",
     "score",
     "get_threshold",
@@ -41,6 +49,8 @@ __all__ = [
 ]
 
 RegistryLike = Registry | str | os.PathLike[str] | None
+DataLike = Any
+"""A CSV or Parquet path, a pandas DataFrame, or a mapping of column name to array."""
 
 
 _OPEN: dict[str, Registry] = {}
@@ -133,6 +143,36 @@ def load_model(ref: str, registry: RegistryLike = None) -> Any:
     reg = open_registry(registry)
     v = reg.resolve(ref)
     return load_artifact(reg.artifacts, v.sha256, v.format, registry=reg)
+
+
+def register(
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    registry: RegistryLike = None,
+    *,
+    metrics: dict[str, float] | None = None,
+    params: dict[str, Any] | None = None,
+) -> RegisterResult:
+    """Register a model file (or an MLflow model folder) through the intake door.
+
+    The same door as ``modelward register`` and the watched folders: triage by
+    bytes, a copy into the store, the checks in the sandbox (a pickle is never
+    loaded in this process). ``name`` defaults to one made from the file name.
+
+    Raises
+    ------
+    RejectedFile
+        The file was refused; it is quarantined, the refusal audited, and the
+        sentence says why.
+    """
+    # deferred: start-up cost (the intake door)
+    from modelward.core.intake import model_name_for
+    from modelward.core.intake.mlflow import accept_model_path
+
+    reg = open_registry(registry)
+    return accept_model_path(
+        reg, path, name=name or model_name_for(path), metrics=metrics, params=params
+    ).register_result()
 
 
 def list_models(registry: RegistryLike = None) -> list[ModelInfo]:
@@ -394,4 +434,144 @@ def reasons(
 
     return reasons_for(
         open_registry(registry), ref, str(data), rows=rows, k=k, allow_extra=allow_extra
+    )
+
+
+# --------------------------------------------------------------------------------- monitoring
+def _columns(data: DataLike) -> Any:
+    """A DataFrame as a mapping of column arrays; a path or a mapping as given."""
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):
+        return {str(c): data[c].to_numpy() for c in data.columns}
+    return data
+
+
+def profile(
+    ref: str,
+    reference: DataLike,
+    registry: RegistryLike = None,
+    *,
+    target: str | None = None,
+    features: list[str] | None = None,
+    categorical: list[str] | tuple[str, ...] = (),
+    exclude: list[str] | tuple[str, ...] = (),
+    protected: str | None = None,
+) -> ReferenceProfile:
+    """Profile the reference data of ``ref`` (with its model's scores) and store it (audited).
+
+    What ``modelward monitor REF --reference PATH`` does: every later batch
+    check of ``ref`` compares with this profile. ``reference`` is a file, a
+    DataFrame or a mapping of column arrays; ``target`` its label column,
+    ``protected`` a protected attribute whose groups are compared.
+    """
+    # deferred: start-up cost (NumPy and the drift statistics)
+    from modelward.core.monitoring.service import profile_version
+
+    return profile_version(
+        open_registry(registry),
+        ref,
+        _columns(reference),
+        target=target,
+        features=features,
+        categorical=categorical,
+        exclude=exclude,
+        protected=protected,
+    )
+
+
+def monitor(
+    ref: str,
+    batch: DataLike,
+    registry: RegistryLike = None,
+    *,
+    name: str | None = None,
+    batch_time: str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    segment_by: str | None = None,
+    protected: str | None = None,
+    date_column: str | None = None,
+    log_rows: bool = False,
+    strict_columns: bool = False,
+    rescore: bool = False,
+) -> BatchResult:
+    """Check one batch for ``ref`` against its stored profile, store the results (audited).
+
+    The same check as ``modelward monitor REF --batch PATH``: the batch's
+    columns against the model's (extra ones kept and listed in
+    ``extra_columns``, refused with ``strict_columns``), drift per column,
+    data quality, the intake's flags (``intake``), performance by model kind
+    (realized with ``label_column``, estimated without), segments and the
+    gaps between protected groups (an alert when one crosses its threshold).
+    A batch that ``score`` already scored with its rows logged is not scored
+    again unless ``rescore``.
+
+    Parameters
+    ----------
+    batch
+        A CSV or Parquet file, a DataFrame or a mapping of column arrays.
+    name, batch_time
+        How the batch is shown, and when its rows happened (default: a date in
+        the file name, then a date column, then now).
+    id_column, log_rows
+        Row ids, and whether to keep every row's prediction (labels that
+        arrive later join them by id).
+
+    Raises
+    ------
+    InvalidInput
+        An unreadable file, or columns missing, of the wrong type (or extra,
+        with ``strict_columns``); nothing is stored, and the refusal is audited.
+    NotFound
+        ``ref`` has no reference profile yet (:func:`profile` first).
+    """
+    # deferred: start-up cost (NumPy, the drift statistics, the model loader)
+    from modelward.core.monitoring.service import check_batch
+    from modelward.core.policies.engine import group_gap_alert
+
+    reg = open_registry(registry)
+    res = check_batch(
+        reg,
+        ref,
+        _columns(batch),
+        name=name,
+        batch_time=batch_time,
+        id_column=id_column,
+        label_column=label_column,
+        segment_by=segment_by,
+        protected=protected,
+        date_column=date_column,
+        log_rows=True if log_rows else None,
+        reuse_log=not rescore,
+        intake_scan=True,
+        strict_columns=strict_columns,
+    )
+    if res.groups.get("crossed"):
+        group_gap_alert(reg, res.version_ref.split(":")[0].split("@")[0], res.batch_id)
+    return res
+
+
+def drift(
+    reference: DataLike,
+    current: DataLike,
+    *,
+    features: list[str] | None = None,
+    categorical: list[str] | tuple[str, ...] = (),
+    method: str | None = None,
+) -> DriftReport:
+    """Compare two tables column by column, with no model and no registry (``modelward drift``).
+
+    ``reference`` and ``current`` are files, DataFrames or mappings of column
+    arrays; ``method`` one statistic everywhere (``psi``, ``ks``,
+    ``wasserstein``, ``jensenshannon``, ``chi2``; default the combined lenses).
+    The report's ``drifted``, ``drift_share`` and ``columns`` say what moved.
+    """
+    # deferred: start-up cost (NumPy and the drift statistics)
+    from modelward.core.monitoring.drift import drift_between
+
+    return drift_between(
+        _columns(reference),
+        _columns(current),
+        features=features,
+        categorical=categorical,
+        methods={"*": method} if method else None,
     )

@@ -1,8 +1,9 @@
 """Every bad data file is refused with one sentence (or taken with flags) on every data path.
 
 The corpus (``support.bad_data``) is written fresh into a temporary folder and
-presented to a real watched data inbox and to ``modelward train``, ``drift``
-and ``monitor`` as real processes.
+presented to a real watched data inbox and to ``modelward train``, ``drift``,
+``monitor`` and ``score`` as real processes. Every refusal by a process that
+works on the registry (all but ``drift``) leaves one ``input.refused`` event.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from modelward.core.intake import accept_batch
 from modelward.core.registry import Registry
 from modelward.core.tables import BadTable, open_table
 from support.bad_data import (
+    AUDITED,
+    PATHS,
     _cli,
     run_inbox,
     run_subprocess_paths,
@@ -40,6 +43,8 @@ def _check(o) -> None:
     assert not o.warning, (o.file, o.path, o.message)
     assert o.one_sentence, (o.file, o.path, o.message)
     assert o.committed == 0, (o.file, o.path)
+    if o.path in AUDITED:  # the refusal is in the trail, once; an accepted file leaves none
+        assert o.audited == (0 if o.accepted else 1), (o.file, o.path, o.audited)
     if o.expected == "refuse":
         assert not o.accepted, f"{o.path} took {o.file}"
     elif o.expected in ("accept", "flag"):
@@ -72,10 +77,10 @@ def test_every_file_through_a_watched_data_inbox(corpus):
     assert len(registered) >= sum(o.accepted for o in outcomes)
 
 
-def test_every_file_through_train_drift_and_monitor_processes(corpus):
+def test_every_file_through_train_drift_monitor_and_score_processes(corpus):
     root, good, files, home = corpus
     outcomes = run_subprocess_paths(home, good, root / "corpus", files)
-    assert len(outcomes) == 3 * len(files)
+    assert len(outcomes) == (len(PATHS) - 1) * len(files)
     for o in outcomes:
         _check(o)
 

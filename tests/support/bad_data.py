@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ import pyarrow.parquet as pq
 
 FEATURES = ("age", "income", "debt_ratio")
 TARGET = "target"
-PATHS = ("inbox", "train", "drift", "monitor")
+PATHS = ("inbox", "train", "drift", "monitor", "score")
+AUDITED = ("train", "monitor", "score")
+"""The processes that work on a registry: each refusal leaves one ``input.refused`` event."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class BadFile:
     expect: dict[str, str] = field(default_factory=dict)
 
     def expected(self, path: str) -> str:
+        if path == "score" and path not in self.expect:
+            path = "monitor"  # the same reader and columns; a flag there is a row rejected here
         return self.expect.get(path, self.expect.get("*", "refuse"))
 
 
@@ -134,12 +139,25 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
         "',' and ';' split every line alike",
         text("age;x,income\n" + "".join(f"{a};1,{i}\n" for a, i, _, _ in base)),
     )
-    add("na_text.csv", "'N/A' in a numeric column", text(with_cell(1, 3, "N/A", every=17)))
-    add("abc_text.csv", "'abc' in a numeric column", text(with_cell(0, 5, "abc", every=23)))
+    # Text in a column of numbers: the file is refused where statistics are drawn from
+    # it; scoring takes it and rejects those rows, each with its reason.
+    add(
+        "na_text.csv",
+        "'N/A' in a numeric column",
+        text(with_cell(1, 3, "N/A", every=17)),
+        score="flag",
+    )
+    add(
+        "abc_text.csv",
+        "'abc' in a numeric column",
+        text(with_cell(0, 5, "abc", every=23)),
+        score="flag",
+    )
     add(
         "thousands_text.csv",
         "'1,234' in a numeric column",
         text(with_cell(1, 2, '"1,234"', every=13)),
+        score="flag",
     )
     late = [list(map(str, r)) for r in _rows(30_000, seed=3)]
     late[25_000][0] = "abc"
@@ -147,6 +165,7 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
         "late_text.csv",
         "text in a numeric column after 25,000 rows",
         text(_csv([tuple(r) for r in late])),
+        score="flag",
     )
     add(
         "nan_inf.csv",
@@ -243,6 +262,7 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
                 ],
             },
         ),
+        score="flag",
     )
     add(
         "parquet_numbers_as_text.parquet",
@@ -250,6 +270,7 @@ def write_corpus(folder: Path, *, rows: int = 300) -> list[BadFile]:
         lambda p: _parquet(p, {**cols, "income": [str(v) for v in cols["income"]]}),
         train="either",
         drift="either",
+        score="flag",
     )
     add(
         "parquet_missing_column.parquet",
@@ -377,6 +398,7 @@ class Outcome:
     warning: bool = False
     one_sentence: bool = True
     committed: int = 0
+    audited: int = 0  # input.refused events naming this file at this path's door
 
     @property
     def silent(self) -> bool:
@@ -457,6 +479,9 @@ def run_subprocess_paths(
     """``train``, ``drift`` and ``monitor`` as real processes, once per file and path."""
     from concurrent.futures import ThreadPoolExecutor
 
+    scored = folder.parent / "scored"
+    scored.mkdir(exist_ok=True)
+
     def one(job: tuple[int, BadFile, str]) -> Outcome:
         i, f, path = job
         p = str(folder / f.name)
@@ -476,6 +501,9 @@ def run_subprocess_paths(
             )
         elif path == "drift":
             args = ("drift", "--reference", str(good), "--current", p)
+        elif path == "score":
+            out = str(scored / f"{i}.csv")
+            args = ("score", "credit@champion", "--data", p, "-o", out, "--registry", str(home))
         else:
             args = (
                 "monitor",
@@ -489,7 +517,7 @@ def run_subprocess_paths(
             )
         return _judge(f, path, _cli(*args))
 
-    jobs = [(i, f, path) for i, f in enumerate(files) for path in ("train", "drift", "monitor")]
+    jobs = [(i, f, path) for i, f in enumerate(files) for path in PATHS if path != "inbox"]
     with ThreadPoolExecutor(workers) as pool:
         outcomes = list(pool.map(one, jobs))
     # What the refused runs left behind: a model version, a monitored batch.
@@ -500,9 +528,24 @@ def run_subprocess_paths(
         with reg.read() as cur:
             models = {r[0] for r in cur.execute("SELECT name FROM models").fetchall()}
             batches = {r[0] for r in cur.execute("SELECT name FROM mon_batches").fetchall()}
+            # a training that started, then failed on the data (a model that cannot be
+            # fitted to it), is audited as its run's failure (run.failed)
+            failed_runs = {
+                json.loads(r[0])["name"]
+                for r in cur.execute(
+                    "SELECT params FROM runs WHERE kind = 'train' AND status = 'failed'"
+                ).fetchall()
+            }
+        refusals = [
+            (e.entity_id, (e.after or {}).get("door"))
+            for e in reg.audit_events(action="input.refused", limit=None)
+        ]
     finally:
         reg.close()
-    for o, (i, _f, path) in zip(outcomes, jobs, strict=True):
+    for o, (i, f, path) in zip(outcomes, jobs, strict=True):
+        o.audited = refusals.count((str((folder / f.name).absolute()), path))
+        if path == "train" and f"bad{i}" in failed_runs:
+            o.audited += 1
         if not o.accepted:
             if path == "train" and f"bad{i}" in models:
                 o.committed = 1

@@ -60,7 +60,11 @@ def cmd_train(args: argparse.Namespace) -> Result:
         recipe = _recipe(args)
         if not args.name:
             raise InvalidInput("train needs --name NAME (the model to add the version to)")
-        _check_data(recipe)
+        from modelward.core.registry.refusals import refusals_audited
+
+        # a refused file leaves one input.refused event (the registry is opened only then)
+        with refusals_audited(lambda: open_registry(args), "train", recipe.data, ref=args.name):
+            _check_data(recipe)
     # deferred: start-up cost
     from modelward.core.compute.parallel import Compute
     from modelward.core.compute.training import retrain_from_lineage, train

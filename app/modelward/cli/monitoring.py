@@ -11,7 +11,7 @@ from typing import Any
 
 from modelward.cli.common import command, csv, open_registry
 from modelward.cli.output import Result, lines, table
-from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.errors import InvalidInput
 from modelward.core.tables import Table, check_signature, open_table
 
 
@@ -157,36 +157,6 @@ def cmd_drift(args: argparse.Namespace) -> Result:
     return Result(doc, lines(drift_text(rep), *seg_lines, *flags), ok=ok)
 
 
-def _check_batch_columns(reg: Any, args: argparse.Namespace, batch: Table) -> list[str]:
-    """A batch has the version's features (and may carry its target, labels and ids)."""
-    try:
-        sig = reg.resolve(args.ref).signature or {}
-    except NotFound:
-        return []
-    if sig.get("features"):
-        expected = {str(c["name"]): c.get("kind") for c in sig["features"]}
-    elif sig.get("feature_names"):
-        expected = dict.fromkeys(str(n) for n in sig["feature_names"])
-    else:
-        return []
-    allowed = [str(x) for x in (sig.get("target"), sig.get("time_column")) if x]
-    allowed += [
-        str(x)
-        for x in (
-            args.id_column,
-            args.label_column,
-            args.segment_by,
-            args.protected,
-            args.date_column,
-        )
-        if x
-    ]
-    extra = check_signature(
-        batch, expected, allow_extra=not args.strict_columns, allowed_extra=allowed
-    )
-    return [f"flag {c}: not a column of the model: kept, not monitored" for c in extra]
-
-
 def segments_text(segs: dict[str, Any]) -> list[str]:
     """Drift (and performance) per segment as a table."""
     if not segs or not segs.get("segments"):
@@ -261,22 +231,13 @@ def _gap_thresholds(text: str | None) -> dict[str, float]:
 
 
 def _alert_gaps(reg: Any, res: Any) -> list[str]:
-    """One alert per batch whose group gaps crossed a threshold."""
-    crossed = res.groups.get("crossed") or []
-    if not crossed:
+    """One alert per batch whose group gaps crossed a threshold (the inbox's alert)."""
+    if not res.groups.get("crossed"):
         return []
-    from modelward.core.policies.alerts import raise_alert
+    from modelward.core.policies.engine import group_gap_alert  # deferred: start-up cost
 
-    gaps = {k: res.groups["gaps"][k] for k in crossed}
-    what = ", ".join(f"{k.replace('_', ' ')} {v['value']:.3f}" for k, v in gaps.items())
-    alert = raise_alert(
-        reg,
-        res.version_ref.split(":")[0].split("@")[0],
-        "group-gap",
-        f"batch {res.name}: groups of {res.groups.get('column')} differ past the threshold ({what})",
-        numbers={"batch_id": res.batch_id, "version": res.version_ref, "gaps": gaps},
-    )
-    return [f"alert {alert.id}: group gap past its threshold ({what})"]
+    done = group_gap_alert(reg, res.version_ref.split(":")[0].split("@")[0], res.batch_id)
+    return [done["summary"]] if done else []
 
 
 def _warm_model_loader() -> threading.Thread:
@@ -314,16 +275,21 @@ def cmd_monitor(args: argparse.Namespace) -> Result:
     # Held between the check's many reads and writes (one open instead of one per
     # operation, each a second or more on a busy machine), and let go at once when
     # another process knocks, as the window and `watch` do.
+    from modelward.core.registry.refusals import refusals_audited  # deferred: start-up cost
+
     reg = open_registry(args, idle_release=HOLD)
     try:
-        return _monitor(reg, args)
+        # a refused batch, reference or labels file leaves one input.refused event
+        with refusals_audited(
+            reg, "monitor", args.batch or args.reference or args.labels, ref=args.ref
+        ):
+            return _monitor(reg, args)
     finally:
         reg.close()
 
 
 def _monitor(reg: Any, args: argparse.Namespace) -> Result:
     batch: Table | None = None
-    extra_lines: list[str] = []
     # deferred: start-up cost (numpy and the drift statistics)
     from modelward.core.monitoring import service
 
@@ -339,7 +305,6 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
         if args.rescore or not args.scored_batch:
             _warm_model_loader()
         batch = open_table(args.batch, label=str(args.batch))
-        extra_lines = _check_batch_columns(reg, args, batch)
 
     out: dict[str, Any] = {}
     text: list[str] = []
@@ -372,7 +337,6 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
     if args.batch:
         if batch is None:  # after a new reference profile: checked against it now
             batch = open_table(args.batch, label=str(args.batch))
-            extra_lines = _check_batch_columns(reg, args, batch)
         with _quiet_numbers(), _unscorable(batch):
             res = service.check_batch(
                 reg,
@@ -392,10 +356,11 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
                 scored_batch=args.scored_batch,
                 reuse_log=not args.rescore and not (looked_up and not args.scored_batch),
                 intake_scan=True,  # the flags: refused rows, ±inf, NaN, in the check's read
+                strict_columns=args.strict_columns,
             )
         assert res.intake is not None
         flags = res.intake.flags
-        flag_lines = [f"flag {line}" for line in res.intake.notes()] + extra_lines
+        flag_lines = [f"flag {line}" for line in (*res.intake.notes(), *res.notes())]
         out.update(res.to_json())
         out["flags"] = flags
         text.extend(flag_lines)

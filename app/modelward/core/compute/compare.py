@@ -30,6 +30,7 @@ from modelward.core.compute.metrics import HIGHER_IS_BETTER, Predictions
 from modelward.core.compute.validation import validate
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+from modelward.core.registry.refusals import door
 
 __all__ = [
     "ComparisonResult",
@@ -576,6 +577,7 @@ class ComparisonResult:
         }
 
 
+@door("compare", source="data", ref="challenger")
 def compare(
     registry: Any,
     champion: str,

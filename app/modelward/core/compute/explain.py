@@ -45,6 +45,7 @@ from modelward.core.compute.validation import (
 )
 from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+from modelward.core.registry.refusals import door
 
 __all__ = [
     "ICE_LINES",
@@ -324,6 +325,7 @@ def store_explanations(registry: Any, validation_id: int, ref: str, doc: dict[st
         )
 
 
+@door("explain", source="data")
 def explain_version(
     registry: Any,
     ref: str,
@@ -449,6 +451,7 @@ def parse_rows(text: str, n: int) -> list[int]:
     return out
 
 
+@door("reasons", source="data")
 def reasons_for(
     registry: Any,
     ref: str,

@@ -30,11 +30,13 @@ from modelward.core.registry.predictions import (
     read_predictions,
     store_labels,
 )
+from modelward.core.registry.refusals import door
 from modelward.core.tables import bool_word, open_table, quote
 
 __all__ = ["add_labels", "prediction_report", "psi", "realized"]
 
 
+@door("labels", source="data", ref="model")
 def add_labels(
     registry: Any,
     model: str,

@@ -30,6 +30,7 @@ from modelward.core.compute.recipe import Recipe, boosting_defaults, resolve_est
 from modelward.core.errors import IntegrityError, InvalidInput, ModelWardError
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.refs import validate_name
+from modelward.core.registry.refusals import door
 from modelward.core.settings import load_settings
 from modelward.core.tables import id_like_frame
 
@@ -580,6 +581,7 @@ def _json_safe(value: Any) -> Any:
     )
 
 
+@door("train", source="recipe.data", ref="name")
 def train(
     registry: Any,
     recipe: Recipe,

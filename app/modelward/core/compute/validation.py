@@ -35,6 +35,7 @@ from modelward.core.compute.metrics import (
 )
 from modelward.core.errors import InvalidInput, ModelWardError, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
+from modelward.core.registry.refusals import door
 
 __all__ = [
     "COST_FN_KEY",
@@ -203,6 +204,7 @@ def prepare_frame(
     return X, y, task, target
 
 
+@door("validate", source="data")
 def validate(
     registry: Any,
     ref: str,

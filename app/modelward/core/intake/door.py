@@ -56,6 +56,7 @@ from modelward.core.intake.result import (
 from modelward.core.progress import ProgressFn, no_progress
 from modelward.core.refs import validate_name
 from modelward.core.registry import Registry
+from modelward.core.registry.refusals import refusals_recorded
 from modelward.core.registry.versions import LOGGED_PARAMS, logged_params
 from modelward.core.text import is_unsafe_char
 
@@ -362,6 +363,7 @@ def _nameless(registry: Registry, arrival: _Arrival) -> str:
     return f"{arrival.sha256[:12]}.{'parquet' if parquet else 'csv'}"
 
 
+@refusals_recorded()  # refused batches are quarantined, with their own event
 def accept_batch(
     registry: Registry,
     incoming: Incoming,
@@ -577,6 +579,7 @@ class GroupBatch:
     view: Path | None = None
 
 
+@refusals_recorded()
 def accept_batches(
     registry: Registry,
     paths: list[Path],

@@ -62,6 +62,8 @@ from modelward.core.monitoring.segments import (
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.registry.predictions import read_predictions
+from modelward.core.registry.refusals import door
+from modelward.core.tables import check_signature
 
 if TYPE_CHECKING:
     from modelward.core.domain import ModelVersion
@@ -100,6 +102,7 @@ class BatchResult:
     excluded_rows: int = 0  # rows flagged at intake, left out of the performance figures
     scores_from_log: str | None = None  # the log's batch id when the scores were read back
     intake: TableScan | None = None  # the intake's flags counted in the pass (``intake_scan``)
+    extra_columns: list[str] = field(default_factory=list)  # kept, not the model's: not monitored
 
     def to_json(self) -> dict[str, Any]:
         d = self.report.to_json()
@@ -117,8 +120,13 @@ class BatchResult:
             segments=self.segments,
             groups=self.groups,
             excluded_rows=self.excluded_rows,
+            extra_columns=self.extra_columns,
         )
         return d
+
+    def notes(self) -> list[str]:
+        """What the check kept but did not judge, one line each (the CLI prints them as flags)."""
+        return [f"{c}: not a column of the model: kept, not monitored" for c in self.extra_columns]
 
 
 # --------------------------------------------------------------------------- model scoring
@@ -221,6 +229,7 @@ def _model_info(prof: ReferenceProfile, kind: ModelKind) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- profiles
+@door("profile", source="reference")
 def profile_version(
     reg: Registry,
     ref: str,
@@ -369,6 +378,33 @@ def logged_batch_key(reg: Registry, ref: str, path: str | os.PathLike[str]) -> s
     return key if key in logged else None
 
 
+def model_columns(
+    v: ModelVersion, table: Table, *, allowed: Sequence[str | None] = (), strict: bool = False
+) -> list[str]:
+    """Check a batch's columns against the version's features, by kind, before anything is read.
+
+    The target, the time column and ``allowed`` (ids, labels, segments) may be
+    present besides the features. Returns the other columns, kept (refused
+    when ``strict``). A version that records no feature names is not checked.
+
+    Raises
+    ------
+    InvalidInput
+        One sentence naming the missing, wrongly typed (or, ``strict``, extra) columns.
+    """
+    sig = v.signature or {}
+    expected: dict[str, str | None]
+    if sig.get("features"):
+        expected = {str(c["name"]): c.get("kind") for c in sig["features"]}
+    elif sig.get("feature_names"):
+        expected = dict.fromkeys(str(n) for n in sig["feature_names"])
+    else:
+        return []
+    also = [str(x) for x in (sig.get("target"), sig.get("time_column"), *allowed) if x]
+    return check_signature(table, expected, allow_extra=not strict, allowed_extra=also)
+
+
+@door("monitor", source="batch")
 def check_batch(
     reg: Registry,
     ref: str,
@@ -391,6 +427,7 @@ def check_batch(
     scored_batch: str | None = None,
     reuse_log: bool = True,
     intake_scan: bool = False,
+    strict_columns: bool = False,
 ) -> BatchResult:
     """Check one batch for a registered version and store the results.
 
@@ -437,6 +474,10 @@ def check_batch(
         ``reuse_log=False`` scores it anyway. A log that does not line up
         with the batch's rows (scoring rejected some), or a multiclass model
         (the log keeps one score per row), is scored again.
+    strict_columns
+        Refuse a batch with a column that is not one of the model's features,
+        its target, time column or a column named here (default: kept, listed
+        in ``extra_columns`` of the result, not monitored).
     intake_scan
         Count the intake's flags (:func:`~modelward.core.tables.scan_table`:
         rows, ±inf and NaN per numeric column, every row converted) in the
@@ -464,6 +505,16 @@ def check_batch(
             "(modelward monitor REF --reference PATH)"
         )
     src = open_source(batch)
+    extra = (
+        model_columns(
+            v,
+            src.table,
+            allowed=(id_column, label_column, segment_by, protected, date_column),
+            strict=strict_columns,
+        )
+        if src.table is not None
+        else []
+    )
     check_schema(prof, src)
     if id_column and id_column not in src.kinds:
         raise InvalidInput(f"{src.label} has no id column {id_column!r}")
@@ -672,6 +723,7 @@ def check_batch(
         excluded_rows=excluded,
         scores_from_log=from_log,
         intake=intake,
+        extra_columns=extra,
     )
 
 
@@ -862,6 +914,7 @@ def _insert_performance(
             )
 
 
+@door("labels", source="labels", ref="batch_id")
 def attach_labels(
     reg: Registry,
     batch_id: int,

@@ -219,6 +219,7 @@ class TableSource:
     _arrays: Mapping[str, Any] | None = None
     _typed_numeric: tuple[str, ...] | None = None  # read as numbers by DuckDB, codes or not
     _types: Mapping[str, str] | None = None  # DuckDB's type of each column, when known
+    table: Table | None = None  # the strict reader's table, for a file
 
     @property
     def columns(self) -> list[str]:
@@ -451,5 +452,10 @@ def _from_table(table: Table, categorical: Sequence[str]) -> TableSource:
             kinds[c] = CATEGORICAL
     numeric = tuple(c for c in cols if table.numeric(c))
     return TableSource(
-        table.label, kinds, _sql=sql, _typed_numeric=numeric, _types=dict(table.types)
+        table.label,
+        kinds,
+        _sql=sql,
+        _typed_numeric=numeric,
+        _types=dict(table.types),
+        table=table,
     )

@@ -83,6 +83,7 @@ __all__ = [
     "PolicyRun",
     "after_promotion",
     "evaluate_after_batch",
+    "group_gap_alert",
     "fire",
     "get_policy_run",
     "list_policy_runs",
@@ -268,7 +269,7 @@ def _after_batch(
             notes.append(f"not checked: {e}")
     record_batch(registry, model, dataset_id, sha256, rows, label_column=label, batch_id=batch_id)
     if policy is None or not policy.enabled:
-        return _gap_alert(registry, model, batch_id)
+        return group_gap_alert(registry, model, batch_id)
     numbers = numbers_of_batch(registry, int(batch_id)) if batch_id is not None else None
     since = _last_action_at(registry, policy)
     hits = evaluate_triggers(
@@ -290,8 +291,12 @@ def _after_batch(
     return out
 
 
-def _gap_alert(registry: Registry, model: str, batch_id: Any) -> dict[str, Any] | None:
-    """Without a policy, a batch whose group gaps crossed their thresholds still alerts."""
+def group_gap_alert(registry: Registry, model: str, batch_id: Any) -> dict[str, Any] | None:
+    """One alert for a checked batch whose group gaps crossed their thresholds, else ``None``.
+
+    Without a policy such a batch still alerts: from a data inbox, ``monitor``
+    and :func:`modelward.api.monitor` alike. Returns ``alert_id`` and a ``summary``.
+    """
     if batch_id is None:
         return None
     numbers = numbers_of_batch(registry, int(batch_id))

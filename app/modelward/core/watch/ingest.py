@@ -32,6 +32,7 @@ from modelward.core.intake.checks import ModelContext, model_context
 from modelward.core.intake.mlflow import accept_model_path
 from modelward.core.policies.store import get_policy
 from modelward.core.registry import Registry
+from modelward.core.registry.refusals import refusals_recorded
 from modelward.core.watch.batches import ingest_batch, ingest_batches
 from modelward.core.watch.folders import DATA, MODELS, SCORING, WatchedFolder, display_name
 from modelward.core.watch.scoring import score_inbox_batch
@@ -238,6 +239,7 @@ def ignore_link(registry: Registry, folder: WatchedFolder, p: Path) -> IngestRes
     return IngestResult(folder.id, str(p), "", IGNORED, reason)
 
 
+@refusals_recorded()  # refused files are quarantined, with their own event
 def ingest_file(
     registry: Registry,
     folder: WatchedFolder,
@@ -348,6 +350,7 @@ def _model_context(
     return context
 
 
+@refusals_recorded()
 def ingest_data_files(
     registry: Registry,
     folder: WatchedFolder,

@@ -39,6 +39,7 @@ from modelward.core.intake.quarantine import quarantine
 from modelward.core.platform import process_alive
 from modelward.core.registry import Registry
 from modelward.core.registry.predictions import SHADOW, list_shadows, log_predictions
+from modelward.core.registry.refusals import refusals_recorded
 from modelward.core.watch.folders import SCORING, WatchedFolder, display_name
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ def _score_shadows(
     return out
 
 
+@refusals_recorded()  # refused batches are quarantined, with their own event
 def score_inbox_batch(
     registry: Registry,
     folder: WatchedFolder,
