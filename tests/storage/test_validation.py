@@ -142,7 +142,11 @@ def test_schema_is_checked_before_scoring(setup, change, words):
     for w in words:
         assert w in str(e.value)
     assert _validations(reg) == 0
-    assert reg.audit_head() == runs_before  # nothing written, not even a run
+    # nothing written, not even a run: only the refusal's own event
+    assert reg.audit_head() == runs_before + 1
+    (event,) = reg.audit_events(action="input.refused", limit=1)
+    assert event.entity_id == str(path) and event.after["door"] == "validate"
+    assert event.reason == str(e.value)
 
 
 def test_extra_columns_may_be_allowed(setup):
