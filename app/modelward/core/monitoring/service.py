@@ -61,7 +61,7 @@ from modelward.core.monitoring.segments import (
 )
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
-from modelward.core.registry.predictions import read_predictions
+from modelward.core.registry.predictions import logged_scores, read_predictions
 from modelward.core.registry.refusals import door
 from modelward.core.tables import check_signature
 
@@ -352,9 +352,8 @@ def _logged_scorer(
         key = _file_key(Path(path))
         if not any(b.batch_id == key for b in logged):
             return None
-    rows = read_predictions(reg, v.name, version=v.version, batch_id=key, rows=True)
-    scores = rows["score"].to_numpy()
-    if len(rows) == 0 or not np.isfinite(np.asarray(scores, dtype=np.float64)).all():
+    scores = logged_scores(reg, next(b for b in logged if b.batch_id == key))
+    if len(scores) == 0 or not np.isfinite(scores).all():
         return None  # no score per row (a classifier without probabilities)
     return LoggedScorer(scores, kind, key)
 

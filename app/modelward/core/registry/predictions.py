@@ -41,6 +41,7 @@ __all__ = [
     "add_shadow",
     "list_shadows",
     "log_predictions",
+    "logged_scores",
     "prune_predictions",
     "read_labels",
     "read_predictions",
@@ -418,6 +419,29 @@ def read_predictions(
             }
         )[columns]
     return pd.concat(parts, ignore_index=True)[columns]
+
+
+def logged_scores(registry: Registry, batch: LoggedBatch) -> np.ndarray:
+    """The score of each row of one batch logged at row level, in the order it was scored.
+
+    Only the scores (NaN where a row has none): what a batch check reads back
+    instead of scoring the batch again. :func:`read_predictions` with ``rows``
+    also builds the ids and predictions as text, which for a million rows costs
+    more than the check's own pass over the file.
+    """
+    if batch.rows_sha256 is None:
+        raise InvalidInput(f"batch {batch.batch_id} was not logged row by row")
+    with tempfile.TemporaryDirectory(prefix="modelward-log-") as tmp:
+        part = Path(tmp) / "rows.parquet"
+        part.write_bytes(registry.artifacts.read_bytes(batch.rows_sha256))  # verified
+        con = duck_connect()
+        try:
+            got = con.execute(
+                f"SELECT CAST(score AS DOUBLE) AS score FROM read_parquet('{_sql_path(part)}')"
+            ).fetchnumpy()["score"]
+        finally:
+            con.close()
+    return np.ma.filled(np.ma.asarray(got, dtype=np.float64), np.nan)
 
 
 def prune_predictions(tx: Tx, cutoff: str) -> int:
