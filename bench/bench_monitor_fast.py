@@ -149,7 +149,10 @@ def log_scores(home: Path, path: Path) -> None:
     key = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     ids = np.arange(1, len(X) + 1).astype(str)
     pred = model.classes_[proba.argmax(axis=1)]
-    log_predictions(reg, v.name, v.version, key, ids, pred, proba, rows=True, id_column="row")
+    log_predictions(
+        reg, v.name, v.version, key, ids, pred, proba, rows=True, id_column="row",
+        extra={"input_bytes": path.stat().st_size},  # as score logs it
+    )  # fmt: skip
     reg.close()
 
 

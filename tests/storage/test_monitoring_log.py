@@ -27,7 +27,11 @@ def _frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("predlog") / "reg"
+    return _registry(tmp_path_factory.mktemp("predlog") / "reg")
+
+
+def _registry(path: Path) -> Path:
+    """A registry with ``credit:1`` profiled (the first test breaks its model on purpose)."""
     reg = Registry(path)
     ref = _frame(2000, 0)
     y = (ref["age"] + 0.5 * ref["income"] > 0).astype(int)
@@ -88,3 +92,37 @@ def test_scored_batch_is_checked_from_the_log_without_loading_the_model(run_cli,
     res = service.check_batch(reg, "credit:1", batch, scored_batch=key)
     assert res.scores_from_log == key
     reg.close()
+
+
+def test_a_file_of_another_size_is_not_hashed_to_look_for_it_in_the_log(
+    run_cli, tmp_path, monkeypatch
+):
+    """score logs the input's size: a fresh batch of another size is never hashed
+    (a gigabyte file costs seconds to hash); one of the same size is, and is found."""
+    home = _registry(tmp_path / "reg")
+    logged = tmp_path / "logged.csv"
+    _frame(300, 5).to_csv(logged, index=False)
+    proc = run_cli(
+        *("score", "credit:1", "--data", str(logged), "-o", str(tmp_path / "o.csv")),
+        *("--id-column", "loan_id", "--log-rows", "--registry", str(home), "--json"),
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    key = json.loads(proc.stdout)["batch_id"]
+    reg = Registry(home)
+    try:
+        (b,) = service.read_predictions(reg, "credit", batch_id=key)
+        assert b.summary["input_bytes"] == logged.stat().st_size
+        hashed: list[Path] = []
+        real = service._file_key
+        monkeypatch.setattr(service, "_file_key", lambda p: hashed.append(p) or real(p))
+        fresh = tmp_path / "fresh.csv"
+        _frame(301, 6).to_csv(fresh, index=False)
+        assert fresh.stat().st_size != logged.stat().st_size
+        assert service.logged_batch_key(reg, "credit:1", fresh) is None
+        assert service.check_batch(reg, "credit:1", fresh).scores_from_log is None
+        assert hashed == []
+        assert service.logged_batch_key(reg, "credit:1", logged) == key
+        assert hashed == [logged]
+    finally:
+        reg.close()

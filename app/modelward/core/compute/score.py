@@ -1319,6 +1319,8 @@ def score_file(
                     id_column=ids[0] if ids else "row",
                     source=str(path),
                     summary=kept.summary.to_json(),
+                    # a batch check hashes a file to find it here only when its size matches
+                    extra={"input_bytes": before[0]},
                 )
             with registry.transaction() as tx:
                 seq = tx.audit(

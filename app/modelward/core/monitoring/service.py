@@ -61,7 +61,7 @@ from modelward.core.monitoring.segments import (
 )
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
-from modelward.core.registry.predictions import logged_scores, read_predictions
+from modelward.core.registry.predictions import LoggedBatch, logged_scores, read_predictions
 from modelward.core.registry.refusals import door
 from modelward.core.tables import check_signature
 
@@ -349,6 +349,9 @@ def _logged_scorer(
         )
         if not logged or path is None or not Path(path).is_file():
             return None
+        size = Path(path).stat().st_size
+        if not any(_same_size(b, size) for b in logged):
+            return None  # no logged batch of this file's size: it cannot be one of them
         key = _file_key(Path(path))
         if not any(b.batch_id == key for b in logged):
             return None
@@ -361,20 +364,31 @@ def _logged_scorer(
 def logged_batch_key(reg: Registry, ref: str, path: str | os.PathLike[str]) -> str | None:
     """The log's batch id of ``path`` when ``score`` logged its rows for ``ref``, else ``None``.
 
-    Cheap when nothing was logged row by row (no file is hashed then); the
+    Cheap when no batch of this file's size was logged row by row (``score``
+    logs the input's size; no file is hashed then); the
     CLI asks first, so that it does not start loading the model for a batch
     whose scores are in the log.
     """
     v = reg.resolve(ref)
+    p = Path(path)
+    if not p.is_file():
+        return None
+    size = p.stat().st_size
     logged = {
         b.batch_id
         for b in read_predictions(reg, v.name, version=v.version)
-        if b.rows_sha256 is not None
+        if b.rows_sha256 is not None and _same_size(b, size)
     }
-    if not logged or not Path(path).is_file():
+    if not logged:
         return None
-    key = _file_key(Path(path))
+    key = _file_key(p)
     return key if key in logged else None
+
+
+def _same_size(b: LoggedBatch, size: int) -> bool:
+    """Whether a logged batch may be this file's bytes: the same size, or a size not logged."""
+    logged = b.summary.get("input_bytes")
+    return logged is None or int(logged) == size
 
 
 def model_columns(
