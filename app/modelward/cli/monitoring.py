@@ -299,12 +299,24 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
         # thread while the batch is opened; the check then reads the batch once (the
         # intake's flags are counted in that read) while the model loads. Not when the
         # batch was scored before with its rows logged: its scores are read back.
+        # A batch that may be in the log (one of its size was logged) is hashed to look
+        # for it on a second thread, while the strict reader scans the file here.
+        pending: Any = None  # the hash's Future
         if not args.rescore and not args.scored_batch:
-            args.scored_batch = service.logged_batch_key(reg, args.ref, args.batch)
             looked_up = True  # the check need not hash the file again to look
-        if args.rescore or not args.scored_batch:
+            if service.logged_candidates(reg, args.ref, args.batch):
+                from concurrent.futures import ThreadPoolExecutor
+
+                pool = ThreadPoolExecutor(1, thread_name_prefix="modelward-batch-hash")
+                pending = pool.submit(service.logged_batch_key, reg, args.ref, args.batch)
+                pool.shutdown(wait=False)
+        if pending is None and (args.rescore or not args.scored_batch):
             _warm_model_loader()
         batch = open_table(args.batch, label=str(args.batch))
+        if pending is not None:
+            args.scored_batch = pending.result()
+            if not args.scored_batch:
+                _warm_model_loader()
 
     out: dict[str, Any] = {}
     text: list[str] = []

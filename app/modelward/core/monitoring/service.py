@@ -74,6 +74,7 @@ __all__ = [
     "BatchResult",
     "attach_labels",
     "check_batch",
+    "logged_candidates",
     "get_profile",
     "logged_batch_key",
     "profile_version",
@@ -369,20 +370,28 @@ def logged_batch_key(reg: Registry, ref: str, path: str | os.PathLike[str]) -> s
     CLI asks first, so that it does not start loading the model for a batch
     whose scores are in the log.
     """
-    v = reg.resolve(ref)
+    logged = logged_candidates(reg, ref, path)
+    if not logged:
+        return None
+    key = _file_key(Path(path))
+    return key if key in logged else None
+
+
+def logged_candidates(reg: Registry, ref: str, path: str | os.PathLike[str]) -> set[str]:
+    """The log's batch ids that may be ``path``'s bytes: logged row by row, of its size.
+
+    No file is read: empty means ``path`` was not scored with its rows logged.
+    """
     p = Path(path)
     if not p.is_file():
-        return None
+        return set()
+    v = reg.resolve(ref)
     size = p.stat().st_size
-    logged = {
+    return {
         b.batch_id
         for b in read_predictions(reg, v.name, version=v.version)
         if b.rows_sha256 is not None and _same_size(b, size)
     }
-    if not logged:
-        return None
-    key = _file_key(p)
-    return key if key in logged else None
 
 
 def _same_size(b: LoggedBatch, size: int) -> bool:
