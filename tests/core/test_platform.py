@@ -338,7 +338,9 @@ def test_user_name_without_a_login_name(monkeypatch: pytest.MonkeyPatch):
     def no_login() -> str:
         raise OSError("no login name")
 
-    monkeypatch.setattr(platform.getpass, "getuser", no_login)
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", no_login)
     monkeypatch.setenv("USERNAME", "svc-account")
     assert platform.user_name() == "svc-account"
     monkeypatch.delenv("USERNAME")

@@ -133,8 +133,8 @@ def _write(path: Path, data: bytes) -> Path:
 
 def test_a_dead_marker_on_recorded_bytes_only_loses_the_marker(tmp_path):
     """A process killed after recording (before dropping its marker): the bytes stay."""
-    from modelward.core.artifacts.store import _HOST
     from modelward.core.intake import accept_model_file
+    from modelward.core.platform import host_tag
     from support.models import write_joblib
 
     reg = Registry(tmp_path / "reg")
@@ -149,7 +149,9 @@ def test_a_dead_marker_on_recorded_bytes_only_loses_the_marker(tmp_path):
         capture_output=True,
         check=True,
     )
-    marker = tmp_path / "reg" / "artifacts" / f".placed-{_HOST}-{gone.stdout.strip()}-{v.sha256}"
+    marker = (
+        tmp_path / "reg" / "artifacts" / f".placed-{host_tag()}-{gone.stdout.strip()}-{v.sha256}"
+    )
     marker.touch()
     again = Registry(tmp_path / "reg")
     try:

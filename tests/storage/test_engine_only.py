@@ -72,3 +72,35 @@ def test_a_command_never_imports_the_duckdb_package(made, command):
     args = [a.format(tmp=tmp) for a in command]
     res = _run(*args, "--registry", home)
     assert res.returncode == 0, res.stderr
+
+
+LEAN = (
+    "import runpy, sys\n"
+    "sys.argv = ['modelward', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('modelward', run_name='__main__')\n"
+    "except SystemExit as e:\n"
+    "    assert not e.code, f'exit {e.code}'\n"
+    "heavy = {'socket', 'subprocess', 'hashlib', 'decimal', 'uuid'} & set(sys.modules)\n"
+    "assert not heavy, f'list imported {sorted(heavy)}'\n"
+)
+
+
+def test_list_imports_no_module_it_does_not_use(made):
+    """A page of versions is read without sockets, processes, hashes or DuckDB's list binding.
+
+    Each of these cost 2-3 ms of a `list` process (its target is < 150 ms over
+    100,000 versions): the host tag, the stop signals and the sandbox's processes
+    import them when used; the page's ids are written into its statements.
+    """
+    _tmp, home = made
+    for args in (("list", "--filter", "name:m", "--limit", "3"), ("list", "--json")):
+        env = dict(os.environ, PYTHONPATH=str(APP))
+        res = subprocess.run(
+            [sys.executable, "-c", LEAN, *args, "--registry", home],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert res.returncode == 0, res.stderr

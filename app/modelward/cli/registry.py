@@ -269,9 +269,8 @@ def _list(args: argparse.Namespace, reg: Any) -> Result:
     data: dict[str, Any] = {"versions": [], "total": total, "truncated": len(page) < total}
     if args.json:
         # the whole version (metrics, params, lineage...) only for the JSON form
-        by_id = {
-            v.id: v for v in reg.list_versions(where="v.id IN (SELECT unnest(?))", params=[ids])
-        }
+        listed = ", ".join(str(int(i)) for i in ids) or "NULL"
+        by_id = {v.id: v for v in reg.list_versions(where=f"v.id IN ({listed})")}
         data["versions"] = [version_json(by_id[i]) for i in ids if i in by_id]
     if not page:
         if total == 0 and not spec.filter:

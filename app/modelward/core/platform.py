@@ -24,21 +24,20 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import getpass
-import hashlib
+import functools
 import os
-import signal
-import socket
 import stat
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelward.core.errors import ModelWardError
+
+if TYPE_CHECKING:
+    import subprocess
 
 if sys.platform != "win32":
     import resource
@@ -180,8 +179,13 @@ def process_cpu_seconds(pid: int) -> float | None:
         return None
 
 
+@functools.cache
 def host_tag() -> str:
     """A short, file-name-safe tag of this machine (8 hex digits of its name's hash)."""
+    # deferred: start-up cost (hashlib and socket: about 4 ms of every command's start)
+    import hashlib
+    import socket
+
     return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 
@@ -431,6 +435,8 @@ def on_stop_signal(handler: StopHandler) -> None:
     ``CTRL_BREAK_EVENT`` that :func:`stop_process` sends). Must be called from
     the main thread.
     """
+    import signal
+
     signal.signal(signal.SIGINT, handler)
     second = getattr(signal, "SIGBREAK", None) if IS_WINDOWS else signal.SIGTERM
     if second is not None:
@@ -444,6 +450,8 @@ def graceful_popen_kwargs() -> dict[str, Any]:
     event can only be aimed at a process group). POSIX: nothing.
     """
     if IS_WINDOWS:
+        import subprocess
+
         return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)}
     return {}
 
@@ -472,6 +480,9 @@ def stop_process(
     int or None
         The exit code (``None`` if it could not be collected).
     """
+    import signal
+    import subprocess
+
     if proc.poll() is not None:
         return proc.returncode
     with contextlib.suppress(OSError):
@@ -612,6 +623,8 @@ def _icacls_commands(
 
 
 def _run_quiet(cmd: list[str]) -> subprocess.CompletedProcess[str] | None:
+    import subprocess
+
     try:
         # icacls writes in the console's OEM code page: never fail on decoding it
         return subprocess.run(
@@ -638,6 +651,8 @@ def user_name() -> str:
     ``getpass.getuser()`` (the login environment), else on Windows the
     ``GetUserNameW`` account, else ``USERNAME``/``USER``, else ``uid-N``.
     """
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no login name (containers, services): getpass raises several kinds

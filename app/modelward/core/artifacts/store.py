@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import io
 import os
 import re
@@ -35,7 +34,6 @@ _TEMP_RE = re.compile(r"^\.(incoming|view)-(?:([0-9a-f]{8})-(\d+)-)?")
 FOREIGN_AGE = 24 * 3600.0
 """Seconds after which a temporary entry whose maker cannot be checked (another
 machine on a shared folder, a name from an older ModelWard) counts as left over."""
-_HOST = platform.host_tag()
 _PLACED_RE = re.compile(r"^\.placed-([0-9a-f]{8})-(\d+)-([0-9a-f]{64})$")
 _PLACED: set[Path] = set()
 """This process's placement markers, removed when it exits normally."""
@@ -53,7 +51,7 @@ atexit.register(_drop_markers)
 
 def temp_prefix(kind: str) -> str:
     """The name prefix of this process's temporary entries of ``kind`` (see :data:`TEMP_KINDS`)."""
-    return f".{kind}-{_HOST}-{os.getpid()}-"
+    return f".{kind}-{platform.host_tag()}-{os.getpid()}-"
 
 
 ProgressFn = Callable[[float, str], None]
@@ -65,7 +63,9 @@ def _noop(_f: float, _s: str) -> None:
 
 def sha256_file(path: str | os.PathLike[str], progress: ProgressFn = _noop) -> tuple[str, int]:
     """Hash a file in chunks; return ``(hex digest, size)``."""
-    h = hashlib.sha256()
+    from hashlib import sha256  # deferred: start-up cost (a reading command hashes nothing)
+
+    h = sha256()
     size = os.path.getsize(path)
     done = 0
     with open(path, "rb", buffering=0) as f:
@@ -141,7 +141,9 @@ class ArtifactStore:
             raise RegistryUnwritable(
                 f"cannot write to the artifact store {self.root}: {e.strerror or e}"
             ) from None
-        h = hashlib.sha256()
+        from hashlib import sha256  # deferred: start-up cost (see sha256_file)
+
+        h = sha256()
         size = 0
         try:
             with os.fdopen(fd, "wb") as fout:
@@ -186,7 +188,7 @@ class ArtifactStore:
             raise
 
     def _marker(self, sha256: str) -> Path:
-        return self.root / f".placed-{_HOST}-{os.getpid()}-{sha256}"
+        return self.root / f".placed-{platform.host_tag()}-{os.getpid()}-{sha256}"
 
     def _mark_placed(self, sha256: str) -> None:
         """Name this process as the placer of ``sha256`` until a record refers to it.
@@ -228,7 +230,7 @@ class ArtifactStore:
 
     @staticmethod
     def _dead(host: str, pid: int) -> bool:
-        return host == _HOST and not platform.process_alive(pid)
+        return host == platform.host_tag() and not platform.process_alive(pid)
 
     def sweep_placed(self, referenced: Callable[[list[str]], set[str]]) -> list[str]:
         """Remove artifacts that ended processes placed and no record refers to.
@@ -285,6 +287,8 @@ class ArtifactStore:
             data = path.read_bytes()
         except FileNotFoundError:
             raise IntegrityError(f"artifact {sha256[:12]}… is missing from {self.root}") from None
+        import hashlib  # deferred: start-up cost (see sha256_file)
+
         if hashlib.sha256(data).hexdigest() != sha256:
             raise IntegrityError(f"artifact {sha256[:12]}… is corrupt")
         return data
@@ -318,7 +322,7 @@ class ArtifactStore:
             if m is None:
                 continue
             host, pid = m.group(2), m.group(3)
-            if host == _HOST and pid is not None:
+            if host == platform.host_tag() and pid is not None:
                 if platform.process_alive(int(pid)):
                     continue
             else:

@@ -20,7 +20,6 @@ signed checkpoints (:mod:`modelward.core.registry.journal`) anchor the head.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -86,6 +85,8 @@ def event_hash(
         ensure_ascii=False,
         separators=(",", ":"),
     )
+    import hashlib  # deferred: start-up cost (a reading command hashes nothing)
+
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -24,12 +24,11 @@ if TYPE_CHECKING:
     import duckdb
 
 INTERRUPTED = "interrupted"
-_HOST = platform.host_tag()
 
 
 def run_owner() -> dict[str, Any]:
     """Who runs a run: this machine's tag and this process's id."""
-    return {"host": _HOST, "pid": os.getpid()}
+    return {"host": platform.host_tag(), "pid": os.getpid()}
 
 
 def close_dead_runs(
@@ -68,7 +67,7 @@ def close_dead_runs(
             owner = (json.loads(result or "{}") or {}).get("owner") or {}
         except (ValueError, AttributeError):
             continue
-        if owner.get("host") != _HOST or not isinstance(owner.get("pid"), int):
+        if owner.get("host") != platform.host_tag() or not isinstance(owner.get("pid"), int):
             continue
         if not platform.process_alive(owner["pid"]):
             dead.append((int(rid), owner))

@@ -300,11 +300,15 @@ class VersionsMixin(RegistryConnection):
 
     def version_formats(self, ids: Sequence[int]) -> list[tuple[int, str]]:
         """``(id, format)`` of the versions ``ids``: the list command's one extra column."""
+        if not ids:
+            return []
+        # integers written into the statement: binding a list imports decimal and uuid
+        listed = ", ".join(str(int(i)) for i in ids)
         with self._read() as cur:
             return [
                 (int(i), str(f))
                 for i, f in cur.execute(
-                    "SELECT id, format FROM versions WHERE id IN (SELECT unnest(?))", [list(ids)]
+                    f"SELECT id, format FROM versions WHERE id IN ({listed})"
                 ).fetchall()
             ]
 
