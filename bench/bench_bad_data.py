@@ -2,10 +2,12 @@
 
 Writes the corpus of ``tests/support/bad_data.py`` into a temporary folder,
 trains a champion on a sound file, then presents every file to a real watched
-data inbox and to ``modelward train``, ``drift`` and ``monitor`` as real
-processes, and prints per path: files, silently accepted, tracebacks, raw
-warnings, not one sentence, rows committed from refused batches, and (inbox)
-audit events against files presented.
+data inbox and to ``modelward train``, ``drift``, ``monitor`` and ``score``
+as real processes, and prints per path: files, silently accepted, tracebacks,
+raw warnings, not one sentence, rows committed from refused batches, refusals
+recorded once in the audit trail (``input.refused``, or a training run's
+``run.failed``; ``drift`` works without a registry), and (inbox) audit events
+against files presented.
 
 Run: ``python bench/bench_bad_data.py [--workers 3] [--verbose]``
 (with the package importable, e.g. ``PYTHONPATH=app``).
@@ -23,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from support.bad_data import (  # noqa: E402
+    AUDITED,
     PATHS,
     run_inbox,
     run_subprocess_paths,
@@ -53,7 +56,7 @@ def main() -> int:
     print(f"corpus: {len(files)} bad data files; inbox {t_inbox:.1f} s, processes {t_procs:.1f} s")
     print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     head = f"{'path':<8} {'files':>5} {'refused':>7} {'flagged/ok':>10} {'silent':>6} "
-    head += f"{'traceback':>9} {'warning':>7} {'not 1 line':>10} {'committed':>9}"
+    head += f"{'traceback':>9} {'warning':>7} {'not 1 line':>10} {'committed':>9} {'audited':>7}"
     print(head)
     for path in PATHS:
         rows = [o for o in outcomes if o.path == path]
@@ -61,7 +64,13 @@ def main() -> int:
             f"{path:<8} {len(rows):>5} {sum(not o.accepted for o in rows):>7} "
             f"{sum(o.accepted for o in rows):>10} {sum(o.silent for o in rows):>6} "
             f"{sum(o.traceback for o in rows):>9} {sum(o.warning for o in rows):>7} "
-            f"{sum(not o.one_sentence for o in rows):>10} {sum(o.committed for o in rows):>9}"
+            f"{sum(not o.one_sentence for o in rows):>10} {sum(o.committed for o in rows):>9} "
+            # refusals recorded once each (input.refused, or a training run's run.failed)
+            + (
+                f"{sum(o.audited == 1 for o in rows if not o.accepted):>7}"
+                if path in AUDITED
+                else "      -"
+            )
         )
     refused = sum(not o.accepted for o in inbox)
     print(
@@ -74,6 +83,7 @@ def main() -> int:
             print(f"  {o.path:<8} {o.file:<34} {verdict:<8} {o.message[:150]}")
     bad = [o for o in outcomes if o.silent or o.traceback or o.warning or not o.one_sentence]
     bad += [o for o in outcomes if o.committed]
+    bad += [o for o in outcomes if o.path in AUDITED and not o.accepted and o.audited != 1]
     return 1 if bad or events != refused else 0
 
 
