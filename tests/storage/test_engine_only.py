@@ -22,22 +22,26 @@ from modelward import api
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
-CHILD = (
+# a child that runs one command through `python -m modelward`'s entry point; what
+# follows it asserts on the modules that command imported
+RUN = (
     "import runpy, sys\n"
     "sys.argv = ['modelward', *sys.argv[1:]]\n"
     "try:\n"
     "    runpy.run_module('modelward', run_name='__main__')\n"
     "except SystemExit as e:\n"
     "    assert not e.code, f'exit {e.code}'\n"
-    "assert '_duckdb' in sys.modules\n"
+)
+CHILD = (
+    RUN + "assert '_duckdb' in sys.modules\n"
     "assert 'duckdb' not in sys.modules, 'the duckdb package was imported'\n"
 )
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, child: str = CHILD) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(APP))
     return subprocess.run(
-        [sys.executable, "-c", CHILD, *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-c", child, *args], capture_output=True, text=True, env=env, check=False
     )
 
 
@@ -75,13 +79,7 @@ def test_a_command_never_imports_the_duckdb_package(made, command):
 
 
 LEAN = (
-    "import runpy, sys\n"
-    "sys.argv = ['modelward', *sys.argv[1:]]\n"
-    "try:\n"
-    "    runpy.run_module('modelward', run_name='__main__')\n"
-    "except SystemExit as e:\n"
-    "    assert not e.code, f'exit {e.code}'\n"
-    "heavy = {'socket', 'subprocess', 'hashlib', 'decimal', 'uuid'} & set(sys.modules)\n"
+    RUN + "heavy = {'socket', 'subprocess', 'hashlib', 'decimal', 'uuid'} & set(sys.modules)\n"
     "assert not heavy, f'list imported {sorted(heavy)}'\n"
 )
 
@@ -95,12 +93,5 @@ def test_list_imports_no_module_it_does_not_use(made):
     """
     _tmp, home = made
     for args in (("list", "--filter", "name:m", "--limit", "3"), ("list", "--json")):
-        env = dict(os.environ, PYTHONPATH=str(APP))
-        res = subprocess.run(
-            [sys.executable, "-c", LEAN, *args, "--registry", home],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        res = _run(*args, "--registry", home, child=LEAN)
         assert res.returncode == 0, res.stderr
