@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from sklearn.linear_model import LogisticRegression
 
 from modelward.core.intake.estimator import log_estimator
@@ -90,12 +90,16 @@ def test_a_scoring_folder_the_registry_refuses_says_why_on_the_page(
     assert "another folder than the inbox" in page.error_label.text()
     assert page.folders.rowCount() == 0
     # The refusal is followed by a read of the folders; the sentence outlives it.
-    token: list[int] = []
-    with qtbot.waitSignal(
-        win.reader.sig_read_done,
-        timeout=60_000,
-        check_params_cb=lambda c, t, _r: c == scoring_page.CHANNEL and t in token,
-    ):
-        token.append(win.scoring.refresh())
+    # (The reader emits from its own thread, and a plain callable connected to it runs
+    # there at once: a token compared in the callback may not be known yet. The
+    # tokens read are collected instead, and the page's own queued slot, posted
+    # before they are, is delivered before the label is looked at.)
+    done: list[int] = []
+    win.reader.sig_read_done.connect(
+        lambda c, t, _r: done.append(t) if c == scoring_page.CHANNEL else None
+    )
+    mine = win.scoring.refresh()
+    qtbot.waitUntil(lambda: any(t >= mine for t in done), timeout=60_000)
+    QCoreApplication.processEvents()
     assert page.error_label.isVisibleTo(page)
     assert "another folder than the inbox" in page.error_label.text()
