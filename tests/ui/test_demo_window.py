@@ -15,15 +15,16 @@ def test_the_demo_from_the_window_logs_each_step_as_it_happens_and_never_waits_o
     qtbot.waitUntil(lambda: not win.versions_model.loading, timeout=10_000)
     qtbot.waitUntil(lambda: win._head is not None, timeout=20_000)  # the first poll answered
 
+    drained: list[int] = []  # collected, not compared in the signal's callback: the
+    # reader's thread may emit before submit() has returned the token
+    win.reader.sig_read_done.connect(
+        lambda ch, tok, _r: drained.append(tok) if ch == "test-drain" else None
+    )
+
     def drain() -> None:
         """Wait until every read queued so far ran (the reader is one FIFO thread)."""
-        token: list[int] = []
-        with qtbot.waitSignal(
-            win.reader.sig_read_done,
-            timeout=30_000,
-            check_params_cb=lambda ch, tok, _r: ch == "test-drain" and tok in token,
-        ):
-            token.append(win.reader.submit("test-drain", lambda: None))
+        mine = win.reader.submit("test-drain", lambda: None, stale=False)
+        qtbot.waitUntil(lambda: mine in drained, timeout=30_000)
 
     drain()  # the start-up reads (first page, first poll, policies) …
     drain()  # … and those their answers queued
