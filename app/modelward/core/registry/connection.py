@@ -81,6 +81,9 @@ GIVE_WAY = 3.0
 """Seconds at most a knocked holder waits before it opens the file again."""
 KNOCK_POLL = 0.05
 """Seconds between looks at the knock file while a connection is held idle."""
+WAIT_NOTICE = 0.5
+"""Seconds of waiting for the file before ``on_wait`` is told: a holder knocked on lets go
+within its poll, and a handoff that short is not worth a line ("waiting for the registry")."""
 HOLD = 120.0
 """``idle_release`` of the processes that use the registry in bursts (window,
 ``watch``, the notebook API): they keep the connection this long after their
@@ -302,7 +305,11 @@ class RegistryConnection:
                         f"the registry {self.home} is in use by {busy.args[0]} and did not become "
                         f"free within {self.busy_timeout:g} s; close that program or try again"
                     ) from None
-                if not told and self.on_wait is not None:
+                if (
+                    not told
+                    and self.on_wait is not None
+                    and time.monotonic() - start >= WAIT_NOTICE
+                ):
                     self.on_wait(f"waiting for the registry, in use by {busy.args[0]}…")
                     told = True
                 time.sleep(delay)
