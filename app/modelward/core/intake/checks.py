@@ -23,7 +23,12 @@ from modelward.core.errors import NotFound, RejectedFile
 from modelward.core.monitoring.profile import NumericProfile
 from modelward.core.monitoring.quality import SchemaMismatch
 from modelward.core.monitoring.service import check_batch as monitor_check
-from modelward.core.monitoring.service import get_profile, stored_kind
+from modelward.core.monitoring.service import (
+    get_profile,
+    signature_columns,
+    signature_extras,
+    stored_kind,
+)
 from modelward.core.registry import Registry
 from modelward.core.tables import (
     BadTable,
@@ -83,24 +88,13 @@ def _champion_or_latest(registry: Registry, model_name: str) -> tuple[Any, bool]
     return None, False
 
 
-def _signature_of(version: Any) -> dict[str, str | None] | None:
-    sig = version.signature or {}
-    if sig.get("features"):
-        return {str(c["name"]): c.get("kind") for c in sig["features"]}
-    if sig.get("feature_names"):
-        return dict.fromkeys(str(x) for x in sig["feature_names"])
-    if sig.get("columns"):
-        return {str(c["name"]): c.get("kind") for c in sig["columns"]}
-    return None
-
-
 def expected_signature(registry: Registry, model_name: str) -> dict[str, str | None] | None:
     """Feature name -> kind (``numeric``/``categorical``/``None``) of the champion, else latest.
 
     ``None`` when the model or its feature names are unknown.
     """
     version = _version_of(registry, model_name)
-    return None if version is None else _signature_of(version)
+    return None if version is None else signature_columns(version)
 
 
 @dataclass(frozen=True)
@@ -135,7 +129,7 @@ def model_context(registry: Registry, model_name: str) -> ModelContext:
     if version is None:
         return ModelContext(model_name, None, False, None, None)
     return ModelContext(
-        model_name, version, champion, _signature_of(version), get_profile(registry, version.id)
+        model_name, version, champion, signature_columns(version), get_profile(registry, version.id)
     )
 
 
@@ -148,11 +142,7 @@ def expected_features(registry: Registry, model_name: str) -> list[str] | None:
 def _allowed_extra(version: Any, options: dict[str, Any]) -> list[str]:
     """Columns a batch may carry besides the features: labels, ids, the target, the time."""
     out = [str(options[k]) for k in ("label_column", "id_column") if options.get(k)]
-    if version is not None:
-        sig = version.signature or {}
-        out += [str(sig[k]) for k in ("target", "time_column") if sig.get(k)]
-        out += [str(c) for c in sig.get("dropped") or {}]  # left out by the training (ids)
-    return out
+    return out + signature_extras(version)
 
 
 def check_batch(

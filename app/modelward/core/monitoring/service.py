@@ -400,29 +400,45 @@ def _same_size(b: LoggedBatch, size: int) -> bool:
     return logged is None or int(logged) == size
 
 
+def signature_columns(v: ModelVersion) -> dict[str, str | None] | None:
+    """Feature name -> kind (``numeric``/``categorical``/``None``) the version records, if any."""
+    sig = v.signature or {}
+    if sig.get("features"):
+        return {str(c["name"]): c.get("kind") for c in sig["features"]}
+    if sig.get("feature_names"):
+        return dict.fromkeys(str(x) for x in sig["feature_names"])
+    if sig.get("columns"):
+        return {str(c["name"]): c.get("kind") for c in sig["columns"]}
+    return None
+
+
+def signature_extras(v: ModelVersion | None) -> list[str]:
+    """Columns a batch may carry besides the features: the target, the time, those dropped
+    by the training (ids)."""
+    sig = (v.signature if v is not None else None) or {}
+    out = [str(sig[k]) for k in ("target", "time_column") if sig.get(k)]
+    return out + [str(c) for c in sig.get("dropped") or {}]
+
+
 def model_columns(
     v: ModelVersion, table: Table, *, allowed: Sequence[str | None] = (), strict: bool = False
 ) -> list[str]:
     """Check a batch's columns against the version's features, by kind, before anything is read.
 
-    The target, the time column and ``allowed`` (ids, labels, segments) may be
-    present besides the features. Returns the other columns, kept (refused
-    when ``strict``). A version that records no feature names is not checked.
+    The columns of :func:`signature_extras` and ``allowed`` (ids, labels,
+    segments) may be present besides the features. Returns the other columns,
+    kept (refused when ``strict``). A version that records no feature names is
+    not checked. The data inbox checks a batch with the same two functions.
 
     Raises
     ------
     InvalidInput
         One sentence naming the missing, wrongly typed (or, ``strict``, extra) columns.
     """
-    sig = v.signature or {}
-    expected: dict[str, str | None]
-    if sig.get("features"):
-        expected = {str(c["name"]): c.get("kind") for c in sig["features"]}
-    elif sig.get("feature_names"):
-        expected = dict.fromkeys(str(n) for n in sig["feature_names"])
-    else:
+    expected = signature_columns(v)
+    if expected is None:
         return []
-    also = [str(x) for x in (sig.get("target"), sig.get("time_column"), *allowed) if x]
+    also = signature_extras(v) + [str(x) for x in allowed if x]
     return check_signature(table, expected, allow_extra=not strict, allowed_extra=also)
 
 
