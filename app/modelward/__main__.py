@@ -8,6 +8,7 @@ or multiprocessing child re-running the frozen executable).
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 
 def main() -> None:
@@ -17,7 +18,38 @@ def main() -> None:
         return
     from modelward.cli import main as cli_main
 
-    sys.exit(cli_main(sys.argv[1:]))
+    leave(cli_main(sys.argv[1:]))
+
+
+def leave(code: int) -> NoReturn:
+    """End a command with ``code``: what the interpreter's exit does that matters, no teardown.
+
+    A command that has loaded scikit-learn, pandas and pyarrow spends
+    0.15-0.25 s after its last line freeing some 1,700 modules object by
+    object (a tenth of `score`'s whole time on a 1M-row file); nothing in that
+    teardown is owed to anyone. So, in the interpreter's own order: wait for
+    the threads that are not daemons (and the executors' shutdown hooks), run
+    the ``atexit`` functions (registries closed, log handlers flushed, spill
+    folders removed), flush stdout and stderr, and leave with ``os._exit``.
+    The window leaves the usual way: Qt's objects do work in their destructors.
+    """
+    import atexit
+    import os
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if "PySide6.QtCore" in sys.modules or shutdown is None or run_exitfuncs is None:
+        sys.exit(code)
+    shutdown()
+    run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or a closed stream
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ bytes, so an output can be traced back to its model and input.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import hashlib
@@ -389,6 +390,7 @@ def _duck_cursor() -> Any:
             # model waiting 0.6 s for its first batch. Pages are read as needed.
             con.execute("SET GLOBAL disable_parquet_prefetching = true")
             _DUCK.append(con)
+            atexit.register(con.close)  # DuckDB removes its spill folder when it closes
         return _DUCK[0].cursor()
 
 

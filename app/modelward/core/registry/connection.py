@@ -32,6 +32,7 @@ transaction together with its audit event.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -39,6 +40,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -134,6 +136,22 @@ class _Resolved:
 
 _RESOLVED: dict[str, _Resolved] = {}
 
+_OPEN: weakref.WeakSet[RegistryConnection] = weakref.WeakSet()
+"""Instances that have opened their file in this process (see :func:`_close_at_exit`)."""
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the registries this process still holds, before the interpreter goes.
+
+    A held connection (:data:`HOLD`) would otherwise be closed by the
+    interpreter's teardown, in no set order, or not at all when the CLI leaves
+    without one (:func:`modelward.__main__.leave`).
+    """
+    for reg in list(_OPEN):
+        with contextlib.suppress(Exception):
+            reg._close_for_exit()
+
 
 class RegistryConnection:
     """The registry's database file, leased per operation (see the module docstring).
@@ -220,11 +238,21 @@ class RegistryConnection:
         with self._lease():
             yield self
 
+    def _close_for_exit(self) -> None:
+        """Close the connection if no operation holds it (a busy thread is not waited for long)."""
+        if self._lease_lock.acquire(timeout=5.0):
+            try:
+                if self._refs == 0:
+                    self._close_now()
+            finally:
+                self._lease_lock.release()
+
     @contextlib.contextmanager
     def _lease(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._lease_lock:
             if self._con is None:
                 self._con = self._open_with_retry()
+                _OPEN.add(self)
             self._refs += 1
             con = self._con
         try:
