@@ -158,11 +158,12 @@ def test_a_registered_file_that_records_no_kinds_gets_true_false_as_numbers(tmp_
 
 
 def test_a_yes_no_target_is_monitored_and_labelled_as_the_model_predicts(tmp_path, run_cli):
-    # DuckDB reads a CSV column of yes/no as BOOLEAN, so the model trained on it
-    # has the classes False/True; its labels come back as yes/no (the Parquet
-    # copy) or true/false (the CSV). Every label matched no class: monitor's
-    # realized accuracy was the share of "no" (0.57), f1 0, and the prediction
-    # log's accuracy 0.
+    # DuckDB reads a CSV column of yes/no as BOOLEAN. Training keeps the file's
+    # words (the classes are no/yes, not False/True); the labels come back as
+    # yes/no (the Parquet copy) or true/false (the CSV). When the classes were
+    # False/True every label matched no class: monitor's realized accuracy was
+    # the share of "no" (0.57), f1 0, and the prediction log's accuracy 0
+    # (tests/storage/test_yes_no_target.py has both kinds of model).
     df = _frame("binary")
     df["y"] = np.where(df["y"] == 1, "yes", "no")
     df["id"] = np.arange(len(df))
@@ -180,9 +181,9 @@ def test_a_yes_no_target_is_monitored_and_labelled_as_the_model_predicts(tmp_pat
         model = api.load_model("yn:1", registry=reg)
     finally:
         reg.close()
-    assert list(model.classes_) == [False, True]
+    assert list(model.classes_) == ["no", "yes"]
     X = pd.read_csv(csv)[["age", "flag", "region"]]
-    truth = (df["y"] == "yes").to_numpy()
+    truth = df["y"].to_numpy()
     accuracy = skm.accuracy_score(truth, model.predict(X))
     assert accuracy > 0.8
 

@@ -35,11 +35,12 @@ import csv
 import gzip
 import io
 import itertools
+import numbers
 import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,22 @@ class Table:
         """Whether DuckDB reads ``column`` as numbers."""
         return self.types[column].upper().startswith(NUMERIC_TYPES)
 
+    def source_keeping_words(self, columns: Iterable[str]) -> str:
+        """``source``, with those of ``columns`` that a CSV's sniffer typed BOOLEAN read as text.
+
+        DuckDB reads a CSV column of truth words (``yes``/``no``, ``t``/``f``)
+        as BOOLEAN; a target read so would make the model's classes
+        ``False``/``True`` and its predictions ``true``/``false``, where the
+        file, and the system that consumes the decisions, say ``yes``/``no``.
+        """
+        text = [c for c in columns if self.format == CSV and self.types.get(c) == "BOOLEAN"]
+        if not text:
+            return self.source
+        if not self.source.endswith(")"):  # built here as read_csv(...)
+            raise AssertionError(self.source)
+        types = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in text)
+        return f"{self.source[:-1]}, types={{{types}}})"
+
 
 @dataclass
 class TableScan:
@@ -171,7 +188,7 @@ def _mib(n: int) -> str:
     return f"{n} bytes"
 
 
-def _lit(path: Path) -> str:
+def _lit(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -198,6 +215,26 @@ def bool_word(value: object) -> bool | None:
     back as the file's words.
     """
     return _BOOL_WORDS.get(str(value).strip().lower())
+
+
+def truth_classes(classes: Iterable[Any]) -> dict[bool, Any] | None:
+    """Truth value -> class, for two classes that are the two truth values; else ``None``.
+
+    ``False``/``True``, or words such as ``no``/``yes``: a model trained on
+    a CSV's yes/no column before its words were kept has the first, one
+    trained on a Parquet file or a DataFrame the second, and labels of either
+    may come from either source. Numeric classes (``0``/``1``) are numbers,
+    not truth values.
+    """
+    vals = list(classes)
+    if len(vals) != 2:
+        return None
+    if any(isinstance(c, numbers.Number) and not isinstance(c, bool) for c in vals):
+        return None  # (NumPy's numbers are numbers.Number; its bool_ is not)
+    truth = [bool_word(c) for c in vals]
+    if truth[0] is None or truth[1] is None or truth[0] == truth[1]:
+        return None
+    return {truth[0]: vals[0], truth[1]: vals[1]}
 
 
 def _shown(name: str) -> str:

@@ -156,10 +156,14 @@ def preview(path: str | os.PathLike[str], rows: int = 100) -> pd.DataFrame:
     return read_table(path, limit=rows)
 
 
-def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> int:
+def write_parquet(
+    src: str | os.PathLike[str], dest: str | os.PathLike[str], *, words: Sequence[str] = ()
+) -> int:
     """Copy a CSV or Parquet table to a Parquet file with DuckDB; return the row count.
 
     Row order is kept, so a model trained on the copy sees exactly the same rows.
+    The columns ``words`` (a training target) keep a CSV's truth words as text
+    (:meth:`~modelward.core.tables.Table.source_keeping_words`).
     """
 
     p = Path(src)
@@ -167,7 +171,7 @@ def write_parquet(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> 
     with duck() as con:
         try:
             con.execute(
-                f"COPY (SELECT * FROM {table.source}) TO '{_sql_path(dest)}' "
+                f"COPY (SELECT * FROM {table.source_keeping_words(words)}) TO '{_sql_path(dest)}' "
                 "(FORMAT parquet, COMPRESSION zstd)"
             )
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(dest)}')").fetchall()

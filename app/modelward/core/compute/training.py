@@ -671,7 +671,8 @@ def _train_job(
             if source is None:
                 src = _data.resolve_source(recipe.data, registry)
                 snapshot = Path(tmp) / "snapshot.parquet"
-                _data.write_parquet(src, snapshot)
+                # a CSV's yes/no target stays yes/no: the classes are the file's words
+                _data.write_parquet(src, snapshot, words=[recipe.target] if recipe.target else [])
                 known_sha = None
             else:
                 snapshot, known_sha = source

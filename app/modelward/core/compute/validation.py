@@ -36,6 +36,7 @@ from modelward.core.compute.metrics import (
 from modelward.core.errors import InvalidInput, ModelWardError, NotFound
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
 from modelward.core.registry.refusals import door
+from modelward.core.tables import bool_word, truth_classes
 
 __all__ = [
     "COST_FN_KEY",
@@ -127,7 +128,18 @@ def _align_labels(y: Any, classes: Any, target: str) -> Any:
     import pandas as pd  # deferred: start-up cost
 
     classes = np.asarray(classes)
-    if classes.dtype.kind in "OUS":
+    truth = truth_classes(classes.tolist())
+    if truth is not None:
+        # yes/no and True/False are one target whichever file (CSV, Parquet) held
+        # the labels or trained the model; a word that is neither stays unseen
+        y = np.array(
+            [truth.get(b, v) if (b := bool_word(v)) is not None else v for v in y.tolist()],
+            dtype=object,
+        )
+        unseen = np.array([not any(v is c or v == c for c in truth.values()) for v in y])
+        if not unseen.any() and classes.dtype.kind == "b":
+            y = y.astype(bool)
+    elif classes.dtype.kind in "OUS":
         y = y.astype(str).to_numpy(dtype=object)
     elif not pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
         num = pd.to_numeric(y, errors="coerce")
@@ -140,7 +152,8 @@ def _align_labels(y: Any, classes: Any, target: str) -> Any:
         y = num.to_numpy()
     else:
         y = y.to_numpy()
-    unseen = ~np.isin(y, classes)
+    if truth is None:
+        unseen = ~np.isin(y, classes)
     if unseen.any():
         row = int(np.flatnonzero(unseen)[0])
         labels = sorted({str(v) for v in np.asarray(y)[unseen]})[:5]

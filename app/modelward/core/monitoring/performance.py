@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from modelward.core.domain import HIGHER_IS_BETTER
-from modelward.core.tables import bool_word
+from modelward.core.tables import bool_word, truth_classes
 
 BINARY = "binary"
 MULTICLASS = "multiclass"
@@ -178,9 +178,10 @@ def _label_keys(y: np.ndarray, classes: Sequence[Any]) -> list[Any]:
     numeric = all(
         isinstance(c, (int, float, np.number)) and not isinstance(c, bool) for c in classes
     )
-    if classes and all(isinstance(c, (bool, np.bool_)) for c in classes):
-        # A true/false target (DuckDB reads a CSV's yes/no, t/f, 1/0 column as
-        # BOOLEAN, so training fitted on bools); labels come as text or numbers.
+    if truth_classes(classes) is not None:
+        # A yes/no target: a model trained on a CSV's yes/no before its words were
+        # kept has the classes False/True, others no/yes; labels come as either,
+        # as text or numbers. Compared by truth value; other words stay unseen.
         return [str(v) if (b := bool_word(v)) is None else str(b) for v in y.tolist()]
     out: list[Any] = []
     for v in y.tolist():
