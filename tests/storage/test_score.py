@@ -380,6 +380,47 @@ def test_cancelled_or_failed_run_leaves_nothing(home, tmp_path, how):
     assert out.read_bytes() == b"an earlier output stays as it was"
 
 
+def test_the_inputs_digest_is_read_beside_the_load_and_stops_when_the_run_fails(
+    home, tmp_path, monkeypatch
+):
+    # The manifest's SHA-256 of the input is read from before the model's load
+    # (its imports keep one core busy) to the end of the scoring. A run refused
+    # after it started (here: a threshold for a regressor, found once the model
+    # is loaded) stops reading: a 4 GiB input is not read to its end for nothing.
+    import modelward.core.compute.score as score_mod
+
+    started: list[score_mod._Hasher] = []
+
+    class Seen(score_mod._Hasher):
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(score_mod, "_Hasher", Seen)
+    big = tmp_path / "big.parquet"
+    with open(big, "wb") as f:
+        f.truncate(4 << 30)  # sparse: no disk used, read as zeros
+    reg = Registry(home)
+    try:
+        with pytest.raises(InvalidInput, match="binary classifier"):
+            score_file(reg, "amount:1", big, tmp_path / "o.parquet", threshold=0.5)
+    finally:
+        reg.close()
+    assert len(started) == 1 and started[0].path == big
+    started[0].join(timeout=60)
+    assert not started[0].is_alive()
+    assert started[0].digest == ""  # stopped, not read to the end
+    # and a run that succeeds has the whole file's digest in its manifest
+    data = tmp_path / "in.parquet"
+    _frame(500).to_parquet(data)
+    reg = Registry(home)
+    try:
+        res = score_file(reg, "credit:1", data, tmp_path / "ok.parquet")
+    finally:
+        reg.close()
+    assert res.input_sha256 == _sha(data) == started[1].digest  # [2]: the output's
+
+
 def test_reference_resolved_once_and_checks_before_writing(home, tmp_path):
     data = tmp_path / "in.csv"
     _frame(30).to_csv(data, index=False)

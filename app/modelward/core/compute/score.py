@@ -873,28 +873,38 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: Path, stop: threading.Event | None = None) -> str:
+    """The file's SHA-256 (``""`` when ``stop`` was set before the end)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
+    buf = bytearray(1 << 20)  # one buffer, not a new megabyte object per read
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            if stop is not None and stop.is_set():
+                return ""
+            h.update(view[:n])  # lets go of the GIL
     return h.hexdigest()
 
 
 class _Hasher(threading.Thread):
-    """A file's SHA-256 on a thread of its own (the input's beside the scoring)."""
+    """A file's SHA-256 on a thread of its own (the input's beside the load and the scoring)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(name="modelward-score-hash", daemon=True)
         self.path = path
         self.digest = ""
         self.error: BaseException | None = None
+        self._stop_reading = threading.Event()
 
     def run(self) -> None:
         try:
-            self.digest = _sha256_file(self.path)
+            self.digest = _sha256_file(self.path, self._stop_reading)
         except BaseException as e:  # reported by the caller
             self.error = e
+
+    def stop(self) -> None:
+        """Stop reading (a failed run): the thread ends at its next megabyte."""
+        self._stop_reading.set()
 
 
 def _output_format(out: Path, fmt: str | None, input_fmt: str) -> str:
@@ -1110,52 +1120,70 @@ def score_file(
     started = time.monotonic()
     started_at = utcnow()
     progress(0.0, "resolving the model")
-    # one open of the registry for the model's lookups (not one per lookup)
-    with registry.session():
-        version = registry.resolve(ref)  # once: a promotion during the run changes nothing
-        path = _data.resolve_source(data, registry)
-        out_path, rejected_path, manifest_path = output_paths(out)
-        out_path = out_path.absolute()
-        rejected_path, manifest_path = rejected_path.absolute(), manifest_path.absolute()
-        if out_path.resolve() == path.resolve():
-            raise InvalidInput("the output would overwrite the input; choose another output file")
-        _check_output_folder(out_path)
-        if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-            raise InvalidInput(f"the threshold must be between 0 and 1, not {threshold}")
-        ids = list(dict.fromkeys(str(c) for c in id_columns))
+    hasher: _Hasher | None = None
+    try:
+        # one open of the registry for the model's lookups (not one per lookup)
+        with registry.session():
+            version = registry.resolve(ref)  # once: a promotion during the run changes nothing
+            path = _data.resolve_source(data, registry)
+            out_path, rejected_path, manifest_path = output_paths(out)
+            out_path = out_path.absolute()
+            rejected_path, manifest_path = rejected_path.absolute(), manifest_path.absolute()
+            if out_path.resolve() == path.resolve():
+                raise InvalidInput(
+                    "the output would overwrite the input; choose another output file"
+                )
+            _check_output_folder(out_path)
+            if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+                raise InvalidInput(f"the threshold must be between 0 and 1, not {threshold}")
+            ids = list(dict.fromkeys(str(c) for c in id_columns))
+            # The input's SHA-256 (the manifest's) is read from here on, beside the
+            # model's load (scikit-learn's imports keep one core busy for a second
+            # or more) and then the scoring; a run that fails stops it.
+            before = _stamp(path)
+            hasher = _Hasher(path)
+            hasher.start()
 
-        progress(0.02, "loading the model")
-        model_bytes = registry.artifacts.read_bytes(version.sha256)  # verifies the digest
-        extra_globals = approved_globals(registry, version.sha256)
-        est = load_bytes(model_bytes, version.format, Allowlist(extra_globals))
-        if getattr(est, "extra", None) and threads:  # a native model: its library's own threads
-            est.n_jobs = threads
-        model = _describe_model(version, est)
-        if reasons:
-            model.reasons = reason_columns(registry, version, est, model.features, reasons, dask)
-    stored = stored_threshold(version)
-    thr = float(threshold) if threshold is not None else stored
-    thr_source = "option" if threshold is not None else ("version" if stored is not None else None)
-    if thr is not None and not model.binary:
-        if threshold is not None:
-            what = (
-                "is a regressor" if model.classes is None else f"has {len(model.classes)} classes"
-            )
-            raise InvalidInput(
-                f"a decision threshold applies to a binary classifier; {version.ref} {what}"
-            )
-        thr, thr_source = None, None  # a stored threshold that does not apply: no decision
-    if thr is not None and not model.has_proba:
-        raise InvalidInput(f"{version.ref} gives no probabilities, so it has no threshold")
-    check(cancel)
+            progress(0.02, "loading the model")
+            model_bytes = registry.artifacts.read_bytes(version.sha256)  # verifies the digest
+            extra_globals = approved_globals(registry, version.sha256)
+            est = load_bytes(model_bytes, version.format, Allowlist(extra_globals))
+            if getattr(est, "extra", None) and threads:  # a native model: its library's own threads
+                est.n_jobs = threads
+            model = _describe_model(version, est)
+            if reasons:
+                model.reasons = reason_columns(
+                    registry, version, est, model.features, reasons, dask
+                )
+        stored = stored_threshold(version)
+        thr = float(threshold) if threshold is not None else stored
+        thr_source = (
+            "option" if threshold is not None else ("version" if stored is not None else None)
+        )
+        if thr is not None and not model.binary:
+            if threshold is not None:
+                what = (
+                    "is a regressor"
+                    if model.classes is None
+                    else f"has {len(model.classes)} classes"
+                )
+                raise InvalidInput(
+                    f"a decision threshold applies to a binary classifier; {version.ref} {what}"
+                )
+            thr, thr_source = None, None  # a stored threshold that does not apply: no decision
+        if thr is not None and not model.has_proba:
+            raise InvalidInput(f"{version.ref} gives no probabilities, so it has no threshold")
+        check(cancel)
+    except BaseException:
+        if hasher is not None:
+            hasher.stop()
+        raise
 
     folder = out_path.parent
     tmp_out = _temp_beside(out_path)
     tmp_rej = _temp_beside(rejected_path)
     tmp_man = _temp_beside(manifest_path)
     renamed: list[Path] = []
-    hasher = _Hasher(path)
-    before = _stamp(path)
     kept = _Kept(
         ScoreSummary(probability=model.has_proba or model.classes is not None),
         keep_rows=log == "rows" or keep_predictions,
@@ -1171,7 +1199,6 @@ def score_file(
             warnings.simplefilter("ignore")
             if inp.total_rows == 0:
                 raise InvalidInput(f"{path.name} has no rows to score")
-            hasher.start()
             out_fmt = _output_format(out_path, fmt, inp.fmt)
             _infer_kinds(model, inp, batch_rows)
             plan = _plan(model, inp, ids)
@@ -1341,6 +1368,7 @@ def score_file(
                     },
                 )
     except BaseException:
+        hasher.stop()
         for p in (tmp_out, tmp_rej, tmp_man, *renamed):
             with contextlib.suppress(OSError):
                 p.unlink()
