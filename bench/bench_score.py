@@ -19,6 +19,12 @@ two whole processes:
 Both use every core and 65,536-row batches. Peak memory is each child's
 ``ru_maxrss`` (``os.wait4``).
 
+``--digest-floor`` adds a third process of the same rounds: the floor that
+also computes the SHA-256 of its input (on a thread while it scores, with
+``hashlib.file_digest``) and of its output, the two digests every
+``modelward score`` manifest carries. Its ratio says how much of the gap is
+that required work.
+
 ``--csv`` scores the same rows written as CSV (DuckDB's ``COPY``, 17 significant
 digits), and the floor reads them with ``pyarrow.csv.open_csv`` (streaming, every
 column typed by pyarrow) instead of the Parquet reader.
@@ -84,6 +90,24 @@ FLOOR_CSV = FLOOR.replace(
     "for batch in reader:\n",
 )
 assert FLOOR_CSV != FLOOR
+
+# The floor plus the two digests of the manifest: the input's on a thread while
+# the rows are scored, the output's once it is written.
+FLOOR_DIGEST = (
+    FLOOR.replace(
+        "model = joblib.load(model_path)\n",
+        "import hashlib, threading\n"
+        "digests = {}\n"
+        "def _digest(path, key):\n"
+        "    with open(path, 'rb') as f:\n"
+        "        digests[key] = hashlib.file_digest(f, 'sha256').hexdigest()\n"
+        "hasher = threading.Thread(target=_digest, args=(data, 'in'))\n"
+        "hasher.start()\n"
+        "model = joblib.load(model_path)\n",
+    )
+    + "hasher.join()\n_digest(out, 'out')\nassert len(digests) == 2\n"
+)
+assert "hasher.start()" in FLOOR_DIGEST
 
 MODELS = ("hgb", "logreg")
 
@@ -156,6 +180,11 @@ def main() -> None:
     ap.add_argument("--inbox", type=int, metavar="N", help="N batches through a scoring folder")
     ap.add_argument("--inbox-rows", type=int, default=10_000)
     ap.add_argument("--csv", action="store_true", help="score a CSV file (floor: pyarrow.csv)")
+    ap.add_argument(
+        "--digest-floor",
+        action="store_true",
+        help="also time the floor with the input's and output's SHA-256 (Parquet only)",
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--setup", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--setup-small", metavar="DIR", help=argparse.SUPPRESS)
@@ -199,6 +228,9 @@ def main() -> None:
         env["MODELWARD_HOME"] = str(reg)
         floor_py = t / "floor.py"
         floor_py.write_text(FLOOR_CSV if args.csv else FLOOR)
+        digest_py = t / "floor_digest.py"
+        digest_py.write_text(FLOOR_DIGEST)
+        digest = args.digest_floor and not args.csv
 
         def commands(name: str, src: Path) -> dict[str, list[str]]:
             out = t / f"out-{name}-{src.stem}.parquet"
@@ -209,6 +241,9 @@ def main() -> None:
                     *("--registry", str(reg)),
                 ],
                 "floor": [sys.executable, str(floor_py), str(models[name]), str(src), str(out)],
+                "floor_digest": [
+                    *(sys.executable, str(digest_py), str(models[name]), str(src), str(out)),
+                ],
             }
 
         figures: dict[str, dict[str, list[float]]] = {m: {} for m in models}
@@ -217,6 +252,8 @@ def main() -> None:
                 for size, src in (("", data), ("_1k", small)):
                     cmds = commands(name, src)
                     order = ["floor", "modelward"] if r % 2 == 0 else ["modelward", "floor"]
+                    if digest and not size:
+                        order.insert(1, "floor_digest")
                     for who in order:
                         secs, mb = run(cmds[who], env)
                         figures[name].setdefault(who + size, []).append(secs)
@@ -246,6 +283,15 @@ def main() -> None:
             f"| {med(mw1):.2f} / {med(fl1):.2f} s | {per_row:.2f}× "
             f"| {max(f['modelward_mb']):.0f} / {max(f['floor_mb']):.0f} |"
         )
+    if any("floor_digest" in f for f in figures.values()):
+        print("\n| model | floor with both SHA-256 s (median, min–max) | modelward / that floor |")
+        print("|---|---|---|")
+        for name, f in figures.items():
+            fd = f["floor_digest"]
+            print(
+                f"| {name} | {med(fd):.2f} ({min(fd):.2f}–{max(fd):.2f}) "
+                f"| {med(f['modelward']) / med(fd):.2f}× |"
+            )
     if args.json:
         Path(args.json).write_text(
             json.dumps(
