@@ -259,3 +259,45 @@ def test_values_outside_the_reference_are_flagged_in_the_batch_result(corpus, tm
     assert res.monitoring is not None
     assert res.monitoring["flags"]["age"]["out_of_range"] >= 3
     assert "flagged" in res.monitoring["verdict"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes are POSIX")
+def test_a_pipe_or_a_device_is_refused_at_once_on_every_path(corpus, tmp_path):
+    # A named pipe with no writer blocked every process that opened it (the strict
+    # reader's first read, and since the input's digest starts early, score's
+    # digest too); a device such as /dev/zero never ends. Each path now refuses
+    # it in one sentence before reading a byte, and the refusal is audited.
+    import os
+
+    root, good, _files, home = corpus
+    pipe = tmp_path / "batch.csv"
+    os.mkfifo(pipe)
+    reg = ("--registry", str(home))
+    before = _refusals(home)
+    for source in (str(pipe), "/dev/zero"):
+        runs = {
+            "train": ("train", "--data", source, "--target", "target", "--name", "x",
+                      "--estimator", "LogisticRegression", *reg),
+            "drift": ("drift", "--reference", str(good), "--current", source),
+            "monitor": ("monitor", "credit@champion", "--batch", source, *reg),
+            "score": ("score", "credit@champion", "--data", source, "-o", str(tmp_path / "o.csv"), *reg),
+        }  # fmt: skip
+        for path, args in runs.items():
+            proc = _cli(*args, timeout=60)  # a hang is a TimeoutExpired here
+            assert proc.returncode not in (0, 70), (path, source, proc.stderr)
+            errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("modelward: error:")]
+            assert len(errors) == 1 and "a device, a pipe or a socket" in errors[0], (
+                path,
+                proc.stderr,
+            )
+    assert not (tmp_path / "o.csv").exists()
+    assert _refusals(home) - before == 6  # train, monitor and score, for each source
+
+
+def _refusals(home: Path) -> int:
+    reg = Registry(home)
+    try:
+        refused = reg.audit_events(action="input.refused")
+        return len(refused) + len(reg.audit_events(action="run.failed"))
+    finally:
+        reg.close()

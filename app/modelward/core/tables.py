@@ -38,6 +38,7 @@ import itertools
 import numbers
 import os
 import re
+import stat
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -362,7 +363,11 @@ def open_table(
     shown = label or p.name
     lim = limits or Limits.from_settings()
     try:
-        size = p.stat().st_size
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):  # a pipe would block every read, a device never end
+            what = "a folder" if stat.S_ISDIR(st.st_mode) else "a device, a pipe or a socket"
+            raise BadTable(f"{shown} is {what}, not a CSV or Parquet file")
+        size = st.st_size
         with open(p, "rb") as f:
             head = f.read(8)
     except OSError as e:

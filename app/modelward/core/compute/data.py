@@ -92,6 +92,8 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
         raise NotFound(f"no such data file: {path}")
     if path.is_dir():
         raise InvalidInput(f"{path} is a folder, not a CSV or Parquet file")
+    if not path.is_file():  # a pipe would block every read (a digest's too), a device never end
+        raise InvalidInput(f"{path} is a device, a pipe or a socket, not a CSV or Parquet file")
     return path
 
 
