@@ -14,6 +14,7 @@ matched the same way.
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pandas as pd
@@ -107,3 +108,32 @@ def test_a_word_that_is_neither_yes_nor_no_is_refused(files, tmp_path):
     odd.to_parquet(tmp_path / "odd.parquet", index=False)
     with pytest.raises(InvalidInput, match="maybe"):
         api.validate("credit:1", tmp_path / "odd.parquet", home, target="default", n_boot=0)
+
+
+def test_a_challenger_with_the_words_agrees_with_a_champion_of_true_false(run_cli, files, tmp_path):
+    # The champion registered before the words were kept predicts True/False; the
+    # challenger retrained since predicts no/yes. In the shadow they agreed on no
+    # row ("True" is not "yes"); they are compared by truth value now.
+    root, home = files["root"], str(tmp_path / "reg")
+    df = files["train"]
+    clf = LogisticRegression().fit(df[["age", "income"]], df["default"] == "yes")
+    api.log_model(clf, "credit", df[["age", "income"]], registry=home)
+    reg = ("--registry", home)
+    for args in (
+        ("train", "--data", str(root / "train.csv"), "--target", "default", "--name", "credit",
+         "--estimator", "LogisticRegression"),
+        ("alias", "set", "credit:1", "champion", "--reason", "in production"),
+        ("shadow", "add", "credit", "2", "--reason", "retrained"),
+        ("folders", "add", str(tmp_path / "inbox"), "--kind", "scoring", "--model", "credit",
+         "--outbox", str(tmp_path / "outbox"), "--log-rows"),
+    ):  # fmt: skip
+        proc = run_cli(*args, *reg)
+        assert proc.returncode == 0, proc.stderr
+    (tmp_path / "inbox" / "batch.csv").write_bytes((root / "batch.csv").read_bytes())
+    proc = run_cli("run", "--once", *reg)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("shadow", "show", "credit", "--json", *reg)
+    assert proc.returncode == 0, proc.stderr
+    shadow = {v["ref"]: v for v in json.loads(proc.stdout)["versions"]}["credit:2"]
+    assert shadow["rows"] == 400
+    assert shadow["agreement"] > 0.95  # the same features, the same estimator

@@ -40,6 +40,7 @@ from modelward.core.platform import process_alive
 from modelward.core.registry import Registry
 from modelward.core.registry.predictions import SHADOW, list_shadows, log_predictions
 from modelward.core.registry.refusals import refusals_recorded
+from modelward.core.tables import bool_word
 from modelward.core.watch.folders import SCORING, WatchedFolder, display_name
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,15 @@ def shadow_agreement(
         return {"agreement": None, "mean_abs_score_diff": None, "rows_compared": 0}
     ci = np.array([p[0] for p in pairs], dtype=np.intp)
     si = np.array([p[1] for p in pairs], dtype=np.intp)
-    same = np.asarray(c_pred)[ci].astype(str) == np.asarray(s_pred)[si].astype(str)
+    a, b = np.asarray(c_pred)[ci], np.asarray(s_pred)[si]
+    same = a.astype(str) == b.astype(str)
+    if not same.all():
+        # a yes/no model against one of the same target with True/False (trained on
+        # a CSV before its words were kept): the same decision, by truth value
+        words = {v: bool_word(v) for v in {*a.tolist(), *b.tolist()}}
+        if None not in words.values():
+            pairs_ab = zip(a.tolist(), b.tolist(), strict=True)
+            same = np.array([words[x] == words[y] for x, y in pairs_ab])
     diff = None
     if c_proba is not None and s_proba is not None and c_proba.shape[1] == s_proba.shape[1]:
         col = 1 if c_proba.shape[1] == 2 else slice(None)
