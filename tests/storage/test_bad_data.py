@@ -297,7 +297,7 @@ def test_a_pipe_or_a_device_is_refused_at_once_on_every_path(corpus, tmp_path):
 def _refusals(home: Path) -> int:
     reg = Registry(home)
     try:
-        refused = reg.audit_events(action="input.refused")
-        return len(refused) + len(reg.audit_events(action="run.failed"))
+        refused = reg.audit_events(action="input.refused", limit=None)
+        return len(refused) + len(reg.audit_events(action="run.failed", limit=None))
     finally:
         reg.close()
