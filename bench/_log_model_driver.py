@@ -8,11 +8,9 @@ models is not timed), ``per_ms`` and the side's version.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
-import warnings
 
 
 def _models(n: int) -> list:
@@ -49,16 +47,10 @@ def modelward(work: str, n: int) -> dict:
 
 
 def mlflow(work: str, n: int) -> dict:
-    warnings.filterwarnings("ignore")
-    logging.disable(logging.WARNING)
-    import mlflow as mf
+    from _mlflow_store import open_store
 
+    mf = open_store(work, "bench")
     models = _models(n + 1)
-    uri = f"sqlite:///{work}/mlflow.db"
-    mf.set_tracking_uri(uri)
-    mf.set_registry_uri(uri)
-    mf.create_experiment("bench", artifact_location=f"file://{work}/artifacts")
-    mf.set_experiment("bench")
 
     def one(i: int, clf) -> None:
         with mf.start_run():

@@ -16,24 +16,10 @@ model). Prints one JSON object with the number of files registered.
 from __future__ import annotations
 
 import json
-import logging
 import sys
-import warnings
 from pathlib import Path
 
-
-def _setup(work: Path):  # noqa: ANN202
-    warnings.filterwarnings("ignore")
-    logging.disable(logging.WARNING)
-    import mlflow as mf
-
-    uri = f"sqlite:///{work}/mlflow.db"
-    mf.set_tracking_uri(uri)
-    mf.set_registry_uri(uri)
-    if mf.get_experiment_by_name("files") is None:
-        mf.create_experiment("files", artifact_location=f"file://{work}/artifacts")
-    mf.set_experiment("files")
-    return mf
+from _mlflow_store import open_store
 
 
 def _register(mf, path: Path) -> None:  # noqa: ANN001
@@ -47,7 +33,7 @@ def _register(mf, path: Path) -> None:  # noqa: ANN001
 
 def main() -> int:
     mode, target, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    mf = _setup(work)
+    mf = open_store(str(work), "files")
     files = sorted(target.glob("*.joblib")) if mode == "dir" else [target]
     for p in files:
         _register(mf, p)

@@ -45,6 +45,7 @@ from modelward import __version__
 from modelward.core import duck, platform
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import approved_globals, load_bytes
+from modelward.core.artifacts.store import sha256_file
 from modelward.core.clock import utcnow
 from modelward.core.compute.decision import stored_threshold
 from modelward.core.compute.explain import reason_columns
@@ -873,17 +874,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256_file(path: Path, stop: threading.Event | None = None) -> str:
-    """The file's SHA-256 (``""`` when ``stop`` was set before the end)."""
-    h = hashlib.sha256()
-    buf = bytearray(1 << 20)  # one buffer, not a new megabyte object per read
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            if stop is not None and stop.is_set():
-                return ""
-            h.update(view[:n])  # lets go of the GIL
-    return h.hexdigest()
+class _Stopped(Exception):
+    """Raised in a digest's progress callback: the run it was for has failed."""
 
 
 class _Hasher(threading.Thread):
@@ -897,13 +889,19 @@ class _Hasher(threading.Thread):
         self._stop_reading = threading.Event()
 
     def run(self) -> None:
+        def stop_here(_fraction: float, _status: str) -> None:  # called per chunk read
+            if self._stop_reading.is_set():
+                raise _Stopped
+
         try:
-            self.digest = _sha256_file(self.path, self._stop_reading)
+            self.digest = sha256_file(self.path, stop_here)[0]
+        except _Stopped:
+            self.digest = ""
         except BaseException as e:  # reported by the caller
             self.error = e
 
     def stop(self) -> None:
-        """Stop reading (a failed run): the thread ends at its next megabyte."""
+        """Stop reading (a failed run): the thread ends at its next chunk."""
         self._stop_reading.set()
 
 
@@ -1277,7 +1275,7 @@ def score_file(
         if out_hasher.error is not None:
             raise out_hasher.error
         out_sha = out_hasher.digest
-        rej_sha = _sha256_file(tmp_rej) if n_rejected else None
+        rej_sha = sha256_file(tmp_rej)[0] if n_rejected else None
         manifest = {
             "modelward_version": __version__,
             "model": {

@@ -13,7 +13,6 @@ given a classification metric.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from modelward.core.artifacts.safeload import load_artifact, load_bytes, verified_bytes
+from modelward.core.artifacts.store import sha256_file
 from modelward.core.clock import utcnow
 from modelward.core.errors import InvalidInput, NotFound
 from modelward.core.monitoring.drift import (
@@ -306,11 +306,7 @@ def get_profile(reg: Registry, version_id: int) -> ReferenceProfile | None:
 # --------------------------------------------------------------------------- batches
 def _file_key(path: Path) -> str:
     """The prediction log's key of a batch file: the first 16 hex digits of its SHA-256."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return sha256_file(path)[0][:16]
 
 
 def _logged_scorer(

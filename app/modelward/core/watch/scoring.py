@@ -22,7 +22,6 @@ challenger that fails never holds the batch back.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import shutil
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from modelward.core.artifacts.store import sha256_file
 from modelward.core.compute.score import read_manifest, score_file
 from modelward.core.errors import InvalidInput, ModelWardError, NotFound, RejectedFile
 from modelward.core.intake.quarantine import quarantine
@@ -53,14 +53,6 @@ __all__ = [
 ]
 
 _SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _input_format(path: Path) -> str:
@@ -270,7 +262,7 @@ def score_inbox_batch(
         nothing is recorded, so the next scan tries again.
     """
     assert folder.model_name is not None
-    sha = _sha256(path)
+    sha = sha256_file(path)[0]
     if seen is not None and seen(sha):
         return sha, "duplicate", "already taken", {}, None
     outbox = Path(str(folder.options.get("outbox") or ""))
