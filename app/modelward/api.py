@@ -546,7 +546,7 @@ def monitor(
         strict_columns=strict_columns,
     )
     if res.groups.get("crossed"):
-        group_gap_alert(reg, res.version_ref.split(":")[0].split("@")[0], res.batch_id)
+        group_gap_alert(reg, res.model_name, res.batch_id)
     return res
 
 

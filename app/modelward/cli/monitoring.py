@@ -236,7 +236,7 @@ def _alert_gaps(reg: Any, res: Any) -> list[str]:
         return []
     from modelward.core.policies.engine import group_gap_alert  # deferred: start-up cost
 
-    done = group_gap_alert(reg, res.version_ref.split(":")[0].split("@")[0], res.batch_id)
+    done = group_gap_alert(reg, res.model_name, res.batch_id)
     return [done["summary"]] if done else []
 
 

@@ -125,6 +125,11 @@ class BatchResult:
         )
         return d
 
+    @property
+    def model_name(self) -> str:
+        """The checked model's name (``version_ref`` is always ``NAME:VERSION``)."""
+        return self.version_ref.rpartition(":")[0]
+
     def notes(self) -> list[str]:
         """What the check kept but did not judge, one line each (the CLI prints them as flags)."""
         return [f"{c}: not a column of the model: kept, not monitored" for c in self.extra_columns]
