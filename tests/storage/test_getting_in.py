@@ -79,6 +79,31 @@ def test_log_model_inside_a_group_shares_one_commit(tmp_path):
     assert Registry(tmp_path / "reg").resolve("m3").metrics == {"auc": 0.3}
 
 
+def test_a_registration_commits_only_once_its_bytes_are_on_disk(tmp_path, monkeypatch):
+    """``log_model`` flushes the artifact on a thread while its statements run; the
+    commit waits for that flush, so a flush that fails records nothing."""
+    from modelward.core.artifacts.store import ArtifactStore
+    from modelward.core.errors import RegistryUnwritable
+
+    reg = Registry(tmp_path / "reg")
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    clf = LogisticRegression().fit(X, X[:, 0] > 0)
+
+    def failing(self, digests):  # a disk that fails the fsync: not causable otherwise
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(ArtifactStore, "flush", failing)
+    with pytest.raises(RegistryUnwritable, match="artifact store .*Input/output error"):
+        api.log_model(clf, "m", metrics={"auc": 0.5}, registry=reg)
+    assert api.list_models(registry=reg) == []
+    assert _events(reg, "version.registered") == 0
+    monkeypatch.undo()
+    v = api.log_model(clf, "m", metrics={"auc": 0.5}, registry=reg)
+    assert (v.ref, v.metrics) == ("m:1", {"auc": 0.5})
+    assert reg.artifacts.read_bytes(v.sha256)  # its bytes are there, and match their digest
+    assert reg.verify_audit().ok
+
+
 def test_resolve_by_name_matches_every_form(tmp_path):
     reg = Registry(tmp_path / "reg")
     X = np.random.default_rng(0).normal(size=(40, 3))

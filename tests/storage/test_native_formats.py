@@ -349,6 +349,11 @@ def test_log_model_refuses_what_would_not_load_back(tmp_path):
     with pytest.raises(InvalidInput, match="would not load back"):
         api.log_model(odd, "odd", registry=reg)
     assert api.list_models(registry=reg) == []
+    # The check ran beside the registration's statements: the commit waited for
+    # its verdict, and the bytes it stored meanwhile are gone again.
+    assert list(reg.artifacts.stored_digests()) == []
+    assert reg.audit_events(action="version.registered") == []
+    assert reg.verify_audit().ok
 
 
 # ----------------------------------------------------------------------------- training

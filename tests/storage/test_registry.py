@@ -282,3 +282,41 @@ def test_idle_release_closes_after_the_last_read(tmp_path):
     assert reg.is_connected
     assert threading.active_count() <= before + 1
     assert _wait_until(lambda: not reg.is_connected)
+
+
+def test_the_registry_runs_on_one_thread_and_its_heavy_statements_on_every_core(
+    tmp_path, monkeypatch
+):
+    """Small statements are faster without DuckDB's workers; a columnar insert gets them all."""
+    import os
+
+    from modelward.core.registry import state
+
+    reg = Registry(tmp_path / "reg")
+
+    def threads() -> int:
+        with reg.read() as cur:
+            return int(cur.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    assert threads() == 1
+    seen: list[int] = []
+    execute = state.Recorder._exec
+
+    def watching(self, sql, params):  # the threads each columnar insert ran with
+        if sql.startswith("INSERT INTO metric_points"):
+            seen.append(int(self.cur.execute("SELECT current_setting('threads')").fetchone()[0]))
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(state.Recorder, "_exec", watching)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    run = reg.create_run("test")
+    assert reg.append_metrics(run, "loss", np.linspace(1, 0, 50_000)) == 50_000
+    assert seen == [4]  # every core for the insert …
+    assert threads() == 1  # … and left on one again
+    with reg.read() as cur:
+        from modelward.core.duck import all_cores
+
+        with all_cores(cur):
+            assert int(cur.execute("SELECT current_setting('threads')").fetchone()[0]) == 4
+    assert threads() == 1
+    assert reg.verify_audit().ok

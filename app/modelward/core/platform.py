@@ -38,6 +38,7 @@ from modelward.core.errors import ModelWardError
 
 if TYPE_CHECKING:
     import subprocess
+    from concurrent.futures import ThreadPoolExecutor
 
 if sys.platform != "win32":
     import resource
@@ -726,6 +727,27 @@ def has_display() -> bool:
     if sys.platform.startswith("linux") or "bsd" in sys.platform:
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
+
+
+_BACKGROUND: ThreadPoolExecutor | None = None
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def background() -> ThreadPoolExecutor:
+    """The process's threads for waits that overlap the caller's own work.
+
+    A journal line's fsync while DuckDB commits, a stored artifact's fsyncs
+    while its registration's statements run: work that spends its time in
+    the kernel, awaited before anything is acknowledged. Two threads, made
+    on first use (a ``concurrent.futures.ThreadPoolExecutor``).
+    """
+    from concurrent.futures import ThreadPoolExecutor  # deferred: start-up cost (about 5 ms)
+
+    global _BACKGROUND
+    with _BACKGROUND_LOCK:
+        if _BACKGROUND is None:
+            _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mw-sync")
+        return _BACKGROUND
 
 
 def syncfs(path: Path) -> bool:

@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -127,6 +127,46 @@ class ArtifactStore:
         at once before it records any of them.
         """
         return self._write_stream(src, total, progress, durable=durable)
+
+    def flush(self, digests: Iterable[str]) -> None:
+        """Make bytes stored with ``durable=False`` durable: each file, then each folder once.
+
+        A file that is gone (removed meanwhile) is skipped; other errors raise ``OSError``.
+        """
+        folders = set()
+        for sha in digests:
+            path = self.path_for(sha)
+            folders.add(path.parent)
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for folder in folders:
+            _fsync_dir(folder)
+
+    def flush_later(self, sha256: str) -> Callable[[], None]:
+        """:meth:`flush` one stored file on a background thread; returns the wait for it.
+
+        The wait raises :class:`RegistryUnwritable` if the flush failed. A
+        registration calls it just before its commit (``Tx.before_commit``), so
+        the two fsyncs run while its statements do.
+        """
+        done = platform.background().submit(self.flush, [sha256])
+
+        def wait() -> None:
+            try:
+                done.result()
+            except OSError as e:
+                raise RegistryUnwritable(
+                    f"cannot write to the artifact store {self.root}: {e.strerror or e}; "
+                    "nothing was registered"
+                ) from None
+
+        return wait
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         return self._write_stream(io.BytesIO(data), len(data), _noop)[:2]

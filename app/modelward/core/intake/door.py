@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 from modelward.core import platform
 from modelward.core.artifacts.trust import inspect_untrusted
 from modelward.core.datasets import record_dataset, record_datasets
-from modelward.core.errors import InvalidInput, NotFound, RejectedFile
+from modelward.core.errors import InvalidInput, NotFound, RegistryUnwritable, RejectedFile
 from modelward.core.intake.checks import (
     ModelContext,
     check_batch,
@@ -171,6 +171,14 @@ def _duplicate(
         )
 
 
+def _forget_stored(registry: Registry, arrival: _Arrival) -> None:
+    """Remove the bytes this call stored (nothing refers to them); keep bytes kept before."""
+    if arrival.created:
+        with contextlib.suppress(OSError):
+            registry.artifacts.path_for(arrival.sha256).unlink()
+    registry.artifacts.settle(arrival.sha256)
+
+
 @contextlib.contextmanager
 def _unstored_on_error(registry: Registry, arrival: _Arrival) -> Iterator[None]:
     """Remove the bytes this call stored when a check fails for another reason than a refusal.
@@ -183,20 +191,14 @@ def _unstored_on_error(registry: Registry, arrival: _Arrival) -> Iterator[None]:
     except RejectedFile:
         raise  # a refusal: the caller quarantines the stored bytes
     except BaseException:
-        if arrival.created:
-            with contextlib.suppress(OSError):
-                registry.artifacts.path_for(arrival.sha256).unlink()
-        registry.artifacts.settle(arrival.sha256)
+        _forget_stored(registry, arrival)
         raise
 
 
 def _seen(registry: Registry, arrival: _Arrival, seen: SeenFn | None) -> bool:
     if seen is None or not seen(arrival.sha256):
         return False
-    if arrival.created:  # stored only to be hashed: nothing refers to it
-        with contextlib.suppress(OSError):
-            registry.artifacts.path_for(arrival.sha256).unlink()
-    registry.artifacts.settle(arrival.sha256)
+    _forget_stored(registry, arrival)  # stored only to be hashed: nothing refers to it
     return True
 
 
@@ -280,7 +282,14 @@ def accept_model_file(
     decl = dict(declared or {})
     if not inspect and not decl.get("format"):
         raise InvalidInput("a model file taken without inspection must declare its format")
-    arrival = _store(registry, incoming, source, lambda f, s: progress(f * 0.5, s))
+    # Bytes this process wrote from a live estimator go straight to the record: their
+    # fsyncs run on a thread while the registration's statements do, and the
+    # commit waits for them (an inspected file waits at the store, as before).
+    meanwhile = not inspect and seen is None and not isinstance(incoming, Stored)
+    arrival = _store(
+        registry, incoming, source, lambda f, s: progress(f * 0.5, s), durable=not meanwhile
+    )
+    flushed = registry.artifacts.flush_later(arrival.sha256) if meanwhile else None
     if _seen(registry, arrival, seen):
         return IntakeResult(MODEL, SEEN, arrival.source, arrival.sha256, arrival.size)
     stored = registry.artifacts.path_for(arrival.sha256)
@@ -302,21 +311,27 @@ def accept_model_file(
         full_lineage["source"] = str(arrival.path.absolute())
     full_lineage.update(lineage or {})
     progress(0.9, "recording")
-    res = registry.add_version(
-        name,
-        sha256=arrival.sha256,
-        size=arrival.size,
-        format=fmt,
-        estimator_class=decl.get("estimator_class") or meta.get("estimator_class"),
-        params=_with_logged(decl["params"] if "params" in decl else meta.get("params"), stated),
-        signature=decl["signature"] if "signature" in decl else meta.get("signature"),
-        lineage=full_lineage,
-        metrics=dict(metrics) if metrics is not None else None,
-        tags=dict(tags) if tags is not None else None,
-        status=status,
-        task=task,
-        description=description,
-    )
+    try:
+        res = registry.add_version(
+            name,
+            sha256=arrival.sha256,
+            size=arrival.size,
+            format=fmt,
+            estimator_class=decl.get("estimator_class") or meta.get("estimator_class"),
+            params=_with_logged(decl["params"] if "params" in decl else meta.get("params"), stated),
+            signature=decl["signature"] if "signature" in decl else meta.get("signature"),
+            lineage=full_lineage,
+            metrics=dict(metrics) if metrics is not None else None,
+            tags=dict(tags) if tags is not None else None,
+            status=status,
+            task=task,
+            description=description,
+            before_commit=[flushed] if flushed is not None else [],
+        )
+    finally:
+        if flushed is not None:
+            with contextlib.suppress(RegistryUnwritable):
+                flushed()  # nothing of this call is left running on the file
     registry.artifacts.settle(arrival.sha256)  # recorded: no longer a crash's leftover
     if not res.created:
         _duplicate(registry, arrival, "version", res.version.id, res.version.ref)
@@ -519,23 +534,9 @@ def _flush_stored(registry: Registry, digests: list[str]) -> None:
     """
     if not digests:
         return
-    root = registry.artifacts.root
-    if platform.syncfs(root):
+    if platform.syncfs(registry.artifacts.root):
         return
-    folders = set()
-    for sha in digests:
-        path = registry.artifacts.path_for(sha)
-        folders.add(path.parent)
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    for folder in folders:
-        platform.fsync_dir(folder)
+    registry.artifacts.flush(digests)
 
 
 @contextlib.contextmanager

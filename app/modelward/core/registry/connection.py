@@ -381,7 +381,8 @@ class RegistryConnection:
         if not exists and not os.access(self.home, os.W_OK):
             raise RegistryUnwritable(f"the registry folder {self.home} is read-only")
         pinned: dict[str, str | bool | int | float | list[str]] = {
-            "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION
+            "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
+            **duck.ONE_THREAD,
         }
         self.read_only = False
         recovered = None
@@ -635,6 +636,8 @@ class RegistryConnection:
                 tx.changes.layouts = self._layouts
                 try:
                     yield tx
+                    for wait in tx.before_commit:
+                        wait()
                 except BaseException:
                     with contextlib.suppress(Exception):
                         cur.execute("ROLLBACK")

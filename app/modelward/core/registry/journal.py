@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from modelward.core import platform
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import Future
 
 __all__ = [
     "JOURNAL_SUFFIX",
@@ -134,7 +133,7 @@ class Journal:
             if new:
                 platform.fsync_dir(self.path.parent)
 
-        return _syncer().submit(sync)
+        return platform.background().submit(sync)
 
     def tx_record(
         self, rows: list[list[Any]], head: tuple[int, str], *, replayable: bool
@@ -217,21 +216,6 @@ class Journal:
         tmp = self.loss_path.with_name(self.loss_path.name + ".tmp")
         tmp.write_text(json.dumps(info, indent=1, default=str), encoding="utf-8")
         os.replace(tmp, self.loss_path)
-
-
-_SYNCER: ThreadPoolExecutor | None = None
-_SYNCER_LOCK = threading.Lock()
-
-
-def _syncer() -> ThreadPoolExecutor:
-    """One thread that fsyncs journal lines while the caller commits."""
-    from concurrent.futures import ThreadPoolExecutor  # deferred: start-up cost (see above)
-
-    global _SYNCER
-    with _SYNCER_LOCK:
-        if _SYNCER is None:
-            _SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mw-journal")
-        return _SYNCER
 
 
 def describe(events: Iterable[Sequence[Any]] | None) -> list[str]:

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modelward.core.duck import all_cores
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -112,8 +114,14 @@ def table_layout(cur: duckdb.DuckDBPyConnection) -> dict[str, Layout]:
     return {t: Layout(t, tuple(c), tuple(ty), keys.get(t, ())) for t, (c, ty) in by.items()}
 
 
+_AS_READ_BACK = (str, int, float, bool, type(None))
+"""Types JSON gives back as they went in (a float's repr round-trips exactly)."""
+
+
 def _norm(value: Any) -> Any:
     """A value as it reads back from JSON (what replay compares)."""
+    if type(value) in _AS_READ_BACK:
+        return value
     return json.loads(json.dumps(value, default=str))
 
 
@@ -288,12 +296,13 @@ class Recorder:
         cols = ", ".join(f'"{c}"' for c in lay.columns)
         group = SERIES.get(lay.name)
         g = f'CAST(_b."{group}" AS VARCHAR)' if group else "NULL"
-        got = self._exec(
-            f"SELECT {g}, count(*), sum({lay.digest_sql('_b.')}) "
-            f"FROM ({select}) AS _b({cols}) GROUP BY ALL",
-            params,
-        ).fetchall()
-        res = self._exec(sql, params)
+        with all_cores(self.cur):
+            got = self._exec(
+                f"SELECT {g}, count(*), sum({lay.digest_sql('_b.')}) "
+                f"FROM ({select}) AS _b({cols}) GROUP BY ALL",
+                params,
+            ).fetchall()
+            res = self._exec(sql, params)
         groups = {str(r[0]): [int(r[1]), int(r[2] or 0)] for r in got if r[1]}
         if groups:
             self.deltas.append({"t": lay.name, "op": "add", "groups": groups})
@@ -326,10 +335,11 @@ class Recorder:
 
     def _regroup(self, lay: Layout, sql: str, params: Any) -> Any:
         """UPDATE/DELETE on a series table: the digests of the groups it changed."""
-        before = self._group_digests(lay)
-        res = self._exec(sql, params)
-        fetched = res.fetchall()
-        after = self._group_digests(lay)
+        with all_cores(self.cur):
+            before = self._group_digests(lay)
+            res = self._exec(sql, params)
+            fetched = res.fetchall()
+            after = self._group_digests(lay)
         changed = {
             g: [
                 after.get(g, [0, 0])[0] - before.get(g, [0, 0])[0],
@@ -349,9 +359,10 @@ def baseline(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     for name, lay in sorted(table_layout(cur).items()):
         group = SERIES.get(name)
         g = f'CAST("{group}" AS VARCHAR)' if group else "NULL"
-        got = cur.execute(
-            f"SELECT {g}, count(*), sum({lay.digest_sql()}) FROM {name} GROUP BY ALL"
-        ).fetchall()
+        with all_cores(cur):
+            got = cur.execute(
+                f"SELECT {g}, count(*), sum({lay.digest_sql()}) FROM {name} GROUP BY ALL"
+            ).fetchall()
         out.append(
             {
                 "t": name,
@@ -461,9 +472,10 @@ def verify_state(
         group = SERIES.get(name)
         g = f'CAST("{group}" AS VARCHAR)' if group else "NULL"
         if group or not t.rows:
-            got = cur.execute(
-                f"SELECT {g}, count(*), sum({lay.digest_sql()}) FROM {name} GROUP BY ALL"
-            ).fetchall()
+            with all_cores(cur):
+                got = cur.execute(
+                    f"SELECT {g}, count(*), sum({lay.digest_sql()}) FROM {name} GROUP BY ALL"
+                ).fetchall()
             found = {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in got}
             n_rows += sum(n for n, _ in found.values())
             bad = _pool_diff(name, t, found)

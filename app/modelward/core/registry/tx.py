@@ -67,6 +67,10 @@ class Tx:
         self.commit_epoch: int | None = None
         # Run right after a successful commit, before the write lock is let go.
         self.after_commit: list[Callable[[], None]] = []
+        # Run after the body, before the journal and the COMMIT: work this
+        # transaction's rows depend on that ran meanwhile on another thread
+        # (the artifact's fsyncs, a type check). One that raises rolls back.
+        self.before_commit: list[Callable[[], None]] = []
 
     def q(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         if self.memo and _CATALOGUE.search(sql) and not sql.lstrip()[:6].upper() == "SELECT":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -345,16 +345,20 @@ class VersionsMixin(RegistryConnection):
         status: str = "ok",
         task: str | None = None,
         description: str | None = None,
+        before_commit: Sequence[Callable[[], None]] = (),
     ) -> RegisterResult:
         """Record a version whose artifact is already in the store.
 
         Identical bytes under the same model return the existing version.
+        ``before_commit`` is awaited just before the commit (the artifact's
+        fsyncs, running meanwhile); if one raises, nothing is recorded.
         """
         if not self.artifacts.has(sha256):
             raise NotFound(f"artifact {sha256[:12]}… is not in the store; store it first")
         # One lease for the write and the read-back, and as few statements as possible:
         # a notebook or CLI without a session pays one open/close per call.
         with self._lease(), self.transaction() as tx:
+            tx.before_commit.extend(before_commit)
             memo = self._model_memo(tx, name)
             if tx.memo is None and self._memo_of_held() is not None:
                 # held, not a group's member: this transaction writes model ``name`` only,
