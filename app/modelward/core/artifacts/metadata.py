@@ -58,14 +58,22 @@ def steps_of(obj: Any) -> list[str]:
 _EXTRA_LIBRARIES = ("xgboost", "lightgbm", "catboost")
 
 
-def extras_of(obj: Any) -> list[str]:
-    """Package extras a (pipeline of) estimator(s) needs to load: ``["xgboost"]``..."""
+def extras_of(obj: Any, shallow: dict[str, Any] | None = None) -> list[str]:
+    """Package extras a (pipeline of) estimator(s) needs to load: ``["xgboost"]``...
+
+    ``shallow``: ``obj.get_params(deep=False)`` when the caller has it; the deep
+    walk is needed only when a parameter holds an estimator or a list of steps.
+    """
     found: set[str] = set()
     parts = [obj]
     get_params = getattr(obj, "get_params", None)
     if callable(get_params):
         try:
-            parts += list(get_params(deep=True).values())
+            own = shallow if shallow is not None else get_params(deep=False)
+            nested = any(
+                hasattr(v, "get_params") or isinstance(v, list | tuple) for v in own.values()
+            )
+            parts += list((get_params(deep=True) if nested else own).values())
         except Exception:  # a broken estimator: only its own class counts
             pass
     for part in parts:
@@ -83,12 +91,14 @@ def describe_estimator(obj: Any) -> dict[str, Any]:
     """
     meta: dict[str, Any] = {"estimator_class": class_path(obj), "steps": steps_of(obj)}
     params: dict[str, Any] = {}
+    shallow: dict[str, Any] | None = None
     get_params = getattr(obj, "get_params", None)
     if callable(get_params):
         try:
-            params = {k: _jsonable(v) for k, v in get_params(deep=False).items()}
+            shallow = dict(get_params(deep=False))
+            params = {k: _jsonable(v) for k, v in shallow.items()}
         except Exception:  # a broken estimator still registers, without params
-            params = {}
+            params, shallow = {}, None
     meta["params"] = params
     sig: dict[str, Any] = {}
     n = getattr(obj, "n_features_in_", None)
@@ -107,7 +117,7 @@ def describe_estimator(obj: Any) -> dict[str, Any]:
     ver = getattr(obj, "_sklearn_version", None)
     if isinstance(ver, str):
         meta["sklearn_version"] = ver
-    extras = extras_of(obj)
+    extras = extras_of(obj, shallow)
     if extras:  # a boosting step: loading it needs modelward[xgboost]...
         meta["extras"] = extras
     return meta

@@ -116,7 +116,9 @@ def _store(
             raise NotFound(f"artifact {incoming.sha256[:12]}… is not in the store; store it first")
         return _Arrival(incoming.sha256, incoming.size, incoming.fresh, source or "store", None)
     if isinstance(incoming, bytes):
-        sha, size, created = store.put_file_new(BytesIO(incoming), len(incoming), progress)
+        sha, size, created = store.put_file_new(
+            BytesIO(incoming), len(incoming), progress, durable=durable
+        )
         return _Arrival(sha, size, created, source or "bytes", None)
     src = Path(incoming)
     # Opened, then asked (one call each, not three looks first: a burst takes thousands).
