@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _busy import start_busy, stop_busy
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 COLD_START = r"""
@@ -105,27 +107,6 @@ def cold_start(home: Path, runs: int = 5) -> tuple[float, float, float, str]:
         times[-1] = in_proc
     # in-process time excludes interpreter start; add the measured `python -c pass`.
     return base, qt, statistics.median(times) + base, heavy
-
-
-def start_busy(n: int) -> list[subprocess.Popen]:
-    """``n`` processes that each keep a core busy (issue 21's "two busy-loop processes").
-
-    Plain Python at the priority this script has (normal, when run as the
-    issue asks): they compete with the window's GUI thread as another
-    program on the host would.
-    """
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-    if procs:
-        time.sleep(1.0)  # let the load average and the scheduler see them
-        print(f"{n} busy-loop processes running (pids {[p.pid for p in procs]})", file=sys.stderr)
-    return procs
-
-
-def stop_busy(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        p.kill()
-    for p in procs:
-        p.wait()
 
 
 def in_window(

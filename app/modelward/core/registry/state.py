@@ -23,6 +23,7 @@ covered it, or rewritten by a migration, is covered from then on.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -74,7 +75,7 @@ class Layout:
     types: tuple[str, ...]
     key: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def kept(self) -> tuple[int, ...]:
         ign = IGNORED.get(self.name, frozenset())
         return tuple(i for i, c in enumerate(self.columns) if c not in ign)
