@@ -7,10 +7,12 @@ wrapper around the function that does it:
 
 - ``describe_estimator``, ``skops.dumps`` and ``check_skops_types``: the bytes
   and what is recorded of them;
-- ``door._store``: the bytes into the content-addressed store (write, fsync,
-  folder fsync);
+- ``door._store``: the bytes into the content-addressed store (written; their
+  fsync and the folder's run on a thread beside ``add_version``, which waits
+  for them before its commit);
 - ``add_version``: the DuckDB transaction (model and version rows, metrics,
-  the audit row and its chain, the state delta, the journal line, COMMIT).
+  the audit row and its chain, the state delta, the journal line, the wait for
+  the artifact's fsyncs, COMMIT).
 
 Then, on the registry's own connection, the time of one DuckDB statement: ``SELECT 1``, the model-id lookup and the version scan that
 ``add_version`` runs, and an empty ``BEGIN``/``ROLLBACK``.
@@ -69,7 +71,7 @@ def main() -> int:
         wrap(est, "describe_estimator", "describe_estimator")
         wrap(sio, "dumps", "skops.dumps")
         wrap(est, "check_skops_types", "check_skops_types")
-        wrap(door, "_store", "door._store (store, 2 fsyncs)")
+        wrap(door, "_store", "door._store (write; its two fsyncs run beside add_version)")
         wrap(versions.VersionsMixin, "add_version", "add_version (DuckDB transaction)")
         t, c = time.perf_counter(), time.process_time()
         for i, clf in enumerate(models[:n]):
