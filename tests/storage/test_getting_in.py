@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -101,6 +102,39 @@ def test_a_registration_commits_only_once_its_bytes_are_on_disk(tmp_path, monkey
     v = api.log_model(clf, "m", metrics={"auc": 0.5}, registry=reg)
     assert (v.ref, v.metrics) == ("m:1", {"auc": 0.5})
     assert reg.artifacts.read_bytes(v.sha256)  # its bytes are there, and match their digest
+    assert reg.verify_audit().ok
+
+
+def test_where_a_closed_file_cannot_be_flushed_by_path_the_store_flushes_it_first(
+    tmp_path, monkeypatch
+):
+    """Windows flushes only through a handle that may write (a stored file is read-only):
+    there a registration's artifact is flushed by its writer, never by its path later."""
+    from modelward.core import platform
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("names a descriptor's file through /proc")
+    flushed_by_writer: list[str] = []
+    fsync = os.fsync
+
+    def writer_fsync(fd):
+        if stat.S_ISREG(os.fstat(fd).st_mode):  # a file, not a folder's entry
+            flushed_by_writer.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    def by_path(path):
+        raise AssertionError(f"{path} was flushed by its path")
+
+    monkeypatch.setattr(platform, "FLUSH_AFTER_CLOSE", False)
+    monkeypatch.setattr(platform, "fsync_file", by_path)
+    reg = Registry(tmp_path / "reg")
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    monkeypatch.setattr(os, "fsync", writer_fsync)
+    v = api.log_model(LogisticRegression().fit(X, X[:, 0] > 0), "m", registry=reg)
+    monkeypatch.undo()
+    assert v.ref == "m:1"
+    store = str(reg.artifacts.root)
+    assert any(p.startswith(store) for p in flushed_by_writer), flushed_by_writer
     assert reg.verify_audit().ok
 
 

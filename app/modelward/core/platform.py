@@ -549,6 +549,28 @@ def replace_file(
         pause = min(pause * 2, 0.25)
 
 
+FLUSH_AFTER_CLOSE = IS_POSIX
+"""Whether a written, closed file can be flushed later by its path. POSIX
+flushes through any descriptor; Windows only through a handle that may
+write, and a stored file is read-only: there it is flushed before it closes."""
+
+
+def fsync_file(path: str | os.PathLike[str]) -> bool:
+    """Flush a closed file to disk by its path; ``False`` if it is gone.
+
+    Only where :data:`FLUSH_AFTER_CLOSE`; other errors raise ``OSError``.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
 def fsync_dir(path: str | os.PathLike[str]) -> None:
     """Flush a directory entry (after a rename) to disk; a no-op where directories cannot be opened.
 

@@ -131,20 +131,16 @@ class ArtifactStore:
     def flush(self, digests: Iterable[str]) -> None:
         """Make bytes stored with ``durable=False`` durable: each file, then each folder once.
 
-        A file that is gone (removed meanwhile) is skipped; other errors raise ``OSError``.
+        A file that is gone (removed meanwhile) is skipped; other errors raise
+        ``OSError``. Where a closed file cannot be flushed by its path
+        (Windows), ``durable=False`` flushed it before closing it.
         """
         folders = set()
         for sha in digests:
             path = self.path_for(sha)
             folders.add(path.parent)
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:
-                continue
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            if platform.FLUSH_AFTER_CLOSE:  # else flushed by its writer (see _write_stream)
+                platform.fsync_file(path)
         for folder in folders:
             _fsync_dir(folder)
 
@@ -198,7 +194,7 @@ class ArtifactStore:
                     if total:
                         progress(min(size / total, 1.0), "copying")
                 fout.flush()
-                if durable:
+                if durable or not platform.FLUSH_AFTER_CLOSE:
                     os.fsync(fout.fileno())
             digest = h.hexdigest()
             dest = self.path_for(digest)
