@@ -125,7 +125,7 @@ def test_where_a_closed_file_cannot_be_flushed_by_path_the_store_flushes_it_firs
     def by_path(path):
         raise AssertionError(f"{path} was flushed by its path")
 
-    monkeypatch.setattr(platform, "FLUSH_AFTER_CLOSE", False)
+    monkeypatch.setattr(platform, "READ_ONLY_FLUSHABLE", False)
     monkeypatch.setattr(platform, "fsync_file", by_path)
     reg = Registry(tmp_path / "reg")
     X = np.random.default_rng(0).normal(size=(40, 3))

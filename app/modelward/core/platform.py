@@ -549,19 +549,21 @@ def replace_file(
         pause = min(pause * 2, 0.25)
 
 
-FLUSH_AFTER_CLOSE = IS_POSIX
-"""Whether a written, closed file can be flushed later by its path. POSIX
-flushes through any descriptor; Windows only through a handle that may
-write, and a stored file is read-only: there it is flushed before it closes."""
+READ_ONLY_FLUSHABLE = IS_POSIX
+"""Whether a read-only file can be flushed by its path. POSIX flushes through
+any descriptor; Windows only through a handle that may write, which a
+read-only file (a stored artifact) refuses: there it is flushed by its writer
+before it closes."""
 
 
 def fsync_file(path: str | os.PathLike[str]) -> bool:
     """Flush a closed file to disk by its path; ``False`` if it is gone.
 
-    Only where :data:`FLUSH_AFTER_CLOSE`; other errors raise ``OSError``.
+    Windows flushes only through a handle that may write: the file must be
+    writable there (see :data:`READ_ONLY_FLUSHABLE`). Other errors raise ``OSError``.
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, (os.O_RDWR | getattr(os, "O_BINARY", 0)) if IS_WINDOWS else os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:

@@ -139,7 +139,7 @@ class ArtifactStore:
         for sha in digests:
             path = self.path_for(sha)
             folders.add(path.parent)
-            if platform.FLUSH_AFTER_CLOSE:  # else flushed by its writer (see _write_stream)
+            if platform.READ_ONLY_FLUSHABLE:  # else flushed by its writer (see _write_stream)
                 platform.fsync_file(path)
         for folder in folders:
             _fsync_dir(folder)
@@ -194,7 +194,7 @@ class ArtifactStore:
                     if total:
                         progress(min(size / total, 1.0), "copying")
                 fout.flush()
-                if durable or not platform.FLUSH_AFTER_CLOSE:
+                if durable or not platform.READ_ONLY_FLUSHABLE:
                     os.fsync(fout.fileno())
             digest = h.hexdigest()
             dest = self.path_for(digest)

@@ -866,14 +866,6 @@ class _Writer:
 _EMPTY = {"BIGINT": np.int64, "DOUBLE": np.float64, "BOOLEAN": np.bool_, "INTEGER": np.int32}
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class _Stopped(Exception):
     """Raised in a digest's progress callback: the run it was for has failed."""
 
@@ -1263,7 +1255,7 @@ def score_file(
         # the output's digest is read while it is flushed to disk (it is in the page cache)
         out_hasher = _Hasher(tmp_out)
         out_hasher.start()
-        _fsync(tmp_out)
+        platform.fsync_file(tmp_out)
         hasher.join()
         if hasher.error is not None:
             raise InvalidInput(f"cannot read {path.name}: {_first_line(hasher.error)}")
