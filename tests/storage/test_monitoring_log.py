@@ -115,7 +115,7 @@ def test_a_file_of_another_size_is_not_hashed_to_look_for_it_in_the_log(
         assert b.summary["input_bytes"] == logged.stat().st_size
         hashed: list[Path] = []
         real = service._file_key
-        monkeypatch.setattr(service, "_file_key", lambda p: hashed.append(p) or real(p))
+        monkeypatch.setattr(service, "_file_key", lambda p, *a: hashed.append(p) or real(p, *a))
         fresh = tmp_path / "fresh.csv"
         _frame(301, 6).to_csv(fresh, index=False)
         assert fresh.stat().st_size != logged.stat().st_size
@@ -124,5 +124,11 @@ def test_a_file_of_another_size_is_not_hashed_to_look_for_it_in_the_log(
         assert hashed == []
         assert service.logged_batch_key(reg, "credit:1", logged) == key
         assert hashed == [logged]
+        # a lookup cancelled meanwhile (the CLI's, when the batch is refused) stops reading
+        from modelward.core.progress import CancelToken
+
+        gone = CancelToken()
+        gone.cancel()
+        assert service.logged_batch_key(reg, "credit:1", logged, cancel=gone) is None
     finally:
         reg.close()

@@ -302,17 +302,29 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
         # A batch that may be in the log (one of its size was logged) is hashed to look
         # for it on a second thread, while the strict reader scans the file here.
         pending: Any = None  # the hash's Future
+        # its CancelToken: a refused batch stops the hash (the exit would wait for it)
+        looking: Any = None
         if not args.rescore and not args.scored_batch:
             looked_up = True  # the check need not hash the file again to look
             if service.logged_candidates(reg, args.ref, args.batch):
                 from concurrent.futures import ThreadPoolExecutor
 
+                from modelward.core.progress import CancelToken
+
+                looking = CancelToken()
                 pool = ThreadPoolExecutor(1, thread_name_prefix="modelward-batch-hash")
-                pending = pool.submit(service.logged_batch_key, reg, args.ref, args.batch)
+                pending = pool.submit(
+                    service.logged_batch_key, reg, args.ref, args.batch, cancel=looking
+                )
                 pool.shutdown(wait=False)
         if pending is None and (args.rescore or not args.scored_batch):
             _warm_model_loader()
-        batch = open_table(args.batch, label=str(args.batch))
+        try:
+            batch = open_table(args.batch, label=str(args.batch))
+        except BaseException:
+            if looking is not None:
+                looking.cancel()
+            raise
         if pending is not None:
             args.scored_batch = pending.result()
             if not args.scored_batch:

@@ -25,7 +25,7 @@ import numpy as np
 from modelward.core.artifacts.safeload import load_artifact, load_bytes, verified_bytes
 from modelward.core.artifacts.store import sha256_file
 from modelward.core.clock import utcnow
-from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.errors import Cancelled, InvalidInput, NotFound
 from modelward.core.monitoring.drift import (
     DriftReport,
     ScorerNeedsColumns,
@@ -309,9 +309,9 @@ def get_profile(reg: Registry, version_id: int) -> ReferenceProfile | None:
 
 
 # --------------------------------------------------------------------------- batches
-def _file_key(path: Path) -> str:
+def _file_key(path: Path, progress: ProgressFn = no_progress) -> str:
     """The prediction log's key of a batch file: the first 16 hex digits of its SHA-256."""
-    return sha256_file(path)[0][:16]
+    return sha256_file(path, progress)[0][:16]
 
 
 def _logged_scorer(
@@ -363,18 +363,25 @@ def _logged_scorer(
     return LoggedScorer(scores, kind, key)
 
 
-def logged_batch_key(reg: Registry, ref: str, path: str | os.PathLike[str]) -> str | None:
+def logged_batch_key(
+    reg: Registry, ref: str, path: str | os.PathLike[str], *, cancel: CancelToken | None = None
+) -> str | None:
     """The log's batch id of ``path`` when ``score`` logged its rows for ``ref``, else ``None``.
 
     Cheap when no batch of this file's size was logged row by row (``score``
     logs the input's size; no file is hashed then); the
     CLI asks first, so that it does not start loading the model for a batch
-    whose scores are in the log.
+    whose scores are in the log. ``cancel`` is checked between the hash's
+    chunks: a cancelled lookup stops reading and gives ``None`` (the CLI
+    cancels it when the batch it hashes beside is refused).
     """
     logged = logged_candidates(reg, ref, path)
     if not logged:
         return None
-    key = _file_key(Path(path))
+    try:
+        key = _file_key(Path(path), lambda _f, _s: check(cancel))
+    except Cancelled:
+        return None
     return key if key in logged else None
 
 
