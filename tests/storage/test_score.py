@@ -606,3 +606,30 @@ def test_an_id_column_named_rowid_comes_out_whole_across_batches(home, tmp_path)
     finally:
         reg.close()
     assert pd.read_csv(tmp_path / "o.csv")["rowid"].tolist() == df["rowid"].tolist()
+
+
+def test_a_pipeline_that_cannot_take_a_missing_value_still_refuses_the_row(tmp_path):
+    """A batch of finite numbers is predicted without scikit-learn scanning it again; one
+    with a missing value is not, so a pipeline whose last step refuses it still names the row
+    (its own tags say it takes NaN) and never writes a NaN probability."""
+    reg = Registry(tmp_path / "reg")
+    df = _frame(200, seed=3)
+    y = (df["age"] > 0).astype(int)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(df[FEATURES], y)
+    log_estimator(reg, pipe, "piped", X=df[FEATURES], y=y)
+    clean = tmp_path / "clean.parquet"
+    df.to_parquet(clean)
+    holed = tmp_path / "holed.parquet"
+    df.assign(age=df["age"].where(df.index != 7)).to_parquet(holed)
+    try:
+        ok = score_file(reg, "piped:1", clean, tmp_path / "ok.parquet", id_columns=["loan_id"])
+        got = score_file(reg, "piped:1", holed, tmp_path / "o.parquet", id_columns=["loan_id"])
+    finally:
+        reg.close()
+    assert (ok.rows_scored, got.rows_scored, got.rows_rejected) == (200, 199, 1)
+    expected = pipe.predict_proba(df[FEATURES])[:, 1]
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "ok.parquet")["proba_1"], expected)
+    scored = pd.read_parquet(tmp_path / "o.parquet")
+    assert "L00007" not in set(scored["loan_id"]) and scored["proba_1"].notna().all()
+    _, rejected, _ = output_paths(tmp_path / "o.parquet")
+    assert "missing" in rejected.read_text()

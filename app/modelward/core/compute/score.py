@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -29,11 +30,12 @@ import queue
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,14 +255,29 @@ class _Input:
     con: Any  # the reading connection (a private in-memory DuckDB)
     decimal: str = "."  # a CSV's decimal separator, as the strict reader found it
 
-    def batches(self, select: str, batch_rows: int) -> Iterator[Any]:
+    def batches(
+        self, select: str, batch_rows: int, prepare: Callable[[Any], Any] | None = None
+    ) -> Iterator[Any]:
         """DataFrames of at most ``batch_rows`` rows of ``SELECT select FROM source``.
 
         Read one batch ahead on a thread of its own: DuckDB lets go of the
         GIL while it reads and converts, so the model predicts meanwhile.
+        ``prepare(batch)``, if given, runs on that thread too, and its result
+        is what is yielded (the features' frame, built while the model predicts).
         """
         sql = f"SELECT {select} FROM {self.source}"
-        return _ahead(_batches(self.con, sql, batch_rows, self.path))
+        raw = _batches(self.con, sql, batch_rows, self.path)
+        return _ahead(raw if prepare is None else _mapped(prepare, raw))
+
+
+def _mapped(f: Callable[[Any], Any], items: Iterator[Any]) -> Iterator[Any]:
+    """``f`` of each item; closing it closes ``items``."""
+    try:
+        for item in items:
+            yield f(item)
+    finally:
+        with contextlib.suppress(Exception):
+            items.close()  # type: ignore[attr-defined]
 
 
 def _ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
@@ -582,7 +599,27 @@ def _numbers(col: Any) -> np.ndarray:
     return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
-def _features_frame(model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray) -> Any:
+@dataclass
+class _Features:
+    """A batch with the model's features taken out of it, and each row's reason not to score it."""
+
+    batch: Any
+    X: Any
+    reasons: np.ndarray
+    finite: bool  # every feature a number, none missing or infinite: nothing for a model to check
+
+
+def _features(model: _Model, plan: _Plan, batch: Any) -> _Features:
+    reasons = np.full(len(batch), None, dtype=object)
+    X, finite = _features_frame(model, plan, batch, reasons)
+    return _Features(batch, X, reasons, finite)
+
+
+def _features_frame(
+    model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray
+) -> tuple[Any, bool]:
+    """The model's features of ``batch`` (rows with a bad value get a reason), and
+    whether they are all numbers, none missing or infinite."""
     import pandas as pd  # deferred: start-up cost
 
     numeric = all(how in ("num", "text_num") for _, how, _ in plan.features)
@@ -601,12 +638,10 @@ def _features_frame(model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray)
                     if reasons[i] is None:
                         text = str(bad_text.iat[i]).strip()
                         reasons[i] = f"column {c!r} should hold a number, not {text[:80]!r}"
-            for i in np.flatnonzero(np.isinf(values)):
-                if reasons[i] is None:
-                    reasons[i] = f"column {c!r} holds an infinite value"
             if block is not None:
-                block[j] = values
+                block[j] = values  # checked below, all columns in one pass
             else:
+                _flag_infinite(values, c, reasons)
                 cols[c] = values
         elif how == "cat_float":
             v = col.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -615,11 +650,16 @@ def _features_frame(model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray)
             cols[c] = out
         else:
             cols[c] = col.to_numpy(dtype=object, na_value=np.nan)
+    finite = False
     if block is not None:
         frame = pd.DataFrame(block.T, columns=[c for c, _, _ in plan.features], copy=False)
+        finite = bool(np.isfinite(block).all())
+        if not finite:
+            for j, (c, _, _) in enumerate(plan.features):
+                _flag_infinite(block[j], c, reasons)
     else:
         frame = pd.DataFrame(cols, copy=False)
-    if model.rejects_nan:
+    if model.rejects_nan and not finite:
         for j, c in enumerate(model.features):
             isna = np.isnan(block[j]) if block is not None else frame[c].isna().to_numpy()
             for i in np.flatnonzero(isna):
@@ -627,7 +667,13 @@ def _features_frame(model: _Model, plan: _Plan, batch: Any, reasons: np.ndarray)
                     reasons[i] = (
                         f"column {c!r} is missing and the model cannot take a missing value"
                     )
-    return frame
+    return frame, finite
+
+
+def _flag_infinite(values: np.ndarray, name: str, reasons: np.ndarray) -> None:
+    for i in np.flatnonzero(np.isinf(values)):
+        if reasons[i] is None:
+            reasons[i] = f"column {name!r} holds an infinite value"
 
 
 def _flagged(reasons: np.ndarray) -> np.ndarray:
@@ -635,22 +681,32 @@ def _flagged(reasons: np.ndarray) -> np.ndarray:
     return np.asarray(np.not_equal(reasons, np.array(None, dtype=object)), dtype=bool)
 
 
-def _predict(model: _Model, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def _predict(model: _Model, X: Any, finite: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """``finite``: every feature is a number, none missing or infinite (checked by
+    :func:`_features_frame`), so scikit-learn need not scan the batch for them again."""
     est = model.est
-    if model.has_proba:
-        proba = np.asarray(est.predict_proba(X), dtype=np.float64)
-        assert model.classes is not None
-        pred = (
-            model.classes[proba.argmax(axis=1)]
-            if model.argmax_predicts
-            else np.asarray(est.predict(X))
-        )
-        return pred, proba
-    return np.asarray(est.predict(X)), None
+    with _assuming_finite(finite):
+        if model.has_proba:
+            proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+            assert model.classes is not None
+            pred = (
+                model.classes[proba.argmax(axis=1)]
+                if model.argmax_predicts
+                else np.asarray(est.predict(X))
+            )
+            return pred, proba
+        return np.asarray(est.predict(X)), None
+
+
+def _assuming_finite(finite: bool) -> contextlib.AbstractContextManager[Any]:
+    sklearn = sys.modules.get("sklearn")  # never imported for this: an ONNX model needs none
+    if not finite or sklearn is None:
+        return contextlib.nullcontext()
+    return sklearn.config_context(assume_finite=True)  # type: ignore[no-any-return]
 
 
 def _predict_rows(
-    model: _Model, X: Any, reasons: np.ndarray
+    model: _Model, X: Any, reasons: np.ndarray, finite: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Predict the rows of ``X`` without a reason; rows the model refuses get one.
 
@@ -660,7 +716,7 @@ def _predict_rows(
     if ok.size == 0:
         return ok, np.empty(0), None
     try:
-        pred, proba = _predict(model, X.iloc[ok] if ok.size < len(X) else X)
+        pred, proba = _predict(model, X.iloc[ok] if ok.size < len(X) else X, finite)
         return ok, pred, proba
     except Exception as first:
         # Missing values are the usual cause: name them and try the rest.
@@ -782,6 +838,9 @@ class _Writer:
 
             while (item := self._queue.get()) is not None:
                 kind, frame = item
+                if kind == "then":
+                    frame()
+                    continue
                 if kind == "parts":
                     files = ", ".join(_sql_text(str(p)) for p in self._parts)
                     con.execute(
@@ -825,8 +884,12 @@ class _Writer:
         if self._error is not None:
             raise self._error
 
-    def write(self, columns: dict[str, Any]) -> None:
-        """Queue one batch of output columns (``name -> array``, in schema order)."""
+    def write(self, columns: dict[str, Any], then: Callable[[], None] | None = None) -> None:
+        """Queue one batch of output columns (``name -> array``, in schema order).
+
+        ``then`` runs on the writing thread once the batch is written (the
+        summary of what was scored); an error in it fails the output.
+        """
         import pandas as pd  # deferred: start-up cost
 
         self._check()
@@ -836,6 +899,8 @@ class _Writer:
         self._batches += 1
         self.rows += len(frame)
         self._queue.put(("batch", frame))
+        if then is not None:
+            self._queue.put(("then", then))
 
     def add_part(self, part: Path) -> None:
         """Take a Parquet part written elsewhere (a Dask worker's), in order."""
@@ -993,12 +1058,16 @@ def _score_record_batch(
     thr: float | None,
     offset: int,
     schema: Sequence[tuple[str, str]],
+    features: _Features | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray | None, list[list[Any]], Any]:
-    """One batch: ``(output columns, rows, prediction, proba, rejected rows, id column)``."""
+    """One batch: ``(output columns, rows, prediction, proba, rejected rows, id column)``.
+
+    ``features``: the batch's :func:`_features`, when the reader built them.
+    """
     n = len(batch)
-    reasons = np.full(n, None, dtype=object)
-    X = _features_frame(model, plan, batch, reasons)
-    rows, pred, proba = _predict_rows(model, X, reasons)
+    f = features if features is not None else _features(model, plan, batch)
+    X, reasons = f.X, f.reasons
+    rows, pred, proba = _predict_rows(model, X, reasons, f.finite)
     cols = _output_columns(model, plan, batch, rows, pred, proba, thr, offset, schema)
     if model.reasons is not None:
         model.reasons.append(cols, X.iloc[rows])
@@ -1225,16 +1294,20 @@ def score_file(
                     n_in, n_scored, n_rejected = counts
                 else:
                     writer = _Writer(tmp_out, out_fmt, schema, threads)
-                    for batch in inp.batches(plan.select, batch_rows):
+                    # the features are taken out on the reading thread, the summary
+                    # kept on the writing one: this thread predicts
+                    for f in inp.batches(
+                        plan.select, batch_rows, lambda b: _features(model, plan, b)
+                    ):
                         check(cancel)
+                        batch = f.batch
                         n = len(batch)
                         if n == 0:
                             continue
                         table, rows, pred, proba, bad, kept_ids = _score_record_batch(
-                            model, plan, batch, thr, n_in, schema
+                            model, plan, batch, thr, n_in, schema, f
                         )
-                        writer.write(table)
-                        kept.add(kept_ids, pred, proba)
+                        writer.write(table, then=functools.partial(kept.add, kept_ids, pred, proba))
                         rej.writerows(bad)
                         n_in += n
                         n_scored += int(rows.size)
