@@ -33,10 +33,12 @@ process when ``PYTHONDONTWRITEBYTECODE`` is set.
 from __future__ import annotations
 
 import argparse
+import atexit
 import compileall
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -204,6 +206,7 @@ def main() -> None:
     py = sys.executable
     compileall.compile_dir(str(ROOT / "app"), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="mw-bench-monfast-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # about 0.4 GB at 1M rows
     home = work / "registry"
     ref, cur = work / "ref.csv", work / "cur.csv"
     generate(ref, rows, 1)
