@@ -13,7 +13,9 @@ Prints a Markdown table for docs/benchmarks.md ("## Training").
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -94,6 +96,7 @@ def main() -> None:
     from modelward.ui.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="mw-bench-train-ui-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp / "qs"))
     data = tmp / "train.csv"
     t0 = time.perf_counter()

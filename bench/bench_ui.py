@@ -9,8 +9,10 @@ reported next to baselines measured in the same run (the machine is shared).
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -234,6 +236,7 @@ def stall(
 
     view = win.registry_page.table
     tmp = Path(tempfile.mkdtemp(prefix="mw-bench-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     # A real estimator whose weights take model_mb MB (it passes the trust checks).
     big_model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
     big_model.coef_ = np.random.default_rng(0).normal(size=(1, model_mb * 1024 * 1024 // 8))
