@@ -257,3 +257,33 @@ def test_ticking_an_id_like_column_asks_first(qtbot, make_main_window, credit_cs
     _click_feature_box(qtbot, dlg, "customer_id")
     assert _checked(dlg, "customer_id") and dlg.id_confirm is None
     dlg.close()
+
+
+def test_the_preview_shows_a_yes_no_column_as_the_file_says_it(qtbot, make_main_window, tmp_path):
+    """DuckDB types a CSV column of yes/no as BOOLEAN; the preview shows the file's words
+    (a model trained on it predicts them), and the column's kind stays what it was."""
+    from modelward.ui.actions import Ids
+    from modelward.ui.dialogs.training import TrainingDialog
+
+    df = credit_frame(60)
+    df["default"] = np.where(df["default"] == 1, "yes", "no")
+    df["married"] = np.where(df["income"] > 50, "Yes", "No")
+    path = tmp_path / "loans.csv"
+    df.to_csv(path, index=False)
+    win = make_main_window()
+    win.acts[Ids.TRAIN].trigger()
+    dlg = win.findChild(TrainingDialog)
+    assert dlg is not None and dlg.isVisible()
+    with qtbot.waitSignal(dlg.sig_preview_loaded, timeout=20_000):
+        dlg.data_edit.setFocus()
+        dlg.data_edit.clear()
+        qtbot.keyClicks(dlg.data_edit, str(path))
+        qtbot.keyClick(dlg.data_edit, Qt.Key.Key_Return)
+    t = dlg.preview_table
+    heads = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
+    default, married, income = (heads.index(c) for c in ("default", "married", "income"))
+    shown = [t.item(r, default).text() for r in range(t.rowCount())]
+    assert set(shown) == {"yes", "no"} and shown == df["default"].tolist()
+    assert [t.item(r, married).text() for r in range(3)] == df["married"].tolist()[:3]
+    assert t.item(0, income).text() == str(df["income"].iloc[0])  # numbers as before
+    assert dlg.target_combo.currentText() == "default"

@@ -143,7 +143,7 @@ def watch_page(app, win, inbox: Path, wait, settle) -> None:
 
 
 def credit_table(path: Path, n: int, seed: int) -> str:
-    """A small labelled credit table (numbers, a category, an id column) as CSV."""
+    """A small labelled credit table (numbers, a category, a yes/no column, an id column) as CSV."""
     import numpy as np
     import pandas as pd
 
@@ -152,12 +152,16 @@ def credit_table(path: Path, n: int, seed: int) -> str:
     region = rng.choice(["north", "south", "east", "west"], n)
     debt = rng.normal(10, 5, n).round(2)
     age = rng.integers(18, 80, n)
-    logit = 0.12 * (debt - 10) - 0.06 * (income - 50) + (region == "south") * 0.9 - 0.4
+    owner = rng.random(n) < 0.4
+    logit = (
+        0.12 * (debt - 10) - 0.06 * (income - 50) + (region == "south") * 0.9 - 0.3 * owner - 0.3
+    )
     default = (logit + rng.logistic(size=n) > 0).astype(int)
     ids = [f"C{seed}{i:05d}" for i in range(n)]
     frame = pd.DataFrame(
         {"customer_id": ids, "income": income, "age": age, "region": region, "debt": debt}
     )
+    frame["homeowner"] = np.where(owner, "yes", "no")  # DuckDB types it BOOLEAN
     frame["default"] = default
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)

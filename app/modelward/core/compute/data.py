@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from modelward.core.duck import Error as DuckError
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.tables import Table, explain, open_table, scan_table
+from modelward.core.tables import CSV, Table, explain, open_table, quote, scan_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -121,7 +121,10 @@ def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.
     """
 
     p = Path(path)
-    table = _open(p)
+    return _read(_open(p), p, limit)
+
+
+def _read(table: Table, p: Path, limit: int | None) -> pd.DataFrame:
     sql = f"SELECT * FROM {table.source}" + (f" LIMIT {int(limit)}" if limit is not None else "")
     with duck() as con:
         try:
@@ -154,8 +157,27 @@ def _refuse_infinite(df: pd.DataFrame, label: str) -> None:
 
 
 def preview(path: str | os.PathLike[str], rows: int = 100) -> pd.DataFrame:
-    """The first ``rows`` rows of a table, for the training dialog's data preview."""
-    return read_table(path, limit=rows)
+    """The first ``rows`` rows of a table, for the training dialog's data preview.
+
+    A CSV column of truth words (``yes``/``no``), which DuckDB types BOOLEAN,
+    keeps its type (the kind the dialog proposes for it), and its words are in
+    ``frame.attrs["words"]`` (column -> the texts, row by row) to be shown as
+    the file says them, as a model trained on it would predict them.
+    """
+    p = Path(path)
+    table = _open(p)
+    df = _read(table, p, rows)
+    words = [c for c, t in table.types.items() if table.format == CSV and t == "BOOLEAN"]
+    if words:
+        cols = ", ".join(quote(c) for c in words)
+        sql = f"SELECT {cols} FROM {table.source_keeping_words(words)} LIMIT {int(rows)}"
+        with duck() as con:
+            try:
+                got = con.execute(sql).fetchall()
+            except DuckError as e:
+                raise explain(e, table.label) from None
+        df.attrs["words"] = {c: [r[i] for r in got] for i, c in enumerate(words)}
+    return df
 
 
 def write_parquet(

@@ -426,12 +426,16 @@ class TrainingDialog(QDialog):
         t.setColumnCount(len(self.columns))
         t.setRowCount(len(df))
         t.setHorizontalHeaderLabels(self.columns)
+        words = df.attrs.get("words", {})  # a CSV's yes/no column, as the file says it
         for c, col in enumerate(df.columns):
             values = df[col].tolist()
+            said = words.get(col)
             for r, v in enumerate(values):
                 text = "" if v is None or v != v else str(v)
+                if said is not None and r < len(said) and said[r] is not None:
+                    text = str(said[r])
                 it = QTableWidgetItem(text)
-                if isinstance(v, int | float):
+                if isinstance(v, int | float) and said is None:
                     it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 t.setItem(r, c, it)
         t.resizeColumnsToContents()
