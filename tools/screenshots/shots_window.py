@@ -217,6 +217,9 @@ def training_views(app, win, folder: Path, outdir: Path, theme: str, wait, settl
     val.page.extra_check.setChecked(True)
     val.page.start()
     finished(val.page)
+    # the explanations follow the validation as their own job: shoot them done
+    wait_until(lambda pg=val.page: pg.threshold.set_button.isEnabled(), 60_000)
+    wait_until(lambda pg=val.page: not pg.explain_panel.progress.isVisible(), 300_000)
     settle(app, 30)
     val.grab().save(str(outdir / f"validation{suffix}.png"))
     val.close()
