@@ -262,23 +262,14 @@ def test_ticking_an_id_like_column_asks_first(qtbot, make_main_window, credit_cs
 def test_the_preview_shows_a_yes_no_column_as_the_file_says_it(qtbot, make_main_window, tmp_path):
     """DuckDB types a CSV column of yes/no as BOOLEAN; the preview shows the file's words
     (a model trained on it predicts them), and the column's kind stays what it was."""
-    from modelward.ui.actions import Ids
-    from modelward.ui.dialogs.training import TrainingDialog
+    from support.training_ui import training_dialog
 
     df = credit_frame(60)
     df["default"] = np.where(df["default"] == 1, "yes", "no")
     df["married"] = np.where(df["income"] > 50, "Yes", "No")
     path = tmp_path / "loans.csv"
     df.to_csv(path, index=False)
-    win = make_main_window()
-    win.acts[Ids.TRAIN].trigger()
-    dlg = win.findChild(TrainingDialog)
-    assert dlg is not None and dlg.isVisible()
-    with qtbot.waitSignal(dlg.sig_preview_loaded, timeout=20_000):
-        dlg.data_edit.setFocus()
-        dlg.data_edit.clear()
-        qtbot.keyClicks(dlg.data_edit, str(path))
-        qtbot.keyClick(dlg.data_edit, Qt.Key.Key_Return)
+    dlg = training_dialog(qtbot, make_main_window(), path)
     t = dlg.preview_table
     heads = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
     default, married, income = (heads.index(c) for c in ("default", "married", "income"))

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QPushButton, QToolButton, Q
 from modelward.ui.actions import Ids
 from modelward.ui.main_window import MainWindow, Page, RegistryView
 from support.models import register_file, write_joblib
+from support.training_ui import training_dialog
 
 
 def three_versions(tmp_path: Path):
@@ -345,20 +346,6 @@ def loans_csv(tmp_path: Path) -> Path:
     return path
 
 
-def _training_dialog(qtbot, win: MainWindow, csv: Path):
-    from modelward.ui.dialogs.training import TrainingDialog
-
-    win.acts[Ids.TRAIN].trigger()
-    dlg = win.findChild(TrainingDialog)
-    assert dlg is not None and dlg.isVisible()
-    with qtbot.waitSignal(dlg.sig_preview_loaded, timeout=20_000):
-        dlg.data_edit.setFocus()
-        dlg.data_edit.clear()
-        qtbot.keyClicks(dlg.data_edit, str(csv))
-        qtbot.keyClick(dlg.data_edit, Qt.Key.Key_Return)
-    return dlg
-
-
 def _features(dlg) -> dict[str, bool]:
     from modelward.ui.dialogs.training import COLUMN_ROLE
 
@@ -368,7 +355,7 @@ def _features(dlg) -> dict[str, bool]:
 
 def test_id_like_columns_are_not_features_by_default(qtbot, make_main_window, loans_csv):
     win = make_main_window()
-    dlg = _training_dialog(qtbot, win, loans_csv)
+    dlg = training_dialog(qtbot, win, loans_csv)
     assert dlg.target_combo.currentText() == "default"
     assert _features(dlg) == {
         "loan_id": False,
@@ -388,7 +375,7 @@ def test_id_like_columns_are_not_features_by_default(qtbot, make_main_window, lo
 
 def test_the_estimators_offered_follow_the_target(qtbot, make_main_window, loans_csv):
     win = make_main_window()
-    dlg = _training_dialog(qtbot, win, loans_csv)
+    dlg = training_dialog(qtbot, win, loans_csv)
     qtbot.waitUntil(lambda: len(dlg.offered_estimators()) > 10, timeout=30_000)  # full list
     offered = dlg.offered_estimators()
     assert "LogisticRegression" in offered
@@ -407,7 +394,7 @@ def test_the_estimators_offered_follow_the_target(qtbot, make_main_window, loans
 
 def test_enter_in_the_estimator_field_does_not_start_training(qtbot, make_main_window, loans_csv):
     win = make_main_window()
-    dlg = _training_dialog(qtbot, win, loans_csv)
+    dlg = training_dialog(qtbot, win, loans_csv)
     started: list[int] = []
     dlg.sig_training_started.connect(started.append)
     dlg.sig_training_failed.connect(lambda m: started.append(-1))
