@@ -66,6 +66,7 @@ __all__ = [
     "id_like_frame",
     "id_like_name",
     "lookalike",
+    "not_a_file",
     "open_table",
     "scan_table",
 ]
@@ -322,6 +323,15 @@ def _refuse_magic(label: str, head: bytes, name: str) -> None:
             raise BadTable(f"{label} holds {what}, not a CSV or Parquet table")
 
 
+def not_a_file(mode: int) -> str | None:
+    """What a path of this ``st_mode`` is when it is not a regular file: ``"a folder"``,
+    ``"a device, a pipe or a socket"`` (a pipe would block every read, a digest's too;
+    a device never ends), else ``None``."""
+    if stat.S_ISREG(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else "a device, a pipe or a socket"
+
+
 def open_table(
     path: str | os.PathLike[str],
     *,
@@ -364,8 +374,7 @@ def open_table(
     lim = limits or Limits.from_settings()
     try:
         st = p.stat()
-        if not stat.S_ISREG(st.st_mode):  # a pipe would block every read, a device never end
-            what = "a folder" if stat.S_ISDIR(st.st_mode) else "a device, a pipe or a socket"
+        if (what := not_a_file(st.st_mode)) is not None:
             raise BadTable(f"{shown} is {what}, not a CSV or Parquet file")
         size = st.st_size
         with open(p, "rb") as f:

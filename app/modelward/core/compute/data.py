@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from modelward.core.duck import Error as DuckError
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, NotFound
-from modelward.core.tables import CSV, Table, explain, open_table, quote, scan_table
+from modelward.core.tables import (
+    CSV,
+    Table,
+    explain,
+    not_a_file,
+    open_table,
+    quote,
+    scan_table,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -88,12 +96,12 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
             raise NotFound(f"the registered dataset {key!r} has no source file")
         text = str(rows[0][0])
     path = Path(text)
-    if not path.exists():
-        raise NotFound(f"no such data file: {path}")
-    if path.is_dir():
-        raise InvalidInput(f"{path} is a folder, not a CSV or Parquet file")
-    if not path.is_file():  # a pipe would block every read (a digest's too), a device never end
-        raise InvalidInput(f"{path} is a device, a pipe or a socket, not a CSV or Parquet file")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise NotFound(f"no such data file: {path}") from None
+    if (what := not_a_file(mode)) is not None:
+        raise InvalidInput(f"{path} is {what}, not a CSV or Parquet file")
     return path
 
 
