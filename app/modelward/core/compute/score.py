@@ -53,7 +53,7 @@ from modelward.core.compute.decision import stored_threshold
 from modelward.core.compute.explain import reason_columns
 from modelward.core.compute.parallel import limited_threads
 from modelward.core.duck import connect as duck_connect
-from modelward.core.errors import InvalidInput
+from modelward.core.errors import Cancelled, InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import current_user
 from modelward.core.registry.predictions import (
@@ -931,10 +931,6 @@ class _Writer:
 _EMPTY = {"BIGINT": np.int64, "DOUBLE": np.float64, "BOOLEAN": np.bool_, "INTEGER": np.int32}
 
 
-class _Stopped(Exception):
-    """Raised in a digest's progress callback: the run it was for has failed."""
-
-
 class _Hasher(threading.Thread):
     """A file's SHA-256 on a thread of its own (the input's beside the load and the scoring)."""
 
@@ -943,23 +939,19 @@ class _Hasher(threading.Thread):
         self.path = path
         self.digest = ""
         self.error: BaseException | None = None
-        self._stop_reading = threading.Event()
+        self._stopping = CancelToken()  # checked per chunk read
 
     def run(self) -> None:
-        def stop_here(_fraction: float, _status: str) -> None:  # called per chunk read
-            if self._stop_reading.is_set():
-                raise _Stopped
-
         try:
-            self.digest = sha256_file(self.path, stop_here)[0]
-        except _Stopped:
+            self.digest = sha256_file(self.path, lambda _f, _s: check(self._stopping))[0]
+        except Cancelled:
             self.digest = ""
         except BaseException as e:  # reported by the caller
             self.error = e
 
     def stop(self) -> None:
         """Stop reading (a failed run): the thread ends at its next chunk."""
-        self._stop_reading.set()
+        self._stopping.cancel()
 
 
 def _output_format(out: Path, fmt: str | None, input_fmt: str) -> str:
