@@ -26,7 +26,7 @@ def _quiet_numbers() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _unscorable(table: Table) -> Iterator[None]:
+def _unscorable(label: str) -> Iterator[None]:
     """A model that cannot score the rows is refused in one sentence, not a traceback."""
     try:
         yield
@@ -34,7 +34,7 @@ def _unscorable(table: Table) -> Iterator[None]:
         if "infinity" not in str(e) and "too large" not in str(e):
             raise
         raise InvalidInput(
-            f"the model cannot score {table.label}: a value is infinite or too large for it"
+            f"the model cannot score {label}: a value is infinite or too large for it"
         ) from None
 
 
@@ -292,8 +292,10 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
     batch: Table | None = None
     # deferred: start-up cost (numpy and the drift statistics)
     from modelward.core.monitoring import service
+    from modelward.core.registry.predictions import KEPT_PASS
 
     looked_up = False
+    unopened = False  # a batch whose pass ``score`` kept: the check does not read it
     if args.batch and not args.reference:
         # The model loader's imports (scikit-learn, skops: seconds) start on a second
         # thread while the batch is opened; the check then reads the batch once (the
@@ -306,7 +308,21 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
         looking: Any = None
         if not args.rescore and not args.scored_batch:
             looked_up = True  # the check need not hash the file again to look
-            if service.logged_candidates(reg, args.ref, args.batch):
+            candidates = service.logged_candidates(reg, args.ref, args.batch)
+            plain = not (
+                args.id_column
+                or args.label_column
+                or args.segment_by
+                or args.protected
+                or args.date_column
+                or args.strict_columns
+            )
+            if plain and any(KEPT_PASS in b.summary for b in candidates.values()):
+                # hashed first (a fraction of a read): its kept pass stands for the file
+                args.scored_batch = service.logged_batch_key(reg, args.ref, args.batch)
+                found = candidates.get(args.scored_batch or "")
+                unopened = found is not None and KEPT_PASS in found.summary
+            elif candidates:
                 from concurrent.futures import ThreadPoolExecutor
 
                 from modelward.core.progress import CancelToken
@@ -319,12 +335,13 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
                 pool.shutdown(wait=False)
         if pending is None and (args.rescore or not args.scored_batch):
             _warm_model_loader()
-        try:
-            batch = open_table(args.batch, label=str(args.batch))
-        except BaseException:
-            if looking is not None:
-                looking.cancel()
-            raise
+        if not unopened:
+            try:
+                batch = open_table(args.batch, label=str(args.batch))
+            except BaseException:
+                if looking is not None:
+                    looking.cancel()
+                raise
         if pending is not None:
             args.scored_batch = pending.result()
             if not args.scored_batch:
@@ -359,13 +376,14 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
             + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
         )
     if args.batch:
-        if batch is None:  # after a new reference profile: checked against it now
+        if batch is None and not unopened:  # after a new reference profile: checked against it
             batch = open_table(args.batch, label=str(args.batch))
-        with _quiet_numbers(), _unscorable(batch):
+        with _quiet_numbers(), _unscorable(str(args.batch)):
             res = service.check_batch(
                 reg,
                 args.ref,
-                batch,  # opened and scanned above: not opened again
+                # opened and scanned above: not opened again (a path: opened only if needed)
+                batch if batch is not None else args.batch,
                 name=args.name,
                 batch_time=args.time,
                 id_column=args.id_column,
@@ -393,6 +411,11 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
             text.append(
                 f"scores read from the prediction log (batch {res.scores_from_log}, as scored); "
                 "the model was not loaded"
+                + (
+                    "; the batch was counted when it was scored (its bytes hashed, not read)"
+                    if res.counted_when_scored
+                    else ""
+                )
             )
         text.append(drift_text(res.report))
         if res.performance:

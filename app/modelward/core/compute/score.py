@@ -58,6 +58,7 @@ from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import current_user
 from modelward.core.registry.predictions import (
     CHAMPION,
+    KEPT_PASS,
     ScoreSummary,
     log_predictions,
     score_column,
@@ -1172,6 +1173,7 @@ def score_file(
     started_at = utcnow()
     progress(0.0, "resolving the model")
     hasher: _Hasher | None = None
+    kept_pass: Any = None  # the monitoring pass counted beside the scoring, for a row-level log
     try:
         # one open of the registry for the model's lookups (not one per lookup)
         with registry.session():
@@ -1206,6 +1208,11 @@ def score_file(
                 model.reasons = reason_columns(
                     registry, version, est, model.features, reasons, dask
                 )
+            if log == "rows" and dask is None:
+                # a later check of this batch reads neither the model nor the file
+                from modelward.core.monitoring.service import KeptPass  # deferred: start-up
+
+                kept_pass = KeptPass.start(registry, version, path)
         stored = stored_threshold(version)
         thr = float(threshold) if threshold is not None else stored
         thr_source = (
@@ -1228,6 +1235,8 @@ def score_file(
     except BaseException:
         if hasher is not None:
             hasher.stop()
+        if kept_pass is not None:
+            kept_pass.stop()
         raise
 
     folder = out_path.parent
@@ -1324,6 +1333,8 @@ def score_file(
         hasher.join()
         if hasher.error is not None:
             raise InvalidInput(f"cannot read {path.name}: {_first_line(hasher.error)}")
+        if kept_pass is not None:
+            kept_pass.wait()  # it read the bytes the stamp below vouches for
         if _stamp(path) != before:  # the hash would not be of the bytes that were scored
             raise InvalidInput(f"{path.name} changed while it was being scored; score it again")
         progress(0.96, "writing the manifest")
@@ -1389,6 +1400,11 @@ def score_file(
         kept_ids, kept_pred, kept_proba = kept.arrays() if kept.keep_rows else (None, None, None)
         # the log and the audit event: one open, one commit
         with registry.session(), registry.group():
+            logged_extra: dict[str, Any] = {"input_bytes": before[0]}
+            if kept_pass is not None and not n_rejected:  # a rejected row: the check scores
+                entry = kept_pass.finish(registry)
+                if entry is not None:
+                    logged_extra[KEPT_PASS] = entry
             if log != "none":
                 log_predictions(
                     registry,
@@ -1404,7 +1420,7 @@ def score_file(
                     source=str(path),
                     summary=kept.summary.to_json(),
                     # a batch check hashes a file to find it here only when its size matches
-                    extra={"input_bytes": before[0]},
+                    extra=logged_extra,
                 )
             with registry.transaction() as tx:
                 seq = tx.audit(
@@ -1424,6 +1440,8 @@ def score_file(
                 )
     except BaseException:
         hasher.stop()
+        if kept_pass is not None:
+            kept_pass.stop()
         for p in (tmp_out, tmp_rej, tmp_man, *renamed):
             with contextlib.suppress(OSError):
                 p.unlink()

@@ -98,6 +98,70 @@ class BatchCounts:
     score: NumCounts | None = None
     collected: dict[str, list[Any]] = field(default_factory=dict)
     scorer: Any = None  # the score function the pass used (a pending model's, once loaded)
+    batch_rows: list[int] = field(default_factory=list)  # the rows of each batch, as read
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts, exactly (no score, nothing collected): see :meth:`from_json`."""
+
+        def num(c: NumCounts) -> dict[str, Any]:
+            return {
+                "counts": c.counts.tolist(),
+                "sums": c.sums.tolist(),
+                "missing": c.missing,
+                "vmin": c.vmin,
+                "vmax": c.vmax,
+                "total": c.total,
+                "total_sq": c.total_sq,
+            }
+
+        def cat(c: CatCounts) -> dict[str, Any]:
+            return {
+                "counts": None if c.counts is None else c.counts.tolist(),
+                "missing": c.missing,
+                "unseen": list(c.unseen.items()),  # pairs: the order is kept
+                "learned": list(c.learned.items()),
+            }
+
+        m = self.moments
+        return {
+            "n_rows": self.n_rows,
+            "numeric": {k: num(v) for k, v in self.numeric.items()},
+            "categorical": {k: cat(v) for k, v in self.categorical.items()},
+            "moments": None
+            if m is None
+            else {"n": m.n, "zsum": m.zsum.tolist(), "zz": m.zz.tolist()},
+            "batch_rows": list(self.batch_rows),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> BatchCounts:
+        """Inverse of :meth:`to_json` (floats round-trip exactly through JSON)."""
+        out = cls(n_rows=int(d["n_rows"]), batch_rows=[int(n) for n in d["batch_rows"]])
+        for k, v in d["numeric"].items():
+            out.numeric[k] = NumCounts(
+                np.asarray(v["counts"], dtype=np.int64),
+                np.asarray(v["sums"], dtype=np.float64),
+                int(v["missing"]),
+                float(v["vmin"]),
+                float(v["vmax"]),
+                float(v["total"]),
+                float(v["total_sq"]),
+            )
+        for k, v in d["categorical"].items():
+            out.categorical[k] = CatCounts(
+                None if v["counts"] is None else np.asarray(v["counts"], dtype=np.int64),
+                int(v["missing"]),
+                {a: int(b) for a, b in v["unseen"]},
+                {a: int(b) for a, b in v["learned"]},
+            )
+        m = d["moments"]
+        if m is not None:
+            out.moments = Moments(
+                int(m["n"]),
+                np.asarray(m["zsum"], dtype=np.float64),
+                np.asarray(m["zz"], dtype=np.float64).reshape(len(m["zsum"]), len(m["zsum"])),
+            )
+        return out
 
 
 @dataclass
@@ -170,6 +234,7 @@ class Accumulator:
             assert self.out.score is not None
             self.out.score.merge(count_numeric(score, self.score_edges))
         self.out.n_rows += n
+        self.out.batch_rows.append(n)
 
     def add_counted(self, column: str, values: Sequence[str | None], counts: Sequence[int]) -> None:
         """Add a categorical column counted elsewhere (by DuckDB, for rows :meth:`add` counts)."""

@@ -1053,6 +1053,7 @@ def summarize(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     scan: IntakeScan | None = None,
+    as_scored: bool = False,
 ) -> BatchCounts:
     """Read a batch once and count it into the profile's bins.
 
@@ -1071,6 +1072,11 @@ def summarize(
     infinite value (``InvalidInput``) is refused, in that order and before
     any error of the model's load; no row is scored once an infinite value
     was seen.
+
+    ``as_scored`` counts without a scorer exactly as a pass with one counts
+    (text columns in the pass, not by DuckDB after it): the pass ``score``
+    keeps for a later check of the same batch (see
+    :func:`~modelward.core.monitoring.service.kept_pass`).
     """
 
     src = data if isinstance(data, TableSource) else open_source(data)
@@ -1090,7 +1096,9 @@ def summarize(
     # DuckDB after the pass instead of as Python strings in it: 0.2 s per column
     # and million rows saved (about a sixth of a whole `drift` at 1M rows).
     counted = (
-        [] if score_fn is not None else [c for c in cats if c not in (*score_columns, *collect)]
+        []
+        if score_fn is not None or as_scored
+        else [c for c in cats if c not in (*score_columns, *collect)]
     )
     if len(counted) == len(cols) or src.category_counts([]) is None:
         counted = []  # nothing else to read, or a source DuckDB does not count

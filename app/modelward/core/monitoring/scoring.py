@@ -63,19 +63,47 @@ class ModelScorer:
         self.numbers = frozenset(numbers)
         self.has_proba = kind.is_classifier and hasattr(model, "predict_proba")
         self._proba: list[np.ndarray] = []
+        self.unscored = 0
+        """Rows left unscored (score NaN): a feature missing that the model cannot take."""
 
     def __call__(self, batch: Mapping[str, Any]) -> np.ndarray:
         X = self._frame(batch)
+        try:
+            scores, proba = self._score(X)
+        except ValueError:
+            # A model that cannot take a missing value (a logistic regression, say): the
+            # complete rows are scored, the others get no score (NaN), as ``score``
+            # rejects them; drift still counts every row.
+            missing = _rows_missing(X)
+            if not missing.any():
+                raise
+            keep = ~missing
+            self.unscored += int(missing.sum())
+            scores = np.full(len(missing), np.nan)
+            proba = None
+            if keep.any():
+                part, part_proba = self._score(X[keep] if isinstance(X, np.ndarray) else X[keep])
+                scores[keep] = part
+                if part_proba is not None:
+                    proba = np.full((len(missing), part_proba.shape[1]), np.nan)
+                    proba[keep] = part_proba
+            elif self.kind.kind == MULTICLASS and self.has_proba:
+                proba = np.full((len(missing), len(self.kind.classes)), np.nan)
+        if proba is not None:
+            self._proba.append(proba)
+        return scores
+
+    def _score(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each row's score, and the class probabilities of a multiclass model."""
         if self.kind.kind == BINARY and self.has_proba:
-            return np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
+            return np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64), None
         if self.kind.kind == MULTICLASS and self.has_proba:
             proba = np.asarray(self.model.predict_proba(X), dtype=np.float64)
-            self._proba.append(proba)
-            return np.asarray(proba.argmax(axis=1), dtype=np.float64)
+            return np.asarray(proba.argmax(axis=1), dtype=np.float64), proba
         pred = np.asarray(self.model.predict(X))
         if self.kind.is_classifier:
-            return self._class_index(pred)
-        return pred.astype(np.float64)
+            return self._class_index(pred), None
+        return pred.astype(np.float64), None
 
     def take_proba(self) -> np.ndarray | None:
         """The multiclass probabilities of every row scored since the last call, in order."""
@@ -102,6 +130,13 @@ class ModelScorer:
 
             return pd.DataFrame({c: arr(c) for c in self.columns})
         return np.column_stack([np.asarray(arr(c), dtype=np.float64) for c in self.columns])
+
+
+def _rows_missing(X: Any) -> np.ndarray:
+    """One flag per row: a value of the model's input is missing (NaN or None)."""
+    if isinstance(X, np.ndarray):
+        return np.isnan(X).any(axis=1) if X.dtype.kind == "f" else np.zeros(len(X), dtype=bool)
+    return np.asarray(X.isna().any(axis=1), dtype=bool)
 
 
 def _number(text: str | None) -> float:
@@ -136,12 +171,22 @@ class LoggedScorer:
         The model's kind (from the profile).
     batch_id
         The log's key of the batch (shown, audited).
+    kept_pass
+        The logged batch's entry naming the pass ``score`` kept of it, if any
+        (see :class:`~modelward.core.monitoring.service.KeptPass`).
     """
 
-    def __init__(self, scores: np.ndarray, kind: ModelKind, batch_id: str) -> None:
+    def __init__(
+        self,
+        scores: np.ndarray,
+        kind: ModelKind,
+        batch_id: str,
+        kept_pass: Mapping[str, Any] | None = None,
+    ) -> None:
         self.scores = np.asarray(scores, dtype=np.float64)
         self.kind = kind
         self.batch_id = batch_id
+        self.kept_pass = kept_pass
         self.columns: list[str] = []
         self._at = 0
 

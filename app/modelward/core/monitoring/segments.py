@@ -43,6 +43,7 @@ __all__ = [
     "GAP_THRESHOLDS",
     "MAX_SEGMENTS",
     "Segment",
+    "column_time",
     "data_time_of",
     "date_in_name",
     "filtered",
@@ -337,13 +338,19 @@ def data_time_of(src: TableSource, arrival: str, *, column: str | None = None) -
         found = date_in_name(src.label)
         if found:
             return found, "file name"
+    return column_time(src, column) or (arrival, "arrival")
+
+
+def column_time(src: TableSource, column: str | None = None) -> tuple[str, str] | None:
+    """The earliest value of a date column (``column``, else the first date/timestamp
+    column) and ``"column NAME"``, or ``None`` when there is none."""
     if column is not None and column not in src.kinds:
         raise InvalidInput(f"{src.label} has no date column {column!r}")
     for c in [column] if column else _date_columns(src):
         found = _earliest(src, c)
         if found:
             return found, f"column {c}"
-    return arrival, "arrival"
+    return None
 
 
 # --------------------------------------------------------------------------- predictions

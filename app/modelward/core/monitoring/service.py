@@ -13,8 +13,10 @@ given a classification metric.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from modelward.core.artifacts.safeload import load_artifact, load_bytes, verifie
 from modelward.core.artifacts.store import sha256_file
 from modelward.core.clock import utcnow
 from modelward.core.errors import Cancelled, InvalidInput, NotFound
+from modelward.core.monitoring.binning import Accumulator, BatchCounts
 from modelward.core.monitoring.drift import (
     DriftReport,
     ScorerNeedsColumns,
@@ -53,7 +56,9 @@ from modelward.core.monitoring.scoring import (
 )
 from modelward.core.monitoring.segments import (
     MIN_SEGMENT_ROWS,
+    column_time,
     data_time_of,
+    date_in_name,
     filtered,
     group_gaps,
     prediction_summary,
@@ -61,17 +66,22 @@ from modelward.core.monitoring.segments import (
 )
 from modelward.core.monitoring.source import NUMERIC, TableSource, open_source
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress, sub_progress
-from modelward.core.registry.predictions import LoggedBatch, logged_scores, read_predictions
+from modelward.core.registry.predictions import (
+    KEPT_PASS,
+    LoggedBatch,
+    logged_scores,
+    read_predictions,
+)
 from modelward.core.registry.refusals import door
-from modelward.core.tables import check_signature
+from modelward.core.tables import Table, TableScan, check_signature
 
 if TYPE_CHECKING:
     from modelward.core.domain import ModelVersion
     from modelward.core.registry import Registry
-    from modelward.core.tables import Table, TableScan
 
 __all__ = [
     "BatchResult",
+    "KeptPass",
     "attach_labels",
     "check_batch",
     "logged_candidates",
@@ -102,6 +112,7 @@ class BatchResult:
     groups: dict[str, Any] = field(default_factory=dict)  # see :func:`~.segments.group_gaps`
     excluded_rows: int = 0  # rows flagged at intake, left out of the performance figures
     scores_from_log: str | None = None  # the log's batch id when the scores were read back
+    counted_when_scored: bool = False  # the pass ``score`` kept was used: the file was not read
     intake: TableScan | None = None  # the intake's flags counted in the pass (``intake_scan``)
     extra_columns: list[str] = field(default_factory=list)  # kept, not the model's: not monitored
 
@@ -109,6 +120,7 @@ class BatchResult:
         d = self.report.to_json()
         d.update(
             scores_from_log=self.scores_from_log,
+            counted_when_scored=self.counted_when_scored,
             batch_id=self.batch_id,
             version=self.version_ref,
             name=self.name,
@@ -301,11 +313,139 @@ def profile_version(
 
 def get_profile(reg: Registry, version_id: int) -> ReferenceProfile | None:
     """The stored profile of a version, or ``None``."""
+    got = _profile_row(reg, version_id)
+    return got[0] if got is not None else None
+
+
+def _profile_row(reg: Registry, version_id: int) -> tuple[ReferenceProfile, str] | None:
+    """The stored profile of a version and the SHA-256 of its stored text, or ``None``."""
     with reg._read() as cur:
         rows = cur.execute(
             "SELECT profile FROM mon_profiles WHERE version_id = ?", [version_id]
         ).fetchall()
-    return ReferenceProfile.from_json(json.loads(rows[0][0])) if rows else None
+    if not rows:
+        return None
+    text = str(rows[0][0])
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return ReferenceProfile.from_json(json.loads(text)), digest
+
+
+# --------------------------------------------------------------------------- a pass kept with the log
+@dataclass
+class _Kept:
+    """A kept pass, read back: what the check's own pass over the same bytes would give."""
+
+    counts: BatchCounts
+    intake: TableScan
+    columns: list[str]
+    extra_columns: list[str]
+    column_time: tuple[str, str] | None  # the earliest date of the first date column
+
+
+class KeptPass:
+    """The check's pass over a batch file, made while ``score`` scores it, kept with its log.
+
+    A batch that ``score`` logs row by row is checked later without being
+    read again: what a check's own pass over the file would find (the
+    drift counts, the intake's flags, the columns the model does not take,
+    the earliest date of a date column) is counted here by the same code
+    (:func:`~modelward.core.monitoring.drift.summarize` over the strict
+    reader's table, as a check scoring the batch counts it), on a thread of
+    its own while the rows are scored. :meth:`finish` stores it as a JSON
+    artifact that the logged batch names, with the SHA-256 of the profile it
+    was counted against.
+
+    A check finds the logged batch by the file's SHA-256 (the log's key), so
+    the pass stands only for those bytes; a profile stored since, or a check
+    that needs more than the pass counted (labels, ids, segments, a
+    protected attribute, a named date column, strict columns), reads the
+    file as before. Any failure of the pass (a schema the profile refuses,
+    an infinite value) only means no pass is kept: the check then reads the
+    file and says what is wrong, as it always did.
+
+    Start one with :meth:`start` (``None`` when the version has no profile).
+    """
+
+    def __init__(self, prof: ReferenceProfile, digest: str, v: ModelVersion, path: Path):
+        self.digest = digest
+        self._cancel = CancelToken()
+        self._doc: bytes | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(prof, v, path), name="modelward-score-pass", daemon=True
+        )
+
+    @classmethod
+    def start(cls, reg: Registry, v: ModelVersion, path: Path) -> KeptPass | None:
+        """Start counting ``path`` against ``v``'s profile; ``None`` when it has none."""
+        got = _profile_row(reg, v.id)
+        if got is None:
+            return None
+        kept = cls(got[0], got[1], v, path)
+        kept._thread.start()
+        return kept
+
+    def _run(self, prof: ReferenceProfile, v: ModelVersion, path: Path) -> None:
+        try:
+            src = open_source(path)
+            # the profile's columns are monitored, the model's read: the others are extra
+            extra = (
+                model_columns(v, src.table, allowed=list(prof.features))
+                if src.table is not None
+                else []
+            )
+            scan = src.intake_scan()
+            counts = summarize(src, prof, scan=scan, cancel=self._cancel, as_scored=True)
+            intake = scan.result(src.label)
+            doc = {
+                "format": 1,
+                "profile": self.digest,
+                "counts": counts.to_json(),
+                "intake": {"rows": intake.rows, "flags": intake.flags},
+                "columns": list(src.kinds),
+                "extra_columns": extra,
+                "column_time": column_time(src),
+            }
+            self._doc = json.dumps(doc, separators=(",", ":")).encode("utf-8")
+        except Exception:  # no pass kept: the check reads the file and says what is wrong
+            self._doc = None
+
+    def stop(self) -> None:
+        """Stop counting (a failed or cancelled run) and wait for the thread."""
+        self._cancel.cancel()
+        self._thread.join()
+
+    def wait(self) -> None:
+        """Wait for the pass to end."""
+        self._thread.join()
+
+    def finish(self, reg: Registry) -> dict[str, str] | None:
+        """Wait for the pass and store it: the summary entry that names it, or ``None``."""
+        self.wait()
+        if self._doc is None:
+            return None
+        sha, _ = reg.artifacts.put_bytes(self._doc)
+        return {"sha256": sha, "profile": self.digest}
+
+
+def _read_kept(reg: Registry, logged: LoggedScorer, digest: str) -> _Kept | None:
+    """The pass kept with a logged batch, if it was counted against this profile."""
+    entry = logged.kept_pass
+    if not entry or entry.get("profile") != digest:
+        return None
+    try:
+        doc = json.loads(reg.artifacts.read_bytes(str(entry["sha256"])))  # verified
+        if doc.get("format") != 1:
+            return None
+        ct = doc.get("column_time")
+        return _Kept(
+            BatchCounts.from_json(doc["counts"]),
+            TableScan(int(doc["intake"]["rows"]), dict(doc["intake"]["flags"])),
+            [str(c) for c in doc["columns"]],
+            [str(c) for c in doc["extra_columns"]],
+            (str(ct[0]), str(ct[1])) if ct else None,
+        )
+    except (OSError, ValueError, KeyError, TypeError, NotFound):
+        return None  # gone or unreadable: the file is read instead
 
 
 # --------------------------------------------------------------------------- batches
@@ -357,10 +497,11 @@ def _logged_scorer(
         key = _file_key(Path(path))
         if not any(b.batch_id == key for b in logged):
             return None
-    scores = logged_scores(reg, next(b for b in logged if b.batch_id == key))
+    found = next(b for b in logged if b.batch_id == key)
+    scores = logged_scores(reg, found)
     if len(scores) == 0 or not np.isfinite(scores).all():
         return None  # no score per row (a classifier without probabilities)
-    return LoggedScorer(scores, kind, key)
+    return LoggedScorer(scores, kind, key, found.summary.get(KEPT_PASS))
 
 
 def logged_batch_key(
@@ -385,18 +526,20 @@ def logged_batch_key(
     return key if key in logged else None
 
 
-def logged_candidates(reg: Registry, ref: str, path: str | os.PathLike[str]) -> set[str]:
-    """The log's batch ids that may be ``path``'s bytes: logged row by row, of its size.
+def logged_candidates(
+    reg: Registry, ref: str, path: str | os.PathLike[str]
+) -> dict[str, LoggedBatch]:
+    """The logged batches (by id) that may be ``path``'s bytes: logged row by row, of its size.
 
     No file is read: empty means ``path`` was not scored with its rows logged.
     """
     p = Path(path)
     if not p.is_file():
-        return set()
+        return {}
     v = reg.resolve(ref)
     size = p.stat().st_size
     return {
-        b.batch_id
+        b.batch_id: b
         for b in read_predictions(reg, v.name, version=v.version)
         if b.rows_sha256 is not None and _same_size(b, size)
     }
@@ -522,8 +665,8 @@ def check_batch(
         (the log keeps one score per row), is scored again.
     strict_columns
         Refuse a batch with a column that is not one of the model's features,
-        its target, time column or a column named here (default: kept, listed
-        in ``extra_columns`` of the result, not monitored).
+        the profile's, its target, time column or a column named here
+        (default: kept, listed in ``extra_columns`` of the result, not monitored).
     intake_scan
         Count the intake's flags (:func:`~modelward.core.tables.scan_table`:
         rows, ±inf and NaN per numeric column, every row converted) in the
@@ -544,81 +687,65 @@ def check_batch(
     """
 
     v = reg.resolve(ref)
-    prof = get_profile(reg, v.id)
-    if prof is None:
+    got = _profile_row(reg, v.id)
+    if got is None:
         raise NotFound(
             f"{v.ref} has no reference profile yet; profile its training data first "
             "(modelward monitor REF --reference PATH)"
         )
-    src = open_source(batch)
-    extra = (
-        model_columns(
-            v,
-            src.table,
-            allowed=(id_column, label_column, segment_by, protected, date_column),
-            strict=strict_columns,
-        )
-        if src.table is not None
-        else []
-    )
-    check_schema(prof, src)
-    if id_column and id_column not in src.kinds:
-        raise InvalidInput(f"{src.label} has no id column {id_column!r}")
-    if label_column and label_column not in src.kinds:
-        raise InvalidInput(f"{src.label} has no label column {label_column!r}")
-    stored_protected = prof.model.get("protected") or None
-    if not protected and stored_protected in src.kinds:
-        protected = stored_protected  # declared with the profile; a batch without it is skipped
-    for what, col in (("segment", segment_by), ("protected", protected)):
-        if col and col not in src.kinds:
-            raise InvalidInput(f"{src.label} has no {what} column {col!r}")
-    scorer: ModelScorer | LoggedScorer | PendingScorer | None = None
+    prof, prof_digest = got
+    logged: LoggedScorer | None = None
     if prof.score is not None and (reuse_log or scored_batch):
-        scorer = _logged_scorer(reg, v, batch, stored_kind(prof), scored_batch)
-    skip = [c for c in (id_column, label_column) if c]
-    if prof.score is not None and scorer is None:
-        # the model loads on a thread while the pass reads the batch
-        scorer = _pending_scorer(reg, v, src, skip, stored_kind(prof), prof)
-    collect = list(dict.fromkeys(c for c in (id_column, label_column, segment_by, protected) if c))
-    end = 0.8 if segment_by else 0.9
-    scan = src.intake_scan() if intake_scan else None
-    try:
-        try:
-            counts = summarize(
-                src,
-                prof,
-                score_fn=scorer,
-                score_columns=scorer.columns if scorer is not None else (),
-                collect=collect,
-                progress=sub_progress(progress, 0.0, end),
-                cancel=cancel,
-                scan=scan,
-            )
-        finally:
-            if isinstance(scorer, PendingScorer):
-                scorer.close()
-        scorer = counts.scorer
-        if isinstance(scorer, LoggedScorer):
-            scorer.check_used_up()
-    except (ScorerNeedsColumns, LogMismatch) as e:
-        # The loaded model reads a column the pass left out, or the log does not line
-        # up with the rows (scoring rejected some): read the batch again, scored here.
-        scorer = e.scorer if isinstance(e, ScorerNeedsColumns) else None
-        if scorer is None:
-            scorer = _scorer(reg, v, src, skip, stored_kind(prof))
-        scan = src.intake_scan() if intake_scan else None
-        counts = summarize(
-            src,
+        logged = _logged_scorer(reg, v, batch, stored_kind(prof), scored_batch)
+    kept: _Kept | None = None
+    if (
+        logged is not None
+        and not (id_column or label_column or segment_by or protected or date_column)
+        and not strict_columns
+        and exclude is None
+    ):
+        kept = _read_kept(reg, logged, prof_digest)
+        if kept is not None and (
+            kept.counts.n_rows != len(logged.scores)
+            or (prof.model.get("protected") or None) in kept.columns
+        ):
+            kept = None  # the log does not line up, or the pass lacks the protected column
+    src: TableSource | None = None
+    if kept is not None:
+        # what the check's pass would count, kept when ``score`` read these bytes
+        assert logged is not None
+        label = batch.label if isinstance(batch, Table) else str(batch)
+        counts = kept.counts
+        acc = Accumulator({}, {}, score_edges=prof.score.edges if prof.score else None)
+        parts = np.split(logged.scores, np.cumsum(counts.batch_rows)[:-1])
+        for part in parts:
+            acc.add_score(part)  # batch by batch, as the pass adds them
+        counts.score = acc.result().score
+        counts.collected = {"__score__": parts}
+        scorer = logged
+        extra = kept.extra_columns
+        intake = kept.intake if intake_scan else None
+        progress(0.9, "batch counted when it was scored")
+    else:
+        src, counts, scorer, extra, intake = _batch_pass(
+            reg,
+            v,
             prof,
-            score_fn=scorer,
-            score_columns=scorer.columns,
-            collect=collect,
-            progress=sub_progress(progress, 0.0, end),
+            batch,
+            logged,
+            id_column=id_column,
+            label_column=label_column,
+            segment_by=segment_by,
+            protected=protected,
+            date_column=date_column,
+            intake_scan=intake_scan,
+            strict_columns=strict_columns,
+            progress=sub_progress(progress, 0.0, 0.8 if segment_by else 0.9),
             cancel=cancel,
-            scan=scan,
         )
-    assert not isinstance(scorer, PendingScorer)
-    intake = scan.result(src.label) if scan is not None else None
+        label = src.label
+        protected = protected or _batch_protected(prof, src)
+    end = 0.8 if segment_by else 0.9
     from_log = scorer.batch_id if isinstance(scorer, LoggedScorer) else None
     report = compare(prof, counts, methods=methods, thresholds=thresholds)
     report.quality = quality_of(prof, counts)
@@ -649,8 +776,17 @@ def check_batch(
     )
     if excluded:
         notes.insert(0, f"{excluded} flagged row(s) left out of the performance figures")
+    unscored = int(getattr(scorer, "unscored", 0))
+    if unscored:
+        notes.insert(
+            0,
+            f"{unscored} row(s) not scored: a value the model needs is missing and it cannot "
+            "take a missing value; they are left out of the prediction drift and the "
+            "performance figures (the feature drift counts them)",
+        )
     segs: dict[str, Any] = {}
     if segment_by:
+        assert src is not None  # a kept pass never stands for a check by segment
         segs = _segment_results(
             src,
             prof,
@@ -668,10 +804,11 @@ def check_batch(
     groups: dict[str, Any] = {}
     if protected and scores.size:
         if kind.kind == BINARY:
+            has = np.isfinite(scores)  # rows the model could not score are in no group's rates
             groups = group_gaps(
-                np.concatenate(counts.collected[protected]),
-                scores,
-                labels if label_column else None,
+                np.concatenate(counts.collected[protected])[has],
+                scores[has],
+                labels[has] if label_column else None,
                 thr,
                 thresholds=gap_thresholds,
             )
@@ -688,12 +825,17 @@ def check_batch(
         )
     elif rows_logged:
         ids = np.arange(len(scores)).astype(str).astype(object)
-    bname = name or src.label.replace("\\", "/").rsplit("/", 1)[-1]
+    bname = name or label.replace("\\", "/").rsplit("/", 1)[-1]
     now = utcnow()
     if batch_time:
         when, when_source = batch_time, "given"
-    else:
+    elif src is not None:
         when, when_source = data_time_of(src, now, column=date_column)
+    else:  # a kept pass: the name as the file is called now, then the date it counted
+        assert kept is not None
+        found = date_in_name(label)
+        named = (found, "file name") if found else None
+        when, when_source = named or kept.column_time or (now, "arrival")
     doc = report.to_json()
     doc.update(
         data_time_source=when_source,
@@ -702,6 +844,7 @@ def check_batch(
         groups=groups,
         model_kind=kind.kind,
         scores_from_log=from_log,
+        counted_when_scored=kept is not None,
     )
     with reg.transaction() as tx:
         bid = tx.next_id("seq_mon_batches")
@@ -713,7 +856,7 @@ def check_batch(
                 bid,
                 v.id,
                 bname,
-                src.label,
+                label,
                 when,
                 now,
                 tx.actor,
@@ -751,6 +894,8 @@ def check_batch(
             after["group_gaps_crossed"] = groups["crossed"]
         if from_log:
             after["scores_from_log"] = from_log
+        if kept is not None:
+            after["counted_when_scored"] = True
         tx.audit("monitor.checked", "version", v.ref, after=after)
     progress(1.0, "batch checked")
     return BatchResult(
@@ -768,9 +913,102 @@ def check_batch(
         groups=groups,
         excluded_rows=excluded,
         scores_from_log=from_log,
+        counted_when_scored=kept is not None,
         intake=intake,
         extra_columns=extra,
     )
+
+
+def _batch_protected(prof: ReferenceProfile, src: TableSource) -> str | None:
+    """The protected attribute stored with the profile, when the batch has its column."""
+    stored = prof.model.get("protected") or None
+    return stored if stored in src.kinds else None
+
+
+def _batch_pass(
+    reg: Registry,
+    v: ModelVersion,
+    prof: ReferenceProfile,
+    batch: str | os.PathLike[str] | Mapping[str, Any] | Table,
+    logged: LoggedScorer | None,
+    *,
+    id_column: str | None,
+    label_column: str | None,
+    segment_by: str | None,
+    protected: str | None,
+    date_column: str | None,
+    intake_scan: bool,
+    strict_columns: bool,
+    progress: ProgressFn,
+    cancel: CancelToken | None,
+) -> tuple[TableSource, BatchCounts, Any, list[str], TableScan | None]:
+    """The check's one pass over the batch: its source, counts, scorer, extra columns, flags."""
+    src = open_source(batch)
+    extra = (
+        model_columns(
+            v,
+            src.table,
+            allowed=(*prof.features, id_column, label_column, segment_by, protected, date_column),
+            strict=strict_columns,
+        )
+        if src.table is not None
+        else []
+    )
+    check_schema(prof, src)
+    if id_column and id_column not in src.kinds:
+        raise InvalidInput(f"{src.label} has no id column {id_column!r}")
+    if label_column and label_column not in src.kinds:
+        raise InvalidInput(f"{src.label} has no label column {label_column!r}")
+    # declared with the profile; a batch without its column is not measured by group
+    protected = protected or _batch_protected(prof, src)
+    for what, col in (("segment", segment_by), ("protected", protected)):
+        if col and col not in src.kinds:
+            raise InvalidInput(f"{src.label} has no {what} column {col!r}")
+    scorer: ModelScorer | LoggedScorer | PendingScorer | None = logged
+    skip = [c for c in (id_column, label_column) if c]
+    if prof.score is not None and scorer is None:
+        # the model loads on a thread while the pass reads the batch
+        scorer = _pending_scorer(reg, v, src, skip, stored_kind(prof), prof)
+    collect = list(dict.fromkeys(c for c in (id_column, label_column, segment_by, protected) if c))
+    scan = src.intake_scan() if intake_scan else None
+    try:
+        try:
+            counts = summarize(
+                src,
+                prof,
+                score_fn=scorer,
+                score_columns=scorer.columns if scorer is not None else (),
+                collect=collect,
+                progress=progress,
+                cancel=cancel,
+                scan=scan,
+            )
+        finally:
+            if isinstance(scorer, PendingScorer):
+                scorer.close()
+        scorer = counts.scorer
+        if isinstance(scorer, LoggedScorer):
+            scorer.check_used_up()
+    except (ScorerNeedsColumns, LogMismatch) as e:
+        # The loaded model reads a column the pass left out, or the log does not line
+        # up with the rows (scoring rejected some): read the batch again, scored here.
+        scorer = e.scorer if isinstance(e, ScorerNeedsColumns) else None
+        if scorer is None:
+            scorer = _scorer(reg, v, src, skip, stored_kind(prof))
+        scan = src.intake_scan() if intake_scan else None
+        counts = summarize(
+            src,
+            prof,
+            score_fn=scorer,
+            score_columns=scorer.columns,
+            collect=collect,
+            progress=progress,
+            cancel=cancel,
+            scan=scan,
+        )
+    assert not isinstance(scorer, PendingScorer)
+    intake = scan.result(src.label) if scan is not None else None
+    return src, counts, scorer, extra, intake
 
 
 def _performance(
@@ -780,7 +1018,16 @@ def _performance(
     proba: np.ndarray | None,
     model_info: Mapping[str, Any],
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """Realized metrics with labels, an estimate (or a note saying why none) without."""
+    """Realized metrics with labels, an estimate (or a note saying why none) without.
+
+    Rows without a score (NaN: the model could not take one of their values)
+    are left out.
+    """
+    scored = np.isfinite(scores)
+    if not scored.all():
+        scores = scores[scored]
+        labels = labels[scored] if labels is not None else None
+        proba = proba[scored] if proba is not None else None
     perf: dict[str, dict[str, float]] = {}
     notes: list[str] = []
     thr = float(model_info.get("threshold", 0.5))

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAMPION",
+    "KEPT_PASS",
     "SHADOW",
     "LoggedBatch",
     "ScoreSummary",
@@ -79,6 +80,11 @@ _TABLES = (
         arrived_at VARCHAR NOT NULL,
         PRIMARY KEY (model, id))""",
 )
+
+
+KEPT_PASS = "monitor_pass"
+"""The key of a logged batch's summary that names the monitoring pass ``score`` kept of
+it (:class:`~modelward.core.monitoring.service.KeptPass`): ``{"sha256", "profile"}``."""
 
 
 def _ensure(tx: Tx) -> None:
