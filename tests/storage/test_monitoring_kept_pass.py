@@ -1,4 +1,5 @@
-"""A batch ``score`` logged row by row is checked later without being read again.
+"""A batch ``score`` logged row by row is checked later without being read again;
+and missing values that a model cannot take do not stop a check.
 
 ``score --log-rows`` counts the check's own pass over the file on a thread while
 it scores (the kept pass); ``monitor --batch`` then hashes the file, finds the
@@ -280,3 +281,20 @@ def test_batch_counts_survive_json_exactly():
         assert (b.counts is None) == (c.counts is None)
         if c.counts is not None:
             assert np.array_equal(b.counts, c.counts)
+
+
+def test_a_column_left_blank_in_every_row_is_a_column_gone_missing(run_cli, tmp_path):
+    """A CSV column with no value has no type to read; where the reference has numbers the
+    check counts every value missing (and drifts), instead of refusing a 'retyped' column."""
+    home = _registry(tmp_path / "reg", "binary")
+    frame = _frame(600, 9)
+    frame["income"] = np.nan
+    batch = tmp_path / "applications.csv"
+    frame.to_csv(batch, index=False)
+    assert ",," in batch.read_text().splitlines()[1]  # blank in the file, not "nan"
+    out = _check(run_cli, home, batch)
+    income = next(f for f in out["features"] if f["name"] == "income")
+    assert income["drifted"] and income["lens"] == "missing"
+    quality = next(q for q in out["quality"]["columns"] if q["name"] == "income")
+    assert quality["missing_rate"] == 1.0
+    assert out["performance_notes"][0].startswith("600 row(s) not scored")

@@ -350,18 +350,24 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
     out: dict[str, Any] = {}
     text: list[str] = []
     if args.reference:
-        prof = service.profile_version(
-            reg,
-            args.ref,
-            args.reference,
-            target=args.target,
-            features=csv(args.features) or None,
-            categorical=csv(args.categorical),
-            exclude=csv(args.exclude),
-            protected=args.protected,
-        )
+        with _quiet_numbers():
+            prof = service.profile_version(
+                reg,
+                args.ref,
+                args.reference,
+                target=args.target,
+                features=csv(args.features) or None,
+                categorical=csv(args.categorical),
+                exclude=csv(args.exclude),
+                protected=args.protected,
+            )
         out["profile"] = {"rows": prof.n_rows, "features": list(prof.features)}
         text.append(f"profiled {prof.n_rows:,} reference rows, {len(prof.features)} columns")
+        if args.target and "reference" not in prof.model:
+            text.append(
+                f"note: {args.target!r} holds no labels the model's scores can be set against: "
+                "no reference performance, so batches get no performance estimate"
+            )
     if args.labels:
         metrics = service.attach_labels(
             reg,

@@ -149,7 +149,7 @@ def explain_model(
         partial_dependence,
         permutation_importance,
     )
-    from sklearn.metrics import get_scorer  # deferred: start-up cost
+    from sklearn.metrics import get_scorer, log_loss, make_scorer  # deferred: start-up cost
 
     n, d = len(X), X.shape[1]
     if n < 2:
@@ -158,7 +158,18 @@ def explain_model(
     Xs = X.iloc[rows].reset_index(drop=True)
     ys = np.asarray(y)[rows]
     name = scoring_for(model, task)
-    base = get_scorer(name)
+    if name == "roc_auc" and len(np.unique(ys.astype(str))) < 2:
+        name = "accuracy"  # ROC AUC needs both classes among the labels
+    if name == "neg_log_loss":
+        # every class of the model, whether or not the labels hold each of them
+        base = make_scorer(
+            log_loss,
+            greater_is_better=False,
+            response_method="predict_proba",
+            labels=list(getattr(model, "classes_", [])) or None,
+        )
+    else:
+        base = get_scorer(name)
     total = 1 + d * n_repeats
     calls = [0]
     imp_progress = sub_progress(progress, 0.0, 0.7)

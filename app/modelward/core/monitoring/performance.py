@@ -463,6 +463,9 @@ def reference_model_info(
     """
     kind = kind or ModelKind(BINARY, (0, 1))
     y = encode_labels(labels, kind)
+    if np.count_nonzero(np.isfinite(y) & np.isfinite(scores)) < 2:
+        # no labels to speak of (a target column left blank): the kind only, no estimate
+        return {**kind.to_json(), "task": kind.kind, "threshold": threshold}
     per_chunk: dict[str, list[float]] = {}
     chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
     for j, (a, b) in enumerate(chunks):

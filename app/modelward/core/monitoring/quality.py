@@ -22,11 +22,17 @@ class SchemaMismatch(InvalidInput):
 def check_schema(profile: ReferenceProfile, source: TableSource) -> None:
     """Raise :class:`SchemaMismatch` naming every missing or retyped column."""
     missing = [c for c in profile.features if c not in source.kinds]
-    retyped = [
-        c
-        for c, p in profile.features.items()
-        if c in source.kinds and p.kind == NUMERIC and source.kinds[c] != NUMERIC
-    ]
+
+    def retyped() -> list[str]:
+        return [
+            c
+            for c, p in profile.features.items()
+            if c in source.kinds and p.kind == NUMERIC and source.kinds[c] != NUMERIC
+        ]
+
+    if retyped():
+        source.take_empty_as_numbers(retyped())  # a blank column: every value missing
+    retyped = retyped()
     problems = []
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")

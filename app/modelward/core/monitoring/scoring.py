@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from modelward.core.errors import InvalidInput
 from modelward.core.monitoring.performance import BINARY, MULTICLASS, ModelKind, encode_labels
 from modelward.core.tables import bool_word
 
@@ -45,6 +46,9 @@ class ModelScorer:
         and 0 (the column was a bool, a number to scikit-learn), and numbers kept
         as text (codes with leading zeros), the model gets the numbers, as
         training read them.
+    label
+        What the rows are (a file's name), for the sentence that refuses an
+        infinite value.
     """
 
     def __init__(
@@ -55,8 +59,10 @@ class ModelScorer:
         *,
         by_name: bool,
         numbers: Sequence[str] = (),
+        label: str = "the data",
     ) -> None:
         self.model = model
+        self.label = label
         self.kind = kind
         self.columns = list(columns)
         self.by_name = by_name
@@ -71,6 +77,13 @@ class ModelScorer:
         try:
             scores, proba = self._score(X)
         except ValueError:
+            infinite = _columns_infinite(X, self.columns)
+            if infinite:  # the sentence the intake's scan refuses a batch with
+                shown = ", ".join(f"{c!r} ({n})" for c, n in infinite.items())
+                raise InvalidInput(
+                    f"{self.label} holds infinite values in column(s) {shown}; "
+                    "a model cannot score them"
+                ) from None
             # A model that cannot take a missing value (a logistic regression, say): the
             # complete rows are scored, the others get no score (NaN), as ``score``
             # rejects them; drift still counts every row.
@@ -130,6 +143,18 @@ class ModelScorer:
 
             return pd.DataFrame({c: arr(c) for c in self.columns})
         return np.column_stack([np.asarray(arr(c), dtype=np.float64) for c in self.columns])
+
+
+def _columns_infinite(X: Any, columns: Sequence[str]) -> dict[str, int]:
+    """Column -> how many of its values are ±inf (only columns that hold one)."""
+    out: dict[str, int] = {}
+    for j, c in enumerate(columns):
+        col = X[:, j] if isinstance(X, np.ndarray) else X[c].to_numpy()
+        if col.dtype.kind == "f":
+            n = int(np.isinf(col).sum())
+            if n:
+                out[c] = n
+    return out
 
 
 def _rows_missing(X: Any) -> np.ndarray:

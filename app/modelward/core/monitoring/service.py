@@ -199,6 +199,7 @@ def _scorer_of(
         cols,
         by_name=names is not None,
         numbers=numbers,
+        label=src.label,
     )
 
 
@@ -781,8 +782,8 @@ def check_batch(
         notes.insert(
             0,
             f"{unscored} row(s) not scored: a value the model needs is missing and it cannot "
-            "take a missing value; they are left out of the prediction drift and the "
-            "performance figures (the feature drift counts them)",
+            "take a missing value; the prediction drift counts their scores as missing, the "
+            "performance figures and group gaps leave them out (the feature drift counts them)",
         )
     segs: dict[str, Any] = {}
     if segment_by:

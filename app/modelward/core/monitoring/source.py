@@ -232,6 +232,34 @@ class TableSource:
             return [c for c in self.kinds if np.asarray(self._arrays[c]).dtype.kind == "b"]
         return [c for c, t in (self._types or {}).items() if t.upper() == "BOOLEAN"]
 
+    def take_empty_as_numbers(self, columns: Sequence[str]) -> list[str]:
+        """Read those of ``columns`` that hold no value at all as numbers, every row missing.
+
+        A CSV column left blank in every row has no type to read (DuckDB's reader
+        makes it text); where the reference has numbers it is a column gone
+        missing, which the check counts as such (its missing rate), not a
+        retyped column. One count per column, made only for these columns.
+        Returns the columns retyped.
+        """
+        empty = []
+        for c in columns:
+            if self._arrays is not None:
+                a = np.asarray(self._arrays[c], dtype=object)
+                none = all(v is None or (isinstance(v, float) and v != v) for v in a.tolist())
+            else:
+                cur = _connection()
+                try:
+                    found = cur.execute(f"SELECT count({quote(c)}) FROM {self._sql}").fetchall()
+                except Exception as e:
+                    raise explain(e, self.label) from None
+                finally:
+                    cur.close()
+                none = int(found[0][0]) == 0
+            if none:
+                self.kinds[c] = NUMERIC
+                empty.append(c)
+        return empty
+
     def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
         """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
         if self._typed_numeric is not None:

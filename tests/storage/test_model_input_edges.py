@@ -1,0 +1,108 @@
+"""Data a model meets in the field that once ended in 'unexpected error' (exit 70).
+
+Each case goes through the command a user runs, as a real subprocess: the
+command either does its work on what it can use and says what it left out, or
+refuses in one sentence (exit 2) with the refusal in the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from modelward.core.intake.estimator import log_estimator
+from modelward.core.monitoring import service
+from modelward.core.registry import Registry
+
+F = ["a", "b", "c"]
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=F)
+    df["label"] = (df["a"] + df["b"] > 0).astype(int)
+    return df
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """``bin:1`` (two classes) and ``multi:1`` (three) logistic regressions."""
+    home = tmp_path_factory.mktemp("edges") / "reg"
+    ref = _frame(2000, 0)
+    reg = Registry(home)
+    try:
+        log_estimator(reg, LogisticRegression().fit(ref[F], ref["label"]), "bin", X=ref[F])
+        three = pd.cut(ref["a"], [-99, -0.5, 0.5, 99], labels=False).astype(int)
+        log_estimator(reg, LogisticRegression().fit(ref[F], three), "multi", X=ref[F])
+    finally:
+        reg.close()
+    return home
+
+
+def test_explaining_a_three_class_model_on_labels_of_two_classes(run_cli, home, tmp_path):
+    """A validation file that happens to hold no row of one class (the labels are 0 and 1,
+    the model knows 0, 1 and 2): the log loss is taken over the model's classes."""
+    data = tmp_path / "validation.csv"
+    _frame(400, 1).to_csv(data, index=False)
+    proc = run_cli(
+        *("explain", "multi:1", "--data", str(data), "--target", "label"),
+        *("--repeats", "2", "--registry", str(home), "--json"),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert "neg_log_loss" in json.dumps(out)
+    assert {d["feature"] for d in out["explanations"]["importance"]} == set(F)
+
+
+def test_profiling_a_reference_with_an_infinite_value_is_refused_in_one_sentence(
+    run_cli, home, tmp_path
+):
+    ref = _frame(500, 2)
+    ref.loc[7, "b"] = np.inf
+    path = tmp_path / "reference.csv"
+    ref.to_csv(path, index=False)
+    proc = run_cli(
+        *("monitor", "bin:1", "--reference", str(path), "--target", "label"),
+        *("--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"modelward: error: {path} holds infinite values in column(s) 'b' (1); "
+        "a model cannot score them"
+    ]
+    reg = Registry(home)
+    try:
+        assert service.get_profile(reg, reg.resolve("bin:1").id) is None  # nothing stored
+        refused = [e for e in reg.audit_events() if e.action == "input.refused"]
+        assert refused and refused[-1].entity_id == str(path)
+    finally:
+        reg.close()
+
+
+def test_profiling_with_a_target_left_blank_says_there_is_no_estimate(run_cli, home, tmp_path):
+    ref = _frame(500, 3)
+    ref["label"] = np.nan
+    path = tmp_path / "reference.csv"
+    ref.to_csv(path, index=False)
+    proc = run_cli(
+        *("monitor", "multi:1", "--reference", str(path), "--target", "label"),
+        *("--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "'label' holds no labels" in proc.stdout
+    reg = Registry(home)
+    try:
+        prof = service.get_profile(reg, reg.resolve("multi:1").id)
+    finally:
+        reg.close()
+    assert prof is not None and prof.model["kind"] == "multiclass"
+    assert "reference" not in prof.model
