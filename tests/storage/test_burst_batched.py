@@ -223,7 +223,9 @@ def test_plain_numbers_are_typed_as_duckdb_types_them(tmp_path, body):
         from modelward.core.duck import connect
 
         with connect() as con:
-            assert table.rows == con.sql(f"SELECT count(*) FROM {table.source}").fetchall()[0][0]
+            assert (
+                table.rows == con.execute(f"SELECT count(*) FROM {table.source}").fetchall()[0][0]
+            )
 
 
 def test_a_burst_is_recorded_in_few_commits_with_one_flush_per_group(tmp_path, monkeypatch):

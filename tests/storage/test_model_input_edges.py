@@ -82,7 +82,7 @@ def test_profiling_a_reference_with_an_infinite_value_is_refused_in_one_sentence
     try:
         assert service.get_profile(reg, reg.resolve("bin:1").id) is None  # nothing stored
         refused = [e for e in reg.audit_events() if e.action == "input.refused"]
-        assert refused and refused[-1].entity_id == str(path)
+        assert any(e.entity_id == str(path) for e in refused)
     finally:
         reg.close()
 
@@ -106,3 +106,45 @@ def test_profiling_with_a_target_left_blank_says_there_is_no_estimate(run_cli, h
         reg.close()
     assert prof is not None and prof.model["kind"] == "multiclass"
     assert "reference" not in prof.model
+
+
+def test_validating_with_an_empty_cell_the_model_cannot_take_is_refused_in_one_sentence(
+    run_cli, home, tmp_path
+):
+    """Validation scores every row or none; the sentence names the column, the count and
+    the first row (it was scikit-learn's 'Input X contains NaN')."""
+    data = _frame(300, 4)
+    data.loc[[9, 20], "c"] = np.nan
+    path = tmp_path / "validation.csv"
+    data.to_csv(path, index=False)
+    proc = run_cli(
+        *("validate", "bin:1", "--data", str(path), "--target", "label", "--n-boot", "0"),
+        *("--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 2, proc.stderr
+    # (progress lines go to stderr first; the error is the one last line)
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "modelward: error: bin:1 cannot take a missing value, and the data leaves 'c' (2) "
+        "empty in 2 row(s), first in row 10; fill them or leave those rows out"
+    )
+    assert "Traceback" not in proc.stderr and "NaN" not in proc.stderr
+    reg = Registry(home)
+    try:
+        refused = [e for e in reg.audit_events() if e.action == "input.refused"]
+        assert any(e.entity_id == str(path) and e.after["door"] == "validate" for e in refused)
+        assert not [e for e in reg.audit_events() if e.action == "validation.recorded"]
+    finally:
+        reg.close()
+
+
+def test_drift_counts_a_column_left_blank_in_every_row_as_missing(run_cli, tmp_path):
+    ref, cur = _frame(2000, 5), _frame(1000, 6)
+    cur["b"] = np.nan
+    rp, cp = tmp_path / "reference.csv", tmp_path / "current.csv"
+    ref.to_csv(rp, index=False)
+    cur.to_csv(cp, index=False)
+    proc = run_cli("drift", "--reference", str(rp), "--current", str(cp), "--json", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    b = next(f for f in json.loads(proc.stdout)["features"] if f["name"] == "b")
+    assert b["drifted"] and b["lens"] == "missing"

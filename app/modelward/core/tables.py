@@ -1003,7 +1003,8 @@ def check_signature(
 
 
 def _text_numbers(table: Table, column: str) -> bool:
-    """Whether a text column's non-empty cells are all numbers, or all truth words (and one is).
+    """Whether a text column's non-empty cells are all numbers, or all truth words (or none is
+    filled).
 
     A truth word is what DuckDB reads as BOOLEAN (:func:`bool_word`): a yes/no
     column of a CSV was a bool, so a number, to the model trained on it.
@@ -1022,8 +1023,9 @@ def _text_numbers(table: Table, column: str) -> bool:
         raise explain(e, table.label) from None
     finally:
         con.close()
-    # all numbers, or all truth words: a stray "n" among numbers is no number
-    return bool(some) and (not not_number or not not_truth)
+    # all numbers, or all truth words: a stray "n" among numbers is no number; a column
+    # left blank in every row holds nothing but missing values, of any kind
+    return not some or not not_number or not not_truth
 
 
 def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableScan:

@@ -207,6 +207,7 @@ def prepare_frame(
         X = _data.feature_frame(df, kinds)
     else:
         X = df[[c["name"] for c in features]]
+    _refuse_missing_it_cannot_take(version, model, X)
     if task == "classification":
         classes = getattr(model, "classes_", None)
         if classes is None:
@@ -215,6 +216,33 @@ def prepare_frame(
     else:
         y = df[target].to_numpy(dtype=float)
     return X, y, task, target
+
+
+def _refuse_missing_it_cannot_take(version: Any, model: Any, X: Any) -> None:
+    """Refuse, in one sentence, empty feature cells that the model cannot take.
+
+    The model predicts a few of those rows first: one that takes missing values
+    (gradient boosting, a pipeline that imputes) is not refused. Validation
+    scores every row or none: a figure on the complete rows only would not be
+    the figure of this data.
+    """
+    missing = X.isna()
+    rows = missing.any(axis=1).to_numpy()
+    if not rows.any():
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.predict(X[rows].head(3))
+    except ValueError:
+        cols = [str(c) for c in X.columns if missing[c].any()]
+        shown = ", ".join(f"{c!r} ({int(missing[c].sum())})" for c in cols[:5])
+        more = f" and {len(cols) - 5} more column(s)" if len(cols) > 5 else ""
+        raise InvalidInput(
+            f"{version.ref} cannot take a missing value, and the data leaves {shown}{more} "
+            f"empty in {int(rows.sum())} row(s), first in row {int(rows.nonzero()[0][0]) + 1}; "
+            "fill them or leave those rows out"
+        ) from None
 
 
 @door("validate", source="data")

@@ -22,6 +22,7 @@ from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import NotFound, RejectedFile
 from modelward.core.monitoring.profile import NumericProfile
 from modelward.core.monitoring.quality import SchemaMismatch
+from modelward.core.monitoring.scoring import InfiniteValues
 from modelward.core.monitoring.service import check_batch as monitor_check
 from modelward.core.monitoring.service import (
     get_profile,
@@ -574,7 +575,8 @@ def monitor_batch(
     except ValueError as e:
         # The batch is readable but the model cannot score some rows (±inf, or values
         # so large that its arithmetic overflows): taken, flagged, not checked.
-        why = "a value is infinite or too large" if "infinity" in str(e) else "it refused the rows"
+        infinite = isinstance(e, InfiniteValues) or "infinity" in str(e)
+        why = "a value is infinite or too large" if infinite else "it refused the rows"
         return {
             "batch_id": None,
             "drift_share": None,

@@ -24,7 +24,15 @@ from modelward.core.errors import InvalidInput
 from modelward.core.monitoring.performance import BINARY, MULTICLASS, ModelKind, encode_labels
 from modelward.core.tables import bool_word
 
-__all__ = ["LogMismatch", "LoggedScorer", "ModelScorer", "PendingScorer"]
+__all__ = ["InfiniteValues", "LogMismatch", "LoggedScorer", "ModelScorer", "PendingScorer"]
+
+
+class InfiniteValues(InvalidInput, ValueError):
+    """Rows the model cannot score: an infinite value, named in one sentence.
+
+    A refusal to the user (an audited ``InvalidInput``); still the model's
+    ``ValueError`` to a caller that takes such a batch unchecked (a data inbox).
+    """
 
 
 class ModelScorer:
@@ -80,7 +88,7 @@ class ModelScorer:
             infinite = _columns_infinite(X, self.columns)
             if infinite:  # the sentence the intake's scan refuses a batch with
                 shown = ", ".join(f"{c!r} ({n})" for c, n in infinite.items())
-                raise InvalidInput(
+                raise InfiniteValues(
                     f"{self.label} holds infinite values in column(s) {shown}; "
                     "a model cannot score them"
                 ) from None
