@@ -232,6 +232,7 @@ def score(
     """
     # deferred: start-up cost (scoring brings DuckDB, pandas and scikit-learn)
     from modelward.core.compute.score import score_file
+    from modelward.core.monitoring import kept_pass
 
     return score_file(
         open_registry(registry),
@@ -245,6 +246,7 @@ def score(
         log="rows" if log_rows else "summary",
         dask=dask,
         reasons=reasons,
+        log_pass=kept_pass,  # a later check of a batch logged row by row does not read it
     )
 
 

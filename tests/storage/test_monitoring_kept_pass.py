@@ -166,6 +166,36 @@ def test_a_batch_scored_with_its_rows_logged_is_checked_from_its_kept_pass(run_c
     assert (again["data_time"], again["data_time_source"]) == ("2026-04-01", "file name")
 
 
+def test_a_batch_a_scoring_folder_logged_row_by_row_is_checked_from_its_kept_pass(
+    run_cli, tmp_path
+):
+    """The champion's inbox with --log-rows (``run --once``), then the batch's check."""
+    home = _registry(tmp_path / "reg", "binary")
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    proc = run_cli(
+        *("folders", "add", str(inbox), "--kind", "scoring", "--model", "m"),
+        *("--outbox", str(outbox), "--id-column", "loan_id", "--log-rows"),
+        *("--registry", str(home)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    reg = Registry(home)
+    try:
+        reg.set_alias("m:1", "champion", "the model the inbox scores with")
+    finally:
+        reg.close()
+    batch = tmp_path / "applications.csv"
+    _frame(1200, 11, shift=0.2).to_csv(batch, index=False)
+    shutil.copyfile(batch, inbox / batch.name)
+    proc = run_cli("run", "--once", "--registry", str(home), timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert (outbox / "applications.scored.csv").exists()
+
+    kept = _check(run_cli, home, batch)  # the same bytes, wherever the file is now
+    assert kept["counted_when_scored"] is True and kept["scores_from_log"]
+    read = _check(run_cli, home, batch, "--date-column", "applied")
+    _same_report(kept, {**read, "extra_columns": kept["extra_columns"]})
+
+
 def test_a_check_the_kept_pass_cannot_stand_for_reads_the_file(run_cli, tmp_path):
     home = _registry(tmp_path / "reg", "binary")
     batch = tmp_path / "applications.csv"

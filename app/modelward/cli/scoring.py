@@ -13,6 +13,7 @@ from modelward.core.errors import NotFound
 
 def cmd_score(args: argparse.Namespace) -> Result:
     from modelward.core.compute.score import score_file  # deferred: start-up cost
+    from modelward.core.monitoring import kept_pass
     from modelward.core.registry.connection import HOLD  # deferred: start-up cost
 
     # held for the whole run (one open, not one per step); a knock from another
@@ -35,6 +36,7 @@ def cmd_score(args: argparse.Namespace) -> Result:
                 progress=status_printer(args),
                 cancel=tok,
                 reasons=args.reasons,
+                log_pass=kept_pass,  # a later check of a batch logged row by row does not read it
             )
         )
     finally:

@@ -38,7 +38,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -1077,6 +1077,23 @@ def _score_record_batch(
     return cols, rows, pred, proba, rejected, next(iter(cols.values()))
 
 
+class InputPass(Protocol):
+    """Work on a scoring's input, made beside it, kept with its row-level log."""
+
+    def wait(self) -> None:
+        """Wait for the work to end (it read the bytes the input's stamp vouches for)."""
+
+    def finish(self, registry: Any) -> dict[str, str] | None:
+        """Store the work; the entry the log keeps, or ``None``."""
+
+    def stop(self) -> None:
+        """Stop the work (a failed or cancelled run)."""
+
+
+LogPass = Callable[[Any, Any, Path], "InputPass | None"]
+"""``(registry, version, path) -> InputPass | None`` (see ``score_file``'s ``log_pass``)."""
+
+
 def _check_log(log: str) -> str:
     if log not in LOG_MODES:
         raise InvalidInput(f"unknown prediction log mode {log!r}: use none, summary or rows")
@@ -1104,6 +1121,7 @@ def score_file(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     reasons: int = 0,
+    log_pass: LogPass | None = None,
 ) -> ScoreResult:
     """Score the rows of ``data`` with the model ``ref`` and write them to ``out``.
 
@@ -1152,6 +1170,15 @@ def score_file(
     reasons
         Add each row's ``reasons`` top reason codes (``reason_1``,
         ``reason_1_value``, …; see :mod:`modelward.core.compute.reasons`).
+    log_pass
+        With a row-level log (and no Dask): started on the input once the
+        model is loaded, ``log_pass(registry, version, path)``, to run beside
+        the scoring; what its :meth:`InputPass.finish` gives is kept in the
+        logged batch's summary under ``KEPT_PASS``. The commands, the API and
+        the scoring folders pass :func:`modelward.core.monitoring.kept_pass`
+        (the check's own pass over the file), so that a later check of the
+        batch reads neither the model nor the file. Not kept when a row was
+        rejected.
     progress, cancel
         Reported and checked between record batches.
 
@@ -1173,7 +1200,7 @@ def score_file(
     started_at = utcnow()
     progress(0.0, "resolving the model")
     hasher: _Hasher | None = None
-    kept_pass: Any = None  # the monitoring pass counted beside the scoring, for a row-level log
+    kept_pass: InputPass | None = None  # ``log_pass``'s work beside the scoring
     try:
         # one open of the registry for the model's lookups (not one per lookup)
         with registry.session():
@@ -1208,11 +1235,8 @@ def score_file(
                 model.reasons = reason_columns(
                     registry, version, est, model.features, reasons, dask
                 )
-            if log == "rows" and dask is None:
-                # a later check of this batch reads neither the model nor the file
-                from modelward.core.monitoring.service import KeptPass  # deferred: start-up
-
-                kept_pass = KeptPass.start(registry, version, path)
+            if log == "rows" and dask is None and log_pass is not None:
+                kept_pass = log_pass(registry, version, path)
         stored = stored_threshold(version)
         thr = float(threshold) if threshold is not None else stored
         thr_source = (

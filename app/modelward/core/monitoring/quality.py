@@ -23,16 +23,16 @@ def check_schema(profile: ReferenceProfile, source: TableSource) -> None:
     """Raise :class:`SchemaMismatch` naming every missing or retyped column."""
     missing = [c for c in profile.features if c not in source.kinds]
 
-    def retyped() -> list[str]:
+    def not_numbers() -> list[str]:
         return [
             c
             for c, p in profile.features.items()
             if c in source.kinds and p.kind == NUMERIC and source.kinds[c] != NUMERIC
         ]
 
-    if retyped():
-        source.take_empty_as_numbers(retyped())  # a blank column: every value missing
-    retyped = retyped()
+    if not_numbers():
+        source.take_empty_as_numbers(not_numbers())  # a blank column: every value missing
+    retyped = not_numbers()
     problems = []
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")

@@ -168,7 +168,9 @@ def _columns_infinite(X: Any, columns: Sequence[str]) -> dict[str, int]:
 def _rows_missing(X: Any) -> np.ndarray:
     """One flag per row: a value of the model's input is missing (NaN or None)."""
     if isinstance(X, np.ndarray):
-        return np.isnan(X).any(axis=1) if X.dtype.kind == "f" else np.zeros(len(X), dtype=bool)
+        if X.dtype.kind != "f":
+            return np.zeros(len(X), dtype=bool)
+        return np.asarray(np.isnan(X).any(axis=1), dtype=bool)
     return np.asarray(X.isna().any(axis=1), dtype=bool)
 
 

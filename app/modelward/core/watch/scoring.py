@@ -36,6 +36,7 @@ from modelward.core.artifacts.store import sha256_file
 from modelward.core.compute.score import read_manifest, score_file
 from modelward.core.errors import InvalidInput, ModelWardError, NotFound, RejectedFile
 from modelward.core.intake.quarantine import quarantine
+from modelward.core.monitoring import kept_pass
 from modelward.core.platform import process_alive
 from modelward.core.registry import Registry
 from modelward.core.registry.predictions import SHADOW, list_shadows, log_predictions
@@ -302,6 +303,7 @@ def score_inbox_batch(
                 id_columns=ids,
                 fmt=folder.options.get("format"),
                 log="rows" if folder.options.get("log_rows") else "summary",
+                log_pass=kept_pass,  # a later check of the batch does not read it again
                 batch_id=batch_id,
                 keep_predictions=bool(shadows),
                 manifest_extra={
