@@ -431,6 +431,12 @@ def _first_text(s: pd.Series) -> tuple[int, str]:
     return int(bad.index[0]), str(bad.iloc[0])
 
 
+def _cell(value: Any) -> str:
+    """A cell as a message shows it: ``3.0``, ``'yes'`` (never ``np.float64(3.0)``)."""
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) else value)
+
+
 def check_target(df: pd.DataFrame, target: str, task: str) -> None:
     """Check the target column exists, is complete, and fits the task.
 
@@ -458,12 +464,12 @@ def check_target(df: pd.DataFrame, target: str, task: str) -> None:
             row = int((y != y.round()).to_numpy().nonzero()[0][0])
             raise InvalidInput(
                 f"the target column {target!r} holds continuous values (row {_row(row)}: "
-                f"{y.iloc[row]!r}); choose a regressor, or a target with classes"
+                f"{_cell(y.iloc[row])}); choose a regressor, or a target with classes"
             )
         n = int(y.nunique())
         if n < 2:
             raise InvalidInput(
-                f"the target column {target!r} has a single class ({y.iloc[0]!r}); "
+                f"the target column {target!r} has a single class ({_cell(y.iloc[0])}); "
                 "a classifier needs at least two"
             )
     elif not (pt.is_numeric_dtype(y) or pt.is_bool_dtype(y)):
