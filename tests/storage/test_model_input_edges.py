@@ -148,3 +148,7 @@ def test_drift_counts_a_column_left_blank_in_every_row_as_missing(run_cli, tmp_p
     assert proc.returncode == 0, proc.stderr
     b = next(f for f in json.loads(proc.stdout)["features"] if f["name"] == "b")
     assert b["drifted"] and b["lens"] == "missing"
+    # the table prints the p-value that judged it: Fisher's, not the distribution test's
+    text = run_cli("drift", "--reference", str(rp), "--current", str(cp), timeout=600).stdout
+    row = next(line.split() for line in text.splitlines() if line.startswith("b "))
+    assert row[2] == "missing" and row[5] == f"{b['stats']['missing_p']:.3g}" and row[6] == "DRIFT"

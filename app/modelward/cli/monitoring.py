@@ -48,10 +48,12 @@ def drift_text(rep: Any) -> str:
     p_head = f"P ({corr})" if corr else "P-VALUE"
     rows = []
     for f in rep.features:
+        lens = getattr(f, "lens", "") or f.method
         pv = f.p_adjusted if f.p_adjusted is not None else f.p_value
+        if lens == "missing":  # the missing-rate lens judges by Fisher's test (unadjusted)
+            pv = (f.stats or {}).get("missing_p", pv)
         p = "-" if pv is None else f"{pv:.3g}"
         flag = {"red": "DRIFT", "amber": "drift (amber)"}.get(f.severity, "") if f.drifted else ""
-        lens = getattr(f, "lens", "") or f.method
         rows.append((f.name, f.kind, lens, f"{f.statistic:.4g}", f"{f.threshold:.4g}", p, flag))
     out = [table(["FEATURE", "KIND", "LENS", "STATISTIC", "THRESHOLD", p_head, "DRIFTED"], rows)]
     method = getattr(rep, "method", "")
