@@ -152,3 +152,40 @@ def test_drift_counts_a_column_left_blank_in_every_row_as_missing(run_cli, tmp_p
     text = run_cli("drift", "--reference", str(rp), "--current", str(cp), timeout=600).stdout
     row = next(line.split() for line in text.splitlines() if line.startswith("b "))
     assert row[2] == "missing" and row[5] == f"{b['stats']['missing_p']:.3g}" and row[6] == "DRIFT"
+
+
+def test_late_labels_with_a_clashing_repeated_or_missing_id(run_cli, home, tmp_path):
+    """One label per id: two labels for one id are refused (which is true is not ours to
+    guess); the same label again is kept once; a row without an id is left out, and said."""
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"loan": ["a", "b", "b", None, "c"], "y": [1, 0, 0, 1, 1]}).to_csv(
+        labels, index=False
+    )
+    proc = run_cli(
+        *("labels", "bin", "--data", str(labels), "--id", "loan", "--label", "y"),
+        *("--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "stored 3 label(s) of 'y' for bin" in proc.stdout
+    assert "1 row(s) without an id were left out" in proc.stdout
+    assert "1 row(s) repeated an id and its label: kept once" in proc.stdout
+
+    clash = tmp_path / "clash.csv"
+    pd.DataFrame({"loan": ["a", "b", "b"], "y": [1, 0, 1]}).to_csv(clash, index=False)
+    proc = run_cli(
+        *("labels", "bin", "--data", str(clash), "--id", "loan", "--label", "y"),
+        *("--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "modelward: error: clash.csv: the id 'b' has two different labels ('0' and '1'); "
+        "give one label per id"
+    )
+    proc = run_cli(
+        *("labels", "bin", "--data", str(tmp_path / "none.csv"), "--id", "loan"),
+        *("--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 2 and "no such data file" in proc.stderr

@@ -254,7 +254,13 @@ def test_shadow_challenger_scores_in_the_shadow_and_labels_give_realized_metrics
             *("--registry", str(home), "--json"),
         )
     )
-    assert json.loads(proc.stdout) == {"rows": 150, "label_column": "defaulted", "matched": 150}
+    assert json.loads(proc.stdout) == {
+        "rows": 150,
+        "label_column": "defaulted",
+        "matched": 150,
+        "without_id": 0,
+        "repeated": 0,
+    }
     assert len(_audit(home, "labels.added")) == 1
 
     rep = json.loads(

@@ -66,11 +66,15 @@ def cmd_labels(args: argparse.Namespace) -> Result:
         id_column=args.id_column,
         label_column=args.label,
     )
-    return Result(
-        res,
+    text = [
         f"stored {res['rows']:,} label(s) of {res['label_column']!r} for {args.model}; "
-        f"{res['matched']:,} match logged predictions",
-    )
+        f"{res['matched']:,} match logged predictions"
+    ]
+    if res["without_id"]:
+        text.append(f"note: {res['without_id']:,} row(s) without an id were left out")
+    if res["repeated"]:
+        text.append(f"note: {res['repeated']:,} row(s) repeated an id and its label: kept once")
+    return Result(res, "\n".join(text))
 
 
 def cmd_shadow_add(args: argparse.Namespace) -> Result:

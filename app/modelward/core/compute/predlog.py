@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from modelward.core.compute.data import resolve_source
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput
 from modelward.core.registry.predictions import (
@@ -58,7 +59,7 @@ def add_labels(
     """
 
     registry.resolve(model)  # the model must exist
-    table = open_table(data)
+    table = open_table(resolve_source(data, registry))  # "no such data file", as every door
     if id_column not in table.columns:
         raise InvalidInput(f"{table.label} has no id column {id_column!r}")
     if label_column is None:
@@ -78,11 +79,30 @@ def add_labels(
             )
     if label_column not in table.columns:
         raise InvalidInput(f"{table.label} has no label column {label_column!r}")
+    i, lab = quote(id_column), quote(label_column)
     con = duck_connect()
     try:
+        con.execute(
+            f"CREATE TEMP TABLE mw_in AS SELECT CAST({i} AS VARCHAR) AS id, "
+            f"CAST({lab} AS VARCHAR) AS label FROM {table.source}"
+        )
+        without_id, with_id = con.execute(
+            "SELECT count(*) FILTER (WHERE id IS NULL), count(id) FROM mw_in"
+        ).fetchall()[0]
+        # an id given twice with two labels: which one is true is not ours to guess
+        clash = con.execute(
+            "SELECT id, min(label), max(label) FROM mw_in WHERE id IS NOT NULL GROUP BY id "
+            "HAVING count(DISTINCT coalesce(label, chr(0))) > 1 ORDER BY min(rowid) LIMIT 1"
+        ).fetchall()
+        if clash:
+            k, a, b = clash[0]
+            raise InvalidInput(
+                f"{table.label}: the id {k!r} has two different labels ({a!r} and {b!r}); "
+                "give one label per id"
+            )
         got = con.execute(
-            f"SELECT CAST({quote(id_column)} AS VARCHAR), CAST({quote(label_column)} AS VARCHAR) "
-            f"FROM {table.source} WHERE {quote(id_column)} IS NOT NULL"
+            "SELECT id, any_value(label) FROM mw_in WHERE id IS NOT NULL GROUP BY id "
+            "ORDER BY min(rowid)"
         ).fetchall()
     finally:
         con.close()
@@ -95,6 +115,9 @@ def add_labels(
         "rows": n,
         "label_column": label_column,
         "matched": sum(1 for i in ids if i in known),
+        # rows that gave nothing new: no id to join by, or an id (and label) given again
+        "without_id": int(without_id),
+        "repeated": int(with_id) - n,
     }
 
 
