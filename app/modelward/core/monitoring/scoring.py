@@ -103,7 +103,7 @@ class ModelScorer:
             scores = np.full(len(missing), np.nan)
             proba = None
             if keep.any():
-                part, part_proba = self._score(X[keep] if isinstance(X, np.ndarray) else X[keep])
+                part, part_proba = self._score(X[keep])  # rows of an array or of a frame
                 scores[keep] = part
                 if part_proba is not None:
                     proba = np.full((len(missing), part_proba.shape[1]), np.nan)
