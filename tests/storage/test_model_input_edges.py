@@ -189,3 +189,27 @@ def test_late_labels_with_a_clashing_repeated_or_missing_id(run_cli, home, tmp_p
         timeout=600,
     )
     assert proc.returncode == 2 and "no such data file" in proc.stderr
+
+
+def test_scoring_with_repeated_ids_logged_row_by_row_says_so(run_cli, home, tmp_path):
+    """Late labels join logged rows by id: rows sharing an id are named at scoring time."""
+    data = _frame(50, 7)
+    data.insert(0, "loan", [f"L{i % 40}" for i in range(50)])  # ten ids on two rows each
+    path = tmp_path / "batch.csv"
+    data.to_csv(path, index=False)
+    out = tmp_path / "scored.csv"
+    args = ("score", "bin:1", "--data", str(path), "-o", str(out), "--id-column", "loan")
+    proc = run_cli(*args, "--log-rows", "--json", "--registry", str(home), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["repeated_ids"] == 10
+    proc = run_cli(*args, "--log-rows", "--registry", str(home), timeout=600)  # the text
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "modelward: warning: 10 logged row(s) repeat an id of another row; a late label for "
+        "such an id will join every row that has it"
+    ) in proc.stderr
+    # only a row-level log joins labels by id: a summary says nothing of it
+    proc = run_cli(*args, "--json", "--registry", str(home), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "repeated_ids" not in json.loads(proc.stdout)["summary"]
+    assert "repeat an id" not in proc.stderr

@@ -53,6 +53,12 @@ def cmd_score(args: argparse.Namespace) -> Result:
             f"modelward: warning: {res.rows_rejected:,} row(s) could not be scored; "
             f"reasons in {res.rejected}"
         )
+    repeated = (res.summary or {}).get("repeated_ids")
+    if repeated:
+        errors.append(
+            f"modelward: warning: {repeated:,} logged row(s) repeat an id of another row; "
+            "a late label for such an id will join every row that has it"
+        )
     return Result(res.to_json(), lines(*text), errors=errors)
 
 

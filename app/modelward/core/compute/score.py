@@ -1422,6 +1422,15 @@ def score_file(
         renamed.append(manifest_path)
         platform.fsync_dir(folder)
         kept_ids, kept_pred, kept_proba = kept.arrays() if kept.keep_rows else (None, None, None)
+        summary = kept.summary.to_json()
+        if log == "rows" and ids and kept_ids is not None and len(kept_ids):
+            import pandas as pd  # deferred: start-up cost
+
+            # late labels join the logged rows by id: an id on several rows joins each
+            given = pd.Series(kept_ids, dtype=object).dropna()
+            repeated = int(len(given) - given.nunique())
+            if repeated:
+                summary["repeated_ids"] = repeated
         # the log and the audit event: one open, one commit
         with registry.session(), registry.group():
             logged_extra: dict[str, Any] = {"input_bytes": before[0]}
@@ -1442,7 +1451,7 @@ def score_file(
                     role=role,
                     id_column=ids[0] if ids else "row",
                     source=str(path),
-                    summary=kept.summary.to_json(),
+                    summary=summary,
                     # a batch check hashes a file to find it here only when its size matches
                     extra=logged_extra,
                 )
@@ -1496,7 +1505,7 @@ def score_file(
         seconds=time.monotonic() - started,
         audit_seq=int(seq),
         batch_id=bid,
-        summary=kept.summary.to_json(),
+        summary=summary,
         predictions=(kept_ids, kept_pred, kept_proba) if keep_predictions else None,
     )
 
