@@ -213,3 +213,27 @@ def test_scoring_with_repeated_ids_logged_row_by_row_says_so(run_cli, home, tmp_
     assert proc.returncode == 0, proc.stderr
     assert "repeated_ids" not in json.loads(proc.stdout)["summary"]
     assert "repeat an id" not in proc.stderr
+
+
+def test_training_on_a_small_table_says_how_few_rows_its_metrics_come_from(run_cli, tmp_path):
+    """Taken (a first look at a small table is legitimate), but said, and kept with the
+    version: 40 rows, a quarter held out, metrics from 10 rows."""
+    home = tmp_path / "reg"
+    data = tmp_path / "small.csv"
+    _frame(40, 8).to_csv(data, index=False)
+    proc = run_cli(
+        *("train", "--data", str(data), "--target", "label", "--name", "small"),
+        *("--estimator", "LogisticRegression", "--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    said = (
+        "the metrics come from 10 held-out row(s) per evaluation; "
+        "with fewer than 30 they say little about the model"
+    )
+    assert f"warning: {said}" in proc.stdout
+    reg = Registry(home)
+    try:
+        assert said in reg.resolve("small:1").signature["warnings"]
+    finally:
+        reg.close()

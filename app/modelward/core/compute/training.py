@@ -206,6 +206,10 @@ def _fit_and_score(
     return key, metrics, (model if keep else None), None
 
 
+FEW_HELD_OUT = 30
+"""Fewer held-out rows per evaluation than this, and the training run warns."""
+
+
 # --------------------------------------------------------------------------- splits
 def _splits(recipe: Recipe, y: Any, task: str, n: int) -> list[tuple[Any, Any]]:
     import numpy as np  # deferred: start-up cost
@@ -449,6 +453,13 @@ def fit_recipe(
     X, y, task, signature = _prepare(df, recipe)
     n = len(X)
     splits = _splits(recipe, y, task, n)
+    held = min(len(te) for _tr, te in splits)
+    if held < FEW_HELD_OUT:
+        # taken (a first look at a small table is legitimate), but said, and kept with the version
+        signature.setdefault("warnings", []).append(
+            f"the metrics come from {held} held-out row(s) per evaluation; "
+            f"with fewer than {FEW_HELD_OUT} they say little about the model"
+        )
     check(cancel)
     candidates = _candidates(recipe)
     searching = recipe.search is not None and len(candidates) > 1
