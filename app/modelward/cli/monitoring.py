@@ -311,13 +311,13 @@ def _monitor(reg: Any, args: argparse.Namespace) -> Result:
         if not args.rescore and not args.scored_batch:
             looked_up = True  # the check need not hash the file again to look
             candidates = service.logged_candidates(reg, args.ref, args.batch)
-            plain = not (
-                args.id_column
-                or args.label_column
-                or args.segment_by
-                or args.protected
-                or args.date_column
-                or args.strict_columns
+            plain = service.kept_pass_may_stand(
+                id_column=args.id_column,
+                label_column=args.label_column,
+                segment_by=args.segment_by,
+                protected=args.protected,
+                date_column=args.date_column,
+                strict_columns=args.strict_columns,
             )
             if plain and any(KEPT_PASS in b.summary for b in candidates.values()):
                 # hashed first (a fraction of a read): its kept pass stands for the file

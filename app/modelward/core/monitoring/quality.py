@@ -23,16 +23,14 @@ def check_schema(profile: ReferenceProfile, source: TableSource) -> None:
     """Raise :class:`SchemaMismatch` naming every missing or retyped column."""
     missing = [c for c in profile.features if c not in source.kinds]
 
-    def not_numbers() -> list[str]:
-        return [
-            c
-            for c, p in profile.features.items()
-            if c in source.kinds and p.kind == NUMERIC and source.kinds[c] != NUMERIC
-        ]
-
-    if not_numbers():
-        source.take_empty_as_numbers(not_numbers())  # a blank column: every value missing
-    retyped = not_numbers()
+    retyped = [
+        c
+        for c, p in profile.features.items()
+        if c in source.kinds and p.kind == NUMERIC and source.kinds[c] != NUMERIC
+    ]
+    if retyped:  # a column left blank in every row is numbers, every value missing
+        blank = source.take_empty_as_numbers(retyped)
+        retyped = [c for c in retyped if c not in blank]
     problems = []
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")

@@ -86,6 +86,7 @@ __all__ = [
     "check_batch",
     "logged_candidates",
     "get_profile",
+    "kept_pass_may_stand",
     "logged_batch_key",
     "profile_version",
     "set_data_time",
@@ -428,6 +429,22 @@ class KeptPass:
         return {"sha256": sha, "profile": self.digest}
 
 
+def kept_pass_may_stand(
+    *,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    segment_by: str | None = None,
+    protected: str | None = None,
+    date_column: str | None = None,
+    strict_columns: bool = False,
+    exclude: Any = None,
+) -> bool:
+    """Whether a check with these options may take a kept pass for the file (they need
+    nothing but the pass counted); :func:`check_batch` decides, the CLI asks first."""
+    wanted = (id_column, label_column, segment_by, protected, date_column)
+    return not any(wanted) and not strict_columns and exclude is None
+
+
 def _read_kept(reg: Registry, logged: LoggedScorer, digest: str) -> _Kept | None:
     """The pass kept with a logged batch, if it was counted against this profile."""
     entry = logged.kept_pass
@@ -699,11 +716,14 @@ def check_batch(
     if prof.score is not None and (reuse_log or scored_batch):
         logged = _logged_scorer(reg, v, batch, stored_kind(prof), scored_batch)
     kept: _Kept | None = None
-    if (
-        logged is not None
-        and not (id_column or label_column or segment_by or protected or date_column)
-        and not strict_columns
-        and exclude is None
+    if logged is not None and kept_pass_may_stand(
+        id_column=id_column,
+        label_column=label_column,
+        segment_by=segment_by,
+        protected=protected,
+        date_column=date_column,
+        strict_columns=strict_columns,
+        exclude=exclude,
     ):
         kept = _read_kept(reg, logged, prof_digest)
         if kept is not None and (
@@ -715,7 +735,9 @@ def check_batch(
     if kept is not None:
         # what the check's pass would count, kept when ``score`` read these bytes
         assert logged is not None
-        label = batch.label if isinstance(batch, Table) else str(batch)
+        # named as open_source names it (a table by its label, a file by its path)
+        assert not isinstance(batch, Mapping)  # arrays have no file to find in the log
+        label = batch.label if isinstance(batch, Table) else str(Path(batch))
         counts = kept.counts
         acc = Accumulator({}, {}, score_edges=prof.score.edges if prof.score else None)
         parts = np.split(logged.scores, np.cumsum(counts.batch_rows)[:-1])
