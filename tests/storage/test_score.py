@@ -633,3 +633,29 @@ def test_a_pipeline_that_cannot_take_a_missing_value_still_refuses_the_row(tmp_p
     assert "L00007" not in set(scored["loan_id"]) and scored["proba_1"].notna().all()
     _, rejected, _ = output_paths(tmp_path / "o.parquet")
     assert "missing" in rejected.read_text()
+
+
+def test_a_long_run_prints_its_counter_now_and_then_not_per_batch(run_cli, home, tmp_path):
+    """Each batch's "scored N of M rows" on a line of its own filled a scheduled job's
+    log (150 lines for 10M rows): a step's counter prints at most every 2 seconds,
+    each new step at once."""
+    import time
+
+    rows = 12 * 65_536  # twelve batches
+    df = _frame(rows, seed=5)
+    data = tmp_path / "many.parquet"
+    df.to_parquet(data, index=False)
+    out = tmp_path / "many-scored.parquet"
+    t0 = time.monotonic()
+    proc = _ok(
+        run_cli(
+            *("score", "credit:1", "--data", str(data), "-o", str(out)),
+            *("--id-column", "loan_id", "--registry", str(home)),
+        )
+    )
+    elapsed = time.monotonic() - t0
+    lines = proc.stderr.splitlines()
+    counters = [ln for ln in lines if " of 786,432 rows" in ln]
+    assert 1 <= len(counters) <= 1 + elapsed / 2.0 and len(counters) < 12, proc.stderr
+    assert any("writing the manifest" in ln for ln in lines), proc.stderr
+    assert any(ln.strip() == "scored 786,432 rows" for ln in lines), proc.stderr
