@@ -194,6 +194,9 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", help="batch sizes (default by mode)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--null-repeats", type=int, default=20)
+    ap.add_argument(
+        "--null-sizes", type=int, nargs="*", default=[500, 5000], help="n of the null batches"
+    )
     ap.add_argument("--evidently-python", default="/tmp/evidently-venv/bin/python")
     ap.add_argument("--nannyml-python", default="/tmp/nannyml-venv/bin/python")
     ap.add_argument("--tools", default="modelward,evidently,nannyml")
@@ -240,7 +243,7 @@ def main() -> None:
                 jobs.append(dict(reference=str(rp), current=str(cp), chunk_size=cs))
                 keys.append(("shift", n))
         nulls = []
-        for n in (500, 5000):
+        for n in args.null_sizes:
             rng = np.random.default_rng(77 + n)
             ref = draw(rng, reference_rows(n), False)
             rp = wd / f"nullref_{n}.parquet"
@@ -324,7 +327,7 @@ def main() -> None:
                 n: total[n] // len(NUMERIC + CATEGORICAL) for n in total
             }
         shown = [n for n in sizes if not args.only_sizes or n in args.only_sizes]
-        print_table(det, fa, shown, args.seeds, tools)
+        print_table(det, fa, shown, args.seeds, tools, args.null_sizes)
         misses = target_misses(det, shown)
         print(
             f"\ntool seconds (whole matrix): {json.dumps({k: round(v, 1) for k, v in secs.items()})}"
@@ -373,7 +376,7 @@ def _cell(hits: list[bool] | None, seeds: int) -> str:
     return str(sum(hits)) if len(hits) == seeds else f"{sum(hits)}/{len(hits)}"
 
 
-def print_table(det: dict, fa: dict, sizes, seeds: int, tools) -> None:
+def print_table(det: dict, fa: dict, sizes, seeds: int, tools, null_sizes=(500, 5000)) -> None:
     shown = [t for t in ("modelward", "evidently", "nannyml") if t in det]
     short = {"modelward": "MW", "evidently": "EV", "nannyml": "NM"}
     head = "| shift | " + " | ".join(f"n={n:,}" for n in sizes) + " |"
@@ -388,7 +391,7 @@ def print_table(det: dict, fa: dict, sizes, seeds: int, tools) -> None:
     print("\nFalse alarms per column (no shift)\n")
     print("| n | " + " | ".join(shown) + " |")
     print("|" + "---|" * (len(shown) + 1))
-    for n in (500, 5000):
+    for n in null_sizes:
         print(f"| {n:,} | " + " | ".join(f"{fa[t].get(n, float('nan')):.1%}" for t in shown) + " |")
 
 

@@ -328,3 +328,41 @@ def test_a_column_left_blank_in_every_row_is_a_column_gone_missing(run_cli, tmp_
     quality = next(q for q in out["quality"]["columns"] if q["name"] == "income")
     assert quality["missing_rate"] == 1.0
     assert out["performance_notes"][0].startswith("600 row(s) not scored")
+
+
+def test_scoring_a_logged_batch_again_without_its_rows_keeps_them(run_cli, tmp_path):
+    """The same file scored again by the same version with only a summary logged replaced
+    the batch's row-level log: the labels that had joined it by id no longer did, and the
+    next check read the file again. The rows (and the kept pass) stay; the scoring is
+    still logged."""
+    home = _registry(tmp_path / "reg", "binary")
+    frame = _frame(1500, 3, shift=0.3)
+    batch = tmp_path / "applications.csv"
+    frame.to_csv(batch, index=False)
+    first = _score(run_cli, home, batch, tmp_path / "out.csv")
+    labels = tmp_path / "labels.csv"
+    truth = (frame["age"] + 0.5 * frame["income"] > 0).astype(int)
+    pd.DataFrame({"loan_id": frame["loan_id"], "y": truth}).to_csv(labels, index=False)
+    proc = run_cli(
+        *("labels", "m", "--data", str(labels), "--id", "loan_id", "--label", "y"),
+        *("--registry", str(home)),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+    def realized() -> dict:
+        proc = run_cli("shadow", "show", "m", "--registry", str(home), "--json", timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["versions"][0]["realized"] or {}
+
+    assert realized().get("labelled_rows") == 1500
+    proc = run_cli(
+        *("score", "m:1", "--data", str(batch), "-o", str(tmp_path / "again.csv")),
+        *("--id-column", "loan_id", "--registry", str(home), "--json"),
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["batch_id"] == first["batch_id"]
+    assert realized().get("labelled_rows") == 1500
+    kept = _check(run_cli, home, batch)
+    assert kept["counted_when_scored"] is True and kept["scores_from_log"] == first["batch_id"]

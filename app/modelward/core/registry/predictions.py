@@ -224,7 +224,8 @@ def log_predictions(
     summary: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> LoggedBatch:
-    """Log one version's predictions for one batch (again for the same batch: replaced).
+    """Log one version's predictions for one batch (again for the same batch: replaced,
+    but a summary-only log keeps the rows an earlier log of that batch stored).
 
     Parameters
     ----------
@@ -274,6 +275,18 @@ def log_predictions(
     n = int(summary.get("rows", len(pred)))
     with registry.transaction() as tx:
         _ensure(tx)
+        if rows_sha is None:
+            # The same bytes scored again by the same version with only a summary:
+            # the rows logged before stay (the labels that joined them by id, the
+            # check's kept pass), with what the earlier log knew that this one does not.
+            before = tx.q(
+                "SELECT summary, rows_sha256, id_column FROM pred_log "
+                "WHERE batch_id = ? AND model = ? AND version = ? AND rows_sha256 IS NOT NULL",
+                [batch_id, model, int(version)],
+            ).fetchone()
+            if before is not None:
+                summary = {**json.loads(before[0]), **summary}
+                rows_sha, id_column = before[1], before[2]
         tx.q(
             "INSERT OR REPLACE INTO pred_log VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
