@@ -23,7 +23,8 @@ does not depend on the other columns); ModelWard sees one batch per shift,
 the shift in its column and every other column unshifted, so that its
 Benjamini–Hochberg correction faces one true shift among 14 columns, the
 hardest case for it. False alarms: ``--null-repeats`` batches with no
-shift at n = 500 and 5 000 (one reference each), share of columns flagged.
+shift at each of ``--null-sizes`` (default n = 500 and 5 000; one reference
+each), share of columns flagged.
 
 Evidently and NannyML run in their own virtualenvs as subprocesses
 (``_drift_peer_driver.py``): ``--evidently-python`` / ``--nannyml-python``.
