@@ -274,6 +274,46 @@ def test_score_from_the_cli(models, registered, run_cli, tmp_path):
     np.testing.assert_allclose(scored["proba_1"], want, rtol=1e-5)
 
 
+def test_a_booster_scores_rows_with_missing_values_an_onnx_graph_sets_them_aside(
+    models, registered, run_cli, tmp_path
+):
+    """XGBoost and LightGBM send a missing value down a learned branch; scoring set aside
+    every such row as one "the model cannot take" (scikit-learn's default tag). A row
+    with a missing value fed to an ONNX graph may come out NaN without an error: it is
+    still set aside, with its reason."""
+    data = pd.read_csv(models["data"])
+    data.loc[[3, 10, 11], "debt"] = np.nan
+    src = tmp_path / "with-gaps.csv"
+    data.to_csv(src, index=False)
+    X = data[["age", "income", "debt", "tenure"]]
+    want = {
+        "xgb-binary": xgb.Booster(model_file=str(models["xgb-binary.json"])).predict(
+            xgb.DMatrix(X)
+        ),
+        "lgb-binary": lgb.Booster(model_file=str(models["lgb-binary.txt"])).predict(X),
+    }
+    for name, proba in want.items():
+        out = tmp_path / f"{name}.csv"
+        r = run_cli(
+            "score", name, "--data", str(src), "-o", str(out), "--registry", str(registered),
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        scored = pd.read_csv(out)
+        assert len(scored) == N, r.stderr
+        assert not Path(f"{out}.rejected.csv").exists()
+        np.testing.assert_allclose(scored["proba_1"], proba, rtol=1e-5)
+    out = tmp_path / "onnx.csv"
+    r = run_cli(
+        "score", "onnx-binary", "--data", str(src), "-o", str(out),
+        "--registry", str(registered),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert len(pd.read_csv(out)) == N - 3
+    rejected = pd.read_csv(f"{out}.rejected.csv")
+    assert rejected["row"].tolist() == [4, 11, 12]
+    assert rejected["reason"].str.contains("'debt' is missing").all()
+
+
 def test_validate_every_other_kind_in_process(models, registered):
     from modelward.core.compute.validation import validate
 

@@ -208,6 +208,10 @@ class _Backend:
     n_features: int = 0
     objective: str = ""
     threads: int | None = None
+    # A missing value is a value to the boosting libraries (each split sends it down
+    # a learned branch). An ONNX graph may be anything (a linear model's NaN in, NaN
+    # out, without an error), so a row with a missing value is not scored by one.
+    takes_missing = True
 
     def scores(self, X: Any) -> Any:
         """Probabilities ``(n, k)`` for classifiers, values ``(n,)`` for regressors."""
@@ -561,6 +565,8 @@ def _split_probabilities(model: Any, classes: Sequence[Any] | None = None) -> bo
 
 
 class _Onnx(_Backend):
+    takes_missing = False
+
     FEATURES_KEY = "feature_names"
     """``metadata_props`` entry (a JSON list) naming the columns of a single tensor input."""
 
@@ -745,6 +751,13 @@ class NativeModel(BaseEstimator):  # type: ignore[misc]
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
+
+    def __sklearn_tags__(self) -> Any:
+        # scikit-learn's default says "no missing values": scoring would set aside
+        # every row with one, which XGBoost, LightGBM and CatBoost predict
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._backend.takes_missing
+        return tags
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.library} {self._backend.objective}, {self.kind})"
