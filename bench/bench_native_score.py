@@ -23,10 +23,18 @@ For each model and each round (interleaved, the order rotating), it times:
   the probabilities with pyarrow (what any scoring of a file must do).
 
 One thread everywhere (OMP/BLAS through the environment and threadpoolctl, the
-libraries' own thread settings). Usage::
+libraries' own thread settings).
+
+``--whole`` times whole processes instead, as a user reruns them: the command
+``modelward score REF --data in.parquet -o out.parquet --id-column id
+--threads 1`` against a floor script that does the bare work with the library
+alone (start Python, load the native model file with the library's own
+loader, read the Parquet file with pyarrow, predict on one thread, write the
+ids, the predicted class and both probabilities with pyarrow). Usage::
 
     python bench/bench_native_score.py            # 1,000,000 rows, 3 rounds
     python bench/bench_native_score.py --quick    # 100,000 rows, 2 rounds
+    python bench/bench_native_score.py --whole --rounds 5
 """
 
 from __future__ import annotations
@@ -52,6 +60,69 @@ TRAIN_ROWS = 100_000
 TREES, DEPTH, RATE = 100, 6, 0.1
 
 
+FLOOR = r"""
+import os, sys
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+kind, model, data, out = sys.argv[1:5]
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+table = pq.read_table(data)
+X = table.drop(["id"]).to_pandas()
+if kind == "xgb":
+    import xgboost as xgb
+    booster = xgb.Booster()
+    booster.load_model(model)
+    booster.set_param({"nthread": 1})
+    p = booster.inplace_predict(X)
+elif kind == "lgb":
+    import lightgbm as lgb
+    p = lgb.Booster(model_file=model).predict(X, num_threads=1)
+else:
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    feed = {sess.get_inputs()[0].name: X.to_numpy(np.float32)}
+    p = sess.run(["probability_1"], feed)[0]
+p = np.asarray(p, dtype=np.float64).reshape(-1)
+cols = {"id": table.column("id"), "prediction": (p >= 0.5).astype(np.int64),
+        "proba_0": 1.0 - p, "proba_1": p}
+pq.write_table(pa.table(cols), out)
+"""
+
+
+def whole(root: Path, reg: Path, data: Path, models: dict[str, tuple[str, Path]], rounds: int):
+    """Whole processes: ``modelward score`` against the floor script, rounds interleaved."""
+    import subprocess
+
+    floor_py = root / "floor.py"
+    floor_py.write_text(FLOOR)
+    env = {**os.environ, "MODELWARD_HOME": str(reg)}
+    times: dict[str, dict[str, list[float]]] = {k: {"modelward": [], "floor": []} for k in models}
+
+    def run(cmd: list[str]) -> float:
+        t = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        return time.perf_counter() - t
+
+    for r in range(rounds):
+        for k, (ref, path) in models.items():
+            out = root / f"whole-{k}.parquet"
+            cmds = {
+                "modelward": [
+                    *(sys.executable, "-m", "modelward", "score", ref, "--data", str(data)),
+                    *("-o", str(out), "--id-column", "id", "--threads", "1"),
+                    *("--registry", str(reg)),
+                ],
+                "floor": [sys.executable, str(floor_py), k, str(path), str(data), str(out)],
+            }
+            for who in ("modelward", "floor") if r % 2 == 0 else ("floor", "modelward"):
+                times[k][who].append(run(cmds[who]))
+                for extra in root.glob("whole-*"):
+                    extra.unlink()
+    return times
+
+
 def make_data(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, N_FEATURES))
@@ -69,6 +140,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="100,000 rows, 2 rounds")
     ap.add_argument("--json", metavar="FILE", help="write the raw numbers here")
+    ap.add_argument("--whole", action="store_true", help="whole processes against a floor script")
     args = ap.parse_args()
     if args.quick:
         args.rows, args.rounds = 100_000, 2
@@ -124,6 +196,33 @@ def main() -> int:
             f"validation rows: max |dprob| {parity['max_abs_diff']:.2e} "
             f"(labels agree {parity['labels_agree']:.4f})"
         )
+
+        if args.whole:
+            onnx_file = root / "hgb.onnx"
+            onnx_file.write_bytes(reg.artifacts.read_bytes(onnx_v.sha256))
+            reg.close()
+            models = {
+                "xgb": ("xgb:1", root / "xgb.ubj"),
+                "lgb": ("lgb:1", root / "lgb.txt"),
+                "onnx": (onnx_v.ref, onnx_file),
+            }
+            wt = whole(root, root / "reg", data, models, args.rounds)
+            load = os.getloadavg()
+            print(
+                f"whole processes, {args.rows:,} rows x {N_FEATURES} features, {args.rounds} "
+                f"rounds interleaved, one thread; load average {load[0]:.1f} / {load[1]:.1f}"
+            )
+            print(f"{'model':<8}{'modelward s':>14}{'floor s':>10}{'modelward / floor':>26}")
+            for k, t in wt.items():
+                rs = [a / b for a, b in zip(t["modelward"], t["floor"], strict=True)]
+                print(
+                    f"{k:<8}{statistics.median(t['modelward']):>14.2f}"
+                    f"{statistics.median(t['floor']):>10.2f}"
+                    f"{statistics.median(rs):>14.2f}x ({min(rs):.2f}-{max(rs):.2f})"
+                )
+            if args.json:
+                Path(args.json).write_text(json.dumps({"whole": wt, "parity": parity}, indent=1))
+            return 0
 
         full = pq.read_table(data).to_pandas()[feats]
         booster = xm.get_booster()
