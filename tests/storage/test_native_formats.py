@@ -278,9 +278,9 @@ def test_a_booster_scores_rows_with_missing_values_an_onnx_graph_sets_them_aside
     models, registered, run_cli, tmp_path
 ):
     """XGBoost and LightGBM send a missing value down a learned branch; scoring set aside
-    every such row as one "the model cannot take" (scikit-learn's default tag). A row
-    with a missing value fed to an ONNX graph may come out NaN without an error: it is
-    still set aside, with its reason."""
+    every such row as one "the model cannot take" (scikit-learn's default tag). A
+    linear model's ONNX graph turns a missing value into a NaN score without an error:
+    that row is set aside with its reason, not written out as NaN."""
     data = pd.read_csv(models["data"])
     data.loc[[3, 10, 11], "debt"] = np.nan
     src = tmp_path / "with-gaps.csv"
@@ -311,7 +311,7 @@ def test_a_booster_scores_rows_with_missing_values_an_onnx_graph_sets_them_aside
     assert len(pd.read_csv(out)) == N - 3
     rejected = pd.read_csv(f"{out}.rejected.csv")
     assert rejected["row"].tolist() == [4, 11, 12]
-    assert rejected["reason"].str.contains("'debt' is missing").all()
+    assert rejected["reason"].str.contains("no score for this row: column 'debt' is missing").all()
 
 
 def test_validate_every_other_kind_in_process(models, registered):

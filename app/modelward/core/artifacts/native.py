@@ -27,9 +27,13 @@ Each library is an optional extra of the package (:func:`required_extra`);
 a load without it raises :class:`MissingExtra` with one sentence saying
 what to install.
 
-This module imports scikit-learn at module level (the adapters are
-scikit-learn estimators); :mod:`~modelward.core.artifacts.safeload` imports it
-only when a native file is loaded.
+The adapters are scikit-learn estimators (``BaseEstimator`` and its
+classifier or regressor mixin) in every process where scikit-learn is
+loaded. An ONNX model loaded before anything imported scikit-learn (``score``
+of an ONNX version) comes as the same class without those bases, so that its
+scoring does not import scikit-learn (1.2 s here); the first use that needs
+them (its tags, ``score``) gives it the bases then. XGBoost and LightGBM
+import scikit-learn themselves when it is installed.
 """
 
 from __future__ import annotations
@@ -39,19 +43,13 @@ import importlib
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-except ImportError:  # an ONNX version scores without scikit-learn: plain bases then
-    BaseEstimator = type("BaseEstimator", (), {})  # type: ignore[misc,assignment]
-    ClassifierMixin = type("ClassifierMixin", (), {})  # type: ignore[misc,assignment]
-    RegressorMixin = type("RegressorMixin", (), {})  # type: ignore[misc,assignment]
 
 from modelward.core.artifacts.formats import (
     CATBOOST_CBM,
@@ -209,8 +207,8 @@ class _Backend:
     objective: str = ""
     threads: int | None = None
     # A missing value is a value to the boosting libraries (each split sends it down
-    # a learned branch). An ONNX graph may be anything (a linear model's NaN in, NaN
-    # out, without an error), so a row with a missing value is not scored by one.
+    # a learned branch). An ONNX graph may impute it, or turn it into a NaN score
+    # without an error (a linear model): scoring sets aside a row whose score is NaN.
     takes_missing = True
 
     def scores(self, X: Any) -> Any:
@@ -426,6 +424,15 @@ _ONNX_NUMPY = {
 _ONNX_CLASS_ATTRS = ("classlabels_int64s", "classlabels_strings", "classlabels_ints")
 
 
+def _onnx_classes(custom: dict[str, str], data: bytes) -> list[Any] | None:
+    """The classes a conversion wrote in the metadata, else the graph's classifier node's."""
+    with contextlib.suppress(ValueError, TypeError):
+        classes = json.loads(custom.get(CLASS_LABELS, "null"))
+        if isinstance(classes, list) and classes:
+            return classes
+    return _onnx_class_labels(data)
+
+
 def _onnx_class_labels(data: bytes) -> list[Any] | None:
     """Class labels from the graph's classifier or ZipMap node, when the ``onnx`` package is there."""
     try:
@@ -449,6 +456,10 @@ def _class_labels_of(model: Any) -> list[Any] | None:
 
 PROBABILITY_OUTPUTS = "modelward.probability_outputs"
 """ONNX metadata key: the per-class probability outputs of a classifier, in class order (JSON)."""
+CLASS_LABELS = "modelward.classes"
+"""ONNX metadata key: a classifier's classes, in the order of its probability columns (JSON),
+written by ModelWard's conversions: a load reads them from onnxruntime's metadata without
+importing the ``onnx`` package (0.65 s here) to find the classifier node."""
 
 
 def _probability_tensor(graph: Any) -> tuple[str, int, Any, list[Any]] | None:
@@ -565,8 +576,6 @@ def _split_probabilities(model: Any, classes: Sequence[Any] | None = None) -> bo
 
 
 class _Onnx(_Backend):
-    takes_missing = False
-
     FEATURES_KEY = "feature_names"
     """``metadata_props`` entry (a JSON list) naming the columns of a single tensor input."""
 
@@ -622,14 +631,14 @@ class _Onnx(_Backend):
         self.zipmap = any(o.type.startswith("seq(map") for o in outputs)
         if self.proba_outs is not None:
             self.task = "classification"
-            classes = _onnx_class_labels(data)
+            classes = _onnx_classes(custom, data)
             if classes is None or len(classes) != len(self.proba_outs):
                 classes = list(range(len(self.proba_outs)))
             self.classes = classes
             self.n_classes = len(classes)
         elif self.proba_out is not None:
             self.task = "classification"
-            classes = _onnx_class_labels(data)
+            classes = _onnx_classes(custom, data)
             if classes is None:
                 width = next(o.shape for o in outputs if o.name == self.proba_out)
                 k = width[1] if len(width) == 2 and isinstance(width[1], int) else 2
@@ -697,8 +706,12 @@ _BACKENDS: dict[str, type[_Backend]] = {
 }
 
 
-class NativeModel(BaseEstimator):  # type: ignore[misc]
+class NativeModel:
     """A model of another library, loaded from its own format, with a scikit-learn face.
+
+    Loaded, it is an instance of a subclass with scikit-learn's estimator bases
+    (:func:`_sklearn_face`), or, for an ONNX model loaded where scikit-learn is
+    not (yet) imported, of this class itself until something asks for them.
 
     Attributes
     ----------
@@ -752,12 +765,31 @@ class NativeModel(BaseEstimator):  # type: ignore[misc]
     def __sklearn_is_fitted__(self) -> bool:
         return True
 
+    @property
+    def takes_missing(self) -> bool:
+        """Whether a row with a missing value is scored (what the scikit-learn tag says)."""
+        return bool(self._backend.takes_missing)
+
     def __sklearn_tags__(self) -> Any:
+        if type(self) not in _FACES.values():  # first asked: take scikit-learn's bases now
+            face = _sklearn_face(type(self))
+            if face is type(self):
+                raise AttributeError("scikit-learn is not installed")
+            self.__class__ = face
+            return self.__sklearn_tags__()
         # scikit-learn's default says "no missing values": scoring would set aside
         # every row with one, which XGBoost, LightGBM and CatBoost predict
-        tags = super().__sklearn_tags__()
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
         tags.input_tags.allow_nan = self._backend.takes_missing
         return tags
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """scikit-learn's ``score`` (accuracy or R²), with its bases taken first."""
+        face = _sklearn_face(type(self))
+        if face is type(self):
+            raise AttributeError("scikit-learn is not installed")
+        self.__class__ = face
+        return float(self.score(X, y, sample_weight=sample_weight))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.library} {self._backend.objective}, {self.kind})"
@@ -768,8 +800,10 @@ class NativeModel(BaseEstimator):  # type: ignore[misc]
         return (_rebuild, (self._source, self.kind, self._backend.threads))
 
 
-class NativeClassifier(ClassifierMixin, NativeModel):  # type: ignore[misc]
+class NativeClassifier(NativeModel):
     """A native classifier: ``predict_proba`` columns follow ``classes_``."""
+
+    _estimator_type = "classifier"
 
     def __init__(self, backend: _Backend, source: bytes = b""):
         super().__init__(backend, source)
@@ -784,12 +818,40 @@ class NativeClassifier(ClassifierMixin, NativeModel):  # type: ignore[misc]
         return self.classes_[np.argmax(self._backend.scores(X), axis=1)]
 
 
-class NativeRegressor(RegressorMixin, NativeModel):  # type: ignore[misc]
+class NativeRegressor(NativeModel):
     """A native regressor."""
+
+    _estimator_type = "regressor"
 
     def predict(self, X: Any) -> Any:
         """The predicted value of each row."""
         return self._backend.scores(X)
+
+
+_FACES: dict[type, type] = {}
+
+
+def _sklearn_face(cls: type) -> type:
+    """``cls`` with scikit-learn's estimator bases (imported here), or ``cls`` without
+    scikit-learn. The subclass keeps the name, so ``isinstance`` and reprs are unchanged."""
+    face = _FACES.get(cls)
+    if face is None:
+        try:
+            from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+        except ImportError:  # an ONNX version scores without scikit-learn
+            return cls
+        mixin = ClassifierMixin if issubclass(cls, NativeClassifier) else RegressorMixin
+        face = type(
+            cls.__name__,
+            (mixin, cls, BaseEstimator),
+            {
+                "__module__": cls.__module__,
+                "__qualname__": cls.__qualname__,
+                "__doc__": cls.__doc__,
+            },
+        )
+        _FACES[cls] = face
+    return face
 
 
 def _describe_error(kind: str, e: BaseException) -> str:
@@ -847,11 +909,14 @@ def load_native(
     except Exception as e:  # the library's parser refused the bytes
         raise RejectedFile(_describe_error(kind, e)) from None
     backend.threads = threads
+    cls: type[NativeModel] = NativeRegressor
     if backend.task == "classification":
         if not backend.classes or len(backend.classes) < 2:
             raise RejectedFile(f"a {library_name(kind)} classifier without classes")
-        return NativeClassifier(backend, data)
-    return NativeRegressor(backend, data)
+        cls = NativeClassifier
+    if kind != ONNX or "sklearn" in sys.modules:
+        cls = _sklearn_face(cls)
+    return cls(backend, data)
 
 
 def _rebuild(data: bytes, kind: str, threads: int | None) -> NativeModel:

@@ -220,7 +220,10 @@ def _describe_model(version: Any, est: Any) -> _Model:
     classes = getattr(est, "classes_", None)
     final = _final_step(est)
     try:
-        allow_nan = bool(est.__sklearn_tags__().input_tags.allow_nan)
+        # a native model says so itself (its tags would import scikit-learn for ONNX)
+        allow_nan = getattr(est, "takes_missing", None)
+        if allow_nan is None:
+            allow_nan = bool(est.__sklearn_tags__().input_tags.allow_nan)
     except Exception:  # an estimator without tags: find out by scoring
         allow_nan = True
     return _Model(
@@ -718,7 +721,7 @@ def _predict_rows(
         return ok, np.empty(0), None
     try:
         pred, proba = _predict(model, X.iloc[ok] if ok.size < len(X) else X, finite)
-        return ok, pred, proba
+        return _without_nan_scores(X, ok, pred, proba, reasons)
     except Exception as first:
         # Missing values are the usual cause: name them and try the rest.
         nan_rows = X.iloc[ok].isna().to_numpy()
@@ -741,6 +744,28 @@ def _predict_rows(
         pred = np.concatenate([p[1] for p in pieces])
         probas = [p[2] for p in pieces]
         return rows, pred, None if probas[0] is None else np.concatenate(probas)  # type: ignore[arg-type]
+
+
+def _without_nan_scores(
+    X: Any, rows: np.ndarray, pred: np.ndarray, proba: np.ndarray | None, reasons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The scored rows less those whose score came out NaN, each given its reason.
+
+    A model may answer a value it cannot take with NaN instead of an error (an
+    ONNX graph of a linear model fed a missing value): such a row is set aside
+    like one the model refused, never written out as a score.
+    """
+    values = proba if proba is not None else pred
+    if values.dtype.kind != "f":
+        return rows, pred, proba
+    good = np.isfinite(values).all(axis=1) if values.ndim == 2 else np.isfinite(values)
+    if good.all():
+        return rows, pred, proba
+    for i in rows[~good]:
+        gaps = [str(c) for c, v in X.iloc[int(i)].items() if v is None or v != v]
+        why = f"column {gaps[0]!r} is missing" if gaps else "it is not a number"
+        reasons[int(i)] = f"the model gave no score for this row: {why}"
+    return rows[good], pred[good], None if proba is None else proba[good]
 
 
 def _predicts(model: _Model, X: Any) -> bool:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import modelward.core.compute.data as _data
-from modelward.core.artifacts.native import load_native, onnx_per_class_outputs
+from modelward.core.artifacts.native import CLASS_LABELS, load_native, onnx_per_class_outputs
 from modelward.core.artifacts.safeload import approved_globals, load_artifact
 from modelward.core.artifacts.sandbox import default_sandbox
 from modelward.core.errors import InvalidInput, NotFound, RejectedFile
@@ -57,8 +57,7 @@ MISSING_TEXT = "nan"
 the native adapter feeds text columns with ``astype(str)``, which writes NaN so)."""
 META_INPUTS = "modelward.inputs"
 """ONNX metadata key: the feature columns in order, ``[{name, kind}]`` (JSON)."""
-META_CLASSES = "modelward.classes"
-"""ONNX metadata key: a classifier's classes, in the order of its probability columns (JSON)."""
+META_CLASSES = CLASS_LABELS  # a classifier's classes, in probability-column order (JSON)
 META_TASK = "modelward.task"
 
 
