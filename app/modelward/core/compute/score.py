@@ -464,6 +464,18 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def _none_scored(rejected: Path, n_in: int, name: str) -> str:
+    """The sentence of an input whose every row was rejected: the count, the first reason."""
+    first = ""
+    with contextlib.suppress(OSError, StopIteration, IndexError):
+        with open(rejected, encoding="utf-8", newline="") as f:
+            rows = csv.reader(f)
+            next(rows)  # the header
+            row = next(rows)
+            first = f" (row {row[0]}: {row[-1]})"
+    return f"none of the {n_in:,} rows of {name} could be scored{first}"
+
+
 # --------------------------------------------------------------------------- converting
 _TRIM = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 _MISSING_SQL = "(" + ", ".join(_sql_text(t) for t in sorted(_MISSING_TOKENS)) + ")"
@@ -1374,6 +1386,8 @@ def score_file(
                 os.fsync(rf.fileno())
             if n_in == 0:
                 raise InvalidInput(f"{path.name} has no rows to score")
+            if n_scored == 0:  # an output of a header alone is a failure, not a result
+                raise InvalidInput(_none_scored(tmp_rej, n_in, path.name))
             check(cancel)
         # the output's digest is read while it is flushed to disk (it is in the page cache)
         out_hasher = _Hasher(tmp_out)

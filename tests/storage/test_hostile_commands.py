@@ -1,0 +1,139 @@
+"""Hostile data files fed to the commands, each through the CLI as a real subprocess.
+
+A file the command cannot honestly work on is refused in one sentence (exit
+2): nothing is written or committed, no raw warning reaches the terminal, and
+the refusal is one ``input.refused`` event naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from modelward.core.intake.estimator import log_estimator
+from modelward.core.registry import Registry
+
+F = ["a", "b", "c"]
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, 3)).round(4), columns=F)
+    df["label"] = (df["a"] + df["b"] > 0).astype(int)
+    return df
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """``bin`` (its target not recorded: trained on an unnamed array), ``hgb`` (takes
+    missing values), both binary, and ``regr`` (a ridge regression of ``y``)."""
+    home = tmp_path_factory.mktemp("hostile") / "reg"
+    ref = _frame(600, 0)
+    X, y = ref[F], ref["label"].to_numpy()
+    reg = Registry(home)
+    try:
+        log_estimator(reg, LogisticRegression().fit(X, y), "bin", X=X)
+        hgb = HistGradientBoostingClassifier(max_iter=10).fit(X, y)
+        log_estimator(reg, hgb, "hgb", X=X, y=pd.Series(y, name="label"))
+        yr = pd.Series(2 * X["a"] - X["c"], name="y")
+        log_estimator(reg, Ridge().fit(X, yr), "regr", X=X, y=yr)
+        reg.set_alias("bin:1", "champion", "first")
+    finally:
+        reg.close()
+    return home
+
+
+def _head(home: Path) -> int:
+    reg = Registry(home)
+    try:
+        with reg.read() as cur:
+            return int(cur.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()[0])
+    finally:
+        reg.close()
+
+
+def _since(home: Path, seq: int) -> list[dict]:
+    """The audit events after ``seq``, oldest first."""
+    reg = Registry(home)
+    try:
+        with reg.read() as cur:
+            rows = cur.execute(
+                "SELECT action, entity_id, after, reason FROM audit WHERE seq > ? ORDER BY seq",
+                [seq],
+            ).fetchall()
+    finally:
+        reg.close()
+    return [
+        {"action": r[0], "entity": r[1], "after": json.loads(r[2] or "null"), "reason": r[3]}
+        for r in rows
+    ]
+
+
+def _refused(events: list[dict], path: Path, door: str) -> list[dict]:
+    return [
+        e
+        for e in events
+        if e["action"] == "input.refused"
+        and e["entity"] == str(path)
+        and (e["after"] or {}).get("door") == door
+    ]
+
+
+def _one_sentence(proc, *words: str) -> str:
+    """The refusal's one line on stderr (after the progress lines), with ``words`` in it."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("modelward: error:")]
+    assert len(errors) == 1, proc.stderr
+    assert proc.stderr.rstrip().endswith(errors[0])
+    for w in words:
+        assert w in errors[0], errors[0]
+    return errors[0]
+
+
+# --------------------------------------------------------------------------- 1: score
+@pytest.mark.parametrize("case", ["decimal_commas", "column_left_empty"])
+def test_a_score_that_rejects_every_row_is_refused_and_writes_nothing(
+    run_cli, home, tmp_path, case
+):
+    """'scored 0 of 40 rows', exit 0 and an output of a header alone: now a refusal."""
+    df = _frame(40, 1).drop(columns=["label"]).astype(object)
+    if case == "decimal_commas":
+        df["b"] = [str(v).replace(".", ",") for v in df["b"]]
+        reason = "column 'b' should hold a number, not"
+    else:
+        df["b"] = np.nan
+        reason = "column 'b' is missing"
+    data, out = tmp_path / "batch.csv", tmp_path / "scored.csv"
+    df.to_csv(data, index=False)
+    seq = _head(home)
+    proc = run_cli("score", "bin:1", "--data", str(data), "-o", str(out), "--registry", str(home))
+    line = _one_sentence(proc, "none of the 40 rows of batch.csv could be scored", "row 1:", reason)
+    assert "warning" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv"], line
+    events = _since(home, seq)
+    assert len(_refused(events, data, "score")) == 1
+    assert not [e for e in events if e["action"] == "score.completed"]
+
+
+def test_a_scoring_folder_quarantines_a_batch_whose_every_row_is_rejected(run_cli, home, tmp_path):
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    proc = run_cli(
+        *("folders", "add", str(inbox), "--kind", "scoring", "--model", "bin"),
+        *("--outbox", str(outbox), "--registry", str(home)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    df = _frame(30, 2).drop(columns=["label"]).astype(object)
+    df["c"] = [str(v).replace(".", ",") for v in df["c"]]
+    df.to_csv(inbox / "commas.csv", index=False)
+    proc = run_cli("run", "--once", "--registry", str(home), "--json")
+    doc = json.loads(proc.stdout)
+    assert [f["status"] for f in doc["files"]] == ["rejected"], doc
+    assert "none of the 30 rows" in doc["files"][0]["detail"]
+    assert list(outbox.iterdir()) == []
