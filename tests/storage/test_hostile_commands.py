@@ -137,3 +137,35 @@ def test_a_scoring_folder_quarantines_a_batch_whose_every_row_is_rejected(run_cl
     assert [f["status"] for f in doc["files"]] == ["rejected"], doc
     assert "none of the 30 rows" in doc["files"][0]["detail"]
     assert list(outbox.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- 2: missing files
+@pytest.mark.parametrize(
+    ("door", "argv"),
+    [
+        ("score", ["score", "bin:1", "-o", "{out}"]),
+        ("validate", ["validate", "bin:1", "--target", "label"]),
+        ("explain", ["explain", "bin:1", "--target", "label"]),
+        ("reasons", ["explain", "bin:1", "--row", "1"]),
+        ("labels", ["labels", "bin", "--id", "id"]),
+        ("compare", ["compare", "bin:1", "hgb:1", "--target", "label"]),
+    ],
+)
+def test_a_missing_data_file_is_an_audited_refusal(run_cli, home, tmp_path, door, argv):
+    missing = tmp_path / "nowhere.csv"
+    argv = [a.format(out=tmp_path / "o.csv") for a in argv]
+    seq = _head(home)
+    proc = run_cli(*argv, "--data", str(missing), "--registry", str(home))
+    _one_sentence(proc, f"no such data file: {missing}")
+    assert len(_refused(_since(home, seq), missing, door)) == 1
+
+
+def test_an_unknown_model_is_not_recorded_as_a_refused_file(run_cli, home, tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    seq = _head(home)
+    proc = run_cli(
+        *("score", "nosuch:1", "--data", str(missing), "-o", str(tmp_path / "o.csv")),
+        *("--registry", str(home)),
+    )
+    _one_sentence(proc, "nosuch")
+    assert _since(home, seq) == []
