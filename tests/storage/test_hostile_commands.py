@@ -169,3 +169,61 @@ def test_an_unknown_model_is_not_recorded_as_a_refused_file(run_cli, home, tmp_p
     )
     _one_sentence(proc, "nosuch")
     assert _since(home, seq) == []
+
+
+# --------------------------------------------------------------------------- 3: compare
+@pytest.mark.parametrize(
+    ("rows", "words"),
+    [
+        (1, ["a comparison needs at least 6 rows and the data has 1"]),
+        (5, ["a comparison needs at least 6 rows and the data has 5"]),
+        ("one class", ["the target holds one class (1) in every row"]),
+    ],
+)
+def test_compare_refuses_too_little_data_before_validating(run_cli, home, tmp_path, rows, words):
+    """One row gave verdicts, p-values and 'promotion allowed', and a RuntimeWarning
+    with its source line on stderr; a target of one class too."""
+    df = _frame(60, 3) if rows == "one class" else _frame(int(rows), 3)
+    if rows == "one class":
+        df["label"] = 1
+    data = tmp_path / "few.csv"
+    df.to_csv(data, index=False)
+    seq = _head(home)
+    proc = run_cli(
+        *("compare", "bin:1", "hgb:1", "--data", str(data), "--target", "label"),
+        *("--registry", str(home)),
+    )
+    _one_sentence(proc, *words)
+    assert "promotion" not in proc.stdout
+    events = _since(home, seq)
+    assert [e["action"] for e in events] == ["input.refused"], events
+    assert len(_refused(events, data, "compare")) == 1
+
+
+def test_compare_on_enough_rows_still_compares(run_cli, home, tmp_path):
+    data = tmp_path / "six.csv"
+    df = _frame(40, 4).head(6)
+    df["label"] = [0, 1, 0, 1, 1, 0]
+    df.to_csv(data, index=False)
+    proc = run_cli(
+        *("compare", "bin:1", "hgb:1", "--data", str(data), "--target", "label"),
+        *("--registry", str(home), "--json"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 6
+
+
+# --------------------------------------------------------------------------- 5: explain
+def test_explain_refuses_one_row_before_it_validates_and_commits_nothing(run_cli, home, tmp_path):
+    data = tmp_path / "one.csv"
+    _frame(1, 6).to_csv(data, index=False)
+    seq = _head(home)
+    proc = run_cli(
+        *("explain", "bin:1", "--data", str(data), "--target", "label"),
+        *("--registry", str(home)),
+    )
+    _one_sentence(proc, "explanations need at least two rows")
+    events = _since(home, seq)
+    assert [e["action"] for e in events] == ["input.refused"], events
+    assert len(_refused(events, data, "explain")) == 1

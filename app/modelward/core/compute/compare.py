@@ -20,7 +20,9 @@ lie above -0.01, so "not worse by more than 0.01" is shown with significance).
 from __future__ import annotations
 
 import json
+import math
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -214,7 +216,13 @@ def _weighted(metric: str, p: Predictions) -> Callable[[Any], Any] | None:
     if metric == "accuracy":
         return lambda W: W @ (yp == y).astype(float) / len(y)
     if metric == "balanced_accuracy":
-        return lambda W: np.nanmean((W @ (onehot * hit)) / (W @ onehot), axis=1)
+
+        def balanced(W: Any) -> Any:
+            # a class no resampled row holds has no recall: left out, not a warning
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.nanmean((W @ (onehot * hit)) / (W @ onehot), axis=1)
+
+        return balanced
     if metric in ("f1", "f1_macro"):
         tp, fp, fn = onehot * hit, (1 - onehot) * hit, onehot * (1 - hit)
         if metric == "f1":
@@ -577,6 +585,43 @@ class ComparisonResult:
         }
 
 
+def rows_to_compare(alpha: float) -> int:
+    """The fewest paired rows in which a difference can be significant at ``alpha``.
+
+    With ``n`` paired rows, the smallest two-sided p-value of a distribution-free
+    paired test is ``2 / 2**n`` (every row favours the same version): McNemar's
+    exact test, the accuracy's, reaches it, and no test of ``n`` pairs goes
+    lower without assuming a distribution. Below this many rows every verdict
+    would be "no significant difference" whatever the models do, and the
+    bootstrap's intervals and p-values come from a handful of distinct
+    resamples (1 row: one resample, an interval of width 0 and p 0.002).
+    At ``alpha`` 0.05: 6 rows.
+    """
+    return max(2, math.ceil(math.log2(2 / alpha) - 1e-12))
+
+
+def enough_to_compare(alpha: float) -> Callable[[Any, str], None]:
+    """``vet(y, task)`` for :func:`validate`: refuses data too small to compare on."""
+    need = rows_to_compare(alpha)
+
+    def vet(y: Any, task: str) -> None:
+        import numpy as np  # deferred: start-up cost
+
+        n = len(y)
+        if n < need:
+            raise InvalidInput(
+                f"a comparison needs at least {need} rows and the data has {n}: with fewer, "
+                f"no paired test can find a difference at alpha {alpha:g}"
+            )
+        if task == "classification" and len(np.unique(np.asarray(y))) < 2:
+            raise InvalidInput(
+                f"the target holds one class ({np.asarray(y)[0]}) in every row; comparing "
+                "classifiers needs rows of at least two classes"
+            )
+
+    return vet
+
+
 @door("compare", source="data", ref="challenger")
 def compare(
     registry: Any,
@@ -613,6 +658,7 @@ def compare(
     parsed = [g if isinstance(g, Gate) else parse_gate(g) for g in gates]
     if not 0 < alpha < 1:
         raise InvalidInput(f"alpha must be between 0 and 1, not {alpha}")
+    vet = enough_to_compare(alpha)  # checked before either validation is stored
     a = validate(
         registry,
         champion,
@@ -621,6 +667,7 @@ def compare(
         allow_extra=allow_extra,
         store=store,
         intervals=False,  # the paired differences below carry the comparison's intervals
+        vet=vet,
         progress=sub_progress(progress, 0.0, 0.35),
         cancel=cancel,
     )
@@ -632,6 +679,7 @@ def compare(
         allow_extra=allow_extra,
         store=store,
         intervals=False,
+        vet=vet,
         progress=sub_progress(progress, 0.35, 0.7),
         cancel=cancel,
     )
@@ -645,7 +693,8 @@ def compare(
         if store
         else None
     )
-    with registry.recording_failure(run_id):
+    with registry.recording_failure(run_id), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an odd resample is a nan, never a line on stderr
         assert a.predictions is not None and b.predictions is not None
         diffs = compare_predictions(
             a.predictions,

@@ -152,8 +152,7 @@ def explain_model(
     from sklearn.metrics import get_scorer, log_loss, make_scorer  # deferred: start-up cost
 
     n, d = len(X), X.shape[1]
-    if n < 2:
-        raise InvalidInput("explanations need at least two rows of validation data")
+    _enough_to_explain(X, "")
     rows = _sample(n, max_rows, random_state)
     Xs = X.iloc[rows].reset_index(drop=True)
     ys = np.asarray(y)[rows]
@@ -336,6 +335,12 @@ def store_explanations(registry: Any, validation_id: int, ref: str, doc: dict[st
         )
 
 
+def _enough_to_explain(y: Any, _task: str) -> None:
+    """Permutation needs rows to shuffle: at least two."""
+    if len(y) < 2:
+        raise InvalidInput("explanations need at least two rows of validation data")
+
+
 @door("explain", source="data")
 def explain_version(
     registry: Any,
@@ -364,6 +369,7 @@ def explain_version(
         data,
         target=target,
         allow_extra=allow_extra,
+        vet=_enough_to_explain,  # refused before the validation is stored
         progress=sub_progress(progress, 0.0, 0.3),
         cancel=cancel,
     )

@@ -14,6 +14,7 @@ import json
 import math
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -259,6 +260,7 @@ def validate(
     seed: int = 0,
     band_edges: Any = None,
     intervals: bool = True,
+    vet: Callable[[Any, str], None] | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
 ) -> ValidationResult:
@@ -293,6 +295,11 @@ def validate(
         same version on the same data computes them from the stored
         predictions (the same numbers: same rows, resamples and seed) and
         stores them, without scoring again.
+    vet
+        ``vet(y, task)``, called with the target's values before anything is
+        stored (also before a stored validation is reused): the caller's
+        refusal (``InvalidInput``: too few rows for what it will do with them)
+        commits nothing.
 
     Returns
     -------
@@ -319,6 +326,8 @@ def validate(
         found = find_validation(registry, version.id, fingerprint, target=target)
         if found is not None:
             stored = load_validation(registry, found)
+            if vet is not None and stored.predictions is not None:
+                vet(stored.predictions.y_true, stored.task)
             if "intervals" in stored.curves or (
                 stored.curves.get("intervals_deferred") and not intervals
             ):
@@ -331,6 +340,8 @@ def validate(
     X, y, task, target = prepare_frame(version, model, df, target=target, allow_extra=allow_extra)
     if n_boot < 0:
         raise InvalidInput(f"the number of bootstrap resamples must be 0 or more, not {n_boot}")
+    if vet is not None:
+        vet(y, task)
     check(cancel)
     run_id = (
         registry.create_run(
