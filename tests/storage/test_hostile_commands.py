@@ -214,7 +214,27 @@ def test_compare_on_enough_rows_still_compares(run_cli, home, tmp_path):
     assert json.loads(proc.stdout)["rows"] == 6
 
 
-# --------------------------------------------------------------------------- 5: explain
+# --------------------------------------------------------------------------- 4, 5: explain
+def test_explain_a_row_honours_the_target_named(run_cli, home, tmp_path):
+    """bin:1 does not record its target: --row took 'label' for an extra column."""
+    data = tmp_path / "val.csv"
+    _frame(50, 5).to_csv(data, index=False)
+    proc = run_cli(
+        *("explain", "bin:1", "--data", str(data), "--target", "label", "--row", "2"),
+        *("--registry", str(home), "--json"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [r["row"] for r in doc["rows"]] == [2]
+    assert {c["feature"] for c in doc["rows"][0]["reasons"]} <= set(F)
+    # a target named that the data lacks is still a refusal
+    proc = run_cli(
+        *("explain", "bin:1", "--data", str(data), "--target", "nosuch", "--row", "2"),
+        *("--registry", str(home)),
+    )
+    _one_sentence(proc, "no target column 'nosuch'")
+
+
 def test_explain_refuses_one_row_before_it_validates_and_commits_nothing(run_cli, home, tmp_path):
     data = tmp_path / "one.csv"
     _frame(1, 6).to_csv(data, index=False)

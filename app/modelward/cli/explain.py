@@ -21,6 +21,7 @@ def cmd_explain(args: argparse.Namespace) -> Result:
             rows=str(args.rows if args.rows is not None else args.row),
             k=args.top,
             allow_extra=args.allow_extra,
+            target=args.target,
         )
         text = [f"{doc['ref']}: reason codes by {doc['method']}", f"  ({doc['meaning']})"]
         for r in doc["rows"]:

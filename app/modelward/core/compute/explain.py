@@ -388,8 +388,13 @@ def explain_version(
 
 
 # --------------------------------------------------------------------------- reason codes
-def feature_frame(version: Any, model: Any, df: Any, *, allow_extra: bool = False) -> Any:
+def feature_frame(
+    version: Any, model: Any, df: Any, *, allow_extra: bool = False, target: str | None = None
+) -> Any:
     """The model's feature columns of ``df``, checked; the target may be present or not.
+
+    ``target`` names the target column when the version does not record it
+    (or the data calls it otherwise): it is not taken for an extra column.
 
     Raises
     ------
@@ -398,7 +403,7 @@ def feature_frame(version: Any, model: Any, df: Any, *, allow_extra: bool = Fals
     """
     sig = version.signature or {}
     features = _features_of(version, model)
-    allowed = [c for c in (sig.get("target"), sig.get("time_column")) if c]
+    allowed = [c for c in (sig.get("target"), target, sig.get("time_column")) if c]
     allowed += list(sig.get("dropped") or {})
     _data.check_columns(df, features, allowed_extra=allowed, allow_extra=allow_extra)
     kinds = {c["name"]: c["kind"] for c in features}
@@ -477,12 +482,16 @@ def reasons_for(
     rows: str | list[int] | None = None,
     k: int = 5,
     allow_extra: bool = False,
+    target: str | None = None,
     threads: int = 1,
 ) -> dict[str, Any]:
     """Reason codes of rows of ``data`` scored by ``ref``.
 
     Parameters
     ----------
+    target
+        The target column, when the data holds it and the version does not
+        record it: not an extra column (and named, it must be there).
     rows
         Row numbers from 1 (``"1-10"``, ``[3, 7]``); default every row.
     k
@@ -495,8 +504,11 @@ def reasons_for(
     """
     version = registry.resolve(ref)
     df = _data.read_table(_data.resolve_source(data, registry))
+    if target and target not in df.columns:
+        cols = ", ".join(repr(str(c)) for c in list(df.columns)[:20])
+        raise InvalidInput(f"the data has no target column {target!r}; its columns are {cols}")
     model = load_artifact(registry.artifacts, version.sha256, version.format)
-    X = feature_frame(version, model, df, allow_extra=allow_extra)
+    X = feature_frame(version, model, df, allow_extra=allow_extra, target=target)
     chosen = (
         list(range(1, len(X) + 1))
         if rows is None
