@@ -247,3 +247,34 @@ def test_explain_refuses_one_row_before_it_validates_and_commits_nothing(run_cli
     events = _since(home, seq)
     assert [e["action"] for e in events] == ["input.refused"], events
     assert len(_refused(events, data, "explain")) == 1
+
+
+# --------------------------------------------------------------------------- 6: a regressor's target
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("yes/no", ["the target column 'y' holds yes/no (true/false) words, not numbers"]),
+        ("1e308", ["the target column 'y' holds 1e+308 (row 4)", "overflow"]),
+    ],
+)
+def test_validating_a_regressor_refuses_a_target_it_cannot_measure(
+    run_cli, home, tmp_path, case, words
+):
+    """Words were taken as 1 and 0 ('mae 98.96, r2 -41052'); 1e308 gave 'r2 nan, rmse inf'."""
+    df = _frame(60, 7).drop(columns=["label"])
+    y = (2 * df["a"] - df["c"]).astype(object)
+    if case == "yes/no":
+        y = np.where(df["a"] > 0, "yes", "no")
+    else:
+        y[3] = 1e308
+    data = tmp_path / "target.csv"
+    df.assign(y=y).to_csv(data, index=False)
+    seq = _head(home)
+    proc = run_cli(
+        *("validate", "regr:1", "--data", str(data), "--target", "y"),
+        *("--registry", str(home)),
+    )
+    _one_sentence(proc, *words)
+    events = _since(home, seq)
+    assert [e["action"] for e in events] == ["input.refused"], events
+    assert len(_refused(events, data, "validate")) == 1

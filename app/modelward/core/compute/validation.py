@@ -215,8 +215,39 @@ def prepare_frame(
             raise InvalidInput(f"{version.ref} is a classifier without classes; cannot validate it")
         y = _align_labels(df[target], classes, target)
     else:
-        y = df[target].to_numpy(dtype=float)
+        y = _regression_target(df[target], target)
     return X, y, task, target
+
+
+# The largest magnitude whose square is finite: a regression's metrics (rmse,
+# r2) square the target, and past it they come out inf and nan.
+_SQUARE_MAX = 1.3e154
+
+
+def _regression_target(col: Any, target: str) -> Any:
+    """A regressor's target as floats; truth words, and values whose squares overflow, refused.
+
+    The strict reader types a column of yes/no (true/false) words as booleans:
+    as numbers they would be 1 and 0, metrics of a regressor on a target of words.
+    """
+    import numpy as np  # deferred: start-up cost
+    from pandas.api import types as pt  # deferred: start-up cost
+
+    if pt.is_bool_dtype(col):
+        raise InvalidInput(
+            f"the target column {target!r} holds yes/no (true/false) words, not numbers; "
+            "a regressor's target must be numbers"
+        )
+    y = col.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        big = np.flatnonzero(~(np.abs(y) <= _SQUARE_MAX))
+    if big.size:
+        row = int(big[0])
+        raise InvalidInput(
+            f"the target column {target!r} holds {y[row]:g} (row {row + 1}), too large to "
+            f"measure a regressor's errors by (their squares overflow past {_SQUARE_MAX:g})"
+        )
+    return y
 
 
 def _refuse_missing_it_cannot_take(version: Any, model: Any, X: Any) -> None:
