@@ -396,7 +396,7 @@ def test_a_batch_is_opened_once_for_its_checks_and_the_champion_check(tmp_path, 
     from modelward.core.monitoring.service import profile_version
 
     rng = np.random.default_rng(3)
-    reference = {c: rng.normal(size=200) for c in ("age", "income", "debt_ratio")}
+    reference = {c: rng.normal(size=300) for c in ("age", "income", "debt_ratio")}
     profile_version(reg, "scorer@champion", reference)
     opened: list[str] = []
     real = tables.open_table

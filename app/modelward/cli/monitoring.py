@@ -81,11 +81,19 @@ def drift_text(rep: Any) -> str:
         )
     if rep.multivariate:
         mv = rep.multivariate
-        out.append(
-            f"multivariate (PCA reconstruction error): {mv['statistic']:.4g} vs reference "
-            f"{mv['reference']:.4g}, threshold {mv['threshold'] or float('nan'):.4g} "
-            f"({'drifted' if mv['drifted'] else 'ok'})"
-        )
+        head = "multivariate (PCA reconstruction error)"
+        if mv["statistic"] is None:
+            out.append(f"{head}: {mv['threshold_source']} (no verdict)")
+        elif mv["threshold"] is None:  # never "ok" against a bound that does not exist
+            out.append(
+                f"{head}: {mv['statistic']:.4g} vs reference {mv['reference']:.4g}, threshold "
+                f"{mv['threshold_source']} (no verdict)"
+            )
+        else:
+            out.append(
+                f"{head}: {mv['statistic']:.4g} vs reference {mv['reference']:.4g}, threshold "
+                f"{mv['threshold']:.4g} ({'drifted' if mv['drifted'] else 'ok'})"
+            )
     if rep.quality is not None:
         for c in rep.quality.columns:
             notes = []

@@ -77,6 +77,7 @@ from modelward.core.monitoring.binning import (
 from modelward.core.monitoring.profile import (
     LENS_TAIL,
     LINEAR_LENSES,
+    MIN_REFERENCE_ROWS,
     CategoricalProfile,
     NumericProfile,
     ReferenceProfile,
@@ -86,6 +87,7 @@ from modelward.core.monitoring.profile import (
     decile_starts,
     js_rows,
     null_constant,
+    overflowing,
 )
 from modelward.core.monitoring.quality import check_schema, quality_of
 from modelward.core.monitoring.scoring import PendingScorer
@@ -816,7 +818,8 @@ def _finish_combined(
     ratios = [
         (name, stat, thr, (stat / thr) if thr > 0 and math.isfinite(thr) else 0.0)
         for name, stat, thr in pend.lenses
-        if math.isfinite(stat)
+        # an infinite distance (a batch's values so large their bin means overflow) fires
+        if not math.isnan(stat)
     ]
     fired = [r for r in ratios if r[3] >= 1.0 and r[1] > 0]
     test_fires = bool(math.isfinite(p_adj) and p_adj < alpha and pend.effect > pend.effect_floor)
@@ -835,7 +838,7 @@ def _finish_combined(
     tname = _LENS_LABEL[pend.test]
     corr = {"bh": "BH", "holm": "Holm", "none": "unadjusted"}[correction]
     parts = [
-        f"{_LENS_LABEL[n]} {s:.4g} ≥ {t:.4g} ({r:.1f}×)"
+        f"{_LENS_LABEL[n]} {s:.4g} ≥ {t:.4g} ({r:.3g}×)"
         if n != "missing"
         else f"missing rate {fd.stats['reference_missing_rate']:.1%} → "
         f"{fd.stats['missing_rate']:.1%} (Fisher p {fd.stats['missing_p']:.2g})"
@@ -849,7 +852,7 @@ def _finish_combined(
         reason = "no lens fired"
         if top is not None:
             reason += (
-                f": closest {_LENS_LABEL[top[0]]} {top[1]:.4g} of {top[2]:.4g} ({top[3]:.2f}×)"
+                f": closest {_LENS_LABEL[top[0]]} {top[1]:.4g} of {top[2]:.4g} ({top[3]:.3g}×)"
             )
         reason += f"; {tname} p ({corr}) {p_adj:.2g}" + _test_parts(pend)
         if math.isfinite(p_adj) and p_adj < alpha:
@@ -1036,8 +1039,25 @@ def compare(
     if mv is not None and counts.moments is not None and counts.moments.n > 0:
         err = mv.error_of(counts.moments)
         ce = mv.chunk_errors
-        thr, src = float("inf"), "too few reference chunks"
-        if len(ce) >= 3:
+        thr = float("inf")
+        src = (
+            f"not calibrated: the reference was profiled in {len(ce)} chunk(s), and the "
+            f"spread of its error needs 3 (a reference of {MIN_REFERENCE_ROWS} rows or more)"
+        )
+        huge = [
+            (c, v)
+            for c in mv.columns
+            if c in counts.numeric and (v := overflowing(counts.numeric[c])) is not None
+        ]
+        if huge or not math.isfinite(err):
+            # the batch's own values overflow its second moments: no error to compare
+            err, src = float("nan"), "not computed: the batch's second moments overflow"
+            if huge:
+                src = (
+                    f"not computed: column {huge[0][0]!r} holds {huge[0][1]:.4g}, and values "
+                    "this large overflow the batch's variance"
+                )
+        elif len(ce) >= 3:
             m = float(np.mean(profile.chunk_rows))
             scale = max(math.sqrt(m / counts.moments.n), 1.0)  # never tighter than chunks
             thr = float(ce.mean() + 3 * ce.std(ddof=1) * scale)
@@ -1048,11 +1068,11 @@ def compare(
                 src += f", σ widened × {scale:.3g} for a batch of {counts.moments.n} rows"
         report.multivariate = {
             "method": "pca_reconstruction",
-            "statistic": err,
+            "statistic": err if math.isfinite(err) else None,
             "reference": mv.error,
-            "threshold": thr if math.isfinite(thr) else None,
+            "threshold": thr if math.isfinite(thr) and math.isfinite(err) else None,
             "threshold_source": src,
-            "drifted": bool(err >= thr),
+            "drifted": bool(math.isfinite(err) and err >= thr),
             "components": int(mv.components.shape[1]),
             "explained": mv.explained,
         }
@@ -1268,6 +1288,7 @@ def drift_between(
         categorical=categorical,
         progress=sub_progress(progress, 0.0, 0.5),
         cancel=cancel,
+        min_rows=MIN_REFERENCE_ROWS,
     )
     cur = open_source(current, categorical=categorical)
     return check_drift(cur, prof, progress=sub_progress(progress, 0.5, 1.0), cancel=cancel, **kw)

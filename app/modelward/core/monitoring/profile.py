@@ -42,6 +42,7 @@ from modelward.core.monitoring.binning import (
     Accumulator,
     BatchCounts,
     Moments,
+    NumCounts,
     PCASpec,
     count_numeric,
     slice_batch,
@@ -72,6 +73,13 @@ LENS_DRAWS = 200
 # interpolated in log n (small batches of many-category columns have heavier tails)
 LENS_GRID = (100, 400, 2000, 10000)
 LINEAR_LENSES = ("psi",)  # noise ~ 1/n; every other lens ~ 1/sqrt(n)
+# The fewest reference rows whose lenses can be calibrated. The reference is cut
+# into chunks of at least 100 rows (``n_rows // 100``, at most ``n_chunks``), and
+# every bound drawn from the reference's own spread (each lens's floor, the
+# missing-rate floor, the multivariate threshold: mean + 3σ with ddof=1 over the
+# chunks) needs 3 chunks: 3 × 100 rows. With fewer, a column's bound came out 0
+# or NaN and ``drift --fail-on-drift`` passed any batch.
+MIN_REFERENCE_ROWS = 300
 
 ScoreFn = Callable[[Mapping[str, Any]], np.ndarray]
 
@@ -321,6 +329,7 @@ def build_profile(
     cancel: CancelToken | None = None,
     model_kind: ModelKind | None = None,
     proba_fn: Callable[[], np.ndarray | None] | None = None,
+    min_rows: int = 1,
 ) -> ReferenceProfile:
     """Profile reference data in streaming chunks.
 
@@ -356,6 +365,9 @@ def build_profile(
     proba_fn
         Returns the class probabilities of every row ``score_fn`` scored so
         far, in order (multiclass log loss and confidence calibration).
+    min_rows
+        Fewer rows are refused (a reference a check is calibrated on:
+        :data:`MIN_REFERENCE_ROWS`; a segment's profile takes fewer).
 
     Returns
     -------
@@ -364,7 +376,8 @@ def build_profile(
     Raises
     ------
     InvalidInput
-        No rows, or no column to monitor.
+        No rows (fewer than ``min_rows``), no column to monitor, or a numeric
+        column whose values are so large that their variance overflows.
     """
     src = data if isinstance(data, TableSource) else open_source(data, categorical=categorical)
     skip = set(exclude) | ({label_column} if label_column else set())
@@ -387,6 +400,12 @@ def build_profile(
     n_rows = src.count()
     if n_rows == 0:
         raise InvalidInput(f"{src.label} has no rows")
+    if n_rows < min_rows:
+        raise InvalidInput(
+            f"{src.label} has {n_rows:,} row(s), too few for a reference: drift bounds are "
+            f"calibrated on its spread between chunks of 100 rows, which needs at least "
+            f"{min_rows:,} rows"
+        )
     k = max(1, min(n_chunks, n_rows // 100))
     bounds = np.round(np.linspace(0, n_rows, k + 1)).astype(np.int64)
     # Text columns only counted are counted per chunk by DuckDB after the pass,
@@ -478,6 +497,8 @@ def build_profile(
     total = copy.deepcopy(parts[0])
     for p in parts[1:]:
         _merge_into(total, p)
+    for c in numeric:
+        _check_variance(src.label, c, total.numeric[c])
 
     feats: dict[str, NumericProfile | CategoricalProfile] = {}
     for c in features:
@@ -530,6 +551,27 @@ def build_profile(
             prof.model = {**model_kind.to_json(), "task": model_kind.kind}
     progress(1.0, "reference profiled")
     return prof
+
+
+def overflowing(c: NumCounts) -> float | None:
+    """The largest value of a counted column when its values' squares overflow, else ``None``.
+
+    Such values (±1e308, a sentinel or a broken export) make the column's
+    variance infinite, and with it every bound and statistic scaled by it.
+    """
+    if c.n == 0 or math.isfinite(c.total_sq):
+        return None
+    return float(c.vmax if abs(c.vmax) >= abs(c.vmin) else c.vmin)
+
+
+def _check_variance(label: str, name: str, c: NumCounts) -> None:
+    """A reference column whose variance overflows is refused (nothing can be calibrated on it)."""
+    v = overflowing(c)
+    if v is not None:
+        raise InvalidInput(
+            f"{label}: column {name!r} holds {v:.4g}; values this large overflow the column's "
+            "variance, which every drift bound of a reference is drawn from: remove or cap them"
+        )
 
 
 def _widen_to_range(

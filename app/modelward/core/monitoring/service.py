@@ -46,7 +46,12 @@ from modelward.core.monitoring.performance import (
     realized_metrics,
     realized_notes,
 )
-from modelward.core.monitoring.profile import NumericProfile, ReferenceProfile, build_profile
+from modelward.core.monitoring.profile import (
+    MIN_REFERENCE_ROWS,
+    NumericProfile,
+    ReferenceProfile,
+    build_profile,
+)
 from modelward.core.monitoring.quality import SchemaMismatch, check_schema, quality_of
 from modelward.core.monitoring.scoring import (
     LoggedScorer,
@@ -285,6 +290,7 @@ def profile_version(
         cancel=cancel,
         model_kind=scorer.kind,
         proba_fn=scorer.take_proba,
+        min_rows=MIN_REFERENCE_ROWS,
     )
     check(cancel)
     if protected:
