@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from modelward.core.intake.estimator import log_estimator
 from modelward.core.monitoring import service
@@ -190,3 +190,112 @@ def test_a_multivariate_check_without_a_threshold_is_never_ok(run_cli, tmp_path,
     (mv,) = [ln for ln in proc.stdout.splitlines() if ln.startswith("multivariate")]
     assert "not calibrated" in mv and "(no verdict)" in mv, mv
     assert "nan" not in mv and "(ok)" not in mv, mv
+
+
+# --------------------------------------------------------------------------- 3./4. labels
+def _realized(run_cli, home: Path, path: Path, *more: str) -> dict:
+    proc = run_cli(
+        *("monitor", "m:1", "--batch", str(path), "--label-column", "y"),
+        *("--registry", str(home), "--json", *more),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["performance"]["realized"]
+
+
+def test_yes_no_labels_of_a_0_1_model_count_as_1_and_0(run_cli, tmp_path, home):
+    batch = _frame(600, 6)
+    batch.to_csv(tmp_path / "numbers.csv", index=False)
+    batch.assign(y=np.where(batch["y"] == 1, "yes", "no")).to_csv(
+        tmp_path / "words.csv", index=False
+    )
+    batch.assign(y=np.where(batch["y"] == 1, "true", "false")).to_csv(
+        tmp_path / "truth.csv", index=False
+    )
+    want = _realized(run_cli, home, tmp_path / "numbers.csv")
+    assert want["f1"] > 0.5 and "roc_auc" in want
+    for name in ("words.csv", "truth.csv"):  # before: f1 0, "the labels hold one class only"
+        got = _realized(run_cli, home, tmp_path / name, "--rescore")
+        assert got == pytest.approx(want), name
+
+
+def test_labels_the_model_never_saw_are_refused_by_monitor(run_cli, tmp_path, home):
+    batch = _frame(600, 7)
+    batch.loc[3::20, "y"] = 2
+    path = tmp_path / "unseen.csv"
+    batch.to_csv(path, index=False)
+    before = _count(home, "mon_batches")
+    proc = run_cli(
+        *("monitor", "m:1", "--batch", str(path), "--label-column", "y"),
+        *("--registry", str(home)),
+    )
+    err = _one_sentence(proc)
+    assert "label 2 (first in row 4)" in err and "never saw" in err and "0, 1" in err, err
+    assert _count(home, "mon_batches") == before
+    (event,) = _refusals(home, path)
+    assert event.after["door"] == "monitor"
+
+    # late labels for a checked batch: the same rule
+    ids = _frame(600, 8).assign(id=range(600))
+    ids.drop(columns="y").to_csv(tmp_path / "b.csv", index=False)
+    proc = run_cli(
+        *("monitor", "m:1", "--batch", str(tmp_path / "b.csv"), "--id-column", "id"),
+        *("--registry", str(home), "--json"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    bid = json.loads(proc.stdout)["batch_id"]
+    late = tmp_path / "late.csv"
+    ids[["id"]].assign(y=np.where(ids["y"] == 1, 9, 7)).to_csv(late, index=False)
+    performance = _count(home, "mon_performance")
+    proc = run_cli(
+        *("monitor", "m:1", "--labels", str(late), "--batch-id", str(bid)),
+        *("--id-column", "id", "--label-column", "y", "--registry", str(home)),
+    )
+    assert "labels 7, 9 (first in row 1)" in _one_sentence(proc)
+    (event,) = _refusals(home, late)
+    assert event.after["door"] == "monitor"
+    assert _count(home, "mon_performance") == performance  # no realized metric stored
+
+
+def test_the_labels_command_refuses_labels_a_logged_version_never_saw(run_cli, tmp_path, home):
+    reg = Registry(home)
+    try:
+        ref = _frame(600, 0)
+        reg_model = LinearRegression().fit(ref[FEATURES], ref["age"] * 2.0)
+        log_estimator(reg, reg_model, "r", X=ref[FEATURES])
+    finally:
+        reg.close()
+    batch = _frame(600, 9).assign(id=range(600))
+    batch.drop(columns="y").to_csv(tmp_path / "b.csv", index=False)
+    for ref_ in ("m:1", "r:1"):
+        proc = run_cli(
+            *("score", ref_, "--data", str(tmp_path / "b.csv"), "-o", str(tmp_path / "o.csv")),
+            *("--id-column", "id", "--log-rows", "--registry", str(home)),
+        )
+        assert proc.returncode == 0, proc.stderr
+
+    def labels(model: str, values) -> object:
+        path = tmp_path / f"labels-{model}-{values[0]}.csv"
+        batch[["id"]].assign(y=values).to_csv(path, index=False)
+        return path, run_cli(
+            *("labels", model, "--data", str(path), "--id", "id", "--label", "y"),
+            *("--registry", str(home)),
+        )
+
+    path, proc = labels("m", np.where(batch["y"] == 1, 9, 7))
+    err = _one_sentence(proc)  # before: "600 match", then shadow show: AUC 0.08
+    assert "labels 7, 9 (first in row 1)" in err and "m:1" in err and "0, 1" in err, err
+    (event,) = _refusals(home, path)
+    assert event.after["door"] == "labels"
+    assert _count(home, "pred_labels") == 0
+
+    path, proc = labels("r", np.where(batch["y"] == 1, "high", "low"))
+    err = _one_sentence(proc)
+    first = "high" if batch["y"].iloc[0] == 1 else "low"
+    assert f"'{first}' in row 1" in err and "not a number" in err and "r:1" in err, err
+
+    _path, proc = labels("m", np.where(batch["y"] == 1, "yes", "no"))  # words of 1 and 0: taken
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("shadow", "show", "m", "--registry", str(home), "--json")
+    assert proc.returncode == 0, proc.stderr
+    (v,) = json.loads(proc.stdout)["versions"]
+    assert v["realized"]["roc_auc"] > 0.7

@@ -104,8 +104,14 @@ def add_labels(
             "SELECT id, any_value(label) FROM mw_in WHERE id IS NOT NULL GROUP BY id "
             "ORDER BY min(rowid)"
         ).fetchall()
+        # each label once, with the row it first appears in (the file's order)
+        distinct = con.execute(
+            "SELECT label, min(rowid) FROM mw_in WHERE id IS NOT NULL AND label IS NOT NULL "
+            "GROUP BY label ORDER BY 2"
+        ).fetchall()
     finally:
         con.close()
+    _check_labels(registry, model, distinct, source=table.label, column=label_column)
     ids = [r[0] for r in got]
     labels = [r[1] for r in got]
     n = store_labels(registry, model, ids, labels, source=str(data))
@@ -119,6 +125,40 @@ def add_labels(
         "without_id": int(without_id),
         "repeated": int(with_id) - n,
     }
+
+
+def _check_labels(
+    registry: Any, model: str, distinct: list[tuple[str, int]], *, source: str, column: str
+) -> None:
+    """Refuse labels a version that logged predictions never saw (a regressor's: not numbers).
+
+    The monitor's rule (:func:`~modelward.core.monitoring.performance.check_labels`),
+    for each version of ``model`` in the prediction log: a label no class
+    matches would be read as the wrong class and invert the realized metrics.
+    """
+    # deferred: start-up cost (NumPy, scikit-learn's metrics behind the module)
+    from modelward.core.monitoring.performance import check_labels, kind_of
+
+    if not distinct:
+        return
+    labels = np.array([r[0] for r in distinct], dtype=object)
+    rows = [int(r[1]) for r in distinct]
+    by_version: dict[int, list[LoggedBatch]] = {}
+    for b in read_predictions(registry, model):
+        by_version.setdefault(b.version, []).append(b)
+    for version, batches in sorted(by_version.items()):
+        v = registry.resolve(f"{model}:{version}")
+        sig = v.signature or {}
+        # registration records a classifier's classes; a regressor records none, and
+        # its logged predictions count no classes
+        classes = sig.get("classes")
+        regressor = sig.get("task") == "regression" or (
+            not classes and not any(b.summary.get("classes") for b in batches)
+        )
+        if not classes and not regressor:
+            continue  # a classifier that recorded no classes: nothing to match against
+        kind = kind_of({**sig, "task": "regression"} if regressor else sig)
+        check_labels(labels, kind, source=source, column=column, rows=rows, model=v.ref)
 
 
 def psi(expected: list[int] | None, actual: list[int] | None) -> float | None:

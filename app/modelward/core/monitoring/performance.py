@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from modelward.core.domain import HIGHER_IS_BETTER
+from modelward.core.errors import InvalidInput
 from modelward.core.tables import bool_word, truth_classes
 
 BINARY = "binary"
@@ -162,6 +163,13 @@ def encode_labels(y: np.ndarray, kind: ModelKind) -> np.ndarray:
     return out
 
 
+def _label_text(v: Any) -> str:
+    """A label as a user wrote it: 2, not the 2.0 a numeric column reads."""
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
@@ -187,10 +195,67 @@ def _label_keys(y: np.ndarray, classes: Sequence[Any]) -> list[Any]:
     for v in y.tolist():
         if numeric:
             f = _to_float(v)
+            if math.isnan(f) and (b := bool_word(v)) is not None:
+                # true/false or yes/no for a model of the classes 0/1: DuckDB reads
+                # these words as BOOLEAN, which `validate` matches to 1 and 0 (the
+                # batch's reader gives them as text)
+                f = float(b)
             out.append(f if not math.isnan(f) else str(v))
         else:
             out.append(str(v))
     return out
+
+
+def check_labels(
+    y: np.ndarray,
+    kind: ModelKind,
+    *,
+    source: str,
+    column: str,
+    first_row: int = 0,
+    rows: Sequence[int] | None = None,
+    model: str = "the model",
+) -> None:
+    """Refuse labels the model never saw (a regressor's: labels that are not numbers).
+
+    ``validate``'s rule, matched as :func:`encode_labels` matches labels to
+    the classes: a label counted as no class would turn into the negative
+    class (binary) or an error, and the realized metrics would be wrong
+    without a word. Missing labels are rows not labelled yet, not refused.
+    ``first_row`` is the row number of ``y[0]`` counted from 0 (a file read
+    in batches); ``rows`` gives each label's row instead (labels taken apart
+    from their file). ``model`` names the model in the sentence.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the label(s), the first row and the model's classes.
+    """
+    y = np.asarray(y)
+    missing = np.array([_is_missing(v) for v in y.tolist()], dtype=bool)
+    if kind.kind == REGRESSION:
+        bad = ~missing & np.isnan(encode_labels(y, kind))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            row = first_row + i if rows is None else int(rows[i])
+            raise InvalidInput(
+                f"{source}: the label column {column!r} has the label {_label_text(y[i])!r} in "
+                f"row {row + 1}, which is not a number, and {model} is a regressor"
+            )
+        return
+    keys = _label_keys(y, kind.classes)
+    known = set(_label_keys(np.asarray(kind.classes, dtype=object), kind.classes))
+    bad = np.array([not m and k not in known for k, m in zip(keys, missing, strict=True)])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        row = first_row + i if rows is None else int(rows[i])
+        labels = sorted({_label_text(v) for v in y[bad].tolist()})
+        shown = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+        raise InvalidInput(
+            f"{source}: the label column {column!r} has label{'s' if len(labels) > 1 else ''} "
+            f"{shown} (first in row {row + 1}) that {model} never saw; "
+            f"it knows {', '.join(map(str, kind.classes))}"
+        )
 
 
 # --------------------------------------------------------------------------- realized

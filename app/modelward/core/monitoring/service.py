@@ -40,6 +40,7 @@ from modelward.core.monitoring.performance import (
     KINDS,
     REGRESSION,
     ModelKind,
+    check_labels,
     encode_labels,
     estimate_for,
     kind_of,
@@ -786,11 +787,12 @@ def check_batch(
     )
     kind = scorer.kind if scorer is not None else (stored_kind(prof) or ModelKind(BINARY))
     proba = scorer.take_proba() if scorer is not None else None
-    labels = (
-        encode_labels(np.concatenate(counts.collected[label_column]), kind)
-        if label_column
-        else np.full(len(scores), np.nan)
-    )
+    if label_column:
+        raw = np.concatenate(counts.collected[label_column])
+        check_labels(raw, kind, source=label, column=label_column)
+        labels = encode_labels(raw, kind)
+    else:
+        labels = np.full(len(scores), np.nan)
     model_info = _model_info(prof, kind)
     thr = float(model_info.get("threshold", 0.5))
     p_scores, p_labels, p_proba = scores, labels, proba
@@ -1267,6 +1269,7 @@ def attach_labels(
     thr = float(info.get("threshold", 0.5))
     ids: list[np.ndarray] = []
     ys: list[np.ndarray] = []
+    seen = 0
     for b in src.batches([id_column, label_column]):
         check(cancel)
         i, y = b[id_column], b[label_column]
@@ -1276,11 +1279,10 @@ def attach_labels(
                 dtype=object,
             )
         )
-        ys.append(
-            encode_labels(
-                y if isinstance(y, np.ndarray) else np.asarray(y.to_pylist(), dtype=object), kind
-            )
-        )
+        raw = y if isinstance(y, np.ndarray) else np.asarray(y.to_pylist(), dtype=object)
+        check_labels(raw, kind, source=src.label, column=label_column, first_row=seen)
+        seen += len(raw)
+        ys.append(encode_labels(raw, kind))
     progress(0.5, "joining labels")
     with reg.transaction() as tx:
         tx.cur.register(
