@@ -299,3 +299,35 @@ def test_the_labels_command_refuses_labels_a_logged_version_never_saw(run_cli, t
     assert proc.returncode == 0, proc.stderr
     (v,) = json.loads(proc.stdout)["versions"]
     assert v["realized"]["roc_auc"] > 0.7
+
+
+# --------------------------------------------------------------------------- 5. date column
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [(["2024-01-05", "05/01/2024"], "'05/01/2024'"), (["not a date"], "'not a date'")],
+)
+def test_a_date_column_that_holds_no_dates_is_refused(run_cli, tmp_path, home, values, shown):
+    batch = _frame(600, 10)
+    batch["when"] = (values * 600)[:600]
+    path = tmp_path / "dated.csv"
+    batch.to_csv(path, index=False)
+    before = _count(home, "mon_batches")
+    proc = run_cli(
+        *("monitor", "m:1", "--batch", str(path), "--date-column", "when"),
+        *("--registry", str(home)),
+    )
+    err = _one_sentence(proc)  # before: exit 0, "data time: … (from arrival)"
+    assert "'when'" in err and shown in err and "--data-time" in err, err
+    assert _count(home, "mon_batches") == before
+    (event,) = _refusals(home, path)
+    assert event.after["door"] == "monitor"
+
+    batch["when"] = pd.date_range("2024-01-05", periods=600, freq="h").strftime("%Y-%m-%d")
+    batch.to_csv(path, index=False)
+    proc = run_cli(
+        *("monitor", "m:1", "--batch", str(path), "--date-column", "when"),
+        *("--registry", str(home), "--json"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["data_time"].startswith("2024-01-05") and doc["data_time_source"] == "column when"

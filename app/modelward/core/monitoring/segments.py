@@ -43,6 +43,7 @@ __all__ = [
     "GAP_THRESHOLDS",
     "MAX_SEGMENTS",
     "Segment",
+    "check_date_column",
     "column_time",
     "data_time_of",
     "date_in_name",
@@ -320,6 +321,40 @@ def _earliest(src: TableSource, column: str) -> str | None:
     finally:
         cur.close()
     return row[0][0].isoformat() if row and row[0][0] is not None else None
+
+
+def check_date_column(src: TableSource, column: str) -> None:
+    """Refuse a date column the user named that the batch lacks, that holds a value
+    DuckDB cannot read as a date, or that holds none.
+
+    Before, such a column gave way to the arrival time without a word; it is
+    refused as a column the file lacks is (before the batch is read).
+    """
+    if column not in src.kinds:
+        raise InvalidInput(f"{src.label} has no date column {column!r}")
+    if src._arrays is not None:
+        return  # arrays: a datetime64 column is read as one, anything else is not a date column
+    q = quote(column)
+    cur = _connection()
+    try:
+        bad = cur.execute(
+            f"SELECT CAST({q} AS VARCHAR) FROM {src._sql} "
+            f"WHERE {q} IS NOT NULL AND TRY_CAST({q} AS TIMESTAMP) IS NULL LIMIT 1"
+        ).fetchall()
+        dated = bad or cur.execute(f"SELECT count({q}) FROM {src._sql}").fetchall()[0][0]
+    finally:
+        cur.close()
+    if bad:
+        raise InvalidInput(
+            f"{src.label}: the date column {column!r} holds {bad[0][0]!r}, which cannot be "
+            "read as a date (write dates as 2024-01-05 or 2024-01-05T10:00:00), or give the "
+            "batch's time with --data-time"
+        )
+    if not dated:
+        raise InvalidInput(
+            f"{src.label}: the date column {column!r} holds no value; give the batch's time "
+            "with --data-time"
+        )
 
 
 def data_time_of(src: TableSource, arrival: str, *, column: str | None = None) -> tuple[str, str]:

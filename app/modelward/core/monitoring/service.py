@@ -62,6 +62,7 @@ from modelward.core.monitoring.scoring import (
 )
 from modelward.core.monitoring.segments import (
     MIN_SEGMENT_ROWS,
+    check_date_column,
     column_time,
     data_time_of,
     date_in_name,
@@ -768,6 +769,7 @@ def check_batch(
             segment_by=segment_by,
             protected=protected,
             date_column=date_column,
+            dates_read=not batch_time,
             intake_scan=intake_scan,
             strict_columns=strict_columns,
             progress=sub_progress(progress, 0.0, 0.8 if segment_by else 0.9),
@@ -968,6 +970,7 @@ def _batch_pass(
     segment_by: str | None,
     protected: str | None,
     date_column: str | None,
+    dates_read: bool,
     intake_scan: bool,
     strict_columns: bool,
     progress: ProgressFn,
@@ -990,6 +993,8 @@ def _batch_pass(
         raise InvalidInput(f"{src.label} has no id column {id_column!r}")
     if label_column and label_column not in src.kinds:
         raise InvalidInput(f"{src.label} has no label column {label_column!r}")
+    if date_column and dates_read:  # (a time given for the batch: the column is not read)
+        check_date_column(src, date_column)
     # declared with the profile; a batch without its column is not measured by group
     protected = protected or _batch_protected(prof, src)
     for what, col in (("segment", segment_by), ("protected", protected)):
