@@ -32,6 +32,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import gzip
 import io
 import itertools
@@ -69,6 +70,7 @@ __all__ = [
     "not_a_file",
     "open_table",
     "scan_table",
+    "unreadable",
 ]
 
 CSV = "csv"
@@ -332,6 +334,18 @@ def not_a_file(mode: int) -> str | None:
     return "a folder" if stat.S_ISDIR(mode) else "a device, a pipe or a socket"
 
 
+def unreadable(shown: str, e: OSError) -> BadTable:
+    """The refusal of a path the system cannot open or look at, in one sentence.
+
+    Every door says it alike (the strict reader, and ``resolve_source`` before
+    it): a symbolic link loop used to escape as an unexpected ``OSError``.
+    """
+    why = e.strerror or str(e)
+    if e.errno == errno.ELOOP:
+        why += " (a symbolic link that leads back to itself); point the link at the data file"
+    return BadTable(f"cannot read {shown}: {why}")
+
+
 def open_table(
     path: str | os.PathLike[str],
     *,
@@ -380,7 +394,7 @@ def open_table(
         with open(p, "rb") as f:
             head = f.read(8)
     except OSError as e:
-        raise BadTable(f"cannot read {shown}: {e.strerror or e}") from None
+        raise unreadable(shown, e) from None
     if size == 0:
         raise BadTable(f"{shown} is empty (0 bytes)")
     if size > lim.max_file_bytes:

@@ -26,6 +26,7 @@ from modelward.core.tables import (
     open_table,
     quote,
     scan_table,
+    unreadable,
 )
 
 if TYPE_CHECKING:
@@ -75,6 +76,9 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
     ------
     NotFound
         The file or the dataset does not exist.
+    InvalidInput
+        The path is not a regular file, or cannot be looked at (a symlink loop,
+        no permission).
     """
     text = str(data)
     if text.startswith("dataset:"):
@@ -100,6 +104,10 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise NotFound(f"no such data file: {path}") from None
+    except OSError as e:
+        # A symlink loop, a path through a file, no permission: refused in the strict
+        # reader's words (what monitor and drift, which open the file with it, say).
+        raise unreadable(str(path), e) from None
     if (what := not_a_file(mode)) is not None:
         raise InvalidInput(f"{path} is {what}, not a CSV or Parquet file")
     return path

@@ -670,6 +670,10 @@ def _train_job(
 
     compute = compute or Compute()
     timings: dict[str, float] = {}
+    # The file is found before the run starts: one that cannot be looked at (a
+    # symlink loop) is refused at the door (``input.refused``), as a bad file is
+    # when the command line opens it first, not a failed run.
+    src = _data.resolve_source(recipe.data, registry) if source is None else source[0]
     run_id = registry.create_run(
         "train", params={"name": name, "recipe": recipe.to_json(), **(extra_lineage or {})}
     )
@@ -680,14 +684,12 @@ def _train_job(
             t0 = time.perf_counter()
             progress(0.0, "reading the data")
             if source is None:
-                src = _data.resolve_source(recipe.data, registry)
                 snapshot = Path(tmp) / "snapshot.parquet"
                 # a CSV's yes/no target stays yes/no: the classes are the file's words
                 _data.write_parquet(src, snapshot, words=[recipe.target] if recipe.target else [])
                 known_sha = None
             else:
                 snapshot, known_sha = source
-                src = snapshot
             timings["snapshot_s"] = time.perf_counter() - t0
             check(cancel)
             t0 = time.perf_counter()

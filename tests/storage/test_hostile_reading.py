@@ -1,0 +1,146 @@
+"""Hostile data files met by the shared reader, through the commands a user runs.
+
+Each file once ended in an unexpected error (exit 70), a raw Python exception
+(exit 1, recorded only as a failed run), a wrong reason, or a model silently
+trained on numbers read as text. Each case runs as a real subprocess: the
+command refuses in one sentence that names the file and says what is wrong
+(exit 2), writes nothing, and leaves one ``input.refused`` event, or, for a
+file it can read without guessing, does its work.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from modelward.core.intake.estimator import log_estimator
+from modelward.core.registry import Registry
+
+F = ["age", "income", "debt"]
+ROWS = 300  # beyond the first 200 lines, which the reader splits itself
+
+
+def _frame(n: int = ROWS, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n).astype(float),
+            "income": np.round(rng.normal(50_000, 12_000, n), 2),
+            "debt": np.round(rng.uniform(0, 1, n), 4),
+        }
+    )
+    df["y"] = (df["debt"] + rng.normal(0, 0.2, n) > 0.5).astype(int)
+    return df
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """``bin:1`` and ``bin2:1`` (logistic regressions logged from a notebook, so they record
+    dtypes, not kinds) and ``pipe:1`` (one-hot on the text column ``city``)."""
+    home = tmp_path_factory.mktemp("hostile") / "reg"
+    df = _frame(600, 1)
+    reg = Registry(home)
+    try:
+        log_estimator(reg, LogisticRegression(max_iter=1000).fit(df[F], df["y"]), "bin", X=df[F])
+        log_estimator(
+            reg, LogisticRegression(C=0.1, max_iter=1000).fit(df[F], df["y"]), "bin2", X=df[F]
+        )
+        city = df.assign(city=np.random.default_rng(2).choice(["Paris", "Oslo", "Rome"], len(df)))
+        pipe = Pipeline(
+            [
+                (
+                    "ct",
+                    ColumnTransformer(
+                        [
+                            ("oh", OneHotEncoder(handle_unknown="ignore"), ["city"]),
+                            ("num", StandardScaler(), F),
+                        ]
+                    ),
+                ),
+                ("lr", LogisticRegression()),
+            ]
+        )
+        cols = [*F, "city"]
+        log_estimator(reg, pipe.fit(city[cols], city["y"]), "pipe", X=city[cols])
+    finally:
+        reg.close()
+    return home
+
+
+def _good_text() -> str:
+    return _frame().to_csv(index=False, lineterminator="\n")
+
+
+def _state(home: Path) -> tuple[int, int, int]:
+    """The audit head, and the versions and runs stored."""
+    reg = Registry(home)
+    try:
+        with reg.read() as cur:
+            versions = int(cur.execute("SELECT count(*) FROM versions").fetchall()[0][0])
+            runs = int(cur.execute("SELECT count(*) FROM runs").fetchall()[0][0])
+        return reg.audit_head(), versions, runs
+    finally:
+        reg.close()
+
+
+def _refused(run_cli, home: Path, args: list[str], path: Path, door: str, **kw) -> str:
+    """Run a command that must refuse ``path``: exit 2, one sentence, one ``input.refused``
+    event and nothing else written. Returns the sentence."""
+    head, versions, runs = _state(home)
+    proc = run_cli(*args, "--registry", str(home), timeout=600, **kw)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "unexpected error" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("modelward: error: "), proc.stderr
+    sentence = last.removeprefix("modelward: error: ")
+    after, versions_after, runs_after = _state(home)
+    assert (versions_after, runs_after) == (versions, runs)  # not even a failed run
+    assert after == head + 1  # the refusal's own event, and nothing else
+    reg = Registry(home)
+    try:
+        (event,) = reg.audit_events(action="input.refused", limit=1)
+    finally:
+        reg.close()
+    assert event.entity_id == os.path.abspath(path)
+    assert event.after["door"] == door
+    assert event.reason == sentence
+    return sentence
+
+
+def _train(path: Path) -> list[str]:
+    return ["train", "--data", str(path), "--target", "y", "--estimator", "LogisticRegression",
+            "--name", "t"]  # fmt: skip
+
+
+# --- 1. a symbolic link loop ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["score", "validate", "explain", "labels", "train", "compare"])
+def test_a_symlink_loop_is_refused_by_every_command(run_cli, home, tmp_path, command):
+    """It used to end in 'unexpected error: OSError: [Errno 40]' (exit 70), or 'training
+    failed: OSError' (exit 1); monitor and drift already said it in one sentence."""
+    loop = tmp_path / "loop.csv"
+    os.symlink("loop2.csv", loop)
+    os.symlink("loop.csv", tmp_path / "loop2.csv")
+    data = ["--data", str(loop)]
+    args, door = {
+        "score": (["score", "bin:1", *data, "-o", str(tmp_path / "out.csv")], "score"),
+        "validate": (["validate", "bin:1", *data, "--target", "y"], "validate"),
+        "explain": (["explain", "bin:1", *data, "--target", "y"], "explain"),
+        "labels": (["labels", "bin:1", *data, "--id", "id"], "labels"),
+        "train": (_train(loop), "train"),
+        "compare": (["compare", "bin:1", "bin2:1", *data, "--target", "y"], "compare"),
+    }[command]
+    sentence = _refused(run_cli, home, args, loop, door)
+    assert sentence == (
+        f"cannot read {loop}: Too many levels of symbolic links (a symbolic link that leads "
+        "back to itself); point the link at the data file"
+    )
