@@ -144,3 +144,75 @@ def test_a_symlink_loop_is_refused_by_every_command(run_cli, home, tmp_path, com
         f"cannot read {loop}: Too many levels of symbolic links (a symbolic link that leads "
         "back to itself); point the link at the data file"
     )
+
+
+# --- 2. malformed CSV beyond the first lines ------------------------------------------------
+
+
+def _cut_short(text: str) -> str:
+    return text.rstrip("\n")[:-3]  # the last line loses its last field and a digit
+
+
+def _missing_field(text: str) -> str:
+    return text.rstrip("\n").rsplit(",", 1)[0] + "\n"
+
+
+def _mixed_line_ends(text: str) -> str:
+    lines = text.rstrip("\n").split("\n")
+    return "".join(line + ("\r\n" if i >= 250 else "\n") for i, line in enumerate(lines))
+
+
+def _unclosed_quote(text: str) -> str:
+    return text + '30,"1,0.5,1\n'
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            _cut_short,
+            "row 300 has 3 field(s) but the header has 4, and it is the last line, without a "
+            "line end: the file looks cut short; copy it again",
+        ),
+        (
+            _missing_field,
+            "row 300 has 3 field(s) but the header has 4; every row needs one field per column",
+        ),
+        (
+            _mixed_line_ends,
+            "mixes line ends: line 1 ends with LF (\\n) but line 251 with CRLF (\\r\\n); "
+            "save it with one kind of line end",
+        ),
+        (
+            _unclosed_quote,
+            "a quote opened in row 301 is never closed (a '\"' that starts a field needs one "
+            "that ends it); close it or remove it",
+        ),
+    ],
+    ids=["cut short", "missing field", "mixed line ends", "unclosed quote"],
+)
+def test_malformed_csv_says_what_is_wrong(run_cli, home, tmp_path, make, expected):
+    """DuckDB's sniffer gave up on each, and its list of possible fixes (the maximum line
+    size among them) read as 'a line is longer than the limit of 1 MiB' for a 13 KB file."""
+    path = tmp_path / "bad.csv"
+    path.write_bytes(make(_good_text()).encode())
+    sentence = _refused(run_cli, home, _train(path), path, "train")
+    sep = " " if expected.startswith("mixes") else ": "
+    assert sentence == f"bad.csv{sep}{expected}"
+    assert "data_max_field_bytes" not in sentence
+
+
+def test_a_really_long_line_still_names_the_line_limit(run_cli, home, tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_bytes((_good_text() + f'30,"{"9" * 70_000}",0.5,1\n').encode())
+    sentence = _refused(
+        run_cli,
+        home,
+        _train(path),
+        path,
+        "train",
+        env={"MODELWARD_DATA_MAX_FIELD_BYTES": "65536"},
+    )
+    assert sentence == (
+        "long.csv: a line is longer than the limit of 65536 bytes (data_max_field_bytes)"
+    )

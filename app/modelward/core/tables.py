@@ -42,7 +42,7 @@ import re
 import stat
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -551,7 +551,7 @@ def _check_parquet_fields(table: Table, meta: _ParquetMeta, lim: Limits) -> None
             f"FROM parquet_metadata({_lit(table.path)}) GROUP BY path_in_schema"
         ).fetchall()
     except duck.Error as e:
-        raise explain(e, table.label) from None
+        raise explain(e, table.label, path=table.path) from None
     finally:
         con.close()
     chunks = {str(r[0]): r[1:] for r in got}
@@ -571,7 +571,7 @@ def _check_parquet_fields(table: Table, meta: _ParquetMeta, lim: Limits) -> None
         parts = ", ".join(f"max(octet_length(CAST({quote(c)} AS BLOB)))" for c in unsure)
         measured = con.execute(f"SELECT {parts} FROM {table.source}").fetchall()[0]
     except duck.Error as e:
-        raise explain(e, table.label) from None
+        raise explain(e, table.label, path=table.path) from None
     finally:
         con.close()
     for c, n in zip(unsure, measured, strict=True):
@@ -764,10 +764,11 @@ def _open_csv(
     names_sql = "[" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + "]"
     delim_sql = "\\t" if delim == "\t" else delim
 
-    def read(typed: str) -> str:
+    def read(typed: str, *, named: bool = True) -> str:
         return (
             f"read_csv({_lit(p)}, delim='{delim_sql}', header=true, quote='\"', escape='\"', "
-            f"{typed}, names={names_sql}, strict_mode=true, null_padding=false, "
+            f"{typed}, {f'names={names_sql}, ' if named else ''}"
+            "strict_mode=true, null_padding=false, "
             f"max_line_size={int(lim.max_field_bytes)}"
             + (", compression='gzip'" if gz else "")
             + ")"
@@ -775,7 +776,14 @@ def _open_csv(
 
     source = read(f"decimal_separator='{decimal}', sample_size=20480")
     guessed = _plain_numbers(names, rows, text, decimal) if whole else None
-    types = guessed if guessed is not None else _describe(source, shown)
+    if guessed is not None:
+        types = guessed
+    else:
+        # Every cell as text, the dialect found here, no sniffing: read only when
+        # DuckDB's sniffer gives up, to find the row it gave up on.
+        columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+        unsniffed = read(f"auto_detect=false, columns={columns}", named=False)
+        types = _describe(source, shown, diagnose=lambda e: _sniff_failure(e, unsniffed, p, shown))
     if list(types) != list(names):
         raise BadTable(f"{shown}: its column names could not be read exactly")
     # A whole file of plain numbers was split here already: its rows are counted (not
@@ -851,15 +859,42 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return base.cursor()
 
 
-def _describe(source: str, shown: str) -> dict[str, str]:
+def _describe(
+    source: str, shown: str, *, diagnose: Callable[[duck.Error], BadTable] | None = None
+) -> dict[str, str]:
     con = _connection()
     try:
         desc = con.execute(f"SELECT * FROM {source} LIMIT 0").description or []
         return {str(d[0]): str(d[1]) for d in desc}
     except duck.Error as e:
-        raise explain(e, shown) from None
+        raise (diagnose(e) if diagnose is not None else explain(e, shown)) from None
     finally:
         con.close()
+
+
+_SNIFF_FAILED = "Error when sniffing file"
+
+
+def _sniff_failure(e: duck.Error, unsniffed: str, p: Path, shown: str) -> BadTable:
+    """Why DuckDB's sniffer gave up on a CSV file, in one sentence.
+
+    The sniffer says only that no dialect fits, and lists every option that
+    might help (the maximum line size among them, which read as "a line is
+    longer than the limit" for a file of 13 KB). The same file read again with
+    the dialect found here, every cell as text, stops at the first row that
+    breaks it, with DuckDB's real reason: a row with a field missing, a quote
+    never closed, a line end of another kind.
+    """
+    if _SNIFF_FAILED not in str(e):
+        return explain(e, shown, path=p)
+    con = _connection()
+    try:
+        con.execute(f"SELECT count(*) FROM {unsniffed}").fetchall()
+    except duck.Error as strict:
+        return explain(strict, shown, path=p)
+    finally:
+        con.close()
+    return explain(e, shown, path=p)
 
 
 _CONVERT = re.compile(r'Could not convert string "(?P<v>.*?)" to .*?', re.S)
@@ -867,15 +902,24 @@ _COLUMN = re.compile(
     r'[Cc]olumn(?: at position: \d+)? (?:Name: )?"?(?P<c>[^"\n]+?)"?(?:\n|\s*$|\.)'
 )
 _LINE = re.compile(r"(?:Line|line): (?P<n>\d+)")
+# Only DuckDB's own finding: its "possible fixes" (a sniffer's failure lists them all)
+# also say "Be sure that the maximum line size is set …".
+_LINE_SIZE = re.compile(r"Maximum line size of \d+ bytes exceeded")
+_ORIGINAL = re.compile(r"Original Line: (?P<l>[^\n]*)")
 
 
-def explain(e: BaseException, shown: str) -> BadTable:
-    """One sentence for a DuckDB error met while reading ``shown``."""
+def explain(e: BaseException, shown: str, *, path: Path | None = None) -> BadTable:
+    """One sentence for a DuckDB error met while reading ``shown``.
+
+    ``path``, the file itself, lets the sentence say more than DuckDB's text
+    does: which line ends are mixed, whether a short last row is a file cut
+    short.
+    """
     text = str(e)
     first = text.strip().splitlines()[0] if text.strip() else type(e).__name__
     line = _LINE.search(text)
     row = f"row {int(line.group('n')) - 1}" if line else "a row"
-    if "Maximum line size" in text or "maximum line size" in text:
+    if _LINE_SIZE.search(text):
         limit = _mib(Limits.from_settings().max_field_bytes)
         return BadTable(
             f"{shown}: a line is longer than the limit of {limit} (data_max_field_bytes)"
@@ -883,10 +927,39 @@ def explain(e: BaseException, shown: str) -> BadTable:
     if "Expected Number of Columns" in text:
         m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
         if m:
-            return BadTable(
-                f"{shown}: {row} has {m.group(2)} field(s) but the header has {m.group(1)}; "
-                "every row needs one field per column"
+            original = _ORIGINAL.search(text)
+            cut = (
+                path is not None
+                and original is not None
+                and int(m.group(2)) < int(m.group(1))
+                and _ends_without_newline(path, original.group("l"))
             )
+            return BadTable(
+                f"{shown}: {row} has {m.group(2)} field(s) but the header has {m.group(1)}"
+                + (
+                    ", and it is the last line, without a line end: the file looks cut "
+                    "short; copy it again"
+                    if cut
+                    else "; every row needs one field per column"
+                )
+            )
+    if "unterminated quote" in text:
+        return BadTable(
+            f"{shown}: a quote opened in {row} is never closed (a '\"' that starts a "
+            "field needs one that ends it); close it or remove it"
+        )
+    if "state machine reached an invalid state" in text:
+        mixed = _mixed_line_ends(path) if path is not None else None
+        if mixed is not None:
+            n, kind, other = mixed
+            return BadTable(
+                f"{shown} mixes line ends: line 1 ends with {kind} but line {n} with {other}; "
+                "save it with one kind of line end"
+            )
+        return BadTable(
+            f"{shown}: a row cannot be split into fields (a stray quote or carriage return?); "
+            "save it again as plain CSV"
+        )
     conv = _CONVERT.search(text)
     if conv:
         col = re.search(r'converting column "(?P<c>[^"]+)"', text) or re.search(
@@ -898,7 +971,52 @@ def explain(e: BaseException, shown: str) -> BadTable:
         )
     if "Invalid unicode" in text or "UTF" in first:
         return BadTable(f"{shown} is not UTF-8 text; save it as UTF-8")
+    if _SNIFF_FAILED in text:
+        return BadTable(
+            f"{shown}: no CSV layout fits every row (DuckDB could not read it); check that "
+            "every row has one field per column and every quote is closed"
+        )
     return BadTable(f"cannot read {shown} as a table: {first}")
+
+
+def _ends_without_newline(path: Path, last: str) -> bool:
+    """Whether the file ends with ``last`` and no line end: a last row cut short."""
+    if path.name.lower().endswith(".gz"):
+        return False  # a compressed file's end is not its text's
+    tail = last.encode("utf-8")
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - len(tail) - 1))
+            end = f.read()
+    except OSError:
+        return False
+    return bool(tail) and end.endswith(tail) and not end.endswith((b"\n", b"\r"))
+
+
+_LINE_ENDS = {b"\r\n": "CRLF (\\r\\n)", b"\n": "LF (\\n)"}
+
+
+def _mixed_line_ends(path: Path) -> tuple[int, str, str] | None:
+    """The first line whose end differs from the first line's: (its number, first kind, its kind).
+
+    Read only to explain a failure: DuckDB takes one kind of line end per file.
+    """
+    try:
+        with _raw(path, path.name.lower().endswith(".gz")) as f:
+            kind = None
+            for n, line in enumerate(f, start=1):
+                if not line.endswith(b"\n"):
+                    break  # the last line, without an end
+                here = b"\r\n" if line.endswith(b"\r\n") else b"\n"
+                if kind is None:
+                    kind = here
+                elif here != kind:
+                    return n, _LINE_ENDS[kind], _LINE_ENDS[here]
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    return None
 
 
 _MISSING_SQL = "('', 'na', 'n/a', 'nan', 'null', 'none', '-', '?')"
@@ -934,7 +1052,7 @@ def _check_text_in_numbers(table: Table) -> None:
                 f"({shown})"
             )
     except duck.Error as e:
-        raise explain(e, table.label) from None
+        raise explain(e, table.label, path=table.path) from None
     finally:
         con.close()
 
@@ -1034,7 +1152,7 @@ def _text_numbers(table: Table, column: str) -> bool:
             f"count_if({q} <> '') FROM {table.source}"
         ).fetchall()[0]
     except duck.Error as e:
-        raise explain(e, table.label) from None
+        raise explain(e, table.label, path=table.path) from None
     finally:
         con.close()
     # all numbers, or all truth words: a stray "n" among numbers is no number; a column
@@ -1066,7 +1184,7 @@ def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableSc
     try:
         got = con.execute(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
     except duck.Error as e:
-        raise explain(e, table.label) from None
+        raise explain(e, table.label, path=table.path) from None
     finally:
         con.close()
     rows = int(got[0])

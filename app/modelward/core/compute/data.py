@@ -191,7 +191,7 @@ def preview(path: str | os.PathLike[str], rows: int = 100) -> pd.DataFrame:
             try:
                 got = con.execute(sql).fetchall()
             except DuckError as e:
-                raise explain(e, table.label) from None
+                raise explain(e, table.label, path=table.path) from None
         df.attrs["words"] = {c: [r[i] for r in got] for i, c in enumerate(words)}
     return df
 
@@ -216,7 +216,7 @@ def write_parquet(
             )
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{_sql_path(dest)}')").fetchall()
         except DuckError as e:
-            raise explain(e, table.label) from None
+            raise explain(e, table.label, path=table.path) from None
     # ±inf is refused here, naming the user's file rather than the copy read later.
     for col, flag in scan_table(open_table(dest, label=table.label)).flags.items():
         if flag.get("infinite"):
