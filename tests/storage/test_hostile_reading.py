@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -216,3 +218,20 @@ def test_a_really_long_line_still_names_the_line_limit(run_cli, home, tmp_path):
     assert sentence == (
         "long.csv: a line is longer than the limit of 65536 bytes (data_max_field_bytes)"
     )
+
+
+# --- 3. column names that differ only by case -----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_column_names_that_differ_only_by_case(run_cli, home, tmp_path, fmt):
+    """CSV: 'Binder Error: read_csv "names" must have unique values'; Parquet: 'its column
+    names could not be read exactly' (DuckDB renamed the second to 'AGE_1')."""
+    df = _frame().assign(AGE=1.0)
+    path = tmp_path / f"case.{fmt}"
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    else:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path)
+    sentence = _refused(run_cli, home, _train(path), path, "train")
+    assert sentence == f"case.{fmt}: columns 'age' and 'AGE' differ only by case; rename one"

@@ -288,8 +288,14 @@ def _odd_name(name: str) -> str | None:
     return None
 
 
+def _ascii_lower(name: str) -> str:
+    """A name as DuckDB compares names: ASCII letters without case (``é`` and ``É`` differ)."""
+    return "".join(ch.lower() if ch.isascii() else ch for ch in name)
+
+
 def _check_header(label: str, names: Sequence[str], expected: Sequence[str] | None) -> None:
     seen: dict[str, int] = {}
+    folded: dict[str, str] = {}
     for i, name in enumerate(names, start=1):
         if name in seen:
             raise BadTable(
@@ -297,6 +303,14 @@ def _check_header(label: str, names: Sequence[str], expected: Sequence[str] | No
                 f"(columns {seen[name]} and {i}); names must be unique"
             )
         seen[name] = i
+        # DuckDB reads names without regard to case: a CSV's 'age' and 'AGE' stopped
+        # it with a Binder Error, a Parquet file's came back as 'AGE_1'.
+        other = folded.setdefault(_ascii_lower(name), name)
+        if other != name:
+            raise BadTable(
+                f"{label}: columns {_shown(other)} and {_shown(name)} differ only by case; "
+                "rename one"
+            )
         why = _odd_name(name)
         if why is not None:
             hint = lookalike(name, expected or ())
