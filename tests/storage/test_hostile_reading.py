@@ -235,3 +235,44 @@ def test_column_names_that_differ_only_by_case(run_cli, home, tmp_path, fmt):
         pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path)
     sentence = _refused(run_cli, home, _train(path), path, "train")
     assert sentence == f"case.{fmt}: columns 'age' and 'AGE' differ only by case; rename one"
+
+
+# --- 4. and 5. numbers written with commas, inf as text -------------------------------------
+
+
+def _decimal_commas(path: Path) -> str:
+    df = _frame().astype({"debt": object})
+    df["debt"] = [f"{v:.4f}".replace(".", ",") for v in _frame()["debt"]]
+    df.to_csv(path, index=False)  # quoted: "0,4565"
+    return f"'debt' holds {ROWS} number(s) written with a comma (row 1: {df['debt'][0]!r}"
+
+
+def _thousands(path: Path) -> str:
+    df = _frame().astype({"income": object})
+    df["income"] = [f"{v:,.2f}" for v in _frame()["income"]]
+    df.to_csv(path, index=False)  # quoted: "56,748.77"
+    return f"'income' holds {ROWS} number(s) written with a comma (row 1: {df['income'][0]!r}"
+
+
+def _inf_text(path: Path) -> str:
+    df = _frame().astype({"income": object})
+    df.loc[::10, "income"] = "inf"  # DuckDB's sniffer types the column as text
+    df.to_csv(path, index=False)
+    return f"'income' holds {ROWS // 10} infinite value(s) (rows 1, 11, 21, 31, 41)"
+
+
+_COMMA_ADVICE = (
+    "which could be decimal commas or thousands separators; write them with a '.' decimal "
+    "point and no thousands separator"
+)
+
+
+@pytest.mark.parametrize("write", [_decimal_commas, _thousands], ids=["decimal", "thousands"])
+def test_train_refuses_numbers_written_with_commas(run_cli, home, tmp_path, write):
+    """A ',' file with "0,4565" or "56,748.77" in quotes registered a model on that column
+    as 300 categories, without a word (exit 0); drift and monitor refused the file."""
+    path = tmp_path / "commas.csv"
+    start = write(path)
+    sentence = _refused(run_cli, home, _train(path), path, "train")
+    assert sentence.startswith(f"commas.csv: column {start}")
+    assert sentence.endswith(_COMMA_ADVICE)

@@ -1036,24 +1036,57 @@ def _mixed_line_ends(path: Path) -> tuple[int, str, str] | None:
 _MISSING_SQL = "('', 'na', 'n/a', 'nan', 'null', 'none', '-', '?')"
 
 
+# A number written with a comma: a decimal comma ("0,4565", "1.234,5") or a thousands
+# separator ("56,748.77", "1,234"). Where the decimal separator is a point (every ','
+# file, a Parquet file's text) it is no number to DuckDB, and nobody can tell which.
+_COMMA_NUMBER = r"[+-]?((\d{1,3}(\.\d{3})+|\d+),\d+|\d{1,3}(,\d{3})+(\.\d+)?)"
+
+
+def _comma_number_sql(q: str) -> str:
+    # contains() first: the regular expression runs only on cells with a comma
+    return f"(contains({q}, ',') AND regexp_full_match(trim({q}), '{_COMMA_NUMBER}'))"
+
+
 def _check_text_in_numbers(table: Table) -> None:
-    """Refuse a text column whose values are mostly numbers: the rest is stray text."""
+    """Refuse a text column whose values are mostly numbers: the rest is stray text.
+
+    Numbers written with a comma count as such numbers (where the decimal
+    separator is a point): a column of ``"0,4565"`` or ``"56,748.77"``, quoted
+    in a ``,`` file, was read as text and trained on as 600 categories.
+    """
     text_cols = [c for c, t in table.types.items() if t.upper() == "VARCHAR"]
     if not text_cols:
         return
+    commas_too = table.decimal != ","
+    width = 3 if commas_too else 2
     parts = []
     for c in text_cols:
         q = quote(c)
         parts.append(f"count({q})")
         parts.append(f"count(TRY_CAST({q} AS DOUBLE))")
+        if commas_too:
+            parts.append(f"count_if({_comma_number_sql(q)})")
     con = _connection()
     try:
         counts = con.execute(f"SELECT {', '.join(parts)} FROM {table.source}").fetchall()[0]
         for i, c in enumerate(text_cols):
-            present, numbers = int(counts[2 * i]), int(counts[2 * i + 1])
+            present, numbers = int(counts[width * i]), int(counts[width * i + 1])
+            commas = int(counts[width * i + 2] or 0) if commas_too else 0  # NULL: no cell
+            q = quote(c)
+            if commas and (numbers + commas) * 2 >= present:
+                found = con.execute(
+                    f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {q} AS v "
+                    f"FROM {table.source}) WHERE {_comma_number_sql('v')} "
+                    f"ORDER BY rn LIMIT {_EXAMPLES}"
+                ).fetchall()
+                shown = ", ".join(f"row {int(r)}: {str(v)!r}" for r, v in found)
+                raise BadTable(
+                    f"{table.label}: column {_shown(c)} holds {commas} number(s) written with a "
+                    f"comma ({shown}), which could be decimal commas or thousands separators; "
+                    "write them with a '.' decimal point and no thousands separator"
+                )
             if numbers == 0 or numbers == present or numbers * 2 < present:
                 continue
-            q = quote(c)
             bad = con.execute(
                 f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {q} AS v "
                 f"FROM {table.source}) WHERE v IS NOT NULL AND TRY_CAST(v AS DOUBLE) IS NULL "
