@@ -10,6 +10,7 @@ file it can read without guessing, does its work.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -276,3 +277,50 @@ def test_train_refuses_numbers_written_with_commas(run_cli, home, tmp_path, writ
     sentence = _refused(run_cli, home, _train(path), path, "train")
     assert sentence.startswith(f"commas.csv: column {start}")
     assert sentence.endswith(_COMMA_ADVICE)
+
+
+@pytest.mark.parametrize("command", ["validate", "explain", "compare"])
+@pytest.mark.parametrize("write", [_decimal_commas, _thousands, _inf_text])
+def test_validate_explain_compare_refuse_at_the_door(run_cli, home, tmp_path, command, write):
+    """They passed scikit-learn's exceptions through, recorded only as a failed run (exit 1):
+    'could not convert string to float', 'Input X contains infinity'."""
+    path = tmp_path / "data.csv"
+    start = write(path)
+    refs = ["bin:1", "bin2:1"] if command == "compare" else ["bin:1"]
+    args = [command, *refs, "--data", str(path), "--target", "y"]
+    sentence = _refused(run_cli, home, args, path, command)
+    assert sentence.startswith(f"data.csv: column {start}")
+    if write is _inf_text:
+        assert sentence.endswith("; a model can use only finite numbers")
+    else:
+        assert sentence.endswith(_COMMA_ADVICE)
+
+
+def test_train_names_the_users_file_for_inf_as_text(run_cli, home, tmp_path):
+    """The refusal named the training snapshot ('snapshot.parquet'), or, before that,
+    was scikit-learn's 'could not be fitted … Input X contains infinity' (exit 1)."""
+    path = tmp_path / "infs.csv"
+    start = _inf_text(path)
+    proc = run_cli(*_train(path), "--registry", str(home), timeout=600)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"modelward: error: infs.csv: column {start}; a model can use only finite numbers"
+    )
+
+
+def test_a_text_feature_the_file_holds_as_integers_is_read_as_text(run_cli, home, tmp_path):
+    """A pipeline one-hot encodes 'city' (text at training); a file whose city column holds
+    0/1/2 failed with "TypeError: ufunc 'isnan' not supported" (exit 1). The model is given
+    the column as text, in the type it was fitted on, as scoring gives it: '0' is a city the
+    encoder never saw, which it ignores (handle_unknown='ignore')."""
+    df = _frame().assign(city=np.arange(ROWS) % 3)
+    path = tmp_path / "cities.csv"
+    df.to_csv(path, index=False)
+    proc = run_cli(
+        *("validate", "pipe:1", "--data", str(path), "--target", "y", "--no-store"),
+        *("--registry", str(home), "--json"),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["rows"] == ROWS and 0.5 < out["metrics"]["roc_auc"] <= 1

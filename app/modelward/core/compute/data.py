@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "check_target",
     "column_kinds",
     "feature_frame",
+    "kind_of_dtype",
     "fingerprint_frame",
     "preview",
     "read_table",
@@ -113,12 +114,14 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
     return path
 
 
-def _open(path: Path) -> Table:
+def _open(path: Path, label: str | None = None) -> Table:
     """The strict reader's checks (:mod:`modelward.core.tables`) on a data file."""
-    return open_table(path)
+    return open_table(path, label=label)
 
 
-def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike[str], *, limit: int | None = None, label: str | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet file through the strict reader into a DataFrame.
 
     Parameters
@@ -128,6 +131,9 @@ def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.
         contradicts them is refused.
     limit
         Read only the first ``limit`` rows (for previews).
+    label
+        How messages name the file (default: its name); training reads a
+        snapshot of the user's file, and names the user's file.
 
     Raises
     ------
@@ -137,7 +143,7 @@ def read_table(path: str | os.PathLike[str], *, limit: int | None = None) -> pd.
     """
 
     p = Path(path)
-    return _read(_open(p), p, limit)
+    return _read(_open(p, label), p, limit)
 
 
 def _read(table: Table, p: Path, limit: int | None) -> pd.DataFrame:
@@ -146,24 +152,40 @@ def _read(table: Table, p: Path, limit: int | None) -> pd.DataFrame:
         try:
             df = con.execute(sql).df()
         except DuckError as e:
-            raise explain(e, table.label) from None
+            raise explain(e, table.label, path=table.path) from None
     if df.shape[1] == 0:
-        raise InvalidInput(f"{p.name} has no columns")
+        raise InvalidInput(f"{table.label} has no columns")
     if len(df) == 0:
-        raise InvalidInput(f"{p.name} has no rows")
+        raise InvalidInput(f"{table.label} has no rows")
     _refuse_infinite(df, table.label)
     return df
 
 
 def _refuse_infinite(df: pd.DataFrame, label: str) -> None:
-    """A model can neither be fitted nor scored on ±inf: name the column and the rows."""
+    """A model can neither be fitted nor scored on ±inf: name the column and the rows.
+
+    A column of numbers kept as text counts too: DuckDB's CSV sniffer types a
+    column holding the word ``inf`` as text, which training and validation
+    then read as numbers, ``inf`` among them (an ``Input X contains infinity``
+    from scikit-learn, after the run had started).
+    """
     import numpy as np  # deferred: start-up cost
+    import pandas as pd  # deferred: start-up cost
 
     for col in df.columns:
         s = df[col]
-        if s.dtype.kind != "f":
+        if s.dtype.kind == "f":
+            values = s.to_numpy()
+        elif s.dtype.kind in "OSU" or pd.api.types.is_string_dtype(s):
+            if not _is_numeric_text(s):
+                continue
+            text = s.astype("string").str.strip()
+            values = pd.to_numeric(
+                text.where(~text.str.lower().isin(_MISSING_TOKENS)), errors="coerce"
+            ).to_numpy(dtype="float64", na_value=np.nan)
+        else:
             continue
-        bad = np.isinf(s.to_numpy())
+        bad = np.isinf(values)
         if bad.any():
             rows = ", ".join(str(int(i) + 1) for i in bad.nonzero()[0][:5])
             raise InvalidInput(
@@ -348,12 +370,28 @@ def column_kinds(
     return kinds, dropped
 
 
-def feature_frame(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+def kind_of_dtype(dtype: str) -> str | None:
+    """The kind of a feature fitted on a pandas column of ``dtype`` (a model's recorded
+    signature): ``numeric`` (numbers, bools), ``categorical`` (text, categories), else
+    ``None`` (timestamps and the rest, given to the model as the file has them).
+
+    The rule scoring follows for a version that records dtypes but no kinds.
+    """
+    if dtype.startswith(("int", "uint", "float", "bool", "Int", "UInt", "Float", "boolean")):
+        return NUMERIC
+    if dtype in ("object", "string", "str", "category") or dtype.startswith("string"):
+        return CATEGORICAL
+    return None
+
+
+def feature_frame(df: pd.DataFrame, kinds: Mapping[str, str | None]) -> pd.DataFrame:
     """The feature columns in training order, in the types the pipeline expects.
 
     Numbers become float64 (text like ``"NA"`` becomes NaN), categories become
-    Python strings with NaN for missing, so the same input always gives the
-    same matrix, at training and at validation time.
+    Python strings with NaN for missing (a category the file holds as numbers,
+    ``0``, becomes ``"0"``, as scoring reads it), so the same input always gives
+    the same matrix, at training and at validation time. A column of kind
+    ``None`` (unknown) is passed as it is.
     """
     import numpy as np  # deferred: start-up cost
     import pandas as pd  # deferred: start-up cost
@@ -361,7 +399,9 @@ def feature_frame(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     out: dict[str, Any] = {}
     for col, kind in kinds.items():
         s = df[col]
-        if kind == NUMERIC:
+        if kind is None:
+            out[col] = s
+        elif kind == NUMERIC:
             if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 out[col] = s.astype("float64")
             else:

@@ -693,7 +693,7 @@ def _train_job(
             timings["snapshot_s"] = time.perf_counter() - t0
             check(cancel)
             t0 = time.perf_counter()
-            df = _data.read_table(snapshot)
+            df = _data.read_table(snapshot, label=src.name)  # a refusal names the user's file
             fingerprint = _data.fingerprint_frame(df)
             timings["read_s"] = time.perf_counter() - t0
             check(cancel)

@@ -111,6 +111,15 @@ class ValidationResult:
 
 
 def _features_of(version: Any, model: Any) -> list[dict[str, Any]]:
+    """The version's features: ``{"name", "kind"}``, the kind ``None`` where it is unknown.
+
+    A version trained here records each kind; one logged from a notebook records
+    the training frame's dtypes instead, and the kinds are read from them
+    (:func:`~modelward.core.compute.data.kind_of_dtype`, as scoring reads them):
+    a file then reaches the model in the types it was fitted on (a text column
+    the file holds as integers as text, numbers as numbers, or a refusal that
+    names the column), not as whatever the file's reader made of it.
+    """
     sig = version.signature or {}
     if sig.get("features"):
         return list(sig["features"])
@@ -120,7 +129,8 @@ def _features_of(version: Any, model: Any) -> list[dict[str, Any]]:
             f"{version.ref} does not record its feature names, so its columns cannot be "
             "matched to the data"
         )
-    return [{"name": str(n), "kind": None} for n in names]
+    dtypes = {str(c.get("name")): str(c.get("dtype") or "") for c in sig.get("columns") or []}
+    return [{"name": str(n), "kind": _data.kind_of_dtype(dtypes.get(str(n), ""))} for n in names]
 
 
 def _align_labels(y: Any, classes: Any, target: str) -> Any:
@@ -203,11 +213,7 @@ def prepare_frame(
             f"the target column {target!r} is empty in {int(empty.sum())} row(s), first in "
             f"row {int(empty.to_numpy().nonzero()[0][0]) + 1}"
         )
-    kinds = {c["name"]: c["kind"] for c in features}
-    if all(k is not None for k in kinds.values()):
-        X = _data.feature_frame(df, kinds)
-    else:
-        X = df[[c["name"] for c in features]]
+    X = _data.feature_frame(df, {c["name"]: c["kind"] for c in features})
     _refuse_missing_it_cannot_take(version, model, X)
     if task == "classification":
         classes = getattr(model, "classes_", None)
