@@ -791,7 +791,13 @@ def check_batch(
     proba = scorer.take_proba() if scorer is not None else None
     if label_column:
         raw = np.concatenate(counts.collected[label_column])
-        check_labels(raw, kind, source=label, column=label_column)
+        if exclude is not None and exclude.shape == raw.shape and exclude.any():
+            # rows a data inbox flagged (a label outside the classes among them) are
+            # left out of the performance, and said so: the others must be labels it knows
+            kept = np.flatnonzero(~exclude)
+            check_labels(raw[kept], kind, source=label, column=label_column, rows=kept)
+        else:
+            check_labels(raw, kind, source=label, column=label_column)
         labels = encode_labels(raw, kind)
     else:
         labels = np.full(len(scores), np.nan)
