@@ -415,6 +415,7 @@ def reasons(
     rows: str | list[int] | None = None,
     k: int = 5,
     allow_extra: bool = False,
+    target: str | None = None,
 ) -> dict[str, Any]:
     """Reason codes: each row's top ``k`` features with signed contributions.
 
@@ -422,6 +423,9 @@ def reasons(
     ----------
     rows
         Row numbers from 1 (``"1-10"`` or ``[3, 7]``); default every row.
+    target
+        The data's target column, when it holds one the version does not
+        record: not taken for a column the model was not trained on.
 
     Returns
     -------
@@ -435,7 +439,13 @@ def reasons(
     from modelward.core.compute.explain import reasons_for
 
     return reasons_for(
-        open_registry(registry), ref, str(data), rows=rows, k=k, allow_extra=allow_extra
+        open_registry(registry),
+        ref,
+        str(data),
+        rows=rows,
+        k=k,
+        allow_extra=allow_extra,
+        target=target,
     )
 
 

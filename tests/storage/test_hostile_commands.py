@@ -16,6 +16,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from modelward.core.errors import InvalidInput
 from modelward.core.intake.estimator import log_estimator
 from modelward.core.registry import Registry
 
@@ -233,6 +234,13 @@ def test_explain_a_row_honours_the_target_named(run_cli, home, tmp_path):
         *("--registry", str(home)),
     )
     _one_sentence(proc, "no target column 'nosuch'")
+    # the notebook's door takes it too
+    from modelward import api
+
+    doc = api.reasons("bin:1", data, registry=str(home), rows=[2], target="label")
+    assert [r["row"] for r in doc["rows"]] == [2]
+    with pytest.raises(InvalidInput, match="not trained on: 'label'"):
+        api.reasons("bin:1", data, registry=str(home), rows=[2])
 
 
 def test_explain_refuses_one_row_before_it_validates_and_commits_nothing(run_cli, home, tmp_path):
@@ -278,3 +286,20 @@ def test_validating_a_regressor_refuses_a_target_it_cannot_measure(
     events = _since(home, seq)
     assert [e["action"] for e in events] == ["input.refused"], events
     assert len(_refused(events, data, "validate")) == 1
+
+
+def test_train_names_the_value_that_overflowed_the_fit(run_cli, tmp_path):
+    """A value of 1e308 makes a linear model's arithmetic overflow: scikit-learn then said
+    'Input X contains NaN' of a file holding no missing value."""
+    df = _frame(300, 7)
+    df.loc[10, "b"] = 1e308
+    data = tmp_path / "huge.csv"
+    df.to_csv(data, index=False)
+    proc = run_cli(
+        *("train", "--data", str(data), "--target", "label", "--estimator", "LogisticRegression"),
+        *("--name", "t", "--registry", str(tmp_path / "reg")),
+        timeout=600,
+    )
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "column 'b' holds 1e+308" in last and "overflows" in last, proc.stderr

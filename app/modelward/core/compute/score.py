@@ -332,7 +332,7 @@ def _batches(con: Any, sql: str, batch_rows: int, path: Path) -> Iterator[Any]:
         try:
             result = cur.execute(sql)
         except duck.Error as e:
-            raise explain(e, path.name) from None  # the strict reader's sentence
+            raise explain(e, path.name, path=path) from None  # the strict reader's sentence
         vectors = max(1, -(-batch_rows // 2048))  # DuckDB hands over vectors of 2,048 rows
         # a small first batch: the model starts while the next, full one is read
         first = min(vectors, 4)
@@ -341,7 +341,7 @@ def _batches(con: Any, sql: str, batch_rows: int, path: Path) -> Iterator[Any]:
                 df = result.fetch_df_chunk(first or vectors)
                 first = 0
             except duck.Error as e:  # found past the reader's first look (a row late on)
-                raise explain(e, path.name) from None
+                raise explain(e, path.name, path=path) from None
             n = len(df)
             if n == 0:
                 return

@@ -251,7 +251,9 @@ class TableSource:
                 try:
                     found = cur.execute(f"SELECT count({quote(c)}) FROM {self._sql}").fetchall()
                 except Exception as e:
-                    raise explain(e, self.label) from None
+                    raise explain(
+                        e, self.label, path=self.table.path if self.table else None
+                    ) from None
                 finally:
                     cur.close()
                 none = int(found[0][0]) == 0
@@ -278,7 +280,7 @@ class TableSource:
         try:
             return int(cur.execute(f"SELECT count(*) FROM {self._sql}").fetchall()[0][0])
         except Exception as e:
-            raise explain(e, self.label) from None
+            raise explain(e, self.label, path=self.table.path if self.table else None) from None
         finally:
             cur.close()
 
@@ -328,7 +330,9 @@ class TableSource:
                 try:
                     rows = cur.execute(sql).fetchall()
                 except Exception as e:
-                    raise explain(e, self.label) from None
+                    raise explain(
+                        e, self.label, path=self.table.path if self.table else None
+                    ) from None
                 out[c] = [(int(k), v, int(n)) for k, v, n in rows]
         finally:
             cur.close()
@@ -387,14 +391,16 @@ class TableSource:
             try:
                 result = cur.execute(f"SELECT {', '.join([*exprs, *extra])} FROM {self._sql}")
             except Exception as e:
-                raise explain(e, self.label) from None
+                raise explain(e, self.label, path=self.table.path if self.table else None) from None
             # DuckDB hands over whole vectors of 2,048 rows
             vectors = max(1, rows // 2048)
             while True:
                 try:
                     df = result.fetch_df_chunk(vectors)
                 except Exception as e:
-                    raise explain(e, self.label) from None
+                    raise explain(
+                        e, self.label, path=self.table.path if self.table else None
+                    ) from None
                 if len(df) == 0:
                     break
                 arrays: Batch = {}
