@@ -180,6 +180,34 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+# Past this magnitude a value's square is infinite: scaling, a linear model's
+# gradient or a variance overflow, and scikit-learn then reports the NaN or
+# infinity the overflow made, not the value that made it.
+_OVERFLOWS = 1.3e154
+
+
+def _fit_error(error: str, X: Any) -> str:
+    """The fit's error, or what caused it when an overflow turned into 'Input X contains NaN'."""
+    if not any(w in error for w in ("NaN", "infinity", "too large")):
+        return error
+    import numpy as np  # deferred: start-up cost
+
+    for col in X.columns:
+        values = X[col]
+        if values.dtype.kind != "f":
+            continue
+        with np.errstate(invalid="ignore"):
+            big = np.flatnonzero(np.abs(values.to_numpy()) > _OVERFLOWS)
+        if big.size:
+            v = float(values.iloc[int(big[0])])
+            return (
+                f"column {str(col)!r} holds {v:g} (row {int(big[0]) + 1}), so large that the "
+                "fit's arithmetic overflows to infinity; scale the column or cap its values "
+                f"(scikit-learn said: {error})"
+            )
+    return error
+
+
 def _fit_and_score(
     key: tuple[str, int, int],
     pipeline: Any,
@@ -482,7 +510,7 @@ def fit_recipe(
                 if error is not None:
                     raise TrainingFailed(
                         f"{recipe.estimator} could not be fitted ({stage} fold {key[2] + 1}): "
-                        f"{error}"
+                        f"{_fit_error(error, X)}"
                     )
                 out[key] = (metrics, model)
                 done += 1
@@ -543,7 +571,7 @@ def fit_recipe(
             ("final", best, 0), pipeline, X, y, np.arange(n), np.arange(min(n, 1)), task, True
         )
         if error is not None:
-            raise TrainingFailed(f"{recipe.estimator} could not be fitted: {error}")
+            raise TrainingFailed(f"{recipe.estimator} could not be fitted: {_fit_error(error, X)}")
         done += 1
         progress(1.0, "fitted")
     else:
