@@ -29,8 +29,9 @@ libraries' own thread settings).
 ``modelward score REF --data in.parquet -o out.parquet --id-column id
 --threads 1`` against a floor script that does the bare work with the library
 alone (start Python, load the native model file with the library's own
-loader, read the Parquet file with pyarrow, predict on one thread, write the
-ids, the predicted class and both probabilities with pyarrow). Usage::
+loader, read the Parquet file with pyarrow in record batches of 65,536 rows,
+as modelward does, predict each on one thread, write the ids, the predicted
+class and both probabilities with pyarrow). Usage::
 
     python bench/bench_native_score.py            # 1,000,000 rows, 3 rounds
     python bench/bench_native_score.py --quick    # 100,000 rows, 2 rounds
@@ -66,28 +67,32 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"
 kind, model, data, out = sys.argv[1:5]
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-table = pq.read_table(data)
-X = table.drop(["id"]).to_pandas()
 if kind == "xgb":
     import xgboost as xgb
     booster = xgb.Booster()
     booster.load_model(model)
     booster.set_param({"nthread": 1})
-    p = booster.inplace_predict(X)
+    predict = booster.inplace_predict
 elif kind == "lgb":
     import lightgbm as lgb
-    p = lgb.Booster(model_file=model).predict(X, num_threads=1)
+    booster = lgb.Booster(model_file=model)
+    predict = lambda X: booster.predict(X, num_threads=1)
 else:
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-    feed = {sess.get_inputs()[0].name: X.to_numpy(np.float32)}
-    p = sess.run(["probability_1"], feed)[0]
-p = np.asarray(p, dtype=np.float64).reshape(-1)
-cols = {"id": table.column("id"), "prediction": (p >= 0.5).astype(np.int64),
-        "proba_0": 1.0 - p, "proba_1": p}
-pq.write_table(pa.table(cols), out)
+    name = sess.get_inputs()[0].name
+    predict = lambda X: sess.run(["probability_1"], {name: X.to_numpy(np.float32)})[0]
+writer = None
+for batch in pq.ParquetFile(data).iter_batches(batch_size=65536):  # as modelward's batches
+    X = batch.to_pandas().drop(columns=["id"])
+    p = np.asarray(predict(X), dtype=np.float64).reshape(-1)
+    table = pa.table({"id": batch.column("id"), "prediction": (p >= 0.5).astype(np.int64),
+                      "proba_0": 1.0 - p, "proba_1": p})
+    writer = writer or pq.ParquetWriter(out, table.schema)
+    writer.write_table(table)
+writer.close()
 """
 
 
