@@ -106,7 +106,7 @@ def status_printer(args: argparse.Namespace) -> Callable[[float, str], None]:
     A new step prints at once; a counter of the same step (the same words, other
     numbers) at most every :data:`COUNTER_EVERY` seconds.
     """
-    last = {"status": "", "shape": "", "at": 0.0}
+    last: dict[str, Any] = {"status": "", "shape": "", "at": 0.0}
     lock = threading.Lock()
 
     def progress(_fraction: float, status: str) -> None:

@@ -132,12 +132,11 @@ def _check_labels(
 ) -> None:
     """Refuse labels a version that logged predictions never saw (a regressor's: not numbers).
 
-    The monitor's rule (:func:`~modelward.core.monitoring.performance.check_labels`),
+    The monitor's rule (:func:`~modelward.core.labels.check_labels`),
     for each version of ``model`` in the prediction log: a label no class
     matches would be read as the wrong class and invert the realized metrics.
     """
-    # deferred: start-up cost (NumPy, scikit-learn's metrics behind the module)
-    from modelward.core.monitoring.performance import check_labels, kind_of
+    from modelward.core.labels import check_labels, kind_of  # deferred: start-up cost
 
     if not distinct:
         return

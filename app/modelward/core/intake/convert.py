@@ -570,7 +570,7 @@ def parity(
         raise InvalidInput(f"{data or 'the parity data'} has no rows to compare on")
     X = _data.feature_frame(df, {c["name"]: c["kind"] for c in features})
     # The adapter every later use of the version goes through (score, validate, monitor).
-    converted = load_native(onx, ONNX, threads=1)
+    converted: Any = load_native(onx, ONNX, threads=1)  # a classifier or a regressor
     labels_agree: float | None = None
     if task == "classification":
         want = np.asarray(model.predict_proba(X), dtype=np.float64)

@@ -794,8 +794,10 @@ def check_batch(
         if exclude is not None and exclude.shape == raw.shape and exclude.any():
             # rows a data inbox flagged (a label outside the classes among them) are
             # left out of the performance, and said so: the others must be labels it knows
-            kept = np.flatnonzero(~exclude)
-            check_labels(raw[kept], kind, source=label, column=label_column, rows=kept)
+            labelled = np.flatnonzero(~exclude)
+            check_labels(
+                raw[labelled], kind, source=label, column=label_column, rows=labelled.tolist()
+            )
         else:
             check_labels(raw, kind, source=label, column=label_column)
         labels = encode_labels(raw, kind)
