@@ -82,7 +82,7 @@ def make_csv(path: Path) -> None:
     rng = np.random.default_rng(1)
     with open(path, "w", encoding="utf-8") as f:
         f.write("a,b,colour,y\n")
-        for _ in range(200):
+        for _ in range(400):  # a drift reference needs 300 rows (3 chunks of 100)
             a, b = rng.normal(size=2)
             colour = rng.choice(["red", "blue"])
             f.write(f"{a:.4f},{b:.4f},{colour},{int(a + b > 0)}\n")
