@@ -303,3 +303,39 @@ def test_train_names_the_value_that_overflowed_the_fit(run_cli, tmp_path):
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert "column 'b' holds 1e+308" in last and "overflows" in last, proc.stderr
+
+
+def test_labels_whose_ids_match_no_logged_row_are_said_so(run_cli, home, tmp_path):
+    """Ids join exactly, as text: a labels file that wrote the ids 0, 1, … as 0.0, 1.0, …
+    stored its labels with '0 match' and no other word."""
+    batch = _frame(40, 8).drop(columns="label")
+    batch.insert(0, "id", range(40))
+    data = tmp_path / "batch.csv"
+    batch.to_csv(data, index=False)
+    proc = run_cli(
+        *("score", "bin:1", "--data", str(data), "-o", str(tmp_path / "out.csv")),
+        *("--id-column", "id", "--log-rows", "--registry", str(home)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    floats = tmp_path / "outcomes.csv"
+    pd.DataFrame({"id": [f"{i}.0" for i in range(40)], "y": [i % 2 for i in range(40)]}).to_csv(
+        floats, index=False
+    )
+    proc = run_cli(
+        *("labels", "bin", "--data", str(floats), "--id", "id", "--label", "y"),
+        *("--registry", str(home)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "0 match logged predictions" in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "modelward: warning: no id of outcomes.csv is in bin's prediction log (this file has "
+        "'0.0', the log '0'); ids join exactly, as text"
+    )
+    exact = tmp_path / "exact.csv"
+    pd.DataFrame({"id": range(40), "y": [i % 2 for i in range(40)]}).to_csv(exact, index=False)
+    proc = run_cli(
+        *("labels", "bin", "--data", str(exact), "--id", "id", "--label", "y"),
+        *("--registry", str(home)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "40 match logged predictions" in proc.stdout and "warning" not in proc.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
 from modelward.cli.common import command, group, open_registry, run_cancellable, status_printer
@@ -80,7 +81,14 @@ def cmd_labels(args: argparse.Namespace) -> Result:
         text.append(f"note: {res['without_id']:,} row(s) without an id were left out")
     if res["repeated"]:
         text.append(f"note: {res['repeated']:,} row(s) repeated an id and its label: kept once")
-    return Result(res, "\n".join(text))
+    errors = []
+    if (example := res.get("unmatched_example")) is not None:
+        errors.append(
+            f"modelward: warning: no id of {Path(args.data).name} is in {args.model}'s "
+            f"prediction log (this file has {example['file']!r}, the log {example['logged']!r}); "
+            "ids join exactly, as text"
+        )
+    return Result(res, "\n".join(text), errors=errors)
 
 
 def cmd_shadow_add(args: argparse.Namespace) -> Result:

@@ -116,15 +116,22 @@ def add_labels(
     labels = [r[1] for r in got]
     n = store_labels(registry, model, ids, labels, source=str(data))
     logged = read_predictions(registry, model, rows=True)
-    known = set(logged["id"].tolist())
-    return {
+    logged_ids = logged["id"].tolist()
+    known = set(logged_ids)
+    matched = sum(1 for i in ids if i in known)
+    out = {
         "rows": n,
         "label_column": label_column,
-        "matched": sum(1 for i in ids if i in known),
+        "matched": matched,
         # rows that gave nothing new: no id to join by, or an id (and label) given again
         "without_id": int(without_id),
         "repeated": int(with_id) - n,
     }
+    if ids and logged_ids and not matched:
+        # ids join as text, exactly: '1.0' (a column of ids read as numbers with a
+        # decimal) is not '1'; show one of each, so the difference can be seen
+        out["unmatched_example"] = {"file": str(ids[0]), "logged": str(logged_ids[0])}
+    return out
 
 
 def _check_labels(
