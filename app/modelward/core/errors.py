@@ -49,6 +49,15 @@ class NotFound(ModelWardError):
     exit_code = 2
 
 
+class MissingInput(NotFound):
+    """The data file or dataset presented to a command does not exist.
+
+    A refusal of the input, audited at the command's door like a bad file
+    (an unknown model or version is a plain :class:`NotFound`: nothing was
+    presented and refused).
+    """
+
+
 class InvalidInput(ModelWardError):
     """An argument or an input file is malformed."""
 

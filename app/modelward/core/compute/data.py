@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.core.duck import Error as DuckError
 from modelward.core.duck import connect as duck_connect
-from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.errors import InvalidInput, MissingInput, NotFound
 from modelward.core.tables import (
     CSV,
     Table,
@@ -96,15 +96,15 @@ def resolve_source(data: str | os.PathLike[str], registry: Any = None) -> Path:
                     "SELECT source FROM datasets WHERE name = ? ORDER BY id DESC LIMIT 1", [key]
                 ).fetchall()
         if not rows:
-            raise NotFound(f"no registered dataset {key!r}")
+            raise MissingInput(f"no registered dataset {key!r}")
         if not rows[0][0]:
-            raise NotFound(f"the registered dataset {key!r} has no source file")
+            raise MissingInput(f"the registered dataset {key!r} has no source file")
         text = str(rows[0][0])
     path = Path(text)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise NotFound(f"no such data file: {path}") from None
+        raise MissingInput(f"no such data file: {path}") from None
     except OSError as e:
         # A symlink loop, a path through a file, no permission: refused in the strict
         # reader's words (what monitor and drift, which open the file with it, say).

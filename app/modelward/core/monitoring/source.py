@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from modelward.core.duck import connect as duck_connect
-from modelward.core.errors import InvalidInput, NotFound
+from modelward.core.errors import InvalidInput, MissingInput
 from modelward.core.tables import NUMERIC_TYPES, BadTable, Table, TableScan, explain, open_table
 
 NUMERIC = "numeric"
@@ -468,7 +468,7 @@ def open_source(
         return TableSource("data in memory", kinds, _arrays=data)
     path = Path(data)
     if not path.exists():
-        raise NotFound(f"no such file: {path}")
+        raise MissingInput(f"no such file: {path}")
     if path.is_dir():
         raise InvalidInput(f"{path} is a folder, not a CSV or Parquet file")
     name = path.name.lower()

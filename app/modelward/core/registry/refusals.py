@@ -27,10 +27,9 @@ import inspect
 import logging
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from modelward.core.errors import InvalidInput, ModelWardError, NotFound, RejectedFile
+from modelward.core.errors import InvalidInput, MissingInput, ModelWardError, RejectedFile
 
 if TYPE_CHECKING:
     from modelward.core.registry.registry import Registry
@@ -82,9 +81,9 @@ def refusals_audited(
 
     A refusal is :class:`~modelward.core.errors.InvalidInput` (bad file,
     columns, types or arguments), :class:`~modelward.core.errors.RejectedFile`,
-    or a :class:`~modelward.core.errors.NotFound` of the presented file itself
-    ("no such data file", an unknown ``dataset:ID``); a model, version or
-    batch that does not exist is not one (nothing was presented and refused).
+    or :class:`~modelward.core.errors.MissingInput` (the presented file or
+    dataset does not exist); a model, version or batch that does not exist is
+    not one (nothing was presented and refused).
     A registry that cannot record the event (busy, read-only) does not hide the
     refusal's own sentence: the failure to record is logged.
     """
@@ -94,10 +93,10 @@ def refusals_audited(
     token = _RECORDING.set(True)
     try:
         yield
-    except (InvalidInput, RejectedFile, NotFound) as e:
+    except (InvalidInput, RejectedFile, MissingInput) as e:
         # a run that failed on it has recorded it already; an unknown model or
-        # batch is not a refusal of the file presented
-        if e.audited_as is None and (not isinstance(e, NotFound) or _names(e, source)):
+        # batch (a plain NotFound) is not a refusal of the file presented
+        if e.audited_as is None:
             _record(reg, door, source, ref, str(e))
             e.audited_as = REFUSED
         raise
@@ -136,16 +135,6 @@ def door(name: str, *, source: str, ref: str | None = "ref") -> Callable[[F], F]
         return cast(F, inner)
 
     return wrap
-
-
-def _names(e: NotFound, source: Any) -> bool:
-    """Whether ``e`` is about the presented file (missing, or an unknown dataset), as it says."""
-    if not isinstance(source, (str, os.PathLike)):
-        return False
-    text, said = str(os.fspath(source)), str(e)
-    if text.startswith("dataset:"):
-        return "dataset" in said and repr(text.split(":", 1)[1]) in said
-    return bool(text) and str(Path(text)) in said
 
 
 def _shown(source: Any) -> str | None:
