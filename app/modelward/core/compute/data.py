@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.core.duck import Error as DuckError
 from modelward.core.duck import connect as duck_connect
-from modelward.core.errors import InvalidInput, MissingInput, NotFound
+from modelward.core.errors import InvalidInput, MissingInput
 from modelward.core.tables import (
     CSV,
     Table,
@@ -55,6 +55,10 @@ DATETIME = "datetime"
 
 # Text that means "no value" in a column of numbers.
 _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
+# The largest magnitude whose square is finite. Past it a variance, a scaler, a
+# linear model's gradient or a regression's RMSE overflows, and what is reported
+# is the infinity or NaN the overflow made, not the value that made it.
+SQUARE_MAX = 1.3e154
 # A text column with more distinct values than this (and mostly unique) is an
 # identifier or free text: one-hot encoding it would explode, so it is left out.
 _MAX_AUTO_CATEGORIES = 1000

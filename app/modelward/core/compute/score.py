@@ -77,8 +77,8 @@ __all__ = [
 ]
 
 FORMATS = ("csv", "parquet")
-_NUMERIC = "numeric"
-_CATEGORICAL = "categorical"
+_NUMERIC = _data.NUMERIC
+_CATEGORICAL = _data.CATEGORICAL
 # Text that means "no value" in a column of numbers (as the training reader reads it).
 _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
 _BATCH_ROWS = 65_536
@@ -208,13 +208,8 @@ def _describe_model(version: Any, est: Any) -> _Model:
         dtypes = {str(c["name"]): str(c.get("dtype", "")) for c in sig.get("columns") or []}
         for n in names:
             dt = dtypes.get(str(n), "")
-            kinds[str(n)] = (
-                ""
-                if not dt
-                else _NUMERIC
-                if dt.startswith(("int", "uint", "float", "bool", "Int", "Float", "UInt"))
-                else _CATEGORICAL
-            )
+            # validation's rule; a dtype that is neither (a timestamp) is scored as text
+            kinds[str(n)] = "" if not dt else (_data.kind_of_dtype(dt) or _CATEGORICAL)
     recorded = [*(sig.get("features") or []), *(sig.get("columns") or [])]
     truth = {str(f["name"]) for f in recorded if str(f.get("dtype", "")) == "bool"}
     classes = getattr(est, "classes_", None)

@@ -180,12 +180,6 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
-# Past this magnitude a value's square is infinite: scaling, a linear model's
-# gradient or a variance overflow, and scikit-learn then reports the NaN or
-# infinity the overflow made, not the value that made it.
-_OVERFLOWS = 1.3e154
-
-
 def _fit_error(error: str, X: Any) -> str:
     """The fit's error, or what caused it when an overflow turned into 'Input X contains NaN'."""
     if not any(w in error for w in ("NaN", "infinity", "too large")):
@@ -197,7 +191,7 @@ def _fit_error(error: str, X: Any) -> str:
         if values.dtype.kind != "f":
             continue
         with np.errstate(invalid="ignore"):
-            big = np.flatnonzero(np.abs(values.to_numpy()) > _OVERFLOWS)
+            big = np.flatnonzero(np.abs(values.to_numpy()) > _data.SQUARE_MAX)
         if big.size:
             v = float(values.iloc[int(big[0])])
             return (

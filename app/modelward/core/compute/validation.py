@@ -225,11 +225,6 @@ def prepare_frame(
     return X, y, task, target
 
 
-# The largest magnitude whose square is finite: a regression's metrics (rmse,
-# r2) square the target, and past it they come out inf and nan.
-_SQUARE_MAX = 1.3e154
-
-
 def _regression_target(col: Any, target: str) -> Any:
     """A regressor's target as floats; truth words, and values whose squares overflow, refused.
 
@@ -246,12 +241,12 @@ def _regression_target(col: Any, target: str) -> Any:
         )
     y = col.to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
-        big = np.flatnonzero(~(np.abs(y) <= _SQUARE_MAX))
+        big = np.flatnonzero(~(np.abs(y) <= _data.SQUARE_MAX))
     if big.size:
         row = int(big[0])
         raise InvalidInput(
             f"the target column {target!r} holds {y[row]:g} (row {row + 1}), too large to "
-            f"measure a regressor's errors by (their squares overflow past {_SQUARE_MAX:g})"
+            f"measure a regressor's errors by (their squares overflow past {_data.SQUARE_MAX:g})"
         )
     return y
 
