@@ -336,17 +336,17 @@ def check_date_column(src: TableSource, column: str) -> None:
         return  # arrays: a datetime64 column is read as one, anything else is not a date column
     q = quote(column)
     cur = _connection()
-    try:
-        bad = cur.execute(
-            f"SELECT CAST({q} AS VARCHAR) FROM {src._sql} "
-            f"WHERE {q} IS NOT NULL AND TRY_CAST({q} AS TIMESTAMP) IS NULL LIMIT 1"
-        ).fetchall()
-        dated = bad or cur.execute(f"SELECT count({q}) FROM {src._sql}").fetchall()[0][0]
+    try:  # one pass: a value that is no date, and whether any value is there
+        bad, dated = cur.execute(
+            f"SELECT any_value(CAST({q} AS VARCHAR)) FILTER "
+            f"(WHERE {q} IS NOT NULL AND TRY_CAST({q} AS TIMESTAMP) IS NULL), count({q}) "
+            f"FROM {src._sql}"
+        ).fetchall()[0]
     finally:
         cur.close()
-    if bad:
+    if bad is not None:
         raise InvalidInput(
-            f"{src.label}: the date column {column!r} holds {bad[0][0]!r}, which cannot be "
+            f"{src.label}: the date column {column!r} holds {bad!r}, which cannot be "
             "read as a date (write dates as 2024-01-05 or 2024-01-05T10:00:00), or give the "
             "batch's time with --data-time"
         )
