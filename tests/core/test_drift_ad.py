@@ -181,3 +181,22 @@ def test_the_smooth_test_split_by_symmetry_finds_symmetric_changes_sooner_at_the
     null = [_counts(rng.normal(size=200)) for _ in range(2000)]
     assert sum(split(c) < 0.05 for c in null) / len(null) < 0.07
     assert sum(split(c) < level for c in null) <= 2 * level * len(null) + 5
+
+    # and it is the p-value a check of a column judges by, its halves in the reason
+    from modelward.core.monitoring.drift import check_drift, column_stats
+    from modelward.core.monitoring.profile import build_profile
+
+    prof = build_profile({"x": rng.normal(size=20_000)})
+    batch = np.where(rng.random(500) < 0.5, -0.8, 0.8) + rng.normal(0, 0.6, 500)
+    fd = check_drift({"x": batch}, prof).feature("x")
+    col = prof.features["x"]
+    st = column_stats(
+        col, np.bincount(np.searchsorted(col.edges, batch), minlength=len(col.edges) + 1)
+    )
+    assert fd.p_value == pytest.approx(st["ad_smooth_p"])
+    assert st["ad_smooth_p"] == pytest.approx(
+        cauchy_combine([st["ad_p"], st["smooth_odd_p"], st["smooth_even_p"]])
+    )
+    assert (
+        fd.drifted and "for location and skew" in fd.reason and "for scale and shape" in fd.reason
+    )

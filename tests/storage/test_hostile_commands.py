@@ -53,8 +53,7 @@ def home(tmp_path_factory) -> Path:
 def _head(home: Path) -> int:
     reg = Registry(home)
     try:
-        with reg.read() as cur:
-            return int(cur.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()[0])
+        return reg.audit_head()
     finally:
         reg.close()
 
@@ -63,16 +62,13 @@ def _since(home: Path, seq: int) -> list[dict]:
     """The audit events after ``seq``, oldest first."""
     reg = Registry(home)
     try:
-        with reg.read() as cur:
-            rows = cur.execute(
-                "SELECT action, entity_id, after, reason FROM audit WHERE seq > ? ORDER BY seq",
-                [seq],
-            ).fetchall()
+        events = reg.audit_events(limit=None, newest_first=False)
     finally:
         reg.close()
     return [
-        {"action": r[0], "entity": r[1], "after": json.loads(r[2] or "null"), "reason": r[3]}
-        for r in rows
+        {"action": e.action, "entity": e.entity_id, "after": e.after, "reason": e.reason}
+        for e in events
+        if e.seq > seq
     ]
 
 
