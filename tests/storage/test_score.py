@@ -659,3 +659,44 @@ def test_a_long_run_prints_its_counter_now_and_then_not_per_batch(run_cli, home,
     assert 1 <= len(counters) <= 1 + elapsed / 2.0 and len(counters) < 12, proc.stderr
     assert any("writing the manifest" in ln for ln in lines), proc.stderr
     assert any(ln.strip() == "scored 786,432 rows" for ln in lines), proc.stderr
+
+
+def test_the_models_input_is_the_batchs_own_block_and_scores_as_scikit_learn_does(
+    tmp_path, monkeypatch
+):
+    """Numeric features reach the model as a view of the block DuckDB handed over (copying
+    it out again cost a pass over every value per batch); columns of other types in the file
+    (an integer, a text id) and a file order unlike the model's change nothing."""
+    import gc
+
+    from modelward.core.compute import score as engine
+
+    reg = Registry(tmp_path / "reg")
+    df = _frame(3000, seed=5)
+    y = (df["age"] - df["debt"] > 0).astype(int)
+    est = LogisticRegression().fit(df[FEATURES], y)
+    log_estimator(reg, est, "credit", X=df[FEATURES], y=y)
+    data = tmp_path / "in.parquet"
+    mixed = df.assign(age=(df["age"] * 10).round().astype("int64"))[
+        ["debt", "loan_id", "income", "age"]
+    ]
+    mixed.to_parquet(data)
+    seen: list[bool] = []
+    real = engine._features_frame
+
+    def spy(model, plan, batch, reasons):
+        frame, finite = real(model, plan, batch, reasons)
+        seen.append(np.shares_memory(frame.to_numpy(), batch.iloc[:, 0].to_numpy()))
+        return frame, finite
+
+    monkeypatch.setattr(engine, "_features_frame", spy)
+    try:
+        res = score_file(
+            reg, "credit:1", data, tmp_path / "o.parquet", id_columns=["loan_id"], batch_rows=1000
+        )
+    finally:
+        reg.close()
+    assert res.rows_scored == 3000 and seen and all(seen)
+    assert gc.get_freeze_count() == 0  # the collector's full passes see every object again
+    expected = est.predict_proba(mixed[FEATURES].astype(float))[:, 1]
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "o.parquet")["proba_1"], expected)

@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import csv
 import functools
+import gc
 import hashlib
 import json
 import os
@@ -267,6 +268,21 @@ class _Input:
         sql = f"SELECT {select} FROM {self.source}"
         raw = _batches(self.con, sql, batch_rows, self.path)
         return _ahead(raw if prepare is None else _mapped(prepare, raw))
+
+
+def _frozen_heap(items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, with every object alive before the first left out of the collector's passes.
+
+    The batches allocate many small objects; each of the collector's full
+    passes then walked the whole heap of the loaded libraries (scikit-learn,
+    SciPy, pandas), on the predicting thread and holding the lock the
+    reading and writing threads need.
+    """
+    gc.freeze()
+    try:
+        yield from items
+    finally:
+        gc.unfreeze()
 
 
 def _mapped(f: Callable[[Any], Any], items: Iterator[Any]) -> Iterator[Any]:
@@ -637,9 +653,12 @@ def _features_frame(
     # Numbers only: one float64 block (column-major, as pyarrow hands a table to
     # pandas), so the model's ``np.asarray(X)`` is a view; a frame of separate
     # columns is copied into one array on every call (twice per batch for a pipeline)
-    block = np.empty((len(plan.features), len(batch))) if numeric and plan.features else None
+    block = _float_block(plan, batch) if numeric else None
+    given = block is not None  # the batch's own block: nothing to copy into it
+    if numeric and plan.features and block is None:
+        block = np.empty((len(plan.features), len(batch)))
     cols: dict[str, Any] = {}
-    for j, (c, how, pos) in enumerate(plan.features):
+    for j, (c, how, pos) in enumerate(plan.features if not given else ()):
         col = batch.iloc[:, pos[0]]
         if how in ("num", "text_num"):
             values = _numbers(col)
@@ -679,6 +698,25 @@ def _features_frame(
                         f"column {c!r} is missing and the model cannot take a missing value"
                     )
     return frame, finite
+
+
+def _float_block(plan: _Plan, batch: Any) -> np.ndarray | None:
+    """The features as a ``(features, rows)`` view of the batch's own float64 block, or None.
+
+    DuckDB hands a batch to pandas with its DOUBLE columns in one consolidated
+    block, and the plan selects the features first, in the model's order: when
+    every feature is such a column, that block is the model's input as it
+    stands (copying it out again cost a second pass over every value, and
+    page faults, per batch).
+    """
+    k = len(plan.features)
+    if not k or any(how != "num" or pos != [j] for j, (_, how, pos) in enumerate(plan.features)):
+        return None
+    part = batch.iloc[:, :k]
+    if not all(t == np.float64 for t in part.dtypes):
+        return None
+    values = part.to_numpy()  # a view when the columns share one block, else a copy
+    return np.asarray(values.T)
 
 
 def _flag_infinite(values: np.ndarray, name: str, reasons: np.ndarray) -> None:
@@ -1351,8 +1389,8 @@ def score_file(
                     writer = _Writer(tmp_out, out_fmt, schema, threads)
                     # the features are taken out on the reading thread, the summary
                     # kept on the writing one: this thread predicts
-                    for f in inp.batches(
-                        plan.select, batch_rows, lambda b: _features(model, plan, b)
+                    for f in _frozen_heap(
+                        inp.batches(plan.select, batch_rows, lambda b: _features(model, plan, b))
                     ):
                         check(cancel)
                         batch = f.batch
