@@ -54,7 +54,7 @@ CATEGORICAL = "categorical"
 DATETIME = "datetime"
 
 # Text that means "no value" in a column of numbers.
-_MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
 # The largest magnitude whose square is finite. Past it a variance, a scaler, a
 # linear model's gradient or a regression's RMSE overflows, and what is reported
 # is the infinity or NaN the overflow made, not the value that made it.
@@ -185,7 +185,7 @@ def _refuse_infinite(df: pd.DataFrame, label: str) -> None:
                 continue
             text = s.astype("string").str.strip()
             values = pd.to_numeric(
-                text.where(~text.str.lower().isin(_MISSING_TOKENS)), errors="coerce"
+                text.where(~text.str.lower().isin(MISSING_TOKENS)), errors="coerce"
             ).to_numpy(dtype="float64", na_value=np.nan)
         else:
             continue
@@ -294,7 +294,7 @@ def _text_in_numbers(series: pd.Series) -> tuple[int, str] | None:
     ):
         return None  # a column of words: no need to look at every row
     text = series.dropna().astype(str).str.strip()
-    missing = text.str.lower().isin(_MISSING_TOKENS)
+    missing = text.str.lower().isin(MISSING_TOKENS)
     values = text[~missing]
     if values.empty:
         return None
@@ -313,11 +313,11 @@ def _is_numeric_text(series: pd.Series) -> bool:
     head = series.dropna().head(1000).astype(str).str.strip()
     if (
         pd.to_numeric(head, errors="coerce").isna().sum()
-        > head.str.lower().isin(_MISSING_TOKENS).sum()
+        > head.str.lower().isin(MISSING_TOKENS).sum()
     ):
         return False  # text that is not a number or a missing marker, already in the first rows
     text = series.dropna().astype(str).str.strip()
-    values = text[~text.str.lower().isin(_MISSING_TOKENS)]
+    values = text[~text.str.lower().isin(MISSING_TOKENS)]
     return bool(len(values)) and bool(pd.to_numeric(values, errors="coerce").notna().all())
 
 

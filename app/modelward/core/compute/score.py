@@ -80,8 +80,6 @@ __all__ = [
 FORMATS = ("csv", "parquet")
 _NUMERIC = _data.NUMERIC
 _CATEGORICAL = _data.CATEGORICAL
-# Text that means "no value" in a column of numbers (as the training reader reads it).
-_MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
 _BATCH_ROWS = 65_536
 
 
@@ -489,7 +487,8 @@ def _none_scored(rejected: Path, n_in: int, name: str) -> str:
 
 # --------------------------------------------------------------------------- converting
 _TRIM = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
-_MISSING_SQL = "(" + ", ".join(_sql_text(t) for t in sorted(_MISSING_TOKENS)) + ")"
+# text that means "no value" in a column of numbers, as the training reader reads it
+_MISSING_SQL = "(" + ", ".join(_sql_text(t) for t in sorted(_data.MISSING_TOKENS)) + ")"
 
 
 def _is_numeric_sql(t: str) -> bool:
