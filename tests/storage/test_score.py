@@ -503,12 +503,13 @@ def test_rows_the_model_refuses_are_rejected_and_a_model_that_refuses_all_is_an_
         reg.close()
 
 
-def test_an_output_larger_than_the_memory_cap_spills_and_keeps_its_rows(
+def test_a_large_output_is_written_while_it_is_scored_and_keeps_its_rows(
     home, tmp_path, monkeypatch
 ):
-    """The output waits in a DuckDB table until it is written in one pass: past the
-    buffer pool's cap it spills to the temporary folder, and every row comes out
-    in order."""
+    """The output is not held until the end: DuckDB writes it as the batches are scored
+    (an Arrow stream into one COPY), so a buffer pool capped far below the output's size
+    is enough, the file grows before the last batch is scored, and every row comes out
+    in order with the same Parquet schema as a one-batch run."""
     import tempfile
 
     import modelward.core.compute.score as score_mod
@@ -519,23 +520,24 @@ def test_an_output_larger_than_the_memory_cap_spills_and_keeps_its_rows(
     df["key"] = rng.random(n)  # an id that does not compress
     data = tmp_path / "in.parquet"
     df.to_parquet(data, row_group_size=50_000)
-    # the engine's own connection, made afresh under a temporary folder where the
-    # spill folder does not exist yet (DuckDB makes only its last level), with a
-    # small cap
     fresh = tmp_path / "tmp"
     fresh.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(fresh))
-    monkeypatch.setattr(score_mod, "_DUCK_MEMORY", "12MB")
+    monkeypatch.setattr(score_mod, "_DUCK_MEMORY", "12MB")  # the output is 13 MB of doubles
     monkeypatch.setattr(score_mod, "_DUCK", [])
-    con = score_mod._duck_cursor()
-    spilled: list[int] = []
+    folder = tmp_path / "scored"
+    folder.mkdir()
+    growing: list[int] = []
 
-    folders: list[Path] = []
-
-    def progress(_f: float, _s: str) -> None:
-        files = con.execute("SELECT path FROM duckdb_temporary_files()").fetchall()
-        spilled.append(len(files))
-        folders.extend(p for p in {Path(f).parent for (f,) in files} if p not in folders)
+    def progress(_f: float, status: str) -> None:
+        if (
+            status.startswith("scored ")
+            and f"of {n:,}" in status
+            and not status.startswith(f"scored {n:,}")
+        ):
+            # the output's temporary file (".o.parquet.<hex>.partial", or the name DuckDB
+            # writes it under before moving it there), not the rejected rows' or manifest's
+            growing.extend(p.stat().st_size for p in folder.glob("*o.parquet.*.partial"))
 
     reg = Registry(home)
     try:
@@ -543,20 +545,19 @@ def test_an_output_larger_than_the_memory_cap_spills_and_keeps_its_rows(
             reg,
             "credit:1",
             data,
-            tmp_path / "o.parquet",
+            folder / "o.parquet",
             id_columns=["key"],
             threads=1,
+            batch_rows=20_000,
             progress=progress,
         )
     finally:
         reg.close()
-        con.close()
         for c in score_mod._DUCK:
             c.close()
-    assert max(spilled) > 0, "the output never spilled"
-    assert folders == [fresh / score_mod._SPILL_ROOT / str(os.getpid())]
-    table = pq.read_table(tmp_path / "o.parquet")
-    # the same Parquet schema as a one-batch run: every column may hold a null
+    assert growing and max(growing) > 0, "nothing was written before the last batch"
+    table = pq.read_table(folder / "o.parquet")
+    # every column may hold a null, whatever the rows hold
     assert all(f.nullable for f in table.schema)
     out = table.to_pandas()
     assert res.rows_scored == n
@@ -700,3 +701,30 @@ def test_the_models_input_is_the_batchs_own_block_and_scores_as_scikit_learn_doe
     assert gc.get_freeze_count() == 0  # the collector's full passes see every object again
     expected = est.predict_proba(mixed[FEATURES].astype(float))[:, 1]
     np.testing.assert_allclose(pd.read_parquet(tmp_path / "o.parquet")["proba_1"], expected)
+
+
+def test_a_failure_while_the_output_is_written_stops_the_run_without_a_hang(tmp_path):
+    """The output's COPY reads batches as they come: an error on its side (here the
+    summary kept once a batch is taken) is the run's error, raised to the scoring thread
+    however many batches are still queued, and the writing thread ends."""
+    from modelward.core.compute.score import _Writer
+
+    schema = [("row", "BIGINT"), ("prediction", "DOUBLE")]
+    out = tmp_path / "o.parquet"
+    writer = _Writer(out, "parquet", schema)
+
+    def broken() -> None:
+        raise OSError("the summary's disk is full")
+
+    raised = None
+    try:
+        for k in range(20):
+            rows = np.arange(k * 100, (k + 1) * 100)
+            writer.write({"row": rows, "prediction": rows * 0.5}, then=broken if k == 3 else None)
+        writer.close()
+    except OSError as e:
+        raised = e
+    finally:
+        writer.discard()
+    assert raised is not None and "disk is full" in str(raised)
+    assert writer._thread is not None and not writer._thread.is_alive()

@@ -25,6 +25,7 @@ import csv
 import functools
 import gc
 import hashlib
+import io
 import json
 import os
 import queue
@@ -834,35 +835,29 @@ def _bisect(
 
 # --------------------------------------------------------------------------- writing
 class _Writer:
-    """The output under a temporary name, as Parquet or CSV, written once by DuckDB.
+    """The output under a temporary name, as Parquet or CSV, written by DuckDB as it comes.
 
-    Each batch goes into a temporary table of the process's private DuckDB on
-    a thread of its own (DuckDB lets go of the GIL, so the next batch is read
-    and predicted meanwhile); :meth:`close` copies the table, in order, into
-    the output file in one pass. The table lives in DuckDB's buffer pool,
-    which is capped: a large output spills to DuckDB's temporary folder
-    (a folder of this process, see :func:`_duck_cursor`), so memory stays
-    bounded whatever the input's size. A run of a single batch skips the
-    table and writes the batch straight to the file.
+    One ``COPY`` on a thread of its own reads the batches as an Arrow stream
+    (:class:`_ArrowFeed`) while the next ones are read and predicted, so the
+    file is written alongside the scoring, never held whole: memory stays
+    bounded whatever the input's size, and nothing is left to write once the
+    last batch is scored. DuckDB turns each batch into Arrow (the output's
+    types, nulls, text), and reads the stream back into its own writer.
 
     Parquet parts written elsewhere (a Dask worker's) are taken with
     :meth:`add_part` instead, and joined into the output by :meth:`close`.
     """
 
-    def __init__(
-        self, path: Path, fmt: str, schema: Sequence[tuple[str, str]], threads: int = 1
-    ) -> None:
+    def __init__(self, path: Path, fmt: str, schema: Sequence[tuple[str, str]]) -> None:
         self.path = path
         self.fmt = fmt
         self.schema = list(schema)
-        self.threads = max(1, int(threads))
         self.rows = 0
         self._parts: list[Path] = []
         self._batches = 0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="modelward-score-write", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def _options(self) -> str:
         if self.fmt == "parquet":
@@ -873,79 +868,36 @@ class _Writer:
             opts += f", FORCE_QUOTE ({', '.join(text)})"
         return opts
 
-    def _run(self) -> None:
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._stream, name="modelward-score-write", daemon=True
+        )
+        self._thread.start()
+
+    def _stream(self) -> None:
         con = None
-        table = "mw_out"  # a temporary table: private to this cursor, gone with it
+        feed: _ArrowFeed | None = None
         try:
-            con = _duck_cursor()
-            cols = ", ".join(
-                f"CAST({_sql_ident(n)} AS {t}) AS {_sql_ident(n)}" for n, t in self.schema
-            )
-            target = _sql_text(str(self.path))
-            # the row of nulls (see insert) by its row id, unless an id column is named rowid
-            named_rowid = any(n.lower() == "rowid" for n, _ in self.schema)
-            skip = "OFFSET 1" if named_rowid else "WHERE rowid > 0"
-            pending: Any = None  # the first batch, held back in case it is the only one
-            created = False
-
-            def insert(frame: Any) -> None:
-                nonlocal created
-                if not created:
-                    decl = ", ".join(f"{_sql_ident(n)} {t}" for n, t in self.schema)
-                    con.execute(f"CREATE TEMP TABLE {table} ({decl})")
-                    # A row of nulls first (rowid 0, left out of the output): copied
-                    # from a table whose statistics prove a column has no null,
-                    # DuckDB writes that Parquet column as required ("not null"),
-                    # which changes the output's schema from run to run
-                    nulls = ", ".join("NULL" for _ in self.schema)
-                    con.execute(f"INSERT INTO {table} VALUES ({nulls})")
-                    created = True
-                con.register("mw_batch", frame)
-                con.execute(f"INSERT INTO {table} SELECT {cols} FROM mw_batch")
-                con.unregister("mw_batch")
-
-            while (item := self._queue.get()) is not None:
-                kind, frame = item
-                if kind == "then":
-                    frame()
-                    continue
-                if kind == "parts":
-                    files = ", ".join(_sql_text(str(p)) for p in self._parts)
-                    con.execute(
-                        f"COPY (SELECT * FROM read_parquet([{files}])) TO {target} "
-                        f"({self._options()})"
-                    )
-                    continue
-                if kind == "end":
-                    if pending is not None and not created:  # one batch: straight to the file
-                        con.register("mw_batch", pending)
-                        con.execute(
-                            f"COPY (SELECT {cols} FROM mw_batch) TO {target} ({self._options()})"
-                        )
-                        con.unregister("mw_batch")
-                    else:
-                        if pending is not None:
-                            insert(pending)
-                        con.execute(
-                            f"COPY (SELECT * FROM {table} {skip}) TO {target} ({self._options()})"
-                        )
-                    pending = None
-                    continue
-                if pending is None and not created:
-                    pending = frame
-                    continue
-                if pending is not None:
-                    insert(pending)
-                    pending = None
-                insert(frame)
+            feed = _ArrowFeed(self.schema, self._queue)
+            con = _duck_cursor()  # its threads as the reading set them (a database setting)
+            con.register("mw_feed", feed)
+            done = con.execute(
+                f"COPY (SELECT * FROM mw_feed) TO {_sql_text(str(self.path))} ({self._options()})"
+            ).fetchall()
+            written = int(done[0][0]) if done else -1
+            if feed.error is not None:
+                raise feed.error
+            if written != feed.rows:  # a batch taken but not written: never a short output
+                raise RuntimeError(
+                    f"the output has {written:,} rows of the {feed.rows:,} scored; score again"
+                )
         except BaseException as e:  # the caller raises it on its next call
-            self._error = e
-            while self._queue.get() is not None:
-                pass
+            self._error = feed.error if feed is not None and feed.error is not None else e
+            if feed is None or not feed.ended:
+                while self._queue.get() is not None:  # let the scoring thread go on to its end
+                    pass
         finally:
             if con is not None:
-                with contextlib.suppress(Exception):
-                    con.execute(f"DROP TABLE IF EXISTS {table}")
                 con.close()
 
     def _check(self) -> None:
@@ -955,8 +907,8 @@ class _Writer:
     def write(self, columns: dict[str, Any], then: Callable[[], None] | None = None) -> None:
         """Queue one batch of output columns (``name -> array``, in schema order).
 
-        ``then`` runs on the writing thread once the batch is written (the
-        summary of what was scored); an error in it fails the output.
+        ``then`` runs once DuckDB has taken the batch (the summary of what was
+        scored); an error in it fails the output.
         """
         import pandas as pd  # deferred: start-up cost
 
@@ -964,11 +916,11 @@ class _Writer:
         if self._parts:
             raise RuntimeError("an output takes either batches or parts, not both")
         frame = pd.DataFrame(columns, copy=False)
+        if self._thread is None:
+            self._start()
         self._batches += 1
         self.rows += len(frame)
-        self._queue.put(("batch", frame))
-        if then is not None:
-            self._queue.put(("then", then))
+        self._queue.put((frame, then))
 
     def add_part(self, part: Path) -> None:
         """Take a Parquet part written elsewhere (a Dask worker's), in order."""
@@ -979,21 +931,154 @@ class _Writer:
 
     def close(self) -> None:
         """Finish the output file (every row rejected: still a valid, empty table)."""
-        if not self._parts and not self._batches:
+        if self._parts:
+            con = _duck_cursor()
+            try:
+                files = ", ".join(_sql_text(str(p)) for p in self._parts)
+                con.execute(
+                    f"COPY (SELECT * FROM read_parquet([{files}])) TO "
+                    f"{_sql_text(str(self.path))} ({self._options()})"
+                )
+            finally:
+                con.close()
+            return
+        if not self._batches:
             self.write(
                 {n: np.empty(0, dtype=_EMPTY.get(t.upper(), object)) for n, t in self.schema}
             )
-        self._queue.put(("parts", None) if self._parts else ("end", None))
         self._queue.put(None)
+        assert self._thread is not None
         self._thread.join()
         self._check()
 
     def discard(self) -> None:
         """Stop the writing thread and drop what it holds (a failed or cancelled run)."""
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             with contextlib.suppress(queue.Full):
                 self._queue.put(None, timeout=60)
             self._thread.join(timeout=60)
+
+
+class _ArrowFeed:
+    """The batches of one output as an Arrow stream (the PyCapsule interface) for DuckDB.
+
+    The stream is Arrow's IPC format read by nanoarrow from :class:`_IpcReader`,
+    which takes each batch from the queue when DuckDB asks for it and has
+    DuckDB itself turn it into Arrow with the output's types (a private
+    in-memory database, so the conversion never waits on the ``COPY`` it
+    feeds). DuckDB asks for the stream once to learn its schema and once to
+    read it: each stream begins with the schema, and only reading a batch
+    takes one from the queue.
+    """
+
+    def __init__(self, schema: Sequence[tuple[str, str]], batches: queue.Queue[Any]) -> None:
+        from nanoarrow import ipc  # deferred: start-up cost (a reading command writes nothing)
+
+        self.batches = batches
+        self.rows = 0
+        self.ended = False  # the end of the batches was taken from the queue
+        self.error: BaseException | None = None
+        self.cursor = _convert_cursor()
+        self.select = ", ".join(
+            f"CAST({_sql_ident(n)} AS {t}) AS {_sql_ident(n)}" for n, t in schema
+        )
+        empty = ", ".join(f"CAST(NULL AS {t}) AS {_sql_ident(n)}" for n, t in schema)
+        self.head = self._ipc(self.cursor.sql(f"SELECT {empty} LIMIT 0"), schema=True)
+        self._ipc_lib = ipc
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        reader = self._ipc_lib.InputStream.from_readable(_IpcReader(self))
+        return reader.__arrow_c_stream__(requested_schema)
+
+    @staticmethod
+    def _ipc(relation: Any, *, schema: bool = False) -> bytes:
+        import nanoarrow as na  # deferred: start-up cost
+        from nanoarrow import ipc
+
+        stream = na.c_array_stream(relation)
+        sink = io.BytesIO()
+        writer = ipc.StreamWriter.from_writable(sink)
+        try:
+            if schema:
+                writer.write_stream(stream)  # the schema message (no rows)
+            else:
+                for array in stream:
+                    writer.write_array(array, write_schema=False)
+        finally:
+            writer.release()  # no end-of-stream marker: more batches follow
+        return sink.getvalue()
+
+    def next_bytes(self) -> bytes | None:
+        """The next batch as Arrow IPC bytes; None at the end."""
+        try:
+            item = self.batches.get()
+            if item is None:
+                self.ended = True
+                return None
+            frame, then = item
+            self.cursor.register("mw_batch", frame)
+            try:
+                data = self._ipc(self.cursor.sql(f"SELECT {self.select} FROM mw_batch"))
+            finally:
+                self.cursor.unregister("mw_batch")
+            self.rows += len(frame)
+            if then is not None:
+                then()
+            return data
+        except BaseException as e:  # DuckDB sees only a failed read: the error is kept
+            self.error = e
+            raise
+
+
+class _IpcReader(io.RawIOBase):
+    """A readable of one Arrow IPC stream: the schema, then each batch as it is taken."""
+
+    _END = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # Arrow's end-of-stream marker
+
+    def __init__(self, feed: _ArrowFeed) -> None:
+        super().__init__()
+        self.feed = feed
+        self.pending = memoryview(feed.head)
+        self.ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            if self.ended:
+                return 0
+            data = self.feed.next_bytes()
+            if data is None:
+                self.ended = True
+                data = self._END
+            self.pending = memoryview(data)
+        out = memoryview(buffer).cast("B")
+        n = min(len(out), len(self.pending))
+        out[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+_CONVERT: list[Any] = []
+
+
+def _convert_cursor() -> Any:
+    """A cursor of a second private in-memory DuckDB, for turning batches into Arrow.
+
+    Arrow comes out of DuckDB through its relational API, which the ``duckdb``
+    package adds to the engine's connections (50-70 ms to import, once per
+    process; the rest of ModelWard runs on the engine alone, see
+    :mod:`modelward.core.duck`).
+    """
+    import duckdb  # noqa: F401  (deferred: only a scoring that writes an output needs it)
+
+    with _DUCK_LOCK:
+        if not _CONVERT:
+            con = duck_connect(config={"threads": 1})
+            _CONVERT.append(con)
+            atexit.register(con.close)
+        return _CONVERT[0].cursor()
 
 
 _EMPTY = {"BIGINT": np.int64, "DOUBLE": np.float64, "BOOLEAN": np.bool_, "INTEGER": np.int32}
@@ -1385,7 +1470,7 @@ def score_file(
                     )
                     n_in, n_scored, n_rejected = counts
                 else:
-                    writer = _Writer(tmp_out, out_fmt, schema, threads)
+                    writer = _Writer(tmp_out, out_fmt, schema)
                     # the features are taken out on the reading thread, the summary
                     # kept on the writing one: this thread predicts
                     for f in _frozen_heap(
@@ -1544,6 +1629,8 @@ def score_file(
         hasher.stop()
         if kept_pass is not None:
             kept_pass.stop()
+        if writer is not None:  # its COPY ends before the file it writes is removed
+            writer.discard()
         for p in (tmp_out, tmp_rej, tmp_man, *renamed):
             with contextlib.suppress(OSError):
                 p.unlink()
