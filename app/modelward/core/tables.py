@@ -56,7 +56,10 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
+    "MISSING_SQL",
+    "MISSING_TOKENS",
     "NUMERIC_TYPES",
+    "TRIM_SQL",
     "BadTable",
     "Limits",
     "Table",
@@ -70,6 +73,8 @@ __all__ = [
     "not_a_file",
     "open_table",
     "scan_table",
+    "text_not_number_sql",
+    "text_number_sql",
     "unreadable",
 ]
 
@@ -1033,7 +1038,36 @@ def _mixed_line_ends(path: Path) -> tuple[int, str, str] | None:
     return None
 
 
-_MISSING_SQL = "('', 'na', 'n/a', 'nan', 'null', 'none', '-', '?')"
+# Text that means "no value" in a column of numbers, compared trimmed and in any case.
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
+# The blanks around a number that are no part of it (the spaces of " 49.1 ", a tab).
+TRIM_SQL = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+# The tokens as a SQL list, for ``lower(trim(cell, TRIM_SQL)) IN MISSING_SQL``.
+MISSING_SQL = "(" + ", ".join(f"'{t}'" for t in sorted(MISSING_TOKENS)) + ")"
+
+
+def text_number_sql(q: str) -> str:
+    """SQL: a text cell as a number (``DOUBLE``), as training and scoring read one.
+
+    Trimmed; a missing-value token is a missing value (``NULL``, ``nan`` too);
+    ``inf`` is infinite; text that is no number is ``NULL`` as well (tell it
+    with :func:`text_not_number_sql`). A plain number, nearly every cell,
+    skips the trimming: DuckDB's cast ignores blanks around a number itself,
+    and a trim with a set of characters costs ~0.4 us a cell.
+    """
+    trimmed = f"trim({q}, {TRIM_SQL})"
+    cast = f"TRY_CAST({q} AS DOUBLE)"
+    return (
+        f"CASE WHEN {cast} IS NOT NULL AND NOT isnan({cast}) THEN {cast} "
+        f"WHEN lower({trimmed}) IN {MISSING_SQL} THEN NULL "
+        f"ELSE TRY_CAST({trimmed} AS DOUBLE) END"
+    )
+
+
+def text_not_number_sql(q: str) -> str:
+    """SQL: whether a text cell is neither a number nor a missing-value token."""
+    token = f"lower(trim({q}, {TRIM_SQL})) IN {MISSING_SQL}"
+    return f"({q} IS NOT NULL AND {text_number_sql(q)} IS NULL AND NOT {token})"
 
 
 # A number written with a comma: a decimal comma ("0,4565", "1.234,5") or a thousands

@@ -20,6 +20,7 @@ from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, MissingInput
 from modelward.core.tables import (
     CSV,
+    MISSING_TOKENS,  # text that means "no value" in a column of numbers
     Table,
     explain,
     not_a_file,
@@ -53,8 +54,6 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 DATETIME = "datetime"
 
-# Text that means "no value" in a column of numbers.
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "?"})
 # The largest magnitude whose square is finite. Past it a variance, a scaler, a
 # linear model's gradient or a regression's RMSE overflows, and what is reported
 # is the infinity or NaN the overflow made, not the value that made it.

@@ -66,7 +66,15 @@ from modelward.core.registry.predictions import (
     score_column,
 )
 from modelward.core.registry.refusals import door
-from modelward.core.tables import NUMERIC_TYPES, PARQUET, check_signature, explain, open_table
+from modelward.core.tables import (
+    MISSING_SQL,
+    NUMERIC_TYPES,
+    PARQUET,
+    TRIM_SQL,
+    check_signature,
+    explain,
+    open_table,
+)
 
 __all__ = [
     "FORMATS",
@@ -487,11 +495,6 @@ def _none_scored(rejected: Path, n_in: int, name: str) -> str:
 
 
 # --------------------------------------------------------------------------- converting
-_TRIM = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
-# text that means "no value" in a column of numbers, as the training reader reads it
-_MISSING_SQL = "(" + ", ".join(_sql_text(t) for t in sorted(_data.MISSING_TOKENS)) + ")"
-
-
 def _is_numeric_sql(t: str) -> bool:
     return t.upper().startswith(_NUMERIC_SQL)
 
@@ -530,12 +533,12 @@ def _plan(model: _Model, inp: _Input, ids: Sequence[str]) -> _Plan:
                 features.append((c, "num", [add(f"CAST({q} AS DOUBLE)")]))
             elif _is_text_sql(t):
                 cell = _as_number_text(q, inp)
-                trimmed = f"trim({cell}, {_TRIM})"
-                given = f"CASE WHEN lower({trimmed}) IN {_MISSING_SQL} THEN NULL ELSE {trimmed} END"
+                trimmed = f"trim({cell}, {TRIM_SQL})"
+                given = f"CASE WHEN lower({trimmed}) IN {MISSING_SQL} THEN NULL ELSE {trimmed} END"
                 as_type = "BOOLEAN" if c in model.truth else "DOUBLE"
                 value = f"CAST(TRY_CAST({given} AS {as_type}) AS DOUBLE)"
                 bad = (
-                    f"CASE WHEN {trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL} "
+                    f"CASE WHEN {trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {MISSING_SQL} "
                     f"AND {value} IS NULL THEN {q} END"
                 )
                 # A cell that is a plain number (nearly all) skips the above: DuckDB's
@@ -599,8 +602,8 @@ def _infer_kinds(model: _Model, inp: _Input, batch_rows: int) -> None:
         return
     parts = []
     for c in undecided:
-        trimmed = f"trim({_as_number_text(_sql_ident(c), inp)}, {_TRIM})"
-        given = f"{trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {_MISSING_SQL}"
+        trimmed = f"trim({_as_number_text(_sql_ident(c), inp)}, {TRIM_SQL})"
+        given = f"{trimmed} IS NOT NULL AND lower({trimmed}) NOT IN {MISSING_SQL}"
         parts.append(f"count(*) FILTER (WHERE {given})")
         parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS DOUBLE) IS NULL)")
         parts.append(f"count(*) FILTER (WHERE {given} AND TRY_CAST({trimmed} AS BOOLEAN) IS NULL)")
