@@ -31,9 +31,14 @@ def check_schema(profile: ReferenceProfile, source: TableSource) -> None:
     if retyped:  # a column left blank in every row is numbers, every value missing
         blank = source.take_empty_as_numbers(retyped)
         retyped = [c for c in retyped if c not in blank]
+    # numbers read as text (padded, or with "NA"): numbers, unless a cell is other text
+    texts = source.take_text_as_numbers(retyped)
+    retyped = [c for c in retyped if c not in texts and source.kinds[c] != NUMERIC]
     problems = []
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
+    for c, (row, text) in texts.items():
+        problems.append(f"column {c!r} should hold numbers, but row {row} has the text {text!r}")
     if retyped:
         problems.append(f"column(s) {', '.join(retyped)} are numeric in the reference but not here")
     if problems:

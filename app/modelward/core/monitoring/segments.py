@@ -176,7 +176,13 @@ def filtered(src: TableSource, column: str, seg: Segment) -> TableSource:
         arrays = {c: np.asarray(a)[mask] for c, a in src._arrays.items()}
         return TableSource(f"{src.label} [{column}={seg.label}]", dict(src.kinds), _arrays=arrays)
     sql = f"(SELECT * FROM {src._sql} WHERE {seg.where}) AS _mw_segment"
-    return TableSource(f"{src.label} [{column}={seg.label}]", dict(src.kinds), _sql=sql)
+    return TableSource(
+        f"{src.label} [{column}={seg.label}]",
+        dict(src.kinds),
+        _sql=sql,
+        table=src.table,
+        text_numbers=set(src.text_numbers),  # numbers read from text, read so here too
+    )
 
 
 # --------------------------------------------------------------------------- group gaps

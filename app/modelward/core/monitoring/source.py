@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,17 @@ import numpy as np
 
 from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, MissingInput
-from modelward.core.tables import NUMERIC_TYPES, BadTable, Table, TableScan, explain, open_table
+from modelward.core.tables import (
+    CSV,
+    NUMERIC_TYPES,
+    BadTable,
+    Table,
+    TableScan,
+    explain,
+    open_table,
+    text_not_number_sql,
+    text_number_sql,
+)
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -75,6 +85,11 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def number_sql(column: str, text: bool = False) -> str:
+    """SQL: a numeric column's cell as a ``DOUBLE``; ``text``: a column of numbers read as text."""
+    return text_number_sql(quote(column)) if text else f"CAST({quote(column)} AS DOUBLE)"
+
+
 def bool_text(value: Any) -> str:
     """A value as categorical text: booleans as ``true``/``false`` whatever read them."""
     if isinstance(value, bool | np.bool_):
@@ -120,6 +135,25 @@ class IntakeScan:
         self.rows = 0
         self.inf = dict.fromkeys(self.numeric, 0)
         self.nan = dict.fromkeys(self.numeric, 0)
+        self.text: set[str] = set()  # numeric columns read from text (see TableSource)
+
+    def take_text_numbers(self, columns: Sequence[str]) -> None:
+        """Scan ``columns``, numbers read from text, as numbers: their ``inf`` counts as such.
+
+        The source says which (:meth:`TableSource.take_text_as_numbers`), when it
+        reads the batch: the scan may have been made before its schema check.
+        """
+        for c in columns:
+            if c in self.text:
+                continue
+            if self.rows:
+                raise RuntimeError("an intake scan takes new numeric columns before its pass")
+            self.text.add(c)
+            if c not in self.numeric:
+                self.numeric.append(c)
+                self.inf[c] = self.nan[c] = 0
+            if c in self.others:
+                self.others.remove(c)
 
     @property
     def infinite(self) -> bool:
@@ -176,7 +210,7 @@ class IntakeScan:
             for k in range(self._masks()):
                 part = self.numeric[k * _BITS : (k + 1) * _BITS]
                 terms = " + ".join(
-                    f"(CASE WHEN {what}(CAST({quote(c)} AS DOUBLE)) "
+                    f"(CASE WHEN {what}({number_sql(c, c in self.text)}) "
                     f"THEN CAST({1 << j} AS BIGINT) ELSE CAST(0 AS BIGINT) END)"
                     for j, c in enumerate(part)
                 )
@@ -220,6 +254,8 @@ class TableSource:
     _typed_numeric: tuple[str, ...] | None = None  # read as numbers by DuckDB, codes or not
     _types: Mapping[str, str] | None = None  # DuckDB's type of each column, when known
     table: Table | None = None  # the strict reader's table, for a file
+    # numeric columns whose cells are text (padded numbers, "NA"): read by text_number_sql
+    text_numbers: set[str] = field(default_factory=set)
 
     @property
     def columns(self) -> list[str]:
@@ -261,6 +297,47 @@ class TableSource:
                 self.kinds[c] = NUMERIC
                 empty.append(c)
         return empty
+
+    def take_text_as_numbers(self, columns: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """Read those of ``columns`` whose every cell is a number or a missing-value token
+        as numbers; the others' first cell that is neither.
+
+        A CSV column of numbers padded with blanks (``" 49.1 "``) or holding
+        ``NA``, ``-``, ``?`` (:data:`~modelward.core.tables.MISSING_TOKENS`)
+        is text to DuckDB's reader; where the reference has numbers it is read
+        as training and scoring read it: trimmed, a token a missing value
+        (:func:`~modelward.core.tables.text_number_sql`). One scan for all
+        the columns; a second, to find the row, only for a column refused.
+        Returns ``{column: (row, text)}`` (1-based data row) of those not read
+        as numbers. Only a CSV's sniffed types are read past so: a Parquet file
+        stores its types (numbers stored as text there stay refused), and
+        arrays in memory are not converted.
+        """
+        if not columns or self.table is None or self.table.format != CSV:
+            return {}
+        cur = _connection()
+        try:
+            counts = cur.execute(
+                "SELECT "
+                + ", ".join(f"count_if({text_not_number_sql(quote(c))})" for c in columns)
+                + f" FROM {self._sql}"
+            ).fetchall()[0]
+            bad: dict[str, tuple[int, str]] = {}
+            for c, n in zip(columns, counts, strict=True):
+                if int(n or 0) == 0:
+                    self.kinds[c] = NUMERIC
+                    self.text_numbers.add(c)
+                    continue
+                row, text = cur.execute(
+                    f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(c)} AS v "
+                    f"FROM {self._sql}) WHERE {text_not_number_sql('v')} ORDER BY rn LIMIT 1"
+                ).fetchall()[0]
+                bad[c] = (int(row), str(text).strip())
+        except Exception as e:
+            raise explain(e, self.label, path=self.table.path if self.table else None) from None
+        finally:
+            cur.close()
+        return bad
 
     def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
         """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
@@ -353,6 +430,8 @@ class TableSource:
         missing = [c for c in columns if c not in self.kinds]
         if missing:
             raise InvalidInput(f"{self.label} has no column(s) {', '.join(missing)}")
+        if scan is not None:
+            scan.take_text_numbers(sorted(self.text_numbers))
         if self._arrays is not None:
             yield from self._array_batches(columns, rows, scan)
             return
@@ -382,8 +461,10 @@ class TableSource:
     ) -> Iterator[Batch]:
         exprs = []
         for c in columns:
-            cast = "DOUBLE" if self.kinds[c] == NUMERIC else "VARCHAR"
-            exprs.append(f"CAST({quote(c)} AS {cast}) AS {quote(c)}")
+            if self.kinds[c] == NUMERIC:
+                exprs.append(f"{number_sql(c, c in self.text_numbers)} AS {quote(c)}")
+            else:
+                exprs.append(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}")
         extra = scan._sql() if scan is not None else []
         n_masks = 2 * scan._masks() if scan is not None else 0
         cur = _connection()
