@@ -331,3 +331,104 @@ def test_a_date_column_that_holds_no_dates_is_refused(run_cli, tmp_path, home, v
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["data_time"].startswith("2024-01-05") and doc["data_time_source"] == "column when"
+
+
+# --------------------------------------------------------------------------- 6. padded numbers
+def _padded(df: pd.DataFrame, path: Path, tokens: dict[tuple[int, str], str]) -> None:
+    """``df`` as a CSV whose every cell is padded with blanks, some cells holding ``tokens``
+    (``""``: an empty cell)."""
+    lines = [",".join(df.columns)]
+    for i, row in enumerate(df.itertuples(index=False)):
+        cells = [tokens.get((i, c), str(v)) for c, v in zip(df.columns, row, strict=True)]
+        pad = [(f" {v}\t" if i % 2 else f"  {v} ") if v else "" for v in cells]
+        lines.append(",".join(pad))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# Missing values as empty cells. ("NA", "-" among numbers: the strict reader refuses the file
+# at drift and monitor, as tests/support/bad_data.py's na_text.csv expects.)
+_EMPTY = {(3, "age"): "", (8, "income"): "", (20, "age"): "", (31, "debt"): ""}
+
+
+def _with_padding(tmp_path: Path, seed: int) -> tuple[Path, Path]:
+    """The same batch twice: plain and padded with blanks (the same cells missing in both)."""
+    batch = _frame(600, seed)
+    plain = batch.astype({c: float for c in FEATURES})
+    for i, c in _EMPTY:
+        plain.loc[i, c] = np.nan
+    plain.to_csv(tmp_path / "plain.csv", index=False)
+    _padded(batch, tmp_path / "padded.csv", _EMPTY)
+    return tmp_path / "plain.csv", tmp_path / "padded.csv"
+
+
+def _figures(doc: dict) -> dict:
+    """Each numeric column's statistic, p-value and missing rate, as the report gives them."""
+    out = {}
+    for f in doc["features"]:
+        out[f["name"], "statistic"], out[f["name"], "p"] = f["statistic"], f["p_value"]
+    for q in doc["quality"]["columns"]:
+        out[q["name"], "missing"] = q["missing_rate"]
+    return out
+
+
+def test_drift_reads_padded_numbers_as_the_plain_batch(run_cli, tmp_path):
+    _frame(600, 0).to_csv(tmp_path / "ref.csv", index=False)
+    plain, padded = _with_padding(tmp_path, 11)
+    docs = []
+    for path in (plain, padded):
+        proc = run_cli(
+            *("drift", "--reference", str(tmp_path / "ref.csv"), "--current", str(path), "--json")
+        )
+        assert proc.returncode == 0, proc.stderr  # before: "numeric in the reference but not here"
+        docs.append(json.loads(proc.stdout))
+    want, got = (_figures(d) for d in docs)
+    assert got == pytest.approx(want) and {c for c, _ in got} >= set(FEATURES)
+    assert got["age", "missing"] == pytest.approx(2 / 600)
+    assert docs[1]["flags"] == docs[0]["flags"]
+
+
+def _monitored(run_cli, home: Path, path: Path, *more: str) -> dict:
+    proc = run_cli(
+        *("monitor", "m:1", "--batch", str(path), "--registry", str(home), "--json", *more)
+    )
+    assert proc.returncode == 0, proc.stderr  # before: "numeric in the reference but not here"
+    return json.loads(proc.stdout)
+
+
+def test_monitor_reads_padded_numbers_as_the_plain_batch(run_cli, tmp_path, home):
+    plain, padded = _with_padding(tmp_path, 12)
+    want = _figures(_monitored(run_cli, home, plain))
+    got = _figures(_monitored(run_cli, home, padded))
+    assert got == pytest.approx(want) and {c for c, _ in got} >= set(FEATURES)
+    assert got["age", "missing"] == pytest.approx(2 / 600)
+
+    # scored with --log-rows, the pass kept for a later check gives the same report
+    proc = run_cli(
+        *("score", "m:1", "--data", str(padded), "-o", str(tmp_path / "o.csv")),
+        *("--log-rows", "--registry", str(home)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert _figures(_monitored(run_cli, home, padded, "--name", "logged")) == pytest.approx(want)
+
+
+def test_a_word_in_a_column_of_padded_numbers_is_refused_naming_its_row(run_cli, tmp_path, home):
+    batch = _frame(600, 13)
+    path = tmp_path / "word.csv"
+    _padded(batch, path, {**_EMPTY, (11, "age"): "abc"})  # the strict reader's refusal
+    before = _count(home, "mon_batches")
+    err = _one_sentence(run_cli("monitor", "m:1", "--batch", str(path), "--registry", str(home)))
+    assert "'age'" in err and "row 12" in err and "abc" in err and "income" not in err, err
+    assert _count(home, "mon_batches") == before
+    (event,) = _refusals(home, path)
+    assert event.after["door"] == "monitor"
+
+    # a column mostly "NA" is text to the strict reader; the reference's numbers decide
+    # (before: "column(s) age, income, debt are numeric in the reference but not here")
+    mostly = {(i, "age"): "NA" for i in range(0, 600, 2)}
+    path = tmp_path / "mostly.csv"
+    _padded(batch, path, {**mostly, (11, "age"): "abc"})
+    err = _one_sentence(run_cli("monitor", "m:1", "--batch", str(path), "--registry", str(home)))
+    assert "column 'age' should hold numbers, but row 12 has the text 'abc'" in err, err
+    assert _count(home, "mon_batches") == before
+    (event,) = _refusals(home, path)
+    assert event.after["door"] == "monitor"
