@@ -900,6 +900,8 @@ class _Writer:
                 while self._queue.get() is not None:  # let the scoring thread go on to its end
                     pass
         finally:
+            if feed is not None:
+                feed.cursor.close()
             if con is not None:
                 con.close()
 
@@ -1475,7 +1477,7 @@ def score_file(
                 else:
                     writer = _Writer(tmp_out, out_fmt, schema)
                     # the features are taken out on the reading thread, the summary
-                    # kept on the writing one: this thread predicts
+                    # kept as the writer takes each batch: this thread predicts
                     for f in _frozen_heap(
                         inp.batches(plan.select, batch_rows, lambda b: _features(model, plan, b))
                     ):
