@@ -8,10 +8,30 @@ or multiprocessing child re-running the frozen executable).
 from __future__ import annotations
 
 import sys
+from collections.abc import MutableMapping
 from typing import NoReturn
+
+# How long an idle OpenBLAS thread spins before it sleeps, as a power of two of CPU
+# cycles (OpenBLAS reads it once, when NumPy loads it). Its default, 2**28 (about
+# 0.1 s), suits one thread calling BLAS back to back; in a scoring run the reading,
+# writing and hashing threads want the cores between two predictions, and the
+# spinning took them: a logistic pipeline over 10M rows spent 8.8 s of CPU instead
+# of 5.8 s, and an MLP over 1M rows was no faster for it (docs/benchmarks.md,
+# session 16). 2**16 cycles (tens of microseconds) still bridges the calls of one
+# prediction. A value the user set is kept.
+BLAS_SPIN = "16"
+
+
+def tune_blas_threads(env: MutableMapping[str, str] | None = None) -> None:
+    """Let idle BLAS threads sleep soon (:data:`BLAS_SPIN`), unless the user chose."""
+    import os
+
+    target = os.environ if env is None else env
+    target.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_SPIN)
 
 
 def main() -> None:
+    tune_blas_threads()  # before anything loads NumPy
     from modelward.core.workers import dispatch_worker
 
     if dispatch_worker(sys.argv):
