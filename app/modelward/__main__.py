@@ -11,27 +11,30 @@ import sys
 from collections.abc import MutableMapping
 from typing import NoReturn
 
-# How long an idle OpenBLAS thread spins before it sleeps, as a power of two of CPU
-# cycles (OpenBLAS reads it once, when NumPy loads it). Its default, 2**28 (about
-# 0.1 s), suits one thread calling BLAS back to back; in a scoring run the reading,
-# writing and hashing threads want the cores between two predictions, and the
-# spinning took them: a logistic pipeline over 10M rows spent 8.8 s of CPU instead
-# of 5.8 s, and an MLP over 1M rows was no faster for it (docs/benchmarks.md,
-# session 16). 2**16 cycles (tens of microseconds) still bridges the calls of one
-# prediction. A value the user set is kept.
-BLAS_SPIN = "16"
+# How long idle BLAS and OpenMP threads spin before they sleep. The libraries read
+# it once, when they are loaded. Their defaults (OpenBLAS 2**28 CPU cycles, about
+# 0.1 s; libgomp 300,000 spins, milliseconds) suit one thread calling them back to
+# back. In a scoring run the reading, writing and hashing threads want the cores
+# between two predictions, and the spinning took them: on two cores a logistic
+# pipeline over 10M rows took 8.8 s of CPU instead of 5.8 s, a HistGradientBoosting
+# model 34-38 s instead of 29-32 s (docs/benchmarks.md, session 16). The shorter
+# spins still bridge the calls of one prediction, and training an MLP or a
+# HistGradientBoosting model took as long. A value the user set is kept.
+THREAD_SPIN = {"OPENBLAS_THREAD_TIMEOUT": "16", "GOMP_SPINCOUNT": "10000"}
 
 
-def tune_blas_threads(env: MutableMapping[str, str] | None = None) -> None:
-    """Let idle BLAS threads sleep soon (:data:`BLAS_SPIN`), unless the user chose."""
+def tune_thread_spin(env: MutableMapping[str, str] | None = None) -> None:
+    """Let idle BLAS and OpenMP threads sleep soon (:data:`THREAD_SPIN`), unless the user chose."""
     import os
 
     target = os.environ if env is None else env
-    target.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_SPIN)
+    target.setdefault("OPENBLAS_THREAD_TIMEOUT", THREAD_SPIN["OPENBLAS_THREAD_TIMEOUT"])
+    if "OMP_WAIT_POLICY" not in target:  # a wait policy the user chose sets the spin itself
+        target.setdefault("GOMP_SPINCOUNT", THREAD_SPIN["GOMP_SPINCOUNT"])
 
 
 def main() -> None:
-    tune_blas_threads()  # before anything loads NumPy
+    tune_thread_spin()  # before anything loads NumPy, OpenBLAS or OpenMP
     from modelward.core.workers import dispatch_worker
 
     if dispatch_worker(sys.argv):

@@ -1,4 +1,4 @@
-"""The entry point lets idle BLAS threads sleep soon, before NumPy loads OpenBLAS."""
+"""The entry point lets idle BLAS and OpenMP threads sleep soon, before NumPy loads OpenBLAS."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modelward.__main__ import BLAS_SPIN, tune_blas_threads
+from modelward.__main__ import THREAD_SPIN, tune_thread_spin
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
@@ -20,7 +20,8 @@ seen = {}
 class Probe(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "numpy" and "numpy" not in seen:
-            seen["numpy"] = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+            seen["numpy"] = [os.environ.get(k) for k in
+                             ("OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT")]
         return None
 sys.meta_path.insert(0, Probe())
 reg = sys.argv[1]
@@ -32,9 +33,9 @@ runpy.run_module("modelward", run_name="__main__")
 """
 
 
-def _numpy_saw(tmp_path: Path, **env: str) -> str | None:
+def _numpy_saw(tmp_path: Path, **env: str) -> list[str | None]:
     reg = tmp_path / "reg"
-    full = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    full = {k: v for k, v in os.environ.items() if k not in (*THREAD_SPIN, "OMP_WAIT_POLICY")}
     full.update(env, PYTHONPATH=str(APP))
     # a score of a model the registry does not hold: it loads NumPy, then refuses
     subprocess.run(
@@ -45,15 +46,15 @@ def _numpy_saw(tmp_path: Path, **env: str) -> str | None:
     return note["numpy"]
 
 
-def test_a_command_sets_the_spin_before_numpy_loads(tmp_path):
-    assert _numpy_saw(tmp_path) == BLAS_SPIN
+def test_a_command_sets_the_spins_before_numpy_loads(tmp_path):
+    assert _numpy_saw(tmp_path) == list(THREAD_SPIN.values())
 
 
 def test_a_value_the_user_set_is_kept(tmp_path):
-    assert _numpy_saw(tmp_path, OPENBLAS_THREAD_TIMEOUT="28") == "28"
-    env: dict[str, str] = {"OPENBLAS_THREAD_TIMEOUT": "20"}
-    tune_blas_threads(env)
-    assert env["OPENBLAS_THREAD_TIMEOUT"] == "20"
+    assert _numpy_saw(tmp_path, OPENBLAS_THREAD_TIMEOUT="28", GOMP_SPINCOUNT="5") == ["28", "5"]
+    env: dict[str, str] = {"OPENBLAS_THREAD_TIMEOUT": "20", "OMP_WAIT_POLICY": "ACTIVE"}
+    tune_thread_spin(env)
+    assert env == {"OPENBLAS_THREAD_TIMEOUT": "20", "OMP_WAIT_POLICY": "ACTIVE"}
     empty: dict[str, str] = {}
-    tune_blas_threads(empty)
-    assert empty == {"OPENBLAS_THREAD_TIMEOUT": BLAS_SPIN}
+    tune_thread_spin(empty)
+    assert empty == THREAD_SPIN
