@@ -16,7 +16,7 @@ from typing import NoReturn
 # 0.1 s; libgomp 300,000 spins, milliseconds) suit one thread calling them back to
 # back. In a scoring run the reading, writing and hashing threads want the cores
 # between two predictions, and the spinning took them: on two cores a logistic
-# pipeline over 10M rows took 8.8 s of CPU instead of 5.8 s, a HistGradientBoosting
+# pipeline over 10M rows took 8.8 s of user CPU instead of 5.8 s, a HistGradientBoosting
 # model 34-38 s instead of 29-32 s (docs/benchmarks.md, session 16). The shorter
 # spins still bridge the calls of one prediction, and training an MLP or a
 # HistGradientBoosting model took as long. A value the user set is kept.
