@@ -84,7 +84,7 @@ def test_a_dataframe_without_labels_gets_an_estimate_or_a_note(profiled):
     [
         ("header only", lambda p: p.write_text("a,b,c\n"), "header but no rows"),
         ("missing column", lambda p: p.write_text("a,b\n1,2\n3,4\n"), "'c'"),
-        ("wrong type", lambda p: p.write_text("a,b,c\n1,2,x\n3,4,y\n"), "numeric"),
+        ("wrong type", lambda p: p.write_text("a,b,c\n1,2,x\n3,4,y\n"), "row 1 has the text 'x'"),
         ("NUL byte", lambda p: p.write_bytes(b"a,b,c\n1,2,\x003\n"), "NUL"),
         ("empty", lambda p: p.write_bytes(b""), "empty"),
     ],
