@@ -8,11 +8,13 @@
 ModelWard talks to DuckDB's engine alone (:data:`engine`, the ``_duckdb``
 extension module that the ``duckdb`` package re-exports) and runs SQL only
 (``execute``, ``fetch*``, ``register`` of NumPy and pandas columns). Importing
-the package costs about 100 ms more per process (its relational API,
+the package costs 50-100 ms more per process (its relational API,
 expression classes and version metadata, which it attaches to the connection
 class): a third of a whole ``modelward list``, and part of every command's
-start. Without the package, DuckDB cannot scan Arrow objects: ModelWard hands
-it NumPy arrays and pandas frames only.
+start. One path imports it: a scoring run that writes an output, whose
+batches reach DuckDB's ``COPY`` as an Arrow stream that the relational API
+makes (``modelward.core.compute.score._convert_cursor``); everything else
+hands DuckDB NumPy arrays and pandas frames only.
 """
 
 from __future__ import annotations

@@ -388,8 +388,8 @@ def _duck() -> Iterator[Any]:
 
 # DuckDB's buffer pool keeps the blocks it has read while memory allows (80% of
 # RAM by default): reading a 1.5M-row file peaked 490 MB against 345 MB for
-# 300,000 rows. Streaming needs a few batches, and the output waits in a table
-# until it is written in one pass, so the pool is capped; anything larger spills
+# 300,000 rows. Streaming needs a few batches in and a few row groups out, so
+# the pool is capped; anything larger (a sort, a wide row group) spills
 # to a folder of this process in the system's temporary folder (never the
 # user's working folder). DuckDB deletes a spill folder it created when it
 # closes, whoever else spills there, so each process has its own folder; a
