@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -384,17 +385,25 @@ def test_the_inputs_digest_is_read_beside_the_load_and_stops_when_the_run_fails(
     home, tmp_path, monkeypatch
 ):
     # The manifest's SHA-256 of the input is read from before the model's load
-    # (its imports keep one core busy) to the end of the scoring. A run refused
-    # after it started (here: a threshold for a regressor, found once the model
-    # is loaded) stops reading: a 4 GiB input is not read to its end for nothing.
+    # (its imports keep one core busy) to the end of the scoring, at the lowest
+    # priority. A run refused after it started (here: a threshold for a
+    # regressor, found once the model is loaded) stops reading: a 4 GiB input
+    # is not read to its end for nothing.
     import modelward.core.compute.score as score_mod
 
     started: list[score_mod._Hasher] = []
 
     class Seen(score_mod._Hasher):
+        nice: int | None = None
+
         def start(self) -> None:
             started.append(self)
             super().start()
+
+        def run(self) -> None:
+            super().run()
+            if sys.platform.startswith("linux"):
+                self.nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     monkeypatch.setattr(score_mod, "_Hasher", Seen)
     big = tmp_path / "big.parquet"
@@ -409,7 +418,7 @@ def test_the_inputs_digest_is_read_beside_the_load_and_stops_when_the_run_fails(
     assert len(started) == 1 and started[0].path == big
     started[0].join(timeout=60)
     assert not started[0].is_alive()
-    assert started[0].digest == ""  # stopped, not read to the end
+    assert not started[0]._done and started[0]._offset < 4 << 30  # stopped, not read to the end
     # and a run that succeeds has the whole file's digest in its manifest
     data = tmp_path / "in.parquet"
     _frame(500).to_parquet(data)
@@ -418,7 +427,31 @@ def test_the_inputs_digest_is_read_beside_the_load_and_stops_when_the_run_fails(
         res = score_file(reg, "credit:1", data, tmp_path / "ok.parquet")
     finally:
         reg.close()
-    assert res.input_sha256 == _sha(data) == started[1].digest  # [2]: the output's
+    assert res.input_sha256 == _sha(data)
+    assert started[1].path == data and started[2].path.name.startswith(".")  # [2]: the output's
+    if sys.platform.startswith("linux"):
+        assert started[1].nice == 19  # the input's, read beside the prediction
+        assert started[2].nice == os.getpriority(
+            os.PRIO_PROCESS, 0
+        )  # the output's: nothing runs beside it
+
+
+def test_the_digest_a_hashing_thread_did_not_finish_is_finished_by_its_caller(tmp_path):
+    # The input's hasher runs at the lowest priority; when the scoring is done
+    # the caller takes over at the byte the thread reached, so a machine busy
+    # elsewhere never leaves the manifest waiting on a thread that gets no time.
+    from modelward.core.artifacts.store import CHUNK
+    from modelward.core.compute.score import _Hasher
+
+    data = tmp_path / "three-chunks.bin"
+    data.write_bytes(os.urandom(3 * CHUNK + 123))
+    h = _Hasher(data, idle=True)
+    h._handing_over.set()  # the caller asks before the thread has read more than a chunk
+    h.start()
+    h.join()
+    assert 0 < h._offset < data.stat().st_size and not h._done
+    assert h.result() == _sha(data)
+    assert h.result() == _sha(data)  # asked again: the same digest, nothing read twice
 
 
 def test_reference_resolved_once_and_checks_before_writing(home, tmp_path):

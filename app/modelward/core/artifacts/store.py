@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from modelward.core import platform
 from modelward.core.errors import IntegrityError, InvalidInput, NotFound, RegistryUnwritable
@@ -67,16 +67,32 @@ def sha256_file(path: str | os.PathLike[str], progress: ProgressFn = _noop) -> t
 
     h = sha256()
     size = os.path.getsize(path)
-    done = 0
     with open(path, "rb", buffering=0) as f:
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        while n := f.readinto(buf):
-            h.update(view[:n])
-            done += n
+
+        def report(done: int) -> bool:
             if size:
                 progress(done / size, "hashing")
+            return True
+
+        hash_rest(h, f, report)
+        done = f.tell()
     return h.hexdigest(), done
+
+
+def hash_rest(h: Any, f: BinaryIO, go_on: Callable[[int], bool] = lambda _done: True) -> bool:
+    """Feed ``h`` the rest of the open, unbuffered file ``f``, a chunk at a time.
+
+    ``go_on(bytes read so far)`` is asked after each chunk; when it says no,
+    reading stops there and this returns False (``f.tell()`` is where to go
+    on from). Returns True once the file's end is reached.
+    """
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while n := f.readinto(buf):  # type: ignore[attr-defined]
+        h.update(view[:n])
+        if not go_on(f.tell()):
+            return False
+    return True
 
 
 class ArtifactStore:

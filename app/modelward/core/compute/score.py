@@ -49,13 +49,13 @@ from modelward import __version__
 from modelward.core import duck, platform
 from modelward.core.artifacts.allowlist import Allowlist
 from modelward.core.artifacts.safeload import approved_globals, load_bytes
-from modelward.core.artifacts.store import sha256_file
+from modelward.core.artifacts.store import hash_rest, sha256_file
 from modelward.core.clock import utcnow
 from modelward.core.compute.decision import stored_threshold
 from modelward.core.compute.explain import reason_columns
 from modelward.core.compute.parallel import limited_threads
 from modelward.core.duck import connect as duck_connect
-from modelward.core.errors import Cancelled, InvalidInput
+from modelward.core.errors import InvalidInput
 from modelward.core.progress import CancelToken, ProgressFn, check, no_progress
 from modelward.core.refs import current_user
 from modelward.core.registry.predictions import (
@@ -1090,26 +1090,58 @@ _EMPTY = {"BIGINT": np.int64, "DOUBLE": np.float64, "BOOLEAN": np.bool_, "INTEGE
 
 
 class _Hasher(threading.Thread):
-    """A file's SHA-256 on a thread of its own (the input's beside the load and the scoring)."""
+    """A file's SHA-256 on a thread of its own (the input's beside the load and the scoring).
 
-    def __init__(self, path: Path) -> None:
+    With ``idle`` the thread runs at the lowest priority (nice 19 on Linux,
+    ``THREAD_PRIORITY_LOWEST`` on Windows): it reads the file on whatever a
+    core is not using for the prediction, whose threads wait for one another
+    and lose more to a stolen slice than the hash gains. :meth:`result` takes
+    over where the thread got to and reads the rest at the caller's own
+    priority, so a machine that is busy elsewhere never leaves the digest to
+    a thread that gets no time.
+    """
+
+    def __init__(self, path: Path, *, idle: bool = False) -> None:
         super().__init__(name="modelward-score-hash", daemon=True)
         self.path = path
-        self.digest = ""
+        self.idle = idle
         self.error: BaseException | None = None
-        self._stopping = CancelToken()  # checked per chunk read
+        self._hash = hashlib.sha256()
+        self._offset = 0
+        self._done = False
+        self._stopping = threading.Event()  # a failed run: stop reading
+        self._handing_over = threading.Event()  # the caller takes the rest
 
     def run(self) -> None:
+        if self.idle:
+            platform.lower_thread_priority(19)
         try:
-            self.digest = sha256_file(self.path, lambda _f, _s: check(self._stopping))[0]
-        except Cancelled:
-            self.digest = ""
+            with open(self.path, "rb", buffering=0) as f:
+                self._done = hash_rest(
+                    self._hash,
+                    f,
+                    lambda _n: not (self._stopping.is_set() or self._handing_over.is_set()),
+                )
+                self._offset = f.tell()
         except BaseException as e:  # reported by the caller
             self.error = e
 
+    def result(self) -> str:
+        """The file's SHA-256: the rest of it read on the calling thread."""
+        self._handing_over.set()
+        self.join()
+        if self.error is not None:
+            raise self.error
+        if not self._done:
+            with open(self.path, "rb", buffering=0) as f:
+                f.seek(self._offset)
+                hash_rest(self._hash, f)
+            self._done = True
+        return self._hash.hexdigest()
+
     def stop(self) -> None:
         """Stop reading (a failed run): the thread ends at its next chunk."""
-        self._stopping.cancel()
+        self._stopping.set()
 
 
 def _output_format(out: Path, fmt: str | None, input_fmt: str) -> str:
@@ -1376,9 +1408,10 @@ def score_file(
             ids = list(dict.fromkeys(str(c) for c in id_columns))
             # The input's SHA-256 (the manifest's) is read from here on, beside the
             # model's load (scikit-learn's imports keep one core busy for a second
-            # or more) and then the scoring; a run that fails stops it.
+            # or more) and then the scoring, on what the prediction leaves idle
+            # (see _Hasher); a run that fails stops it.
             before = _stamp(path)
-            hasher = _Hasher(path)
+            hasher = _Hasher(path, idle=True)
             hasher.start()
 
             progress(0.02, "loading the model")
@@ -1513,19 +1546,17 @@ def score_file(
         out_hasher = _Hasher(tmp_out)
         out_hasher.start()
         platform.fsync_file(tmp_out)
-        hasher.join()
-        if hasher.error is not None:
-            raise InvalidInput(f"cannot read {path.name}: {_first_line(hasher.error)}")
+        try:
+            in_sha = hasher.result()
+        except Exception as e:
+            raise InvalidInput(f"cannot read {path.name}: {_first_line(e)}") from e
         if kept_pass is not None:
             kept_pass.wait()  # it read the bytes the stamp below vouches for
         if _stamp(path) != before:  # the hash would not be of the bytes that were scored
             raise InvalidInput(f"{path.name} changed while it was being scored; score it again")
         progress(0.96, "writing the manifest")
-        bid = batch_id or hasher.digest[:16]
-        out_hasher.join()
-        if out_hasher.error is not None:
-            raise out_hasher.error
-        out_sha = out_hasher.digest
+        bid = batch_id or in_sha[:16]
+        out_sha = out_hasher.result()
         rej_sha = sha256_file(tmp_rej)[0] if n_rejected else None
         manifest = {
             "modelward_version": __version__,
@@ -1537,7 +1568,7 @@ def score_file(
                 "sha256": version.sha256,
                 "format": version.format,
             },
-            "input": {"path": str(path.absolute()), "sha256": hasher.digest, "format": inp.fmt},
+            "input": {"path": str(path.absolute()), "sha256": in_sha, "format": inp.fmt},
             "output": {
                 "path": str(out_path),
                 "sha256": out_sha,
@@ -1622,7 +1653,7 @@ def score_file(
                     after={
                         "manifest_sha256": man_sha,
                         "output_sha256": out_sha,
-                        "input_sha256": hasher.digest,
+                        "input_sha256": in_sha,
                         "rows": manifest["rows"],
                         "output": str(out_path),
                         "threshold": thr,
@@ -1650,7 +1681,7 @@ def score_file(
         version=version.version,
         sha256=version.sha256,
         input=str(path),
-        input_sha256=hasher.digest,
+        input_sha256=in_sha,
         output=str(out_path),
         output_sha256=out_sha,
         format=out_fmt,
