@@ -432,3 +432,61 @@ def test_a_word_in_a_column_of_padded_numbers_is_refused_naming_its_row(run_cli,
     assert _count(home, "mon_batches") == before
     (event,) = _refusals(home, path)
     assert event.after["door"] == "monitor"
+
+
+# --------------------------------------------------------------------------- 7. mostly "NA"
+def test_the_file_a_model_was_trained_on_is_monitored_when_a_column_is_mostly_na(run_cli, tmp_path):
+    # `train` reads a column of numbers that is mostly "NA" as numbers, the "NA" missing
+    # (as scoring, validation and the reference profile do). `monitor --batch` and
+    # `drift` refused that very file: "numeric column 'income' (VARCHAR) does not hold
+    # numbers", since their column check counted "NA" as text.
+    home = tmp_path / "trained"
+    df = _frame(600, 21)
+    df.to_csv(tmp_path / "ref.csv", index=False)
+    cells = df.astype(object)
+    cells.loc[cells.index % 3 != 0, "income"] = "NA"
+    path = tmp_path / "mostly_na.csv"
+    cells.to_csv(path, index=False)
+    proc = run_cli(
+        *("train", "--data", str(path), "--target", "y", "--name", "na"),
+        *("--estimator", "HistGradientBoostingClassifier", "--registry", str(home)),
+    )
+    assert proc.returncode == 0, proc.stderr
+    reg = Registry(home)
+    try:
+        kinds = {f["name"]: f["kind"] for f in reg.resolve("na:1").signature["features"]}
+    finally:
+        reg.close()
+    assert kinds["income"] == "numeric"  # what the check below holds the batch to
+    proc = run_cli(
+        "monitor", "na:1", "--reference", str(tmp_path / "ref.csv"), "--registry", str(home)
+    )
+    assert proc.returncode == 0, proc.stderr
+
+    proc = run_cli(*("monitor", "na:1", "--batch", str(path), "--registry", str(home), "--json"))
+    assert proc.returncode == 0, proc.stderr
+    missing = {q["name"]: q["missing_rate"] for q in json.loads(proc.stdout)["quality"]["columns"]}
+    assert missing["income"] == pytest.approx(400 / 600) and missing["age"] == 0
+    proc = run_cli(
+        *("drift", "--reference", str(tmp_path / "ref.csv"), "--current", str(path), "--json")
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {q["name"]: q["missing_rate"] for q in doc["quality"]["columns"]}["income"] == (
+        pytest.approx(400 / 600)
+    )
+
+    # mostly words: refused by both, naming the first cell that is no number
+    cells.loc[cells.index % 3 != 0, "income"] = "abc"
+    words = tmp_path / "mostly_words.csv"
+    cells.to_csv(words, index=False)
+    before = _count(home, "mon_batches")
+    for args in (
+        ("monitor", "na:1", "--batch", str(words), "--registry", str(home)),
+        ("drift", "--reference", str(tmp_path / "ref.csv"), "--current", str(words)),
+    ):
+        err = _one_sentence(run_cli(*args))
+        assert "'income' (VARCHAR, row 2: 'abc') does not hold numbers" in err, err
+    assert _count(home, "mon_batches") == before
+    (event,) = _refusals(home, words)
+    assert event.after["door"] == "monitor"

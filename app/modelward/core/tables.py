@@ -1207,7 +1207,9 @@ def check_signature(
     # scoring read them.
     wrong = [n for n in wrong if not _text_numbers(table, n)]
     if wrong:
-        shown = ", ".join(f"{_shown(w)} ({table.types[w]})" for w in wrong[:10])
+        shown = ", ".join(
+            f"{_shown(w)} ({table.types[w]}{_first_text(table, w)})" for w in wrong[:10]
+        )
         raise BadTable(
             f"{table.label}: {against}'s numeric column{'s' if len(wrong) > 1 else ''} "
             f"{shown} {'do' if len(wrong) > 1 else 'does'} not hold numbers"
@@ -1216,11 +1218,14 @@ def check_signature(
 
 
 def _text_numbers(table: Table, column: str) -> bool:
-    """Whether a text column's non-empty cells are all numbers, or all truth words (or none is
-    filled).
+    """Whether a text column's filled cells are all numbers or missing-value tokens, or all
+    truth words (or none is filled).
 
-    A truth word is what DuckDB reads as BOOLEAN (:func:`bool_word`): a yes/no
-    column of a CSV was a bool, so a number, to the model trained on it.
+    The cells are read as training, scoring and the monitoring's reader read
+    them (:func:`text_number_sql`): trimmed, ``NA``, ``-`` and the other
+    :data:`MISSING_TOKENS` missing. A truth word is what DuckDB reads as
+    BOOLEAN (:func:`bool_word`): a yes/no column of a CSV was a bool, so a
+    number, to the model trained on it.
     """
     if table.types[column].upper() != "VARCHAR":
         return False
@@ -1228,7 +1233,7 @@ def _text_numbers(table: Table, column: str) -> bool:
     con = _connection()
     try:
         not_number, not_truth, some = con.execute(
-            f"SELECT count_if({q} <> '' AND TRY_CAST({q} AS DOUBLE) IS NULL), "
+            f"SELECT count_if({text_not_number_sql(quote(column))}), "
             f"count_if({q} <> '' AND TRY_CAST({q} AS BOOLEAN) IS NULL), "
             f"count_if({q} <> '') FROM {table.source}"
         ).fetchall()[0]
@@ -1239,6 +1244,23 @@ def _text_numbers(table: Table, column: str) -> bool:
     # all numbers, or all truth words: a stray "n" among numbers is no number; a column
     # left blank in every row holds nothing but missing values, of any kind
     return not some or not not_number or not not_truth
+
+
+def _first_text(table: Table, column: str) -> str:
+    """``", row N: 'text'"``: a text column's first cell that is no number, to show; else ``""``."""
+    if table.types[column].upper() != "VARCHAR":
+        return ""
+    con = _connection()
+    try:
+        found = con.execute(
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(column)} AS v "
+            f"FROM {table.source}) WHERE {text_not_number_sql('v')} ORDER BY rn LIMIT 1"
+        ).fetchall()
+    except duck.Error as e:
+        raise explain(e, table.label, path=table.path) from None
+    finally:
+        con.close()
+    return f", row {int(found[0][0])}: {str(found[0][1]).strip()!r}" if found else ""
 
 
 def scan_table(table: Table, *, columns: Sequence[str] | None = None) -> TableScan:
