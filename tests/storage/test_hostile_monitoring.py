@@ -476,6 +476,27 @@ def test_the_file_a_model_was_trained_on_is_monitored_when_a_column_is_mostly_na
         pytest.approx(400 / 600)
     )
 
+    # profiled on the very file it was trained on, the column is numbers there too
+    # (before: text, 201 categories, and a batch of plain numbers all unseen)
+    proc = run_cli("monitor", "na:1", "--reference", str(path), "--registry", str(home))
+    assert proc.returncode == 0, proc.stderr
+    for batch, drifted in ((path, False), (tmp_path / "ref.csv", True)):
+        proc = run_cli(
+            *("monitor", "na:1", "--batch", str(batch), "--registry", str(home), "--json")
+        )
+        assert proc.returncode == 0, proc.stderr
+        (income,) = [f for f in json.loads(proc.stdout)["features"] if f["name"] == "income"]
+        assert (income["kind"], income["drifted"], income["unseen"]) == ("numeric", drifted, 0)
+        if drifted:  # the plain numbers drift by the missing rate (2/3 -> 0) alone
+            assert income["fired"] == ["missing"], income
+
+    proc = run_cli(
+        *("drift", "--reference", str(path), "--current", str(tmp_path / "ref.csv"), "--json")
+    )
+    assert proc.returncode == 0, proc.stderr
+    (income,) = [f for f in json.loads(proc.stdout)["features"] if f["name"] == "income"]
+    assert (income["kind"], income["fired"], income["unseen"]) == ("numeric", ["missing"], 0)
+
     # mostly words: refused by both, naming the first cell that is no number
     cells.loc[cells.index % 3 != 0, "income"] = "abc"
     words = tmp_path / "mostly_words.csv"

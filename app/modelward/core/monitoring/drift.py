@@ -1282,8 +1282,11 @@ def drift_between(
 
     Either may be a table the caller already opened (not opened again).
     """
+    ref = open_source(reference, categorical=categorical)
+    # numbers with missing values marked ("NA" in most rows): numbers, as train reads them
+    ref.take_marked_numbers([c for c in ref.columns if c not in categorical])
     prof = build_profile(
-        reference,
+        ref,
         features=features,
         categorical=categorical,
         progress=sub_progress(progress, 0.0, 0.5),

@@ -281,6 +281,8 @@ def profile_version(
     src = open_source(reference, categorical=categorical)
     skip = [*exclude, *([target] if target else [])]
     scorer = _scorer(reg, v, src, skip)
+    # the model's numbers that the file marks missing with "NA": numbers, as train read them
+    src.take_marked_numbers([c for c in scorer.numbers if c not in categorical])
     prof = build_profile(
         src,
         features=features,

@@ -25,7 +25,9 @@ from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, MissingInput
 from modelward.core.tables import (
     CSV,
+    MISSING_SQL,
     NUMERIC_TYPES,
+    TRIM_SQL,
     BadTable,
     Table,
     TableScan,
@@ -338,6 +340,47 @@ class TableSource:
         finally:
             cur.close()
         return bad
+
+    def take_marked_numbers(self, columns: Sequence[str]) -> list[str]:
+        """Read as numbers those of ``columns`` that hold numbers with missing values marked.
+
+        A CSV column of numbers with ``NA`` (or another of
+        :data:`~modelward.core.tables.MISSING_TOKENS`) in most rows is text to
+        DuckDB's reader, and numbers, those cells missing, to ``train``: a
+        reference profile of the model's training data reads it so, not as
+        hundreds of categories. A column without such a token (codes like
+        ``001``) or with other text keeps its kind. Returns the columns retyped.
+        """
+        types = self._types or {}
+        cols = [
+            c
+            for c in columns
+            if self.kinds.get(c) == CATEGORICAL and str(types.get(c, "")).upper() == "VARCHAR"
+        ]
+        if not cols or self.table is None or self.table.format != CSV:
+            return []
+        parts = []
+        for c in cols:
+            q = quote(c)
+            trimmed = f"trim({q}, {TRIM_SQL})"
+            parts.append(f"count_if({trimmed} <> '' AND lower({trimmed}) IN {MISSING_SQL})")
+            parts.append(f"count_if({text_not_number_sql(q)})")
+        cur = _connection()
+        try:
+            counts = cur.execute(f"SELECT {', '.join(parts)} FROM {self._sql}").fetchall()[0]
+        except Exception as e:
+            raise explain(e, self.label, path=self.table.path) from None
+        finally:
+            cur.close()
+        marked = [
+            c
+            for i, c in enumerate(cols)
+            if int(counts[2 * i] or 0) and not int(counts[2 * i + 1] or 0)
+        ]
+        for c in marked:
+            self.kinds[c] = NUMERIC
+            self.text_numbers.add(c)
+        return marked
 
     def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
         """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
