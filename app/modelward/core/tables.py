@@ -74,6 +74,7 @@ __all__ = [
     "open_table",
     "scan_table",
     "text_not_number_sql",
+    "first_cells_sql",
     "text_number_sql",
     "unreadable",
 ]
@@ -1070,6 +1071,15 @@ def text_not_number_sql(q: str) -> str:
     return f"({q} IS NOT NULL AND {text_number_sql(q)} IS NULL AND NOT {token})"
 
 
+def first_cells_sql(source: str, column: str, where: str, limit: int = 1) -> str:
+    """SQL: ``(row, cell)`` of the first ``limit`` rows whose cell ``v`` of ``column`` meets
+    ``where`` (a condition on ``v``); rows counted from 1 in the file's order."""
+    return (
+        f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(column)} AS v "
+        f"FROM {source}) WHERE {where} ORDER BY rn LIMIT {int(limit)}"
+    )
+
+
 # A number written with a comma: a decimal comma ("0,4565", "1.234,5") or a thousands
 # separator ("56,748.77", "1,234"). Where the decimal separator is a point (every ','
 # file, a Parquet file's text) it is no number to DuckDB, and nobody can tell which.
@@ -1106,12 +1116,9 @@ def _check_text_in_numbers(table: Table) -> None:
         for i, c in enumerate(text_cols):
             present, numbers = int(counts[width * i]), int(counts[width * i + 1])
             commas = int(counts[width * i + 2] or 0) if commas_too else 0  # NULL: no cell
-            q = quote(c)
             if commas and (numbers + commas) * 2 >= present:
                 found = con.execute(
-                    f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {q} AS v "
-                    f"FROM {table.source}) WHERE {_comma_number_sql('v')} "
-                    f"ORDER BY rn LIMIT {_EXAMPLES}"
+                    first_cells_sql(table.source, c, _comma_number_sql("v"), _EXAMPLES)
                 ).fetchall()
                 shown = ", ".join(f"row {int(r)}: {str(v)!r}" for r, v in found)
                 raise BadTable(
@@ -1122,9 +1129,9 @@ def _check_text_in_numbers(table: Table) -> None:
             if numbers == 0 or numbers == present or numbers * 2 < present:
                 continue
             bad = con.execute(
-                f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {q} AS v "
-                f"FROM {table.source}) WHERE v IS NOT NULL AND TRY_CAST(v AS DOUBLE) IS NULL "
-                f"ORDER BY rn LIMIT {_EXAMPLES}"
+                first_cells_sql(
+                    table.source, c, "v IS NOT NULL AND TRY_CAST(v AS DOUBLE) IS NULL", _EXAMPLES
+                )
             ).fetchall()
             n_bad = present - numbers
             shown = ", ".join(f"row {int(r)}: {str(v)!r}" for r, v in bad)
@@ -1253,8 +1260,7 @@ def _first_text(table: Table, column: str) -> str:
     con = _connection()
     try:
         found = con.execute(
-            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(column)} AS v "
-            f"FROM {table.source}) WHERE {text_not_number_sql('v')} ORDER BY rn LIMIT 1"
+            first_cells_sql(table.source, column, text_not_number_sql("v"))
         ).fetchall()
     except duck.Error as e:
         raise explain(e, table.label, path=table.path) from None

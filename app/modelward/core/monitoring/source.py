@@ -32,6 +32,7 @@ from modelward.core.tables import (
     Table,
     TableScan,
     explain,
+    first_cells_sql,
     open_table,
     text_not_number_sql,
     text_number_sql,
@@ -315,8 +316,9 @@ class TableSource:
         stores its types (numbers stored as text there stay refused), and
         arrays in memory are not converted.
         """
-        if not columns or self.table is None or self.table.format != CSV:
+        if not columns or self.table is None or self.table.format != CSV or self._sql is None:
             return {}
+        sql = self._sql
         cur = _connection()
         try:
             counts = cur.execute(
@@ -331,8 +333,7 @@ class TableSource:
                     self.text_numbers.add(c)
                     continue
                 row, text = cur.execute(
-                    f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(c)} AS v "
-                    f"FROM {self._sql}) WHERE {text_not_number_sql('v')} ORDER BY rn LIMIT 1"
+                    first_cells_sql(sql, c, text_not_number_sql("v"))
                 ).fetchall()[0]
                 bad[c] = (int(row), str(text).strip())
         except Exception as e:
