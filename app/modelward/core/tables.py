@@ -74,6 +74,7 @@ __all__ = [
     "open_table",
     "scan_table",
     "text_not_number_sql",
+    "token_sql",
     "first_cells_sql",
     "text_number_sql",
     "unreadable",
@@ -1060,15 +1061,22 @@ def text_number_sql(q: str) -> str:
     cast = f"TRY_CAST({q} AS DOUBLE)"
     return (
         f"CASE WHEN {cast} IS NOT NULL AND NOT isnan({cast}) THEN {cast} "
-        f"WHEN lower({trimmed}) IN {MISSING_SQL} THEN NULL "
+        f"WHEN {token_sql(q)} THEN NULL "
         f"ELSE TRY_CAST({trimmed} AS DOUBLE) END"
     )
 
 
 def text_not_number_sql(q: str) -> str:
     """SQL: whether a text cell is neither a number nor a missing-value token."""
-    token = f"lower(trim({q}, {TRIM_SQL})) IN {MISSING_SQL}"
-    return f"({q} IS NOT NULL AND {text_number_sql(q)} IS NULL AND NOT {token})"
+    return f"({q} IS NOT NULL AND {text_number_sql(q)} IS NULL AND NOT {token_sql(q)})"
+
+
+def token_sql(q: str, *, written: bool = False) -> str:
+    """SQL: whether a text cell is a missing-value token (:data:`MISSING_TOKENS`), trimmed;
+    ``written``: one that is written (``NA``, ``-``), not an empty or blank cell."""
+    trimmed = f"trim({q}, {TRIM_SQL})"
+    token = f"lower({trimmed}) IN {MISSING_SQL}"
+    return f"({token} AND {trimmed} <> '')" if written else token
 
 
 def first_cells_sql(source: str, column: str, where: str, limit: int = 1) -> str:

@@ -25,9 +25,7 @@ from modelward.core.duck import connect as duck_connect
 from modelward.core.errors import InvalidInput, MissingInput
 from modelward.core.tables import (
     CSV,
-    MISSING_SQL,
     NUMERIC_TYPES,
-    TRIM_SQL,
     BadTable,
     Table,
     TableScan,
@@ -36,6 +34,7 @@ from modelward.core.tables import (
     open_table,
     text_not_number_sql,
     text_number_sql,
+    token_sql,
 )
 
 NUMERIC = "numeric"
@@ -318,28 +317,15 @@ class TableSource:
         """
         if not columns or self.table is None or self.table.format != CSV or self._sql is None:
             return {}
-        sql = self._sql
-        cur = _connection()
-        try:
-            counts = cur.execute(
-                "SELECT "
-                + ", ".join(f"count_if({text_not_number_sql(quote(c))})" for c in columns)
-                + f" FROM {self._sql}"
-            ).fetchall()[0]
-            bad: dict[str, tuple[int, str]] = {}
-            for c, n in zip(columns, counts, strict=True):
-                if int(n or 0) == 0:
-                    self.kinds[c] = NUMERIC
-                    self.text_numbers.add(c)
-                    continue
-                row, text = cur.execute(
-                    first_cells_sql(sql, c, text_not_number_sql("v"))
-                ).fetchall()[0]
-                bad[c] = (int(row), str(text).strip())
-        except Exception as e:
-            raise explain(e, self.label, path=self.table.path if self.table else None) from None
-        finally:
-            cur.close()
+        counts = self._count_where([text_not_number_sql(quote(c)) for c in columns])
+        bad: dict[str, tuple[int, str]] = {}
+        for c, n in zip(columns, counts, strict=True):
+            if n:
+                row, text = self._first_cell(c, text_not_number_sql("v"))
+                bad[c] = (row, text.strip())
+            else:
+                self.kinds[c] = NUMERIC
+                self.text_numbers.add(c)
         return bad
 
     def take_marked_numbers(self, columns: Sequence[str]) -> list[str]:
@@ -349,7 +335,7 @@ class TableSource:
         :data:`~modelward.core.tables.MISSING_TOKENS`) in most rows is text to
         DuckDB's reader, and numbers, those cells missing, to ``train``: a
         reference profile of the model's training data reads it so, not as
-        hundreds of categories. A column without such a token (codes like
+        hundreds of categories. A column without a written token (codes like
         ``001``) or with other text keeps its kind. Returns the columns retyped.
         """
         types = self._types or {}
@@ -358,30 +344,38 @@ class TableSource:
             for c in columns
             if self.kinds.get(c) == CATEGORICAL and str(types.get(c, "")).upper() == "VARCHAR"
         ]
-        if not cols or self.table is None or self.table.format != CSV:
+        if not cols or self.table is None or self.table.format != CSV or self._sql is None:
             return []
-        parts = []
-        for c in cols:
-            q = quote(c)
-            trimmed = f"trim({q}, {TRIM_SQL})"
-            parts.append(f"count_if({trimmed} <> '' AND lower({trimmed}) IN {MISSING_SQL})")
-            parts.append(f"count_if({text_not_number_sql(q)})")
+        counts = self._count_where([token_sql(quote(c), written=True) for c in cols])
+        marked = [c for c, n in zip(cols, counts, strict=True) if n]
+        words = self.take_text_as_numbers(marked)  # the others' kind is left as it was
+        return [c for c in marked if c not in words]
+
+    def _count_where(self, conditions: Sequence[str]) -> list[int]:
+        """One scan of a file's rows: how many rows meet each SQL condition."""
+        assert self._sql is not None
         cur = _connection()
         try:
-            counts = cur.execute(f"SELECT {', '.join(parts)} FROM {self._sql}").fetchall()[0]
+            got = cur.execute(
+                "SELECT " + ", ".join(f"count_if({c})" for c in conditions) + f" FROM {self._sql}"
+            ).fetchall()[0]
         except Exception as e:
-            raise explain(e, self.label, path=self.table.path) from None
+            raise explain(e, self.label, path=self.table.path if self.table else None) from None
         finally:
             cur.close()
-        marked = [
-            c
-            for i, c in enumerate(cols)
-            if int(counts[2 * i] or 0) and not int(counts[2 * i + 1] or 0)
-        ]
-        for c in marked:
-            self.kinds[c] = NUMERIC
-            self.text_numbers.add(c)
-        return marked
+        return [int(n or 0) for n in got]
+
+    def _first_cell(self, column: str, where: str) -> tuple[int, str]:
+        """The first row (from 1) whose cell ``v`` of ``column`` meets ``where``, and the cell."""
+        assert self._sql is not None
+        cur = _connection()
+        try:
+            row, text = cur.execute(first_cells_sql(self._sql, column, where)).fetchall()[0]
+        except Exception as e:
+            raise explain(e, self.label, path=self.table.path if self.table else None) from None
+        finally:
+            cur.close()
+        return int(row), str(text)
 
     def intake_scan(self, *, refuse: bool = True) -> IntakeScan:
         """An :class:`IntakeScan` of this source's columns (for :meth:`batches`)."""
